@@ -40,7 +40,7 @@ from typing import IO, Any
 
 import attrs
 
-from .errors import KaoheError
+from .errors import UnitInputError
 
 __all__ = ["UnitInputError", "UnitRow", "detect_format", "read_units"]
 
@@ -74,16 +74,6 @@ _RESERVED = {
 _UNIT_SHEETS = ("units", "单位")
 
 _MISSING_ID = "缺少 id / missing id"
-
-
-class UnitInputError(KaoheError):
-    """The units file as a whole cannot be read; the message names the file.
-
-    Raised for problems that leave no record worth reporting individually:
-    the file cannot be opened, its format is unknown, a JSON document does not
-    parse or has the wrong top-level shape, a header is ambiguous, openpyxl is
-    missing.  Problems of one record are reported as :class:`UnitRow` errors.
-    """
 
 
 @attrs.frozen

@@ -1,0 +1,59 @@
+"""kaohe_rules — a rules engine for points-based assessments (目标管理考核).
+
+The public surface is small::
+
+    import kaohe_rules
+    policy = kaohe_rules.load("policies/karamay-2013.kh")
+    result = policy.evaluate({"id": "dsz", "category": "区政府", "facts": {...}})
+    result.score, result.rating, result.vetoes, result.consequences, result.explain()
+
+Imports are lazy so ``import kaohe_rules`` stays cheap: Lark and the compiler
+load on the first ``load``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    Diagnostic,
+    EvaluationError,
+    FactError,
+    FactProblem,
+    KaoheError,
+    PolicyError,
+    UnitInputError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchItem",
+    "Diagnostic",
+    "EvaluationError",
+    "FactError",
+    "FactProblem",
+    "KaoheError",
+    "Policy",
+    "PolicyError",
+    "Result",
+    "UnitInputError",
+    "__version__",
+    "load",
+]
+
+if TYPE_CHECKING:
+    from .policy import BatchItem, Policy, load
+    from .runtime.result import Result
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("load", "Policy", "BatchItem"):
+        from . import policy
+
+        return getattr(policy, name)
+    if name == "Result":
+        from .runtime.result import Result
+
+        return Result
+    raise AttributeError(f"module 'kaohe_rules' has no attribute {name!r}")

@@ -1,0 +1,526 @@
+"""The typed abstract syntax tree of a kaohe policy.
+
+Plain declarative, frozen ``attrs`` classes: one class per construct, every
+node with the :class:`~kaohe_rules.source.Span` it came from.  The AST is what
+the checker, the compiler, the formatter and the explainer read; nothing after
+the builder looks at source text or at Lark trees.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Union
+
+import attrs
+
+from .source import Span
+
+frozen = attrs.frozen(kw_only=True)
+
+# --------------------------------------------------------------- expressions
+
+
+@frozen
+class Number:
+    value: Decimal
+    is_int: bool
+    span: Span
+
+
+@frozen
+class MoneyLit:
+    value: Decimal  # in yuan
+    text: str  # as written, e.g. "100万元"
+    span: Span
+
+
+@frozen
+class PercentLit:
+    value: Decimal  # 30 for 30%
+    span: Span
+
+
+@frozen
+class DateLit:
+    value: datetime.date
+    span: Span
+
+
+@frozen
+class TextLit:
+    value: str
+    span: Span
+
+
+@frozen
+class BoolLit:
+    value: bool
+    span: Span
+
+
+@frozen
+class NoneLit:
+    span: Span
+
+
+@frozen
+class EmptyList:
+    span: Span
+
+
+@frozen
+class It:
+    """The current item inside ``where`` / ``of`` of an aggregate."""
+
+    span: Span
+
+
+@frozen
+class Name:
+    ident: str
+    span: Span
+
+
+@frozen
+class Member:
+    obj: Expr
+    field: str
+    span: Span
+
+
+@frozen
+class Neg:
+    operand: Expr
+    span: Span
+
+
+@frozen
+class Binary:
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@frozen
+class Compare:
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@frozen
+class InRange:
+    value: Expr
+    low: Expr
+    high: Expr
+    span: Span
+
+
+@frozen
+class And:
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@frozen
+class Or:
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@frozen
+class Not:
+    operand: Expr
+    span: Span
+
+
+@frozen
+class If:
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span
+
+
+@frozen
+class IsSet:
+    """``x is set`` (``expect_set`` true) or ``x is none`` (false)."""
+
+    operand: Expr
+    expect_set: bool
+    span: Span
+
+
+@frozen
+class Coalesce:
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@frozen
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@frozen
+class Aggregate:
+    """``count/sum/any/all/min/max(LIST [of EXPR] [where COND])``."""
+
+    func: str
+    source: Expr
+    of: Expr | None
+    where: Expr | None
+    span: Span
+
+
+@frozen
+class Extremum:
+    """``min(a, b, ...)`` / ``max(a, b, ...)`` over values."""
+
+    func: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+Expr = Union[
+    Number, MoneyLit, PercentLit, DateLit, TextLit, BoolLit, NoneLit, EmptyList, It, Name,
+    Member, Neg, Binary, Compare, InRange, And, Or, Not, If, IsSet, Coalesce, Call,
+    Aggregate, Extremum,
+]
+
+# ------------------------------------------------------------------- types
+
+
+@frozen
+class TypeRef:
+    name: str
+    is_list: bool
+    optional: bool
+    span: Span
+
+
+@frozen
+class Constraint:
+    """``>= x`` style bound (op set, low = the bound) or ``in low..high`` (op None)."""
+
+    op: str | None
+    low: Expr
+    high: Expr | None
+    span: Span
+
+
+# ------------------------------------------------------------ declarations
+
+
+@frozen
+class Header:
+    name: str
+    label: str | None
+    extends: str | None
+    document: str | None
+    issuer: str | None
+    adopted: datetime.date | None
+    issued: datetime.date | None
+    period: tuple[datetime.date, datetime.date] | None
+    notes: tuple[str, ...]
+    cite: str | None
+    span: Span
+
+
+@frozen
+class Checkpoint:
+    name: str
+    label: str | None
+    start: datetime.date | None  # None for a due date
+    end: datetime.date
+    categories: tuple[str, ...]
+    cite: str | None
+    note: str | None
+    span: Span
+
+
+@frozen
+class Section:
+    name: str
+    label: str | None
+    points: Expr
+    cite: str | None
+    children: tuple[Section, ...]
+    span: Span
+
+
+@frozen
+class Category:
+    name: str
+    label: str | None
+    total: Expr
+    cite: str | None
+    sections: tuple[Section, ...]
+    span: Span
+
+
+@frozen
+class EnumMember:
+    name: str
+    label: str | None
+    span: Span
+
+
+@frozen
+class EnumDecl:
+    name: str
+    label: str | None
+    ordered: bool
+    members: tuple[EnumMember, ...]
+    span: Span
+
+
+@frozen
+class FieldDecl:
+    name: str
+    type: TypeRef
+    constraint: Constraint | None
+    default: Expr | None
+    label: str | None
+    cite: str | None
+    span: Span
+
+
+@frozen
+class LetDecl:
+    name: str
+    type: TypeRef | None
+    value: Expr
+    label: str | None
+    cite: str | None
+    span: Span
+
+
+@frozen
+class RecordDecl:
+    name: str
+    label: str | None
+    fields: tuple[FieldDecl, ...]
+    lets: tuple[LetDecl, ...]
+    span: Span
+
+
+@frozen
+class FactDecl:
+    name: str
+    type: TypeRef
+    constraint: Constraint | None
+    default: Expr | None
+    label: str | None
+    categories: tuple[str, ...]
+    cite: str | None
+    source: str | None
+    note: str | None
+    span: Span
+
+
+@frozen
+class ParamDecl:
+    name: str
+    type: TypeRef | None
+    value: Expr
+    label: str | None
+    cite: str | None
+    note: str | None
+    span: Span
+
+
+@frozen
+class DeferDecl:
+    name: str
+    label: str | None
+    source_list: str
+    where: Expr
+    alias: str
+    to: str | None
+    categories: tuple[str, ...]
+    cite: str | None
+    note: str | None
+    span: Span
+
+
+@frozen
+class Placement:
+    path: tuple[str, ...]  # category, section, subsection...
+    points: Expr
+    span: Span
+
+
+@frozen
+class Rule:
+    """One scoring rule of a target; ``kind`` is one of RULE_KINDS."""
+
+    kind: str
+    amount: Expr | None
+    condition: Expr | None
+    per: Expr | None
+    cap: Expr | None
+    cite: str | None
+    span: Span
+
+
+RULE_KINDS = ("full", "deduct_when", "deduct_unless", "deduct_per", "deduct", "proportional", "score")
+
+
+@frozen
+class TargetDecl:
+    name: str
+    label: str | None
+    cite: str | None
+    note: str | None
+    placements: tuple[Placement, ...]
+    rules: tuple[Rule, ...]
+    span: Span
+
+
+@frozen
+class VetoException:
+    condition: Expr
+    because: str | None
+    span: Span
+
+
+@frozen
+class VetoDecl:
+    name: str
+    label: str | None
+    cite: str | None
+    note: str | None
+    categories: tuple[str, ...]
+    on_list: Expr | None  # the list for ``on LIST where C``; None for ``when C``
+    condition: Expr
+    exceptions: tuple[VetoException, ...]
+    span: Span
+
+
+@frozen
+class Rating:
+    name: str
+    label: str | None
+    span: Span
+
+
+@frozen
+class RatingsDecl:
+    ratings: tuple[Rating, ...]
+    vetoed: str
+    vetoed_span: Span
+    cite: str | None
+    span: Span
+
+
+@frozen
+class Band:
+    rating: str
+    low: Expr
+    low_closed: bool
+    high: Expr
+    high_closed: bool
+    cite: str | None
+    span: Span
+
+
+@frozen
+class BandsDecl:
+    category: str
+    cite: str | None
+    bands: tuple[Band, ...]
+    span: Span
+
+
+@frozen
+class OutcomeItem:
+    """``reward``/``fine``/``share``/``sanction`` line; amount None means ``rest`` for shares."""
+
+    kind: str
+    name: str
+    label: str | None
+    amount: Expr | None
+    cite: str | None
+    span: Span
+
+
+@frozen
+class OutcomeDecl:
+    rating: str
+    cite: str | None
+    items: tuple[OutcomeItem, ...]
+    notes: tuple[str, ...]
+    span: Span
+
+
+Decl = Union[
+    Checkpoint, Category, EnumDecl, RecordDecl, FactDecl, ParamDecl, LetDecl, DeferDecl,
+    TargetDecl, VetoDecl, RatingsDecl, BandsDecl, OutcomeDecl,
+]
+
+
+@frozen
+class Override:
+    decl: Decl
+    span: Span
+
+
+@frozen
+class Remove:
+    kind: str
+    name: str
+    span: Span
+
+
+Item = Union[Decl, Override, Remove]
+
+
+@frozen
+class PolicyFile:
+    """One parsed file, before ``extends`` is resolved."""
+
+    header: Header
+    items: tuple[Item, ...]
+    path: str
+
+
+def decl_kind(decl: Decl) -> str:
+    """The keyword a declaration starts with (used in messages and override keys)."""
+    return _KIND_NAMES[type(decl)]
+
+
+def decl_key(decl: Decl) -> tuple[str, str]:
+    """The identity of a declaration for overriding: (namespace, name)."""
+    if isinstance(decl, RatingsDecl):
+        return ("ratings", "")
+    if isinstance(decl, BandsDecl):
+        return ("bands", decl.category)
+    if isinstance(decl, OutcomeDecl):
+        return ("outcome", decl.rating)
+    return (_KIND_NAMES[type(decl)], decl.name)
+
+
+_KIND_NAMES: dict[type, str] = {
+    Checkpoint: "checkpoint",
+    Category: "category",
+    EnumDecl: "enum",
+    RecordDecl: "record",
+    FactDecl: "fact",
+    ParamDecl: "param",
+    LetDecl: "let",
+    DeferDecl: "defer",
+    TargetDecl: "target",
+    VetoDecl: "veto",
+    RatingsDecl: "ratings",
+    BandsDecl: "bands",
+    OutcomeDecl: "outcome",
+}

@@ -1,0 +1,547 @@
+"""Stage 2: Lark syntax tree → typed AST (:mod:`kaohe_rules.ast`).
+
+One ``Transformer`` per concern would be overkill for a language this size; this
+one builder maps each grammar rule to one AST constructor and attaches spans.
+Literal decoding (money units, percentages, dates) happens here, so later stages
+only ever see exact ``Decimal`` and ``date`` values.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import lark
+from lark import Token, Transformer, v_args
+from lark.tree import Meta
+
+from . import ast
+from .errors import Diagnostic
+from .source import SourceFile, Span
+
+
+class BuildError(Exception):
+    """Raised inside the builder for a malformed literal; carries its diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def build_policy(tree: lark.Tree[Token], source: SourceFile) -> ast.PolicyFile | Diagnostic:
+    """Turn a syntax tree into a :class:`~kaohe_rules.ast.PolicyFile` (or a literal error)."""
+    try:
+        result = _Builder(source).transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, BuildError):
+            return exc.orig_exc.diagnostic
+        raise
+    assert isinstance(result, ast.PolicyFile)
+    return result
+
+
+def _unquote(token: Token | str) -> str:
+    text = str(token)
+    if text.startswith("“"):
+        return text[1:-1]
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    chars = iter(body)
+    for ch in chars:
+        if ch == "\\":
+            nxt = next(chars, "")
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class _Label(str):
+    """Marker for a ``label`` child (distinguishes it from other strings)."""
+
+
+class _Cite(str):
+    pass
+
+
+class _Note(str):
+    pass
+
+
+class _Source(str):
+    pass
+
+
+class _DeferTo(str):
+    pass
+
+
+class _Cats(tuple):  # type: ignore[type-arg]
+    pass
+
+
+@v_args(meta=True)
+class _Builder(Transformer[Token, Any]):
+    def __init__(self, source: SourceFile) -> None:
+        super().__init__(visit_tokens=False)
+        self._file = source
+
+    # ---------------------------------------------------------------- spans
+    def _span(self, meta: Meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self._file, 1, 1, 1, 2)
+        return Span(self._file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> Span:
+        line = tok.line or 1
+        col = tok.column or 1
+        return Span(self._file, line, col, tok.end_line or line, tok.end_column or col + len(tok))
+
+    def _error(self, code: str, message: str, span: Span, hint: str | None = None) -> BuildError:
+        return BuildError(Diagnostic(code, message, span, hint))
+
+    def _date(self, tok: Token) -> datetime.date:
+        try:
+            return datetime.date.fromisoformat(str(tok))
+        except ValueError:
+            raise self._error("K010", f"invalid date {tok}", self._tok_span(tok),
+                              "dates are written YYYY-MM-DD with a real month and day") from None
+
+    def _decimal(self, text: str, tok: Token) -> Decimal:
+        try:
+            return Decimal(text.replace("_", "").replace(",", ""))
+        except InvalidOperation:  # pragma: no cover - the lexer only admits digits
+            raise self._error("K011", f"invalid number {tok}", self._tok_span(tok)) from None
+
+    @staticmethod
+    def _pick(children: list[Any], kind: type) -> Any:
+        for child in children:
+            if isinstance(child, kind):
+                return child
+        return None
+
+    # ------------------------------------------------------------ small parts
+    def label(self, meta: Meta, c: list[Any]) -> _Label:
+        return _Label(_unquote(c[0]))
+
+    def cite(self, meta: Meta, c: list[Any]) -> _Cite:
+        return _Cite(_unquote(c[0]))
+
+    def note(self, meta: Meta, c: list[Any]) -> _Note:
+        return _Note(_unquote(c[0]))
+
+    def source(self, meta: Meta, c: list[Any]) -> _Source:
+        return _Source(_unquote(c[0]))
+
+    def defer_to(self, meta: Meta, c: list[Any]) -> _DeferTo:
+        return _DeferTo(_unquote(c[0]))
+
+    def for_cats(self, meta: Meta, c: list[Any]) -> _Cats:
+        return _Cats(str(t) for t in c)
+
+    def extends(self, meta: Meta, c: list[Any]) -> tuple[str, str]:
+        return ("extends", _unquote(c[0]))
+
+    # ----------------------------------------------------------------- header
+    def h_document(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("document", _unquote(c[0]))
+
+    def h_issuer(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("issuer", _unquote(c[0]))
+
+    def h_adopted(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("adopted", self._date(c[0]))
+
+    def h_issued(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("issued", self._date(c[0]))
+
+    def h_period(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        start, end = self._date(c[0]), self._date(c[1])
+        if end < start:
+            raise self._error("K012", "the assessment period ends before it starts", self._span(meta))
+        return ("period", (start, end))
+
+    def h_note(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("note", _unquote(c[0]))
+
+    def h_cite(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("cite", _unquote(c[0]))
+
+    def header(self, meta: Meta, c: list[Any]) -> ast.Header:
+        fields: dict[str, Any] = {}
+        notes: list[str] = []
+        for child in c[1:]:
+            if isinstance(child, _Label):
+                fields["label"] = str(child)
+            elif isinstance(child, tuple):
+                key, value = child
+                if key == "note":
+                    notes.append(value)
+                elif key in fields and key != "label":
+                    raise self._error("K013", f"'{key}' is given twice in the policy header", self._span(meta))
+                else:
+                    fields[key] = value
+        return ast.Header(
+            name=str(c[0]), label=fields.get("label"), extends=fields.get("extends"),
+            document=fields.get("document"), issuer=fields.get("issuer"),
+            adopted=fields.get("adopted"), issued=fields.get("issued"), period=fields.get("period"),
+            notes=tuple(notes), cite=fields.get("cite"), span=self._span(meta),
+        )
+
+    def start(self, meta: Meta, c: list[Any]) -> ast.PolicyFile:
+        return ast.PolicyFile(header=c[0], items=tuple(c[1:]), path=self._file.name)
+
+    def override_decl(self, meta: Meta, c: list[Any]) -> ast.Override:
+        return ast.Override(decl=c[0], span=self._span(meta))
+
+    def remove_decl(self, meta: Meta, c: list[Any]) -> ast.Remove:
+        return ast.Remove(kind=str(c[0]), name=str(c[1]), span=self._span(meta))
+
+    # ------------------------------------------------------------ checkpoints
+    def due(self, meta: Meta, c: list[Any]) -> tuple[None, datetime.date]:
+        return (None, self._date(c[0]))
+
+    def span(self, meta: Meta, c: list[Any]) -> tuple[datetime.date, datetime.date]:
+        start, end = self._date(c[0]), self._date(c[1])
+        if end < start:
+            raise self._error("K012", "the checkpoint ends before it starts", self._span(meta))
+        return (start, end)
+
+    def checkpoint(self, meta: Meta, c: list[Any]) -> ast.Checkpoint:
+        when = next(x for x in c if isinstance(x, tuple) and not isinstance(x, _Cats))
+        return ast.Checkpoint(
+            name=str(c[0]), label=self._pick(c, _Label), start=when[0], end=when[1],
+            categories=self._pick(c, _Cats) or (), cite=self._pick(c, _Cite), note=self._pick(c, _Note),
+            span=self._span(meta),
+        )
+
+    # ------------------------------------------------------------- categories
+    def section_body(self, meta: Meta, c: list[Any]) -> tuple[ast.Section, ...]:
+        return tuple(c)
+
+    def section(self, meta: Meta, c: list[Any]) -> ast.Section:
+        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, tuple))]
+        children = next((x for x in c if isinstance(x, tuple)), ())
+        return ast.Section(
+            name=str(c[0]), label=self._pick(c, _Label), points=rest[0], cite=self._pick(c, _Cite),
+            children=children, span=self._span(meta),
+        )
+
+    def category(self, meta: Meta, c: list[Any]) -> ast.Category:
+        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, ast.Section))]
+        return ast.Category(
+            name=str(c[0]), label=self._pick(c, _Label), total=rest[0], cite=self._pick(c, _Cite),
+            sections=tuple(x for x in c if isinstance(x, ast.Section)), span=self._span(meta),
+        )
+
+    # ---------------------------------------------------------- enums/records
+    def enum_member(self, meta: Meta, c: list[Any]) -> ast.EnumMember:
+        return ast.EnumMember(name=str(c[0]), label=self._pick(c, _Label), span=self._span(meta))
+
+    def enum_decl(self, meta: Meta, c: list[Any]) -> ast.EnumDecl:
+        ordered = any(isinstance(x, Token) and x.type == "ORDERED" for x in c)
+        return ast.EnumDecl(
+            name=str(c[0]), label=self._pick(c, _Label), ordered=ordered,
+            members=tuple(x for x in c if isinstance(x, ast.EnumMember)), span=self._span(meta),
+        )
+
+    def named_type(self, meta: Meta, c: list[Any]) -> tuple[str, bool]:
+        return (str(c[0]), False)
+
+    def list_type(self, meta: Meta, c: list[Any]) -> tuple[str, bool]:
+        return (str(c[0]), True)
+
+    def type(self, meta: Meta, c: list[Any]) -> ast.TypeRef:
+        name, is_list = c[0]
+        return ast.TypeRef(name=name, is_list=is_list, optional=len(c) > 1, span=self._span(meta))
+
+    def bound(self, meta: Meta, c: list[Any]) -> ast.Constraint:
+        op = str(c[0])
+        if op in ("==", "!="):
+            raise self._error("K014", f"'{op}' is not a constraint", self._span(meta),
+                              "use >=, >, <=, < or in a..b")
+        return ast.Constraint(op=op, low=c[1], high=None, span=self._span(meta))
+
+    def range_bound(self, meta: Meta, c: list[Any]) -> ast.Constraint:
+        return ast.Constraint(op=None, low=c[0], high=c[1], span=self._span(meta))
+
+    def default(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("default", c[0])
+
+    @staticmethod
+    def _default(c: list[Any]) -> Any:
+        for x in c:
+            if isinstance(x, tuple) and len(x) == 2 and x[0] == "default":
+                return x[1]
+        return None
+
+    def field_decl(self, meta: Meta, c: list[Any]) -> ast.FieldDecl:
+        return ast.FieldDecl(
+            name=str(c[0]), type=c[1], constraint=self._pick(c, ast.Constraint), default=self._default(c),
+            label=self._pick(c, _Label), cite=self._pick(c, _Cite), span=self._span(meta),
+        )
+
+    def record_decl(self, meta: Meta, c: list[Any]) -> ast.RecordDecl:
+        return ast.RecordDecl(
+            name=str(c[0]), label=self._pick(c, _Label),
+            fields=tuple(x for x in c if isinstance(x, ast.FieldDecl)),
+            lets=tuple(x for x in c if isinstance(x, ast.LetDecl)), span=self._span(meta),
+        )
+
+    # ------------------------------------------------------- facts and values
+    def fact(self, meta: Meta, c: list[Any]) -> ast.FactDecl:
+        return ast.FactDecl(
+            name=str(c[0]), type=c[1], constraint=self._pick(c, ast.Constraint), default=self._default(c),
+            label=self._pick(c, _Label), categories=self._pick(c, _Cats) or (), cite=self._pick(c, _Cite),
+            source=self._pick(c, _Source), note=self._pick(c, _Note), span=self._span(meta),
+        )
+
+    def param(self, meta: Meta, c: list[Any]) -> ast.ParamDecl:
+        type_ref = c[1] if isinstance(c[1], ast.TypeRef) else None
+        value = c[2] if type_ref is not None else c[1]
+        return ast.ParamDecl(
+            name=str(c[0]), type=type_ref, value=value, label=self._pick(c, _Label),
+            cite=self._pick(c, _Cite), note=self._pick(c, _Note), span=self._span(meta),
+        )
+
+    def let_decl(self, meta: Meta, c: list[Any]) -> ast.LetDecl:
+        type_ref = c[1] if isinstance(c[1], ast.TypeRef) else None
+        value = c[2] if type_ref is not None else c[1]
+        return ast.LetDecl(
+            name=str(c[0]), type=type_ref, value=value, label=self._pick(c, _Label),
+            cite=self._pick(c, _Cite), span=self._span(meta),
+        )
+
+    def defer(self, meta: Meta, c: list[Any]) -> ast.DeferDecl:
+        names = [x for x in c if isinstance(x, Token) and x.type == "NAME"]
+        where = next(x for x in c[1:] if not isinstance(x, (Token, str, tuple)))
+        return ast.DeferDecl(
+            name=str(names[0]), label=self._pick(c, _Label), source_list=str(names[1]), where=where,
+            alias=str(names[2]), to=self._pick(c, _DeferTo), categories=self._pick(c, _Cats) or (),
+            cite=self._pick(c, _Cite), note=self._pick(c, _Note), span=self._span(meta),
+        )
+
+    # ---------------------------------------------------------------- targets
+    def path(self, meta: Meta, c: list[Any]) -> tuple[str, ...]:
+        return tuple(str(t) for t in c)
+
+    def placement(self, meta: Meta, c: list[Any]) -> ast.Placement:
+        return ast.Placement(path=c[0], points=c[1], span=self._span(meta))
+
+    def placements(self, meta: Meta, c: list[Any]) -> list[ast.Placement]:
+        return list(c)
+
+    def cap(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("cap", c[0])
+
+    def _rule(self, meta: Meta, kind: str, amount: Any = None, condition: Any = None, per: Any = None,
+              extra: list[Any] | None = None) -> ast.Rule:
+        extra = extra or []
+        cap = next((x[1] for x in extra if isinstance(x, tuple) and x and x[0] == "cap"), None)
+        return ast.Rule(kind=kind, amount=amount, condition=condition, per=per, cap=cap,
+                        cite=self._pick(extra, _Cite), span=self._span(meta))
+
+    def r_full(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return self._rule(meta, "full", condition=c[0])
+
+    def r_deduct_when(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return self._rule(meta, "deduct_when", amount=c[0], condition=c[1], extra=c[2:])
+
+    def r_deduct_unless(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return self._rule(meta, "deduct_unless", amount=c[0], condition=c[1], extra=c[2:])
+
+    def r_deduct_per(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return self._rule(meta, "deduct_per", amount=c[0], per=c[1], extra=c[2:])
+
+    def r_deduct(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return self._rule(meta, "deduct", amount=c[0], extra=c[1:])
+
+    def r_proportional(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return self._rule(meta, "proportional", amount=c[0])
+
+    def r_score(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return self._rule(meta, "score", amount=c[0])
+
+    def target(self, meta: Meta, c: list[Any]) -> ast.TargetDecl:
+        placements: list[ast.Placement] = []
+        for x in c:
+            if isinstance(x, list):
+                placements.extend(x)
+        return ast.TargetDecl(
+            name=str(c[0]), label=self._pick(c, _Label), cite=self._pick(c, _Cite), note=self._pick(c, _Note),
+            placements=tuple(placements), rules=tuple(x for x in c if isinstance(x, ast.Rule)),
+            span=self._span(meta),
+        )
+
+    # ----------------------------------------------------------------- vetoes
+    def veto_on(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("on", ast.Name(ident=str(c[0]), span=self._tok_span(c[0])), c[1])
+
+    def veto_when(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("when", None, c[0])
+
+    def exception(self, meta: Meta, c: list[Any]) -> ast.VetoException:
+        because = _unquote(c[1]) if len(c) > 1 else None
+        return ast.VetoException(condition=c[0], because=because, span=self._span(meta))
+
+    def veto(self, meta: Meta, c: list[Any]) -> ast.VetoDecl:
+        test = next(x for x in c if isinstance(x, tuple) and len(x) == 3 and x[0] in ("on", "when"))
+        return ast.VetoDecl(
+            name=str(c[0]), label=self._pick(c, _Label), cite=self._pick(c, _Cite), note=self._pick(c, _Note),
+            categories=self._pick(c, _Cats) or (), on_list=test[1], condition=test[2],
+            exceptions=tuple(x for x in c if isinstance(x, ast.VetoException)), span=self._span(meta),
+        )
+
+    # -------------------------------------------------------- ratings, bands
+    def rating(self, meta: Meta, c: list[Any]) -> ast.Rating:
+        return ast.Rating(name=str(c[0]), label=self._pick(c, _Label), span=self._span(meta))
+
+    def ratings(self, meta: Meta, c: list[Any]) -> ast.RatingsDecl:
+        vetoed = next(x for x in c if isinstance(x, Token))
+        return ast.RatingsDecl(
+            ratings=tuple(x for x in c if isinstance(x, ast.Rating)), vetoed=str(vetoed),
+            vetoed_span=self._tok_span(vetoed), cite=self._pick(c, _Cite), span=self._span(meta),
+        )
+
+    def interval(self, meta: Meta, c: list[Any]) -> tuple[Any, ...]:
+        exprs = [x for x in c if not isinstance(x, Token) or x.type not in ("LSQB", "RSQB", "LPAR", "RPAR", "COMMA")]
+        brackets = [str(x) for x in c if isinstance(x, Token) and x.type in ("LSQB", "RSQB", "LPAR", "RPAR")]
+        return ("interval", exprs[0], brackets[0] == "[", exprs[1], brackets[-1] == "]")
+
+    def band(self, meta: Meta, c: list[Any]) -> ast.Band:
+        _, low, low_closed, high, high_closed = c[1]
+        return ast.Band(rating=str(c[0]), low=low, low_closed=low_closed, high=high, high_closed=high_closed,
+                        cite=self._pick(c, _Cite), span=self._span(meta))
+
+    def bands(self, meta: Meta, c: list[Any]) -> ast.BandsDecl:
+        return ast.BandsDecl(category=str(c[0]), cite=self._pick(c, _Cite),
+                             bands=tuple(x for x in c if isinstance(x, ast.Band)), span=self._span(meta))
+
+    # --------------------------------------------------------------- outcomes
+    def _outcome_item(self, meta: Meta, kind: str, c: list[Any], has_amount: bool = True) -> ast.OutcomeItem:
+        amount = None
+        if has_amount:
+            rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite))]
+            amount = rest[0] if rest and rest[0] != "rest" else None
+        return ast.OutcomeItem(kind=kind, name=str(c[0]), label=self._pick(c, _Label), amount=amount,
+                               cite=self._pick(c, _Cite), span=self._span(meta))
+
+    def o_reward(self, meta: Meta, c: list[Any]) -> ast.OutcomeItem:
+        return self._outcome_item(meta, "reward", c)
+
+    def o_fine(self, meta: Meta, c: list[Any]) -> ast.OutcomeItem:
+        return self._outcome_item(meta, "fine", c)
+
+    def o_share(self, meta: Meta, c: list[Any]) -> ast.OutcomeItem:
+        return self._outcome_item(meta, "share", c)
+
+    def o_sanction(self, meta: Meta, c: list[Any]) -> ast.OutcomeItem:
+        return self._outcome_item(meta, "sanction", c, has_amount=False)
+
+    def o_note(self, meta: Meta, c: list[Any]) -> _Note:
+        return _Note(_unquote(c[0]))
+
+    def rest(self, meta: Meta, c: list[Any]) -> str:
+        return "rest"
+
+    def outcome(self, meta: Meta, c: list[Any]) -> ast.OutcomeDecl:
+        return ast.OutcomeDecl(
+            rating=str(c[0]), cite=self._pick(c, _Cite),
+            items=tuple(x for x in c if isinstance(x, ast.OutcomeItem)),
+            notes=tuple(str(x) for x in c if isinstance(x, _Note)), span=self._span(meta),
+        )
+
+    # ------------------------------------------------------------ expressions
+    def number(self, meta: Meta, c: list[Any]) -> ast.Number:
+        text = str(c[0])
+        return ast.Number(value=self._decimal(text, c[0]), is_int="." not in text, span=self._span(meta))
+
+    def money(self, meta: Meta, c: list[Any]) -> ast.MoneyLit:
+        text = str(c[0])
+        factor = Decimal(10000) if text.endswith("万元") else Decimal(1)
+        digits = text.replace("万元", "").replace("元", "").strip()
+        return ast.MoneyLit(value=self._decimal(digits, c[0]) * factor, text=text, span=self._span(meta))
+
+    def percent(self, meta: Meta, c: list[Any]) -> ast.PercentLit:
+        digits = str(c[0]).rstrip("%").strip()
+        return ast.PercentLit(value=self._decimal(digits, c[0]), span=self._span(meta))
+
+    def date(self, meta: Meta, c: list[Any]) -> ast.DateLit:
+        return ast.DateLit(value=self._date(c[0]), span=self._span(meta))
+
+    def text(self, meta: Meta, c: list[Any]) -> ast.TextLit:
+        return ast.TextLit(value=_unquote(c[0]), span=self._span(meta))
+
+    def true(self, meta: Meta, c: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(value=True, span=self._span(meta))
+
+    def false(self, meta: Meta, c: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(value=False, span=self._span(meta))
+
+    def none(self, meta: Meta, c: list[Any]) -> ast.NoneLit:
+        return ast.NoneLit(span=self._span(meta))
+
+    def it(self, meta: Meta, c: list[Any]) -> ast.It:
+        return ast.It(span=self._span(meta))
+
+    def empty_list(self, meta: Meta, c: list[Any]) -> ast.EmptyList:
+        return ast.EmptyList(span=self._span(meta))
+
+    def name(self, meta: Meta, c: list[Any]) -> ast.Name:
+        return ast.Name(ident=str(c[0]), span=self._span(meta))
+
+    def member(self, meta: Meta, c: list[Any]) -> ast.Member:
+        return ast.Member(obj=c[0], field=str(c[1]), span=self._span(meta))
+
+    def neg(self, meta: Meta, c: list[Any]) -> ast.Neg:
+        return ast.Neg(operand=c[0], span=self._span(meta))
+
+    def binary(self, meta: Meta, c: list[Any]) -> ast.Binary:
+        return ast.Binary(op=str(c[1]), left=c[0], right=c[2], span=self._span(meta))
+
+    def compare(self, meta: Meta, c: list[Any]) -> ast.Compare:
+        return ast.Compare(op=str(c[1]), left=c[0], right=c[2], span=self._span(meta))
+
+    def in_range(self, meta: Meta, c: list[Any]) -> ast.InRange:
+        return ast.InRange(value=c[0], low=c[1], high=c[2], span=self._span(meta))
+
+    def is_none(self, meta: Meta, c: list[Any]) -> ast.IsSet:
+        return ast.IsSet(operand=c[0], expect_set=False, span=self._span(meta))
+
+    def is_set(self, meta: Meta, c: list[Any]) -> ast.IsSet:
+        return ast.IsSet(operand=c[0], expect_set=True, span=self._span(meta))
+
+    def coalesce(self, meta: Meta, c: list[Any]) -> ast.Coalesce:
+        return ast.Coalesce(left=c[0], right=c[1], span=self._span(meta))
+
+    def and_(self, meta: Meta, c: list[Any]) -> ast.And:
+        return ast.And(left=c[0], right=c[1], span=self._span(meta))
+
+    def or_(self, meta: Meta, c: list[Any]) -> ast.Or:
+        return ast.Or(left=c[0], right=c[1], span=self._span(meta))
+
+    def not_(self, meta: Meta, c: list[Any]) -> ast.Not:
+        return ast.Not(operand=c[0], span=self._span(meta))
+
+    def if_expr(self, meta: Meta, c: list[Any]) -> ast.If:
+        return ast.If(cond=c[0], then=c[1], otherwise=c[2], span=self._span(meta))
+
+    def call(self, meta: Meta, c: list[Any]) -> ast.Call:
+        return ast.Call(func=str(c[0]), args=tuple(x for x in c[1:] if x is not None), span=self._span(meta))
+
+    def agg_of(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("of", c[0])
+
+    def agg_where(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("where", c[0])
+
+    def aggregate(self, meta: Meta, c: list[Any]) -> ast.Aggregate:
+        parts = {x[0]: x[1] for x in c[2:] if isinstance(x, tuple)}
+        return ast.Aggregate(func=str(c[0]), source=c[1], of=parts.get("of"), where=parts.get("where"),
+                             span=self._span(meta))
+
+    def extremum(self, meta: Meta, c: list[Any]) -> ast.Extremum:
+        return ast.Extremum(func=str(c[0]), args=tuple(c[1:]), span=self._span(meta))

@@ -1,0 +1,128 @@
+"""The exception tree of kaohe_rules, rooted in :class:`KaoheError`.
+
+Users catch one base class; each subclass carries structured detail
+(diagnostics for policies, problems for facts) so tools can render or
+serialise them without parsing messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from .source import Span
+
+
+@attrs.frozen
+class Diagnostic:
+    """One problem found in a policy: a code, a message, where, and a hint."""
+
+    code: str
+    message: str
+    span: Span | None
+    hint: str | None = None
+    severity: str = "error"
+
+    @property
+    def file(self) -> str | None:
+        return self.span.file if self.span else None
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line if self.span else None
+
+    @property
+    def column(self) -> int | None:
+        return self.span.column if self.span else None
+
+    def render(self) -> str:
+        """Render like a compiler: location, code, message, caret excerpt, hint."""
+        where = self.span.location() + ": " if self.span else ""
+        parts = [f"{where}{self.severity}[{self.code}]: {self.message}"]
+        if self.span is not None:
+            excerpt = self.span.excerpt()
+            if excerpt:
+                parts.append(excerpt)
+        if self.hint:
+            parts.append(f"  hint: {self.hint}")
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+            "span": self.span.to_dict() if self.span else None,
+        }
+
+
+class KaoheError(Exception):
+    """Base class of every error kaohe_rules raises on purpose."""
+
+
+class PolicyError(KaoheError):
+    """A policy could not be loaded; carries every diagnostic found, not just the first."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        head = f"{len(errors)} error(s) in policy"
+        super().__init__(head + "\n" + "\n".join(d.render() for d in self.diagnostics))
+
+    def render(self) -> str:
+        return "\n\n".join(d.render() for d in self.diagnostics)
+
+
+@attrs.frozen
+class FactProblem:
+    """One bad fact of one unit: which fact, what is wrong, what was expected."""
+
+    unit: str
+    fact: str
+    message: str
+    expected: str | None = None
+    hint: str | None = None
+
+    def render(self) -> str:
+        text = f"unit {self.unit!r}: fact {self.fact!r}: {self.message}"
+        if self.expected:
+            text += f" (expected {self.expected})"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "unit": self.unit,
+            "fact": self.fact,
+            "message": self.message,
+            "expected": self.expected,
+            "hint": self.hint,
+        }
+
+
+class FactError(KaoheError):
+    """A unit's facts are bad; carries every problem of that unit."""
+
+    def __init__(self, unit: str, problems: Sequence[FactProblem]) -> None:
+        self.unit = unit
+        self.problems: tuple[FactProblem, ...] = tuple(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+class EvaluationError(KaoheError):
+    """A well-typed unit could not be evaluated (for example a division by zero)."""
+
+    def __init__(self, unit: str, message: str, where: str | None = None) -> None:
+        self.unit = unit
+        self.where = where
+        text = f"unit {unit!r}: {message}"
+        if where:
+            text += f" (in {where})"
+        super().__init__(text)
+
+
+class UnitInputError(KaoheError):
+    """A whole unit file could not be read (unknown format, unreadable, invalid JSON)."""

@@ -1,0 +1,157 @@
+"""The checked policy: what the checker proves and the compiler consumes.
+
+Everything here is resolved and constant-folded: section points, band edges and
+parameter values are exact ``Decimal`` values, every expression has a type and
+every name a resolution.  The compiler and the runtime read this model and the
+AST nodes it references, never the source text.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Union
+
+import attrs
+
+from . import ast
+from .errors import Diagnostic
+from .types import Type
+
+Const = Union[Decimal, int, bool, str, "object", None]
+
+
+@attrs.frozen
+class Resolution:
+    """What a name in an expression refers to.
+
+    kind: fact | param | let | alias (a deferral's kept list) | checkpoint | enum (value = member
+    index) | field (depth = item nesting level, counted from the outermost aggregate) |
+    record_field (inside a record's own ``let``) | outcome_item | enum_type.
+    """
+
+    kind: str
+    name: str
+    value: object = None
+    depth: int = 0
+
+
+@attrs.frozen
+class SectionInfo:
+    name: str
+    path: tuple[str, ...]  # without the category
+    label: str | None
+    points: Decimal
+    cite: str | None
+    children: tuple[SectionInfo, ...]
+    span: object
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def walk(self) -> list[SectionInfo]:
+        out = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+@attrs.frozen
+class CategoryInfo:
+    name: str
+    label: str | None
+    total: Decimal
+    cite: str | None
+    sections: tuple[SectionInfo, ...]
+    span: object
+
+    def all_sections(self) -> list[SectionInfo]:
+        out: list[SectionInfo] = []
+        for section in self.sections:
+            out.extend(section.walk())
+        return out
+
+
+@attrs.frozen
+class PlacedTarget:
+    """A target as it applies to one category: its leaf section and its points there."""
+
+    target: ast.TargetDecl
+    category: str
+    section: tuple[str, ...]
+    points: Decimal
+
+
+@attrs.frozen
+class BandInfo:
+    rating: str
+    low: Decimal
+    low_closed: bool
+    high: Decimal
+    high_closed: bool
+    cite: str | None
+    span: object
+
+    def contains(self, score: Decimal) -> bool:
+        above = score >= self.low if self.low_closed else score > self.low
+        below = score <= self.high if self.high_closed else score < self.high
+        return above and below
+
+    def describe(self) -> str:
+        return f"{'[' if self.low_closed else '('}{self.low}, {self.high}{']' if self.high_closed else ')'}"
+
+
+@attrs.frozen
+class CategoryPlan:
+    """What evaluating a unit of one category needs, in order."""
+
+    category: CategoryInfo
+    lets: tuple[str, ...]  # topologically ordered
+    defers: tuple[ast.DeferDecl, ...]
+    targets: tuple[PlacedTarget, ...]
+    vetoes: tuple[ast.VetoDecl, ...]
+    bands: tuple[BandInfo, ...]  # ascending by score
+    facts: tuple[str, ...]  # facts a unit of this category may supply
+
+
+@attrs.frozen
+class CheckedPolicy:
+    header: ast.Header
+    lineage: tuple[str, ...]
+    categories: dict[str, CategoryInfo]
+    enums: dict[str, ast.EnumDecl]
+    records: dict[str, ast.RecordDecl]
+    record_fields: dict[str, dict[str, Type]]  # includes record lets
+    record_let_order: dict[str, tuple[str, ...]]
+    facts: dict[str, ast.FactDecl]
+    fact_types: dict[str, Type]
+    fact_defaults: dict[str, object]
+    fact_bounds: dict[str, tuple[object, object, bool, bool] | None]  # low, high, low_closed, high_closed
+    field_defaults: dict[tuple[str, str], object]
+    field_bounds: dict[tuple[str, str], tuple[object, object, bool, bool] | None]
+    params: dict[str, ast.ParamDecl]
+    param_values: dict[str, object]
+    param_types: dict[str, Type]
+    lets: dict[str, ast.LetDecl]
+    let_types: dict[str, Type]
+    defers: tuple[ast.DeferDecl, ...]
+    targets: tuple[ast.TargetDecl, ...]
+    vetoes: tuple[ast.VetoDecl, ...]
+    ratings: ast.RatingsDecl
+    outcomes: dict[str, ast.OutcomeDecl]
+    checkpoints: dict[str, ast.Checkpoint]
+    plans: dict[str, CategoryPlan]
+    types: dict[int, Type]
+    resolutions: dict[int, Resolution]
+    reads: dict[int, tuple[str, ...]]  # id(node) -> names of facts/params/lets it reads
+    warnings: tuple[Diagnostic, ...]
+    content_hash: str
+
+    def rating_index(self, name: str) -> int:
+        return [r.name for r in self.ratings.ratings].index(name)
+
+    def rating_label(self, name: str) -> str:
+        for rating in self.ratings.ratings:
+            if rating.name == name:
+                return rating.label or rating.name
+        return name

@@ -1,0 +1,76 @@
+"""Exact arithmetic owned by the engine.
+
+kaohe never uses the caller's decimal context: every evaluation runs inside
+``ENGINE_CONTEXT`` (28 significant digits, traps on invalid operations, division
+by zero and overflow), and money is rounded to the fen half up (四舍五入) only
+where the policy says so.  Floats are never produced.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+ENGINE_CONTEXT = decimal.Context(
+    prec=34,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emin=-999999,
+    Emax=999999,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+FEN = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+def engine_context() -> decimal.localcontext:  # type: ignore[type-arg]
+    """A context manager that makes the engine's context current."""
+    return decimal.localcontext(ENGINE_CONTEXT)
+
+
+def to_fen(amount: Decimal | int) -> Decimal:
+    """Round an amount of yuan to the fen, half up (四舍五入)."""
+    return Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+
+
+def round_half_up(value: Decimal | int, places: int = 0) -> Decimal:
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+
+
+def floor_int(value: Decimal | int) -> int:
+    return int(Decimal(value).to_integral_value(rounding=ROUND_FLOOR, context=ENGINE_CONTEXT))
+
+
+def ceil_int(value: Decimal | int) -> int:
+    return int(Decimal(value).to_integral_value(rounding=ROUND_CEILING, context=ENGINE_CONTEXT))
+
+
+def divide(a: Decimal | int, b: Decimal | int) -> Decimal:
+    """Exact-as-possible division; raises ZeroDivisionError for b == 0."""
+    if b == 0:
+        raise ZeroDivisionError("division by zero")
+    return ENGINE_CONTEXT.divide(Decimal(a), Decimal(b))
+
+
+def arith(op: str, a: int | Decimal, b: int | Decimal, ka: str, kb: str) -> int | Decimal:
+    """Typed arithmetic on constants, the same rules the compiled code follows."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        if "percent" in (ka, kb) and "money" in (ka, kb):
+            return divide(Decimal(a) * Decimal(b), HUNDRED)
+        return a * b
+    if op == "/":
+        if ka == "money" and kb == "percent":
+            return divide(Decimal(a) * HUNDRED, b)
+        return divide(a, b)
+    raise ValueError(op)
+
+
+def normalize(value: Decimal) -> Decimal:
+    """Drop trailing zeros of a decimal without exponent notation (``120.00`` → ``120``)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize(ENGINE_CONTEXT)

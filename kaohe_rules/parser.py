@@ -1,0 +1,163 @@
+"""Stage 1: policy text → Lark syntax tree, with syntax errors turned into diagnostics.
+
+The LALR parser is built once per process and cached (building it costs tens of
+milliseconds; parsing a policy costs a few).  Lark's own exceptions never leave
+this module: they become :class:`~kaohe_rules.errors.Diagnostic` objects with a
+code, a caret excerpt and a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+
+import lark
+from lark import exceptions as lark_exc
+
+from .errors import Diagnostic
+from .grammar_file import grammar_text
+from .source import SourceFile, Span, point_span
+
+KEYWORDS = frozenset(
+    """policy extends document issuer adopted issued period note cite checkpoint due from to for
+    category total section enum ordered record fact param let source defer where as target in
+    points full when deduct unless per cap proportional score veto on because ratings vetoed
+    bands outcome reward fine share rest sanction override remove if then else and or not is
+    none set true false list of count sum any all min max it""".split()
+)
+
+# Friendly names for terminals in "expected ..." messages.
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "STRING": "a quoted label",
+    "NUMBER": "a number",
+    "MONEY": "an amount such as 100万元",
+    "PERCENT": "a percentage such as 30%",
+    "DATE": "a date such as 2013-11-25",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "DOT": "'.'",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'",
+    "AGGREGATE": "count/sum/any/all",
+    "EXTREMUM": "min/max",
+    "DECL_KIND": "a declaration kind (target, veto, fact, ...)",
+    "$END": "end of file",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    return lark.Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def parse_tree(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
+    """Parse a policy; return the syntax tree or the first syntax error as a diagnostic.
+
+    LALR parsing stops at the first syntax error; later stages report all their errors.
+    """
+    try:
+        return _parser().parse(source.text)
+    except lark_exc.UnexpectedToken as exc:
+        return _unexpected_token(source, exc)
+    except lark_exc.UnexpectedCharacters as exc:
+        return _unexpected_char(source, exc)
+    except lark_exc.UnexpectedEOF as exc:
+        line = len(source.lines) or 1
+        return Diagnostic(
+            "K001",
+            "unexpected end of file",
+            point_span(source, line, len(source.line(line)) + 1),
+            hint=_expected_hint(set(exc.expected)),
+        )
+    except lark_exc.LarkError as exc:  # pragma: no cover - defensive
+        return Diagnostic("K000", f"could not parse policy: {exc}", point_span(source, 1, 1))
+    except RecursionError:
+        return Diagnostic(
+            "K009", "policy nests too deeply to parse", point_span(source, 1, 1),
+            hint="split deeply nested expressions into let declarations",
+        )
+
+
+def _token_span(source: SourceFile, token: lark.Token) -> Span:
+    line = token.line or 1
+    column = token.column or 1
+    end_line = token.end_line or line
+    end_column = token.end_column or column + max(len(str(token)), 1)
+    return Span(source, line, column, end_line, end_column)
+
+
+def _unexpected_token(source: SourceFile, exc: lark_exc.UnexpectedToken) -> Diagnostic:
+    token = exc.token
+    expected = set(exc.expected)
+    if token.type == "$END":
+        line = len(source.lines) or 1
+        return Diagnostic(
+            "K001", "unexpected end of file", point_span(source, line, len(source.line(line)) + 1),
+            hint=_expected_hint(expected),
+        )
+    span = _token_span(source, token)
+    text = str(token)
+    hint = _expected_hint(expected)
+    if "NAME" in expected and text in KEYWORDS:
+        hint = f"'{text}' is a keyword and cannot be used as a name; choose another name (e.g. {text}_值)"
+    elif token.type == "NAME" and expected and all(t.isupper() for t in expected):
+        keyword = _closest_keyword(text, expected)
+        if keyword:
+            hint = f"did you mean '{keyword}'?"
+    return Diagnostic("K002", f"unexpected {_describe(token)}", span, hint=hint)
+
+
+def _unexpected_char(source: SourceFile, exc: lark_exc.UnexpectedCharacters) -> Diagnostic:
+    span = point_span(source, exc.line, exc.column)
+    char = exc.char
+    hint = None
+    if char in "，。：；（）【】＝＞＜":
+        hint = "this is a full-width (Chinese) punctuation mark; use the ASCII one ( , . : ; ( ) [ ] = > < ) outside quotes"
+    elif char == "'":
+        hint = "labels use double quotes: \"...\" or “...”"
+    elif char == '"':
+        hint = "unterminated string: close the quote on the same line"
+    elif exc.allowed:
+        hint = _expected_hint(set(exc.allowed))
+    return Diagnostic("K003", f"unexpected character {char!r}", span, hint=hint)
+
+
+def _describe(token: lark.Token) -> str:
+    if token.type == "NAME":
+        return f"name '{token}'"
+    if token.type in ("STRING", "NUMBER", "MONEY", "PERCENT", "DATE"):
+        return f"{_TERMINAL_NAMES.get(token.type, token.type).split(' such')[0]} {token}"
+    return f"'{token}'"
+
+
+def _terminal_display(name: str) -> str:
+    if name in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[name]
+    if re.fullmatch(r"[A-Z_]+", name):
+        return f"'{name.lower()}'"
+    return name
+
+
+def _expected_hint(expected: set[str]) -> str | None:
+    if not expected:
+        return None
+    names = sorted({_terminal_display(e) for e in expected if not e.startswith("__")})
+    if len(names) > 12:
+        names = names[:12] + ["..."]
+    return "expected " + ", ".join(names)
+
+
+def _closest_keyword(word: str, expected: set[str]) -> str | None:
+    options = [e.lower() for e in expected if e.lower() in KEYWORDS]
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return match[0] if match else None

@@ -1,0 +1,221 @@
+"""The public face: :func:`load` a policy, then :meth:`Policy.evaluate` units.
+
+``load`` runs the whole static pipeline (parse → build AST → link ``extends``
+→ check → compile) and raises one :class:`~kaohe_rules.errors.PolicyError`
+carrying every diagnostic.  A :class:`Policy` is immutable and thread-safe to
+share; evaluation runs inside the engine's own decimal context.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .checker import check
+from .compiler import compile_policy
+from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
+from .linker import link
+from .model import CategoryPlan, CheckedPolicy
+from .numeric import ENGINE_CONTEXT
+from .runtime.evaluator import CompiledModule
+from .runtime.facts import FactCoercer
+from .runtime.result import Result
+from .source import SourceFile
+
+
+def load(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Policy:
+    """Load, check and compile a policy from a file path or from policy text.
+
+    A string containing a newline or starting with ``policy``/``#`` is policy text;
+    anything else is a path.  ``extends`` paths in text resolve against the
+    current directory.  Raises :class:`PolicyError` with every diagnostic.
+    """
+    if isinstance(path_or_text, os.PathLike) or not _looks_like_text(str(path_or_text)):
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PolicyError([Diagnostic("K004", f"policy file not found: {path}", None)]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError([Diagnostic("K004", f"cannot read policy file {path}: {exc}", None,
+                                          hint="policy files are UTF-8 text")]) from None
+        return load_source(SourceFile(name or str(path), text), path.parent)
+    return load_source(SourceFile(name or "<policy>", str(path_or_text)), None)
+
+
+def _looks_like_text(value: str) -> bool:
+    stripped = value.lstrip()
+    return "\n" in value or stripped.startswith("policy") or stripped.startswith("#")
+
+
+def load_source(source: SourceFile, base_dir: Path | None) -> Policy:
+    linked = link(source, base_dir)
+    if isinstance(linked, list):
+        raise PolicyError(linked)
+    checked = check(linked)
+    if isinstance(checked, list):
+        raise PolicyError(checked)
+    return Policy(checked)
+
+
+@attrs.frozen
+class BatchItem:
+    """One row of a batch: the result, or the error that kept it from being assessed."""
+
+    index: int
+    unit_id: str | None
+    result: Result | None
+    error: KaoheError | None
+    location: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    @property
+    def problems(self) -> tuple[FactProblem, ...]:
+        return self.error.problems if isinstance(self.error, FactError) else ()
+
+
+class Policy:
+    """A checked, compiled policy, ready to assess units."""
+
+    def __init__(self, checked: CheckedPolicy) -> None:
+        self.checked = checked
+        self.compiled = compile_policy(checked)
+        self.module = CompiledModule(self.compiled)
+        self.coercer = FactCoercer(checked, self.module.derive)
+        self._plans: dict[str, CategoryPlan] = checked.plans  # type: ignore[assignment]
+
+    # ------------------------------------------------------------ metadata
+    @property
+    def name(self) -> str:
+        return self.checked.header.name
+
+    @property
+    def label(self) -> str | None:
+        return self.checked.header.label
+
+    @property
+    def content_hash(self) -> str:
+        return self.checked.content_hash
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(self.checked.categories)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return self.checked.warnings
+
+    @property
+    def generated_source(self) -> str:
+        """The Python source the compiler generated (for review and debugging)."""
+        return self.module.source
+
+    def facts_for(self, category: str) -> tuple[str, ...]:
+        return self._plans[category].facts
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.name} {self.content_hash[:12]}>"
+
+    # ---------------------------------------------------------- evaluation
+    def evaluate(self, unit: Mapping[str, object], *, trace: bool = False) -> Result:
+        """Assess one unit (a mapping with id, category, facts); raises FactError / EvaluationError."""
+        unit_id, name, category, raw = self.coercer.envelope(unit)
+        facts = self.coercer.coerce(unit_id, category, raw)
+        return self._evaluate_facts(unit_id, name, category, facts, trace)
+
+    def _evaluate_facts(self, unit_id: str, name: str | None, category: str, facts: dict[str, object],
+                        trace: bool) -> Result:
+        plan = self._plans[category]
+        events: list[tuple[Any, ...]] | None = [] if trace else None
+        function = self.module.traced[category] if trace else self.module.plain[category]
+        try:
+            with decimal.localcontext(ENGINE_CONTEXT):
+                raw = function(facts, events)
+        except ZeroDivisionError:
+            raise EvaluationError(unit_id, "division by zero", "a rule of the policy") from None
+        except decimal.DecimalException as exc:
+            raise EvaluationError(unit_id, f"arithmetic error ({type(exc).__name__})") from None
+        except RecursionError:
+            raise EvaluationError(unit_id, "the facts nest too deeply to evaluate") from None
+        except Exception as exc:  # a bug in the engine, never the user's fault: report it plainly
+            raise EvaluationError(unit_id, f"internal error while evaluating ({type(exc).__name__}: {exc})") from None
+        return Result(self, plan, raw, unit_id, name, category, facts, events)
+
+    def _traced_events(self, category: str, facts: dict[str, object]) -> list[tuple[Any, ...]]:
+        events: list[tuple[Any, ...]] = []
+        with decimal.localcontext(ENGINE_CONTEXT):
+            self.module.traced[category](facts, events)
+        return events
+
+    def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False) -> Iterator[BatchItem]:
+        """Assess many units in order; every bad row becomes a BatchItem with its error, none is lost."""
+        for index, unit in enumerate(units):
+            try:
+                result = self.evaluate(unit, trace=trace)
+            except FactError as exc:
+                yield BatchItem(index, exc.unit, None, exc)
+            except EvaluationError as exc:
+                yield BatchItem(index, exc.unit, None, exc)
+            else:
+                yield BatchItem(index, result.unit_id, result, None)
+
+    # ------------------------------------------------------------- display
+    def display_value(self, name: str, value: object) -> object:
+        """A fact/let/param value as people read it: enum members by name, records with names."""
+        checked = self.checked
+        t = checked.fact_types.get(name) or checked.let_types.get(name) or checked.param_types.get(name)
+        if t is None:
+            alias = next((d for d in checked.defers if d.alias == name), None)
+            if alias is not None:
+                t = checked.fact_types.get(alias.source_list)
+        if t is None:
+            return value
+        return self._display(t, value)
+
+    def _display(self, t: Any, value: object) -> object:
+        if value is None:
+            return None
+        if t.kind == "enum" and isinstance(value, int):
+            members = self.checked.enums[t.name].members
+            return members[value].name if 0 <= value < len(members) else value
+        if t.kind == "list" and isinstance(value, (list, tuple)):
+            if t.elem is not None and t.elem.kind == "record":
+                return [self.display_record(v) for v in value]
+            return [self._display(t.elem, v) for v in value]
+        return value
+
+    def display_record(self, record: object) -> dict[str, object]:
+        if not isinstance(record, Mapping):
+            return {"value": record}
+        rname = self._record_name_of(record)
+        fields = self.checked.record_fields.get(rname or "", {})
+        out: dict[str, object] = {}
+        for key, value in record.items():
+            t = fields.get(key)
+            out[key] = self._display(t, value) if t is not None else value
+        return out
+
+    def _record_name_of(self, record: Mapping[str, object]) -> str | None:
+        keys = set(record)
+        for rname, fields in self.checked.record_fields.items():
+            if keys <= set(fields):
+                return rname
+        return None
+
+
+def describe_value(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,61 @@
+"""Helper functions the generated evaluator calls (its whole vocabulary besides operators).
+
+They are passed to the generated module as its namespace; the generated code
+can reach nothing else (no builtins beyond the few it needs).
+"""
+
+from __future__ import annotations
+
+import builtins
+from decimal import Decimal
+
+from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+
+
+def _nonneg(value: Decimal | int) -> Decimal | int:
+    return value if value > 0 else 0
+
+
+def _cap(value: Decimal | int, cap: Decimal | int) -> Decimal | int:
+    return value if value < cap else (cap if cap > 0 else 0)
+
+
+def _clamp(value: Decimal | int, low: Decimal | int, high: Decimal | int) -> Decimal | int:
+    if value < low:
+        return low
+    if value > high:
+        return high
+    return value
+
+
+def _coalesce(value: object, fallback: object) -> object:
+    return fallback if value is None else value
+
+
+def _round(value: Decimal | int, places: int) -> Decimal:
+    return round_half_up(value, places)
+
+
+def _floor_d(value: Decimal) -> Decimal:
+    return Decimal(floor_int(value))
+
+
+def _ceil_d(value: Decimal) -> Decimal:
+    return Decimal(ceil_int(value))
+
+
+SAFE_BUILTINS = {name: getattr(builtins, name) for name in ("len", "sum", "min", "max", "any", "all", "abs", "int")}
+
+HELPERS: dict[str, object] = {
+    "_nonneg": _nonneg,
+    "_cap": _cap,
+    "_clamp": _clamp,
+    "_coalesce": _coalesce,
+    "_round": _round,
+    "_floor": floor_int,
+    "_ceil": ceil_int,
+    "_floor_d": _floor_d,
+    "_ceil_d": _ceil_d,
+    "_div": divide,
+    "_fen": to_fen,
+}
