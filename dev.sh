@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One entry point for people and CI.  Each command sets itself up: it creates
+# .venv with the Python found on PATH (3.11+) and installs kaohe_rules with its
+# development extras, then runs.
+#
+#   bash dev.sh demo    # the Karamay 2013 policy on its sample units, explained
+#   bash dev.sh test    # the whole test suite (ruff, mypy --strict, pytest)
+#   bash dev.sh bench   # benchmarks (on demand, not in CI)
+#   bash dev.sh fuzz    # long property-based runs (on demand, not in CI)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3}"
+VENV=".venv"
+
+setup() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kaohe_rules needs Python 3.11 or newer")'
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.kaohe-installed"
+  local want
+  want="$(cat pyproject.toml | "$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+    "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+cmd="${1:-help}"
+shift || true
+case "$cmd" in
+  demo)
+    setup
+    policy=policies/karamay-2013.kh
+    units=policies/karamay-2013/units.json
+    "$VENV/bin/kaohe" check "$policy"
+    echo
+    "$VENV/bin/kaohe" eval "$policy" "$units"
+    echo
+    "$VENV/bin/kaohe" explain "$policy" "$units" --short "$@"
+    ;;
+  test)
+    setup
+    "$VENV/bin/ruff" check kaohe_rules tests benchmarks
+    "$VENV/bin/mypy" --strict kaohe_rules
+    "$VENV/bin/python" -m pytest "$@"
+    ;;
+  bench)
+    setup
+    "$VENV/bin/python" benchmarks/run.py "$@"
+    ;;
+  fuzz)
+    setup
+    KAOHE_HYPOTHESIS_PROFILE=long "$VENV/bin/python" -m pytest tests -k "property or law or fuzz" "$@"
+    ;;
+  *)
+    sed -n '2,10p' "$0"
+    ;;
+esac
