@@ -10,92 +10,89 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Union
 
 import attrs
 
 from .source import Span
 
-frozen = attrs.frozen(kw_only=True)
-
 # --------------------------------------------------------------- expressions
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Number:
     value: Decimal
     is_int: bool
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class MoneyLit:
     value: Decimal  # in yuan
     text: str  # as written, e.g. "100万元"
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class PercentLit:
     value: Decimal  # 30 for 30%
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class DateLit:
     value: datetime.date
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class TextLit:
     value: str
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class BoolLit:
     value: bool
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class NoneLit:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class EmptyList:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class It:
     """The current item inside ``where`` / ``of`` of an aggregate."""
 
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Name:
     ident: str
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Member:
     obj: Expr
     field: str
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Neg:
     operand: Expr
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Binary:
     op: str  # + - * /
     left: Expr
@@ -103,7 +100,7 @@ class Binary:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Compare:
     op: str  # == != < <= > >=
     left: Expr
@@ -111,7 +108,7 @@ class Compare:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class InRange:
     value: Expr
     low: Expr
@@ -119,27 +116,27 @@ class InRange:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class And:
     left: Expr
     right: Expr
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Or:
     left: Expr
     right: Expr
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Not:
     operand: Expr
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class If:
     cond: Expr
     then: Expr
@@ -147,7 +144,7 @@ class If:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class IsSet:
     """``x is set`` (``expect_set`` true) or ``x is none`` (false)."""
 
@@ -156,21 +153,21 @@ class IsSet:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Coalesce:
     left: Expr
     right: Expr
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Call:
     func: str
     args: tuple[Expr, ...]
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Aggregate:
     """``count/sum/any/all/min/max(LIST [of EXPR] [where COND])``."""
 
@@ -181,7 +178,7 @@ class Aggregate:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Extremum:
     """``min(a, b, ...)`` / ``max(a, b, ...)`` over values."""
 
@@ -190,16 +187,14 @@ class Extremum:
     span: Span
 
 
-Expr = Union[
-    Number, MoneyLit, PercentLit, DateLit, TextLit, BoolLit, NoneLit, EmptyList, It, Name,
-    Member, Neg, Binary, Compare, InRange, And, Or, Not, If, IsSet, Coalesce, Call,
-    Aggregate, Extremum,
-]
+Expr = (
+    Number | MoneyLit | PercentLit | DateLit | TextLit | BoolLit | NoneLit | EmptyList | It | Name | Member | Neg | Binary | Compare | InRange | And | Or | Not | If | IsSet | Coalesce | Call | Aggregate | Extremum
+)
 
 # ------------------------------------------------------------------- types
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class TypeRef:
     name: str
     is_list: bool
@@ -207,7 +202,7 @@ class TypeRef:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Constraint:
     """``>= x`` style bound (op set, low = the bound) or ``in low..high`` (op None)."""
 
@@ -220,7 +215,7 @@ class Constraint:
 # ------------------------------------------------------------ declarations
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Header:
     name: str
     label: str | None
@@ -235,7 +230,7 @@ class Header:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Checkpoint:
     name: str
     label: str | None
@@ -247,7 +242,7 @@ class Checkpoint:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Section:
     name: str
     label: str | None
@@ -257,7 +252,7 @@ class Section:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Category:
     name: str
     label: str | None
@@ -267,14 +262,14 @@ class Category:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class EnumMember:
     name: str
     label: str | None
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class EnumDecl:
     name: str
     label: str | None
@@ -283,7 +278,7 @@ class EnumDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class FieldDecl:
     name: str
     type: TypeRef
@@ -294,7 +289,7 @@ class FieldDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class LetDecl:
     name: str
     type: TypeRef | None
@@ -304,7 +299,7 @@ class LetDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class RecordDecl:
     name: str
     label: str | None
@@ -313,7 +308,7 @@ class RecordDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class FactDecl:
     name: str
     type: TypeRef
@@ -327,7 +322,7 @@ class FactDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class ParamDecl:
     name: str
     type: TypeRef | None
@@ -338,7 +333,7 @@ class ParamDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class DeferDecl:
     name: str
     label: str | None
@@ -352,14 +347,14 @@ class DeferDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Placement:
     path: tuple[str, ...]  # category, section, subsection...
     points: Expr
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Rule:
     """One scoring rule of a target; ``kind`` is one of RULE_KINDS."""
 
@@ -375,7 +370,7 @@ class Rule:
 RULE_KINDS = ("full", "deduct_when", "deduct_unless", "deduct_per", "deduct", "proportional", "score")
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class TargetDecl:
     name: str
     label: str | None
@@ -386,14 +381,14 @@ class TargetDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class VetoException:
     condition: Expr
     because: str | None
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class VetoDecl:
     name: str
     label: str | None
@@ -406,14 +401,14 @@ class VetoDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Rating:
     name: str
     label: str | None
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class RatingsDecl:
     ratings: tuple[Rating, ...]
     vetoed: str
@@ -422,7 +417,7 @@ class RatingsDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Band:
     rating: str
     low: Expr
@@ -433,7 +428,7 @@ class Band:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class BandsDecl:
     category: str
     cite: str | None
@@ -441,7 +436,7 @@ class BandsDecl:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class OutcomeItem:
     """``reward``/``fine``/``share``/``sanction`` line; amount None means ``rest`` for shares."""
 
@@ -453,7 +448,7 @@ class OutcomeItem:
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class OutcomeDecl:
     rating: str
     cite: str | None
@@ -462,29 +457,30 @@ class OutcomeDecl:
     span: Span
 
 
-Decl = Union[
-    Checkpoint, Category, EnumDecl, RecordDecl, FactDecl, ParamDecl, LetDecl, DeferDecl,
-    TargetDecl, VetoDecl, RatingsDecl, BandsDecl, OutcomeDecl,
-]
+Decl = (
+    Checkpoint | Category | EnumDecl | RecordDecl | FactDecl | ParamDecl | LetDecl | DeferDecl | TargetDecl | VetoDecl | RatingsDecl | BandsDecl | OutcomeDecl
+)
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Override:
     decl: Decl
     span: Span
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class Remove:
     kind: str
     name: str
     span: Span
 
 
-Item = Union[Decl, Override, Remove]
+Item = (
+    Decl | Override | Remove
+)
 
 
-@frozen
+@attrs.frozen(kw_only=True)
 class PolicyFile:
     """One parsed file, before ``extends`` is resolved."""
 

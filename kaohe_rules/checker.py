@@ -19,6 +19,7 @@ What it proves, so that the evaluator need not check at run time:
 from __future__ import annotations
 
 import datetime
+import decimal
 import difflib
 import hashlib
 from collections.abc import Iterable, Iterator
@@ -154,7 +155,7 @@ class _Checker:
         self.checkpoints: dict[str, ast.Checkpoint] = {}
         self.global_names: dict[str, tuple[str, Span]] = {}
         self.facts_read: set[str] = set()
-        self._fact_restrictions: list[set[str] | None] = []
+        self._fact_restrictions: list[set[str]] = []
 
     # ================================================================ driver
     def run(self) -> CheckedPolicy | None:
@@ -355,7 +356,7 @@ class _Checker:
             return None
 
     def _const_eval(self, expr: ast.Expr) -> object:
-        with ENGINE_CONTEXT_MANAGER():
+        with decimal.localcontext(ENGINE_CONTEXT):
             return self._const_eval_inner(expr)
 
     def _const_eval_inner(self, e: ast.Expr) -> object:
@@ -806,10 +807,10 @@ class _Checker:
     def _check_bands(self) -> dict[str, tuple[BandInfo, ...]]:
         out: dict[str, tuple[BandInfo, ...]] = {}
         names = [r.name for r in self.ratings.ratings] if self.ratings else []
-        for category in self.bands:
-            if category not in self.categories:
-                self.diag.error("K112", f"bands for unknown category '{category}'", self.bands[category].span,
-                                hint=did_you_mean(category, self.categories))
+        for band_category in self.bands:
+            if band_category not in self.categories:
+                self.diag.error("K112", f"bands for unknown category '{band_category}'", self.bands[band_category].span,
+                                hint=did_you_mean(band_category, self.categories))
         for name, category in self.categories.items():
             decl = self.bands.get(name)
             if decl is None:
@@ -838,13 +839,14 @@ class _Checker:
         return out
 
     def _band_coverage(self, name: str, category: CategoryInfo, infos: list[BandInfo], decl: ast.BandsDecl) -> None:
+        """Prove the bands partition [0, total] and that better ratings sit higher."""
         if not infos:
             return
         total = category.total
         first, last = infos[0], infos[-1]
         if first.low > 0 or (first.low == 0 and not first.low_closed):
             self.diag.error("K120", f"no band of '{name}' covers scores from 0 up to {first.low}", first.span,
-                            hint=f"the lowest band should start at [0, ...")
+                            hint="the lowest band should start at [0, ...")
         if first.low < 0:
             self.diag.error("K122", f"band '{first.rating}' of '{name}' starts below 0, where no score can be", first.span)
         if last.high < total or (last.high == total and not last.high_closed):
@@ -901,8 +903,8 @@ class _Checker:
                 local.append(item.name)
 
     # ================================================================== plans
-    def _plans(self, placed: list[PlacedTarget], bands: dict[str, tuple[BandInfo, ...]]) -> dict[str, object]:
-        plans: dict[str, object] = {}
+    def _plans(self, placed: list[PlacedTarget], bands: dict[str, tuple[BandInfo, ...]]) -> dict[str, CategoryPlan]:
+        plans: dict[str, CategoryPlan] = {}
         for name, category in self.categories.items():
             targets = tuple(p for p in placed if p.category == name)
             vetoes = tuple(v for v in self.vetoes if not v.categories or name in v.categories)
@@ -1384,12 +1386,6 @@ def _apply(op: str, a: int | Decimal, b: int | Decimal, at: Type, bt: Type) -> i
     from .numeric import arith
 
     return arith(op, a, b, at.kind, bt.kind)
-
-
-def ENGINE_CONTEXT_MANAGER():  # type: ignore[no-untyped-def]
-    import decimal
-
-    return decimal.localcontext(ENGINE_CONTEXT)
 
 
 def content_hash(linked: LinkedPolicy) -> str:

@@ -510,7 +510,7 @@ class Compiler:
                     self._walk_depth(part, depth + 1)
             return
         if attrs.has(type(e)):
-            for field in attrs.fields(type(e)):
+            for field in attrs.fields(type(e)):  # type: ignore[arg-type]
                 value = getattr(e, field.name)
                 if isinstance(value, tuple):
                     for v in value:

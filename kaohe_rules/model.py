@@ -15,6 +15,7 @@ import attrs
 
 from . import ast
 from .errors import Diagnostic
+from .source import Span
 from .types import Type
 
 Const = Union[Decimal, int, bool, str, "object", None]
@@ -43,7 +44,7 @@ class SectionInfo:
     points: Decimal
     cite: str | None
     children: tuple[SectionInfo, ...]
-    span: object
+    span: Span
 
     @property
     def is_leaf(self) -> bool:
@@ -63,7 +64,7 @@ class CategoryInfo:
     total: Decimal
     cite: str | None
     sections: tuple[SectionInfo, ...]
-    span: object
+    span: Span
 
     def all_sections(self) -> list[SectionInfo]:
         out: list[SectionInfo] = []
@@ -90,7 +91,7 @@ class BandInfo:
     high: Decimal
     high_closed: bool
     cite: str | None
-    span: object
+    span: Span
 
     def contains(self, score: Decimal) -> bool:
         above = score >= self.low if self.low_closed else score > self.low

@@ -9,6 +9,7 @@ where the policy says so.  Floats are never produced.
 from __future__ import annotations
 
 import decimal
+from contextlib import AbstractContextManager
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 ENGINE_CONTEXT = decimal.Context(
@@ -23,7 +24,7 @@ HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
 
-def engine_context() -> decimal.localcontext:  # type: ignore[type-arg]
+def engine_context() -> AbstractContextManager[decimal.Context]:
     """A context manager that makes the engine's context current."""
     return decimal.localcontext(ENGINE_CONTEXT)
 

@@ -92,7 +92,7 @@ class Policy:
         self.compiled = compile_policy(checked)
         self.module = CompiledModule(self.compiled)
         self.coercer = FactCoercer(checked, self.module.derive)
-        self._plans: dict[str, CategoryPlan] = checked.plans  # type: ignore[assignment]
+        self._plans: dict[str, CategoryPlan] = checked.plans
 
     # ------------------------------------------------------------ metadata
     @property

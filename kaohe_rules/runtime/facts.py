@@ -138,9 +138,9 @@ class FactCoercer:
     def __init__(self, policy: CheckedPolicy, derive: Mapping[str, Callable[[dict[str, object]], object]]) -> None:
         self.policy = policy
         self.derive = derive
-        self.categories = {name: frozenset(plan.facts) for name, plan in policy.plans.items()}  # type: ignore[attr-defined]
+        self.categories = {name: frozenset(plan.facts) for name, plan in policy.plans.items()}
         self.category_labels = {info.label: name for name, info in policy.categories.items() if info.label}
-        self._order = {name: tuple(plan.facts) for name, plan in policy.plans.items()}  # type: ignore[attr-defined]
+        self._order = {name: tuple(plan.facts) for name, plan in policy.plans.items()}
 
     # ------------------------------------------------------------- envelope
     def envelope(self, unit: object, position: str | None = None) -> tuple[str, str | None, str, Mapping[str, object]]:
@@ -202,7 +202,7 @@ class FactCoercer:
             if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
                 default = policy.fact_defaults.get(name)
                 if _has_default(default):
-                    out[name] = list(default) if isinstance(default, tuple) else default  # type: ignore[arg-type]
+                    out[name] = list(default) if isinstance(default, tuple) else default
                     continue
                 if ftype.optional:
                     out[name] = None

@@ -170,12 +170,14 @@ class Result:
 
     @property
     def rating(self) -> str:
-        return self._checked.ratings.ratings[self._raw[7]].name
+        name: str = self._checked.ratings.ratings[self._raw[7]].name
+        return name
 
     @property
     def rating_label(self) -> str:
         rating = self._checked.ratings.ratings[self._raw[7]]
-        return rating.label or rating.name
+        label: str = rating.label or rating.name
+        return label
 
     @property
     def band(self) -> str | None:
