@@ -146,14 +146,16 @@ class Compiler:
             if path in section_locals:
                 return section_locals[path]
             info = next(s for s in plan.category.all_sections() if s.path == path)
-            local = f"S{len(section_locals)}"
             if info.is_leaf:
+                local = f"S{len(section_locals)}"
                 parts = by_section.get(path, [])
                 total = " + ".join(parts) if parts else "0"
                 emit(f"{local} = {total}")
                 emit(f"if {local} < 0: {local} = 0")
             else:
                 parts = [section_value(c.path) for c in info.children]
+                # named after the children, so a parent never shares a local with its first child
+                local = f"S{len(section_locals)}"
                 emit(f"{local} = {' + '.join(parts)}")
             section_locals[path] = local
             return local
