@@ -716,7 +716,7 @@ class _Checker:
             if rule.condition is not None:
                 ctype = self._expr(rule.condition, scope)
                 self._expect_bool(ctype, rule.condition, "a rule's condition")
-                if isinstance(rule.condition, ast.BoolLit):
+                if isinstance(rule.condition, ast.BoolLit) and not (rule.kind == "full" and rule.condition.value):
                     fires = rule.condition.value == (rule.kind in ("deduct_when",))
                     self.diag.warn("K161", f"this rule's condition is always {str(rule.condition.value).lower()}"
                                    + ("; the rule never deducts" if not fires else "; the rule always deducts"),
@@ -1152,7 +1152,10 @@ class _Checker:
             options += list(self.record_fields.get(scope.record, {}))
         for enum in self.enums.values():
             options += [m.name for m in enum.members]
-        return self.diag.error("K101", f"unknown name '{ident}'", e.span, hint=did_you_mean(ident, options))
+        hint = did_you_mean(ident, options)
+        if ident in KEYWORDS:
+            hint = f"'{ident}' is a keyword of the language and cannot be used as a name"
+        return self.diag.error("K101", f"unknown name '{ident}'", e.span, hint=hint)
 
     def _fact_ref(self, e: ast.Name, scope: Scope) -> Type:
         ident = e.ident
