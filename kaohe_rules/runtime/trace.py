@@ -1,22 +1,33 @@
-"""The explanation trace: a tree of events, one per deferral, derived value, target,
-rule, section, veto, band test and consequence, each with its citation, the
-values it read, the value it produced and its place in the policy source.
+"""The explanation trace: a tree of events, one per deferral, derived value, section,
+target, rule, veto (fired or not) and its exceptions, band test, rating and
+consequence — each with its citation, the values it read (facts, parameters,
+derived values, checkpoint dates), the value it produced and its place in the
+policy source.
 
-The traced evaluator records flat raw tuples (cheap); this module turns them
-into the tree using the checked policy's static metadata.
+Recording costs nothing when tracing is off: the compiler writes a separate
+traced twin of every evaluator, and only that twin appends raw tuples.  This
+module turns those tuples into the tree afterwards, using the checked policy's
+static metadata (which is indexed once per policy and cached).
+
+Values inside events are engine values (``Decimal``, ``date``, enum member
+names, records as dicts); :meth:`TraceEvent.to_dict` gives the canonical JSON
+form used by the stable trace document (:mod:`kaohe_rules.audit.trace_json`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..model import CategoryPlan
+from .. import ast
+from ..model import BandInfo, CategoryPlan, CheckedPolicy, SectionInfo
+from ..numeric import normalize, to_fen
 from ..source import Span
-from .result import jsonable, plain
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -24,20 +35,23 @@ if TYPE_CHECKING:
 
 TRACE_FORMAT_VERSION = "1"
 
-_RULE_TEXT = {
-    "full": "full when",
-    "deduct_when": "deduct when",
-    "deduct_unless": "deduct unless",
-    "deduct_per": "deduct per",
-    "deduct": "deduct",
-    "proportional": "proportional",
-    "score": "score",
-}
+EVENT_KINDS = (
+    "deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band", "band_test",
+    "rating", "consequence", "reward", "fine", "share", "sanction",
+)
 
 
 @attrs.frozen
 class TraceEvent:
-    kind: str  # deferral | let | section | target | rule | veto | band | rating | consequence
+    """One step of the reasoning.
+
+    ``value`` is what the step produced: a deduction for a rule, the score for a
+    target or section, ``True``/``False`` for a veto (fired) or a band test
+    (contains the score), the amount for money.  ``reads`` maps every fact,
+    parameter, derived value or checkpoint the step read to its value.
+    """
+
+    kind: str
     id: str
     label: str | None
     citation: str | None
@@ -46,21 +60,23 @@ class TraceEvent:
     span: Span | None
     children: tuple[TraceEvent, ...] = ()
     detail: dict[str, object] = attrs.Factory(dict)
+    text: str | None = None  # the clause as written in the policy (rules, vetoes, exceptions, deferrals)
 
     def to_dict(self) -> dict[str, object]:
+        """Canonical JSON form: Decimals as plain strings, dates ISO, no absolute paths."""
         out: dict[str, object] = {
             "kind": self.kind,
             "id": self.id,
             "label": self.label,
             "citation": self.citation,
-            "value": jsonable(self.value),
+            "value": canonical(self.value),
+            "reads": canonical(self.reads),
+            "span": span_dict(self.span),
         }
-        if self.reads:
-            out["reads"] = jsonable(self.reads)
+        if self.text is not None:
+            out["text"] = self.text
         if self.detail:
-            out["detail"] = jsonable(self.detail)
-        if self.span is not None:
-            out["span"] = {"file": _short_file(self.span.file), "line": self.span.line, "column": self.span.column}
+            out["detail"] = canonical(self.detail)
         if self.children:
             out["children"] = [c.to_dict() for c in self.children]
         return out
@@ -70,6 +86,9 @@ class TraceEvent:
         for child in self.children:
             out.extend(child.walk())
         return out
+
+    def find(self, kind: str, id: str) -> TraceEvent | None:
+        return next((e for e in self.walk() if e.kind == kind and e.id == id), None)
 
 
 @attrs.frozen
@@ -86,6 +105,12 @@ class Trace:
             out.extend(event.walk())
         return out
 
+    def find(self, kind: str, id: str) -> TraceEvent | None:
+        return next((e for e in self.walk() if e.kind == kind and e.id == id), None)
+
+    def of_kind(self, kind: str) -> list[TraceEvent]:
+        return [e for e in self.walk() if e.kind == kind]
+
     def to_dict(self) -> dict[str, object]:
         return {
             "format": TRACE_FORMAT_VERSION,
@@ -97,93 +122,350 @@ class Trace:
         }
 
 
-def _short_file(path: str) -> str:
+# ----------------------------------------------------------------- canonical values
+def plain_decimal(value: Decimal | int) -> str:
+    """A number as a plain string without exponent or trailing zeros (``900.00`` → ``"900"``)."""
+    return str(normalize(Decimal(value)))
+
+
+def canonical(value: object) -> object:
+    """Engine values → JSON values that do not depend on how the input spelled them.
+
+    Decimals become plain strings (``5.0`` and ``5`` are the same number, so the
+    same string), dates ISO strings, tuples lists; mappings keep string keys.
+    Floats never occur in the engine; one here is a bug, so it is refused.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return plain_decimal(value)
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+def money_text(value: Decimal | int) -> str:
+    """Money in traces: yuan exact to the fen (``"130000.00"``)."""
+    return str(to_fen(value))
+
+
+def span_dict(span: Span | None) -> dict[str, object] | None:
+    if span is None:
+        return None
+    return {"file": short_file(span.file), "line": span.line, "column": span.column,
+            "end_line": span.end_line, "end_column": span.end_column}
+
+
+def short_file(path: str) -> str:
     """File names in traces are the base name, so traces do not depend on where a checkout lives."""
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def build_trace(policy: Policy, plan: CategoryPlan, result: Result, raw: Sequence[tuple[Any, ...]]) -> Trace:
-    checked = policy.checked
-    events: list[TraceEvent] = []
-    # deferrals
-    for deferral, defer in zip(result.deferred, [plan.defers[i] for i, _ in result._raw[5]]):
-        events.append(TraceEvent("deferral", defer.name, defer.label, defer.cite, len(deferral.items), {},
-                                 defer.span, detail={"to": defer.to, "items": list(deferral.items)}))
-    # lets
-    for entry in raw:
-        if entry[0] == "let":
-            name = entry[1]
-            decl = checked.lets[name]
-            events.append(TraceEvent("let", name, decl.label, decl.cite, policy.display_value(name, entry[2]), {}, decl.span))
-    # targets and rules
-    rules: dict[int, list[tuple[int, Any, tuple[Any, ...]]]] = {}
-    for entry in raw:
-        if entry[0] == "rule":
-            rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
-    target_events: dict[str, list[TraceEvent]] = {}
-    for t_index, (placed, target_result) in enumerate(zip(plan.targets, result.targets)):
-        target = placed.target
-        children = []
-        for r_index, deduction, reads in rules.get(t_index, []):
-            rule = target.rules[r_index]
-            names = checked.reads.get(id(rule), ())
-            read_values = {n: policy.display_value(n, v) for n, v in zip(names, reads)}
-            children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", _RULE_TEXT[rule.kind], rule.cite or target.cite,
-                                       Decimal(deduction), read_values, rule.span,
-                                       detail={"rule": rule.kind, "deduction": plain(Decimal(deduction))}))
-        event = TraceEvent("target", target.name, target.label, target.cite, target_result.score, {}, target.span,
-                           tuple(children), detail={"points": plain(placed.points), "lost": plain(target_result.lost)})
-        target_events.setdefault(".".join(placed.section), []).append(event)
-    sections = result.sections
+def source_text(span: Span | None) -> str | None:
+    """The clause as written: the spanned text with comments dropped and whitespace collapsed."""
+    if span is None:
+        return None
+    lines = span.source.lines
+    if not 1 <= span.line <= len(lines):
+        return None
+    parts: list[str] = []
+    for number in range(span.line, min(span.end_line, len(lines)) + 1):
+        text = lines[number - 1]
+        if number == span.end_line:
+            text = text[: max(span.end_column - 1, 0)]
+        if number == span.line:
+            text = text[span.column - 1:]
+        parts.append(_drop_comment(text))
+    return " ".join(" ".join(parts).split()) or None
 
-    def section_event(info: Any) -> TraceEvent:
+
+def _drop_comment(line: str) -> str:
+    quote: str | None = None
+    for index, ch in enumerate(line):
+        if quote is not None:
+            if ch == quote or (quote == "“" and ch == "”"):
+                quote = None
+            elif ch == "\\" and quote == '"':
+                continue
+        elif ch in ('"', "“"):
+            quote = ch
+        elif ch == "#":
+            return line[:index]
+    return line
+
+
+# ------------------------------------------------------------------ static index
+@attrs.frozen
+class _Static:
+    """Per-policy metadata the trace builder needs, computed once."""
+
+    names: dict[tuple[int, frozenset[str]], tuple[str, ...]]  # (id(node), kinds) -> names its expressions read
+    texts: dict[int, str | None]  # id(node) -> clause text
+
+
+_STATIC: dict[int, _Static] = {}
+
+
+def _static(checked: CheckedPolicy) -> _Static:
+    # keyed by identity (the checked policy holds dicts, so it is not hashable); dropped with the policy
+    key = id(checked)
+    found = _STATIC.get(key)
+    if found is None:
+        found = _Static({}, {})
+        _STATIC[key] = found
+        weakref.finalize(checked, _STATIC.pop, key, None)
+    return found
+
+
+def _names_read(checked: CheckedPolicy, node: object, kinds: frozenset[str], *exprs: object) -> tuple[str, ...]:
+    """Names of the given resolution kinds read by the expressions of a node (cached per node)."""
+    static = _static(checked)
+    key = (id(node), kinds)
+    if key not in static.names:
+        names: set[str] = set()
+        for expr in exprs:
+            _collect(checked, expr, kinds, names)
+        static.names[key] = tuple(sorted(names))
+    return static.names[key]
+
+
+def _collect(checked: CheckedPolicy, node: object, kinds: frozenset[str], out: set[str]) -> None:
+    if node is None or isinstance(node, (Span, str, int, Decimal, bool, datetime.date)):
+        return
+    if isinstance(node, ast.Name):
+        res = checked.resolutions.get(id(node))
+        if res is not None and res.kind in kinds:
+            out.add(res.name)
+        return
+    if isinstance(node, tuple):
+        for item in node:
+            _collect(checked, item, kinds, out)
+        return
+    if attrs.has(type(node)):
+        for field in attrs.fields(type(node)):  # type: ignore[arg-type]
+            if field.name != "span":
+                _collect(checked, getattr(node, field.name), kinds, out)
+
+
+_CHECKPOINT = frozenset({"checkpoint"})
+_VALUES = frozenset({"fact", "let", "alias", "param", "checkpoint"})
+_OUTCOME_ITEMS = frozenset({"outcome_item"})
+
+
+def _text_of(checked: CheckedPolicy, node: Any) -> str | None:
+    static = _static(checked)
+    key = id(node)
+    if key not in static.texts:
+        static.texts[key] = source_text(node.span)
+    return static.texts[key]
+
+
+# -------------------------------------------------------------------- builder
+class _Builder:
+    """Builds the event tree of one traced evaluation."""
+
+    def __init__(self, policy: Policy, plan: CategoryPlan, result: Result, raw: Sequence[tuple[Any, ...]]) -> None:
+        self.policy = policy
+        self.checked = policy.checked
+        self.plan = plan
+        self.result = result
+        self.raw = raw
+        self.let_values: dict[str, object] = {e[1]: e[2] for e in raw if e[0] == "let"}
+        self.aliases = self._alias_values()
+
+    # values of names at the end of the evaluation, for steps whose raw tuple carries none
+    def _alias_values(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        moved = dict(self.result._raw[5])
+        for index, defer in enumerate(self.plan.defers):
+            source = self.result.facts.get(defer.source_list)
+            items = source if isinstance(source, (list, tuple)) else []
+            gone = moved.get(index, [])
+            out[defer.alias] = [i for i in items if not any(i is g for g in gone)]
+        return out
+
+    def value_of(self, name: str) -> object:
+        facts = self.result.facts
+        if name in facts:
+            return facts[name]
+        if name in self.let_values:
+            return self.let_values[name]
+        if name in self.aliases:
+            return self.aliases[name]
+        if name in self.checked.param_values:
+            return self.checked.param_values[name]
+        if name in self.checked.checkpoints:
+            return self.checked.checkpoints[name].end
+        return None
+
+    def display(self, names: Iterable[str], values: Iterable[object] | None = None) -> dict[str, object]:
+        names = tuple(names)
+        vals = tuple(values) if values is not None else tuple(self.value_of(n) for n in names)
+        return {n: self.policy.display_value(n, v) for n, v in zip(names, vals)}
+
+    def reads(self, node: object, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
+        out = self.display(self.checked.reads.get(id(node), ()), values)
+        for name in _names_read(self.checked, node, _CHECKPOINT, *exprs):
+            out[name] = self.checked.checkpoints[name].end
+        return out
+
+    # ---------------------------------------------------------------- events
+    def build(self) -> Trace:
+        result, plan, checked = self.result, self.plan, self.checked
+        events: list[TraceEvent] = []
+        events.extend(self.deferrals())
+        events.extend(self.lets())
+        target_events = self.targets()
+        for info in plan.category.sections:
+            events.append(self.section(info, target_events))
+        category = plan.category
+        events.append(TraceEvent("score", "score", category.label or category.name, category.cite, result.score,
+                                 {}, _span(category.span), detail={"total": result.total}))
+        events.extend(self.vetoes())
+        events.append(self.bands())
+        events.append(self.rating())
+        events.append(self.consequence())
+        return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
+
+    def deferrals(self) -> list[TraceEvent]:
+        moved = dict(self.result._raw[5])
+        out = []
+        for index, defer in enumerate(self.plan.defers):
+            items = [self.policy.display_record(i) for i in moved.get(index, [])]
+            reads = self.display([defer.source_list])
+            out.append(TraceEvent("deferral", defer.name, defer.label, defer.cite, len(items), reads, defer.span,
+                                  detail={"to": defer.to, "alias": defer.alias, "items": items},
+                                  text=_text_of(self.checked, defer)))
+        return out
+
+    def lets(self) -> list[TraceEvent]:
+        out = []
+        for name in self.plan.lets:
+            decl = self.checked.lets.get(name)
+            if decl is None or name not in self.let_values:
+                continue
+            value = self.policy.display_value(name, self.let_values[name])
+            out.append(TraceEvent("let", name, decl.label, decl.cite, value, self.reads(decl, None, decl.value),
+                                  decl.span, text=_text_of(self.checked, decl)))
+        return out
+
+    def targets(self) -> dict[str, list[TraceEvent]]:
+        rules: dict[int, list[tuple[int, Any, tuple[Any, ...]]]] = {}
+        for entry in self.raw:
+            if entry[0] == "rule":
+                rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
+        out: dict[str, list[TraceEvent]] = {}
+        for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, self.result.targets)):
+            target = placed.target
+            children = []
+            for r_index, deduction, values in rules.get(t_index, []):
+                rule = target.rules[r_index]
+                reads = self.reads(rule, values, rule.amount, rule.condition, rule.per, rule.cap)
+                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.kind, rule.cite or target.cite,
+                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.kind},
+                                           text=_text_of(self.checked, rule)))
+            event = TraceEvent("target", target.name, target.label, target.cite, target_result.score, {}, target.span,
+                               tuple(children), detail={"points": placed.points, "lost": target_result.lost,
+                                                        "section": ".".join(placed.section)})
+            out.setdefault(".".join(placed.section), []).append(event)
+        return out
+
+    def section(self, info: SectionInfo, target_events: dict[str, list[TraceEvent]]) -> TraceEvent:
         key = ".".join(info.path)
-        section = sections[key]
-        kids = tuple(section_event(c) for c in info.children) + tuple(target_events.get(key, []))
-        return TraceEvent("section", key, info.label, info.cite, section.score, {},
-                          info.span if isinstance(info.span, Span) else None, kids,
-                          detail={"points": plain(info.points)})
+        score = self.result.sections[key].score
+        kids = tuple(self.section(c, target_events) for c in info.children) + tuple(target_events.get(key, []))
+        return TraceEvent("section", key, info.label, info.cite, score, {}, _span(info.span), kids,
+                          detail={"points": info.points})
 
-    for info in plan.category.sections:
-        events.append(section_event(info))
-    events.append(TraceEvent("score", "score", "综合评分", plan.category.cite, result.score, {},
-                             plan.category.span if isinstance(plan.category.span, Span) else None,
-                             detail={"total": plain(plan.category.total)}))
-    # vetoes: every veto of the category, fired or not
-    fired = {v.name for v in result.vetoes}
-    excepted = {v.name: v for v in result.excepted}
-    hits = {v.name: v for v in result.vetoes}
-    veto_reads: dict[int, tuple[Any, ...]] = {}
-    for entry in raw:
-        if entry[0] == "veto":
-            veto_reads[entry[1]] = entry[5]
-    for v_index, veto in enumerate(plan.vetoes):
-        names = checked.reads.get(id(veto), ())
-        reads = {n: policy.display_value(n, v) for n, v in zip(names, veto_reads.get(v_index, ()))}
-        detail: dict[str, object] = {}
-        if veto.name in hits:
-            detail["evidence"] = list(hits[veto.name].evidence)
-        if veto.name in excepted:
-            detail["exception"] = excepted[veto.name].exception
-            detail["evidence"] = list(excepted[veto.name].evidence)
-        events.append(TraceEvent("veto", veto.name, veto.label, veto.cite, veto.name in fired, reads, veto.span,
-                                 detail=detail))
-    # bands
-    band_children = []
-    for band in plan.bands:
-        band_children.append(TraceEvent("band_test", band.rating, checked.rating_label(band.rating), band.cite,
-                                        band.contains(result.score), {}, band.span if isinstance(band.span, Span) else None,
-                                        detail={"interval": band.describe()}))
-    events.append(TraceEvent("band", result.band or "", checked.rating_label(result.band or ""), result.band_citation,
-                             result.band, {"score": result.score}, None, tuple(band_children)))
-    events.append(TraceEvent("rating", result.rating, result.rating_label,
-                             checked.ratings.cite if result.vetoed else result.band_citation, result.rating, {}, None,
-                             detail={"vetoed": result.vetoed, "vetoes": [v.name for v in result.vetoes]}))
-    consequences = result.consequences
-    outcome = checked.outcomes.get(result.rating)
-    events.append(TraceEvent("consequence", result.rating, result.rating_label, consequences.citation,
-                             consequences.total, {}, outcome.span if outcome else None,
-                             tuple(TraceEvent(i.kind, i.name, i.label, i.citation, i.amount, {}, None)
-                                   for i in consequences.items),
-                             detail={"kind": consequences.kind, "notes": list(consequences.notes)}))
-    return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
+    def vetoes(self) -> list[TraceEvent]:
+        raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == "veto"}
+        out = []
+        for v_index, veto in enumerate(self.plan.vetoes):
+            entry = raw_vetoes.get(v_index)
+            values = entry[5] if entry is not None else None
+            exprs = [veto.on_list, veto.condition] + [e.condition for e in veto.exceptions]
+            reads = self.reads(veto, values, *exprs)
+            fired = bool(entry[2]) if entry is not None else False
+            exc_index = entry[3] if entry is not None else -1
+            evidence = entry[4] if entry is not None else None
+            # the condition held if the veto fired or an exception stopped it
+            held = fired or exc_index >= 0
+            children = []
+            for e_index, exc in enumerate(veto.exceptions):
+                if not held or (exc_index >= 0 and e_index > exc_index):
+                    value: bool | None = None  # not evaluated: the condition did not hold, or an earlier exception did
+                else:
+                    value = e_index == exc_index
+                children.append(TraceEvent("exception", f"{veto.name}#{e_index + 1}", exc.because, veto.cite, value,
+                                           self.display(_names_read(self.checked, exc, _VALUES, exc.condition)), exc.span,
+                                           text=_text_of(self.checked, exc)))
+            detail: dict[str, object] = {"condition": held, "mode": "on" if veto.on_list is not None else "when"}
+            if veto.on_list is not None:
+                detail["evidence"] = [self.policy.display_record(i) for i in (evidence or ())]
+            out.append(TraceEvent("veto", veto.name, veto.label, veto.cite, fired, reads, veto.span, tuple(children),
+                                  detail=detail, text=_text_of(self.checked, veto)))
+        return out
+
+    def bands(self) -> TraceEvent:
+        result, checked = self.result, self.checked
+        tests = []
+        for band in sorted(self.plan.bands, key=lambda b: b.low, reverse=True):
+            tests.append(TraceEvent("band_test", band.rating, checked.rating_label(band.rating), band.cite,
+                                    band.contains(result.score), {"score": result.score}, _span(band.span),
+                                    detail=_interval(band)))
+        reached = result.band
+        return TraceEvent("band", "band", checked.rating_label(reached) if reached else None, result.band_citation, reached,
+                          {"score": result.score}, None, tuple(tests))
+
+    def rating(self) -> TraceEvent:
+        result, checked = self.result, self.checked
+        ratings = checked.ratings
+        return TraceEvent("rating", "rating", result.rating_label,
+                          ratings.cite if result.vetoed else result.band_citation, result.rating, {},
+                          ratings.vetoed_span if result.vetoed else None,
+                          detail={"vetoed": result.vetoed, "vetoes": [v.name for v in result.vetoes],
+                                  "band": result.band})
+
+    def consequence(self) -> TraceEvent:
+        result, checked = self.result, self.checked
+        consequences = result.consequences
+        outcome = checked.outcomes.get(result.rating)
+        children = []
+        amounts: dict[str, object] = {}
+        for decl, item in zip(outcome.items if outcome else (), consequences.items):
+            names = checked.reads.get(id(decl), ())
+            reads: dict[str, object] = {}
+            for name in names:
+                reads[name] = self.policy.display_value(name, self.value_of(name))
+            for name in _names_read(checked, decl, _OUTCOME_ITEMS, decl.amount):
+                reads[name] = amounts.get(name)
+            amount = None if item.amount is None else money_text(item.amount)
+            if item.amount is not None:
+                amounts[item.name] = amount
+            children.append(TraceEvent(item.kind, item.name, item.label, item.citation, amount, reads, decl.span,
+                                       detail={"rest": True} if item.kind == "share" and decl.amount is None else {},
+                                       text=_text_of(checked, decl)))
+        return TraceEvent("consequence", result.rating, result.rating_label, consequences.citation,
+                          money_text(consequences.total), {"rating": result.rating},
+                          outcome.span if outcome else None, tuple(children),
+                          detail={"kind": consequences.kind, "notes": list(consequences.notes)})
+
+
+def _interval(band: BandInfo) -> dict[str, object]:
+    return {"interval": band.describe(), "low": band.low, "low_closed": band.low_closed,
+            "high": band.high, "high_closed": band.high_closed}
+
+
+def _span(span: object) -> Span | None:
+    return span if isinstance(span, Span) else None
+
+
+def build_trace(policy: Policy, plan: CategoryPlan, result: Result, raw: Sequence[tuple[Any, ...]]) -> Trace:
+    """The event tree of one traced evaluation (``raw`` = the tuples the traced evaluator appended)."""
+    return _Builder(policy, plan, result, raw).build()
