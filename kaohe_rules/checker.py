@@ -1131,6 +1131,7 @@ class _Checker:
             self.res[id(e)] = Resolution("param", ident)
             return self.param_types.get(ident, ERROR)
         if ident in self.checkpoints:
+            self._note_read(ident)
             self.res[id(e)] = Resolution("checkpoint", ident)
             return DATE
         matches = [enum for enum in self.enums.values() if any(m.name == ident for m in enum.members)]
@@ -1172,7 +1173,8 @@ class _Checker:
             elif scope.categories is None or not scope.categories <= allowed:
                 where = "every category" if scope.categories is None else ", ".join(sorted(scope.categories - allowed))
                 self.diag.error("K108", f"fact '{ident}' is only supplied by {', '.join(decl.categories)}, but is read for {where}",
-                                e.span, hint="place the rule only in those categories, or add 'for' to the veto")
+                                e.span, hint="place the target only in those categories (a veto or defer: add 'for "
+                                f"{', '.join(decl.categories)}'), or widen the fact's 'for' list")
         t = self.fact_types.get(ident, ERROR)
         return self._narrowed(ident, t, scope)
 

@@ -250,7 +250,9 @@ def ranked_report(policy: Any, results: Sequence[Any], errors: Sequence[object])
         rows_in = [r for r in results if r.category == category]
         if not rows_in:
             continue
-        rows_in.sort(key=lambda r: (-r.score, r.unit_id))
+        order = {r.name: i for i, r in enumerate(checked.ratings.ratings)}
+        # like the city's 通报: by rating first (a vetoed unit is ranked with its rating), then by score
+        rows_in.sort(key=lambda r: (order[r.rating], -r.score, r.unit_id))
         lines.append(f"【{info.label or category}】 满分 {info.total}")
         table = []
         for rank, r in enumerate(rows_in, 1):
@@ -262,9 +264,9 @@ def ranked_report(policy: Any, results: Sequence[Any], errors: Sequence[object])
             table.append([str(rank), r.unit_id, r.name or "", _plain(r.score), r.rating_label,
                           vetoes or "—", (sign + amount) if amount else "—", deferred or ""])
         lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交"], table, right=(0, 3, 6)))
-        counts: dict[str, int] = {}
+        counts = {rating.label or rating.name: 0 for rating in checked.ratings.ratings}
         for r in rows_in:
-            counts[r.rating_label] = counts.get(r.rating_label, 0) + 1
+            counts[r.rating_label] += 1
         lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items()))
         lines.append("")
     summary = summary_dict(policy, results, errors)

@@ -201,6 +201,8 @@ class Compiler:
             return self._locals[name]
         if name in self.policy.params:
             return self.const(self.policy.param_values.get(name), "_p")
+        if name in self.policy.checkpoints:
+            return self.const(self.policy.checkpoints[name].end)
         return "None"
 
     def _defer(self, defer: ast.DeferDecl, index: int, traced: bool) -> None:
