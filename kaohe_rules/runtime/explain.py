@@ -1,200 +1,341 @@
 """Readable explanations of a result, in Chinese (default) or English.
 
-The full form walks every section, target and rule with its citation; the
-short form gives the decisive reasons: the band reached, the vetoes, the
-largest deductions and the money.  Labels and citations come from the policy.
+The full form walks every section, target and rule (deducting or not), every
+veto (fired or not) and every band test, each with its citation and the values
+it read.  The short form gives the decisive reasons: the band reached and how
+far the next one is, the vetoes, the largest deductions with their reasons,
+and the money.  Labels, clause texts and citations come from the policy; only
+the connecting words are translated.
 """
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .result import plain
-from .trace import TraceEvent
+from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
     from .result import Result
 
+LANGS = ("zh", "en")
+
 _TEXT = {
     "zh": {
-        "title": "考核结果",
+        "title": "考核结果：{unit}",
         "unit": "单位",
         "category": "类别",
         "policy": "依据",
         "score": "综合评分",
-        "of": "满分",
+        "points": "分",
         "rating": "评定等次",
         "band": "按分数应评",
-        "vetoed_by": "因“一票否决”评为",
+        "vetoed_by": "因一票否决评为{rating}（保留否决前得分）",
+        "next_band": "距{rating}{interval}还差 {gap} 分",
+        "top_band": "已达最高等次",
         "veto": "一票否决",
         "veto_none": "未发生一票否决情形",
-        "excepted": "未否决（例外）",
+        "veto_not_fired": "不成立",
+        "excepted": "不否决（例外：{reason}）",
         "deferred": "移交处理",
         "deferred_to": "按{to}考核",
+        "lets": "派生数值",
         "sections": "分项得分",
-        "points": "分",
-        "deduct": "扣",
-        "rule_ok": "未扣分",
+        "deduct": "扣 {n} 分",
+        "no_deduction": "未扣分",
+        "largest": "主要扣分",
+        "no_loss": "各项均得满分",
         "money": "奖惩",
         "total_reward": "奖励合计",
         "total_fine": "罚款合计",
         "none": "不奖不罚",
         "sanction": "处理",
-        "largest": "主要扣分",
-        "reads": "依据数据",
         "evidence": "证据",
+        "read": "依据数据",
         "yuan": "元",
-        "kept_score": "（保留否决前得分）",
-        "fired": "成立",
-        "not_fired": "不成立",
-        "lets": "派生数值",
+        "yes": "是",
+        "no": "否",
+        "items": "{n}项",
+        "colon": "：",
+        "bands": "评定标准",
+        "exception": "例外",
+        "exc_held": "成立",
+        "exc_not_held": "不成立",
+        "exc_skipped": "未判断",
     },
     "en": {
-        "title": "Assessment result",
+        "title": "Assessment result: {unit}",
         "unit": "Unit",
         "category": "Category",
         "policy": "Policy",
         "score": "Score",
-        "of": "out of",
+        "points": "pts",
         "rating": "Rating",
         "band": "Band by score",
-        "vetoed_by": "Vetoed (一票否决), rated",
-        "veto": "Veto",
-        "veto_none": "No veto applies",
-        "excepted": "Not vetoed (exception)",
+        "vetoed_by": "vetoed (一票否决), rated {rating}; the score before the veto is kept",
+        "next_band": "{gap} pts short of {rating} {interval}",
+        "top_band": "the best band is reached",
+        "veto": "Vetoes (一票否决)",
+        "veto_none": "no veto applies",
+        "veto_not_fired": "does not apply",
+        "excepted": "not vetoed (exception: {reason})",
         "deferred": "Deferred",
         "deferred_to": "assessed under {to}",
+        "lets": "Derived values",
         "sections": "Sections",
-        "points": "pts",
-        "deduct": "deduct",
-        "rule_ok": "no deduction",
+        "deduct": "-{n} pts",
+        "no_deduction": "no deduction",
+        "largest": "Largest deductions",
+        "no_loss": "full points on every target",
         "money": "Rewards and penalties",
         "total_reward": "Total reward",
         "total_fine": "Total fine",
         "none": "no reward, no penalty",
         "sanction": "Sanction",
-        "largest": "Largest deductions",
-        "reads": "read",
         "evidence": "evidence",
+        "read": "read",
         "yuan": "yuan",
-        "kept_score": "(score before the veto is kept)",
-        "fired": "holds",
-        "not_fired": "does not hold",
-        "lets": "Derived values",
+        "yes": "yes",
+        "no": "no",
+        "items": "{n} items",
+        "colon": ": ",
+        "bands": "Bands",
+        "exception": "exception",
+        "exc_held": "holds",
+        "exc_not_held": "does not hold",
+        "exc_skipped": "not tested",
     },
 }
 
 
-def _fmt(value: object) -> str:
-    if isinstance(value, Decimal):
-        return plain(value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, (list, tuple)):
-        return f"[{len(value)}]"
-    return str(value)
+class _Writer:
+    """Formats values and lines for one language."""
+
+    def __init__(self, lang: str) -> None:
+        if lang not in _TEXT:
+            raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
+        self.lang = lang
+        self.t = _TEXT[lang]
+        self.lines: list[str] = []
+
+    def __call__(self, text: str = "") -> None:
+        self.lines.append(text.rstrip())
+
+    def heading(self, key: str, suffix: str = "") -> None:
+        self(f"{self.t[key]}{self.t['colon'].rstrip() if self.lang == 'zh' else ':'}{suffix}")
+
+    def value(self, value: object) -> str:
+        if isinstance(value, bool):
+            return self.t["yes"] if value else self.t["no"]
+        if isinstance(value, (Decimal, int)):
+            return plain_decimal(value)
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if value is None:
+            return "—"
+        if isinstance(value, Mapping):
+            return "{" + ", ".join(f"{k}: {self.value(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, (list, tuple)):
+            return "[" + self.t["items"].format(n=len(value)) + "]"
+        return str(value)
+
+    def reads(self, reads: Mapping[str, object]) -> str:
+        return ", ".join(f"{k}={self.value(v)}" for k, v in reads.items())
+
+    def text(self) -> str:
+        while self.lines and not self.lines[-1]:
+            self.lines.pop()
+        return "\n".join(self.lines) + "\n"
 
 
-def _cite(citation: str | None) -> str:
+def cite(citation: str | None) -> str:
     return f"〔{citation}〕" if citation else ""
 
 
 def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
-    if lang not in _TEXT:
-        raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
-    t = _TEXT[lang]
-    policy = result._policy.checked
-    header = policy.header
-    lines: list[str] = []
-    title = f"{t['title']}：{result.name or result.unit_id}" if lang == "zh" else f"{t['title']}: {result.name or result.unit_id}"
-    lines.append(title)
-    lines.append("=" * 40)
-    sep = "：" if lang == "zh" else ": "
-    lines.append(f"{t['unit']}{sep}{result.name or ''} ({result.unit_id})")
-    category = policy.categories[result.category]
-    lines.append(f"{t['category']}{sep}{category.label or category.name}")
-    doc = f" {header.document}" if header.document else ""
-    lines.append(f"{t['policy']}{sep}{header.label or header.name}{doc}")
-    lines.append(f"{t['score']}{sep}{plain(result.score)} / {plain(result.total)} {t['points']}")
+    """The explanation of one result; ``full`` False gives the short form."""
+    w = _Writer(lang)
+    t = w.t
+    checked = result._policy.checked
+    header = checked.header
+    trace = result.trace
+    sep = t["colon"]
+    w(t["title"].format(unit=result.name or result.unit_id))
+    w("=" * 40)
+    w(f"{t['unit']}{sep}{result.name or ''} ({result.unit_id})")
+    category = checked.categories[result.category]
+    w(f"{t['category']}{sep}{category.label or category.name}")
+    doc = f"（{header.document}）" if header.document else ""
+    w(f"{t['policy']}{sep}{header.label or header.name}{doc}")
+    w(f"{t['score']}{sep}{plain_decimal(result.score)} / {plain_decimal(result.total)} {t['points']}")
+    band_event = trace.find("band", "band")
+    interval = _interval_of(band_event, result.band)
+    band_label = checked.rating_label(result.band) if result.band else "—"
+    w(f"{t['band']}{sep}{band_label} {interval} {cite(result.band_citation)}")
     if result.vetoed:
-        lines.append(f"{t['rating']}{sep}{result.rating_label} — {t['vetoed_by']} {result.rating_label} "
-                     f"{t['kept_score']} {_cite(policy.ratings.cite)}")
-        lines.append(f"{t['band']}{sep}{policy.rating_label(result.band or '')} {_cite(result.band_citation)}")
+        w(f"{t['rating']}{sep}{result.rating_label} — {t['vetoed_by'].format(rating=result.rating_label)} "
+          f"{cite(checked.ratings.cite)}")
     else:
-        lines.append(f"{t['rating']}{sep}{result.rating_label} {_cite(result.band_citation)}")
-    lines.append("")
-    # vetoes
-    lines.append(f"{t['veto']}:" if lang == "en" else f"{t['veto']}：")
-    if not result.vetoes:
-        lines.append(f"  {t['veto_none']}")
-    for hit in result.vetoes:
-        lines.append(f"  ✗ {hit.label or hit.name} {_cite(hit.citation)}")
-        for item in hit.evidence:
-            lines.append(f"      {t['evidence']}: {_record(item)}")
-        if not hit.evidence and hit.facts:
-            lines.append(f"      {t['reads']}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in hit.facts.items()))
-    for hit in result.excepted:
-        lines.append(f"  ○ {hit.label or hit.name} {_cite(hit.citation)} — {t['excepted']}: {hit.exception}")
-    for deferral in result.deferred:
-        to = t["deferred_to"].format(to=deferral.to or "?")
-        lines.append(f"  → {t['deferred']}: {deferral.label or deferral.name} {_cite(deferral.citation)}, {to}")
-        for item in deferral.items:
-            lines.append(f"      {_record(item)}")
-    lines.append("")
+        w(f"{t['rating']}{sep}{result.rating_label} {cite(result.band_citation)}")
+    w(f"  {_next_band(w, result, band_event)}")
+    w()
+    _vetoes(w, trace.of_kind("veto"), full)
+    _deferrals(w, trace.of_kind("deferral"))
+    w()
     if full:
-        trace = result.trace
-        lets = [e for e in trace.events if e.kind == "let"]
+        lets = trace.of_kind("let")
         if lets:
-            lines.append(f"{t['lets']}:" if lang == "en" else f"{t['lets']}：")
+            w.heading("lets")
             for e in lets:
-                lines.append(f"  {e.label or e.id} = {_fmt(e.value)} {_cite(e.citation)}")
-            lines.append("")
-        lines.append(f"{t['sections']}:" if lang == "en" else f"{t['sections']}：")
+                w(f"  {e.label or e.id} = {w.value(e.value)} {cite(e.citation)}")
+            w()
+        w.heading("sections")
         for event in trace.events:
             if event.kind == "section":
-                _section_lines(event, lines, t, 1)
-        lines.append("")
+                _section(w, event, 1)
+        w()
+        if band_event is not None:
+            w.heading("bands")
+            for test in band_event.children:
+                mark = "●" if test.value else "○"
+                w(f"  {mark} {test.label or test.id} {test.detail.get('interval', '')} {cite(test.citation)}")
+            w()
     else:
-        lost = sorted((tr for tr in result.targets if tr.lost > 0), key=lambda tr: (-tr.lost, tr.name))[:5]
-        if lost:
-            lines.append(f"{t['largest']}:" if lang == "en" else f"{t['largest']}：")
-            for tr in lost:
-                lines.append(f"  -{plain(tr.lost)} {tr.label or tr.name} {_cite(tr.citation)}")
-            lines.append("")
-    # money
-    c = result.consequences
-    lines.append(f"{t['money']}:" if lang == "en" else f"{t['money']}：{_cite(c.citation)}")
-    if c.kind == "none" and not c.sanctions:
-        lines.append(f"  {t['none']}" + "".join(f"（{n}）" for n in c.notes if n != t["none"]))
-    for item in c.items:
-        if item.kind == "sanction":
-            lines.append(f"  {t['sanction']}: {item.label or item.name}")
-        else:
-            lines.append(f"  {item.label or item.name}: {item.amount} {t['yuan']}")
-    if c.kind != "none":
-        key = "total_reward" if c.kind == "reward" else "total_fine"
-        lines.append(f"  {t[key]}: {c.total} {t['yuan']}")
-    return "\n".join(lines).rstrip() + "\n"
+        _largest(w, trace)
+    _money(w, result)
+    return w.text()
 
 
-def _section_lines(event: TraceEvent, lines: list[str], t: dict[str, str], depth: int) -> None:
+def _interval_of(band_event: TraceEvent | None, rating: str | None) -> str:
+    if band_event is None or rating is None:
+        return ""
+    for test in band_event.children:
+        if test.id == rating:
+            return str(test.detail.get("interval", ""))
+    return ""
+
+
+def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str:
+    """How many points the next better band needs (the decisive distance), or that the top is reached."""
+    if band_event is None:
+        return ""
+    tests = list(band_event.children)  # best first
+    current = next((i for i, e in enumerate(tests) if e.value), len(tests))
+    if current == 0:
+        return str(w.t["top_band"])
+    better = tests[current - 1]
+    low = better.detail.get("low")
+    if not isinstance(low, Decimal):
+        return ""
+    gap = low - result.score
+    gap_text = plain_decimal(gap) if better.detail.get("low_closed") else f">{plain_decimal(gap)}"
+    return str(w.t["next_band"].format(rating=better.label or better.id, interval=better.detail.get("interval", ""),
+                                       gap=gap_text))
+
+
+def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
+    t = w.t
+    w.heading("veto")
+    shown = 0
+    for veto in vetoes:
+        condition = bool(veto.detail.get("condition"))
+        if veto.value:
+            shown += 1
+            w(f"  ✗ {veto.label or veto.id} {cite(veto.citation)}")
+            evidence = veto.detail.get("evidence")
+            if isinstance(evidence, list) and evidence:
+                for item in evidence:
+                    w(f"      {t['evidence']}: {w.value(item)}")
+            else:
+                w(f"      {t['read']}: {w.reads(veto.reads)}")
+        elif condition:
+            shown += 1
+            held = next((e for e in veto.children if e.value), None)
+            reason = (held.label if held is not None else None) or "—"
+            w(f"  ○ {veto.label or veto.id} {cite(veto.citation)} — {t['excepted'].format(reason=reason)}")
+            if full:
+                for exc in veto.children:
+                    state = {True: t["exc_held"], False: t["exc_not_held"], None: t["exc_skipped"]}[exc.value]  # type: ignore[index]
+                    w(f"      {t['exception']}: {exc.text or exc.label} — {state}")
+        elif full:
+            w(f"  · {veto.label or veto.id} {cite(veto.citation)} — {t['veto_not_fired']}")
+    if not any(v.value for v in vetoes):
+        w(f"  {'→ ' if shown or (full and vetoes) else ''}{t['veto_none']}")
+
+
+def _deferrals(w: _Writer, deferrals: list[TraceEvent]) -> None:
+    t = w.t
+    for d in deferrals:
+        items = d.detail.get("items")
+        if not isinstance(items, list) or not items:
+            continue
+        to = t["deferred_to"].format(to=d.detail.get("to") or "?")
+        w(f"  → {t['deferred']}{t['colon']}{d.label or d.id} {cite(d.citation)}，{to}" if w.lang == "zh"
+          else f"  → {t['deferred']}: {d.label or d.id} {cite(d.citation)}, {to}")
+        for item in items:
+            w(f"      {w.value(item)}")
+
+
+def _section(w: _Writer, event: TraceEvent, depth: int) -> None:
     pad = "  " * depth
     points = event.detail.get("points", "")
-    lines.append(f"{pad}{event.label or event.id}  {_fmt(event.value)}/{points} {_cite(event.citation)}")
+    w(f"{pad}{event.label or event.id}  {w.value(event.value)}/{w.value(points)} {cite(event.citation)}")
     for child in event.children:
         if child.kind == "section":
-            _section_lines(child, lines, t, depth + 1)
+            _section(w, child, depth + 1)
         elif child.kind == "target":
             tp = child.detail.get("points", "")
-            lines.append(f"{pad}  • {child.label or child.id}  {_fmt(child.value)}/{tp} {_cite(child.citation)}")
+            mark = "•" if child.detail.get("lost") == 0 else "▾"
+            w(f"{pad}  {mark} {child.label or child.id}  {w.value(child.value)}/{w.value(tp)} {cite(child.citation)}")
             for rule in child.children:
-                deduction = rule.value
-                if isinstance(deduction, Decimal) and deduction > 0:
-                    reads = ", ".join(f"{k}={_fmt(v)}" for k, v in rule.reads.items())
-                    lines.append(f"{pad}      {t['deduct']} {plain(deduction)} ({rule.label}"
-                                 + (f"; {reads}" if reads else "") + f") {_cite(rule.citation)}")
+                _rule(w, rule, pad + "      ")
 
 
-def _record(item: dict[str, object]) -> str:
-    return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in item.items()) + "}"
+def _rule(w: _Writer, rule: TraceEvent, pad: str) -> None:
+    deduction = rule.value
+    amount = w.t["deduct"].format(n=w.value(deduction)) if isinstance(deduction, Decimal) and deduction > 0 \
+        else w.t["no_deduction"]
+    reads = w.reads(rule.reads)
+    w(f"{pad}{amount}  ← {rule.text or rule.label}" + (f"  [{reads}]" if reads else ""))
+
+
+def _largest(w: _Writer, trace: Trace) -> None:
+    losing: list[tuple[Decimal, TraceEvent]] = []
+    for event in trace.of_kind("target"):
+        lost = event.detail.get("lost")
+        if isinstance(lost, Decimal) and lost > 0:
+            losing.append((lost, event))
+    losing.sort(key=lambda pair: (-pair[0], pair[1].id))
+    w.heading("largest")
+    if not losing:
+        w(f"  {w.t['no_loss']}")
+    for lost, target in losing[:5]:
+        w(f"  -{w.value(lost)} {target.label or target.id} {cite(target.citation)}")
+        for rule in target.children:
+            if isinstance(rule.value, Decimal) and rule.value > 0:
+                _rule(w, rule, "      ")
+    if len(losing) > 5:
+        rest = sum((lost for lost, _ in losing[5:]), Decimal(0))
+        w(f"  … 另有 {len(losing) - 5} 项共扣 {w.value(rest)} 分" if w.lang == "zh"
+          else f"  … {len(losing) - 5} more targets lose {w.value(rest)} pts")
+    w()
+
+
+def _money(w: _Writer, result: Result) -> None:
+    t = w.t
+    c = result.consequences
+    w.heading("money", cite(c.citation) if w.lang == "zh" else f" {cite(c.citation)}".rstrip())
+    if c.kind == "none" and not c.sanctions:
+        notes = [n for n in c.notes if n != t["none"]]
+        w(f"  {t['none']}" + "".join(f"（{n}）" for n in notes))
+    for item in c.items:
+        if item.kind == "sanction":
+            w(f"  {t['sanction']}{t['colon']}{item.label or item.name}")
+        else:
+            amount = f"{item.amount:,.2f}" if item.amount is not None else "—"
+            w(f"  {item.label or item.name}{t['colon']}{amount} {t['yuan']}")
+    if c.kind != "none":
+        key = "total_reward" if c.kind == "reward" else "total_fine"
+        w(f"  {t[key]}{t['colon']}{c.total:,.2f} {t['yuan']}")
