@@ -297,11 +297,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
             status = EXIT_DATA
             continue
         if args.format == "json":
-            documents.append(item.result.trace.to_dict() | {"result": item.result.to_dict()})
+            from .audit.trace_json import trace_document
+
+            documents.append(trace_document(item.result))
         else:
             out.write(item.result.explain(lang=args.lang, full=not args.short) + "\n")
-    if args.format == "json":
-        out.write(json.dumps(documents if len(documents) != 1 else documents[0], ensure_ascii=False, indent=2) + "\n")
+    if args.format == "json" and documents:
+        # one unit: the stable trace document (docs/trace-schema.json); several: a JSON array of them
+        from .audit.trace_json import dumps
+
+        out.write(dumps(documents[0]) if len(documents) == 1 else dumps(documents))
     if not found:
         raise UsageError(f"no unit {args.id!r} in {args.unit}" if args.id else f"no units in {args.unit}")
     return status

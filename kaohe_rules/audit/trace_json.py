@@ -66,7 +66,7 @@ def trace_document(result: Result) -> dict[str, Any]:
     }
 
 
-def dumps(document: Mapping[str, Any]) -> str:
+def dumps(document: object) -> str:
     """Canonical text of a document: sorted keys, two-space indent, UTF-8 characters kept, final newline."""
     return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2, separators=(",", ": ")) + "\n"
 
