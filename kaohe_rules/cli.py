@@ -259,8 +259,9 @@ def ranked_report(policy: Any, results: Sequence[Any], errors: Sequence[object])
             c = r.consequences
             amount = money(c.total) if c.kind != "none" else ""
             sign = "+" if c.kind == "reward" else "-" if c.kind == "fine" else ""
-            vetoes = "；".join(f"{v.label or v.name}〔{v.citation}〕" for v in r.vetoes)
-            deferred = "；".join(f"{d.label or d.name}→{d.to}" for d in r.deferred)
+            # short names here; the full labels and evidence are in `kaohe explain`
+            vetoes = "；".join(f"{v.name}〔{v.citation}〕" for v in r.vetoes)
+            deferred = "；".join(f"{d.name} {len(d.items)}项→{d.to}" for d in r.deferred)
             table.append([str(rank), r.unit_id, r.name or "", _plain(r.score), r.rating_label,
                           vetoes or "—", (sign + amount) if amount else "—", deferred or ""])
         lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交"], table, right=(0, 3, 6)))
