@@ -1,0 +1,351 @@
+""""Why not a better band?" — exact counterfactuals on deductions.
+
+For one unit: the points it lacks for each better band, the vetoes that block
+a better rating whatever the score, and the *smallest* set of deductions whose
+removal lifts it to a band — counted two ways:
+
+* **target losses** — a target's whole loss (points − score).  Removing one
+  restores exactly that many points (targets are never below 0, so sections
+  and the unit's score are plain sums of them).  The smallest set is the k
+  largest losses for the least k whose sum reaches the gap: any k losses sum
+  to at most the k largest, so when the k−1 largest fall short every set of
+  k−1 does.  That bound is reported as the proof.
+* **rule deductions** — one ``deduct``/``full``/… rule of a target.  Within a
+  target removals do not simply add up (a target cannot go below 0, so when
+  its rules deduct more than its points, removing one rule may restore less
+  than it deducted).  For a target, the best gain from removing j of its rules
+  comes from its j largest deductions; choosing j per target is a group
+  knapsack solved exactly by dynamic programming over the number of removals.
+  The best gain with one removal fewer than the answer is reported as the proof.
+
+Both are exact (not heuristic) because kaohe scores are sums of target scores
+and every rule's deduction is computed independently of the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..runtime.trace import TraceEvent, canonical, plain_decimal
+
+if TYPE_CHECKING:
+    from ..runtime.result import Result
+
+# English names for the ratings, best first; mapped onto a policy's ratings in order.
+RATING_ALIASES = ("excellent", "good", "pass", "fail")
+
+
+@attrs.frozen
+class Deduction:
+    """A deduction that could be removed: a target's whole loss or one rule's deduction."""
+
+    kind: str  # "target" | "rule"
+    id: str  # target name, or "target#n" for the n-th rule of a target
+    target: str
+    label: str | None
+    citation: str | None
+    text: str | None  # the rule as written (rules only)
+    points: Decimal  # what it deducts (rules) or the target's loss (targets)
+    reads: dict[str, object]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "id": self.id, "target": self.target, "label": self.label,
+                "citation": self.citation, "text": self.text, "points": plain_decimal(self.points),
+                "reads": canonical(self.reads)}
+
+
+@attrs.frozen
+class Removal:
+    """A smallest set of deductions whose removal reaches a band, with the proof of minimality."""
+
+    items: tuple[Deduction, ...]
+    gain: Decimal  # points restored by removing all of them together
+    bound: Decimal  # the most any set of one fewer item restores (< what is needed)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"count": len(self.items), "gain": plain_decimal(self.gain),
+                "best_with_one_fewer": plain_decimal(self.bound), "items": [d.to_dict() for d in self.items]}
+
+
+@attrs.frozen
+class BandGoal:
+    """One better band: how far it is and what would reach it."""
+
+    rating: str
+    label: str
+    citation: str | None
+    interval: str
+    low: Decimal
+    low_closed: bool
+    lacking: Decimal  # points lacking to reach the band's lower edge (more than this, if the edge is open)
+    targets: Removal | None  # None: unreachable even with every target at full points
+    rules: Removal | None
+    blocked: bool  # a veto keeps the rating at the vetoed rating anyway
+
+    @property
+    def strict(self) -> bool:
+        return not self.low_closed
+
+    def to_dict(self) -> dict[str, object]:
+        return {"rating": self.rating, "label": self.label, "citation": self.citation, "interval": self.interval,
+                "lacking": plain_decimal(self.lacking), "strict": self.strict, "blocked_by_veto": self.blocked,
+                "targets": self.targets.to_dict() if self.targets else None,
+                "rules": self.rules.to_dict() if self.rules else None}
+
+
+@attrs.frozen
+class WhyNot:
+    unit_id: str
+    name: str | None
+    score: Decimal
+    total: Decimal
+    band: str | None
+    rating: str
+    rating_label: str
+    vetoed_rating: str
+    vetoes: tuple[TraceEvent, ...]  # fired vetoes: they block every better rating regardless of score
+    goals: tuple[BandGoal, ...]  # better bands, nearest first
+    deductions: tuple[Deduction, ...]  # every target loss (for reference)
+    wanted: str | None = None  # the one rating asked about, if any
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "unit": self.unit_id, "name": self.name, "score": plain_decimal(self.score),
+            "total": plain_decimal(self.total), "band": self.band, "rating": self.rating,
+            "vetoed_rating": self.vetoed_rating, "wanted": self.wanted,
+            "vetoes": [{"name": v.id, "label": v.label, "citation": v.citation} for v in self.vetoes],
+            "goals": [g.to_dict() for g in self.goals],
+        }
+
+
+# --------------------------------------------------------------------- solvers
+def meets(gain: Decimal, need: Decimal, strict: bool) -> bool:
+    return gain > need if strict else gain >= need
+
+
+def smallest_target_set(losses: Sequence[Deduction], need: Decimal, strict: bool) -> Removal | None:
+    """The fewest target losses whose removal restores at least ``need`` (more than, if ``strict``)."""
+    ordered = sorted((d for d in losses if d.points > 0), key=lambda d: -d.points)  # stable: plan order on ties
+    total = Decimal(0)
+    for count, item in enumerate(ordered, 1):
+        before = total
+        total += item.points
+        if meets(total, need, strict):
+            return Removal(tuple(ordered[:count]), total, before)
+    if meets(Decimal(0), need, strict):
+        return Removal((), Decimal(0), Decimal(0))
+    return None
+
+
+@attrs.frozen
+class _Group:
+    """The removable rule deductions of one target, largest first, with the gain of removing the first j."""
+
+    rules: tuple[Deduction, ...]
+    gains: tuple[Decimal, ...]  # gains[j] = points restored by removing rules[:j]
+
+
+def _groups(targets: Sequence[TraceEvent]) -> list[_Group]:
+    groups = []
+    for target in targets:
+        points = _dec(target.detail.get("points"))
+        rules = [_rule_deduction(target, r) for r in target.children if r.kind == "rule"]
+        total = sum((r.points for r in rules), Decimal(0))
+        current = max(points - total, Decimal(0))
+        ordered = tuple(sorted((r for r in rules if r.points > 0), key=lambda r: -r.points))
+        gains = [Decimal(0)]
+        removed = Decimal(0)
+        for rule in ordered:
+            removed += rule.points
+            gains.append(max(points - (total - removed), Decimal(0)) - current)
+        if ordered:
+            groups.append(_Group(ordered, tuple(gains)))
+    return groups
+
+
+def smallest_rule_set(targets: Sequence[TraceEvent], need: Decimal, strict: bool) -> Removal | None:
+    """The fewest rule deductions whose removal restores at least ``need`` — exact group knapsack."""
+    if meets(Decimal(0), need, strict):
+        return Removal((), Decimal(0), Decimal(0))
+    groups = _groups(targets)
+    capacity = sum(len(g.rules) for g in groups)
+    unset = Decimal(-1)
+    # best[c] = most points restorable with exactly c removals over the groups seen so far; choice for rebuild
+    best: list[Decimal] = [Decimal(0)] + [unset] * capacity
+    choices: list[list[int]] = []
+    for group in groups:
+        new = [unset] * (capacity + 1)
+        pick = [0] * (capacity + 1)
+        for c in range(capacity + 1):
+            for j in range(min(c, len(group.rules)) + 1):
+                if best[c - j] == unset:
+                    continue
+                value = best[c - j] + group.gains[j]
+                if value > new[c]:
+                    new[c], pick[c] = value, j
+        best = new
+        choices.append(pick)
+    for count in range(1, capacity + 1):
+        if best[count] != unset and meets(best[count], need, strict):
+            items: list[Deduction] = []
+            c = count
+            for group, pick in zip(reversed(groups), reversed(choices)):
+                j = pick[c]
+                items.extend(group.rules[:j])
+                c -= j
+            bound = max((b for b in best[:count] if b != unset), default=Decimal(0))
+            items.sort(key=lambda d: (-d.points, d.id))
+            return Removal(tuple(items), best[count], bound)
+    return None
+
+
+# --------------------------------------------------------------------- analysis
+def resolve_band(result: Result, name: str) -> str:
+    """A rating named by the policy's name or label, or by an English alias (excellent/good/pass/fail)."""
+    ratings = result._policy.checked.ratings.ratings
+    for rating in ratings:
+        if name in (rating.name, rating.label):
+            return rating.name
+    lowered = name.strip().lower()
+    if lowered in RATING_ALIASES and RATING_ALIASES.index(lowered) < len(ratings):
+        index = RATING_ALIASES.index(lowered)
+        if index == len(RATING_ALIASES) - 1:
+            index = len(ratings) - 1  # "fail" is the worst rating whatever their number
+        return ratings[index].name
+    options = ", ".join([r.name for r in ratings] + list(RATING_ALIASES[: len(ratings)]))
+    raise ValueError(f"unknown rating {name!r}; use one of {options}")
+
+
+def why_not(result: Result, band: str | None = None) -> WhyNot:
+    """Why the unit is not in a better band; ``band`` limits the answer to one rating."""
+    checked = result._policy.checked
+    trace = result.trace
+    wanted = resolve_band(result, band) if band is not None else None
+    plan = result._plan
+    band_events = {e.id: e for e in trace.of_kind("band_test")}
+    current = next((b for b in plan.bands if b.rating == result.band), None)
+    target_events = trace.of_kind("target")
+    losses = tuple(_target_loss(t) for t in target_events if _dec(t.detail.get("lost")) > 0)
+    vetoes = tuple(v for v in trace.of_kind("veto") if v.value)
+    goals = []
+    # better bands: above the current one, nearest first
+    for info in sorted(plan.bands, key=lambda b: b.low):
+        if current is not None and info.low <= current.low:
+            continue
+        if wanted is not None and info.rating != wanted:
+            continue
+        need = info.low - result.score
+        strict = not info.low_closed
+        event = band_events.get(info.rating)
+        goals.append(BandGoal(info.rating, checked.rating_label(info.rating), info.cite,
+                              str(event.detail.get("interval", info.describe())) if event else info.describe(),
+                              info.low, info.low_closed, need,
+                              smallest_target_set(losses, need, strict), smallest_rule_set(target_events, need, strict),
+                              bool(vetoes)))
+    return WhyNot(result.unit_id, result.name, result.score, result.total, result.band, result.rating,
+                  result.rating_label, checked.ratings.vetoed, vetoes, tuple(goals), losses, wanted)
+
+
+def _dec(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(0)
+
+
+def _target_loss(target: TraceEvent) -> Deduction:
+    return Deduction("target", target.id, target.id, target.label, target.citation, None,
+                     _dec(target.detail.get("lost")), {})
+
+
+def _rule_deduction(target: TraceEvent, rule: TraceEvent) -> Deduction:
+    return Deduction("rule", rule.id, target.id, target.label, rule.citation, rule.text, _dec(rule.value),
+                     dict(rule.reads))
+
+
+# --------------------------------------------------------------------- rendering
+_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "为什么没有评为更高等次：{unit}",
+        "headline": "综合评分 {score} / {total}；按分数应评 {band}；评定等次 {rating}",
+        "vetoes": "一票否决（无论得分多少都评为{rating}）：",
+        "no_vetoes": "未发生一票否决情形",
+        "top": "已在最高等次，没有更高的等次。",
+        "reached": "得分已达到{label}或更高的分数段。",
+        "goal": "→ {label} {interval} {cite}：还差 {gap} 分",
+        "goal_strict": "→ {label} {interval} {cite}：须多于 {gap} 分",
+        "blocked": "   即使分数达到，也因一票否决评为{rating}。",
+        "targets": "   最少恢复 {n} 个目标的失分（共 +{gain} 分）即可达到：",
+        "rules": "   按扣分规则计，最少去掉 {n} 条扣分（共 +{gain} 分）：",
+        "proof": "     （最少：任意 {k} 项最多只能恢复 {bound} 分）",
+        "unreachable": "   即使所有目标都得满分也达不到。",
+    },
+    "en": {
+        "title": "Why not a better band: {unit}",
+        "headline": "Score {score} / {total}; band by score {band}; rating {rating}",
+        "vetoes": "Vetoes (rated {rating} whatever the score):",
+        "no_vetoes": "no veto applies",
+        "top": "Already in the best band.",
+        "reached": "The score already reaches {label} or better.",
+        "goal": "→ {label} {interval} {cite}: {gap} pts lacking",
+        "goal_strict": "→ {label} {interval} {cite}: more than {gap} pts lacking",
+        "blocked": "   Even with the points it would be rated {rating}: a veto applies.",
+        "targets": "   Restoring the losses of at least {n} target(s) (+{gain} pts) reaches it:",
+        "rules": "   Counting rule by rule, removing at least {n} deduction(s) (+{gain} pts):",
+        "proof": "     (minimal: any {k} restore at most {bound} pts)",
+        "unreachable": "   Not reachable even with full points on every target.",
+    },
+}
+
+
+def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
+    """The why-not answer as text (``lang`` "zh" or "en")."""
+    if lang not in _TEXT:
+        raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
+    t = _TEXT[lang]
+    checked = result._policy.checked
+    lines = [t["title"].format(unit=f"{answer.name or answer.unit_id} ({answer.unit_id})"),
+             t["headline"].format(score=plain_decimal(answer.score), total=plain_decimal(answer.total),
+                                  band=checked.rating_label(answer.band) if answer.band else "—",
+                                  rating=answer.rating_label)]
+    vetoed_label = checked.rating_label(answer.vetoed_rating)
+    if answer.vetoes:
+        lines.append(t["vetoes"].format(rating=vetoed_label))
+        for veto in answer.vetoes:
+            lines.append(f"  ✗ {veto.label or veto.id} {_cite(veto.citation)}")
+    else:
+        lines.append(t["no_vetoes"])
+    if not answer.goals:
+        lines.append(t["reached"].format(label=checked.rating_label(answer.wanted)) if answer.wanted else t["top"])
+    for goal in answer.goals:
+        key = "goal_strict" if goal.strict else "goal"
+        lines.append(t[key].format(label=goal.label, interval=goal.interval, cite=_cite(goal.citation),
+                                   gap=plain_decimal(goal.lacking)).replace("  ", " "))
+        if goal.blocked:
+            lines.append(t["blocked"].format(rating=vetoed_label))
+        if goal.targets is None:
+            lines.append(t["unreachable"])
+            continue
+        lines.extend(_removal_lines(t, "targets", goal.targets))
+        if goal.rules is not None:
+            lines.extend(_removal_lines(t, "rules", goal.rules))
+    return "\n".join(lines) + "\n"
+
+
+def _removal_lines(t: dict[str, str], key: str, removal: Removal) -> list[str]:
+    out = [t[key].format(n=len(removal.items), gain=plain_decimal(removal.gain))]
+    for item in removal.items:
+        what = f"{item.label or item.target}" + (f" — {item.text}" if item.text else "")
+        out.append(f"     +{plain_decimal(item.points)}  {what} {_cite(item.citation)}".rstrip())
+    if len(removal.items) > 1:  # one item is minimal by itself: no removal restores nothing
+        out.append(t["proof"].format(k=len(removal.items) - 1, bound=plain_decimal(removal.bound)))
+    return out
+
+
+def _cite(citation: str | None) -> str:
+    return f"〔{citation}〕" if citation else ""
+
+
+def as_json(answer: WhyNot) -> dict[str, Any]:
+    return answer.to_dict()
