@@ -36,6 +36,8 @@ def build_policy(tree: lark.Tree[Token], source: SourceFile) -> ast.PolicyFile |
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, BuildError):
             return exc.orig_exc.diagnostic
+        if isinstance(exc.orig_exc, RecursionError):
+            raise exc.orig_exc from None
         raise
     assert isinstance(result, ast.PolicyFile)
     return result

@@ -391,7 +391,27 @@ class Compiler:
     def _e_Neg(self, e: ast.Neg) -> str:
         return f"(-{self._e(e.operand)})"
 
+    def _plain_chain(self, e: ast.Expr, ops: str) -> str | None:
+        """Unparenthesised text of a left-leaning chain ``a + b - c`` (Python's own associativity).
+
+        Long chains would otherwise nest one pair of parentheses per term, and CPython
+        refuses source nested more than 200 deep.
+        """
+        if isinstance(e, ast.Binary) and e.op in ops and self._is_plain_arith(e):
+            left = self._plain_chain(e.left, ops) or self._e(e.left)
+            return f"{left} {e.op} {self._e(e.right)}"
+        return None
+
+    def _is_plain_arith(self, e: ast.Binary) -> bool:
+        ka, kb = self._t(e.left).kind, self._t(e.right).kind
+        if e.op == "-" and ka == "date" and kb == "date":
+            return False
+        return not (e.op == "*" and {ka, kb} == {"money", "percent"})
+
     def _e_Binary(self, e: ast.Binary) -> str:
+        if e.op in "+-*" and self._is_plain_arith(e):
+            ops = "+-" if e.op in "+-" else "*"
+            return f"({self._plain_chain(e, ops)})"
         a, b = self._e(e.left), self._e(e.right)
         ka, kb = self._t(e.left).kind, self._t(e.right).kind
         if e.op == "-" and ka == "date" and kb == "date":
@@ -411,10 +431,22 @@ class Compiler:
         return f"({self._e(e.low)} <= {self._e(e.value)} <= {self._e(e.high)})"
 
     def _e_And(self, e: ast.And) -> str:
-        return f"({self._e(e.left)} and {self._e(e.right)})"
+        parts = [e.right]
+        left = e.left
+        while isinstance(left, ast.And):
+            parts.append(left.right)
+            left = left.left
+        parts.append(left)
+        return "(" + " and ".join(self._e(p) for p in reversed(parts)) + ")"
 
     def _e_Or(self, e: ast.Or) -> str:
-        return f"({self._e(e.left)} or {self._e(e.right)})"
+        parts = [e.right]
+        left = e.left
+        while isinstance(left, ast.Or):
+            parts.append(left.right)
+            left = left.left
+        parts.append(left)
+        return "(" + " or ".join(self._e(p) for p in reversed(parts)) + ")"
 
     def _e_Not(self, e: ast.Not) -> str:
         return f"(not {self._e(e.operand)})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -26,8 +27,9 @@ from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
+from .runtime.fastfacts import SlowPath, build_fast_coercers, fast_envelope
 from .runtime.result import Result
-from .source import SourceFile
+from .source import SourceFile, point_span
 
 
 def load(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Policy:
@@ -55,14 +57,29 @@ def _looks_like_text(value: str) -> bool:
     return "\n" in value or stripped.startswith("policy") or stripped.startswith("#")
 
 
+# Deeply nested expressions recurse once per level in every stage; allow more than
+# Python's default while loading, and turn what is still too deep into a diagnostic.
+_LOAD_RECURSION_LIMIT = 8000
+
+
 def load_source(source: SourceFile, base_dir: Path | None) -> Policy:
-    linked = link(source, base_dir)
-    if isinstance(linked, list):
-        raise PolicyError(linked)
-    checked = check(linked)
-    if isinstance(checked, list):
-        raise PolicyError(checked)
-    return Policy(checked)
+    """Run the static pipeline on one source (and its ancestors) and compile it."""
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, _LOAD_RECURSION_LIMIT))
+    try:
+        linked = link(source, base_dir)
+        if isinstance(linked, list):
+            raise PolicyError(linked)
+        checked = check(linked)
+        if isinstance(checked, list):
+            raise PolicyError(checked)
+        return Policy(checked)
+    except (RecursionError, MemoryError, SyntaxError):
+        raise PolicyError([Diagnostic(
+            "K009", "an expression nests too deeply to compile", point_span(source, 1, 1),
+            hint="split long or deeply nested expressions into several let declarations")]) from None
+    finally:
+        sys.setrecursionlimit(old_limit)
 
 
 @attrs.frozen
@@ -93,6 +110,8 @@ class Policy:
         self.module = CompiledModule(self.compiled)
         self.coercer = FactCoercer(checked, self.module.derive)
         self._plans: dict[str, CategoryPlan] = checked.plans
+        # fast path for facts already in canonical types; anything else goes to self.coercer
+        self.fast_coercion_source, self._fast_coerce = build_fast_coercers(checked, self.module.derive)
 
     # ------------------------------------------------------------ metadata
     @property
@@ -129,8 +148,12 @@ class Policy:
     # ---------------------------------------------------------- evaluation
     def evaluate(self, unit: Mapping[str, object], *, trace: bool = False) -> Result:
         """Assess one unit (a mapping with id, category, facts); raises FactError / EvaluationError."""
-        unit_id, name, category, raw = self.coercer.envelope(unit)
-        facts = self.coercer.coerce(unit_id, category, raw)
+        envelope = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
+        unit_id, name, category, raw = envelope
+        try:
+            facts = self._fast_coerce[category](raw)
+        except SlowPath:  # another spelling, or a problem: the generic coercer accepts it or reports it exactly
+            facts = self.coercer.coerce(unit_id, category, raw)
         return self._evaluate_facts(unit_id, name, category, facts, trace)
 
     def _evaluate_facts(self, unit_id: str, name: str | None, category: str, facts: dict[str, object],
