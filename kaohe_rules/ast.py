@@ -324,6 +324,13 @@ class FactDecl:
 
 @attrs.frozen(kw_only=True)
 class ParamDecl:
+    """``param NAME = value``, or a dated param whose value depends on the policy's period.
+
+    For a dated param ``periods`` lists ``(from_date, value)`` in the written order and
+    ``value`` is the first of them; the checker picks the one in force on the first day
+    of the policy's ``period`` (OpenFisca-style parameters that change by date).
+    """
+
     name: str
     type: TypeRef | None
     value: Expr
@@ -331,6 +338,7 @@ class ParamDecl:
     cite: str | None
     note: str | None
     span: Span
+    periods: tuple[tuple[datetime.date, Expr], ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -309,6 +309,16 @@ class _Builder(Transformer[Token, Any]):
             cite=self._pick(c, _Cite), note=self._pick(c, _Note), span=self._span(meta),
         )
 
+    def period_value(self, meta: Meta, c: list[Any]) -> tuple[str, datetime.date, Any]:
+        return ("period", self._date(c[0]), c[1])
+
+    def dated_param(self, meta: Meta, c: list[Any]) -> ast.ParamDecl:
+        periods = tuple((x[1], x[2]) for x in c if isinstance(x, tuple) and len(x) == 3 and x[0] == "period")
+        return ast.ParamDecl(
+            name=str(c[0]), type=c[1], value=periods[0][1], label=self._pick(c, _Label),
+            cite=self._pick(c, _Cite), note=self._pick(c, _Note), span=self._span(meta), periods=periods,
+        )
+
     def let_decl(self, meta: Meta, c: list[Any]) -> ast.LetDecl:
         type_ref = c[1] if isinstance(c[1], ast.TypeRef) else None
         value = c[2] if type_ref is not None else c[1]

@@ -431,20 +431,24 @@ class _Checker:
             return None
         self._param_state[name] = "busy"
         declared = self._resolve_type(decl.type) if decl.type else None
+        value_expr = self._value_in_force(decl) if decl.periods else decl.value
+        for _, other in decl.periods:  # every dated value must be well typed, not only the one in force
+            if other is not value_expr:
+                self._check_dated_value(name, other, declared)
         try:
-            value = self._const_eval(decl.value)
+            value = self._const_eval(value_expr)
         except _NotConstant as exc:
-            self.diag.error("K131", f"param '{name}' must be a constant", exc.span or decl.value.span,
+            self.diag.error("K131", f"param '{name}' must be a constant", exc.span or value_expr.span,
                             hint="params hold numbers, amounts, percentages, dates or text; use let for derived values")
             value, vtype = None, ERROR
         except (InvalidOperation, ArithmeticError):
-            self.diag.error("K115", f"param '{name}' cannot be computed", decl.value.span)
+            self.diag.error("K115", f"param '{name}' cannot be computed", value_expr.span)
             value, vtype = None, ERROR
         else:
-            vtype = self._type_of_const(decl.value, value)
+            vtype = self._type_of_const(value_expr, value)
         if declared is not None and not vtype.is_error:
             if not assignable(vtype, declared):
-                self._type_mismatch(f"param '{name}'", vtype, declared, decl.value)
+                self._type_mismatch(f"param '{name}'", vtype, declared, value_expr)
             elif declared.kind == "decimal" and isinstance(value, int):
                 value = Decimal(value)
             vtype = declared
@@ -452,6 +456,33 @@ class _Checker:
         self.param_types[name] = vtype
         self._param_state[name] = "done"
         return value
+
+    def _value_in_force(self, decl: ast.ParamDecl) -> ast.Expr:
+        """The value of a dated param on the first day of the policy's period."""
+        period = self.linked.header.period
+        dates = [d for d, _ in decl.periods]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            self.diag.error("K133", f"the dates of param '{decl.name}' must be in increasing order", decl.span)
+        if period is None:
+            self.diag.error("K132", f"param '{decl.name}' has dated values but the policy declares no period",
+                            decl.span, hint="add to the policy header: period 2013-01-01 .. 2013-12-31")
+            return decl.periods[-1][1]
+        in_force = [value for start, value in decl.periods if start <= period[0]]
+        if not in_force:
+            self.diag.error("K133", f"no value of param '{decl.name}' is in force on {period[0].isoformat()}",
+                            decl.span, hint=f"the earliest value starts on {min(dates).isoformat()}")
+            return decl.periods[0][1]
+        return in_force[-1]
+
+    def _check_dated_value(self, name: str, expr: ast.Expr, declared: Type | None) -> None:
+        try:
+            value = self._const_eval(expr)
+        except (_NotConstant, InvalidOperation, ArithmeticError):
+            self.diag.error("K131", f"param '{name}' must be a constant", expr.span)
+            return
+        vtype = self._type_of_const(expr, value)
+        if declared is not None and not vtype.is_error and not assignable(vtype, declared):
+            self._type_mismatch(f"param '{name}'", vtype, declared, expr)
 
     def _type_mismatch(self, what: str, got: Type, expected: Type, expr: ast.Expr) -> None:
         hint = None

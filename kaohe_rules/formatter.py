@@ -223,6 +223,9 @@ def decl(d: ast.Decl) -> str:
         return " ".join(parts) + _label(d.label) + _for(d.categories) + _cite(d.cite) + source + _note(d.note)
     if isinstance(d, ast.ParamDecl):
         typed = f": {type_ref(d.type)}" if d.type is not None else ""
+        if d.periods:
+            values = "\n".join(f"{_INDENT}from {_date(start)}: {expr(value)}" for start, value in d.periods)
+            return f"param {d.name}{typed}{_label(d.label)}{_cite(d.cite)}{_note(d.note)} {{\n{values}\n}}"
         return f"param {d.name}{typed} = {expr(d.value)}{_label(d.label)}{_cite(d.cite)}{_note(d.note)}"
     if isinstance(d, ast.LetDecl):
         return _let(d)

@@ -88,3 +88,47 @@ def test_errors_in_the_parent_point_into_the_parent_file(tmp_path: Path) -> None
         kaohe_rules.load(write(tmp_path, "c.kh", 'policy c extends "base.kh" { }\n'))
     d = info.value.diagnostics[0]
     assert d.code == "K104" and d.file is not None and d.file.endswith("base.kh")
+
+
+DATED = """
+policy 年度{year} "{year}年办法" {{ period {year}-01-01 .. {year}-12-31 }}
+category 单位 "单位" total 100 {{ section 甲 "甲" 100 }}
+ratings {{ 好 中 差 }} vetoed 差
+bands 单位 {{ 好 [80, 100] 中 [60, 80) 差 [0, 60) }}
+fact 资金: money >= 0
+param 资金下限: money "资金下限" cite "二(一)1" {{
+  from 2013-01-01: 100万元
+  from 2014-01-01: 120万元
+}}
+target 资金 "专项资金" cite "二(一)1" in 单位.甲 points 100 {{ full when 资金 >= 资金下限 }}
+"""
+
+
+def test_dated_params_take_the_value_in_force_for_the_period() -> None:
+    unit = {"id": "u", "category": "单位", "facts": {"资金": "110万元"}}
+    p2013 = kaohe_rules.load(DATED.format(year=2013))
+    p2014 = kaohe_rules.load(DATED.format(year=2014))
+    assert p2013.checked.param_values["资金下限"] == 1000000
+    assert p2014.checked.param_values["资金下限"] == 1200000
+    assert p2013.evaluate(unit).score == 100 and p2014.evaluate(unit).score == 0
+
+
+def test_next_year_only_changes_its_period(tmp_path: Path) -> None:
+    write(tmp_path, "base.kh", DATED.format(year=2013))
+    child = kaohe_rules.load(write(tmp_path, "c.kh", 'policy c extends "base.kh" { period 2014-01-01 .. 2014-12-31 }\n'))
+    assert child.checked.param_values["资金下限"] == 1200000
+
+
+def test_dated_param_errors() -> None:
+    with pytest.raises(kaohe_rules.PolicyError) as info:
+        kaohe_rules.load(DATED.format(year=2012))
+    assert [d.code for d in info.value.diagnostics] == ["K133"]
+    assert info.value.diagnostics[0].message == "no value of param '资金下限' is in force on 2012-01-01"
+    without_period = DATED.format(year=2013).replace("{ period 2013-01-01 .. 2013-12-31 }", "{ }")
+    with pytest.raises(kaohe_rules.PolicyError) as info:
+        kaohe_rules.load(without_period)
+    assert [d.code for d in info.value.diagnostics] == ["K132"]
+    mistyped = DATED.format(year=2013).replace("120万元", "1200000")
+    with pytest.raises(kaohe_rules.PolicyError) as info:
+        kaohe_rules.load(mistyped)
+    assert [d.code for d in info.value.diagnostics] == ["K103"]

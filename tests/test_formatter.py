@@ -114,3 +114,30 @@ def test_parse_of_format_is_identity_on_expressions(e: Any) -> None:
     let = parsed.items[0]
     assert isinstance(let, ast.LetDecl)
     assert strip(let.value) == strip(e), text
+
+
+def test_format_round_trips_dated_params_and_every_rule_kind() -> None:
+    text = """policy p "标题" extends "base.kh" { document "文号" period 2014-01-01 .. 2014-12-31 note "说明" }
+param 下限: money "下限" cite "二(一)1" {
+  from 2013-01-01: 100万元
+  from 2014-01-01: 120万元
+}
+override param 比例 = 30%
+remove veto 旧否决
+checkpoint 报告 "报告" from 2013-07-01 to 2013-07-15 for 甲, 乙 cite "五(四)" note "x"
+target t "标签" cite "一" note "假设" in 甲.子 points 10, 乙.子 points 6 {
+  full when a
+  deduct 2 when b cite "x"
+  deduct 3 unless c
+  deduct 1 per n - 2 cap 5 cite "y"
+  deduct sum(l of 分 where 类 == 甲类) cap 10
+  proportional r
+  score -s + 1
+}
+veto v "否决" for 甲 cite "四(二)4(3)" when x is set and n > x unless ok because "理由"
+outcome 不合格 cite "六(三)" { fine 罚款 "罚" = 奖励 * 50% share 签 = 罚款 * 20% share 余 = rest sanction 检查 "检查" note "n" }
+"""
+    first = parse(text)
+    formatted = format_policy(first)
+    assert strip(parse(formatted)) == strip(first)
+    assert format_policy(parse(formatted)) == formatted
