@@ -1,0 +1,268 @@
+"""Generated fact coercion: the fast path for facts already given in their canonical types.
+
+The generic :class:`~kaohe_rules.runtime.facts.FactCoercer` interprets each fact's
+type at run time and accepts every documented spelling ("是", "98.5%", "100万元"),
+collecting every problem of a unit for one clear error.  That generality costs
+about as much as evaluating the policy itself.  Most units, though, arrive from
+JSON with booleans as booleans and numbers as numbers; for them this module
+generates, per category, one straight-line function that reads each fact, checks
+its Python type, default, bounds and the absence of unknown names, and builds the
+same facts dictionary the generic coercer would.
+
+Whenever anything is not in its canonical form — another spelling, a missing or
+unknown fact, a value out of range — the fast function gives up (raises
+:class:`SlowPath`) and the caller runs the generic coercer, which either accepts the
+spelling or reports every problem with its exact message.  So the fast path never
+decides an error and never accepts what the generic path would refuse; a property
+test (tests/test_fast_coercion.py) checks that both agree.
+
+Safety rules are the compiler's: identifiers are generated, every name, default,
+bound and enum table lives in the constants namespace, and the code runs with a
+restricted set of builtins.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from ..model import CheckedPolicy
+from ..types import Type
+from .facts import _has_default
+
+CoerceFunction = Callable[[Mapping[str, object]], dict[str, object]]
+
+
+class SlowPath(Exception):
+    """The unit is not in canonical form: use the generic coercer (never seen by callers)."""
+
+
+_ABSENT = object()
+_DATE = datetime.date
+_fromisoformat = datetime.date.fromisoformat
+
+
+def _date_text(value: str) -> datetime.date:
+    try:
+        return _fromisoformat(value.strip())
+    except ValueError:
+        raise SlowPath from None
+
+
+_NUMBER_KINDS = ("decimal", "money", "percent")
+
+
+class _Generator:
+    def __init__(self, policy: CheckedPolicy, derive: Mapping[str, Callable[[dict[str, object]], object]]) -> None:
+        self.policy = policy
+        self.derive = derive
+        self.lines: list[str] = []
+        self.constants: dict[str, object] = {}
+        self._ids: dict[tuple[str, object], str] = {}
+        self.records: dict[str, str] = {}
+        self.elements: dict[tuple[object, ...], str] = {}
+
+    def const(self, value: object, prefix: str = "_c") -> str:
+        key = (type(value).__name__, value if isinstance(value, (str, int, Decimal, datetime.date)) else id(value))
+        name = self._ids.get(key)
+        if name is None:
+            name = f"{prefix}{len(self._ids)}"
+            self._ids[key] = name
+            self.constants[name] = value
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    # ------------------------------------------------------------ one value
+    def convert(self, indent: int, var: str, t: Type) -> None:
+        """Check ``var`` (not None) has the canonical Python type of ``t``; convert in place or raise _S."""
+        kind = t.kind
+        if kind == "bool":
+            self.emit(indent, f"if {var} is not True and {var} is not False: raise _S")
+        elif kind == "int":
+            self.emit(indent, f"if {var}.__class__ is not int: raise _S")
+        elif kind in _NUMBER_KINDS:
+            self.emit(indent, f"if {var}.__class__ is int: {var} = _D({var})")
+            self.emit(indent, f"elif {var}.__class__ is not _D or not {var}.is_finite(): raise _S")
+        elif kind == "date":
+            self.emit(indent, f"if {var}.__class__ is str: {var} = _date_text({var})")
+            self.emit(indent, f"elif {var}.__class__ is not _DATE: raise _S")
+        elif kind == "text":
+            self.emit(indent, f"if {var}.__class__ is not str: raise _S")
+        elif kind == "enum":
+            self.emit(indent, f"{var} = {self.enum_table(t)}.get({var}) if {var}.__class__ is str else None")
+            self.emit(indent, f"if {var} is None: raise _S")
+        elif kind == "list":
+            assert t.elem is not None
+            func = self.element_function(t.elem)
+            self.emit(indent, f"if {var}.__class__ is not list: raise _S")
+            self.emit(indent, f"{var} = [{func}(_x) for _x in {var}]")
+        else:  # pragma: no cover - the checker admits no other fact types
+            self.emit(indent, "raise _S")
+
+    def bounds(self, indent: int, var: str, bounds: tuple[object, object, bool, bool] | None) -> None:
+        if bounds is None:
+            return
+        low, high, low_closed, high_closed = bounds
+        if low is not None:
+            self.emit(indent, f"if not ({var} {'>=' if low_closed else '>'} {self.const(low)}): raise _S")
+        if high is not None:
+            self.emit(indent, f"if not ({var} {'<=' if high_closed else '<'} {self.const(high)}): raise _S")
+
+    def enum_table(self, t: Type) -> str:
+        cached = self._ids.get(("enum", t.name))
+        if cached is not None:
+            return cached
+        members = self.policy.enums[t.name or ""].members
+        table: dict[str, int] = {}
+        for index, member in enumerate(members):  # labels first: a member's name wins over another's label
+            if member.label is not None and member.label not in table:
+                table[member.label] = index
+        for index, member in enumerate(members):
+            table[member.name] = index
+        name = self.const(table, "_e")
+        self._ids[("enum", t.name)] = name
+        return name
+
+    def element_function(self, elem: Type) -> str:
+        if elem.kind == "record":
+            return self.record_function(elem.name or "")
+        key = (elem.kind, elem.name)
+        name = self.elements.get(key)
+        if name is None:
+            name = f"_elem{len(self.elements)}"
+            self.elements[key] = name
+            body: list[str] = []
+            saved, self.lines = self.lines, body
+            self.emit(0, f"def {name}(v):")
+            self.emit(1, "if v is None: raise _S")
+            self.convert(1, "v", elem)
+            self.emit(1, "return v")
+            self.emit(0, "")
+            self.lines = body + saved
+        return name
+
+    # ------------------------------------------------------- named values
+    def read(self, indent: int, mapping: str, local: str, key: str, t: Type, default: object,
+             bounds: tuple[object, object, bool, bool] | None, copy_list: bool = True) -> bool:
+        """Read one fact/field into ``local``; returns True when the key may be absent (counted in ``n``)."""
+        has_default = _has_default(default)
+        if not has_default and not t.optional:
+            self.emit(indent, f"{local} = {mapping}({key})")
+            if t.kind == "bool":  # the common case, kept to two identity tests
+                self.emit(indent, f"if {local} is not True and {local} is not False: raise _S")
+            else:
+                self.emit(indent, f"if {local} is None: raise _S")
+                self.convert(indent, local, t)
+                self.bounds(indent, local, bounds)
+            return False
+        if has_default:
+            fallback = self.const(default)
+            if copy_list and isinstance(default, tuple):  # the generic coercer gives each unit its own list
+                fallback = f"list({fallback})" if default else "[]"
+        else:
+            fallback = "None"
+        self.emit(indent, f"{local} = {mapping}({key}, _A)")
+        self.emit(indent, f"if {local} is _A: {local} = {fallback}")
+        self.emit(indent, "else:")
+        self.emit(indent + 1, "n += 1")
+        self.emit(indent + 1, f"if {local} is None: {local} = {fallback}")
+        self.emit(indent + 1, "else:")
+        self.convert(indent + 2, local, t.required())
+        self.bounds(indent + 2, local, bounds)
+        return True
+
+    def record_function(self, rname: str) -> str:
+        name = self.records.get(rname)
+        if name is not None:
+            return name
+        name = f"_record{len(self.records)}"
+        self.records[rname] = name
+        policy = self.policy
+        decl = policy.records[rname]
+        body: list[str] = []
+        saved, self.lines = self.lines, body
+        self.emit(0, f"def {name}(x):")
+        self.emit(1, "if x.__class__ is not dict: raise _S")
+        self.emit(1, "g = x.get")
+        self.emit(1, "n = 0")
+        required = 0
+        pairs: list[str] = []
+        for index, field in enumerate(decl.fields):
+            ftype = policy.record_fields[rname][field.name]
+            key = self.const(field.name, "_k")
+            local = f"v{index}"
+            if not self.read(1, "g", local, key, ftype, policy.field_defaults.get((rname, field.name)),
+                             policy.field_bounds.get((rname, field.name)), copy_list=False):
+                required += 1
+            pairs.append(f"{key}: {local}")
+        self.emit(1, f"if len(x) != {required} + n: raise _S")
+        self.emit(1, f"r = {{{', '.join(pairs)}}}")
+        derive = self.derive.get(rname)
+        if derive is not None:
+            self.emit(1, f"{self.const(derive, '_d')}(r)")
+        self.emit(1, "return r")
+        self.emit(0, "")
+        self.lines = body + saved
+        return name
+
+    def category_function(self, index: int, category: str) -> str:
+        policy = self.policy
+        plan = policy.plans[category]
+        name = f"coerce_{index}"
+        self.emit(0, f"def {name}(raw):")
+        self.emit(1, "if raw.__class__ is not dict: raise _S")
+        self.emit(1, "g = raw.get")
+        self.emit(1, "n = 0")
+        required = 0
+        pairs: list[str] = []
+        for f_index, fact in enumerate(plan.facts):
+            key = self.const(fact, "_k")
+            local = f"F{f_index}"
+            if not self.read(1, "g", local, key, policy.fact_types[fact], policy.fact_defaults.get(fact),
+                             policy.fact_bounds.get(fact)):
+                required += 1
+            pairs.append(f"{key}: {local}")
+        self.emit(1, f"if len(raw) != {required} + n: raise _S")
+        self.emit(1, f"return {{{', '.join(pairs)}}}")
+        self.emit(0, "")
+        return name
+
+
+_BUILTINS = {name: getattr(builtins, name) for name in ("len", "list", "dict", "str", "int")}
+
+
+def build_fast_coercers(policy: CheckedPolicy,
+                        derive: Mapping[str, Callable[[dict[str, object]], object]]) -> tuple[str, dict[str, CoerceFunction]]:
+    """Generate, compile and return (source, {category: fast coerce function}).
+
+    Each function returns the facts dictionary the generic coercer would return,
+    or raises :class:`SlowPath` when the input needs the generic coercer.
+    """
+    gen = _Generator(policy, derive)
+    names = {category: gen.category_function(index, category) for index, category in enumerate(policy.plans)}
+    source = "# generated by kaohe_rules.runtime.fastfacts; do not edit\n" + "\n".join(gen.lines) + "\n"
+    namespace: dict[str, Any] = {"__builtins__": dict(_BUILTINS), "__name__": "kaohe_generated_facts",
+                                 "_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE, "_date_text": _date_text}
+    namespace.update(gen.constants)
+    exec(compile(source, "<kaohe-generated-facts>", "exec"), namespace)  # noqa: S102 - generated from the checked model only
+    return source, {category: namespace[fname] for category, fname in names.items()}
+
+
+def fast_envelope(unit: object, categories: frozenset[str] | dict[str, object]) -> tuple[str, str | None, str, dict[str, object]] | None:
+    """(id, name, category, facts) when the unit envelope is in canonical form, else None (use the generic one)."""
+    if unit.__class__ is dict:
+        get = unit.get  # type: ignore[attr-defined]
+        unit_id = get("id")
+        category = get("category")
+        facts = get("facts")
+        if (unit_id.__class__ is str and category.__class__ is str and facts.__class__ is dict
+                and category in categories and unit_id.strip()):
+            name = get("name")
+            if name is None or name.__class__ is str:
+                return unit_id, name, category, facts
+    return None
