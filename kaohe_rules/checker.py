@@ -649,6 +649,11 @@ class _Checker:
         if stype.kind != "list" or stype.elem is None:
             self.diag.error("K103", f"defer '{decl.name}' must take items from a list, not {stype.describe()}", decl.span)
             return
+        if decl.source_list not in self.facts:
+            self.diag.error("K103", f"defer '{decl.name}' must take items from a fact, and '{decl.source_list}' is not one",
+                            decl.span, hint="defer from the list fact itself; derived lists can filter the deferred list")
+            return
+        self._expect_required(stype, source)
         self._reading.append(set())
         ctype = self._expr(decl.where, Scope(items=(stype.elem,), categories=cats))
         self.reads[id(decl)] = tuple(sorted(self._reading.pop()))
@@ -789,12 +794,14 @@ class _Checker:
 
     def _expect_required(self, t: Type, expr: ast.Expr) -> None:
         if t.optional and not t.is_error and t.kind != "none":
-            self._optional_error(expr)
+            self._optional_error(expr, t)
 
-    def _optional_error(self, expr: ast.Expr) -> None:
+    def _optional_error(self, expr: ast.Expr, t: Type | None = None) -> None:
         name = expr.ident if isinstance(expr, ast.Name) else "this value"
+        fallback = {"list": "[]", "bool": "false", "money": "0元", "percent": "0%", "text": '""'}.get(
+            t.kind if t is not None else "", "0")
         self.diag.error("K105", f"'{name}' may be absent (none) here", expr.span,
-                        hint=f"test it first ('{name} is set and ...') or give a fallback ('{name} ?? 0')")
+                        hint=f"test it first ('{name} is set and ...') or give a fallback ('{name} ?? {fallback}')")
 
     # ================================================================= vetoes
     def _check_veto(self, veto: ast.VetoDecl) -> None:
@@ -809,6 +816,7 @@ class _Checker:
                 self.diag.error("K103", f"'on' needs a list, and '{_name_of(veto.on_list)}' is {ltype.describe()}",
                                 veto.on_list.span)
                 ltype = ERROR
+            self._expect_required(ltype, veto.on_list)
             item_scope = attrs.evolve(scope, items=(ltype.elem,)) if ltype.elem is not None else scope
             ctype = self._expr(veto.condition, item_scope) if not ltype.is_error else ERROR
         else:
@@ -1331,6 +1339,7 @@ class _Checker:
             return self.diag.error("K103", f"{e.func} over an empty list literal is constant", e.span)
         if lt.kind != "list" or lt.elem is None:
             return self.diag.error("K103", f"{e.func} needs a list, and '{_name_of(e.source)}' is {lt.describe()}", e.source.span)
+        self._expect_required(lt, e.source)
         inner = attrs.evolve(scope, items=scope.items + (lt.elem,))
         if e.where is not None:
             wt = self._expr(e.where, inner)
