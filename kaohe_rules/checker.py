@@ -790,7 +790,7 @@ class _Checker:
             self.diag.error("K106", f"{what} should be true or false, not {t.describe()}", expr.span,
                             hint="compare it, e.g. x >= 1" if t.kind != "bool" else None)
         elif t.optional:
-            self._optional_error(expr)
+            self._optional_error(expr, t)
 
     def _expect_required(self, t: Type, expr: ast.Expr) -> None:
         if t.optional and not t.is_error and t.kind != "none":

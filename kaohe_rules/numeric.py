@@ -73,5 +73,5 @@ def arith(op: str, a: int | Decimal, b: int | Decimal, ka: str, kb: str) -> int 
 def normalize(value: Decimal) -> Decimal:
     """Drop trailing zeros of a decimal without exponent notation (``120.00`` → ``120``)."""
     if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
+        return value.quantize(Decimal(1), context=ENGINE_CONTEXT)
     return value.normalize(ENGINE_CONTEXT)
