@@ -165,14 +165,45 @@ class Policy:
             with decimal.localcontext(ENGINE_CONTEXT):
                 raw = function(facts, events)
         except ZeroDivisionError:
-            raise EvaluationError(unit_id, "division by zero", "a rule of the policy") from None
+            raise EvaluationError(unit_id, "division by zero", self._locate_failure(category, facts)) from None
         except decimal.DecimalException as exc:
-            raise EvaluationError(unit_id, f"arithmetic error ({type(exc).__name__})") from None
+            raise EvaluationError(unit_id, f"arithmetic error ({type(exc).__name__})",
+                                  self._locate_failure(category, facts)) from None
         except RecursionError:
             raise EvaluationError(unit_id, "the facts nest too deeply to evaluate") from None
         except Exception as exc:  # a bug in the engine, never the user's fault: report it plainly
             raise EvaluationError(unit_id, f"internal error while evaluating ({type(exc).__name__}: {exc})") from None
         return Result(self, plan, raw, unit_id, name, category, facts, events)
+
+    def _locate_failure(self, category: str, facts: dict[str, object]) -> str:
+        """Which declaration failed: re-run traced and look just past the last event recorded."""
+        plan = self._plans[category]
+        events: list[tuple[Any, ...]] = []
+        try:
+            with decimal.localcontext(ENGINE_CONTEXT):
+                self.module.traced[category](facts, events)
+        except Exception:  # noqa: S110 - the failure is expected; the events tell where it happened
+            pass
+        last = events[-1] if events else None
+        lets = [name for name in plan.lets if name in self.checked.lets]
+        if last is None:
+            return f"let {lets[0]}" if lets else "a deferral or the first rule"
+        if last[0] == "let":
+            position = lets.index(last[1]) + 1 if last[1] in lets else len(lets)
+            if position < len(lets):
+                decl = self.checked.lets[lets[position]]
+                return f"let {decl.name}" + (f"〔{decl.cite}〕" if decl.cite else "")
+            index, rule = 0, 0
+        elif last[0] == "rule":
+            index, rule = last[1], last[2] + 1
+        elif last[0] == "target":
+            index, rule = last[1] + 1, 0
+        else:
+            return "a veto or an outcome"
+        if index >= len(plan.targets):
+            return "a veto or an outcome"
+        target = plan.targets[index].target
+        return f"target {target.name}, rule {rule + 1}" + (f"〔{target.cite}〕" if target.cite else "")
 
     def _traced_events(self, category: str, facts: dict[str, object]) -> list[tuple[Any, ...]]:
         events: list[tuple[Any, ...]] = []

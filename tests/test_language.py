@@ -272,3 +272,11 @@ def test_evaluation_does_not_use_callers_decimal_context() -> None:
         value = score(p, a=2, b=3)
     assert value.quantize(Decimal("0.000001")) == Decimal("66.666667")  # not 3 digits, not rounded down
     assert len(value.as_tuple().digits) > 20
+
+
+def test_division_by_zero_names_the_unit_and_the_target() -> None:
+    p = make("fact a: int\nfact b: int\n"
+             "target t \"比例\" cite \"二(一)6\" in 单位.甲 points 100 { deduct 1 when a > 0 score a / b * 100 }")
+    with pytest.raises(kaohe_rules.EvaluationError) as info:
+        p.evaluate({"id": "甲单位", "category": "单位", "facts": {"a": 1, "b": 0}})
+    assert str(info.value) == "unit '甲单位': division by zero (in target t, rule 2〔二(一)6〕)"
