@@ -118,3 +118,29 @@ def test_module_entry_point_runs_the_bundled_samples() -> None:
     assert proc.returncode == 0, proc.stderr
     for district in ("独山子区", "克拉玛依区", "白碱滩区", "乌尔禾区"):
         assert district in proc.stdout
+
+
+@pytest.mark.skipif(not UNITS.exists(), reason="sample units not yet written")
+def test_csv_samples_give_the_same_results_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    results = []
+    for path in (UNITS, UNITS.with_suffix(".csv")):
+        code, out, _ = run(capsys, "eval", POLICY, path, "--format", "json")
+        assert code == 0
+        results.append(json.loads(out)["results"])
+    assert results[0] == results[1] and len(results[0]) == 17
+
+
+def test_xlsx_input(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["编号", "单位", "类别", "n"])
+    sheet.append(["x1", "甲单位", "单位", 2])
+    sheet.append(["x2", "乙单位", "单位", "bad"])
+    path = tmp_path / "units.xlsx"
+    book.save(path)
+    code, out, err = run(capsys, "eval", small, path, "--format", "json")
+    doc = json.loads(out)
+    assert code == 3
+    assert [(r["unit"]["id"], r["score"]) for r in doc["results"]] == [("x1", "80")]
+    assert doc["errors"][0]["unit"] == "x2" and "'bad' is not a number" in err
