@@ -1,0 +1,459 @@
+"""Policy test files: cases a domain expert reads and writes next to the policy.
+
+A test file is TOML (``policies/karamay-2013.tests.toml`` next to
+``policies/karamay-2013.kh``)::
+
+    policy = "karamay-2013.kh"          # default: the .kh file of the same stem
+    units = "karamay-2013/units.json"   # optional: cases may start from these units
+
+    [base."满分企业"]                   # a named starting point
+    category = "企业"
+    facts = { "落实一岗双责" = true, "开会季度数" = 4, ... }
+
+    [[case]]
+    name = "一起一般事故：控制指标扣 18 分"
+    from = "满分企业"                   # a base, or the id of a unit of the units file
+    facts = { "事故" = [ { "日期" = 2013-05-01, ... } ] }   # replaces these facts
+    unset = ["履职报告日期"]             # leaves these facts out
+    add = { "预扣分记录" = [ ... ] }     # appends to list facts
+    expect = { score = 582, band = "优秀", rating = "优秀", vetoes = [] }
+
+``expect`` may hold ``score``, ``band``, ``rating`` (name or label), ``vetoed``,
+``vetoes``, ``excepted`` and ``deferred`` (names, compared as sets), ``money``
+(``total`` and item names → amounts), ``sanctions``, ``targets`` and
+``sections`` (name → score), and ``rejected`` (facts the policy must refuse).
+Only what is written is checked.  Coverage tells which bands, vetoes, veto
+exceptions, deferrals, targets and rules the cases exercised, and which never.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import FactError, KaoheError, PolicyError
+from ..runtime.result import plain
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+    from ..runtime.result import Result
+
+SUFFIX = ".tests.toml"
+_FILE_KEYS = {"policy", "units", "base", "case", "title", "note"}
+_ENTRY_KEYS = {"category", "from", "facts", "unset", "add", "note"}
+_CASE_KEYS = _ENTRY_KEYS | {"name", "id", "expect"}
+_EXPECT_KEYS = {"score", "band", "rating", "vetoed", "vetoes", "excepted", "deferred", "money", "sanctions",
+                "targets", "sections", "rejected"}
+
+
+class CaseFileError(KaoheError):
+    """A test file cannot be read: bad TOML, an unknown key, a ``from`` that names nothing."""
+
+
+@attrs.frozen
+class Expect:
+    score: Decimal | None = None
+    band: str | None = None
+    rating: str | None = None
+    vetoed: bool | None = None
+    vetoes: frozenset[str] | None = None
+    excepted: frozenset[str] | None = None
+    deferred: frozenset[str] | None = None
+    money: tuple[tuple[str, Decimal], ...] | None = None
+    sanctions: frozenset[str] | None = None
+    targets: tuple[tuple[str, Decimal], ...] = ()
+    sections: tuple[tuple[str, Decimal], ...] = ()
+    rejected: frozenset[str] | None = None
+
+
+@attrs.frozen
+class Case:
+    name: str
+    index: int
+    line: int | None
+    unit: dict[str, Any]
+    expect: Expect
+    origin: str | None  # the base or unit it starts from
+
+    def where(self, path: Path) -> str:
+        return f"{path}:{self.line}" if self.line else str(path)
+
+
+@attrs.frozen
+class CaseFile:
+    path: Path
+    policy_path: Path
+    title: str | None
+    cases: tuple[Case, ...]
+
+
+@attrs.frozen
+class Mismatch:
+    what: str
+    expected: str
+    actual: str
+
+
+@attrs.frozen
+class CaseOutcome:
+    case: Case
+    path: Path
+    mismatches: tuple[Mismatch, ...]
+    error: str | None
+    result: Result | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and self.error is None
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.ok else "error" if self.error and not self.mismatches else "failed"
+
+    def render(self, explain: bool = True) -> str:
+        """A failure as a person reads it: what was expected, what came out, and why."""
+        head = f"FAILED {self.case.name}  ({self.case.where(self.path)})"
+        lines = [head]
+        if self.error:
+            lines.append(f"  {self.error}")
+        if self.mismatches:
+            width = max(len(m.what) for m in self.mismatches)
+            ew = max(len("expected"), *(len(m.expected) for m in self.mismatches))
+            lines.append(f"  {'':<{width}}  {'expected':<{ew}}  actual")
+            for m in self.mismatches:
+                lines.append(f"  {m.what:<{width}}  {m.expected:<{ew}}  {m.actual}")
+        if explain and self.result is not None:
+            lines.append("")
+            lines.extend("  " + line for line in self.result.explain(full=False).splitlines())
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"case": self.case.name, "file": str(self.path), "line": self.case.line, "status": self.status,
+                "error": self.error, "mismatches": [attrs.asdict(m) for m in self.mismatches],
+                "result": self.result.to_dict() if self.result is not None else None}
+
+
+# ------------------------------------------------------------------ loading
+def find_casefiles(paths: Iterable[str | Path]) -> list[Path]:
+    """Every ``*.tests.toml`` named, or under the directories named (sorted)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*" + SUFFIX) if p.is_file()))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise CaseFileError(f"no such file or directory: {path}")
+    return out
+
+
+def load_casefile(path: str | Path) -> CaseFile:
+    """Read a test file and resolve every case to a unit; raises :class:`CaseFileError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseFileError(f"{path}: cannot read the test file ({exc})") from None
+    try:
+        doc = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseFileError(f"{path}: not valid TOML: {exc}") from None
+    _no_unknown(doc, _FILE_KEYS, f"{path}", "the file")
+    policy_name = doc.get("policy", path.name[: -len(SUFFIX)] + ".kh" if path.name.endswith(SUFFIX) else None)
+    if not isinstance(policy_name, str):
+        raise CaseFileError(f"{path}: say which policy the cases test: policy = \"name.kh\"")
+    policy_path = (path.parent / policy_name).resolve()
+    units = _units(path, doc.get("units"))
+    bases = doc.get("base", {})
+    if not isinstance(bases, dict):
+        raise CaseFileError(f"{path}: [base.NAME] tables expected")
+    resolver = _Resolver(path, bases, units)
+    raw_cases = doc.get("case", [])
+    if not isinstance(raw_cases, list):
+        raise CaseFileError(f"{path}: cases are written [[case]]")
+    lines = [i + 1 for i, line in enumerate(text.splitlines()) if re.match(r"\s*\[\[\s*case\s*\]\]", line)]
+    cases = []
+    for index, entry in enumerate(raw_cases):
+        line = lines[index] if index < len(lines) else None
+        where = f"{path}:{line}" if line else str(path)
+        if not isinstance(entry, dict):
+            raise CaseFileError(f"{where}: a case is a table")
+        _no_unknown(entry, _CASE_KEYS, where, "a case")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise CaseFileError(f"{where}: every case needs a name = \"...\"")
+        category, facts = resolver.resolve(entry, where, ())
+        unit_id = entry.get("id", f"case-{index + 1}")
+        unit = {"id": str(unit_id), "name": name, "category": category, "facts": facts}
+        expect = _expect(entry.get("expect", {}), where)
+        origin = entry.get("from")
+        cases.append(Case(name, index, line, unit, expect, origin if isinstance(origin, str) else None))
+    title = doc.get("title")
+    return CaseFile(path, policy_path, title if isinstance(title, str) else None, tuple(cases))
+
+
+def _units(path: Path, name: object) -> dict[str, dict[str, Any]]:
+    if name is None:
+        return {}
+    if not isinstance(name, str):
+        raise CaseFileError(f"{path}: units = \"file\" names a units file")
+    from ..unitio import read_units
+
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for row in read_units(path.parent / name):
+            if row.unit is not None and isinstance(row.unit.get("id"), str):
+                out[row.unit["id"]] = row.unit
+    except (KaoheError, OSError) as exc:
+        raise CaseFileError(f"{path}: cannot read units {name!r}: {exc}") from None
+    return out
+
+
+def _no_unknown(table: Mapping[str, Any], allowed: set[str], where: str, what: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        import difflib
+
+        hints = []
+        for key in unknown:
+            match = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {match[0]!r}?)" if match else ""))
+        raise CaseFileError(f"{where}: unknown key(s) in {what}: {', '.join(hints)}; allowed: {', '.join(sorted(allowed))}")
+
+
+class _Resolver:
+    """Resolves ``from`` chains: a case starts from a base, which may start from a unit or another base."""
+
+    def __init__(self, path: Path, bases: dict[str, Any], units: dict[str, dict[str, Any]]) -> None:
+        self.path = path
+        self.bases = bases
+        self.units = units
+
+    def resolve(self, entry: Mapping[str, Any], where: str, chain: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+        origin = entry.get("from")
+        category: object = None
+        facts: dict[str, Any] = {}
+        if origin is not None:
+            if not isinstance(origin, str):
+                raise CaseFileError(f"{where}: from = \"...\" names a base or a unit")
+            if origin in chain:
+                raise CaseFileError(f"{where}: base {origin!r} starts from itself ({' → '.join(chain + (origin,))})")
+            if origin in self.bases:
+                base = self.bases[origin]
+                if not isinstance(base, dict):
+                    raise CaseFileError(f"{self.path}: [base.{origin}] must be a table")
+                _no_unknown(base, _ENTRY_KEYS, f"{self.path}: [base.{origin}]", "a base")
+                category, facts = self.resolve(base, f"{self.path}: [base.{origin}]", chain + (origin,))
+            elif origin in self.units:
+                unit = self.units[origin]
+                category = unit.get("category")
+                raw = unit.get("facts", {k: v for k, v in unit.items() if k not in ("id", "name", "category")})
+                facts = copy.deepcopy(dict(raw)) if isinstance(raw, Mapping) else {}
+            else:
+                options = sorted(self.bases) + sorted(self.units)
+                raise CaseFileError(f"{where}: from = {origin!r} names no base and no unit"
+                                    + (f"; known: {', '.join(options)}" if options else ""))
+        if "category" in entry:
+            category = entry["category"]
+        if not isinstance(category, str):
+            raise CaseFileError(f"{where}: say the unit's category = \"...\" (or start from a base that does)")
+        changes = entry.get("facts", {})
+        if not isinstance(changes, dict):
+            raise CaseFileError(f"{where}: facts = {{ ... }} is a table of fact names to values")
+        facts.update(copy.deepcopy(changes))
+        unset = entry.get("unset", [])
+        if not isinstance(unset, list) or not all(isinstance(u, str) for u in unset):
+            raise CaseFileError(f"{where}: unset = [\"fact\", ...] lists fact names")
+        for name in unset:
+            facts.pop(name, None)
+        add = entry.get("add", {})
+        if not isinstance(add, dict):
+            raise CaseFileError(f"{where}: add = {{ list_fact = [ ... ] }} appends items to list facts")
+        for name, items in add.items():
+            if not isinstance(items, list):
+                raise CaseFileError(f"{where}: add.{name} must be a list of items to append")
+            current = facts.get(name, [])
+            facts[name] = list(current if isinstance(current, list) else []) + copy.deepcopy(items)
+        return category, facts
+
+
+def _expect(raw: object, where: str) -> Expect:
+    if not isinstance(raw, dict):
+        raise CaseFileError(f"{where}: expect = {{ ... }} is a table")
+    _no_unknown(raw, _EXPECT_KEYS, where, "expect")
+
+    def names(key: str) -> frozenset[str] | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CaseFileError(f"{where}: expect.{key} is a list of names")
+        return frozenset(value)
+
+    def scores(key: str) -> tuple[tuple[str, Decimal], ...]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            raise CaseFileError(f"{where}: expect.{key} is a table of names to scores")
+        return tuple((str(k), _number(v, f"{where}: expect.{key}.{k}")) for k, v in value.items())
+
+    money = raw.get("money")
+    if money is not None and not isinstance(money, dict):
+        raise CaseFileError(f"{where}: expect.money is a table: total and item names to amounts")
+    for key in ("band", "rating"):
+        if key in raw and not isinstance(raw[key], str):
+            raise CaseFileError(f"{where}: expect.{key} is a rating name")
+    if "vetoed" in raw and not isinstance(raw["vetoed"], bool):
+        raise CaseFileError(f"{where}: expect.vetoed is true or false")
+    return Expect(
+        score=_number(raw["score"], f"{where}: expect.score") if "score" in raw else None,
+        band=raw.get("band"), rating=raw.get("rating"), vetoed=raw.get("vetoed"),
+        vetoes=names("vetoes"), excepted=names("excepted"), deferred=names("deferred"),
+        money=tuple((str(k), _number(v, f"{where}: expect.money.{k}")) for k, v in money.items()) if money is not None else None,
+        sanctions=names("sanctions"), targets=scores("targets"), sections=scores("sections"), rejected=names("rejected"),
+    )
+
+
+def _number(value: object, where: str) -> Decimal:
+    if isinstance(value, bool):
+        raise CaseFileError(f"{where}: {value!r} is not a number")
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        factor = Decimal(1)
+        if text.endswith("万元"):
+            text, factor = text[:-2], Decimal(10000)
+        elif text.endswith("元"):
+            text = text[:-1]
+        try:
+            return Decimal(text) * factor
+        except InvalidOperation:
+            pass
+    raise CaseFileError(f"{where}: {value!r} is not a number")
+
+
+# ------------------------------------------------------------------ running
+def run_case(policy: Policy, case: Case, path: Path, *, trace: bool = False) -> CaseOutcome:
+    """Assess the case's unit and compare with what the case expects."""
+    expect = case.expect
+    try:
+        result = policy.evaluate(case.unit, trace=trace)
+    except FactError as exc:
+        bad = frozenset(p.fact.split("[", 1)[0].split(".", 1)[0] for p in exc.problems)
+        if expect.rejected is not None:
+            if bad == expect.rejected:
+                return CaseOutcome(case, path, (), None, None)
+            return CaseOutcome(case, path, (Mismatch("rejected", _set(expect.rejected), _set(bad)),), None, None)
+        return CaseOutcome(case, path, (), "the unit was not assessed: " + "; ".join(p.render() for p in exc.problems), None)
+    except KaoheError as exc:
+        return CaseOutcome(case, path, (), f"the unit was not assessed: {exc}", None)
+    return CaseOutcome(case, path, tuple(compare(policy, expect, result)), None, result)
+
+
+def compare(policy: Policy, expect: Expect, result: Result) -> list[Mismatch]:
+    """Every difference between what a case expects and the result."""
+    out: list[Mismatch] = []
+    checked = policy.checked
+    if expect.rejected is not None:
+        out.append(Mismatch("rejected", _set(expect.rejected), "accepted"))
+    if expect.score is not None and expect.score != result.score:
+        out.append(Mismatch("score", plain(expect.score), plain(result.score)))
+    for what, wanted, actual in (("band", expect.band, result.band), ("rating", expect.rating, result.rating)):
+        if wanted is not None and _rating_name(checked, wanted) != actual:
+            out.append(Mismatch(what, wanted, f"{actual} ({checked.rating_label(actual)})" if actual else "none"))
+    if expect.vetoed is not None and expect.vetoed != result.vetoed:
+        out.append(Mismatch("vetoed", str(expect.vetoed).lower(), str(result.vetoed).lower()))
+    for what, wanted_set, actual_set in (
+        ("vetoes", expect.vetoes, frozenset(v.name for v in result.vetoes)),
+        ("excepted", expect.excepted, frozenset(v.name for v in result.excepted)),
+        ("deferred", expect.deferred, frozenset(d.name for d in result.deferred)),
+        ("sanctions", expect.sanctions, frozenset(i.name for i in result.consequences.sanctions)),
+    ):
+        if wanted_set is not None and wanted_set != actual_set:
+            out.append(Mismatch(what, _set(wanted_set), _set(actual_set)))
+    if expect.money is not None:
+        c = result.consequences
+        amounts = {i.name: i.amount for i in c.items if i.amount is not None}
+        for name, wanted_amount in expect.money:
+            actual_amount = c.total if name == "total" else amounts.get(name)
+            if actual_amount is None:
+                out.append(Mismatch(f"money.{name}", _yuan(wanted_amount), "no such item"))
+            elif actual_amount != wanted_amount:
+                out.append(Mismatch(f"money.{name}", _yuan(wanted_amount), _yuan(actual_amount)))
+    targets = {t.name: t.score for t in result.targets}
+    for name, wanted_score in expect.targets:
+        got = targets.get(name)
+        if got is None or got != wanted_score:
+            out.append(Mismatch(f"target {name}", plain(wanted_score), "not assessed" if got is None else plain(got)))
+    sections = {key: s.score for key, s in result.sections.items()}
+    for name, wanted_score in expect.sections:
+        got = sections.get(name)
+        if got is None or got != wanted_score:
+            out.append(Mismatch(f"section {name}", plain(wanted_score), "no such section" if got is None else plain(got)))
+    return out
+
+
+def _rating_name(checked: Any, wanted: str) -> str:
+    for rating in checked.ratings.ratings:
+        if wanted in (rating.name, rating.label):
+            return str(rating.name)
+    return wanted
+
+
+def _set(names: Iterable[str]) -> str:
+    items = sorted(names)
+    return "[" + ", ".join(items) + "]" if items else "[] (none)"
+
+
+def _yuan(amount: Decimal) -> str:
+    return f"{amount:,.2f}元"
+
+
+# ------------------------------------------------------------------ reports
+@attrs.frozen
+class FileReport:
+    path: Path
+    policy: Policy | None
+    outcomes: tuple[CaseOutcome, ...]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(o.ok for o in self.outcomes)
+
+
+def run_casefile(path: str | Path, *, only: str | None = None, trace: bool = False,
+                 policies: dict[Path, Policy] | None = None) -> FileReport:
+    """Run every case of one test file (``only``: cases whose name contains it)."""
+    from ..policy import load
+
+    path = Path(path)
+    try:
+        casefile = load_casefile(path)
+    except CaseFileError as exc:
+        return FileReport(path, None, (), str(exc))
+    cache = policies if policies is not None else {}
+    policy = cache.get(casefile.policy_path)
+    if policy is None:
+        try:
+            policy = load(casefile.policy_path)
+        except PolicyError as exc:
+            return FileReport(path, None, (), f"the policy {casefile.policy_path} does not load:\n{exc.render()}")
+        cache[casefile.policy_path] = policy
+    outcomes = tuple(run_case(policy, case, path, trace=trace) for case in casefile.cases
+                     if only is None or only in case.name)
+    return FileReport(path, policy, outcomes)
+
+
+def run_casefiles(paths: Sequence[str | Path], *, only: str | None = None, trace: bool = False) -> list[FileReport]:
+    cache: dict[Path, Policy] = {}
+    return [run_casefile(p, only=only, trace=trace, policies=cache) for p in find_casefiles(paths)]
+

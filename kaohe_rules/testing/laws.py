@@ -1,0 +1,366 @@
+"""The built-in policy laws, and ``verify``: check them all on any policy with one call.
+
+A law is something every result of every policy must satisfy, whatever the
+policy says: the score stays within the points, a veto always fails the unit,
+bands are monotone, more deductions never raise the rating, money parts sum to
+the whole exactly to the fen, evaluation is deterministic.  The engine is built
+to guarantee them; the laws check that it does, on the policy at hand, over
+units hypothesis generates from the policy's own declarations (and units near
+the best and worst the policy allows, and near real units when given).
+
+When a law fails, hypothesis shrinks the unit to a small one and the report
+carries it with its explanation (``result.explain()``), so the author sees a
+concrete unit and the clause-by-clause reasoning that broke the law.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import KaoheError
+from ..numeric import to_fen
+from ..runtime.result import jsonable
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+    from ..runtime.result import Result
+
+
+@attrs.frozen
+class Law:
+    name: str
+    title: str
+    text: str
+
+
+LAWS: tuple[Law, ...] = (
+    Law("evaluates", "every valid unit is assessed",
+        "a unit the policy accepts (right types, within bounds) is assessed without an evaluation error"),
+    Law("score-bounds", "score within [0, total], each section within its points",
+        "0 <= target <= its points; a section is the sum of its parts, 0 <= section <= its points; "
+        "0 <= score <= total and the score is the sum of the top sections"),
+    Law("veto-fails", "any veto => the vetoed rating",
+        "a unit with a veto is rated with the policy's vetoed rating; a unit without one is rated by its band"),
+    Law("bands-monotone", "bands are monotone in the score",
+        "exactly one band holds the score, and a higher score never earns a worse band"),
+    Law("deductions-monotone", "more deductions never raise the rating",
+        "no rule adds points; a unit that loses at least as much in every target, with every veto of another, "
+        "never scores higher nor is rated better"),
+    Law("money-exact", "money parts sum to the whole, exact to the fen",
+        "every amount is exact to the fen and not negative; rewards (or fines) sum to the total; shares sum to the total"),
+    Law("deterministic", "evaluation is deterministic",
+        "the same unit gives the same result again, traced, with its facts in another order, "
+        "and under any ambient decimal context"),
+)
+LAW_NAMES = tuple(law.name for law in LAWS)
+_BY_NAME = {law.name: law for law in LAWS}
+
+
+class LawViolation(AssertionError):
+    """A law failed on concrete units (raised inside the hypothesis test so it can shrink)."""
+
+    law = "?"
+
+    def __init__(self, message: str, units: Sequence[Mapping[str, Any]], results: Sequence[Result | None]) -> None:
+        super().__init__(f"{self.law}: {message}")
+        self.message = message
+        self.units = tuple(units)
+        self.results = tuple(results)
+
+
+# One exception class per law, so hypothesis shrinks each failure as a distinct bug.
+_VIOLATIONS: dict[str, type[LawViolation]] = {
+    name: type(f"LawViolation_{name.replace('-', '_')}", (LawViolation,), {"law": name}) for name in LAW_NAMES
+}
+
+
+def _fail(law: str, message: str, units: Sequence[Mapping[str, Any]], results: Sequence[Result | None]) -> LawViolation:
+    return _VIOLATIONS[law](message, units, results)
+
+
+# ------------------------------------------------------------------ one unit
+def evaluate_checked(policy: Policy, unit: Mapping[str, Any]) -> Result:
+    """Evaluate, turning any refusal of a generated valid unit into an ``evaluates`` violation."""
+    try:
+        return policy.evaluate(unit)
+    except KaoheError as exc:
+        raise _fail("evaluates", f"the unit could not be assessed: {exc}", [unit], [None]) from None
+
+
+def check_result(policy: Policy, unit: Mapping[str, Any], result: Result, *, deterministic: bool = True) -> None:
+    """Check every one-unit law on ``result`` (of ``unit``); raise the first :class:`LawViolation`."""
+    for check in (_score_bounds, _veto_fails, _band_holds, _rules_never_add, _money_exact):
+        message = check(policy, result)
+        if message is not None:
+            law, text = message
+            raise _fail(law, text, [unit], [result])
+    if deterministic:
+        message2 = _deterministic(policy, unit, result)
+        if message2 is not None:
+            raise _fail("deterministic", message2, [unit], [result])
+
+
+def check_pair(policy: Policy, first: tuple[Mapping[str, Any], Result], second: tuple[Mapping[str, Any], Result]) -> None:
+    """The laws about two units of one category: bands monotone, more deductions never help."""
+    for (ua, ra), (ub, rb) in ((first, second), (second, first)):
+        if ra.category != rb.category:
+            return
+        rank = policy.checked.rating_index
+        if ra.score < rb.score and ra.band is not None and rb.band is not None and rank(rb.band) > rank(ra.band):
+            raise _fail("bands-monotone", f"score {rb.score} earns band {rb.band} but the lower score {ra.score} earns "
+                        f"the better band {ra.band}", [ua, ub], [ra, rb])
+        lost_more = all(tb.score <= ta.score for ta, tb in zip(ra.targets, rb.targets))
+        vetoes_a = {v.name for v in ra.vetoes}
+        vetoes_b = {v.name for v in rb.vetoes}
+        if lost_more and vetoes_a <= vetoes_b:
+            if rb.score > ra.score:
+                raise _fail("deductions-monotone", f"the second unit loses at least as much in every target yet scores "
+                            f"{rb.score} > {ra.score}", [ua, ub], [ra, rb])
+            if rank(rb.rating) < rank(ra.rating):
+                raise _fail("deductions-monotone", f"the second unit loses at least as much in every target and has "
+                            f"every veto of the first, yet is rated {rb.rating} where the first is rated {ra.rating}",
+                            [ua, ub], [ra, rb])
+
+
+def _score_bounds(policy: Policy, result: Result) -> tuple[str, str] | None:
+    law = "score-bounds"
+    values = [result.score, *(t.score for t in result.targets), *(s.score for s in result.sections.values())]
+    if any(not isinstance(v, Decimal) for v in values):
+        return law, "a score is not an exact Decimal"
+    for t in result.targets:
+        if not 0 <= t.score <= t.points:
+            return law, f"target {t.name} scores {t.score}, outside [0, {t.points}]"
+    sections = result.sections
+    for key, s in sections.items():
+        if not 0 <= s.score <= s.points:
+            return law, f"section {key} scores {s.score}, outside [0, {s.points}]"
+        parts = sum((t.score for t in s.targets), Decimal(0))
+        parts += sum((c.score for c in sections.values() if c.path.startswith(key + ".") and c.depth == s.depth + 1),
+                     Decimal(0))
+        if max(parts, Decimal(0)) != s.score:
+            return law, f"section {key} scores {s.score} but its parts add up to {parts}"
+    if not 0 <= result.score <= result.total:
+        return law, f"score {result.score} is outside [0, {result.total}]"
+    top = sum((s.score for s in sections.values() if s.depth == 1), Decimal(0))
+    if top != result.score:
+        return law, f"score {result.score} is not the sum of the top sections ({top})"
+    return None
+
+
+def _veto_fails(policy: Policy, result: Result) -> tuple[str, str] | None:
+    law = "veto-fails"
+    vetoed_rating = policy.checked.ratings.vetoed
+    if bool(result.vetoes) != result.vetoed:
+        return law, f"vetoes {[v.name for v in result.vetoes]} but vetoed={result.vetoed}"
+    if result.vetoes and result.rating != vetoed_rating:
+        names = ", ".join(v.name for v in result.vetoes)
+        return law, f"veto {names} fired but the unit is rated {result.rating}, not {vetoed_rating}"
+    if not result.vetoes and result.rating != result.band:
+        return law, f"no veto fired but the rating {result.rating} is not the band {result.band} of score {result.score}"
+    return None
+
+
+def _band_holds(policy: Policy, result: Result) -> tuple[str, str] | None:
+    bands = policy.checked.plans[result.category].bands
+    holding = [b.rating for b in bands if b.contains(result.score)]
+    if len(holding) != 1:
+        return "bands-monotone", f"score {result.score} lies in {len(holding)} bands ({', '.join(holding) or 'none'})"
+    if result.band != holding[0]:
+        return "bands-monotone", f"score {result.score} lies in band {holding[0]} but the result says {result.band}"
+    return None
+
+
+def _rules_never_add(policy: Policy, result: Result) -> tuple[str, str] | None:
+    for event in result.trace.walk():
+        if event.kind == "rule" and isinstance(event.value, Decimal) and event.value < 0:
+            return "deductions-monotone", f"rule {event.id} adds {-event.value} points"
+    return None
+
+
+def _money_exact(policy: Policy, result: Result) -> tuple[str, str] | None:
+    law = "money-exact"
+    c = result.consequences
+    amounts = [i.amount for i in c.items if i.amount is not None]
+    for value in [c.total, *amounts]:
+        if not isinstance(value, Decimal) or value != to_fen(value):
+            return law, f"amount {value!r} is not exact to the fen"
+        if value < 0:
+            return law, f"amount {value} is negative"
+    wholes = [i.amount for i in c.items if i.kind in ("reward", "fine") and i.amount is not None]
+    if sum(wholes, Decimal("0.00")) != c.total:
+        return law, f"rewards/fines add up to {sum(wholes, Decimal(0))}, not the total {c.total}"
+    shares = [i.amount for i in c.items if i.kind == "share" and i.amount is not None]
+    if shares and sum(shares, Decimal("0.00")) != c.total:
+        return law, f"shares add up to {sum(shares, Decimal(0))}, not the whole {c.total}"
+    if c.kind == "reward" and any(i.kind == "fine" for i in c.items):
+        return law, "an outcome both rewards and fines"
+    return None
+
+
+_HOSTILE = decimal.Context(prec=3, rounding=decimal.ROUND_DOWN, traps=[])
+
+
+def _deterministic(policy: Policy, unit: Mapping[str, Any], result: Result) -> str | None:
+    expected = result.to_dict()
+    facts = unit.get("facts")
+    reordered = dict(unit)
+    if isinstance(facts, Mapping):
+        reordered["facts"] = dict(reversed(list(facts.items())))
+    with decimal.localcontext(_HOSTILE):
+        hostile = policy.evaluate(unit).to_dict()
+    trials = {
+        "evaluated again": policy.evaluate(unit).to_dict(),
+        "traced": policy.evaluate(unit, trace=True).to_dict(),
+        "with its facts in another order": policy.evaluate(reordered).to_dict(),
+        "under another decimal context": hostile,
+    }
+    for how, other in trials.items():
+        if other != expected:
+            diff = _first_difference(expected, other)
+            return f"the result changes when {how}: {diff}"
+    if policy.evaluate(unit).explain() != result.explain():
+        return "the explanation changes when evaluated again"
+    return None
+
+
+def _first_difference(a: object, b: object, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+    return f"{path or 'result'}: {a!r} then {b!r}"
+
+
+# --------------------------------------------------------------- static laws
+def static_violations(policy: Policy) -> Iterator[tuple[str, str, str]]:
+    """(law, category, message) for what can be seen without units: the band ladder of each category."""
+    rank = policy.checked.rating_index
+    for category, plan in policy.checked.plans.items():
+        bands = sorted(plan.bands, key=lambda b: (b.low, not b.low_closed))
+        for lower, upper in zip(bands, bands[1:]):
+            if rank(upper.rating) > rank(lower.rating):
+                yield ("bands-monotone", category,
+                       f"band {upper.rating} {upper.describe()} sits above the better band {lower.rating} {lower.describe()}")
+
+
+# -------------------------------------------------------------------- verify
+@attrs.frozen
+class LawFailure:
+    law: str
+    category: str | None
+    message: str
+    units: tuple[dict[str, Any], ...]
+    explanations: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        return _BY_NAME[self.law].title
+
+    def to_dict(self) -> dict[str, object]:
+        return {"law": self.law, "title": self.title, "category": self.category, "message": self.message,
+                "units": [jsonable(u) for u in self.units], "explanations": list(self.explanations)}
+
+    def render(self) -> str:
+        lines = [f"FAILED law {self.law} — {self.title}" + (f" (category {self.category})" if self.category else ""),
+                 f"  {self.message}"]
+        for index, unit in enumerate(self.units):
+            label = "the unit" if len(self.units) == 1 else f"unit {'AB'[index] if index < 2 else index + 1}"
+            lines.append(f"\n  {label} (shrunk):")
+            lines.extend("    " + line for line in unit_json(unit).splitlines())
+            if index < len(self.explanations) and self.explanations[index]:
+                lines.append(f"\n  explanation of {label}:")
+                lines.extend("    " + line for line in self.explanations[index].splitlines())
+        return "\n".join(lines)
+
+
+@attrs.frozen
+class VerifyReport:
+    policy: str
+    examples: int
+    categories: tuple[str, ...]
+    failures: tuple[LawFailure, ...]
+    checked: int  # units evaluated against the laws
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def failed_laws(self) -> set[str]:
+        return {f.law for f in self.failures}
+
+    def to_dict(self) -> dict[str, object]:
+        return {"policy": self.policy, "ok": self.ok, "examples": self.examples, "categories": list(self.categories),
+                "units_checked": self.checked, "laws": [{"name": law.name, "title": law.title,
+                                                        "ok": law.name not in self.failed_laws()} for law in LAWS],
+                "failures": [f.to_dict() for f in self.failures]}
+
+    def render(self) -> str:
+        failed = self.failed_laws()
+        lines = [f"{self.policy}: {len(LAWS)} laws over {self.checked} generated units "
+                 f"({self.examples} examples per category: {', '.join(self.categories)})"]
+        for law in LAWS:
+            lines.append(f"  {'FAIL' if law.name in failed else 'ok  '}  {law.name:<20} {law.title}")
+        for failure in self.failures:
+            lines.append("")
+            lines.append(failure.render())
+        lines.append("")
+        lines.append("all laws hold" if self.ok else f"{len(self.failures)} law failure(s)")
+        return "\n".join(lines)
+
+
+def unit_json(unit: Mapping[str, Any]) -> str:
+    return json.dumps(jsonable(unit), ensure_ascii=False, indent=1)
+
+
+def verify(policy: Policy, *, examples: int = 60, categories: Sequence[str] | None = None,
+           units: Sequence[Mapping[str, Any]] = (), seed: int | None = None, full: bool = True,
+           lang: str = "zh") -> VerifyReport:
+    """Check every law of :data:`LAWS` on ``policy``; ``examples`` hypothesis examples per category.
+
+    ``units`` (e.g. the policy's sample units) are checked as they are and used as
+    starting points for generated units.  Deterministic unless ``seed`` is given.
+    """
+    from .runner import run_laws
+
+    cats = tuple(categories) if categories else policy.categories
+    failures: list[LawFailure] = []
+    for law, category, message in static_violations(policy):
+        if category in cats:
+            failures.append(LawFailure(law, category, message, (), ()))
+    counter = [0]
+
+    def explain(result: Result | None) -> str:
+        return "" if result is None else result.explain(lang=lang, full=full)
+
+    def to_failure(category: str | None, exc: LawViolation) -> LawFailure:
+        return LawFailure(exc.law, category, exc.message, tuple(dict(u) for u in exc.units),
+                          tuple(explain(r) for r in exc.results))
+
+    for unit in units:
+        if unit.get("category") not in cats:
+            continue
+        try:
+            result = policy.evaluate(unit)
+        except KaoheError:
+            continue  # a real unit with bad facts is the data's problem, not a law's
+        counter[0] += 1
+        try:
+            check_result(policy, unit, result)
+        except LawViolation as violation:
+            failures.append(to_failure(result.category, violation))
+    for category in cats:
+        for exc in run_laws(policy, category, examples=examples, near=[u for u in units if u.get("category") == category],
+                            seed=seed, counter=counter):
+            failures.append(to_failure(category, exc))
+    return VerifyReport(policy.label or policy.name, examples, cats, tuple(failures), counter[0])
+
