@@ -1,0 +1,215 @@
+"""Subcommands ``whynot``, ``whatif``, ``report`` and ``replay`` of the ``kaohe`` command.
+
+Registered by :func:`register` (``kaohe_rules.cli.EXTENSION_MODULES``).  Exit
+codes follow docs/cli.md: 0 success, 1 policy errors or a replay that does not
+confirm the trace, 2 usage errors (bad arguments, unreadable files, a file
+that is not a trace), 3 units that could not be assessed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, _error_entry, _error_text, _out, iter_units, load_policy
+from ..errors import KaoheError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(subparsers: Any) -> dict[str, Handler]:
+    p = subparsers.add_parser("whynot", help="why a unit is not in a better band: points lacking, vetoes, "
+                                             "the smallest set of deductions to remove")
+    p.add_argument("policy", metavar="POLICY")
+    p.add_argument("unit", metavar="UNIT", help="a unit file (any format eval reads)")
+    p.add_argument("--id", help="the unit to analyse (needed when the file holds several)")
+    p.add_argument("--band", help="one rating to aim for: its name or label, or excellent/good/pass/fail")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    q = subparsers.add_parser("whatif", help="assess a unit again with changed facts and show what changes")
+    q.add_argument("policy", metavar="POLICY")
+    q.add_argument("unit", metavar="UNIT", help="a unit file (any format eval reads)")
+    q.add_argument("--id", help="the unit to change (needed when the file holds several)")
+    q.add_argument("--set", action="append", default=[], metavar="FACT=VALUE",
+                   help="change a fact, e.g. 专项资金预算=80万元 (repeatable; VALUE is JSON or text)")
+    q.add_argument("--patch", action="append", default=[], metavar="FILE",
+                   help="a JSON merge patch (object) or JSON Patch (array) of the facts (repeatable)")
+    q.add_argument("--lang", choices=("zh", "en"), default="zh")
+    q.add_argument("--format", choices=("text", "json"), default="text")
+
+    r = subparsers.add_parser("report", help="a report of one unit (--id) or of the whole batch, "
+                                             "as Markdown or self-contained HTML")
+    r.add_argument("policy", metavar="POLICY")
+    r.add_argument("units", metavar="UNITS")
+    r.add_argument("--id", help="report on this unit only")
+    r.add_argument("--format", choices=("md", "html"), default="md")
+    r.add_argument("--lang", choices=("zh", "en"), default="zh")
+    r.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    s = subparsers.add_parser("replay", help="re-evaluate a stored JSON trace and confirm it, "
+                                             "or show where it disagrees")
+    s.add_argument("policy", metavar="POLICY")
+    s.add_argument("trace", metavar="TRACE.json", help="a trace from 'kaohe explain --format json'")
+    s.add_argument("--units", metavar="FILE", help="also compare the trace's facts with this unit file")
+    s.add_argument("--lang", choices=("zh", "en"), default="zh")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    return {"whynot": cmd_whynot, "whatif": cmd_whatif, "report": cmd_report, "replay": cmd_replay}
+
+
+# ------------------------------------------------------------------ helpers
+def _units(path: str) -> Iterator[Any]:
+    """Rows of a unit file, as ``kaohe eval`` reads them."""
+    yield from iter_units(path)
+
+
+def _one_unit(path: str, unit_id: str | None) -> dict[str, Any]:
+    """The unit with ``unit_id`` (or the only unit) of a file; UsageError when absent or ambiguous."""
+    found = []
+    for row in _units(path):
+        if row.unit is None:
+            if unit_id is None:
+                raise UsageError(f"{row.location}: {row.error}")
+            continue
+        if unit_id is None or str(row.unit.get("id")) == unit_id:
+            found.append(row.unit)
+    if not found:
+        raise UsageError(f"no unit {unit_id!r} in {path}" if unit_id else f"no units in {path}")
+    if len(found) > 1:
+        ids = ", ".join(str(u.get("id")) for u in found[:8])
+        raise UsageError(f"{path} holds {len(found)} units ({ids}{', …' if len(found) > 8 else ''}); choose one with --id")
+    return dict(found[0])
+
+
+def _write(text: str, output: str | None = None) -> None:
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc}") from None
+    else:
+        _out().write(text)
+
+
+def _json(value: object) -> str:
+    from .trace_json import dumps
+
+    return dumps(value)
+
+
+# ----------------------------------------------------------------- commands
+def cmd_whynot(args: argparse.Namespace) -> int:
+    from .whynot import render, resolve_band, why_not
+
+    policy = load_policy(args.policy)
+    result = policy.evaluate(_one_unit(args.unit, args.id))
+    if args.band is not None:
+        try:
+            resolve_band(result, args.band)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    answer = why_not(result, band=args.band)
+    _write(_json(answer.to_dict()) if args.format == "json" else render(answer, result, args.lang))
+    return EXIT_OK
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from .whatif import PatchError, load_patch, parse_assignment, render, what_if
+
+    if not args.set and not args.patch:
+        raise UsageError("nothing to change: give --set FACT=VALUE or --patch FILE")
+    try:
+        sets = [parse_assignment(text) for text in args.set]
+        patches = [load_patch(path) for path in args.patch]
+    except PatchError as exc:
+        raise UsageError(str(exc)) from None
+    policy = load_policy(args.policy)
+    unit = _one_unit(args.unit, args.id)
+    try:
+        answer = what_if(policy, unit, sets, patches)
+    except PatchError as exc:
+        raise UsageError(str(exc)) from None
+    if args.format == "json":
+        _write(_json(answer.to_dict()))
+    else:
+        _write(render(answer, args.lang, [str(p) for p in args.patch]))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import batch_report, unit_report
+
+    policy = load_policy(args.policy)
+    results: list[Any] = []
+    errors: list[dict[str, object]] = []
+    for row in _units(args.units):
+        if row.unit is None:
+            if args.id is None:
+                errors.append(_error_entry(row, None))
+            continue
+        if args.id is not None and str(row.unit.get("id")) != args.id:
+            continue
+        try:
+            results.append(policy.evaluate(row.unit))
+        except KaoheError as exc:
+            from ..policy import BatchItem
+
+            errors.append(_error_entry(row, BatchItem(row.index, getattr(exc, "unit", None), None, exc, row.location)))
+    if args.id is not None:
+        if errors:
+            for entry in errors:
+                sys.stderr.write(_error_text(entry) + "\n")
+            return EXIT_DATA
+        if not results:
+            raise UsageError(f"no unit {args.id!r} in {args.units}")
+        _write(unit_report(results[0], args.format, args.lang), args.output)
+        return EXIT_OK
+    if not results and not errors:
+        raise UsageError(f"no units in {args.units}")
+    _write(batch_report(policy, results, errors, args.format, args.lang), args.output)
+    for entry in errors:
+        sys.stderr.write(_error_text(entry) + "\n")
+    return EXIT_DATA if errors else EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from decimal import Decimal
+
+    from .replay import TraceFormatError, render, replay
+
+    try:
+        text = Path(args.trace).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read trace {args.trace}: {exc}") from None
+    try:
+        loaded = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{args.trace}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+    documents = loaded if isinstance(loaded, list) else [loaded]
+    policy = load_policy(args.policy)
+    units: dict[str, Any] = {}
+    if args.units:
+        units = {str(row.unit.get("id")): row.unit for row in _units(args.units) if row.unit is not None}
+    status = EXIT_OK
+    reports = []
+    for document in documents:
+        try:
+            unit_id = str((document.get("unit") or {}).get("id")) if isinstance(document, dict) else None
+            if args.units and unit_id not in units:
+                raise UsageError(f"no unit {unit_id!r} in {args.units}")
+            report = replay(policy, document, units.get(unit_id or "") if args.units else None)
+        except TraceFormatError as exc:
+            raise UsageError(f"{args.trace}: {exc}") from None
+        if not report.ok:
+            status = EXIT_POLICY
+        reports.append(report)
+        if args.format == "text":
+            _write(render(report, document, args.lang))
+    if args.format == "json":
+        payload = [r.to_dict() for r in reports]
+        _write(_json(payload[0] if len(payload) == 1 else payload))
+    return status

@@ -1,0 +1,262 @@
+"""Replay: re-evaluate a stored trace document and confirm it, or show exactly where it disagrees.
+
+Four things are checked, each reported on its own so the kind of tampering is plain:
+
+1. **policy** — the stored content hash against the policy given now (a changed
+   parameter, rule or band changes the hash);
+2. **facts** — the stored ``facts_digest`` against the stored facts (facts edited
+   after the trace was written), and, when a unit file is given, the stored facts
+   against that unit's facts, fact by fact;
+3. **result** — the stored result against the one recomputed from the stored facts;
+4. **events** — every event of the stored tree against the recomputed one, field
+   by field (value, reads, citation, span, …), matched by kind and id.
+
+The engine version is compared too, but only noted: a newer engine that gives
+the same events and result confirms the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import KaoheError
+from .diff import EventChange, FieldChange, describe, diff_events, diff_values
+from .trace_json import FORMAT, HASH_PREFIX, VERSION, canonical_facts, facts_digest, trace_document, unit_of
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+
+class TraceFormatError(ValueError):
+    """The file is not a kaohe trace document this engine can read."""
+
+
+@attrs.frozen
+class Replay:
+    unit: str
+    policy_ok: bool
+    facts_ok: bool
+    stored_hash: str
+    current_hash: str
+    policy_name: str | None
+    engine_note: str | None
+    problems: tuple[str, ...]  # facts that could not be read again, etc.
+    fact_changes: tuple[FieldChange, ...]  # stored facts against the unit file (when given)
+    result_changes: tuple[FieldChange, ...]
+    event_changes: tuple[EventChange, ...]
+    digest_changes: tuple[FieldChange, ...]
+    roots: tuple[FieldChange, ...] = ()  # facts and parameters read with a different value: the cause
+
+    @property
+    def ok(self) -> bool:
+        return (self.policy_ok and self.facts_ok and not self.problems and not self.fact_changes
+                and not self.result_changes and not self.event_changes and not self.digest_changes)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "unit": self.unit, "ok": self.ok, "policy_ok": self.policy_ok, "facts_ok": self.facts_ok,
+            "stored_hash": self.stored_hash, "current_hash": self.current_hash, "engine_note": self.engine_note,
+            "problems": list(self.problems),
+            "fact_changes": [c.to_dict() for c in self.fact_changes],
+            "result_changes": [c.to_dict() for c in self.result_changes],
+            "event_changes": [c.to_dict() for c in self.event_changes],
+            "digest_changes": [c.to_dict() for c in self.digest_changes],
+            "roots": [c.to_dict() for c in self.roots],
+        }
+
+
+def check_document(document: object) -> Mapping[str, Any]:
+    """The document if it has the shape of a version-1 trace; TraceFormatError otherwise."""
+    if not isinstance(document, Mapping):
+        raise TraceFormatError("a trace document is a JSON object")
+    if document.get("format") != FORMAT:
+        raise TraceFormatError(f"not a kaohe trace (format {document.get('format')!r}, expected {FORMAT!r})")
+    if document.get("version") != VERSION:
+        raise TraceFormatError(f"trace format version {document.get('version')!r} is not supported (this engine "
+                               f"reads version {VERSION})")
+    for key, kind in (("policy", Mapping), ("unit", Mapping), ("facts", Mapping), ("result", Mapping),
+                      ("events", list), ("facts_digest", str), ("engine", Mapping)):
+        if not isinstance(document.get(key), kind):
+            raise TraceFormatError(f"the trace has no valid '{key}'")
+    return document
+
+
+def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = None) -> Replay:
+    """Re-evaluate the document's unit under ``policy``; ``unit`` is the unit as it stands in a unit file."""
+    from .. import __version__
+
+    doc = check_document(document)
+    stored_policy = doc["policy"]
+    stored_hash = str(stored_policy.get("hash"))
+    current_hash = HASH_PREFIX + policy.content_hash
+    facts = doc["facts"]
+    facts_ok = facts_digest(facts) == doc["facts_digest"]
+    engine = doc["engine"].get("version")
+    engine_note = None if engine == __version__ else f"trace written by kaohe_rules {engine}, replayed by {__version__}"
+    unit_id = str(doc["unit"].get("id"))
+    problems: list[str] = []
+    fact_changes: list[FieldChange] = []
+    result_changes: list[FieldChange] = []
+    event_changes: list[EventChange] = []
+    digest_changes: list[FieldChange] = []
+    try:
+        result = policy.evaluate(unit_of(doc), trace=True)
+    except KaoheError as exc:
+        problems.append(str(exc))
+        for p in getattr(exc, "problems", ()):
+            problems.append(f"{p.fact}: {p.message}")
+    else:
+        again = trace_document(result)
+        fact_changes.extend(diff_values(facts, again["facts"], "facts"))
+        for key in ("unit",):
+            result_changes.extend(diff_values(doc.get(key), again[key], key))
+        result_changes.extend(diff_values(doc["result"], again["result"], "result"))
+        event_changes.extend(diff_events(doc["events"], again["events"]))
+        if facts_ok and again["facts_digest"] != doc["facts_digest"]:
+            digest_changes.append(FieldChange("facts_digest", doc["facts_digest"], again["facts_digest"]))
+        if unit is not None:
+            try:
+                current = policy.evaluate(unit)
+            except KaoheError as exc:
+                problems.append(f"the unit file's {unit_id}: {exc}")
+            else:
+                now = canonical_facts(policy, current.category, current.facts)
+                fact_changes.extend(FieldChange(f"unit file: {c.field}", c.before, c.after)
+                                    for c in diff_values(facts, now, "facts"))
+    return Replay(unit_id, stored_hash == current_hash, facts_ok, stored_hash, current_hash,
+                  stored_policy.get("name"), engine_note, tuple(problems), tuple(fact_changes),
+                  tuple(result_changes), tuple(event_changes), tuple(digest_changes),
+                  _roots(policy, event_changes))
+
+
+def _roots(policy: Policy, changes: Sequence[EventChange]) -> tuple[FieldChange, ...]:
+    """The facts and parameters that were read with another value: where a disagreement starts."""
+    checked = policy.checked
+    seen: dict[str, FieldChange] = {}
+    for change in changes:
+        for field in change.fields:
+            name = field.field[len("reads."):] if field.field.startswith("reads.") else None
+            if name and (name in checked.facts or name in checked.params) and name not in seen:
+                seen[name] = FieldChange(name, field.before, field.after)
+    return tuple(seen.values())
+
+
+_TEXT = {
+    "zh": {
+        "title": "回放：{unit}",
+        "policy_ok": "✓ 政策一致（{hash}）",
+        "policy_bad": "✗ 政策已改变：记录依据 {name} {stored}，现为 {current}",
+        "facts_ok": "✓ 事实数据与摘要一致",
+        "facts_bad": "✗ 事实数据与记录的摘要不符：记录写成后事实被改动",
+        "unit_file": "✗ 记录中的事实与单位文件不同：",
+        "roots": "✗ 以下数据读取的值与记录不同（分歧的起点）：",
+        "problems": "✗ 记录中的事实无法重新读取：",
+        "result_ok": "✓ 重新计算的结果与记录一致（得分 {score}，评定等次 {rating}）",
+        "result_bad": "✗ 结果与记录不一致：",
+        "events_ok": "✓ 全部 {n} 个事件与记录一致",
+        "events_bad": "✗ {n} 个事件与重新计算不一致：",
+        "stored": "记录",
+        "recomputed": "重新计算",
+        "added": "重新计算中有、记录中没有",
+        "removed": "记录中有、重新计算中没有",
+        "moved": "另有 {n} 个事件仅在政策文件中的位置不同",
+        "engine": "注意：{note}",
+        "confirmed": "结论：记录得到确认。",
+        "rejected": "结论：记录与重新计算不一致。",
+    },
+    "en": {
+        "title": "Replay: {unit}",
+        "policy_ok": "✓ same policy ({hash})",
+        "policy_bad": "✗ the policy changed: the trace was made under {name} {stored}, this one is {current}",
+        "facts_ok": "✓ the facts match their digest",
+        "facts_bad": "✗ the facts do not match the stored digest: they were changed after the trace was written",
+        "unit_file": "✗ the trace's facts differ from the unit file:",
+        "roots": "✗ these facts/parameters were read with other values (where the disagreement starts):",
+        "problems": "✗ the trace's facts cannot be read again:",
+        "result_ok": "✓ the recomputed result matches (score {score}, rating {rating})",
+        "result_bad": "✗ the result disagrees:",
+        "events_ok": "✓ all {n} events match",
+        "events_bad": "✗ {n} event(s) disagree with the recomputation:",
+        "stored": "stored",
+        "recomputed": "recomputed",
+        "added": "in the recomputation, not in the trace",
+        "removed": "in the trace, not in the recomputation",
+        "moved": "{n} more event(s) differ only in their position in the policy file",
+        "engine": "note: {note}",
+        "confirmed": "Confirmed: the trace is what the policy produces.",
+        "rejected": "Not confirmed: the trace disagrees with the recomputation.",
+    },
+}
+
+
+def render(report: Replay, document: Mapping[str, Any], lang: str = "zh") -> str:
+    if lang not in _TEXT:
+        raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
+    from .whatif import KIND_NAMES, headline
+
+    t = _TEXT[lang]
+    kinds = KIND_NAMES[lang]
+    unit = document.get("unit") or {}
+    lines = [t["title"].format(unit=f"{unit.get('name') or report.unit} ({report.unit})")]
+    if report.policy_ok:
+        lines.append(t["policy_ok"].format(hash=_short(report.current_hash)))
+    else:
+        lines.append(t["policy_bad"].format(name=report.policy_name, stored=_short(report.stored_hash),
+                                            current=_short(report.current_hash)))
+    lines.append(t["facts_ok"] if report.facts_ok and not report.digest_changes else t["facts_bad"])
+    if report.roots:
+        lines.append(t["roots"])
+        lines.extend(_field_lines(t, report.roots))
+    if report.fact_changes:
+        lines.append(t["unit_file"])
+        lines.extend(_field_lines(t, report.fact_changes))
+    if report.problems:
+        lines.append(t["problems"])
+        lines.extend(f"    {p}" for p in report.problems)
+    if not report.problems:
+        stored = document.get("result") or {}
+        if report.result_changes:
+            lines.append(t["result_bad"])
+            lines.extend(_field_lines(t, report.result_changes))
+        else:
+            lines.append(t["result_ok"].format(score=stored.get("score"), rating=stored.get("rating_label")))
+        moved = [c for c in report.event_changes if c.status == "changed" and {f.field for f in c.fields} <= {"span"}]
+        shown = [c for c in report.event_changes if c not in moved]
+        if shown or moved:
+            lines.append(t["events_bad"].format(n=len(report.event_changes)))
+            for change in shown:
+                lines.append("    " + headline(change, kinds))
+                if change.status != "changed":
+                    lines.append(f"        {t[change.status]}")
+                    continue
+                lines.extend("    " + line for line in _field_lines(t, change.fields))
+            if moved:
+                lines.append("    " + t["moved"].format(n=len(moved)))
+        else:
+            lines.append(t["events_ok"].format(n=_count(document.get("events") or [])))
+    if report.engine_note:
+        lines.append(t["engine"].format(note=report.engine_note))
+    lines.append(t["confirmed"] if report.ok else t["rejected"])
+    return "\n".join(lines) + "\n"
+
+
+def _field_lines(t: Mapping[str, str], changes: Sequence[FieldChange]) -> list[str]:
+    return [f"    {c.field}: {t['stored']} {describe(c.before)}，{t['recomputed']} {describe(c.after)}"
+            if t is _TEXT["zh"] else
+            f"    {c.field}: {t['stored']} {describe(c.before)}, {t['recomputed']} {describe(c.after)}"
+            for c in changes]
+
+
+def _short(digest: str) -> str:
+    return digest[: len(HASH_PREFIX) + 16] + "…" if len(digest) > len(HASH_PREFIX) + 16 else digest
+
+
+def _count(events: Sequence[Any]) -> int:
+    total = 0
+    for event in events:
+        if isinstance(event, Mapping):
+            total += 1 + _count(event.get("children") or [])
+    return total
