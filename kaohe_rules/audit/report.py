@@ -209,7 +209,8 @@ def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Map
         blocks.append(Heading(2, f"{info.label or category}（{plain_decimal(info.total)}）" if lang == "zh"
                               else f"{info.label or category} (out of {plain_decimal(info.total)})"))
         blocks.append(_chart(policy, category, rows_in, t))
-        rows, css = [], []
+        rows: list[tuple[str, ...]] = []
+        css: list[str] = []
         for rank, r in enumerate(rows_in, 1):
             vetoes = "；".join(f"{v.label or v.name}{_cite(v.citation)}" for v in r.vetoes)
             deferred = "；".join(f"{d.label or d.name} → {d.to}" for d in r.deferred)
@@ -220,7 +221,7 @@ def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Map
         blocks.append(Table((t["rank"], t["id"], t["unit"], t["score"], t["band"], t["rating"], t["veto"],
                              t["money"], t["deferred"]), tuple(rows), numeric=(0, 3, 7), css="ranking",
                             row_css=tuple(css)))
-        counts = []
+        counts: list[tuple[str, ...]] = []
         for rating in checked.ratings.ratings:
             n = sum(1 for r in rows_in if r.rating == rating.name)
             counts.append((rating.label or rating.name, str(n)))
@@ -237,11 +238,11 @@ def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Map
                 evidence = "；".join(_evidence(e) for e in v.evidence) or _facts(v.facts)
                 rows.append((r.unit_id, r.name or "", f"{v.label or v.name}", v.citation or "", evidence))
         blocks.append(Table((t["id"], t["unit"], t["reason"], t["cite"], t["evidence"]), tuple(rows), css="vetoes"))
-    deferred = [(r, d) for r in results for d in r.deferred]
-    if deferred:
+    handed = [(r, d) for r in results for d in r.deferred]
+    if handed:
         blocks.append(Heading(2, t["deferrals"]))
         rows = [(r.unit_id, r.name or "", d.label or d.name, d.citation or "", d.to or "",
-                 "；".join(_evidence(i) for i in d.items)) for r, d in deferred]
+                 "；".join(_evidence(i) for i in d.items)) for r, d in handed]
         blocks.append(Table((t["id"], t["unit"], t["reason"], t["cite"], t["deferred"], t["evidence"]),
                             tuple(rows), css="deferrals"))
     # money
@@ -288,7 +289,7 @@ def _scalar(value: object) -> str:
     if isinstance(value, Decimal):
         return plain_decimal(value)
     if hasattr(value, "isoformat"):
-        return str(value.isoformat())  # type: ignore[attr-defined]
+        return str(value.isoformat())
     return str(value)
 
 
@@ -319,7 +320,7 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
     blocks.append(_chart(policy, result.category, [result], t))
     # vetoes
     blocks.append(Heading(2, t["vetoes"]))
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for veto in trace.of_kind("veto"):
         state = t["fired"] if veto.value else t["excepted"] if veto.detail.get("condition") else t["not_fired"]
         evidence = veto.detail.get("evidence")
