@@ -313,6 +313,31 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return status
 
 
+# ------------------------------------------------------------------- facts
+def cmd_facts(args: argparse.Namespace) -> int:
+    """What a unit must supply, per category: the contract between a policy and its data."""
+    from .runtime.fact_sheet import fact_rows, unit_template
+
+    policy = load_policy(args.policy)
+    categories = [args.category] if args.category else list(policy.categories)
+    for category in categories:
+        if category not in policy.categories:
+            raise UsageError(f"no category {category!r}; the policy has " + ", ".join(policy.categories))
+    out = _out()
+    if args.template:
+        templates = [unit_template(policy, c) for c in categories]
+        out.write(json.dumps(templates[0] if len(templates) == 1 else {"units": templates}, ensure_ascii=False,
+                             indent=2) + "\n")
+        return EXIT_OK
+    for category in categories:
+        info = policy.checked.categories[category]
+        out.write(f"【{info.label or category}】 ({category})\n")
+        rows = fact_rows(policy, category)
+        out.write(render_table(["事实 fact", "类型 type", "必填 required", "约束 range", "说明 label", "条款 clause"],
+                               rows) + "\n\n")
+    return EXIT_OK
+
+
 # -------------------------------------------------------------------- main
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
     parser = argparse.ArgumentParser(prog="kaohe", description="kaohe_rules: check policies, assess units, explain results.")
@@ -340,6 +365,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p.add_argument("--short", action="store_true", help="only the decisive reasons")
     p.add_argument("--format", choices=("text", "json"), default="text")
     handlers["explain"] = cmd_explain
+
+    p = sub.add_parser("facts", help="list the facts a unit supplies (or print a unit template to fill in)")
+    p.add_argument("policy", metavar="POLICY")
+    p.add_argument("--category", help="only the facts of this category")
+    p.add_argument("--template", action="store_true", help="print a JSON unit to fill in instead of the table")
+    handlers["facts"] = cmd_facts
 
     for module_name in EXTENSION_MODULES:
         try:

@@ -144,3 +144,26 @@ def test_xlsx_input(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: P
     assert code == 3
     assert [(r["unit"]["id"], r["score"]) for r in doc["results"]] == [("x1", "80")]
     assert doc["errors"][0]["unit"] == "x2" and "'bad' is not a number" in err
+
+
+def test_facts_lists_the_contract_and_template_is_assessable(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    code, out, _ = run(capsys, "facts", small)
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("n "))
+    assert "int" in row and "是" in row and ">= 0" in row
+    code, out, _ = run(capsys, "facts", small, "--template")
+    template = json.loads(out)
+    assert template == {"id": "", "name": "", "category": "单位", "facts": {"n": 0}}
+    code, _, err = run(capsys, "facts", small, "--category", "企业")
+    assert code == 2 and "no category '企业'" in err
+
+
+@pytest.mark.parametrize("category", ["区政府", "部门", "企业"])
+def test_karamay_template_is_a_valid_unit(capsys: pytest.CaptureFixture[str], category: str) -> None:
+    import kaohe_rules
+
+    code, out, _ = run(capsys, "facts", POLICY, "--category", category, "--template")
+    unit = json.loads(out)
+    unit["id"] = "template"
+    result = kaohe_rules.load(POLICY).evaluate(unit)
+    assert result.category == category
