@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
+    from ..model import CheckedPolicy
     from .result import Result
 
 LANGS = ("zh", "en")
@@ -35,6 +36,7 @@ _TEXT = {
         "vetoed_by": "因一票否决评为{rating}（保留否决前得分）",
         "next_band": "距{rating}{interval}还差 {gap} 分",
         "top_band": "已达最高等次",
+        "veto_any": "一票否决：无论得分多少都评为{rating}",
         "veto": "一票否决",
         "veto_none": "未发生一票否决情形",
         "veto_not_fired": "不成立",
@@ -77,6 +79,7 @@ _TEXT = {
         "vetoed_by": "vetoed (一票否决), rated {rating}; the score before the veto is kept",
         "next_band": "{gap} pts short of {rating} {interval}",
         "top_band": "the best band is reached",
+        "veto_any": "a veto applies: rated {rating} whatever the score",
         "veto": "Vetoes (一票否决)",
         "veto_none": "no veto applies",
         "veto_not_fired": "does not apply",
@@ -113,12 +116,13 @@ _TEXT = {
 class _Writer:
     """Formats values and lines for one language."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, kinds: Mapping[str, str] | None = None) -> None:
         if lang not in _TEXT:
             raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
         self.lang = lang
         self.t = _TEXT[lang]
         self.lines: list[str] = []
+        self.kinds = kinds or {}  # name -> type kind of facts, parameters and derived values
 
     def __call__(self, text: str = "") -> None:
         self.lines.append(text.rstrip())
@@ -142,12 +146,32 @@ class _Writer:
         return str(value)
 
     def reads(self, reads: Mapping[str, object]) -> str:
-        return ", ".join(f"{k}={self.value(v)}" for k, v in reads.items())
+        return ", ".join(f"{k}={self.quantity(k, v)}" for k, v in reads.items())
+
+    def quantity(self, name: str, value: object) -> str:
+        """A read value with its unit: percentages with %, money in 元 / yuan."""
+        text = self.value(value)
+        if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+            kind = self.kinds.get(name)
+            if kind == "percent":
+                return text + "%"
+            if kind == "money":
+                return text + ("元" if self.lang == "zh" else " yuan")
+        return text
 
     def text(self) -> str:
         while self.lines and not self.lines[-1]:
             self.lines.pop()
         return "\n".join(self.lines) + "\n"
+
+
+def value_kinds(checked: CheckedPolicy) -> dict[str, str]:
+    """The type kind of every named value a step can read (for units in explanations)."""
+    out: dict[str, str] = {}
+    for table in (checked.fact_types, checked.param_types, checked.let_types):
+        for name, t in table.items():
+            out[name] = t.kind
+    return out
 
 
 def cite(citation: str | None) -> str:
@@ -156,9 +180,9 @@ def cite(citation: str | None) -> str:
 
 def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     """The explanation of one result; ``full`` False gives the short form."""
-    w = _Writer(lang)
-    t = w.t
     checked = result._policy.checked
+    w = _Writer(lang, value_kinds(checked))
+    t = w.t
     header = checked.header
     trace = result.trace
     sep = t["colon"]
@@ -221,6 +245,8 @@ def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str
     """How many points the next better band needs (the decisive distance), or that the top is reached."""
     if band_event is None:
         return ""
+    if result.vetoed:
+        return str(w.t["veto_any"].format(rating=result.rating_label))
     tests = list(band_event.children)  # best first
     current = next((i for i, e in enumerate(tests) if e.value), len(tests))
     if current == 0:
