@@ -24,6 +24,13 @@ BAND_COLOURS = ("#2e7d32", "#1565c0", "#ef6c00", "#c62828", "#616161", "#9e9e9e"
 BAND_FILLS = ("#e8f5e9", "#e3f2fd", "#fff3e0", "#ffebee", "#f5f5f5", "#fafafa")
 
 
+def colour_index(index: int, count: int) -> int:
+    """The colour of the index-th of ``count`` ratings: the best green, the worst red, blue/amber between."""
+    if count > 1 and index == count - 1:
+        return 3
+    return min(index, 2)
+
+
 @attrs.frozen
 class Dot:
     label: str
@@ -78,7 +85,7 @@ def score_chart(bands: Sequence[BandInfo], rating_order: Sequence[str], labels: 
     ordered = sorted(dots, key=lambda d: (-d.score, d.label))
     for index, dot in enumerate(ordered):
         y = top + row * index + row / 2
-        colour = BAND_COLOURS[min(dot.rating_index, len(BAND_COLOURS) - 1)]
+        colour = BAND_COLOURS[colour_index(dot.rating_index, len(rating_order))]
         parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{left - 8:.1f}" y="{y + 4:.1f}" text-anchor="end" class="unit">{_esc(dot.label)}</text>')
         cx = x(dot.score)
@@ -113,10 +120,10 @@ def _regions(bands: Sequence[BandInfo], rating_order: Sequence[str], labels: dic
     for band in sorted(bands, key=lambda b: b.low):
         if band.high <= low:
             continue
-        index = rating_order.index(band.rating) if band.rating in rating_order else len(BAND_FILLS) - 1
+        index = colour_index(rating_order.index(band.rating), len(rating_order)) if band.rating in rating_order else 4
         x0, x1 = x(max(band.low, low)), x(min(band.high, high))
-        fill = BAND_FILLS[min(index, len(BAND_FILLS) - 1)]
-        colour = BAND_COLOURS[min(index, len(BAND_COLOURS) - 1)]
+        fill = BAND_FILLS[index]
+        colour = BAND_COLOURS[index]
         parts.append(f'<rect x="{x0:.1f}" y="{top - 6:.1f}" width="{max(x1 - x0, 0):.1f}" '
                      f'height="{bottom - top + 6:.1f}" fill="{fill}" class="region"/>')
         # the rating's short name over its interval: two short lines fit even narrow bands
@@ -179,7 +186,7 @@ def _histogram(bands: Sequence[BandInfo], rating_order: Sequence[str], labels: d
         centre = start + size / 2
         band = next((b for b in bands if b.contains(centre)), None)
         rating = rating_order.index(band.rating) if band is not None and band.rating in rating_order else 0
-        colour = BAND_COLOURS[min(rating, len(BAND_COLOURS) - 1)]
+        colour = BAND_COLOURS[colour_index(rating, len(rating_order))]
         h = plot_h * count / tallest
         x0 = x(start)
         parts.append(f'<rect x="{x0 + 1:.1f}" y="{height - bottom_pad - h:.1f}" width="{max(x(start + size) - x0 - 2, 1):.1f}" '

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..runtime.trace import plain_decimal
-from .chart import BAND_COLOURS, Dot, score_chart
+from .chart import BAND_COLOURS, Dot, colour_index, score_chart
 from .whynot import why_not
 
 if TYPE_CHECKING:
@@ -217,7 +217,8 @@ def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Map
             rows.append((str(rank), r.unit_id, r.name or "", plain_decimal(r.score),
                          r.band or "—", r.rating_label, vetoes or "—",
                          _signed(r), deferred or "—"))
-            css.append(f"rating-{checked.rating_index(r.rating)}" + (" vetoed" if r.vetoed else ""))
+            css.append(f"rating-{checked.rating_index(r.rating)}-of-{len(checked.ratings.ratings)}"
+                       + (" vetoed" if r.vetoed else ""))
         blocks.append(Table((t["rank"], t["id"], t["unit"], t["score"], t["band"], t["rating"], t["veto"],
                              t["money"], t["deferred"]), tuple(rows), numeric=(0, 3, 7), css="ranking",
                             row_css=tuple(css)))
@@ -486,10 +487,10 @@ def _num(index: int, table: Table) -> str:
 
 
 def _cell(text: str, row_css: str, index: int) -> str:
-    """Cells are escaped text; the rating column of the ranking gets a colour swatch."""
+    """Cells are escaped text; the rating column of the ranking gets a colour swatch (class rating-I-of-N)."""
     if index == 5 and row_css.startswith("rating-"):
-        rating = int(row_css.split()[0].split("-")[1])
-        colour = BAND_COLOURS[min(rating, len(BAND_COLOURS) - 1)]
+        _, rating, _, count = row_css.split()[0].split("-")
+        colour = BAND_COLOURS[colour_index(int(rating), int(count))]
         return f'<span class="swatch" style="background:{colour}"></span>{_h(text)}'
     return _h(text)
 
