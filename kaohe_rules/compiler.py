@@ -19,6 +19,7 @@ lazily, so a caller who only needs the score and rating pays for nothing else.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,11 @@ import attrs
 from . import ast
 from .model import CategoryPlan, CheckedPolicy, PlacedTarget
 from .types import Type
+
+# generated operands that are a local, a table constant or a literal: no side effect, cannot raise
+_SIMPLE = re.compile(r"^(?:[A-Z]+\d+(?:_\d+)?|_[a-z]+\d+|-?\d+|True|False|None)$")
+
+_EMPTY_AGGREGATE = {"count": "0", "sum": "0", "any": "False", "all": "True", "min": "None", "max": "None"}
 
 RAW_FIELDS = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome")
 
@@ -63,6 +69,7 @@ class Compiler:
         self._locals: dict[str, str] = {}
         self._outcome_locals: dict[str, str] = {}
         self._item_depth_base = 0
+        self._temps = 0
 
     # --------------------------------------------------------------- tables
     def const(self, value: object, prefix: str = "_c") -> str:
@@ -76,6 +83,35 @@ class Compiler:
 
     def key(self, text: str) -> str:
         return self.const(text, "_k")
+
+    def number(self, value: object) -> str:
+        """A constant number as source: an integral Decimal with exponent 0 as an int literal.
+
+        ``int`` arithmetic is several times faster than ``Decimal`` and, for such
+        values, gives the same numbers (``Decimal(5) - x`` and ``5 - x`` agree), so
+        scores are unchanged; other values stay Decimal constants in the table.
+        """
+        if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent == 0 and value >= 0:
+            return str(int(value))
+        return self.const(value)
+
+    def _nonneg(self, e: ast.Expr) -> str:
+        """``max(e, 0)`` as the helper ``_nonneg`` computes it, folded or inlined (no call per rule)."""
+        value = self._constant_of(e)
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            return self._e(e) if value > 0 else "0"
+        self._temps += 1
+        return f"(_n{self._temps} if (_n{self._temps} := {self._e(e)}) > 0 else 0)"
+
+    def _constant_of(self, e: ast.Expr) -> object:
+        """The value of a number literal or a parameter, else None."""
+        if isinstance(e, ast.Number):
+            return e.value
+        if isinstance(e, ast.Name):
+            res = self.policy.resolutions.get(id(e))
+            if res is not None and res.kind == "param":
+                return self.policy.param_values.get(res.name)
+        return None
 
     # ----------------------------------------------------------------- entry
     def compile(self) -> CompiledSource:
@@ -176,7 +212,7 @@ class Compiler:
             band = plan.bands[b_index]
             low_op = ">=" if band.low_closed else ">"
             high_op = "<=" if band.high_closed else "<"
-            emit(f"if BAND < 0 and SCORE {low_op} {self.const(band.low)} and SCORE {high_op} {self.const(band.high)}: BAND = {b_index}")
+            emit(f"if BAND < 0 and SCORE {low_op} {self.number(band.low)} and SCORE {high_op} {self.number(band.high)}: BAND = {b_index}")
         band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
         vetoed = ratings.index(self.policy.ratings.vetoed)
         emit(f"RATING = {vetoed} if V else ({self.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed})")
@@ -220,8 +256,13 @@ class Compiler:
 
     def _target(self, placed: PlacedTarget, index: int, traced: bool) -> str:
         emit = self.out
-        points = self.const(placed.points)
+        points = self.number(placed.points)
         parts: list[str] = []
+        rules = placed.target.rules
+        if not traced and len(rules) == 1 and rules[0].kind == "full" and points.isdigit():
+            # points - (0 if c else points), never negative: the same ints without the arithmetic
+            emit(f"T{index} = {points} if {self.expr(rules[0].condition)} else 0")  # type: ignore[arg-type]
+            return f"T{index}"
         for r_index, rule in enumerate(placed.target.rules):
             local = f"D{index}_{r_index}"
             emit(f"{local} = {self._rule(rule, points)}")
@@ -242,13 +283,13 @@ class Compiler:
         kind = rule.kind
         if kind == "full":
             return f"(0 if {self.expr(rule.condition)} else {points})"  # type: ignore[arg-type]
-        amount = f"_nonneg({self.expr(rule.amount)})" if rule.amount is not None else "0"
+        amount = self._nonneg(rule.amount) if rule.amount is not None else "0"
         if kind == "deduct_when":
             return f"({amount} if {self.expr(rule.condition)} else 0)"  # type: ignore[arg-type]
         if kind == "deduct_unless":
             return f"(0 if {self.expr(rule.condition)} else {amount})"  # type: ignore[arg-type]
         if kind == "deduct_per":
-            raw = f"({amount} * _nonneg({self.expr(rule.per)}))"  # type: ignore[arg-type]
+            raw = f"({amount} * {self._nonneg(rule.per)})"  # type: ignore[arg-type]
             return f"_cap({raw}, {self.expr(rule.cap)})" if rule.cap is not None else raw
         if kind == "deduct":
             return f"_cap({amount}, {self.expr(rule.cap)})" if rule.cap is not None else amount
@@ -268,7 +309,8 @@ class Compiler:
         if veto.on_list is not None:
             source = self.expr(veto.on_list)
             cond = self.expr(veto.condition, depth=0)
-            emit(f"E{index} = [_it0 for _it0 in {source} if {cond}]")
+            guard = f" if {source} else []" if _SIMPLE.match(source) else ""
+            emit(f"E{index} = [_it0 for _it0 in {source} if {cond}]{guard}")
         else:
             emit(f"E{index} = {self.expr(veto.condition)}")
         emit(f"if E{index}:")
@@ -459,7 +501,10 @@ class Compiler:
         return f"({self._e(e.operand)} {op} None)"
 
     def _e_Coalesce(self, e: ast.Coalesce) -> str:
-        return f"_coalesce({self._e(e.left)}, {self._e(e.right)})"
+        left, right = self._e(e.left), self._e(e.right)
+        if _SIMPLE.match(left) and _SIMPLE.match(right):  # a local or constant: evaluating it twice costs nothing
+            return f"({right} if {left} is None else {left})"
+        return f"_coalesce({left}, {right})"
 
     def _e_Call(self, e: ast.Call) -> str:
         args = [self._e(a) for a in e.args]
@@ -479,6 +524,14 @@ class Compiler:
         raise AssertionError(e.func)  # pragma: no cover
 
     def _e_Aggregate(self, e: ast.Aggregate) -> str:
+        text = self._aggregate(e)
+        source = self._e(e.source)
+        if e.func in _EMPTY_AGGREGATE and _SIMPLE.match(source) and not text.startswith("len("):
+            # most lists are empty: skip creating a generator for them (same value as the generator gives)
+            return f"({text} if {source} else {_EMPTY_AGGREGATE[e.func]})"
+        return text
+
+    def _aggregate(self, e: ast.Aggregate) -> str:
         source = self._e(e.source)
         depth = self._depth_of(e)
         var = f"_it{depth}"

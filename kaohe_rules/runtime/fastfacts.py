@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -283,10 +283,10 @@ def build_fast_coercers(policy: CheckedPolicy,
     return source, {category: namespace[fname] for category, fname in names.items()}
 
 
-def fast_envelope(unit: object, categories: frozenset[str] | dict[str, object]) -> tuple[str, str | None, str, dict[str, object]] | None:
+def fast_envelope(unit: object, categories: Container[str]) -> tuple[str, str | None, str, dict[str, object]] | None:
     """(id, name, category, facts) when the unit envelope is in canonical form, else None (use the generic one)."""
     if unit.__class__ is dict:
-        get = unit.get  # type: ignore[attr-defined]
+        get = unit.get
         unit_id = get("id")
         category = get("category")
         facts = get("facts")

@@ -1,0 +1,450 @@
+"""kaohe_rules benchmarks (on demand, not in CI): ``bash dev.sh bench [SUITE ...] [options]``.
+
+Suites (default: ``speed load``):
+
+* ``speed``   — per-unit evaluation of the Karamay 2013 policy against the hand-written
+  baseline (benchmarks/karamay_baseline.py): trace off, trace on, ``to_dict()`` and
+  ``explain()``, with the ratios to the baseline;
+* ``load``    — parse + check + compile of the policy (warm process, per stage), the
+  on-disk cache, ``import kaohe_rules`` in a fresh interpreter;
+* ``growth``  — evaluation and compile time for 10 → 10,000 targets, evaluation time for
+  1 → 100,000 list items;
+* ``workers`` — ``evaluate_many(workers=N)`` speed-up on this machine;
+* ``memory``  — compiled policy size and peak memory of a streamed batch
+  (``--units 1000000`` for the full run; it takes minutes).
+
+Protocol (speed): units are parsed (JSON, Decimal numbers) and generated before any
+timing; the garbage collector is frozen over the loaded input; each round times one
+pass of every contender over the same units, contenders interleaved (their order
+rotates each round) so drift on a shared machine hits all of them alike; results are
+consumed (score and rating read) and dropped at once.  Reported: the median per-unit
+time over rounds and the median of the per-round ratios to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import karamay_baseline  # noqa: E402
+import synthetic  # noqa: E402
+
+import kaohe_rules  # noqa: E402
+
+POLICY = ROOT / "policies" / "karamay-2013.kh"
+SAMPLES = ROOT / "policies" / "karamay-2013" / "units.json"
+
+
+# ------------------------------------------------------------------ helpers
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def fmt_us(seconds: float) -> str:
+    us = seconds * 1e6
+    return f"{us:,.1f} µs" if us < 10_000 else f"{us / 1000:,.1f} ms"
+
+
+def interleaved(contenders: dict[str, Callable[[], int]], rounds: int) -> dict[str, list[float]]:
+    """Per-round per-unit seconds of each contender; each callable runs one pass and returns its unit count."""
+    names = list(contenders)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            count = contenders[name]()
+            times[name].append((time.perf_counter() - start) / count)
+    return times
+
+
+def report(title: str, times: dict[str, list[float]], baseline: str | None) -> dict[str, dict[str, float]]:
+    print(f"\n{title}")
+    out: dict[str, dict[str, float]] = {}
+    for name, values in times.items():
+        median = statistics.median(values)
+        row = {"median_us": median * 1e6}
+        text = f"  {name:<28} {fmt_us(median):>12} per unit"
+        if baseline is not None and name != baseline:
+            ratios = [v / b for v, b in zip(values, times[baseline], strict=True)]
+            row["ratio"] = statistics.median(ratios)
+            text += f"   {row['ratio']:5.2f}× baseline"
+        print(text)
+        out[name] = row
+    return out
+
+
+def sample_units() -> list[dict[str, Any]]:
+    return json.loads(SAMPLES.read_text(encoding="utf-8"), parse_float=Decimal)["units"]  # type: ignore[no-any-return]
+
+
+# -------------------------------------------------------------------- speed
+def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
+    policy = kaohe_rules.load(POLICY)
+    workloads = {
+        "sample units (17, bundled)": sample_units(),
+        f"generated units ({args.synthetic})": list(synthetic.units(policy, args.synthetic, seed=2013)),
+    }
+    for units in workloads.values():  # warm up every path once, and check the baseline agrees
+        for unit in units:
+            result = policy.evaluate(unit)
+            assert karamay_baseline.assess(unit)[0] == result.score, unit["id"]
+            policy.evaluate(unit, trace=True).trace  # noqa: B018
+    results: dict[str, Any] = {}
+    gc.collect()
+    gc.freeze()
+    try:
+        for label, units in workloads.items():
+            repeat = max(1, args.min_units // len(units))
+
+            def baseline(units: Sequence[dict[str, Any]] = units, repeat: int = repeat) -> int:
+                assess = karamay_baseline.assess
+                for _ in range(repeat):
+                    for unit in units:
+                        raw = assess(unit)
+                        raw[0], raw[6]  # noqa: B018 - consumed, not kept
+                return repeat * len(units)
+
+            def engine(units: Sequence[dict[str, Any]] = units, repeat: int = repeat, trace: bool = False) -> int:
+                evaluate = policy.evaluate
+                for _ in range(repeat):
+                    for unit in units:
+                        result = evaluate(unit, trace=trace)
+                        result.score, result.rating  # noqa: B018
+                return repeat * len(units)
+
+            def engine_trace(units: Sequence[dict[str, Any]] = units, repeat: int = repeat) -> int:
+                return engine(units, repeat, True)
+
+            times = interleaved({"hand-written baseline": baseline, "kaohe, trace off": engine,
+                                 "kaohe, trace on": engine_trace}, args.rounds)
+            results[label] = report(f"Evaluation, {label}: median of {args.rounds} interleaved rounds", times,
+                                    "hand-written baseline")
+        units = workloads["sample units (17, bundled)"]
+        evaluated = [policy.evaluate(u) for u in units]
+        traced = [policy.evaluate(u, trace=True) for u in units]
+
+        def per_result(action: Callable[[Any], object], items: Sequence[Any]) -> Callable[[], int]:
+            def run() -> int:
+                for item in items:
+                    action(item)
+                return len(items)
+            return run
+
+        def fresh_trace(unit: dict[str, Any]) -> object:
+            return policy.evaluate(unit, trace=True).trace
+
+        times = interleaved({
+            "result.to_dict()": per_result(lambda r: r.to_dict(), evaluated),
+            "evaluate + result.trace": per_result(fresh_trace, units),
+            "result.explain() (zh, full)": per_result(lambda r: r.explain(), traced),
+            "result.explain(full=False)": per_result(lambda r: r.explain(full=False), traced),
+        }, max(3, args.rounds // 3))
+        results["rendering"] = report("Rendering (sample units; explain on traced results)", times, None)
+    finally:
+        gc.unfreeze()
+    return results
+
+
+# --------------------------------------------------------------------- load
+def bench_load(args: argparse.Namespace) -> dict[str, Any]:
+    from kaohe_rules import checker, compiler, linker, parser
+    from kaohe_rules.runtime.evaluator import CompiledModule
+    from kaohe_rules.source import SourceFile
+
+    text = POLICY.read_text(encoding="utf-8")
+    kaohe_rules.load(POLICY)  # warm: grammar and parser built, modules imported
+    stages: dict[str, list[float]] = {k: [] for k in ("parse", "build + link", "check", "compile", "python compile+exec",
+                                                      "load() total")}
+    for _ in range(args.load_rounds):
+        source = SourceFile(str(POLICY), text)
+        t0 = time.perf_counter()
+        parser.parse_tree(source)
+        t1 = time.perf_counter()
+        linked = linker.link(source, POLICY.parent)
+        t2 = time.perf_counter()
+        checked = checker.check(linked)  # type: ignore[arg-type]
+        t3 = time.perf_counter()
+        compiled = compiler.compile_policy(checked)  # type: ignore[arg-type]
+        t4 = time.perf_counter()
+        CompiledModule(compiled)
+        t5 = time.perf_counter()
+        kaohe_rules.load(POLICY)
+        t6 = time.perf_counter()
+        stages["parse"].append(t1 - t0)
+        stages["build + link"].append(t2 - t1 - (t1 - t0))  # link parses again: subtract the parse
+        stages["check"].append(t3 - t2)
+        stages["compile"].append(t4 - t3)
+        stages["python compile+exec"].append(t5 - t4)
+        stages["load() total"].append(t6 - t5)
+    print(f"\nLoad of {POLICY.name} in a warm process (median of {args.load_rounds})")
+    out: dict[str, Any] = {}
+    for name, values in stages.items():
+        out[name] = statistics.median(values) * 1e3
+        print(f"  {name:<22} {out[name]:8.1f} ms")
+    out.update(bench_cache(args))
+    out["import_ms"] = import_time()
+    print(f"  import kaohe_rules     {out['import_ms']:8.1f} ms  (fresh interpreter, median of 5; lark imported: "
+          f"{'yes' if lark_imported() else 'no'})")
+    return out
+
+
+def bench_cache(args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        from kaohe_rules import cache
+    except ImportError:
+        return {}
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["KAOHE_CACHE_DIR"] = tmp
+        try:
+            times = []
+            kaohe_rules.load(POLICY, cache=True)  # type: ignore[call-arg]  # fills the cache
+            for _ in range(args.load_rounds):
+                start = time.perf_counter()
+                kaohe_rules.load(POLICY, cache=True)  # type: ignore[call-arg]
+                times.append(time.perf_counter() - start)
+            out["load_cached_ms"] = statistics.median(times) * 1e3
+            print(f"  load(cache=True) hit   {out['load_cached_ms']:8.1f} ms  (compiled code from {cache.__name__})")
+        finally:
+            del os.environ["KAOHE_CACHE_DIR"]
+    return out
+
+
+def import_time() -> float:
+    code = "import time; t = time.perf_counter(); import kaohe_rules; print(time.perf_counter() - t)"
+    values = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+              for _ in range(5)]
+    return statistics.median(values) * 1e3
+
+
+def lark_imported() -> bool:
+    code = "import sys, kaohe_rules; print('lark' in sys.modules)"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "True"
+
+
+# ------------------------------------------------------------------- growth
+def time_per_unit(fn: Callable[[], object], min_seconds: float = 0.2, rounds: int = 5) -> float:
+    fn()
+    count = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(count):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds / rounds or count >= 1_000_000:
+            break
+        count *= 4
+    values = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(count):
+            fn()
+        values.append((time.perf_counter() - start) / count)
+    return statistics.median(values)
+
+
+def bench_growth(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"targets": [], "items": []}
+    print("\nGrowth in the number of targets (one category, one bool fact per target)")
+    print(f"  {'targets':>8} {'load (parse+check+compile)':>28} {'evaluate':>12} {'per target':>12}")
+    for n in args.targets:
+        text = synthetic.growth_policy(n)
+        start = time.perf_counter()
+        policy = kaohe_rules.load(text)
+        load_s = time.perf_counter() - start
+        if n <= 1000:  # a second, warm load
+            start = time.perf_counter()
+            kaohe_rules.load(text)
+            load_s = min(load_s, time.perf_counter() - start)
+        unit = synthetic.growth_unit(n)
+        per_unit = time_per_unit(lambda policy=policy, unit=unit: policy.evaluate(unit).score)
+        out["targets"].append({"targets": n, "load_ms": load_s * 1e3, "evaluate_us": per_unit * 1e6})
+        print(f"  {n:>8,} {load_s * 1e3:>25.1f} ms {fmt_us(per_unit):>12} {per_unit / n * 1e9:>9.0f} ns")
+    policy = kaohe_rules.load(POLICY)
+    print("\nGrowth in the number of list items (Karamay 企业 unit with N accidents and N pre-deductions)")
+    print(f"  {'items':>8} {'evaluate':>12} {'per item':>12}")
+    base = next(u for u in sample_units() if u["category"] == "企业")
+    for n in args.items:
+        unit = list_unit(policy, base, n)
+        policy.evaluate(unit)
+        per_unit = time_per_unit(lambda unit=unit: policy.evaluate(unit).score, rounds=3 if n >= 10000 else 5)
+        out["items"].append({"items": n, "evaluate_us": per_unit * 1e6})
+        print(f"  {n:>8,} {fmt_us(per_unit):>12} {per_unit / n * 1e9:>9.0f} ns")
+    return out
+
+
+def list_unit(policy: Any, base: dict[str, Any], n: int) -> dict[str, Any]:
+    """A copy of ``base`` with ``n`` accidents and ``n`` pre-deduction records."""
+    import random
+
+    rng = random.Random(n)
+    facts = dict(base["facts"])
+    accidents = []
+    for i in range(n):
+        accidents.append({"日期": f"2013-{1 + i % 12:02d}-{1 + i % 28:02d}", "简况": f"事故{i}",
+                          "类型": rng.choice(("道路交通", "火灾", "工贸")), "死亡人数": rng.choice((0, 0, 1, 2)),
+                          "异地车辆": rng.random() < 0.1, "迟报": rng.random() < 0.05})
+    facts["事故"] = accidents
+    facts["预扣分记录"] = [{"日期": "2013-03-20", "类型": rng.choice(("日常检查", "督办事项", "目标抽查")),
+                        "扣分": Decimal(rng.randint(1, 10)) / 10, "事由": f"记录{i}"} for i in range(n)]
+    return dict(base, facts=facts)
+
+
+# ------------------------------------------------------------------ workers
+def bench_workers(args: argparse.Namespace) -> dict[str, Any]:
+    policy = kaohe_rules.load(POLICY)
+    units = list(synthetic.units(policy, args.worker_units, seed=5))
+    out: dict[str, Any] = {}
+    print(f"\nevaluate_many on {len(units):,} generated units (results consumed in order)")
+    base = None
+    for workers in args.workers:
+        values = []
+        for _ in range(3):
+            start = time.perf_counter()
+            count = 0
+            for item in policy.evaluate_many(units, workers=workers):
+                if item.result is not None:
+                    item.result.score  # noqa: B018
+                count += 1
+            values.append(time.perf_counter() - start)
+            assert count == len(units)
+        elapsed = statistics.median(values)
+        base = base or elapsed
+        out[str(workers)] = {"seconds": elapsed, "speedup": base / elapsed}
+        print(f"  workers={workers:<3} {elapsed:7.2f} s   {len(units) / elapsed:9,.0f} units/s   {base / elapsed:4.2f}×")
+    return out
+
+
+# ------------------------------------------------------------------- memory
+def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
+    import tracemalloc
+
+    out: dict[str, Any] = {}
+    kaohe_rules.load(POLICY)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    policy = kaohe_rules.load(POLICY)
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    held = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    out["policy_bytes"] = held
+    out["generated_source_chars"] = len(policy.generated_source)
+    print(f"\nCompiled Karamay policy: {held / 1e6:.2f} MB held by the Policy object (checked model + code); "
+          f"generated evaluator source {len(policy.generated_source):,} chars")
+    counts = sorted({c for c in (args.memory_units // 100, args.memory_units // 10, args.memory_units) if c > 0})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "units.jsonl"
+        written = 0
+        with path.open("w", encoding="utf-8") as fh:
+            for count in counts:
+                for unit in synthetic.units(policy, count - written, seed=count):
+                    fh.write(json.dumps(unit, ensure_ascii=False, default=str) + "\n")
+                written = count
+                fh.flush()
+                out[str(count)] = peak_of_batch(path, count)
+                row = out[str(count)]
+                print(f"  {count:>10,} units streamed from JSON Lines: peak RSS {row['peak_rss_mb']:7.1f} MB, "
+                      f"{row['seconds']:7.1f} s ({count / row['seconds']:,.0f} units/s)")
+    return out
+
+
+def peak_of_batch(path: Path, count: int) -> dict[str, float]:
+    """Peak RSS of a fresh process that streams the first ``count`` units of ``path`` through evaluate_many."""
+    code = f"""
+import itertools, resource, sys, time
+import kaohe_rules
+from kaohe_rules.unitio import read_units
+policy = kaohe_rules.load({str(POLICY)!r})
+start = time.perf_counter()
+rows = (row.unit for row in read_units({str(path)!r}) if row.unit is not None)
+n = 0
+for item in policy.evaluate_many(itertools.islice(rows, {count})):
+    n += 1
+    if item.result is not None:
+        item.result.rating
+elapsed = time.perf_counter() - start
+print(n, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n, elapsed, rss_kb = done.stdout.split()
+    assert int(n) == count
+    return {"seconds": float(elapsed), "peak_rss_mb": int(rss_kb) / 1024}
+
+
+# --------------------------------------------------------------------- main
+SUITES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "speed": bench_speed, "load": bench_load, "growth": bench_growth, "workers": bench_workers, "memory": bench_memory,
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bash dev.sh bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("suites", nargs="*", default=[], metavar="SUITE",
+                   help="speed, load, growth, workers, memory or all (default: speed load)")
+    p.add_argument("--rounds", type=int, default=15, help="interleaved rounds (speed)")
+    p.add_argument("--min-units", type=int, default=3000, help="units per contender per round (speed)")
+    p.add_argument("--synthetic", type=int, default=600, help="generated units in the speed workload")
+    p.add_argument("--load-rounds", type=int, default=15)
+    p.add_argument("--targets", type=_ints, default=[10, 100, 1000, 10000])
+    p.add_argument("--items", type=_ints, default=[1, 10, 100, 1000, 10000, 100000])
+    p.add_argument("--workers", type=_ints, default=[1, 2])
+    p.add_argument("--worker-units", type=int, default=20000)
+    p.add_argument("--units", dest="memory_units", type=int, default=100000,
+                   help="units in the memory run (1000000 for the full figure)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = p.parse_args(argv)
+    if not args.suites:
+        args.suites = ["speed", "load"]
+    if "all" in args.suites:
+        args.suites = list(SUITES)
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        p.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)} or all")
+    return args
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x.replace("_", "")) for x in text.split(",") if x]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(f"kaohe_rules {kaohe_rules.__version__} benchmarks — {datetime.date.today().isoformat()} — {machine()}")
+    figures: dict[str, Any] = {"date": datetime.date.today().isoformat(), "machine": machine()}
+    for suite in args.suites:
+        figures[suite] = SUITES[suite](args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
