@@ -34,13 +34,16 @@ def simplest_unit(policy: Policy, category: str, unit_id: str = "simplest") -> d
     return {"id": unit_id, "category": category, "facts": facts}
 
 
-def landmarks(policy: Policy, category: str | None = None) -> list[dict[str, Any]]:
-    """For each category: the best unit found (highest score, no veto), the worst, and the simplest."""
+def landmarks(policy: Policy, category: str | None = None, *, with_ladder: bool = False) -> list[dict[str, Any]]:
+    """For each category: the best unit found (highest score, no veto), the worst, and the simplest;
+    with ``with_ladder``, also the :func:`ladder` from the best unit down."""
     out: list[dict[str, Any]] = []
     for cat in [category] if category is not None else list(policy.categories):
         best = search(policy, cat, _best_key, f"best-{cat}")
         worst = search(policy, cat, _worst_key, f"worst-{cat}")
         out += [best, worst, simplest_unit(policy, cat, f"simplest-{cat}")]
+        if with_ladder:
+            out += ladder(policy, cat, best)
     return out
 
 
@@ -85,5 +88,58 @@ def _options(domain: Domain, current: Any) -> list[Any]:
 def _score(policy: Policy, unit: dict[str, Any], key: Callable[[Any], Any]) -> Any:
     try:
         return key(policy.evaluate(unit))
+    except KaoheError:
+        return None
+
+
+def ladder(policy: Policy, category: str, best: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Units stepping down from the best unit one lost duty at a time, across every band.
+
+    Each single change of a fact that costs points (without a veto) is measured
+    from the best unit; the changes are then applied one after another, so the
+    rungs' scores fall from the top to the bottom of the range in steps of one
+    target's points.  Units drawn near the rungs cross every band edge.
+    """
+    space = Domains(policy.checked)
+    top = best or search(policy, category, _best_key, f"best-{category}")
+    base_result = _evaluate(policy, top)
+    if base_result is None:
+        return []
+    drops: list[tuple[str, Any]] = []
+    for name, domain in space.facts_for(category):
+        current = top["facts"].get(name, ABSENT)
+        for value in _options(domain, current):
+            trial = _with(top, name, value)
+            result = _evaluate(policy, trial)
+            if result is not None and not result.vetoed and result.score < base_result.score:
+                drops.append((name, value))
+                break
+    rungs = []
+    unit = top
+    for index, (name, value) in enumerate(sorted(drops, key=lambda d: _spread(d[0]))):
+        unit = _with(unit, name, value, f"ladder-{category}-{index + 1}")
+        rungs.append(unit)
+    return rungs
+
+
+def _spread(name: str) -> int:
+    """A fixed, name-based order that interleaves the sections (deterministic across runs)."""
+    import zlib
+
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def _with(unit: dict[str, Any], name: str, value: Any, unit_id: str | None = None) -> dict[str, Any]:
+    facts = dict(unit["facts"])
+    if value is ABSENT:
+        facts.pop(name, None)
+    else:
+        facts[name] = value
+    return {"id": unit_id or unit["id"], "category": unit["category"], "facts": facts}
+
+
+def _evaluate(policy: Policy, unit: dict[str, Any]) -> Any:
+    try:
+        return policy.evaluate(unit)
     except KaoheError:
         return None

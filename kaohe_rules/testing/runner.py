@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def run_laws(policy: Policy, category: str, *, examples: int, near: Sequence[Mapping[str, Any]] = (),
              seed: int | None = None, counter: list[int] | None = None) -> list[LawViolation]:
     """Check every law on ``examples`` generated pairs of units of ``category``; the shrunk violations."""
-    bases = landmarks(policy, category) + [dict(u) for u in near if _valid(policy, u)]
+    bases = landmarks(policy, category, with_ladder=True) + [dict(u) for u in near if _valid(policy, u)]
     first = st.one_of(units(policy, category), units(policy, category, near=bases))
     pairs = first.flatmap(lambda u: st.tuples(st.just(u), units(policy, category, near=[u], max_changes=3)))
     tally = counter if counter is not None else [0]

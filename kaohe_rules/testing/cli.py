@@ -1,0 +1,177 @@
+"""``kaohe test``, ``kaohe verify`` and ``kaohe diff`` (registered by :func:`register`).
+
+Exit codes follow :mod:`kaohe_rules.cli`: 0 all good; 1 a case failed, a law
+failed, coverage is under ``--fail-under`` or the policy has errors; 2 usage
+(no test files, an unreadable units file, hypothesis missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..cli import EXIT_OK, EXIT_POLICY, UsageError, load_policy
+from ..errors import KaoheError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(sub: Any) -> dict[str, Handler]:
+    p = sub.add_parser("test", help="run the policy test files (*.tests.toml) next to policies")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="test files, or directories searched for *.tests.toml")
+    p.add_argument("-k", dest="only", metavar="TEXT", help="only the cases whose name contains TEXT")
+    p.add_argument("--coverage", action="store_true",
+                   help="report the bands, vetoes, exceptions, deferrals, targets and rules the cases exercise")
+    p.add_argument("--fail-under", type=float, metavar="PERCENT",
+                   help="fail when coverage is below PERCENT (implies --coverage)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--no-explain", action="store_true", help="do not explain failing cases")
+
+    v = sub.add_parser("verify", help="check the built-in policy laws on generated units")
+    v.add_argument("policies", nargs="+", metavar="POLICY")
+    v.add_argument("--examples", type=int, default=50, metavar="N",
+                   help="generated examples per category (default 50; more finds rarer failures)")
+    v.add_argument("--seed", type=int, help="draw other examples (runs are reproducible without it)")
+    v.add_argument("--units", metavar="FILE", help="real units: checked as they are and used as starting points")
+    v.add_argument("--category", action="append", help="only this category (repeatable)")
+    v.add_argument("--short", action="store_true", help="short explanations of failing units")
+    v.add_argument("--lang", choices=("zh", "en"), default="zh")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+
+    d = sub.add_parser("diff", help="what changed between two policies: in the text, and for which units")
+    d.add_argument("old", metavar="OLD")
+    d.add_argument("new", metavar="NEW")
+    d.add_argument("--units", metavar="FILE", help="real units to assess under both policies")
+    d.add_argument("--examples", type=int, default=100, metavar="N",
+                   help="generated units per category (default 100; 0 for none)")
+    d.add_argument("--seed", type=int, help="draw other units (runs are reproducible without it)")
+    d.add_argument("--lang", choices=("zh", "en"), default="zh")
+    d.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    d.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    return {"test": cmd_test, "verify": cmd_verify, "diff": cmd_diff}
+
+
+def _read_units(path: str | None) -> list[dict[str, Any]]:
+    if path is None:
+        return []
+    from ..unitio import read_units
+
+    try:
+        return [dict(row.unit) for row in read_units(path) if row.unit is not None]
+    except (OSError, KaoheError) as exc:
+        raise UsageError(f"cannot read units {path}: {exc}") from None
+
+
+def _need_hypothesis(command: str) -> None:
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        raise UsageError(f"'kaohe {command}' generates units with hypothesis: pip install 'kaohe_rules[testing]'") from None
+
+
+# ---------------------------------------------------------------------- test
+def cmd_test(args: argparse.Namespace) -> int:
+    from .casefile import CaseFileError, find_casefiles, run_casefile
+    from .coverage import coverage
+
+    try:
+        paths = find_casefiles(args.paths)
+    except CaseFileError as exc:
+        raise UsageError(str(exc)) from None
+    if not paths:
+        raise UsageError("no test files (*.tests.toml) in " + ", ".join(args.paths))
+    want_coverage = args.coverage or args.fail_under is not None
+    cache: dict[Path, Any] = {}
+    reports = [run_casefile(p, only=args.only, trace=want_coverage, policies=cache) for p in paths]
+    out = sys.stdout
+    passed = sum(1 for r in reports for o in r.outcomes if o.ok)
+    failed = sum(1 for r in reports for o in r.outcomes if not o.ok) + sum(1 for r in reports if r.error)
+    by_policy: dict[int, tuple[Any, list[Any]]] = {}
+    for r in reports:
+        if r.policy is not None:
+            by_policy.setdefault(id(r.policy), (r.policy, []))[1].extend(o.result for o in r.outcomes if o.result)
+    coverages = [coverage(policy, results) for policy, results in by_policy.values()] if want_coverage else []
+    status = EXIT_OK if failed == 0 else EXIT_POLICY
+    low = [c for c in coverages if args.fail_under is not None and float(c.percent()) < args.fail_under]
+    if low:
+        status = EXIT_POLICY
+    if args.format == "json":
+        doc = {"ok": status == EXIT_OK, "passed": passed, "failed": failed,
+               "files": [{"file": str(r.path), "error": r.error, "cases": [o.to_dict() for o in r.outcomes]}
+                         for r in reports],
+               "coverage": [c.to_dict() for c in coverages]}
+        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return status
+    for r in reports:
+        if r.error:
+            out.write(f"ERROR {r.path}: {r.error}\n\n")
+            continue
+        ok = sum(1 for o in r.outcomes if o.ok)
+        out.write(f"{r.path}: {len(r.outcomes)} cases, {ok} passed, {len(r.outcomes) - ok} failed\n")
+    for r in reports:
+        for o in r.outcomes:
+            if not o.ok:
+                out.write("\n" + o.render(explain=not args.no_explain) + "\n")
+    for c in coverages:
+        out.write("\n" + c.render() + "\n")
+    for c in low:
+        out.write(f"\ncoverage of {c.policy} is {c.percent()}%, under --fail-under {args.fail_under:g}%\n")
+    out.write(f"\n{passed} passed, {failed} failed\n")
+    return status
+
+
+# -------------------------------------------------------------------- verify
+def cmd_verify(args: argparse.Namespace) -> int:
+    _need_hypothesis("verify")
+    from .laws import verify
+
+    if args.examples < 1:
+        raise UsageError("--examples must be at least 1")
+    units = _read_units(args.units)
+    status = EXIT_OK
+    documents = []
+    for path in args.policies:
+        policy = load_policy(path)
+        unknown = [c for c in args.category or () if c not in policy.categories]
+        if unknown:
+            raise UsageError(f"{path} has no category {', '.join(unknown)}; it has {', '.join(policy.categories)}")
+        report = verify(policy, examples=args.examples, categories=args.category, units=units, seed=args.seed,
+                        full=not args.short, lang=args.lang)
+        if not report.ok:
+            status = EXIT_POLICY
+        if args.format == "json":
+            documents.append(report.to_dict() | {"file": path})
+        else:
+            sys.stdout.write(report.render() + "\n")
+    if args.format == "json":
+        sys.stdout.write(json.dumps(documents if len(documents) != 1 else documents[0], ensure_ascii=False, indent=2) + "\n")
+    return status
+
+
+# ---------------------------------------------------------------------- diff
+def cmd_diff(args: argparse.Namespace) -> int:
+    if args.examples < 0:
+        raise UsageError("--examples cannot be negative")
+    if args.examples:
+        _need_hypothesis("diff")
+    from .diff import diff_policies
+    from .diffreport import render_json, render_markdown, render_text
+
+    old, new = load_policy(args.old), load_policy(args.new)
+    units = _read_units(args.units)
+    source = f"real units ({Path(args.units).name})" if args.units else "real units"
+    report = diff_policies(old, new, units=units, examples=args.examples, seed=args.seed, units_source=source)
+    render = {"text": render_text, "markdown": render_markdown, "json": render_json}[args.format]
+    text = render(report, args.lang)
+    if args.output:
+        try:
+            Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc}") from None
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
