@@ -210,8 +210,9 @@ def _units(path: Path, name: object) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     try:
         for row in read_units(path.parent / name):
-            if row.unit is not None and isinstance(row.unit.get("id"), str):
-                out[row.unit["id"]] = row.unit
+            unit_id = row.unit.get("id") if row.unit is not None else None
+            if row.unit is not None and isinstance(unit_id, str):
+                out[unit_id] = dict(row.unit)
     except (KaoheError, OSError) as exc:
         raise CaseFileError(f"{path}: cannot read units {name!r}: {exc}") from None
     return out

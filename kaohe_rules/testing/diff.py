@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import datetime
 import difflib
-from decimal import Decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -548,8 +548,6 @@ def _references(old: Policy, new: Policy) -> list[dict[str, Any]]:
 def generate_units(old: Policy, new: Policy, near: Sequence[Mapping[str, Any]], examples: int,
                    seed: int | None) -> list[dict[str, Any]]:
     """``examples`` units per category both policies share, drawn by hypothesis from the new policy."""
-    import hypothesis
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import strategies as st
 
     from .landmarks import landmarks
@@ -560,25 +558,32 @@ def generate_units(old: Policy, new: Policy, near: Sequence[Mapping[str, Any]], 
         if category not in old.checked.plans:
             continue
         bases = landmarks(new, category, with_ladder=True) + [dict(u) for u in near if u.get("category") == category
-                                             and _valid(new, u)]
+                                                               and _valid(new, u)]
         strategy = st.one_of(unit_strategy(new, category), unit_strategy(new, category, near=bases))
-        edges = _moved_edges(old, new, category)
+        out += _draw(new, strategy, _moved_edges(old, new, category), examples, seed)
+    return out
 
-        @settings(max_examples=examples, database=None, deadline=None, derandomize=seed is None,
-                  suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
-                  phases=(Phase.generate, Phase.target))
-        @given(strategy)
-        def collect(unit: dict[str, Any]) -> None:
-            out.append(unit)
-            if edges:
-                try:
-                    score = new.evaluate(unit).score
-                except KaoheError:
-                    return
-                # steer generation towards the band edges that moved between the policies
-                hypothesis.target(-float(min(abs(score - edge) for edge in edges)), label="distance to a moved band edge")
 
-        (hypothesis.seed(seed)(collect) if seed is not None else collect)()
+def _draw(policy: Policy, strategy: Any, edges: set[Decimal], examples: int, seed: int | None) -> list[dict[str, Any]]:
+    """Every unit hypothesis generates in ``examples`` runs, steered towards ``edges`` (band edges that moved)."""
+    import hypothesis
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+
+    out: list[dict[str, Any]] = []
+
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=seed is None,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, phases=(Phase.generate, Phase.target))
+    @given(strategy)
+    def collect(unit: dict[str, Any]) -> None:
+        out.append(unit)
+        if edges:
+            try:
+                score = policy.evaluate(unit).score
+            except KaoheError:
+                return
+            hypothesis.target(-float(min(abs(score - edge) for edge in edges)), label="distance to a moved band edge")
+
+    (hypothesis.seed(seed)(collect) if seed is not None else collect)()
     return out
 
 

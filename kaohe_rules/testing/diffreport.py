@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import TYPE_CHECKING
 
 from ..runtime.result import jsonable, plain
@@ -37,14 +38,39 @@ def headline(result: Result) -> str:
     return text + (f" (vetoed: {vetoes})" if vetoes else "")
 
 
-def explanation_delta(example: Example, lang: str = "zh") -> list[str]:
-    """The lines of the two full explanations that differ (ndiff ``-``/``+``), without the title lines."""
-    old = example.old.explain(lang=lang).splitlines()[4:]
-    new = example.new.explain(lang=lang).splitlines()[4:]
-    lines = [line for line in difflib.ndiff(old, new) if line.startswith(("- ", "+ "))]
+def explanation_delta(example: Example, old_policy: Policy, new_policy: Policy, lang: str = "zh") -> list[str]:
+    """The lines of the two full explanations that differ (ndiff ``-``/``+``).
+
+    Left out: the lines naming the policy, and pairs of lines that differ only in
+    the year (a checkpoint of 2013 against the same checkpoint of 2014).
+    """
+    titles = [p.label or p.name for p in (old_policy, new_policy)]
+
+    def keep(line: str) -> bool:
+        return not any(t in line for t in titles)
+
+    old = [line for line in example.old.explain(lang=lang).splitlines() if keep(line)]
+    new = [line for line in example.new.explain(lang=lang).splitlines() if keep(line)]
+    raw = [line for line in difflib.ndiff(old, new) if line.startswith(("- ", "+ "))]
+    lines = _drop_year_only(raw)
     if len(lines) > MAX_EXPLAIN_LINES:
         lines = lines[:MAX_EXPLAIN_LINES] + [f"  … {len(lines) - MAX_EXPLAIN_LINES} more lines"]
     return lines
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?=-\d\d-\d\d)")
+
+
+def _drop_year_only(lines: list[str]) -> list[str]:
+    """Drop each ``-`` line whose ``+`` twin is the same text once the years are blanked out."""
+
+    def blank(text: str) -> str:
+        return _YEAR.sub("YYYY", text[2:])
+
+    removed = [line for line in lines if line.startswith("- ")]
+    added = [line for line in lines if line.startswith("+ ")]
+    same = {blank(line) for line in removed} & {blank(line) for line in added}
+    return [line for line in lines if blank(line) not in same]
 
 
 def _value(value: object) -> str:
@@ -82,7 +108,7 @@ def render_text(report: DiffReport, lang: str = "zh") -> str:
                 lines.append(f"           {name} = {_value(value)}")
             lines.append(f"         {old_year}: {headline(e.old)}")
             lines.append(f"         {new_year}: {headline(e.new)}")
-            delta = explanation_delta(e, lang)
+            delta = explanation_delta(e, report.old, report.new, lang)
             if delta:
                 lines.append(f"         explanation, {old_year} (-) vs {new_year} (+):")
                 lines.extend("           " + line for line in delta)
@@ -118,7 +144,7 @@ def render_markdown(report: DiffReport, lang: str = "zh") -> str:
                       f"Smallest example: `{e.reference}`" + (" with" if e.differences else " as it is") + ":", ""]
             lines.extend(f"- `{name}` = `{_value(value)}`" for name, value in e.differences)
             lines += ["", f"- {old_year}: {headline(e.old)}", f"- {new_year}: {headline(e.new)}", ""]
-            delta = explanation_delta(e, lang)
+            delta = explanation_delta(e, report.old, report.new, lang)
             if delta:
                 lines += [f"Explanation, {old_year} (`-`) against {new_year} (`+`), lines that differ:", "", "```diff"]
                 lines.extend(delta)
@@ -130,5 +156,5 @@ def render_json(report: DiffReport, lang: str = "zh") -> str:
     doc = report.to_dict()
     for b_doc, b in zip(doc["behavioural"], report.behaviour):  # type: ignore[call-overload]
         for t_doc, t in zip(b_doc["transitions"], b.transitions):
-            t_doc["example"]["explanation_delta"] = explanation_delta(t.example, lang)
+            t_doc["example"]["explanation_delta"] = explanation_delta(t.example, report.old, report.new, lang)
     return json.dumps(doc, ensure_ascii=False, indent=2)

@@ -68,6 +68,7 @@ class Domain:
     number: NumberDomain | None = None
     dates: tuple[datetime.date, datetime.date] | None = None
     interesting_dates: tuple[datetime.date, ...] = ()
+    simplest_date: datetime.date | None = None  # the start of the policy's period, when in range
     members: tuple[str, ...] = ()
     record: str | None = None
     fields: tuple[tuple[str, Domain], ...] = ()
@@ -90,7 +91,7 @@ class Domain:
         if self.number is not None:
             return self.number.value(self.number.simplest)
         if kind == "date" and self.dates is not None:
-            return self.dates[0]
+            return self.simplest_date or self.dates[0]
         if kind == "text":
             return ""
         if kind == "enum":
@@ -118,7 +119,7 @@ class Domain:
             for value in (n.simplest, *n.interesting, n.low, n.high):
                 out.append(n.value(value))
         elif kind == "date" and self.dates is not None:
-            out += [self.dates[0], *self.interesting_dates, self.dates[1]]
+            out += [self.simplest_present(), *self.interesting_dates, self.dates[0], self.dates[1]]
         elif kind == "text":
             out += ["", _TEXTS[0]]
         elif kind == "enum":
@@ -180,7 +181,9 @@ class Domains:
             return Domain(t, may_be_absent, number=self._number(kind, bounds))
         if kind == "date":
             low, high, interesting = self._dates(bounds)
-            return Domain(t, may_be_absent, dates=(low, high), interesting_dates=interesting)
+            period = self.checked.header.period
+            start = period[0] if period is not None and low <= period[0] <= high else None
+            return Domain(t, may_be_absent, dates=(low, high), interesting_dates=interesting, simplest_date=start)
         if kind == "enum":
             members = tuple(m.name for m in self.checked.enums[t.name or ""].members)
             return Domain(t, may_be_absent, members=members)
