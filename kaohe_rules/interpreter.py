@@ -1,0 +1,351 @@
+"""A reference interpreter: the checked policy evaluated by walking its AST, slowly and plainly.
+
+The compiler (:mod:`kaohe_rules.compiler`) turns a policy into generated Python and
+is tuned for speed: integer points, folded constants, inlined helpers, skipped
+generators.  This module states the same semantics the obvious way — one small
+function per construct, Decimal constants as the checker produced them, no
+shortcuts — so that a differential test (tests/test_interpreter_differential.py)
+can run both on generated units and demand identical results.  It is the guard
+that keeps optimisation from changing meaning; it is not used to assess units.
+
+:func:`interpret` takes the coerced facts of one unit (as the fact coercer
+returns them) and returns the raw tuple the compiled evaluator returns:
+``(score, sections, targets, vetoes, excepted, deferred, band, rating, outcome)``
+(see :data:`kaohe_rules.compiler.RAW_FIELDS`).  Record ``let`` fields are
+recomputed here from the record's own fields rather than trusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from . import ast
+from .model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
+from .numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+
+Env = dict[str, object]
+
+
+class Interpreter:
+    """Evaluates units of one category of a checked policy."""
+
+    def __init__(self, policy: CheckedPolicy) -> None:
+        self.policy = policy
+        self.rating_names = [r.name for r in policy.ratings.ratings]
+
+    # ----------------------------------------------------------------- unit
+    def run(self, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
+        policy = self.policy
+        plan: CategoryPlan = policy.plans[category]
+        env: Env = {name: self._rederive(name, facts[name]) for name in plan.facts}
+        deferred: list[tuple[int, list[Any]]] = []
+        for index, defer in enumerate(plan.defers):
+            source = env[defer.source_list] if defer.source_list in env else self._constant(defer.source_list)
+            kept: list[Any] = []
+            moved: list[Any] = []
+            for item in source:  # type: ignore[attr-defined]
+                (moved if self.eval(defer.where, env, [item]) else kept).append(item)
+            if moved:
+                deferred.append((index, moved))
+            env[defer.alias] = kept
+        for name in plan.lets:
+            if name in policy.lets:
+                env[name] = self.eval(policy.lets[name].value, env, [])
+        target_scores = [self.target(placed, env) for placed in plan.targets]
+        section_scores: dict[tuple[str, ...], Any] = {}
+
+        def section(info: SectionInfo) -> Any:
+            if info.path not in section_scores:
+                if info.is_leaf:
+                    total: Any = 0
+                    for placed, score in zip(plan.targets, target_scores, strict=True):
+                        if placed.section == info.path:
+                            total = total + score
+                    section_scores[info.path] = total if total >= 0 else 0
+                else:
+                    total = 0
+                    for child in info.children:
+                        total = total + section(child)
+                    section_scores[info.path] = total
+            return section_scores[info.path]
+
+        score: Any = 0
+        for top in plan.category.sections:
+            score = score + section(top)
+        order = [info.path for info in plan.category.all_sections()]
+        for info in plan.category.all_sections():
+            section(info)
+        vetoes: list[tuple[Any, ...]] = []
+        excepted: list[tuple[Any, ...]] = []
+        for index, veto in enumerate(plan.vetoes):
+            if veto.on_list is not None:
+                source = self.eval(veto.on_list, env, [])
+                evidence: Any = [item for item in source if self.eval(veto.condition, env, [item])]
+                fired = bool(evidence)
+            else:
+                fired = bool(self.eval(veto.condition, env, []))
+                evidence = None
+            if not fired:
+                continue
+            reads = tuple(self._read(name, env) for name in policy.reads.get(id(veto), ()))
+            exception = next((i for i, exc in enumerate(veto.exceptions) if self.eval(exc.condition, env, [])), -1)
+            if exception < 0:
+                vetoes.append((index, evidence, reads))
+            else:
+                excepted.append((index, exception, evidence, reads))
+        band = -1
+        for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
+            if plan.bands[b_index].contains(score):
+                band = b_index
+                break
+        vetoed = self.rating_names.index(policy.ratings.vetoed)
+        rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
+        outcome = None
+        for rating_name, decl in policy.outcomes.items():
+            if self.rating_names.index(rating_name) == rating:
+                outcome = self.outcome(decl, env)
+        return (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
+                band, rating, outcome)
+
+    def _rederive(self, name: str, value: object) -> object:
+        """Records of a list fact with their ``let`` fields computed here, from the record's own fields."""
+        t = self.policy.fact_types[name]
+        if t.kind != "list" or t.elem is None or t.elem.kind != "record" or not isinstance(value, list):
+            return value
+        record = self.policy.records[t.elem.name or ""]
+        if not record.lets:
+            return value
+        out = []
+        for item in value:
+            fresh = {field.name: item[field.name] for field in record.fields}
+            for let in record.lets:
+                fresh[let.name] = self.eval(let.value, {}, [], record=fresh)
+            out.append(fresh)
+        return out
+
+    def _constant(self, name: str) -> object:
+        if name in self.policy.params:
+            return self.policy.param_values.get(name)
+        if name in self.policy.checkpoints:
+            return self.policy.checkpoints[name].end
+        return None
+
+    def _read(self, name: str, env: Env) -> object:
+        return env[name] if name in env else self._constant(name)
+
+    # --------------------------------------------------------------- targets
+    def target(self, placed: PlacedTarget, env: Env) -> Any:
+        points = placed.points
+        if not placed.target.rules:
+            return points
+        total: Any = 0
+        for rule in placed.target.rules:
+            total = total + self.rule(rule, points, env)
+        score = points - total
+        return score if score >= 0 else 0
+
+    def rule(self, rule: ast.Rule, points: Decimal, env: Env) -> Any:
+        kind = rule.kind
+
+        def value(e: ast.Expr | None) -> Any:
+            assert e is not None
+            return self.eval(e, env, [])
+
+        if kind == "full":
+            return 0 if value(rule.condition) else points
+        if kind == "deduct_when":
+            return _nonneg(value(rule.amount)) if value(rule.condition) else 0
+        if kind == "deduct_unless":
+            return 0 if value(rule.condition) else _nonneg(value(rule.amount))
+        if kind == "deduct_per":
+            raw = _nonneg(value(rule.amount)) * _nonneg(value(rule.per))
+            return _cap(raw, value(rule.cap)) if rule.cap is not None else raw
+        if kind == "deduct":
+            amount = _nonneg(value(rule.amount)) if rule.amount is not None else 0
+            return _cap(amount, value(rule.cap)) if rule.cap is not None else amount
+        if kind == "proportional":
+            assert rule.amount is not None
+            ratio = value(rule.amount)
+            if self.policy.types[id(rule.amount)].kind == "percent":
+                ratio = divide(ratio, 100)
+            return points - points * _clamp(ratio, 0, 1)
+        if kind == "score":
+            return points - _clamp(value(rule.amount), 0, points)
+        raise AssertionError(kind)  # pragma: no cover
+
+    def outcome(self, decl: ast.OutcomeDecl, env: Env) -> tuple[Any, tuple[Any, ...]]:
+        items: dict[str, object] = {}
+        amounts: list[Any] = []
+        total: Any = 0
+        shares: Any = 0
+        rest = None
+        for index, item in enumerate(decl.items):
+            if item.kind in ("reward", "fine"):
+                assert item.amount is not None
+                amount = to_fen(self.eval(item.amount, env, [], outcome=items))
+                items[item.name] = amount
+                total = total + amount
+            elif item.kind == "share" and item.amount is not None:
+                amount = to_fen(self.eval(item.amount, env, [], outcome=items))
+                shares = shares + amount
+            else:
+                amount = None
+                if item.kind == "share":
+                    rest = index
+            amounts.append(amount)
+        if rest is not None:
+            amounts[rest] = total - shares
+        return total, tuple(amounts)
+
+    # ----------------------------------------------------------- expressions
+    def eval(self, e: ast.Expr, env: Env, items: list[Any], record: Mapping[str, object] | None = None,
+             outcome: Mapping[str, object] | None = None) -> Any:
+        def ev(x: ast.Expr) -> Any:
+            return self.eval(x, env, items, record, outcome)
+
+        policy = self.policy
+        if isinstance(e, ast.Number):
+            return int(e.value) if e.is_int else e.value
+        if isinstance(e, (ast.MoneyLit, ast.PercentLit, ast.DateLit, ast.TextLit, ast.BoolLit)):
+            return e.value
+        if isinstance(e, ast.NoneLit):
+            return None
+        if isinstance(e, ast.EmptyList):
+            return ()
+        if isinstance(e, ast.It):
+            return items[policy.resolutions[id(e)].depth]
+        if isinstance(e, ast.Name):
+            res = policy.resolutions[id(e)]
+            if res.kind in ("fact", "let", "alias"):
+                return env[res.name]
+            if res.kind in ("param", "checkpoint"):
+                return self._constant(res.name)
+            if res.kind == "enum":
+                return int(res.value)  # type: ignore[call-overload]
+            if res.kind == "field":
+                return items[res.depth][res.name]
+            if res.kind == "record_field":
+                assert record is not None
+                return record[res.name]
+            if res.kind == "outcome_item":
+                assert outcome is not None
+                return outcome[res.name]
+            raise AssertionError(res.kind)  # pragma: no cover
+        if isinstance(e, ast.Member):
+            member = policy.resolutions.get(id(e))
+            if member is not None and member.kind == "enum":
+                return int(member.value)  # type: ignore[call-overload]
+            return ev(e.obj)[e.field]
+        if isinstance(e, ast.Neg):
+            return -ev(e.operand)
+        if isinstance(e, ast.Binary):
+            return self.binary(e, ev(e.left), ev(e.right))
+        if isinstance(e, ast.Compare):
+            return _COMPARE[e.op](ev(e.left), ev(e.right))
+        if isinstance(e, ast.InRange):
+            low, value = ev(e.low), ev(e.value)
+            return low <= value and value <= ev(e.high)
+        if isinstance(e, ast.And):
+            left = ev(e.left)
+            return ev(e.right) if left else left
+        if isinstance(e, ast.Or):
+            left = ev(e.left)
+            return left if left else ev(e.right)
+        if isinstance(e, ast.Not):
+            return not ev(e.operand)
+        if isinstance(e, ast.If):
+            return ev(e.then) if ev(e.cond) else ev(e.otherwise)
+        if isinstance(e, ast.IsSet):
+            return (ev(e.operand) is not None) == e.expect_set
+        if isinstance(e, ast.Coalesce):
+            left, right = ev(e.left), ev(e.right)
+            return right if left is None else left
+        if isinstance(e, ast.Call):
+            return self.call(e, [ev(a) for a in e.args])
+        if isinstance(e, ast.Aggregate):
+            return self.aggregate(e, env, items, record, outcome)
+        if isinstance(e, ast.Extremum):
+            values = [ev(a) for a in e.args]
+            return min(values) if e.func == "min" else max(values)
+        raise AssertionError(type(e).__name__)  # pragma: no cover
+
+    def binary(self, e: ast.Binary, a: Any, b: Any) -> Any:
+        ka, kb = self.policy.types[id(e.left)].kind, self.policy.types[id(e.right)].kind
+        if e.op == "-" and ka == "date" and kb == "date":
+            return (a - b).days
+        if e.op == "*" and {ka, kb} == {"money", "percent"}:
+            return divide(a * b, 100)
+        if e.op == "/":
+            if ka == "money" and kb == "percent":
+                return divide(a * 100, b)
+            return divide(a, b)
+        return _ARITH[e.op](a, b)
+
+    def call(self, e: ast.Call, args: list[Any]) -> Any:
+        func = e.func
+        if func == "round":
+            if len(args) == 1 and self.policy.types[id(e.args[0])].kind in ("int", "decimal"):
+                return int(round_half_up(args[0], 0))
+            return round_half_up(args[0], args[1] if len(args) > 1 else 0)
+        if func in ("floor", "ceil"):
+            whole = floor_int(args[0]) if func == "floor" else ceil_int(args[0])
+            return whole if self.policy.types[id(e)].kind == "int" else Decimal(whole)
+        if func == "abs":
+            return abs(args[0])
+        if func in ("year", "month", "day"):
+            return getattr(args[0], func)
+        raise AssertionError(func)  # pragma: no cover
+
+    def aggregate(self, e: ast.Aggregate, env: Env, items: list[Any], record: Mapping[str, object] | None,
+                  outcome: Mapping[str, object] | None) -> Any:
+        source = self.eval(e.source, env, items, record, outcome)
+
+        def where(item: Any) -> Any:
+            return True if e.where is None else self.eval(e.where, env, [*items, item], record, outcome)
+
+        def of(item: Any) -> Any:
+            return item if e.of is None else self.eval(e.of, env, [*items, item], record, outcome)
+
+        if e.func == "count":
+            return len(source) if e.where is None else sum(1 for item in source if where(item))
+        if e.func in ("any", "all"):
+            test = (where(item) for item in source) if e.of is None else (of(item) for item in source if where(item))
+            return any(test) if e.func == "any" else all(test)
+        values = [of(item) for item in source if where(item)]
+        if e.func == "sum":
+            return sum(values, 0)
+        if not values:
+            return None
+        return min(values) if e.func == "min" else max(values)
+
+
+def _nonneg(value: Any) -> Any:
+    return value if value > 0 else 0
+
+
+def _cap(value: Any, cap: Any) -> Any:
+    return value if value < cap else (cap if cap > 0 else 0)
+
+
+def _clamp(value: Any, low: Any, high: Any) -> Any:
+    return low if value < low else high if value > high else value
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+}
+
+
+def interpret(policy: CheckedPolicy, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
+    """The raw result of one unit (coerced ``facts``) by the reference interpreter.
+
+    Run it inside the engine's decimal context (``numeric.engine_context()``), as the
+    compiled evaluator is run.
+    """
+    return Interpreter(policy).run(category, facts)
