@@ -473,22 +473,20 @@ class Compiler:
         return f"({self._e(e.low)} <= {self._e(e.value)} <= {self._e(e.high)})"
 
     def _e_And(self, e: ast.And) -> str:
-        parts = [e.right]
-        left = e.left
-        while isinstance(left, ast.And):
-            parts.append(left.right)
-            left = left.left
-        parts.append(left)
-        return "(" + " and ".join(self._e(p) for p in reversed(parts)) + ")"
+        return self._logic_chain(e, ast.And, "and")
 
     def _e_Or(self, e: ast.Or) -> str:
-        parts = [e.right]
-        left = e.left
-        while isinstance(left, ast.Or):
-            parts.append(left.right)
-            left = left.left
-        parts.append(left)
-        return "(" + " or ".join(self._e(p) for p in reversed(parts)) + ")"
+        return self._logic_chain(e, ast.Or, "or")
+
+    def _logic_chain(self, e: ast.And | ast.Or, kind: type, word: str) -> str:
+        """``a and b and c`` flat (not one parenthesis per operand: CPython limits nesting)."""
+        parts: list[ast.Expr] = []
+        node: ast.Expr = e
+        while isinstance(node, kind):
+            parts.append(node.right)  # type: ignore[union-attr]
+            node = node.left  # type: ignore[union-attr]
+        parts.append(node)
+        return "(" + f" {word} ".join(self._e(p) for p in reversed(parts)) + ")"
 
     def _e_Not(self, e: ast.Not) -> str:
         return f"(not {self._e(e.operand)})"

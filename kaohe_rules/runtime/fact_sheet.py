@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..checker import MISSING
 from ..types import Type
+from .facts import range_text
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -29,14 +30,7 @@ def _type_text(policy: Policy, t: Type) -> str:
 
 
 def _range_text(bounds: tuple[object, object, bool, bool] | None) -> str:
-    if bounds is None:
-        return ""
-    low, high, low_closed, high_closed = bounds
-    if low is not None and high is not None:
-        return f"{low}..{high}"
-    if low is not None:
-        return f"{'>=' if low_closed else '>'} {low}"
-    return f"{'<=' if high_closed else '<'} {high}"
+    return "" if bounds is None else range_text(bounds)
 
 
 def fact_rows(policy: Policy, category: str) -> list[list[str]]:

@@ -347,13 +347,19 @@ def _check_bounds(value: object, bounds: tuple[object, object, bool, bool]) -> N
             raise _Bad(f"{value} is out of range", _range_text(bounds))
 
 
-def _range_text(bounds: tuple[object, object, bool, bool]) -> str:
+def range_text(bounds: tuple[object, object, bool, bool]) -> str:
+    """A bound as the policy writes it: ``0..100``, ``>= 0``, ``< 5``."""
     low, high, low_closed, high_closed = bounds
     if low is not None and high is not None:
-        return f"a value in {low}..{high}"
+        return f"{low}..{high}"
     if low is not None:
-        return f"a value {'>=' if low_closed else '>'} {low}"
-    return f"a value {'<=' if high_closed else '<'} {high}"
+        return f"{'>=' if low_closed else '>'} {low}"
+    return f"{'<=' if high_closed else '<'} {high}"
+
+
+def _range_text(bounds: tuple[object, object, bool, bool]) -> str:
+    text = range_text(bounds)
+    return f"a value in {text}" if ".." in text else f"a value {text}"
 
 
 def _describe(policy: CheckedPolicy, t: Type) -> str:
