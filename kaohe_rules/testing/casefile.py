@@ -5,6 +5,7 @@ A test file is TOML (``policies/karamay-2013.tests.toml`` next to
 
     policy = "karamay-2013.kh"          # default: the .kh file of the same stem
     units = "karamay-2013/units.json"   # optional: cases may start from these units
+    bases_from = "other.tests.toml"     # optional: reuse another file's bases (next year's file)
 
     [base."满分企业"]                   # a named starting point
     category = "企业"
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from ..runtime.result import Result
 
 SUFFIX = ".tests.toml"
-_FILE_KEYS = {"policy", "units", "base", "case", "title", "note"}
+_FILE_KEYS = {"policy", "units", "base", "case", "title", "note", "bases_from"}
 _ENTRY_KEYS = {"category", "from", "facts", "unset", "add", "note"}
 _CASE_KEYS = _ENTRY_KEYS | {"name", "id", "expect"}
 _EXPECT_KEYS = {"score", "band", "rating", "vetoed", "vetoes", "excepted", "deferred", "money", "sanctions",
@@ -171,10 +172,12 @@ def load_casefile(path: str | Path) -> CaseFile:
     if not isinstance(policy_name, str):
         raise CaseFileError(f"{path}: say which policy the cases test: policy = \"name.kh\"")
     policy_path = (path.parent / policy_name).resolve()
-    units = _units(path, doc.get("units"))
-    bases = doc.get("base", {})
-    if not isinstance(bases, dict):
+    bases, units = _imported(path, doc.get("bases_from"), ())
+    units.update(_units(path, doc.get("units")))
+    own = doc.get("base", {})
+    if not isinstance(own, dict):
         raise CaseFileError(f"{path}: [base.NAME] tables expected")
+    bases.update(own)
     resolver = _Resolver(path, bases, units)
     raw_cases = doc.get("case", [])
     if not isinstance(raw_cases, list):
@@ -198,6 +201,34 @@ def load_casefile(path: str | Path) -> CaseFile:
         cases.append(Case(name, index, line, unit, expect, origin if isinstance(origin, str) else None))
     title = doc.get("title")
     return CaseFile(path, policy_path, title if isinstance(title, str) else None, tuple(cases))
+
+
+def _imported(path: Path, names: object, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The bases (and units) of the test files named by ``bases_from``: next year's file reuses last year's."""
+    if names is None:
+        return {}, {}
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CaseFileError(f"{path}: bases_from = \"other.tests.toml\" (or a list of files)")
+    bases: dict[str, Any] = {}
+    units: dict[str, dict[str, Any]] = {}
+    for name in names:
+        other = (path.parent / name).resolve()
+        if other in chain or other == path.resolve():
+            raise CaseFileError(f"{path}: bases_from {name!r} comes back to a file already read")
+        try:
+            doc = tomllib.loads(other.read_text(encoding="utf-8"), parse_float=Decimal)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise CaseFileError(f"{path}: cannot read bases_from {name!r}: {exc}") from None
+        more_bases, more_units = _imported(other, doc.get("bases_from"), chain + (path.resolve(),))
+        bases.update(more_bases)
+        units.update(more_units)
+        units.update(_units(other, doc.get("units")))
+        own = doc.get("base", {})
+        if isinstance(own, dict):
+            bases.update(own)
+    return bases, units
 
 
 def _units(path: Path, name: object) -> dict[str, dict[str, Any]]:
