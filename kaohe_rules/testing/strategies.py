@@ -118,8 +118,9 @@ def units(policy: Policy, category: str | None = None, *, near: Sequence[Mapping
         if not bases:
             raise ValueError("none of the units given as 'near' belongs to " + ", ".join(categories))
         return st.sampled_from(bases).flatmap(lambda base: _changed(policy, base, max_list, max_changes))
-    return st.sampled_from(categories).flatmap(
-        lambda cat: facts(policy, cat, max_list=max_list).map(lambda f: {"id": UNIT_ID, "category": cat, "facts": f}))
+    per_category = [facts(policy, cat, max_list=max_list).map(lambda f, cat=cat: {"id": UNIT_ID, "category": cat, "facts": f})
+                    for cat in categories]
+    return st.one_of(per_category)
 
 
 def _changed(policy: Policy, base: Mapping[str, Any], max_list: int, max_changes: int) -> st.SearchStrategy[dict[str, Any]]:
@@ -150,8 +151,14 @@ def _changed(policy: Policy, base: Mapping[str, Any], max_list: int, max_changes
 
 
 # ----------------------------------------------------------------- from_type
-class Unit(dict[str, Any]):
-    """Marker type for ``st.from_type``: ``Unit[policy]`` or ``Unit[policy, "category"]`` draws units of it."""
+class Unit:
+    """Marker type for ``st.from_type``: ``Unit[policy]`` or ``Unit[policy, "category"]`` draws units of it.
+
+    The units drawn are plain dicts (what ``policy.evaluate`` takes); ``Unit`` only names them.
+    """
+
+    def __class_getitem__(cls, params: Any) -> Any:
+        return types.GenericAlias(cls, params if isinstance(params, tuple) else (params,))
 
 
 def unit_type(policy: Policy, category: str | None = None) -> Any:
@@ -167,7 +174,7 @@ def _resolve(thing: Any) -> st.SearchStrategy[Any]:
     category = args[1] if len(args) > 1 else None
     if not hasattr(policy, "checked"):
         raise TypeError(f"Unit[...] needs a loaded policy (kaohe_rules.load(...)), not {policy!r}")
-    return units(policy, category).map(Unit)
+    return units(policy, category)
 
 
 def register() -> None:
