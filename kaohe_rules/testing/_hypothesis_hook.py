@@ -6,10 +6,13 @@ where kaohe_rules is installed, so a problem here must warn, never break a run.
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 
 def _hypothesis_setup_hook() -> None:
+    if "kaohe_rules.testing.strategies" in sys.modules:
+        return  # imported already, or being imported (it imports hypothesis): it registers itself at its end
     try:
         from .strategies import register
     except Exception as exc:  # pragma: no cover - only on a broken installation
