@@ -125,11 +125,13 @@ class CaseOutcome:
         if self.error:
             lines.append(f"  {self.error}")
         if self.mismatches:
-            width = max(len(m.what) for m in self.mismatches)
-            ew = max(len("expected"), *(len(m.expected) for m in self.mismatches))
-            lines.append(f"  {'':<{width}}  {'expected':<{ew}}  actual")
+            from ..cli import display_width, pad
+
+            width = max(display_width(m.what) for m in self.mismatches)
+            ew = max(display_width("expected"), *(display_width(m.expected) for m in self.mismatches))
+            lines.append(f"  {pad('', width)}  {pad('expected', ew)}  actual")
             for m in self.mismatches:
-                lines.append(f"  {m.what:<{width}}  {m.expected:<{ew}}  {m.actual}")
+                lines.append(f"  {pad(m.what, width)}  {pad(m.expected, ew)}  {m.actual}")
         if explain and self.result is not None:
             lines.append("")
             lines.extend("  " + line for line in self.result.explain(full=False).splitlines())

@@ -345,11 +345,13 @@ def _adapt(policy: Policy, unit: Mapping[str, Any], years: int = 0) -> dict[str,
 
 
 def compare_units(old: Policy, new: Policy, units: Iterable[Mapping[str, Any]], source: str,
-                  references: Sequence[Mapping[str, Any]] = (), home: str | None = None) -> Behaviour:
+                  references: Sequence[Mapping[str, Any]] = (), home: str | None = None,
+                  shrink: bool = True) -> Behaviour:
     """Assess ``units`` under both policies; count the changes and shrink an example of each kind.
 
     ``home`` ("old" or "new") says which policy's year the units' dates belong to;
-    None detects it per unit from the dates themselves.
+    None detects it per unit from the dates themselves.  With ``shrink`` False (real
+    units), the example of a kind is the smallest unit of that kind as it is.
     """
     pair = _Pair(old, new, home)
     compared = skipped = band_changed = rating_changed = score_changed = 0
@@ -374,7 +376,13 @@ def compare_units(old: Policy, new: Policy, units: Iterable[Mapping[str, Any]], 
             first[kind] = (size, dict(unit))
     transitions = []
     for kind in sorted(counts, key=lambda k: (-counts[k], k)):
-        example = smallest_example(pair, first[kind][1], kind, references)
+        unit = first[kind][1]
+        if shrink:
+            example = smallest_example(pair, unit, kind, references)
+        else:
+            results = pair.evaluate(unit)
+            assert results is not None
+            example = Example(unit, str(unit.get("id", "unit")), (), results[0], results[1])
         transitions.append(Transition(kind, counts[kind], example))
     return Behaviour(source, compared, skipped, band_changed, rating_changed, score_changed, tuple(transitions))
 
@@ -533,7 +541,7 @@ def diff_policies(old: Policy, new: Policy, *, units: Sequence[Mapping[str, Any]
         generated = generate_units(old, new, units, examples, seed)
         behaviour.append(compare_units(old, new, generated, f"{len(generated)} generated units", references, home="new"))
     if units:
-        behaviour.append(compare_units(old, new, units, units_source, references))
+        behaviour.append(compare_units(old, new, units, units_source, references, shrink=False))
     return DiffReport(old, new, tuple(changes), tuple(behaviour))
 
 

@@ -73,6 +73,11 @@ def _drop_year_only(lines: list[str]) -> list[str]:
     return [line for line in lines if blank(line) not in same]
 
 
+def _unit_name(e: Example) -> str:
+    name = e.unit.get("name")
+    return f"{e.reference} ({name})" if isinstance(name, str) and name else e.reference
+
+
 def _value(value: object) -> str:
     if value is None:
         return "(left out)"
@@ -103,7 +108,8 @@ def render_text(report: DiffReport, lang: str = "zh") -> str:
         for t in b.transitions:
             e = t.example
             lines.append(f"  {t.count:>4} × {t.kind}")
-            lines.append(f"         smallest example: {e.reference}" + (" with" if e.differences else " as it is"))
+            lines.append(f"         smallest example: {e.reference} with" if e.differences
+                         else f"         smallest example: {_unit_name(e)} as it is")
             for name, value in e.differences:
                 lines.append(f"           {name} = {_value(value)}")
             lines.append(f"         {old_year}: {headline(e.old)}")
@@ -140,8 +146,10 @@ def render_markdown(report: DiffReport, lang: str = "zh") -> str:
         lines.extend(f"| {t.count} | {t.kind} |" for t in b.transitions)
         for t in b.transitions:
             e = t.example
-            lines += ["", f"### {t.kind}", "",
-                      f"Smallest example: `{e.reference}`" + (" with" if e.differences else " as it is") + ":", ""]
+            if e.differences:
+                lines += ["", f"### {t.kind}", "", f"Smallest example: `{e.reference}` with:", ""]
+            else:
+                lines += ["", f"### {t.kind}", "", f"Smallest example: `{_unit_name(e)}` as it is."]
             lines.extend(f"- `{name}` = `{_value(value)}`" for name, value in e.differences)
             lines += ["", f"- {old_year}: {headline(e.old)}", f"- {new_year}: {headline(e.new)}", ""]
             delta = explanation_delta(e, report.old, report.new, lang)

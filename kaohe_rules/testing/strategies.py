@@ -28,7 +28,7 @@ imported; the ``hypothesis`` entry point of the package imports it, so
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
 from hypothesis import strategies as st
@@ -118,9 +118,14 @@ def units(policy: Policy, category: str | None = None, *, near: Sequence[Mapping
         if not bases:
             raise ValueError("none of the units given as 'near' belongs to " + ", ".join(categories))
         return st.sampled_from(bases).flatmap(lambda base: _changed(policy, base, max_list, max_changes))
-    per_category = [facts(policy, cat, max_list=max_list).map(lambda f, cat=cat: {"id": UNIT_ID, "category": cat, "facts": f})
-                    for cat in categories]
-    return st.one_of(per_category)
+    return st.one_of([facts(policy, cat, max_list=max_list).map(_envelope(cat)) for cat in categories])
+
+
+def _envelope(category: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def wrap(unit_facts: dict[str, Any]) -> dict[str, Any]:
+        return {"id": UNIT_ID, "category": category, "facts": unit_facts}
+
+    return wrap
 
 
 def _changed(policy: Policy, base: Mapping[str, Any], max_list: int, max_changes: int) -> st.SearchStrategy[dict[str, Any]]:
