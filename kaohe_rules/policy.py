@@ -12,6 +12,7 @@ import datetime
 import decimal
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +31,20 @@ from .runtime.facts import FactCoercer
 from .runtime.fastfacts import SlowPath, build_fast_coercers, fast_envelope
 from .runtime.result import Result
 from .source import SourceFile, point_span
+
+
+_getcontext = decimal.getcontext
+_setcontext = decimal.setcontext
+_thread_state = threading.local()
+
+
+def _engine_context() -> decimal.Context:
+    """This thread's own copy of ENGINE_CONTEXT (``setcontext`` keeps the object, so threads must not share one)."""
+    try:
+        return _thread_state.context  # type: ignore[no-any-return]
+    except AttributeError:
+        _thread_state.context = context = ENGINE_CONTEXT.copy()
+        return context
 
 
 def load(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Policy:
@@ -161,9 +176,10 @@ class Policy:
         plan = self._plans[category]
         events: list[tuple[Any, ...]] | None = [] if trace else None
         function = self.module.traced[category] if trace else self.module.plain[category]
+        caller = _getcontext()
+        _setcontext(_engine_context())  # cheaper than localcontext(), which copies the context every time
         try:
-            with decimal.localcontext(ENGINE_CONTEXT):
-                raw = function(facts, events)
+            raw = function(facts, events)
         except ZeroDivisionError:
             raise EvaluationError(unit_id, "division by zero", self._locate_failure(category, facts)) from None
         except decimal.DecimalException as exc:
@@ -173,6 +189,8 @@ class Policy:
             raise EvaluationError(unit_id, "the facts nest too deeply to evaluate") from None
         except Exception as exc:  # a bug in the engine, never the user's fault: report it plainly
             raise EvaluationError(unit_id, f"internal error while evaluating ({type(exc).__name__}: {exc})") from None
+        finally:
+            _setcontext(caller)
         return Result(self, plan, raw, unit_id, name, category, facts, events)
 
     def _locate_failure(self, category: str, facts: dict[str, object]) -> str:
