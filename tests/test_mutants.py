@@ -143,6 +143,9 @@ def test_mutant_is_caught_by_the_test_file(tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", sorted(LAW_MUTANTS))
 def test_mutant_is_caught_by_a_law(tmp_path: Path, name: str) -> None:
     mutation, law = LAW_MUTANTS[name]
+    from kaohe_rules.unitio import read_units
+
     policy = kaohe_rules.load(_mutant_dir(tmp_path, mutation) / POLICY.name)
-    report = verify(policy, examples=30, categories=["企业"])
+    real = [dict(row.unit) for row in read_units(UNITS / "units.json") if row.unit is not None]
+    report = verify(policy, examples=30, categories=["企业"], units=real)
     assert law in report.failed_laws(), report.render()

@@ -75,6 +75,17 @@ def search(policy: Policy, category: str, key: Callable[[Any], Any], unit_id: st
                     facts, best, improved = trial, score, True
         if not improved:
             break
+    # amounts of money that do not move the score (a reward amount, say) get a non-zero value,
+    # so the outcomes of units near this one divide real money
+    for name, domain in space.facts_for(category):
+        if domain.kind == "money" and facts.get(name, ABSENT) in (ABSENT, 0):
+            for value in domain.candidates():
+                if value is ABSENT or value == 0:
+                    continue
+                trial = {**facts, name: value}
+                if _score(policy, {"id": unit_id, "category": category, "facts": trial}, key) == best:
+                    facts = trial
+                    break
     return {"id": unit_id, "category": category, "facts": facts}
 
 
