@@ -153,11 +153,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}")
     policy = load_policy(args.policy)
     out = _out()
     results: list[Any] = []
     errors: list[dict[str, object]] = []
     stream_jsonl = args.format == "jsonl"
+    if stream_jsonl and workers > 1:
+        return _eval_jsonl_parallel(policy, args, out, workers)
     for row, item in _assess(policy, args.units, args):
         if item is None or item.error is not None:
             entry = _error_entry(row, item)
@@ -184,9 +189,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_DATA if errors else EXIT_OK
 
 
+def _eval_jsonl_parallel(policy: Any, args: argparse.Namespace, out: IO[str], workers: int) -> int:
+    """``--format jsonl --workers N``: the workers assess and render; this process reads and writes, in order."""
+    from .parallel import render_rows_jsonl
+
+    errors: list[dict[str, object]] = []
+    for line, entry in render_rows_jsonl(policy, iter_units(args.units), workers):
+        if entry is not None:
+            errors.append(entry)
+            line = json.dumps({"error": entry}, ensure_ascii=False)
+        out.write(f"{line}\n")
+    for entry in errors:
+        sys.stderr.write(_error_text(entry) + "\n")
+    return EXIT_DATA if errors else EXIT_OK
+
+
 def _assess(policy: Any, path: str, args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     from .policy import BatchItem
 
+    if getattr(args, "workers", 1) > 1:  # process-parallel, same rows in the same order
+        from .parallel import assess_rows
+
+        yield from assess_rows(policy, iter_units(path), args.workers)
+        return
     for row in iter_units(path):
         if row.unit is None:
             yield row, None
@@ -355,6 +380,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p.add_argument("policy", metavar="POLICY")
     p.add_argument("units", metavar="UNITS")
     p.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="assess in N processes (same output, same order; jsonl streams)")
     handlers["eval"] = cmd_eval
 
     p = sub.add_parser("explain", help="explain the assessment of units clause by clause")

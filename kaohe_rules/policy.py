@@ -229,8 +229,20 @@ class Policy:
             self.module.traced[category](facts, events)
         return events
 
-    def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False) -> Iterator[BatchItem]:
-        """Assess many units in order; every bad row becomes a BatchItem with its error, none is lost."""
+    def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
+                      workers: int | None = None) -> Iterator[BatchItem]:
+        """Assess many units in order; every bad row becomes a BatchItem with its error, none is lost.
+
+        ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.parallel`): the
+        same items in the same order, streamed; ``None`` or 1 assesses in this process.
+        """
+        if workers is not None and workers > 1:
+            from .parallel import evaluate_many
+
+            yield from evaluate_many(self, units, workers=workers, trace=trace)
+            return
+        if workers is not None and workers < 1:
+            raise ValueError("workers must be at least 1")
         for index, unit in enumerate(units):
             try:
                 result = self.evaluate(unit, trace=trace)

@@ -1,0 +1,236 @@
+"""Process-parallel batches: ``evaluate_many(units, workers=N)``, ordered and streamed.
+
+Units are read from the input iterator in chunks; at most a few chunks per worker
+are in flight at any time, so a batch of a million units streamed from a file is
+never held in memory, and results come back in input order however the workers
+finish.  Every unit yields one :class:`~kaohe_rules.policy.BatchItem` — with its
+result, or with the :class:`~kaohe_rules.errors.FactError` /
+:class:`~kaohe_rules.errors.EvaluationError` that kept it from being assessed — so
+no row is lost.
+
+Workers need the compiled policy.  Where the platform can ``fork`` a process with a
+single thread, the workers inherit the parent's policy as it is (nothing is sent
+or compiled again); otherwise each worker loads the policy from its source text
+(``forkserver``/``spawn``) and checks that the content hash matches.  A worker
+sends back the coerced facts and the raw result tuple (plain data: Decimals,
+dates, tuples, dicts); the parent wraps them in a :class:`~kaohe_rules.Result`
+bound to its own policy, so results are indistinguishable from serial ones.
+
+``map_units`` is the general form: it applies a picklable function to every unit in
+the workers and yields the function's values in order (the CLI uses it to render
+JSON Lines in the workers).
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from .errors import EvaluationError, FactError, FactProblem, KaoheError
+
+if TYPE_CHECKING:
+    from .policy import BatchItem, Policy
+
+T = TypeVar("T")
+UnitFunction = Callable[["Policy", int, Any], T]
+
+DEFAULT_CHUNK = 64
+IN_FLIGHT_PER_WORKER = 4
+
+# The policy a worker evaluates with; set in the parent before forking (inherited)
+# or by the initializer from the policy's source text.
+_WORKER_POLICY: Policy | None = None
+_INHERITED: dict[str, Policy] = {}
+
+
+@attrs.frozen
+class PolicySpec:
+    """What a fresh worker process needs to rebuild the policy: its text and where it came from."""
+
+    name: str
+    text: str
+    base_dir: str | None
+    content_hash: str
+
+
+def policy_spec(policy: Policy) -> PolicySpec:
+    source = policy.checked.header.span.source
+    path = Path(source.name)
+    base_dir = str(path.parent) if source.name != "<policy>" and path.is_file() else None
+    return PolicySpec(source.name, source.text, base_dir, policy.content_hash)
+
+
+def _init_worker(spec: PolicySpec) -> None:
+    global _WORKER_POLICY
+    inherited = _INHERITED.get(spec.content_hash)
+    if inherited is not None:
+        _WORKER_POLICY = inherited
+        return
+    from .policy import load_source
+    from .source import SourceFile
+
+    policy = load_source(SourceFile(spec.name, spec.text), Path(spec.base_dir) if spec.base_dir else None)
+    if policy.content_hash != spec.content_hash:
+        raise KaoheError(f"worker loaded policy {policy.content_hash[:12]}, expected {spec.content_hash[:12]} "
+                         "(did a file it extends change?)")
+    _WORKER_POLICY = policy
+
+
+def _run_chunk(function: UnitFunction[T], start: int, units: list[Any]) -> list[T]:
+    policy = _WORKER_POLICY
+    assert policy is not None, "worker not initialised"
+    return [function(policy, start + offset, unit) for offset, unit in enumerate(units)]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork when it is safe (one thread, POSIX): workers then inherit the compiled policy."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *, workers: int | None = None,
+              chunk_size: int = DEFAULT_CHUNK) -> Iterator[T]:
+    """``function(policy, index, unit)`` for every unit, computed in worker processes, yielded in input order.
+
+    ``function`` must be picklable (a module-level function).  Memory stays bounded:
+    at most ``workers * IN_FLIGHT_PER_WORKER`` chunks of ``chunk_size`` units are
+    pending at any time.
+    """
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    spec = policy_spec(policy)
+    context = _context()
+    _INHERITED[policy.content_hash] = policy  # seen by forked workers only
+    iterator = iter(units)
+    pending: collections.deque[Future[list[T]]] = collections.deque()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(spec,))
+    try:
+        start = 0
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < workers * IN_FLIGHT_PER_WORKER:
+                chunk = list(itertools.islice(iterator, chunk_size))
+                if not chunk:
+                    exhausted = True
+                    break
+                pending.append(pool.submit(_run_chunk, function, start, chunk))
+                start += len(chunk)
+            if not pending:
+                break
+            yield from pending.popleft().result()
+    except BrokenProcessPool as exc:
+        raise KaoheError(f"a worker process died while assessing units ({exc}); no results after this point") from None
+    finally:
+        # also when the consumer stops early: drop what is queued, wait only for what runs
+        pool.shutdown(wait=True, cancel_futures=True)
+        _INHERITED.pop(policy.content_hash, None)
+
+
+# ------------------------------------------------------------- assessing
+def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
+    """Evaluate one unit in a worker; plain data the parent turns back into a BatchItem.
+
+    The coerced facts travel with the raw result (in one pickle, so the records the
+    raw result's evidence points to stay the very records of the facts, as the trace
+    builder expects).
+    """
+    try:
+        result = policy.evaluate(unit, trace=trace)
+    except FactError as exc:
+        return ("fact", exc.unit, exc.problems)
+    except EvaluationError as exc:
+        return ("evaluation", exc.unit, exc.where, str(exc))
+    return ("ok", result.unit_id, result.name, result.category, result.facts, result._raw, result._trace_events)
+
+
+def assess_payload_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
+    return assess_payload(policy, index, unit, trace=True)
+
+
+def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], location: str | None = None) -> BatchItem:
+    """The BatchItem a payload from :func:`assess_payload` stands for, bound to ``policy``."""
+    from .policy import BatchItem
+    from .runtime.result import Result
+
+    kind = payload[0]
+    if kind == "ok":
+        _, unit_id, name, category, facts, raw, events = payload
+        result = Result(policy, policy.checked.plans[category], raw, unit_id, name, category, facts, events)
+        return BatchItem(index, unit_id, result, None, location)
+    if kind == "fact":
+        problems: tuple[FactProblem, ...] = payload[2]
+        return BatchItem(index, payload[1], None, FactError(payload[1], problems), location)
+    error = EvaluationError.__new__(EvaluationError)
+    error.unit, error.where = payload[1], payload[2]
+    Exception.__init__(error, payload[3])
+    return BatchItem(index, payload[1], None, error, location)
+
+
+def evaluate_many(policy: Policy, units: Iterable[Mapping[str, object]], *, workers: int | None = None,
+                  trace: bool = False, chunk_size: int = DEFAULT_CHUNK) -> Iterator[BatchItem]:
+    """Assess units in ``workers`` processes; one BatchItem per unit, in input order, streamed."""
+    function = assess_payload_traced if trace else assess_payload
+    for index, payload in enumerate(map_units(policy, units, function, workers=workers, chunk_size=chunk_size)):
+        yield batch_item(policy, index, payload)
+
+
+# --------------------------------------------------------------- CLI rows
+def assess_row_payload(policy: Policy, index: int, row: Any) -> tuple[Any, ...] | None:
+    """:func:`assess_payload` for a row of a unit file (None for an unreadable row)."""
+    return None if row.unit is None else assess_payload(policy, index, row.unit)
+
+
+def assess_rows(policy: Policy, rows: Iterable[Any], workers: int,
+                chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[Any, BatchItem | None]]:
+    """``(row, BatchItem or None)`` for the rows of a unit file, as ``kaohe eval`` assesses them, in order."""
+    kept: collections.deque[Any] = collections.deque()
+
+    def remember(rows: Iterable[Any]) -> Iterator[Any]:
+        for row in rows:
+            kept.append(row)
+            yield row
+
+    for payload in map_units(policy, remember(rows), assess_row_payload, workers=workers, chunk_size=chunk_size):
+        row = kept.popleft()
+        yield row, (None if payload is None else batch_item(policy, row.index, payload, row.location))
+
+
+def render_row_jsonl(policy: Policy, index: int, row: Any) -> tuple[str | None, dict[str, object] | None]:
+    """In a worker: the JSON Lines output of one row — ``(line, None)``, or ``(None, error entry)``."""
+    import json
+
+    from .cli import _error_entry
+    from .policy import BatchItem
+
+    if row.unit is None:
+        return None, _error_entry(row, None)
+    try:
+        result = policy.evaluate(row.unit)
+    except KaoheError as exc:
+        return None, _error_entry(row, BatchItem(row.index, getattr(exc, "unit", None), None, exc, row.location))
+    return json.dumps(result.to_dict(), ensure_ascii=False), None
+
+
+def render_rows_jsonl(policy: Policy, rows: Iterable[Any], workers: int,
+                      chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[str | None, dict[str, object] | None]]:
+    """``kaohe eval --format jsonl --workers N``: rows rendered in the workers, yielded in order."""
+    return map_units(policy, rows, render_row_jsonl, workers=workers, chunk_size=chunk_size)
