@@ -495,6 +495,9 @@ class Compiler:
         return f"({self._e(e.then)} if {self._e(e.cond)} else {self._e(e.otherwise)})"
 
     def _e_IsSet(self, e: ast.IsSet) -> str:
+        operand_type = self._t(e.operand)
+        if not operand_type.optional:  # never none (the checker warned, K162): a constant, not `1 is None`
+            return "True" if e.expect_set else "False"
         op = "is not" if e.expect_set else "is"
         return f"({self._e(e.operand)} {op} None)"
 

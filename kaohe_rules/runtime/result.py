@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..model import CategoryPlan, CheckedPolicy
-from ..numeric import normalize
+from ..numeric import normalize, to_fen
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -267,7 +267,7 @@ class Result:
                               for item, amount in zip(outcome.items, amounts))
                 kinds = {i.kind for i in items}
                 kind = "reward" if "reward" in kinds else "fine" if "fine" in kinds else "none"
-                self._cache["consequences"] = Consequences(rating, outcome.cite, kind, Decimal(total), items, outcome.notes)
+                self._cache["consequences"] = Consequences(rating, outcome.cite, kind, to_fen(total), items, outcome.notes)
         return self._cache["consequences"]  # type: ignore[no-any-return]
 
     @property
