@@ -203,7 +203,10 @@ def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Map
     summary = t["assessed"].format(n=len(results)) + (t["not_assessed"].format(n=len(errors)) if errors else "")
     blocks.append(Para(summary + ("。" if lang == "zh" else ".")))
     for category, info in checked.categories.items():
-        rows_in = sorted((r for r in results if r.category == category), key=lambda r: (-r.score, r.unit_id))
+        order = {rating.name: i for i, rating in enumerate(checked.ratings.ratings)}
+        # like the CLI's 通报: by rating first (a vetoed unit ranks with its rating), then by score
+        rows_in = sorted((r for r in results if r.category == category),
+                         key=lambda r: (order[r.rating], -r.score, r.unit_id))
         if not rows_in:
             continue
         blocks.append(Heading(2, f"{info.label or category}（{plain_decimal(info.total)}）" if lang == "zh"
