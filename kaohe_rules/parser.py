@@ -14,6 +14,8 @@ import re
 
 import lark
 from lark import exceptions as lark_exc
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 
 from .errors import Diagnostic
 from .grammar_file import grammar_text
@@ -57,7 +59,22 @@ _TERMINAL_NAMES = {
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    return lark.Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    """Built once per process; the LALR tables come from the disk cache when it has them (kaohe_rules.cache)."""
+    from . import cache
+
+    tables = cache.parser_tables()
+    if tables is not None:
+        try:
+            return lark.Lark._load_from_dict(tables["data"], tables["memo"])  # type: ignore[no-untyped-call, no-any-return]
+        except Exception:  # noqa: S110 - a stale or foreign entry: build the parser instead
+            pass
+    parser = lark.Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    try:
+        data, memo = parser.memo_serialize([TerminalDef, Rule])
+        cache.store_parser_tables(data, memo)
+    except Exception:  # noqa: S110 - caching is an optimisation only
+        pass
+    return parser
 
 
 def parse_tree(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
@@ -65,8 +82,13 @@ def parse_tree(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
 
     LALR parsing stops at the first syntax error; later stages report all their errors.
     """
+    from . import cache
+
+    tree = cache.cached_tree(source.text)  # only when the policy cache is on (load(..., cache=True))
+    if tree is not None:
+        return tree  # type: ignore[no-any-return]
     try:
-        return _parser().parse(source.text)
+        tree = _parser().parse(source.text)
     except lark_exc.UnexpectedToken as exc:
         return _unexpected_token(source, exc)
     except lark_exc.UnexpectedCharacters as exc:
@@ -86,6 +108,8 @@ def parse_tree(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
             "K009", "policy nests too deeply to parse", point_span(source, 1, 1),
             hint="split deeply nested expressions into let declarations",
         )
+    cache.store_tree(source.text, tree)
+    return tree
 
 
 def _token_span(source: SourceFile, token: lark.Token) -> Span:

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from . import cache as disk_cache
 from .checker import check
 from .compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
@@ -31,7 +32,6 @@ from .runtime.facts import FactCoercer
 from .runtime.fastfacts import SlowPath, build_fast_coercers, fast_envelope
 from .runtime.result import Result
 from .source import SourceFile, point_span
-
 
 _getcontext = decimal.getcontext
 _setcontext = decimal.setcontext
@@ -47,13 +47,20 @@ def _engine_context() -> decimal.Context:
         return context
 
 
-def load(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Policy:
+def load(path_or_text: str | os.PathLike[str], *, name: str | None = None, cache: bool | None = None) -> Policy:
     """Load, check and compile a policy from a file path or from policy text.
 
     A string containing a newline or starting with ``policy``/``#`` is policy text;
     anything else is a path.  ``extends`` paths in text resolve against the
     current directory.  Raises :class:`PolicyError` with every diagnostic.
+    ``cache=True`` reads and fills the on-disk cache of parse trees and compiled
+    code (:mod:`kaohe_rules.cache`); ``None`` follows ``KAOHE_CACHE``.
     """
+    with disk_cache.policy_cache(disk_cache.policy_cache_wanted(cache)):
+        return _load(path_or_text, name)
+
+
+def _load(path_or_text: str | os.PathLike[str], name: str | None) -> Policy:
     if isinstance(path_or_text, os.PathLike) or not _looks_like_text(str(path_or_text)):
         path = Path(path_or_text)
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..cache import compile_source
 from ..compiler import CompiledSource
 from .helpers import HELPERS, SAFE_BUILTINS
 
@@ -25,7 +26,7 @@ class CompiledModule:
         namespace: dict[str, Any] = {"__builtins__": dict(SAFE_BUILTINS), "__name__": "kaohe_generated"}
         namespace.update(HELPERS)
         namespace.update(compiled.constants)
-        code = compile(compiled.source, "<kaohe-generated>", "exec")
+        code = compile_source(compiled.source, "<kaohe-generated>")  # from the disk cache when it is on
         exec(code, namespace)  # noqa: S102 - source generated from the checked AST only
         self.source = compiled.source
         self.plain: dict[str, EvalFunction] = {}

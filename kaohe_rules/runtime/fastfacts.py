@@ -29,6 +29,7 @@ from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 from typing import Any
 
+from ..cache import compile_source
 from ..model import CheckedPolicy
 from ..types import Type
 from . import facts as _generic
@@ -287,7 +288,7 @@ def build_fast_coercers(policy: CheckedPolicy,
                                  "_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE}
     namespace.update(_HELPERS)
     namespace.update(gen.constants)
-    exec(compile(source, "<kaohe-generated-facts>", "exec"), namespace)  # noqa: S102 - generated from the checked model only
+    exec(compile_source(source, "<kaohe-generated-facts>"), namespace)  # noqa: S102 - generated from the checked model only
     return source, {category: namespace[fname] for category, fname in names.items()}
 
 
