@@ -149,6 +149,7 @@ class _Checker:
         self.aliases: dict[str, ast.DeferDecl] = {}
         self.targets: list[ast.TargetDecl] = []
         self.vetoes: list[ast.VetoDecl] = []
+        self._seen: set[tuple[str, str]] = set()  # (kind, name) of targets and vetoes: duplicates in O(1)
         self.ratings: ast.RatingsDecl | None = None
         self.bands: dict[str, ast.BandsDecl] = {}
         self.outcomes: dict[str, ast.OutcomeDecl] = {}
@@ -245,15 +246,17 @@ class _Checker:
                     self.aliases[decl.alias] = decl
                 self.defers.append(decl)
             elif isinstance(decl, ast.TargetDecl):
-                if any(t.name == decl.name for t in self.targets):
+                if ("target", decl.name) in self._seen:
                     self.diag.error("K100", f"target '{decl.name}' is declared twice", decl.span,
                                     hint="give each target its own name, e.g. with the clause number")
                     continue
+                self._seen.add(("target", decl.name))
                 self.targets.append(decl)
             elif isinstance(decl, ast.VetoDecl):
-                if any(v.name == decl.name for v in self.vetoes):
+                if ("veto", decl.name) in self._seen:
                     self.diag.error("K100", f"veto '{decl.name}' is declared twice", decl.span)
                     continue
+                self._seen.add(("veto", decl.name))
                 self.vetoes.append(decl)
             elif isinstance(decl, ast.RatingsDecl):
                 if self.ratings is not None:
