@@ -360,19 +360,21 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\nCompiled Karamay policy: {held / 1e6:.2f} MB held by the Policy object (checked model + code); "
           f"generated evaluator source {len(policy.generated_source):,} chars")
     counts = sorted({c for c in (args.memory_units // 100, args.memory_units // 10, args.memory_units) if c > 0})
+    pool = [json.dumps(unit, ensure_ascii=False, default=str) for unit in synthetic.units(policy, 2000, seed=11)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "units.jsonl"
-        written = 0
-        with path.open("w", encoding="utf-8") as fh:
-            for count in counts:
-                for unit in synthetic.units(policy, count - written, seed=count):
-                    fh.write(json.dumps(unit, ensure_ascii=False, default=str) + "\n")
-                written = count
-                fh.flush()
-                out[str(count)] = peak_of_batch(path, count)
-                row = out[str(count)]
-                print(f"  {count:>10,} units streamed from JSON Lines: peak RSS {row['peak_rss_mb']:7.1f} MB, "
-                      f"{row['seconds']:7.1f} s ({count / row['seconds']:,.0f} units/s)")
+        with path.open("w", encoding="utf-8") as fh:  # generated units, cycled, each with its own id
+            for index in range(counts[-1]):
+                line = pool[index % len(pool)]
+                fh.write(f'{{"id": "b{index}", ' + line[line.index('"name"'):] + "\n")
+        size = path.stat().st_size
+        print(f"  units file: {counts[-1]:,} units, {size / 1e6:,.0f} MB of JSON Lines")
+        out["file_mb"] = size / 1e6
+        for count in counts:
+            out[str(count)] = peak_of_batch(path, count)
+            row = out[str(count)]
+            print(f"  {count:>10,} units streamed from JSON Lines: peak RSS {row['peak_rss_mb']:7.1f} MB, "
+                  f"{row['seconds']:7.1f} s ({count / row['seconds']:,.0f} units/s)")
     return out
 
 

@@ -85,3 +85,12 @@ def test_agrees_on_generated_units(policy: Any) -> None:
             seen.add("deferred")
     # the generated units reach every rating, every veto and the out-of-area deferral
     assert {"优秀", "良好", "合格", "不合格", "较大以上事故", "瞒报谎报", "突破指标", "重大社会影响", "deferred"} <= seen
+
+
+def test_the_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A one-round smoke run of ``bash dev.sh bench`` (no timing is asserted, only that it runs and reports)."""
+    import run
+
+    assert run.main(["speed", "--rounds", "1", "--min-units", "1", "--synthetic", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "hand-written baseline" in out and "× baseline" in out and "result.explain()" in out
