@@ -338,6 +338,24 @@ def bench_workers(args: argparse.Namespace) -> dict[str, Any]:
         base = base or elapsed
         out[str(workers)] = {"seconds": elapsed, "speedup": base / elapsed}
         print(f"  workers={workers:<3} {elapsed:7.2f} s   {len(units) / elapsed:9,.0f} units/s   {base / elapsed:4.2f}×")
+    print(f"\nkaohe eval --format jsonl on {len(units):,} units from a JSON Lines file (fresh process, output discarded)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "units.jsonl"
+        path.write_text("".join(json.dumps(u, ensure_ascii=False, default=str) + "\n" for u in units), encoding="utf-8")
+        kaohe = str(Path(sys.executable).with_name("kaohe"))
+        cli_base = None
+        for workers in args.workers:
+            values = []
+            for _ in range(3):
+                start = time.perf_counter()
+                subprocess.run([kaohe, "eval", str(POLICY), str(path), "--format", "jsonl", "--workers", str(workers)],
+                               stdout=subprocess.DEVNULL, check=True)
+                values.append(time.perf_counter() - start)
+            elapsed = statistics.median(values)
+            cli_base = cli_base or elapsed
+            out[f"cli_{workers}"] = {"seconds": elapsed, "speedup": cli_base / elapsed}
+            print(f"  --workers {workers:<3} {elapsed:7.2f} s   {len(units) / elapsed:9,.0f} units/s   "
+                  f"{cli_base / elapsed:4.2f}×")
     return out
 
 

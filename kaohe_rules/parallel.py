@@ -3,7 +3,8 @@
 Units are read from the input iterator in chunks; at most a few chunks per worker
 are in flight at any time, so a batch of a million units streamed from a file is
 never held in memory, and results come back in input order however the workers
-finish.  Every unit yields one :class:`~kaohe_rules.policy.BatchItem` — with its
+finish.  A list of units given where ``fork`` is available is not sent at all: the
+forked workers inherit it and each takes every N-th chunk.  Every unit yields one :class:`~kaohe_rules.policy.BatchItem` — with its
 result, or with the :class:`~kaohe_rules.errors.FactError` /
 :class:`~kaohe_rules.errors.EvaluationError` that kept it from being assessed — so
 no row is lost.
@@ -12,9 +13,10 @@ Workers need the compiled policy.  Where the platform can ``fork`` a process wit
 single thread, the workers inherit the parent's policy as it is (nothing is sent
 or compiled again); otherwise each worker loads the policy from its source text
 (``forkserver``/``spawn``) and checks that the content hash matches.  A worker
-sends back the coerced facts and the raw result tuple (plain data: Decimals,
-dates, tuples, dicts); the parent wraps them in a :class:`~kaohe_rules.Result`
-bound to its own policy, so results are indistinguishable from serial ones.
+sends back the raw result tuple (plain data: Decimals, dates, tuples, dicts); the
+parent wraps it in a :class:`~kaohe_rules.Result` bound to its own policy, and
+produces the coerced facts itself only if someone asks for them, so results are
+indistinguishable from serial ones.
 
 ``map_units`` is the general form: it applies a picklable function to every unit in
 the workers and yields the function's values in order (the CLI uses it to render
@@ -27,8 +29,9 @@ import collections
 import itertools
 import multiprocessing
 import os
+import pickle
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -86,10 +89,13 @@ def _init_worker(spec: PolicySpec) -> None:
     _WORKER_POLICY = policy
 
 
-def _run_chunk(function: UnitFunction[T], start: int, units: list[Any]) -> list[T]:
+def _run_chunk(function: UnitFunction[T], start: int, units: list[Any]) -> bytes:
+    """The values of a chunk, pickled here: the parent unpickles them where it yields them, not in
+    the executor's bookkeeping thread (one pickle per chunk either way, less contention)."""
     policy = _WORKER_POLICY
     assert policy is not None, "worker not initialised"
-    return [function(policy, start + offset, unit) for offset, unit in enumerate(units)]
+    values = [function(policy, start + offset, unit) for offset, unit in enumerate(units)]
+    return pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -119,9 +125,12 @@ def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *
         raise ValueError("chunk_size must be at least 1")
     spec = policy_spec(policy)
     context = _context()
+    if isinstance(units, (list, tuple)) and context.get_start_method() == "fork":
+        yield from _map_forked_sequence(policy, units, function, workers, chunk_size, context)
+        return
     _INHERITED[policy.content_hash] = policy  # seen by forked workers only
     iterator = iter(units)
-    pending: collections.deque[Future[list[T]]] = collections.deque()
+    pending: collections.deque[Future[bytes]] = collections.deque()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(spec,))
     try:
         start = 0
@@ -136,7 +145,8 @@ def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *
                 start += len(chunk)
             if not pending:
                 break
-            yield from pending.popleft().result()
+            values: list[T] = pickle.loads(pending.popleft().result())  # noqa: S301 - from our own worker processes
+            yield from values
     except BrokenProcessPool as exc:
         raise KaoheError(f"a worker process died while assessing units ({exc}); no results after this point") from None
     finally:
@@ -145,13 +155,63 @@ def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *
         _INHERITED.pop(policy.content_hash, None)
 
 
+def _forked_worker(policy: Policy, function: UnitFunction[T], units: Sequence[Any], first: int, step: int,
+                   chunk_size: int, conn: Any) -> None:
+    """In a forked child: chunks first, first+step, ... of the inherited list, each sent back pickled."""
+    try:
+        for start in range(first * chunk_size, len(units), step * chunk_size):
+            end = min(start + chunk_size, len(units))
+            values = [function(policy, index, units[index]) for index in range(start, end)]
+            conn.send_bytes(pickle.dumps((True, values), protocol=pickle.HIGHEST_PROTOCOL))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        conn.send_bytes(pickle.dumps((False, f"{type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
+
+
+def _map_forked_sequence(policy: Policy, units: Sequence[Any], function: UnitFunction[T], workers: int,
+                         chunk_size: int, context: Any) -> Iterator[T]:
+    """The fork fast path for a list: the children inherit the policy and the units, take every
+    ``workers``-th chunk and pipe the pickled values back; the parent reads the chunks in order,
+    round robin.  Nothing is fed to the workers, and a full pipe holds a worker back, so memory
+    stays bounded and no bookkeeping thread competes with the consumer."""
+    chunks = -(-len(units) // chunk_size)
+    count = min(workers, chunks)
+    processes: list[Any] = []
+    readers: list[Any] = []
+    try:
+        for first in range(count):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_forked_worker, daemon=True,
+                                      args=(policy, function, units, first, count, chunk_size, writer))
+            process.start()
+            writer.close()
+            processes.append(process)
+            readers.append(reader)
+        for chunk in range(chunks):
+            try:
+                ok, values = pickle.loads(readers[chunk % count].recv_bytes())  # noqa: S301 - our own child
+            except EOFError:
+                raise KaoheError("a worker process died while assessing units; no results after this point") from None
+            if not ok:
+                raise KaoheError(f"a worker process failed while assessing units ({values})")
+            yield from values
+    finally:
+        for reader in readers:
+            reader.close()
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
 # ------------------------------------------------------------- assessing
 def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
     """Evaluate one unit in a worker; plain data the parent turns back into a BatchItem.
 
-    The coerced facts travel with the raw result (in one pickle, so the records the
-    raw result's evidence points to stay the very records of the facts, as the trace
-    builder expects).
+    Without tracing only the raw result travels (the coerced facts are most of a
+    result's size, and the parent can produce them itself if anyone asks); with
+    tracing the facts go too, in the same pickle as the events that point into them.
     """
     try:
         result = policy.evaluate(unit, trace=trace)
@@ -159,14 +219,57 @@ def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -
         return ("fact", exc.unit, exc.problems)
     except EvaluationError as exc:
         return ("evaluation", exc.unit, exc.where, str(exc))
-    return ("ok", result.unit_id, result.name, result.category, result.facts, result._raw, result._trace_events)
+    facts = result.facts if trace else None
+    return ("ok", result.unit_id, result.name, result.category, facts, result._raw, result._trace_events)
 
 
 def assess_payload_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
     return assess_payload(policy, index, unit, trace=True)
 
 
-def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], location: str | None = None) -> BatchItem:
+_PENDING: Any = object()
+_REMOTE: list[type[Any]] = []
+
+
+def _remote_result_class() -> type[Any]:
+    """A Result assessed in a worker whose facts are produced here on first use.
+
+    Asking for ``facts`` (directly, or through ``trace``/``explain`` or the audit tools)
+    assesses the unit again in this process and adopts that raw result too, so the
+    facts and the records the result points to are the same objects, as in a serial
+    result.  The values are identical: evaluation is deterministic.
+    """
+    if _REMOTE:
+        return _REMOTE[0]
+    from .runtime.result import Result
+
+    slot = Result.__dict__["facts"]
+
+    class RemoteResult(Result):
+        __slots__ = ("_unit",)
+        _unit: Any
+
+        def _get_facts(self) -> dict[str, object]:
+            facts = slot.__get__(self, Result)
+            if facts is _PENDING:
+                local = self._policy.evaluate(self._unit)
+                self._raw = local._raw
+                facts = local.facts
+                slot.__set__(self, facts)
+                self._unit = None
+            return facts  # type: ignore[no-any-return]
+
+        def _set_facts(self, value: dict[str, object]) -> None:
+            slot.__set__(self, value)
+
+        facts = property(_get_facts, _set_facts)
+
+    _REMOTE.append(RemoteResult)
+    return RemoteResult
+
+
+def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], unit: Any,
+               location: str | None = None) -> BatchItem:
     """The BatchItem a payload from :func:`assess_payload` stands for, bound to ``policy``."""
     from .policy import BatchItem
     from .runtime.result import Result
@@ -174,7 +277,12 @@ def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], location: s
     kind = payload[0]
     if kind == "ok":
         _, unit_id, name, category, facts, raw, events = payload
-        result = Result(policy, policy.checked.plans[category], raw, unit_id, name, category, facts, events)
+        plan = policy.checked.plans[category]
+        if facts is None:
+            result = _remote_result_class()(policy, plan, raw, unit_id, name, category, _PENDING, events)
+            result._unit = unit
+        else:
+            result = Result(policy, plan, raw, unit_id, name, category, facts, events)
         return BatchItem(index, unit_id, result, None, location)
     if kind == "fact":
         problems: tuple[FactProblem, ...] = payload[2]
@@ -189,8 +297,20 @@ def evaluate_many(policy: Policy, units: Iterable[Mapping[str, object]], *, work
                   trace: bool = False, chunk_size: int = DEFAULT_CHUNK) -> Iterator[BatchItem]:
     """Assess units in ``workers`` processes; one BatchItem per unit, in input order, streamed."""
     function = assess_payload_traced if trace else assess_payload
-    for index, payload in enumerate(map_units(policy, units, function, workers=workers, chunk_size=chunk_size)):
-        yield batch_item(policy, index, payload)
+    if isinstance(units, (list, tuple)):  # indexable: map_units may share it with forked workers
+        for index, payload in enumerate(map_units(policy, units, function, workers=workers, chunk_size=chunk_size)):
+            yield batch_item(policy, index, payload, units[index])
+        return
+    kept: collections.deque[Any] = collections.deque()  # units in flight (bounded), for facts on demand
+
+    def remember(units: Iterable[Any]) -> Iterator[Any]:
+        for unit in units:
+            kept.append(unit)
+            yield unit
+
+    for index, payload in enumerate(map_units(policy, remember(units), function, workers=workers,
+                                              chunk_size=chunk_size)):
+        yield batch_item(policy, index, payload, kept.popleft())
 
 
 # --------------------------------------------------------------- CLI rows
@@ -211,7 +331,7 @@ def assess_rows(policy: Policy, rows: Iterable[Any], workers: int,
 
     for payload in map_units(policy, remember(rows), assess_row_payload, workers=workers, chunk_size=chunk_size):
         row = kept.popleft()
-        yield row, (None if payload is None else batch_item(policy, row.index, payload, row.location))
+        yield row, (None if payload is None else batch_item(policy, row.index, payload, row.unit, row.location))
 
 
 def render_row_jsonl(policy: Policy, index: int, row: Any) -> tuple[str | None, dict[str, object] | None]:

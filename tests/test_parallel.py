@@ -143,6 +143,26 @@ def test_input_is_streamed_not_read_ahead(policy: Any) -> None:
     assert consumed <= bound
 
 
+def test_stopping_early_leaves_no_worker_behind(policy: Any) -> None:
+    units = mixed_units(2000)  # a list: the forked workers share it and are stopped when the consumer stops
+    stream = policy.evaluate_many(units, workers=2)
+    first = list(itertools.islice(stream, 10))
+    stream.close()
+    assert [i.index for i in first] == list(range(10))
+    assert multiprocessing.active_children() == []
+
+
+def _explode(policy: Any, index: int, unit: Any) -> None:
+    raise RuntimeError("boom")
+
+
+def test_an_unexpected_failure_in_a_worker_is_reported(policy: Any) -> None:
+    from kaohe_rules.errors import KaoheError
+
+    with pytest.raises(KaoheError, match="boom"):
+        list(parallel.map_units(policy, sample_units(), _explode, workers=2))
+
+
 def test_workers_argument_is_checked(policy: Any) -> None:
     with pytest.raises(ValueError):
         list(policy.evaluate_many(sample_units(), workers=0))
