@@ -145,10 +145,15 @@ def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *
                 start += len(chunk)
             if not pending:
                 break
-            values: list[T] = pickle.loads(pending.popleft().result())  # noqa: S301 - from our own worker processes
+            try:
+                data = pending.popleft().result()
+            except BrokenProcessPool as exc:
+                raise KaoheError(f"a worker process died while assessing units ({exc}); "
+                                 "no results after this point") from None
+            except Exception as exc:  # an engine bug in a worker: reported as the fork path reports it
+                raise KaoheError(f"a worker process failed while assessing units ({type(exc).__name__}: {exc})") from exc
+            values: list[T] = pickle.loads(data)  # noqa: S301 - from our own worker processes
             yield from values
-    except BrokenProcessPool as exc:
-        raise KaoheError(f"a worker process died while assessing units ({exc}); no results after this point") from None
     finally:
         # also when the consumer stops early: drop what is queued, wait only for what runs
         pool.shutdown(wait=True, cancel_futures=True)

@@ -211,3 +211,24 @@ def test_cli_rejects_a_bad_worker_count(capsys: Any) -> None:
 
 if sys.platform == "win32":  # pragma: no cover
     pytestmark = pytest.mark.skip("process tests are exercised on POSIX CI")
+
+
+def test_the_fork_path_in_a_fresh_single_threaded_process() -> None:
+    """Other tests may leave threads behind (then workers are started with forkserver): check fork itself."""
+    import subprocess
+
+    script = f"""
+import json, multiprocessing, sys
+from decimal import Decimal
+import kaohe_rules
+from kaohe_rules import parallel
+assert parallel._context().get_start_method() == "fork"
+policy = kaohe_rules.load({str(POLICY)!r})
+units = json.load(open({str(SAMPLES)!r}, encoding="utf-8"), parse_float=Decimal)["units"] * 5
+serial = [(i.index, str(i.result.score), i.result.rating) for i in policy.evaluate_many(units)]
+forked = [(i.index, str(i.result.score), i.result.rating) for i in policy.evaluate_many(units, workers=2)]
+facts = [i.result.facts for i in policy.evaluate_many(units[:3], workers=2)] == [policy.evaluate(u).facts for u in units[:3]]
+print(serial == forked and facts and multiprocessing.active_children() == [])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
