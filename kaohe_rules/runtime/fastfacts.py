@@ -203,6 +203,13 @@ class _Generator:
         self.bounds(indent + 2, local, bounds)
         return True
 
+    def prologue(self, name: str, mapping: str) -> None:
+        """``def name(mapping):`` taking only a plain dict, with ``g`` its get and ``n`` the optional keys seen."""
+        self.emit(0, f"def {name}({mapping}):")
+        self.emit(1, f"if {mapping}.__class__ is not dict: raise _S")
+        self.emit(1, f"g = {mapping}.get")
+        self.emit(1, "n = 0")
+
     def record_function(self, rname: str) -> str:
         name = self.records.get(rname)
         if name is not None:
@@ -213,10 +220,7 @@ class _Generator:
         decl = policy.records[rname]
         body: list[str] = []
         saved, self.lines = self.lines, body
-        self.emit(0, f"def {name}(x):")
-        self.emit(1, "if x.__class__ is not dict: raise _S")
-        self.emit(1, "g = x.get")
-        self.emit(1, "n = 0")
+        self.prologue(name, "x")
         required = 0
         pairs: list[str] = []
         for index, field in enumerate(decl.fields):
@@ -241,10 +245,7 @@ class _Generator:
         policy = self.policy
         plan = policy.plans[category]
         name = f"coerce_{index}"
-        self.emit(0, f"def {name}(raw):")
-        self.emit(1, "if raw.__class__ is not dict: raise _S")
-        self.emit(1, "g = raw.get")
-        self.emit(1, "n = 0")
+        self.prologue(name, "raw")
         self.emit(1, "try:")
         required = 0
         pairs: list[str] = []
