@@ -186,6 +186,8 @@ class Compiler:
                 local = f"S{len(section_locals)}"
                 parts = by_section.get(path, [])
                 total = " + ".join(parts) if parts else "0"
+                if len(parts) > 2:  # sum(rest, first) adds left to right as the chain does, flat and in C
+                    total = f"sum(({', '.join(parts[1:])},), {parts[0]})"
                 emit(f"{local} = {total}")
                 emit(f"if {local} < 0: {local} = 0")
             else:
