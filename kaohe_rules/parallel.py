@@ -4,10 +4,12 @@ Units are read from the input iterator in chunks; at most a few chunks per worke
 are in flight at any time, so a batch of a million units streamed from a file is
 never held in memory, and results come back in input order however the workers
 finish.  A list of units given where ``fork`` is available is not sent at all: the
-forked workers inherit it and each takes every N-th chunk.  Every unit yields one :class:`~kaohe_rules.policy.BatchItem` — with its
-result, or with the :class:`~kaohe_rules.errors.FactError` /
+forked workers inherit it and each takes every N-th chunk.  Every unit yields one
+:class:`~kaohe_rules.policy.BatchItem` — with its result, or with the
+:class:`~kaohe_rules.errors.FactError` /
 :class:`~kaohe_rules.errors.EvaluationError` that kept it from being assessed — so
-no row is lost.
+no row is lost.  A failure of the engine itself in a worker, or a worker that dies,
+raises :class:`~kaohe_rules.errors.KaoheError` in the parent.
 
 Workers need the compiled policy.  Where the platform can ``fork`` a process with a
 single thread, the workers inherit the parent's policy as it is (nothing is sent
@@ -20,7 +22,9 @@ indistinguishable from serial ones.
 
 ``map_units`` is the general form: it applies a picklable function to every unit in
 the workers and yields the function's values in order (the CLI uses it to render
-JSON Lines in the workers).
+JSON Lines in the workers).  Shipping a result costs the parent about a third of
+evaluating it, so on few cores parallelism pays only when the per-unit work done in
+the workers is larger than the assessment (see docs/performance.md).
 """
 
 from __future__ import annotations
