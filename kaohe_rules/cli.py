@@ -35,7 +35,6 @@ EXIT_INTERNAL = 4
 EXTENSION_MODULES = (
     "kaohe_rules.audit.cli",
     "kaohe_rules.testing.cli",
-    "kaohe_rules.parallel_cli",
 )
 
 
