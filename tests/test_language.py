@@ -280,3 +280,12 @@ def test_division_by_zero_names_the_unit_and_the_target() -> None:
     with pytest.raises(kaohe_rules.EvaluationError) as info:
         p.evaluate({"id": "甲单位", "category": "单位", "facts": {"a": 1, "b": 0}})
     assert str(info.value) == "unit '甲单位': division by zero (in target t, rule 2〔二(一)6〕)"
+
+
+def test_lists_of_scalars_and_enums() -> None:
+    p = make("enum 季度 { 一季度, 二季度, 三季度, 四季度 }\nfact 开会: list of 季度 = []\nfact 分: list of decimal = []\n"
+             "target t in 单位.甲 points 100 { deduct 10 per 4 - count(开会) deduct sum(分) deduct 1 per count(分 where it > 2) }")
+    assert score(p, 开会=["一季度", "三季度"], 分=["1.5", "3"]) == 100 - 20 - Decimal("4.5") - 1
+    with pytest.raises(FactError) as info:
+        p.evaluate({"id": "u", "category": "单位", "facts": {"开会": ["五季度"]}})
+    assert info.value.problems[0].fact == "开会[0]"
