@@ -30,7 +30,7 @@ from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
-from .runtime.fastfacts import SlowPath, build_fast_coercers, fast_envelope
+from .runtime.fastfacts import LazyFastCoercers, SlowPath, fast_envelope
 from .runtime.result import Result
 from .source import SourceFile, point_span
 
@@ -141,7 +141,11 @@ class Policy:
         self.coercer = FactCoercer(checked, self.module.derive)
         self._plans: dict[str, CategoryPlan] = checked.plans
         # fast path for facts already in canonical types; anything else goes to self.coercer
-        self.fast_coercion_source, self._fast_coerce = build_fast_coercers(checked, self.module.derive)
+        self._fast = LazyFastCoercers(checked, self.module.derive)  # built per category on its first unit
+        self._fast_coerce = self._fast.functions
+        if disk_cache.active():  # with the disk cache on, reading the code objects is cheap: build them now
+            for category in self._plans:
+                self._fast.build(category)
 
     # ------------------------------------------------------------ metadata
     @property
@@ -163,6 +167,11 @@ class Policy:
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
         return self.checked.warnings
+
+    @property
+    def fast_coercion_source(self) -> str:
+        """The Python source of the generated fact fast path (for review and debugging)."""
+        return self._fast.source()
 
     @property
     def generated_source(self) -> str:

@@ -8,9 +8,11 @@ of builtins, so even a compiler bug cannot reach ``open`` or ``__import__``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from ..cache import active as cache_active
 from ..cache import compile_source
 from ..compiler import CompiledSource
 from .helpers import HELPERS, SAFE_BUILTINS
@@ -28,13 +30,51 @@ class CompiledModule:
         namespace.update(compiled.constants)
         code = compile_source(compiled.source, "<kaohe-generated>")  # from the disk cache when it is on
         exec(code, namespace)  # noqa: S102 - source generated from the checked AST only
-        self.source = compiled.source
+        self.source = compiled.source + compiled.traced_source
         self.plain: dict[str, EvalFunction] = {}
-        self.traced: dict[str, EvalFunction] = {}
-        for category, (plain, traced) in compiled.functions.items():
+        for category, (plain, _traced) in compiled.functions.items():
             self.plain[category] = namespace[plain]
-            self.traced[category] = namespace[traced]
+        traced = _TracedFunctions(compiled, namespace)
+        if cache_active():  # with the disk cache on, reading the code object is cheap: no compile() later
+            traced.load()
+        self.traced: Mapping[str, EvalFunction] = traced
         self.derive: dict[str, Callable[[dict[str, object]], object]] = {
             record: namespace[fname] for record, fname in compiled.derive.items()
         }
         self.section_order = compiled.section_order
+
+
+class _TracedFunctions(Mapping[str, EvalFunction]):
+    """The traced evaluators, compiled into the module's namespace on first use.
+
+    Most units are never traced (and compiling them is a third of a load); the traced
+    code runs against the same namespace, so it sees the same constants and helpers.
+    """
+
+    def __init__(self, compiled: CompiledSource, namespace: dict[str, Any]) -> None:
+        self._compiled = compiled
+        self._namespace = namespace
+        self._functions: dict[str, EvalFunction] | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> dict[str, EvalFunction]:
+        with self._lock:
+            if self._functions is None:
+                compiled = self._compiled
+                code = compile_source(compiled.traced_source, "<kaohe-generated-traced>")
+                exec(code, self._namespace)  # noqa: S102 - source generated from the checked AST only
+                self._functions = {category: self._namespace[traced]
+                                   for category, (_plain, traced) in compiled.functions.items()}
+            return self._functions
+
+    def __getitem__(self, category: str) -> EvalFunction:
+        functions = self._functions
+        if functions is None:
+            functions = self.load()
+        return functions[category]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._compiled.functions)
+
+    def __len__(self) -> int:
+        return len(self._compiled.functions)
