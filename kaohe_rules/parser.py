@@ -11,11 +11,13 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from typing import Any
 
 import lark
 from lark import exceptions as lark_exc
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
+from lark.parse_tree_builder import PropagatePositions
 
 from .errors import Diagnostic
 from .grammar_file import grammar_text
@@ -65,7 +67,8 @@ def _parser() -> lark.Lark:
     tables = cache.parser_tables()
     if tables is not None:
         try:
-            return lark.Lark._load_from_dict(tables["data"], tables["memo"])  # type: ignore[no-untyped-call, no-any-return]
+            loaded: lark.Lark = lark.Lark._load_from_dict(tables["data"], tables["memo"])  # type: ignore[no-untyped-call]
+            return _quicker_positions(loaded)
         except Exception:  # noqa: S110 - a stale or foreign entry: build the parser instead
             pass
     parser = lark.Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
@@ -73,6 +76,56 @@ def _parser() -> lark.Lark:
         data, memo = parser.memo_serialize([TerminalDef, Rule])
         cache.store_parser_tables(data, memo)
     except Exception:  # noqa: S110 - caching is an optimisation only
+        pass
+    return _quicker_positions(parser)
+
+
+class _Positions(PropagatePositions):
+    """Lark's ``propagate_positions``, same positions, less work.
+
+    Most reductions of an expression grammar pass a single child through a chain
+    of ``?rule`` precedence levels; Lark then recomputes that child's positions
+    and stores them on it again, unchanged.  This skips exactly that case (the
+    result *is* the only child: its meta already holds these positions, container
+    fields included) and otherwise does what Lark 1.3's ``PropagatePositions`` does.
+    """
+
+    def __call__(self, children: list[Any]) -> Any:
+        res = self.node_builder(children)
+        if (len(children) == 1 and res is children[0]) or not isinstance(res, lark.Tree):
+            return res
+        res_meta: Any = res.meta
+        first = self._pp_get_meta(children)  # type: ignore[no-untyped-call]
+        if first is not None:
+            if not hasattr(res_meta, "line"):
+                res_meta.line = getattr(first, "container_line", first.line)
+                res_meta.column = getattr(first, "container_column", first.column)
+                res_meta.start_pos = getattr(first, "container_start_pos", first.start_pos)
+                res_meta.empty = False
+            res_meta.container_line = getattr(first, "container_line", first.line)
+            res_meta.container_column = getattr(first, "container_column", first.column)
+            res_meta.container_start_pos = getattr(first, "container_start_pos", first.start_pos)
+        last = self._pp_get_meta(reversed(children))  # type: ignore[no-untyped-call]
+        if last is not None:
+            if not hasattr(res_meta, "end_line"):
+                res_meta.end_line = getattr(last, "container_end_line", last.end_line)
+                res_meta.end_column = getattr(last, "container_end_column", last.end_column)
+                res_meta.end_pos = getattr(last, "container_end_pos", last.end_pos)
+                res_meta.empty = False
+            res_meta.container_end_line = getattr(last, "container_end_line", last.end_line)
+            res_meta.container_end_column = getattr(last, "container_end_column", last.end_column)
+            res_meta.container_end_pos = getattr(last, "container_end_pos", last.end_pos)
+        return res
+
+
+def _quicker_positions(parser: lark.Lark) -> lark.Lark:
+    """Swap Lark's position callbacks for :class:`_Positions` (left alone if Lark's layout differs)."""
+    try:
+        callbacks = parser.parser.parser.parser.callbacks
+        for rule, callback in list(callbacks.items()):
+            if type(callback) is PropagatePositions and callback.node_filter is None:
+                callbacks[rule] = _Positions(callback.node_builder)  # type: ignore[no-untyped-call]
+    except AttributeError:  # pragma: no cover - another Lark version: its own callbacks are correct, only slower
         pass
     return parser
 
