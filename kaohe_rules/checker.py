@@ -745,12 +745,14 @@ class _Checker:
 
     def _check_rules(self, target: ast.TargetDecl, scope: Scope) -> None:
         seen: list[object] = []
+        several = len(target.rules) > 1  # a single rule cannot repeat: skip its (deep, costly) shape
         for rule in target.rules:
-            shape = attrs.asdict(rule, filter=_no_span)
-            if shape in seen:
-                self.diag.error("K160", f"target '{target.name}' repeats the same rule", rule.span,
-                                hint="a duplicated rule deducts twice; remove one")
-            seen.append(shape)
+            if several:
+                shape = attrs.asdict(rule, filter=_no_span)
+                if shape in seen:
+                    self.diag.error("K160", f"target '{target.name}' repeats the same rule", rule.span,
+                                    hint="a duplicated rule deducts twice; remove one")
+                seen.append(shape)
             self._reading.append(set())
             if rule.condition is not None:
                 ctype = self._expr(rule.condition, scope)
