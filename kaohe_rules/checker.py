@@ -147,6 +147,9 @@ class _Checker:
         self._let_state: dict[str, str] = {}
         self.defers: list[ast.DeferDecl] = []
         self.aliases: dict[str, ast.DeferDecl] = {}
+        # Names the checker makes for each defer's source list: kept alive so that no other
+        # node can take their id() while the id-keyed type and resolution tables hold them.
+        self._deferred_sources: list[ast.Name] = []
         self.targets: list[ast.TargetDecl] = []
         self.vetoes: list[ast.VetoDecl] = []
         self._seen: set[tuple[str, str]] = set()  # (kind, name) of targets and vetoes: duplicates in O(1)
@@ -213,9 +216,6 @@ class _Checker:
 
     def _collect(self) -> None:
         for decl in self.linked.decls:
-            if isinstance(decl, ast.Category):
-                if decl.name in self.categories or any(d.name == decl.name for d in self._pending_categories()):
-                    pass
             if isinstance(decl, ast.EnumDecl):
                 if decl.name in self.enums or decl.name in self.records:
                     self.diag.error("K100", f"type '{decl.name}' is declared twice", decl.span)
@@ -286,9 +286,6 @@ class _Checker:
         if self.ratings is None:
             self.diag.error("K126", "the policy declares no ratings", self.linked.header.span,
                             hint='add: ratings { 优秀 良好 合格 不合格 } vetoed 不合格')
-
-    def _pending_categories(self) -> list[ast.Category]:
-        return []
 
     def _category_decls(self) -> dict[str, ast.Category]:
         out: dict[str, ast.Category] = {}
@@ -646,7 +643,7 @@ class _Checker:
         cats = self._check_category_refs(decl.categories, decl.span, f"defer '{decl.name}'")
         source = ast.Name(ident=decl.source_list, span=decl.span)
         stype = self._expr(source, Scope(categories=cats))
-        self._deferred_source[decl.name] = source
+        self._deferred_sources.append(source)
         if stype.is_error:
             return
         if stype.kind != "list" or stype.elem is None:
@@ -661,12 +658,6 @@ class _Checker:
         ctype = self._expr(decl.where, Scope(items=(stype.elem,), categories=cats))
         self.reads[id(decl)] = tuple(sorted(self._reading.pop()))
         self._expect_bool(ctype, decl.where, f"the condition of defer '{decl.name}'")
-
-    @property
-    def _deferred_source(self) -> dict[str, ast.Name]:
-        if not hasattr(self, "_deferred_source_map"):
-            self._deferred_source_map: dict[str, ast.Name] = {}
-        return self._deferred_source_map
 
     # =============================================================== targets
     def _check_targets(self) -> list[PlacedTarget]:
@@ -1053,21 +1044,17 @@ class _Checker:
             for part, t in ((e.value, v), (e.low, lo), (e.high, hi)):
                 self._expect_required(t, part)
             if not (v.is_error or lo.is_error or hi.is_error):
-                if not (comparable(v.required(), lo.required(), "<") and comparable(v.required(), hi.required(), "<")):
-                    return self._unit_error(e, v, lo if not comparable(v.required(), lo.required(), "<") else hi,
-                                            e.low if not comparable(v.required(), lo.required(), "<") else e.high)
+                for bound_type, bound in ((lo, e.low), (hi, e.high)):
+                    if not comparable(v.required(), bound_type.required(), "<"):
+                        return self._unit_error(e, v, bound_type, bound)
             return BOOL
-        if isinstance(e, ast.And):
+        if isinstance(e, (ast.And, ast.Or)):
+            # the right side runs only when the left was true (and) / false (or): narrow by that
+            word, left_truth = ("and", True) if isinstance(e, ast.And) else ("or", False)
             lt = self._expr(e.left, scope)
-            self._expect_bool(lt, e.left, "the left side of 'and'")
-            rt = self._expr(e.right, scope.narrow(_asserted(e.left, True)))
-            self._expect_bool(rt, e.right, "the right side of 'and'")
-            return BOOL
-        if isinstance(e, ast.Or):
-            lt = self._expr(e.left, scope)
-            self._expect_bool(lt, e.left, "the left side of 'or'")
-            rt = self._expr(e.right, scope.narrow(_asserted(e.left, False)))
-            self._expect_bool(rt, e.right, "the right side of 'or'")
+            self._expect_bool(lt, e.left, f"the left side of '{word}'")
+            rt = self._expr(e.right, scope.narrow(_asserted(e.left, left_truth)))
+            self._expect_bool(rt, e.right, f"the right side of '{word}'")
             return BOOL
         if isinstance(e, ast.Not):
             t = self._expr(e.operand, scope)

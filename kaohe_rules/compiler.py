@@ -18,7 +18,6 @@ lazily, so a caller who only needs the score and rating pays for nothing else.
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -71,7 +70,6 @@ class Compiler:
         self.out = _Emitter()
         self._locals: dict[str, str] = {}
         self._outcome_locals: dict[str, str] = {}
-        self._item_depth_base = 0
         self._temps = 0
 
     # --------------------------------------------------------------- tables
@@ -255,8 +253,7 @@ class Compiler:
         emit = self.out
         source = self._locals.get(defer.source_list) or self._value_of(defer.source_list)
         keep, moved = f"A{index}", f"M{index}"
-        self._item_depth_base = 0
-        cond = self.expr(defer.where, depth=0)
+        cond = self.expr(defer.where)
         emit(f"{keep} = []")
         emit(f"{moved} = []")
         emit(f"for _it0 in {source}:")
@@ -318,7 +315,7 @@ class Compiler:
         reads = self._reads_tuple(veto)
         if veto.on_list is not None:
             source = self.expr(veto.on_list)
-            cond = self.expr(veto.condition, depth=0)
+            cond = self.expr(veto.condition)
             guard = f" if {source} else []" if _SIMPLE.match(source) else ""
             emit(f"E{index} = [_it0 for _it0 in {source} if {cond}]{guard}")
         else:
@@ -372,7 +369,7 @@ class Compiler:
         self._outcome_locals = {}
 
     # ---------------------------------------------------------- expressions
-    def expr(self, e: ast.Expr, depth: int | None = None) -> str:
+    def expr(self, e: ast.Expr) -> str:
         return self._e(e)
 
     def _t(self, e: ast.Expr) -> Type:
@@ -627,9 +624,3 @@ def compile_policy(policy: CheckedPolicy) -> CompiledSource:
     """Generate the evaluator source and constants for a checked policy."""
     return Compiler(policy).compile()
 
-
-def constant_repr(value: object) -> str:
-    """A short description of a constant (for debugging dumps of the table)."""
-    if isinstance(value, (Decimal, int, bool, datetime.date)):
-        return str(value)
-    return repr(value)

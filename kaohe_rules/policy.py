@@ -8,14 +8,12 @@ share; evaluation runs inside the engine's own decimal context.
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import gc
 import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -222,8 +220,7 @@ class Policy:
         plan = self._plans[category]
         events: list[tuple[Any, ...]] = []
         try:
-            with decimal.localcontext(ENGINE_CONTEXT):
-                self.module.traced[category](facts, events)
+            self._run_traced(category, facts, events)
         except Exception:  # noqa: S110 - the failure is expected; the events tell where it happened
             pass
         last = events[-1] if events else None
@@ -249,9 +246,13 @@ class Policy:
 
     def _traced_events(self, category: str, facts: dict[str, object]) -> list[tuple[Any, ...]]:
         events: list[tuple[Any, ...]] = []
+        self._run_traced(category, facts, events)
+        return events
+
+    def _run_traced(self, category: str, facts: dict[str, object], events: list[tuple[Any, ...]]) -> None:
+        """The traced evaluator under the engine's context, recording into ``events`` as it goes."""
         with decimal.localcontext(ENGINE_CONTEXT):
             self.module.traced[category](facts, events)
-        return events
 
     def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
                       workers: int | None = None) -> Iterator[BatchItem]:
@@ -319,11 +320,3 @@ class Policy:
             if keys <= set(fields):
                 return rname
         return None
-
-
-def describe_value(value: object) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)
