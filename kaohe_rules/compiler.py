@@ -51,6 +51,38 @@ class CompiledSource:
     traced_source: str = ""
 
 
+class ConstantTable:
+    """The values generated code reads by generated names (``_c3``, ``_k0``, ``_p1``).
+
+    Policy text, amounts and dates never appear in generated source; they live here
+    and become the module's namespace.  Equal values share a name, except Decimals
+    written differently (``1.0`` and ``1`` keep their own exponents).
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+        self._names: dict[tuple[str, object], str] = {}
+
+    def name(self, value: object, prefix: str = "_c") -> str:
+        key = _constant_key(value)
+        name = self._names.get(key)
+        if name is None:
+            name = f"{prefix}{len(self._names)}"
+            self._names[key] = name
+            self.values[name] = value
+        return name
+
+
+def _constant_key(value: object) -> tuple[str, object]:
+    if isinstance(value, Decimal):
+        return ("Decimal", str(value))
+    try:
+        hash(value)
+    except TypeError:  # lists, dicts: shared only by identity
+        return (type(value).__name__, id(value))
+    return (type(value).__name__, value)
+
+
 class _Emitter:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -65,8 +97,8 @@ class Compiler:
 
     def __init__(self, policy: CheckedPolicy) -> None:
         self.policy = policy
-        self.constants: dict[str, object] = {}
-        self._const_ids: dict[tuple[str, object], str] = {}
+        self.table = ConstantTable()
+        self.constants = self.table.values
         self.out = _Emitter()
         self._locals: dict[str, str] = {}
         self._outcome_locals: dict[str, str] = {}
@@ -74,13 +106,7 @@ class Compiler:
 
     # --------------------------------------------------------------- tables
     def const(self, value: object, prefix: str = "_c") -> str:
-        key = (type(value).__name__, value if not isinstance(value, (list, dict)) else id(value))
-        name = self._const_ids.get(key)
-        if name is None:
-            name = f"{prefix}{len(self._const_ids)}"
-            self._const_ids[key] = name
-            self.constants[name] = value
-        return name
+        return self.table.name(value, prefix)
 
     def key(self, text: str) -> str:
         return self.const(text, "_k")

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..cache import compile_source
+from ..compiler import ConstantTable
 from ..model import CheckedPolicy
 from ..types import Type
 from . import facts as _generic
@@ -81,19 +82,14 @@ class _Generator:
         self.policy = policy
         self.derive = derive
         self.lines: list[str] = []
-        self.constants: dict[str, object] = {}
-        self._ids: dict[tuple[str, object], str] = {}
+        self.table = ConstantTable()
+        self.constants = self.table.values
+        self._enum_tables: dict[str | None, str] = {}
         self.records: dict[str, str] = {}
         self.elements: dict[tuple[object, ...], str] = {}
 
     def const(self, value: object, prefix: str = "_c") -> str:
-        key = (type(value).__name__, value if isinstance(value, (str, int, Decimal, datetime.date)) else id(value))
-        name = self._ids.get(key)
-        if name is None:
-            name = f"{prefix}{len(self._ids)}"
-            self._ids[key] = name
-            self.constants[name] = value
-        return name
+        return self.table.name(value, prefix)
 
     def emit(self, indent: int, line: str) -> None:
         self.lines.append("    " * indent + line)
@@ -143,7 +139,7 @@ class _Generator:
             self.emit(indent, f"if not ({var} {'<=' if high_closed else '<'} {self.const(high)}): raise _S")
 
     def enum_table(self, t: Type) -> str:
-        cached = self._ids.get(("enum", t.name))
+        cached = self._enum_tables.get(t.name)
         if cached is not None:
             return cached
         members = self.policy.enums[t.name or ""].members
@@ -154,7 +150,7 @@ class _Generator:
         for index, member in enumerate(members):
             table[member.name] = index
         name = self.const(table, "_e")
-        self._ids[("enum", t.name)] = name
+        self._enum_tables[t.name] = name
         return name
 
     def element_function(self, elem: Type) -> str:
