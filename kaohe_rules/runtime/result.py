@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..compiler import RAW_FIELDS
 from ..model import CategoryPlan, CheckedPolicy
 from ..numeric import normalize, to_fen
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from ..policy import Policy
     from .trace import Trace
 
+
+# Positions in the raw tuple the generated evaluator returns (compiler.RAW_FIELDS).
+_SCORE, _SECTIONS, _TARGETS, _VETOES, _EXCEPTED, _DEFERRED, _BAND, _RATING, _OUTCOME = range(len(RAW_FIELDS))
+assert RAW_FIELDS[_DEFERRED] == "deferred" and RAW_FIELDS[_OUTCOME] == "outcome"
 
 @attrs.frozen
 class TargetResult:
@@ -162,7 +167,7 @@ class Result:
     # ------------------------------------------------------------- headline
     @property
     def score(self) -> Decimal:
-        return Decimal(self._raw[0])
+        return Decimal(self._raw[_SCORE])
 
     @property
     def total(self) -> Decimal:
@@ -170,36 +175,36 @@ class Result:
 
     @property
     def rating(self) -> str:
-        name: str = self._checked.ratings.ratings[self._raw[7]].name
+        name: str = self._checked.ratings.ratings[self._raw[_RATING]].name
         return name
 
     @property
     def rating_label(self) -> str:
-        rating = self._checked.ratings.ratings[self._raw[7]]
+        rating = self._checked.ratings.ratings[self._raw[_RATING]]
         label: str = rating.label or rating.name
         return label
 
     @property
     def band(self) -> str | None:
         """The rating the score alone earns (before vetoes)."""
-        index = self._raw[6]
+        index = self._raw[_BAND]
         return self._plan.bands[index].rating if index >= 0 else None
 
     @property
     def band_citation(self) -> str | None:
-        index = self._raw[6]
+        index = self._raw[_BAND]
         return self._plan.bands[index].cite if index >= 0 else None
 
     @property
     def vetoed(self) -> bool:
-        return bool(self._raw[3])
+        return bool(self._raw[_VETOES])
 
     # -------------------------------------------------------------- details
     @property
     def targets(self) -> tuple[TargetResult, ...]:
         if "targets" not in self._cache:
             out = []
-            for placed, score in zip(self._plan.targets, self._raw[2]):
+            for placed, score in zip(self._plan.targets, self._raw[_TARGETS]):
                 t = placed.target
                 out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), placed.points, Decimal(score)))
             self._cache["targets"] = tuple(out)
@@ -211,7 +216,7 @@ class Result:
             order = self._policy.compiled.section_order[self.category]
             infos = {s.path: s for s in self._plan.category.all_sections()}
             out: dict[str, SectionResult] = {}
-            for path, score in zip(order, self._raw[1]):
+            for path, score in zip(order, self._raw[_SECTIONS]):
                 info = infos[path]
                 key = ".".join(path)
                 targets = tuple(t for t in self.targets if t.section == key)
@@ -222,7 +227,7 @@ class Result:
     @property
     def vetoes(self) -> tuple[VetoHit, ...]:
         if "vetoes" not in self._cache:
-            self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None) for entry in self._raw[3])
+            self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None) for entry in self._raw[_VETOES])
         return self._cache["vetoes"]  # type: ignore[no-any-return]
 
     @property
@@ -230,7 +235,7 @@ class Result:
         """Vetoes whose condition held but an exception (unless … because …) stopped."""
         if "excepted" not in self._cache:
             out = []
-            for index, exc_index, evidence, reads in self._raw[4]:
+            for index, exc_index, evidence, reads in self._raw[_EXCEPTED]:
                 veto = self._plan.vetoes[index]
                 reason = veto.exceptions[exc_index].because or "exception"
                 out.append(self._veto_hit(index, evidence, reads, reason))
@@ -248,7 +253,7 @@ class Result:
     def deferred(self) -> tuple[Deferral, ...]:
         if "deferred" not in self._cache:
             out = []
-            for index, items in self._raw[5]:
+            for index, items in self._raw[_DEFERRED]:
                 d = self._plan.defers[index]
                 out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._policy.display_record(i) for i in items)))
             self._cache["deferred"] = tuple(out)
@@ -262,7 +267,7 @@ class Result:
             if outcome is None:
                 self._cache["consequences"] = Consequences(rating, None, "none", Decimal("0.00"), (), ())
             else:
-                total, amounts = self._raw[8] if self._raw[8] is not None else (Decimal(0), ())
+                total, amounts = self._raw[_OUTCOME] if self._raw[_OUTCOME] is not None else (Decimal(0), ())
                 items = tuple(MoneyItem(item.kind, item.name, item.label, amount, item.cite or outcome.cite)
                               for item, amount in zip(outcome.items, amounts))
                 kinds = {i.kind for i in items}

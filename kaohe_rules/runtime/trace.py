@@ -28,6 +28,7 @@ from .. import ast
 from ..model import BandInfo, CategoryPlan, CheckedPolicy, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
+from .result import _DEFERRED
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -282,7 +283,7 @@ class _Builder:
     # values of names at the end of the evaluation, for steps whose raw tuple carries none
     def _alias_values(self) -> dict[str, object]:
         out: dict[str, object] = {}
-        moved = dict(self.result._raw[5])
+        moved = dict(self.result._raw[_DEFERRED])
         for index, defer in enumerate(self.plan.defers):
             source = self.result.facts.get(defer.source_list)
             items = source if isinstance(source, (list, tuple)) else []
@@ -334,7 +335,7 @@ class _Builder:
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
 
     def deferrals(self) -> list[TraceEvent]:
-        moved = dict(self.result._raw[5])
+        moved = dict(self.result._raw[_DEFERRED])
         out = []
         for index, defer in enumerate(self.plan.defers):
             items = [self.policy.display_record(i) for i in moved.get(index, [])]
