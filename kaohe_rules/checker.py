@@ -1355,7 +1355,6 @@ class _Checker:
                                        hint=f"{e.func}(L of field)")
         if of_type.is_error:
             return ERROR
-        assert e.of is None or True
         self._expect_required(of_type, e.of or e.source)
         if e.func == "sum":
             if of_type.kind not in (*NUMERIC, "money", "percent"):
