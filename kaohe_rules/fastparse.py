@@ -223,6 +223,28 @@ class FastParser:
             kind = _TREE
         return (size, origin, kind, name, tuple(keep), plain)
 
+    def terminal_for(self, state: int, text: str) -> str | None:
+        """The terminal the parse loop makes of the word or symbol ``text`` met in ``state`` (None: it declines).
+
+        The loop inlines this choice for speed; this spelled-out copy lets the tests
+        hold it against Lark's contextual lexer, state by state.
+        """
+        row = self._actions[state]
+        if _WORD.fullmatch(text):
+            candidates = self._words.get(text, ("NAME",))
+        else:
+            candidates = self._symbols.get(text, ())
+        return next((typ for typ in candidates if typ in row), None)
+
+    @property
+    def states(self) -> range:
+        return range(len(self._actions))
+
+    @property
+    def fixed_texts(self) -> tuple[str, ...]:
+        """Every keyword and symbol text some terminal matches exactly."""
+        return (*self._words, *self._symbols)
+
     # ------------------------------------------------------------------ parse
     def parse(self, text: str) -> Tree[Token] | None:
         """The tree Lark would build for ``text``; None when Lark should parse it (errors included)."""

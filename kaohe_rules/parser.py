@@ -147,19 +147,21 @@ def parse_tree(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
     """Parse a policy; return the syntax tree or the first syntax error as a diagnostic.
 
     LALR parsing stops at the first syntax error; later stages report all their errors.
+    The on-disk tree cache serves only text the fast parser leaves to Lark: reading a
+    cached tree back costs more than the fast parser takes to build it.
     """
     from . import cache
 
+    fast = _fast_parser()
+    tree = fast.parse(source.text) if fast is not None else None
+    if tree is not None:
+        return tree
     tree = cache.cached_tree(source.text)  # only when the policy cache is on (load(..., cache=True))
     if tree is not None:
         return tree  # type: ignore[no-any-return]
-    fast = _fast_parser()
-    tree = fast.parse(source.text) if fast is not None else None
-    if tree is None:
-        tree = _parse_with_lark(source)
-        if isinstance(tree, Diagnostic):
-            return tree
-    cache.store_tree(source.text, tree)
+    tree = _parse_with_lark(source)
+    if not isinstance(tree, Diagnostic):
+        cache.store_tree(source.text, tree)
     return tree
 
 
