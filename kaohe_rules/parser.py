@@ -156,13 +156,13 @@ def parse_tree(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
     tree = fast.parse(source.text) if fast is not None else None
     if tree is not None:
         return tree
-    tree = cache.cached_tree(source.text)  # only when the policy cache is on (load(..., cache=True))
-    if tree is not None:
-        return tree  # type: ignore[no-any-return]
-    tree = _parse_with_lark(source)
-    if not isinstance(tree, Diagnostic):
-        cache.store_tree(source.text, tree)
-    return tree
+    cached = cache.cached_tree(source.text)  # only when the policy cache is on (load(..., cache=True))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    parsed = _parse_with_lark(source)
+    if not isinstance(parsed, Diagnostic):
+        cache.store_tree(source.text, parsed)
+    return parsed
 
 
 def _parse_with_lark(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
