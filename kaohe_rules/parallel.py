@@ -252,26 +252,18 @@ def _remote_result_class() -> type[Any]:
         return _REMOTE[0]
     from .runtime.result import Result
 
-    slot = Result.__dict__["facts"]
-
     class RemoteResult(Result):
         __slots__ = ("_unit",)
         _unit: Any
 
-        def _get_facts(self) -> dict[str, object]:
-            facts = slot.__get__(self, Result)
-            if facts is _PENDING:
+        @property
+        def facts(self) -> dict[str, object]:
+            if self._facts is _PENDING:  # type: ignore[has-type]
                 local = self._policy.evaluate(self._unit)
                 self._raw = local._raw
-                facts = local.facts
-                slot.__set__(self, facts)
+                self._facts = local.facts
                 self._unit = None
-            return facts  # type: ignore[no-any-return]
-
-        def _set_facts(self, value: dict[str, object]) -> None:
-            slot.__set__(self, value)
-
-        facts = property(_get_facts, _set_facts)
+            return Result.facts.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     _REMOTE.append(RemoteResult)
     return RemoteResult

@@ -139,8 +139,9 @@ class Policy:
         self.coercer = FactCoercer(checked, self.module.derive)
         self._plans: dict[str, CategoryPlan] = checked.plans
         # fast path for facts already in canonical types; anything else goes to self.coercer
-        self._fast = LazyFastCoercers(checked, self.module.derive)  # built per category on its first unit
+        self._fast = LazyFastCoercers(checked, self.module)  # built per category on its first unit
         self._fast_coerce = self._fast.functions
+        self._fast_assess = self._fast.assessors
         if disk_cache.active():  # with the disk cache on, reading the code objects is cheap: build them now
             for category in self._plans:
                 self._fast.build(category)
@@ -187,6 +188,19 @@ class Policy:
         """Assess one unit (a mapping with id, category, facts); raises FactError / EvaluationError."""
         envelope = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
         unit_id, name, category, raw = envelope
+        if not trace:
+            # the fast path: facts in canonical form checked and evaluated by one
+            # generated function (runtime.fastfacts.assess_function)
+            caller = _getcontext()
+            _setcontext(_engine_context())  # cheaper than localcontext(), which copies the context every time
+            try:
+                out, values = self._fast_assess[category](raw)
+            except Exception:  # noqa: S110 - SlowPath, or an arithmetic failure: the general path decides and reports
+                pass
+            else:
+                return Result(self, self._plans[category], out, unit_id, name, category, values, None)
+            finally:
+                _setcontext(caller)
         try:
             facts = self._fast_coerce[category](raw)
         except SlowPath:  # another spelling, or a problem: the generic coercer accepts it or reports it exactly

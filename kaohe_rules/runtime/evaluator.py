@@ -42,6 +42,10 @@ class CompiledModule:
             record: namespace[fname] for record, fname in compiled.derive.items()
         }
         self.section_order = compiled.section_order
+        # what runtime.fastfacts needs to splice the plain bodies after its own fact checks
+        self.bodies = compiled.bodies
+        self.derive_inline = compiled.derive_inline
+        self.constants = compiled.constants
 
 
 class _TracedFunctions(Mapping[str, EvalFunction]):

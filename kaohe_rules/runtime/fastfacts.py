@@ -25,18 +25,24 @@ from __future__ import annotations
 
 import builtins
 import datetime
+import operator
 from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from ..cache import compile_source
 from ..compiler import ConstantTable
-from ..model import CheckedPolicy
+from ..model import CategoryPlan, CheckedPolicy
 from ..types import Type
 from . import facts as _generic
+from .evaluator import CompiledModule
 from .facts import _Bad, _has_default
+from .helpers import HELPERS, SAFE_BUILTINS
 
 CoerceFunction = Callable[[Mapping[str, object]], dict[str, object]]
+AssessFunction = Callable[[Mapping[str, object]], tuple[tuple[Any, ...], tuple[object, ...]]]
 
 
 class SlowPath(Exception):
@@ -77,12 +83,28 @@ _HELPERS: dict[str, object] = {
 }
 
 
+@attrs.frozen
+class _Field:
+    """One fact of a category or field of a record, as the generated code reads it."""
+
+    local: str  # the generated local it is read into
+    key: str  # the constant holding its name
+    type: Type
+    default: object
+    bounds: tuple[object, object, bool, bool] | None
+    copy_list: bool = True  # a list default is copied per unit (facts), or shared (record fields)
+
+    @property
+    def optional(self) -> bool:
+        return _has_default(self.default) or self.type.optional
+
+
 class _Generator:
-    def __init__(self, policy: CheckedPolicy, derive: Mapping[str, Callable[[dict[str, object]], object]]) -> None:
+    def __init__(self, policy: CheckedPolicy, derive_inline: Mapping[str, tuple[tuple[str, str], ...]]) -> None:
         self.policy = policy
-        self.derive = derive
+        self.derive_inline = derive_inline
         self.lines: list[str] = []
-        self.table = ConstantTable()
+        self.table = ConstantTable(tag="f")  # apart from the compiler's names: assess_N runs both
         self.constants = self.table.values
         self._enum_tables: dict[str | None, str] = {}
         self.records: dict[str, str] = {}
@@ -125,7 +147,7 @@ class _Generator:
             assert t.elem is not None
             func = self.element_function(t.elem)
             self.emit(indent, f"if {var}.__class__ is not list: raise _S")
-            self.emit(indent, f"{var} = [{func}(_x) for _x in {var}]")
+            self.emit(indent, f"{var} = list(map({func}, {var}))")
         else:  # pragma: no cover - the checker admits no other fact types
             self.emit(indent, "raise _S")
 
@@ -171,40 +193,64 @@ class _Generator:
         return name
 
     # ------------------------------------------------------- named values
-    def read(self, indent: int, mapping: str, local: str, key: str, t: Type, default: object,
-             bounds: tuple[object, object, bool, bool] | None, copy_list: bool = True) -> bool:
-        """Read one fact/field into ``local``; returns True when the key may be absent (counted in ``n``)."""
-        has_default = _has_default(default)
-        if not has_default and not t.optional:
-            if mapping == "raw":  # a subscript is faster than .get(); the caller turns KeyError into _S
-                self.emit(indent, f"{local} = raw[{key}]")
-            else:
-                self.emit(indent, f"{local} = {mapping}({key})")  # None (absent) is refused by every conversion
-            self.convert(indent, local, t)
-            self.bounds(indent, local, bounds)
-            return False
-        if has_default:
-            fallback = self.const(default)
-            if copy_list and isinstance(default, tuple):  # the generic coercer gives each unit its own list
-                fallback = f"list({fallback})" if default else "[]"
-        else:
-            fallback = "None"
-        self.emit(indent, f"{local} = {'g' if mapping == 'raw' else mapping}({key}, _A)")
+    def read_all(self, indent: int, mapping: str, fields: list[_Field]) -> None:
+        """Read, check and convert ``fields`` of the dict ``mapping`` into their locals.
+
+        The required ones come first, all in one ``operator.itemgetter`` call (one C
+        call instead of a subscript per name; the caller turns its KeyError into
+        _S); the optional ones are read with ``g`` (the dict's ``get``) and counted in
+        ``n``, so that ``len(mapping) == required + n`` proves no name is unknown.
+        """
+        required = [f for f in fields if not f.optional]
+        optional = [f for f in fields if f.optional]
+        if len(required) == 1:
+            self.emit(indent, f"{required[0].local} = {mapping}[{required[0].key}]")
+        elif required:
+            getter = self.const(operator.itemgetter(*(self.constants[f.key] for f in required)), "_get")
+            self.emit(indent, f"{', '.join(f.local for f in required)} = {getter}({mapping})")
+        for f in required:
+            self.convert(indent, f.local, f.type)
+            self.bounds(indent, f.local, f.bounds)
+        if not optional:
+            self.emit(indent, f"if len({mapping}) != {len(required)}: raise _S")
+            return
+        # only the required names present: every optional one takes its fallback, unread
+        self.emit(indent, f"if len({mapping}) == {len(required)}:")
+        for f in optional:
+            self.emit(indent + 1, f"{f.local} = {self.fallback(f)}")
+        self.emit(indent, "else:")
+        self.emit(indent + 1, f"g = {mapping}.get")
+        self.emit(indent + 1, "n = 0")
+        for f in optional:
+            self.read_optional(indent + 1, f)
+        self.emit(indent + 1, f"if len({mapping}) != {len(required)} + n: raise _S")
+
+    def fallback(self, f: _Field) -> str:
+        """What an absent or null optional fact/field becomes: its default, or None."""
+        if not _has_default(f.default):
+            return "None"
+        fallback = self.const(f.default)
+        if f.copy_list and isinstance(f.default, tuple):  # the generic coercer gives each unit its own list
+            fallback = f"list({fallback})" if f.default else "[]"
+        return fallback
+
+    def read_optional(self, indent: int, f: _Field) -> None:
+        """An optional fact/field: absent or null takes the default (or None)."""
+        local = f.local
+        fallback = self.fallback(f)
+        self.emit(indent, f"{local} = g({f.key}, _A)")
         self.emit(indent, f"if {local} is _A: {local} = {fallback}")
         self.emit(indent, "else:")
         self.emit(indent + 1, "n += 1")
         self.emit(indent + 1, f"if {local} is None: {local} = {fallback}")
         self.emit(indent + 1, "else:")
-        self.convert(indent + 2, local, t.required())
-        self.bounds(indent + 2, local, bounds)
-        return True
+        self.convert(indent + 2, local, f.type.required())
+        self.bounds(indent + 2, local, f.bounds)
 
     def prologue(self, name: str, mapping: str) -> None:
-        """``def name(mapping):`` taking only a plain dict, with ``g`` its get and ``n`` the optional keys seen."""
+        """``def name(mapping):`` taking only a plain dict."""
         self.emit(0, f"def {name}({mapping}):")
         self.emit(1, f"if {mapping}.__class__ is not dict: raise _S")
-        self.emit(1, f"g = {mapping}.get")
-        self.emit(1, "n = 0")
 
     def record_function(self, rname: str) -> str:
         name = self.records.get(rname)
@@ -217,110 +263,147 @@ class _Generator:
         body: list[str] = []
         saved, self.lines = self.lines, body
         self.prologue(name, "x")
-        required = 0
+        fields: list[_Field] = []
         pairs: list[str] = []
         for index, field in enumerate(decl.fields):
-            ftype = policy.record_fields[rname][field.name]
             key = self.const(field.name, "_k")
             local = f"v{index}"
-            if not self.read(1, "g", local, key, ftype, policy.field_defaults.get((rname, field.name)),
-                             policy.field_bounds.get((rname, field.name)), copy_list=False):
-                required += 1
+            fields.append(_Field(local, key, policy.record_fields[rname][field.name],
+                                 policy.field_defaults.get((rname, field.name)),
+                                 policy.field_bounds.get((rname, field.name)), copy_list=False))
             pairs.append(f"{key}: {local}")
-        self.emit(1, f"if len(x) != {required} + n: raise _S")
-        self.emit(1, f"r = {{{', '.join(pairs)}}}")
-        derive = self.derive.get(rname)
-        if derive is not None:
-            self.emit(1, f"{self.const(derive, '_d')}(r)")
-        self.emit(1, "return r")
+        self.emit(1, "try:")
+        self.read_all(2, "x", fields)
+        self.emit(1, "except KeyError:  # a required field is missing")
+        self.emit(2, "raise _S from None")
+        # derived fields computed from the locals just checked (compiler.CompiledSource.derive_inline)
+        for index, (let_name, expression) in enumerate(self.derive_inline.get(rname, ())):
+            self.emit(1, f"w{index} = {expression}")
+            pairs.append(f"{self.const(let_name, '_k')}: w{index}")
+        self.emit(1, f"return {{{', '.join(pairs)}}}")
         self.emit(0, "")
         self.lines = body + saved
         return name
 
-    def category_function(self, index: int, category: str) -> str:
+    def _read_facts(self, plan: CategoryPlan) -> list[tuple[str, str]]:
+        """Read, check and convert every fact of ``plan`` into locals F0, F1, ...; (key, local) pairs."""
         policy = self.policy
-        plan = policy.plans[category]
-        name = f"coerce_{index}"
-        self.prologue(name, "raw")
+        fields = [_Field(f"F{f_index}", self.const(fact, "_k"), policy.fact_types[fact], policy.fact_defaults.get(fact),
+                         policy.fact_bounds.get(fact)) for f_index, fact in enumerate(plan.facts)]
         self.emit(1, "try:")
-        required = 0
-        pairs: list[str] = []
-        for f_index, fact in enumerate(plan.facts):
-            key = self.const(fact, "_k")
-            local = f"F{f_index}"
-            if not self.read(2, "raw", local, key, policy.fact_types[fact], policy.fact_defaults.get(fact),
-                             policy.fact_bounds.get(fact)):
-                required += 1
-            pairs.append(f"{key}: {local}")
-        if not pairs:
-            self.emit(2, "pass")
+        self.read_all(2, "raw", fields)
         self.emit(1, "except KeyError:  # a required fact is missing")
         self.emit(2, "raise _S from None")
-        self.emit(1, f"if len(raw) != {required} + n: raise _S")
+        return [(f.key, f.local) for f in fields]
+
+    def category_function(self, index: int, category: str) -> str:
+        """``coerce_N(raw)``: the facts dictionary the generic coercer would return."""
+        plan = self.policy.plans[category]
+        name = f"coerce_{index}"
+        self.prologue(name, "raw")
+        pairs = self._read_facts(plan)
         # copying a prototype (keys in the generic coercer's order) then storing is
         # about twice as fast as a dict display of some sixty entries
         self.emit(1, f"f = {self.const(dict.fromkeys(plan.facts), '_proto')}.copy()")
-        for pair in pairs:
-            key, local = pair.split(": ")
+        for key, local in pairs:
             self.emit(1, f"f[{key}] = {local}")
         self.emit(1, "return f")
         self.emit(0, "")
         return name
 
+    def assess_function(self, index: int, category: str, body: tuple[str, str]) -> str:
+        """``assess_N(raw)``: the fact checks, then the compiled evaluator's own body, in one function.
 
-_BUILTINS = {name: getattr(builtins, name) for name in ("len", "list", "dict", "str", "int", "ValueError", "KeyError")}
+        The evaluator's body reads its facts from locals F0, F1, ... in the order
+        of ``plan.facts`` — the very locals the checks leave behind — so no facts
+        dictionary is built and read back.  Returns ``(raw result, fact values)``;
+        :class:`~kaohe_rules.runtime.result.Result` builds the dictionary only if asked.
+        """
+        plan = self.policy.plans[category]
+        name = f"assess_{index}"
+        self.prologue(name, "raw")
+        pairs = self._read_facts(plan)
+        statements, returned = body
+        self.emit(1, "T = None")
+        self.lines.append(statements)
+        values = "(" + "".join(f"{local}, " for _key, local in pairs) + ")"
+        self.emit(1, f"return {returned}, {values}")
+        self.emit(0, "")
+        return name
 
 
-def _compile(gen: _Generator, names: dict[str, str], filename: str) -> tuple[str, dict[str, CoerceFunction]]:
-    """Compile what ``gen`` generated; return (source, {category: fast coerce function}).
+_BUILTINS = {name: getattr(builtins, name) for name in ("len", "list", "map", "dict", "str", "int", "ValueError", "KeyError")}
 
-    Each function returns the facts dictionary the generic coercer would return,
-    or raises :class:`SlowPath` when the input needs the generic coercer.
+
+def _compile(gen: _Generator, names: list[str], filename: str,
+             evaluator_constants: Mapping[str, object]) -> tuple[str, list[Callable[..., Any]]]:
+    """Compile what ``gen`` generated; return (source, the functions called ``names``).
+
+    The namespace holds the fast path's constants and helpers next to the compiled
+    evaluator's (their names never collide: the tables are tagged apart), with the
+    union of both restricted builtin sets and nothing else.
     """
     source = "# generated by kaohe_rules.runtime.fastfacts; do not edit\n" + "\n".join(gen.lines) + "\n"
-    namespace: dict[str, Any] = {"__builtins__": dict(_BUILTINS), "__name__": "kaohe_generated_facts",
-                                 "_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE}
+    namespace: dict[str, Any] = {"__builtins__": {**SAFE_BUILTINS, **_BUILTINS}, "__name__": "kaohe_generated_facts"}
+    namespace.update(HELPERS)
+    namespace.update(evaluator_constants)
+    namespace.update({"_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE})
     namespace.update(_HELPERS)
     namespace.update(gen.constants)
     exec(compile_source(source, filename), namespace)  # noqa: S102 - generated from the checked model only
-    return source, {category: namespace[fname] for category, fname in names.items()}
+    return source, [namespace[name] for name in names]
 
 
 class LazyFastCoercers:
-    """The fast coerce functions, each generated and compiled on its category's first unit.
+    """The fast functions of each category, generated and compiled on its first unit.
 
-    ``functions[category]`` starts as a stand-in that builds the real function, puts
-    it in its place and calls it; after that the dictionary holds the generated
-    function itself, so the per-unit path is unchanged.  A load pays nothing for
-    categories it never assesses.  (Two threads racing on a first unit both build
-    the same function; either one is kept.)
+    Per category, two functions share one generated source: ``coerce`` (raw facts →
+    the facts dictionary the generic coercer would return, for traced runs) and
+    ``assess`` (raw facts → ``(raw result, fact values)``: the checks followed by the
+    compiled evaluator's body, see :meth:`_Generator.assess_function`).  Both raise
+    :class:`SlowPath` for anything not in canonical form.
+
+    ``functions[category]`` and ``assessors[category]`` start as stand-ins that
+    build the real functions, put them in place and call them; after that the
+    dictionaries hold the generated functions themselves, so the per-unit path is
+    unchanged.  A load pays nothing for categories it never assesses.  (Two threads
+    racing on a first unit both build the same functions; either one is kept.)
     """
 
-    def __init__(self, policy: CheckedPolicy, derive: Mapping[str, Callable[[dict[str, object]], object]]) -> None:
+    def __init__(self, policy: CheckedPolicy, module: CompiledModule) -> None:
         self._policy = policy
-        self._derive = derive
+        self._module = module
         self.sources: dict[str, str] = {}
-        self.functions: dict[str, CoerceFunction] = {
-            category: self._stand_in(index, category) for index, category in enumerate(policy.plans)
-        }
+        self.functions: dict[str, CoerceFunction] = {}
+        self.assessors: dict[str, AssessFunction] = {}
+        for index, category in enumerate(policy.plans):
+            self.functions[category], self.assessors[category] = self._stand_ins(index, category)
 
-    def _stand_in(self, index: int, category: str) -> CoerceFunction:
-        def first_call(raw: Mapping[str, object]) -> dict[str, object]:
-            return self.build(category, index)(raw)
-        return first_call
+    def _stand_ins(self, index: int, category: str) -> tuple[CoerceFunction, AssessFunction]:
+        def first_coerce(raw: Mapping[str, object]) -> dict[str, object]:
+            self.build(category, index)
+            return self.functions[category](raw)
+
+        def first_assess(raw: Mapping[str, object]) -> tuple[tuple[Any, ...], tuple[object, ...]]:
+            self.build(category, index)
+            return self.assessors[category](raw)
+
+        return first_coerce, first_assess
 
     def build(self, category: str, index: int | None = None) -> CoerceFunction:
-        """The category's function, generated and compiled if not yet done."""
+        """The category's coerce function, both functions generated and compiled if not yet done."""
         if category in self.sources:
             return self.functions[category]
         if index is None:
             index = list(self._policy.plans).index(category)
-        gen = _Generator(self._policy, self._derive)
-        name = gen.category_function(index, category)
-        source, functions = _compile(gen, {category: name}, f"<kaohe-generated-facts-{index}>")
-        self.functions[category] = function = functions[category]
+        module = self._module
+        gen = _Generator(self._policy, module.derive_inline)
+        names = [gen.category_function(index, category), gen.assess_function(index, category, module.bodies[category])]
+        source, (coerce, assess) = _compile(gen, names, f"<kaohe-generated-facts-{index}>", module.constants)
+        self.functions[category] = coerce
+        self.assessors[category] = assess
         self.sources[category] = source
-        return function
+        return coerce
 
     def source(self) -> str:
         """Every category's generated source (building what is not built yet)."""

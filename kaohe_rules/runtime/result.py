@@ -143,19 +143,29 @@ class Consequences:
 class Result:
     """The assessment of one unit: score, sections, rating, vetoes, deferrals, money, trace."""
 
-    __slots__ = ("_policy", "_plan", "_raw", "unit_id", "name", "category", "facts", "_trace_events", "_cache")
+    __slots__ = ("_policy", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache")
 
     def __init__(self, policy: Policy, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
-                 category: str, facts: dict[str, object], trace_events: list[tuple[Any, ...]] | None) -> None:
+                 category: str, facts: dict[str, object] | tuple[object, ...],
+                 trace_events: list[tuple[Any, ...]] | None) -> None:
         self._policy = policy
         self._plan = plan
         self._raw = raw
         self.unit_id = unit_id
         self.name = name
         self.category = category
-        self.facts = facts
+        # the fast path hands over the values in plan.facts order: a dict only if asked
+        self._facts: dict[str, object] | tuple[object, ...] = facts
         self._trace_events = trace_events
         self._cache: dict[str, Any] = {}
+
+    @property
+    def facts(self) -> dict[str, object]:
+        """The unit's facts as the engine read them (coerced, defaults filled in), by name."""
+        facts = self._facts
+        if isinstance(facts, tuple):
+            self._facts = facts = dict(zip(self._plan.facts, facts))
+        return facts
 
     def __repr__(self) -> str:
         return f"<Result {self.unit_id} score={self.score} rating={self.rating}{' vetoed' if self.vetoed else ''}>"
