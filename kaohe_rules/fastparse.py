@@ -87,8 +87,6 @@ _TREE = 1  # a Tree (rule or alias name) with positions
 _INLINE = 2  # ?rule: the only kept child if there is exactly one, else a Tree
 _LIST = 3  # _rule / __rule_star: a list of children for the parent to splice in
 
-_START_FIELDS = ("line", "column", "start_pos")
-
 
 def _rank(term: Any) -> tuple[int, int, int, int, str]:
     """Lark's order of preference between terminals matching the same text.
@@ -190,6 +188,7 @@ class FastParser:
                     raise Unsupported("unknown action")
             actions.append(row)
         self._actions = actions
+        self._pass_runs: dict[tuple[int, int, str], int] = {}
         self._plans = plans
         self._start = table.start_states["start"]
         self._end = table.end_states["start"]
@@ -245,6 +244,21 @@ class FastParser:
         """Every keyword and symbol text some terminal matches exactly."""
         return (*self._words, *self._symbols)
 
+    def _passes(self, below: int, top: int, typ: str) -> int:
+        """Where a run of pass-through reductions from ``top`` (over ``below``) on lookahead ``typ`` ends."""
+        actions = self._actions
+        state = top
+        while state != self._end:
+            action = actions[state].get(typ)
+            if action is None or action >= 0:
+                break
+            plan = self._plans[~action]
+            if plan[2] != _PASS:
+                break
+            state = actions[below][plan[1]]
+        self._pass_runs[below, top, typ] = state
+        return state
+
     # ------------------------------------------------------------------ parse
     def parse(self, text: str) -> Tree[Token] | None:
         """The tree Lark would build for ``text``; None when Lark should parse it (errors included)."""
@@ -262,6 +276,9 @@ class FastParser:
         dropped = self._dropped
         end_state = self._end
         literal_kind = self._literal_kind
+        passes = self._pass_runs
+        if len(passes) > 50_000:  # memo of pass-through runs: bounded by the grammar, kept small anyway
+            passes.clear()
         new_str = str.__new__
         new_obj = object.__new__
         count = text.count
@@ -279,7 +296,7 @@ class FastParser:
             if m is None:
                 return None
             kind: Any = m.lastindex  # the one top-level group that matched: which kind of token
-            start = m.start(kind)
+            start, end = m.span(kind)
             if start != pos:
                 newlines = count("\n", pos, start)
                 if newlines:
@@ -292,8 +309,8 @@ class FastParser:
                 tok = None
                 tok_span = None
             else:
-                pos = m.end()
-                value = m.group(kind)
+                pos = end
+                value = text[start:end]
                 if kind == _K_WORD:
                     candidates = words.get(value)
                     if candidates is None:
@@ -341,7 +358,13 @@ class FastParser:
                     break
                 size, origin, rkind, name, keep, plain = plans[~action]
                 if rkind == _PASS:
-                    states[-1] = actions[states[-2]][origin]
+                    # A run of ?rule pass-throughs (expr → or_expr → … → atom) only swaps the top
+                    # state; where it ends depends on the state below, the top and the lookahead.
+                    key = (states[-2], states[-1], typ)
+                    top = passes.get(key)
+                    if top is None:
+                        top = self._passes(*key)
+                    states[-1] = top
                 else:
                     kids = values[-size:]
                     first = spans[-size]
