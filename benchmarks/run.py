@@ -207,6 +207,16 @@ def bench_load(args: argparse.Namespace) -> dict[str, Any]:
     for name, values in stages.items():
         out[name] = statistics.median(values) * 1e3
         print(f"  {name:<22} {out[name]:8.1f} ms")
+    lark_parse = getattr(parser, "_parse_with_lark", None)  # absent before kaohe_rules.fastparse
+    if lark_parse is not None:
+        times = []
+        for _ in range(args.load_rounds):
+            source = SourceFile(str(POLICY), text)
+            start = time.perf_counter()
+            lark_parse(source)
+            times.append(time.perf_counter() - start)
+        out["parse_lark_ms"] = statistics.median(times) * 1e3
+        print(f"  {'parse with Lark alone':<22} {out['parse_lark_ms']:8.1f} ms  (the reference fastparse replaces)")
     out.update(bench_cache(args))
     out["import_ms"] = import_time()
     print(f"  import kaohe_rules     {out['import_ms']:8.1f} ms  (fresh interpreter, median of 5; lark imported: "
