@@ -19,6 +19,7 @@ ENGINE_CONTEXT = decimal.Context(
     Emax=999999,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
+_divide = ENGINE_CONTEXT.divide
 FEN = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -29,9 +30,17 @@ def engine_context() -> AbstractContextManager[decimal.Context]:
     return decimal.localcontext(ENGINE_CONTEXT)
 
 
+# the engine's context rounding half up, for quantize (one positional argument is its fastest call)
+_HALF_UP_CONTEXT = ENGINE_CONTEXT.copy()
+_HALF_UP_CONTEXT.rounding = ROUND_HALF_UP
+_quantize = Decimal.quantize
+
+
 def to_fen(amount: Decimal | int) -> Decimal:
     """Round an amount of yuan to the fen, half up (四舍五入)."""
-    return Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+    if amount.__class__ is not Decimal:
+        amount = Decimal(amount)
+    return _quantize(amount, FEN, None, _HALF_UP_CONTEXT)
 
 
 def round_half_up(value: Decimal | int, places: int = 0) -> Decimal:
@@ -50,7 +59,7 @@ def divide(a: Decimal | int, b: Decimal | int) -> Decimal:
     """Exact-as-possible division; raises ZeroDivisionError for b == 0."""
     if b == 0:
         raise ZeroDivisionError("division by zero")
-    return ENGINE_CONTEXT.divide(Decimal(a), Decimal(b))
+    return _divide(a, b)  # Context.divide takes ints as they are: no Decimal() of each operand
 
 
 def arith(op: str, a: int | Decimal, b: int | Decimal, ka: str, kb: str) -> int | Decimal:

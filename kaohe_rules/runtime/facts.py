@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import FactError, FactProblem
 from ..model import CheckedPolicy
+from ..numeric import ENGINE_CONTEXT
 from ..types import Type
 
 RESERVED_KEYS = ("id", "name", "category", "facts")
@@ -81,7 +82,8 @@ def _money(value: object) -> Decimal:
             text = text[:-1]
         elif text.startswith("¥") or text.startswith("￥"):
             text = text[1:]
-        return _decimal(text, "an amount of money (元)") * factor
+        # the engine's context, not the caller's: a caller's low precision must not round an amount
+        return ENGINE_CONTEXT.multiply(_decimal(text, "an amount of money (元)"), factor)
     return _decimal(value, "an amount of money (元)")
 
 

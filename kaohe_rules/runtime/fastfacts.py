@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import datetime
 import operator
+import re
 from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,7 @@ import attrs
 from ..cache import compile_source
 from ..compiler import ConstantTable
 from ..model import CategoryPlan, CheckedPolicy
+from ..numeric import ENGINE_CONTEXT
 from ..types import Type
 from . import facts as _generic
 from .evaluator import CompiledModule
@@ -67,6 +69,23 @@ def _lenient(convert: Callable[[object], object]) -> Callable[[object], object]:
     return run
 
 
+_money_lenient = _lenient(_generic._money)
+_WAN_YUAN = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?万元").fullmatch
+_TEN_THOUSAND = Decimal(10000)
+_ENGINE_MULTIPLY = ENGINE_CONTEXT.multiply
+
+
+def _money(value: object) -> object:
+    """The generic reading of an amount, with its commonest spelling ("120万元") read directly.
+
+    The same value as :func:`kaohe_rules.runtime.facts._money` gives (same digits,
+    same multiplication in the engine's context); every other spelling goes to it.
+    """
+    if value.__class__ is str and _WAN_YUAN(value):
+        return _ENGINE_MULTIPLY(Decimal(value[:-2]), _TEN_THOUSAND)
+    return _money_lenient(value)
+
+
 _NUMBER_KINDS = ("decimal", "money", "percent")
 _SMALL_LIMIT = 1001
 _SMALL = tuple(Decimal(i) for i in range(_SMALL_LIMIT))  # int facts → Decimal without a constructor call
@@ -74,7 +93,7 @@ _HELPERS: dict[str, object] = {
     "_bool": _lenient(_generic._bool),
     "_int": _lenient(_generic._int),
     "_decimal": _lenient(lambda v: _generic._decimal(v, "a number")),
-    "_money": _lenient(_generic._money),
+    "_money": _money,
     "_percent": _lenient(_generic._percent),
     "_date": _lenient(_generic._date),
     "_text": _lenient(_generic._text),
