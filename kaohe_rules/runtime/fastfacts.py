@@ -86,6 +86,24 @@ def _money(value: object) -> object:
     return _money_lenient(value)
 
 
+_date_lenient = _lenient(_generic._date)
+# ISO date strings already read, shared by every policy (a date is a date): most units of a
+# batch repeat the same few hundred dates, and a lookup is cheaper than parsing.  Bounded.
+_DATES: dict[str, datetime.date] = {}
+_DATE_CACHE_LIMIT = 4096
+
+
+def _read_date(text: str) -> object:
+    """An ISO date read and remembered; any other spelling goes to the generic reading."""
+    try:
+        value = datetime.date.fromisoformat(text)
+    except ValueError:
+        return _date_lenient(text)
+    if len(_DATES) < _DATE_CACHE_LIMIT:
+        _DATES[text] = value
+    return value
+
+
 _NUMBER_KINDS = ("decimal", "money", "percent")
 _SMALL_LIMIT = 1001
 _SMALL = tuple(Decimal(i) for i in range(_SMALL_LIMIT))  # int facts → Decimal without a constructor call
@@ -95,10 +113,11 @@ _HELPERS: dict[str, object] = {
     "_decimal": _lenient(lambda v: _generic._decimal(v, "a number")),
     "_money": _money,
     "_percent": _lenient(_generic._percent),
-    "_date": _lenient(_generic._date),
+    "_date": _date_lenient,
+    "_DATES": _DATES,
+    "_read_date": _read_date,
     "_text": _lenient(_generic._text),
     "_SMALL": _SMALL,
-    "_fromiso": datetime.date.fromisoformat,
 }
 
 
@@ -153,9 +172,7 @@ class _Generator:
             self.emit(indent, f"if {var}.__class__ is int: {var} = _SMALL[{var}] if -1 < {var} < {_SMALL_LIMIT} else _D({var})")
             self.emit(indent, f"elif {var}.__class__ is not _D or not {var}.is_finite(): {var} = _{kind}({var})")
         elif kind == "date":
-            self.emit(indent, f"if {var}.__class__ is str:")
-            self.emit(indent + 1, f"try: {var} = _fromiso({var})")
-            self.emit(indent + 1, f"except ValueError: {var} = _date({var})")
+            self.emit(indent, f"if {var}.__class__ is str: {var} = _DATES.get({var}) or _read_date({var})")
             self.emit(indent, f"elif {var}.__class__ is not _DATE: {var} = _date({var})")
         elif kind == "text":
             self.emit(indent, f"if {var}.__class__ is not str: {var} = _text({var})")
@@ -166,7 +183,7 @@ class _Generator:
             assert t.elem is not None
             func = self.element_function(t.elem)
             self.emit(indent, f"if {var}.__class__ is not list: raise _S")
-            self.emit(indent, f"{var} = list(map({func}, {var}))")
+            self.emit(indent, f"{var} = list(map({func}, {var})) if {var} else []")
         else:  # pragma: no cover - the checker admits no other fact types
             self.emit(indent, "raise _S")
 
