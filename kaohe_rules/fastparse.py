@@ -29,9 +29,11 @@ exception — :meth:`FastParser.parse` returns None and the caller parses again
 with Lark, whose errors the diagnostics are made from.  So a policy's tree, and
 a broken policy's diagnostic, are Lark's either way.  The constructor raises
 :class:`Unsupported` when the Lark object is not one this module understands
-(other terminals, other tree-building options); the caller then always uses
-Lark.  ``tests/test_fastparse.py`` compares the two parsers' trees, positions
-included, on every policy in the repository and on generated and mangled text.
+(another Lark release, other regular-expression terminals, other tree-building
+options); the caller then always uses Lark.  ``tests/test_fastparse.py``
+compares the two parsers' trees, positions included, on every policy in the
+repository and on mangled and fuzzed text, and the terminal chosen for every
+keyword and symbol in every parser state with Lark's contextual lexer.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ from lark.tree import Meta, Tree
 
 class Unsupported(Exception):
     """The Lark parser differs from the one this module was written for; use Lark itself."""
+
+
+# The Lark releases whose contextual lexer and parse-tree builder this module reproduces
+# (checked against them by tests/test_fastparse.py).  Another release: Lark parses alone.
+_LARK_RELEASES = ("1.3.",)
 
 
 # The regular-expression terminals of grammar/kaohe.lark, exactly as Lark holds them
@@ -105,6 +112,8 @@ class FastParser:
     """Parses with the tables of one :class:`lark.Lark` LALR parser; see the module docstring."""
 
     def __init__(self, parser: lark.Lark) -> None:
+        if not lark.__version__.startswith(_LARK_RELEASES):
+            raise Unsupported(f"Lark {lark.__version__}")
         options = parser.options
         conf = parser.lexer_conf
         if (options.parser != "lalr" or options.lexer not in ("contextual", "auto") or options.transformer is not None

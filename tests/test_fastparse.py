@@ -69,7 +69,7 @@ def lark_parser() -> lark.Lark:
 @pytest.fixture(scope="module")
 def fast() -> FastParser:
     built = parser._fast_parser()
-    assert built is not None, "the fast parser refused the shipped grammar: update kaohe_rules/fastparse.py"
+    assert built is not None, "the fast parser refused the shipped grammar or this Lark: see kaohe_rules/fastparse.py"
     return built
 
 
@@ -179,6 +179,13 @@ def test_a_changed_terminal_makes_the_fast_parser_step_aside() -> None:
     plain = lark.Lark(grammar_text(), parser="lalr", propagate_positions=False, maybe_placeholders=False)
     with pytest.raises(Unsupported):
         FastParser(plain)
+
+
+def test_another_lark_release_makes_the_fast_parser_step_aside(lark_parser: lark.Lark,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lark, "__version__", "9.0.0")
+    with pytest.raises(Unsupported):
+        FastParser(lark_parser)
 
 
 def test_a_new_keyword_needs_no_change(lark_parser: lark.Lark) -> None:
