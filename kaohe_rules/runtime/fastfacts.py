@@ -187,14 +187,24 @@ class _Generator:
         else:  # pragma: no cover - the checker admits no other fact types
             self.emit(indent, "raise _S")
 
-    def bounds(self, indent: int, var: str, bounds: tuple[object, object, bool, bool] | None) -> None:
+    def bounds(self, indent: int, var: str, bounds: tuple[object, object, bool, bool] | None, kind: str) -> None:
+        """Refuse a value outside its declared range.
+
+        Each bound is written in the type the value has by now (a Decimal for
+        decimal/money/percent, an int for int): comparing like with like is about
+        twice as fast as Decimal against int, and gives the same answer.
+        """
         if bounds is None:
             return
         low, high, low_closed, high_closed = bounds
-        if low is not None:
-            self.emit(indent, f"if not ({var} {'>=' if low_closed else '>'} {self.const(low)}): raise _S")
-        if high is not None:
-            self.emit(indent, f"if not ({var} {'<=' if high_closed else '<'} {self.const(high)}): raise _S")
+        for bound, op in ((low, ">=" if low_closed else ">"), (high, "<=" if high_closed else "<")):
+            if bound is None:
+                continue
+            if kind in _NUMBER_KINDS and isinstance(bound, (int, Decimal)) and not isinstance(bound, bool):
+                bound = Decimal(bound)
+            elif kind == "int" and isinstance(bound, Decimal) and bound == bound.to_integral_value():
+                bound = int(bound)
+            self.emit(indent, f"if not ({var} {op} {self.const(bound)}): raise _S")
 
     def enum_table(self, t: Type) -> str:
         cached = self._enum_tables.get(t.name)
@@ -246,7 +256,7 @@ class _Generator:
             self.emit(indent, f"{', '.join(f.local for f in required)} = {getter}({mapping})")
         for f in required:
             self.convert(indent, f.local, f.type)
-            self.bounds(indent, f.local, f.bounds)
+            self.bounds(indent, f.local, f.bounds, f.type.kind)
         if not optional:
             self.emit(indent, f"if len({mapping}) != {len(required)}: raise _S")
             return
@@ -281,7 +291,7 @@ class _Generator:
         self.emit(indent + 1, f"if {local} is None: {local} = {fallback}")
         self.emit(indent + 1, "else:")
         self.convert(indent + 2, local, f.type.required())
-        self.bounds(indent + 2, local, f.bounds)
+        self.bounds(indent + 2, local, f.bounds, f.type.kind)
 
     def prologue(self, name: str, mapping: str) -> None:
         """``def name(mapping):`` taking only a plain dict."""
