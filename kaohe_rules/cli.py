@@ -190,10 +190,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _eval_jsonl_parallel(policy: Any, args: argparse.Namespace, out: IO[str], workers: int) -> int:
     """``--format jsonl --workers N``: the workers assess and render; this process reads and writes, in order."""
-    from .parallel import render_rows_jsonl
+    from .parallel import render_records_jsonl, render_rows_jsonl
+    from .unitio import detect_format, read_jsonl_texts
 
     errors: list[dict[str, object]] = []
-    for line, entry in render_rows_jsonl(policy, iter_units(args.units), workers):
+    if args.units != "-" and detect_format(args.units) == "jsonl":  # the workers parse the lines too
+        rendered = render_records_jsonl(policy, read_jsonl_texts(args.units), workers)
+    else:
+        rendered = render_rows_jsonl(policy, iter_units(args.units), workers)
+    for line, entry in rendered:
         if entry is not None:
             errors.append(entry)
             line = json.dumps({"error": entry}, ensure_ascii=False)

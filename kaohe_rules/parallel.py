@@ -53,6 +53,7 @@ UnitFunction = Callable[["Policy", int, Any], T]
 
 DEFAULT_CHUNK = 64
 IN_FLIGHT_PER_WORKER = 4
+PARENT_SHARES_UP_TO = 4  # map_units(local=...): the parent computes a share with at most this many workers
 
 # The policy a worker evaluates with; set in the parent before forking (inherited)
 # or by the initializer from the policy's source text.
@@ -115,29 +116,45 @@ def default_workers() -> int:
 
 
 def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *, workers: int | None = None,
-              chunk_size: int = DEFAULT_CHUNK) -> Iterator[T]:
-    """``function(policy, index, unit)`` for every unit, computed in worker processes, yielded in input order.
+              chunk_size: int = DEFAULT_CHUNK, local: UnitFunction[T] | None = None) -> Iterator[T]:
+    """``function(policy, index, unit)`` for every unit, computed in ``workers`` processes, yielded in input order.
 
     ``function`` must be picklable (a module-level function).  Memory stays bounded:
     at most ``workers * IN_FLIGHT_PER_WORKER`` chunks of ``chunk_size`` units are
     pending at any time.
+
+    With ``local`` (same meaning as ``function``, but free to return values that could
+    not cross a process boundary, such as a Result bound to ``policy``), this process
+    is one of the ``workers``: it computes every ``workers``-th chunk itself and
+    ``workers - 1`` child processes do the rest.  An assessment costs little more
+    than shipping its result, so on few cores a parent that only waits and unpickles
+    wastes a core; beyond :data:`PARENT_SHARES_UP_TO` workers, reading the others'
+    results in order is work enough for it, and it computes nothing itself.
     """
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise ValueError("workers must be at least 1")
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    if local is not None and workers > PARENT_SHARES_UP_TO:
+        local = None
+    if local is not None and workers == 1:
+        yield from (local(policy, index, unit) for index, unit in enumerate(units))
+        return
     spec = policy_spec(policy)
     context = _context()
     if isinstance(units, (list, tuple)) and context.get_start_method() == "fork":
-        yield from _map_forked_sequence(policy, units, function, workers, chunk_size, context)
+        yield from _map_forked_sequence(policy, units, function, workers, chunk_size, context, local)
         return
     _INHERITED[policy.content_hash] = policy  # seen by forked workers only
     iterator = iter(units)
-    pending: collections.deque[Future[bytes]] = collections.deque()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(spec,))
+    # a Future of a child's pickled values, or (start, chunk) that this process computes itself
+    pending: collections.deque[Future[bytes] | tuple[int, list[Any]]] = collections.deque()
+    children = workers - 1 if local is not None else workers
+    pool = ProcessPoolExecutor(max_workers=children, mp_context=context, initializer=_init_worker, initargs=(spec,))
     try:
         start = 0
+        number = 0
         exhausted = False
         while True:
             while not exhausted and len(pending) < workers * IN_FLIGHT_PER_WORKER:
@@ -145,12 +162,22 @@ def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *
                 if not chunk:
                     exhausted = True
                     break
-                pending.append(pool.submit(_run_chunk, function, start, chunk))
+                if local is not None and number % workers == 0:
+                    pending.append((start, chunk))
+                else:
+                    pending.append(pool.submit(_run_chunk, function, start, chunk))
                 start += len(chunk)
+                number += 1
             if not pending:
                 break
+            entry = pending.popleft()
+            if isinstance(entry, tuple):
+                assert local is not None
+                first, own = entry
+                yield from [local(policy, first + offset, unit) for offset, unit in enumerate(own)]
+                continue
             try:
-                data = pending.popleft().result()
+                data = entry.result()
             except BrokenProcessPool as exc:
                 raise KaoheError(f"a worker process died while assessing units ({exc}); "
                                  "no results after this point") from None
@@ -179,17 +206,22 @@ def _forked_worker(policy: Policy, function: UnitFunction[T], units: Sequence[An
 
 
 def _map_forked_sequence(policy: Policy, units: Sequence[Any], function: UnitFunction[T], workers: int,
-                         chunk_size: int, context: Any) -> Iterator[T]:
+                         chunk_size: int, context: Any, local: UnitFunction[T] | None) -> Iterator[T]:
     """The fork fast path for a list: the children inherit the policy and the units, take every
     ``workers``-th chunk and pipe the pickled values back; the parent reads the chunks in order,
-    round robin.  Nothing is fed to the workers, and a full pipe holds a worker back, so memory
-    stays bounded and no bookkeeping thread competes with the consumer."""
+    round robin, computing its own share (slot 0, with ``local``) when it reaches it.  Nothing is
+    fed to the workers, and a full pipe holds a worker back, so memory stays bounded and no
+    bookkeeping thread competes with the consumer."""
     chunks = -(-len(units) // chunk_size)
     count = min(workers, chunks)
+    if count < 2 and local is not None:  # one chunk: nothing to share
+        yield from (local(policy, index, unit) for index, unit in enumerate(units))
+        return
+    own = 1 if local is not None else 0  # slots below this one are the parent's
     processes: list[Any] = []
     readers: list[Any] = []
     try:
-        for first in range(count):
+        for first in range(own, count):
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(target=_forked_worker, daemon=True,
                                       args=(policy, function, units, first, count, chunk_size, writer))
@@ -198,8 +230,15 @@ def _map_forked_sequence(policy: Policy, units: Sequence[Any], function: UnitFun
             processes.append(process)
             readers.append(reader)
         for chunk in range(chunks):
+            slot = chunk % count
+            if slot < own:
+                assert local is not None
+                begin = chunk * chunk_size
+                yield from [local(policy, index, units[index])
+                            for index in range(begin, min(begin + chunk_size, len(units)))]
+                continue
             try:
-                ok, values = pickle.loads(readers[chunk % count].recv_bytes())  # noqa: S301 - our own child
+                ok, values = pickle.loads(readers[slot - own].recv_bytes())  # noqa: S301 - our own child
             except EOFError:
                 raise KaoheError("a worker process died while assessing units; no results after this point") from None
             if not ok:
@@ -230,6 +269,21 @@ def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -
         return ("evaluation", exc.unit, exc.where, str(exc))
     facts = result.facts if trace else None
     return ("ok", result.unit_id, result.name, result.category, facts, result._raw, result._trace_events)
+
+
+def assess_here(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
+    """:func:`assess_payload` for a unit the parent assesses itself: the Result as it is."""
+    try:
+        result = policy.evaluate(unit, trace=trace)
+    except FactError as exc:
+        return ("fact", exc.unit, exc.problems)
+    except EvaluationError as exc:
+        return ("evaluation", exc.unit, exc.where, str(exc))
+    return ("result", result)
+
+
+def assess_here_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
+    return assess_here(policy, index, unit, trace=True)
 
 
 def assess_payload_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
@@ -276,6 +330,8 @@ def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], unit: Any,
     from .runtime.result import Result
 
     kind = payload[0]
+    if kind == "result":  # assessed in this process (assess_here)
+        return BatchItem(index, payload[1].unit_id, payload[1], None, location)
     if kind == "ok":
         _, unit_id, name, category, facts, raw, events = payload
         plan = policy.checked.plans[category]
@@ -298,8 +354,10 @@ def evaluate_many(policy: Policy, units: Iterable[Mapping[str, object]], *, work
                   trace: bool = False, chunk_size: int = DEFAULT_CHUNK) -> Iterator[BatchItem]:
     """Assess units in ``workers`` processes; one BatchItem per unit, in input order, streamed."""
     function = assess_payload_traced if trace else assess_payload
+    here = assess_here_traced if trace else assess_here
     if isinstance(units, (list, tuple)):  # indexable: map_units may share it with forked workers
-        for index, payload in enumerate(map_units(policy, units, function, workers=workers, chunk_size=chunk_size)):
+        for index, payload in enumerate(map_units(policy, units, function, workers=workers, chunk_size=chunk_size,
+                                                  local=here)):
             yield batch_item(policy, index, payload, units[index])
         return
     kept: collections.deque[Any] = collections.deque()  # units in flight (bounded), for facts on demand
@@ -310,7 +368,7 @@ def evaluate_many(policy: Policy, units: Iterable[Mapping[str, object]], *, work
             yield unit
 
     for index, payload in enumerate(map_units(policy, remember(units), function, workers=workers,
-                                              chunk_size=chunk_size)):
+                                              chunk_size=chunk_size, local=here)):
         yield batch_item(policy, index, payload, kept.popleft())
 
 
@@ -330,6 +388,7 @@ def assess_rows(policy: Policy, rows: Iterable[Any], workers: int,
             kept.append(row)
             yield row
 
+    # the parent reads (parses) the rows and renders the report: work enough, it assesses none itself
     for payload in map_units(policy, remember(rows), assess_row_payload, workers=workers, chunk_size=chunk_size):
         row = kept.popleft()
         yield row, (None if payload is None else batch_item(policy, row.index, payload, row.unit, row.location))
@@ -355,3 +414,17 @@ def render_rows_jsonl(policy: Policy, rows: Iterable[Any], workers: int,
                       chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[str | None, dict[str, object] | None]]:
     """``kaohe eval --format jsonl --workers N``: rows rendered in the workers, yielded in order."""
     return map_units(policy, rows, render_row_jsonl, workers=workers, chunk_size=chunk_size)
+
+
+def render_record_jsonl(policy: Policy, index: int, record: Any) -> tuple[str | None, dict[str, object] | None]:
+    """In a worker: parse one JSON Lines record (:func:`kaohe_rules.unitio.read_jsonl_texts`), then render it."""
+    from .unitio import jsonl_row
+
+    return render_row_jsonl(policy, index, jsonl_row(record))
+
+
+def render_records_jsonl(policy: Policy, records: Iterable[Any], workers: int,
+                         chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[str | None, dict[str, object] | None]]:
+    """``kaohe eval units.jsonl --format jsonl --workers N``: lines parsed, assessed and rendered in the
+    workers; this process only reads lines and writes the output, so it never holds the workers back."""
+    return map_units(policy, records, render_record_jsonl, workers=workers, chunk_size=chunk_size)

@@ -391,7 +391,46 @@ def _read_json(shown: str) -> Iterator[UnitRow]:
         yield UnitRow(index, f"{shown}[{index}]", unit, error)
 
 
+#: One record line of a JSON Lines file, read but not parsed: (index, location, text, error);
+#: exactly one of text and error is set.  See :func:`read_jsonl_texts`.
+JsonlRecord = tuple[int, str, "str | None", "str | None"]
+
+
 def _read_jsonl(shown: str) -> Iterator[UnitRow]:
+    for record in _jsonl_texts(shown):
+        yield jsonl_row(record)
+
+
+def read_jsonl_texts(path: str | os.PathLike[str]) -> Iterator[JsonlRecord]:
+    """The record lines of a JSON Lines file, decoded but not parsed; :func:`jsonl_row` parses one.
+
+    Parsing is most of the cost of reading JSON Lines, so a process-parallel batch
+    reads lines here in one process and parses them in the workers; the rows are
+    the ones :func:`read_units` yields, with the same indexes, locations and errors.
+    """
+    shown = os.fspath(path)
+    if not os.path.exists(shown):
+        raise UnitInputError(f"{shown}: 文件不存在 / no such file")
+    if os.path.isdir(shown):
+        raise UnitInputError(f"{shown}: 是目录而不是文件 / is a directory, not a file")
+    return _jsonl_texts(shown)
+
+
+def jsonl_row(record: JsonlRecord) -> UnitRow:
+    """The :class:`UnitRow` of one record line from :func:`read_jsonl_texts`."""
+    index, location, text, error = record
+    unit: Unit | None = None
+    if text is not None:
+        try:
+            obj = _loads(text)
+        except (ValueError, RecursionError) as e:
+            error = f"JSON 无效 / invalid JSON: {e}"
+        else:
+            unit, error = _unit_from_object(obj)
+    return UnitRow(index, location, unit, error)
+
+
+def _jsonl_texts(shown: str) -> Iterator[JsonlRecord]:
     """Read JSON Lines one line at a time.
 
     The file is read as bytes and each line decoded on its own, so a line with
@@ -414,25 +453,15 @@ def _read_jsonl(shown: str) -> Iterator[UnitRow]:
             lineno += 1
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
-            unit: Unit | None
-            error: str | None
             try:
                 text = raw.decode("utf-8").strip()
             except UnicodeDecodeError as e:
-                unit, error = (
-                    None,
-                    f"不是 UTF-8 文本 / not UTF-8 text: {e.reason} at byte {e.start}",
-                )
+                yield (index, f"{shown}:{lineno}", None,
+                       f"不是 UTF-8 文本 / not UTF-8 text: {e.reason} at byte {e.start}")
             else:
                 if not text or text.startswith("#"):
                     continue
-                try:
-                    obj = _loads(text)
-                except (ValueError, RecursionError) as e:
-                    unit, error = None, f"JSON 无效 / invalid JSON: {e}"
-                else:
-                    unit, error = _unit_from_object(obj)
-            yield UnitRow(index, f"{shown}:{lineno}", unit, error)
+                yield (index, f"{shown}:{lineno}", text, None)
             index += 1
 
 
