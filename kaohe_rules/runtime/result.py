@@ -324,9 +324,21 @@ class Result:
         return explain(self, lang=lang, full=full)
 
 
+_PLAIN: dict[str, str] = {}  # exact spelling → plain spelling: a result repeats the same few numbers
+_PLAIN_LIMIT = 4096
+
+
 def plain(value: Decimal | int) -> str:
     """A Decimal as a string without exponent or needless trailing zeros (900.00 → "900")."""
-    return str(normalize(Decimal(value)))
+    if value.__class__ is int:
+        return str(value)
+    exact = str(value)  # keyed by the exact spelling, so 0 and -0, 5 and 5.0 each keep their own entry
+    text = _PLAIN.get(exact)
+    if text is None:
+        text = str(normalize(Decimal(value)))
+        if len(_PLAIN) < _PLAIN_LIMIT:
+            _PLAIN[exact] = text
+    return text
 
 
 def jsonable(value: object) -> object:
