@@ -146,6 +146,7 @@ class _Generator:
         self.constants = self.table.values
         self._enum_tables: dict[str | None, str] = {}
         self.records: dict[str, str] = {}
+        self._inline = True  # a list of records is built in place, except inside a record
         self.elements: dict[tuple[object, ...], str] = {}
 
     def const(self, value: object, prefix: str = "_c") -> str:
@@ -181,9 +182,19 @@ class _Generator:
             self.emit(indent, f"if {var} is None: raise _S")
         elif kind == "list":
             assert t.elem is not None
-            func = self.element_function(t.elem)
             self.emit(indent, f"if {var}.__class__ is not list: raise _S")
-            self.emit(indent, f"{var} = list(map({func}, {var})) if {var} else []")
+            if self._inline and t.elem.kind == "record":
+                # a fact's list of records, built in a loop right here: no call per record
+                self.emit(indent, f"if {var}:")
+                self.emit(indent + 1, "_l = []")
+                self.emit(indent + 1, f"for x in {var}:")
+                built = self.record_body(indent + 2, t.elem.name or "")
+                self.emit(indent + 2, f"_l.append({built})")
+                self.emit(indent + 1, f"{var} = _l")
+                self.emit(indent, f"else: {var} = []")
+            else:
+                func = self.element_function(t.elem)
+                self.emit(indent, f"{var} = list(map({func}, {var})) if {var} else []")
         else:  # pragma: no cover - the checker admits no other fact types
             self.emit(indent, "raise _S")
 
@@ -239,7 +250,7 @@ class _Generator:
         return name
 
     # ------------------------------------------------------- named values
-    def read_all(self, indent: int, mapping: str, fields: list[_Field]) -> None:
+    def read_all(self, indent: int, mapping: str, fields: list[_Field], get: str = "g", count: str = "n") -> None:
         """Read, check and convert ``fields`` of the dict ``mapping`` into their locals.
 
         The required ones come first, all in one ``operator.itemgetter`` call (one C
@@ -264,12 +275,23 @@ class _Generator:
         self.emit(indent, f"if len({mapping}) == {len(required)}:")
         for f in optional:
             self.emit(indent + 1, f"{f.local} = {self.fallback(f)}")
+        if len(optional) > 1:
+            # as many names as facts: all present (read in one call), or some unknown name in
+            # place of a missing one — KeyError, and the generic coercer reports it
+            getter = self.const(operator.itemgetter(*(self.constants[f.key] for f in optional)), "_get")
+            self.emit(indent, f"elif len({mapping}) == {len(required) + len(optional)}:")
+            self.emit(indent + 1, f"{', '.join(f.local for f in optional)} = {getter}({mapping})")
+            for f in optional:
+                self.emit(indent + 1, f"if {f.local} is None: {f.local} = {self.fallback(f)}")
+                self.emit(indent + 1, "else:")
+                self.convert(indent + 2, f.local, f.type.required())
+                self.bounds(indent + 2, f.local, f.bounds, f.type.kind)
         self.emit(indent, "else:")
-        self.emit(indent + 1, f"g = {mapping}.get")
-        self.emit(indent + 1, "n = 0")
+        self.emit(indent + 1, f"{get} = {mapping}.get")
+        self.emit(indent + 1, f"{count} = 0")
         for f in optional:
-            self.read_optional(indent + 1, f)
-        self.emit(indent + 1, f"if len({mapping}) != {len(required)} + n: raise _S")
+            self.read_optional(indent + 1, f, get, count)
+        self.emit(indent + 1, f"if len({mapping}) != {len(required)} + {count}: raise _S")
 
     def fallback(self, f: _Field) -> str:
         """What an absent or null optional fact/field becomes: its default, or None."""
@@ -280,14 +302,14 @@ class _Generator:
             fallback = f"list({fallback})" if f.default else "[]"
         return fallback
 
-    def read_optional(self, indent: int, f: _Field) -> None:
+    def read_optional(self, indent: int, f: _Field, get: str, count: str) -> None:
         """An optional fact/field: absent or null takes the default (or None)."""
         local = f.local
         fallback = self.fallback(f)
-        self.emit(indent, f"{local} = g({f.key}, _A)")
+        self.emit(indent, f"{local} = {get}({f.key}, _A)")
         self.emit(indent, f"if {local} is _A: {local} = {fallback}")
         self.emit(indent, "else:")
-        self.emit(indent + 1, "n += 1")
+        self.emit(indent + 1, f"{count} += 1")
         self.emit(indent + 1, f"if {local} is None: {local} = {fallback}")
         self.emit(indent + 1, "else:")
         self.convert(indent + 2, local, f.type.required())
@@ -299,37 +321,49 @@ class _Generator:
         self.emit(1, f"if {mapping}.__class__ is not dict: raise _S")
 
     def record_function(self, rname: str) -> str:
+        """``_recordN(x)``: one record checked and built (for lists inside records, and elements)."""
         name = self.records.get(rname)
         if name is not None:
             return name
         name = f"_record{len(self.records)}"
         self.records[rname] = name
-        policy = self.policy
-        decl = policy.records[rname]
         body: list[str] = []
         saved, self.lines = self.lines, body
-        self.prologue(name, "x")
+        self.emit(0, f"def {name}(x):")
+        self.emit(1, "try:")
+        built = self.record_body(2, rname)
+        self.emit(1, "except KeyError:  # a required field is missing")
+        self.emit(2, "raise _S from None")
+        self.emit(1, f"return {built}")
+        self.emit(0, "")
+        self.lines = body + saved
+        return name
+
+    def record_body(self, indent: int, rname: str) -> str:
+        """Check and convert the record ``x`` into locals v0, v1, ... (w0, ... derived); returns its dict display.
+
+        A missing required field raises KeyError, which the caller turns into _S.
+        Lists inside the record are built by record functions (never inlined).
+        """
+        policy = self.policy
+        inline, self._inline = self._inline, False
+        self.emit(indent, "if x.__class__ is not dict: raise _S")
         fields: list[_Field] = []
         pairs: list[str] = []
-        for index, field in enumerate(decl.fields):
+        for index, field in enumerate(policy.records[rname].fields):
             key = self.const(field.name, "_k")
             local = f"v{index}"
             fields.append(_Field(local, key, policy.record_fields[rname][field.name],
                                  policy.field_defaults.get((rname, field.name)),
                                  policy.field_bounds.get((rname, field.name)), copy_list=False))
             pairs.append(f"{key}: {local}")
-        self.emit(1, "try:")
-        self.read_all(2, "x", fields)
-        self.emit(1, "except KeyError:  # a required field is missing")
-        self.emit(2, "raise _S from None")
+        self.read_all(indent, "x", fields, get="rg", count="rn")
         # derived fields computed from the locals just checked (compiler.CompiledSource.derive_inline)
         for index, (let_name, expression) in enumerate(self.derive_inline.get(rname, ())):
-            self.emit(1, f"w{index} = {expression}")
+            self.emit(indent, f"w{index} = {expression}")
             pairs.append(f"{self.const(let_name, '_k')}: w{index}")
-        self.emit(1, f"return {{{', '.join(pairs)}}}")
-        self.emit(0, "")
-        self.lines = body + saved
-        return name
+        self._inline = inline
+        return f"{{{', '.join(pairs)}}}"
 
     def _read_facts(self, plan: CategoryPlan) -> list[tuple[str, str]]:
         """Read, check and convert every fact of ``plan`` into locals F0, F1, ...; (key, local) pairs."""
