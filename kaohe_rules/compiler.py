@@ -271,11 +271,13 @@ class Compiler:
         # band and rating
         ratings = [r.name for r in self.policy.ratings.ratings]
         emit("BAND = -1")
+        keyword = "if"  # the first band (highest first) that holds: one if/elif chain
         for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
             band = plan.bands[b_index]
             low_op = ">=" if band.low_closed else ">"
             high_op = "<=" if band.high_closed else "<"
-            emit(f"if BAND < 0 and SCORE {low_op} {self.number(band.low)} and SCORE {high_op} {self.number(band.high)}: BAND = {b_index}")
+            emit(f"{keyword} SCORE {low_op} {self.number(band.low)} and SCORE {high_op} {self.number(band.high)}: BAND = {b_index}")
+            keyword = "elif"
         band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
         vetoed = ratings.index(self.policy.ratings.vetoed)
         emit(f"RATING = {vetoed} if V else ({self.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed})")

@@ -138,6 +138,8 @@ class Policy:
         self.module = CompiledModule(self.compiled)
         self.coercer = FactCoercer(checked, self.module.derive)
         self._plans: dict[str, CategoryPlan] = checked.plans
+        #: rating names by the index the evaluator returns (Result.rating reads it per unit)
+        self.rating_names: tuple[str, ...] = tuple(r.name for r in checked.ratings.ratings)
         # fast path for facts already in canonical types; anything else goes to self.coercer
         self._fast = LazyFastCoercers(checked, self.module)  # built per category on its first unit
         self._fast_coerce = self._fast.functions

@@ -156,22 +156,30 @@ class _Generator:
         self.lines.append("    " * indent + line)
 
     # ------------------------------------------------------------ one value
-    def convert(self, indent: int, var: str, t: Type) -> None:
-        """Give ``var`` the Python type of ``t`` in place, or raise _S.
+    def convert(self, indent: int, var: str, t: Type,
+                bounds: tuple[object, object, bool, bool] | None = None) -> None:
+        """Give ``var`` the Python type of ``t`` in place and check its ``bounds``, or raise _S.
 
         The canonical type costs one or two identity tests; any other value goes
         through the generic coercer's own function for that type (so "是" or
         "100万元" are read exactly as the generic path reads them), and a value that
         function refuses raises _S, leaving the error message to the generic path.
+        A number given as an int is checked against its bounds while still an int
+        (int comparisons are the cheapest), then made a Decimal.
         """
         kind = t.kind
+        if kind in _NUMBER_KINDS:
+            self.emit(indent, f"if {var}.__class__ is int:")
+            self.bounds(indent + 1, var, bounds, "int")
+            self.emit(indent + 1, f"{var} = _SMALL[{var}] if -1 < {var} < {_SMALL_LIMIT} else _D({var})")
+            self.emit(indent, "else:")
+            self.emit(indent + 1, f"if {var}.__class__ is not _D or not {var}.is_finite(): {var} = _{kind}({var})")
+            self.bounds(indent + 1, var, bounds, kind)
+            return
         if kind == "bool":
             self.emit(indent, f"if {var} is not True and {var} is not False: {var} = _bool({var})")
         elif kind == "int":
             self.emit(indent, f"if {var}.__class__ is not int: {var} = _int({var})")
-        elif kind in _NUMBER_KINDS:
-            self.emit(indent, f"if {var}.__class__ is int: {var} = _SMALL[{var}] if -1 < {var} < {_SMALL_LIMIT} else _D({var})")
-            self.emit(indent, f"elif {var}.__class__ is not _D or not {var}.is_finite(): {var} = _{kind}({var})")
         elif kind == "date":
             self.emit(indent, f"if {var}.__class__ is str: {var} = _DATES.get({var}) or _read_date({var})")
             self.emit(indent, f"elif {var}.__class__ is not _DATE: {var} = _date({var})")
@@ -197,6 +205,7 @@ class _Generator:
                 self.emit(indent, f"{var} = list(map({func}, {var})) if {var} else []")
         else:  # pragma: no cover - the checker admits no other fact types
             self.emit(indent, "raise _S")
+        self.bounds(indent, var, bounds, kind)
 
     def bounds(self, indent: int, var: str, bounds: tuple[object, object, bool, bool] | None, kind: str) -> None:
         """Refuse a value outside its declared range.
@@ -266,8 +275,7 @@ class _Generator:
             getter = self.const(operator.itemgetter(*(self.constants[f.key] for f in required)), "_get")
             self.emit(indent, f"{', '.join(f.local for f in required)} = {getter}({mapping})")
         for f in required:
-            self.convert(indent, f.local, f.type)
-            self.bounds(indent, f.local, f.bounds, f.type.kind)
+            self.convert(indent, f.local, f.type, f.bounds)
         if not optional:
             self.emit(indent, f"if len({mapping}) != {len(required)}: raise _S")
             return
@@ -284,8 +292,7 @@ class _Generator:
             for f in optional:
                 self.emit(indent + 1, f"if {f.local} is None: {f.local} = {self.fallback(f)}")
                 self.emit(indent + 1, "else:")
-                self.convert(indent + 2, f.local, f.type.required())
-                self.bounds(indent + 2, f.local, f.bounds, f.type.kind)
+                self.convert(indent + 2, f.local, f.type.required(), f.bounds)
         self.emit(indent, "else:")
         self.emit(indent + 1, f"{get} = {mapping}.get")
         self.emit(indent + 1, f"{count} = 0")
@@ -312,8 +319,7 @@ class _Generator:
         self.emit(indent + 1, f"{count} += 1")
         self.emit(indent + 1, f"if {local} is None: {local} = {fallback}")
         self.emit(indent + 1, "else:")
-        self.convert(indent + 2, local, f.type.required())
-        self.bounds(indent + 2, local, f.bounds, f.type.kind)
+        self.convert(indent + 2, local, f.type.required(), f.bounds)
 
     def prologue(self, name: str, mapping: str) -> None:
         """``def name(mapping):`` taking only a plain dict."""

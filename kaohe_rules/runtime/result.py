@@ -177,7 +177,8 @@ class Result:
     # ------------------------------------------------------------- headline
     @property
     def score(self) -> Decimal:
-        return Decimal(self._raw[_SCORE])
+        score = self._raw[_SCORE]
+        return score if score.__class__ is Decimal else Decimal(score)
 
     @property
     def total(self) -> Decimal:
@@ -185,7 +186,7 @@ class Result:
 
     @property
     def rating(self) -> str:
-        name: str = self._checked.ratings.ratings[self._raw[_RATING]].name
+        name: str = self._policy.rating_names[self._raw[_RATING]]
         return name
 
     @property
