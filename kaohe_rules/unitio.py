@@ -208,13 +208,30 @@ def _object_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 def _loads(text: str) -> object:
     """Parse JSON with exact numbers: floats become Decimal, integers int."""
-    return json.loads(
-        text,
-        parse_float=Decimal,
-        parse_int=int,
-        parse_constant=_NonFinite,
-        object_pairs_hook=_object_pairs,
-    )
+    return _loads_flagged(text)[0]
+
+
+def _loads_flagged(text: str) -> tuple[object, bool]:
+    """:func:`_loads`, and whether the text had a repeated key or NaN/Infinity anywhere.
+
+    Only then is :func:`_json_problems` worth its walk over every value (it builds a
+    path for each, and costs more than the parse); the flag is collected by this
+    call's own hooks, so concurrent parses cannot see each other's.
+    """
+    seen: list[bool] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        obj = _object_pairs(items)
+        if obj.__class__ is _Duplicated:
+            seen.append(True)
+        return obj
+
+    def constant(text: str) -> _NonFinite:
+        seen.append(True)
+        return _NonFinite(text)
+
+    value = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=constant, object_pairs_hook=pairs)
+    return value, bool(seen)
 
 
 def _json_problems(value: object, where: str = "") -> list[str]:
@@ -254,7 +271,7 @@ def _json_type(value: object) -> str:
     return "object"
 
 
-def _unit_from_object(obj: object) -> tuple[Unit | None, str | None]:
+def _unit_from_object(obj: object, suspicious: bool = True) -> tuple[Unit | None, str | None]:
     """Turn one parsed JSON unit into a raw unit, or explain why it cannot be one.
 
     Two shapes are accepted: the canonical {"id", "name", "category", "facts": {...}}
@@ -265,7 +282,7 @@ def _unit_from_object(obj: object) -> tuple[Unit | None, str | None]:
     """
     if not isinstance(obj, dict):
         return None, f"不是 JSON 对象 / not a JSON object (got {_json_type(obj)})"
-    problems = _json_problems(obj)
+    problems = _json_problems(obj) if suspicious else []  # suspicious=False: parsed clean (_loads_flagged)
     if problems:
         return None, "; ".join(problems)
     fields: dict[str, tuple[str, object]] = {}
@@ -422,11 +439,11 @@ def jsonl_row(record: JsonlRecord) -> UnitRow:
     unit: Unit | None = None
     if text is not None:
         try:
-            obj = _loads(text)
+            obj, suspicious = _loads_flagged(text)
         except (ValueError, RecursionError) as e:
             error = f"JSON 无效 / invalid JSON: {e}"
         else:
-            unit, error = _unit_from_object(obj)
+            unit, error = _unit_from_object(obj, suspicious)
     return UnitRow(index, location, unit, error)
 
 
