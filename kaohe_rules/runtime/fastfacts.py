@@ -75,14 +75,25 @@ _TEN_THOUSAND = Decimal(10000)
 _ENGINE_MULTIPLY = ENGINE_CONTEXT.multiply
 
 
+_READ_CACHE_LIMIT = 4096  # entries of each cache of spellings already read (_AMOUNTS, _DATES)
+_AMOUNTS: dict[str, Decimal] = {}  # "120万元" → Decimal('1200000')
+
+
 def _money(value: object) -> object:
     """The generic reading of an amount, with its commonest spelling ("120万元") read directly.
 
     The same value as :func:`kaohe_rules.runtime.facts._money` gives (same digits,
     same multiplication in the engine's context); every other spelling goes to it.
     """
-    if value.__class__ is str and _WAN_YUAN(value):
-        return _ENGINE_MULTIPLY(Decimal(value[:-2]), _TEN_THOUSAND)
+    if value.__class__ is str:
+        amount = _AMOUNTS.get(value)
+        if amount is not None:
+            return amount
+        if _WAN_YUAN(value):
+            amount = _ENGINE_MULTIPLY(Decimal(value[:-2]), _TEN_THOUSAND)
+            if len(_AMOUNTS) < _READ_CACHE_LIMIT:
+                _AMOUNTS[value] = amount
+            return amount
     return _money_lenient(value)
 
 
@@ -90,7 +101,6 @@ _date_lenient = _lenient(_generic._date)
 # ISO date strings already read, shared by every policy (a date is a date): most units of a
 # batch repeat the same few hundred dates, and a lookup is cheaper than parsing.  Bounded.
 _DATES: dict[str, datetime.date] = {}
-_DATE_CACHE_LIMIT = 4096
 
 
 def _read_date(text: str) -> object:
@@ -99,7 +109,7 @@ def _read_date(text: str) -> object:
         value = datetime.date.fromisoformat(text)
     except ValueError:
         return _date_lenient(text)
-    if len(_DATES) < _DATE_CACHE_LIMIT:
+    if len(_DATES) < _READ_CACHE_LIMIT:
         _DATES[text] = value
     return value
 
