@@ -145,8 +145,7 @@ class Policy:
         self._fast_coerce = self._fast.functions
         self._fast_assess = self._fast.assessors
         if disk_cache.active():  # with the disk cache on, reading the code objects is cheap: build them now
-            for category in self._plans:
-                self._fast.build(category)
+            self._fast.build_all()
 
     # ------------------------------------------------------------ metadata
     @property
@@ -208,7 +207,10 @@ class Policy:
                 _setcontext(context)  # cheaper than localcontext(), which copies the context every time
                 try:
                     out, values = assess(raw)
-                except Exception:  # noqa: S110 - SlowPath, or an arithmetic failure: the general path reports it
+                except SlowPath:  # another spelling, or a problem: the generic coercer reads or reports it
+                    return self._evaluate_facts(unit_id, name, category,
+                                                self.coercer.coerce(unit_id, category, raw), False)
+                except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
                     pass
                 else:
                     return Result(self, self._plans[category], out, unit_id, name, category, values, None)

@@ -78,8 +78,8 @@ def test_policy_cache_gives_the_same_policy_and_skips_compiling(cache_dir: Path,
     explained = [u.explain() for u in map(plain.evaluate, samples())]  # compiles plain's traced code now
     first = kaohe_rules.load(POLICY, cache=True)
     assert {p.name for p in cache_dir.iterdir()} >= {"code"}
-    # the evaluator, its traced variant, and the fact coercion of each category
-    assert len(list((cache_dir / "code").iterdir())) == 2 + len(plain.categories)
+    # the evaluator, its traced variant, and per category the fused fast path and the fact coercion
+    assert len(list((cache_dir / "code").iterdir())) == 2 + 2 * len(plain.categories)
     assert not (cache_dir / "trees").exists()  # the fast parser parsed it: no tree worth caching
 
     def no_compile(*args: object) -> None:

@@ -451,25 +451,28 @@ def _compile(gen: _Generator, names: list[str], filename: str,
 
 
 class LazyFastCoercers:
-    """The fast functions of each category, generated and compiled on its first unit.
+    """The fast functions of each category, each generated and compiled on first use.
 
-    Per category, two functions share one generated source: ``coerce`` (raw facts →
-    the facts dictionary the generic coercer would return, for traced runs) and
-    ``assess`` (raw facts → ``(raw result, fact values)``: the checks followed by the
-    compiled evaluator's body, see :meth:`_Generator.assess_function`).  Both raise
-    :class:`SlowPath` for anything not in canonical form.
+    Per category there are two: ``assess`` (raw facts → ``(raw result, fact values)``:
+    the checks followed by the compiled evaluator's body, see
+    :meth:`_Generator.assess_function`), which every plain evaluation runs, and
+    ``coerce`` (raw facts → the facts dictionary the generic coercer would return),
+    which only traced runs need.  Both raise :class:`SlowPath` for anything not in
+    canonical form.  They are compiled apart, so a batch that never traces never
+    pays for compiling ``coerce``, and a load pays nothing for categories it never
+    assesses.
 
-    ``functions[category]`` and ``assessors[category]`` start as stand-ins that
-    build the real functions, put them in place and call them; after that the
+    ``assessors[category]`` and ``functions[category]`` start as stand-ins that
+    build the real function, put it in place and call it; after that the
     dictionaries hold the generated functions themselves, so the per-unit path is
-    unchanged.  A load pays nothing for categories it never assesses.  (Two threads
-    racing on a first unit both build the same functions; either one is kept.)
+    unchanged.  (Two threads racing on a first unit both build the same function;
+    either one is kept.)
     """
 
     def __init__(self, policy: CheckedPolicy, module: CompiledModule) -> None:
         self._policy = policy
         self._module = module
-        self.sources: dict[str, str] = {}
+        self.sources: dict[tuple[str, str], str] = {}  # (category, "assess" or "coerce") -> source
         self.functions: dict[str, CoerceFunction] = {}
         self.assessors: dict[str, AssessFunction] = {}
         for index, category in enumerate(policy.plans):
@@ -477,35 +480,49 @@ class LazyFastCoercers:
 
     def _stand_ins(self, index: int, category: str) -> tuple[CoerceFunction, AssessFunction]:
         def first_coerce(raw: Mapping[str, object]) -> dict[str, object]:
-            self.build(category, index)
-            return self.functions[category](raw)
+            return self.build_coerce(category, index)(raw)
 
         def first_assess(raw: Mapping[str, object]) -> tuple[tuple[Any, ...], tuple[object, ...]]:
-            self.build(category, index)
-            return self.assessors[category](raw)
+            return self.build(category, index)(raw)
 
         return first_coerce, first_assess
 
-    def build(self, category: str, index: int | None = None) -> CoerceFunction:
-        """The category's coerce function, both functions generated and compiled if not yet done."""
-        if category in self.sources:
-            return self.functions[category]
-        if index is None:
-            index = list(self._policy.plans).index(category)
-        module = self._module
-        gen = _Generator(self._policy, module.derive_inline)
-        names = [gen.category_function(index, category), gen.assess_function(index, category, module.bodies[category])]
-        source, (coerce, assess) = _compile(gen, names, f"<kaohe-generated-facts-{index}>", module.constants)
-        self.functions[category] = coerce
-        self.assessors[category] = assess
-        self.sources[category] = source
-        return coerce
+    def _index(self, category: str, index: int | None) -> int:
+        return list(self._policy.plans).index(category) if index is None else index
+
+    def build(self, category: str, index: int | None = None) -> AssessFunction:
+        """The category's assess function, generated and compiled if not yet done."""
+        if (category, "assess") not in self.sources:
+            index = self._index(category, index)
+            module = self._module
+            gen = _Generator(self._policy, module.derive_inline)
+            name = gen.assess_function(index, category, module.bodies[category])
+            source, (function,) = _compile(gen, [name], f"<kaohe-generated-assess-{index}>", module.constants)
+            self.assessors[category] = function
+            self.sources[category, "assess"] = source
+        return self.assessors[category]
+
+    def build_coerce(self, category: str, index: int | None = None) -> CoerceFunction:
+        """The category's coerce function, generated and compiled if not yet done."""
+        if (category, "coerce") not in self.sources:
+            index = self._index(category, index)
+            module = self._module
+            gen = _Generator(self._policy, module.derive_inline)
+            name = gen.category_function(index, category)
+            source, (function,) = _compile(gen, [name], f"<kaohe-generated-facts-{index}>", module.constants)
+            self.functions[category] = function
+            self.sources[category, "coerce"] = source
+        return self.functions[category]
+
+    def build_all(self) -> None:
+        for category in self._policy.plans:
+            self.build(category)
+            self.build_coerce(category)
 
     def source(self) -> str:
         """Every category's generated source (building what is not built yet)."""
-        for category in self._policy.plans:
-            self.build(category)
-        return "".join(self.sources[category] for category in self._policy.plans)
+        self.build_all()
+        return "".join(self.sources[category, kind] for category in self._policy.plans for kind in ("coerce", "assess"))
 
 
 def fast_envelope(unit: object, categories: Container[str]) -> tuple[str, str | None, str, dict[str, object]] | None:
