@@ -194,15 +194,23 @@ def _eval_jsonl_parallel(policy: Any, args: argparse.Namespace, out: IO[str], wo
     from .unitio import detect_format, read_jsonl_texts
 
     errors: list[dict[str, object]] = []
-    if args.units != "-" and detect_format(args.units) == "jsonl":  # the workers parse the lines too
-        rendered = render_records_jsonl(policy, read_jsonl_texts(args.units), workers)
+    buffer: IO[bytes] | None = getattr(out, "buffer", None)
+    if buffer is not None and args.units != "-" and detect_format(args.units) == "jsonl":
+        # the workers parse the lines too, and send the output as UTF-8 bytes to write as they are
+        out.flush()
+        for data, entry in render_records_jsonl(policy, read_jsonl_texts(args.units), workers):
+            if entry is not None:
+                errors.append(entry)
+                data = (json.dumps({"error": entry}, ensure_ascii=False) + "\n").encode("utf-8")
+            assert data is not None
+            buffer.write(data)
+        buffer.flush()
     else:
-        rendered = render_rows_jsonl(policy, iter_units(args.units), workers)
-    for line, entry in rendered:
-        if entry is not None:
-            errors.append(entry)
-            line = json.dumps({"error": entry}, ensure_ascii=False)
-        out.write(f"{line}\n")
+        for line, entry in render_rows_jsonl(policy, iter_units(args.units), workers):
+            if entry is not None:
+                errors.append(entry)
+                line = json.dumps({"error": entry}, ensure_ascii=False)
+            out.write(f"{line}\n")
     for entry in errors:
         sys.stderr.write(_error_text(entry) + "\n")
     return EXIT_DATA if errors else EXIT_OK

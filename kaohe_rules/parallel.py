@@ -423,8 +423,16 @@ def render_record_jsonl(policy: Policy, index: int, record: Any) -> tuple[str | 
     return render_row_jsonl(policy, index, jsonl_row(record))
 
 
+def render_record_jsonl_bytes(policy: Policy, index: int, record: Any) -> tuple[bytes | None, dict[str, object] | None]:
+    """:func:`render_record_jsonl` with the line already UTF-8 encoded, newline included: the parent
+    writes the bytes as they come, instead of decoding them from the pickle and encoding them again."""
+    line, entry = render_record_jsonl(policy, index, record)
+    return (None if line is None else (line + "\n").encode("utf-8")), entry
+
+
 def render_records_jsonl(policy: Policy, records: Iterable[Any], workers: int,
-                         chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[str | None, dict[str, object] | None]]:
-    """``kaohe eval units.jsonl --format jsonl --workers N``: lines parsed, assessed and rendered in the
-    workers; this process only reads lines and writes the output, so it never holds the workers back."""
-    return map_units(policy, records, render_record_jsonl, workers=workers, chunk_size=chunk_size)
+                         chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[bytes | None, dict[str, object] | None]]:
+    """``kaohe eval units.jsonl --format jsonl --workers N``: lines parsed, assessed and rendered (as
+    UTF-8 bytes) in the workers; this process only reads lines and writes the output, so it never
+    holds the workers back."""
+    return map_units(policy, records, render_record_jsonl_bytes, workers=workers, chunk_size=chunk_size)

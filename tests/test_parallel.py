@@ -189,8 +189,9 @@ def test_policy_spec_names_the_file_it_came_from(policy: Any) -> None:
 def test_cli_workers_gives_the_serial_output(tmp_path: Path, capsys: Any, fmt: str) -> None:
     units = mixed_units(60)
     path = tmp_path / "units.jsonl"
-    path.write_text("".join(json.dumps(u, ensure_ascii=False, default=str) + "\n" for u in units)
-                    + "{not json\n", encoding="utf-8")
+    lines = [json.dumps(u, ensure_ascii=False, default=str) + "\n" for u in units]
+    lines[10:10] = ["\n", "# a comment line\n", "\u3000\n"]  # skipped, and not counted as records
+    path.write_bytes("".join(lines).encode("utf-8") + b"{not json\n" + b"\xff\xfe broken utf-8\n")
     outputs = []
     for workers in ("1", "2"):
         code = main(["eval", str(POLICY), str(path), "--format", fmt, "--workers", workers])
@@ -198,9 +199,10 @@ def test_cli_workers_gives_the_serial_output(tmp_path: Path, capsys: Any, fmt: s
         outputs.append((code, captured.out, captured.err))
     assert outputs[0][0] == outputs[1][0] == 3
     assert outputs[1] == outputs[0]
-    if fmt == "jsonl":
+    if fmt == "jsonl":  # workers parse the lines themselves: same indexes, locations and errors
         lines = outputs[1][1].splitlines()
-        assert len(lines) == 61
+        assert len(lines) == 62
+        assert "units.jsonl:64" in lines[-2] and "units.jsonl:65" in lines[-1]
         assert [json.loads(line).get("unit", {}).get("id") for line in lines[:3]] == ["u0", "u1", "u2"]
 
 
