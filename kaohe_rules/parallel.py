@@ -254,12 +254,11 @@ def _map_forked_sequence(policy: Policy, units: Sequence[Any], function: UnitFun
 
 
 # ------------------------------------------------------------- assessing
-def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
-    """Evaluate one unit in a worker; plain data the parent turns back into a BatchItem.
+def assess_here(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
+    """Evaluate one unit: ``("result", Result)``, or the error as plain data (``"fact"``/``"evaluation"``).
 
-    Without tracing only the raw result travels (the coerced facts are most of a
-    result's size, and the parent can produce them itself if anyone asks); with
-    tracing the facts go too, in the same pickle as the events that point into them.
+    Used as it is where this process assesses a unit itself; :func:`assess_payload`
+    turns it into what a worker sends back.
     """
     try:
         result = policy.evaluate(unit, trace=trace)
@@ -267,19 +266,22 @@ def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -
         return ("fact", exc.unit, exc.problems)
     except EvaluationError as exc:
         return ("evaluation", exc.unit, exc.where, str(exc))
+    return ("result", result)
+
+
+def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
+    """Evaluate one unit in a worker; plain data the parent turns back into a BatchItem.
+
+    Without tracing only the raw result travels (the coerced facts are most of a
+    result's size, and the parent can produce them itself if anyone asks); with
+    tracing the facts go too, in the same pickle as the events that point into them.
+    """
+    payload = assess_here(policy, index, unit, trace)
+    if payload[0] != "result":
+        return payload
+    result = payload[1]
     facts = result.facts if trace else None
     return ("ok", result.unit_id, result.name, result.category, facts, result._raw, result._trace_events)
-
-
-def assess_here(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
-    """:func:`assess_payload` for a unit the parent assesses itself: the Result as it is."""
-    try:
-        result = policy.evaluate(unit, trace=trace)
-    except FactError as exc:
-        return ("fact", exc.unit, exc.problems)
-    except EvaluationError as exc:
-        return ("evaluation", exc.unit, exc.where, str(exc))
-    return ("result", result)
 
 
 def assess_here_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
