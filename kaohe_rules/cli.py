@@ -87,23 +87,13 @@ def load_policy(path: str) -> Any:
 
 def iter_units(path: str) -> Iterator[Any]:
     """Rows of a unit file (JSON, JSON Lines, CSV, XLSX); ``-`` reads JSON Lines from stdin."""
-    from .unitio import UnitRow, read_units
+    from .unitio import read_units
 
-    if path == "-":
-        from decimal import Decimal as _D
+    if path == "-":  # read as JSON Lines files are: same rows, indexes, locations and errors
+        from .unitio import jsonl_row, jsonl_stream_texts
 
-        for index, line in enumerate(sys.stdin):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                unit = json.loads(line, parse_float=_D)
-            except json.JSONDecodeError as exc:
-                yield UnitRow(index=index, location=f"<stdin>:{index + 1}", unit=None, error=f"invalid JSON: {exc.msg}")
-                continue
-            if not isinstance(unit, dict):
-                yield UnitRow(index=index, location=f"<stdin>:{index + 1}", unit=None, error="a unit must be a JSON object")
-                continue
-            yield UnitRow(index=index, location=f"<stdin>:{index + 1}", unit=unit, error=None)
+        for record in jsonl_stream_texts(sys.stdin.buffer, "<stdin>"):
+            yield jsonl_row(record)
         return
     yield from read_units(path)
 

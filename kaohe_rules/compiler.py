@@ -114,6 +114,7 @@ class Compiler:
         self._temps = 0
         self._last_body = ("", "")
         self._record_locals: dict[str, str] | None = None  # set while compiling derive_inline
+        self._traced = False  # compiling a traced evaluator: aggregates stay expressions (see _hoisted)
         self._hoistable = self._unconditional_aggregates()
 
     # --------------------------------------------------------------- tables
@@ -199,6 +200,7 @@ class Compiler:
     def _function(self, plan: CategoryPlan, name: str, traced: bool) -> tuple[tuple[str, ...], ...]:
         emit = self.out
         self._locals = {}
+        self._traced = traced
         emit(f"def {name}(f, T):")
         emit.indent += 1
         # facts into locals
@@ -223,12 +225,9 @@ class Compiler:
         # targets
         target_locals: list[str] = []
         by_section: dict[tuple[str, ...], list[str]] = {}
-        int_targets: set[str] = set()
         for t_index, placed in enumerate(plan.targets):
             local = self._target(placed, t_index, traced)
             target_locals.append(local)
-            if self._int_valued(placed):
-                int_targets.add(local)
             by_section.setdefault(placed.section, []).append(local)
         # sections, leaves first then parents; output order is pre-order
         order: list[tuple[str, ...]] = []
@@ -242,10 +241,9 @@ class Compiler:
             info = next(s for s in plan.category.all_sections() if s.path == path)
             if info.is_leaf:
                 local = f"S{len(section_locals)}"
-                # targets that are surely ints first: sum() adds ints in C until the first
-                # Decimal, then falls back to Decimal addition for every later term (exact
-                # either way; Decimal addition is exact here, so the order changes nothing)
-                parts = sorted(by_section.get(path, []), key=lambda local: local not in int_targets)
+                # in declaration order: Decimal addition rounds at 34 digits (a proportional
+                # rule's score has that many), so another order could round differently
+                parts = by_section.get(path, [])
                 total = " + ".join(parts) if parts else "0"
                 if len(parts) > 2:  # sum(rest, first) adds left to right as the chain does, flat and in C
                     total = f"sum(({', '.join(parts[1:])},), {parts[0]})"
@@ -344,19 +342,6 @@ class Compiler:
         if traced:
             emit(f"T.append(('target', {index}, {local}))")
         return local
-
-    def _int_valued(self, placed: PlacedTarget) -> bool:
-        """True when the target's score is an ``int`` at run time: int points, int deductions."""
-        if not self.number(placed.points).isdigit():
-            return False
-        types = self.policy.types
-        for rule in placed.target.rules:
-            if rule.kind in ("proportional", "score"):
-                return False
-            for operand in (rule.amount, rule.per, rule.cap):
-                if operand is not None and types[id(operand)].kind != "int":
-                    return False
-        return True
 
     def _rule(self, rule: ast.Rule, points: str) -> str:
         kind = rule.kind
@@ -615,8 +600,12 @@ class Compiler:
         dwarfs the work.  An aggregate that is evaluated whenever the statement
         holding it runs — not under ``and``/``or``/``if``/``??`` or a rule's
         conditional part, not inside another aggregate — can instead be computed
-        by a plain loop emitted just before that statement: the same values in the
-        same order, so the same result and the same errors.
+        by a plain loop emitted just before that statement: the same values, so the
+        same result.  Not always the same *first* error: the loop runs before the
+        operands to its left, so with two faults in one statement the other may
+        surface first.  The traced evaluator therefore keeps every aggregate an
+        expression, and ``Policy`` reports an evaluation error from a traced re-run
+        (which also locates it), in the reference interpreter's order.
         """
         roots: list[ast.Expr | None] = [let.value for let in self.policy.lets.values()]
         for target in self.policy.targets:
@@ -667,7 +656,8 @@ class Compiler:
         return local
 
     def _e_Aggregate(self, e: ast.Aggregate) -> str:
-        if id(e) in self._hoistable and self._record_locals is None and self._depth_of(e) == 0:
+        if (id(e) in self._hoistable and not self._traced and self._record_locals is None
+                and self._depth_of(e) == 0):
             return self._hoisted(e)
         text = self._aggregate(e)
         source = self._e(e.source)

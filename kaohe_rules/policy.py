@@ -46,6 +46,12 @@ def _engine_context() -> decimal.Context:
         return context
 
 
+def _arithmetic_message(exc: BaseException) -> str:
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    return f"arithmetic error ({type(exc).__name__})"
+
+
 def load(path_or_text: str | os.PathLike[str], *, name: str | None = None, cache: bool | None = None) -> Policy:
     """Load, check and compile a policy from a file path or from policy text.
 
@@ -208,8 +214,12 @@ class Policy:
                 try:
                     out, values = assess(raw)
                 except SlowPath:  # another spelling, or a problem: the generic coercer reads or reports it
-                    return self._evaluate_facts(unit_id, name, category,
-                                                self.coercer.coerce(unit_id, category, raw), False)
+                    try:
+                        facts = self.coercer.coerce(unit_id, category, raw)
+                    except (ZeroDivisionError, decimal.DecimalException) as exc:
+                        raise EvaluationError(unit_id, _arithmetic_message(exc),
+                                              self._derived_fields(category)) from None
+                    return self._evaluate_facts(unit_id, name, category, facts, False)
                 except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
                     pass
                 else:
@@ -217,11 +227,23 @@ class Policy:
                 finally:
                     _setcontext(caller)
         unit_id, name, category, raw = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
+        caller = _getcontext()
+        _setcontext(_engine_context())  # derived record fields are computed while coercing: same context
         try:
-            facts = self._fast_coerce[category](raw)
-        except SlowPath:  # another spelling, or a problem: the generic coercer accepts it or reports it exactly
-            facts = self.coercer.coerce(unit_id, category, raw)
+            try:
+                facts = self._fast_coerce[category](raw)
+            except SlowPath:  # another spelling, or a problem: the generic coercer accepts it or reports it exactly
+                facts = self.coercer.coerce(unit_id, category, raw)
+        except (ZeroDivisionError, decimal.DecimalException) as exc:
+            raise EvaluationError(unit_id, _arithmetic_message(exc), self._derived_fields(category)) from None
+        finally:
+            _setcontext(caller)
         return self._evaluate_facts(unit_id, name, category, facts, trace)
+
+    def _derived_fields(self, category: str) -> str:
+        """Where an arithmetic failure while reading facts happened: a record's derived fields (``let``)."""
+        names = [name for name, record in self.checked.records.items() if record.lets]
+        return "a derived field (let) of record " + "/".join(names) if names else "a derived record field"
 
     def _evaluate_facts(self, unit_id: str, name: str | None, category: str, facts: dict[str, object],
                         trace: bool) -> Result:
@@ -232,11 +254,11 @@ class Policy:
         _setcontext(_engine_context())  # cheaper than localcontext(), which copies the context every time
         try:
             raw = function(facts, events)
-        except ZeroDivisionError:
-            raise EvaluationError(unit_id, "division by zero", self._locate_failure(category, facts)) from None
-        except decimal.DecimalException as exc:
-            raise EvaluationError(unit_id, f"arithmetic error ({type(exc).__name__})",
-                                  self._locate_failure(category, facts)) from None
+        except (ZeroDivisionError, decimal.DecimalException) as exc:
+            # the traced re-run says where, and which error comes first in the reference order
+            # (the plain evaluator computes some aggregates ahead of their statement: compiler._hoisted)
+            where, first = self._locate_failure(category, facts)
+            raise EvaluationError(unit_id, _arithmetic_message(first or exc), where) from None
         except RecursionError:
             raise EvaluationError(unit_id, "the facts nest too deeply to evaluate") from None
         except Exception as exc:  # a bug in the engine, never the user's fault: report it plainly
@@ -245,14 +267,18 @@ class Policy:
             _setcontext(caller)
         return Result(self, plan, raw, unit_id, name, category, facts, events)
 
-    def _locate_failure(self, category: str, facts: dict[str, object]) -> str:
-        """Which declaration failed: re-run traced and look just past the last event recorded."""
-        plan = self._plans[category]
+    def _locate_failure(self, category: str, facts: dict[str, object]) -> tuple[str, BaseException | None]:
+        """Which declaration failed, and with what: re-run traced and look just past the last event recorded."""
         events: list[tuple[Any, ...]] = []
+        failure: BaseException | None = None
         try:
             self._run_traced(category, facts, events)
-        except Exception:  # noqa: S110 - the failure is expected; the events tell where it happened
-            pass
+        except Exception as exc:  # the failure is expected; the events tell where it happened
+            failure = exc
+        return self._failure_site(category, events), failure
+
+    def _failure_site(self, category: str, events: list[tuple[Any, ...]]) -> str:
+        plan = self._plans[category]
         last = events[-1] if events else None
         lets = [name for name in plan.lets if name in self.checked.lets]
         if last is None:

@@ -34,6 +34,7 @@ import importlib
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any
@@ -231,11 +232,23 @@ def _loads_flagged(text: str) -> tuple[object, bool]:
         return _NonFinite(text)
 
     value = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=constant, object_pairs_hook=pairs)
-    return value, bool(seen)
+    return value, bool(seen) or _SURROGATE_ESCAPE(text) is not None
+
+
+# "\ud800"-style escapes: JSON may spell half of a surrogate pair, which no text can hold
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _json_problems(value: object, where: str = "") -> list[str]:
-    """Find repeated keys and NaN/Infinity anywhere inside a parsed JSON value."""
+    """Find repeated keys, NaN/Infinity and lone surrogates anywhere inside a parsed JSON value."""
     problems: list[str] = []
     stack: list[tuple[str, object]] = [(where, value)]
     while stack:
@@ -245,7 +258,15 @@ def _json_problems(value: object, where: str = "") -> list[str]:
                 keys = ", ".join(item.duplicates)
                 problems.append(f"{path or '对象'}: 键重复 / duplicate key(s) {keys}")
             for key, sub in item.items():
+                if _lone_surrogate(key):
+                    problems.append(f"{path or '对象'}: 键 {ascii(key)} 含不成对的代理字符 / "
+                                    f"key {ascii(key)} holds a lone surrogate, which is not text")
+                    continue
                 stack.append((f"{path}.{key}" if path else key, sub))
+        elif isinstance(item, str):
+            if _lone_surrogate(item):
+                problems.append(f"{path or '值'}: {ascii(item)} 含不成对的代理字符 / "
+                                f"{ascii(item)} holds a lone surrogate, which is not text")
         elif isinstance(item, list):
             for i, sub in enumerate(item):
                 stack.append((f"{path}[{i}]", sub))
@@ -448,38 +469,43 @@ def jsonl_row(record: JsonlRecord) -> UnitRow:
 
 
 def _jsonl_texts(shown: str) -> Iterator[JsonlRecord]:
-    """Read JSON Lines one line at a time.
+    with _open(shown, "rb") as f:
+        yield from jsonl_stream_texts(f, shown)
 
-    The file is read as bytes and each line decoded on its own, so a line with
+
+def jsonl_stream_texts(stream: IO[bytes], shown: str) -> Iterator[JsonlRecord]:
+    """The record lines of JSON Lines read from a binary stream (a file, ``sys.stdin.buffer``).
+
+    The stream is read as bytes and each line decoded on its own, so a line with
     broken UTF-8 is one error row instead of aborting a million-line batch.
     Splitting bytes on b"\\n" also keeps U+2028 (legal inside JSON strings) from
-    being taken for a line break, as text-mode universal newlines would.
+    being taken for a line break, as text-mode universal newlines would.  Blank
+    lines and lines starting with ``#`` are skipped and not counted as records.
     """
-    with _open(shown, "rb") as f:
-        index = 0
-        lineno = 0
-        while True:
-            try:
-                raw = f.readline()
-            except OSError as e:
-                raise UnitInputError(
-                    f"{shown}:{lineno + 1}: 读取失败 / read failed: {e.strerror or e}"
-                ) from e
-            if not raw:
-                return
-            lineno += 1
-            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                text = raw.decode("utf-8").strip()
-            except UnicodeDecodeError as e:
-                yield (index, f"{shown}:{lineno}", None,
-                       f"不是 UTF-8 文本 / not UTF-8 text: {e.reason} at byte {e.start}")
-            else:
-                if not text or text.startswith("#"):
-                    continue
-                yield (index, f"{shown}:{lineno}", text, None)
-            index += 1
+    index = 0
+    lineno = 0
+    while True:
+        try:
+            raw = stream.readline()
+        except OSError as e:
+            raise UnitInputError(
+                f"{shown}:{lineno + 1}: 读取失败 / read failed: {e.strerror or e}"
+            ) from e
+        if not raw:
+            return
+        lineno += 1
+        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            yield (index, f"{shown}:{lineno}", None,
+                   f"不是 UTF-8 文本 / not UTF-8 text: {e.reason} at byte {e.start}")
+        else:
+            if not text or text.startswith("#"):
+                continue
+            yield (index, f"{shown}:{lineno}", text, None)
+        index += 1
 
 
 # ---------------------------------------------------------------------- tabular

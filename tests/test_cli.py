@@ -167,3 +167,28 @@ def test_karamay_template_is_a_valid_unit(capsys: pytest.CaptureFixture[str], ca
     unit["id"] = "template"
     result = kaohe_rules.load(POLICY).evaluate(unit)
     assert result.category == category
+
+
+def test_stdin_is_read_as_a_json_lines_file_is(small: Path, tmp_path: Path) -> None:
+    """``kaohe eval POLICY -`` gives the rows, indexes, locations and errors of the same lines in a file."""
+    data = ('{"id": "a", "category": "单位", "facts": {"n": 1}}\n\n# a comment\n'
+            '{"id": "b", "category": "单位", "facts": {"n": 1, "n": 2}}\n'
+            '{"id": "c", "category": "单位", "name": "\\ud800", "facts": {"n": 0}}\n').encode() + b"\xff\n"
+    path = tmp_path / "units.jsonl"
+    path.write_bytes(data)
+    outputs = []
+    for source, stdin in ((str(path), None), ("-", data)):
+        proc = subprocess.run([sys.executable, "-m", "kaohe_rules", "eval", str(small), source, "--format", "jsonl"],
+                              input=stdin, capture_output=True, check=False)
+        outputs.append((proc.returncode, proc.stdout.decode("utf-8").replace(str(path), "<stdin>"),
+                        proc.stderr.decode("utf-8").replace(str(path), "<stdin>")))
+    assert outputs[0] == outputs[1]
+    code, out, err = outputs[1]
+    assert code == 3
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[0]["unit"]["id"] == "a"
+    assert [entry["error"]["location"] for entry in lines[1:]] == ["<stdin>:4", "<stdin>:5", "<stdin>:6"]
+    messages = [entry["error"]["problems"][0]["message"] for entry in lines[1:]]
+    assert "duplicate key" in messages[0] and "lone surrogate" in messages[1] and "not UTF-8" in messages[2]
+    assert [entry["error"]["index"] for entry in lines[1:]] == [1, 2, 3]
+    assert "internal error" not in out + err

@@ -101,3 +101,79 @@ def test_the_comparison_can_fail() -> None:
     assert isinstance(raw, tuple)
     changed = (raw[0] + 1, *raw[1:])
     assert canonical(changed) != canonical(compiled_raw(policy, unit, trace=False))
+
+
+# ----------------------------------------------------- crafted cases (review 2026-11-29)
+_HEAD = 'policy P "p" { period 2013-01-01 .. 2013-12-31 }\n'
+_TAIL = 'ratings { 好 "好" 差 "差" } vetoed 差\n'
+
+
+def _both_paths(policy: Any, unit: dict[str, Any]) -> tuple[object, object, object]:
+    return (canonical(compiled_raw(policy, unit, trace=False)), canonical(compiled_raw(policy, unit, trace=True)),
+            canonical(interpreted_raw(policy, unit)))
+
+
+def test_section_sums_add_in_declaration_order() -> None:
+    """A proportional score has 34 digits: adding the section in another order would round differently."""
+    policy = kaohe_rules.load(_HEAD + '''category A "a" total 105 { section S "s" 105 }
+fact a: int "a"
+fact b: int > 0 "b"
+fact ok: bool "ok"
+target T0 "t0" in A.S points 10 { proportional a / b }
+target T1 "t1" in A.S points 5 { full when ok }
+target T2 "t2" in A.S points 10 { proportional a / b }
+target T3 "t3" in A.S points 80 { full when ok }
+''' + _TAIL + '''bands A { 好 [91.66666666666666666666666666666667, 105] 差 [0, 91.66666666666666666666666666666667) }''')
+    unit = {"id": "u", "category": "A", "facts": {"a": 1, "b": 3, "ok": True}}
+    plain, traced, reference = _both_paths(policy, unit)
+    assert plain == traced == reference
+    result = policy.evaluate(unit)
+    assert str(result.score) == "91.66666666666666666666666666666667" and result.rating == "好"
+
+
+def test_derived_record_fields_use_the_engine_context_on_every_path() -> None:
+    """A record's let is computed while reading facts: in the engine's 34 digits, traced or not."""
+    policy = kaohe_rules.load(_HEAD + '''category A "a" total 10 { section S "s" 10 }
+record R "r" { a: int "a"  let q = a / 3 + 1 }
+fact L: list of R = [] "l"
+target T0 "t0" in A.S points 10 { deduct 5 when sum(L of q) > 1.3333333333333333333333333333 }
+''' + _TAIL + 'bands A { 好 [6, 10] 差 [0, 6) }')
+    unit = {"id": "u", "category": "A", "facts": {"L": [{"a": 1}]}}
+    plain, traced, reference = _both_paths(policy, unit)
+    assert plain == traced == reference
+    assert [policy.evaluate(unit, trace=t).score for t in (False, True)] == [5, 5]
+    spelled = {"id": "u", "category": "A", "facts": {"L": [{"a": "1"}]}}  # the generic coercer's path
+    assert policy.evaluate(spelled).score == 5
+
+
+def test_the_first_error_reported_is_the_reference_orders() -> None:
+    """The plain evaluator sums some aggregates ahead of their statement; the error reported is still the first
+    one in declaration order (here the division, not the overflow of the sum to its right)."""
+    big = Decimal("9E+999999")
+    for body in ('let q = x / y + sum(L of v) "q"\ntarget T "t" in A.S points 10 { deduct 1 when q > 0 }',
+                 'target T "t" in A.S points 10 { deduct x / y + sum(L of v) }'):
+        policy = kaohe_rules.load(_HEAD + '''category A "a" total 10 { section S "s" 10 }
+record R "r" { v: decimal "v" }
+fact L: list of R = [] "l"
+fact x: decimal "x"
+fact y: decimal "y"
+''' + body + "\n" + _TAIL + 'bands A { 好 [5, 10] 差 [0, 5) }')
+        unit = {"id": "u", "category": "A", "facts": {"x": 1, "y": 0, "L": [{"v": big}, {"v": big}]}}
+        for trace in (False, True):
+            with pytest.raises(EvaluationError, match="division by zero"):
+                policy.evaluate(unit, trace=trace)
+
+
+def test_a_derived_field_dividing_by_zero_is_an_evaluation_error() -> None:
+    policy = kaohe_rules.load(_HEAD + '''category A "a" total 10 { section S "s" 10 }
+record R "r" { a: int "a"  b: int "b"  let q = a / b }
+fact L: list of R = [] "l"
+target T0 "t0" in A.S points 10 { deduct 5 when count(L where q > 1) > 0 }
+''' + _TAIL + 'bands A { 好 [6, 10] 差 [0, 6) }')
+    for spelling in (0, "0"):  # the fused path, and the generic coercer's
+        unit = {"id": "u", "category": "A", "facts": {"L": [{"a": 1, "b": spelling}]}}
+        for trace in (False, True):
+            with pytest.raises(EvaluationError, match=r"division by zero \(in a derived field \(let\) of record R\)"):
+                policy.evaluate(unit, trace=trace)
+    items = list(policy.evaluate_many([{"id": "u", "category": "A", "facts": {"L": [{"a": 1, "b": 0}]}}]))
+    assert items[0].error is not None and items[0].result is None

@@ -723,3 +723,15 @@ def test_xlsx_reader_can_stop_early(tmp_path: Path) -> None:
     assert next(it).unit == {"id": "a", "facts": {}}
     it.close()  # type: ignore[attr-defined]
     assert list(it) == []
+
+
+def test_lone_surrogates_are_error_rows_not_crashes(tmp_path: Path) -> None:
+    r"""JSON may spell half a surrogate pair ("\ud800"); no text can hold it, so the row is refused."""
+    path = tmp_path / "u.jsonl"
+    path.write_text('{"id": "a", "category": "c", "name": "\\ud800", "facts": {}}\n'
+                    '{"id": "b", "category": "c", "facts": {"\\udfff": 1}}\n'
+                    '{"id": "c", "category": "c", "facts": {"x": "\\ud83d\\ude00"}}\n', encoding="utf-8")
+    rows = list(read_units(path))
+    assert rows[0].error == "name: '\\ud800' 含不成对的代理字符 / '\\ud800' holds a lone surrogate, which is not text"
+    assert rows[1].error is not None and "key '\\udfff' holds a lone surrogate" in rows[1].error
+    assert rows[2].unit is not None and rows[2].unit["facts"] == {"x": "\U0001F600"}  # a whole pair is text
