@@ -115,6 +115,7 @@ class Compiler:
         self._last_body = ("", "")
         self._record_locals: dict[str, str] | None = None  # set while compiling derive_inline
         self._traced = False  # compiling a traced evaluator: aggregates stay expressions (see _hoisted)
+        self._flags_read = False
         self._hoistable = self._unconditional_aggregates()
 
     # --------------------------------------------------------------- tables
@@ -201,6 +202,7 @@ class Compiler:
         emit = self.out
         self._locals = {}
         self._traced = traced
+        self._flags_read = False  # _fl, the decimal context's flags, read once a function
         emit(f"def {name}(f, T):")
         emit.indent += 1
         # facts into locals
@@ -225,9 +227,12 @@ class Compiler:
         # targets
         target_locals: list[str] = []
         by_section: dict[tuple[str, ...], list[str]] = {}
+        int_targets: set[str] = set()
         for t_index, placed in enumerate(plan.targets):
             local = self._target(placed, t_index, traced)
             target_locals.append(local)
+            if self._int_valued(placed):
+                int_targets.add(local)
             by_section.setdefault(placed.section, []).append(local)
         # sections, leaves first then parents; output order is pre-order
         order: list[tuple[str, ...]] = []
@@ -241,13 +246,22 @@ class Compiler:
             info = next(s for s in plan.category.all_sections() if s.path == path)
             if info.is_leaf:
                 local = f"S{len(section_locals)}"
-                # in declaration order: Decimal addition rounds at 34 digits (a proportional
-                # rule's score has that many), so another order could round differently
                 parts = by_section.get(path, [])
-                total = " + ".join(parts) if parts else "0"
-                if len(parts) > 2:  # sum(rest, first) adds left to right as the chain does, flat and in C
-                    total = f"sum(({', '.join(parts[1:])},), {parts[0]})"
-                emit(f"{local} = {total}")
+                quick = sorted(parts, key=lambda part: part not in int_targets)
+                if not traced and quick != parts:
+                    # The scores that are surely ints first: sum() adds ints in C until the first
+                    # Decimal and falls back to generic addition for every later term.  Scores
+                    # are never negative, so if this order rounds nothing (34 digits), neither
+                    # does declaration order and both give the exact sum; if it does round
+                    # (a proportional score has 34 digits), add again in declaration order.
+                    if not self._flags_read:
+                        emit("_fl = _context_flags()")
+                        self._flags_read = True
+                    emit("_fl[_ROUNDED] = False")
+                    emit(f"{local} = {_flat_sum(quick)}")
+                    emit(f"if _fl[_ROUNDED]: {local} = {_flat_sum(parts)}")
+                else:  # declaration order, as the reference interpreter adds
+                    emit(f"{local} = {_flat_sum(parts)}")
                 emit(f"if {local} < 0: {local} = 0")
             else:
                 parts = [section_value(c.path) for c in info.children]
@@ -342,6 +356,19 @@ class Compiler:
         if traced:
             emit(f"T.append(('target', {index}, {local}))")
         return local
+
+    def _int_valued(self, placed: PlacedTarget) -> bool:
+        """True when the target's score is surely an ``int`` at run time: int points, int deductions."""
+        if not self.number(placed.points).isdigit():
+            return False
+        types = self.policy.types
+        for rule in placed.target.rules:
+            if rule.kind in ("proportional", "score"):
+                return False
+            for operand in (rule.amount, rule.per, rule.cap):
+                if operand is not None and types[id(operand)].kind != "int":
+                    return False
+        return True
 
     def _rule(self, rule: ast.Rule, points: str) -> str:
         kind = rule.kind
@@ -745,6 +772,13 @@ class Compiler:
 
     def _e_Extremum(self, e: ast.Extremum) -> str:
         return f"{e.func}({', '.join(self._e(a) for a in e.args)})"
+
+
+def _flat_sum(parts: list[str]) -> str:
+    """Left to right as a chain of ``+`` adds, but flat and in C: ``sum(rest, first)``."""
+    if len(parts) > 2:
+        return f"sum(({', '.join(parts[1:])},), {parts[0]})"
+    return " + ".join(parts) if parts else "0"
 
 
 def compile_policy(policy: CheckedPolicy) -> CompiledSource:

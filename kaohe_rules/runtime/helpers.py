@@ -7,7 +7,9 @@ can reach nothing else (no builtins beyond the few it needs).
 from __future__ import annotations
 
 import builtins
+import decimal
 from decimal import Decimal
+from typing import Any
 
 from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
 
@@ -26,6 +28,11 @@ def _clamp(value: Decimal | int, low: Decimal | int, high: Decimal | int) -> Dec
     if value > high:
         return high
     return value
+
+
+def _context_flags() -> Any:
+    """The current decimal context's flags (a live view): the generated code asks whether a sum rounded."""
+    return decimal.getcontext().flags
 
 
 def _coalesce(value: object, fallback: object) -> object:
@@ -58,4 +65,6 @@ HELPERS: dict[str, object] = {
     "_ceil_d": _ceil_d,
     "_div": divide,
     "_fen": to_fen,
+    "_context_flags": _context_flags,
+    "_ROUNDED": decimal.Rounded,
 }
