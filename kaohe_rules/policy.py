@@ -214,11 +214,7 @@ class Policy:
                 try:
                     out, values = assess(raw)
                 except SlowPath:  # another spelling, or a problem: the generic coercer reads or reports it
-                    try:
-                        facts = self.coercer.coerce(unit_id, category, raw)
-                    except (ZeroDivisionError, decimal.DecimalException) as exc:
-                        raise EvaluationError(unit_id, _arithmetic_message(exc),
-                                              self._derived_fields(category)) from None
+                    facts = self._read_facts(unit_id, category, raw, fast=False)
                     return self._evaluate_facts(unit_id, name, category, facts, False)
                 except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
                     pass
@@ -227,23 +223,30 @@ class Policy:
                 finally:
                     _setcontext(caller)
         unit_id, name, category, raw = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
-        caller = _getcontext()
-        _setcontext(_engine_context())  # derived record fields are computed while coercing: same context
-        try:
-            try:
-                facts = self._fast_coerce[category](raw)
-            except SlowPath:  # another spelling, or a problem: the generic coercer accepts it or reports it exactly
-                facts = self.coercer.coerce(unit_id, category, raw)
-        except (ZeroDivisionError, decimal.DecimalException) as exc:
-            raise EvaluationError(unit_id, _arithmetic_message(exc), self._derived_fields(category)) from None
-        finally:
-            _setcontext(caller)
+        facts = self._read_facts(unit_id, category, raw, fast=True)
         return self._evaluate_facts(unit_id, name, category, facts, trace)
 
-    def _derived_fields(self, category: str) -> str:
-        """Where an arithmetic failure while reading facts happened: a record's derived fields (``let``)."""
-        names = [name for name, record in self.checked.records.items() if record.lets]
-        return "a derived field (let) of record " + "/".join(names) if names else "a derived record field"
+    def _read_facts(self, unit_id: str, category: str, raw: Mapping[str, object], *, fast: bool) -> dict[str, object]:
+        """The coerced facts, by the generated coercion (``fast``) or else the generic one.
+
+        Derived record fields are computed while reading, so this runs in the engine's
+        context, and an arithmetic failure there is an EvaluationError naming them.
+        """
+        caller = _getcontext()
+        _setcontext(_engine_context())
+        try:
+            if fast:
+                try:
+                    return self._fast_coerce[category](raw)
+                except SlowPath:  # another spelling, or a problem: the generic coercer accepts it or reports it
+                    pass
+            return self.coercer.coerce(unit_id, category, raw)
+        except (ZeroDivisionError, decimal.DecimalException) as exc:
+            names = "/".join(name for name, record in self.checked.records.items() if record.lets)
+            raise EvaluationError(unit_id, _arithmetic_message(exc),
+                                  f"a derived field (let) of record {names}") from None
+        finally:
+            _setcontext(caller)
 
     def _evaluate_facts(self, unit_id: str, name: str | None, category: str, facts: dict[str, object],
                         trace: bool) -> Result:
