@@ -487,32 +487,32 @@ class LazyFastCoercers:
 
         return first_coerce, first_assess
 
-    def _index(self, category: str, index: int | None) -> int:
-        return list(self._policy.plans).index(category) if index is None else index
-
     def build(self, category: str, index: int | None = None) -> AssessFunction:
         """The category's assess function, generated and compiled if not yet done."""
-        if (category, "assess") not in self.sources:
-            index = self._index(category, index)
-            module = self._module
-            gen = _Generator(self._policy, module.derive_inline)
-            name = gen.assess_function(index, category, module.bodies[category])
-            source, (function,) = _compile(gen, [name], f"<kaohe-generated-assess-{index}>", module.constants)
-            self.assessors[category] = function
-            self.sources[category, "assess"] = source
+        self._build(category, "assess", index)
         return self.assessors[category]
 
     def build_coerce(self, category: str, index: int | None = None) -> CoerceFunction:
         """The category's coerce function, generated and compiled if not yet done."""
-        if (category, "coerce") not in self.sources:
-            index = self._index(category, index)
-            module = self._module
-            gen = _Generator(self._policy, module.derive_inline)
-            name = gen.category_function(index, category)
-            source, (function,) = _compile(gen, [name], f"<kaohe-generated-facts-{index}>", module.constants)
-            self.functions[category] = function
-            self.sources[category, "coerce"] = source
+        self._build(category, "coerce", index)
         return self.functions[category]
+
+    def _build(self, category: str, kind: str, index: int | None) -> None:
+        if (category, kind) in self.sources:
+            return
+        index = list(self._policy.plans).index(category) if index is None else index
+        module = self._module
+        gen = _Generator(self._policy, module.derive_inline)
+        if kind == "assess":
+            name = gen.assess_function(index, category, module.bodies[category])
+        else:
+            name = gen.category_function(index, category)
+        source, (function,) = _compile(gen, [name], f"<kaohe-generated-{kind}-{index}>", module.constants)
+        if kind == "assess":
+            self.assessors[category] = function
+        else:
+            self.functions[category] = function
+        self.sources[category, kind] = source
 
     def build_all(self) -> None:
         for category in self._policy.plans:
