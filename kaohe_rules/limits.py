@@ -1,0 +1,128 @@
+"""The engine's limits, in one place: what kaohe reads, and what happens beyond each limit.
+
+A system that pays and fines people must survive any file it is handed.  Every
+reader and every stage checks its input against the limits below *before* doing
+work whose cost grows with the input (``int(Decimal('9E+999999'))`` takes 40 s,
+``repr`` of a 5,000-deep list overflows the stack, a 1.5 MB workbook can inflate
+to 1.5 GB).  Beyond a limit the input is refused with a kaohe error naming the
+limit — a fact error for that unit only, an error row for that row only, a
+policy diagnostic for a policy — never an internal exception and never a stall.
+
+``docs/limits.md`` documents each value and its consequence; change both together.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+# ------------------------------------------------------------------ numbers
+#: A number fact holds at most this many digits before the decimal point (|x| < 10**18):
+#: 10**18 元 is beyond any budget, and every count of people or events fits.
+MAX_INTEGER_DIGITS = 18
+#: ... and at most this many after it (trailing zeros do not count).  18 + 16 = 34, the
+#: engine's precision, so every accepted number is held exactly.
+MAX_FRACTION_DIGITS = 16
+NUMBER_LIMIT = 10**MAX_INTEGER_DIGITS
+_DECIMAL_LIMIT = Decimal(NUMBER_LIMIT)
+#: A number written as text is at most this many characters (digits, separators, sign, unit).
+MAX_NUMBER_TEXT = 64
+
+NUMBER_RANGE_TEXT = (f"a number below 10^{MAX_INTEGER_DIGITS} in size with at most "
+                     f"{MAX_FRACTION_DIGITS} decimal places")
+
+# --------------------------------------------------------------- structure
+#: Lists and records inside one unit nest at most this deep (a policy's deepest type is
+#: a list of records holding a list: depth 4); readers refuse deeper documents outright.
+MAX_NESTING = 32
+#: Items in one fact's list (accidents, deduction records); beyond it the unit is refused.
+MAX_LIST_ITEMS = 100_000
+#: Characters in one text value (a name, an accident's 简况) or one spreadsheet cell.
+MAX_TEXT_CHARS = 100_000
+
+# ------------------------------------------------------------------- files
+#: A policy file (and every file it extends).
+MAX_POLICY_BYTES = 4 * 1024 * 1024
+#: One JSON Lines line, one JSON document of units, one trace document.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
+#: What an .xlsx may inflate to in all, and the highest compression ratio of one member.
+MAX_XLSX_INFLATED_BYTES = 256 * 1024 * 1024
+MAX_XLSX_RATIO = 200
+
+
+def number_problem(value: Decimal) -> str | None:
+    """Why a finite Decimal is outside the range kaohe represents exactly, or None.
+
+    Cheap for any input: reads the exponent and the digit count, never converts.
+    """
+    if not value.is_finite():
+        return f"{shown(value)} is not a finite number"
+    if not -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT:
+        return f"{shown(value)} is too large (numbers must be below 10^{MAX_INTEGER_DIGITS} in size)"
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent < -MAX_FRACTION_DIGITS:
+        # trailing zeros of the coefficient do not make a number less exact ("1.50000…0")
+        zeros = 0
+        while zeros < len(digits) - 1 and digits[len(digits) - 1 - zeros] == 0:
+            zeros += 1
+        places = -exponent - zeros
+        if places > MAX_FRACTION_DIGITS:
+            return f"{shown(value)} has {places} decimal places (at most {MAX_FRACTION_DIGITS})"
+    return None
+
+
+def int_problem(value: int) -> str | None:
+    """Why an int is outside the representable range, or None (never converts it to text)."""
+    if -NUMBER_LIMIT < value < NUMBER_LIMIT:
+        return None
+    return f"{shown(value)} is too large (numbers must be below 10^{MAX_INTEGER_DIGITS} in size)"
+
+
+# ----------------------------------------------------------------- messages
+_SHOWN_CHARS = 60
+
+
+def shown(value: object, depth: int = 2) -> str:
+    """A short, bounded ``repr`` for messages: safe for any value kaohe can be handed.
+
+    ``repr`` itself overflows the stack on a deeply nested list, refuses ints over
+    4,300 digits, and prints a million-character string in full; this never
+    recurses more than ``depth`` levels and never returns more than about 60
+    characters.
+    """
+    if value.__class__ is bool or value is None:
+        return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -(10**40) < value < 10**40:
+            return repr(value)
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    if isinstance(value, Decimal):
+        if len(value.as_tuple().digits) <= 40:
+            return str(value)
+        return f"<a number of {len(value.as_tuple().digits)} digits, exponent {value.adjusted()}>"
+    if isinstance(value, str):
+        if len(value) <= _SHOWN_CHARS:
+            return repr(value)
+        return repr(value[:_SHOWN_CHARS]) + f"… ({len(value)} characters)"
+    if isinstance(value, (list, tuple)):
+        if depth <= 0:
+            return f"<a {type(value).__name__} of {len(value)} items>"
+        open_, close = ("[", "]") if isinstance(value, list) else ("(", ")")
+        return _bounded(open_ + ", ".join(shown(v, depth - 1) for v in value[:4])
+                        + (", …" if len(value) > 4 else "") + close)
+    if isinstance(value, dict):
+        if depth <= 0:
+            return f"<a mapping of {len(value)} entries>"
+        items = list(value.items())[:3]
+        return _bounded("{" + ", ".join(f"{shown(k, 0)}: {shown(v, depth - 1)}" for k, v in items)
+                        + (", …" if len(value) > 3 else "") + "}")
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__: say what it is, not what it claims
+        return f"<a {type(value).__name__}>"
+    return _bounded(text)
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= 2 * _SHOWN_CHARS else text[: 2 * _SHOWN_CHARS] + "…"
