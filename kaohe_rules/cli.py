@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from .errors import KaoheError, PolicyError, UnitInputError
+import attrs
+
+from .errors import EvaluationError, KaoheError, PolicyError, UnitInputError
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -152,7 +154,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     stream_jsonl = args.format == "jsonl"
     if stream_jsonl and workers > 1:
         return _eval_jsonl_parallel(policy, args, out, workers)
+    documents: list[dict[str, object]] = []
     for row, item in _assess(policy, args.units, args):
+        document: dict[str, object] | None = None
+        if item is not None and item.error is None:
+            document, item = _rendered(item, needs_document=args.format != "table")
         if item is None or item.error is not None:
             entry = _error_entry(row, item)
             errors.append(entry)
@@ -160,13 +166,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 out.write(json.dumps({"error": entry}, ensure_ascii=False) + "\n")
             continue
         if stream_jsonl:
-            out.write(json.dumps(item.result.to_dict(), ensure_ascii=False) + "\n")
+            out.write(json.dumps(document, ensure_ascii=False) + "\n")
         else:
             results.append(item.result)
+            if document is not None:
+                documents.append(document)
     if args.format == "json":
         doc = {
             "policy": {"name": policy.name, "label": policy.label, "hash": policy.content_hash},
-            "results": [r.to_dict() for r in results],
+            "results": documents,
             "errors": errors,
             "summary": summary_dict(policy, results, errors),
         }
@@ -207,8 +215,6 @@ def _eval_jsonl_parallel(policy: Any, args: argparse.Namespace, out: IO[str], wo
 
 
 def _assess(policy: Any, path: str, args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
-    from .policy import BatchItem
-
     if getattr(args, "workers", 1) > 1:  # process-parallel, same rows in the same order
         from .parallel import assess_rows
 
@@ -218,13 +224,25 @@ def _assess(policy: Any, path: str, args: argparse.Namespace) -> Iterator[tuple[
         if row.unit is None:
             yield row, None
             continue
-        try:
-            result = policy.evaluate(row.unit)
-        except KaoheError as exc:
-            unit_id = getattr(exc, "unit", None)
-            yield row, BatchItem(row.index, unit_id, None, exc, row.location)
-        else:
-            yield row, BatchItem(row.index, result.unit_id, result, None, row.location)
+        yield row, attrs.evolve(policy.assess_row(row.index, row.unit), location=row.location)
+
+
+def _rendered(item: Any, *, needs_document: bool) -> tuple[dict[str, object] | None, Any]:
+    """The row's output document (and what the 通报 table reads), or the row turned into an error row.
+
+    Rendering happens per row, while the row is at hand: a result that cannot be
+    rendered costs that row only, never the rows after it (the batch contract).
+    """
+    result = item.result
+    try:
+        if needs_document:
+            return result.to_dict(), item
+        result.score, result.rating, result.consequences.total  # noqa: B018 - what the table reads, read now
+        return None, item
+    except Exception as exc:
+        error = EvaluationError(item.unit_id, f"internal error while rendering the result ({type(exc).__name__}); "
+                                "the unit was not assessed")
+        return None, attrs.evolve(item, result=None, error=error)
 
 
 def _error_entry(row: Any, item: Any) -> dict[str, object]:

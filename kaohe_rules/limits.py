@@ -38,6 +38,8 @@ MAX_NESTING = 32
 MAX_LIST_ITEMS = 100_000
 #: Characters in one text value (a name, an accident's 简况) or one spreadsheet cell.
 MAX_TEXT_CHARS = 100_000
+#: Characters in a unit's id (ids name rows in every report and error).
+MAX_ID_CHARS = 200
 
 # ------------------------------------------------------------------- files
 #: A policy file (and every file it extends).

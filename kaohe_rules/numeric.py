@@ -23,6 +23,7 @@ _divide = ENGINE_CONTEXT.divide
 FEN = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
+_ZERO_FEN = Decimal("0.00")
 
 
 def engine_context() -> AbstractContextManager[decimal.Context]:
@@ -40,11 +41,13 @@ def to_fen(amount: Decimal | int) -> Decimal:
     """Round an amount of yuan to the fen, half up (四舍五入)."""
     if amount.__class__ is not Decimal:
         amount = Decimal(amount)
-    return _quantize(amount, FEN, None, _HALF_UP_CONTEXT)
+    fen = _quantize(amount, FEN, None, _HALF_UP_CONTEXT)
+    return fen if fen else _ZERO_FEN  # never "-0.00" (a fine of 50% of nothing is 0.00)
 
 
 def round_half_up(value: Decimal | int, places: int = 0) -> Decimal:
-    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+    return rounded if rounded or not rounded.is_signed() else rounded.copy_abs()  # -0.4 rounds to 0, not -0
 
 
 def floor_int(value: Decimal | int) -> int:

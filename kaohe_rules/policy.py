@@ -23,6 +23,7 @@ from . import cache as disk_cache
 from .checker import check
 from .compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
+from .limits import MAX_ID_CHARS, shown
 from .linker import link
 from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
@@ -44,6 +45,17 @@ def _engine_context() -> decimal.Context:
     except AttributeError:
         _thread_state.context = context = ENGINE_CONTEXT.copy()
         return context
+
+
+def _unit_id_of(unit: object) -> str:
+    """The id of a unit for an error row, whatever the unit is (never raises)."""
+    try:
+        unit_id = unit.get("id") if isinstance(unit, Mapping) else None
+    except Exception:
+        unit_id = None
+    if isinstance(unit_id, str) and 0 < len(unit_id) <= MAX_ID_CHARS:
+        return unit_id
+    return "?" if unit_id is None else shown(unit_id)
 
 
 def _arithmetic_message(exc: BaseException) -> str:
@@ -214,17 +226,32 @@ class Policy:
                 try:
                     out, values = assess(raw)
                 except SlowPath:  # another spelling, or a problem: the generic coercer reads or reports it
-                    facts = self._read_facts(unit_id, category, raw, fast=False)
-                    return self._evaluate_facts(unit_id, name, category, facts, False)
+                    _setcontext(caller)
+                    return self._evaluate_generic(unit, fast=False)
                 except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
                     pass
                 else:
                     return Result(self, self._plans[category], out, unit_id, name, category, values, None)
                 finally:
                     _setcontext(caller)
-        unit_id, name, category, raw = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
-        facts = self._read_facts(unit_id, category, raw, fast=True)
-        return self._evaluate_facts(unit_id, name, category, facts, trace)
+        return self._evaluate_generic(unit, trace=trace)
+
+    def _evaluate_generic(self, unit: Mapping[str, object], *, trace: bool = False, fast: bool = True) -> Result:
+        """The general path: any envelope, any spelling, every problem reported; never an internal exception.
+
+        Whatever a hostile unit does (a mapping whose methods raise, values whose
+        ``__eq__`` or ``__hash__`` fail, a MemoryError), the caller gets a kaohe error
+        for this unit only: a batch goes on with the next row.
+        """
+        try:
+            unit_id, name, category, raw = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
+            facts = self._read_facts(unit_id, category, raw, fast=fast)
+            return self._evaluate_facts(unit_id, name, category, facts, trace)
+        except KaoheError:
+            raise
+        except Exception as exc:
+            raise EvaluationError(_unit_id_of(unit), "internal error while reading the unit "
+                                  f"({type(exc).__name__}); the unit was not assessed") from None
 
     def _read_facts(self, unit_id: str, category: str, raw: Mapping[str, object], *, fast: bool) -> dict[str, object]:
         """The coerced facts, by the generated coercion (``fast``) or else the generic one.
@@ -328,14 +355,24 @@ class Policy:
         if workers is not None and workers < 1:
             raise ValueError("workers must be at least 1")
         for index, unit in enumerate(units):
-            try:
-                result = self.evaluate(unit, trace=trace)
-            except FactError as exc:
-                yield BatchItem(index, exc.unit, None, exc)
-            except EvaluationError as exc:
-                yield BatchItem(index, exc.unit, None, exc)
-            else:
-                yield BatchItem(index, result.unit_id, result, None)
+            yield self.assess_row(index, unit, trace=trace)
+
+    def assess_row(self, index: int, unit: object, *, trace: bool = False) -> BatchItem:
+        """One row of a batch: its result, or the error that kept it from being assessed; never raises.
+
+        The batch contract (docs/limits.md): every input row yields exactly one
+        item, in input order, whatever the row holds.
+        """
+        try:
+            result = self.evaluate(unit, trace=trace)  # type: ignore[arg-type]
+        except (FactError, EvaluationError) as exc:
+            return BatchItem(index, exc.unit, None, exc)
+        except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
+            unit_id = _unit_id_of(unit)
+            error = exc if isinstance(exc, KaoheError) else EvaluationError(
+                unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
+            return BatchItem(index, unit_id, None, error)
+        return BatchItem(index, result.unit_id, result, None)
 
     # ------------------------------------------------------------- display
     def display_value(self, name: str, value: object) -> object:
@@ -358,9 +395,27 @@ class Policy:
             return members[value].name if 0 <= value < len(members) else value
         if t.kind == "list" and isinstance(value, (list, tuple)):
             if t.elem is not None and t.elem.kind == "record":
-                return [self.display_record(v) for v in value]
+                shown_fields = self._shown_fields(t.elem.name)
+                return [self._display_fields(v, shown_fields) if isinstance(v, dict) else self.display_record(v)
+                        for v in value]
             return [self._display(t.elem, v) for v in value]
         return value
+
+    def _shown_fields(self, rname: str) -> dict[str, Any]:
+        """The fields of record ``rname`` whose values people read differently (enums, lists), with types."""
+        cache = self.__dict__.setdefault("_shown_fields_cache", {})
+        fields = cache.get(rname)
+        if fields is None:
+            fields = cache[rname] = {name: t for name, t in self.checked.record_fields.get(rname, {}).items()
+                                     if t.kind in ("enum", "list")}
+        return fields  # type: ignore[no-any-return]
+
+    def _display_fields(self, record: dict[str, object], shown_fields: dict[str, Any]) -> dict[str, object]:
+        """A record of a known type as people read it (linear in its fields; one call per record)."""
+        if not shown_fields:
+            return dict(record)
+        return {key: self._display(shown_fields[key], value) if key in shown_fields else value
+                for key, value in record.items()}
 
     def display_record(self, record: object) -> dict[str, object]:
         if not isinstance(record, Mapping):

@@ -18,10 +18,19 @@ import datetime
 import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..errors import FactError, FactProblem
+from ..limits import (
+    MAX_ID_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_NUMBER_TEXT,
+    MAX_TEXT_CHARS,
+    int_problem,
+    number_problem,
+    shown,
+)
 from ..model import CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
 from ..types import Type
@@ -29,7 +38,11 @@ from ..types import Type
 RESERVED_KEYS = ("id", "name", "category", "facts")
 _TRUE = {"true", "yes", "y", "1", "是", "对", "有", "t"}
 _FALSE = {"false", "no", "n", "0", "否", "无", "没有", "f"}
-_NUMBER = re.compile(r"^[+-]?(\d[\d,_]*)(\.\d+)?$")
+# ASCII digits only; ',' only between groups of three ("1,000,000"), never as a decimal comma
+_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?", re.ASCII)
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．，＋－", "0123456789.,+-")
+_TEN_THOUSAND = Decimal(10000)
+_COMMA_ONLY = re.compile(r"[+-]?[0-9][0-9,]*(?:\.[0-9]+)?", re.ASCII)
 
 
 class _Bad(Exception):
@@ -40,59 +53,99 @@ class _Bad(Exception):
         self.hint = hint
 
 
-def _decimal(value: object, what: str) -> Decimal:
+def _in_range(number: Decimal, what: str) -> Decimal:
+    """``number`` if kaohe represents it exactly (limits.number_problem), else _Bad; -0 reads as 0."""
+    problem = number_problem(number)
+    if problem is not None:
+        raise _Bad(problem, what)
+    if not number and number.is_signed():  # "-0" is zero: never "-0.00" in a result
+        return number.copy_negate()
+    return number
+
+
+def _decimal(value: object, what: str, unit: str = "") -> Decimal:
+    """A number of any accepted spelling, in range; ``unit`` is the suffix a caller cut off ("万元")."""
     if isinstance(value, bool):
         raise _Bad(f"{value!r} is a boolean", what)
     if isinstance(value, int):
+        problem = int_problem(value)
+        if problem is not None:
+            raise _Bad(problem, what)
         return Decimal(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise _Bad(f"{value} is not a finite number", what)
-        return value
+        return _in_range(value, what)
     if isinstance(value, float):
-        raise _Bad(f"{value!r} is a float, which is not exact", what,
+        raise _Bad(f"{shown(value)} is a float, which is not exact", what,
                    f"pass it as a string ('{value!r}') or a Decimal")
     if isinstance(value, str):
-        text = value.strip()
-        if _NUMBER.match(text):
-            try:
-                return Decimal(text.replace(",", "").replace("_", ""))
-            except InvalidOperation:  # pragma: no cover - the pattern admits only digits
-                pass
-        raise _Bad(f"{value!r} is not a number", what)
-    raise _Bad(f"{type(value).__name__} {value!r} is not a number", what)
+        return _in_range(_number_text(value, what, unit), what)
+    raise _Bad(f"{type(value).__name__} {shown(value)} is not a number", what)
+
+
+def _number_text(value: str, what: str, unit: str = "") -> Decimal:
+    """A number written as text: ASCII digits, an optional sign, ',' between groups of three.
+
+    Refuses (with the reason) what a reader could take two ways: a decimal comma
+    ("1,0" is 1.0 in much of the world, 10 with a misplaced separator), stray
+    separators ("1,,20"), and digits that only look like 0-9 (full-width "１２０",
+    Arabic-Indic "١٢٠") in a file meant for human review.
+    """
+    text = value.strip()
+    value += unit  # messages show the value as it was written
+    if len(text) > MAX_NUMBER_TEXT:
+        raise _Bad(f"{shown(value)} is not a number (longer than {MAX_NUMBER_TEXT} characters)", what)
+    if _NUMBER.fullmatch(text):
+        return Decimal(text.replace(",", ""))
+    ascii_text = text.translate(_FULL_WIDTH_DIGITS)
+    if ascii_text != text and _NUMBER.fullmatch(ascii_text):
+        raise _Bad(f"{shown(value)} is written with full-width digits", what,
+                   f"write it with ASCII digits: {ascii_text + unit!r}")
+    if any(ch.isdigit() and not "0" <= ch <= "9" for ch in text):
+        raise _Bad(f"{shown(value)} is written with digits other than 0-9", what,
+                   "write numbers with the ASCII digits 0-9")
+    if _COMMA_ONLY.fullmatch(text) and "," in text:
+        as_decimal = text.replace(",", ".", 1) if text.count(",") == 1 and "." not in text else None
+        if as_decimal is not None:
+            raise _Bad(f"{shown(value)} is ambiguous: a decimal comma ({as_decimal}) or a misplaced "
+                       f"thousands separator ({text.replace(',', '')})", what,
+                       "write the decimal point as '.', and ',' only between groups of three digits")
+        raise _Bad(f"{shown(value)} is not a number: ',' may only separate groups of three digits", what,
+                   "write it without separators, or as 1,000,000")
+    raise _Bad(f"{shown(value)} is not a number", what)
 
 
 def _int(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
+        problem = int_problem(value)
+        if problem is not None:
+            raise _Bad(problem, "a whole number")
         return value
     number = _decimal(value, "a whole number")
     if number != number.to_integral_value():
-        raise _Bad(f"{value!r} is not a whole number", "a whole number")
+        raise _Bad(f"{shown(value)} is not a whole number", "a whole number")
     return int(number)
 
 
 def _money(value: object) -> Decimal:
+    what = "an amount of money (元)"
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
-        factor = Decimal(1)
         if text.endswith("万元"):
-            text, factor = text[:-2], Decimal(10000)
-        elif text.endswith("元"):
-            text = text[:-1]
-        elif text.startswith("¥") or text.startswith("￥"):
-            text = text[1:]
-        # the engine's context, not the caller's: a caller's low precision must not round an amount
-        return ENGINE_CONTEXT.multiply(_decimal(text, "an amount of money (元)"), factor)
-    return _decimal(value, "an amount of money (元)")
+            # the engine's context, not the caller's: a caller's low precision must not round an amount;
+            # the range is checked again after the multiplication (99999999999999999万元 is too large)
+            return _in_range(ENGINE_CONTEXT.multiply(_decimal(text[:-2], what, "万元"), _TEN_THOUSAND), what)
+        if text.endswith("元"):
+            return _decimal(text[:-1], what, "元")
+        if text.startswith("¥") or text.startswith("￥"):
+            return _decimal(text[1:], what)
+    return _decimal(value, what)
 
 
 def _percent(value: object) -> Decimal:
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("%") or text.endswith("％"):
-            text = text[:-1]
-        return _decimal(text, "a percentage")
+            return _decimal(text[:-1], "a percentage", text[-1])
     return _decimal(value, "a percentage")
 
 
@@ -109,12 +162,12 @@ def _bool(value: object) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise _Bad(f"{value!r} is not true or false", "true/false (是/否)")
+    raise _Bad(f"{shown(value)} is not true or false", "true/false (是/否)")
 
 
 def _date(value: object) -> datetime.date:
     if isinstance(value, datetime.datetime):
-        raise _Bad(f"{value!r} has a time of day", "a date YYYY-MM-DD")
+        raise _Bad(f"{shown(value)} has a time of day", "a date YYYY-MM-DD")
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, str):
@@ -122,13 +175,15 @@ def _date(value: object) -> datetime.date:
             return datetime.date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise _Bad(f"{value!r} is not a date", "a date YYYY-MM-DD")
+    raise _Bad(f"{shown(value)} is not a date", "a date YYYY-MM-DD")
 
 
 def _text(value: object) -> str:
     if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            raise _Bad(f"{shown(value)} is longer than {MAX_TEXT_CHARS} characters", "text")
         return value
-    raise _Bad(f"{type(value).__name__} {value!r} is not text", "text")
+    raise _Bad(f"{type(value).__name__} {shown(value)} is not text", "text")
 
 
 Scalar = Callable[[object], object]
@@ -151,25 +206,35 @@ class FactCoercer:
         if not isinstance(unit, Mapping):
             raise FactError(label, [FactProblem(label, "(unit)", f"a unit must be a mapping, got {type(unit).__name__}")])
         raw_id = unit.get("id")
-        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-            raw_id = str(raw_id)
         problems: list[FactProblem] = []
+        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+            raw_id = str(raw_id) if int_problem(raw_id) is None else shown(raw_id)
         if not isinstance(raw_id, str) or not raw_id.strip():
-            unit_id = str(unit.get("name") or label)
-            problems.append(FactProblem(unit_id, "id", "the unit has no id", "a non-empty text id"))
+            fallback = unit.get("name")
+            unit_id = fallback if isinstance(fallback, str) and fallback and len(fallback) <= MAX_ID_CHARS else label
+            what = "the unit has no id" if raw_id is None else f"the id {shown(raw_id)} is not text"
+            problems.append(FactProblem(unit_id, "id", what, "a non-empty text id"))
+        elif len(raw_id) > MAX_ID_CHARS:
+            unit_id = shown(raw_id)
+            problems.append(FactProblem(unit_id, "id", f"the id is longer than {MAX_ID_CHARS} characters",
+                                        "a short text id"))
         else:
             unit_id = raw_id
         name = unit.get("name")
         if name is not None and not isinstance(name, str):
-            problems.append(FactProblem(unit_id, "name", f"{name!r} is not text", "text"))
+            problems.append(FactProblem(unit_id, "name", f"{shown(name)} is not text", "text"))
+            name = None
+        elif name is not None and len(name) > MAX_TEXT_CHARS:
+            problems.append(FactProblem(unit_id, "name", f"the name is longer than {MAX_TEXT_CHARS} characters",
+                                        "text"))
             name = None
         category = unit.get("category")
         if isinstance(category, str) and category not in self.categories and category in self.category_labels:
             category = self.category_labels[category]
         if not isinstance(category, str) or category not in self.categories:
             options = list(self.categories)
-            hint = _suggest(str(category), options + list(self.category_labels))
-            problems.append(FactProblem(unit_id, "category", f"unknown category {category!r}",
+            hint = _suggest(category, options + list(self.category_labels)) if isinstance(category, str) else None
+            problems.append(FactProblem(unit_id, "category", f"unknown category {shown(category)}",
                                         "one of " + ", ".join(options), hint))
         if "facts" in unit:
             facts = unit["facts"]
@@ -191,13 +256,14 @@ class FactCoercer:
         for key in raw:
             if key not in allowed:
                 if not isinstance(key, str):
-                    problems.append(FactProblem(unit_id, repr(key), "fact names are text"))
+                    problems.append(FactProblem(unit_id, shown(key), "fact names are text"))
                 elif key in policy.facts:
                     cats = ", ".join(policy.facts[key].categories)
                     problems.append(FactProblem(unit_id, key, f"fact is only supplied by {cats}, not by {category}",
                                                 hint="remove it from this unit"))
                 else:
-                    problems.append(FactProblem(unit_id, key, "unknown fact", None, _suggest(key, allowed)))
+                    key_text = key if len(key) <= MAX_ID_CHARS else shown(key)
+                    problems.append(FactProblem(unit_id, key_text, "unknown fact", None, _suggest(key_text, allowed)))
         for name in self._order[category]:
             ftype = policy.fact_types[name]
             value = raw.get(name, _ABSENT) if name in raw else _ABSENT
@@ -255,7 +321,7 @@ class FactCoercer:
                 labels = [m.label for m in enum.members]
                 if value in labels:
                     return labels.index(value)
-            raise _Bad(f"{value!r} is not a member of {enum.name}", "one of " + ", ".join(names),
+            raise _Bad(f"{shown(value)} is not a member of {enum.name}", "one of " + ", ".join(names),
                        _suggest(str(value), names))
         raise _Bad(f"cannot read a value of type {t.describe()}")  # pragma: no cover
 
@@ -264,6 +330,8 @@ class FactCoercer:
             raise _Bad(f"{type(value).__name__} is not a list", f"a list of {t.elem.describe() if t.elem else '?'}")
         elem = t.elem
         assert elem is not None
+        if len(value) > MAX_LIST_ITEMS:
+            raise _Bad(f"a list of {len(value)} items (at most {MAX_LIST_ITEMS})", f"a list of {elem.describe()}")
         items: list[object] = []
         for index, item in enumerate(value):
             path = f"{where}[{index}]"
@@ -288,10 +356,11 @@ class FactCoercer:
         before = len(problems)
         for key in item:
             if key not in field_names:
-                hint = _suggest(str(key), field_names)
+                key_text = key if isinstance(key, str) and len(key) <= MAX_ID_CHARS else shown(key)
+                hint = _suggest(key_text, field_names)
                 if key in policy.record_fields.get(rname, {}):
                     hint = f"'{key}' is computed by the policy; do not supply it"
-                problems.append(FactProblem(unit_id, f"{path}.{key}", f"unknown field of {rname}", None, hint))
+                problems.append(FactProblem(unit_id, f"{path}.{key_text}", f"unknown field of {rname}", None, hint))
         out: dict[str, object] = {}
         for field in decl.fields:
             ftype = policy.record_fields[rname][field.name]

@@ -35,6 +35,7 @@ import attrs
 
 from ..cache import compile_source
 from ..compiler import ConstantTable
+from ..limits import MAX_FRACTION_DIGITS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, NUMBER_LIMIT
 from ..model import CategoryPlan, CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
 from ..types import Type
@@ -70,7 +71,8 @@ def _lenient(convert: Callable[[object], object]) -> Callable[[object], object]:
 
 
 _money_lenient = _lenient(_generic._money)
-_WAN_YUAN = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?万元").fullmatch
+# at most 14 digits: 99999999999999.999999万元 < 10**18 (limits.NUMBER_LIMIT)
+_WAN_YUAN = re.compile(r"[0-9]{1,14}(?:\.[0-9]{1,6})?万元").fullmatch
 _TEN_THOUSAND = Decimal(10000)
 _ENGINE_MULTIPLY = ENGINE_CONTEXT.multiply
 
@@ -115,6 +117,7 @@ def _read_date(text: str) -> object:
 
 
 _NUMBER_KINDS = ("decimal", "money", "percent")
+_NUMBER_LIMIT = Decimal(NUMBER_LIMIT)
 _SMALL_LIMIT = 1001
 _SMALL = tuple(Decimal(i) for i in range(_SMALL_LIMIT))  # int facts → Decimal without a constructor call
 _HELPERS: dict[str, object] = {
@@ -180,27 +183,33 @@ class _Generator:
         kind = t.kind
         if kind in _NUMBER_KINDS:
             self.emit(indent, f"if {var}.__class__ is int:")
+            self.int_range(indent + 1, var, bounds)
             self.bounds(indent + 1, var, bounds, "int")
             self.emit(indent + 1, f"{var} = _SMALL[{var}] if -1 < {var} < {_SMALL_LIMIT} else _D({var})")
             self.emit(indent, "else:")
-            self.emit(indent + 1, f"if {var}.__class__ is not _D or not {var}.is_finite(): {var} = _{kind}({var})")
+            # a Decimal in canonical form: finite, in range (limits.number_problem), not -0;
+            # anything else goes through the generic reading, which accepts it or refuses
+            self.emit(indent + 1, f"if {var}.__class__ is not _D or not {var}.is_finite() or not (_NMIN < {var} < _NMAX)"
+                                  f" or {var}.as_tuple()[2] < _PLACES or (not {var} and {var}.is_signed()):"
+                                  f" {var} = _{kind}({var})")
             self.bounds(indent + 1, var, bounds, kind)
             return
         if kind == "bool":
             self.emit(indent, f"if {var} is not True and {var} is not False: {var} = _bool({var})")
         elif kind == "int":
             self.emit(indent, f"if {var}.__class__ is not int: {var} = _int({var})")
+            self.int_range(indent, var, bounds)
         elif kind == "date":
             self.emit(indent, f"if {var}.__class__ is str: {var} = _DATES.get({var}) or _read_date({var})")
             self.emit(indent, f"elif {var}.__class__ is not _DATE: {var} = _date({var})")
         elif kind == "text":
-            self.emit(indent, f"if {var}.__class__ is not str: {var} = _text({var})")
+            self.emit(indent, f"if {var}.__class__ is not str or len({var}) > {MAX_TEXT_CHARS}: {var} = _text({var})")
         elif kind == "enum":
             self.emit(indent, f"{var} = {self.enum_table(t)}.get({var}) if {var}.__class__ is str else None")
             self.emit(indent, f"if {var} is None: raise _S")
         elif kind == "list":
             assert t.elem is not None
-            self.emit(indent, f"if {var}.__class__ is not list: raise _S")
+            self.emit(indent, f"if {var}.__class__ is not list or len({var}) > {MAX_LIST_ITEMS}: raise _S")
             if self._inline and t.elem.kind == "record":
                 # a fact's list of records, built in a loop right here: no call per record
                 self.emit(indent, f"if {var}:")
@@ -216,6 +225,20 @@ class _Generator:
         else:  # pragma: no cover - the checker admits no other fact types
             self.emit(indent, "raise _S")
         self.bounds(indent, var, bounds, kind)
+
+    def int_range(self, indent: int, var: str, bounds: tuple[object, object, bool, bool] | None) -> None:
+        """Refuse an int outside the representable range (limits.NUMBER_LIMIT), unless its bounds already do."""
+        low, high = (bounds[0], bounds[1]) if bounds is not None else (None, None)
+        low_ok = isinstance(low, (int, Decimal)) and low > -NUMBER_LIMIT
+        high_ok = isinstance(high, (int, Decimal)) and high < NUMBER_LIMIT
+        if low_ok and high_ok:
+            return
+        if low_ok:
+            self.emit(indent, f"if {var} >= {NUMBER_LIMIT}: raise _S")
+        elif high_ok:
+            self.emit(indent, f"if {var} <= {-NUMBER_LIMIT}: raise _S")
+        else:
+            self.emit(indent, f"if not {-NUMBER_LIMIT} < {var} < {NUMBER_LIMIT}: raise _S")
 
     def bounds(self, indent: int, var: str, bounds: tuple[object, object, bool, bool] | None, kind: str) -> None:
         """Refuse a value outside its declared range.
@@ -443,7 +466,8 @@ def _compile(gen: _Generator, names: list[str], filename: str,
     namespace: dict[str, Any] = {"__builtins__": {**SAFE_BUILTINS, **_BUILTINS}, "__name__": "kaohe_generated_facts"}
     namespace.update(HELPERS)
     namespace.update(evaluator_constants)
-    namespace.update({"_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE})
+    namespace.update({"_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE,
+                      "_NMIN": -_NUMBER_LIMIT, "_NMAX": _NUMBER_LIMIT, "_PLACES": -MAX_FRACTION_DIGITS})
     namespace.update(_HELPERS)
     namespace.update(gen.constants)
     exec(compile_source(source, filename), namespace)  # noqa: S102 - generated from the checked model only

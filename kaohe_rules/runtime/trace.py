@@ -279,6 +279,7 @@ class _Builder:
         self.raw = raw
         self.let_values: dict[str, object] = {e[1]: e[2] for e in raw if e[0] == "let"}
         self.aliases = self._alias_values()
+        self._display_cache: dict[tuple[str, int], object] = {}
 
     # values of names at the end of the evaluation, for steps whose raw tuple carries none
     def _alias_values(self) -> dict[str, object]:
@@ -287,8 +288,8 @@ class _Builder:
         for index, defer in enumerate(self.plan.defers):
             source = self.result.facts.get(defer.source_list)
             items = source if isinstance(source, (list, tuple)) else []
-            gone = moved.get(index, [])
-            out[defer.alias] = [i for i in items if not any(i is g for g in gone)]
+            gone = {id(g) for g in moved.get(index, [])}  # a set: 200,000 accidents are not compared pairwise
+            out[defer.alias] = [i for i in items if id(i) not in gone]
         return out
 
     def value_of(self, name: str) -> object:
@@ -308,7 +309,18 @@ class _Builder:
     def display(self, names: Iterable[str], values: Iterable[object] | None = None) -> dict[str, object]:
         names = tuple(names)
         vals = tuple(values) if values is not None else tuple(self.value_of(n) for n in names)
-        return {n: self.policy.display_value(n, v) for n, v in zip(names, vals)}
+        return {n: self._displayed(n, v) for n, v in zip(names, vals)}
+
+    def _displayed(self, name: str, value: object) -> object:
+        """``policy.display_value``, once per list: every rule reading a list of 200,000 accidents
+        shares one displayed copy (it was rebuilt for each rule: seconds per unit)."""
+        if value.__class__ is not list and value.__class__ is not tuple:
+            return self.policy.display_value(name, value)
+        key = (name, id(value))  # the value stays alive (in the facts) while the trace is built
+        shown = self._display_cache.get(key)
+        if shown is None:
+            shown = self._display_cache[key] = self.policy.display_value(name, value)
+        return shown
 
     def reads(self, node: object, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
         out = self.display(self.checked.reads.get(id(node), ()), values)
