@@ -228,17 +228,24 @@ def _assess(policy: Any, path: str, args: argparse.Namespace) -> Iterator[tuple[
 
 
 def _rendered(item: Any, *, needs_document: bool) -> tuple[dict[str, object] | None, Any]:
-    """The row's output document (and what the 通报 table reads), or the row turned into an error row.
+    """The row's output document (and what the 通报 table reads), or the row turned into an error row."""
+    if needs_document:
+        return _render_row(item, lambda result: result.to_dict())
+
+    def table_reads(result: Any) -> None:
+        result.score, result.rating, result.consequences.total  # noqa: B018 - what the table reads, read now
+
+    return _render_row(item, table_reads)
+
+
+def _render_row(item: Any, render: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """``render(item.result)``, or None and the row turned into an error row if rendering fails.
 
     Rendering happens per row, while the row is at hand: a result that cannot be
     rendered costs that row only, never the rows after it (the batch contract).
     """
-    result = item.result
     try:
-        if needs_document:
-            return result.to_dict(), item
-        result.score, result.rating, result.consequences.total  # noqa: B018 - what the table reads, read now
-        return None, item
+        return render(item.result), item
     except Exception as exc:
         error = EvaluationError(item.unit_id, f"internal error while rendering the result ({type(exc).__name__}); "
                                 "the unit was not assessed")
@@ -338,16 +345,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if args.id and unit_id != args.id:
             continue
         found = True
+        rendered = None
+        if item is not None and item.error is None:
+            if args.format == "json":
+                from .audit.trace_json import trace_document
+
+                rendered, item = _render_row(item, trace_document)
+            else:
+                rendered, item = _render_row(item, lambda r: r.explain(lang=args.lang, full=not args.short))
         if item is None or item.error is not None:
             sys.stderr.write(_error_text(_error_entry(row, item)) + "\n")
             status = EXIT_DATA
             continue
         if args.format == "json":
-            from .audit.trace_json import trace_document
-
-            documents.append(trace_document(item.result))
+            documents.append(rendered)
         else:
-            out.write(item.result.explain(lang=args.lang, full=not args.short) + "\n")
+            out.write(f"{rendered}\n")
     if args.format == "json" and documents:
         # one unit: the stable trace document (docs/trace-schema.json); several: a JSON array of them
         from .audit.trace_json import dumps
