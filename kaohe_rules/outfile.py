@@ -90,8 +90,6 @@ class OutputFile:
             else:
                 # through a symlink to where it points, as open(path, "w") would: the link stays a link
                 write_atomically(os.path.realpath(path), data, overwrite=self.force, shown=path)
-        except UsageError:
-            raise
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
