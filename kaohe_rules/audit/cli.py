@@ -17,6 +17,7 @@ from typing import Any
 
 from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, _error_entry, _error_text, _out, iter_units, load_policy
 from ..errors import KaoheError
+from ..outfile import OutputFile
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -49,7 +50,9 @@ def register(subparsers: Any) -> dict[str, Handler]:
     r.add_argument("--id", help="report on this unit only")
     r.add_argument("--format", choices=("md", "html"), default="md")
     r.add_argument("--lang", choices=("zh", "en"), default="zh")
-    r.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    r.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of standard output (never over an input; see --force)")
+    r.add_argument("--force", action="store_true", help="replace FILE if it exists (never an input)")
 
     s = subparsers.add_parser("replay", help="re-evaluate a stored JSON trace and confirm it, "
                                              "or show where it disagrees")
@@ -85,12 +88,10 @@ def _one_unit(path: str, unit_id: str | None) -> dict[str, Any]:
     return dict(found[0])
 
 
-def _write(text: str, output: str | None = None) -> None:
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc}") from None
+def _write(text: str, output: OutputFile | None = None) -> None:
+    """To standard output, or through the shared checks of :class:`~kaohe_rules.outfile.OutputFile`."""
+    if output is not None:
+        output.write(text)
     else:
         _out().write(text)
 
@@ -143,7 +144,11 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import batch_report, unit_report
 
+    # checked before any work: a report must never replace the data it is made from
+    output = OutputFile(args.output, force=args.force,
+                        inputs=[("the policy file", args.policy), ("the units file", args.units)])
     policy = load_policy(args.policy)
+    output.protect_policy(policy)
     results: list[Any] = []
     errors: list[dict[str, object]] = []
     for row in _units(args.units):
@@ -166,11 +171,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             return EXIT_DATA
         if not results:
             raise UsageError(f"no unit {args.id!r} in {args.units}")
-        _write(unit_report(results[0], args.format, args.lang), args.output)
+        _write(unit_report(results[0], args.format, args.lang), output)
         return EXIT_OK
     if not results and not errors:
         raise UsageError(f"no units in {args.units}")
-    _write(batch_report(policy, results, errors, args.format, args.lang), args.output)
+    _write(batch_report(policy, results, errors, args.format, args.lang), output)
     for entry in errors:
         sys.stderr.write(_error_text(entry) + "\n")
     return EXIT_DATA if errors else EXIT_OK

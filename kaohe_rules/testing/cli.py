@@ -8,14 +8,16 @@ failed, coverage is under ``--fail-under`` or the policy has errors; 2 usage
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..cli import EXIT_OK, EXIT_POLICY, UsageError, load_policy
 from ..errors import KaoheError
+from ..outfile import OutputFile
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -51,7 +53,9 @@ def register(sub: Any) -> dict[str, Handler]:
     d.add_argument("--seed", type=int, help="draw other units (runs are reproducible without it)")
     d.add_argument("--lang", choices=("zh", "en"), default="zh")
     d.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    d.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    d.add_argument("--output", "-o", metavar="FILE",
+                   help="write the report to FILE (never over an input; see --force)")
+    d.add_argument("--force", action="store_true", help="replace FILE if it exists (never an input)")
     return {"test": cmd_test, "verify": cmd_verify, "diff": cmd_diff}
 
 
@@ -71,6 +75,62 @@ def _need_hypothesis(command: str) -> None:
         import hypothesis  # noqa: F401
     except ImportError:
         raise UsageError(f"'kaohe {command}' generates units with hypothesis: pip install 'kaohe_rules[testing]'") from None
+
+
+@contextlib.contextmanager
+def hypothesis_storage() -> Iterator[None]:
+    """Keep hypothesis's files out of the current directory while ``verify``/``diff`` generate units.
+
+    The settings kaohe builds have no example database (``database=None``), but
+    hypothesis also caches the Unicode tables and the constants it finds in
+    source files under its "home", ``./.hypothesis`` by default.  A command must
+    not litter the directory it is run from, so the home is, in this order:
+    ``$HYPOTHESIS_STORAGE_DIRECTORY`` when the user sets it (hypothesis's own
+    setting, left alone); else ``hypothesis/`` in kaohe's private cache
+    directory (:func:`kaohe_rules.cache.directory`, which saves about a second
+    a run); else, with ``KAOHE_CACHE=0`` or no usable cache directory, a
+    temporary directory removed when the command ends.  The previous home is
+    restored afterwards (``verify`` may be called from a test session).
+    """
+    import os
+    import tempfile
+
+    from hypothesis import configuration
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    from .. import cache
+
+    previous = vars(configuration).get("__hypothesis_home_directory")
+    with contextlib.ExitStack() as stack:
+        home = _private_subdirectory(cache.directory(), "hypothesis")
+        if home is None:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kaohe-hypothesis-")))
+        configuration.set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(previous if isinstance(previous, Path) else None)
+
+
+def _private_subdirectory(root: Path | None, name: str) -> Path | None:
+    """``root/name``, created 0700 and owned by this user only, or None when that cannot be had."""
+    import os
+
+    if root is None:
+        return None
+    path = root / name
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = path.lstat()
+    except OSError:
+        return None
+    if not path.is_dir() or path.is_symlink():
+        return None
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+        return None
+    return path
 
 
 # ---------------------------------------------------------------------- test
@@ -139,8 +199,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         unknown = [c for c in args.category or () if c not in policy.categories]
         if unknown:
             raise UsageError(f"{path} has no category {', '.join(unknown)}; it has {', '.join(policy.categories)}")
-        report = verify(policy, examples=args.examples, categories=args.category, units=units, seed=args.seed,
-                        full=not args.short, lang=args.lang)
+        with hypothesis_storage():
+            report = verify(policy, examples=args.examples, categories=args.category, units=units, seed=args.seed,
+                            full=not args.short, lang=args.lang)
         if not report.ok:
             status = EXIT_POLICY
         if args.format == "json":
@@ -161,17 +222,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from .diff import diff_policies
     from .diffreport import render_json, render_markdown, render_text
 
+    # checked before any work: the report must never replace a policy or the units it compares
+    output = OutputFile(args.output, force=args.force,
+                        inputs=[("the old policy file", args.old), ("the new policy file", args.new),
+                                ("the units file", args.units)])
     old, new = load_policy(args.old), load_policy(args.new)
+    output.protect_policy(old, "the old policy")
+    output.protect_policy(new, "the new policy")
     units = _read_units(args.units)
     source = f"real units ({Path(args.units).name})" if args.units else "real units"
-    report = diff_policies(old, new, units=units, examples=args.examples, seed=args.seed, units_source=source)
+    with hypothesis_storage():
+        report = diff_policies(old, new, units=units, examples=args.examples, seed=args.seed, units_source=source)
     render = {"text": render_text, "markdown": render_markdown, "json": render_json}[args.format]
     text = render(report, args.lang)
-    if args.output:
-        try:
-            Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc}") from None
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    output.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK

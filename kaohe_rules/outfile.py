@@ -1,0 +1,242 @@
+"""Writing a command's report to a file (``-o FILE``): never over an input, never half-written.
+
+A report command reads a policy (and the files it ``extends``) and a units or
+trace file, and writes one report.  A typo such as ``kaohe report P units.json
+-o units.json`` used to destroy the very data the report was made from, and an
+interrupted write left half a report that looked like a whole one.  Every
+command that writes a file therefore goes through :class:`OutputFile`:
+
+* it refuses to write over any of the command's inputs — compared by resolved
+  path *and* by ``(st_dev, st_ino)``, so a symlink or a hard link to an input is
+  caught too — whatever ``--force`` says;
+* it refuses to replace an existing file unless ``--force`` is given;
+* it writes atomically: the text goes to a temporary file in the target's own
+  directory, is flushed and fsynced, and only then takes the target's name
+  (``os.replace``, or ``os.link`` when nothing may be replaced, so a file that
+  appears meanwhile is not clobbered either).  On any failure — including
+  Ctrl-C — the temporary file is removed, so the target holds either its old
+  content or the whole new report, never a part.
+
+Devices and pipes (``-o /dev/null``, ``-o /dev/stdout`` on a terminal or pipe)
+are written to as streams: there is nothing there to destroy.  ``-o -`` means
+standard output.  Every refusal is a :class:`~kaohe_rules.cli.UsageError`
+(exit status 2) checked before any unit is assessed, so a mistaken command
+fails at once and does no work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+from .cli import UsageError
+
+#: ``-o -``: standard output, as ``-`` is standard input for a units file.
+STDOUT = "-"
+
+
+class OutputFile:
+    """Where a command writes: standard output, or one file checked against the command's inputs.
+
+    Construct it as soon as the arguments are parsed (the named inputs are checked
+    at once), add the files only known later with :meth:`protect` /
+    :meth:`protect_policy`, and :meth:`write` the text at the end, which checks
+    again: the world may have changed while the units were being assessed.
+    """
+
+    def __init__(self, path: str | None, *, force: bool = False,
+                 inputs: Iterable[tuple[str, str | None]] = ()) -> None:
+        self.path = None if path is None or path == STDOUT else path
+        self.force = force
+        self._inputs: list[tuple[str, str]] = []
+        self.protect(inputs)
+
+    # ------------------------------------------------------------- inputs
+    def protect(self, inputs: Iterable[tuple[str, str | None]]) -> None:
+        """Add inputs (``(what, path)``, e.g. ``("the units file", "units.json")``) and check them now."""
+        added = [(what, p) for what, p in inputs if p is not None and p != STDOUT]
+        self._inputs.extend(added)
+        self._check(added)
+
+    def protect_policy(self, policy: Any, what: str = "the policy") -> None:
+        """Add every file a loaded policy was read from (the named one and those it extends)."""
+        self.protect((f"{what} file" if i == 0 else f"a file {what} extends", name)
+                     for i, name in enumerate(policy_files(policy)))
+
+    # -------------------------------------------------------------- write
+    def write(self, text: str) -> None:
+        """Write ``text`` (UTF-8) to the file, or to standard output when there is no file."""
+        if self.path is None:
+            sys.stdout.write(text)
+            return
+        self._check(self._inputs)
+        path = self.path
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        data = text.encode("utf-8")
+        try:
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                _write_stream(path, data)
+            else:
+                # through a symlink to where it points, as open(path, "w") would: the link stays a link
+                write_atomically(os.path.realpath(path), data, overwrite=self.force, shown=path)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    # -------------------------------------------------------------- check
+    def _check(self, inputs: Iterable[tuple[str, str]]) -> None:
+        if self.path is None:
+            return
+        path = self.path
+        try:
+            st: os.stat_result | None = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"cannot write {path}: it is a directory")
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            return  # a device or a pipe: written as a stream, nothing to overwrite
+        target = os.path.realpath(path)
+        for what, name in inputs:
+            same_name = os.path.realpath(name) == target
+            same_file = st is not None and _identity(name) == (st.st_dev, st.st_ino)
+            if same_name or same_file:
+                alias = "" if os.path.abspath(name) == os.path.abspath(path) else \
+                    f" {name} (the same file, through a link or under another name)"
+                raise UsageError(f"refusing to write {path}: it is {what}{alias} that this command reads; "
+                                 "choose another output file")
+        if st is not None and not self.force:
+            raise UsageError(f"{path} already exists; pass --force to overwrite it")
+        parent = os.path.dirname(target) or "."
+        if not os.path.isdir(parent):
+            raise UsageError(f"cannot write {path}: no directory {os.path.dirname(path) or '.'}")
+
+
+def policy_files(policy: Any) -> tuple[str, ...]:
+    """The files a loaded policy was read from: its own first, then the files it extends.
+
+    Read from the source spans of its declarations (nothing is read again from
+    disk); names that are not files (a policy given as text) are left out.
+    """
+    checked = getattr(policy, "checked", None)
+    names: list[str] = []
+
+    def add(node: object) -> None:
+        source = getattr(getattr(node, "span", None), "source", None)
+        name = getattr(source, "name", None)
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+
+    if checked is None:
+        return ()
+    try:
+        add(checked.header)
+        for collection in (checked.enums, checked.records, checked.facts, checked.params, checked.lets,
+                           checked.outcomes, checked.checkpoints):
+            for node in collection.values():
+                add(node)
+        for nodes in (checked.defers, checked.targets, checked.vetoes):
+            for node in nodes:
+                add(node)
+        add(checked.ratings)
+    except AttributeError:  # a policy object of another shape: protect what was found
+        pass
+    return tuple(n for n in names if os.path.isfile(n))
+
+
+def write_atomically(path: str, data: bytes, *, overwrite: bool, shown: str | None = None) -> None:
+    """Give ``path`` the content ``data`` all at once, or leave it as it was.
+
+    The data goes to a temporary file in the same directory (so the final rename
+    cannot cross file systems), is flushed and fsynced, and is then renamed onto
+    ``path``.  Without ``overwrite`` the rename is a hard link, which fails when
+    ``path`` exists — even when it appeared a moment ago.  The temporary file is
+    removed on every failure, Ctrl-C included.
+    """
+    shown = shown or path
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _mode_for(path))
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path, shown)
+        _fsync_directory(directory)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _link_new(tmp: str, path: str, shown: str) -> None:
+    """Move ``tmp`` to ``path`` only if ``path`` does not exist (atomically where links are supported)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise UsageError(f"{shown} already exists; pass --force to overwrite it") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            raise
+        # a file system without hard links: check, then rename (a race remains only there)
+        if os.path.lexists(path):
+            raise UsageError(f"{shown} already exists; pass --force to overwrite it") from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def _mode_for(path: str) -> int:
+    """The permissions of the file replaced, else what a new file gets (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable (POSIX); best effort elsewhere."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_stream(path: str, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
