@@ -258,3 +258,26 @@ def test_a_missing_key_is_created_and_old_entries_are_rebuilt(cache_dir: Path, e
     assert (cache_dir / cache.KEY_FILE).exists()
     for entry, data in old.items():
         assert authentic(entry) and entry.read_bytes() != data  # signed with the new key
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
+    """The key is linked into place complete and never replaced: every racer reads the same 32 bytes."""
+    import threading
+
+    root = tmp_path / "fresh"
+    root.mkdir(mode=0o700)
+    barrier = threading.Barrier(8)
+    keys: list[bytes | None] = []
+
+    def racer() -> None:
+        barrier.wait()
+        keys.append(cache._secret(root))
+
+    threads = [threading.Thread(target=racer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(keys) == 8 and len(set(keys)) == 1
+    assert keys[0] == (root / cache.KEY_FILE).read_bytes()
+    assert sorted(p.name for p in root.iterdir()) == [cache.KEY_FILE]  # no temporary file left behind
