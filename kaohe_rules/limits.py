@@ -128,3 +128,10 @@ def shown(value: object, depth: int = 2) -> str:
 
 def _bounded(text: str) -> str:
     return text if len(text) <= 2 * _SHOWN_CHARS else text[: 2 * _SHOWN_CHARS] + "…"
+
+# -------------------------------------------------- on-disk cache (robust-cache)
+#: One entry of the on-disk cache (kaohe_rules.cache): parser tables, a parse tree or a code
+#: object, tag included.  Larger entries are neither written nor read (a file beyond it is
+#: ignored unread and the entry rebuilt in memory).  Karamay's tree is ~0.5 MB for a 100 kB
+#: policy, so a policy at MAX_POLICY_BYTES stays well inside it.
+MAX_CACHE_ENTRY_BYTES = 64 * 1024 * 1024
