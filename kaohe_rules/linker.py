@@ -30,7 +30,7 @@ import attrs
 from . import ast
 from .builder import build_policy
 from .errors import Diagnostic
-from .limits import MAX_POLICY_BYTES
+from .limits import MAX_POLICY_BYTES, shown
 from .parser import parse_tree
 from .source import (
     SourceFile,
@@ -119,7 +119,7 @@ def _link(source: SourceFile, base_dir: Path | None, root: Path,
     parent_path, real = found
     key = str(real)
     if key in seen or len(seen) >= MAX_DEPTH:
-        return [Diagnostic("K150", f"policy extends itself through {header.extends!r}", header.span,
+        return [Diagnostic("K150", f"policy extends itself through {shown(header.extends)}", header.span,
                            hint="remove the cycle of 'extends'")]
     text = _read_parent(header, real)
     if isinstance(text, Diagnostic):
@@ -137,7 +137,7 @@ def _find_parent(header: ast.Header, base_dir: Path | None, root: Path) -> tuple
     tree_hint = (f"extends reads only {POLICY_SUFFIX} files in the policy's own directory or below it ({root}); "
                  "copy the parent policy there")
     if not written.lower().endswith(POLICY_SUFFIX):
-        return Diagnostic("K155", f"extends {written!r}: a policy extends another policy file, whose name ends in "
+        return Diagnostic("K155", f"extends {shown(written)}: a policy extends another policy file, whose name ends in "
                           f"'{POLICY_SUFFIX}'", header.span, hint=tree_hint)
     try:
         parent_path = Path(written)
@@ -146,14 +146,14 @@ def _find_parent(header: ast.Header, base_dir: Path | None, root: Path) -> tuple
         real = parent_path.resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the path cannot be resolved"
-        return Diagnostic("K151", f"cannot read extended policy {written!r}: {reason}", header.span,
+        return Diagnostic("K151", f"cannot read extended policy {shown(written)}: {reason}", header.span,
                           hint="the path is relative to the extending file")
     if not real.is_relative_to(root):
-        return Diagnostic("K155", f"extends {written!r} reaches outside the policy tree {str(root)!r}"
+        return Diagnostic("K155", f"extends {shown(written)} reaches outside the policy tree {str(root)!r}"
                           + ("" if real == parent_path else f" (it resolves to {str(real)!r})"),
                           header.span, hint=tree_hint)
     if not real.name.lower().endswith(POLICY_SUFFIX):
-        return Diagnostic("K155", f"extends {written!r} resolves to {str(real)!r}, whose name does not end in "
+        return Diagnostic("K155", f"extends {shown(written)} resolves to {str(real)!r}, whose name does not end in "
                           f"'{POLICY_SUFFIX}'", header.span, hint=tree_hint)
     return parent_path, real
 
@@ -164,10 +164,10 @@ def _read_parent(header: ast.Header, real: Path) -> str | Diagnostic:
     try:
         text = without_bom(read_policy_file(real, MAX_POLICY_BYTES))
     except UnreadablePolicy as exc:
-        return Diagnostic("K151", f"cannot read extended policy {written!r}: {exc.reason}", header.span,
+        return Diagnostic("K151", f"cannot read extended policy {shown(written)}: {exc.reason}", header.span,
                           hint="the path is relative to the extending file" if exc.missing else exc.hint)
     if not starts_like_policy(text):
-        return Diagnostic("K156", f"extended file {written!r} is not a kaohe policy: it does not begin with 'policy'",
+        return Diagnostic("K156", f"extended file {shown(written)} is not a kaohe policy: it does not begin with 'policy'",
                           header.span, hint="extends names the .kh file of the policy this one builds on")
     return text
 

@@ -174,7 +174,7 @@ def read_policy_file(path: Path, limit: int = MAX_POLICY_BYTES) -> str:
         raise UnreadablePolicy(_os_reason(exc)) from None
     if not stat.S_ISREG(before.st_mode):
         raise UnreadablePolicy(f"it is {_kind(before.st_mode)}, not a regular file",
-                               "a policy is a regular .kh file of UTF-8 text")
+                               "a policy is a regular file of UTF-8 text")
     if before.st_size > limit:
         raise UnreadablePolicy(_too_large(limit), "split the policy, or check that this is the file you meant")
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
