@@ -27,7 +27,14 @@ class SourceFile:
     lines: tuple[str, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "lines", tuple(self.text.splitlines()))
+        # Lines as the parser counts them: split at "\n" only ("\r\n" loses its "\r").
+        # ``str.splitlines`` also splits at \x0b, \x0c, \x1c-\x1e, \x85, \u2028 and
+        # \u2029, which may stand in whitespace or labels: the excerpt under a diagnostic
+        # (and a trace's clause text) would then come from the wrong line.
+        lines = self.text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # as splitlines: no line after a final newline
+        object.__setattr__(self, "lines", tuple(line[:-1] if line.endswith("\r") else line for line in lines))
 
     def line(self, number: int) -> str:
         """The text of a 1-based line, or '' when out of range."""

@@ -221,3 +221,13 @@ def test_an_ancestor_with_a_bom_is_read(tmp_path: Path) -> None:
     (tmp_path / "base.kh").write_bytes(b"\xef\xbb\xbf" + VALID.encode("utf-8"))
     (tmp_path / "c.kh").write_text('policy 子 extends "base.kh" { }\n', encoding="utf-8")
     assert kaohe_rules.load(tmp_path / "c.kh").evaluate(UNIT).score == 1000
+
+
+# ------------------------------------------------------------------------ excerpts
+@pytest.mark.parametrize("separator", ["\x0c", "\x0b", "\u2028", "\x1c", "\x85"])
+def test_the_excerpt_is_the_parsers_line_whatever_other_line_separators_stand_earlier(separator: str) -> None:
+    """Lark counts lines at "\\n" only; the caret excerpt must show that line, not one str.splitlines makes."""
+    text = f'policy p "a{separator}b" {{ }}\nlet ok = 1\nlet x = = 1\n'
+    d = diagnostic(text)
+    assert (d.code, d.line, d.column) == ("K002", 3, 9)
+    assert "   3 | let x = = 1\n" in PolicyError([d]).render()
