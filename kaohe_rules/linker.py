@@ -36,6 +36,7 @@ from .source import (
     SourceFile,
     Span,
     UnreadablePolicy,
+    display_name,
     displayable,
     first_surrogate,
     position,
@@ -124,7 +125,7 @@ def _link(source: SourceFile, base_dir: Path | None, root: Path,
     text = _read_parent(header, real)
     if isinstance(text, Diagnostic):
         return [text]
-    parent_source = SourceFile(str(parent_path), text)
+    parent_source = SourceFile(display_name(str(parent_path)), text)
     parent = _link(parent_source, real.parent, root, seen + (key,))
     if isinstance(parent, list):
         return parent
@@ -134,7 +135,7 @@ def _link(source: SourceFile, base_dir: Path | None, root: Path,
 def _find_parent(header: ast.Header, base_dir: Path | None, root: Path) -> tuple[Path, Path] | Diagnostic:
     """The parent's path as written (joined to ``base_dir``) and its real path, or why ``extends`` may not go there."""
     written = header.extends or ""
-    tree_hint = (f"extends reads only {POLICY_SUFFIX} files in the policy's own directory or below it ({root}); "
+    tree_hint = (f"extends reads only {POLICY_SUFFIX} files in the policy's own directory or below it ({display_name(str(root))}); "
                  "copy the parent policy there")
     if not written.lower().endswith(POLICY_SUFFIX):
         return Diagnostic("K155", f"extends {shown(written)}: a policy extends another policy file, whose name ends in "

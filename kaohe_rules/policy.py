@@ -30,7 +30,7 @@ from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
 from .runtime.fastfacts import LazyFastCoercers, SlowPath, fast_envelope
 from .runtime.result import Result
-from .source import BOM, SourceFile, UnreadablePolicy, point_span, read_policy_file
+from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
 _getcontext = decimal.getcontext
 _setcontext = decimal.setcontext
@@ -79,11 +79,11 @@ def _load(path_or_text: str | os.PathLike[str], name: str | None) -> Policy:
             text = read_policy_file(path)
         except UnreadablePolicy as exc:
             if exc.missing:
-                raise PolicyError([Diagnostic("K004", f"policy file not found: {path}", None)]) from None
-            raise PolicyError([Diagnostic("K004", f"cannot read policy file {path}: {exc.reason}", None,
+                raise PolicyError([Diagnostic("K004", f"policy file not found: {display_name(str(path))}", None)]) from None
+            raise PolicyError([Diagnostic("K004", f"cannot read policy file {display_name(str(path))}: {exc.reason}", None,
                                           hint=exc.hint or "policy files are UTF-8 text")]) from None
-        return load_source(SourceFile(name or str(path), text), path.parent)
-    return load_source(SourceFile(name or "<policy>", str(path_or_text)), None)
+        return load_source(SourceFile(display_name(name or str(path)), text), path.parent)
+    return load_source(SourceFile(display_name(name or "<policy>"), str(path_or_text)), None)
 
 
 def _looks_like_text(value: str) -> bool:

@@ -129,6 +129,17 @@ def displayable(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def display_name(name: str) -> str:
+    """A file name fit for messages: surrogates (a non-UTF-8 name decoded by the OS layer) written as escapes.
+
+    The name is shown in every diagnostic and trace; a surrogate in it would make
+    printing or writing them as UTF-8 fail.
+    """
+    if first_surrogate(name) is None:
+        return name
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def position(text: str, index: int) -> tuple[int, int]:
     """The 1-based (line, column) of ``text[index]``, counting lines as the parser does (by "\\n")."""
     line_start = text.rfind("\n", 0, index) + 1

@@ -9,7 +9,9 @@ saved with a UTF-8 BOM failed with ``unexpected character '\\ufeff'``.
 from __future__ import annotations
 
 import functools
+import os
 import re
+import sys
 from pathlib import Path
 
 import lark
@@ -231,3 +233,17 @@ def test_the_excerpt_is_the_parsers_line_whatever_other_line_separators_stand_ea
     d = diagnostic(text)
     assert (d.code, d.line, d.column) == ("K002", 3, 9)
     assert "   3 | let x = = 1\n" in PolicyError([d]).render()
+
+
+@pytest.mark.skipif(os.name != "posix" or sys.platform == "darwin", reason="needs byte file names")
+def test_a_file_name_that_is_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
+    """A non-UTF-8 file name reaches Python as surrogates: diagnostics must still encode."""
+    raw = os.fsencode(tmp_path) + b"/\xff.kh"
+    with open(raw, "wb") as handle:
+        handle.write(b"policy p { }\nlet x = = 1\n")
+    for path in (os.fsdecode(raw), os.fsdecode(raw)[:-3] + "missing.kh"):
+        with pytest.raises(PolicyError) as info:
+            kaohe_rules.load(path)
+        rendered = info.value.render()
+        rendered.encode("utf-8")
+        assert "\\udcff" in rendered
