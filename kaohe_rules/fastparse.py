@@ -73,15 +73,18 @@ _FINITE = {  # terminals that match a fixed, listed set of texts
 # Literal terminals, each its own group of the token regex, in Lark's order of preference
 # (priority first); the third item is the same pattern without capturing groups.
 _LITERALS = {
-    "DATE": ("\\d{4}-\\d{2}-\\d{2}", 4, "\\d{4}-\\d{2}-\\d{2}"),
-    "MONEY": ("\\d[\\d_]*(\\.\\d+)?[ \t]*(万元|元)", 3, "\\d[\\d_]*(?:\\.\\d+)?[ \t]*(?:万元|元)"),
-    "PERCENT": ("\\d[\\d_]*(\\.\\d+)?[ \t]*%", 3, "\\d[\\d_]*(?:\\.\\d+)?[ \t]*%"),
-    "NUMBER": ("\\d[\\d_]*(\\.\\d+)?", 2, "\\d[\\d_]*(?:\\.\\d+)?"),
+    "DATE": ("[0-9]{4}-[0-9]{2}-[0-9]{2}", 4, "[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    "MONEY": ("[0-9][0-9_]*(\\.[0-9]+)?[ \t]*(万元|元)", 3, "[0-9][0-9_]*(?:\\.[0-9]+)?[ \t]*(?:万元|元)"),
+    "PERCENT": ("[0-9][0-9_]*(\\.[0-9]+)?[ \t]*%", 3, "[0-9][0-9_]*(?:\\.[0-9]+)?[ \t]*%"),
+    "NUMBER": ("[0-9][0-9_]*(\\.[0-9]+)?", 2, "[0-9][0-9_]*(?:\\.[0-9]+)?"),
     "STRING": ('(?:"(\\\\.|[^"\\\\\n])*"|“[^”\n]*”)', 0, '"(?:\\\\.|[^"\\\\\n])*+"|“[^”\n]*+”'),
 }
-_NAME = "[^\\W\\d]\\w*"
+# NAME: a letter or "_", then letters, "_" and ASCII digits (no other digits: see the grammar).
+_NAME = "[^\\W\\d](?:[^\\W\\d]|[0-9])*"
+# The same language without backtracking, for the token regex (tests/robustness holds them equal).
+_NAME_FAST = "[^\\W\\d][^\\W\\d]*+(?:[0-9]++[^\\W\\d]*+)*+"
 _IGNORED = {"WS": "(?:[ \t\x0c\r\n])+", "COMMENT": "#[^\n]*"}
-_WORD = re.compile(_NAME)
+_WORD = re.compile(_NAME_FAST)
 
 # Token kinds (group numbers of the token regex).
 _K_WORD, _K_SYMBOL = 1, 2
@@ -173,7 +176,7 @@ class FastParser:
         symbol = "|".join(re.escape(s) for s in sorted(self._symbols, key=lambda s: (-len(s), s)))
         literals = "".join(f"|({pattern})" for _, _, pattern in _LITERALS.values())
         self._literal_kind = {kind: name for name, kind in _LITERAL_KINDS.items()}
-        self._token = re.compile(f"{ignored}(?:({_NAME})|({symbol}){literals}|(\\Z))")
+        self._token = re.compile(f"{ignored}(?:({_NAME_FAST})|({symbol}){literals}|(\\Z))")
 
     # ----------------------------------------------------------------- tables
     def _tables(self, table: Any) -> None:

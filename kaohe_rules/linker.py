@@ -3,10 +3,26 @@
 A child inherits every declaration of its parent.  Re-declaring a name needs
 ``override`` (so a typo cannot silently shadow a rule), ``override`` of a name
 the parent lacks is an error, and ``remove`` drops an inherited declaration.
+
+Where ``extends`` may reach — a policy names the files it is built from, and an
+auditor must be able to see them all at a glance, so ``extends`` reads only:
+
+* a file whose name ends in ``.kh`` (before and after symlinks are resolved);
+* inside the *policy tree*: the directory of the policy file given to
+  :func:`kaohe_rules.load` and its subdirectories (for policy text, the current
+  directory).  Symlinks are resolved first and the real file must lie in the tree;
+* a regular file (no directory, device, pipe or socket) of at most
+  ``limits.MAX_POLICY_BYTES``, in UTF-8, that begins like a policy (comments,
+  then ``policy``).  A file that does not is refused by name, without a line of
+  it in the diagnostic, so ``extends`` cannot be used to display other files.
+
+A relative path is taken from the directory of the extending file (the real one,
+after symlinks).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import attrs
@@ -14,10 +30,23 @@ import attrs
 from . import ast
 from .builder import build_policy
 from .errors import Diagnostic
+from .limits import MAX_POLICY_BYTES, shown
 from .parser import parse_tree
-from .source import SourceFile
+from .source import (
+    SourceFile,
+    Span,
+    UnreadablePolicy,
+    display_name,
+    displayable,
+    first_surrogate,
+    position,
+    read_policy_file,
+    starts_like_policy,
+    without_bom,
+)
 
 MAX_DEPTH = 16
+POLICY_SUFFIX = ".kh"
 
 
 @attrs.frozen
@@ -37,35 +66,111 @@ def parse_source(source: SourceFile) -> ast.PolicyFile | Diagnostic:
     return build_policy(tree, source)
 
 
-def link(source: SourceFile, base_dir: Path | None) -> LinkedPolicy | list[Diagnostic]:
-    """Parse ``source`` and its ancestors and merge them."""
-    return _link(source, base_dir, ())
+def text_problem(source: SourceFile) -> Diagnostic | None:
+    """A diagnostic when the text holds a surrogate code point (it is not Unicode text), else None.
+
+    Checked before anything else reads the text: the parser, the cache keys and the
+    content hash all need text that encodes as UTF-8.  The excerpt shows U+FFFD in
+    the surrogate's place, so the diagnostic itself can always be printed.
+    """
+    index = first_surrogate(source.text)
+    if index is None:
+        return None
+    line, column = position(source.text, index)
+    shown_source = SourceFile(source.name, displayable(source.text))
+    return Diagnostic(
+        "K005", f"the policy is not valid Unicode text: it holds a lone surrogate U+{ord(source.text[index]):04X} "
+        "(half of a UTF-16 pair), which no UTF-8 file can hold",
+        Span(shown_source, line, column, line, column + 1),
+        hint="the text was decoded wrongly (or built from escapes such as \\ud800); "
+             "read the file as UTF-8 and write the character itself")
 
 
-def _link(source: SourceFile, base_dir: Path | None, seen: tuple[str, ...]) -> LinkedPolicy | list[Diagnostic]:
+def link(source: SourceFile, base_dir: Path | None, *, root: Path | None = None) -> LinkedPolicy | list[Diagnostic]:
+    """Parse ``source`` and its ancestors and merge them.
+
+    ``base_dir`` is the directory of ``source`` (None: policy text, the current
+    directory); ``root`` the policy tree ``extends`` may read from (default:
+    ``base_dir``).  See the module docstring for the rules.
+    """
+    tree_root = root if root is not None else base_dir if base_dir is not None else Path.cwd()
+    try:
+        resolved_root = tree_root.resolve()
+    except (OSError, RuntimeError, ValueError):
+        resolved_root = Path(os.path.abspath(tree_root))
+    return _link(source, base_dir, resolved_root, ())
+
+
+def _link(source: SourceFile, base_dir: Path | None, root: Path,
+          seen: tuple[str, ...]) -> LinkedPolicy | list[Diagnostic]:
+    if source.text.startswith("\ufeff"):
+        source = SourceFile(source.name, without_bom(source.text))
+    problem = text_problem(source)
+    if problem is not None:
+        return [problem]
     parsed = parse_source(source)
     if isinstance(parsed, Diagnostic):
         return [parsed]
     header = parsed.header
     if header.extends is None:
         return _merge(parsed, None, source)
-    parent_path = Path(header.extends)
-    if not parent_path.is_absolute():
-        parent_path = (base_dir or Path.cwd()) / parent_path
-    key = str(parent_path.resolve())
+    found = _find_parent(header, base_dir, root)
+    if isinstance(found, Diagnostic):
+        return [found]
+    parent_path, real = found
+    key = str(real)
     if key in seen or len(seen) >= MAX_DEPTH:
-        return [Diagnostic("K150", f"policy extends itself through {header.extends!r}", header.span,
+        return [Diagnostic("K150", f"policy extends itself through {shown(header.extends)}", header.span,
                            hint="remove the cycle of 'extends'")]
-    try:
-        text = parent_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return [Diagnostic("K151", f"cannot read extended policy {header.extends!r}: {exc.strerror or exc}",
-                           header.span, hint="the path is relative to the extending file")]
-    parent_source = SourceFile(str(parent_path), text)
-    parent = _link(parent_source, parent_path.parent, seen + (key,))
+    text = _read_parent(header, real)
+    if isinstance(text, Diagnostic):
+        return [text]
+    parent_source = SourceFile(display_name(str(parent_path)), text)
+    parent = _link(parent_source, real.parent, root, seen + (key,))
     if isinstance(parent, list):
         return parent
     return _merge(parsed, parent, source)
+
+
+def _find_parent(header: ast.Header, base_dir: Path | None, root: Path) -> tuple[Path, Path] | Diagnostic:
+    """The parent's path as written (joined to ``base_dir``) and its real path, or why ``extends`` may not go there."""
+    written = header.extends or ""
+    tree_hint = (f"extends reads only {POLICY_SUFFIX} files in the policy's own directory or below it ({display_name(str(root))}); "
+                 "copy the parent policy there")
+    if not written.lower().endswith(POLICY_SUFFIX):
+        return Diagnostic("K155", f"extends {shown(written)}: a policy extends another policy file, whose name ends in "
+                          f"'{POLICY_SUFFIX}'", header.span, hint=tree_hint)
+    try:
+        parent_path = Path(written)
+        if not parent_path.is_absolute():
+            parent_path = (base_dir or Path.cwd()) / parent_path
+        real = parent_path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the path cannot be resolved"
+        return Diagnostic("K151", f"cannot read extended policy {shown(written)}: {reason}", header.span,
+                          hint="the path is relative to the extending file")
+    if not real.is_relative_to(root):
+        return Diagnostic("K155", f"extends {shown(written)} reaches outside the policy tree {str(root)!r}"
+                          + ("" if real == parent_path else f" (it resolves to {str(real)!r})"),
+                          header.span, hint=tree_hint)
+    if not real.name.lower().endswith(POLICY_SUFFIX):
+        return Diagnostic("K155", f"extends {shown(written)} resolves to {str(real)!r}, whose name does not end in "
+                          f"'{POLICY_SUFFIX}'", header.span, hint=tree_hint)
+    return parent_path, real
+
+
+def _read_parent(header: ast.Header, real: Path) -> str | Diagnostic:
+    """The parent's text, or a diagnostic that names the file and quotes none of it."""
+    written = header.extends or ""
+    try:
+        text = without_bom(read_policy_file(real, MAX_POLICY_BYTES))
+    except UnreadablePolicy as exc:
+        return Diagnostic("K151", f"cannot read extended policy {shown(written)}: {exc.reason}", header.span,
+                          hint="the path is relative to the extending file" if exc.missing else exc.hint)
+    if not starts_like_policy(text):
+        return Diagnostic("K156", f"extended file {shown(written)} is not a kaohe policy: it does not begin with 'policy'",
+                          header.span, hint="extends names the .kh file of the policy this one builds on")
+    return text
 
 
 def _merge(child: ast.PolicyFile, parent: LinkedPolicy | None, source: SourceFile) -> LinkedPolicy | list[Diagnostic]:

@@ -222,6 +222,9 @@ def _unexpected_token(source: SourceFile, exc: lark_exc.UnexpectedToken) -> Diag
 def _unexpected_char(source: SourceFile, exc: lark_exc.UnexpectedCharacters) -> Diagnostic:
     span = point_span(source, exc.line, exc.column)
     char = exc.char
+    index = exc.pos_in_stream
+    if _is_foreign_digit(char) and index is not None and source.text[index:index + 1] == char:
+        return _foreign_digit(source, index, span)
     hint = None
     if char in "，。：；（）【】＝＞＜":
         hint = "this is a full-width (Chinese) punctuation mark; use the ASCII one ( , . : ; ( ) [ ] = > < ) outside quotes"
@@ -232,6 +235,53 @@ def _unexpected_char(source: SourceFile, exc: lark_exc.UnexpectedCharacters) -> 
     elif exc.allowed:
         hint = _expected_hint(set(exc.allowed))
     return Diagnostic("K003", f"unexpected character {char!r}", span, hint=hint)
+
+
+def _is_foreign_digit(char: str) -> bool:
+    return len(char) == 1 and char.isdecimal() and not "0" <= char <= "9"
+
+
+def _foreign_digit(source: SourceFile, index: int, span: Span) -> Diagnostic:
+    """A digit other than 0-9 outside quotes: a look-alike a reviewer cannot tell from an ASCII digit.
+
+    ``total １０００`` (full-width) or ``total ١٠٠٠`` (Arabic-Indic) would read as 1000
+    to a reviewer; the grammar takes numbers and names in ASCII digits only, and
+    this says so, with the ASCII spelling of the whole run of digits.
+    """
+    import unicodedata
+
+    text = source.text
+    char = text[index]
+
+    def part(c: str) -> bool:  # of the number (or of the name) around the digit
+        return c.isdecimal() or c in "_." or (in_name and (c.isalpha() or c == "_"))
+
+    in_name = False
+    start = index
+    while start > 0 and part(text[start - 1]):
+        start -= 1
+    in_name = start > 0 and (text[start - 1].isalpha() or text[start - 1] == "_")
+    if in_name:
+        while start > 0 and part(text[start - 1]):
+            start -= 1
+    stop = index
+    while stop < len(text) and stop - start < 40 and part(text[stop]):
+        stop += 1
+    run = text[max(start, index - 40):stop]
+    ascii_run = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in run)
+    character_name = unicodedata.name(char, "")
+    if character_name.startswith("FULLWIDTH"):
+        kind = "full-width digit"
+    elif " DIGIT " in character_name:
+        kind = f"{character_name.split(' DIGIT ')[0].title()} digit"
+    else:
+        kind = "non-ASCII digit"
+    where = "a name" if in_name else "a number"
+    return Diagnostic(
+        "K006", f"{kind} {char!r} in {where}: write ASCII digits 0-9", span,
+        hint=f"write {ascii_run} instead of {run}; outside quotes and comments, policy text uses the digits 0-9 only "
+             "(a look-alike digit would read the same to a reviewer but is a different character)",
+    )
 
 
 def _describe(token: lark.Token) -> str:

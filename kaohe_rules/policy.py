@@ -31,7 +31,7 @@ from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
 from .runtime.fastfacts import LazyFastCoercers, SlowPath, fast_envelope
 from .runtime.result import Result
-from .source import SourceFile, point_span
+from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
 _getcontext = decimal.getcontext
 _setcontext = decimal.setcontext
@@ -78,17 +78,24 @@ def load(path_or_text: str | os.PathLike[str], *, name: str | None = None, cache
 
 
 def _load(path_or_text: str | os.PathLike[str], name: str | None) -> Policy:
+    """Read the policy (a path: a regular UTF-8 file of at most MAX_POLICY_BYTES, never blocking) and load it.
+
+    A leading byte-order mark is dropped from text and files alike (editors save one and
+    never show it); the linker drops it too, so columns are the ones the author sees.
+    """
+    if isinstance(path_or_text, str) and path_or_text.startswith(BOM) and _looks_like_text(path_or_text[1:]):
+        path_or_text = path_or_text[1:]
     if isinstance(path_or_text, os.PathLike) or not _looks_like_text(str(path_or_text)):
         path = Path(path_or_text)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PolicyError([Diagnostic("K004", f"policy file not found: {path}", None)]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError([Diagnostic("K004", f"cannot read policy file {path}: {exc}", None,
-                                          hint="policy files are UTF-8 text")]) from None
-        return load_source(SourceFile(name or str(path), text), path.parent)
-    return load_source(SourceFile(name or "<policy>", str(path_or_text)), None)
+            text = read_policy_file(path)
+        except UnreadablePolicy as exc:
+            if exc.missing:
+                raise PolicyError([Diagnostic("K004", f"policy file not found: {display_name(str(path))}", None)]) from None
+            raise PolicyError([Diagnostic("K004", f"cannot read policy file {display_name(str(path))}: {exc.reason}", None,
+                                          hint=exc.hint or "policy files are UTF-8 text")]) from None
+        return load_source(SourceFile(display_name(name or str(path)), text), path.parent)
+    return load_source(SourceFile(display_name(name or "<policy>"), str(path_or_text)), None)
 
 
 def _looks_like_text(value: str) -> bool:
