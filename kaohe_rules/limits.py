@@ -126,3 +126,9 @@ def shown(value: object, depth: int = 2) -> str:
 
 def _bounded(text: str) -> str:
     return text if len(text) <= 2 * _SHOWN_CHARS else text[: 2 * _SHOWN_CHARS] + "…"
+
+
+# ------------------------------------------------- unit file readers (robust-readers)
+#: MAX_XLSX_RATIO applies to .xlsx members inflating beyond this size: small XML parts
+#: (styles, a short sheet) legitimately compress far better than 200 to 1.
+XLSX_RATIO_FLOOR_BYTES = 1024 * 1024
