@@ -16,7 +16,15 @@ Two promises matter to the rest of the package:
   line was wrong, so per-record problems become a :class:`UnitRow` with an
   ``error`` and reading continues.  Only problems that make the whole file
   meaningless (cannot open it, unknown format, unparseable top-level JSON,
-  ambiguous header) raise :class:`UnitInputError`.
+  ambiguous header, not UTF-8 for CSV/JSON, a refused workbook) raise
+  :class:`UnitInputError`; nothing else ever escapes a reader.
+
+No file can make a reader hold unbounded memory or overflow the stack (the
+limits live in :mod:`kaohe_rules.limits`): a JSON Lines line or CSV row over
+MAX_LINE_BYTES, a cell over MAX_TEXT_CHARS, a unit nesting deeper than
+MAX_NESTING levels and a number no Decimal holds are error rows; a JSON
+document over MAX_DOCUMENT_BYTES and a workbook inflating beyond
+MAX_XLSX_INFLATED_BYTES or MAX_XLSX_RATIO are file-level errors.
 
 Every reader is a generator that holds the file open only while it is being
 iterated; JSON Lines, CSV and XLSX (read-only mode) stream, so memory does not
