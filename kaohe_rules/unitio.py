@@ -214,9 +214,9 @@ class _OutOfRange(_NonFinite):
     """Stands for a JSON number no Decimal can hold (``1e99999999999999999999``).
 
     ``Decimal`` raises InvalidOperation (an ArithmeticError, not a ValueError) for an
-    exponent beyond about 10^18; raised inside the parser it would escape every
-    ``except ValueError`` and fail the whole file, so the value is marked instead
-    and its unit becomes an error row.
+    exponent beyond about 10^18; raised inside the parser it would slip past every
+    ``except ValueError`` and out of the reader as an internal error, so the value
+    is marked instead and its unit becomes an error row.
     """
 
 
