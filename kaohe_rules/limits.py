@@ -135,3 +135,8 @@ def _bounded(text: str) -> str:
 #: ignored unread and the entry rebuilt in memory).  Karamay's tree is ~0.5 MB for a 100 kB
 #: policy, so a policy at MAX_POLICY_BYTES stays well inside it.
 MAX_CACHE_ENTRY_BYTES = 64 * 1024 * 1024
+
+# ------------------------------------------------- unit file readers (robust-readers)
+#: MAX_XLSX_RATIO applies to .xlsx members inflating beyond this size: small XML parts
+#: (styles, a short sheet) legitimately compress far better than 200 to 1.
+XLSX_RATIO_FLOOR_BYTES = 1024 * 1024

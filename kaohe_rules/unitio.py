@@ -16,7 +16,15 @@ Two promises matter to the rest of the package:
   line was wrong, so per-record problems become a :class:`UnitRow` with an
   ``error`` and reading continues.  Only problems that make the whole file
   meaningless (cannot open it, unknown format, unparseable top-level JSON,
-  ambiguous header) raise :class:`UnitInputError`.
+  ambiguous header, not UTF-8 for CSV/JSON, a refused workbook) raise
+  :class:`UnitInputError`; nothing else ever escapes a reader.
+
+No file can make a reader hold unbounded memory or overflow the stack (the
+limits live in :mod:`kaohe_rules.limits`): a JSON Lines line or CSV row over
+MAX_LINE_BYTES, a cell over MAX_TEXT_CHARS, a unit nesting deeper than
+MAX_NESTING levels and a number no Decimal holds are error rows; a JSON
+document over MAX_DOCUMENT_BYTES and a workbook inflating beyond
+MAX_XLSX_INFLATED_BYTES or MAX_XLSX_RATIO are file-level errors.
 
 Every reader is a generator that holds the file open only while it is being
 iterated; JSON Lines, CSV and XLSX (read-only mode) stream, so memory does not
@@ -35,12 +43,17 @@ import json
 import math
 import os
 import re
+import struct
+import threading
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
 import attrs
 
+from . import limits
 from .errors import UnitInputError
 
 __all__ = ["UnitInputError", "UnitRow", "detect_format", "read_units"]
@@ -75,6 +88,11 @@ _RESERVED = {
 _UNIT_SHEETS = ("units", "单位")
 
 _MISSING_ID = "缺少 id / missing id"
+
+#: Bounded reads: what is skipped (an over-long line) or checked (an xlsx member) is read this much at a time.
+_CHUNK = 1024 * 1024
+#: Characters of a user's text shown in a message.
+_SHOWN_CHARS = 60
 
 
 @attrs.frozen
@@ -192,6 +210,23 @@ class _NonFinite:
         self.text = text
 
 
+class _OutOfRange(_NonFinite):
+    """Stands for a JSON number no Decimal can hold (``1e99999999999999999999``).
+
+    ``Decimal`` raises InvalidOperation (an ArithmeticError, not a ValueError) for an
+    exponent beyond about 10^18; raised inside the parser it would slip past every
+    ``except ValueError`` and out of the reader as an internal error, so the value
+    is marked instead and its unit becomes an error row.
+    """
+
+
+#: Integer literals up to this many characters become int; longer ones Decimal.  ``int()``
+#: refuses more than 4,300 digits (sys.get_int_max_str_digits) and is quadratic in the
+#: digit count when that guard is lifted; Decimal reads any length in linear time, and
+#: the fact layer refuses a number this long as too large either way.
+_INT_CHARS = limits.MAX_NUMBER_TEXT
+
+
 def _object_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
     obj = dict(pairs)
     if len(obj) == len(pairs):
@@ -207,19 +242,14 @@ def _object_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return marked
 
 
-def _loads(text: str) -> object:
-    """Parse JSON with exact numbers: floats become Decimal, integers int."""
-    return _loads_flagged(text)[0]
+def _decoder(seen: list[bool]) -> json.JSONDecoder:
+    """A JSON decoder with exact numbers (floats become Decimal, integers int) that never raises from a hook.
 
-
-def _loads_flagged(text: str) -> tuple[object, bool]:
-    """:func:`_loads`, and whether the text had a repeated key or NaN/Infinity anywhere.
-
-    Only then is :func:`_json_problems` worth its walk over every value (it builds a
-    path for each, and costs more than the parse); the flag is collected by this
-    call's own hooks, so concurrent parses cannot see each other's.
+    ``seen`` collects a flag whenever a repeated key, NaN/Infinity or an unreadable
+    number turns up, so :func:`_json_problems` (a walk over every value, dearer than the
+    parse) runs only when there is something to find; each call gets its own list, so
+    concurrent parses cannot see each other's flags.
     """
-    seen: list[bool] = []
 
     def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
         obj = _object_pairs(items)
@@ -231,7 +261,37 @@ def _loads_flagged(text: str) -> tuple[object, bool]:
         seen.append(True)
         return _NonFinite(text)
 
-    value = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=constant, object_pairs_hook=pairs)
+    def number(text: str) -> object:
+        try:
+            return Decimal(text)
+        except ArithmeticError:  # decimal.InvalidOperation: the exponent is beyond any Decimal
+            seen.append(True)
+            return _OutOfRange(text)
+
+    def integer(text: str) -> object:
+        return int(text) if len(text) <= _INT_CHARS else Decimal(text)
+
+    return json.JSONDecoder(parse_float=number, parse_int=integer, parse_constant=constant,
+                            object_pairs_hook=pairs)
+
+
+def _loads(text: str) -> object:
+    """Parse JSON with exact numbers: floats become Decimal, integers int.
+
+    Raises ValueError for invalid JSON and RecursionError for nesting deeper than
+    the interpreter's recursion limit (about 1,000); nothing else.
+    """
+    return _loads_flagged(text)[0]
+
+
+def _loads_flagged(text: str) -> tuple[object, bool]:
+    """:func:`_loads`, and whether the text had a repeated key, NaN/Infinity, an unreadable number or a surrogate escape.
+
+    Only then is :func:`_json_problems` worth its walk over every value (it builds a
+    path for each, and costs more than the parse).
+    """
+    seen: list[bool] = []
+    value = _decoder(seen).decode(text)
     return value, bool(seen) or _SURROGATE_ESCAPE(text) is not None
 
 
@@ -247,35 +307,102 @@ def _lone_surrogate(text: str) -> bool:
     return False
 
 
+def _ascii(text: str) -> str:
+    """``ascii(text)`` bounded for messages (a key or value may be a megabyte long)."""
+    if len(text) <= _SHOWN_CHARS:
+        return ascii(text)
+    return ascii(text[:_SHOWN_CHARS]) + f"… ({len(text)} characters)"
+
+
+def _short(key: str) -> str:
+    """A key as it appears in a path inside a message, cut to a readable length."""
+    return key if len(key) <= _SHOWN_CHARS else key[:_SHOWN_CHARS] + "…"
+
+
+#: At most this many problems of one row are spelt out; the rest are counted.
+_MAX_PROBLEMS = 10
+
+
+def _joined(problems: Sequence[str]) -> str:
+    """The problems of one row as one message, the first :data:`_MAX_PROBLEMS` in full.
+
+    A row with a million unheaded cells or NaNs must not produce a message that is
+    itself a memory problem.
+    """
+    if len(problems) <= _MAX_PROBLEMS:
+        return "; ".join(problems)
+    more = len(problems) - _MAX_PROBLEMS
+    return "; ".join(problems[:_MAX_PROBLEMS]) + f"; 另有 {more} 个问题 / and {more} more problem(s)"
+
+
 def _json_problems(value: object, where: str = "") -> list[str]:
-    """Find repeated keys, NaN/Infinity and lone surrogates anywhere inside a parsed JSON value."""
+    """Find repeated keys, NaN/Infinity, unreadable numbers and lone surrogates anywhere inside a parsed JSON value."""
     problems: list[str] = []
     stack: list[tuple[str, object]] = [(where, value)]
     while stack:
         path, item = stack.pop()
         if isinstance(item, dict):
             if isinstance(item, _Duplicated):
-                keys = ", ".join(item.duplicates)
+                keys = ", ".join(_short(k) for k in item.duplicates[:_MAX_PROBLEMS])
                 problems.append(f"{path or '对象'}: 键重复 / duplicate key(s) {keys}")
             for key, sub in item.items():
                 if _lone_surrogate(key):
-                    problems.append(f"{path or '对象'}: 键 {ascii(key)} 含不成对的代理字符 / "
-                                    f"key {ascii(key)} holds a lone surrogate, which is not text")
+                    problems.append(f"{path or '对象'}: 键 {_ascii(key)} 含不成对的代理字符 / "
+                                    f"key {_ascii(key)} holds a lone surrogate, which is not text")
                     continue
-                stack.append((f"{path}.{key}" if path else key, sub))
+                stack.append((f"{path}.{_short(key)}" if path else _short(key), sub))
         elif isinstance(item, str):
             if _lone_surrogate(item):
-                problems.append(f"{path or '值'}: {ascii(item)} 含不成对的代理字符 / "
-                                f"{ascii(item)} holds a lone surrogate, which is not text")
+                problems.append(f"{path or '值'}: {_ascii(item)} 含不成对的代理字符 / "
+                                f"{_ascii(item)} holds a lone surrogate, which is not text")
         elif isinstance(item, list):
             for i, sub in enumerate(item):
                 stack.append((f"{path}[{i}]", sub))
+        elif isinstance(item, _OutOfRange):
+            number = limits.shown(item.text)
+            problems.append(f"{path or '值'}: 数字超出范围 / the number {number} is out of range")
         elif isinstance(item, _NonFinite):
             problems.append(
                 f"{path or '值'}: 不允许 {item.text} / {item.text} is not an allowed number"
             )
     problems.reverse()  # the stack visits later keys first
     return problems
+
+
+def _deeper_than(value: object, levels: int) -> bool:
+    """Whether lists and dicts nest more than ``levels`` deep in ``value`` (the value itself is level 1).
+
+    An explicit stack, never recursion: the point is to refuse what would make
+    recursive code (``repr``, the fact layer, ``copy.deepcopy``) overflow.  Only
+    containers are visited, and the walk stops at the first level too deep.
+    """
+    if not isinstance(value, (dict, list)):
+        return False
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > levels:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _openers(text: str) -> int:
+    """How many '[' and '{' a JSON text holds: a bound on its nesting, counted at C speed."""
+    return text.count("[") + text.count("{")
+
+
+def _unit_levels() -> int:
+    """How deep a unit's JSON may nest: the unit and its "facts" object, then MAX_NESTING levels of values."""
+    return limits.MAX_NESTING + 2
+
+
+def _too_deep() -> str:
+    return (f"嵌套过深 / nested too deep: lists and records may nest at most "
+            f"{limits.MAX_NESTING} levels within a unit (MAX_NESTING)")
 
 
 def _json_type(value: object) -> str:
@@ -292,7 +419,9 @@ def _json_type(value: object) -> str:
     return "object"
 
 
-def _unit_from_object(obj: object, suspicious: bool = True) -> tuple[Unit | None, str | None]:
+def _unit_from_object(
+    obj: object, suspicious: bool = True, shallow: bool = False
+) -> tuple[Unit | None, str | None]:
     """Turn one parsed JSON unit into a raw unit, or explain why it cannot be one.
 
     Two shapes are accepted: the canonical {"id", "name", "category", "facts": {...}}
@@ -303,9 +432,12 @@ def _unit_from_object(obj: object, suspicious: bool = True) -> tuple[Unit | None
     """
     if not isinstance(obj, dict):
         return None, f"不是 JSON 对象 / not a JSON object (got {_json_type(obj)})"
+    # shallow=True: the text had too few brackets to nest too deep (see jsonl_row)
+    if not shallow and _deeper_than(obj, _unit_levels()):
+        return None, _too_deep()
     problems = _json_problems(obj) if suspicious else []  # suspicious=False: parsed clean (_loads_flagged)
     if problems:
-        return None, "; ".join(problems)
+        return None, _joined(problems)
     fields: dict[str, tuple[str, object]] = {}
     others: dict[str, object] = {}
     facts: object = None
@@ -315,10 +447,8 @@ def _unit_from_object(obj: object, suspicious: bool = True) -> tuple[Unit | None
         role = _RESERVED.get(key.strip().lower())
         if role is not None:
             if role in fields:
-                errors.append(
-                    f"键 {fields[role][0]!r} 与 {key!r} 重复 / keys {fields[role][0]!r} and"
-                    f" {key!r} both give the {role}"
-                )
+                first, again = _short(fields[role][0]), _short(key)
+                errors.append(f"键 {first!r} 与 {again!r} 重复 / keys {first!r} and {again!r} both give the {role}")
             fields[role] = (key, value)
         elif key == "facts":
             facts, has_facts = value, True
@@ -327,7 +457,9 @@ def _unit_from_object(obj: object, suspicious: bool = True) -> tuple[Unit | None
     if not has_facts:
         facts = others
     elif others:
-        names = ", ".join(repr(k) for k in others)
+        names = ", ".join(repr(_short(k)) for k in list(others)[:_MAX_PROBLEMS])
+        if len(others) > _MAX_PROBLEMS:
+            names += f" … ({len(others)} keys)"
         errors.append(
             f'未知的键 / unknown key(s) {names} (facts belong inside "facts")'
         )
@@ -341,7 +473,7 @@ def _unit_from_object(obj: object, suspicious: bool = True) -> tuple[Unit | None
     )
     errors.extend(field_errors)
     if errors:
-        return None, "; ".join(errors)
+        return None, _joined(errors)
     return unit, None
 
 
@@ -370,7 +502,7 @@ def _build_unit(
             value = str(value)
         if not isinstance(value, str):
             errors.append(
-                f"{role} 必须是文本 / {role} must be text or an integer, not {value!r}"
+                f"{role} 必须是文本 / {role} must be text or an integer, not {limits.shown(value)}"
             )
             continue
         unit[role] = value
@@ -383,50 +515,192 @@ def _build_unit(
 
 
 def _read_json(shown: str) -> Iterator[UnitRow]:
-    """Read a JSON document: an array of units or {"units": [...], ...}."""
+    """Read a JSON document: an array of units or {"units": [...], ...}.
+
+    The document is parsed whole, so a syntax error anywhere is one file-level
+    error: which rows the text meant is unknowable.  Problems inside one unit
+    (not an object, a repeated key, nesting too deep) are error rows for that unit.
+    """
+    text = _read_document(shown)
+    entries: list[tuple[object, str | None]]
     try:
-        with _open(shown, "r", encoding="utf-8-sig") as f:
-            document = json.load(
-                f,
-                parse_float=Decimal,
-                parse_int=int,
-                parse_constant=_NonFinite,
-                object_pairs_hook=_object_pairs,
-            )
-    except OSError as e:
-        raise UnitInputError(
-            f"{shown}: 读取失败 / read failed: {e.strerror or e}"
-        ) from e
+        document = _loads(text)
+    except RecursionError:
+        # Some value nests ~1,000 deep: find which, unit by unit, so that unit alone is refused.
+        entries = _document_entries(text, shown)
+    except ValueError as e:
+        raise UnitInputError(f"{shown}: JSON 无效 / invalid JSON: {e}") from e
+    else:
+        entries = [(obj, None) for obj in _document_units(document, shown)]
+    for index, (obj, error) in enumerate(entries):
+        unit: Unit | None = None
+        if error is None:
+            unit, error = _unit_from_object(obj)
+        yield UnitRow(index, f"{shown}[{index}]", unit, error)
+
+
+def _read_document(shown: str) -> str:
+    """The text of a whole JSON document, refused beyond MAX_DOCUMENT_BYTES before it is read.
+
+    The size is checked on the open file and again on what is read (a pipe or a
+    growing file has no trustworthy size), so at most MAX_DOCUMENT_BYTES + 1 bytes
+    are ever held.
+    """
+    cap = limits.MAX_DOCUMENT_BYTES
+    too_big = (f"{shown}: 文件过大 / too large: a JSON document may hold at most {cap:,} bytes"
+               " (MAX_DOCUMENT_BYTES); use JSON Lines (.jsonl) for big batches")
+    with _open(shown, "rb") as f:
+        try:
+            if os.fstat(f.fileno()).st_size > cap:
+                raise UnitInputError(too_big)
+            data: bytes = f.read(cap + 1)
+        except OSError as e:
+            raise UnitInputError(f"{shown}: 读取失败 / read failed: {e.strerror or e}") from e
+    if len(data) > cap:
+        raise UnitInputError(too_big)
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise UnitInputError(f"{shown}: 不是 UTF-8 文本 / not UTF-8 text: {e}") from e
-    except (ValueError, RecursionError) as e:
-        raise UnitInputError(f"{shown}: JSON 无效 / invalid JSON: {e}") from e
+
+
+def _document_units(document: object, shown: str) -> list[object]:
+    """The list of units of a parsed document, or a file-level error saying why there is none."""
     if isinstance(document, dict):
         if isinstance(document, _Duplicated) and "units" in document.duplicates:
-            raise UnitInputError(
-                f'{shown}: 键 "units" 重复 / key "units" appears twice'
-            )
+            raise UnitInputError(_UNITS_TWICE.format(shown))
         if "units" not in document:
-            raise UnitInputError(
-                f'{shown}: 顶层对象没有 "units" 键 / top-level object has no "units" key;'
-                ' expected an array of units or {"units": [...]}'
-            )
+            raise UnitInputError(_NO_UNITS.format(shown))
         units = document["units"]
         if not isinstance(units, list):
-            raise UnitInputError(
-                f'{shown}: "units" 必须是数组 / "units" must be an array'
-                f" (got {_json_type(units)})"
-            )
-    elif isinstance(document, list):
-        units = document
-    else:
-        raise UnitInputError(
-            f"{shown}: 顶层必须是数组或对象 / top level must be an array of units or"
-            f' {{"units": [...]}} (got {_json_type(document)})'
-        )
-    for index, obj in enumerate(units):
-        unit, error = _unit_from_object(obj)
-        yield UnitRow(index, f"{shown}[{index}]", unit, error)
+            raise UnitInputError(_UNITS_NOT_ARRAY.format(shown, _json_type(units)))
+        return units
+    if isinstance(document, list):
+        return document
+    raise UnitInputError(
+        f"{shown}: 顶层必须是数组或对象 / top level must be an array of units or"
+        f' {{"units": [...]}} (got {_json_type(document)})'
+    )
+
+
+_UNITS_TWICE = '{}: 键 "units" 重复 / key "units" appears twice'
+_NO_UNITS = ('{}: 顶层对象没有 "units" 键 / top-level object has no "units" key;'
+             ' expected an array of units or {{"units": [...]}}')
+_UNITS_NOT_ARRAY = '{}: "units" 必须是数组 / "units" must be an array (got {})'
+
+_BLANKS = re.compile(r"[ \t\n\r]*")
+#: A string, or a run of opening or of closing brackets: what :func:`_nested_end` steps over.
+_NEST_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]+|[\]}]+', re.S)
+
+
+def _document_entries(text: str, shown: str) -> list[tuple[object, str | None]]:
+    """Parse a document unit by unit, for when parsing it whole overflowed the recursion limit.
+
+    Only the top level (the array, or the object holding "units") is walked here;
+    each unit is parsed on its own with the same decoder, and a unit that nests
+    too deep for the parser becomes an error entry whose end is found by
+    counting brackets (:func:`_nested_end`).  Syntax errors are still file-level.
+    """
+    decoder = _decoder([])
+
+    def invalid(message: str, pos: int) -> UnitInputError:
+        return UnitInputError(f"{shown}: JSON 无效 / invalid JSON: {json.JSONDecodeError(message, text, pos)}")
+
+    def blank(pos: int) -> int:
+        match = _BLANKS.match(text, pos)
+        assert match is not None  # the pattern matches the empty string
+        return match.end()
+
+    def value(pos: int) -> tuple[object, int, bool]:
+        """(value, end, too deep) of the JSON value at ``pos``."""
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except RecursionError:
+            return None, _nested_end(text, pos, shown), True
+        except ValueError as e:
+            raise UnitInputError(f"{shown}: JSON 无效 / invalid JSON: {e}") from e
+        return obj, end, False
+
+    def array(pos: int) -> tuple[list[tuple[object, str | None]], int]:
+        items: list[tuple[object, str | None]] = []
+        pos = blank(pos + 1)
+        if text.startswith("]", pos):
+            return items, pos + 1
+        while True:
+            obj, pos, deep = value(pos)
+            items.append((None, _too_deep()) if deep else (obj, None))
+            pos = blank(pos)
+            if text.startswith(",", pos):
+                pos = blank(pos + 1)
+            elif text.startswith("]", pos):
+                return items, pos + 1
+            else:
+                raise invalid("Expecting ',' delimiter", pos)
+
+    pos = blank(0)
+    entries: list[tuple[object, str | None]] | None = None
+    if text.startswith("[", pos):
+        entries, pos = array(pos)
+    elif text.startswith("{", pos):
+        pos = blank(pos + 1)
+        more = not text.startswith("}", pos)
+        while more:
+            if not text.startswith('"', pos):
+                raise invalid("Expecting property name enclosed in double quotes", pos)
+            key, pos, _ = value(pos)
+            pos = blank(pos)
+            if not text.startswith(":", pos):
+                raise invalid("Expecting ':' delimiter", pos)
+            pos = blank(pos + 1)
+            if key == "units":
+                if entries is not None:
+                    raise UnitInputError(_UNITS_TWICE.format(shown))
+                if not text.startswith("[", pos):
+                    obj, pos, deep = value(pos)
+                    raise UnitInputError(_UNITS_NOT_ARRAY.format(shown, "object" if deep else _json_type(obj)))
+                entries, pos = array(pos)
+            else:
+                _, pos, _ = value(pos)  # other keys are ignored, however deep
+            pos = blank(pos)
+            if text.startswith(",", pos):
+                pos = blank(pos + 1)
+            elif text.startswith("}", pos):
+                more = False
+            else:
+                raise invalid("Expecting ',' delimiter", pos)
+        pos += 1
+        if entries is None:
+            raise UnitInputError(_NO_UNITS.format(shown))
+    else:  # a scalar cannot overflow the parser, so this is not reached for valid input
+        raise invalid("Expecting an array or an object", pos)
+    if blank(pos) != len(text):
+        raise invalid("Extra data", blank(pos))
+    return entries
+
+
+def _nested_end(text: str, pos: int, shown: str) -> int:
+    """The end of the array or object starting at ``text[pos]``, found without recursion.
+
+    Counts brackets outside strings, a run of brackets at a time, so a value of a
+    hundred thousand nested brackets costs a few steps.  Only called for a value
+    the parser gave up on as too deep, which is refused whatever it holds; brackets
+    of the wrong kind inside it are therefore not checked.
+    """
+    depth = 0
+    for match in _NEST_TOKEN.finditer(text, pos):
+        start, end = match.span()
+        first = text[start]
+        if first == '"':
+            continue
+        if first in "[{":
+            depth += end - start
+        elif end - start >= depth:
+            return start + depth
+        else:
+            depth -= end - start
+    raise UnitInputError(
+        f"{shown}: JSON 无效 / invalid JSON: {json.JSONDecodeError('Unbalanced brackets', text, pos)}"
+    )
 
 
 #: One record line of a JSON Lines file, read but not parsed: (index, location, text, error);
@@ -459,13 +733,26 @@ def jsonl_row(record: JsonlRecord) -> UnitRow:
     index, location, text, error = record
     unit: Unit | None = None
     if text is not None:
-        try:
-            obj, suspicious = _loads_flagged(text)
-        except (ValueError, RecursionError) as e:
-            error = f"JSON 无效 / invalid JSON: {e}"
-        else:
-            unit, error = _unit_from_object(obj, suspicious)
+        unit, error = _unit_from_text(text)
     return UnitRow(index, location, unit, error)
+
+
+def _unit_from_text(text: str) -> tuple[Unit | None, str | None]:
+    """Parse one JSON Lines record into a raw unit, or say why it is not one; never raises.
+
+    Nesting is checked after the parse with an explicit stack (:func:`_deeper_than`),
+    and only when the line holds enough brackets to nest too deep at all (counting
+    them costs a few microseconds; the walk would cost a fifth of the parse); a line
+    nesting past the recursion limit stops the parser with a RecursionError, which
+    is caught here: either way it is this line's error row.
+    """
+    try:
+        obj, suspicious = _loads_flagged(text)
+    except RecursionError:
+        return None, _too_deep()
+    except ValueError as e:
+        return None, f"JSON 无效 / invalid JSON: {e}"
+    return _unit_from_object(obj, suspicious, shallow=_openers(text) <= _unit_levels())
 
 
 def _jsonl_texts(shown: str) -> Iterator[JsonlRecord]:
@@ -481,12 +768,23 @@ def jsonl_stream_texts(stream: IO[bytes], shown: str) -> Iterator[JsonlRecord]:
     Splitting bytes on b"\\n" also keeps U+2028 (legal inside JSON strings) from
     being taken for a line break, as text-mode universal newlines would.  Blank
     lines and lines starting with ``#`` are skipped and not counted as records.
+    A line longer than MAX_LINE_BYTES is an error row, read past in 1 MiB pieces,
+    so memory never grows with the length of one line.
     """
+    cap = limits.MAX_LINE_BYTES
     index = 0
     lineno = 0
     while True:
+        too_long = False
         try:
-            raw = stream.readline()
+            raw = stream.readline(cap + 1)
+            if len(raw) > cap and not raw.endswith(b"\n"):
+                # Over MAX_LINE_BYTES: skip the rest of the line in bounded pieces, never holding it.
+                too_long = True
+                while True:
+                    rest = stream.readline(_CHUNK)
+                    if not rest or rest.endswith(b"\n"):
+                        break
         except OSError as e:
             raise UnitInputError(
                 f"{shown}:{lineno + 1}: 读取失败 / read failed: {e.strerror or e}"
@@ -496,6 +794,12 @@ def jsonl_stream_texts(stream: IO[bytes], shown: str) -> Iterator[JsonlRecord]:
         lineno += 1
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
+        if too_long:
+            if not raw.lstrip().startswith(b"#"):
+                yield (index, f"{shown}:{lineno}", None,
+                       f"行过长 / line too long: more than {cap:,} bytes (MAX_LINE_BYTES); skipped")
+                index += 1
+            continue
         try:
             text = raw.decode("utf-8").strip()
         except UnicodeDecodeError as e:
@@ -538,13 +842,18 @@ def _parse_header(names: Sequence[str], where: str) -> _Columns:
         name = raw.strip()
         if not name:
             continue
+        if len(name) > limits.MAX_TEXT_CHARS:
+            raise UnitInputError(
+                f"{where}: 表头单元格过长 / header cell {col + 1} holds {len(name):,} characters"
+                f" (at most {limits.MAX_TEXT_CHARS:,}, MAX_TEXT_CHARS)"
+            )
         named[col] = name
         role = _RESERVED.get(name.lower())
         key = f"\0{role}" if role else name
         if key in seen:
-            first = names[seen[key]].strip()
+            first = _short(names[seen[key]].strip())
             raise UnitInputError(
-                f"{where}: 表头重复 / duplicate header: columns {first!r} and {name!r}"
+                f"{where}: 表头重复 / duplicate header: columns {first!r} and {_short(name)!r}"
                 + (f" both give the {role}" if role else "")
             )
         seen[key] = col
@@ -585,9 +894,16 @@ def _tabular_unit(
             value = convert(raw)
         except ValueError as e:
             label = columns.names.get(col) or column_label(col)
-            errors.append(f"列 {label} / column {label}: {e}")
+            errors.append(f"列 {_short(label)} / column {_short(label)}: {e}")
             continue
         if isinstance(value, str):
+            if len(value) > limits.MAX_TEXT_CHARS:
+                label = _short(columns.names.get(col) or column_label(col))
+                errors.append(
+                    f"列 {label} 的单元格过长 / column {label}: the cell holds {len(value):,} characters"
+                    f" (at most {limits.MAX_TEXT_CHARS:,}, MAX_TEXT_CHARS)"
+                )
+                continue
             value = value.strip()
             if not value:
                 continue
@@ -608,16 +924,22 @@ def _tabular_unit(
             continue
         value = values[col]
         if isinstance(value, str) and value[0] in "[{":
+            label = _short(name)
             try:
                 parsed = _loads(value)
-            except (ValueError, RecursionError) as e:
-                errors.append(
-                    f"列 {name} 的 JSON 无效 / column {name}: invalid JSON: {e}"
-                )
+            except RecursionError:
+                parsed = _TOO_DEEP
+            except ValueError as e:
+                errors.append(f"列 {label} 的 JSON 无效 / column {label}: invalid JSON: {e}")
+                continue
+            # the cell is one fact's value: MAX_NESTING levels in all
+            if parsed is _TOO_DEEP or (_openers(value) > limits.MAX_NESTING
+                                       and _deeper_than(parsed, limits.MAX_NESTING)):
+                errors.append(f"列 {label} / column {label}: {_too_deep()}")
                 continue
             problems = _json_problems(parsed)
             if problems:
-                errors.append(f"列 {name} / column {name}: " + "; ".join(problems))
+                errors.append(f"列 {label} / column {label}: " + _joined(problems))
                 continue
             value = parsed
         facts[name] = value
@@ -639,30 +961,51 @@ def _tabular_unit(
     unit, field_errors = _build_unit(fields, facts, missing_id)
     errors.extend(field_errors)
     if errors:
-        return None, "; ".join(errors)
+        return None, _joined(errors)
     return unit, None
 
 
+_TOO_DEEP = object()
+
+
 def _read_csv(shown: str, delimiter: str) -> Iterator[UnitRow]:
-    """Read CSV/TSV (UTF-8, optional BOM) row by row; the first non-blank row is the header."""
+    """Read CSV/TSV (UTF-8, optional BOM) row by row; the first non-blank row is the header.
+
+    A row the csv module cannot read (longer than MAX_LINE_BYTES characters, or a
+    csv error) is an error row and reading goes on with the next row; only the
+    header, the encoding and the file itself are file-level.  A cell longer than
+    MAX_TEXT_CHARS is an error row naming the column (:func:`_tabular_unit`).
+    """
     with _open(shown, "r", encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter)
+        lines = _CsvLines(f, limits.MAX_LINE_BYTES)
+        reader = csv.reader(lines, delimiter=delimiter)
         columns: _Columns | None = None
         index = 0
-        last_line = 0
         while True:
-            first_line = (
-                last_line + 1
-            )  # a quoted cell may span lines; report where the row starts
+            first_line = lines.lines + 1  # a quoted cell may span lines; report where the row starts
+            lines.new_row()
+            problem: str | None = None
             try:
-                cells = next(reader)
+                with _WIDE_CSV_FIELDS:
+                    cells = next(reader)
             except StopIteration:
                 break
-            except (csv.Error, UnicodeDecodeError, OSError) as e:
+            except _RowTooLong:
+                problem = (f"行过长 / row too long: more than {lines.limit:,} characters"
+                           " (MAX_LINE_BYTES); skipped")
+            except csv.Error as e:
+                lines.skip_row()
+                problem = f"无法读取 CSV / cannot read CSV: {e}"
+            except (UnicodeDecodeError, OSError) as e:
                 raise UnitInputError(
-                    f"{shown}:{reader.line_num or 1}: 无法读取 CSV / cannot read CSV: {e}"
+                    f"{shown}:{first_line}: 无法读取 CSV / cannot read CSV: {e}"
                 ) from e
-            last_line = reader.line_num
+            if problem is not None:
+                if columns is None:
+                    raise UnitInputError(f"{shown}:{first_line}: 表头 / header: {problem}")
+                yield UnitRow(index, f"{shown}:{first_line}", None, problem)
+                index += 1
+                continue
             if columns is None:
                 if any(c.strip() for c in cells):
                     columns = _parse_header(cells, f"{shown}:{first_line}")
@@ -675,6 +1018,101 @@ def _read_csv(shown: str, delimiter: str) -> Iterator[UnitRow]:
             index += 1
         if columns is None:
             raise UnitInputError(f"{shown}: 没有表头行 / no header row (empty file)")
+
+
+class _RowTooLong(Exception):
+    """Raised by :class:`_CsvLines` into the csv reader: the row being read passed the limit."""
+
+
+class _CsvLines:
+    """The lines of a CSV file for ``csv.reader``, with a bound on the characters of one row.
+
+    ``csv.reader`` pulls lines from any iterator and pulls more while a quoted cell
+    spans lines, so the row being read is exactly what it pulled since
+    :meth:`new_row`.  Past ``limit`` characters this raises :class:`_RowTooLong`
+    through the reader, after skipping the rest of the row, so neither a file
+    without newlines nor a quote that is never closed can make one row hold the
+    file in memory.  Where a row ends is judged by counting quote characters: a
+    line ending with an even count ends the row (a quoted cell toggles the count
+    twice, and an escaped quote is doubled); this is the csv module's own rule,
+    except for a stray quote inside an unquoted cell.
+    """
+
+    def __init__(self, f: IO[str], limit: int) -> None:
+        self._f = f
+        self.limit = limit
+        #: lines read to their end so far, for locations (csv.reader's line_num misses skipped lines)
+        self.lines = 0
+        self._taken = 0
+        self._quotes = 0
+        self._ended = True
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def new_row(self) -> None:
+        self._taken = 0
+        self._quotes = 0
+
+    def __next__(self) -> str:
+        line = self._f.readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        self._count(line)
+        self._taken += len(line)
+        if self._taken > self.limit:
+            self.skip_row()
+            raise _RowTooLong
+        return line
+
+    def skip_row(self) -> None:
+        """Read past the rest of the current row in bounded pieces, keeping none of it."""
+        while not (self._ended and self._quotes % 2 == 0):
+            piece = self._f.readline(_CHUNK)
+            if not piece:
+                return
+            self._count(piece)
+
+    def _count(self, piece: str) -> None:
+        self._quotes += piece.count('"')
+        self._ended = piece.endswith(("\n", "\r"))
+        if self._ended:
+            self.lines += 1
+
+
+class _WideCsvFields:
+    """Lets ``csv`` read cells up to MAX_LINE_BYTES characters while a kaohe reader reads a row.
+
+    ``csv.field_size_limit`` is process-global (131,072 by default) and a longer
+    cell raises csv.Error in the middle of a row.  The readers raise it around each
+    ``next(reader)`` only, and put the old value back before yielding, so code
+    elsewhere in the process sees its own limit except while a row is being read
+    (another thread reading CSV at that moment sees the higher limit).  A count of
+    readers inside, under a lock, keeps concurrent readers from restoring each
+    other's value.  Cells over MAX_TEXT_CHARS but within the row limit then reach
+    :func:`_tabular_unit`, which refuses them naming the column.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._saved = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._saved = csv.field_size_limit()
+                csv.field_size_limit(max(self._saved, limits.MAX_LINE_BYTES + 1))
+            self._inside += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                csv.field_size_limit(self._saved)
+
+
+_WIDE_CSV_FIELDS = _WideCsvFields()
 
 
 # ------------------------------------------------------------------------- XLSX
@@ -738,14 +1176,103 @@ def _read_xlsx(shown: str) -> Iterator[UnitRow]:
             f"{shown}: 读取 .xlsx 需要 openpyxl / reading .xlsx needs openpyxl:"
             " pip install kaohe_rules[xlsx]"
         ) from e
+    with _open(shown, "rb") as f:
+        _check_archive(f, shown)
+        try:
+            f.seek(0)
+            workbook = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        except Exception as e:  # openpyxl/zipfile raise many unrelated types for a bad file
+            raise UnitInputError(f"{shown}: 无法读取 xlsx / cannot read xlsx: {e}") from e
+        try:
+            yield from _read_workbook(shown, workbook)
+        finally:
+            workbook.close()
+
+
+def _check_archive(f: IO[bytes], shown: str) -> None:
+    """Refuse a workbook that would inflate beyond the limits, before openpyxl sees it.
+
+    An .xlsx is a zip archive: 1.5 MB of deflated XML can inflate to 1.5 GB, and
+    openpyxl reads some members (styles, the workbook part) whole.  Three checks,
+    all in bounded memory:
+
+    * the zip directory: the file and the members' declared sizes in all are at
+      most MAX_XLSX_INFLATED_BYTES, and no member over 1 MiB
+      (XLSX_RATIO_FLOOR_BYTES) inflates more than MAX_XLSX_RATIO times;
+    * only stored and deflated members, unencrypted (what every spreadsheet
+      program writes; bzip2 and lzma would inflate a whole read at once);
+    * the directory can lie, so each member is inflated here, 1 MiB at a time and
+      thrown away, and refused if it yields more than its declared size.  zipfile
+      never feeds a reader more than the member's declared compressed bytes, so what
+      openpyxl can inflate is then bounded by the declared sizes checked above.
+    """
+    def refuse(why: str) -> UnitInputError:
+        return UnitInputError(f"{shown}: 拒绝读取 xlsx / refused xlsx: {why}")
+
+    cap, ratio, floor = limits.MAX_XLSX_INFLATED_BYTES, limits.MAX_XLSX_RATIO, limits.XLSX_RATIO_FLOOR_BYTES
     try:
-        workbook = openpyxl.load_workbook(shown, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl/zipfile raise many unrelated types for a bad file
+        if os.fstat(f.fileno()).st_size > cap:
+            raise refuse(f"the file is larger than {cap:,} bytes (MAX_XLSX_INFLATED_BYTES)")
+        with zipfile.ZipFile(f) as archive:
+            members = archive.infolist()
+    except UnitInputError:
+        raise
+    except Exception as e:  # BadZipFile, OSError, and zipfile's ValueError/struct.error on a mangled directory
         raise UnitInputError(f"{shown}: 无法读取 xlsx / cannot read xlsx: {e}") from e
-    try:
-        yield from _read_workbook(shown, workbook)
-    finally:
-        workbook.close()
+    total = 0
+    for info in members:
+        name = limits.shown(info.filename)
+        if info.flag_bits & 0x1:
+            raise refuse(f"member {name} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise refuse(f"member {name} uses compression method {info.compress_type};"
+                         " an .xlsx is stored or deflated")
+        total += info.file_size
+        if total > cap:
+            raise refuse(f"its members inflate to more than {cap:,} bytes (MAX_XLSX_INFLATED_BYTES)"
+                         " — a decompression bomb?")
+        if info.file_size > floor and info.file_size > ratio * max(info.compress_size, 1):
+            raise refuse(
+                f"member {name} inflates {info.file_size // max(info.compress_size, 1):,} times"
+                f" ({info.compress_size:,} to {info.file_size:,} bytes); at most {ratio} times"
+                f" (MAX_XLSX_RATIO) for a member over {floor:,} bytes — a decompression bomb?"
+            )
+    for info in members:
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            try:
+                produced = _inflated_size(f, info)
+            except (OSError, zlib.error, struct.error) as e:
+                raise UnitInputError(f"{shown}: 无法读取 xlsx / cannot read xlsx: {e}") from e
+            if produced > info.file_size:
+                raise refuse(f"member {limits.shown(info.filename)} inflates to more than the"
+                             f" {info.file_size:,} bytes its directory entry declares")
+
+
+def _inflated_size(f: IO[bytes], info: zipfile.ZipInfo) -> int:
+    """Inflate one deflated member 1 MiB at a time, discarding the output; stop once past its declared size.
+
+    Returns the bytes produced (at most the declared size + 1 MiB).  The member's
+    data starts after its local header, as zipfile finds it; only the declared
+    compressed size is read, as zipfile reads it.
+    """
+    f.seek(info.header_offset)
+    header = f.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise OSError(f"bad local header for {limits.shown(info.filename)}")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    f.seek(info.header_offset + 30 + name_length + extra_length)
+    inflater = zlib.decompressobj(-15)
+    remaining = info.compress_size
+    produced = 0
+    while remaining > 0 and not inflater.eof and produced <= info.file_size:
+        chunk = f.read(min(_CHUNK, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+        produced += len(inflater.decompress(chunk, _CHUNK))
+        while inflater.unconsumed_tail and produced <= info.file_size:
+            produced += len(inflater.decompress(inflater.unconsumed_tail, _CHUNK))
+    return produced
 
 
 def _read_workbook(shown: str, workbook: Any) -> Iterator[UnitRow]:
