@@ -226,7 +226,7 @@ def read_policy_file(path: Path, limit: int = MAX_POLICY_BYTES) -> str:
 
 
 def _too_large(limit: int) -> str:
-    return f"it is larger than {limit:,} bytes, the limit for a policy file"
+    return f"it is larger than {limit:,} bytes, the limit for this file (docs/limits.md)"
 
 
 def _os_reason(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..runtime.trace import plain_decimal
+from ..source import UnreadablePolicy, read_policy_file
 from .diff import EventChange, describe, diff_events, diff_values
 
 if TYPE_CHECKING:
@@ -48,14 +49,17 @@ def parse_assignment(text: str) -> tuple[str, object]:
 
 def load_patch(path: str | Path) -> object:
     """A merge patch (JSON object) or a JSON Patch (array of operations) from a file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PatchError(f"cannot read patch file {path}: {exc}") from None
+    try:  # a regular file, size-capped: a patch named /dev/zero or a FIFO must not stall
+        text = read_policy_file(Path(path))
+    except UnreadablePolicy as exc:
+        raise PatchError(f"cannot read patch file {path}: {exc.reason}") from None
     try:
         patch = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise PatchError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+    except (RecursionError, ValueError, ArithmeticError):  # nested too deep; an integer or number beyond reach
+        raise PatchError(f"{path}: the patch nests too deeply or holds a number beyond the range kaohe reads "
+                         "(docs/limits.md)") from None
     if not isinstance(patch, (dict, list)):
         raise PatchError(f"{path}: a patch is a JSON object (merge patch) or an array (JSON Patch)")
     return patch

@@ -41,6 +41,7 @@ import attrs
 
 from ..errors import FactError, KaoheError, PolicyError
 from ..runtime.result import plain
+from ..source import UnreadablePolicy, read_policy_file
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -161,14 +162,17 @@ def find_casefiles(paths: Iterable[str | Path]) -> list[Path]:
 def load_casefile(path: str | Path) -> CaseFile:
     """Read a test file and resolve every case to a unit; raises :class:`CaseFileError`."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(f"{path}: cannot read the test file ({exc})") from None
+    try:  # a regular file, size-capped: a test file named /dev/zero or a FIFO must not stall
+        text = read_policy_file(path)
+    except UnreadablePolicy as exc:
+        raise CaseFileError(f"{path}: cannot read the test file ({exc.reason})") from None
     try:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise CaseFileError(f"{path}: not valid TOML: {exc}") from None
+    except (RecursionError, ValueError, ArithmeticError):
+        raise CaseFileError(f"{path}: the test file nests too deeply or holds a number beyond the range kaohe "
+                            "reads (docs/limits.md)") from None
     _no_unknown(doc, _FILE_KEYS, f"{path}", "the file")
     policy_name = doc.get("policy", path.name[: -len(SUFFIX)] + ".kh" if path.name.endswith(SUFFIX) else None)
     if not isinstance(policy_name, str):
