@@ -9,7 +9,6 @@ that is not a trace), 3 units that could not be assessed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,33 +181,27 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from decimal import Decimal
-
-    from .replay import TraceFormatError, render, replay
+    """Replay every document of the trace file; a file that is not wholly traces is refused before any output."""
+    from .replay import render, replay
+    from .trace_json import TraceFormatError, read_trace
 
     try:
-        text = Path(args.trace).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read trace {args.trace}: {exc}") from None
-    try:
-        loaded = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{args.trace}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
-    documents = loaded if isinstance(loaded, list) else [loaded]
+        documents = read_trace(args.trace)
+    except OSError as exc:
+        raise UsageError(f"cannot read trace {args.trace}: {exc.strerror or exc}") from None
+    except TraceFormatError as exc:
+        raise UsageError(f"{args.trace}: {exc}") from None
     policy = load_policy(args.policy)
     units: dict[str, Any] = {}
     if args.units:
         units = {str(row.unit.get("id")): row.unit for row in _units(args.units) if row.unit is not None}
+        for document in documents:
+            if document["unit"]["id"] not in units:
+                raise UsageError(f"no unit {document['unit']['id']!r} in {args.units}")
     status = EXIT_OK
     reports = []
     for document in documents:
-        try:
-            unit_id = str((document.get("unit") or {}).get("id")) if isinstance(document, dict) else None
-            if args.units and unit_id not in units:
-                raise UsageError(f"no unit {unit_id!r} in {args.units}")
-            report = replay(policy, document, units.get(unit_id or "") if args.units else None)
-        except TraceFormatError as exc:
-            raise UsageError(f"{args.trace}: {exc}") from None
+        report = replay(policy, document, units.get(document["unit"]["id"]) if args.units else None)
         if not report.ok:
             status = EXIT_POLICY
         reports.append(report)

@@ -17,21 +17,32 @@ the same events and result confirms the record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .. import limits
 from ..errors import KaoheError
 from .diff import EventChange, FieldChange, describe, diff_events, diff_values
-from .trace_json import FORMAT, HASH_PREFIX, VERSION, canonical_facts, facts_digest, trace_document, unit_of
+from .trace_json import (
+    HASH_PREFIX,
+    TraceFormatError,
+    canonical_facts,
+    check_trace,
+    facts_digest,
+    trace_document,
+    unit_of,
+)
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..types import Type
 
 
-class TraceFormatError(ValueError):
-    """The file is not a kaohe trace document this engine can read."""
+__all__ = ["Replay", "TraceFormatError", "check_document", "render", "replay"]
 
 
 @attrs.frozen
@@ -69,19 +80,13 @@ class Replay:
 
 
 def check_document(document: object) -> Mapping[str, Any]:
-    """The document if it has the shape of a version-1 trace; TraceFormatError otherwise."""
-    if not isinstance(document, Mapping):
-        raise TraceFormatError("a trace document is a JSON object")
-    if document.get("format") != FORMAT:
-        raise TraceFormatError(f"not a kaohe trace (format {document.get('format')!r}, expected {FORMAT!r})")
-    if document.get("version") != VERSION:
-        raise TraceFormatError(f"trace format version {document.get('version')!r} is not supported (this engine "
-                               f"reads version {VERSION})")
-    for key, kind in (("policy", Mapping), ("unit", Mapping), ("facts", Mapping), ("result", Mapping),
-                      ("events", list), ("facts_digest", str), ("engine", Mapping)):
-        if not isinstance(document.get(key), kind):
-            raise TraceFormatError(f"the trace has no valid '{key}'")
-    return document
+    """The document if it has the shape of a version-1 trace; TraceFormatError saying where and why otherwise.
+
+    The whole document is checked before replay reads any key of it (depth,
+    numbers, text, then the schema: see :func:`.trace_json.check_trace`), so a
+    forged or hostile document is refused with a message, never an internal error.
+    """
+    return check_trace(document)
 
 
 def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = None) -> Replay:
@@ -102,13 +107,17 @@ def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = No
     result_changes: list[FieldChange] = []
     event_changes: list[EventChange] = []
     digest_changes: list[FieldChange] = []
+    problems.extend(_number_problems(policy, facts))
+    result = None
     try:
-        result = policy.evaluate(unit_of(doc), trace=True)
+        result = None if problems else policy.evaluate(unit_of(doc), trace=True)
     except KaoheError as exc:
         problems.append(str(exc))
         for p in getattr(exc, "problems", ()):
             problems.append(f"{p.fact}: {p.message}")
-    else:
+    if result is not None:
+        problems.extend(_number_problems(policy, result.facts))
+    if result is not None and not problems:
         again = trace_document(result)
         fact_changes.extend(diff_values(facts, again["facts"], "facts"))
         for key in ("unit",):
@@ -123,13 +132,72 @@ def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = No
             except KaoheError as exc:
                 problems.append(f"the unit file's {unit_id}: {exc}")
             else:
-                now = canonical_facts(policy, current.category, current.facts)
-                fact_changes.extend(FieldChange(f"unit file: {c.field}", c.before, c.after)
-                                    for c in diff_values(facts, now, "facts"))
+                out_of_range = _number_problems(policy, current.facts)
+                problems.extend(f"the unit file's {unit_id}: {p}" for p in out_of_range)
+                if not out_of_range:
+                    now = canonical_facts(policy, current.category, current.facts)
+                    fact_changes.extend(FieldChange(f"unit file: {c.field}", c.before, c.after)
+                                        for c in diff_values(facts, now, "facts"))
     return Replay(unit_id, stored_hash == current_hash, facts_ok, stored_hash, current_hash,
                   stored_policy.get("name"), engine_note, tuple(problems), tuple(fact_changes),
                   tuple(result_changes), tuple(event_changes), tuple(digest_changes),
                   _roots(policy, event_changes))
+
+
+_NUMBER_KINDS = ("int", "decimal", "money", "percent")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
+_OUT_OF_RANGE = "the trace holds a number outside the range kaohe represents"
+
+
+def _number_facts(policy: Policy, facts: Mapping[str, object]) -> Iterator[tuple[object, str]]:
+    """Every value of a number type among the facts (inside lists and records too), with its path.
+
+    Typed by the policy, so a text fact that happens to be digits is never taken
+    for a number; derived record fields are skipped (the trace does not hold them).
+    An explicit stack: the document's depth is bounded, but this never recurses.
+    """
+    checked = policy.checked
+    stack: list[tuple[object, Type, str]] = [(value, checked.fact_types[name], f"facts.{name}")
+                                             for name, value in facts.items() if name in checked.fact_types]
+    while stack:
+        value, kind, path = stack.pop()
+        if kind.kind == "list" and kind.elem is not None and isinstance(value, (list, tuple)):
+            stack.extend((item, kind.elem, f"{path}[{index}]") for index, item in enumerate(value))
+        elif kind.kind == "record" and isinstance(value, Mapping) and kind.name in checked.records:
+            fields = checked.record_fields[kind.name]
+            stack.extend((value[f.name], fields[f.name], f"{path}.{f.name}")
+                         for f in checked.records[kind.name].fields if f.name in value)
+        elif kind.kind in _NUMBER_KINDS:
+            yield value, path
+
+
+def _number_problems(policy: Policy, facts: Mapping[str, object]) -> list[str]:
+    """The number facts outside the range kaohe represents, stored (text) or read (Decimal, int).
+
+    Checked on the stored facts before they are read again (a trace holds
+    numbers as plain decimal strings, and a 5,000-digit one must meet no
+    arithmetic: text longer than ``limits.MAX_NUMBER_TEXT`` is no number, a
+    plain decimal is checked by ``limits.number_problem``), and on the facts as
+    the engine read them before they are written out again (another spelling,
+    "9…9万元", can read as a number no text check saw; ``trace_document``
+    refuses numbers wider than the engine's precision).
+    """
+    problems: list[str] = []
+    for value, path in _number_facts(policy, facts):
+        problem: str | None = None
+        if isinstance(value, str):
+            if len(value) > limits.MAX_NUMBER_TEXT:
+                problem = (f"{limits.shown(value)} is longer than any number kaohe reads "
+                           f"(at most {limits.MAX_NUMBER_TEXT} characters)")
+            elif _PLAIN_NUMBER.match(value):
+                problem = limits.number_problem(Decimal(value))
+        elif isinstance(value, Decimal):
+            problem = limits.number_problem(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            problem = limits.int_problem(value)
+        if problem:
+            problems.append(f"{path}: {_OUT_OF_RANGE}: {problem}")
+    return sorted(problems)
 
 
 def _roots(policy: Policy, changes: Sequence[EventChange]) -> tuple[FieldChange, ...]:
