@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, _error_entry, _error_text, _out, iter_units, load_policy
