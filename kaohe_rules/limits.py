@@ -13,7 +13,11 @@ policy diagnostic for a policy — never an internal exception and never a stall
 
 from __future__ import annotations
 
-from decimal import Decimal
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `import kaohe_rules` stays light: decimal is imported by whoever makes a Decimal
+    from decimal import Decimal
 
 # ------------------------------------------------------------------ numbers
 #: A number fact holds at most this many digits before the decimal point (|x| < 10**18):
@@ -23,7 +27,6 @@ MAX_INTEGER_DIGITS = 18
 #: engine's precision, so every accepted number is held exactly.
 MAX_FRACTION_DIGITS = 16
 NUMBER_LIMIT = 10**MAX_INTEGER_DIGITS
-_DECIMAL_LIMIT = Decimal(NUMBER_LIMIT)
 #: A number written as text is at most this many characters (digits, separators, sign, unit).
 MAX_NUMBER_TEXT = 64
 
@@ -59,7 +62,7 @@ def number_problem(value: Decimal) -> str | None:
     """
     if not value.is_finite():
         return f"{shown(value)} is not a finite number"
-    if not -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT:
+    if not -NUMBER_LIMIT < value < NUMBER_LIMIT:  # Decimal against int compares exactly
         return f"{shown(value)} is too large (numbers must be below 10^{MAX_INTEGER_DIGITS} in size)"
     _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
@@ -99,7 +102,8 @@ def shown(value: object, depth: int = 2) -> str:
         if -(10**40) < value < 10**40:
             return repr(value)
         return f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
-    if isinstance(value, Decimal):
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
         if len(value.as_tuple().digits) <= 40:
             return str(value)
         return f"<a number of {len(value.as_tuple().digits)} digits, exponent {value.adjusted()}>"
