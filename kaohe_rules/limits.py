@@ -37,6 +37,9 @@ NUMBER_RANGE_TEXT = (f"a number below 10^{MAX_INTEGER_DIGITS} in size with at mo
 #: Lists and records inside one unit nest at most this deep (a policy's deepest type is
 #: a list of records holding a list: depth 4); readers refuse deeper documents outright.
 MAX_NESTING = 32
+#: A trace document nests deeper than a unit: each level of sections in the policy adds two,
+#: so the limit for traces (kaohe replay) leaves room for sections nested 40 deep.
+MAX_TRACE_NESTING = 96
 #: Items in one fact's list (accidents, deduction records); beyond it the unit is refused.
 MAX_LIST_ITEMS = 100_000
 #: Characters in one text value (a name, an accident's 简况) or one spreadsheet cell.

@@ -179,7 +179,7 @@ def read_trace(path: str | os.PathLike[str]) -> list[Mapping[str, Any]]:
 
     Refused with :class:`TraceFormatError`, before anything is replayed: a file
     over ``limits.MAX_DOCUMENT_BYTES`` (found without reading it all), text that
-    is not UTF-8 or not JSON, nesting deeper than ``limits.MAX_NESTING``, a number
+    is not UTF-8 or not JSON, nesting deeper than ``limits.MAX_TRACE_NESTING``, a number
     outside the range kaohe represents, and any document not shaped like a
     version-1 trace.  OSError (missing, unreadable) is left to the caller.
     """
@@ -231,7 +231,7 @@ def loads_trace(text: str) -> object:
 #: bytes.translate table: an opening bracket counts +1, a closing one -1 (as a signed byte).
 _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[{]}")
-_DEEP_RUN = b"\x01" * (limits.MAX_NESTING + 1)  # found at once: more opening brackets in a row than the limit
+_DEEP_RUN = b"\x01" * (limits.MAX_TRACE_NESTING + 1)  # found at once: more opening brackets in a row than the limit
 
 
 def _nesting_problem(text: str) -> str | None:
@@ -247,9 +247,9 @@ def _nesting_problem(text: str) -> str | None:
     steps = outside.encode("utf-8", "surrogatepass").translate(_BRACKET_STEPS, _NOT_BRACKETS)
     if not steps:
         return None
-    if _DEEP_RUN not in steps and max(itertools.accumulate(array.array("b", steps))) <= limits.MAX_NESTING:
+    if _DEEP_RUN not in steps and max(itertools.accumulate(array.array("b", steps))) <= limits.MAX_TRACE_NESTING:
         return None
-    return (f"nests lists and objects deeper than {limits.MAX_NESTING} levels "
+    return (f"nests lists and objects deeper than {limits.MAX_TRACE_NESTING} levels "
             f"(a trace nests about 12; this is not a trace kaohe wrote)")
 
 
@@ -304,7 +304,7 @@ def _walk(document: object, where: str) -> None:
     """Depth, numbers, text and types of every value, with an explicit stack (no recursion).
 
     Run before anything else reads the document: nothing deeper than
-    ``MAX_NESTING``, no number outside the range kaohe represents (read as
+    ``MAX_TRACE_NESTING``, no number outside the range kaohe represents (read as
     Decimal or int, checked by ``limits.number_problem``/``int_problem`` without
     any arithmetic), no string or key with a lone surrogate (it cannot be written
     as UTF-8, so no digest or message could be made of it), only JSON values.
@@ -313,8 +313,8 @@ def _walk(document: object, where: str) -> None:
     while stack:
         value, path, depth = stack.pop()
         if isinstance(value, (list, Mapping)):
-            if depth > limits.MAX_NESTING:
-                raise TraceFormatError(f"nests lists and objects deeper than {limits.MAX_NESTING} levels",
+            if depth > limits.MAX_TRACE_NESTING:
+                raise TraceFormatError(f"nests lists and objects deeper than {limits.MAX_TRACE_NESTING} levels",
                                        where + path)
             if isinstance(value, list):
                 stack.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))

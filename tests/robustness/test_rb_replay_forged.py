@@ -180,11 +180,11 @@ def test_missing_keys_and_wrong_types_name_the_key_and_what_was_expected(
     "[[]" * 5_000 + "]" * 5_000,  # no long run of opening brackets, deep all the same
 ])
 def test_deep_nesting_is_refused_without_recursion(tmp_path: Path, text: str) -> None:
-    assert f"nests lists and objects deeper than {limits.MAX_NESTING} levels" in refused(tmp_path, text)
+    assert f"nests lists and objects deeper than {limits.MAX_TRACE_NESTING} levels" in refused(tmp_path, text)
 
 
 def test_nesting_up_to_the_limit_is_parsed_and_brackets_in_strings_do_not_count() -> None:
-    depth = limits.MAX_NESTING
+    depth = limits.MAX_TRACE_NESTING
     assert loads_trace("[" * depth + "]" * depth) is not None
     with pytest.raises(TraceFormatError, match="deeper than"):
         loads_trace("[" * (depth + 1) + "]" * (depth + 1))
@@ -197,7 +197,7 @@ def test_a_deep_document_given_to_the_library_is_refused_without_recursion(polic
     nested: list[Any] = []
     for _ in range(100_000):
         nested = [nested]
-    with pytest.raises(TraceFormatError, match=r"facts\.专项资金预算\[0\]\[0\].*deeper than 32 levels"):
+    with pytest.raises(TraceFormatError, match=r"facts\.专项资金预算\[0\]\[0\].*deeper than 96 levels"):
         replay(policy, _with(stored, nested, "facts", "专项资金预算"))
 
 
@@ -242,8 +242,8 @@ def test_number_facts_out_of_range_are_not_confirmed(policy: kaohe_rules.Policy,
     # was: decimal.InvalidOperation when the facts were written out again
     report = replay(policy, _with(stored, value, "facts", fact))
     assert not report.ok
-    assert any(p.startswith(f"facts.{fact}: the trace holds a number outside the range kaohe represents: ")
-               and message in p for p in report.problems), report.problems
+    # refused by replay's own check, or by the fact layer that reads the stored text again
+    assert any(fact in p and message in p for p in report.problems), report.problems
 
 
 def test_a_number_fact_inside_a_record_list_is_checked(policy: kaohe_rules.Policy, stored: dict[str, Any]) -> None:
