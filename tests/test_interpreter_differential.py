@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kaohe_rules
-from kaohe_rules.errors import EvaluationError
+from kaohe_rules.errors import EvaluationError, FactError
 from kaohe_rules.interpreter import interpret
 from kaohe_rules.numeric import engine_context
 from kaohe_rules.testing.strategies import units
@@ -159,9 +159,13 @@ fact x: decimal "x"
 fact y: decimal "y"
 ''' + body + "\n" + _TAIL + 'bands A { 好 [5, 10] 差 [0, 5) }')
         unit = {"id": "u", "category": "A", "facts": {"x": 1, "y": 0, "L": [{"v": big}, {"v": big}]}}
+        with pytest.raises(FactError, match="too large"):  # the fact layer refuses such values (docs/limits.md) ...
+            policy.evaluate(unit)
+        # ... so the overflow can only be provoked behind it, with facts already read
+        facts: dict[str, object] = {"x": Decimal(1), "y": Decimal(0), "L": [{"v": big}, {"v": big}]}
         for trace in (False, True):
             with pytest.raises(EvaluationError, match="division by zero"):
-                policy.evaluate(unit, trace=trace)
+                policy._evaluate_facts("u", None, "A", facts, trace)
 
 
 def test_a_derived_field_dividing_by_zero_is_an_evaluation_error() -> None:
