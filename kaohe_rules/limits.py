@@ -126,3 +126,12 @@ def shown(value: object, depth: int = 2) -> str:
 
 def _bounded(text: str) -> str:
     return text if len(text) <= 2 * _SHOWN_CHARS else text[: 2 * _SHOWN_CHARS] + "…"
+
+
+# ------------------------------------------- parallel batches (slice: robust-workers)
+#: Worker processes that may die in one ``workers=N`` batch.  Each death costs only the
+#: unit that caused it (the rest of its chunk is assessed again, one unit at a time, in
+#: a fresh worker), but starting a worker costs milliseconds to seconds: past this many
+#: deaths the input is taken to be hostile, or the machine unable to run workers, and
+#: the batch stops with a KaoheError instead of forking once per remaining row.
+MAX_WORKER_DEATHS = 100

@@ -58,6 +58,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import select
 import signal
 import sys
 import threading
@@ -70,6 +71,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from .errors import EvaluationError, FactError, KaoheError
+from .limits import MAX_WORKER_DEATHS
 
 if TYPE_CHECKING:
     from .policy import BatchItem, Policy
@@ -200,25 +202,35 @@ def _worker_main(policy: Policy | PolicySpec, function: UnitFunction[Any], units
         results.send_bytes(pickle.dumps(("fatal", message)))
         os._exit(1)
     while True:
-        data = _run_task(policy, function, units, inbox.get())
         try:
-            results.send_bytes(data)
-        except OSError:  # the parent is gone
-            os._exit(0)
+            start, rows = pickle.loads(inbox.get())  # noqa: S301 - from our own parent
+        except Exception as exc:  # noqa: BLE001 - a unit that does not unpickle here: the parent assesses the task
+            _reply(results, pickle.dumps(("unreadable", _described(exc)), _HIGHEST))
+            continue
+        if start is not None:  # a chunk of units sent by the parent
+            _reply(results, _run_task(policy, function, start, rows))
+            continue
+        assert units is not None
+        ranges, stride_from, step, size = rows  # a plan over the inherited list: no message per chunk
+        for first, end in ranges:
+            _reply(results, _run_task(policy, function, first, units[first:end]))
+        for first in range(stride_from, len(units), step):
+            _reply(results, _run_task(policy, function, first, units[first:first + size]))
 
 
-def _run_task(policy: Policy, function: UnitFunction[Any], units: Sequence[Any] | None, data: bytes) -> bytes:
-    """The pickled reply to one task: ``("ok", values, lost, here)``, or why there are no values.
+def _reply(results: Any, data: bytes) -> None:
+    try:
+        results.send_bytes(data)
+    except OSError:  # the parent is gone
+        os._exit(0)
+
+
+def _run_task(policy: Policy, function: UnitFunction[Any], start: int, rows: Sequence[Any]) -> bytes:
+    """The pickled values of units ``start``... (``rows``): ``("ok", values, lost, here)``, or why there are none.
 
     ``lost`` maps offsets of units that ran out of memory to why; ``here`` lists the
     offsets of values that could not be pickled (the parent computes those itself).
     """
-    try:
-        start, rows = pickle.loads(data)  # noqa: S301 - from our own parent
-        if units is not None:  # a forked worker: the task is a slice of the inherited list
-            rows = units[start:rows]
-    except Exception as exc:  # noqa: BLE001 - a unit that does not unpickle here: the parent assesses the task
-        return pickle.dumps(("unreadable", _described(exc)), _HIGHEST)
     values: list[Any] = []
     lost: dict[int, str] | None = None
     try:
@@ -263,13 +275,19 @@ class _Task:
 class _Worker:
     """A worker process, the parent's ends of its two pipes, and the tasks it holds, oldest first."""
 
-    __slots__ = ("process", "tasks", "results", "held")
+    __slots__ = ("process", "tasks", "results", "held", "poller")
 
     def __init__(self, process: Any, tasks: Any, results: Any) -> None:
         self.process = process
         self.tasks = tasks
         self.results = results
         self.held: collections.deque[_Task] = collections.deque()
+        # waits for a result or the worker's exit in one system call (a new selector per chunk costs ~20 µs)
+        self.poller: Any = None
+        if hasattr(select, "poll"):
+            self.poller = select.poll()
+            self.poller.register(results.fileno(), select.POLLIN)
+            self.poller.register(process.sentinel, select.POLLIN)
 
 
 def _death(exitcode: int | None) -> str:
@@ -287,24 +305,34 @@ class _Pool:
     """The worker processes of one batch.
 
     Invariant that keeps results in order without tagging them: each worker assesses
-    its tasks in the order it was sent them, and the parent collects tasks in input
+    its tasks in the order it was given them, and the parent collects tasks in input
     order, so the oldest task a worker holds is always the next message on its pipe.
-    Tasks are given to the worker holding fewest; tasks taken from a dead worker go,
-    in order, to a fresh one that holds nothing else.
+
+    Units read from an iterator are sent a chunk at a time to the worker holding
+    fewest tasks.  Workers that inherited a list (fork) are sent a *plan* instead —
+    "chunks k, k + slots, k + 2 slots, ...", after any ranges left by a dead worker —
+    and run ahead on their own until their result pipe is full: no message and no
+    wake-up per chunk.  Tasks taken from a dead worker go, in order, to a fresh worker
+    that holds nothing else (for a list, the one taking over its slot).
     """
 
     def __init__(self, policy: Policy, function: UnitFunction[T], context: Any, size: int,
-                 units: Sequence[Any] | None, here: UnitFunction[T], lost: LostFunction[T] | None) -> None:
+                 units: Sequence[Any] | None, here: UnitFunction[T], lost: LostFunction[T] | None,
+                 slots: int = 1, chunk_size: int = DEFAULT_CHUNK) -> None:
         self.policy = policy
         self.function = function
         self.context = context
         self.size = size
         self.units = units  # the list the (forked) workers inherit, or None: tasks carry their units
+        self.slots = slots  # with a list: chunk number n belongs to slot n % slots
+        self.chunk_size = chunk_size
+        self.by_slot: dict[int, _Worker] = {}
         self.here = here
         self.lost = lost
         self.fork = context.get_start_method() == "fork"
         self.spec: PolicySpec | None = None
         self.workers: list[_Worker] = []
+        self.deaths = 0
 
     # ------------------------------------------------------------ processes
     def _start(self) -> _Worker:
@@ -363,8 +391,8 @@ class _Pool:
 
     def submit(self, start: int, rows: list[Any] | None, end: int) -> list[_Task]:
         """Send units ``start``..``end`` to a worker; units that cannot be pickled become tasks of this process."""
-        if rows is None:  # the workers have the units: send only the slice
-            return [self._send(_Task(start, end, None), pickle.dumps((start, end), _HIGHEST))]
+        if rows is None:  # the workers have the units: the chunk's slot has it in its plan
+            return [self._assign(_Task(start, end, None))]
         try:
             data = pickle.dumps((start, rows), _HIGHEST)
         except Exception:  # noqa: BLE001 - some unit does not pickle: find which
@@ -410,6 +438,24 @@ class _Pool:
         task.worker = worker
         return task
 
+    def _assign(self, task: _Task) -> _Task:
+        slot = (task.start // self.chunk_size) % self.slots
+        worker = self.by_slot.get(slot)
+        if worker is None:
+            worker = self.by_slot[slot] = self._start()
+            self._plan(worker, [], task.start)
+        worker.held.append(task)
+        task.worker = worker
+        return task
+
+    def _plan(self, worker: _Worker, ranges: list[tuple[int, int]], stride_from: int) -> None:
+        """Tell a worker on the inherited list what to assess: ``ranges``, then every ``slots``-th chunk."""
+        plan = (ranges, stride_from, self.slots * self.chunk_size, self.chunk_size)
+        try:
+            worker.tasks.send_bytes(pickle.dumps((None, plan), _HIGHEST))
+        except OSError:  # the worker died: found out, and handled, when its results are read
+            pass
+
     def _payload(self, task: _Task) -> bytes:
         return pickle.dumps((task.start, task.end if task.rows is None else task.rows), _HIGHEST)
 
@@ -452,7 +498,11 @@ class _Pool:
         """The next message from ``worker``, or None if it died before sending it whole."""
         conn = worker.results
         try:
-            if not conn.poll():
+            # the exit sentinel too: end-of-file alone would not come if another process held the pipe
+            if worker.poller is not None:
+                while not worker.poller.poll():
+                    pass
+            else:  # pragma: no cover - platforms without poll()
                 _wait([conn, worker.process.sentinel])
             return conn.recv_bytes()  # type: ignore[no-any-return]
         except (EOFError, OSError):
@@ -472,7 +522,13 @@ class _Pool:
             worker.process.kill()
             worker.process.join()
         worker.results.close()
-        why = f"the worker process assessing it died ({_death(worker.process.exitcode)})"
+        how = _death(worker.process.exitcode)
+        self.deaths += 1
+        if self.deaths > MAX_WORKER_DEATHS:
+            raise KaoheError(f"more than {MAX_WORKER_DEATHS} worker processes died in this batch (the last one "
+                             f"{how}, assessing units #{worker.held[0].start} to #{worker.held[0].end - 1}); "
+                             "stopping: is the input hostile, or memory short?")
+        why = f"the worker process assessing it died ({how})"
         held = list(worker.held)
         worker.held.clear()
         task = held.pop(0)
@@ -485,10 +541,21 @@ class _Pool:
             retry = [_Task(task.start + offset, task.start + offset + 1,
                            None if task.rows is None else task.rows[offset:offset + 1])
                      for offset in range(len(rows))]
-        if retry or held:
+        moved = retry + held
+        if self.units is not None:  # a slot of the list: a fresh worker takes over its plan
+            slot = next(k for k, w in self.by_slot.items() if w is worker)
+            del self.by_slot[slot]
+            if moved:
+                fresh = self.by_slot[slot] = self._start()
+                last = max(t.start - t.start % self.chunk_size for t in [task, *held])  # the last chunk it held
+                self._plan(fresh, [(t.start, t.end) for t in moved], last + self.slots * self.chunk_size)
+                for t in moved:
+                    fresh.held.append(t)
+                    t.worker = fresh
+        elif moved:
             fresh = self._start()
-            for moved in retry + held:
-                self._send(moved, self._payload(moved), fresh)
+            for t in moved:
+                self._send(t, self._payload(t), fresh)
         return values, retry
 
     def _lost(self, index: int, unit: Any, why: str) -> Any:
@@ -539,7 +606,7 @@ def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *
             return
     iterator = iter(units)
     children = workers - 1 if local is not None else workers
-    pool = _Pool(policy, function, context, children, shared, local or function, lost)
+    pool = _Pool(policy, function, context, children, shared, local or function, lost, workers, chunk_size)
     # tasks in input order: each sent to a worker, or (worker None) computed here
     pending: collections.deque[_Task] = collections.deque()
     finished = False

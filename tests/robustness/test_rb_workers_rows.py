@@ -286,3 +286,18 @@ def test_a_policy_the_workers_cannot_load_stops_the_batch(policy: Any, monkeypat
     with pytest.raises(KaoheError, match="worker loaded policy"):
         list(parallel.evaluate_many(policy, unit_stream(sample_units()), workers=2, chunk_size=4))
     assert multiprocessing.active_children() == []
+
+
+def _always_die(policy: Any, index: int, unit: Any) -> Any:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_batch_that_keeps_killing_workers_stops(policy: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each death costs a fork: past MAX_WORKER_DEATHS the batch stops instead of forking once per row."""
+    monkeypatch.setattr(parallel, "MAX_WORKER_DEATHS", 3)
+    values = []
+    with pytest.raises(KaoheError, match="more than 3 worker processes died in this batch"):
+        for value in parallel.map_units(policy, iter(range(100)), _always_die, workers=2, chunk_size=2, lost=_lost):
+            values.append(value)
+    assert values and all(value[0] == "lost" for value in values)  # rows lost one by one before the stop
+    assert multiprocessing.active_children() == []
