@@ -4,7 +4,8 @@ Units are read from the input iterator in chunks; at most a few chunks per worke
 are in flight at any time, so a batch of a million units streamed from a file is
 never held in memory, and results come back in input order however the workers
 finish.  A list of units given where ``fork`` is available is not sent at all: the
-forked workers inherit it and are told only which slice to assess.
+forked workers inherit it, each is told once which chunks are its own (every N-th),
+and each runs ahead on its own until its result pipe is full.
 
 **Every unit yields exactly one value, in input order** — for ``evaluate_many`` one
 :class:`~kaohe_rules.policy.BatchItem`, the same as one process gives: its result,
