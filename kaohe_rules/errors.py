@@ -59,7 +59,27 @@ class Diagnostic:
 
 
 class KaoheError(Exception):
-    """Base class of every error kaohe_rules raises on purpose."""
+    """Base class of every error kaohe_rules raises on purpose.
+
+    Every kaohe error survives pickling (``pickle.loads(pickle.dumps(e))`` has the same
+    class, fields and message): a process-parallel batch sends the errors of its rows
+    from the worker processes.  An error whose ``__init__`` takes more than the message
+    says in :meth:`_init_args` what to call it with; attributes set afterwards (such as
+    ``__notes__``) travel as pickle state.
+    """
+
+    #: The attributes :meth:`_init_args` passes to ``__init__``; the rest of ``__dict__`` is pickle state.
+    _init_fields: tuple[str, ...] = ()
+
+    def _init_args(self) -> tuple[object, ...]:
+        """The arguments that rebuild this error; by default the message (``Exception.args``)."""
+        return self.args
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # BaseException's own __reduce__ calls type(self)(*self.args) — the rendered
+        # message — which fails for errors built from structured detail.
+        state = {k: v for k, v in self.__dict__.items() if k not in self._init_fields}
+        return (type(self), self._init_args(), state or None)
 
 
 class PolicyError(KaoheError):
@@ -70,6 +90,11 @@ class PolicyError(KaoheError):
         errors = [d for d in self.diagnostics if d.severity == "error"]
         head = f"{len(errors)} error(s) in policy"
         super().__init__(head + "\n" + "\n".join(d.render() for d in self.diagnostics))
+
+    _init_fields = ("diagnostics",)
+
+    def _init_args(self) -> tuple[object, ...]:
+        return (self.diagnostics,)
 
     def render(self) -> str:
         return "\n\n".join(d.render() for d in self.diagnostics)
@@ -111,17 +136,28 @@ class FactError(KaoheError):
         self.problems: tuple[FactProblem, ...] = tuple(problems)
         super().__init__("\n".join(p.render() for p in self.problems))
 
+    _init_fields = ("unit", "problems")
+
+    def _init_args(self) -> tuple[object, ...]:
+        return (self.unit, self.problems)
+
 
 class EvaluationError(KaoheError):
     """A well-typed unit could not be evaluated (for example a division by zero)."""
 
     def __init__(self, unit: str, message: str, where: str | None = None) -> None:
         self.unit = unit
+        self.message = message  # what went wrong, without the unit and the place (kept to rebuild the error)
         self.where = where
         text = f"unit {unit!r}: {message}"
         if where:
             text += f" (in {where})"
         super().__init__(text)
+
+    _init_fields = ("unit", "message", "where")
+
+    def _init_args(self) -> tuple[object, ...]:
+        return (self.unit, self.message, self.where)
 
 
 class UnitInputError(KaoheError):

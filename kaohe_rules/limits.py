@@ -147,3 +147,11 @@ MAX_CACHE_ENTRY_BYTES = 64 * 1024 * 1024
 #: MAX_XLSX_RATIO applies to .xlsx members inflating beyond this size: small XML parts
 #: (styles, a short sheet) legitimately compress far better than 200 to 1.
 XLSX_RATIO_FLOOR_BYTES = 1024 * 1024
+
+# ------------------------------------------- parallel batches (slice: robust-workers)
+#: Worker processes that may die in one ``workers=N`` batch.  Each death costs only the
+#: unit that caused it (the rest of its chunk is assessed again, one unit at a time, in
+#: a fresh worker), but starting a worker costs milliseconds to seconds: past this many
+#: deaths the input is taken to be hostile, or the machine unable to run workers, and
+#: the batch stops with a KaoheError instead of forking once per remaining row.
+MAX_WORKER_DEATHS = 100
