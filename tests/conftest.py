@@ -39,3 +39,27 @@ def golden(update_goldens: bool):  # type: ignore[no-untyped-def]
             pytest.fail(f"output differs from tests/goldens/{name} (review; --update-goldens rewrites it):\n{diff}")
 
     return check
+
+
+# The bundled Karamay policy and its sample units, loaded once per session for the tests that read them.
+ROOT = GOLDENS.parent.parent
+KARAMAY_POLICY = ROOT / "policies" / "karamay-2013.kh"
+KARAMAY_UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
+
+
+@pytest.fixture(scope="session")
+def karamay():  # type: ignore[no-untyped-def]
+    """The Karamay 2013 policy, loaded once (a Policy is immutable: tests share it)."""
+    import kaohe_rules
+
+    return kaohe_rules.load(KARAMAY_POLICY)
+
+
+@pytest.fixture
+def karamay_units():  # type: ignore[no-untyped-def]
+    """The bundled sample units as JSON gives them (numbers as Decimal), a fresh copy per test."""
+    import json
+    from decimal import Decimal
+
+    document = json.loads(KARAMAY_UNITS.read_text(encoding="utf-8"), parse_float=Decimal)
+    return document["units"] if isinstance(document, dict) else document

@@ -25,15 +25,14 @@ POLICY_PATH = ROOT / "policies" / "karamay-2013.kh"
 UNITS_PATH = ROOT / "policies" / "karamay-2013" / "units.json"
 
 
-@pytest.fixture(scope="module")
-def policy() -> kaohe_rules.Policy:
-    return kaohe_rules.load(POLICY_PATH)
+@pytest.fixture
+def policy(karamay: kaohe_rules.Policy) -> kaohe_rules.Policy:
+    return karamay
 
 
-@pytest.fixture(scope="module")
-def units() -> list[dict[str, Any]]:
-    document = json.loads(UNITS_PATH.read_text(encoding="utf-8"), parse_float=Decimal)
-    return document["units"] if isinstance(document, dict) else document
+@pytest.fixture
+def units(karamay_units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return karamay_units
 
 
 def with_fact(unit: dict[str, Any], fact: str, value: object) -> dict[str, Any]:
