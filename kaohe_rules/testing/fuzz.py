@@ -294,6 +294,7 @@ MONSTERS: tuple[Callable[[], object], ...] = (
     lambda: "9E+999999",
     lambda: "1E-999999",
     lambda: "9e999999万元",
+    lambda: range(10**12),  # a Sequence of a trillion items: the engine iterates it (difflib hints)
 )
 
 #: Hostile values, built on demand (some are large).
@@ -318,7 +319,7 @@ HOSTILE: tuple[Callable[[], object], ...] = (
     lambda: _nested_dict(5000), lambda: _cyclic(), lambda: [_cyclic_record()], lambda: {1, 2}, lambda: (1, 2),
     lambda: datetime.date(1, 1, 1), lambda: datetime.date.max, lambda: datetime.datetime(2013, 1, 1, 12, 30),
     lambda: datetime.time(1, 2), lambda: datetime.timedelta(days=1), lambda: HostileObject(),
-    lambda: HostileStr("5"), lambda: HostileInt(5), lambda: range(10**12), lambda: (i for i in range(3)),
+    lambda: HostileStr("5"), lambda: HostileInt(5), lambda: range(3), lambda: (i for i in range(3)),
     lambda: object(), lambda: type, lambda: Decimal, lambda: 1j, lambda: [[{"人": 1}] * 3],
     lambda: [{"人": _nested_list(3000)}], lambda: [{"日": "9" * 200_000, "人": 1}],
 )
@@ -433,10 +434,15 @@ Outcome = tuple[Any, ...]
 
 
 def result_signature(result: Any) -> Outcome:
-    """What two evaluations of the same unit must agree on."""
-    return ("result", str(result.score), result.band, result.rating, result.vetoed,
-            tuple(sorted(v.name for v in result.vetoes)), str(result.consequences.total),
-            tuple((t.name, str(t.score)) for t in result.targets))
+    """What two evaluations of the same unit must agree on: numbers by value (``552`` and ``552.0``
+    are one score — the trace document writes them alike), ratings, vetoes, money, every target."""
+    return ("result", _number(result.score), result.band, result.rating, result.vetoed,
+            tuple(sorted(v.name for v in result.vetoes)), _number(result.consequences.total),
+            tuple((t.name, _number(t.score)) for t in result.targets))
+
+
+def _number(value: object) -> str:
+    return str(value.normalize()) if isinstance(value, Decimal) and value.is_finite() else str(value)
 
 
 def error_signature(exc: KaoheError) -> Outcome:

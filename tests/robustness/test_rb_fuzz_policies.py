@@ -7,12 +7,16 @@ render; accepted policies are then fed generated (and mutated) units.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import kaohe_rules
 from kaohe_rules import PolicyError
 from kaohe_rules.testing import fuzz
+
+# No shrinking: a failing row can be slow (a 200,000-character value), and shrinking would repeat it
+# hundreds of times; the failure message names the case's steps instead.
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,7 @@ def test_generated_policies_are_mostly_accepted() -> None:
     assert accepted >= 20
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(phases=NO_SHRINK, max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_generated_policies_load_and_evaluate(data: st.DataObject) -> None:
     ch = fuzz.DrawChooser(data)
@@ -47,7 +51,7 @@ def test_generated_policies_load_and_evaluate(data: st.DataObject) -> None:
     assert not tally.failures, failures_text(tally)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(phases=NO_SHRINK, max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_policies_give_policies_or_diagnostics(policies: fuzz.Policies, data: st.DataObject) -> None:
