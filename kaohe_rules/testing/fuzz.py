@@ -652,7 +652,8 @@ def mutate_unit(unit: dict[str, Any], ch: Chooser, *, monsters: bool, max_list: 
         elif op == "long-list":
             name = ch.choice(_list_facts(facts) or names or ["事"])
             template = (facts.get(name) or [{"人": 1}])
-            size = ch.integer(max_list // 2, max_list)
+            # mostly a few hundred items; one in twenty up to max_list (beyond MAX_LIST_ITEMS in the long run)
+            size = ch.integer(max_list // 2, max_list) if ch.chance(5) else ch.integer(1, max(1, max_list // 200))
             facts[name] = [template[0] if isinstance(template, list) and template else {"人": 1}] * size
             steps.append(f"long list {name} x{size}")
         elif op == "flat":
@@ -1586,7 +1587,7 @@ def run(rows: int = 100_000, mutations: int = 10_000, *, seed: str = "kaohe", st
                 answer = watchdog.run(task.kind, seed, task.index, hard_timeout)
                 if answer is None:
                     stalls.append(Failure("stall", f"{task.kind} killed after {hard_timeout:.0f} s",
-                                          "no answer within the hard timeout", _describe(policies, task, seed)))
+                                          "no answer within the hard timeout", _describe(policies, task, seed, max_list)))
                     _count_killed(total, task)
                     continue
                 tally, elapsed = answer
@@ -1601,7 +1602,7 @@ def run(rows: int = 100_000, mutations: int = 10_000, *, seed: str = "kaohe", st
             if tally.longest_call[0] > stall:
                 stalls.append(Failure("stall", f"one engine call over {stall:g} s",
                                       f"{tally.longest_call[0]:.1f} s: {tally.longest_call[1]} (case {elapsed:.1f} s)",
-                                      _describe(policies, task, seed)))
+                                      _describe(policies, task, seed, max_list)))
             total.add(tally)
             if progress is not None and time.perf_counter() - last > 30:
                 last = time.perf_counter()
@@ -1621,14 +1622,14 @@ def _count_killed(total: Tally, task: Task) -> None:
         total.mutations += 1
 
 
-def _describe(policies: Policies, task: Task, seed: str) -> str:
+def _describe(policies: Policies, task: Task, seed: str, max_list: int) -> str:
     """The case a killed task was running, regenerated in the parent (generation alone is cheap)."""
     ch = RandomChooser(f"{seed}:{task.kind}:{task.index}")
     try:
         if task.kind == "row":
             name = ch.choice(BUNDLED_POLICIES)
             base = policies.base_unit(name, ch)
-            _, steps = mutate_unit(base, ch, monsters=True, max_list=0)
+            _, steps = mutate_unit(base, ch, monsters=True, max_list=max_list)
             return Case(task.kind, seed, task.index, name, tuple(steps)).describe()
     except Exception:  # noqa: S110 - the description is a courtesy
         pass
