@@ -6,7 +6,9 @@
 #   bash dev.sh demo    # the Karamay 2013 policy on its sample units, explained
 #   bash dev.sh test    # the whole test suite (ruff, mypy --strict, pytest)
 #   bash dev.sh bench   # benchmarks (on demand, not in CI)
-#   bash dev.sh fuzz    # long property-based runs (on demand, not in CI)
+#   bash dev.sh fuzz    # long property-based runs, then the robustness fuzz (on demand, not in CI)
+#   bash dev.sh fuzz-robustness [--rows N --mutations M --seed S]
+#                       # hostile fact rows, unit files, policy mutations (issue #9); prints the figures
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,8 +56,13 @@ case "$cmd" in
   fuzz)
     setup
     KAOHE_HYPOTHESIS_PROFILE=long "$VENV/bin/python" -m pytest tests -k "property or law or fuzz" "$@"
+    "$VENV/bin/python" -m kaohe_rules.testing.fuzz --rows 100000 --mutations 10000
+    ;;
+  fuzz-robustness)
+    setup
+    "$VENV/bin/python" -m kaohe_rules.testing.fuzz "$@"
     ;;
   *)
-    sed -n '2,10p' "$0"
+    sed -n '2,11p' "$0"
     ;;
 esac
