@@ -20,6 +20,8 @@ from lark.tree import Meta
 
 from . import ast
 from .errors import Diagnostic
+from .limits import NUMBER_RANGE_TEXT, number_problem
+from .numeric import ENGINE_CONTEXT
 from .source import SourceFile, Span
 
 
@@ -123,11 +125,23 @@ class _Builder:
             raise self._error("K010", f"invalid date {tok}", self._tok_span(tok),
                               "dates are written YYYY-MM-DD with a real month and day") from None
 
-    def _decimal(self, text: str, tok: Token) -> Decimal:
+    def _decimal(self, text: str, tok: Token, factor: int = 1) -> Decimal:
+        """The literal's exact value (times ``factor``: 万元), in the range facts have (docs/limits.md).
+
+        A literal beyond it could not be compared with any fact exactly, and a
+        5,000-digit one stalls every stage that converts it; K011 names the limit.
+        """
         try:
-            return Decimal(text.replace("_", "").replace(",", ""))
+            written = Decimal(text.replace("_", "").replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the lexer only admits digits
             raise self._error("K011", f"invalid number {tok}", self._tok_span(tok)) from None
+        problem = number_problem(written)  # as written (exact), then as multiplied
+        value = written if factor == 1 or problem is not None else ENGINE_CONTEXT.multiply(written, factor)
+        problem = problem or number_problem(value)
+        if problem is not None:
+            raise self._error("K011", f"number out of range: {problem}", self._tok_span(tok),
+                              f"numbers in a policy are {NUMBER_RANGE_TEXT}")
+        return value
 
     @staticmethod
     def _pick(children: list[Any], kind: type) -> Any:
@@ -484,9 +498,9 @@ class _Builder:
 
     def money(self, meta: Meta, c: list[Any]) -> ast.MoneyLit:
         text = str(c[0])
-        factor = Decimal(10000) if text.endswith("万元") else Decimal(1)
+        factor = 10000 if text.endswith("万元") else 1
         digits = text.replace("万元", "").replace("元", "").strip()
-        return ast.MoneyLit(value=self._decimal(digits, c[0]) * factor, text=text, span=self._span(meta))
+        return ast.MoneyLit(value=self._decimal(digits, c[0], factor), text=text, span=self._span(meta))
 
     def percent(self, meta: Meta, c: list[Any]) -> ast.PercentLit:
         digits = str(c[0]).rstrip("%").strip()

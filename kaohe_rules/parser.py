@@ -285,11 +285,12 @@ def _foreign_digit(source: SourceFile, index: int, span: Span) -> Diagnostic:
 
 
 def _describe(token: lark.Token) -> str:
+    text = str(token) if len(token) <= 80 else f"{token[:60]}… ({len(token)} characters)"  # a message stays short
     if token.type == "NAME":
-        return f"name '{token}'"
+        return f"name '{text}'"
     if token.type in ("STRING", "NUMBER", "MONEY", "PERCENT", "DATE"):
-        return f"{_TERMINAL_NAMES.get(token.type, token.type).split(' such')[0]} {token}"
-    return f"'{token}'"
+        return f"{_TERMINAL_NAMES.get(token.type, token.type).split(' such')[0]} {text}"
+    return f"'{text}'"
 
 
 def _terminal_display(name: str) -> str:

@@ -8,13 +8,16 @@ share; evaluation runs inside the engine's own decimal context.
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import gc
 import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -56,6 +59,39 @@ def _unit_id_of(unit: object) -> str:
     if isinstance(unit_id, str) and 0 < len(unit_id) <= MAX_ID_CHARS:
         return unit_id
     return "?" if unit_id is None else shown(unit_id)
+
+
+_PLAIN = frozenset({dict, MappingProxyType, list, tuple, str, int, bool, float, Decimal, datetime.date, datetime.datetime, type(None)})
+
+
+def _foreign_part(unit: object, budget: int = 100_000) -> tuple[str, str] | None:
+    """Where a unit holds something other than plain data (a subclass, a custom object), and its type.
+
+    Called only when reading a unit failed unexpectedly: if the unit is all plain
+    data the failure is kaohe's own (an internal error, reported as such);
+    otherwise the caller's object is to blame and the row is a fact error naming it.
+    Iterative and bounded: a cyclic or 5,000-deep unit is walked without recursion.
+    """
+    stack: list[tuple[str, object]] = [("(unit)", unit)]
+    seen: set[int] = set()
+    while stack and budget > 0:
+        path, value = stack.pop()
+        budget -= 1
+        kind = type(value)
+        if kind not in _PLAIN:
+            return path, f"value of type {kind.__name__}"
+        if id(value) in seen:
+            continue
+        if kind is dict or kind is MappingProxyType:  # a read-only view of a dict is plain data too
+            seen.add(id(value))
+            for key, item in list(value.items())[:budget]:  # type: ignore[attr-defined]
+                if type(key) is not str:
+                    return path, f"key of type {type(key).__name__}"
+                stack.append((key if path == "(unit)" else f"{path}.{key}", item))
+        elif kind is list or kind is tuple:
+            seen.add(id(value))
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value[:budget]))  # type: ignore[index]
+    return None
 
 
 def _arithmetic_message(exc: BaseException) -> str:
@@ -257,7 +293,14 @@ class Policy:
         except KaoheError:
             raise
         except Exception as exc:
-            raise EvaluationError(_unit_id_of(unit), "internal error while reading the unit "
+            unit_id = _unit_id_of(unit)
+            foreign = _foreign_part(unit)
+            if foreign is not None:  # the caller's own object misbehaved: bad data, not an engine bug
+                where, kind = foreign
+                raise FactError(unit_id, [FactProblem(
+                    unit_id, where, f"a {kind} that could not be read ({type(exc).__name__} while reading it)",
+                    "plain data: mappings, lists, text, numbers, booleans, dates")]) from None
+            raise EvaluationError(unit_id, "internal error while reading the unit "
                                   f"({type(exc).__name__}); the unit was not assessed") from None
 
     def _read_facts(self, unit_id: str, category: str, raw: Mapping[str, object], *, fast: bool) -> dict[str, object]:

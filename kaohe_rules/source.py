@@ -71,6 +71,13 @@ class Span:
             stop = max(self.end_column - 1, start + 1)
         else:
             stop = max(len(text), start + 1)
+        if len(text) > _EXCERPT_CHARS:  # a 200,000-character line is shown around the span, not in full
+            stop = min(stop, start + _EXCERPT_CHARS // 2)
+            left = max(start - _EXCERPT_CHARS // 4, 0)
+            right = min(stop + _EXCERPT_CHARS // 4, len(text))
+            head, tail = ("…" if left else ""), ("…" if right < len(text) else "")
+            text = head + text[left:right] + tail
+            start, stop = start - left + len(head), stop - left + len(head)
         pad = _display_width(text[:start].replace("\t", " "))
         width = max(_display_width(text[start:stop]), 1)
         return f"{gutter}{text}\n{' ' * (len(gutter) - 2)}| {' ' * pad}{'^' * width}"
@@ -83,6 +90,9 @@ class Span:
             "end_line": self.end_line,
             "end_column": self.end_column,
         }
+
+
+_EXCERPT_CHARS = 160
 
 
 def _display_width(text: str) -> int:

@@ -73,7 +73,7 @@ def _decimal(value: object, what: str, unit: str = "") -> Decimal:
             raise _Bad(problem, what)
         return Decimal(value)
     if isinstance(value, Decimal):
-        return _in_range(value, what)
+        return _in_range(value if value.__class__ is Decimal else Decimal(value), what)
     if isinstance(value, float):
         raise _Bad(f"{shown(value)} is a float, which is not exact", what,
                    f"pass it as a string ('{value!r}') or a Decimal")
@@ -119,7 +119,7 @@ def _int(value: object) -> int:
         problem = int_problem(value)
         if problem is not None:
             raise _Bad(problem, "a whole number")
-        return value
+        return value if value.__class__ is int else int.__int__(value)  # a subclass's methods never reach the engine
     number = _decimal(value, "a whole number")
     if number != number.to_integral_value():
         raise _Bad(f"{shown(value)} is not a whole number", "a whole number")
@@ -182,7 +182,7 @@ def _text(value: object) -> str:
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
             raise _Bad(f"{shown(value)} is longer than {MAX_TEXT_CHARS} characters", "text")
-        return value
+        return value if value.__class__ is str else str.__str__(value)  # a subclass's __eq__ never reaches the engine
     raise _Bad(f"{type(value).__name__} {shown(value)} is not text", "text")
 
 
@@ -316,13 +316,14 @@ class FactCoercer:
             enum = self.policy.enums[t.name or ""]
             names = [m.name for m in enum.members]
             if isinstance(value, str):
+                value = value if value.__class__ is str else str.__str__(value)
                 if value in names:
                     return names.index(value)
                 labels = [m.label for m in enum.members]
                 if value in labels:
                     return labels.index(value)
             raise _Bad(f"{shown(value)} is not a member of {enum.name}", "one of " + ", ".join(names),
-                       _suggest(str(value), names))
+                       _suggest(value, names) if isinstance(value, str) and len(value) <= MAX_ID_CHARS else None)
         raise _Bad(f"cannot read a value of type {t.describe()}")  # pragma: no cover
 
     def _list(self, value: object, t: Type, where: str, unit_id: str, problems: list[FactProblem]) -> list[object]:
