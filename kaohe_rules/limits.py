@@ -40,8 +40,10 @@ MAX_NESTING = 32
 #: A trace document nests deeper than a unit: each level of sections in the policy adds two,
 #: so the limit for traces (kaohe replay) leaves room for sections nested 40 deep.
 MAX_TRACE_NESTING = 96
-#: Items in one fact's list (accidents, deduction records); beyond it the unit is refused.
-MAX_LIST_ITEMS = 100_000
+#: Items in one fact's list (accidents, deduction records); beyond it the unit is refused.  A
+#: district records dozens of accidents a year; a trace repeats a list in every event that reads it
+#: (13 times in Karamay), so 10,000 items already make a 46 MB trace document.
+MAX_LIST_ITEMS = 10_000
 #: Characters in one text value (a name, an accident's 简况) or one spreadsheet cell.
 MAX_TEXT_CHARS = 100_000
 #: Characters in a unit's id (ids name rows in every report and error).

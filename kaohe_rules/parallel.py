@@ -684,16 +684,9 @@ def assess_payload_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, .
 
 def unit_label(unit: Any) -> str:
     """The id a unit is reported under when it could not be read or assessed ("?" without one)."""
-    if isinstance(unit, Mapping):
-        try:
-            raw = unit.get("id")
-        except Exception:  # noqa: BLE001 - a hostile mapping: no id to report
-            return "?"
-        if isinstance(raw, int) and not isinstance(raw, bool) and -(10**18) < raw < 10**18:
-            return str(raw)
-        if isinstance(raw, str) and raw.strip():
-            return raw
-    return "?"
+    from .policy import unit_id_of
+
+    return unit_id_of(unit)
 
 
 def assess_lost(policy: Policy, index: int, unit: Any, why: str) -> tuple[Any, ...]:

@@ -26,7 +26,7 @@ from . import cache as disk_cache
 from .checker import check
 from .compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
-from .limits import MAX_ID_CHARS, shown
+from .limits import MAX_ID_CHARS, MAX_TEXT_CHARS, shown
 from .linker import link
 from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
@@ -50,48 +50,54 @@ def _engine_context() -> decimal.Context:
         return context
 
 
-def _unit_id_of(unit: object) -> str:
+def unit_id_of(unit: object) -> str:
     """The id of a unit for an error row, whatever the unit is (never raises)."""
     try:
         unit_id = unit.get("id") if isinstance(unit, Mapping) else None
     except Exception:
         unit_id = None
-    if isinstance(unit_id, str) and 0 < len(unit_id) <= MAX_ID_CHARS:
-        return unit_id
+    if isinstance(unit_id, int) and not isinstance(unit_id, bool) and -(10**18) < unit_id < 10**18:
+        return str(int.__int__(unit_id))
+    if isinstance(unit_id, str) and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS:
+        return str.__str__(unit_id)  # a subclass's own methods never reach a message
     return "?" if unit_id is None else shown(unit_id)
 
 
 _PLAIN = frozenset({dict, MappingProxyType, list, tuple, str, int, bool, float, Decimal, datetime.date, datetime.datetime, type(None)})
 
 
-def _foreign_part(unit: object, budget: int = 100_000) -> tuple[str, str] | None:
+def _foreign_parts(unit: object, budget: int = 100_000, most: int = 20) -> list[tuple[str, str]]:
     """Where a unit holds something other than plain data (a subclass, a custom object), and its type.
 
     Called only when reading a unit failed unexpectedly: if the unit is all plain
     data the failure is kaohe's own (an internal error, reported as such);
-    otherwise the caller's object is to blame and the row is a fact error naming it.
+    otherwise the caller's objects are to blame and the row is a fact error naming
+    them all, sorted (which one raised depends on the order things were read).
     Iterative and bounded: a cyclic or 5,000-deep unit is walked without recursion.
     """
+    found: list[tuple[str, str]] = []
     stack: list[tuple[str, object]] = [("(unit)", unit)]
     seen: set[int] = set()
-    while stack and budget > 0:
+    while stack and budget > 0 and len(found) < most:
         path, value = stack.pop()
         budget -= 1
         kind = type(value)
         if kind not in _PLAIN:
-            return path, f"value of type {kind.__name__}"
+            found.append((path, f"value of type {kind.__name__}"))
+            continue
         if id(value) in seen:
             continue
         if kind is dict or kind is MappingProxyType:  # a read-only view of a dict is plain data too
             seen.add(id(value))
             for key, item in list(value.items())[:budget]:  # type: ignore[attr-defined]
                 if type(key) is not str:
-                    return path, f"key of type {type(key).__name__}"
+                    found.append((path, f"key of type {type(key).__name__}"))
+                    continue
                 stack.append((key if path == "(unit)" else f"{path}.{key}", item))
         elif kind is list or kind is tuple:
             seen.add(id(value))
             stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value[:budget]))  # type: ignore[index]
-    return None
+    return sorted(found)
 
 
 def _arithmetic_message(exc: BaseException) -> str:
@@ -259,7 +265,8 @@ class Policy:
             assess = self._fast_assess.get(category) if category.__class__ is str else None
             unit_id, raw, name = get("id"), get("facts"), get("name")
             if (assess is not None and unit_id.__class__ is str and raw.__class__ is dict
-                    and (name is None or name.__class__ is str) and unit_id.strip()):
+                    and (name is None or name.__class__ is str and len(name) <= MAX_TEXT_CHARS)
+                    and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS):
                 caller = _getcontext()
                 try:
                     context = _thread_state.context
@@ -293,13 +300,12 @@ class Policy:
         except KaoheError:
             raise
         except Exception as exc:
-            unit_id = _unit_id_of(unit)
-            foreign = _foreign_part(unit)
-            if foreign is not None:  # the caller's own object misbehaved: bad data, not an engine bug
-                where, kind = foreign
+            unit_id = unit_id_of(unit)
+            foreign = _foreign_parts(unit)
+            if foreign:  # the caller's own objects: bad data (one of them raised), not an engine bug
                 raise FactError(unit_id, [FactProblem(
-                    unit_id, where, f"a {kind} that could not be read ({type(exc).__name__} while reading it)",
-                    "plain data: mappings, lists, text, numbers, booleans, dates")]) from None
+                    unit_id, where, f"a {kind}, which kaohe does not read ({type(exc).__name__} while reading the unit)",
+                    "plain data: mappings, lists, text, numbers, booleans, dates") for where, kind in foreign]) from None
             raise EvaluationError(unit_id, "internal error while reading the unit "
                                   f"({type(exc).__name__}); the unit was not assessed") from None
 
@@ -418,7 +424,7 @@ class Policy:
         except (FactError, EvaluationError) as exc:
             return BatchItem(index, exc.unit, None, exc)
         except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
-            unit_id = _unit_id_of(unit)
+            unit_id = unit_id_of(unit)
             error = exc if isinstance(exc, KaoheError) else EvaluationError(
                 unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
             return BatchItem(index, unit_id, None, error)

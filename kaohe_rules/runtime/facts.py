@@ -186,6 +186,11 @@ def _text(value: object) -> str:
     raise _Bad(f"{type(value).__name__} {shown(value)} is not text", "text")
 
 
+def _plain_text(value: object) -> object:
+    """A str subclass as the plain str it holds (its own __repr__/__eq__ never reach the engine); else as is."""
+    return str.__str__(value) if isinstance(value, str) and value.__class__ is not str else value
+
+
 Scalar = Callable[[object], object]
 
 
@@ -205,7 +210,7 @@ class FactCoercer:
         label = position or "?"
         if not isinstance(unit, Mapping):
             raise FactError(label, [FactProblem(label, "(unit)", f"a unit must be a mapping, got {type(unit).__name__}")])
-        raw_id = unit.get("id")
+        raw_id = _plain_text(unit.get("id"))
         problems: list[FactProblem] = []
         if isinstance(raw_id, int) and not isinstance(raw_id, bool):
             raw_id = str(raw_id) if int_problem(raw_id) is None else shown(raw_id)
@@ -220,7 +225,7 @@ class FactCoercer:
                                         "a short text id"))
         else:
             unit_id = raw_id
-        name = unit.get("name")
+        name = _plain_text(unit.get("name"))
         if name is not None and not isinstance(name, str):
             problems.append(FactProblem(unit_id, "name", f"{shown(name)} is not text", "text"))
             name = None
@@ -228,7 +233,7 @@ class FactCoercer:
             problems.append(FactProblem(unit_id, "name", f"the name is longer than {MAX_TEXT_CHARS} characters",
                                         "text"))
             name = None
-        category = unit.get("category")
+        category = _plain_text(unit.get("category"))
         if isinstance(category, str) and category not in self.categories and category in self.category_labels:
             category = self.category_labels[category]
         if not isinstance(category, str) or category not in self.categories:

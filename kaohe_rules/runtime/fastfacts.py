@@ -35,7 +35,7 @@ import attrs
 
 from ..cache import compile_source
 from ..compiler import ConstantTable
-from ..limits import MAX_FRACTION_DIGITS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, NUMBER_LIMIT
+from ..limits import MAX_FRACTION_DIGITS, MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, NUMBER_LIMIT
 from ..model import CategoryPlan, CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
 from ..types import Type
@@ -557,8 +557,8 @@ def fast_envelope(unit: object, categories: Container[str]) -> tuple[str, str | 
         category = get("category")
         facts = get("facts")
         if (unit_id.__class__ is str and category.__class__ is str and facts.__class__ is dict
-                and category in categories and unit_id.strip()):
-            name = get("name")
-            if name is None or name.__class__ is str:
+                and category in categories and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS):
+            name = get("name")  # the generic envelope's limits (facts.FactCoercer.envelope), else it decides
+            if name is None or name.__class__ is str and len(name) <= MAX_TEXT_CHARS:
                 return unit_id, name, category, facts
     return None
