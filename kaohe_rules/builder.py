@@ -20,7 +20,7 @@ from lark.tree import Meta
 
 from . import ast
 from .errors import Diagnostic
-from .limits import NUMBER_RANGE_TEXT, number_problem
+from .limits import LITERAL_RANGE_TEXT, literal_problem
 from .numeric import ENGINE_CONTEXT
 from .source import SourceFile, Span
 
@@ -135,12 +135,12 @@ class _Builder:
             written = Decimal(text.replace("_", "").replace(",", ""))
         except InvalidOperation:  # pragma: no cover - the lexer only admits digits
             raise self._error("K011", f"invalid number {tok}", self._tok_span(tok)) from None
-        problem = number_problem(written)  # as written (exact), then as multiplied
+        problem = literal_problem(written)  # as written (exact), then as multiplied
         value = written if factor == 1 or problem is not None else ENGINE_CONTEXT.multiply(written, factor)
-        problem = problem or number_problem(value)
+        problem = problem or literal_problem(value)
         if problem is not None:
             raise self._error("K011", f"number out of range: {problem}", self._tok_span(tok),
-                              f"numbers in a policy are {NUMBER_RANGE_TEXT}")
+                              f"numbers in a policy are {LITERAL_RANGE_TEXT}")
         return value
 
     @staticmethod

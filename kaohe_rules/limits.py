@@ -82,6 +82,30 @@ def number_problem(value: Decimal) -> str | None:
     return None
 
 
+#: A number written in policy text may be more precise than a fact (a band edge of
+#: 91.66666666666666666666666666666667 meets a computed score exactly): at most the engine's
+#: 34 significant digits and 34 decimal places, below 10^18 in size like every number.
+MAX_LITERAL_DIGITS = 34
+LITERAL_RANGE_TEXT = (f"below 10^{MAX_INTEGER_DIGITS} in size, with at most {MAX_LITERAL_DIGITS} significant "
+                      f"digits and {MAX_LITERAL_DIGITS} decimal places")
+
+
+def literal_problem(value: Decimal) -> str | None:
+    """Why a number written in policy text is beyond what the engine holds exactly, or None."""
+    if not -NUMBER_LIMIT < value < NUMBER_LIMIT:
+        return f"{shown(value)} is too large (numbers must be below 10^{MAX_INTEGER_DIGITS} in size)"
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    zeros = 0
+    while zeros < len(digits) - 1 and digits[len(digits) - 1 - zeros] == 0:
+        zeros += 1
+    significant, places = len(digits) - zeros, -exponent - zeros
+    if significant > MAX_LITERAL_DIGITS or places > MAX_LITERAL_DIGITS:
+        return (f"{shown(value)} has {max(significant, places)} digits; the engine computes with "
+                f"{MAX_LITERAL_DIGITS} (it would be rounded)")
+    return None
+
+
 def int_problem(value: int) -> str | None:
     """Why an int is outside the representable range, or None (never converts it to text)."""
     if -NUMBER_LIMIT < value < NUMBER_LIMIT:
