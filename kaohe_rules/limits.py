@@ -113,6 +113,17 @@ def int_problem(value: int) -> str | None:
     return f"{shown(value)} is too large (numbers must be below 10^{MAX_INTEGER_DIGITS} in size)"
 
 
+# --------------------------------------------------------------------- text
+#: (shared with the generated fact checks, which test it inline)
+SURROGATES = frozenset(chr(c) for c in range(0xD800, 0xE000))
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate: not Unicode text, so it cannot be written as UTF-8
+    (a trace digest, a JSON report, a terminal would fail on it).  ASCII text is answered at once."""
+    return not text.isascii() and not SURROGATES.isdisjoint(text)
+
+
 # ----------------------------------------------------------------- messages
 _SHOWN_CHARS = 60
 

@@ -26,7 +26,7 @@ from . import cache as disk_cache
 from .checker import check
 from .compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
-from .limits import MAX_ID_CHARS, MAX_TEXT_CHARS, shown
+from .limits import MAX_ID_CHARS, MAX_TEXT_CHARS, has_lone_surrogate, shown
 from .linker import link
 from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
@@ -77,27 +77,22 @@ def _foreign_parts(unit: object, budget: int = 100_000, most: int = 20) -> list[
     """
     found: list[tuple[str, str]] = []
     stack: list[tuple[str, object]] = [("(unit)", unit)]
-    seen: set[int] = set()
-    while stack and budget > 0 and len(found) < most:
+    while stack and budget > 0:
         path, value = stack.pop()
         budget -= 1
         kind = type(value)
         if kind not in _PLAIN:
             found.append((path, f"value of type {kind.__name__}"))
             continue
-        if id(value) in seen:
-            continue
         if kind is dict or kind is MappingProxyType:  # a read-only view of a dict is plain data too
-            seen.add(id(value))
             for key, item in list(value.items())[:budget]:  # type: ignore[attr-defined]
                 if type(key) is not str:
                     found.append((path, f"key of type {type(key).__name__}"))
                     continue
                 stack.append((key if path == "(unit)" else f"{path}.{key}", item))
-        elif kind is list or kind is tuple:
-            seen.add(id(value))
+        elif kind is list or kind is tuple:  # a cycle ends with the budget; a shared item is named at each place
             stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value[:budget]))  # type: ignore[index]
-    return sorted(found)
+    return sorted(found)[:most]  # the same few whatever order the unit was walked in
 
 
 def _arithmetic_message(exc: BaseException) -> str:
@@ -265,8 +260,10 @@ class Policy:
             assess = self._fast_assess.get(category) if category.__class__ is str else None
             unit_id, raw, name = get("id"), get("facts"), get("name")
             if (assess is not None and unit_id.__class__ is str and raw.__class__ is dict
-                    and (name is None or name.__class__ is str and len(name) <= MAX_TEXT_CHARS)
-                    and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS):
+                    and (name is None or name.__class__ is str and len(name) <= MAX_TEXT_CHARS
+                         and (name.isascii() or not has_lone_surrogate(name)))
+                    and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS
+                    and (unit_id.isascii() or not has_lone_surrogate(unit_id))):
                 caller = _getcontext()
                 try:
                     context = _thread_state.context
@@ -304,7 +301,7 @@ class Policy:
             foreign = _foreign_parts(unit)
             if foreign:  # the caller's own objects: bad data (one of them raised), not an engine bug
                 raise FactError(unit_id, [FactProblem(
-                    unit_id, where, f"a {kind}, which kaohe does not read ({type(exc).__name__} while reading the unit)",
+                    unit_id, where, f"a {kind}, which kaohe does not read (it failed while the unit was read)",
                     "plain data: mappings, lists, text, numbers, booleans, dates") for where, kind in foreign]) from None
             raise EvaluationError(unit_id, "internal error while reading the unit "
                                   f"({type(exc).__name__}); the unit was not assessed") from None

@@ -8,7 +8,9 @@ still line up.  Used by what-if (before/after a change of facts) and replay
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -167,6 +169,13 @@ def diff_values(before: object, after: object, path: str = "") -> list[FieldChan
     return [FieldChange(path, before, after)]
 
 
+def _plain_json(value: object) -> str:
+    """Engine values json does not know (a Decimal, a date), as their exact text; anything else bounded."""
+    from ..limits import shown
+
+    return str(value) if isinstance(value, (Decimal, datetime.date)) else shown(value)
+
+
 def describe(value: object, limit: int = 80) -> str:
     """A short one-line rendering of a JSON value for messages."""
     import json
@@ -176,5 +185,5 @@ def describe(value: object, limit: int = 80) -> str:
     if isinstance(value, str):
         text = value
     else:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=_plain_json)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -27,6 +27,7 @@ from ..limits import (
     MAX_LIST_ITEMS,
     MAX_NUMBER_TEXT,
     MAX_TEXT_CHARS,
+    has_lone_surrogate,
     int_problem,
     number_problem,
     shown,
@@ -182,8 +183,17 @@ def _text(value: object) -> str:
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
             raise _Bad(f"{shown(value)} is longer than {MAX_TEXT_CHARS} characters", "text")
+        if has_lone_surrogate(value):
+            raise _Bad(f"{shown(value)} is not valid Unicode text (it holds a lone surrogate)", "text")
         return value if value.__class__ is str else str.__str__(value)  # a subclass's __eq__ never reaches the engine
     raise _Bad(f"{type(value).__name__} {shown(value)} is not text", "text")
+
+
+def _key_text(key: object) -> str:
+    """A key as a message shows it: itself if short, printable text; else bounded and escaped."""
+    if isinstance(key, str) and len(key) <= MAX_ID_CHARS and not has_lone_surrogate(key):
+        return str.__str__(key)
+    return shown(key)
 
 
 def _plain_text(value: object) -> object:
@@ -214,7 +224,11 @@ class FactCoercer:
         problems: list[FactProblem] = []
         if isinstance(raw_id, int) and not isinstance(raw_id, bool):
             raw_id = str(raw_id) if int_problem(raw_id) is None else shown(raw_id)
-        if not isinstance(raw_id, str) or not raw_id.strip():
+        if isinstance(raw_id, str) and has_lone_surrogate(raw_id):
+            raw_id = shown(raw_id)
+            problems.append(FactProblem(raw_id, "id", "the id is not valid Unicode text (a lone surrogate)",
+                                        "a short text id"))
+        elif not isinstance(raw_id, str) or not raw_id.strip():
             fallback = unit.get("name")
             unit_id = fallback if isinstance(fallback, str) and fallback and len(fallback) <= MAX_ID_CHARS else label
             what = "the unit has no id" if raw_id is None else f"the id {shown(raw_id)} is not text"
@@ -229,9 +243,9 @@ class FactCoercer:
         if name is not None and not isinstance(name, str):
             problems.append(FactProblem(unit_id, "name", f"{shown(name)} is not text", "text"))
             name = None
-        elif name is not None and len(name) > MAX_TEXT_CHARS:
-            problems.append(FactProblem(unit_id, "name", f"the name is longer than {MAX_TEXT_CHARS} characters",
-                                        "text"))
+        elif name is not None and (len(name) > MAX_TEXT_CHARS or has_lone_surrogate(name)):
+            problems.append(FactProblem(unit_id, "name", f"the name {shown(name)} is longer than {MAX_TEXT_CHARS} "
+                                        "characters or not valid Unicode text", "text"))
             name = None
         category = _plain_text(unit.get("category"))
         if isinstance(category, str) and category not in self.categories and category in self.category_labels:
@@ -267,7 +281,7 @@ class FactCoercer:
                     problems.append(FactProblem(unit_id, key, f"fact is only supplied by {cats}, not by {category}",
                                                 hint="remove it from this unit"))
                 else:
-                    key_text = key if len(key) <= MAX_ID_CHARS else shown(key)
+                    key_text = _key_text(key)
                     problems.append(FactProblem(unit_id, key_text, "unknown fact", None, _suggest(key_text, allowed)))
         for name in self._order[category]:
             ftype = policy.fact_types[name]
@@ -362,7 +376,7 @@ class FactCoercer:
         before = len(problems)
         for key in item:
             if key not in field_names:
-                key_text = key if isinstance(key, str) and len(key) <= MAX_ID_CHARS else shown(key)
+                key_text = _key_text(key)
                 hint = _suggest(key_text, field_names)
                 if key in policy.record_fields.get(rname, {}):
                     hint = f"'{key}' is computed by the policy; do not supply it"

@@ -35,7 +35,15 @@ import attrs
 
 from ..cache import compile_source
 from ..compiler import ConstantTable
-from ..limits import MAX_FRACTION_DIGITS, MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, NUMBER_LIMIT
+from ..limits import (
+    MAX_FRACTION_DIGITS,
+    MAX_ID_CHARS,
+    MAX_LIST_ITEMS,
+    MAX_TEXT_CHARS,
+    NUMBER_LIMIT,
+    SURROGATES,
+    has_lone_surrogate,
+)
 from ..model import CategoryPlan, CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
 from ..types import Type
@@ -203,7 +211,8 @@ class _Generator:
             self.emit(indent, f"if {var}.__class__ is str: {var} = _DATES.get({var}) or _read_date({var})")
             self.emit(indent, f"elif {var}.__class__ is not _DATE: {var} = _date({var})")
         elif kind == "text":
-            self.emit(indent, f"if {var}.__class__ is not str or len({var}) > {MAX_TEXT_CHARS}: {var} = _text({var})")
+            self.emit(indent, f"if {var}.__class__ is not str or len({var}) > {MAX_TEXT_CHARS}"
+                              f" or not {var}.isascii() and not _SURR.isdisjoint({var}): {var} = _text({var})")
         elif kind == "enum":
             self.emit(indent, f"{var} = {self.enum_table(t)}.get({var}) if {var}.__class__ is str else None")
             self.emit(indent, f"if {var} is None: raise _S")
@@ -467,7 +476,8 @@ def _compile(gen: _Generator, names: list[str], filename: str,
     namespace.update(HELPERS)
     namespace.update(evaluator_constants)
     namespace.update({"_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE,
-                      "_NMIN": -_NUMBER_LIMIT, "_NMAX": _NUMBER_LIMIT, "_PLACES": -MAX_FRACTION_DIGITS})
+                      "_NMIN": -_NUMBER_LIMIT, "_NMAX": _NUMBER_LIMIT, "_PLACES": -MAX_FRACTION_DIGITS,
+                      "_SURR": SURROGATES})
     namespace.update(_HELPERS)
     namespace.update(gen.constants)
     exec(compile_source(source, filename), namespace)  # noqa: S102 - generated from the checked model only
@@ -557,8 +567,10 @@ def fast_envelope(unit: object, categories: Container[str]) -> tuple[str, str | 
         category = get("category")
         facts = get("facts")
         if (unit_id.__class__ is str and category.__class__ is str and facts.__class__ is dict
-                and category in categories and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS):
+                and category in categories and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS
+                and not has_lone_surrogate(unit_id)):
             name = get("name")  # the generic envelope's limits (facts.FactCoercer.envelope), else it decides
-            if name is None or name.__class__ is str and len(name) <= MAX_TEXT_CHARS:
+            if name is None or (name.__class__ is str and len(name) <= MAX_TEXT_CHARS
+                                and not has_lone_surrogate(name)):
                 return unit_id, name, category, facts
     return None

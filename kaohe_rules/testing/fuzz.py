@@ -651,7 +651,7 @@ def mutate_unit(unit: dict[str, Any], ch: Chooser, *, monsters: bool, max_list: 
                 steps.append(f"envelope {key} = {shown(value)}")
         elif op == "long-list":
             name = ch.choice(_list_facts(facts) or names or ["事"])
-            template = (facts.get(name) or [{"人": 1}])
+            template = facts.get(name)  # possibly a hostile value: never asked for its truth
             # mostly a few hundred items; one in twenty up to max_list (beyond MAX_LIST_ITEMS in the long run)
             size = ch.integer(max_list // 2, max_list) if ch.chance(5) else ch.integer(1, max(1, max_list // 200))
             facts[name] = [template[0] if isinstance(template, list) and template else {"人": 1}] * size
