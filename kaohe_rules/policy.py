@@ -58,7 +58,7 @@ def unit_id_of(unit: object) -> str:
         unit_id = None
     if isinstance(unit_id, int) and not isinstance(unit_id, bool) and -(10**18) < unit_id < 10**18:
         return str(int.__int__(unit_id))
-    if isinstance(unit_id, str) and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS:
+    if isinstance(unit_id, str) and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS and not has_lone_surrogate(unit_id):
         return str.__str__(unit_id)  # a subclass's own methods never reach a message
     return "?" if unit_id is None else shown(unit_id)
 

@@ -225,8 +225,8 @@ class FactCoercer:
         if isinstance(raw_id, int) and not isinstance(raw_id, bool):
             raw_id = str(raw_id) if int_problem(raw_id) is None else shown(raw_id)
         if isinstance(raw_id, str) and has_lone_surrogate(raw_id):
-            raw_id = shown(raw_id)
-            problems.append(FactProblem(raw_id, "id", "the id is not valid Unicode text (a lone surrogate)",
+            unit_id = shown(raw_id)  # escaped: a message can be printed
+            problems.append(FactProblem(unit_id, "id", "the id is not valid Unicode text (a lone surrogate)",
                                         "a short text id"))
         elif not isinstance(raw_id, str) or not raw_id.strip():
             fallback = unit.get("name")

@@ -247,3 +247,45 @@ def test_cli_reports_the_bad_row_and_keeps_the_others(tmp_path: Path, units: lis
         assert len(document["results"]) == 2 and len(document["errors"]) == 1
     else:
         assert units[0]["name"] in done.stdout and units[2]["name"] in done.stdout
+
+
+# ------------------------------------------------------------- found by the robustness fuzzer
+def test_text_with_a_lone_surrogate_is_a_fact_error(policy: kaohe_rules.Policy, units: list[dict[str, Any]]) -> None:
+    """It cannot be written as UTF-8: the trace digest (replay) and every report would fail on it."""
+    unit = copy.deepcopy(units[1])
+    unit["facts"]["事故"][0]["简况"] = "a\udfffb"
+    for trace in (False, True):
+        with pytest.raises(FactError, match="lone surrogate"):
+            policy.evaluate(unit, trace=trace)
+    for field in ("id", "name"):
+        bad = copy.deepcopy(units[0])
+        bad[field] = "\ud800x"
+        with pytest.raises(FactError, match="surrogate|not valid Unicode"):
+            policy.evaluate(bad)
+
+
+def test_foreign_objects_are_named_whatever_the_key_order(policy: kaohe_rules.Policy,
+                                                          units: list[dict[str, Any]]) -> None:
+    class Odd(str):
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no")
+
+        __hash__ = str.__hash__
+
+    unit = copy.deepcopy(units[0])
+    unit["facts"]["示范单位"] = [{"名称": "a", "类型": "示范企业", "人": type}] * 3
+    unit["facts"]["事故"] = Odd("x")
+    reversed_unit = dict(reversed(list(unit.items())))
+    reversed_unit["facts"] = dict(reversed(list(unit["facts"].items())))
+    messages = []
+    for row in (unit, reversed_unit):
+        with pytest.raises(FactError) as caught:
+            policy.evaluate(row)
+        messages.append([(p.fact, p.message) for p in caught.value.problems])
+    assert messages[0] == messages[1]
+
+
+def test_what_if_describes_exact_numbers() -> None:
+    from kaohe_rules.audit.diff import describe
+
+    assert describe({"a": Decimal("1.50")}) == '{"a": "1.50"}'
