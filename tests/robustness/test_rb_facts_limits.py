@@ -289,3 +289,16 @@ def test_what_if_describes_exact_numbers() -> None:
     from kaohe_rules.audit.diff import describe
 
     assert describe({"a": Decimal("1.50")}) == '{"a": "1.50"}'
+
+
+@pytest.mark.parametrize("command", [
+    ["whatif", "--id", "karamay-district", "--set", "专项资金预算=1E+5000"],
+    ["whatif", "--id", "karamay-district", "--set", "专项资金预算=1,0"],
+])
+def test_what_if_refuses_what_eval_refuses(command: list[str]) -> None:
+    """Was: decimal.InvalidOperation from kaohe whatif on a value kaohe eval accepted."""
+    done = subprocess.run([sys.executable, "-m", "kaohe_rules", command[0], str(POLICY_PATH), str(UNITS_PATH),
+                           *command[1:]], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "专项资金预算" in done.stderr and ("too large" in done.stderr or "ambiguous" in done.stderr)
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
