@@ -148,9 +148,10 @@ def shown(value: object, depth: int = 2) -> str:
             return str(value)
         return f"<a number of {len(value.as_tuple().digits)} digits, exponent {value.adjusted()}>"
     if isinstance(value, str):
-        if len(value) <= _SHOWN_CHARS:
-            return repr(value)
-        return repr(value[:_SHOWN_CHARS]) + f"… ({len(value)} characters)"
+        text = str.__str__(value)  # a subclass's own __repr__ is never called
+        if len(text) <= _SHOWN_CHARS:
+            return repr(text)
+        return repr(text[:_SHOWN_CHARS]) + f"… ({len(text)} characters)"
     if isinstance(value, (list, tuple)):
         if depth <= 0:
             return f"<a {type(value).__name__} of {len(value)} items>"

@@ -8,6 +8,7 @@ share; evaluation runs inside the engine's own decimal context.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import decimal
 import gc
@@ -26,7 +27,7 @@ from . import cache as disk_cache
 from .checker import check
 from .compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
-from .limits import MAX_ID_CHARS, MAX_TEXT_CHARS, has_lone_surrogate, shown
+from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, shown
 from .linker import link
 from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
@@ -76,22 +77,25 @@ def _foreign_parts(unit: object, budget: int = 100_000, most: int = 20) -> list[
     Iterative and bounded: a cyclic or 5,000-deep unit is walked without recursion.
     """
     found: list[tuple[str, str]] = []
-    stack: list[tuple[str, object]] = [("(unit)", unit)]
-    while stack and budget > 0:
-        path, value = stack.pop()
+    queue: collections.deque[tuple[str, object, int]] = collections.deque([("(unit)", unit, 0)])
+    while queue and budget > 0:  # breadth first: a cycle or a deep list cannot hide a sibling
+        path, value, depth = queue.popleft()
         budget -= 1
         kind = type(value)
         if kind not in _PLAIN:
             found.append((path, f"value of type {kind.__name__}"))
+            continue
+        if depth > MAX_NESTING:  # a cycle, or deeper than any unit kaohe reads: nothing to name down there
             continue
         if kind is dict or kind is MappingProxyType:  # a read-only view of a dict is plain data too
             for key, item in list(value.items())[:budget]:  # type: ignore[attr-defined]
                 if type(key) is not str:
                     found.append((path, f"key of type {type(key).__name__}"))
                     continue
-                stack.append((key if path == "(unit)" else f"{path}.{key}", item))
+                name = key if len(key) <= MAX_ID_CHARS and not has_lone_surrogate(key) else shown(key)
+                queue.append((name if path == "(unit)" else f"{path}.{name}", item, depth + 1))
         elif kind is list or kind is tuple:  # a cycle ends with the budget; a shared item is named at each place
-            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value[:budget]))  # type: ignore[index]
+            queue.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value[:budget]))  # type: ignore[index]
     return sorted(found)[:most]  # the same few whatever order the unit was walked in
 
 

@@ -793,8 +793,8 @@ ROUND_TRIP_ITEMS = 1_000
 
 def _list_items(row: object) -> int:
     """How many items the lists of a row's facts hold in all (0 for anything that is not a plain unit)."""
-    facts = row.get("facts", row) if isinstance(row, dict) else None
-    if not isinstance(facts, dict):
+    facts = row.get("facts", row) if isinstance(row, Mapping) else None
+    if not isinstance(facts, Mapping):
         return 0
     return sum(len(value) for value in facts.values() if isinstance(value, list))
 
