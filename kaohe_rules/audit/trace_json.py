@@ -61,6 +61,7 @@ def trace_document(result: Result) -> dict[str, Any]:
     checked = policy.checked
     header = checked.header
     facts = canonical_facts(policy, result.category, result.facts)
+    memo: dict[int, tuple[object, list[object]]] = {}  # a list read by many events is made canonical once
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -76,7 +77,7 @@ def trace_document(result: Result) -> dict[str, Any]:
         "facts": facts,
         "facts_digest": facts_digest(facts),
         "result": result_section(result),
-        "events": [e.to_dict() for e in result.trace.events],
+        "events": [e.to_dict(memo) for e in result.trace.events],
     }
 
 

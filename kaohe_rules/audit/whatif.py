@@ -200,8 +200,10 @@ def what_if(policy: Policy, unit: Mapping[str, Any], sets: Sequence[tuple[str, o
     """Assess the unit as it is and as changed; the difference of their traces, event by event."""
     before = policy.evaluate(unit, trace=True)
     after = policy.evaluate(changed_unit(unit, sets, patches), trace=True)
-    old = [e.to_dict() for e in before.trace.events]
-    new = [e.to_dict() for e in after.trace.events]
+    old_memo: dict[int, tuple[object, list[object]]] = {}  # lists read by many events: canonical once
+    new_memo: dict[int, tuple[object, list[object]]] = {}
+    old = [e.to_dict(old_memo) for e in before.trace.events]
+    new = [e.to_dict(new_memo) for e in after.trace.events]
     changes = tuple(diff_events(old, new, fields=("value", "reads")))
     return WhatIf(before, after, changes, tuple(sets))
 

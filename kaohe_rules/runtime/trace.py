@@ -63,23 +63,29 @@ class TraceEvent:
     detail: dict[str, object] = attrs.Factory(dict)
     text: str | None = None  # the clause as written in the policy (rules, vetoes, exceptions, deferrals)
 
-    def to_dict(self) -> dict[str, object]:
-        """Canonical JSON form: Decimals as plain strings, dates ISO, no absolute paths."""
+    def to_dict(self, memo: dict[int, tuple[object, list[object]]] | None = None) -> dict[str, object]:
+        """Canonical JSON form: Decimals as plain strings, dates ISO, no absolute paths.
+
+        ``memo`` is shared by a whole event tree: a list read by many events (the
+        accidents, read by a dozen rules) is made canonical once, not once per event.
+        """
+        if memo is None:
+            memo = {}
         out: dict[str, object] = {
             "kind": self.kind,
             "id": self.id,
             "label": self.label,
             "citation": self.citation,
-            "value": canonical(self.value),
-            "reads": canonical(self.reads),
+            "value": canonical(self.value, memo),
+            "reads": canonical(self.reads, memo),
             "span": span_dict(self.span),
         }
         if self.text is not None:
             out["text"] = self.text
         if self.detail:
-            out["detail"] = canonical(self.detail)
+            out["detail"] = canonical(self.detail, memo)
         if self.children:
-            out["children"] = [c.to_dict() for c in self.children]
+            out["children"] = [c.to_dict(memo) for c in self.children]
         return out
 
     def walk(self) -> list[TraceEvent]:
@@ -113,13 +119,14 @@ class Trace:
         return [e for e in self.walk() if e.kind == kind]
 
     def to_dict(self) -> dict[str, object]:
+        memo: dict[int, tuple[object, list[object]]] = {}  # one for the whole tree
         return {
             "format": TRACE_FORMAT_VERSION,
             "policy": self.policy,
             "policy_hash": self.policy_hash,
             "unit": self.unit,
             "category": self.category,
-            "events": [e.to_dict() for e in self.events],
+            "events": [e.to_dict(memo) for e in self.events],
         }
 
 
@@ -129,7 +136,7 @@ def plain_decimal(value: Decimal | int) -> str:
     return str(normalize(Decimal(value)))
 
 
-def canonical(value: object) -> object:
+def canonical(value: object, memo: dict[int, tuple[object, list[object]]] | None = None) -> object:
     """Engine values → JSON values that do not depend on how the input spelled them.
 
     Decimals become plain strings (``5.0`` and ``5`` are the same number, so the
@@ -145,9 +152,16 @@ def canonical(value: object) -> object:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): canonical(v) for k, v in value.items()}
+        return {str(k): canonical(v, memo) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
+        if memo is None:
+            return [canonical(v) for v in value]
+        hit = memo.get(id(value))
+        if hit is not None:  # the same list object (kept alive in the memo, so its id is not reused)
+            return hit[1]
+        result = [canonical(v, memo) for v in value]
+        memo[id(value)] = (value, result)
+        return result
     raise TypeError(f"no canonical form for {type(value).__name__}")
 
 
