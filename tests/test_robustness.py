@@ -13,24 +13,11 @@ from hypothesis import strategies as st
 
 import kaohe_rules
 from kaohe_rules import FactError, PolicyError
+from kaohe_rules.testing.fuzz import SMALL_POLICY
 
 ROOT = Path(__file__).resolve().parent.parent
 KARAMAY = (ROOT / "policies" / "karamay-2013.kh").read_text(encoding="utf-8")
-SMALL = """policy 小 { }
-category 单位 total 100 { section 甲 60 section 乙 40 }
-ratings { 好 中 差 } vetoed 差
-bands 单位 { 好 [80, 100] 中 [60, 80) 差 [0, 60) }
-enum 级 ordered { 低, 高 }
-record 事 { 人: int >= 0  级别: 级 = 低  日: date? }
-fact 事: list of 事 = []
-fact 钱: money >= 0
-fact 率: percent? in 0%..100%
-fact 指标: int?
-let 合计 = sum(事 of 人)
-target 甲 in 单位.甲 points 60 { full when 钱 >= 100万元 deduct 5 per count(事 where 级别 == 高) cap 30 }
-target 乙 in 单位.乙 points 40 { proportional 率 ?? 0% deduct 1 per 合计 }
-veto 突破 when 指标 is set and 合计 > 指标
-"""
+SMALL = SMALL_POLICY  # one copy of the small policy: the robustness fuzzer's
 TOKENS = ["policy", "{", "}", "(", ")", "[", "]", ",", ".", "..", ":", "=", "==", ">=", "+", "-", "*", "/", "??",
           "if", "then", "else", "and", "or", "not", "target", "fact", "deduct", "per", "cap", "when", "unless",
           "full", "veto", "on", "where", "count(", "sum(", "of", "in", "points", "section", "category", "total",

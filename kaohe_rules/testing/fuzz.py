@@ -714,6 +714,10 @@ class Tally:
     #: the slowest single engine call: (seconds, what, case)
     longest_call: tuple[float, str] = (0.0, "")
 
+    def failures_text(self) -> str:
+        """Each failure with the case that shows it (for a test's assertion message)."""
+        return "\n".join(f"[{f.kind}] {f.key}: {f.detail}\n    {f.case}" for f in self.failures)
+
     def add(self, other: Tally) -> None:
         for field in ("rows", "policies", "mutations", "accepted", "generated", "file_records", "batches",
                       "results", "refusals", "spellings"):
@@ -783,6 +787,11 @@ def check_row(policy: Policy, row: object, base: Mapping[str, Any], ch: Chooser,
     if elapsed > tally.slowest[0]:
         tally.slowest = (elapsed, case.describe())
 
+
+#: Hypothesis phases for the CI slices: no shrinking (a failing 200,000-character row would be
+#: re-run hundreds of times); the failure message names the case instead.  Phase names, not
+#: hypothesis objects: this module imports nothing from hypothesis at load time.
+NO_SHRINK_PHASES = ("explicit", "reuse", "generate")
 
 #: The trace round trip (trace document, JSON, replay) runs on rows with at most this many list items.
 #: A trace repeats each list in every event that reads it (13 times in Karamay), so its cost grows as

@@ -18,16 +18,9 @@ from kaohe_rules.testing import fuzz
 
 # No shrinking: a failing row can be slow (a 200,000-character value), and shrinking would repeat it
 # hundreds of times; the failure message names the case's steps instead.
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+NO_SHRINK = tuple(Phase[name] for name in fuzz.NO_SHRINK_PHASES)
 
 
-@pytest.fixture(scope="module")
-def policies() -> fuzz.Policies:
-    return fuzz.Policies()
-
-
-def failures_text(tally: fuzz.Tally) -> str:
-    return "\n".join(f"[{f.kind}] {f.key}: {f.detail}\n    {f.case}" for f in tally.failures)
 
 
 @settings(phases=NO_SHRINK, max_examples=40, deadline=None,
@@ -41,7 +34,7 @@ def test_documented_spellings_give_the_same_result(policies: fuzz.Policies, data
     fuzz.check_spellings(policies.by_name[name], policies.domains[name], unit, ch, tally,
                          fuzz.Case("spelling", "hypothesis", 0, name, ()))
     assert tally.spellings == 1
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()
 
 
 def test_spellings_are_really_different(policies: fuzz.Policies) -> None:
@@ -67,7 +60,7 @@ def test_every_format_reads_the_same_units(policies: fuzz.Policies, name: str) -
     tally = fuzz.Tally()
     fuzz.check_files(policies.by_name[name], units, tally, fuzz.Case("files", "ci", 0, name, ()))
     assert tally.file_records >= 4 * len(units)
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()
 
 
 @pytest.mark.parametrize("index", range(len(fuzz.HOSTILE_DOCUMENTS)))
@@ -86,7 +79,7 @@ def test_hostile_unit_files(policies: fuzz.Policies, index: int) -> None:
     fuzz.check_hostile_file(policies.by_name["small"], Fixed(), tally, fuzz.Case("hostile-file", "ci", index,
                                                                                 "small", ()))
     assert tally.batches == 1
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()
 
 
 def test_workers_give_the_serial_items(policies: fuzz.Policies) -> None:
@@ -98,4 +91,4 @@ def test_workers_give_the_serial_items(policies: fuzz.Policies) -> None:
     rows = [r for r in rows if fuzz._picklable(r)]
     tally = fuzz.Tally()
     fuzz.check_workers(policies.by_name["karamay"], rows, tally, fuzz.Case("workers", "ci", 0, "karamay", ()))
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()

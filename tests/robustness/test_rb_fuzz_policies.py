@@ -16,16 +16,9 @@ from kaohe_rules.testing import fuzz
 
 # No shrinking: a failing row can be slow (a 200,000-character value), and shrinking would repeat it
 # hundreds of times; the failure message names the case's steps instead.
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+NO_SHRINK = tuple(Phase[name] for name in fuzz.NO_SHRINK_PHASES)
 
 
-@pytest.fixture(scope="module")
-def policies() -> fuzz.Policies:
-    return fuzz.Policies()
-
-
-def failures_text(tally: fuzz.Tally) -> str:
-    return "\n".join(f"[{f.kind}] {f.key}: {f.detail}\n    {f.case}" for f in tally.failures)
 
 
 def test_generated_policies_are_mostly_accepted() -> None:
@@ -48,7 +41,7 @@ def test_generated_policies_load_and_evaluate(data: st.DataObject) -> None:
     fuzz.check_policy(fuzz.generate_policy(ch), ch, tally, fuzz.Case("generated", "hypothesis", 0, "generated", ()),
                       mutated=False, monsters=False, units=2)
     assert tally.generated == 1
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()
 
 
 @settings(phases=NO_SHRINK, max_examples=40, deadline=None,
@@ -63,7 +56,7 @@ def test_mutated_policies_give_policies_or_diagnostics(policies: fuzz.Policies, 
     fuzz.check_policy(mutated, ch, tally, fuzz.Case("policy", "hypothesis", 0, source, tuple(steps)),
                       mutated=True, monsters=False, units=1)
     assert tally.mutations == 1
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()
 
 
 @pytest.mark.parametrize("token", fuzz.HOSTILE_TOKENS, ids=lambda t: fuzz.shown(t)[:20])
@@ -75,4 +68,4 @@ def test_hostile_literals_in_a_policy(token: str) -> None:
         fuzz.check_policy(text, fuzz.RandomChooser(old), tally, fuzz.Case("policy", "ci", 0, "small", (old,)),
                           mutated=True, monsters=False, units=1)
     assert tally.mutations == 3
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()

@@ -18,16 +18,9 @@ from kaohe_rules.testing import fuzz
 
 # No shrinking: a failing row can be slow (a 200,000-character value), and shrinking would repeat it
 # hundreds of times; the failure message names the case's steps instead.
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+NO_SHRINK = tuple(Phase[name] for name in fuzz.NO_SHRINK_PHASES)
 
 
-@pytest.fixture(scope="module")
-def policies() -> fuzz.Policies:
-    return fuzz.Policies()
-
-
-def failures_text(tally: fuzz.Tally) -> str:
-    return "\n".join(f"[{f.kind}] {f.key}: {f.detail}\n    {f.case}" for f in tally.failures)
 
 
 @settings(phases=NO_SHRINK, max_examples=40, deadline=None,
@@ -43,7 +36,7 @@ def test_hostile_rows_give_results_or_kaohe_errors(policies: fuzz.Policies, data
     fuzz.check_row(policies.by_name[name], row, base, ch, tally, fuzz.Case("row", "hypothesis", 0, name,
                                                                          tuple(steps)))
     assert tally.rows == 1
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()
 
 
 @pytest.mark.parametrize("make", fuzz.HOSTILE + fuzz.MONSTERS[:0], ids=lambda f: fuzz.shown(f())[:30])
@@ -61,7 +54,7 @@ def test_each_hostile_value_in_each_kind_of_fact(policies: fuzz.Policies, make: 
         row = dict(base) | {"facts": dict(base["facts"]) | {"事": [{"日": "2013-05-01", "人": 1, field: make()}]}}
         fuzz.check_row(policy, row, base, fuzz.RandomChooser(field), tally,
                        fuzz.Case("value", "ci", 0, "all-types", (f"set 事[0].{field}",)), deep=False)
-    assert not tally.failures, failures_text(tally)
+    assert not tally.failures, tally.failures_text()
 
 
 def test_fixed_seed_slice_under_the_watchdog() -> None:
