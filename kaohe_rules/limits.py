@@ -70,17 +70,23 @@ def number_problem(value: Decimal) -> str | None:
         return f"{shown(value)} is not a finite number"
     if not -NUMBER_LIMIT < value < NUMBER_LIMIT:  # Decimal against int compares exactly
         return f"{shown(value)} is too large (numbers must be below 10^{MAX_INTEGER_DIGITS} in size)"
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    if exponent < -MAX_FRACTION_DIGITS:
-        # trailing zeros of the coefficient do not make a number less exact ("1.50000…0")
-        zeros = 0
-        while zeros < len(digits) - 1 and digits[len(digits) - 1 - zeros] == 0:
-            zeros += 1
-        places = -exponent - zeros
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS:  # most numbers stop here
+        _significant, places = _digits(value)
         if places > MAX_FRACTION_DIGITS:
             return f"{shown(value)} has {places} decimal places (at most {MAX_FRACTION_DIGITS})"
     return None
+
+
+def _digits(value: Decimal) -> tuple[int, int]:
+    """(significant digits, decimal places) of a finite Decimal; trailing zeros of the coefficient
+    do not count ("1.50000…0" is as exact as "1.5")."""
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    zeros = 0
+    while zeros < len(digits) - 1 and digits[len(digits) - 1 - zeros] == 0:
+        zeros += 1
+    return len(digits) - zeros, -exponent - zeros
 
 
 #: A number written in policy text may be more precise than a fact (a band edge of
@@ -95,12 +101,7 @@ def literal_problem(value: Decimal) -> str | None:
     """Why a number written in policy text is beyond what the engine holds exactly, or None."""
     if not -NUMBER_LIMIT < value < NUMBER_LIMIT:
         return f"{shown(value)} is too large (numbers must be below 10^{MAX_INTEGER_DIGITS} in size)"
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    zeros = 0
-    while zeros < len(digits) - 1 and digits[len(digits) - 1 - zeros] == 0:
-        zeros += 1
-    significant, places = len(digits) - zeros, -exponent - zeros
+    significant, places = _digits(value)
     if significant > MAX_LITERAL_DIGITS or places > MAX_LITERAL_DIGITS:
         return (f"{shown(value)} has {max(significant, places)} digits; the engine computes with "
                 f"{MAX_LITERAL_DIGITS} (it would be rounded)")
@@ -117,7 +118,8 @@ def int_problem(value: int) -> str | None:
 # --------------------------------------------------------------------- text
 #: (shared with the generated fact checks, which call it inline): a regex search is 4x faster than a
 #: set test over the characters of a Chinese text
-SURROGATE = re.compile("[\ud800-\udfff]").search
+SURROGATE_PATTERN = re.compile("[\ud800-\udfff]")
+SURROGATE = SURROGATE_PATTERN.search
 
 
 def has_lone_surrogate(text: str) -> bool:

@@ -27,7 +27,7 @@ from . import cache as disk_cache
 from .checker import check
 from .compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
-from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, shown
+from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, int_problem, shown
 from .linker import link
 from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
@@ -57,7 +57,7 @@ def unit_id_of(unit: object) -> str:
         unit_id = unit.get("id") if isinstance(unit, Mapping) else None
     except Exception:
         unit_id = None
-    if isinstance(unit_id, int) and not isinstance(unit_id, bool) and -(10**18) < unit_id < 10**18:
+    if isinstance(unit_id, int) and not isinstance(unit_id, bool) and int_problem(unit_id) is None:
         return str(int.__int__(unit_id))
     if isinstance(unit_id, str) and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS and not has_lone_surrogate(unit_id):
         return str.__str__(unit_id)  # a subclass's own methods never reach a message

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-from .limits import MAX_POLICY_BYTES
+from .limits import MAX_POLICY_BYTES, SURROGATE, SURROGATE_PATTERN
 
 
 @attrs.frozen(eq=False)
@@ -120,9 +120,6 @@ def without_bom(text: str) -> str:
     return text[1:] if text.startswith(BOM) else text
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def first_surrogate(text: str) -> int | None:
     """The index of the first surrogate code point in ``text``, or None.
 
@@ -130,13 +127,13 @@ def first_surrogate(text: str) -> int | None:
     or ``surrogatepass``, half of a UTF-16 pair); such text is not Unicode text and
     cannot be encoded as UTF-8 (the content hash, the cache keys, any output).
     """
-    found = _SURROGATE.search(text)
+    found = SURROGATE(text)
     return found.start() if found else None
 
 
 def displayable(text: str) -> str:
     """``text`` with each surrogate replaced by U+FFFD: same length, so positions stay right."""
-    return _SURROGATE.sub("\ufffd", text)
+    return SURROGATE_PATTERN.sub("\ufffd", text)
 
 
 def display_name(name: str) -> str:

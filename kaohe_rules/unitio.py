@@ -299,14 +299,6 @@ def _loads_flagged(text: str) -> tuple[object, bool]:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
 
 
-def _lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _ascii(text: str) -> str:
     """``ascii(text)`` bounded for messages (a key or value may be a megabyte long)."""
     if len(text) <= _SHOWN_CHARS:
@@ -346,13 +338,13 @@ def _json_problems(value: object, where: str = "") -> list[str]:
                 keys = ", ".join(_short(k) for k in item.duplicates[:_MAX_PROBLEMS])
                 problems.append(f"{path or '对象'}: 键重复 / duplicate key(s) {keys}")
             for key, sub in item.items():
-                if _lone_surrogate(key):
+                if limits.has_lone_surrogate(key):
                     problems.append(f"{path or '对象'}: 键 {_ascii(key)} 含不成对的代理字符 / "
                                     f"key {_ascii(key)} holds a lone surrogate, which is not text")
                     continue
                 stack.append((f"{path}.{_short(key)}" if path else _short(key), sub))
         elif isinstance(item, str):
-            if _lone_surrogate(item):
+            if limits.has_lone_surrogate(item):
                 problems.append(f"{path or '值'}: {_ascii(item)} 含不成对的代理字符 / "
                                 f"{_ascii(item)} holds a lone surrogate, which is not text")
         elif isinstance(item, list):

@@ -274,7 +274,6 @@ def _constant(name: str) -> object:
     raise TraceFormatError(f"holds {name}, which is not a JSON number (a trace holds no NaN or Infinity)")
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _PLAIN_KEY = re.compile(r"[^\W\d][\w-]*\Z")
 
 
@@ -323,7 +322,7 @@ def _walk(document: object, where: str) -> None:
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise TraceFormatError(f"has a key {limits.shown(key)} that is not text", where + path)
-                if _LONE_SURROGATE.search(key):
+                if limits.has_lone_surrogate(key):
                     raise TraceFormatError("has a key that is not valid Unicode (it holds a lone surrogate)",
                                            where + _key_path(path, key))
                 stack.append((item, _key_path(path, key), depth + 1))
@@ -334,7 +333,7 @@ def _walk(document: object, where: str) -> None:
         if isinstance(value, _LongNumber):
             problem = f"a number of {len(value):,} characters"
         elif isinstance(value, str):
-            if _LONE_SURROGATE.search(value):
+            if limits.has_lone_surrogate(value):
                 raise TraceFormatError("holds text that is not valid Unicode (a lone surrogate)", where + path)
             continue
         elif isinstance(value, int):
