@@ -42,8 +42,8 @@ UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 
 
 @pytest.fixture(scope="module")
-def policy() -> kaohe_rules.Policy:
-    return kaohe_rules.load(POLICY)
+def policy(karamay: kaohe_rules.Policy) -> kaohe_rules.Policy:
+    return karamay  # loaded once for the session (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
