@@ -173,7 +173,8 @@ def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- load
 def bench_load(args: argparse.Namespace) -> dict[str, Any]:
-    from kaohe_rules import checker, compiler, linker, parser
+    from kaohe_rules.codegen import compiler
+    from kaohe_rules.language import checker, linker, parser
     from kaohe_rules.runtime.evaluator import CompiledModule
     from kaohe_rules.source import SourceFile
 
@@ -207,7 +208,7 @@ def bench_load(args: argparse.Namespace) -> dict[str, Any]:
     for name, values in stages.items():
         out[name] = statistics.median(values) * 1e3
         print(f"  {name:<22} {out[name]:8.1f} ms")
-    lark_parse = getattr(parser, "_parse_with_lark", None)  # absent before kaohe_rules.fastparse
+    lark_parse = getattr(parser, "_parse_with_lark", None)  # absent before kaohe_rules.language.fastparse
     if lark_parse is not None:
         times = []
         for _ in range(args.load_rounds):

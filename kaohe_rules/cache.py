@@ -7,7 +7,7 @@ version, the Python version and, for the last two, the exact input):
 * the LALR parser tables built from the grammar (always on: building them costs
   some 300 ms of every fresh process, loading them about 40 ms);
 * parse trees of policy texts, keyed by the SHA-256 of the text — only of texts
-  that :mod:`kaohe_rules.fastparse` leaves to Lark (all of them where it does
+  that :mod:`kaohe_rules.language.fastparse` leaves to Lark (all of them where it does
   not fit the installed Lark): reading a tree back costs more than the fast
   parser takes to build it, Lark's parse several times more;
 * the Python code objects compiled from generated evaluator and fact-coercion

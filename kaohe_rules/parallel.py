@@ -716,7 +716,7 @@ def _remote_result_class() -> type[Any]:
 
         @property
         def facts(self) -> dict[str, object]:
-            if self._facts is _PENDING:  # type: ignore[has-type]
+            if self._facts is _PENDING:
                 local = self._policy.evaluate(self._unit)
                 self._raw = local._raw
                 self._facts = local.facts

@@ -24,12 +24,12 @@ from typing import Any
 import attrs
 
 from . import cache as disk_cache
-from .checker import check
-from .compiler import compile_policy
+from .codegen.compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
+from .language.checker import check
+from .language.linker import link
+from .language.model import CategoryPlan, CheckedPolicy
 from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, int_problem, shown
-from .linker import link
-from .model import CategoryPlan, CheckedPolicy
 from .numeric import ENGINE_CONTEXT
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-from kaohe_rules import cache, parser
+from kaohe_rules import cache
+from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,7 +179,8 @@ if sys.argv[1:] == ["cached"]:  # the tables must come from the cache: building 
     def refuse(*args, **kwargs):
         raise AssertionError("parser built although the cache holds its tables")
     lark.Lark.__init__ = refuse
-from kaohe_rules import parser, cache
+from kaohe_rules import cache
+from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 text = open({str(POLICY)!r}, encoding="utf-8").read()
 tree = parser.parse_tree(SourceFile("k", text))

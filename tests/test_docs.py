@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kaohe_rules import ast
-from kaohe_rules.linker import parse_source
+from kaohe_rules.language import ast
+from kaohe_rules.language.linker import parse_source
 from kaohe_rules.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""kaohe_rules.fastparse builds exactly Lark's tree, or declines and leaves the text to Lark.
+"""kaohe_rules.language.fastparse builds exactly Lark's tree, or declines and leaves the text to Lark.
 
 The reference is a Lark parser built here from the grammar with Lark's own
 position callbacks (not the cached tables, not ``parser._Positions``).  "Same
@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from lark import exceptions as lark_exc
 from lark.utils import TextSlice
 
-from kaohe_rules import parser
-from kaohe_rules.fastparse import FastParser, Unsupported
 from kaohe_rules.grammar_file import grammar_text
+from kaohe_rules.language import parser
+from kaohe_rules.language.fastparse import FastParser, Unsupported
 from kaohe_rules.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kaohe_rules import ast
-from kaohe_rules.formatter import format_policy
-from kaohe_rules.linker import parse_source
+from kaohe_rules.language import ast
+from kaohe_rules.language.formatter import format_policy
+from kaohe_rules.language.linker import parse_source
 from kaohe_rules.source import SourceFile, Span
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +107,7 @@ EXPRESSIONS = expressions(4)
 @settings(max_examples=300, deadline=None)
 @given(EXPRESSIONS)
 def test_parse_of_format_is_identity_on_expressions(e: Any) -> None:
-    from kaohe_rules.formatter import expr
+    from kaohe_rules.language.formatter import expr
 
     text = f"policy p {{ }}\nlet v = {expr(e)}\n"
     parsed = parse(text)

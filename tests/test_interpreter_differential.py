@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 import kaohe_rules
 from kaohe_rules.errors import EvaluationError, FactError
-from kaohe_rules.interpreter import interpret
 from kaohe_rules.numeric import engine_context
+from kaohe_rules.runtime.interpreter import interpret
 from kaohe_rules.testing.strategies import units
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from typing import Any
 import lark
 import pytest
 
-from kaohe_rules import parser
 from kaohe_rules.grammar_file import grammar_text
+from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import attrs
 
-from ..model import BandInfo
+from ..language.model import BandInfo
 from ..runtime.trace import plain_decimal
 
 MAX_DOTS = 40

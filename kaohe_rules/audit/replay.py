@@ -38,8 +38,8 @@ from .trace_json import (
 )
 
 if TYPE_CHECKING:
+    from ..language.types import Type
     from ..policy import Policy
-    from ..types import Type
 
 
 __all__ = ["Replay", "TraceFormatError", "check_document", "render", "replay"]

@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import limits
 from ..errors import KaoheError
+from ..language.types import Type
 from ..runtime.trace import canonical, money_text, short_file
-from ..types import Type
 
 if TYPE_CHECKING:
     from ..policy import Policy

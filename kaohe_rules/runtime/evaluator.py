@@ -1,6 +1,6 @@
 """The compiled evaluator: generated source turned into callable functions.
 
-The source comes only from :mod:`kaohe_rules.compiler`, which writes it from
+The source comes only from :mod:`kaohe_rules.codegen.compiler`, which writes it from
 the checked AST with generated identifiers; policy text reaches the module
 only as values in its constants table.  The module runs with a restricted set
 of builtins, so even a compiler bug cannot reach ``open`` or ``__import__``.
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..cache import active as cache_active
 from ..cache import compile_source
-from ..compiler import CompiledSource
+from ..codegen.compiler import CompiledSource
 from .helpers import HELPERS, SAFE_BUILTINS
 
 RawResult = tuple[Any, ...]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
-    from ..model import CheckedPolicy
+    from ..language.model import CheckedPolicy
     from .result import Result
 
 LANGS = ("zh", "en")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..checker import MISSING
-from ..types import Type
+from ..language.checker import MISSING
+from ..language.types import Type
 from .facts import range_text
 
 if TYPE_CHECKING:

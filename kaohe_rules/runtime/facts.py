@@ -22,6 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import FactError, FactProblem
+from ..language.model import CheckedPolicy
+from ..language.types import Type
 from ..limits import (
     MAX_ID_CHARS,
     MAX_LIST_ITEMS,
@@ -32,9 +34,7 @@ from ..limits import (
     number_problem,
     shown,
 )
-from ..model import CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
-from ..types import Type
 
 RESERVED_KEYS = ("id", "name", "category", "facts")
 _TRUE = {"true", "yes", "y", "1", "是", "对", "有", "t"}
@@ -419,7 +419,7 @@ _ABSENT: Any = _Absent()
 
 
 def _has_default(default: object) -> bool:
-    from ..checker import MISSING
+    from ..language.checker import MISSING
 
     return default is not MISSING and default is not None
 

@@ -34,7 +34,9 @@ from typing import Any
 import attrs
 
 from ..cache import compile_source
-from ..compiler import ConstantTable
+from ..codegen.compiler import ConstantTable
+from ..language.model import CategoryPlan, CheckedPolicy
+from ..language.types import Type
 from ..limits import (
     MAX_FRACTION_DIGITS,
     MAX_ID_CHARS,
@@ -44,9 +46,7 @@ from ..limits import (
     SURROGATE,
     has_lone_surrogate,
 )
-from ..model import CategoryPlan, CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
-from ..types import Type
 from . import facts as _generic
 from .evaluator import CompiledModule
 from .facts import _Bad, _has_default

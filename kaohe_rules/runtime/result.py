@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..compiler import RAW_FIELDS
-from ..model import CategoryPlan, CheckedPolicy
+from ..codegen.compiler import RAW_FIELDS
+from ..language.model import CategoryPlan, CheckedPolicy
 from ..numeric import normalize, to_fen
 
 if TYPE_CHECKING:

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .. import ast
-from ..model import BandInfo, CategoryPlan, CheckedPolicy, SectionInfo
+from ..language import ast
+from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
 from .result import _DEFERRED

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .. import ast, formatter
 from ..errors import FactError, KaoheError
-from ..linker import link
+from ..language import ast, formatter
+from ..language.linker import link
 from ..runtime.result import jsonable, plain
 from .domains import ABSENT
 

@@ -19,9 +19,9 @@ from decimal import Decimal
 
 import attrs
 
-from .. import ast
-from ..model import CheckedPolicy
-from ..types import Type
+from ..language import ast
+from ..language.model import CheckedPolicy
+from ..language.types import Type
 
 # The policy of a value that may be left out of a unit (optional fact, or a default).
 ABSENT: object = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
@@ -250,7 +250,7 @@ class Domains:
 
 
 def _has_default(default: object) -> bool:
-    from ..checker import MISSING
+    from ..language.checker import MISSING
 
     return default is not MISSING and default is not None
 

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-from kaohe_rules import cache, parser
+from kaohe_rules import cache
+from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 
 HEAD = """

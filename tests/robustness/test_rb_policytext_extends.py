@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-from kaohe_rules import limits, linker
+from kaohe_rules import limits
 from kaohe_rules.errors import Diagnostic, PolicyError
+from kaohe_rules.language import linker
 from kaohe_rules.source import UnreadablePolicy, read_policy_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kaohe_rules
-from kaohe_rules import cache, fastparse, parser
+from kaohe_rules import cache
 from kaohe_rules.errors import Diagnostic, PolicyError
 from kaohe_rules.grammar_file import grammar_text
+from kaohe_rules.language import fastparse, parser
 from kaohe_rules.policy import load_source
 from kaohe_rules.source import SourceFile
 

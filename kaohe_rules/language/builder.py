@@ -1,4 +1,4 @@
-"""Stage 2: Lark syntax tree → typed AST (:mod:`kaohe_rules.ast`).
+"""Stage 2: Lark syntax tree → typed AST (:mod:`kaohe_rules.language.ast`).
 
 One ``Transformer`` per concern would be overkill for a language this size; this
 one builder maps each grammar rule to one AST constructor and attaches spans.
@@ -18,11 +18,11 @@ import lark
 from lark import Token
 from lark.tree import Meta
 
+from ..errors import Diagnostic
+from ..limits import LITERAL_RANGE_TEXT, literal_problem
+from ..numeric import ENGINE_CONTEXT
+from ..source import SourceFile, Span
 from . import ast
-from .errors import Diagnostic
-from .limits import LITERAL_RANGE_TEXT, literal_problem
-from .numeric import ENGINE_CONTEXT
-from .source import SourceFile, Span
 
 
 class BuildError(Exception):
@@ -34,7 +34,7 @@ class BuildError(Exception):
 
 
 def build_policy(tree: lark.Tree[Token], source: SourceFile) -> ast.PolicyFile | Diagnostic:
-    """Turn a syntax tree into a :class:`~kaohe_rules.ast.PolicyFile` (or a literal error)."""
+    """Turn a syntax tree into a :class:`~kaohe_rules.language.ast.PolicyFile` (or a literal error)."""
     try:
         result = _Builder(source).transform(tree)
     except BuildError as exc:

@@ -2,7 +2,7 @@
 
 The LALR parser is built once per process and cached (building it costs tens of
 milliseconds; parsing a policy costs a few).  Valid text is parsed by
-:mod:`kaohe_rules.fastparse`, which builds the same tree from the same tables
+:mod:`kaohe_rules.language.fastparse`, which builds the same tree from the same tables
 about three times faster; text it declines (every syntax error among it) is
 parsed by Lark.  Lark's own exceptions never leave this module: they become
 :class:`~kaohe_rules.errors.Diagnostic` objects with a code, a caret excerpt and
@@ -22,10 +22,10 @@ from lark.grammar import Rule
 from lark.lexer import TerminalDef
 from lark.parse_tree_builder import PropagatePositions
 
-from .errors import Diagnostic
+from ..errors import Diagnostic
+from ..grammar_file import grammar_text
+from ..source import SourceFile, Span, point_span
 from .fastparse import FastParser
-from .grammar_file import grammar_text
-from .source import SourceFile, Span, point_span
 
 KEYWORDS = frozenset(
     """policy extends document issuer adopted issued period note cite checkpoint due from to for
@@ -66,7 +66,7 @@ _TERMINAL_NAMES = {
 @functools.lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     """Built once per process; the LALR tables come from the disk cache when it has them (kaohe_rules.cache)."""
-    from . import cache
+    from .. import cache
 
     tables = cache.parser_tables()
     if tables is not None:
@@ -150,7 +150,7 @@ def parse_tree(source: SourceFile) -> lark.Tree[lark.Token] | Diagnostic:
     The on-disk tree cache serves only text the fast parser leaves to Lark: reading a
     cached tree back costs more than the fast parser takes to build it.
     """
-    from . import cache
+    from .. import cache
 
     fast = _fast_parser()
     tree = fast.parse(source.text) if fast is not None else None

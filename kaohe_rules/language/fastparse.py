@@ -7,7 +7,7 @@ position field); this module does the same job for this one grammar with one
 compiled regular expression and one loop.
 
 What it keeps from Lark: the LALR tables, the rules and the terminals all come
-from the :class:`lark.Lark` object :mod:`kaohe_rules.parser` builds (or loads
+from the :class:`lark.Lark` object :mod:`kaohe_rules.language.parser` builds (or loads
 from the disk cache), so the language is defined in ``grammar/kaohe.lark`` only.
 What it reproduces:
 

@@ -27,12 +27,9 @@ from pathlib import Path
 
 import attrs
 
-from . import ast
-from .builder import build_policy
-from .errors import Diagnostic
-from .limits import MAX_POLICY_BYTES, shown
-from .parser import parse_tree
-from .source import (
+from ..errors import Diagnostic
+from ..limits import MAX_POLICY_BYTES, shown
+from ..source import (
     SourceFile,
     Span,
     UnreadablePolicy,
@@ -44,6 +41,9 @@ from .source import (
     starts_like_policy,
     without_bom,
 )
+from . import ast
+from .builder import build_policy
+from .parser import parse_tree
 
 MAX_DEPTH = 16
 POLICY_SUFFIX = ".kh"

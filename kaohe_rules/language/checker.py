@@ -1,7 +1,7 @@
 """Stage 3: the static checker — names, types, units, budgets, bands and rules.
 
-The checker turns a :class:`~kaohe_rules.linker.LinkedPolicy` into a
-:class:`~kaohe_rules.model.CheckedPolicy` or a list of diagnostics.  It collects
+The checker turns a :class:`~kaohe_rules.language.linker.LinkedPolicy` into a
+:class:`~kaohe_rules.language.model.CheckedPolicy` or a list of diagnostics.  It collects
 every error it can find in one pass (it does not stop at the first), because a
 policy author fixes a file best when they see all of its problems at once.
 
@@ -27,8 +27,10 @@ from decimal import Decimal, InvalidOperation
 
 import attrs
 
+from ..errors import Diagnostic
+from ..numeric import ENGINE_CONTEXT
+from ..source import Span
 from . import ast
-from .errors import Diagnostic
 from .linker import LinkedPolicy
 from .model import (
     BandInfo,
@@ -39,9 +41,7 @@ from .model import (
     Resolution,
     SectionInfo,
 )
-from .numeric import ENGINE_CONTEXT
 from .parser import KEYWORDS
-from .source import Span
 from .types import (
     BOOL,
     DATE,
@@ -1419,7 +1419,7 @@ def _as_decimal(value: object) -> Decimal | None:
 
 
 def _apply(op: str, a: int | Decimal, b: int | Decimal, at: Type, bt: Type) -> int | Decimal:
-    from .numeric import arith
+    from ..numeric import arith
 
     return arith(op, a, b, at.kind, bt.kind)
 

@@ -1,6 +1,6 @@
 """A reference interpreter: the checked policy evaluated by walking its AST, slowly and plainly.
 
-The compiler (:mod:`kaohe_rules.compiler`) turns a policy into generated Python and
+The compiler (:mod:`kaohe_rules.codegen.compiler`) turns a policy into generated Python and
 is tuned for speed: integer points, folded constants, inlined helpers, skipped
 generators.  This module states the same semantics the obvious way — one small
 function per construct, Decimal constants as the checker produced them, no
@@ -11,7 +11,7 @@ that keeps optimisation from changing meaning; it is not used to assess units.
 :func:`interpret` takes the coerced facts of one unit (as the fact coercer
 returns them) and returns the raw tuple the compiled evaluator returns:
 ``(score, sections, targets, vetoes, excepted, deferred, band, rating, outcome)``
-(see :data:`kaohe_rules.compiler.RAW_FIELDS`).  Record ``let`` fields are
+(see :data:`kaohe_rules.codegen.compiler.RAW_FIELDS`).  Record ``let`` fields are
 recomputed here from the record's own fields rather than trusted.
 """
 
@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from . import ast
-from .model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
-from .numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+from ..language import ast
+from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
+from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
 
 Env = dict[str, object]
 

@@ -13,9 +13,9 @@ from typing import Union
 
 import attrs
 
+from ..errors import Diagnostic
+from ..source import Span
 from . import ast
-from .errors import Diagnostic
-from .source import Span
 from .types import Type
 
 Const = Union[Decimal, int, bool, str, "object", None]
