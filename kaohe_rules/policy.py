@@ -25,6 +25,7 @@ import attrs
 
 from . import cache as disk_cache
 from .codegen.compiler import compile_policy
+from .codegen.emitter import Site
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
 from .language.checker import check
 from .language.linker import link
@@ -342,10 +343,9 @@ class Policy:
         try:
             raw = function(facts, events)
         except (ZeroDivisionError, decimal.DecimalException) as exc:
-            # the traced re-run says where, and which error comes first in the reference order
-            # (the plain evaluator computes some aggregates ahead of their statement: compiler._hoisted)
-            where, first = self._locate_failure(category, facts)
-            raise EvaluationError(unit_id, _arithmetic_message(first or exc), where) from None
+            site, first = self._failure_site(category, facts, exc, trace)
+            raise EvaluationError(unit_id, _arithmetic_message(first), site.where if site else None,
+                                  site.span if site else None) from None
         except RecursionError:
             raise EvaluationError(unit_id, "the facts nest too deeply to evaluate") from None
         except Exception as exc:  # a bug in the engine, never the user's fault: report it plainly
@@ -354,38 +354,24 @@ class Policy:
             _setcontext(caller)
         return Result(self, plan, raw, unit_id, name, category, facts, events)
 
-    def _locate_failure(self, category: str, facts: dict[str, object]) -> tuple[str, BaseException | None]:
-        """Which declaration failed, and with what: re-run traced and look just past the last event recorded."""
-        events: list[tuple[Any, ...]] = []
-        failure: BaseException | None = None
-        try:
-            self._run_traced(category, facts, events)
-        except Exception as exc:  # the failure is expected; the events tell where it happened
-            failure = exc
-        return self._failure_site(category, events), failure
+    def _failure_site(self, category: str, facts: dict[str, object], exc: BaseException,
+                      traced: bool) -> tuple[Site | None, BaseException]:
+        """The clause an evaluation failed in, and the error to report: the failing generated line
+        looked up in the compiler's source map.
 
-    def _failure_site(self, category: str, events: list[tuple[Any, ...]]) -> str:
-        plan = self._plans[category]
-        last = events[-1] if events else None
-        lets = [name for name in plan.lets if name in self.checked.lets]
-        if last is None:
-            return f"let {lets[0]}" if lets else "a deferral or the first rule"
-        if last[0] == "let":
-            position = lets.index(last[1]) + 1 if last[1] in lets else len(lets)
-            if position < len(lets):
-                decl = self.checked.lets[lets[position]]
-                return f"let {decl.name}" + (f"〔{decl.cite}〕" if decl.cite else "")
-            index, rule = 0, 0
-        elif last[0] == "rule":
-            index, rule = last[1], last[2] + 1
-        elif last[0] == "target":
-            index, rule = last[1] + 1, 0
-        else:
-            return "a veto or an outcome"
-        if index >= len(plan.targets):
-            return "a veto or an outcome"
-        target = plan.targets[index].target
-        return f"target {target.name}, rule {rule + 1}" + (f"〔{target.cite}〕" if target.cite else "")
+        Only a failure in a loop the plain evaluator runs ahead of its statement (a hoisted
+        aggregate, marked ``reordered``) is asked of the traced evaluator, which keeps the
+        reference interpreter's order: with two faults in one statement it says which comes first.
+        """
+        module = self.module
+        site = (module.traced_map if traced else module.source_map).locate(exc.__traceback__)
+        if site is not None and not site.reordered:
+            return site, exc
+        try:
+            self._run_traced(category, facts, [])
+        except Exception as first:  # the failure is expected: the traced evaluator's own place and error
+            return module.traced_map.locate(first.__traceback__) or site, first
+        return site, exc  # pragma: no cover - the traced evaluator computes the same values
 
     def _traced_events(self, category: str, facts: dict[str, object]) -> list[tuple[Any, ...]]:
         events: list[tuple[Any, ...]] = []
