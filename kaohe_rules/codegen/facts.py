@@ -36,7 +36,7 @@ import attrs
 from ..language.model import CheckedPolicy
 from ..language.types import Type
 from ..limits import MAX_LIST_ITEMS, MAX_TEXT_CHARS, NUMBER_LIMIT
-from ..runtime.coerce.kinds import NUMBER_KINDS, SMALL_LIMIT, enum_lookup, has_default
+from ..runtime.coerce.kinds import NUMBER_KINDS, SMALL_LIMIT, converter_name, enum_lookup, has_default
 from .constants import ConstantTable
 from .emitter import Emitter
 from .frame import Frame, Symbols
@@ -122,20 +122,20 @@ class FactReaderGenerator:
                 # a Decimal in canonical form: finite, in range (limits.number_problem), not -0;
                 # anything else goes through the generic reading, which accepts it or refuses
                 w(f"if {var}.__class__ is not _D or not {var}.is_finite() or not (_NMIN < {var} < _NMAX)"
-                  f" or {var}.as_tuple()[2] < _PLACES or (not {var} and {var}.is_signed()): {var} = _{kind}({var})")
+                  f" or {var}.as_tuple()[2] < _PLACES or (not {var} and {var}.is_signed()): {var} = {converter_name(kind)}({var})")
                 self.bounds(var, bounds, kind)
             return
         if kind == "bool":
-            w(f"if {var} is not True and {var} is not False: {var} = _bool({var})")
+            w(f"if {var} is not True and {var} is not False: {var} = {converter_name('bool')}({var})")
         elif kind == "int":
-            w(f"if {var}.__class__ is not int: {var} = _int({var})")
+            w(f"if {var}.__class__ is not int: {var} = {converter_name('int')}({var})")
             self.int_range(var, bounds)
         elif kind == "date":
             w(f"if {var}.__class__ is str: {var} = _DATES.get({var}) or _read_date({var})")
-            w(f"elif {var}.__class__ is not _DATE: {var} = _date({var})")
+            w(f"elif {var}.__class__ is not _DATE: {var} = {converter_name('date')}({var})")
         elif kind == "text":
             w(f"if {var}.__class__ is not str or len({var}) > {MAX_TEXT_CHARS}"
-              f" or not {var}.isascii() and _SURR({var}): {var} = _text({var})")
+              f" or not {var}.isascii() and _SURR({var}): {var} = {converter_name('text')}({var})")
         elif kind == "enum":
             w(f"{var} = {self.enum_table(t)}.get({var}) if {var}.__class__ is str else None")
             w(f"if {var} is None: raise _S")

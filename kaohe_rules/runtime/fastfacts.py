@@ -46,10 +46,9 @@ from ..limits import (
     has_lone_surrogate,
 )
 from ..numeric import ENGINE_CONTEXT
-from . import facts as _generic
-from .coerce.kinds import SMALL_LIMIT
+from .coerce.convert import Bad
+from .coerce.kinds import KINDS, SCALAR_KINDS, SMALL_LIMIT, converter_name
 from .evaluator import CompiledModule
-from .facts import _Bad
 from .helpers import HELPERS, SAFE_BUILTINS
 
 CoerceFunction = Callable[[Mapping[str, object]], dict[str, object]]
@@ -72,13 +71,17 @@ def _lenient(convert: Callable[[object], object]) -> Callable[[object], object]:
             raise SlowPath
         try:
             return convert(value)
-        except _Bad:
+        except Bad:
             raise SlowPath from None
 
     return run
 
 
-_money_lenient = _lenient(_generic._money)
+# every kind's conversion, lenient: the generated code calls _{kind} for a value not in canonical form
+_CONVERT: dict[str, Callable[[object], object]] = {
+    converter_name(kind): _lenient(KINDS[kind].convert) for kind in SCALAR_KINDS  # type: ignore[arg-type]
+}
+_money_lenient = _CONVERT[converter_name("money")]
 # at most 14 digits: 99999999999999.999999万元 < 10**18 (limits.NUMBER_LIMIT)
 _WAN_YUAN = re.compile(r"[0-9]{1,14}(?:\.[0-9]{1,6})?万元").fullmatch
 _TEN_THOUSAND = Decimal(10000)
@@ -92,7 +95,7 @@ _AMOUNTS: dict[str, Decimal] = {}  # "120万元" → Decimal('1200000')
 def _money(value: object) -> object:
     """The generic reading of an amount, with its commonest spelling ("120万元") read directly.
 
-    The same value as :func:`kaohe_rules.runtime.facts._money` gives (same digits,
+    The same value as :func:`kaohe_rules.runtime.coerce.convert.to_money` gives (same digits,
     same multiplication in the engine's context); every other spelling goes to it.
     """
     if value.__class__ is str:
@@ -107,7 +110,7 @@ def _money(value: object) -> object:
     return _money_lenient(value)
 
 
-_date_lenient = _lenient(_generic._date)
+_date_lenient = _CONVERT[converter_name("date")]
 # ISO date strings already read, shared by every policy (a date is a date): most units of a
 # batch repeat the same few hundred dates, and a lookup is cheaper than parsing.  Bounded.
 _DATES: dict[str, datetime.date] = {}
@@ -127,15 +130,10 @@ def _read_date(text: str) -> object:
 _NUMBER_LIMIT = Decimal(NUMBER_LIMIT)
 _SMALL = tuple(Decimal(i) for i in range(SMALL_LIMIT))  # int facts → Decimal without a constructor call
 _HELPERS: dict[str, object] = {
-    "_bool": _lenient(_generic._bool),
-    "_int": _lenient(_generic._int),
-    "_decimal": _lenient(lambda v: _generic._decimal(v, "a number")),
-    "_money": _money,
-    "_percent": _lenient(_generic._percent),
-    "_date": _date_lenient,
+    **_CONVERT,
+    converter_name("money"): _money,  # the commonest spelling read directly, then the same conversion
     "_DATES": _DATES,
     "_read_date": _read_date,
-    "_text": _lenient(_generic._text),
     "_SMALL": _SMALL,
 }
 

@@ -13,12 +13,15 @@ members up in the table :func:`enum_lookup` builds (name first, then label).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 
 import attrs
 
 from ...language.ast import EnumDecl
+from ...language.model import CheckedPolicy
+from ...language.types import Type
+from .convert import to_bool, to_date, to_decimal, to_int, to_money, to_percent, to_text
 
 #: kinds held as Decimal (an int given for them is made a Decimal)
 NUMBER_KINDS = ("decimal", "money", "percent")
@@ -26,38 +29,58 @@ NUMBER_KINDS = ("decimal", "money", "percent")
 SMALL_LIMIT = 1001
 
 
+def _decimal(value: object) -> object:
+    return to_decimal(value, "a number")
+
+
 @attrs.frozen
 class KindSpec:
-    """How a fact kind is read: its canonical class, its conversion, how messages name it."""
+    """How a fact kind is read: its canonical class, its conversion, how messages name it.
+
+    ``canonical`` is the class a value has once read: the generated readers accept a
+    value of exactly that class without conversion (an int for a Decimal kind is made
+    a Decimal), and hand any other value to ``convert`` — the generic coercer's own
+    conversion — so both paths read every spelling alike.
+    """
 
     kind: str
-    canonical: type | None  # the Python class a value of this kind has once read (None: depends on the type)
-    description: str | None  # what a message says is expected (None: built from the type)
-    convert: Callable[[object], object] | None = None  # any accepted spelling → the canonical value, or _Bad
+    canonical: type
+    description: str | None  # what a message says is expected (None: built from the declared type)
+    convert: Callable[[object], object] | None = None  # any accepted spelling → canonical value, or Bad
 
 
-def _kinds() -> dict[str, KindSpec]:
-    return {spec.kind: spec for spec in (
-        KindSpec("int", int, "a whole number"),
-        KindSpec("decimal", Decimal, "a number"),
-        KindSpec("money", Decimal, "an amount of money (元)"),
-        KindSpec("percent", Decimal, "a percentage"),
-        KindSpec("bool", bool, "true/false (是/否)"),
-        KindSpec("date", datetime.date, "a date YYYY-MM-DD"),
-        KindSpec("text", str, "text"),
-        KindSpec("enum", int, None),
-        KindSpec("list", list, None),
-        KindSpec("record", dict, None),
-    )}
+#: one spec per ``Type.kind`` a fact or record field can have
+KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
+    KindSpec("int", int, "a whole number", to_int),
+    KindSpec("decimal", Decimal, "a number", _decimal),
+    KindSpec("money", Decimal, "an amount of money (元)", to_money),  # "100万元", "1,000元", "¥5"
+    KindSpec("percent", Decimal, "a percentage", to_percent),
+    KindSpec("bool", bool, "true/false (是/否)", to_bool),
+    KindSpec("date", datetime.date, "a date YYYY-MM-DD", to_date),
+    KindSpec("text", str, "text", to_text),
+    KindSpec("enum", int, None),  # the member's index, looked up in enum_lookup's table
+    KindSpec("list", list, None),
+    KindSpec("record", dict, None),
+)}
+#: the kinds read by a conversion function alone (no policy declaration needed)
+SCALAR_KINDS = tuple(kind for kind, spec in KINDS.items() if spec.convert is not None)
 
 
-KINDS: dict[str, KindSpec] = _kinds()
+def converter_name(kind: str) -> str:
+    """The name generated readers call a kind's lenient conversion by (``_money``), in their namespace."""
+    return f"_{kind}"
 
 
-def with_converters(converters: Mapping[str, Callable[[object], object]]) -> None:
-    """Attach each kind's conversion (the generic coercer registers its own, once, at import)."""
-    for kind, convert in converters.items():
-        KINDS[kind] = attrs.evolve(KINDS[kind], convert=convert)
+def describe(policy: CheckedPolicy, t: Type) -> str:
+    """What a message says a value of type ``t`` should be."""
+    spec = KINDS.get(t.kind)
+    if spec is not None and spec.description is not None:
+        return spec.description
+    if t.kind == "enum" and t.name in policy.enums:
+        return "one of " + ", ".join(m.name for m in policy.enums[t.name].members)
+    if t.kind == "list" and t.elem is not None:
+        return f"a list of {t.elem.describe()}"
+    return t.describe()
 
 
 def enum_lookup(enum: EnumDecl) -> dict[str, int]:
