@@ -30,11 +30,12 @@ from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheEr
 from .language.checker import check
 from .language.linker import link
 from .language.model import CategoryPlan, CheckedPolicy
-from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, int_problem, shown
+from .limits import MAX_ID_CHARS, MAX_NESTING, has_lone_surrogate, int_problem, shown
 from .numeric import ENGINE_CONTEXT
+from .runtime.coerce.envelope import canonical_envelope
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
-from .runtime.fastfacts import LazyFastCoercers, SlowPath, fast_envelope
+from .runtime.fastfacts import LazyFastCoercers, SlowPath
 from .runtime.result import Result
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
@@ -254,21 +255,15 @@ class Policy:
     # ---------------------------------------------------------- evaluation
     def evaluate(self, unit: Mapping[str, object], *, trace: bool = False) -> Result:
         """Assess one unit (a mapping with id, category, facts); raises FactError / EvaluationError."""
-        if not trace and unit.__class__ is dict:
-            # The fast path, written out for speed (it is most of the cost of a small unit
-            # besides the policy itself): an envelope as fast_envelope accepts it, facts in
+        if not trace:
+            # The fast path (it is most of the cost of a small unit besides the policy
+            # itself): an envelope in canonical form (runtime.coerce.envelope), facts in
             # canonical form checked and evaluated by one generated function
-            # (runtime.fastfacts.assess_function).  Anything else, and any failure, takes
-            # the general path below, which decides and reports exactly.
-            get = unit.get
-            category: Any = get("category")  # a str whenever assess is found
-            assess = self._fast_assess.get(category) if category.__class__ is str else None
-            unit_id, raw, name = get("id"), get("facts"), get("name")
-            if (assess is not None and unit_id.__class__ is str and raw.__class__ is dict
-                    and (name is None or name.__class__ is str and len(name) <= MAX_TEXT_CHARS
-                         and (name.isascii() or not has_lone_surrogate(name)))
-                    and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS
-                    and (unit_id.isascii() or not has_lone_surrogate(unit_id))):
+            # (codegen.facts.FactReaderGenerator.assess_function).  Anything else, and any
+            # failure, takes the general path below, which decides and reports exactly.
+            envelope = canonical_envelope(unit, self._fast_assess)
+            if envelope is not None:
+                unit_id, name, category, raw = envelope
                 caller = _getcontext()
                 try:
                     context = _thread_state.context
@@ -276,7 +271,7 @@ class Policy:
                     context = _engine_context()
                 _setcontext(context)  # cheaper than localcontext(), which copies the context every time
                 try:
-                    out, values = assess(raw)
+                    out, values = self._fast_assess[category](raw)
                 except SlowPath:  # another spelling, or a problem: the generic coercer reads or reports it
                     _setcontext(caller)
                     return self._evaluate_generic(unit, fast=False)
@@ -296,7 +291,7 @@ class Policy:
         for this unit only: a batch goes on with the next row.
         """
         try:
-            unit_id, name, category, raw = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
+            unit_id, name, category, raw = canonical_envelope(unit, self._plans) or self.coercer.envelope(unit)
             facts = self._read_facts(unit_id, category, raw, fast=fast)
             return self._evaluate_facts(unit_id, name, category, facts, trace)
         except KaoheError:

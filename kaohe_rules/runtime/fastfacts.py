@@ -30,7 +30,7 @@ from __future__ import annotations
 import builtins
 import datetime
 import re
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -39,11 +39,8 @@ from ..codegen.facts import FactReaderGenerator
 from ..language.model import CheckedPolicy
 from ..limits import (
     MAX_FRACTION_DIGITS,
-    MAX_ID_CHARS,
-    MAX_TEXT_CHARS,
     NUMBER_LIMIT,
     SURROGATE,
-    has_lone_surrogate,
 )
 from ..numeric import ENGINE_CONTEXT
 from .coerce.convert import Bad
@@ -235,20 +232,3 @@ class LazyFastCoercers:
         """Every category's generated source (building what is not built yet)."""
         self.build_all()
         return "".join(self.sources[category, kind] for category in self._policy.plans for kind in ("coerce", "assess"))
-
-
-def fast_envelope(unit: object, categories: Container[str]) -> tuple[str, str | None, str, dict[str, object]] | None:
-    """(id, name, category, facts) when the unit envelope is in canonical form, else None (use the generic one)."""
-    if unit.__class__ is dict:
-        get = unit.get
-        unit_id = get("id")
-        category = get("category")
-        facts = get("facts")
-        if (unit_id.__class__ is str and category.__class__ is str and facts.__class__ is dict
-                and category in categories and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS
-                and not has_lone_surrogate(unit_id)):
-            name = get("name")  # the generic envelope's limits (facts.FactCoercer.envelope), else it decides
-            if name is None or (name.__class__ is str and len(name) <= MAX_TEXT_CHARS
-                                and not has_lone_surrogate(name)):
-                return unit_id, name, category, facts
-    return None
