@@ -104,3 +104,20 @@ def test_the_fused_function_reads_the_facts_from_the_shared_symbols() -> None:
     assess = source[source.index("def assess_0(raw):"):]
     # the facts are read into F0.. and the evaluator's statements use the very same locals
     assert "F0" in assess.split("T = None")[0] and "F0" in assess.split("T = None")[1]
+
+
+def test_one_table_of_kinds_serves_both_coercion_paths() -> None:
+    from kaohe_rules.language.kinds import KINDS, NUMBER_KINDS, SCALAR_KINDS, converter_name, describe
+    from kaohe_rules.language.types import Type
+    from kaohe_rules.runtime.coerce.convert import CONVERTERS
+    from kaohe_rules.runtime.fastfacts import LazyFastCoercers
+
+    assert set(CONVERTERS) == set(SCALAR_KINDS)  # every scalar kind has its conversion, and no other
+    assert NUMBER_KINDS == ("decimal", "money", "percent")
+    policy = kaohe_rules.load(HEAD + CASES["first rule, no lets"][0])
+    assess = LazyFastCoercers(policy.checked, policy.module).build("单位")
+    # what the generated readers call for a value not in canonical form: one per scalar kind
+    assert all(callable(assess.__globals__[converter_name(kind)]) for kind in SCALAR_KINDS)
+    for kind, spec in KINDS.items():
+        if spec.description is not None:
+            assert describe(policy.checked, Type(kind)) == spec.description

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import FactError, FactProblem
 from ..language.ast import EnumDecl
+from ..language.kinds import describe, enum_lookup, has_default
 from ..language.model import CheckedPolicy
 from ..language.types import Type
 from ..limits import (
@@ -30,8 +31,7 @@ from ..limits import (
     int_problem,
     shown,
 )
-from .coerce.convert import Bad
-from .coerce.kinds import KINDS, describe, enum_lookup, has_default
+from .coerce.convert import CONVERTERS, Bad
 
 RESERVED_KEYS = ("id", "name", "category", "facts")
 def _key_text(key: object) -> str:
@@ -162,9 +162,9 @@ class FactCoercer:
         return result
 
     def _scalar(self, value: object, t: Type) -> object:
-        spec = KINDS[t.kind]
-        if spec.convert is not None:
-            return spec.convert(value)
+        convert = CONVERTERS.get(t.kind)
+        if convert is not None:
+            return convert(value)
         if t.kind == "enum":
             enum = self.policy.enums[t.name or ""]
             if isinstance(value, str):

@@ -35,7 +35,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..cache import compile_source
-from ..codegen.facts import FactReaderGenerator
+from ..codegen.facts import SMALL_LIMIT, FactReaderGenerator
+from ..language.kinds import converter_name
 from ..language.model import CheckedPolicy
 from ..limits import (
     MAX_FRACTION_DIGITS,
@@ -43,8 +44,7 @@ from ..limits import (
     SURROGATE,
 )
 from ..numeric import ENGINE_CONTEXT
-from .coerce.convert import Bad
-from .coerce.kinds import KINDS, SCALAR_KINDS, SMALL_LIMIT, converter_name
+from .coerce.convert import CONVERTERS, Bad
 from .evaluator import CompiledModule
 from .helpers import HELPERS, SAFE_BUILTINS
 
@@ -76,7 +76,7 @@ def _lenient(convert: Callable[[object], object]) -> Callable[[object], object]:
 
 # every kind's conversion, lenient: the generated code calls _{kind} for a value not in canonical form
 _CONVERT: dict[str, Callable[[object], object]] = {
-    converter_name(kind): _lenient(KINDS[kind].convert) for kind in SCALAR_KINDS  # type: ignore[arg-type]
+    converter_name(kind): _lenient(convert) for kind, convert in CONVERTERS.items()
 }
 _money_lenient = _CONVERT[converter_name("money")]
 # at most 14 digits: 99999999999999.999999万元 < 10**18 (limits.NUMBER_LIMIT)

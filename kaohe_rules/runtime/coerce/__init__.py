@@ -1,5 +1,7 @@
-"""Fact coercion shared by both paths: the table of fact kinds (:mod:`.kinds`).
+"""Fact coercion shared by both paths: the conversions (:mod:`.convert`) and the canonical envelope (:mod:`.envelope`).
 
 The generic coercer (:mod:`kaohe_rules.runtime.facts`) and the generated fast readers
-(:mod:`kaohe_rules.codegen.facts`) read every fact kind by the one :class:`~.kinds.KindSpec`.
+(:mod:`kaohe_rules.codegen.facts`, run by :mod:`kaohe_rules.runtime.fastfacts`) read
+every fact kind by the one table :data:`kaohe_rules.language.kinds.KINDS` and convert
+other spellings with the same functions.
 """

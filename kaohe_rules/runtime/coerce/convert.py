@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from ...limits import MAX_NUMBER_TEXT, MAX_TEXT_CHARS, has_lone_surrogate, int_problem, number_problem, shown
@@ -167,3 +168,14 @@ def to_text(value: object) -> str:
             raise Bad(f"{shown(value)} is not valid Unicode text (it holds a lone surrogate)", "text")
         return value if value.__class__ is str else str.__str__(value)  # a subclass's __eq__ never reaches the engine
     raise Bad(f"{type(value).__name__} {shown(value)} is not text", "text")
+
+
+def _number(value: object) -> Decimal:
+    return to_decimal(value, "a number")
+
+
+#: the conversion of each scalar kind of :data:`kaohe_rules.language.kinds.KINDS` (a test checks both agree)
+CONVERTERS: dict[str, Callable[[object], object]] = {
+    "int": to_int, "decimal": _number, "money": to_money, "percent": to_percent,
+    "bool": to_bool, "date": to_date, "text": to_text,
+}

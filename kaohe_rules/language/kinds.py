@@ -4,66 +4,59 @@ Why one table: the generic coercer (:mod:`kaohe_rules.runtime.facts`, every spel
 every problem reported) and the generated fast readers (:mod:`kaohe_rules.codegen.facts`,
 canonical values only, anything else handed back) used to repeat each kind's rules —
 its canonical Python class, how a member of an enum is looked up, what a message calls
-it.  Here each rule is written once; the generic coercer converts with
-:attr:`KindSpec.convert`, the generated code checks :attr:`KindSpec.canonical` inline
-and falls back to the same ``convert`` for any other spelling, and both look enum
-members up in the table :func:`enum_lookup` builds (name first, then label).
+it, what counts as a default.  Here each is written once.  The conversions of other
+spellings are run-time code (:mod:`kaohe_rules.runtime.coerce.convert`, one per scalar
+kind of this table, checked by a test); the generated readers call the same ones by
+:func:`converter_name`.  The table sits in the language layer because both the code
+generator and the runtime read it (codegen imports language and leaves only).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from decimal import Decimal
 
 import attrs
 
-from ...language.ast import EnumDecl
-from ...language.model import CheckedPolicy
-from ...language.types import Type
-from .convert import to_bool, to_date, to_decimal, to_int, to_money, to_percent, to_text
-
-#: kinds held as Decimal (an int given for them is made a Decimal)
-NUMBER_KINDS = ("decimal", "money", "percent")
-#: ints below this are made Decimals by a table lookup in generated code, not a constructor call
-SMALL_LIMIT = 1001
-
-
-def _decimal(value: object) -> object:
-    return to_decimal(value, "a number")
+from .ast import EnumDecl
+from .model import CheckedPolicy
+from .types import Type
 
 
 @attrs.frozen
 class KindSpec:
-    """How a fact kind is read: its canonical class, its conversion, how messages name it.
+    """How a fact kind is read: its canonical class, how messages name it, its conversion's name.
 
     ``canonical`` is the class a value has once read: the generated readers accept a
     value of exactly that class without conversion (an int for a Decimal kind is made
-    a Decimal), and hand any other value to ``convert`` — the generic coercer's own
-    conversion — so both paths read every spelling alike.
+    a Decimal), and hand any other value to the kind's conversion — the generic
+    coercer's own (:data:`kaohe_rules.runtime.coerce.convert.CONVERTERS`, keyed by these
+    kinds) — so both paths read every spelling alike.
     """
 
     kind: str
     canonical: type
     description: str | None  # what a message says is expected (None: built from the declared type)
-    convert: Callable[[object], object] | None = None  # any accepted spelling → canonical value, or Bad
+    scalar: bool = True  # read by a conversion alone (enum, list, record need the policy's declarations)
 
 
 #: one spec per ``Type.kind`` a fact or record field can have
 KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
-    KindSpec("int", int, "a whole number", to_int),
-    KindSpec("decimal", Decimal, "a number", _decimal),
-    KindSpec("money", Decimal, "an amount of money (元)", to_money),  # "100万元", "1,000元", "¥5"
-    KindSpec("percent", Decimal, "a percentage", to_percent),
-    KindSpec("bool", bool, "true/false (是/否)", to_bool),
-    KindSpec("date", datetime.date, "a date YYYY-MM-DD", to_date),
-    KindSpec("text", str, "text", to_text),
-    KindSpec("enum", int, None),  # the member's index, looked up in enum_lookup's table
-    KindSpec("list", list, None),
-    KindSpec("record", dict, None),
+    KindSpec("int", int, "a whole number"),
+    KindSpec("decimal", Decimal, "a number"),
+    KindSpec("money", Decimal, "an amount of money (元)"),  # also "100万元", "1,000元", "¥5"
+    KindSpec("percent", Decimal, "a percentage"),  # also "98.5%"
+    KindSpec("bool", bool, "true/false (是/否)"),  # also 是/否, yes/no, 1/0
+    KindSpec("date", datetime.date, "a date YYYY-MM-DD"),
+    KindSpec("text", str, "text"),
+    KindSpec("enum", int, None, scalar=False),  # the member's index, looked up in enum_lookup's table
+    KindSpec("list", list, None, scalar=False),
+    KindSpec("record", dict, None, scalar=False),
 )}
-#: the kinds read by a conversion function alone (no policy declaration needed)
-SCALAR_KINDS = tuple(kind for kind, spec in KINDS.items() if spec.convert is not None)
+#: the kinds read by a conversion function alone
+SCALAR_KINDS = tuple(kind for kind, spec in KINDS.items() if spec.scalar)
+#: kinds held as Decimal (an int given for them is made a Decimal)
+NUMBER_KINDS = tuple(kind for kind, spec in KINDS.items() if spec.canonical is Decimal)
 
 
 def converter_name(kind: str) -> str:
@@ -96,6 +89,6 @@ def enum_lookup(enum: EnumDecl) -> dict[str, int]:
 
 def has_default(default: object) -> bool:
     """A declared default (not the checker's MISSING marker, not none)."""
-    from ...language.checker import MISSING
+    from .checker import MISSING
 
     return default is not MISSING and default is not None
