@@ -121,3 +121,17 @@ def test_one_table_of_kinds_serves_both_coercion_paths() -> None:
     for kind, spec in KINDS.items():
         if spec.description is not None:
             assert describe(policy.checked, Type(kind)) == spec.description
+
+
+def test_only_a_fault_in_a_hoisted_loop_asks_the_traced_evaluator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source map alone places a failure; the traced evaluator runs only to order two faults in one
+    statement when the plain evaluator computed an aggregate ahead of it."""
+    unit = {"id": "u", "category": "单位", "facts": {"a": 1, "b": 0, "L": [{"v": 1}]}}
+    runs: list[str] = []
+    for case in ("second rule", "hoisted aggregate"):
+        policy = kaohe_rules.load(HEAD + CASES[case][0])
+        original = policy._run_traced
+        monkeypatch.setattr(policy, "_run_traced", lambda *args, case=case, run=original: (runs.append(case), run(*args)))
+        with pytest.raises(EvaluationError):
+            policy.evaluate(unit)
+    assert runs == ["hoisted aggregate"]

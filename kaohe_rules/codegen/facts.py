@@ -79,7 +79,6 @@ class FactReaderGenerator:
         self._enum_tables: dict[str | None, str] = {}
         self.records: dict[str, str] = {}
         self.elements: dict[tuple[object, ...], str] = {}
-        self._inline = True  # a list of records is built in place, except inside a record
 
     def const(self, value: object, prefix: str = "_c") -> str:
         return self.table.name(value, prefix)
@@ -103,6 +102,9 @@ class FactReaderGenerator:
     # ------------------------------------------------------------ one value
     def convert(self, var: str, t: Type, bounds: Bounds | None = None, frame: Frame | None = None) -> None:
         """Give ``var`` the Python type of ``t`` in place and check its ``bounds``, or raise _S.
+
+        ``frame`` is where the value is read: in a function's own frame a list of records
+        is built in a loop right there; elsewhere (inside a record, an element) by a call.
 
         The canonical type costs one or two identity tests; any other value goes
         through the generic coercer's own function for that type (so "是" or
@@ -144,7 +146,7 @@ class FactReaderGenerator:
         elif kind == "list":
             assert t.elem is not None
             w(f"if {var}.__class__ is not list or len({var}) > {MAX_LIST_ITEMS}: raise _S")
-            if self._inline and t.elem.kind == "record" and frame is not None:
+            if t.elem.kind == "record" and frame is not None and frame.kind == "function":
                 # a fact's list of records, built in a loop right here: no call per record
                 w(f"if {var}:")
                 with self.out.indent():
@@ -324,12 +326,12 @@ class FactReaderGenerator:
         The fields' and derived fields' locals are the record frame's symbols, which the
         derived fields' expressions (:meth:`UnitCompiler.derived_fields`) read.
         A missing required field raises KeyError, which the caller turns into _S.
-        Lists inside the record are built by record functions (never inlined).
+        Lists inside the record are built by record functions (only a fact's list, read in the
+        function's own frame, is built in place).
         """
         policy = self.policy
         record = policy.records[rname]
         inner = frame.inner("record")
-        inline, self._inline = self._inline, False
         self.out.writeline("if x.__class__ is not dict: raise _S")
         fields: list[_Field] = []
         pairs: list[str] = []
@@ -343,7 +345,6 @@ class FactReaderGenerator:
         self.read_all("x", fields, inner, get="rg", count="rn")
         for let_name, local in self.unit.derived_fields(self.out, inner, record):
             pairs.append(f"{self.const(let_name, '_k')}: {local}")
-        self._inline = inline
         return f"{{{', '.join(pairs)}}}"
 
     def _read_facts(self, category: str, frame: Frame) -> list[_Field]:
