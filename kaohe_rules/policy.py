@@ -323,8 +323,9 @@ class Policy:
             return self.coercer.coerce(unit_id, category, raw)
         except (ZeroDivisionError, decimal.DecimalException) as exc:
             names = "/".join(name for name, record in self.checked.records.items() if record.lets)
-            raise EvaluationError(unit_id, _arithmetic_message(exc),
-                                  f"a derived field (let) of record {names}") from None
+            site = self.module.source_map.locate(exc.__traceback__) or self._fast.locate(exc.__traceback__)
+            raise EvaluationError(unit_id, _arithmetic_message(exc), f"a derived field (let) of record {names}",
+                                  site.span if site is not None else None) from None
         finally:
             _setcontext(caller)
 

@@ -135,3 +135,16 @@ def test_only_a_fault_in_a_hoisted_loop_asks_the_traced_evaluator(monkeypatch: p
         with pytest.raises(EvaluationError):
             policy.evaluate(unit)
     assert runs == ["hoisted aggregate"]
+
+
+def test_a_derived_field_error_carries_the_span_of_its_let() -> None:
+    policy = kaohe_rules.load(HEAD.replace('record R "r" { v: int "v" }', 'record R "r" { v: int "v"\n  let q = a0 / v }')
+                              .replace("fact a: int", 'fact a: int\nparam a0 = 1')
+                              + 'target t "t" in 单位.甲 points 100 { deduct count(L where q > 1) }')
+    for spelling in (0, "0"):  # the fused reader, and the generic coercer's derive function
+        for trace in (False, True):
+            with pytest.raises(EvaluationError) as caught:
+                policy.evaluate({"id": "u", "category": "单位", "facts": {"a": 1, "b": 1, "L": [{"v": spelling}]}},
+                                trace=trace)
+            assert caught.value.where == "a derived field (let) of record R"
+            assert caught.value.span is not None and caught.value.span.line == 9

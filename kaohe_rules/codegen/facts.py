@@ -83,13 +83,17 @@ class FactReaderGenerator:
     def const(self, value: object, prefix: str = "_c") -> str:
         return self.table.name(value, prefix)
 
-    def source(self) -> str:
+    def emitted(self) -> Emitter:
+        """Everything written so far, helper functions first: its source and its source map."""
         whole = Emitter()
         whole.writeline(HEADER)
         for helper in reversed(self._helpers):
             whole.extend(helper)
         whole.extend(self.out)
-        return whole.source()
+        return whole
+
+    def source(self) -> str:
+        return self.emitted().source()
 
     @contextmanager
     def _writing(self, out: Emitter) -> Iterator[None]:

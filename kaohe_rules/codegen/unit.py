@@ -71,6 +71,11 @@ def flat_sum(parts: list[str]) -> str:
     return " + ".join(parts) if parts else "0"
 
 
+def derived_site(record: ast.RecordDecl, let: ast.LetDecl) -> Site:
+    """The site of a record's derived field (computed while the facts are read)."""
+    return Site(f"a derived field (let) of record {record.name}", let.span)
+
+
 def _cited(text: str, cite: str | None) -> str:
     return text + (f"〔{cite}〕" if cite else "")
 
@@ -121,7 +126,8 @@ class UnitCompiler:
         out.writeline(f"def {name}(r):")
         with out.indent():
             for let in record.lets:
-                out.writeline(f"r[{ctx.key(let.name)}] = {exprs.visit(let.value)}")
+                with out.at(derived_site(record, let)):
+                    out.writeline(f"r[{ctx.key(let.name)}] = {exprs.visit(let.value)}")
             out.writeline("return r")
         out.writeline("")
 
@@ -133,7 +139,8 @@ class UnitCompiler:
         pairs: list[tuple[str, str]] = []
         for let in record.lets:
             local = f"w{frame.symbols.count('w')}"
-            out.writeline(f"{local} = {exprs.visit(let.value)}")
+            with out.at(derived_site(record, let)):
+                out.writeline(f"{local} = {exprs.visit(let.value)}")
             frame.symbols.declare(let.name, local)
             pairs.append((let.name, local))
         return pairs

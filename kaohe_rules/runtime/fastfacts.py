@@ -32,9 +32,11 @@ import datetime
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 
 from ..cache import compile_source
+from ..codegen.emitter import Site, SourceMap
 from ..codegen.facts import SMALL_LIMIT, FactReaderGenerator
 from ..language.kinds import converter_name
 from ..language.model import CheckedPolicy
@@ -139,14 +141,15 @@ _BUILTINS = {name: getattr(builtins, name) for name in ("len", "list", "map", "d
 
 
 def _compile(gen: FactReaderGenerator, names: list[str], filename: str,
-             evaluator_constants: Mapping[str, object]) -> tuple[str, list[Callable[..., Any]]]:
+             evaluator_constants: Mapping[str, object]) -> tuple[str, SourceMap, list[Callable[..., Any]]]:
     """Compile what ``gen`` generated; return (source, the functions called ``names``).
 
     The namespace holds the fast path's constants and helpers next to the compiled
     evaluator's (their names never collide: the tables are tagged apart), with the
     union of both restricted builtin sets and nothing else.
     """
-    source = gen.source()
+    emitted = gen.emitted()
+    source = emitted.source()
     namespace: dict[str, Any] = {"__builtins__": {**SAFE_BUILTINS, **_BUILTINS}, "__name__": "kaohe_generated_facts"}
     namespace.update(HELPERS)
     namespace.update(evaluator_constants)
@@ -156,7 +159,7 @@ def _compile(gen: FactReaderGenerator, names: list[str], filename: str,
     namespace.update(_HELPERS)
     namespace.update(gen.constants)
     exec(compile_source(source, filename), namespace)  # noqa: S102 - generated from the checked model only
-    return source, [namespace[name] for name in names]
+    return source, emitted.source_map(filename), [namespace[name] for name in names]
 
 
 class LazyFastCoercers:
@@ -182,6 +185,7 @@ class LazyFastCoercers:
         self._policy = policy
         self._module = module
         self.sources: dict[tuple[str, str], str] = {}  # (category, "assess" or "coerce") -> source
+        self.source_maps: list[SourceMap] = []  # of every function built so far
         self.functions: dict[str, CoerceFunction] = {}
         self.assessors: dict[str, AssessFunction] = {}
         for index, category in enumerate(policy.plans):
@@ -216,12 +220,22 @@ class LazyFastCoercers:
             name = gen.assess_function(index, category)
         else:
             name = gen.category_function(index, category)
-        source, (function,) = _compile(gen, [name], f"<kaohe-generated-{kind}-{index}>", module.constants)
+        filename = f"<kaohe-generated-{kind}-{index}>"
+        source, source_map, (function,) = _compile(gen, [name], filename, module.constants)
+        self.source_maps.append(source_map)
         if kind == "assess":
             self.assessors[category] = function
         else:
             self.functions[category] = function
         self.sources[category, kind] = source
+
+    def locate(self, tb: TracebackType | None) -> Site | None:
+        """The policy clause a failure in one of the generated functions happened in (their source maps)."""
+        for source_map in list(self.source_maps):
+            site = source_map.locate(tb)
+            if site is not None:
+                return site
+        return None
 
     def build_all(self) -> None:
         for category in self._policy.plans:
