@@ -90,7 +90,7 @@ class Frame:
 
     symbols: Symbols
     traced: bool = False
-    kind: str = "function"  # function | record (derived fields) | record_dict (``r[...]``) | outcome | loop
+    kind: str = "function"  # function | record (fields are locals v#/w#) | record_dict (``r[...]``) | outcome
     depth: int = 0  # loop variables bound around this scope: an aggregate here iterates with _it{depth}
 
     def inner(self, kind: str | None = None, loop: bool = False) -> Frame:

@@ -134,19 +134,19 @@ class FactCoercer:
             value = raw.get(name, _ABSENT) if name in raw else _ABSENT
             if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
                 default = policy.fact_defaults.get(name)
-                if _has_default(default):
+                if has_default(default):
                     out[name] = list(default) if isinstance(default, tuple) else default
                     continue
                 if ftype.optional:
                     out[name] = None
                     continue
                 problems.append(FactProblem(unit_id, name, "missing" if value is _ABSENT else "is empty (none)",
-                                            _describe(policy, ftype), _label_hint(policy, name)))
+                                            describe(policy, ftype), _label_hint(policy, name)))
                 continue
             try:
                 out[name] = self._value(value, ftype, name, unit_id, problems, policy.fact_bounds.get(name))
             except Bad as bad:
-                problems.append(FactProblem(unit_id, name, bad.message, bad.expected or _describe(policy, ftype), bad.hint))
+                problems.append(FactProblem(unit_id, name, bad.message, bad.expected or describe(policy, ftype), bad.hint))
         if problems:
             raise FactError(unit_id, problems)
         return out
@@ -226,12 +226,12 @@ class FactCoercer:
             value = item.get(field.name, _ABSENT)
             if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
                 default = policy.field_defaults.get((rname, field.name))
-                if _has_default(default):
+                if has_default(default):
                     out[field.name] = default
                 elif ftype.optional:
                     out[field.name] = None
                 else:
-                    problems.append(FactProblem(unit_id, fpath, "missing", _describe(policy, ftype), None))
+                    problems.append(FactProblem(unit_id, fpath, "missing", describe(policy, ftype), None))
                 continue
             try:
                 result = self._scalar(value, ftype)
@@ -240,7 +240,7 @@ class FactCoercer:
                     _check_bounds(result, bounds)
                 out[field.name] = result
             except Bad as bad:
-                problems.append(FactProblem(unit_id, fpath, bad.message, bad.expected or _describe(policy, ftype), bad.hint))
+                problems.append(FactProblem(unit_id, fpath, bad.message, bad.expected or describe(policy, ftype), bad.hint))
         if len(problems) != before:
             return None
         derive = self.derive.get(rname)
@@ -254,10 +254,6 @@ class _Absent:
 
 
 _ABSENT: Any = _Absent()
-
-
-def _has_default(default: object) -> bool:
-    return has_default(default)
 
 
 def _check_bounds(value: object, bounds: tuple[object, object, bool, bool]) -> None:
@@ -287,10 +283,6 @@ def range_text(bounds: tuple[object, object, bool, bool]) -> str:
 def _range_text(bounds: tuple[object, object, bool, bool]) -> str:
     text = range_text(bounds)
     return f"a value in {text}" if ".." in text else f"a value {text}"
-
-
-def _describe(policy: CheckedPolicy, t: Type) -> str:
-    return describe(policy, t)
 
 
 def _label_hint(policy: CheckedPolicy, name: str) -> str | None:
