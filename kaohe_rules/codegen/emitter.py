@@ -11,8 +11,6 @@ place without re-running anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import TracebackType
 
 import attrs
@@ -58,45 +56,77 @@ class SourceMap:
         return found
 
 
+class _Indent:
+    """``with emitter.indent():`` (a class, not a generator: entered thousands of times per policy)."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self, out: Emitter) -> None:
+        self._out = out
+
+    def __enter__(self) -> None:
+        out = self._out
+        out._level += 1
+        out._prefix = "    " * out._level
+
+    def __exit__(self, *exc: object) -> None:
+        out = self._out
+        out._level -= 1
+        out._prefix = "    " * out._level
+
+
+class _At:
+    """``with emitter.at(site):`` — lines written inside belong to ``site``."""
+
+    __slots__ = ("_out", "_site", "_saved")
+
+    def __init__(self, out: Emitter, site: Site | None) -> None:
+        self._out = out
+        self._site = site
+        self._saved: Site | None = None
+
+    def __enter__(self) -> None:
+        self._saved, self._out._site = self._out._site, self._site
+
+    def __exit__(self, *exc: object) -> None:
+        self._out._site = self._saved
+
+
 class Emitter:
     """Lines of Python source at the current indentation, each with the site it belongs to."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
         self._level = 0
+        self._prefix = ""
         self._site: Site | None = None
         self._sites: dict[int, Site] = {}
 
     def writeline(self, text: str, site: Site | None = None) -> None:
-        """Write one line (or several, already indented relative to the current level)."""
-        site = site or self._site
-        prefix = "    " * self._level
-        for line in text.split("\n"):
-            self.lines.append(prefix + line if line else line)
-            if site is not None:
-                self._sites[len(self.lines)] = site
+        """Write one line (or several, each at the current indentation) for ``site`` or the current one."""
+        if site is None:
+            site = self._site
+        lines = self.lines
+        if "\n" in text:
+            for line in text.split("\n"):
+                self.writeline(line, site)
+            return
+        lines.append(self._prefix + text if text else text)
+        if site is not None:
+            self._sites[len(lines)] = site
 
     @property
     def current(self) -> Site | None:
         """The site lines are written for now (see :meth:`at`)."""
         return self._site
 
-    @contextmanager
-    def indent(self) -> Iterator[None]:
-        self._level += 1
-        try:
-            yield
-        finally:
-            self._level -= 1
+    def indent(self) -> _Indent:
+        """``with out.indent():`` writes one level deeper."""
+        return _Indent(self)
 
-    @contextmanager
-    def at(self, site: Site | None) -> Iterator[None]:
+    def at(self, site: Site | None) -> _At:
         """Every line written inside belongs to ``site`` (unless a line names its own)."""
-        saved, self._site = self._site, site
-        try:
-            yield
-        finally:
-            self._site = saved
+        return _At(self, site)
 
     def extend(self, other: Emitter) -> None:
         """Append ``other``'s lines (at their own indentation) and their sites."""

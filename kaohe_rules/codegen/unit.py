@@ -176,6 +176,7 @@ class _Body:
         self.exprs = ExprCompiler(self.ctx, frame)
         self.plan = plan
         self.sites = _Sites(tuple(n for n in plan.lets if n in self.policy.lets), self.policy, plan)
+        self._int_points: set[str] = set()  # the targets whose points are an int literal
 
     def write(self) -> tuple[tuple[tuple[str, ...], ...], str]:
         out, plan, traced = self.out, self.plan, self.frame.traced
@@ -197,7 +198,7 @@ class _Body:
         for t_index, placed in enumerate(plan.targets):
             local = self._target(placed, t_index)
             target_locals.append(local)
-            if self._int_valued(placed):
+            if self._int_valued(placed, local):
                 int_targets.add(local)
             by_section.setdefault(placed.section, []).append(local)
         with out.at(Site(LATE_WHERE)):
@@ -308,8 +309,11 @@ class _Body:
 
     def _target(self, placed: PlacedTarget, index: int) -> str:
         out, traced, sites = self.out, self.frame.traced, self.sites
-        points = self.ctx.number(placed.points)
-        int_points = int_literal(placed.points) is not None
+        as_int = int_literal(placed.points)
+        points = str(as_int) if as_int is not None else self.ctx.const(placed.points)
+        int_points = as_int is not None
+        if int_points:
+            self._int_points.add(f"T{index}")
         rules = placed.target.rules
         local = f"T{index}"
         if not traced and len(rules) == 1 and rules[0].kind == "full" and int_points:
@@ -335,9 +339,9 @@ class _Body:
                 out.writeline(f"T.append(('target', {index}, {local}))")
         return local
 
-    def _int_valued(self, placed: PlacedTarget) -> bool:
+    def _int_valued(self, placed: PlacedTarget, local: str) -> bool:
         """True when the target's score is surely an ``int`` at run time: int points, int deductions."""
-        if int_literal(placed.points) is None:
+        if local not in self._int_points:
             return False
         types = self.policy.types
         for rule in placed.target.rules:
