@@ -25,7 +25,7 @@ from .errors import (
     UnitInputError,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "BatchItem",

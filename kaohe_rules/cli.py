@@ -451,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     if args.version:
-        from . import __version__
+        from ._version import __version__
 
         _out().write(f"kaohe_rules {__version__}\n")
         return EXIT_OK

@@ -193,7 +193,7 @@ def _chart(policy: Policy, category: str, results: Sequence[Result], t: dict[str
 def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
                  lang: str = "zh") -> list[Block]:
     """The 通报: per category a ranking, a chart and the band counts; vetoes, deferrals, money, errors."""
-    from .. import __version__
+    from .._version import __version__
 
     t = _t(lang)
     checked = policy.checked
@@ -307,7 +307,7 @@ def _problem(problem: Mapping[str, object]) -> str:
 # -------------------------------------------------------------------- unit
 def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
     """One unit: headline and chart, vetoes, sections, every deduction with its reason, why-not, money."""
-    from .. import __version__
+    from .._version import __version__
 
     t = _t(lang)
     policy: Policy = result._policy

@@ -55,7 +55,7 @@ HASH_PREFIX = "sha256:"
 
 def trace_document(result: Result) -> dict[str, Any]:
     """The stable trace document of a result (evaluates again with tracing on if needed)."""
-    from .. import __version__
+    from .._version import __version__
 
     policy: Policy = result._policy
     checked = policy.checked
