@@ -671,7 +671,7 @@ def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -
         return payload
     result = payload[1]
     facts = result.facts if trace else None
-    return ("ok", result.unit_id, result.name, result.category, facts, result._raw, result._trace_events)
+    return ("ok", result.unit_id, result.name, result.category, facts, result.raw, result.trace_events)
 
 
 def assess_here_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
@@ -711,16 +711,17 @@ def _remote_result_class() -> type[Any]:
     from .runtime.result import Result
 
     class RemoteResult(Result):
-        __slots__ = ("_unit",)
+        __slots__ = ("_unit", "_evaluate")
         _unit: Any
+        _evaluate: Any
 
         @property
         def facts(self) -> dict[str, object]:
             if self._facts is _PENDING:
-                local = self._policy.evaluate(self._unit)
-                self._raw = local._raw
+                local = self._evaluate(self._unit)
+                self._raw = local.raw
                 self._facts = local.facts
-                self._unit = None
+                self._unit = self._evaluate = None
             return Result.facts.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     _REMOTE.append(RemoteResult)
@@ -740,10 +741,11 @@ def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], unit: Any,
         _, unit_id, name, category, facts, raw, events = payload
         plan = policy.checked.plans[category]
         if facts is None:
-            result = _remote_result_class()(policy, plan, raw, unit_id, name, category, _PENDING, events)
+            result = _remote_result_class()(policy.program, plan, raw, unit_id, name, category, _PENDING, events)
             result._unit = unit
+            result._evaluate = policy.evaluate
         else:
-            result = Result(policy, plan, raw, unit_id, name, category, facts, events)
+            result = Result(policy.program, plan, raw, unit_id, name, category, facts, events)
         return BatchItem(index, unit_id, result, None, location)
     if kind == "error":
         error: FactError | EvaluationError = payload[1]

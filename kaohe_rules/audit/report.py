@@ -22,6 +22,7 @@ from .whynot import why_not
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..runtime.program import Program
     from ..runtime.result import Result
 
 
@@ -168,13 +169,13 @@ def _cite(citation: str | None) -> str:
     return f"〔{citation}〕" if citation else ""
 
 
-def _policy_line(policy: Policy, t: dict[str, str]) -> str:
+def _policy_line(policy: Policy | Program, t: dict[str, str]) -> str:
     header = policy.checked.header
     doc = f"（{header.document}）" if header.document else ""
     return t["basis"].format(policy=header.label or header.name, doc=doc, hash=policy.content_hash[:16])
 
 
-def _chart(policy: Policy, category: str, results: Sequence[Result], t: dict[str, str]) -> Chart:
+def _chart(policy: Policy | Program, category: str, results: Sequence[Result], t: dict[str, str]) -> Chart:
     checked = policy.checked
     plan = checked.plans[category]
     order = [r.name for r in checked.ratings.ratings]
@@ -190,7 +191,7 @@ def _chart(policy: Policy, category: str, results: Sequence[Result], t: dict[str
 
 
 # ------------------------------------------------------------------- batch
-def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
+def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
                  lang: str = "zh") -> list[Block]:
     """The 通报: per category a ranking, a chart and the band counts; vetoes, deferrals, money, errors."""
     from .._version import __version__
@@ -310,7 +311,7 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
     from .._version import __version__
 
     t = _t(lang)
-    policy: Policy = result._policy
+    policy = result.program
     checked = policy.checked
     trace = result.trace
     blocks: list[Block] = [Heading(1, t["unit_title"].format(unit=f"{result.name or result.unit_id}"))]
@@ -498,7 +499,7 @@ def _cell(text: str, row_css: str, index: int) -> str:
     return _h(text)
 
 
-def batch_report(policy: Policy, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
+def batch_report(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
                  fmt: str = "md", lang: str = "zh") -> str:
     blocks = batch_blocks(policy, results, errors, lang)
     return to_html(blocks, lang) if fmt == "html" else to_markdown(blocks)

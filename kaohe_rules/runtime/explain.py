@@ -19,7 +19,7 @@ from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
-    from .result import Result
+    from .parts import ResultView as Result
 
 LANGS = ("zh", "en")
 
@@ -180,7 +180,7 @@ def cite(citation: str | None) -> str:
 
 def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     """The explanation of one result; ``full`` False gives the short form."""
-    checked = result._policy.checked
+    checked = result.program.checked
     w = _Writer(lang, value_kinds(checked))
     t = w.t
     header = checked.header

@@ -419,7 +419,7 @@ _ABSENT: Any = _Absent()
 
 
 def _has_default(default: object) -> bool:
-    from ..language.checker import MISSING
+    from ..language.abi import MISSING
 
     return default is not MISSING and default is not None
 
