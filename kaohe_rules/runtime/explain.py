@@ -13,13 +13,21 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from .parts import ResultView
 from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
-    from .parts import ResultView as Result
+
+
+class Result(ResultView, Protocol):
+    """What an explanation reads: a result and its trace (runtime.result.Result is one)."""
+
+    @property
+    def trace(self) -> Trace: ...
+
 
 LANGS = ("zh", "en")
 

@@ -3,7 +3,7 @@
 :class:`~kaohe_rules.runtime.result.Result` builds these parts lazily from the raw
 tuple.  ``trace`` and ``explain`` read a result through :class:`ResultView`, so they
 never import ``result`` (which imports them, lazily, to build a trace on demand):
-the imports run one way, ``result → trace → parts``.
+the imports run one way, ``result → explain → trace → parts``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from ..numeric import normalize
 
 if TYPE_CHECKING:
     from .program import Program
-    from .trace import Trace
 
 @attrs.frozen
 class TargetResult:
@@ -201,5 +200,3 @@ class ResultView(Protocol):
     def deferred(self) -> tuple[Deferral, ...]: ...
     @property
     def consequences(self) -> Consequences: ...
-    @property
-    def trace(self) -> Trace: ...
