@@ -21,16 +21,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import attrs
-
 from . import cache as disk_cache
+from .batch import serial
+from .batch.items import BatchItem as BatchItem
+from .batch.items import unit_id_of as unit_id_of
+from .batch.spec import PolicySpec
 from .codegen.compiler import compile_policy
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
 from .language.abi import TAG_LET, TAG_RULE, TAG_TARGET
 from .language.checker import check
 from .language.linker import link
 from .language.model import CategoryPlan, CheckedPolicy
-from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, int_problem, shown
+from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, shown
 from .numeric import ENGINE_CONTEXT
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
@@ -51,19 +53,6 @@ def _engine_context() -> decimal.Context:
     except AttributeError:
         _thread_state.context = context = ENGINE_CONTEXT.copy()
         return context
-
-
-def unit_id_of(unit: object) -> str:
-    """The id of a unit for an error row, whatever the unit is (never raises)."""
-    try:
-        unit_id = unit.get("id") if isinstance(unit, Mapping) else None
-    except Exception:
-        unit_id = None
-    if isinstance(unit_id, int) and not isinstance(unit_id, bool) and int_problem(unit_id) is None:
-        return str(int.__int__(unit_id))
-    if isinstance(unit_id, str) and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS and not has_lone_surrogate(unit_id):
-        return str.__str__(unit_id)  # a subclass's own methods never reach a message
-    return "?" if unit_id is None else shown(unit_id)
 
 
 _PLAIN = frozenset({dict, MappingProxyType, list, tuple, str, int, bool, float, Decimal, datetime.date, datetime.datetime, type(None)})
@@ -176,25 +165,6 @@ def load_source(source: SourceFile, base_dir: Path | None) -> Policy:
         sys.setrecursionlimit(old_limit)
         if collecting:
             gc.enable()
-
-
-@attrs.frozen
-class BatchItem:
-    """One row of a batch: the result, or the error that kept it from being assessed."""
-
-    index: int
-    unit_id: str | None
-    result: Result | None
-    error: KaoheError | None
-    location: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
-
-    @property
-    def problems(self) -> tuple[FactProblem, ...]:
-        return self.error.problems if isinstance(self.error, FactError) else ()
 
 
 class Policy:
@@ -399,18 +369,10 @@ class Policy:
                       workers: int | None = None) -> Iterator[BatchItem]:
         """Assess many units in order; every bad row becomes a BatchItem with its error, none is lost.
 
-        ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.parallel`): the
+        ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.batch.pool`): the
         same items in the same order, streamed; ``None`` or 1 assesses in this process.
         """
-        if workers is not None and workers > 1:
-            from .parallel import evaluate_many
-
-            yield from evaluate_many(self, units, workers=workers, trace=trace)
-            return
-        if workers is not None and workers < 1:
-            raise ValueError("workers must be at least 1")
-        for index, unit in enumerate(units):
-            yield self.assess_row(index, unit, trace=trace)
+        return serial.evaluate_many(self, units, trace=trace, workers=workers)
 
     def assess_row(self, index: int, unit: object, *, trace: bool = False) -> BatchItem:
         """One row of a batch: its result, or the error that kept it from being assessed; never raises.
@@ -418,16 +380,12 @@ class Policy:
         The batch contract (docs/limits.md): every input row yields exactly one
         item, in input order, whatever the row holds.
         """
-        try:
-            result = self.evaluate(unit, trace=trace)  # type: ignore[arg-type]
-        except (FactError, EvaluationError) as exc:
-            return BatchItem(index, exc.unit, None, exc)
-        except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
-            unit_id = unit_id_of(unit)
-            error = exc if isinstance(exc, KaoheError) else EvaluationError(
-                unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
-            return BatchItem(index, unit_id, None, error)
-        return BatchItem(index, result.unit_id, result, None)
+        return serial.assess_row(self, index, unit, trace=trace)
+
+    @classmethod
+    def from_spec(cls, spec: PolicySpec) -> Policy:
+        """The policy ``spec`` describes, loaded again from its source (a worker that did not inherit it)."""
+        return load_source(SourceFile(spec.name, spec.text), Path(spec.base_dir) if spec.base_dir else None)
 
     # ------------------------------------------------------------- display
     def display_value(self, name: str, value: object) -> object:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..language.model import CategoryPlan, CheckedPolicy
 from ..language.types import Type
 from ..numeric import ENGINE_CONTEXT
-from .evaluator import CompiledModule
+
+if TYPE_CHECKING:
+    from .evaluator import CompiledModule
 
 #: A raw trace event as the traced evaluator appends it (first element: an ``abi`` tag).
 RawEvent = tuple[Any, ...]
