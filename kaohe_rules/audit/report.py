@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..runtime.trace import plain_decimal
-from .chart import BAND_COLOURS, Dot, colour_index, score_chart
+from .chart import BAND_COLOURS, Dot, colour_index, score_chart, score_domain
 from .whynot import why_not
 
 if TYPE_CHECKING:
@@ -182,9 +182,7 @@ def _chart(policy: Policy | Program, category: str, results: Sequence[Result], t
     labels = {r.name: r.label or r.name for r in checked.ratings.ratings}
     info = checked.categories[category]
     dots = [Dot(r.name or r.unit_id, r.score, order.index(r.rating), r.vetoed) for r in results]
-    from .chart import _domain
-
-    low, _ = _domain(plan.bands, [d.score for d in dots], info.total)
+    low, _ = score_domain(plan.bands, [d.score for d in dots], info.total)
     title = t["chart"].format(category=info.label or category, total=plain_decimal(info.total))
     note = t["axis_from"].format(low=plain_decimal(low)) if low > 0 else ""
     return Chart(score_chart(plan.bands, order, labels, info.total, dots, title, note), title)

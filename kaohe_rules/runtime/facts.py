@@ -424,6 +424,11 @@ def _has_default(default: object) -> bool:
     return default is not MISSING and default is not None
 
 
+# Public names for the generated coercer (runtime.fastfacts), which shares these.
+Bad = _Bad
+has_default = _has_default
+
+
 def _check_bounds(value: object, bounds: tuple[object, object, bool, bool]) -> None:
     low, high, low_closed, high_closed = bounds
     if value is None:
