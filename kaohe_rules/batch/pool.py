@@ -65,7 +65,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as _wait
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from ..errors import EvaluationError, FactError, KaoheError
@@ -150,7 +152,7 @@ def _die_with_parent(parent: int | None, deathsig: bool) -> None:
         os._exit(0)
 
 
-def _read_tasks(tasks: Any, inbox: queue.SimpleQueue[bytes]) -> None:
+def _read_tasks(tasks: Connection, inbox: queue.SimpleQueue[bytes]) -> None:
     """In a worker thread: pass on the parent's tasks; at end-of-file, end the worker.
 
     End-of-file means the parent closed the pipe (the batch is over or stopped) or died;
@@ -166,8 +168,9 @@ def _read_tasks(tasks: Any, inbox: queue.SimpleQueue[bytes]) -> None:
     os._exit(0)
 
 
-def _worker_main(policy: Assessor | tuple[Callable[[PolicySpec], Assessor], PolicySpec], function: UnitFunction[Any], units: Sequence[Any] | None,
-                 tasks: Any, results: Any, parent: int | None, deathsig: bool, inherited: Sequence[Any]) -> None:
+def _worker_main(policy: Assessor | tuple[Callable[[PolicySpec], Assessor], PolicySpec], function: UnitFunction[Any],
+                 units: Sequence[Any] | None, tasks: Connection, results: Connection, parent: int | None,
+                 deathsig: bool, inherited: Sequence[Connection]) -> None:
     """A worker process: assess the tasks read from ``tasks``, in order, and send each task's values back."""
     for conn in inherited:  # the parent's ends of every pipe (a forked worker holding them would hide an EOF)
         conn.close()
@@ -200,7 +203,7 @@ def _worker_main(policy: Assessor | tuple[Callable[[PolicySpec], Assessor], Poli
             _reply(results, _run_task(policy, function, first, units[first:first + size]))
 
 
-def _reply(results: Any, data: bytes) -> None:
+def _reply(results: Connection, data: bytes) -> None:
     try:
         results.send_bytes(data)
     except OSError:  # the parent is gone
@@ -259,7 +262,7 @@ class _Worker:
 
     __slots__ = ("process", "tasks", "results", "held", "poller")
 
-    def __init__(self, process: Any, tasks: Any, results: Any) -> None:
+    def __init__(self, process: BaseProcess, tasks: Connection, results: Connection) -> None:
         self.process = process
         self.tasks = tasks
         self.results = results
@@ -486,7 +489,7 @@ class _Pool:
                     pass
             else:  # pragma: no cover - platforms without poll()
                 _wait([conn, worker.process.sentinel])
-            return conn.recv_bytes()  # type: ignore[no-any-return]
+            return conn.recv_bytes()
         except (EOFError, OSError):
             return None
 
