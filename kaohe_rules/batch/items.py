@@ -18,9 +18,9 @@ from ..errors import EvaluationError, FactError, FactProblem, KaoheError
 from ..limits import MAX_ID_CHARS, has_lone_surrogate, int_problem, shown
 from ..runtime.program import Program
 from ..runtime.result import Result
-from ..unitio import UnitRow
 
 if TYPE_CHECKING:
+    from ..unitio import UnitRow
     from .spec import PolicySpec
 
 T = TypeVar("T")

@@ -68,16 +68,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as _wait
 from multiprocessing.process import BaseProcess
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import EvaluationError, FactError, KaoheError
 from ..language.model import CategoryPlan
 from ..limits import MAX_WORKER_DEATHS
 from ..runtime.program import RawEvent
 from ..runtime.result import Result
-from ..unitio import UnitRow
 from .items import Assessor, BatchItem, unit_id_of
 from .spec import PolicySpec, policy_spec
+
+if TYPE_CHECKING:
+    from ..unitio import UnitRow
 
 T = TypeVar("T")
 UnitFunction = Callable[[Assessor, int, Any], T]
