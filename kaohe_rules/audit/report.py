@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..reports.ranked import money
 from ..runtime.trace import plain_decimal
 from .chart import BAND_COLOURS, Dot, colour_index, score_chart, score_domain
 from .whynot import why_not
@@ -152,16 +153,12 @@ def _t(lang: str) -> dict[str, str]:
     return _TEXT[lang]
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
 def _signed(result: Result) -> str:
     c = result.consequences
     if c.kind == "reward":
-        return "+" + _money(c.total)
+        return "+" + money(c.total)
     if c.kind == "fine":
-        return "-" + _money(c.total)
+        return "-" + money(c.total)
     return "—"
 
 
@@ -260,8 +257,8 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
         fines = sum((r.consequences.total for r in members if r.consequences.kind == "fine"), Decimal("0.00"))
         all_rewards += rewards
         all_fines += fines
-        rows.append((info.label or category, _money(rewards), _money(fines), _money(rewards - fines)))
-    rows.append((t["category_total"], _money(all_rewards), _money(all_fines), _money(all_rewards - all_fines)))
+        rows.append((info.label or category, money(rewards), money(fines), money(rewards - fines)))
+    rows.append((t["category_total"], money(all_rewards), money(all_fines), money(all_rewards - all_fines)))
     blocks.append(Table(("", t["rewards"], t["fines"], t["net"]), tuple(rows), numeric=(1, 2, 3), css="money",
                         row_css=tuple([""] * (len(rows) - 1) + ["total"])))
     if errors:
@@ -381,7 +378,7 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
     if not c.items:
         blocks.append(Para(t["none"] + "".join(f"（{n}）" for n in c.notes)))
     else:
-        rows = [(i.label or i.name, _money(i.amount) if i.amount is not None else "—") for i in c.items]
+        rows = [(i.label or i.name, money(i.amount) if i.amount is not None else "—") for i in c.items]
         blocks.append(Table((t["item"], t["amount"]), tuple(rows), numeric=(1,), css="money"))
     blocks.append(Para(t["generated"].format(version=__version__), "meta"))
     return blocks
