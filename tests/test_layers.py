@@ -34,7 +34,9 @@ from pathlib import Path
 
 import attrs
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent / "kaohe_rules"
+import kaohe_rules
+
+PACKAGE_DIR = Path(kaohe_rules.__file__).resolve().parent  # wherever this test file is moved to
 PACKAGE = "kaohe_rules"
 
 LEAVES = frozenset({"_version", "limits", "numeric", "source", "errors", "grammar_file", "cache"})
