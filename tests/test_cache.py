@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-from kaohe_rules import cache
+from kaohe_rules import _version, cache
 from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 
@@ -163,7 +163,7 @@ def test_entries_are_pruned(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_key_depends_on_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     before = cache.engine_key()
     cache.engine_key.cache_clear()
-    monkeypatch.setattr(kaohe_rules, "__version__", "999")
+    monkeypatch.setattr(_version, "__version__", "999")
     try:
         assert cache.engine_key() != before
     finally:
@@ -179,7 +179,7 @@ if sys.argv[1:] == ["cached"]:  # the tables must come from the cache: building 
     def refuse(*args, **kwargs):
         raise AssertionError("parser built although the cache holds its tables")
     lark.Lark.__init__ = refuse
-from kaohe_rules import cache
+from kaohe_rules import _version, cache
 from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 text = open({str(POLICY)!r}, encoding="utf-8").read()

@@ -120,7 +120,7 @@ def test_policy_is_shipped_to_worker_processes(policy: Any) -> None:
 
 
 def test_worker_policy_checks_the_hash(policy: Any) -> None:
-    from kaohe_rules.parallel import policy_spec
+    from kaohe_rules.batch.spec import policy_spec
 
     spec = policy_spec(policy)
     assert kdask.worker_policy(spec) is kdask.worker_policy(spec)

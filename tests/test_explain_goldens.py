@@ -47,7 +47,7 @@ def test_trace_document(results: list[Any], golden: Any) -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_reports(results: list[Any], golden: Any, lang: str) -> None:
-    policy = results[0]._policy
+    policy = results[0].program
     golden(f"report/karamay-batch-{lang}.md", batch_report(policy, results, [], "md", lang))
     unit = next(r for r in results if r.unit_id == "wuerhe")
     golden(f"report/karamay-wuerhe-{lang}.md", unit_report(unit, "md", lang))

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 HEAVY = ("lark", "kaohe_rules.language.parser", "kaohe_rules.language.checker", "kaohe_rules.codegen.compiler", "kaohe_rules.policy",
-         "kaohe_rules.runtime", "kaohe_rules.cache", "kaohe_rules.parallel", "decimal", "json", "multiprocessing",
+         "kaohe_rules.runtime", "kaohe_rules.cache", "kaohe_rules.batch.pool", "decimal", "json", "multiprocessing",
          "concurrent.futures", "dask", "pandas", "openpyxl", "hypothesis")
 
 
@@ -43,5 +43,5 @@ def test_loading_and_evaluating_does_not_import_the_extras() -> None:
             "ratings { 好 差 } vetoed 差\\nbands 单位 { 好 [5, 10] 差 [0, 5) }')\n"
             "p.evaluate({'id': 'u', 'category': '单位', 'facts': {'a': True}}).score")
     modules = imported_after(code)
-    assert not [m for m in ("dask", "pandas", "multiprocessing", "concurrent.futures", "kaohe_rules.parallel",
+    assert not [m for m in ("dask", "pandas", "multiprocessing", "concurrent.futures", "kaohe_rules.batch.pool",
                             "kaohe_rules.dask", "kaohe_rules.runtime.interpreter", "hypothesis") if m in modules]

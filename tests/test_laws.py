@@ -12,7 +12,8 @@ import pytest
 import kaohe_rules
 from kaohe_rules.cli import main
 from kaohe_rules.runtime.result import Result
-from kaohe_rules.testing.laws import LAW_NAMES, LawViolation, check_pair, verify
+from kaohe_rules.testing.laws import LAW_NAMES, LawViolation, check_pair
+from kaohe_rules.testing.verifier import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ import pytest
 
 import kaohe_rules
 from kaohe_rules.testing.casefile import run_casefile
-from kaohe_rules.testing.laws import verify
+from kaohe_rules.testing.verifier import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "karamay-2013.kh"

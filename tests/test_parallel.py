@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-from kaohe_rules import parallel
+from kaohe_rules.batch import pool as parallel
 from kaohe_rules.cli import main
 from kaohe_rules.errors import EvaluationError, FactError
 
@@ -223,7 +223,7 @@ def test_the_fork_path_in_a_fresh_single_threaded_process() -> None:
 import json, multiprocessing, sys
 from decimal import Decimal
 import kaohe_rules
-from kaohe_rules import parallel
+from kaohe_rules.batch import pool as parallel
 assert parallel._context().get_start_method() == "fork"
 policy = kaohe_rules.load({str(POLICY)!r})
 units = json.load(open({str(SAMPLES)!r}, encoding="utf-8"), parse_float=Decimal)["units"] * 5

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from ..language import ast
+from ..language.abi import RAW_FIELDS as RAW_FIELDS  # the layout lives in abi; named here for old importers
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget
 from ..language.types import Type
 
@@ -34,7 +35,6 @@ _SIMPLE = re.compile(r"^(?:[A-Z]+\d+(?:_\d+)?|_[a-z]+\d+|-?\d+|True|False|None)$
 
 _EMPTY_AGGREGATE = {"count": "0", "sum": "0", "any": "False", "all": "True", "min": "None", "max": "None"}
 
-RAW_FIELDS = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome")
 
 
 @attrs.frozen

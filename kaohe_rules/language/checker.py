@@ -31,6 +31,7 @@ from ..errors import Diagnostic
 from ..numeric import ENGINE_CONTEXT
 from ..source import Span
 from . import ast
+from .abi import MISSING
 from .linker import LinkedPolicy
 from .model import (
     BandInfo,
@@ -1371,13 +1372,7 @@ class _NotConstant(Exception):
         self.span = span
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "<no default>"
-
-
-_MISSING = _Missing()
-MISSING = _MISSING
+_MISSING = MISSING  # the marker lives in abi (the runtime reads it too)
 
 
 def _no_span(attribute: attrs.Attribute, value: object) -> bool:  # type: ignore[type-arg]

@@ -419,9 +419,14 @@ _ABSENT: Any = _Absent()
 
 
 def _has_default(default: object) -> bool:
-    from ..language.checker import MISSING
+    from ..language.abi import MISSING
 
     return default is not MISSING and default is not None
+
+
+# Public names for the generated coercer (runtime.fastfacts), which shares these.
+Bad = _Bad
+has_default = _has_default
 
 
 def _check_bounds(value: object, bounds: tuple[object, object, bool, bool]) -> None:

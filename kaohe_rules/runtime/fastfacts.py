@@ -49,7 +49,8 @@ from ..limits import (
 from ..numeric import ENGINE_CONTEXT
 from . import facts as _generic
 from .evaluator import CompiledModule
-from .facts import _Bad, _has_default
+from .facts import Bad as _Bad
+from .facts import has_default as _has_default
 from .helpers import HELPERS, SAFE_BUILTINS
 
 CoerceFunction = Callable[[Mapping[str, object]], dict[str, object]]

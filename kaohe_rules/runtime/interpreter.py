@@ -11,7 +11,7 @@ that keeps optimisation from changing meaning; it is not used to assess units.
 :func:`interpret` takes the coerced facts of one unit (as the fact coercer
 returns them) and returns the raw tuple the compiled evaluator returns:
 ``(score, sections, targets, vetoes, excepted, deferred, band, rating, outcome)``
-(see :data:`kaohe_rules.codegen.compiler.RAW_FIELDS`).  Record ``let`` fields are
+(see :data:`kaohe_rules.language.abi.RAW_FIELDS`).  Record ``let`` fields are
 recomputed here from the record's own fields rather than trusted.
 """
 

@@ -24,6 +24,7 @@ from kaohe_rules.errors import (
     KaoheError,
     PolicyError,
     UnitInputError,
+    UsageError,
 )
 from kaohe_rules.source import SourceFile, Span
 
@@ -42,6 +43,7 @@ def samples() -> dict[type[BaseException], list[BaseException]]:
         EvaluationError: [EvaluationError("u1", "division by zero", "target t, rule 1"),
                           EvaluationError("单位", "not assessed: the worker process assessing it died")],
         UnitInputError: [UnitInputError("units.csv: 文件不存在 / no such file")],
+        UsageError: [UsageError("--workers must be at least 1, not 0")],
     }
 
 

@@ -8,7 +8,7 @@ forked workers inherit it, each is told once which chunks are its own (every N-t
 and each runs ahead on its own until its result pipe is full.
 
 **Every unit yields exactly one value, in input order** — for ``evaluate_many`` one
-:class:`~kaohe_rules.policy.BatchItem`, the same as one process gives: its result,
+:class:`~kaohe_rules.batch.items.BatchItem`, the same as one process gives: its result,
 or the :class:`~kaohe_rules.errors.FactError` /
 :class:`~kaohe_rules.errors.EvaluationError` that kept it from being assessed.  What
 can go wrong with processes costs one row at most, never the batch:
@@ -65,22 +65,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as _wait
-from pathlib import Path
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
-from .errors import EvaluationError, FactError, KaoheError
-from .limits import MAX_WORKER_DEATHS
+from ..errors import EvaluationError, FactError, KaoheError
+from ..language.model import CategoryPlan
+from ..limits import MAX_WORKER_DEATHS
+from ..runtime.program import RawEvent
+from ..runtime.result import Result
+from .items import Assessor, BatchItem, unit_id_of
+from .spec import PolicySpec, policy_spec
 
 if TYPE_CHECKING:
-    from .policy import BatchItem, Policy
+    from ..unitio import UnitRow
 
 T = TypeVar("T")
-UnitFunction = Callable[["Policy", int, Any], T]
+UnitFunction = Callable[[Assessor, int, Any], T]
 #: ``lost(policy, index, unit, why)``: the value for a unit no worker could assess (``why`` says what happened).
-LostFunction = Callable[["Policy", int, Any, str], T]
+LostFunction = Callable[[Assessor, int, Any, str], T]
 
 DEFAULT_CHUNK = 64
 IN_FLIGHT_PER_WORKER = 4
@@ -95,28 +99,9 @@ _PR_SET_PDEATHSIG = 1
 _HIGHEST = pickle.HIGHEST_PROTOCOL
 
 
-@attrs.frozen
-class PolicySpec:
-    """What a fresh worker process needs to rebuild the policy: its text and where it came from."""
-
-    name: str
-    text: str
-    base_dir: str | None
-    content_hash: str
-
-
-def policy_spec(policy: Policy) -> PolicySpec:
-    source = policy.checked.header.span.source
-    path = Path(source.name)
-    base_dir = str(path.parent) if source.name != "<policy>" and path.is_file() else None
-    return PolicySpec(source.name, source.text, base_dir, policy.content_hash)
-
-
-def _load_spec(spec: PolicySpec) -> Policy:
-    from .policy import load_source
-    from .source import SourceFile
-
-    policy = load_source(SourceFile(spec.name, spec.text), Path(spec.base_dir) if spec.base_dir else None)
+def _load_spec(loader: Callable[[PolicySpec], Assessor], spec: PolicySpec) -> Assessor:
+    """In a worker: the policy loaded from its source by ``loader`` (the parent's ``policy.from_spec``)."""
+    policy = loader(spec)
     if policy.content_hash != spec.content_hash:
         raise KaoheError(f"worker loaded policy {policy.content_hash[:12]}, expected {spec.content_hash[:12]} "
                          "(did a file it extends change?)")
@@ -169,7 +154,7 @@ def _die_with_parent(parent: int | None, deathsig: bool) -> None:
         os._exit(0)
 
 
-def _read_tasks(tasks: Any, inbox: queue.SimpleQueue[bytes]) -> None:
+def _read_tasks(tasks: Connection, inbox: queue.SimpleQueue[bytes]) -> None:
     """In a worker thread: pass on the parent's tasks; at end-of-file, end the worker.
 
     End-of-file means the parent closed the pipe (the batch is over or stopped) or died;
@@ -185,8 +170,9 @@ def _read_tasks(tasks: Any, inbox: queue.SimpleQueue[bytes]) -> None:
     os._exit(0)
 
 
-def _worker_main(policy: Policy | PolicySpec, function: UnitFunction[Any], units: Sequence[Any] | None,
-                 tasks: Any, results: Any, parent: int | None, deathsig: bool, inherited: Sequence[Any]) -> None:
+def _worker_main(policy: Assessor | tuple[Callable[[PolicySpec], Assessor], PolicySpec], function: UnitFunction[Any],
+                 units: Sequence[Any] | None, tasks: Connection, results: Connection, parent: int | None,
+                 deathsig: bool, inherited: Sequence[Connection]) -> None:
     """A worker process: assess the tasks read from ``tasks``, in order, and send each task's values back."""
     for conn in inherited:  # the parent's ends of every pipe (a forked worker holding them would hide an EOF)
         conn.close()
@@ -196,8 +182,8 @@ def _worker_main(policy: Policy | PolicySpec, function: UnitFunction[Any], units
     inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     threading.Thread(target=_read_tasks, args=(tasks, inbox), daemon=True).start()
     try:
-        if isinstance(policy, PolicySpec):
-            policy = _load_spec(policy)
+        if isinstance(policy, tuple):  # (loader, spec): not inherited, loaded here from its source
+            policy = _load_spec(*policy)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
         message = str(exc) if isinstance(exc, KaoheError) else f"a worker could not load the policy ({_described(exc)})"
         results.send_bytes(pickle.dumps(("fatal", message)))
@@ -219,14 +205,14 @@ def _worker_main(policy: Policy | PolicySpec, function: UnitFunction[Any], units
             _reply(results, _run_task(policy, function, first, units[first:first + size]))
 
 
-def _reply(results: Any, data: bytes) -> None:
+def _reply(results: Connection, data: bytes) -> None:
     try:
         results.send_bytes(data)
     except OSError:  # the parent is gone
         os._exit(0)
 
 
-def _run_task(policy: Policy, function: UnitFunction[Any], start: int, rows: Sequence[Any]) -> bytes:
+def _run_task(policy: Assessor, function: UnitFunction[Any], start: int, rows: Sequence[Any]) -> bytes:
     """The pickled values of units ``start``... (``rows``): ``("ok", values, lost, here)``, or why there are none.
 
     ``lost`` maps offsets of units that ran out of memory to why; ``here`` lists the
@@ -278,7 +264,7 @@ class _Worker:
 
     __slots__ = ("process", "tasks", "results", "held", "poller")
 
-    def __init__(self, process: Any, tasks: Any, results: Any) -> None:
+    def __init__(self, process: BaseProcess, tasks: Connection, results: Connection) -> None:
         self.process = process
         self.tasks = tasks
         self.results = results
@@ -317,7 +303,7 @@ class _Pool:
     that holds nothing else (for a list, the one taking over its slot).
     """
 
-    def __init__(self, policy: Policy, function: UnitFunction[T], context: Any, size: int,
+    def __init__(self, policy: Assessor, function: UnitFunction[T], context: Any, size: int,
                  units: Sequence[Any] | None, here: UnitFunction[T], lost: LostFunction[T] | None,
                  slots: int = 1, chunk_size: int = DEFAULT_CHUNK) -> None:
         self.policy = policy
@@ -343,11 +329,11 @@ class _Pool:
         parent = os.getpid() if context.get_start_method() != "forkserver" else None
         deathsig = threading.current_thread() is threading.main_thread()
         if self.fork:
-            target: Policy | PolicySpec = self.policy
+            target: Assessor | tuple[Callable[[PolicySpec], Assessor], PolicySpec] = self.policy
             inherited = [c for w in self.workers for c in (w.tasks, w.results)] + [task_writer, result_reader]
         else:
-            self.spec = self.spec or policy_spec(self.policy)
-            target, inherited = self.spec, []
+            self.spec = self.spec or policy_spec(self.policy.program)
+            target, inherited = (self.policy.from_spec, self.spec), []
         process = context.Process(target=_worker_main, daemon=True,
                                   args=(target, self.function, self.units, task_reader, result_writer,
                                         parent, deathsig, inherited))
@@ -505,7 +491,7 @@ class _Pool:
                     pass
             else:  # pragma: no cover - platforms without poll()
                 _wait([conn, worker.process.sentinel])
-            return conn.recv_bytes()  # type: ignore[no-any-return]
+            return conn.recv_bytes()
         except (EOFError, OSError):
             return None
 
@@ -565,7 +551,7 @@ class _Pool:
         return self.lost(self.policy, index, unit, why)
 
 
-def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *, workers: int | None = None,
+def map_units(policy: Assessor, units: Iterable[Any], function: UnitFunction[T], *, workers: int | None = None,
               chunk_size: int = DEFAULT_CHUNK, local: UnitFunction[T] | None = None,
               lost: LostFunction[T] | None = None) -> Iterator[T]:
     """``function(policy, index, unit)`` for every unit, computed in ``workers`` processes, yielded in input order.
@@ -649,7 +635,7 @@ def map_units(policy: Policy, units: Iterable[Any], function: UnitFunction[T], *
 
 
 # ------------------------------------------------------------- assessing
-def assess_here(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
+def assess_here(policy: Assessor, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
     """Evaluate one unit: ``("result", Result)``, or ``("error", FactError or EvaluationError)``.
 
     Used as it is where this process assesses a unit itself; :func:`assess_payload`
@@ -659,7 +645,7 @@ def assess_here(policy: Policy, index: int, unit: Any, trace: bool = False) -> t
     return ("result", item.result) if item.result is not None else ("error", item.error)
 
 
-def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
+def assess_payload(policy: Assessor, index: int, unit: Any, trace: bool = False) -> tuple[Any, ...]:
     """Evaluate one unit in a worker; plain data the parent turns back into a BatchItem.
 
     Without tracing only the raw result travels (the coerced facts are most of a
@@ -671,34 +657,31 @@ def assess_payload(policy: Policy, index: int, unit: Any, trace: bool = False) -
         return payload
     result = payload[1]
     facts = result.facts if trace else None
-    return ("ok", result.unit_id, result.name, result.category, facts, result._raw, result._trace_events)
+    return ("ok", result.unit_id, result.name, result.category, facts, result.raw, result.trace_events)
 
 
-def assess_here_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
+def assess_here_traced(policy: Assessor, index: int, unit: Any) -> tuple[Any, ...]:
     return assess_here(policy, index, unit, trace=True)
 
 
-def assess_payload_traced(policy: Policy, index: int, unit: Any) -> tuple[Any, ...]:
+def assess_payload_traced(policy: Assessor, index: int, unit: Any) -> tuple[Any, ...]:
     return assess_payload(policy, index, unit, trace=True)
 
 
 def unit_label(unit: Any) -> str:
     """The id a unit is reported under when it could not be read or assessed ("?" without one)."""
-    from .policy import unit_id_of
-
     return unit_id_of(unit)
 
 
-def assess_lost(policy: Policy, index: int, unit: Any, why: str) -> tuple[Any, ...]:
+def assess_lost(policy: Assessor, index: int, unit: Any, why: str) -> tuple[Any, ...]:
     """The payload of a unit no worker could assess (see :func:`map_units`): an error row saying why."""
     return ("lost", unit_label(unit), why)
 
 
 _PENDING: Any = object()
-_REMOTE: list[type[Any]] = []
 
 
-def _remote_result_class() -> type[Any]:
+class RemoteResult(Result):
     """A Result assessed in a worker whose facts are produced here on first use.
 
     Asking for ``facts`` (directly, or through ``trace``/``explain`` or the audit tools)
@@ -706,44 +689,40 @@ def _remote_result_class() -> type[Any]:
     facts and the records the result points to are the same objects, as in a serial
     result.  The values are identical: evaluation is deterministic.
     """
-    if _REMOTE:
-        return _REMOTE[0]
-    from .runtime.result import Result
 
-    class RemoteResult(Result):
-        __slots__ = ("_unit",)
-        _unit: Any
+    __slots__ = ("_unit", "_evaluate")
 
-        @property
-        def facts(self) -> dict[str, object]:
-            if self._facts is _PENDING:
-                local = self._policy.evaluate(self._unit)
-                self._raw = local._raw
-                self._facts = local.facts
-                self._unit = None
-            return Result.facts.fget(self)  # type: ignore[attr-defined,no-any-return]
+    def __init__(self, policy: Assessor, unit: Any, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str,
+                 name: str | None, category: str, events: list[RawEvent] | None) -> None:
+        super().__init__(policy.program, plan, raw, unit_id, name, category, _PENDING, events)
+        self._unit: Any = unit
+        self._evaluate: Callable[[Any], Result] | None = policy.evaluate
 
-    _REMOTE.append(RemoteResult)
-    return RemoteResult
+    @property
+    def facts(self) -> dict[str, object]:
+        if self._facts is _PENDING:
+            assert self._evaluate is not None
+            local = self._evaluate(self._unit)
+            self._raw = local.raw
+            self._facts = local.facts
+            self._unit = self._evaluate = None
+        return Result.facts.fget(self)  # type: ignore[attr-defined,no-any-return]
 
 
-def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], unit: Any,
+def batch_item(policy: Assessor, index: int, payload: tuple[Any, ...], unit: Any,
                location: str | None = None) -> BatchItem:
     """The BatchItem a payload from :func:`assess_payload` stands for, bound to ``policy``."""
-    from .policy import BatchItem
-    from .runtime.result import Result
-
     kind = payload[0]
     if kind == "result":  # assessed in this process (assess_here)
         return BatchItem(index, payload[1].unit_id, payload[1], None, location)
     if kind == "ok":
         _, unit_id, name, category, facts, raw, events = payload
-        plan = policy.checked.plans[category]
+        plan = policy.program.plans[category]
+        result: Result
         if facts is None:
-            result = _remote_result_class()(policy, plan, raw, unit_id, name, category, _PENDING, events)
-            result._unit = unit
+            result = RemoteResult(policy, unit, plan, raw, unit_id, name, category, events)
         else:
-            result = Result(policy, plan, raw, unit_id, name, category, facts, events)
+            result = Result(policy.program, plan, raw, unit_id, name, category, facts, events)
         return BatchItem(index, unit_id, result, None, location)
     if kind == "error":
         error: FactError | EvaluationError = payload[1]
@@ -752,7 +731,7 @@ def batch_item(policy: Policy, index: int, payload: tuple[Any, ...], unit: Any,
     return BatchItem(index, payload[1], None, EvaluationError(payload[1], f"not assessed: {payload[2]}"), location)
 
 
-def evaluate_many(policy: Policy, units: Iterable[Mapping[str, object]], *, workers: int | None = None,
+def evaluate_many(policy: Assessor, units: Iterable[Mapping[str, object]], *, workers: int | None = None,
                   trace: bool = False, chunk_size: int = DEFAULT_CHUNK) -> Iterator[BatchItem]:
     """Assess units in ``workers`` processes; one BatchItem per unit, in input order, streamed."""
     function = assess_payload_traced if trace else assess_payload
@@ -775,18 +754,18 @@ def evaluate_many(policy: Policy, units: Iterable[Mapping[str, object]], *, work
 
 
 # --------------------------------------------------------------- CLI rows
-def assess_row_payload(policy: Policy, index: int, row: Any) -> tuple[Any, ...] | None:
+def assess_row_payload(policy: Assessor, index: int, row: UnitRow) -> tuple[Any, ...] | None:
     """:func:`assess_payload` for a row of a unit file (None for an unreadable row)."""
     return None if row.unit is None else assess_payload(policy, index, row.unit)
 
 
-def assess_row_lost(policy: Policy, index: int, row: Any, why: str) -> tuple[Any, ...] | None:
+def assess_row_lost(policy: Assessor, index: int, row: UnitRow, why: str) -> tuple[Any, ...] | None:
     """:func:`assess_lost` for a row of a unit file."""
     return None if row.unit is None else assess_lost(policy, index, row.unit, why)
 
 
-def assess_rows(policy: Policy, rows: Iterable[Any], workers: int,
-                chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[Any, BatchItem | None]]:
+def assess_rows(policy: Assessor, rows: Iterable[UnitRow], workers: int,
+                chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[UnitRow, BatchItem | None]]:
     """``(row, BatchItem or None)`` for the rows of a unit file, as ``kaohe eval`` assesses them, in order."""
     kept: collections.deque[Any] = collections.deque()
 
@@ -800,69 +779,3 @@ def assess_rows(policy: Policy, rows: Iterable[Any], workers: int,
                              lost=assess_row_lost):
         row = kept.popleft()
         yield row, (None if payload is None else batch_item(policy, row.index, payload, row.unit, row.location))
-
-
-def render_row_jsonl(policy: Policy, index: int, row: Any) -> tuple[str | None, dict[str, object] | None]:
-    """In a worker: the JSON Lines output of one row — ``(line, None)``, or ``(None, error entry)``."""
-    import json
-
-    from .cli import _error_entry, _render_row
-
-    if row.unit is None:
-        return None, _error_entry(row, None)
-    item = attrs.evolve(policy.assess_row(row.index, row.unit), location=row.location)
-    if item.result is not None:  # rendered here, per row: a result that cannot be rendered is its error row
-        document, item = _render_row(item, lambda result: result.to_dict())
-        if item.result is not None:
-            return json.dumps(document, ensure_ascii=False), None
-    return None, _error_entry(row, item)
-
-
-def render_row_lost(policy: Policy, index: int, row: Any, why: str) -> tuple[str | None, dict[str, object] | None]:
-    """The error entry of a row no worker could assess (see :func:`map_units`)."""
-    from .cli import _error_entry
-    from .policy import BatchItem
-
-    if row.unit is None:
-        return None, _error_entry(row, None)
-    label = unit_label(row.unit)
-    error = EvaluationError(label, f"not assessed: {why}")
-    return None, _error_entry(row, BatchItem(row.index, label, None, error, row.location))
-
-
-def render_rows_jsonl(policy: Policy, rows: Iterable[Any], workers: int,
-                      chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[str | None, dict[str, object] | None]]:
-    """``kaohe eval --format jsonl --workers N``: rows rendered in the workers, yielded in order."""
-    return map_units(policy, rows, render_row_jsonl, workers=workers, chunk_size=chunk_size, lost=render_row_lost)
-
-
-def render_record_jsonl(policy: Policy, index: int, record: Any) -> tuple[str | None, dict[str, object] | None]:
-    """In a worker: parse one JSON Lines record (:func:`kaohe_rules.unitio.read_jsonl_texts`), then render it."""
-    from .unitio import jsonl_row
-
-    return render_row_jsonl(policy, index, jsonl_row(record))
-
-
-def render_record_jsonl_bytes(policy: Policy, index: int, record: Any) -> tuple[bytes | None, dict[str, object] | None]:
-    """:func:`render_record_jsonl` with the line already UTF-8 encoded, newline included: the parent
-    writes the bytes as they come, instead of decoding them from the pickle and encoding them again."""
-    line, entry = render_record_jsonl(policy, index, record)
-    return (None if line is None else (line + "\n").encode("utf-8")), entry
-
-
-def render_record_lost(policy: Policy, index: int, record: Any,
-                       why: str) -> tuple[bytes | None, dict[str, object] | None]:
-    """:func:`render_row_lost` for a JSON Lines record (parsed here: this is the rare path)."""
-    from .unitio import jsonl_row
-
-    _, entry = render_row_lost(policy, index, jsonl_row(record), why)
-    return None, entry
-
-
-def render_records_jsonl(policy: Policy, records: Iterable[Any], workers: int,
-                         chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[bytes | None, dict[str, object] | None]]:
-    """``kaohe eval units.jsonl --format jsonl --workers N``: lines parsed, assessed and rendered (as
-    UTF-8 bytes) in the workers; this process only reads lines and writes the output, so it never
-    holds the workers back."""
-    return map_units(policy, records, render_record_jsonl_bytes, workers=workers, chunk_size=chunk_size,
-                     lost=render_record_lost)
