@@ -7,7 +7,38 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", default=False,
-                     help="rewrite the golden files under tests/goldens/ from the current output (review the diff!)")
+                     help="rewrite the golden files (tests/goldens/, tests/data/checker/*.expected) from the current "
+                          "output (review the diff!)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    guard_diagnostic_codes()
+
+
+def guard_diagnostic_codes() -> None:
+    """Make every ``Diagnostic`` built during the tests check its code against the registry.
+
+    ``errors`` is a leaf and does not know ``kaohe_rules.language.codes``; the package
+    builds diagnostics with plain strings.  Under pytest, a diagnostic with an
+    unregistered code, or with another severity than the registered one, raises
+    ``AssertionError`` where it is built, so the test that reaches it fails.
+    """
+    from kaohe_rules.errors import Diagnostic
+    from kaohe_rules.language import codes
+
+    original = Diagnostic.__init__
+    if getattr(original, "kaohe_guarded", False):
+        return
+
+    def checked_init(self: Diagnostic, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        why = codes.problem(self.code, self.severity)
+        if why is not None:
+            raise AssertionError(why)
+
+    checked_init.kaohe_guarded = True  # type: ignore[attr-defined]
+    checked_init.__wrapped__ = original  # type: ignore[attr-defined]
+    Diagnostic.__init__ = checked_init  # type: ignore[method-assign]
 
 
 @pytest.fixture
