@@ -10,7 +10,9 @@ the policy source, the unit, the place of an evaluation error.
 
 from __future__ import annotations
 
+import importlib
 import pickle
+import pkgutil
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +21,8 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-import kaohe_rules.audit
-import kaohe_rules.testing
 import kaohe_rules.unitio
+from kaohe_rules.audit.trace_json import TraceFormatError, read_trace
 from kaohe_rules.errors import EvaluationError, FactError, KaoheError, PolicyError, UnitInputError
 from kaohe_rules.testing.casefile import CaseFileError
 
@@ -65,6 +66,14 @@ def unit_input_error(tmp_path: Path) -> KaoheError:
     return raised(lambda: list(kaohe_rules.unitio.read_units(path)))
 
 
+def trace_format_error(tmp_path: Path) -> KaoheError:
+    path = tmp_path / "trace.json"
+    path.write_bytes(b"[]")
+    error = raised(lambda: read_trace(path))
+    assert isinstance(error, TraceFormatError) and isinstance(error, ValueError)
+    return error
+
+
 def case_file_error(tmp_path: Path) -> KaoheError:
     return CaseFileError("policy.tests.toml: unknown key 'polcy'")
 
@@ -82,11 +91,19 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "EvaluationError": lambda _: evaluation_error(),
     "UnitInputError": unit_input_error,
     "CaseFileError": case_file_error,
+    "TraceFormatError": trace_format_error,
 }
 
 
 def public_error_classes() -> set[type[KaoheError]]:
-    """KaoheError and its subclasses, as the package's public modules define them."""
+    """KaoheError and its subclasses, as every module of the package defines them (all imported first)."""
+    for module in pkgutil.walk_packages(kaohe_rules.__path__, "kaohe_rules."):
+        if module.name.endswith("__main__"):
+            continue
+        try:
+            importlib.import_module(module.name)
+        except ImportError:  # an optional extra (dask) that is not installed
+            continue
     found: set[type[KaoheError]] = set()
     todo: list[type[KaoheError]] = [KaoheError]
     while todo:
