@@ -11,7 +11,7 @@ import pytest
 
 from kaohe_rules.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 

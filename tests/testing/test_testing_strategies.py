@@ -17,7 +17,7 @@ from kaohe_rules.testing.domains import ABSENT, Domains
 from kaohe_rules.testing.landmarks import ladder, landmarks, simplest_unit
 from kaohe_rules.testing.strategies import Unit, facts, unit_type, units
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LONG = os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long"
 EXAMPLES = 1000 if LONG else 60
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,

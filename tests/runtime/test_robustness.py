@@ -15,7 +15,7 @@ import kaohe_rules
 from kaohe_rules import FactError, PolicyError
 from kaohe_rules.testing.fuzz import SMALL_POLICY
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KARAMAY = (ROOT / "policies" / "karamay-2013.kh").read_text(encoding="utf-8")
 SMALL = SMALL_POLICY  # one copy of the small policy: the robustness fuzzer's
 TOKENS = ["policy", "{", "}", "(", ")", "[", "]", ",", ".", "..", ":", "=", "==", ">=", "+", "-", "*", "/", "??",

@@ -24,7 +24,7 @@ import pytest
 import kaohe_rules
 from kaohe_rules.audit.trace_json import canonical_facts, dumps, facts_digest, trace_document, unit_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 SCHEMA = json.loads((ROOT / "docs" / "trace-schema.json").read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ import kaohe_rules
 from kaohe_rules.audit.report import batch_report, unit_report
 from kaohe_rules.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 

@@ -14,7 +14,7 @@ from kaohe_rules.testing.coverage import coverage
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
 
 POLICY = """

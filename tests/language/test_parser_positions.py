@@ -12,7 +12,7 @@ from kaohe_rules.grammar_file import grammar_text
 from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICIES = sorted((ROOT / "policies").glob("*.kh")) + sorted((ROOT / "tests" / "data").rglob("*.kh"))
 _FIELDS = ("empty", "line", "column", "start_pos", "end_line", "end_column", "end_pos", "container_line",
            "container_column", "container_start_pos", "container_end_line", "container_end_column",

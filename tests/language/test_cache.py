@@ -18,7 +18,7 @@ from kaohe_rules import cache
 from kaohe_rules.language import parser
 from kaohe_rules.source import SourceFile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 SAMPLES = ROOT / "policies" / "karamay-2013" / "units.json"
 BROKEN = 'policy 坏 "坏" { period 2013-01-01 .. 2013-12-31 }\ncategory 单位 total 100 { section 甲 100 }\nfact a: int =\n'

@@ -11,7 +11,7 @@ from kaohe_rules.language import ast
 from kaohe_rules.language.linker import parse_source
 from kaohe_rules.source import SourceFile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "docs" / name for name in ("language.md", "tutorial.md", "testing.md", "audit.md")]
 KEYWORDS = ("policy", "checkpoint", "category", "enum", "record", "fact", "param", "let", "defer", "target", "veto",
             "ratings", "bands", "outcome", "override", "remove", "#")

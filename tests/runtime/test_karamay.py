@@ -18,7 +18,7 @@ import pytest
 
 import kaohe_rules
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY_PATH = ROOT / "policies" / "karamay-2013.kh"
 UNITS_PATH = ROOT / "policies" / "karamay-2013" / "units.json"
 

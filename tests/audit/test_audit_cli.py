@@ -14,7 +14,7 @@ import kaohe_rules
 from kaohe_rules.audit.whatif import PatchError, apply_patch, changed_unit, parse_assignment, what_if
 from kaohe_rules.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = str(ROOT / "policies" / "karamay-2013.kh")
 UNITS = str(ROOT / "policies" / "karamay-2013" / "units.json")
 

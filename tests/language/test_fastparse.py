@@ -27,7 +27,7 @@ from kaohe_rules.language import parser
 from kaohe_rules.language.fastparse import FastParser, Unsupported
 from kaohe_rules.source import SourceFile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICIES = sorted((ROOT / "policies").glob("*.kh")) + sorted((ROOT / "tests" / "data").rglob("*.kh"))
 SMALL = [p for p in POLICIES if p.stat().st_size < 20_000]
 LONG = os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long"

@@ -26,7 +26,7 @@ from kaohe_rules.errors import FactError
 from kaohe_rules.runtime.fastfacts import SlowPath, fast_envelope
 from kaohe_rules.testing.strategies import units
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 2000 if os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long" else 150
 POLICIES = {
     "karamay": ROOT / "policies" / "karamay-2013.kh",

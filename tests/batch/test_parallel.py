@@ -17,7 +17,7 @@ from kaohe_rules import parallel
 from kaohe_rules.cli import main
 from kaohe_rules.errors import EvaluationError, FactError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 SAMPLES = ROOT / "policies" / "karamay-2013" / "units.json"
 

@@ -20,7 +20,7 @@ import dask.dataframe as dd  # noqa: E402
 import kaohe_rules  # noqa: E402
 from kaohe_rules import dask as kdask  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 SAMPLES = ROOT / "policies" / "karamay-2013" / "units.json"
 

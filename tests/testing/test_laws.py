@@ -14,7 +14,7 @@ from kaohe_rules.cli import main
 from kaohe_rules.runtime.result import Result
 from kaohe_rules.testing.laws import LAW_NAMES, LawViolation, check_pair, verify
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 MONEY = """
 policy 钱 "money law test" {

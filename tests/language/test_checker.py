@@ -11,7 +11,7 @@ The cases live in ``tests/data/checker/`` and are named after the code they rais
 
 ``<name>.expected`` is the exact text ``kaohe check`` prints (location, code, message,
 caret excerpt, hint), reviewed by hand.  A case without one fails; after a deliberate
-change, ``pytest tests/test_checker.py --update-goldens`` rewrites them — review the diff.
+change, ``pytest tests/language/test_checker.py --update-goldens`` rewrites them — review the diff.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 import kaohe_rules
 from kaohe_rules.language import codes
 
-DATA = Path(__file__).resolve().parent / "data" / "checker"
+DATA = Path(__file__).resolve().parents[1] / "data" / "checker"
 FILE_CASES = sorted(DATA.glob("*.kh"))
 DIR_CASES = sorted(p for p in DATA.iterdir() if p.is_dir())
 

@@ -17,7 +17,7 @@ import pytest
 
 import kaohe_rules
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import karamay_baseline  # noqa: E402

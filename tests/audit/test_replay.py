@@ -16,7 +16,7 @@ from kaohe_rules.audit.replay import TraceFormatError, render, replay
 from kaohe_rules.audit.trace_json import dumps, facts_digest, trace_document
 from kaohe_rules.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 

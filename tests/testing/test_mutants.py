@@ -19,7 +19,7 @@ import kaohe_rules
 from kaohe_rules.testing.casefile import run_casefile
 from kaohe_rules.testing.laws import verify
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 CASES = ROOT / "policies" / "karamay-2013.tests.toml"
 UNITS = ROOT / "policies" / "karamay-2013"

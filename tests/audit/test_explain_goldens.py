@@ -15,7 +15,7 @@ from kaohe_rules.audit.report import batch_report, unit_report
 from kaohe_rules.audit.trace_json import dumps, trace_document
 from kaohe_rules.audit.whynot import render, why_not
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 

@@ -13,7 +13,7 @@ from kaohe_rules.testing.casefile import load_casefile
 from kaohe_rules.testing.diff import _Pair, compare_units, diff_policies, kind_of, structural_changes
 from kaohe_rules.testing.landmarks import landmarks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"
 
 

@@ -24,7 +24,7 @@ from kaohe_rules.numeric import engine_context
 from kaohe_rules.runtime.interpreter import interpret
 from kaohe_rules.testing.strategies import units
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 2000 if os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long" else 120
 POLICIES = {
     "karamay": ROOT / "policies" / "karamay-2013.kh",
