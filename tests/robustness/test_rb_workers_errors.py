@@ -35,8 +35,8 @@ SPAN = Span(SOURCE, 2, 3, 2, 8)
 def samples() -> dict[type[BaseException], list[BaseException]]:
     return {
         KaoheError: [KaoheError("something went wrong"), KaoheError()],
-        PolicyError: [PolicyError([Diagnostic("E001", "unknown name 'x'", SPAN, "did you mean 'y'?"),
-                                   Diagnostic("W002", "unused fact", None, severity="warning")]),
+        PolicyError: [PolicyError([Diagnostic("K101", "unknown name 'x'", SPAN, "did you mean 'y'?"),
+                                   Diagnostic("K180", "unused fact", None, severity="warning")]),
                       PolicyError([])],
         FactError: [FactError("u1", [FactProblem("u1", "事故", "function is not a list", "a list of 事故", "hint"),
                                      FactProblem("u1", "id", "the unit has no id")])],
