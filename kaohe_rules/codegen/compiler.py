@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from ..language import ast
-from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget
+from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from ..language.types import Type
 
 # generated operands that are a local, a table constant or a literal: no side effect, cannot raise
@@ -149,7 +149,7 @@ class Compiler:
         if isinstance(e, ast.Number):
             return e.value
         if isinstance(e, ast.Name):
-            res = self.policy.resolutions.get(id(e))
+            res = self.policy.resolutions.get(e)
             if res is not None and res.kind == "param":
                 return self.policy.param_values.get(res.name)
         return None
@@ -306,8 +306,8 @@ class Compiler:
         emit("")
         return tuple(order)
 
-    def _reads_tuple(self, node: object) -> str:
-        names = self.policy.reads.get(id(node), ())
+    def _reads_tuple(self, node: Reader) -> str:
+        names = self.policy.reads.get(node, ())
         parts = [self._value_of(n) for n in names]
         return "(" + "".join(f"{p}, " for p in parts) + ")"
 
@@ -366,7 +366,7 @@ class Compiler:
             if rule.kind in ("proportional", "score"):
                 return False
             for operand in (rule.amount, rule.per, rule.cap):
-                if operand is not None and types[id(operand)].kind != "int":
+                if operand is not None and types[operand].kind != "int":
                     return False
         return True
 
@@ -387,7 +387,7 @@ class Compiler:
         if kind == "proportional":
             assert rule.amount is not None
             ratio = self.expr(rule.amount)
-            if self.policy.types[id(rule.amount)].kind == "percent":
+            if self.policy.types[rule.amount].kind == "percent":
                 ratio = f"_div({ratio}, 100)"
             return f"({points} - {points} * _clamp({ratio}, 0, 1))"
         if kind == "score":
@@ -458,7 +458,7 @@ class Compiler:
         return self._e(e)
 
     def _t(self, e: ast.Expr) -> Type:
-        return self.policy.types[id(e)]
+        return self.policy.types[e]
 
     def _e(self, e: ast.Expr) -> str:
         method: Callable[[Any], str] = getattr(self, "_e_" + type(e).__name__)
@@ -491,11 +491,11 @@ class Compiler:
         return "()"
 
     def _e_It(self, e: ast.It) -> str:
-        res = self.policy.resolutions[id(e)]
+        res = self.policy.resolutions[e]
         return f"_it{res.depth}"
 
     def _e_Name(self, e: ast.Name) -> str:
-        res = self.policy.resolutions[id(e)]
+        res = self.policy.resolutions[e]
         kind = res.kind
         if kind in ("fact", "let", "alias"):
             local = self._locals.get(res.name)
@@ -519,7 +519,7 @@ class Compiler:
         raise AssertionError(kind)  # pragma: no cover
 
     def _e_Member(self, e: ast.Member) -> str:
-        res = self.policy.resolutions.get(id(e))
+        res = self.policy.resolutions.get(e)
         if res is not None and res.kind == "enum":
             return str(int(res.value))  # type: ignore[call-overload]
         return f"{self._e(e.obj)}[{self.key(e.field)}]"

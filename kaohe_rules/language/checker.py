@@ -38,6 +38,7 @@ from .model import (
     CategoryPlan,
     CheckedPolicy,
     PlacedTarget,
+    Reader,
     Resolution,
     SectionInfo,
 )
@@ -121,9 +122,9 @@ class _Checker:
     def __init__(self, linked: LinkedPolicy) -> None:
         self.linked = linked
         self.diag = _Collector()
-        self.types: dict[int, Type] = {}
-        self.res: dict[int, Resolution] = {}
-        self.reads: dict[int, tuple[str, ...]] = {}
+        self.types: dict[ast.Expr, Type] = {}
+        self.res: dict[ast.Expr, Resolution] = {}
+        self.reads: dict[Reader, tuple[str, ...]] = {}
         self._reading: list[set[str]] = []
         self.categories: dict[str, CategoryInfo] = {}
         self.enums: dict[str, ast.EnumDecl] = {}
@@ -147,9 +148,6 @@ class _Checker:
         self._let_state: dict[str, str] = {}
         self.defers: list[ast.DeferDecl] = []
         self.aliases: dict[str, ast.DeferDecl] = {}
-        # Names the checker makes for each defer's source list: kept alive so that no other
-        # node can take their id() while the id-keyed type and resolution tables hold them.
-        self._deferred_sources: list[ast.Name] = []
         self.targets: list[ast.TargetDecl] = []
         self.vetoes: list[ast.VetoDecl] = []
         self._seen: set[tuple[str, str]] = set()  # (kind, name) of targets and vetoes: duplicates in O(1)
@@ -371,18 +369,18 @@ class _Checker:
         if isinstance(e, ast.Name):
             if e.ident in self.params:
                 value = self._param_value(e.ident)
-                self.res[id(e)] = Resolution("param", e.ident)
-                self.types[id(e)] = self.param_types.get(e.ident, ERROR)
+                self.res[e] = Resolution("param", e.ident)
+                self.types[e] = self.param_types.get(e.ident, ERROR)
                 return value
             if e.ident in self.checkpoints:
-                self.res[id(e)] = Resolution("checkpoint", e.ident)
-                self.types[id(e)] = DATE
+                self.res[e] = Resolution("checkpoint", e.ident)
+                self.types[e] = DATE
                 return self.checkpoints[e.ident].end
             for enum in self.enums.values():
                 names = [m.name for m in enum.members]
                 if e.ident in names:
-                    self.res[id(e)] = Resolution("enum", enum.name, names.index(e.ident))
-                    self.types[id(e)] = Type("enum", enum.name)
+                    self.res[e] = Resolution("enum", enum.name, names.index(e.ident))
+                    self.types[e] = Type("enum", enum.name)
                     return names.index(e.ident)
             raise _NotConstant(e.span)
         if isinstance(e, ast.Neg):
@@ -397,7 +395,7 @@ class _Checker:
             result_type = arithmetic(e.op, lt, rt)
             if result_type is None or not isinstance(left, (int, Decimal)) or not isinstance(right, (int, Decimal)):
                 raise _NotConstant(e.span)
-            self.types[id(e)] = result_type
+            self.types[e] = result_type
             return _apply(e.op, left, right, lt, rt)
         raise _NotConstant(e.span)
 
@@ -406,8 +404,8 @@ class _Checker:
             return MONEY
         if isinstance(expr, ast.PercentLit):
             return PERCENT
-        if id(expr) in self.types:
-            return self.types[id(expr)]
+        if expr in self.types:
+            return self.types[expr]
         if isinstance(value, bool):
             return BOOL
         if isinstance(value, int):
@@ -634,7 +632,7 @@ class _Checker:
             vtype = declared
         self.let_types[name] = vtype
         self.let_deps[name] = {d for d in deps if d in self.lets or d in self.aliases}
-        self.reads[id(decl)] = tuple(sorted(deps))
+        self.reads[decl] = tuple(sorted(deps))
         self.let_avail[name] = frozenset(restriction) if restriction else None
         self._let_state[name] = "done"
         return vtype
@@ -643,7 +641,6 @@ class _Checker:
         cats = self._check_category_refs(decl.categories, decl.span, f"defer '{decl.name}'")
         source = ast.Name(ident=decl.source_list, span=decl.span)
         stype = self._expr(source, Scope(categories=cats))
-        self._deferred_sources.append(source)
         if stype.is_error:
             return
         if stype.kind != "list" or stype.elem is None:
@@ -656,7 +653,7 @@ class _Checker:
         self._expect_required(stype, source)
         self._reading.append(set())
         ctype = self._expr(decl.where, Scope(items=(stype.elem,), categories=cats))
-        self.reads[id(decl)] = tuple(sorted(self._reading.pop()))
+        self.reads[decl] = tuple(sorted(self._reading.pop()))
         self._expect_bool(ctype, decl.where, f"the condition of defer '{decl.name}'")
 
     # =============================================================== targets
@@ -739,11 +736,11 @@ class _Checker:
         several = len(target.rules) > 1  # a single rule cannot repeat: skip its (deep, costly) shape
         for rule in target.rules:
             if several:
-                shape = attrs.asdict(rule, filter=_no_span)
-                if shape in seen:
+                rule_shape = ast.shape(rule)
+                if rule_shape in seen:
                     self.diag.error("K160", f"target '{target.name}' repeats the same rule", rule.span,
                                     hint="a duplicated rule deducts twice; remove one")
-                seen.append(shape)
+                seen.append(rule_shape)
             self._reading.append(set())
             if rule.condition is not None:
                 ctype = self._expr(rule.condition, scope)
@@ -770,7 +767,7 @@ class _Checker:
                 ctype = self._expr(rule.cap, scope)
                 self._expect_points(ctype, rule.cap, "the cap")
                 self._expect_required(ctype, rule.cap)
-            self.reads[id(rule)] = tuple(sorted(self._reading.pop()))
+            self.reads[rule] = tuple(sorted(self._reading.pop()))
 
     def _expect_points(self, t: Type, expr: ast.Expr, what: str) -> None:
         if t.is_error:
@@ -824,7 +821,7 @@ class _Checker:
         for exc in veto.exceptions:
             etype = self._expr(exc.condition, scope)
             self._expect_bool(etype, exc.condition, "the exception's condition")
-        self.reads[id(veto)] = tuple(sorted(self._reading.pop()))
+        self.reads[veto] = tuple(sorted(self._reading.pop()))
 
     # ================================================================ ratings
     def _check_ratings(self) -> None:
@@ -928,7 +925,7 @@ class _Checker:
             if item.amount is not None:
                 self._reading.append(set())
                 t = self._expr(item.amount, Scope(outcome_items=tuple(local)))
-                self.reads[id(item)] = tuple(sorted(self._reading.pop()))
+                self.reads[item] = tuple(sorted(self._reading.pop()))
                 if not t.is_error and t.kind != "money":
                     hint = f"write {item.amount.value}元" if isinstance(item.amount, ast.Number) else None
                     self.diag.error("K103", f"'{item.name}' should be an amount of money, not {t.describe()}",
@@ -947,14 +944,14 @@ class _Checker:
             roots: set[str] = set()
             for p in targets:
                 for rule in p.target.rules:
-                    roots |= set(self.reads.get(id(rule), ()))
+                    roots |= set(self.reads.get(rule, ()))
             for v in vetoes:
-                roots |= set(self.reads.get(id(v), ()))
+                roots |= set(self.reads.get(v, ()))
             for d in defers:
-                roots |= set(self.reads.get(id(d), ()))
+                roots |= set(self.reads.get(d, ()))
             for outcome in self.outcomes.values():
                 for item in outcome.items:
-                    roots |= set(self.reads.get(id(item), ()))
+                    roots |= set(self.reads.get(item, ()))
             lets = self._let_order(roots)
             for let in lets:
                 avail = self.let_avail.get(let)
@@ -984,7 +981,7 @@ class _Checker:
                 order.append(name)
             elif name in self.aliases:
                 d = self.aliases[name]
-                for dep in sorted(self.reads.get(id(d), ())):
+                for dep in sorted(self.reads.get(d, ())):
                     visit(dep)
                 src = d.source_list
                 visit(src)
@@ -996,7 +993,7 @@ class _Checker:
     # ============================================================ expressions
     def _expr(self, e: ast.Expr, scope: Scope) -> Type:
         t = self._expr_inner(e, scope)
-        self.types[id(e)] = t
+        self.types[e] = t
         return t
 
     def _expr_inner(self, e: ast.Expr, scope: Scope) -> Type:
@@ -1019,7 +1016,7 @@ class _Checker:
         if isinstance(e, ast.It):
             if not scope.items:
                 return self.diag.error("K101", "'it' is only meaningful inside where/of of an aggregate or a veto 'on'", e.span)
-            self.res[id(e)] = Resolution("it", "", depth=len(scope.items) - 1)
+            self.res[e] = Resolution("it", "", depth=len(scope.items) - 1)
             return scope.items[-1]
         if isinstance(e, ast.Name):
             return self._name(e, scope)
@@ -1122,16 +1119,16 @@ class _Checker:
         for depth in range(len(scope.items) - 1, -1, -1):
             item = scope.items[depth]
             if item.kind == "record" and item.name is not None and ident in self.record_fields.get(item.name, {}):
-                self.res[id(e)] = Resolution("field", ident, depth=depth)
+                self.res[e] = Resolution("field", ident, depth=depth)
                 return self.record_fields[item.name][ident]
         # 2. a record's own fields (inside its let)
         if scope.record is not None:
             fields = self.record_fields.get(scope.record, {})
             if ident in fields:
-                self.res[id(e)] = Resolution("record_field", ident)
+                self.res[e] = Resolution("record_field", ident)
                 return fields[ident]
         if ident in scope.outcome_items:
-            self.res[id(e)] = Resolution("outcome_item", ident)
+            self.res[e] = Resolution("outcome_item", ident)
             return MONEY
         if scope.record is None:
             if ident in self.facts:
@@ -1145,13 +1142,13 @@ class _Checker:
                     self.diag.error("K108", f"'{ident}' reads facts that units of {missing} do not supply", e.span)
                 if avail is not None and self._fact_restrictions:
                     self._fact_restrictions[-1].update(avail)
-                self.res[id(e)] = Resolution("let", ident)
+                self.res[e] = Resolution("let", ident)
                 return self._narrowed(ident, t, scope)
             if ident in self.aliases:
                 self._note_read(ident)
                 d = self.aliases[ident]
                 self._note_read(d.source_list)
-                self.res[id(e)] = Resolution("alias", ident)
+                self.res[e] = Resolution("alias", ident)
                 source = self.fact_types.get(d.source_list)
                 if d.source_list in self.facts:
                     self.facts_read.add(d.source_list)
@@ -1159,17 +1156,17 @@ class _Checker:
         if ident in self.params:
             self._note_read(ident)
             self._param_value(ident)
-            self.res[id(e)] = Resolution("param", ident)
+            self.res[e] = Resolution("param", ident)
             return self.param_types.get(ident, ERROR)
         if ident in self.checkpoints:
             self._note_read(ident)
-            self.res[id(e)] = Resolution("checkpoint", ident)
+            self.res[e] = Resolution("checkpoint", ident)
             return DATE
         matches = [enum for enum in self.enums.values() if any(m.name == ident for m in enum.members)]
         if len(matches) == 1:
             enum = matches[0]
             index = [m.name for m in enum.members].index(ident)
-            self.res[id(e)] = Resolution("enum", enum.name, index)
+            self.res[e] = Resolution("enum", enum.name, index)
             return Type("enum", enum.name)
         if len(matches) > 1:
             return self.diag.error("K101", f"'{ident}' is a member of several enums: {', '.join(m.name for m in matches)}",
@@ -1194,7 +1191,7 @@ class _Checker:
         decl = self.facts[ident]
         self.facts_read.add(ident)
         self._note_read(ident)
-        self.res[id(e)] = Resolution("fact", ident)
+        self.res[e] = Resolution("fact", ident)
         if decl.categories:
             allowed = frozenset(decl.categories)
             if self._fact_restrictions:
@@ -1225,7 +1222,7 @@ class _Checker:
             if e.field not in names:
                 return self.diag.error("K101", f"enum '{enum.name}' has no member '{e.field}'", e.span,
                                        hint=did_you_mean(e.field, names))
-            self.res[id(e)] = Resolution("enum", enum.name, names.index(e.field))
+            self.res[e] = Resolution("enum", enum.name, names.index(e.field))
             return Type("enum", enum.name)
         t = self._expr(e.obj, scope)
         if t.is_error:
@@ -1237,7 +1234,7 @@ class _Checker:
         if e.field not in fields:
             return self.diag.error("K107", f"record '{t.name}' has no field '{e.field}'", e.span,
                                    hint=did_you_mean(e.field, fields))
-        self.res[id(e)] = Resolution("member", e.field)
+        self.res[e] = Resolution("member", e.field)
         return fields[e.field]
 
     def _is_value_name(self, ident: str, scope: Scope) -> bool:
@@ -1378,10 +1375,6 @@ class _Missing:
 
 _MISSING = _Missing()
 MISSING = _MISSING
-
-
-def _no_span(attribute: attrs.Attribute, value: object) -> bool:  # type: ignore[type-arg]
-    return attribute.name != "span"
 
 
 def _is_zero_literal(e: ast.Expr | None) -> bool:

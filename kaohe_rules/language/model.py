@@ -115,6 +115,10 @@ class CategoryPlan:
     facts: tuple[str, ...]  # facts a unit of this category may supply
 
 
+#: The nodes whose reads the checker records (side table ``CheckedPolicy.reads``).
+Reader = ast.Rule | ast.VetoDecl | ast.DeferDecl | ast.LetDecl | ast.OutcomeItem
+
+
 @attrs.frozen
 class CheckedPolicy:
     header: ast.Header
@@ -142,9 +146,9 @@ class CheckedPolicy:
     outcomes: dict[str, ast.OutcomeDecl]
     checkpoints: dict[str, ast.Checkpoint]
     plans: dict[str, CategoryPlan]
-    types: dict[int, Type]
-    resolutions: dict[int, Resolution]
-    reads: dict[int, tuple[str, ...]]  # id(node) -> names of facts/params/lets it reads
+    types: dict[ast.Expr, Type]  # keyed by the node itself (nodes hash by identity)
+    resolutions: dict[ast.Expr, Resolution]
+    reads: dict[Reader, tuple[str, ...]]  # node -> names of facts/params/lets it reads
     warnings: tuple[Diagnostic, ...]
     content_hash: str
 

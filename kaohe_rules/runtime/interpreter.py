@@ -89,7 +89,7 @@ class Interpreter:
                 evidence = None
             if not fired:
                 continue
-            reads = tuple(self._read(name, env) for name in policy.reads.get(id(veto), ()))
+            reads = tuple(self._read(name, env) for name in policy.reads.get(veto, ()))
             exception = next((i for i, exc in enumerate(veto.exceptions) if self.eval(exc.condition, env, [])), -1)
             if exception < 0:
                 vetoes.append((index, evidence, reads))
@@ -168,7 +168,7 @@ class Interpreter:
         if kind == "proportional":
             assert rule.amount is not None
             ratio = value(rule.amount)
-            if self.policy.types[id(rule.amount)].kind == "percent":
+            if self.policy.types[rule.amount].kind == "percent":
                 ratio = divide(ratio, 100)
             return points - points * _clamp(ratio, 0, 1)
         if kind == "score":
@@ -215,9 +215,9 @@ class Interpreter:
         if isinstance(e, ast.EmptyList):
             return ()
         if isinstance(e, ast.It):
-            return items[policy.resolutions[id(e)].depth]
+            return items[policy.resolutions[e].depth]
         if isinstance(e, ast.Name):
-            res = policy.resolutions[id(e)]
+            res = policy.resolutions[e]
             if res.kind in ("fact", "let", "alias"):
                 return env[res.name]
             if res.kind in ("param", "checkpoint"):
@@ -234,7 +234,7 @@ class Interpreter:
                 return outcome[res.name]
             raise AssertionError(res.kind)  # pragma: no cover
         if isinstance(e, ast.Member):
-            member = policy.resolutions.get(id(e))
+            member = policy.resolutions.get(e)
             if member is not None and member.kind == "enum":
                 return int(member.value)  # type: ignore[call-overload]
             return ev(e.obj)[e.field]
@@ -272,7 +272,7 @@ class Interpreter:
         raise AssertionError(type(e).__name__)  # pragma: no cover
 
     def binary(self, e: ast.Binary, a: Any, b: Any) -> Any:
-        ka, kb = self.policy.types[id(e.left)].kind, self.policy.types[id(e.right)].kind
+        ka, kb = self.policy.types[e.left].kind, self.policy.types[e.right].kind
         if e.op == "-" and ka == "date" and kb == "date":
             return (a - b).days
         if e.op == "*" and {ka, kb} == {"money", "percent"}:
@@ -286,12 +286,12 @@ class Interpreter:
     def call(self, e: ast.Call, args: list[Any]) -> Any:
         func = e.func
         if func == "round":
-            if len(args) == 1 and self.policy.types[id(e.args[0])].kind in ("int", "decimal"):
+            if len(args) == 1 and self.policy.types[e.args[0]].kind in ("int", "decimal"):
                 return int(round_half_up(args[0], 0))
             return round_half_up(args[0], args[1] if len(args) > 1 else 0)
         if func in ("floor", "ceil"):
             whole = floor_int(args[0]) if func == "floor" else ceil_int(args[0])
-            return whole if self.policy.types[id(e)].kind == "int" else Decimal(whole)
+            return whole if self.policy.types[e].kind == "int" else Decimal(whole)
         if func == "abs":
             return abs(args[0])
         if func in ("year", "month", "day"):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..language import ast
-from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, SectionInfo
+from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
 from .result import _DEFERRED
@@ -254,7 +254,7 @@ def _collect(checked: CheckedPolicy, node: object, kinds: frozenset[str], out: s
     if node is None or isinstance(node, (Span, str, int, Decimal, bool, datetime.date)):
         return
     if isinstance(node, ast.Name):
-        res = checked.resolutions.get(id(node))
+        res = checked.resolutions.get(node)
         if res is not None and res.kind in kinds:
             out.add(res.name)
         return
@@ -336,8 +336,8 @@ class _Builder:
             shown = self._display_cache[key] = self.policy.display_value(name, value)
         return shown
 
-    def reads(self, node: object, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
-        out = self.display(self.checked.reads.get(id(node), ()), values)
+    def reads(self, node: Reader, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
+        out = self.display(self.checked.reads.get(node, ()), values)
         for name in _names_read(self.checked, node, _CHECKPOINT, *exprs):
             out[name] = self.checked.checkpoints[name].end
         return out
@@ -466,7 +466,7 @@ class _Builder:
         children = []
         amounts: dict[str, object] = {}
         for decl, item in zip(outcome.items if outcome else (), consequences.items):
-            names = checked.reads.get(id(decl), ())
+            names = checked.reads.get(decl, ())
             reads: dict[str, object] = {}
             for name in names:
                 reads[name] = self.policy.display_value(name, self.value_of(name))
