@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import ClassVar, NamedTuple
 
 import attrs
 
@@ -366,20 +367,114 @@ class Placement:
     span: Span
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class Rule:
-    """One scoring rule of a target; ``kind`` is one of RULE_KINDS."""
+# One class per kind of scoring rule, each with only the parts its kind has.  Consumers
+# switch on the class; ``KIND`` is the rule's name in outputs (trace JSON, explanations,
+# coverage reports) and never drives behaviour.  Kinds without a ``cite`` clause in the
+# grammar carry ``cite = None`` as a class constant, so every rule answers ``.cite``.
 
-    kind: str
-    amount: Expr | None
-    condition: Expr | None
-    per: Expr | None
+
+@attrs.frozen(kw_only=True, eq=False)
+class Full:
+    """``full when C``: the target keeps its points only when C holds."""
+
+    KIND: ClassVar[str] = "full"
+    cite: ClassVar[None] = None
+    condition: Expr
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DeductWhen:
+    """``deduct N when C``."""
+
+    KIND: ClassVar[str] = "deduct_when"
+    amount: Expr
+    condition: Expr
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DeductUnless:
+    """``deduct N unless C``."""
+
+    KIND: ClassVar[str] = "deduct_unless"
+    amount: Expr
+    condition: Expr
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DeductPer:
+    """``deduct N per COUNT [cap M]``."""
+
+    KIND: ClassVar[str] = "deduct_per"
+    amount: Expr
+    per: Expr
     cap: Expr | None
     cite: str | None
     span: Span
 
 
-RULE_KINDS = ("full", "deduct_when", "deduct_unless", "deduct_per", "deduct", "proportional", "score")
+@attrs.frozen(kw_only=True, eq=False)
+class Deduct:
+    """``deduct N [cap M]`` (N usually an aggregate)."""
+
+    KIND: ClassVar[str] = "deduct"
+    amount: Expr
+    cap: Expr | None
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Proportional:
+    """``proportional R``: the points scaled by a ratio or percentage."""
+
+    KIND: ClassVar[str] = "proportional"
+    cite: ClassVar[None] = None
+    amount: Expr
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Score:
+    """``score S``: the target scores S, clamped to [0, points]."""
+
+    KIND: ClassVar[str] = "score"
+    cite: ClassVar[None] = None
+    amount: Expr
+    span: Span
+
+
+Rule = Full | DeductWhen | DeductUnless | DeductPer | Deduct | Proportional | Score
+
+RULE_CLASSES: tuple[type[Rule], ...] = (Full, DeductWhen, DeductUnless, DeductPer, Deduct, Proportional, Score)
+RULE_KINDS = tuple(c.KIND for c in RULE_CLASSES)
+
+
+class RuleParts(NamedTuple):
+    """A rule's expressions by role, ``None`` where its kind has no such part."""
+
+    amount: Expr | None
+    condition: Expr | None
+    per: Expr | None
+    cap: Expr | None
+
+
+def rule_parts(rule: Rule) -> RuleParts:
+    """The parts of any rule, for stages that treat every expression of a rule alike
+    (type checking, reads, hoisting); what a rule *means* is decided on its class."""
+    if isinstance(rule, Full):
+        return RuleParts(None, rule.condition, None, None)
+    if isinstance(rule, (DeductWhen, DeductUnless)):
+        return RuleParts(rule.amount, rule.condition, None, None)
+    if isinstance(rule, DeductPer):
+        return RuleParts(rule.amount, None, rule.per, rule.cap)
+    if isinstance(rule, Deduct):
+        return RuleParts(rule.amount, None, None, rule.cap)
+    return RuleParts(rule.amount, None, None, None)
 
 
 @attrs.frozen(kw_only=True, eq=False)

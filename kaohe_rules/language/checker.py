@@ -742,31 +742,32 @@ class _Checker:
                                     hint="a duplicated rule deducts twice; remove one")
                 seen.append(rule_shape)
             self._reading.append(set())
-            if rule.condition is not None:
-                ctype = self._expr(rule.condition, scope)
-                self._expect_bool(ctype, rule.condition, "a rule's condition")
-                if isinstance(rule.condition, ast.BoolLit) and not (rule.kind == "full" and rule.condition.value):
-                    fires = rule.condition.value == (rule.kind in ("deduct_when",))
-                    self.diag.warn("K161", f"this rule's condition is always {str(rule.condition.value).lower()}"
+            parts = ast.rule_parts(rule)
+            if parts.condition is not None:
+                ctype = self._expr(parts.condition, scope)
+                self._expect_bool(ctype, parts.condition, "a rule's condition")
+                if isinstance(parts.condition, ast.BoolLit) and not (isinstance(rule, ast.Full) and parts.condition.value):
+                    fires = parts.condition.value == isinstance(rule, ast.DeductWhen)
+                    self.diag.warn("K161", f"this rule's condition is always {str(parts.condition.value).lower()}"
                                    + ("; the rule never deducts" if not fires else "; the rule always deducts"),
-                                   rule.condition.span)
-            if rule.amount is not None:
-                atype = self._expr(rule.amount, scope)
-                if rule.kind == "proportional":
+                                   parts.condition.span)
+            if parts.amount is not None:
+                atype = self._expr(parts.amount, scope)
+                if isinstance(rule, ast.Proportional):
                     if not atype.is_error and atype.kind not in ("percent", "decimal", "int"):
                         self.diag.error("K103", f"proportional needs a percentage or a ratio, not {atype.describe()}",
-                                        rule.amount.span)
+                                        parts.amount.span)
                 else:
-                    self._expect_points(atype, rule.amount, "the amount of points")
-                self._expect_required(atype, rule.amount)
-            if rule.per is not None:
-                ptype = self._expr(rule.per, scope)
-                self._expect_points(ptype, rule.per, "the count after 'per'")
-                self._expect_required(ptype, rule.per)
-            if rule.cap is not None:
-                ctype = self._expr(rule.cap, scope)
-                self._expect_points(ctype, rule.cap, "the cap")
-                self._expect_required(ctype, rule.cap)
+                    self._expect_points(atype, parts.amount, "the amount of points")
+                self._expect_required(atype, parts.amount)
+            if parts.per is not None:
+                ptype = self._expr(parts.per, scope)
+                self._expect_points(ptype, parts.per, "the count after 'per'")
+                self._expect_required(ptype, parts.per)
+            if parts.cap is not None:
+                ctype = self._expr(parts.cap, scope)
+                self._expect_points(ctype, parts.cap, "the cap")
+                self._expect_required(ctype, parts.cap)
             self.reads[rule] = tuple(sorted(self._reading.pop()))
 
     def _expect_points(self, t: Type, expr: ast.Expr, what: str) -> None:

@@ -188,26 +188,19 @@ def _section(s: ast.Section, depth: int) -> list[str]:
 
 
 def _rule(r: ast.Rule) -> str:
-    cap = f" cap {expr(r.cap)}" if r.cap is not None else ""
-    if r.kind == "full":
-        assert r.condition is not None
+    if isinstance(r, ast.Full):
         return f"full when {expr(r.condition)}"
-    if r.kind == "proportional":
-        assert r.amount is not None
+    if isinstance(r, ast.Proportional):
         return f"proportional {expr(r.amount)}"
-    if r.kind == "score":
-        assert r.amount is not None
+    if isinstance(r, ast.Score):
         return f"score {expr(r.amount)}"
-    assert r.amount is not None
     head = f"deduct {expr(r.amount)}"
-    if r.kind == "deduct_when":
-        assert r.condition is not None
+    if isinstance(r, ast.DeductWhen):
         return f"{head} when {expr(r.condition)}{_cite(r.cite)}"
-    if r.kind == "deduct_unless":
-        assert r.condition is not None
+    if isinstance(r, ast.DeductUnless):
         return f"{head} unless {expr(r.condition)}{_cite(r.cite)}"
-    if r.kind == "deduct_per":
-        assert r.per is not None
+    cap = f" cap {expr(r.cap)}" if r.cap is not None else ""
+    if isinstance(r, ast.DeductPer):
         return f"{head} per {expr(r.per)}{cap}{_cite(r.cite)}"
     return f"{head}{cap}{_cite(r.cite)}"
 

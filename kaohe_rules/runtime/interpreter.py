@@ -148,33 +148,27 @@ class Interpreter:
         return score if score >= 0 else 0
 
     def rule(self, rule: ast.Rule, points: Decimal, env: Env) -> Any:
-        kind = rule.kind
-
-        def value(e: ast.Expr | None) -> Any:
-            assert e is not None
+        def value(e: ast.Expr) -> Any:
             return self.eval(e, env, [])
 
-        if kind == "full":
+        if isinstance(rule, ast.Full):
             return 0 if value(rule.condition) else points
-        if kind == "deduct_when":
+        if isinstance(rule, ast.DeductWhen):
             return _nonneg(value(rule.amount)) if value(rule.condition) else 0
-        if kind == "deduct_unless":
+        if isinstance(rule, ast.DeductUnless):
             return 0 if value(rule.condition) else _nonneg(value(rule.amount))
-        if kind == "deduct_per":
+        if isinstance(rule, ast.DeductPer):
             raw = _nonneg(value(rule.amount)) * _nonneg(value(rule.per))
             return _cap(raw, value(rule.cap)) if rule.cap is not None else raw
-        if kind == "deduct":
-            amount = _nonneg(value(rule.amount)) if rule.amount is not None else 0
+        if isinstance(rule, ast.Deduct):
+            amount = _nonneg(value(rule.amount))
             return _cap(amount, value(rule.cap)) if rule.cap is not None else amount
-        if kind == "proportional":
-            assert rule.amount is not None
+        if isinstance(rule, ast.Proportional):
             ratio = value(rule.amount)
             if self.policy.types[rule.amount].kind == "percent":
                 ratio = divide(ratio, 100)
             return points - points * _clamp(ratio, 0, 1)
-        if kind == "score":
-            return points - _clamp(value(rule.amount), 0, points)
-        raise AssertionError(kind)  # pragma: no cover
+        return points - _clamp(value(rule.amount), 0, points)  # ast.Score
 
     def outcome(self, decl: ast.OutcomeDecl, env: Env) -> tuple[Any, tuple[Any, ...]]:
         items: dict[str, object] = {}

@@ -393,9 +393,9 @@ class _Builder:
             children = []
             for r_index, deduction, values in rules.get(t_index, []):
                 rule = target.rules[r_index]
-                reads = self.reads(rule, values, rule.amount, rule.condition, rule.per, rule.cap)
-                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.kind, rule.cite or target.cite,
-                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.kind},
+                reads = self.reads(rule, values, *ast.rule_parts(rule))
+                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
+                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
                                            text=_text_of(self.checked, rule)))
             event = TraceEvent("target", target.name, target.label, target.cite, target_result.score, {}, target.span,
                                tuple(children), detail={"points": placed.points, "lost": target_result.lost,
