@@ -115,6 +115,14 @@ class CategoryPlan:
     facts: tuple[str, ...]  # facts a unit of this category may supply
 
 
+class _Missing:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+#: The default of a fact or field that has none (``fact_defaults``/``field_defaults``).
+MISSING = _Missing()
+
 #: The nodes whose reads the checker records (side table ``CheckedPolicy.reads``).
 Reader = ast.Rule | ast.VetoDecl | ast.DeferDecl | ast.LetDecl | ast.OutcomeItem
 
