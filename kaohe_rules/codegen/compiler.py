@@ -374,18 +374,17 @@ class Compiler:
     def _rule(self, rule: ast.Rule, points: str) -> str:
         if isinstance(rule, ast.Full):
             return f"(0 if {self.expr(rule.condition)} else {points})"
+        # computed for every kind with an amount, as before the rule classes (proportional and
+        # score discard it): keeps the generated temporaries and their numbering unchanged
+        amount = self._nonneg(rule.amount)
         if isinstance(rule, ast.DeductWhen):
-            amount = self._nonneg(rule.amount)  # the amount first: constants are named in order of use
             return f"({amount} if {self.expr(rule.condition)} else 0)"
         if isinstance(rule, ast.DeductUnless):
-            amount = self._nonneg(rule.amount)
             return f"(0 if {self.expr(rule.condition)} else {amount})"
         if isinstance(rule, ast.DeductPer):
-            amount = self._nonneg(rule.amount)
             raw = f"({amount} * {self._nonneg(rule.per)})"
             return f"_cap({raw}, {self.expr(rule.cap)})" if rule.cap is not None else raw
         if isinstance(rule, ast.Deduct):
-            amount = self._nonneg(rule.amount)
             return f"_cap({amount}, {self.expr(rule.cap)})" if rule.cap is not None else amount
         if isinstance(rule, ast.Proportional):
             ratio = self.expr(rule.amount)
