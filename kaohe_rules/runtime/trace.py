@@ -220,8 +220,8 @@ def _drop_comment(line: str) -> str:
 class _Static:
     """Per-policy metadata the trace builder needs, computed once."""
 
-    names: dict[tuple[int, frozenset[str]], tuple[str, ...]]  # (id(node), kinds) -> names its expressions read
-    texts: dict[int, str | None]  # id(node) -> clause text
+    names: dict[tuple[object, frozenset[str]], tuple[str, ...]]  # (node, kinds) -> names its expressions read
+    texts: dict[object, str | None]  # node -> clause text (nodes hash by identity)
 
 
 _STATIC: dict[int, _Static] = {}
@@ -241,7 +241,7 @@ def _static(checked: CheckedPolicy) -> _Static:
 def _names_read(checked: CheckedPolicy, node: object, kinds: frozenset[str], *exprs: object) -> tuple[str, ...]:
     """Names of the given resolution kinds read by the expressions of a node (cached per node)."""
     static = _static(checked)
-    key = (id(node), kinds)
+    key = (node, kinds)
     if key not in static.names:
         names: set[str] = set()
         for expr in exprs:
@@ -275,7 +275,7 @@ _OUTCOME_ITEMS = frozenset({"outcome_item"})
 
 def _text_of(checked: CheckedPolicy, node: Any) -> str | None:
     static = _static(checked)
-    key = id(node)
+    key = node
     if key not in static.texts:
         static.texts[key] = source_text(node.span)
     return static.texts[key]
