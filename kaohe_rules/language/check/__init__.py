@@ -3,7 +3,7 @@
 :func:`check` turns a :class:`~kaohe_rules.language.linker.LinkedPolicy` into a
 :class:`~kaohe_rules.language.model.CheckedPolicy` or a list of diagnostics.  It
 collects every error it can find (it does not stop at the first), because a policy
-author fixes a file best when they sees all of its problems at once.
+author fixes a file best when they see all of its problems at once.
 
 What it proves, so that the evaluator need not check at run time:
 
