@@ -33,3 +33,8 @@ def test_nodes_hash_by_identity_and_shape_ignores_spans() -> None:
     b = ast.Name(ident="x", span=Span(SourceFile("b", " x"), 1, 2, 1, 3))
     assert a != b and len({a, b}) == 2
     assert ast.shape(a) == ast.shape(b)
+
+
+def test_rule_classes_keep_the_kind_names_of_outputs() -> None:
+    assert ast.RULE_KINDS == ("full", "deduct_when", "deduct_unless", "deduct_per", "deduct", "proportional", "score")
+    assert set(typing.get_args(ast.Rule)) == set(ast.RULE_CLASSES)

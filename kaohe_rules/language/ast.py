@@ -193,7 +193,30 @@ class Extremum:
 
 
 Expr = (
-    Number | MoneyLit | PercentLit | DateLit | TextLit | BoolLit | NoneLit | EmptyList | It | Name | Member | Neg | Binary | Compare | InRange | And | Or | Not | If | IsSet | Coalesce | Call | Aggregate | Extremum
+    Number
+    | MoneyLit
+    | PercentLit
+    | DateLit
+    | TextLit
+    | BoolLit
+    | NoneLit
+    | EmptyList
+    | It
+    | Name
+    | Member
+    | Neg
+    | Binary
+    | Compare
+    | InRange
+    | And
+    | Or
+    | Not
+    | If
+    | IsSet
+    | Coalesce
+    | Call
+    | Aggregate
+    | Extremum
 )
 
 # ------------------------------------------------------------------- types
@@ -565,7 +588,19 @@ class OutcomeDecl:
 
 
 Decl = (
-    Checkpoint | Category | EnumDecl | RecordDecl | FactDecl | ParamDecl | LetDecl | DeferDecl | TargetDecl | VetoDecl | RatingsDecl | BandsDecl | OutcomeDecl
+    Checkpoint
+    | Category
+    | EnumDecl
+    | RecordDecl
+    | FactDecl
+    | ParamDecl
+    | LetDecl
+    | DeferDecl
+    | TargetDecl
+    | VetoDecl
+    | RatingsDecl
+    | BandsDecl
+    | OutcomeDecl
 )
 
 
