@@ -27,7 +27,7 @@ import attrs
 
 from ..language import ast
 from ..language.abi import RAW_FIELDS as RAW_FIELDS  # the layout lives in abi; named here for old importers
-from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget
+from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from ..language.types import Type
 
 # generated operands that are a local, a table constant or a literal: no side effect, cannot raise
@@ -149,7 +149,7 @@ class Compiler:
         if isinstance(e, ast.Number):
             return e.value
         if isinstance(e, ast.Name):
-            res = self.policy.resolutions.get(id(e))
+            res = self.policy.resolutions.get(e)
             if res is not None and res.kind == "param":
                 return self.policy.param_values.get(res.name)
         return None
@@ -306,8 +306,8 @@ class Compiler:
         emit("")
         return tuple(order)
 
-    def _reads_tuple(self, node: object) -> str:
-        names = self.policy.reads.get(id(node), ())
+    def _reads_tuple(self, node: Reader) -> str:
+        names = self.policy.reads.get(node, ())
         parts = [self._value_of(n) for n in names]
         return "(" + "".join(f"{p}, " for p in parts) + ")"
 
@@ -337,9 +337,9 @@ class Compiler:
         points = self.number(placed.points)
         parts: list[str] = []
         rules = placed.target.rules
-        if not traced and len(rules) == 1 and rules[0].kind == "full" and points.isdigit():
+        if not traced and len(rules) == 1 and isinstance(rules[0], ast.Full) and points.isdigit():
             # points - (0 if c else points), never negative: the same ints without the arithmetic
-            emit(f"T{index} = {points} if {self.expr(rules[0].condition)} else 0")  # type: ignore[arg-type]
+            emit(f"T{index} = {points} if {self.expr(rules[0].condition)} else 0")
             return f"T{index}"
         for r_index, rule in enumerate(placed.target.rules):
             local = f"D{index}_{r_index}"
@@ -363,37 +363,35 @@ class Compiler:
             return False
         types = self.policy.types
         for rule in placed.target.rules:
-            if rule.kind in ("proportional", "score"):
+            if isinstance(rule, (ast.Proportional, ast.Score)):
                 return False
-            for operand in (rule.amount, rule.per, rule.cap):
-                if operand is not None and types[id(operand)].kind != "int":
+            parts = ast.rule_parts(rule)
+            for operand in (parts.amount, parts.per, parts.cap):
+                if operand is not None and types[operand].kind != "int":
                     return False
         return True
 
     def _rule(self, rule: ast.Rule, points: str) -> str:
-        kind = rule.kind
-        if kind == "full":
-            return f"(0 if {self.expr(rule.condition)} else {points})"  # type: ignore[arg-type]
-        amount = self._nonneg(rule.amount) if rule.amount is not None else "0"
-        if kind == "deduct_when":
-            return f"({amount} if {self.expr(rule.condition)} else 0)"  # type: ignore[arg-type]
-        if kind == "deduct_unless":
-            return f"(0 if {self.expr(rule.condition)} else {amount})"  # type: ignore[arg-type]
-        if kind == "deduct_per":
-            raw = f"({amount} * {self._nonneg(rule.per)})"  # type: ignore[arg-type]
+        if isinstance(rule, ast.Full):
+            return f"(0 if {self.expr(rule.condition)} else {points})"
+        # computed for every kind with an amount, as before the rule classes (proportional and
+        # score discard it): keeps the generated temporaries and their numbering unchanged
+        amount = self._nonneg(rule.amount)
+        if isinstance(rule, ast.DeductWhen):
+            return f"({amount} if {self.expr(rule.condition)} else 0)"
+        if isinstance(rule, ast.DeductUnless):
+            return f"(0 if {self.expr(rule.condition)} else {amount})"
+        if isinstance(rule, ast.DeductPer):
+            raw = f"({amount} * {self._nonneg(rule.per)})"
             return f"_cap({raw}, {self.expr(rule.cap)})" if rule.cap is not None else raw
-        if kind == "deduct":
+        if isinstance(rule, ast.Deduct):
             return f"_cap({amount}, {self.expr(rule.cap)})" if rule.cap is not None else amount
-        if kind == "proportional":
-            assert rule.amount is not None
+        if isinstance(rule, ast.Proportional):
             ratio = self.expr(rule.amount)
-            if self.policy.types[id(rule.amount)].kind == "percent":
+            if self.policy.types[rule.amount].kind == "percent":
                 ratio = f"_div({ratio}, 100)"
             return f"({points} - {points} * _clamp({ratio}, 0, 1))"
-        if kind == "score":
-            return f"({points} - _clamp({self.expr(rule.amount)}, 0, {points}))"  # type: ignore[arg-type]
-        raise AssertionError(kind)  # pragma: no cover
-
+        return f"({points} - _clamp({self.expr(rule.amount)}, 0, {points}))"  # ast.Score
     def _veto(self, veto: ast.VetoDecl, index: int, traced: bool) -> None:
         emit = self.out
         reads = self._reads_tuple(veto)
@@ -458,7 +456,7 @@ class Compiler:
         return self._e(e)
 
     def _t(self, e: ast.Expr) -> Type:
-        return self.policy.types[id(e)]
+        return self.policy.types[e]
 
     def _e(self, e: ast.Expr) -> str:
         method: Callable[[Any], str] = getattr(self, "_e_" + type(e).__name__)
@@ -491,11 +489,11 @@ class Compiler:
         return "()"
 
     def _e_It(self, e: ast.It) -> str:
-        res = self.policy.resolutions[id(e)]
+        res = self.policy.resolutions[e]
         return f"_it{res.depth}"
 
     def _e_Name(self, e: ast.Name) -> str:
-        res = self.policy.resolutions[id(e)]
+        res = self.policy.resolutions[e]
         kind = res.kind
         if kind in ("fact", "let", "alias"):
             local = self._locals.get(res.name)
@@ -519,7 +517,7 @@ class Compiler:
         raise AssertionError(kind)  # pragma: no cover
 
     def _e_Member(self, e: ast.Member) -> str:
-        res = self.policy.resolutions.get(id(e))
+        res = self.policy.resolutions.get(e)
         if res is not None and res.kind == "enum":
             return str(int(res.value))  # type: ignore[call-overload]
         return f"{self._e(e.obj)}[{self.key(e.field)}]"
@@ -637,10 +635,11 @@ class Compiler:
         roots: list[ast.Expr | None] = [let.value for let in self.policy.lets.values()]
         for target in self.policy.targets:
             for rule in target.rules:
-                if rule.kind in ("deduct_when", "deduct_unless", "full"):
-                    roots.append(rule.condition)  # the amount is evaluated only on one branch
+                parts = ast.rule_parts(rule)
+                if isinstance(rule, (ast.DeductWhen, ast.DeductUnless, ast.Full)):
+                    roots.append(parts.condition)  # the amount is evaluated only on one branch
                 else:
-                    roots.extend((rule.amount, rule.per, rule.cap))
+                    roots.extend((parts.amount, parts.per, parts.cap))
         roots.extend(veto.condition for veto in self.policy.vetoes if veto.on_list is None)
         found: set[int] = set()
         while roots:
@@ -736,7 +735,7 @@ class Compiler:
             roots.append((defer.where, 1))
         for target in self.policy.targets:
             for rule in target.rules:
-                for part in (rule.amount, rule.condition, rule.per, rule.cap):
+                for part in ast.rule_parts(rule):
                     if part is not None:
                         roots.append((part, 0))
         for veto in self.policy.vetoes:

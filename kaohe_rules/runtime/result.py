@@ -167,7 +167,7 @@ class Result:
 
     def _veto_hit(self, index: int, evidence: Any, reads: tuple[Any, ...], reason: str | None) -> VetoHit:
         veto = self._plan.vetoes[index]
-        names = self._checked.reads.get(id(veto), ())
+        names = self._checked.reads.get(veto, ())
         items = tuple(self._program.display_record(item) for item in (evidence or ()))
         facts = {name: self._program.display_value(name, value) for name, value in zip(names, reads)}
         return VetoHit(veto.name, veto.label, veto.cite, items, facts, reason)

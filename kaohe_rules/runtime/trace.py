@@ -26,7 +26,7 @@ import attrs
 
 from ..language import ast
 from ..language.abi import RAW_DEFERRED, TAG_LET, TAG_RULE, TAG_VETO
-from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, SectionInfo
+from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
 from .parts import ResultView
@@ -218,8 +218,8 @@ def _drop_comment(line: str) -> str:
 class _Static:
     """Per-policy metadata the trace builder needs, computed once."""
 
-    names: dict[tuple[int, frozenset[str]], tuple[str, ...]]  # (id(node), kinds) -> names its expressions read
-    texts: dict[int, str | None]  # id(node) -> clause text
+    names: dict[tuple[object, frozenset[str]], tuple[str, ...]]  # (node, kinds) -> names its expressions read
+    texts: dict[object, str | None]  # node -> clause text (nodes hash by identity)
 
 
 _STATIC: dict[int, _Static] = {}
@@ -239,7 +239,7 @@ def _static(checked: CheckedPolicy) -> _Static:
 def _names_read(checked: CheckedPolicy, node: object, kinds: frozenset[str], *exprs: object) -> tuple[str, ...]:
     """Names of the given resolution kinds read by the expressions of a node (cached per node)."""
     static = _static(checked)
-    key = (id(node), kinds)
+    key = (node, kinds)
     if key not in static.names:
         names: set[str] = set()
         for expr in exprs:
@@ -252,7 +252,7 @@ def _collect(checked: CheckedPolicy, node: object, kinds: frozenset[str], out: s
     if node is None or isinstance(node, (Span, str, int, Decimal, bool, datetime.date)):
         return
     if isinstance(node, ast.Name):
-        res = checked.resolutions.get(id(node))
+        res = checked.resolutions.get(node)
         if res is not None and res.kind in kinds:
             out.add(res.name)
         return
@@ -273,7 +273,7 @@ _OUTCOME_ITEMS = frozenset({"outcome_item"})
 
 def _text_of(checked: CheckedPolicy, node: Any) -> str | None:
     static = _static(checked)
-    key = id(node)
+    key = node
     if key not in static.texts:
         static.texts[key] = source_text(node.span)
     return static.texts[key]
@@ -334,8 +334,8 @@ class _Builder:
             shown = self._display_cache[key] = self.program.display_value(name, value)
         return shown
 
-    def reads(self, node: object, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
-        out = self.display(self.checked.reads.get(id(node), ()), values)
+    def reads(self, node: Reader, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
+        out = self.display(self.checked.reads.get(node, ()), values)
         for name in _names_read(self.checked, node, _CHECKPOINT, *exprs):
             out[name] = self.checked.checkpoints[name].end
         return out
@@ -391,9 +391,9 @@ class _Builder:
             children = []
             for r_index, deduction, values in rules.get(t_index, []):
                 rule = target.rules[r_index]
-                reads = self.reads(rule, values, rule.amount, rule.condition, rule.per, rule.cap)
-                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.kind, rule.cite or target.cite,
-                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.kind},
+                reads = self.reads(rule, values, *ast.rule_parts(rule))
+                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
+                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
                                            text=_text_of(self.checked, rule)))
             event = TraceEvent("target", target.name, target.label, target.cite, target_result.score, {}, target.span,
                                tuple(children), detail={"points": placed.points, "lost": target_result.lost,
@@ -464,7 +464,7 @@ class _Builder:
         children = []
         amounts: dict[str, object] = {}
         for decl, item in zip(outcome.items if outcome else (), consequences.items):
-            names = checked.reads.get(id(decl), ())
+            names = checked.reads.get(decl, ())
             reads: dict[str, object] = {}
             for name in names:
                 reads[name] = self.program.display_value(name, self.value_of(name))

@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,14 +21,7 @@ POLICY_FILES = sorted((ROOT / "policies").glob("*.kh")) + sorted((ROOT / "tests"
 
 def strip(node: Any) -> Any:
     """The node without source spans, as nested tuples (what the law compares)."""
-    if isinstance(node, tuple):
-        return tuple(strip(x) for x in node)
-    if attrs.has(type(node)):
-        return (type(node).__name__,) + tuple(
-            (f.name, strip(getattr(node, f.name))) for f in attrs.fields(type(node))
-            if f.name not in ("span", "vetoed_span", "path", "text")
-        )
-    return node
+    return ast.shape(node, ignore=frozenset({"span", "vetoed_span", "path", "text"}))
 
 
 def parse(text: str) -> ast.PolicyFile:

@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("lark", "kaohe_rules.language.parser", "kaohe_rules.language.checker", "kaohe_rules.codegen.compiler", "kaohe_rules.policy",
+HEAVY = ("lark", "kaohe_rules.language.parser", "kaohe_rules.language.checker", "kaohe_rules.language.check", "kaohe_rules.codegen.compiler", "kaohe_rules.policy",
          "kaohe_rules.runtime", "kaohe_rules.cache", "kaohe_rules.batch.pool", "decimal", "json", "multiprocessing",
          "concurrent.futures", "dask", "pandas", "openpyxl", "hypothesis")
 

@@ -47,7 +47,7 @@ LANGUAGE_FRONT_HALF = ("language.check", "language.checker", "language.parser", 
 #: what batch/reports/io may read of the language: the checked model and its types
 LANGUAGE_MODEL = ("language.model", "language.types", "language.abi", "language.ast")
 #: language.check modules every pass may use; any other module there is a pass
-CHECK_SHARED = frozenset({"api", "diagnostics", "symbols", "scope", "exprs", "consts", "base", "context"})
+CHECK_SHARED = frozenset({"api", "diagnostics", "symbols"})  # what every pass may use; the rest is reached through api.Context
 
 
 @attrs.frozen
