@@ -5,7 +5,7 @@ engine: straight-line code per category, ``int`` points, ``Decimal`` only where 
 scheme has fractions or money, money rounded to the fen half up.  It implements
 exactly the semantics of the policy file (the same targets, deductions, deferral of
 out-of-area 较大 road accidents, four vetoes, bands, rewards and fines) and
-``tests/test_baseline_agrees.py`` proves it returns the engine's results on the
+``tests/project/test_baseline_agrees.py`` proves it returns the engine's results on the
 bundled sample units and on generated ones.
 
 What it does NOT do, by design, is what the engine does on top: validate every fact

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from kaohe_rules.language.checker import MISSING
+from kaohe_rules.language.abi import MISSING
 
 YEAR_START = datetime.date(2013, 1, 1)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import (
     Diagnostic,
     EvaluationError,
@@ -24,8 +25,6 @@ from .errors import (
     PolicyError,
     UnitInputError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BatchItem",

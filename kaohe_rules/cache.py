@@ -160,7 +160,7 @@ def _ours(st: os.stat_result, others: int) -> bool:
 @functools.lru_cache(maxsize=1)
 def engine_key() -> str:
     """What every entry depends on besides its own input."""
-    from . import __version__
+    from ._version import __version__
     from .grammar_file import grammar_text
 
     try:

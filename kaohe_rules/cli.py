@@ -18,14 +18,25 @@ import argparse
 import importlib
 import json
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 import attrs
 
-from .errors import EvaluationError, KaoheError, PolicyError, UnitInputError
+from .batch.items import BatchItem, error_entry, error_text, rendered
+from .errors import KaoheError, PolicyError, UnitInputError
+from .errors import UsageError as UsageError
+from .reports.ranked import money as money
+from .reports.ranked import ranked_report as ranked_report
+from .reports.ranked import summary_dict as summary_dict
+from .reports.table import display_width as display_width
+from .reports.table import pad as pad
+from .reports.table import render_table
+from .unitio import UnitRow
+
+if TYPE_CHECKING:
+    from .policy import Policy
+    from .runtime.result import Result
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -40,11 +51,8 @@ EXTENSION_MODULES = (
 )
 
 
-class UsageError(Exception):
-    """A command-line mistake: reported with exit code 2."""
-
-
-def _out() -> IO[str]:
+def out_stream() -> IO[str]:
+    """Where commands write their output: standard output, looked up at each call (tests replace it)."""
     return sys.stdout
 
 
@@ -58,36 +66,14 @@ def _configure_streams() -> None:
                 pass
 
 
-def display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    gap = max(width - display_width(text), 0)
-    return (" " * gap + text) if right else (text + " " * gap)
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    """A plain-text table aligned for CJK text (wide characters take two columns)."""
-    widths = [display_width(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], display_width(cell))
-    lines = ["  ".join(pad(h, widths[i], i in right) for i, h in enumerate(headers)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(pad(c, widths[i], i in right) for i, c in enumerate(row)).rstrip())
-    return "\n".join(lines)
-
-
 # ------------------------------------------------------------------ helpers
-def load_policy(path: str) -> Any:
+def load_policy(path: str) -> Policy:
     from .policy import load
 
     return load(path)
 
 
-def iter_units(path: str) -> Iterator[Any]:
+def iter_units(path: str) -> Iterator[UnitRow]:
     """Rows of a unit file (JSON, JSON Lines, CSV, XLSX); ``-`` reads JSON Lines from stdin."""
     from .unitio import read_units
 
@@ -100,16 +86,10 @@ def iter_units(path: str) -> Iterator[Any]:
     yield from read_units(path)
 
 
-def money(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.2f}"
-
-
 # ------------------------------------------------------------------- check
 def cmd_check(args: argparse.Namespace) -> int:
     status = EXIT_OK
-    out = _out()
+    out = out_stream()
     for path in args.policies:
         try:
             policy = load_policy(path)
@@ -124,20 +104,20 @@ def cmd_check(args: argparse.Namespace) -> int:
                 warnings = len(exc.diagnostics) - errors
                 out.write(f"{path}: {errors} error(s), {warnings} warning(s)\n")
             continue
-        warnings = policy.warnings
-        if args.strict and warnings:
+        found = policy.warnings
+        if args.strict and found:
             status = EXIT_POLICY
         if args.format == "json":
             out.write(json.dumps({"policy": path, "ok": True, "name": policy.name, "hash": policy.content_hash,
-                                  "diagnostics": [d.to_dict() for d in warnings]}, ensure_ascii=False) + "\n")
+                                  "diagnostics": [d.to_dict() for d in found]}, ensure_ascii=False) + "\n")
             continue
-        for w in warnings:
+        for w in found:
             out.write(w.render() + "\n\n")
         c = policy.checked
         targets = len(c.targets)
         summary = (f"{path}: ok — {policy.label or policy.name}; {len(c.categories)} categories, {targets} targets, "
                    f"{len(c.vetoes)} vetoes, {len(c.facts)} facts, {len(c.params)} params"
-                   + (f", {len(warnings)} warning(s)" if warnings else ""))
+                   + (f", {len(found)} warning(s)" if found else ""))
         out.write(summary + "\n")
     return status
 
@@ -148,8 +128,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, not {workers}")
     policy = load_policy(args.policy)
-    out = _out()
-    results: list[Any] = []
+    out = out_stream()
+    results: list[Result] = []
     errors: list[dict[str, object]] = []
     stream_jsonl = args.format == "jsonl"
     if stream_jsonl and workers > 1:
@@ -160,7 +140,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if item is not None and item.error is None:
             document, item = _rendered(item, needs_document=args.format != "table")
         if item is None or item.error is not None:
-            entry = _error_entry(row, item)
+            entry = error_entry(row, item)
             errors.append(entry)
             if stream_jsonl:
                 out.write(json.dumps({"error": entry}, ensure_ascii=False) + "\n")
@@ -168,6 +148,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if stream_jsonl:
             out.write(json.dumps(document, ensure_ascii=False) + "\n")
         else:
+            assert item.result is not None
             results.append(item.result)
             if document is not None:
                 documents.append(document)
@@ -176,19 +157,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "policy": {"name": policy.name, "label": policy.label, "hash": policy.content_hash},
             "results": documents,
             "errors": errors,
-            "summary": summary_dict(policy, results, errors),
+            "summary": summary_dict(policy.program, results, errors),
         }
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     elif args.format == "table":
-        out.write(ranked_report(policy, results, errors) + "\n")
+        out.write(ranked_report(policy.program, results, errors) + "\n")
     for entry in errors:
-        sys.stderr.write(_error_text(entry) + "\n")
+        sys.stderr.write(error_text(entry) + "\n")
     return EXIT_DATA if errors else EXIT_OK
 
 
-def _eval_jsonl_parallel(policy: Any, args: argparse.Namespace, out: IO[str], workers: int) -> int:
+def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str], workers: int) -> int:
     """``--format jsonl --workers N``: the workers assess and render; this process reads and writes, in order."""
-    from .parallel import render_records_jsonl, render_rows_jsonl
+    from .batch.jsonl import render_records_jsonl, render_rows_jsonl
     from .unitio import detect_format, read_jsonl_texts
 
     errors: list[dict[str, object]] = []
@@ -210,13 +191,13 @@ def _eval_jsonl_parallel(policy: Any, args: argparse.Namespace, out: IO[str], wo
                 line = json.dumps({"error": entry}, ensure_ascii=False)
             out.write(f"{line}\n")
     for entry in errors:
-        sys.stderr.write(_error_text(entry) + "\n")
+        sys.stderr.write(error_text(entry) + "\n")
     return EXIT_DATA if errors else EXIT_OK
 
 
-def _assess(policy: Any, path: str, args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tuple[UnitRow, BatchItem | None]]:
     if getattr(args, "workers", 1) > 1:  # process-parallel, same rows in the same order
-        from .parallel import assess_rows
+        from .batch.pool import assess_rows
 
         yield from assess_rows(policy, iter_units(path), args.workers)
         return
@@ -227,116 +208,22 @@ def _assess(policy: Any, path: str, args: argparse.Namespace) -> Iterator[tuple[
         yield row, attrs.evolve(policy.assess_row(row.index, row.unit), location=row.location)
 
 
-def _rendered(item: Any, *, needs_document: bool) -> tuple[dict[str, object] | None, Any]:
+def _rendered(item: BatchItem, *, needs_document: bool) -> tuple[dict[str, object] | None, BatchItem]:
     """The row's output document (and what the 通报 table reads), or the row turned into an error row."""
     if needs_document:
-        return _render_row(item, lambda result: result.to_dict())
+        return rendered(item, lambda result: result.to_dict())
 
-    def table_reads(result: Any) -> None:
+    def table_reads(result: Result) -> None:
         result.score, result.rating, result.consequences.total  # noqa: B018 - what the table reads, read now
 
-    return _render_row(item, table_reads)
-
-
-def _render_row(item: Any, render: Callable[[Any], Any]) -> tuple[Any, Any]:
-    """``render(item.result)``, or None and the row turned into an error row if rendering fails.
-
-    Rendering happens per row, while the row is at hand: a result that cannot be
-    rendered costs that row only, never the rows after it (the batch contract).
-    """
-    try:
-        return render(item.result), item
-    except Exception as exc:
-        error = EvaluationError(item.unit_id, f"internal error while rendering the result ({type(exc).__name__}); "
-                                "the unit was not assessed")
-        return None, attrs.evolve(item, result=None, error=error)
-
-
-def _error_entry(row: Any, item: Any) -> dict[str, object]:
-    if item is None:
-        return {"index": row.index, "location": row.location, "unit": None, "problems": [{"message": row.error}]}
-    err = item.error
-    problems = [p.to_dict() for p in getattr(err, "problems", ())] or [{"message": str(err)}]
-    return {"index": row.index, "location": row.location, "unit": item.unit_id, "problems": problems}
-
-
-def _error_text(entry: dict[str, object]) -> str:
-    head = f"{entry['location']}: unit {entry['unit']!r} not assessed:" if entry.get("unit") else f"{entry['location']}:"
-    lines = [head]
-    for p in entry["problems"]:  # type: ignore[attr-defined]
-        if "fact" in p:
-            text = f"  - {p['fact']}: {p['message']}"
-            if p.get("expected"):
-                text += f" (expected {p['expected']})"
-            if p.get("hint"):
-                text += f"; {p['hint']}"
-        else:
-            text = f"  - {p['message']}"
-        lines.append(text)
-    return "\n".join(lines)
-
-
-def summary_dict(policy: Any, results: Sequence[Any], errors: Sequence[object]) -> dict[str, object]:
-    bands: dict[str, dict[str, int]] = {}
-    for r in results:
-        bands.setdefault(r.category, {}).setdefault(r.rating, 0)
-        bands[r.category][r.rating] += 1
-    rewards = sum((r.consequences.total for r in results if r.consequences.kind == "reward"), Decimal("0.00"))
-    fines = sum((r.consequences.total for r in results if r.consequences.kind == "fine"), Decimal("0.00"))
-    return {
-        "assessed": len(results),
-        "not_assessed": len(errors),
-        "ratings": bands,
-        "vetoed": [r.unit_id for r in results if r.vetoed],
-        "rewards_total": str(rewards),
-        "fines_total": str(fines),
-    }
-
-
-def ranked_report(policy: Any, results: Sequence[Any], errors: Sequence[object]) -> str:
-    """The city's 通报: per category, units ranked by score, with vetoes and money."""
-    checked = policy.checked
-    lines = [f"{policy.label or policy.name}" + (f"（{checked.header.document}）" if checked.header.document else ""),
-             f"考核结果通报 / ranked results — {len(results)} 个单位" + (f", {len(errors)} 个未能考核" if errors else ""), ""]
-    for category, info in checked.categories.items():
-        rows_in = [r for r in results if r.category == category]
-        if not rows_in:
-            continue
-        order = {r.name: i for i, r in enumerate(checked.ratings.ratings)}
-        # like the city's 通报: by rating first (a vetoed unit is ranked with its rating), then by score
-        rows_in.sort(key=lambda r: (order[r.rating], -r.score, r.unit_id))
-        lines.append(f"【{info.label or category}】 满分 {info.total}")
-        table = []
-        for rank, r in enumerate(rows_in, 1):
-            c = r.consequences
-            amount = money(c.total) if c.kind != "none" else ""
-            sign = "+" if c.kind == "reward" else "-" if c.kind == "fine" else ""
-            # short names here; the full labels and evidence are in `kaohe explain`
-            vetoes = "；".join(f"{v.name}〔{v.citation}〕" for v in r.vetoes)
-            deferred = "；".join(f"{d.name} {len(d.items)}项→{d.to}" for d in r.deferred)
-            table.append([str(rank), r.unit_id, r.name or "", _plain(r.score), r.rating_label,
-                          vetoes or "—", (sign + amount) if amount else "—", deferred or ""])
-        lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交"], table, right=(0, 3, 6)))
-        counts = {rating.label or rating.name: 0 for rating in checked.ratings.ratings}
-        for r in rows_in:
-            counts[r.rating_label] += 1
-        lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items()))
-        lines.append("")
-    summary = summary_dict(policy, results, errors)
-    lines.append(f"奖励合计 {money(Decimal(str(summary['rewards_total'])))} 元；罚款合计 {money(Decimal(str(summary['fines_total'])))} 元")
-    return "\n".join(lines)
-
-
-def _plain(value: Decimal) -> str:
-    from .numeric import normalize
-
-    return str(normalize(value))
+    _, item = rendered(item, table_reads)
+    return None, item
 
 
 # ----------------------------------------------------------------- explain
 def cmd_explain(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
-    out = _out()
+    out = out_stream()
     found = False
     status = EXIT_OK
     documents = []
@@ -345,22 +232,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if args.id and unit_id != args.id:
             continue
         found = True
-        rendered = None
+        shown: object = None
         if item is not None and item.error is None:
             if args.format == "json":
                 from .audit.trace_json import trace_document
 
-                rendered, item = _render_row(item, trace_document)
+                shown, item = rendered(item, trace_document)
             else:
-                rendered, item = _render_row(item, lambda r: r.explain(lang=args.lang, full=not args.short))
+                shown, item = rendered(item, lambda r: r.explain(lang=args.lang, full=not args.short))
         if item is None or item.error is not None:
-            sys.stderr.write(_error_text(_error_entry(row, item)) + "\n")
+            sys.stderr.write(error_text(error_entry(row, item)) + "\n")
             status = EXIT_DATA
             continue
         if args.format == "json":
-            documents.append(rendered)
+            documents.append(shown)
         else:
-            out.write(f"{rendered}\n")
+            out.write(f"{shown}\n")
     if args.format == "json" and documents:
         # one unit: the stable trace document (docs/trace-schema.json); several: a JSON array of them
         from .audit.trace_json import dumps
@@ -381,7 +268,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
     for category in categories:
         if category not in policy.categories:
             raise UsageError(f"no category {category!r}; the policy has " + ", ".join(policy.categories))
-    out = _out()
+    out = out_stream()
     if args.template:
         templates = [unit_template(policy, c) for c in categories]
         out.write(json.dumps(templates[0] if len(templates) == 1 else {"units": templates}, ensure_ascii=False,
@@ -451,9 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     if args.version:
-        from . import __version__
+        from ._version import __version__
 
-        _out().write(f"kaohe_rules {__version__}\n")
+        out_stream().write(f"kaohe_rules {__version__}\n")
         return EXIT_OK
     if not args.command:
         parser.print_help()

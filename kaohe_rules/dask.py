@@ -1,7 +1,7 @@
 """Assess units beyond one machine with Dask (``pip install kaohe_rules[dask]``).
 
 A compiled policy holds generated functions and is not sent over the wire; what is
-shipped to the Dask workers is its *source* (:class:`~kaohe_rules.parallel.PolicySpec`:
+shipped to the Dask workers is its *source* (:class:`~kaohe_rules.batch.spec.PolicySpec`:
 the policy text, where it came from, its content hash).  Each worker process loads
 the policy once, checks the hash and keeps it for every partition it is given.
 
@@ -42,8 +42,8 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("kaohe_rules.dask needs Dask: pip install 'kaohe_rules[dask]'") from exc
 
+from .batch.spec import PolicySpec, policy_spec
 from .errors import EvaluationError, FactError
-from .parallel import PolicySpec, policy_spec
 
 if TYPE_CHECKING:
     from .policy import Policy

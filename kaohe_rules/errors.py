@@ -168,3 +168,13 @@ class EvaluationError(KaoheError):
 
 class UnitInputError(KaoheError):
     """A whole unit file could not be read (unknown format, unreadable, invalid JSON)."""
+
+
+class UsageError(Exception):
+    """A command-line mistake (bad arguments, an output file that may not be written): exit code 2.
+
+    Not a :class:`KaoheError`: it is about how kaohe was called, not about a policy or a
+    unit.  It lives here, with the other errors, so that library modules that refuse an
+    output (``outfile``) need not import the command line.
+    """
+

@@ -19,7 +19,7 @@ command that writes a file therefore goes through :class:`OutputFile`:
 
 Devices and pipes (``-o /dev/null``, ``-o /dev/stdout`` on a terminal or pipe)
 are written to as streams: there is nothing there to destroy.  ``-o -`` means
-standard output.  Every refusal is a :class:`~kaohe_rules.cli.UsageError`
+standard output.  Every refusal is a :class:`~kaohe_rules.errors.UsageError`
 (exit status 2) checked before any unit is assessed, so a mistaken command
 fails at once and does no work.
 """
@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import Any
 
-from .cli import UsageError
+from .errors import UsageError
 
 #: ``-o -``: standard output, as ``-`` is standard input for a units file.
 STDOUT = "-"

@@ -21,21 +21,24 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import attrs
-
 from . import cache as disk_cache
+from .batch import serial
+from .batch.items import BatchItem as BatchItem
+from .batch.items import unit_id_of as unit_id_of
+from .batch.spec import PolicySpec
 from .codegen.compiler import compile_policy
 from .codegen.emitter import Site
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
 from .language.checker import check
 from .language.linker import link
 from .language.model import CategoryPlan, CheckedPolicy
-from .limits import MAX_ID_CHARS, MAX_NESTING, has_lone_surrogate, int_problem, shown
+from .limits import MAX_ID_CHARS, MAX_NESTING, has_lone_surrogate, shown
 from .numeric import ENGINE_CONTEXT
 from .runtime.coerce.envelope import canonical_envelope
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
 from .runtime.fastfacts import LazyFastCoercers, SlowPath
+from .runtime.program import Program
 from .runtime.result import Result
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
@@ -51,19 +54,6 @@ def _engine_context() -> decimal.Context:
     except AttributeError:
         _thread_state.context = context = ENGINE_CONTEXT.copy()
         return context
-
-
-def unit_id_of(unit: object) -> str:
-    """The id of a unit for an error row, whatever the unit is (never raises)."""
-    try:
-        unit_id = unit.get("id") if isinstance(unit, Mapping) else None
-    except Exception:
-        unit_id = None
-    if isinstance(unit_id, int) and not isinstance(unit_id, bool) and int_problem(unit_id) is None:
-        return str(int.__int__(unit_id))
-    if isinstance(unit_id, str) and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS and not has_lone_surrogate(unit_id):
-        return str.__str__(unit_id)  # a subclass's own methods never reach a message
-    return "?" if unit_id is None else shown(unit_id)
 
 
 _PLAIN = frozenset({dict, MappingProxyType, list, tuple, str, int, bool, float, Decimal, datetime.date, datetime.datetime, type(None)})
@@ -178,25 +168,6 @@ def load_source(source: SourceFile, base_dir: Path | None) -> Policy:
             gc.enable()
 
 
-@attrs.frozen
-class BatchItem:
-    """One row of a batch: the result, or the error that kept it from being assessed."""
-
-    index: int
-    unit_id: str | None
-    result: Result | None
-    error: KaoheError | None
-    location: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
-
-    @property
-    def problems(self) -> tuple[FactProblem, ...]:
-        return self.error.problems if isinstance(self.error, FactError) else ()
-
-
 class Policy:
     """A checked, compiled policy, ready to assess units."""
 
@@ -206,8 +177,10 @@ class Policy:
         self.module = CompiledModule(self.compiled)
         self.coercer = FactCoercer(checked, self.module.derive)
         self._plans: dict[str, CategoryPlan] = checked.plans
+        #: what results hold (not the Policy): the checked model, the module, display and tracing
+        self.program = Program(checked, self.module)
         #: rating names by the index the evaluator returns (Result.rating reads it per unit)
-        self.rating_names: tuple[str, ...] = tuple(r.name for r in checked.ratings.ratings)
+        self.rating_names: tuple[str, ...] = self.program.rating_names
         # fast path for facts already in canonical types; anything else goes to self.coercer
         self._fast = LazyFastCoercers(checked, self.module)  # built per category on its first unit
         self._fast_coerce = self._fast.functions
@@ -278,7 +251,7 @@ class Policy:
                 except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
                     pass
                 else:
-                    return Result(self, self._plans[category], out, unit_id, name, category, values, None)
+                    return Result(self.program, self._plans[category], out, unit_id, name, category, values, None)
                 finally:
                     _setcontext(caller)
         return self._evaluate_generic(unit, trace=trace)
@@ -348,7 +321,7 @@ class Policy:
             raise EvaluationError(unit_id, f"internal error while evaluating ({type(exc).__name__}: {exc})") from None
         finally:
             _setcontext(caller)
-        return Result(self, plan, raw, unit_id, name, category, facts, events)
+        return Result(self.program, plan, raw, unit_id, name, category, facts, events)
 
     def _failure_site(self, category: str, facts: dict[str, object], exc: BaseException,
                       traced: bool) -> tuple[Site | None, BaseException]:
@@ -369,32 +342,18 @@ class Policy:
             return module.traced_map.locate(first.__traceback__) or site, first
         return site, exc  # pragma: no cover - the traced evaluator computes the same values
 
-    def _traced_events(self, category: str, facts: dict[str, object]) -> list[tuple[Any, ...]]:
-        events: list[tuple[Any, ...]] = []
-        self._run_traced(category, facts, events)
-        return events
-
     def _run_traced(self, category: str, facts: dict[str, object], events: list[tuple[Any, ...]]) -> None:
         """The traced evaluator under the engine's context, recording into ``events`` as it goes."""
-        with decimal.localcontext(ENGINE_CONTEXT):
-            self.module.traced[category](facts, events)
+        self.program.run_traced(category, facts, events)
 
     def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
                       workers: int | None = None) -> Iterator[BatchItem]:
         """Assess many units in order; every bad row becomes a BatchItem with its error, none is lost.
 
-        ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.parallel`): the
+        ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.batch.pool`): the
         same items in the same order, streamed; ``None`` or 1 assesses in this process.
         """
-        if workers is not None and workers > 1:
-            from .parallel import evaluate_many
-
-            yield from evaluate_many(self, units, workers=workers, trace=trace)
-            return
-        if workers is not None and workers < 1:
-            raise ValueError("workers must be at least 1")
-        for index, unit in enumerate(units):
-            yield self.assess_row(index, unit, trace=trace)
+        return serial.evaluate_many(self, units, trace=trace, workers=workers)
 
     def assess_row(self, index: int, unit: object, *, trace: bool = False) -> BatchItem:
         """One row of a batch: its result, or the error that kept it from being assessed; never raises.
@@ -402,74 +361,18 @@ class Policy:
         The batch contract (docs/limits.md): every input row yields exactly one
         item, in input order, whatever the row holds.
         """
-        try:
-            result = self.evaluate(unit, trace=trace)  # type: ignore[arg-type]
-        except (FactError, EvaluationError) as exc:
-            return BatchItem(index, exc.unit, None, exc)
-        except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
-            unit_id = unit_id_of(unit)
-            error = exc if isinstance(exc, KaoheError) else EvaluationError(
-                unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
-            return BatchItem(index, unit_id, None, error)
-        return BatchItem(index, result.unit_id, result, None)
+        return serial.assess_row(self, index, unit, trace=trace)
+
+    @classmethod
+    def from_spec(cls, spec: PolicySpec) -> Policy:
+        """The policy ``spec`` describes, loaded again from its source (a worker that did not inherit it)."""
+        return load_source(SourceFile(spec.name, spec.text), Path(spec.base_dir) if spec.base_dir else None)
 
     # ------------------------------------------------------------- display
     def display_value(self, name: str, value: object) -> object:
         """A fact/let/param value as people read it: enum members by name, records with names."""
-        checked = self.checked
-        t = checked.fact_types.get(name) or checked.let_types.get(name) or checked.param_types.get(name)
-        if t is None:
-            alias = next((d for d in checked.defers if d.alias == name), None)
-            if alias is not None:
-                t = checked.fact_types.get(alias.source_list)
-        if t is None:
-            return value
-        return self._display(t, value)
-
-    def _display(self, t: Any, value: object) -> object:
-        if value is None:
-            return None
-        if t.kind == "enum" and isinstance(value, int):
-            members = self.checked.enums[t.name].members
-            return members[value].name if 0 <= value < len(members) else value
-        if t.kind == "list" and isinstance(value, (list, tuple)):
-            if t.elem is not None and t.elem.kind == "record":
-                shown_fields = self._shown_fields(t.elem.name)
-                return [self._display_fields(v, shown_fields) if isinstance(v, dict) else self.display_record(v)
-                        for v in value]
-            return [self._display(t.elem, v) for v in value]
-        return value
-
-    def _shown_fields(self, rname: str) -> dict[str, Any]:
-        """The fields of record ``rname`` whose values people read differently (enums, lists), with types."""
-        cache = self.__dict__.setdefault("_shown_fields_cache", {})
-        fields = cache.get(rname)
-        if fields is None:
-            fields = cache[rname] = {name: t for name, t in self.checked.record_fields.get(rname, {}).items()
-                                     if t.kind in ("enum", "list")}
-        return fields  # type: ignore[no-any-return]
-
-    def _display_fields(self, record: dict[str, object], shown_fields: dict[str, Any]) -> dict[str, object]:
-        """A record of a known type as people read it (linear in its fields; one call per record)."""
-        if not shown_fields:
-            return dict(record)
-        return {key: self._display(shown_fields[key], value) if key in shown_fields else value
-                for key, value in record.items()}
+        return self.program.display_value(name, value)
 
     def display_record(self, record: object) -> dict[str, object]:
-        if not isinstance(record, Mapping):
-            return {"value": record}
-        rname = self._record_name_of(record)
-        fields = self.checked.record_fields.get(rname or "", {})
-        out: dict[str, object] = {}
-        for key, value in record.items():
-            t = fields.get(key)
-            out[key] = self._display(t, value) if t is not None else value
-        return out
-
-    def _record_name_of(self, record: Mapping[str, object]) -> str | None:
-        keys = set(record)
-        for rname, fields in self.checked.record_fields.items():
-            if keys <= set(fields):
-                return rname
-        return None
+        """A record (an item of a list fact) as people read it."""
+        return self.program.display_record(record)

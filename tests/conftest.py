@@ -1,13 +1,109 @@
-"""Shared pytest configuration."""
+"""Shared pytest configuration: the golden switch, the diagnostic-code guard, the markers.
+
+The tests are laid out like the package (tests/README.md): each folder is a layer,
+and its tests carry that layer's marker (``pytest -m language``); tests measured at
+two seconds or more carry ``slow`` (``pytest -m "not slow"`` for a quick run).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+#: Test folders and the marker their tests get (registered in pyproject.toml).
+LAYERS = ("language", "codegen", "runtime", "batch", "audit", "testing", "cli", "project", "robustness")
+
+#: ``module::test`` of the tests that take two seconds or more (``pytest --durations=40``, 2 shared cores).
+SLOW_TESTS = frozenset({
+    "test_testing_strategies.py::test_a_vetoed_unit_shrinks_to_just_what_the_veto_needs",
+    "test_testing_strategies.py::test_shrinks_to_a_small_readable_unit",
+    "test_trace.py::test_documents_are_byte_identical_across_processes_and_hash_seeds",
+    "test_trace.py::test_document_validates_against_the_schema",
+    "test_robustness.py::test_mutated_karamay_policy_never_crashes",
+    "test_robustness.py::test_hostile_facts_give_fact_errors_or_results",
+    "test_fast_coercion.py::test_fused_assess_agrees_with_coercion_then_evaluation",
+    "test_fast_coercion.py::test_fast_path_agrees_with_the_generic_coercer",
+    "test_interpreter_differential.py::test_compiled_evaluator_agrees_with_the_interpreter",
+    "test_diff.py::test_generated_units_find_every_kind_of_change",
+    "test_diff.py::test_kaohe_diff_command",
+    "test_dask.py::test_policy_is_shipped_to_worker_processes",
+    "test_whynot.py::test_law_why_not_minimal_sets_match_brute_force",
+    "test_report.py::test_html_renders_in_headless_chromium",
+    "test_laws.py::test_every_law_holds_on_karamay_2013_and_2014",
+    "test_cache.py::test_parser_tables_from_the_cache_parse_the_same",
+    "test_rb_fuzz_rows.py::test_fixed_seed_slice_under_the_watchdog",
+    "test_rb_replay_mutations.py::test_a_mutated_trace_is_confirmed_disputed_or_refused",
+    "test_rb_replay_mutations.py::test_the_shape_check_agrees_with_the_documented_schema",
+    "test_rb_outputs_hypothesis.py::test_verify_leaves_the_current_directory_alone",
+    "test_rb_outputs_hypothesis.py::test_diff_without_a_disk_cache_leaves_nothing_anywhere",
+    "test_rb_outputs_hypothesis.py::test_an_explicit_hypothesis_storage_directory_is_honoured",
+    "test_rb_cache_malformed.py::test_random_damage_to_any_entry_never_changes_the_load",
+    "test_rb_fuzz_policies.py::test_generated_policies_load_and_evaluate",
+    "test_rb_fuzz_policies.py::test_mutated_policies_give_policies_or_diagnostics",
+    "test_rb_fuzz_harness.py::test_the_command_prints_its_figures",
+})
+
+#: Tests that open a headless Chromium (skipped without one).
+BROWSER_TESTS = frozenset({"test_report.py::test_html_renders_in_headless_chromium"})
+
+
+def slow_key(item: pytest.Item) -> str:
+    """``module.py::function`` of a test, without its parameters: how SLOW_TESTS names it."""
+    return f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            parts = item.path.resolve().relative_to(TESTS).parts
+        except ValueError:  # collected outside tests/ (the kaohe plugin's *.tests.toml files)
+            continue
+        if len(parts) > 1 and parts[0] in LAYERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+        key = slow_key(item)
+        if key in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+        if key in BROWSER_TESTS:
+            item.add_marker(pytest.mark.browser)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", default=False,
-                     help="rewrite the golden files under tests/goldens/ from the current output (review the diff!)")
+                     help="rewrite the golden files (tests/goldens/, tests/data/checker/*.expected) from the current "
+                          "output (review the diff!)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    guard_diagnostic_codes()
+
+
+def guard_diagnostic_codes() -> None:
+    """Make every ``Diagnostic`` built during the tests check its code against the registry.
+
+    ``errors`` is a leaf and does not know ``kaohe_rules.language.codes``; the package
+    builds diagnostics with plain strings.  Under pytest, a diagnostic with an
+    unregistered code, or with another severity than the registered one, raises
+    ``AssertionError`` where it is built, so the test that reaches it fails.
+    """
+    from kaohe_rules.errors import Diagnostic
+    from kaohe_rules.language import codes
+
+    original = Diagnostic.__init__
+    if getattr(original, "kaohe_guarded", False):
+        return
+
+    def checked_init(self: Diagnostic, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        why = codes.problem(self.code, self.severity)
+        if why is not None:
+            raise AssertionError(why)
+
+    checked_init.kaohe_guarded = True  # type: ignore[attr-defined]
+    checked_init.__wrapped__ = original  # type: ignore[attr-defined]
+    Diagnostic.__init__ = checked_init  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -16,7 +112,7 @@ def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
 
 
-GOLDENS = __import__("pathlib").Path(__file__).resolve().parent / "goldens"
+GOLDENS = TESTS / "goldens"
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def _text_width(text: str, size: float) -> float:
     return sum(size if unicodedata.east_asian_width(ch) in ("W", "F") else size * 0.55 for ch in text)
 
 
-def _domain(bands: Sequence[BandInfo], scores: Sequence[Decimal], total: Decimal) -> tuple[Decimal, Decimal]:
+def score_domain(bands: Sequence[BandInfo], scores: Sequence[Decimal], total: Decimal) -> tuple[Decimal, Decimal]:
     """From a round number below the lowest interesting point (a score or an upper band's edge) to the total."""
     edges = sorted(b.low for b in bands if b.low > 0)
     lowest = min(list(scores) + edges[:1] + [total])
@@ -74,7 +74,7 @@ def score_chart(bands: Sequence[BandInfo], rating_order: Sequence[str], labels: 
     left = min(left, 320.0)
     width, right, top, row = 900.0, 60.0, 58.0, 22.0
     height = top + row * max(len(dots), 1) + 46
-    low, high = _domain(bands, [d.score for d in dots], total)
+    low, high = score_domain(bands, [d.score for d in dots], total)
     plot = width - left - right
 
     def x(value: Decimal) -> float:
@@ -163,7 +163,7 @@ def _histogram(bands: Sequence[BandInfo], rating_order: Sequence[str], labels: d
                dots: Sequence[Dot], title: str, note: str) -> str:
     width, left, right, top, bottom_pad = 900.0, 50.0, 30.0, 58.0, 46.0
     height = 320.0
-    low, high = _domain(bands, [d.score for d in dots], total)
+    low, high = score_domain(bands, [d.score for d in dots], total)
     bins = 30
     size = (high - low) / bins if high > low else Decimal(1)
     counts = [0] * bins

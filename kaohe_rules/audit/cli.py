@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, _error_entry, _error_text, _out, iter_units, load_policy
+from ..batch.items import BatchItem, error_entry, error_text
+from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, iter_units, load_policy, out_stream
 from ..errors import KaoheError
 from ..outfile import OutputFile
 
@@ -91,7 +92,7 @@ def _write(text: str, output: OutputFile | None = None) -> None:
     if output is not None:
         output.write(text)
     else:
-        _out().write(text)
+        out_stream().write(text)
 
 
 def _json(value: object) -> str:
@@ -152,20 +153,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     for row in _units(args.units):
         if row.unit is None:
             if args.id is None:
-                errors.append(_error_entry(row, None))
+                errors.append(error_entry(row, None))
             continue
         if args.id is not None and str(row.unit.get("id")) != args.id:
             continue
         try:
             results.append(policy.evaluate(row.unit))
         except KaoheError as exc:
-            from ..policy import BatchItem
-
-            errors.append(_error_entry(row, BatchItem(row.index, getattr(exc, "unit", None), None, exc, row.location)))
+            errors.append(error_entry(row, BatchItem(row.index, getattr(exc, "unit", None), None, exc, row.location)))
     if args.id is not None:
         if errors:
             for entry in errors:
-                sys.stderr.write(_error_text(entry) + "\n")
+                sys.stderr.write(error_text(entry) + "\n")
             return EXIT_DATA
         if not results:
             raise UsageError(f"no unit {args.id!r} in {args.units}")
@@ -175,7 +174,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"no units in {args.units}")
     _write(batch_report(policy, results, errors, args.format, args.lang), output)
     for entry in errors:
-        sys.stderr.write(_error_text(entry) + "\n")
+        sys.stderr.write(error_text(entry) + "\n")
     return EXIT_DATA if errors else EXIT_OK
 
 

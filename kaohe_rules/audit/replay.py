@@ -91,7 +91,7 @@ def check_document(document: object) -> Mapping[str, Any]:
 
 def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = None) -> Replay:
     """Re-evaluate the document's unit under ``policy``; ``unit`` is the unit as it stands in a unit file."""
-    from .. import __version__
+    from .._version import __version__
 
     doc = check_document(document)
     stored_policy = doc["policy"]

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..reports.ranked import money
 from ..runtime.trace import plain_decimal
-from .chart import BAND_COLOURS, Dot, colour_index, score_chart
+from .chart import BAND_COLOURS, Dot, colour_index, score_chart, score_domain
 from .whynot import why_not
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..runtime.program import Program
     from ..runtime.result import Result
 
 
@@ -151,16 +153,12 @@ def _t(lang: str) -> dict[str, str]:
     return _TEXT[lang]
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
 def _signed(result: Result) -> str:
     c = result.consequences
     if c.kind == "reward":
-        return "+" + _money(c.total)
+        return "+" + money(c.total)
     if c.kind == "fine":
-        return "-" + _money(c.total)
+        return "-" + money(c.total)
     return "—"
 
 
@@ -168,32 +166,30 @@ def _cite(citation: str | None) -> str:
     return f"〔{citation}〕" if citation else ""
 
 
-def _policy_line(policy: Policy, t: dict[str, str]) -> str:
+def _policy_line(policy: Policy | Program, t: dict[str, str]) -> str:
     header = policy.checked.header
     doc = f"（{header.document}）" if header.document else ""
     return t["basis"].format(policy=header.label or header.name, doc=doc, hash=policy.content_hash[:16])
 
 
-def _chart(policy: Policy, category: str, results: Sequence[Result], t: dict[str, str]) -> Chart:
+def _chart(policy: Policy | Program, category: str, results: Sequence[Result], t: dict[str, str]) -> Chart:
     checked = policy.checked
     plan = checked.plans[category]
     order = [r.name for r in checked.ratings.ratings]
     labels = {r.name: r.label or r.name for r in checked.ratings.ratings}
     info = checked.categories[category]
     dots = [Dot(r.name or r.unit_id, r.score, order.index(r.rating), r.vetoed) for r in results]
-    from .chart import _domain
-
-    low, _ = _domain(plan.bands, [d.score for d in dots], info.total)
+    low, _ = score_domain(plan.bands, [d.score for d in dots], info.total)
     title = t["chart"].format(category=info.label or category, total=plain_decimal(info.total))
     note = t["axis_from"].format(low=plain_decimal(low)) if low > 0 else ""
     return Chart(score_chart(plan.bands, order, labels, info.total, dots, title, note), title)
 
 
 # ------------------------------------------------------------------- batch
-def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
+def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
                  lang: str = "zh") -> list[Block]:
     """The 通报: per category a ranking, a chart and the band counts; vetoes, deferrals, money, errors."""
-    from .. import __version__
+    from .._version import __version__
 
     t = _t(lang)
     checked = policy.checked
@@ -261,8 +257,8 @@ def batch_blocks(policy: Policy, results: Sequence[Result], errors: Sequence[Map
         fines = sum((r.consequences.total for r in members if r.consequences.kind == "fine"), Decimal("0.00"))
         all_rewards += rewards
         all_fines += fines
-        rows.append((info.label or category, _money(rewards), _money(fines), _money(rewards - fines)))
-    rows.append((t["category_total"], _money(all_rewards), _money(all_fines), _money(all_rewards - all_fines)))
+        rows.append((info.label or category, money(rewards), money(fines), money(rewards - fines)))
+    rows.append((t["category_total"], money(all_rewards), money(all_fines), money(all_rewards - all_fines)))
     blocks.append(Table(("", t["rewards"], t["fines"], t["net"]), tuple(rows), numeric=(1, 2, 3), css="money",
                         row_css=tuple([""] * (len(rows) - 1) + ["total"])))
     if errors:
@@ -307,10 +303,10 @@ def _problem(problem: Mapping[str, object]) -> str:
 # -------------------------------------------------------------------- unit
 def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
     """One unit: headline and chart, vetoes, sections, every deduction with its reason, why-not, money."""
-    from .. import __version__
+    from .._version import __version__
 
     t = _t(lang)
-    policy: Policy = result._policy
+    policy = result.program
     checked = policy.checked
     trace = result.trace
     blocks: list[Block] = [Heading(1, t["unit_title"].format(unit=f"{result.name or result.unit_id}"))]
@@ -382,7 +378,7 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
     if not c.items:
         blocks.append(Para(t["none"] + "".join(f"（{n}）" for n in c.notes)))
     else:
-        rows = [(i.label or i.name, _money(i.amount) if i.amount is not None else "—") for i in c.items]
+        rows = [(i.label or i.name, money(i.amount) if i.amount is not None else "—") for i in c.items]
         blocks.append(Table((t["item"], t["amount"]), tuple(rows), numeric=(1,), css="money"))
     blocks.append(Para(t["generated"].format(version=__version__), "meta"))
     return blocks
@@ -498,7 +494,7 @@ def _cell(text: str, row_css: str, index: int) -> str:
     return _h(text)
 
 
-def batch_report(policy: Policy, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
+def batch_report(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
                  fmt: str = "md", lang: str = "zh") -> str:
     blocks = batch_blocks(policy, results, errors, lang)
     return to_html(blocks, lang) if fmt == "html" else to_markdown(blocks)

@@ -46,6 +46,7 @@ from ..runtime.trace import canonical, money_text, short_file
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..runtime.program import Program
     from ..runtime.result import Result
 
 FORMAT = "kaohe-trace"
@@ -55,9 +56,9 @@ HASH_PREFIX = "sha256:"
 
 def trace_document(result: Result) -> dict[str, Any]:
     """The stable trace document of a result (evaluates again with tracing on if needed)."""
-    from .. import __version__
+    from .._version import __version__
 
-    policy: Policy = result._policy
+    policy = result.program
     checked = policy.checked
     header = checked.header
     facts = canonical_facts(policy, result.category, result.facts)
@@ -96,7 +97,7 @@ def facts_digest(facts: Mapping[str, object]) -> str:
     return HASH_PREFIX + hashlib.sha256(canonical_json(dict(facts)).encode("utf-8")).hexdigest()
 
 
-def canonical_facts(policy: Policy, category: str, facts: Mapping[str, object]) -> dict[str, object]:
+def canonical_facts(policy: Policy | Program, category: str, facts: Mapping[str, object]) -> dict[str, object]:
     """A unit's coerced facts as canonical JSON values that the engine reads back to the same facts.
 
     Enum members by name, records without their derived (``let``) fields,
@@ -110,7 +111,7 @@ def canonical_facts(policy: Policy, category: str, facts: Mapping[str, object]) 
     return out
 
 
-def _value(policy: Policy, t: Type, value: object) -> object:
+def _value(policy: Policy | Program, t: Type, value: object) -> object:
     if value is None:
         return None
     if t.kind == "list" and isinstance(value, (list, tuple)):

@@ -242,7 +242,7 @@ def render(answer: WhatIf, lang: str = "zh", patch_names: Sequence[str] = ()) ->
         lines.append(f"{t['set']}{sep}{name} = {describe(_json(value))}")
     for name in patch_names:
         lines.append(f"{t['patch']}{sep}{name}")
-    checked = b._policy.checked
+    checked = b.program.checked
 
     def label(rating: str | None) -> str:
         return checked.rating_label(rating) if rating else "—"

@@ -206,7 +206,7 @@ def smallest_rule_set(targets: Sequence[TraceEvent], need: Decimal, strict: bool
 # --------------------------------------------------------------------- analysis
 def resolve_band(result: Result, name: str) -> str:
     """A rating named by the policy's name or label, or by an English alias (excellent/good/pass/fail)."""
-    ratings = result._policy.checked.ratings.ratings
+    ratings = result.program.checked.ratings.ratings
     for rating in ratings:
         if name in (rating.name, rating.label):
             return rating.name
@@ -222,7 +222,7 @@ def resolve_band(result: Result, name: str) -> str:
 
 def why_not(result: Result, band: str | None = None) -> WhyNot:
     """Why the unit is not in a better band; ``band`` limits the answer to one rating."""
-    checked = result._policy.checked
+    checked = result.program.checked
     trace = result.trace
     wanted = resolve_band(result, band) if band is not None else None
     plan = result._plan
@@ -304,7 +304,7 @@ def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
     if lang not in _TEXT:
         raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
     t = _TEXT[lang]
-    checked = result._policy.checked
+    checked = result.program.checked
     lines = [t["title"].format(unit=f"{answer.name or answer.unit_id} ({answer.unit_id})"),
              t["headline"].format(score=plain_decimal(answer.score), total=plain_decimal(answer.total),
                                   band=checked.rating_label(answer.band) if answer.band else "—",

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import attrs
 
+from ..language import ast
+from ..language.abi import RAW_FIELDS as RAW_FIELDS  # the layout lives in abi; named here for old importers
 from ..language.model import CheckedPolicy
 from .constants import ConstantTable
 from .emitter import Emitter, SourceMap
 from .unit import UnitCompiler
-
-RAW_FIELDS = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome")
 
 #: the file names the generated code objects carry: the source maps are looked up by them
 PLAIN_FILENAME = "<kaohe-generated>"
@@ -55,8 +55,8 @@ class CompiledSource:
     # generated line → policy clause, for the plain and the traced source
     source_map: SourceMap = attrs.field(factory=lambda: SourceMap(PLAIN_FILENAME, {}))
     traced_map: SourceMap = attrs.field(factory=lambda: SourceMap(TRACED_FILENAME, {}))
-    # the aggregates the plain evaluators compute as loops (ids): the fused fast functions agree
-    hoistable: frozenset[int] = frozenset()
+    # the aggregates the plain evaluators compute as loops: the fused fast functions agree
+    hoistable: frozenset[ast.Aggregate] = frozenset()
 
 
 def compile_policy(policy: CheckedPolicy) -> CompiledSource:

@@ -14,15 +14,14 @@ is surely an int" are taken on the AST and its types, never on emitted text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
 from ..language import ast
 from ..language.model import CheckedPolicy
 from ..language.types import Type
+from ..language.visitor import ExprVisitor
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter
 from .frame import Frame
@@ -40,7 +39,7 @@ class Context:
     policy: CheckedPolicy
     table: ConstantTable
     out: Emitter
-    hoistable: frozenset[int] = frozenset()  # ids of aggregates: see unit.unconditional_aggregates
+    hoistable: frozenset[ast.Aggregate] = frozenset()  # see unit.unconditional_aggregates
 
     def const(self, value: object, prefix: str = "_c") -> str:
         return self.table.name(value, prefix)
@@ -54,11 +53,11 @@ class Context:
         return str(as_int) if as_int is not None else self.const(value)
 
     def type_of(self, e: ast.Expr) -> Type:
-        return self.policy.types[id(e)]
+        return self.policy.types[e]
 
 
-class ExprCompiler:
-    """Python source for the expressions of one frame."""
+class ExprCompiler(ExprVisitor[str]):
+    """Python source for the expressions of one frame (``visit`` dispatches on the node's class)."""
 
     def __init__(self, ctx: Context, frame: Frame) -> None:
         self.ctx = ctx
@@ -67,17 +66,13 @@ class ExprCompiler:
     def inner(self, frame: Frame) -> ExprCompiler:
         return ExprCompiler(self.ctx, frame)
 
-    def visit(self, e: ast.Expr) -> str:
-        method: Callable[[Any], str] = getattr(self, "visit_" + type(e).__name__)
-        return method(e)
-
     # ------------------------------------------------------- AST decisions
     def is_simple(self, e: ast.Expr) -> bool:
         """The operand compiles to a local, a table constant or a literal: no side effect, cannot raise."""
         if isinstance(e, _LITERALS):
             return True
         if isinstance(e, (ast.Name, ast.Member)):
-            res = self.ctx.policy.resolutions.get(id(e))
+            res = self.ctx.policy.resolutions.get(e)
             if res is None:
                 return False
             if res.kind == "record_field":
@@ -90,7 +85,7 @@ class ExprCompiler:
         if isinstance(e, ast.Number):
             return e.value
         if isinstance(e, ast.Name):
-            res = self.ctx.policy.resolutions.get(id(e))
+            res = self.ctx.policy.resolutions.get(e)
             if res is not None and res.kind == "param":
                 return self.ctx.policy.param_values.get(res.name)
         return None
@@ -132,12 +127,12 @@ class ExprCompiler:
 
     # --------------------------------------------------------------- names
     def visit_It(self, e: ast.It) -> str:
-        res = self.ctx.policy.resolutions[id(e)]
+        res = self.ctx.policy.resolutions[e]
         return f"_it{res.depth}"
 
     def visit_Name(self, e: ast.Name) -> str:
         ctx = self.ctx
-        res = ctx.policy.resolutions[id(e)]
+        res = ctx.policy.resolutions[e]
         kind = res.kind
         if kind in ("fact", "let", "alias", "outcome_item"):
             return self.frame.symbols[res.name]
@@ -156,7 +151,7 @@ class ExprCompiler:
         raise AssertionError(kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> str:
-        res = self.ctx.policy.resolutions.get(id(e))
+        res = self.ctx.policy.resolutions.get(e)
         if res is not None and res.kind == "enum":
             return str(int(res.value))  # type: ignore[call-overload]
         return f"{self.visit(e.obj)}[{self.ctx.key(e.field)}]"
@@ -263,7 +258,7 @@ class ExprCompiler:
     # ---------------------------------------------------------- aggregates
     def visit_Aggregate(self, e: ast.Aggregate) -> str:
         frame = self.frame
-        if id(e) in self.ctx.hoistable and not frame.traced and not frame.in_record and frame.depth == 0:
+        if e in self.ctx.hoistable and not frame.traced and not frame.in_record and frame.depth == 0:
             return self._hoisted(e)
         text = self._aggregate(e)
         if (e.func in _EMPTY_AGGREGATE and self.is_simple(e.source)

@@ -33,6 +33,7 @@ from decimal import Decimal
 
 import attrs
 
+from ..language import ast
 from ..language.kinds import NUMBER_KINDS, converter_name, enum_lookup, has_default
 from ..language.model import CheckedPolicy
 from ..language.types import Type
@@ -69,7 +70,7 @@ class _Field:
 class FactReaderGenerator:
     """Writes the fact readers (and the fused assess functions) of one policy, one function at a time."""
 
-    def __init__(self, policy: CheckedPolicy, hoistable: frozenset[int] | None = None) -> None:
+    def __init__(self, policy: CheckedPolicy, hoistable: frozenset[ast.Aggregate] | None = None) -> None:
         self.policy = policy
         self.table = ConstantTable(tag="f")  # apart from the compiler's names: one namespace holds both
         self.constants = self.table.values

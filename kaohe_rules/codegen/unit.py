@@ -18,7 +18,7 @@ from __future__ import annotations
 import attrs
 
 from ..language import ast
-from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget
+from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter, Site
 from .exprs import Context, ExprCompiler
@@ -28,8 +28,8 @@ from .frame import Frame, Symbols
 LATE_WHERE = "a veto or an outcome"
 
 
-def unconditional_aggregates(policy: CheckedPolicy) -> frozenset[int]:
-    """The aggregates (by id) a category function always evaluates, as statements.
+def unconditional_aggregates(policy: CheckedPolicy) -> frozenset[ast.Aggregate]:
+    """The aggregates a category function always evaluates, as statements.
 
     A generator expression costs a function object, a frame and a resume per
     item; for the short lists of a unit (a few accidents, a few records) that
@@ -46,17 +46,18 @@ def unconditional_aggregates(policy: CheckedPolicy) -> frozenset[int]:
     roots: list[ast.Expr | None] = [let.value for let in policy.lets.values()]
     for target in policy.targets:
         for rule in target.rules:
-            if rule.kind in ("deduct_when", "deduct_unless", "full"):
-                roots.append(rule.condition)  # the amount is evaluated only on one branch
+            parts = ast.rule_parts(rule)
+            if isinstance(rule, (ast.DeductWhen, ast.DeductUnless, ast.Full)):
+                roots.append(parts.condition)  # the amount is evaluated only on one branch
             else:
-                roots.extend((rule.amount, rule.per, rule.cap))
+                roots.extend((parts.amount, parts.per, parts.cap))
     roots.extend(veto.condition for veto in policy.vetoes if veto.on_list is None)
-    found: set[int] = set()
+    found: set[ast.Aggregate] = set()
     while roots:
         e = roots.pop()
         if isinstance(e, ast.Aggregate):
             if e.func in ("count", "sum", "any", "all") and not (e.func == "count" and e.where is None):
-                found.add(id(e))
+                found.add(e)
         elif isinstance(e, (ast.Compare, ast.Binary)):
             roots.extend((e.left, e.right))
         elif isinstance(e, (ast.Not, ast.Neg)):
@@ -110,7 +111,7 @@ class UnitCompiler:
     """Writes the evaluator statements of one checked policy's categories."""
 
     def __init__(self, policy: CheckedPolicy, table: ConstantTable | None = None,
-                 hoistable: frozenset[int] | None = None) -> None:
+                 hoistable: frozenset[ast.Aggregate] | None = None) -> None:
         self.policy = policy
         self.table = table if table is not None else ConstantTable()
         self.hoistable = unconditional_aggregates(policy) if hoistable is None else hoistable
@@ -281,8 +282,8 @@ class _Body:
         out.writeline("OUT = None")
 
     # ------------------------------------------------------------ clauses
-    def _reads_tuple(self, node: object) -> str:
-        names = self.policy.reads.get(id(node), ())
+    def _reads_tuple(self, node: Reader) -> str:
+        names = self.policy.reads.get(node, ())
         return "(" + "".join(f"{self._value_of(n)}, " for n in names) + ")"
 
     def _value_of(self, name: str) -> str:
@@ -316,10 +317,11 @@ class _Body:
             self._int_points.add(f"T{index}")
         rules = placed.target.rules
         local = f"T{index}"
-        if not traced and len(rules) == 1 and rules[0].kind == "full" and int_points:
+        first = rules[0] if rules else None
+        if not traced and len(rules) == 1 and isinstance(first, ast.Full) and int_points:
             # points - (0 if c else points), never negative: the same ints without the arithmetic
             with out.at(sites.rule(index, 0)):
-                out.writeline(f"{local} = {points} if {self.exprs.visit(rules[0].condition)} else 0")  # type: ignore[arg-type]
+                out.writeline(f"{local} = {points} if {self.exprs.visit(first.condition)} else 0")
             return local
         parts: list[str] = []
         for r_index, rule in enumerate(rules):
@@ -345,36 +347,36 @@ class _Body:
             return False
         types = self.policy.types
         for rule in placed.target.rules:
-            if rule.kind in ("proportional", "score"):
+            if isinstance(rule, (ast.Proportional, ast.Score)):
                 return False
-            for operand in (rule.amount, rule.per, rule.cap):
-                if operand is not None and types[id(operand)].kind != "int":
+            parts = ast.rule_parts(rule)
+            for operand in (parts.amount, parts.per, parts.cap):
+                if operand is not None and types[operand].kind != "int":
                     return False
         return True
 
     def _rule(self, rule: ast.Rule, points: str) -> str:
-        kind, exprs = rule.kind, self.exprs
-        if kind == "full":
-            return f"(0 if {exprs.visit(rule.condition)} else {points})"  # type: ignore[arg-type]
-        amount = exprs.nonneg(rule.amount) if rule.amount is not None else "0"
-        if kind == "deduct_when":
-            return f"({amount} if {exprs.visit(rule.condition)} else 0)"  # type: ignore[arg-type]
-        if kind == "deduct_unless":
-            return f"(0 if {exprs.visit(rule.condition)} else {amount})"  # type: ignore[arg-type]
-        if kind == "deduct_per":
-            raw = f"({amount} * {exprs.nonneg(rule.per)})"  # type: ignore[arg-type]
+        exprs = self.exprs
+        if isinstance(rule, ast.Full):
+            return f"(0 if {exprs.visit(rule.condition)} else {points})"
+        # computed for every kind with an amount (proportional and score discard it): keeps the
+        # generated temporaries and their numbering as they were before the rule classes
+        amount = exprs.nonneg(rule.amount)
+        if isinstance(rule, ast.DeductWhen):
+            return f"({amount} if {exprs.visit(rule.condition)} else 0)"
+        if isinstance(rule, ast.DeductUnless):
+            return f"(0 if {exprs.visit(rule.condition)} else {amount})"
+        if isinstance(rule, ast.DeductPer):
+            raw = f"({amount} * {exprs.nonneg(rule.per)})"
             return f"_cap({raw}, {exprs.visit(rule.cap)})" if rule.cap is not None else raw
-        if kind == "deduct":
+        if isinstance(rule, ast.Deduct):
             return f"_cap({amount}, {exprs.visit(rule.cap)})" if rule.cap is not None else amount
-        if kind == "proportional":
-            assert rule.amount is not None
+        if isinstance(rule, ast.Proportional):
             ratio = exprs.visit(rule.amount)
-            if self.policy.types[id(rule.amount)].kind == "percent":
+            if self.policy.types[rule.amount].kind == "percent":
                 ratio = f"_div({ratio}, 100)"
             return f"({points} - {points} * _clamp({ratio}, 0, 1))"
-        if kind == "score":
-            return f"({points} - _clamp({exprs.visit(rule.amount)}, 0, {points}))"  # type: ignore[arg-type]
-        raise AssertionError(kind)  # pragma: no cover
+        return f"({points} - _clamp({exprs.visit(rule.amount)}, 0, {points}))"  # ast.Score
 
     def _veto(self, veto: ast.VetoDecl, index: int) -> None:
         out, traced = self.out, self.frame.traced

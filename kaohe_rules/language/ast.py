@@ -1,7 +1,11 @@
 """The typed abstract syntax tree of a kaohe policy.
 
 Plain declarative, frozen ``attrs`` classes: one class per construct, every
-node with the :class:`~kaohe_rules.source.Span` it came from.  The AST is what
+node with the :class:`~kaohe_rules.source.Span` it came from.  Nodes compare and
+hash by identity (``eq=False``, as Jinja2's and mypy's nodes do), so the checker's
+side tables can be keyed by the node itself; :func:`shape` gives the span-free
+structural value for the few places that want equality by content (the K160
+duplicate-rule check, the formatter's round-trip law).  The AST is what
 the checker, the compiler, the formatter and the explainer read; nothing after
 the builder looks at source text or at Lark trees.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import ClassVar, NamedTuple
 
 import attrs
 
@@ -18,81 +23,81 @@ from ..source import Span
 # --------------------------------------------------------------- expressions
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Number:
     value: Decimal
     is_int: bool
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class MoneyLit:
     value: Decimal  # in yuan
     text: str  # as written, e.g. "100万元"
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class PercentLit:
     value: Decimal  # 30 for 30%
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class DateLit:
     value: datetime.date
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class TextLit:
     value: str
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class BoolLit:
     value: bool
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class NoneLit:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class EmptyList:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class It:
     """The current item inside ``where`` / ``of`` of an aggregate."""
 
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Name:
     ident: str
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Member:
     obj: Expr
     field: str
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Neg:
     operand: Expr
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Binary:
     op: str  # + - * /
     left: Expr
@@ -100,7 +105,7 @@ class Binary:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Compare:
     op: str  # == != < <= > >=
     left: Expr
@@ -108,7 +113,7 @@ class Compare:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class InRange:
     value: Expr
     low: Expr
@@ -116,27 +121,27 @@ class InRange:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class And:
     left: Expr
     right: Expr
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Or:
     left: Expr
     right: Expr
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Not:
     operand: Expr
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class If:
     cond: Expr
     then: Expr
@@ -144,7 +149,7 @@ class If:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class IsSet:
     """``x is set`` (``expect_set`` true) or ``x is none`` (false)."""
 
@@ -153,21 +158,21 @@ class IsSet:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Coalesce:
     left: Expr
     right: Expr
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Call:
     func: str
     args: tuple[Expr, ...]
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Aggregate:
     """``count/sum/any/all/min/max(LIST [of EXPR] [where COND])``."""
 
@@ -178,7 +183,7 @@ class Aggregate:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Extremum:
     """``min(a, b, ...)`` / ``max(a, b, ...)`` over values."""
 
@@ -188,13 +193,36 @@ class Extremum:
 
 
 Expr = (
-    Number | MoneyLit | PercentLit | DateLit | TextLit | BoolLit | NoneLit | EmptyList | It | Name | Member | Neg | Binary | Compare | InRange | And | Or | Not | If | IsSet | Coalesce | Call | Aggregate | Extremum
+    Number
+    | MoneyLit
+    | PercentLit
+    | DateLit
+    | TextLit
+    | BoolLit
+    | NoneLit
+    | EmptyList
+    | It
+    | Name
+    | Member
+    | Neg
+    | Binary
+    | Compare
+    | InRange
+    | And
+    | Or
+    | Not
+    | If
+    | IsSet
+    | Coalesce
+    | Call
+    | Aggregate
+    | Extremum
 )
 
 # ------------------------------------------------------------------- types
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class TypeRef:
     name: str
     is_list: bool
@@ -202,7 +230,7 @@ class TypeRef:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Constraint:
     """``>= x`` style bound (op set, low = the bound) or ``in low..high`` (op None)."""
 
@@ -215,7 +243,7 @@ class Constraint:
 # ------------------------------------------------------------ declarations
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Header:
     name: str
     label: str | None
@@ -230,7 +258,7 @@ class Header:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Checkpoint:
     name: str
     label: str | None
@@ -242,7 +270,7 @@ class Checkpoint:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Section:
     name: str
     label: str | None
@@ -252,7 +280,7 @@ class Section:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Category:
     name: str
     label: str | None
@@ -262,14 +290,14 @@ class Category:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class EnumMember:
     name: str
     label: str | None
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class EnumDecl:
     name: str
     label: str | None
@@ -278,7 +306,7 @@ class EnumDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class FieldDecl:
     name: str
     type: TypeRef
@@ -289,7 +317,7 @@ class FieldDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class LetDecl:
     name: str
     type: TypeRef | None
@@ -299,7 +327,7 @@ class LetDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class RecordDecl:
     name: str
     label: str | None
@@ -308,7 +336,7 @@ class RecordDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class FactDecl:
     name: str
     type: TypeRef
@@ -322,7 +350,7 @@ class FactDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class ParamDecl:
     """``param NAME = value``, or a dated param whose value depends on the policy's period.
 
@@ -341,7 +369,7 @@ class ParamDecl:
     periods: tuple[tuple[datetime.date, Expr], ...] = ()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class DeferDecl:
     name: str
     label: str | None
@@ -355,30 +383,124 @@ class DeferDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Placement:
     path: tuple[str, ...]  # category, section, subsection...
     points: Expr
     span: Span
 
 
-@attrs.frozen(kw_only=True)
-class Rule:
-    """One scoring rule of a target; ``kind`` is one of RULE_KINDS."""
+# One class per kind of scoring rule, each with only the parts its kind has.  Consumers
+# switch on the class; ``KIND`` is the rule's name in outputs (trace JSON, explanations,
+# coverage reports) and never drives behaviour.  Kinds without a ``cite`` clause in the
+# grammar carry ``cite = None`` as a class constant, so every rule answers ``.cite``.
 
-    kind: str
-    amount: Expr | None
-    condition: Expr | None
-    per: Expr | None
+
+@attrs.frozen(kw_only=True, eq=False)
+class Full:
+    """``full when C``: the target keeps its points only when C holds."""
+
+    KIND: ClassVar[str] = "full"
+    cite: ClassVar[None] = None
+    condition: Expr
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DeductWhen:
+    """``deduct N when C``."""
+
+    KIND: ClassVar[str] = "deduct_when"
+    amount: Expr
+    condition: Expr
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DeductUnless:
+    """``deduct N unless C``."""
+
+    KIND: ClassVar[str] = "deduct_unless"
+    amount: Expr
+    condition: Expr
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DeductPer:
+    """``deduct N per COUNT [cap M]``."""
+
+    KIND: ClassVar[str] = "deduct_per"
+    amount: Expr
+    per: Expr
     cap: Expr | None
     cite: str | None
     span: Span
 
 
-RULE_KINDS = ("full", "deduct_when", "deduct_unless", "deduct_per", "deduct", "proportional", "score")
+@attrs.frozen(kw_only=True, eq=False)
+class Deduct:
+    """``deduct N [cap M]`` (N usually an aggregate)."""
+
+    KIND: ClassVar[str] = "deduct"
+    amount: Expr
+    cap: Expr | None
+    cite: str | None
+    span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
+class Proportional:
+    """``proportional R``: the points scaled by a ratio or percentage."""
+
+    KIND: ClassVar[str] = "proportional"
+    cite: ClassVar[None] = None
+    amount: Expr
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Score:
+    """``score S``: the target scores S, clamped to [0, points]."""
+
+    KIND: ClassVar[str] = "score"
+    cite: ClassVar[None] = None
+    amount: Expr
+    span: Span
+
+
+Rule = Full | DeductWhen | DeductUnless | DeductPer | Deduct | Proportional | Score
+
+RULE_CLASSES: tuple[type[Rule], ...] = (Full, DeductWhen, DeductUnless, DeductPer, Deduct, Proportional, Score)
+RULE_KINDS = tuple(c.KIND for c in RULE_CLASSES)
+
+
+class RuleParts(NamedTuple):
+    """A rule's expressions by role, ``None`` where its kind has no such part."""
+
+    amount: Expr | None
+    condition: Expr | None
+    per: Expr | None
+    cap: Expr | None
+
+
+def rule_parts(rule: Rule) -> RuleParts:
+    """The parts of any rule, for stages that treat every expression of a rule alike
+    (type checking, reads, hoisting); what a rule *means* is decided on its class."""
+    if isinstance(rule, Full):
+        return RuleParts(None, rule.condition, None, None)
+    if isinstance(rule, (DeductWhen, DeductUnless)):
+        return RuleParts(rule.amount, rule.condition, None, None)
+    if isinstance(rule, DeductPer):
+        return RuleParts(rule.amount, None, rule.per, rule.cap)
+    if isinstance(rule, Deduct):
+        return RuleParts(rule.amount, None, None, rule.cap)
+    return RuleParts(rule.amount, None, None, None)
+
+
+@attrs.frozen(kw_only=True, eq=False)
 class TargetDecl:
     name: str
     label: str | None
@@ -389,14 +511,14 @@ class TargetDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class VetoException:
     condition: Expr
     because: str | None
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class VetoDecl:
     name: str
     label: str | None
@@ -409,14 +531,14 @@ class VetoDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Rating:
     name: str
     label: str | None
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class RatingsDecl:
     ratings: tuple[Rating, ...]
     vetoed: str
@@ -425,7 +547,7 @@ class RatingsDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Band:
     rating: str
     low: Expr
@@ -436,7 +558,7 @@ class Band:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class BandsDecl:
     category: str
     cite: str | None
@@ -444,7 +566,7 @@ class BandsDecl:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class OutcomeItem:
     """``reward``/``fine``/``share``/``sanction`` line; amount None means ``rest`` for shares."""
 
@@ -456,7 +578,7 @@ class OutcomeItem:
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class OutcomeDecl:
     rating: str
     cite: str | None
@@ -466,17 +588,29 @@ class OutcomeDecl:
 
 
 Decl = (
-    Checkpoint | Category | EnumDecl | RecordDecl | FactDecl | ParamDecl | LetDecl | DeferDecl | TargetDecl | VetoDecl | RatingsDecl | BandsDecl | OutcomeDecl
+    Checkpoint
+    | Category
+    | EnumDecl
+    | RecordDecl
+    | FactDecl
+    | ParamDecl
+    | LetDecl
+    | DeferDecl
+    | TargetDecl
+    | VetoDecl
+    | RatingsDecl
+    | BandsDecl
+    | OutcomeDecl
 )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Override:
     decl: Decl
     span: Span
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Remove:
     kind: str
     name: str
@@ -488,13 +622,30 @@ Item = (
 )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class PolicyFile:
     """One parsed file, before ``extends`` is resolved."""
 
     header: Header
     items: tuple[Item, ...]
     path: str
+
+
+def shape(node: object, ignore: frozenset[str] = frozenset({"span", "vetoed_span"})) -> object:
+    """The structural value of a node: nested tuples of class name and fields, without spans.
+
+    Two nodes have equal shapes when they were written the same way, wherever they stand.
+    ``ignore`` names the fields left out (the spans by default).
+    """
+    if isinstance(node, tuple):
+        return tuple(shape(x, ignore) for x in node)
+    if attrs.has(type(node)) and not isinstance(node, Span):
+        fields: list[object] = [type(node).__name__]
+        for f in attrs.fields(type(node)):  # type: ignore[arg-type]
+            if f.name not in ignore:
+                fields.append((f.name, shape(getattr(node, f.name), ignore)))
+        return tuple(fields)
+    return node
 
 
 def decl_kind(decl: Decl) -> str:

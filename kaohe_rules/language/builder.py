@@ -374,33 +374,30 @@ class _Builder:
     def cap(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return ("cap", c[0])
 
-    def _rule(self, meta: Meta, kind: str, amount: Any = None, condition: Any = None, per: Any = None,
-              extra: list[Any] | None = None) -> ast.Rule:
-        extra = extra or []
-        cap = next((x[1] for x in extra if isinstance(x, tuple) and x and x[0] == "cap"), None)
-        return ast.Rule(kind=kind, amount=amount, condition=condition, per=per, cap=cap,
-                        cite=self._pick(extra, _Cite), span=self._span(meta))
+    def _cap(self, extra: list[Any]) -> Any:
+        return next((x[1] for x in extra if isinstance(x, tuple) and x and x[0] == "cap"), None)
 
     def r_full(self, meta: Meta, c: list[Any]) -> ast.Rule:
-        return self._rule(meta, "full", condition=c[0])
+        return ast.Full(condition=c[0], span=self._span(meta))
 
     def r_deduct_when(self, meta: Meta, c: list[Any]) -> ast.Rule:
-        return self._rule(meta, "deduct_when", amount=c[0], condition=c[1], extra=c[2:])
+        return ast.DeductWhen(amount=c[0], condition=c[1], cite=self._pick(c[2:], _Cite), span=self._span(meta))
 
     def r_deduct_unless(self, meta: Meta, c: list[Any]) -> ast.Rule:
-        return self._rule(meta, "deduct_unless", amount=c[0], condition=c[1], extra=c[2:])
+        return ast.DeductUnless(amount=c[0], condition=c[1], cite=self._pick(c[2:], _Cite), span=self._span(meta))
 
     def r_deduct_per(self, meta: Meta, c: list[Any]) -> ast.Rule:
-        return self._rule(meta, "deduct_per", amount=c[0], per=c[1], extra=c[2:])
+        return ast.DeductPer(amount=c[0], per=c[1], cap=self._cap(c[2:]), cite=self._pick(c[2:], _Cite),
+                             span=self._span(meta))
 
     def r_deduct(self, meta: Meta, c: list[Any]) -> ast.Rule:
-        return self._rule(meta, "deduct", amount=c[0], extra=c[1:])
+        return ast.Deduct(amount=c[0], cap=self._cap(c[1:]), cite=self._pick(c[1:], _Cite), span=self._span(meta))
 
     def r_proportional(self, meta: Meta, c: list[Any]) -> ast.Rule:
-        return self._rule(meta, "proportional", amount=c[0])
+        return ast.Proportional(amount=c[0], span=self._span(meta))
 
     def r_score(self, meta: Meta, c: list[Any]) -> ast.Rule:
-        return self._rule(meta, "score", amount=c[0])
+        return ast.Score(amount=c[0], span=self._span(meta))
 
     def target(self, meta: Meta, c: list[Any]) -> ast.TargetDecl:
         placements: list[ast.Placement] = []
@@ -409,7 +406,7 @@ class _Builder:
                 placements.extend(x)
         return ast.TargetDecl(
             name=str(c[0]), label=self._pick(c, _Label), cite=self._pick(c, _Cite), note=self._pick(c, _Note),
-            placements=tuple(placements), rules=tuple(x for x in c if isinstance(x, ast.Rule)),
+            placements=tuple(placements), rules=tuple(x for x in c if isinstance(x, ast.RULE_CLASSES)),
             span=self._span(meta),
         )
 

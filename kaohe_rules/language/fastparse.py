@@ -30,7 +30,7 @@ with Lark, whose errors the diagnostics are made from.  So a policy's tree, and
 a broken policy's diagnostic, are Lark's either way.  The constructor raises
 :class:`Unsupported` when the Lark object is not one this module understands
 (another Lark release, other regular-expression terminals, other tree-building
-options); the caller then always uses Lark.  ``tests/test_fastparse.py``
+options); the caller then always uses Lark.  ``tests/language/test_fastparse.py``
 compares the two parsers' trees, positions included, on every policy in the
 repository and on mangled and fuzzed text, and the terminal chosen for every
 keyword and symbol in every parser state with Lark's contextual lexer.
@@ -53,7 +53,7 @@ class Unsupported(Exception):
 
 
 # The Lark releases whose contextual lexer and parse-tree builder this module reproduces
-# (checked against them by tests/test_fastparse.py).  Another release: Lark parses alone.
+# (checked against them by tests/language/test_fastparse.py).  Another release: Lark parses alone.
 _LARK_RELEASES = ("1.3.",)
 
 

@@ -12,6 +12,7 @@ import datetime
 from decimal import Decimal
 
 from . import ast
+from .visitor import DeclVisitor, ExprVisitor
 
 _INDENT = "  "
 
@@ -34,67 +35,92 @@ def number(value: Decimal, is_int: bool = False) -> str:
 
 def expr(e: ast.Expr, min_prec: int = _IF) -> str:
     """Format an expression, parenthesised where its context binds tighter."""
-    text, prec = _expr(e)
+    text, prec = _EXPRS.visit(e)
     return f"({text})" if prec < min_prec else text
 
 
-def _expr(e: ast.Expr) -> tuple[str, int]:
-    if isinstance(e, ast.Number):
+class _ExprFormatter(ExprVisitor[tuple[str, int]]):
+    """An expression as text and the precedence of its outermost form."""
+
+    def visit_Number(self, e: ast.Number) -> tuple[str, int]:
         return number(e.value, e.is_int), _ATOM
-    if isinstance(e, ast.MoneyLit):
+
+    def visit_MoneyLit(self, e: ast.MoneyLit) -> tuple[str, int]:
         return e.text if e.text else f"{number(e.value)}元", _ATOM
-    if isinstance(e, ast.PercentLit):
+
+    def visit_PercentLit(self, e: ast.PercentLit) -> tuple[str, int]:
         return f"{number(e.value)}%", _ATOM
-    if isinstance(e, ast.DateLit):
+
+    def visit_DateLit(self, e: ast.DateLit) -> tuple[str, int]:
         return e.value.isoformat(), _ATOM
-    if isinstance(e, ast.TextLit):
+
+    def visit_TextLit(self, e: ast.TextLit) -> tuple[str, int]:
         return quote(e.value), _ATOM
-    if isinstance(e, ast.BoolLit):
+
+    def visit_BoolLit(self, e: ast.BoolLit) -> tuple[str, int]:
         return ("true" if e.value else "false"), _ATOM
-    if isinstance(e, ast.NoneLit):
+
+    def visit_NoneLit(self, e: ast.NoneLit) -> tuple[str, int]:
         return "none", _ATOM
-    if isinstance(e, ast.EmptyList):
+
+    def visit_EmptyList(self, e: ast.EmptyList) -> tuple[str, int]:
         return "[]", _ATOM
-    if isinstance(e, ast.It):
+
+    def visit_It(self, e: ast.It) -> tuple[str, int]:
         return "it", _ATOM
-    if isinstance(e, ast.Name):
+
+    def visit_Name(self, e: ast.Name) -> tuple[str, int]:
         return e.ident, _ATOM
-    if isinstance(e, ast.Member):
+
+    def visit_Member(self, e: ast.Member) -> tuple[str, int]:
         return f"{expr(e.obj, _POSTFIX)}.{e.field}", _POSTFIX
-    if isinstance(e, ast.Neg):
+
+    def visit_Neg(self, e: ast.Neg) -> tuple[str, int]:
         inner = expr(e.operand, _UNARY)
         return f"-{inner}" if not inner.startswith("-") else f"-({inner})", _UNARY
-    if isinstance(e, ast.Binary):
+
+    def visit_Binary(self, e: ast.Binary) -> tuple[str, int]:
         prec = _SUM if e.op in "+-" else _PRODUCT
         return f"{expr(e.left, prec)} {e.op} {expr(e.right, prec + 1)}", prec
-    if isinstance(e, ast.Compare):
+
+    def visit_Compare(self, e: ast.Compare) -> tuple[str, int]:
         return f"{expr(e.left, _COALESCE)} {e.op} {expr(e.right, _COALESCE)}", _CMP
-    if isinstance(e, ast.InRange):
+
+    def visit_InRange(self, e: ast.InRange) -> tuple[str, int]:
         return f"{expr(e.value, _COALESCE)} in {expr(e.low, _COALESCE)}..{expr(e.high, _COALESCE)}", _CMP
-    if isinstance(e, ast.IsSet):
+
+    def visit_IsSet(self, e: ast.IsSet) -> tuple[str, int]:
         return f"{expr(e.operand, _COALESCE)} is {'set' if e.expect_set else 'none'}", _CMP
-    if isinstance(e, ast.Coalesce):
+
+    def visit_Coalesce(self, e: ast.Coalesce) -> tuple[str, int]:
         return f"{expr(e.left, _SUM)} ?? {expr(e.right, _SUM)}", _COALESCE
-    if isinstance(e, ast.And):
+
+    def visit_And(self, e: ast.And) -> tuple[str, int]:
         return f"{expr(e.left, _AND)} and {expr(e.right, _NOT)}", _AND
-    if isinstance(e, ast.Or):
+
+    def visit_Or(self, e: ast.Or) -> tuple[str, int]:
         return f"{expr(e.left, _OR)} or {expr(e.right, _AND)}", _OR
-    if isinstance(e, ast.Not):
+
+    def visit_Not(self, e: ast.Not) -> tuple[str, int]:
         return f"not {expr(e.operand, _NOT)}", _NOT
-    if isinstance(e, ast.If):
+
+    def visit_If(self, e: ast.If) -> tuple[str, int]:
         return f"if {expr(e.cond)} then {expr(e.then)} else {expr(e.otherwise)}", _IF
-    if isinstance(e, ast.Call):
+
+    def visit_Call(self, e: ast.Call) -> tuple[str, int]:
         return f"{e.func}({', '.join(expr(a) for a in e.args)})", _ATOM
-    if isinstance(e, ast.Aggregate):
+
+    def visit_Aggregate(self, e: ast.Aggregate) -> tuple[str, int]:
         parts = [expr(e.source)]
         if e.of is not None:
             parts.append(f"of {expr(e.of)}")
         if e.where is not None:
             parts.append(f"where {expr(e.where)}")
         return f"{e.func}({' '.join(parts)})", _ATOM
-    if isinstance(e, ast.Extremum):
+
+    def visit_Extremum(self, e: ast.Extremum) -> tuple[str, int]:
         return f"{e.func}({', '.join(expr(a) for a in e.args)})", _ATOM
-    raise TypeError(f"cannot format {type(e).__name__}")  # pragma: no cover
+
 
 
 def _label(label: str | None) -> str:
@@ -162,45 +188,42 @@ def _section(s: ast.Section, depth: int) -> list[str]:
 
 
 def _rule(r: ast.Rule) -> str:
-    cap = f" cap {expr(r.cap)}" if r.cap is not None else ""
-    if r.kind == "full":
-        assert r.condition is not None
+    if isinstance(r, ast.Full):
         return f"full when {expr(r.condition)}"
-    if r.kind == "proportional":
-        assert r.amount is not None
+    if isinstance(r, ast.Proportional):
         return f"proportional {expr(r.amount)}"
-    if r.kind == "score":
-        assert r.amount is not None
+    if isinstance(r, ast.Score):
         return f"score {expr(r.amount)}"
-    assert r.amount is not None
     head = f"deduct {expr(r.amount)}"
-    if r.kind == "deduct_when":
-        assert r.condition is not None
+    if isinstance(r, ast.DeductWhen):
         return f"{head} when {expr(r.condition)}{_cite(r.cite)}"
-    if r.kind == "deduct_unless":
-        assert r.condition is not None
+    if isinstance(r, ast.DeductUnless):
         return f"{head} unless {expr(r.condition)}{_cite(r.cite)}"
-    if r.kind == "deduct_per":
-        assert r.per is not None
+    cap = f" cap {expr(r.cap)}" if r.cap is not None else ""
+    if isinstance(r, ast.DeductPer):
         return f"{head} per {expr(r.per)}{cap}{_cite(r.cite)}"
     return f"{head}{cap}{_cite(r.cite)}"
 
 
-def decl(d: ast.Decl) -> str:
+class _DeclFormatter(DeclVisitor[str]):
     """One declaration as canonical text."""
-    if isinstance(d, ast.Checkpoint):
+
+    def visit_Checkpoint(self, d: ast.Checkpoint) -> str:
         when = f"due {_date(d.end)}" if d.start is None else f"from {_date(d.start)} to {_date(d.end)}"
         return f"checkpoint {d.name}{_label(d.label)} {when}{_for(d.categories)}{_cite(d.cite)}{_note(d.note)}"
-    if isinstance(d, ast.Category):
+
+    def visit_Category(self, d: ast.Category) -> str:
         lines = [f"category {d.name}{_label(d.label)} total {expr(d.total)}{_cite(d.cite)} {{"]
         for s in d.sections:
             lines.extend(_section(s, 1))
         lines.append("}")
         return "\n".join(lines)
-    if isinstance(d, ast.EnumDecl):
+
+    def visit_EnumDecl(self, d: ast.EnumDecl) -> str:
         members = ",\n".join(f"{_INDENT}{m.name}{_label(m.label)}" for m in d.members)
         return f"enum {d.name}{_label(d.label)}{' ordered' if d.ordered else ''} {{\n{members}\n}}"
-    if isinstance(d, ast.RecordDecl):
+
+    def visit_RecordDecl(self, d: ast.RecordDecl) -> str:
         lines = [f"record {d.name}{_label(d.label)} {{"]
         for f in d.fields:
             parts = [f"{_INDENT}{f.name}: {type_ref(f.type)}"]
@@ -213,7 +236,8 @@ def decl(d: ast.Decl) -> str:
             lines.append(_INDENT + _let(let))
         lines.append("}")
         return "\n".join(lines)
-    if isinstance(d, ast.FactDecl):
+
+    def visit_FactDecl(self, d: ast.FactDecl) -> str:
         parts = [f"fact {d.name}: {type_ref(d.type)}"]
         if d.constraint is not None:
             parts.append(constraint(d.constraint))
@@ -221,19 +245,23 @@ def decl(d: ast.Decl) -> str:
             parts.append(f"= {expr(d.default)}")
         source = f" source {quote(d.source)}" if d.source is not None else ""
         return " ".join(parts) + _label(d.label) + _for(d.categories) + _cite(d.cite) + source + _note(d.note)
-    if isinstance(d, ast.ParamDecl):
+
+    def visit_ParamDecl(self, d: ast.ParamDecl) -> str:
         typed = f": {type_ref(d.type)}" if d.type is not None else ""
         if d.periods:
             values = "\n".join(f"{_INDENT}from {_date(start)}: {expr(value)}" for start, value in d.periods)
             return f"param {d.name}{typed}{_label(d.label)}{_cite(d.cite)}{_note(d.note)} {{\n{values}\n}}"
         return f"param {d.name}{typed} = {expr(d.value)}{_label(d.label)}{_cite(d.cite)}{_note(d.note)}"
-    if isinstance(d, ast.LetDecl):
+
+    def visit_LetDecl(self, d: ast.LetDecl) -> str:
         return _let(d)
-    if isinstance(d, ast.DeferDecl):
+
+    def visit_DeferDecl(self, d: ast.DeferDecl) -> str:
         to = f" to {quote(d.to)}" if d.to is not None else ""
         return (f"defer {d.name}{_label(d.label)}\n{_INDENT}from {d.source_list} where {expr(d.where)}\n"
                 f"{_INDENT}as {d.alias}{to}{_for(d.categories)}{_cite(d.cite)}{_note(d.note)}")
-    if isinstance(d, ast.TargetDecl):
+
+    def visit_TargetDecl(self, d: ast.TargetDecl) -> str:
         placements = (",\n" + _INDENT * 2).join(f"{'.'.join(p.path)} points {expr(p.points)}" for p in d.placements)
         lines = [f"target {d.name}{_label(d.label)}{_cite(d.cite)}{_note(d.note)}"]
         if placements:
@@ -243,7 +271,8 @@ def decl(d: ast.Decl) -> str:
         lines.extend(f"{_INDENT}{_rule(r)}" for r in d.rules)
         lines.append("}")
         return "\n".join(lines)
-    if isinstance(d, ast.VetoDecl):
+
+    def visit_VetoDecl(self, d: ast.VetoDecl) -> str:
         if d.on_list is not None:
             test = f"on {expr(d.on_list)} where {expr(d.condition)}"
         else:
@@ -253,10 +282,12 @@ def decl(d: ast.Decl) -> str:
             because = f" because {quote(x.because)}" if x.because is not None else ""
             lines.append(f"{_INDENT}unless {expr(x.condition)}{because}")
         return "\n".join(lines)
-    if isinstance(d, ast.RatingsDecl):
+
+    def visit_RatingsDecl(self, d: ast.RatingsDecl) -> str:
         body = "\n".join(f"{_INDENT}{r.name}{_label(r.label)}" for r in d.ratings)
         return f"ratings {{\n{body}\n}} vetoed {d.vetoed}{_cite(d.cite)}"
-    if isinstance(d, ast.BandsDecl):
+
+    def visit_BandsDecl(self, d: ast.BandsDecl) -> str:
         lines = [f"bands {d.category}{_cite(d.cite)} {{"]
         for b in d.bands:
             low = "[" if b.low_closed else "("
@@ -264,7 +295,8 @@ def decl(d: ast.Decl) -> str:
             lines.append(f"{_INDENT}{b.rating} {low}{expr(b.low)}, {expr(b.high)}{high}{_cite(b.cite)}")
         lines.append("}")
         return "\n".join(lines)
-    if isinstance(d, ast.OutcomeDecl):
+
+    def visit_OutcomeDecl(self, d: ast.OutcomeDecl) -> str:
         lines = [f"outcome {d.rating}{_cite(d.cite)} {{"]
         for item in d.items:
             if item.kind == "sanction":
@@ -276,7 +308,16 @@ def decl(d: ast.Decl) -> str:
             lines.append(f"{_INDENT}note {quote(note)}")
         lines.append("}")
         return "\n".join(lines)
-    raise TypeError(f"cannot format {type(d).__name__}")  # pragma: no cover
+
+
+
+_EXPRS = _ExprFormatter()
+_DECLS = _DeclFormatter()
+
+
+def decl(d: ast.Decl) -> str:
+    """One declaration as canonical text."""
+    return _DECLS.visit_decl(d)
 
 
 def _let(d: ast.LetDecl) -> str:

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import attrs
 
+from .abi import MISSING
 from .ast import EnumDecl
 from .model import CheckedPolicy
 from .types import Type
@@ -89,6 +90,4 @@ def enum_lookup(enum: EnumDecl) -> dict[str, int]:
 
 def has_default(default: object) -> bool:
     """A declared default (not the checker's MISSING marker, not none)."""
-    from .checker import MISSING
-
     return default is not MISSING and default is not None

@@ -15,7 +15,7 @@ import attrs
 
 from ..errors import Diagnostic
 from ..source import Span
-from . import ast
+from . import abi, ast
 from .types import Type
 
 Const = Union[Decimal, int, bool, str, "object", None]
@@ -115,6 +115,14 @@ class CategoryPlan:
     facts: tuple[str, ...]  # facts a unit of this category may supply
 
 
+#: The default of a fact or field that has none (``fact_defaults``/``field_defaults``);
+#: the one instance lives in :mod:`abi`, the contract generated code and the runtime share.
+MISSING = abi.MISSING
+
+#: The nodes whose reads the checker records (side table ``CheckedPolicy.reads``).
+Reader = ast.Rule | ast.VetoDecl | ast.DeferDecl | ast.LetDecl | ast.OutcomeItem
+
+
 @attrs.frozen
 class CheckedPolicy:
     header: ast.Header
@@ -142,9 +150,9 @@ class CheckedPolicy:
     outcomes: dict[str, ast.OutcomeDecl]
     checkpoints: dict[str, ast.Checkpoint]
     plans: dict[str, CategoryPlan]
-    types: dict[int, Type]
-    resolutions: dict[int, Resolution]
-    reads: dict[int, tuple[str, ...]]  # id(node) -> names of facts/params/lets it reads
+    types: dict[ast.Expr, Type]  # keyed by the node itself (nodes hash by identity)
+    resolutions: dict[ast.Expr, Resolution]
+    reads: dict[Reader, tuple[str, ...]]  # node -> names of facts/params/lets it reads
     warnings: tuple[Diagnostic, ...]
     content_hash: str
 

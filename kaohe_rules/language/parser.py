@@ -26,14 +26,7 @@ from ..errors import Diagnostic
 from ..grammar_file import grammar_text
 from ..source import SourceFile, Span, point_span
 from .fastparse import FastParser
-
-KEYWORDS = frozenset(
-    """policy extends document issuer adopted issued period note cite checkpoint due from to for
-    category total section enum ordered record fact param let source defer where as target in
-    points full when deduct unless per cap proportional score veto on because ratings vetoed
-    bands outcome reward fine share rest sanction override remove if then else and or not is
-    none set true false list of count sum any all min max it""".split()
-)
+from .keywords import KEYWORDS
 
 # Friendly names for terminals in "expected ..." messages.
 _TERMINAL_NAMES = {

@@ -13,13 +13,21 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from .parts import ResultView
 from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
-    from .result import Result
+
+
+class Result(ResultView, Protocol):
+    """What an explanation reads: a result and its trace (runtime.result.Result is one)."""
+
+    @property
+    def trace(self) -> Trace: ...
+
 
 LANGS = ("zh", "en")
 
@@ -180,7 +188,7 @@ def cite(citation: str | None) -> str:
 
 def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     """The explanation of one result; ``full`` False gives the short form."""
-    checked = result._policy.checked
+    checked = result.program.checked
     w = _Writer(lang, value_kinds(checked))
     t = w.t
     header = checked.header

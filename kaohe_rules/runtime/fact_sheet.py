@@ -8,14 +8,22 @@ serves.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from ..language.checker import MISSING
+from ..language.abi import MISSING
+from ..language.model import CheckedPolicy
 from ..language.types import Type
 from .facts import range_text
 
-if TYPE_CHECKING:
-    from ..policy import Policy
+
+class Policy(Protocol):
+    """What the fact sheet reads: a Policy or its Program (this module never imports the facade)."""
+
+    @property
+    def checked(self) -> CheckedPolicy: ...
+
+    def facts_for(self, category: str) -> tuple[str, ...]: ...
+
 
 _EXAMPLES: dict[str, object] = {
     "int": 0, "decimal": "0", "money": "0元", "percent": "100%", "bool": True, "date": "2013-12-31", "text": "",

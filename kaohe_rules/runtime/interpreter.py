@@ -11,7 +11,7 @@ that keeps optimisation from changing meaning; it is not used to assess units.
 :func:`interpret` takes the coerced facts of one unit (as the fact coercer
 returns them) and returns the raw tuple the compiled evaluator returns:
 ``(score, sections, targets, vetoes, excepted, deferred, band, rating, outcome)``
-(see :data:`kaohe_rules.codegen.compiler.RAW_FIELDS`).  Record ``let`` fields are
+(see :data:`kaohe_rules.language.abi.RAW_FIELDS`).  Record ``let`` fields are
 recomputed here from the record's own fields rather than trusted.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
+from ..language.visitor import ExprVisitor
 from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
 
 Env = dict[str, object]
@@ -42,7 +43,7 @@ class Interpreter:
         env: Env = {name: self._rederive(name, facts[name]) for name in plan.facts}
         deferred: list[tuple[int, list[Any]]] = []
         for index, defer in enumerate(plan.defers):
-            source = env[defer.source_list] if defer.source_list in env else self._constant(defer.source_list)
+            source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
             kept: list[Any] = []
             moved: list[Any] = []
             for item in source:  # type: ignore[attr-defined]
@@ -89,7 +90,7 @@ class Interpreter:
                 evidence = None
             if not fired:
                 continue
-            reads = tuple(self._read(name, env) for name in policy.reads.get(id(veto), ()))
+            reads = tuple(self._read(name, env) for name in policy.reads.get(veto, ()))
             exception = next((i for i, exc in enumerate(veto.exceptions) if self.eval(exc.condition, env, [])), -1)
             if exception < 0:
                 vetoes.append((index, evidence, reads))
@@ -125,7 +126,7 @@ class Interpreter:
             out.append(fresh)
         return out
 
-    def _constant(self, name: str) -> object:
+    def constant(self, name: str) -> object:
         if name in self.policy.params:
             return self.policy.param_values.get(name)
         if name in self.policy.checkpoints:
@@ -133,7 +134,7 @@ class Interpreter:
         return None
 
     def _read(self, name: str, env: Env) -> object:
-        return env[name] if name in env else self._constant(name)
+        return env[name] if name in env else self.constant(name)
 
     # --------------------------------------------------------------- targets
     def target(self, placed: PlacedTarget, env: Env) -> Any:
@@ -147,33 +148,27 @@ class Interpreter:
         return score if score >= 0 else 0
 
     def rule(self, rule: ast.Rule, points: Decimal, env: Env) -> Any:
-        kind = rule.kind
-
-        def value(e: ast.Expr | None) -> Any:
-            assert e is not None
+        def value(e: ast.Expr) -> Any:
             return self.eval(e, env, [])
 
-        if kind == "full":
+        if isinstance(rule, ast.Full):
             return 0 if value(rule.condition) else points
-        if kind == "deduct_when":
+        if isinstance(rule, ast.DeductWhen):
             return _nonneg(value(rule.amount)) if value(rule.condition) else 0
-        if kind == "deduct_unless":
+        if isinstance(rule, ast.DeductUnless):
             return 0 if value(rule.condition) else _nonneg(value(rule.amount))
-        if kind == "deduct_per":
+        if isinstance(rule, ast.DeductPer):
             raw = _nonneg(value(rule.amount)) * _nonneg(value(rule.per))
             return _cap(raw, value(rule.cap)) if rule.cap is not None else raw
-        if kind == "deduct":
-            amount = _nonneg(value(rule.amount)) if rule.amount is not None else 0
+        if isinstance(rule, ast.Deduct):
+            amount = _nonneg(value(rule.amount))
             return _cap(amount, value(rule.cap)) if rule.cap is not None else amount
-        if kind == "proportional":
-            assert rule.amount is not None
+        if isinstance(rule, ast.Proportional):
             ratio = value(rule.amount)
-            if self.policy.types[id(rule.amount)].kind == "percent":
+            if self.policy.types[rule.amount].kind == "percent":
                 ratio = divide(ratio, 100)
             return points - points * _clamp(ratio, 0, 1)
-        if kind == "score":
-            return points - _clamp(value(rule.amount), 0, points)
-        raise AssertionError(kind)  # pragma: no cover
+        return points - _clamp(value(rule.amount), 0, points)  # ast.Score
 
     def outcome(self, decl: ast.OutcomeDecl, env: Env) -> tuple[Any, tuple[Any, ...]]:
         items: dict[str, object] = {}
@@ -202,77 +197,10 @@ class Interpreter:
     # ----------------------------------------------------------- expressions
     def eval(self, e: ast.Expr, env: Env, items: list[Any], record: Mapping[str, object] | None = None,
              outcome: Mapping[str, object] | None = None) -> Any:
-        def ev(x: ast.Expr) -> Any:
-            return self.eval(x, env, items, record, outcome)
-
-        policy = self.policy
-        if isinstance(e, ast.Number):
-            return int(e.value) if e.is_int else e.value
-        if isinstance(e, (ast.MoneyLit, ast.PercentLit, ast.DateLit, ast.TextLit, ast.BoolLit)):
-            return e.value
-        if isinstance(e, ast.NoneLit):
-            return None
-        if isinstance(e, ast.EmptyList):
-            return ()
-        if isinstance(e, ast.It):
-            return items[policy.resolutions[id(e)].depth]
-        if isinstance(e, ast.Name):
-            res = policy.resolutions[id(e)]
-            if res.kind in ("fact", "let", "alias"):
-                return env[res.name]
-            if res.kind in ("param", "checkpoint"):
-                return self._constant(res.name)
-            if res.kind == "enum":
-                return int(res.value)  # type: ignore[call-overload]
-            if res.kind == "field":
-                return items[res.depth][res.name]
-            if res.kind == "record_field":
-                assert record is not None
-                return record[res.name]
-            if res.kind == "outcome_item":
-                assert outcome is not None
-                return outcome[res.name]
-            raise AssertionError(res.kind)  # pragma: no cover
-        if isinstance(e, ast.Member):
-            member = policy.resolutions.get(id(e))
-            if member is not None and member.kind == "enum":
-                return int(member.value)  # type: ignore[call-overload]
-            return ev(e.obj)[e.field]
-        if isinstance(e, ast.Neg):
-            return -ev(e.operand)
-        if isinstance(e, ast.Binary):
-            return self.binary(e, ev(e.left), ev(e.right))
-        if isinstance(e, ast.Compare):
-            return _COMPARE[e.op](ev(e.left), ev(e.right))
-        if isinstance(e, ast.InRange):
-            low, value = ev(e.low), ev(e.value)
-            return low <= value and value <= ev(e.high)
-        if isinstance(e, ast.And):
-            left = ev(e.left)
-            return ev(e.right) if left else left
-        if isinstance(e, ast.Or):
-            left = ev(e.left)
-            return left if left else ev(e.right)
-        if isinstance(e, ast.Not):
-            return not ev(e.operand)
-        if isinstance(e, ast.If):
-            return ev(e.then) if ev(e.cond) else ev(e.otherwise)
-        if isinstance(e, ast.IsSet):
-            return (ev(e.operand) is not None) == e.expect_set
-        if isinstance(e, ast.Coalesce):
-            left, right = ev(e.left), ev(e.right)
-            return right if left is None else left
-        if isinstance(e, ast.Call):
-            return self.call(e, [ev(a) for a in e.args])
-        if isinstance(e, ast.Aggregate):
-            return self.aggregate(e, env, items, record, outcome)
-        if isinstance(e, ast.Extremum):
-            values = [ev(a) for a in e.args]
-            return min(values) if e.func == "min" else max(values)
-        raise AssertionError(type(e).__name__)  # pragma: no cover
+        return _Frame(self, env, items, record, outcome).visit(e)
 
     def binary(self, e: ast.Binary, a: Any, b: Any) -> Any:
-        ka, kb = self.policy.types[id(e.left)].kind, self.policy.types[id(e.right)].kind
+        ka, kb = self.policy.types[e.left].kind, self.policy.types[e.right].kind
         if e.op == "-" and ka == "date" and kb == "date":
             return (a - b).days
         if e.op == "*" and {ka, kb} == {"money", "percent"}:
@@ -286,12 +214,12 @@ class Interpreter:
     def call(self, e: ast.Call, args: list[Any]) -> Any:
         func = e.func
         if func == "round":
-            if len(args) == 1 and self.policy.types[id(e.args[0])].kind in ("int", "decimal"):
+            if len(args) == 1 and self.policy.types[e.args[0]].kind in ("int", "decimal"):
                 return int(round_half_up(args[0], 0))
             return round_half_up(args[0], args[1] if len(args) > 1 else 0)
         if func in ("floor", "ceil"):
             whole = floor_int(args[0]) if func == "floor" else ceil_int(args[0])
-            return whole if self.policy.types[id(e)].kind == "int" else Decimal(whole)
+            return whole if self.policy.types[e].kind == "int" else Decimal(whole)
         if func == "abs":
             return abs(args[0])
         if func in ("year", "month", "day"):
@@ -318,6 +246,114 @@ class Interpreter:
             return sum(values, 0)
         if not values:
             return None
+        return min(values) if e.func == "min" else max(values)
+
+
+class _Frame(ExprVisitor[Any]):
+    """One evaluation context: the unit's values, the enclosing list items, the record or outcome."""
+
+    def __init__(self, interp: Interpreter, env: Env, items: list[Any], record: Mapping[str, object] | None,
+                 outcome: Mapping[str, object] | None) -> None:
+        self.interp = interp
+        self.policy = interp.policy
+        self.env = env
+        self.items = items
+        self.record = record
+        self.outcome = outcome
+
+    def visit_Number(self, e: ast.Number) -> Any:
+        return int(e.value) if e.is_int else e.value
+
+    def visit_MoneyLit(self, e: ast.MoneyLit) -> Any:
+        return e.value
+
+    def visit_PercentLit(self, e: ast.PercentLit) -> Any:
+        return e.value
+
+    def visit_DateLit(self, e: ast.DateLit) -> Any:
+        return e.value
+
+    def visit_TextLit(self, e: ast.TextLit) -> Any:
+        return e.value
+
+    def visit_BoolLit(self, e: ast.BoolLit) -> Any:
+        return e.value
+
+    def visit_NoneLit(self, e: ast.NoneLit) -> Any:
+        return None
+
+    def visit_EmptyList(self, e: ast.EmptyList) -> Any:
+        return ()
+
+    def visit_It(self, e: ast.It) -> Any:
+        return self.items[self.policy.resolutions[e].depth]
+
+    def visit_Name(self, e: ast.Name) -> Any:
+        res = self.policy.resolutions[e]
+        if res.kind in ("fact", "let", "alias"):
+            return self.env[res.name]
+        if res.kind in ("param", "checkpoint"):
+            return self.interp.constant(res.name)
+        if res.kind == "enum":
+            return int(res.value)  # type: ignore[call-overload]
+        if res.kind == "field":
+            return self.items[res.depth][res.name]
+        if res.kind == "record_field":
+            assert self.record is not None
+            return self.record[res.name]
+        if res.kind == "outcome_item":
+            assert self.outcome is not None
+            return self.outcome[res.name]
+        raise AssertionError(res.kind)  # pragma: no cover
+
+    def visit_Member(self, e: ast.Member) -> Any:
+        member = self.policy.resolutions.get(e)
+        if member is not None and member.kind == "enum":
+            return int(member.value)  # type: ignore[call-overload]
+        return self.visit(e.obj)[e.field]
+
+    def visit_Neg(self, e: ast.Neg) -> Any:
+        return -self.visit(e.operand)
+
+    def visit_Binary(self, e: ast.Binary) -> Any:
+        return self.interp.binary(e, self.visit(e.left), self.visit(e.right))
+
+    def visit_Compare(self, e: ast.Compare) -> Any:
+        return _COMPARE[e.op](self.visit(e.left), self.visit(e.right))
+
+    def visit_InRange(self, e: ast.InRange) -> Any:
+        low, value = self.visit(e.low), self.visit(e.value)
+        return low <= value and value <= self.visit(e.high)
+
+    def visit_And(self, e: ast.And) -> Any:
+        left = self.visit(e.left)
+        return self.visit(e.right) if left else left
+
+    def visit_Or(self, e: ast.Or) -> Any:
+        left = self.visit(e.left)
+        return left if left else self.visit(e.right)
+
+    def visit_Not(self, e: ast.Not) -> Any:
+        return not self.visit(e.operand)
+
+    def visit_If(self, e: ast.If) -> Any:
+        return self.visit(e.then) if self.visit(e.cond) else self.visit(e.otherwise)
+
+    def visit_IsSet(self, e: ast.IsSet) -> Any:
+        return (self.visit(e.operand) is not None) == e.expect_set
+
+    def visit_Coalesce(self, e: ast.Coalesce) -> Any:
+        left, right = self.visit(e.left), self.visit(e.right)
+        return right if left is None else left
+
+    def visit_Call(self, e: ast.Call) -> Any:
+        return self.interp.call(e, [self.visit(a) for a in e.args])
+
+    def visit_Aggregate(self, e: ast.Aggregate) -> Any:
+        return self.interp.aggregate(e, self.env, self.items, self.record, self.outcome)
+
+    def visit_Extremum(self, e: ast.Extremum) -> Any:
+        values = [self.visit(a) for a in e.args]
         return min(values) if e.func == "min" else max(values)
 
 

@@ -7,148 +7,45 @@ callers who read ``score`` and ``rating`` pay for nothing else.
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from ..codegen.compiler import RAW_FIELDS
+from ..language.abi import (
+    RAW_BAND,
+    RAW_DEFERRED,
+    RAW_EXCEPTED,
+    RAW_OUTCOME,
+    RAW_RATING,
+    RAW_SCORE,
+    RAW_SECTIONS,
+    RAW_TARGETS,
+    RAW_VETOES,
+)
 from ..language.model import CategoryPlan, CheckedPolicy
-from ..numeric import normalize, to_fen
+from ..numeric import to_fen
+from .parts import Consequences as Consequences
+from .parts import Deferral as Deferral
+from .parts import MoneyItem as MoneyItem
+from .parts import SectionResult as SectionResult
+from .parts import TargetResult as TargetResult
+from .parts import VetoHit as VetoHit
+from .parts import jsonable as jsonable
+from .parts import plain as plain
+from .program import Program, RawEvent
 
 if TYPE_CHECKING:
-    from ..policy import Policy
     from .trace import Trace
-
-
-# Positions in the raw tuple the generated evaluator returns (compiler.RAW_FIELDS).
-_SCORE, _SECTIONS, _TARGETS, _VETOES, _EXCEPTED, _DEFERRED, _BAND, _RATING, _OUTCOME = range(len(RAW_FIELDS))
-assert RAW_FIELDS[_DEFERRED] == "deferred" and RAW_FIELDS[_OUTCOME] == "outcome"
-
-@attrs.frozen
-class TargetResult:
-    name: str
-    label: str | None
-    citation: str | None
-    section: str
-    points: Decimal
-    score: Decimal
-
-    @property
-    def lost(self) -> Decimal:
-        return self.points - self.score
-
-    def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "label": self.label, "citation": self.citation, "section": self.section,
-                "points": plain(self.points), "score": plain(self.score), "lost": plain(self.lost)}
-
-
-@attrs.frozen
-class SectionResult:
-    path: str
-    name: str
-    label: str | None
-    citation: str | None
-    points: Decimal
-    score: Decimal
-    targets: tuple[TargetResult, ...]
-    depth: int
-
-    def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "label": self.label, "citation": self.citation, "points": plain(self.points),
-                "score": plain(self.score), "targets": [t.name for t in self.targets]}
-
-
-@attrs.frozen
-class VetoHit:
-    """A veto that fired (or, in ``Result.excepted``, that an exception stopped)."""
-
-    name: str
-    label: str | None
-    citation: str | None
-    evidence: tuple[dict[str, object], ...]  # the matching items for 'on' vetoes
-    facts: dict[str, object]  # the facts/params/lets the veto read
-    exception: str | None = None  # the exception's reason, for excepted vetoes
-
-    def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"name": self.name, "label": self.label, "citation": self.citation,
-                                  "evidence": [jsonable(e) for e in self.evidence], "facts": jsonable(self.facts)}
-        if self.exception is not None:
-            out["exception"] = self.exception
-        return out
-
-
-@attrs.frozen
-class Deferral:
-    """Items handed to another authority (e.g. 异地车辆较大道路交通事故 → 自治区有关规定)."""
-
-    name: str
-    label: str | None
-    citation: str | None
-    to: str | None
-    items: tuple[dict[str, object], ...]
-
-    def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "label": self.label, "citation": self.citation, "to": self.to,
-                "items": [jsonable(i) for i in self.items]}
-
-
-@attrs.frozen
-class MoneyItem:
-    kind: str  # reward | fine | share | sanction
-    name: str
-    label: str | None
-    amount: Decimal | None
-    citation: str | None
-
-    def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "name": self.name, "label": self.label,
-                "amount": None if self.amount is None else str(self.amount), "citation": self.citation}
-
-
-@attrs.frozen
-class Consequences:
-    """What the rating brings (六(三)): money exact to the fen, shares that sum to the whole."""
-
-    rating: str
-    citation: str | None
-    kind: str  # reward | fine | none
-    total: Decimal
-    items: tuple[MoneyItem, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def rewards(self) -> tuple[MoneyItem, ...]:
-        return tuple(i for i in self.items if i.kind == "reward")
-
-    @property
-    def fines(self) -> tuple[MoneyItem, ...]:
-        return tuple(i for i in self.items if i.kind == "fine")
-
-    @property
-    def shares(self) -> tuple[MoneyItem, ...]:
-        return tuple(i for i in self.items if i.kind == "share")
-
-    @property
-    def sanctions(self) -> tuple[MoneyItem, ...]:
-        return tuple(i for i in self.items if i.kind == "sanction")
-
-    def to_dict(self) -> dict[str, object]:
-        return {"rating": self.rating, "citation": self.citation, "kind": self.kind, "total": str(self.total),
-                "items": [i.to_dict() for i in self.items], "notes": list(self.notes)}
 
 
 class Result:
     """The assessment of one unit: score, sections, rating, vetoes, deferrals, money, trace."""
 
-    __slots__ = ("_policy", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache")
+    __slots__ = ("_program", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache")
 
-    def __init__(self, policy: Policy, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
+    def __init__(self, program: Program, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
                  category: str, facts: dict[str, object] | tuple[object, ...],
-                 trace_events: list[tuple[Any, ...]] | None) -> None:
-        self._policy = policy
+                 trace_events: list[RawEvent] | None) -> None:
+        self._program = program
         self._plan = plan
         self._raw = raw
         self.unit_id = unit_id
@@ -171,13 +68,28 @@ class Result:
         return f"<Result {self.unit_id} score={self.score} rating={self.rating}{' vetoed' if self.vetoed else ''}>"
 
     @property
+    def program(self) -> Program:
+        """The compiled program this result was assessed by (checked model, display rules, tracing)."""
+        return self._program
+
+    @property
+    def raw(self) -> tuple[Any, ...]:
+        """The raw tuple the evaluator returned, laid out as :data:`kaohe_rules.language.abi.RAW_FIELDS`."""
+        return self._raw
+
+    @property
+    def trace_events(self) -> list[RawEvent] | None:
+        """The raw trace events, if the unit was assessed traced (else None: ``trace`` re-runs it)."""
+        return self._trace_events
+
+    @property
     def _checked(self) -> CheckedPolicy:
-        return self._policy.checked
+        return self._program.checked
 
     # ------------------------------------------------------------- headline
     @property
     def score(self) -> Decimal:
-        score = self._raw[_SCORE]
+        score = self._raw[RAW_SCORE]
         return score if score.__class__ is Decimal else Decimal(score)
 
     @property
@@ -186,36 +98,36 @@ class Result:
 
     @property
     def rating(self) -> str:
-        name: str = self._policy.rating_names[self._raw[_RATING]]
+        name: str = self._program.rating_names[self._raw[RAW_RATING]]
         return name
 
     @property
     def rating_label(self) -> str:
-        rating = self._checked.ratings.ratings[self._raw[_RATING]]
+        rating = self._checked.ratings.ratings[self._raw[RAW_RATING]]
         label: str = rating.label or rating.name
         return label
 
     @property
     def band(self) -> str | None:
         """The rating the score alone earns (before vetoes)."""
-        index = self._raw[_BAND]
+        index = self._raw[RAW_BAND]
         return self._plan.bands[index].rating if index >= 0 else None
 
     @property
     def band_citation(self) -> str | None:
-        index = self._raw[_BAND]
+        index = self._raw[RAW_BAND]
         return self._plan.bands[index].cite if index >= 0 else None
 
     @property
     def vetoed(self) -> bool:
-        return bool(self._raw[_VETOES])
+        return bool(self._raw[RAW_VETOES])
 
     # -------------------------------------------------------------- details
     @property
     def targets(self) -> tuple[TargetResult, ...]:
         if "targets" not in self._cache:
             out = []
-            for placed, score in zip(self._plan.targets, self._raw[_TARGETS]):
+            for placed, score in zip(self._plan.targets, self._raw[RAW_TARGETS]):
                 t = placed.target
                 out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), placed.points, Decimal(score)))
             self._cache["targets"] = tuple(out)
@@ -224,10 +136,10 @@ class Result:
     @property
     def sections(self) -> dict[str, SectionResult]:
         if "sections" not in self._cache:
-            order = self._policy.compiled.section_order[self.category]
+            order = self._program.section_order(self.category)
             infos = {s.path: s for s in self._plan.category.all_sections()}
             out: dict[str, SectionResult] = {}
-            for path, score in zip(order, self._raw[_SECTIONS]):
+            for path, score in zip(order, self._raw[RAW_SECTIONS]):
                 info = infos[path]
                 key = ".".join(path)
                 targets = tuple(t for t in self.targets if t.section == key)
@@ -238,7 +150,7 @@ class Result:
     @property
     def vetoes(self) -> tuple[VetoHit, ...]:
         if "vetoes" not in self._cache:
-            self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None) for entry in self._raw[_VETOES])
+            self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None) for entry in self._raw[RAW_VETOES])
         return self._cache["vetoes"]  # type: ignore[no-any-return]
 
     @property
@@ -246,7 +158,7 @@ class Result:
         """Vetoes whose condition held but an exception (unless … because …) stopped."""
         if "excepted" not in self._cache:
             out = []
-            for index, exc_index, evidence, reads in self._raw[_EXCEPTED]:
+            for index, exc_index, evidence, reads in self._raw[RAW_EXCEPTED]:
                 veto = self._plan.vetoes[index]
                 reason = veto.exceptions[exc_index].because or "exception"
                 out.append(self._veto_hit(index, evidence, reads, reason))
@@ -255,18 +167,18 @@ class Result:
 
     def _veto_hit(self, index: int, evidence: Any, reads: tuple[Any, ...], reason: str | None) -> VetoHit:
         veto = self._plan.vetoes[index]
-        names = self._checked.reads.get(id(veto), ())
-        items = tuple(self._policy.display_record(item) for item in (evidence or ()))
-        facts = {name: self._policy.display_value(name, value) for name, value in zip(names, reads)}
+        names = self._checked.reads.get(veto, ())
+        items = tuple(self._program.display_record(item) for item in (evidence or ()))
+        facts = {name: self._program.display_value(name, value) for name, value in zip(names, reads)}
         return VetoHit(veto.name, veto.label, veto.cite, items, facts, reason)
 
     @property
     def deferred(self) -> tuple[Deferral, ...]:
         if "deferred" not in self._cache:
             out = []
-            for index, items in self._raw[_DEFERRED]:
+            for index, items in self._raw[RAW_DEFERRED]:
                 d = self._plan.defers[index]
-                out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._policy.display_record(i) for i in items)))
+                out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._program.display_record(i) for i in items)))
             self._cache["deferred"] = tuple(out)
         return self._cache["deferred"]  # type: ignore[no-any-return]
 
@@ -278,7 +190,7 @@ class Result:
             if outcome is None:
                 self._cache["consequences"] = Consequences(rating, None, "none", Decimal("0.00"), (), ())
             else:
-                total, amounts = self._raw[_OUTCOME] if self._raw[_OUTCOME] is not None else (Decimal(0), ())
+                total, amounts = self._raw[RAW_OUTCOME] if self._raw[RAW_OUTCOME] is not None else (Decimal(0), ())
                 items = tuple(MoneyItem(item.kind, item.name, item.label, amount, item.cite or outcome.cite)
                               for item, amount in zip(outcome.items, amounts))
                 kinds = {i.kind for i in items}
@@ -294,8 +206,8 @@ class Result:
 
             events = self._trace_events
             if events is None:
-                events = self._policy._traced_events(self.category, self.facts)
-            self._cache["trace"] = build_trace(self._policy, self._plan, self, events)
+                events = self._program.traced_events(self.category, self.facts)
+            self._cache["trace"] = build_trace(self._program, self._plan, self, events)
         return self._cache["trace"]  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ rendering
@@ -323,33 +235,3 @@ class Result:
         from .explain import explain
 
         return explain(self, lang=lang, full=full)
-
-
-_PLAIN: dict[str, str] = {}  # exact spelling → plain spelling: a result repeats the same few numbers
-_PLAIN_LIMIT = 4096
-
-
-def plain(value: Decimal | int) -> str:
-    """A Decimal as a string without exponent or needless trailing zeros (900.00 → "900")."""
-    if value.__class__ is int:
-        return str(value)
-    exact = str(value)  # keyed by the exact spelling, so 0 and -0, 5 and 5.0 each keep their own entry
-    text = _PLAIN.get(exact)
-    if text is None:
-        text = str(normalize(Decimal(value)))
-        if len(_PLAIN) < _PLAIN_LIMIT:
-            _PLAIN[exact] = text
-    return text
-
-
-def jsonable(value: object) -> object:
-    """Turn engine values into JSON-safe ones: Decimal/date → str, tuples → lists."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime.date,)):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value

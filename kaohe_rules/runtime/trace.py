@@ -20,19 +20,17 @@ import datetime
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ..language import ast
-from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, SectionInfo
+from ..language.abi import RAW_DEFERRED, TAG_LET, TAG_RULE, TAG_VETO
+from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
-from .result import _DEFERRED
-
-if TYPE_CHECKING:
-    from ..policy import Policy
-    from .result import Result
+from .parts import ResultView
+from .program import Program
 
 TRACE_FORMAT_VERSION = "1"
 
@@ -220,8 +218,8 @@ def _drop_comment(line: str) -> str:
 class _Static:
     """Per-policy metadata the trace builder needs, computed once."""
 
-    names: dict[tuple[int, frozenset[str]], tuple[str, ...]]  # (id(node), kinds) -> names its expressions read
-    texts: dict[int, str | None]  # id(node) -> clause text
+    names: dict[tuple[object, frozenset[str]], tuple[str, ...]]  # (node, kinds) -> names its expressions read
+    texts: dict[object, str | None]  # node -> clause text (nodes hash by identity)
 
 
 _STATIC: dict[int, _Static] = {}
@@ -241,7 +239,7 @@ def _static(checked: CheckedPolicy) -> _Static:
 def _names_read(checked: CheckedPolicy, node: object, kinds: frozenset[str], *exprs: object) -> tuple[str, ...]:
     """Names of the given resolution kinds read by the expressions of a node (cached per node)."""
     static = _static(checked)
-    key = (id(node), kinds)
+    key = (node, kinds)
     if key not in static.names:
         names: set[str] = set()
         for expr in exprs:
@@ -254,7 +252,7 @@ def _collect(checked: CheckedPolicy, node: object, kinds: frozenset[str], out: s
     if node is None or isinstance(node, (Span, str, int, Decimal, bool, datetime.date)):
         return
     if isinstance(node, ast.Name):
-        res = checked.resolutions.get(id(node))
+        res = checked.resolutions.get(node)
         if res is not None and res.kind in kinds:
             out.add(res.name)
         return
@@ -275,7 +273,7 @@ _OUTCOME_ITEMS = frozenset({"outcome_item"})
 
 def _text_of(checked: CheckedPolicy, node: Any) -> str | None:
     static = _static(checked)
-    key = id(node)
+    key = node
     if key not in static.texts:
         static.texts[key] = source_text(node.span)
     return static.texts[key]
@@ -285,20 +283,20 @@ def _text_of(checked: CheckedPolicy, node: Any) -> str | None:
 class _Builder:
     """Builds the event tree of one traced evaluation."""
 
-    def __init__(self, policy: Policy, plan: CategoryPlan, result: Result, raw: Sequence[tuple[Any, ...]]) -> None:
-        self.policy = policy
-        self.checked = policy.checked
+    def __init__(self, program: Program, plan: CategoryPlan, result: ResultView, raw: Sequence[tuple[Any, ...]]) -> None:
+        self.program = program
+        self.checked = program.checked
         self.plan = plan
         self.result = result
         self.raw = raw
-        self.let_values: dict[str, object] = {e[1]: e[2] for e in raw if e[0] == "let"}
+        self.let_values: dict[str, object] = {e[1]: e[2] for e in raw if e[0] == TAG_LET}
         self.aliases = self._alias_values()
         self._display_cache: dict[tuple[str, int], object] = {}
 
     # values of names at the end of the evaluation, for steps whose raw tuple carries none
     def _alias_values(self) -> dict[str, object]:
         out: dict[str, object] = {}
-        moved = dict(self.result._raw[_DEFERRED])
+        moved = dict(self.result.raw[RAW_DEFERRED])
         for index, defer in enumerate(self.plan.defers):
             source = self.result.facts.get(defer.source_list)
             items = source if isinstance(source, (list, tuple)) else []
@@ -329,15 +327,15 @@ class _Builder:
         """``policy.display_value``, once per list: every rule reading a list of 200,000 accidents
         shares one displayed copy (it was rebuilt for each rule: seconds per unit)."""
         if value.__class__ is not list and value.__class__ is not tuple:
-            return self.policy.display_value(name, value)
+            return self.program.display_value(name, value)
         key = (name, id(value))  # the value stays alive (in the facts) while the trace is built
         shown = self._display_cache.get(key)
         if shown is None:
-            shown = self._display_cache[key] = self.policy.display_value(name, value)
+            shown = self._display_cache[key] = self.program.display_value(name, value)
         return shown
 
-    def reads(self, node: object, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
-        out = self.display(self.checked.reads.get(id(node), ()), values)
+    def reads(self, node: Reader, values: Iterable[object] | None, *exprs: object) -> dict[str, object]:
+        out = self.display(self.checked.reads.get(node, ()), values)
         for name in _names_read(self.checked, node, _CHECKPOINT, *exprs):
             out[name] = self.checked.checkpoints[name].end
         return out
@@ -361,10 +359,10 @@ class _Builder:
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
 
     def deferrals(self) -> list[TraceEvent]:
-        moved = dict(self.result._raw[_DEFERRED])
+        moved = dict(self.result.raw[RAW_DEFERRED])
         out = []
         for index, defer in enumerate(self.plan.defers):
-            items = [self.policy.display_record(i) for i in moved.get(index, [])]
+            items = [self.program.display_record(i) for i in moved.get(index, [])]
             reads = self.display([defer.source_list])
             out.append(TraceEvent("deferral", defer.name, defer.label, defer.cite, len(items), reads, defer.span,
                                   detail={"to": defer.to, "alias": defer.alias, "items": items},
@@ -377,7 +375,7 @@ class _Builder:
             decl = self.checked.lets.get(name)
             if decl is None or name not in self.let_values:
                 continue
-            value = self.policy.display_value(name, self.let_values[name])
+            value = self.program.display_value(name, self.let_values[name])
             out.append(TraceEvent("let", name, decl.label, decl.cite, value, self.reads(decl, None, decl.value),
                                   decl.span, text=_text_of(self.checked, decl)))
         return out
@@ -385,7 +383,7 @@ class _Builder:
     def targets(self) -> dict[str, list[TraceEvent]]:
         rules: dict[int, list[tuple[int, Any, tuple[Any, ...]]]] = {}
         for entry in self.raw:
-            if entry[0] == "rule":
+            if entry[0] == TAG_RULE:
                 rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
         out: dict[str, list[TraceEvent]] = {}
         for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, self.result.targets)):
@@ -393,9 +391,9 @@ class _Builder:
             children = []
             for r_index, deduction, values in rules.get(t_index, []):
                 rule = target.rules[r_index]
-                reads = self.reads(rule, values, rule.amount, rule.condition, rule.per, rule.cap)
-                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.kind, rule.cite or target.cite,
-                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.kind},
+                reads = self.reads(rule, values, *ast.rule_parts(rule))
+                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
+                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
                                            text=_text_of(self.checked, rule)))
             event = TraceEvent("target", target.name, target.label, target.cite, target_result.score, {}, target.span,
                                tuple(children), detail={"points": placed.points, "lost": target_result.lost,
@@ -411,7 +409,7 @@ class _Builder:
                           detail={"points": info.points})
 
     def vetoes(self) -> list[TraceEvent]:
-        raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == "veto"}
+        raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == TAG_VETO}
         out = []
         for v_index, veto in enumerate(self.plan.vetoes):
             entry = raw_vetoes.get(v_index)
@@ -434,7 +432,7 @@ class _Builder:
                                            text=_text_of(self.checked, exc)))
             detail: dict[str, object] = {"condition": held, "mode": "on" if veto.on_list is not None else "when"}
             if veto.on_list is not None:
-                detail["evidence"] = [self.policy.display_record(i) for i in (evidence or ())]
+                detail["evidence"] = [self.program.display_record(i) for i in (evidence or ())]
             out.append(TraceEvent("veto", veto.name, veto.label, veto.cite, fired, reads, veto.span, tuple(children),
                                   detail=detail, text=_text_of(self.checked, veto)))
         return out
@@ -466,10 +464,10 @@ class _Builder:
         children = []
         amounts: dict[str, object] = {}
         for decl, item in zip(outcome.items if outcome else (), consequences.items):
-            names = checked.reads.get(id(decl), ())
+            names = checked.reads.get(decl, ())
             reads: dict[str, object] = {}
             for name in names:
-                reads[name] = self.policy.display_value(name, self.value_of(name))
+                reads[name] = self.program.display_value(name, self.value_of(name))
             for name in _names_read(checked, decl, _OUTCOME_ITEMS, decl.amount):
                 reads[name] = amounts.get(name)
             amount = None if item.amount is None else money_text(item.amount)
@@ -493,6 +491,6 @@ def _span(span: object) -> Span | None:
     return span if isinstance(span, Span) else None
 
 
-def build_trace(policy: Policy, plan: CategoryPlan, result: Result, raw: Sequence[tuple[Any, ...]]) -> Trace:
+def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: Sequence[tuple[Any, ...]]) -> Trace:
     """The event tree of one traced evaluation (``raw`` = the tuples the traced evaluator appended)."""
-    return _Builder(policy, plan, result, raw).build()
+    return _Builder(program, plan, result, raw).build()

@@ -2,7 +2,7 @@
 
 * :mod:`.strategies` — hypothesis strategies ``units(policy, category=...)`` and ``Unit[policy]``
   for ``st.from_type`` (needs the ``testing`` extra: hypothesis);
-* :mod:`.laws` — the built-in laws every policy must satisfy, checked by ``verify(policy)``
+* :mod:`.laws` — the built-in laws every policy must satisfy, checked by ``verify(policy)`` (:mod:`.verifier`)
   and ``kaohe verify``;
 * :mod:`.casefile` — readable ``*.tests.toml`` case files next to a policy, run by ``kaohe test``
   and collected by pytest (the ``pytest11`` plugin :mod:`.pytest_plugin`), with coverage;
@@ -25,8 +25,8 @@ _EXPORTS = {
     "simplest_unit": "landmarks",
     "LAWS": "laws",
     "check_result": "laws",
-    "verify": "laws",
-    "VerifyReport": "laws",
+    "verify": "verifier",
+    "VerifyReport": "verifier",
     "load_casefile": "casefile",
     "run_casefile": "casefile",
     "run_casefiles": "casefile",

@@ -126,7 +126,7 @@ class CaseOutcome:
         if self.error:
             lines.append(f"  {self.error}")
         if self.mismatches:
-            from ..cli import display_width, pad
+            from ..reports.table import display_width, pad
 
             width = max(display_width(m.what) for m in self.mismatches)
             ew = max(display_width("expected"), *(display_width(m.expected) for m in self.mismatches))

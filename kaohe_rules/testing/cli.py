@@ -187,7 +187,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- verify
 def cmd_verify(args: argparse.Namespace) -> int:
     _need_hypothesis("verify")
-    from .laws import verify
+    from .verifier import verify
 
     if args.examples < 1:
         raise UsageError("--examples must be at least 1")

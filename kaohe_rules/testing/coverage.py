@@ -103,7 +103,7 @@ def universe(policy: Policy) -> list[Item]:
             target = placed.target
             items.append(Item("targets", f"{category}/{target.name}", target.label or target.name, target.cite))
             for index, rule in enumerate(target.rules):
-                items.append(Item("rules", f"{category}/{target.name}#{index + 1}", f"{rule.kind} rule of {target.name}",
+                items.append(Item("rules", f"{category}/{target.name}#{index + 1}", f"{rule.KIND} rule of {target.name}",
                                   rule.cite or target.cite))
     return items
 

@@ -250,7 +250,7 @@ class Domains:
 
 
 def _has_default(default: object) -> bool:
-    from ..language.checker import MISSING
+    from ..language.abi import MISSING
 
     return default is not MISSING and default is not None
 

@@ -88,7 +88,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 KARAMAY_PATH = ROOT / "policies" / "karamay-2013.kh"
 KARAMAY_UNITS_PATH = ROOT / "policies" / "karamay-2013" / "units.json"
 
-#: The small policy of tests/test_robustness.py: lists of records with defaults, optional facts, a veto.
+#: The small policy of tests/runtime/test_robustness.py: lists of records with defaults, optional facts, a veto.
 SMALL_POLICY = """policy 小 { }
 category 单位 total 100 { section 甲 60 section 乙 40 }
 ratings { 好 中 差 } vetoed 差

@@ -19,6 +19,7 @@ import pytest
 import kaohe_rules
 from kaohe_rules import FactError
 from kaohe_rules.limits import MAX_FRACTION_DIGITS, NUMBER_LIMIT, number_problem, shown
+from kaohe_rules.runtime.program import Program
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_PATH = ROOT / "policies" / "karamay-2013.kh"
@@ -209,14 +210,14 @@ def test_explain_displays_each_list_once(policy: kaohe_rules.Policy, units: list
     size = len(unit["facts"]["预扣分记录"])
     result = policy.evaluate(unit, trace=True)
     calls = 0
-    original = kaohe_rules.Policy._display_fields
+    original = Program._display_fields
 
-    def counting(self: kaohe_rules.Policy, record: dict[str, object], fields: dict[str, Any]) -> dict[str, object]:
+    def counting(self: Program, record: dict[str, object], fields: dict[str, Any]) -> dict[str, object]:
         nonlocal calls
         calls += 1
         return original(self, record, fields)
 
-    monkeypatch.setattr(kaohe_rules.Policy, "_display_fields", counting)
+    monkeypatch.setattr(Program, "_display_fields", counting)
     text = result.explain()
     assert "预扣分" in text
     lists_read = 4  # the fact and the lets derived from it (the Karamay policy reads it a few ways)

@@ -24,6 +24,7 @@ from kaohe_rules.errors import (
     KaoheError,
     PolicyError,
     UnitInputError,
+    UsageError,
 )
 from kaohe_rules.source import SourceFile, Span
 
@@ -34,14 +35,15 @@ SPAN = Span(SOURCE, 2, 3, 2, 8)
 def samples() -> dict[type[BaseException], list[BaseException]]:
     return {
         KaoheError: [KaoheError("something went wrong"), KaoheError()],
-        PolicyError: [PolicyError([Diagnostic("E001", "unknown name 'x'", SPAN, "did you mean 'y'?"),
-                                   Diagnostic("W002", "unused fact", None, severity="warning")]),
+        PolicyError: [PolicyError([Diagnostic("K101", "unknown name 'x'", SPAN, "did you mean 'y'?"),
+                                   Diagnostic("K180", "unused fact", None, severity="warning")]),
                       PolicyError([])],
         FactError: [FactError("u1", [FactProblem("u1", "事故", "function is not a list", "a list of 事故", "hint"),
                                      FactProblem("u1", "id", "the unit has no id")])],
         EvaluationError: [EvaluationError("u1", "division by zero", "target t, rule 1"),
                           EvaluationError("单位", "not assessed: the worker process assessing it died")],
         UnitInputError: [UnitInputError("units.csv: 文件不存在 / no such file")],
+        UsageError: [UsageError("--workers must be at least 1, not 0")],
     }
 
 

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-from kaohe_rules import parallel
+from kaohe_rules.batch import jsonl
+from kaohe_rules.batch import pool as parallel
 from kaohe_rules.errors import EvaluationError, KaoheError
 
 if sys.platform == "win32":  # pragma: no cover
@@ -241,7 +242,7 @@ def test_a_value_that_cannot_come_back_is_computed_here(policy: Any) -> None:
 def _render_or_die(policy: Any, index: int, record: Any) -> Any:
     if index == 2:
         os.kill(os.getpid(), signal.SIGKILL)
-    return parallel.render_record_jsonl_bytes(policy, index, record)
+    return jsonl.render_record_jsonl_bytes(policy, index, record)
 
 
 def test_cli_rows_whose_worker_dies_are_error_rows(policy: Any, tmp_path: Path) -> None:
@@ -251,7 +252,7 @@ def test_cli_rows_whose_worker_dies_are_error_rows(policy: Any, tmp_path: Path) 
     path.write_text("".join(json.dumps(u, ensure_ascii=False, default=str) + "\n" for u in sample_units()[:5]),
                     encoding="utf-8")
     out = list(parallel.map_units(policy, read_jsonl_texts(path), _render_or_die, workers=2, chunk_size=2,
-                                  lost=parallel.render_record_lost))
+                                  lost=jsonl.render_record_lost))
     assert len(out) == 5 and all(line is not None for line, _ in out[:2] + out[3:])
     line, entry = out[2]
     assert line is None and entry is not None

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 import kaohe_rules
-from kaohe_rules import parallel
+from kaohe_rules.batch import pool as parallel
 from kaohe_rules.errors import KaoheError
 
 if sys.platform == "win32":  # pragma: no cover
@@ -150,7 +150,7 @@ PARENT_SCRIPT = """
 import json, multiprocessing, os, sys, time
 from decimal import Decimal
 import kaohe_rules
-from kaohe_rules import parallel
+from kaohe_rules.batch import pool as parallel
 
 mode, pids = sys.argv[1], sys.argv[2]
 parallel._PDEATHSIG = "fallback" not in mode

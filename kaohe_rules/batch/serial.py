@@ -1,0 +1,49 @@
+"""Batches in this process: every row yields exactly one :class:`~.items.BatchItem`, in input order.
+
+``Policy.evaluate_many`` and ``Policy.assess_row`` are these functions; with
+``workers > 1`` the same items come from :mod:`.pool` (imported only then, so a
+serial batch never loads multiprocessing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from ..errors import EvaluationError, FactError, KaoheError
+from .items import Assessor, BatchItem, unit_id_of
+
+
+def assess_row(policy: Assessor, index: int, unit: object, *, trace: bool = False) -> BatchItem:
+    """One row of a batch: its result, or the error that kept it from being assessed; never raises.
+
+    The batch contract (docs/limits.md): every input row yields exactly one
+    item, in input order, whatever the row holds.
+    """
+    try:
+        result = policy.evaluate(unit, trace=trace)  # type: ignore[arg-type]
+    except (FactError, EvaluationError) as exc:
+        return BatchItem(index, exc.unit, None, exc)
+    except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
+        unit_id = unit_id_of(unit)
+        error = exc if isinstance(exc, KaoheError) else EvaluationError(
+            unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
+        return BatchItem(index, unit_id, None, error)
+    return BatchItem(index, result.unit_id, result, None)
+
+
+def evaluate_many(policy: Assessor, units: Iterable[Mapping[str, object]], *, trace: bool = False,
+                  workers: int | None = None) -> Iterator[BatchItem]:
+    """Assess many units in order; every bad row becomes a BatchItem with its error, none is lost.
+
+    ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.batch.pool`): the
+    same items in the same order, streamed; ``None`` or 1 assesses in this process.
+    """
+    if workers is not None and workers > 1:
+        from .pool import evaluate_many as evaluate_in_workers
+
+        yield from evaluate_in_workers(policy, units, workers=workers, trace=trace)
+        return
+    if workers is not None and workers < 1:
+        raise ValueError("workers must be at least 1")
+    for index, unit in enumerate(units):
+        yield policy.assess_row(index, unit, trace=trace)

@@ -1,0 +1,54 @@
+"""The contract between generated code and the runtime that reads what it returns.
+
+The code generator (:mod:`kaohe_rules.codegen`) emits evaluators that return a raw
+tuple laid out as :data:`RAW_FIELDS` and, in their traced twin, append event tuples
+whose first element is one of the trace tags below.  The runtime
+(:mod:`kaohe_rules.runtime.result`, ``trace``, ``facts``) decodes them.  Both sides
+import the layout from here, so neither imports the other and a change of layout is
+one edit in one place.  The tag values are the strings the evaluators have always
+emitted: the trace goldens depend on them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: The raw result tuple of a generated evaluator, by position.
+RAW_FIELDS: Final = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome")
+
+RAW_SCORE: Final = 0
+RAW_SECTIONS: Final = 1
+RAW_TARGETS: Final = 2
+RAW_VETOES: Final = 3
+RAW_EXCEPTED: Final = 4
+RAW_DEFERRED: Final = 5
+RAW_BAND: Final = 6
+RAW_RATING: Final = 7
+RAW_OUTCOME: Final = 8
+
+assert RAW_FIELDS.index("deferred") == RAW_DEFERRED and RAW_FIELDS.index("outcome") == RAW_OUTCOME
+assert len(RAW_FIELDS) == RAW_OUTCOME + 1
+
+# Trace events: ``(TAG_LET, name, value)``, ``(TAG_RULE, target_index, rule_index, value, reads)``,
+# ``(TAG_TARGET, target_index, score)``, ``(TAG_VETO, veto_index, fired, exception_index, evidence, reads)``.
+TAG_LET: Final = "let"
+TAG_RULE: Final = "rule"
+TAG_TARGET: Final = "target"
+TAG_VETO: Final = "veto"
+TRACE_TAGS: Final = (TAG_LET, TAG_RULE, TAG_TARGET, TAG_VETO)
+
+
+class Missing:
+    """The type of :data:`MISSING`: a fact with no default (``None`` is a default of its own)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+    def __reduce__(self) -> str:
+        return "MISSING"  # unpickles as the one instance
+
+
+#: ``checked.fact_defaults.get(name, MISSING)``: the checker's marker for "no default".
+MISSING: Final = Missing()

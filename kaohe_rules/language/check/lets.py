@@ -1,0 +1,83 @@
+"""Lets and defers: derived values and the lists a ``defer`` moves items out of.
+
+A let is typed on first use (a rule may read a let declared below it), so
+:class:`LetChecker` is also the ``ctx.lets`` service the expression checker calls;
+a let met again while being checked is a cycle (K130).  Each let records what it
+reads (``reads``), which lets and deferred lists it depends on (for the evaluation
+order in ``plans``) and which categories can supply its facts (K108).
+"""
+
+from __future__ import annotations
+
+from .. import ast
+from ..types import ERROR, Type, assignable
+from .api import Context, Scope
+
+
+class LetChecker:
+    """Types each let once, on first use or in the let pass, whichever comes first."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._state: dict[str, str] = {}  # "busy" while checking (a cycle), then "done"
+
+    def check_let(self, name: str) -> Type:
+        ctx = self.ctx
+        state = self._state.get(name)
+        decl = ctx.sym.lets[name]
+        if state == "done":
+            return ctx.let_types[name]
+        if state == "busy":
+            ctx.diag.error("K130", f"let '{name}' depends on itself", decl.span,
+                           hint="break the cycle: one of the values must be computed from facts alone")
+            ctx.let_types[name] = ERROR
+            return ERROR
+        self._state[name] = "busy"
+        ctx.reading.append(set())
+        ctx.fact_restrictions.append(set())
+        vtype = ctx.exprs.expr(decl.value, Scope())
+        deps = ctx.reading.pop()
+        restriction = ctx.fact_restrictions.pop()
+        if decl.type is not None:
+            declared = ctx.resolve_type(decl.type)
+            if not assignable(vtype, declared):
+                ctx.diag.type_mismatch(f"'{name}'", vtype, declared, decl.value)
+            vtype = declared
+        ctx.let_types[name] = vtype
+        ctx.let_deps[name] = {d for d in deps if d in ctx.sym.lets or d in ctx.sym.aliases}
+        ctx.reads[decl] = tuple(sorted(deps))
+        ctx.let_avail[name] = frozenset(restriction) if restriction else None
+        self._state[name] = "done"
+        return vtype
+
+
+def check_lets(ctx: Context) -> None:
+    """The pass: every let not yet typed through a use."""
+    for name in list(ctx.sym.lets):
+        ctx.lets.check_let(name)
+
+
+def check_defers(ctx: Context) -> None:
+    """The pass: each defer takes items from a list fact, by a boolean condition on the item."""
+    for defer in ctx.sym.defers:
+        _defer(ctx, defer)
+
+
+def _defer(ctx: Context, decl: ast.DeferDecl) -> None:
+    cats = ctx.category_refs(decl.categories, decl.span, f"defer '{decl.name}'")
+    source = ast.Name(ident=decl.source_list, span=decl.span)  # typed like a written name, never read later
+    stype = ctx.exprs.expr(source, Scope(categories=cats))
+    if stype.is_error:
+        return
+    if stype.kind != "list" or stype.elem is None:
+        ctx.diag.error("K103", f"defer '{decl.name}' must take items from a list, not {stype.describe()}", decl.span)
+        return
+    if decl.source_list not in ctx.sym.facts:
+        ctx.diag.error("K103", f"defer '{decl.name}' must take items from a fact, and '{decl.source_list}' is not one",
+                       decl.span, hint="defer from the list fact itself; derived lists can filter the deferred list")
+        return
+    ctx.diag.expect_required(stype, source)
+    ctx.reading.append(set())
+    ctype = ctx.exprs.expr(decl.where, Scope(items=(stype.elem,), categories=cats))
+    ctx.reads[decl] = tuple(sorted(ctx.reading.pop()))
+    ctx.diag.expect_bool(ctype, decl.where, f"the condition of defer '{decl.name}'")

@@ -1,0 +1,73 @@
+"""The plans pass: what evaluating a unit of each category needs, in order.
+
+A :class:`~kaohe_rules.language.model.CategoryPlan` lists the category's targets,
+vetoes, defers, bands and facts, and the lets its rules read in dependency order
+(deferred lists before the lets that read them).  It runs only on a policy
+without errors, and reports lets and deferred lists that a category's units
+cannot compute (K108).
+"""
+
+from __future__ import annotations
+
+from ..model import BandInfo, CategoryPlan, PlacedTarget
+from .api import Context
+
+
+def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple[BandInfo, ...]]) -> dict[str, CategoryPlan]:
+    """The pass: one plan per category."""
+    sym, diag = ctx.sym, ctx.diag
+    plans: dict[str, CategoryPlan] = {}
+    for name, category in sym.categories.items():
+        targets = tuple(p for p in placed if p.category == name)
+        vetoes = tuple(v for v in sym.vetoes if not v.categories or name in v.categories)
+        defers = tuple(d for d in sym.defers if not d.categories or name in d.categories)
+        roots: set[str] = set()
+        for p in targets:
+            for rule in p.target.rules:
+                roots |= set(ctx.reads.get(rule, ()))
+        for v in vetoes:
+            roots |= set(ctx.reads.get(v, ()))
+        for d in defers:
+            roots |= set(ctx.reads.get(d, ()))
+        for outcome in sym.outcomes.values():
+            for item in outcome.items:
+                roots |= set(ctx.reads.get(item, ()))
+        lets = let_order(ctx, roots)
+        for let in lets:
+            avail = ctx.let_avail.get(let)
+            if avail is not None and name not in avail:
+                decl = sym.lets[let]
+                diag.error("K108", f"let '{let}' reads facts that units of '{name}' do not supply",
+                           decl.span, hint="restrict the rules that use it with 'for', or the facts' 'for' lists")
+        for alias in [a for a in roots if a in sym.aliases]:
+            d = sym.aliases[alias]
+            if d.categories and name not in d.categories:
+                diag.error("K108", f"'{alias}' is only defined for {', '.join(d.categories)}, not '{name}'", d.span)
+        facts = tuple(f for f, decl in sym.facts.items() if not decl.categories or name in decl.categories)
+        plans[name] = CategoryPlan(category, lets, defers, targets, vetoes, bands.get(name, ()), facts)
+    return plans
+
+
+def let_order(ctx: Context, roots: set[str]) -> tuple[str, ...]:
+    """The lets (and, through them, deferred lists) ``roots`` need, dependencies first."""
+    sym = ctx.sym
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        if name in sym.lets:
+            for dep in sorted(ctx.let_deps.get(name, ())):
+                visit(dep)
+            order.append(name)
+        elif name in sym.aliases:
+            d = sym.aliases[name]
+            for dep in sorted(ctx.reads.get(d, ())):
+                visit(dep)
+            visit(d.source_list)
+
+    for root in sorted(roots):
+        visit(root)
+    return tuple(order)

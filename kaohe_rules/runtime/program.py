@@ -1,0 +1,142 @@
+"""The compiled program a :class:`~kaohe_rules.runtime.result.Result` belongs to.
+
+A result decodes its raw tuple lazily, and for that it needs the checked model (labels,
+citations, plans), the compiled module (section order, the traced twin for a trace on
+demand), the rating names and the display rules for values.  It used to hold the
+whole :class:`~kaohe_rules.policy.Policy` for these, which made every runtime module
+point back up at the facade.  ``Program`` is exactly that much and no more: runtime
+modules, batch, reports and audit take a ``Program``; only ``policy`` builds one.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..language.model import CategoryPlan, CheckedPolicy
+from ..language.types import Type
+from ..numeric import ENGINE_CONTEXT
+
+if TYPE_CHECKING:
+    from .evaluator import CompiledModule
+
+#: A raw trace event as the traced evaluator appends it (first element: an ``abi`` tag).
+RawEvent = tuple[Any, ...]
+
+
+class Program:
+    """A checked policy with its compiled module: what results, traces and reports read."""
+
+    __slots__ = ("checked", "module", "plans", "rating_names", "_shown_fields_cache")
+
+    def __init__(self, checked: CheckedPolicy, module: CompiledModule) -> None:
+        self.checked = checked
+        self.module = module
+        self.plans: Mapping[str, CategoryPlan] = checked.plans
+        #: rating names by the index the evaluator returns (Result.rating reads it per unit)
+        self.rating_names: tuple[str, ...] = tuple(r.name for r in checked.ratings.ratings)
+        self._shown_fields_cache: dict[str, dict[str, Type]] = {}
+
+    # ------------------------------------------------------------ metadata
+    @property
+    def name(self) -> str:
+        return self.checked.header.name
+
+    @property
+    def label(self) -> str | None:
+        return self.checked.header.label
+
+    @property
+    def content_hash(self) -> str:
+        return self.checked.content_hash
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(self.checked.categories)
+
+    def facts_for(self, category: str) -> tuple[str, ...]:
+        return self.plans[category].facts
+
+    def section_order(self, category: str) -> tuple[tuple[str, ...], ...]:
+        """The section paths of ``category`` in the order the raw result lists their scores."""
+        return self.module.section_order[category]
+
+    def __repr__(self) -> str:
+        return f"<Program {self.name} {self.content_hash[:12]}>"
+
+    # ------------------------------------------------------------- tracing
+    def run_traced(self, category: str, facts: dict[str, object], events: list[RawEvent]) -> None:
+        """The traced evaluator under the engine's context, recording into ``events`` as it goes."""
+        with decimal.localcontext(ENGINE_CONTEXT):
+            self.module.traced[category](facts, events)
+
+    def traced_events(self, category: str, facts: dict[str, object]) -> list[RawEvent]:
+        """The trace events of evaluating ``facts`` again, traced (results computed without a trace)."""
+        events: list[RawEvent] = []
+        self.run_traced(category, facts, events)
+        return events
+
+    # ------------------------------------------------------------- display
+    def display_value(self, name: str, value: object) -> object:
+        """A fact/let/param value as people read it: enum members by name, records with names."""
+        checked = self.checked
+        t = checked.fact_types.get(name) or checked.let_types.get(name) or checked.param_types.get(name)
+        if t is None:
+            alias = next((d for d in checked.defers if d.alias == name), None)
+            if alias is not None:
+                t = checked.fact_types.get(alias.source_list)
+        if t is None:
+            return value
+        return self._display(t, value)
+
+    def _display(self, t: Type, value: object) -> object:
+        if value is None:
+            return None
+        if t.kind == "enum" and isinstance(value, int):
+            assert t.name is not None
+            members = self.checked.enums[t.name].members
+            return members[value].name if 0 <= value < len(members) else value
+        if t.kind == "list" and isinstance(value, (list, tuple)):
+            if t.elem is not None and t.elem.kind == "record":
+                assert t.elem.name is not None
+                shown_fields = self._shown_fields(t.elem.name)
+                return [self._display_fields(v, shown_fields) if isinstance(v, dict) else self.display_record(v)
+                        for v in value]
+            elem = t.elem
+            return [self._display(elem, v) if elem is not None else v for v in value]
+        return value
+
+    def _shown_fields(self, rname: str) -> dict[str, Type]:
+        """The fields of record ``rname`` whose values people read differently (enums, lists), with types."""
+        fields = self._shown_fields_cache.get(rname)
+        if fields is None:
+            fields = self._shown_fields_cache[rname] = {
+                name: t for name, t in self.checked.record_fields.get(rname, {}).items() if t.kind in ("enum", "list")}
+        return fields
+
+    def _display_fields(self, record: dict[str, object], shown_fields: dict[str, Type]) -> dict[str, object]:
+        """A record of a known type as people read it (linear in its fields; one call per record)."""
+        if not shown_fields:
+            return dict(record)
+        return {key: self._display(shown_fields[key], value) if key in shown_fields else value
+                for key, value in record.items()}
+
+    def display_record(self, record: object) -> dict[str, object]:
+        """A record (an item of a list fact) as people read it: field values by their types."""
+        if not isinstance(record, Mapping):
+            return {"value": record}
+        rname = self._record_name_of(record)
+        fields = self.checked.record_fields.get(rname or "", {})
+        out: dict[str, object] = {}
+        for key, value in record.items():
+            t = fields.get(key)
+            out[key] = self._display(t, value) if t is not None else value
+        return out
+
+    def _record_name_of(self, record: Mapping[str, object]) -> str | None:
+        keys = set(record)
+        for rname, fields in self.checked.record_fields.items():
+            if keys <= set(fields):
+                return rname
+        return None
