@@ -143,21 +143,27 @@ class FactError(KaoheError):
 
 
 class EvaluationError(KaoheError):
-    """A well-typed unit could not be evaluated (for example a division by zero)."""
+    """A well-typed unit could not be evaluated (for example a division by zero).
 
-    def __init__(self, unit: str, message: str, where: str | None = None) -> None:
+    ``where`` names the clause in words (``target t, rule 2〔cite〕``); ``span`` is its
+    place in the policy source, found from the failing generated line (the compiler's
+    source map), or None when the failure is not in one clause.
+    """
+
+    def __init__(self, unit: str, message: str, where: str | None = None, span: Span | None = None) -> None:
         self.unit = unit
         self.message = message  # what went wrong, without the unit and the place (kept to rebuild the error)
         self.where = where
+        self.span = span
         text = f"unit {unit!r}: {message}"
         if where:
             text += f" (in {where})"
         super().__init__(text)
 
-    _init_fields = ("unit", "message", "where")
+    _init_fields = ("unit", "message", "where", "span")
 
     def _init_args(self) -> tuple[object, ...]:
-        return (self.unit, self.message, self.where)
+        return (self.unit, self.message, self.where, self.span)
 
 
 class UnitInputError(KaoheError):

@@ -27,16 +27,17 @@ from .batch.items import BatchItem as BatchItem
 from .batch.items import unit_id_of as unit_id_of
 from .batch.spec import PolicySpec
 from .codegen.compiler import compile_policy
+from .codegen.emitter import Site
 from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
-from .language.abi import TAG_LET, TAG_RULE, TAG_TARGET
 from .language.checker import check
 from .language.linker import link
 from .language.model import CategoryPlan, CheckedPolicy
-from .limits import MAX_ID_CHARS, MAX_NESTING, MAX_TEXT_CHARS, has_lone_surrogate, shown
+from .limits import MAX_ID_CHARS, MAX_NESTING, has_lone_surrogate, shown
 from .numeric import ENGINE_CONTEXT
+from .runtime.coerce.envelope import canonical_envelope
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
-from .runtime.fastfacts import LazyFastCoercers, SlowPath, fast_envelope
+from .runtime.fastfacts import LazyFastCoercers, SlowPath
 from .runtime.program import Program
 from .runtime.result import Result
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
@@ -227,21 +228,15 @@ class Policy:
     # ---------------------------------------------------------- evaluation
     def evaluate(self, unit: Mapping[str, object], *, trace: bool = False) -> Result:
         """Assess one unit (a mapping with id, category, facts); raises FactError / EvaluationError."""
-        if not trace and unit.__class__ is dict:
-            # The fast path, written out for speed (it is most of the cost of a small unit
-            # besides the policy itself): an envelope as fast_envelope accepts it, facts in
+        if not trace:
+            # The fast path (it is most of the cost of a small unit besides the policy
+            # itself): an envelope in canonical form (runtime.coerce.envelope), facts in
             # canonical form checked and evaluated by one generated function
-            # (runtime.fastfacts.assess_function).  Anything else, and any failure, takes
-            # the general path below, which decides and reports exactly.
-            get = unit.get
-            category: Any = get("category")  # a str whenever assess is found
-            assess = self._fast_assess.get(category) if category.__class__ is str else None
-            unit_id, raw, name = get("id"), get("facts"), get("name")
-            if (assess is not None and unit_id.__class__ is str and raw.__class__ is dict
-                    and (name is None or name.__class__ is str and len(name) <= MAX_TEXT_CHARS
-                         and (name.isascii() or not has_lone_surrogate(name)))
-                    and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS
-                    and (unit_id.isascii() or not has_lone_surrogate(unit_id))):
+            # (codegen.facts.FactReaderGenerator.assess_function).  Anything else, and any
+            # failure, takes the general path below, which decides and reports exactly.
+            envelope = canonical_envelope(unit, self._fast_assess)
+            if envelope is not None:
+                unit_id, name, category, raw = envelope
                 caller = _getcontext()
                 try:
                     context = _thread_state.context
@@ -249,7 +244,7 @@ class Policy:
                     context = _engine_context()
                 _setcontext(context)  # cheaper than localcontext(), which copies the context every time
                 try:
-                    out, values = assess(raw)
+                    out, values = self._fast_assess[category](raw)
                 except SlowPath:  # another spelling, or a problem: the generic coercer reads or reports it
                     _setcontext(caller)
                     return self._evaluate_generic(unit, fast=False)
@@ -269,7 +264,7 @@ class Policy:
         for this unit only: a batch goes on with the next row.
         """
         try:
-            unit_id, name, category, raw = fast_envelope(unit, self._plans) or self.coercer.envelope(unit)
+            unit_id, name, category, raw = canonical_envelope(unit, self._plans) or self.coercer.envelope(unit)
             facts = self._read_facts(unit_id, category, raw, fast=fast)
             return self._evaluate_facts(unit_id, name, category, facts, trace)
         except KaoheError:
@@ -301,8 +296,9 @@ class Policy:
             return self.coercer.coerce(unit_id, category, raw)
         except (ZeroDivisionError, decimal.DecimalException) as exc:
             names = "/".join(name for name, record in self.checked.records.items() if record.lets)
-            raise EvaluationError(unit_id, _arithmetic_message(exc),
-                                  f"a derived field (let) of record {names}") from None
+            site = self.module.source_map.locate(exc.__traceback__) or self._fast.locate(exc.__traceback__)
+            raise EvaluationError(unit_id, _arithmetic_message(exc), f"a derived field (let) of record {names}",
+                                  site.span if site is not None else None) from None
         finally:
             _setcontext(caller)
 
@@ -316,10 +312,9 @@ class Policy:
         try:
             raw = function(facts, events)
         except (ZeroDivisionError, decimal.DecimalException) as exc:
-            # the traced re-run says where, and which error comes first in the reference order
-            # (the plain evaluator computes some aggregates ahead of their statement: compiler._hoisted)
-            where, first = self._locate_failure(category, facts)
-            raise EvaluationError(unit_id, _arithmetic_message(first or exc), where) from None
+            site, first = self._failure_site(category, facts, exc, trace)
+            raise EvaluationError(unit_id, _arithmetic_message(first), site.where if site else None,
+                                  site.span if site else None) from None
         except RecursionError:
             raise EvaluationError(unit_id, "the facts nest too deeply to evaluate") from None
         except Exception as exc:  # a bug in the engine, never the user's fault: report it plainly
@@ -328,38 +323,24 @@ class Policy:
             _setcontext(caller)
         return Result(self.program, plan, raw, unit_id, name, category, facts, events)
 
-    def _locate_failure(self, category: str, facts: dict[str, object]) -> tuple[str, BaseException | None]:
-        """Which declaration failed, and with what: re-run traced and look just past the last event recorded."""
-        events: list[tuple[Any, ...]] = []
-        failure: BaseException | None = None
-        try:
-            self._run_traced(category, facts, events)
-        except Exception as exc:  # the failure is expected; the events tell where it happened
-            failure = exc
-        return self._failure_site(category, events), failure
+    def _failure_site(self, category: str, facts: dict[str, object], exc: BaseException,
+                      traced: bool) -> tuple[Site | None, BaseException]:
+        """The clause an evaluation failed in, and the error to report: the failing generated line
+        looked up in the compiler's source map.
 
-    def _failure_site(self, category: str, events: list[tuple[Any, ...]]) -> str:
-        plan = self._plans[category]
-        last = events[-1] if events else None
-        lets = [name for name in plan.lets if name in self.checked.lets]
-        if last is None:
-            return f"let {lets[0]}" if lets else "a deferral or the first rule"
-        if last[0] == TAG_LET:
-            position = lets.index(last[1]) + 1 if last[1] in lets else len(lets)
-            if position < len(lets):
-                decl = self.checked.lets[lets[position]]
-                return f"let {decl.name}" + (f"〔{decl.cite}〕" if decl.cite else "")
-            index, rule = 0, 0
-        elif last[0] == TAG_RULE:
-            index, rule = last[1], last[2] + 1
-        elif last[0] == TAG_TARGET:
-            index, rule = last[1] + 1, 0
-        else:
-            return "a veto or an outcome"
-        if index >= len(plan.targets):
-            return "a veto or an outcome"
-        target = plan.targets[index].target
-        return f"target {target.name}, rule {rule + 1}" + (f"〔{target.cite}〕" if target.cite else "")
+        Only a failure in a loop the plain evaluator runs ahead of its statement (a hoisted
+        aggregate, marked ``reordered``) is asked of the traced evaluator, which keeps the
+        reference interpreter's order: with two faults in one statement it says which comes first.
+        """
+        module = self.module
+        site = (module.traced_map if traced else module.source_map).locate(exc.__traceback__)
+        if site is not None and not site.reordered:
+            return site, exc
+        try:
+            self._run_traced(category, facts, [])
+        except Exception as first:  # the failure is expected: the traced evaluator's own place and error
+            return module.traced_map.locate(first.__traceback__) or site, first
+        return site, exc  # pragma: no cover - the traced evaluator computes the same values
 
     def _run_traced(self, category: str, facts: dict[str, object], events: list[tuple[Any, ...]]) -> None:
         """The traced evaluator under the engine's context, recording into ``events`` as it goes."""

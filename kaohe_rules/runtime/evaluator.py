@@ -28,7 +28,7 @@ class CompiledModule:
         namespace: dict[str, Any] = {"__builtins__": dict(SAFE_BUILTINS), "__name__": "kaohe_generated"}
         namespace.update(HELPERS)
         namespace.update(compiled.constants)
-        code = compile_source(compiled.source, "<kaohe-generated>")  # from the disk cache when it is on
+        code = compile_source(compiled.source, compiled.source_map.filename)  # from the disk cache when it is on
         exec(code, namespace)  # noqa: S102 - source generated from the checked AST only
         self.source = compiled.source + compiled.traced_source
         self.plain: dict[str, EvalFunction] = {}
@@ -42,9 +42,11 @@ class CompiledModule:
             record: namespace[fname] for record, fname in compiled.derive.items()
         }
         self.section_order = compiled.section_order
-        # what runtime.fastfacts needs to splice the plain bodies after its own fact checks
-        self.bodies = compiled.bodies
-        self.derive_inline = compiled.derive_inline
+        # generated line → policy clause: where an evaluation error happened (Policy reads them)
+        self.source_map = compiled.source_map
+        self.traced_map = compiled.traced_map
+        # the aggregates the plain evaluators compute as loops: the fused fast functions do the same
+        self.hoistable = compiled.hoistable
         self.constants = compiled.constants
 
 
@@ -65,7 +67,7 @@ class _TracedFunctions(Mapping[str, EvalFunction]):
         with self._lock:
             if self._functions is None:
                 compiled = self._compiled
-                code = compile_source(compiled.traced_source, "<kaohe-generated-traced>")
+                code = compile_source(compiled.traced_source, compiled.traced_map.filename)
                 exec(code, self._namespace)  # noqa: S102 - source generated from the checked AST only
                 self._functions = {category: self._namespace[traced]
                                    for category, (_plain, traced) in compiled.functions.items()}

@@ -14,181 +14,26 @@ as one :class:`~kaohe_rules.errors.FactError`.
 
 from __future__ import annotations
 
-import datetime
 import difflib
-import re
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from ..errors import FactError, FactProblem
+from ..language.ast import EnumDecl
+from ..language.kinds import describe, enum_lookup, has_default
 from ..language.model import CheckedPolicy
 from ..language.types import Type
 from ..limits import (
     MAX_ID_CHARS,
     MAX_LIST_ITEMS,
-    MAX_NUMBER_TEXT,
     MAX_TEXT_CHARS,
     has_lone_surrogate,
     int_problem,
-    number_problem,
     shown,
 )
-from ..numeric import ENGINE_CONTEXT
+from .coerce.convert import CONVERTERS, Bad
 
 RESERVED_KEYS = ("id", "name", "category", "facts")
-_TRUE = {"true", "yes", "y", "1", "是", "对", "有", "t"}
-_FALSE = {"false", "no", "n", "0", "否", "无", "没有", "f"}
-# ASCII digits only; ',' only between groups of three ("1,000,000"), never as a decimal comma
-_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?", re.ASCII)
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．，＋－", "0123456789.,+-")
-_TEN_THOUSAND = Decimal(10000)
-_COMMA_ONLY = re.compile(r"[+-]?[0-9][0-9,]*(?:\.[0-9]+)?", re.ASCII)
-
-
-class _Bad(Exception):
-    def __init__(self, message: str, expected: str | None = None, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expected = expected
-        self.hint = hint
-
-
-def _in_range(number: Decimal, what: str) -> Decimal:
-    """``number`` if kaohe represents it exactly (limits.number_problem), else _Bad; -0 reads as 0."""
-    problem = number_problem(number)
-    if problem is not None:
-        raise _Bad(problem, what)
-    if not number and number.is_signed():  # "-0" is zero: never "-0.00" in a result
-        return number.copy_negate()
-    return number
-
-
-def _decimal(value: object, what: str, unit: str = "") -> Decimal:
-    """A number of any accepted spelling, in range; ``unit`` is the suffix a caller cut off ("万元")."""
-    if isinstance(value, bool):
-        raise _Bad(f"{value!r} is a boolean", what)
-    if isinstance(value, int):
-        problem = int_problem(value)
-        if problem is not None:
-            raise _Bad(problem, what)
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        return _in_range(value if value.__class__ is Decimal else Decimal(value), what)
-    if isinstance(value, float):
-        raise _Bad(f"{shown(value)} is a float, which is not exact", what,
-                   f"pass it as a string ('{value!r}') or a Decimal")
-    if isinstance(value, str):
-        return _in_range(_number_text(value, what, unit), what)
-    raise _Bad(f"{type(value).__name__} {shown(value)} is not a number", what)
-
-
-def _number_text(value: str, what: str, unit: str = "") -> Decimal:
-    """A number written as text: ASCII digits, an optional sign, ',' between groups of three.
-
-    Refuses (with the reason) what a reader could take two ways: a decimal comma
-    ("1,0" is 1.0 in much of the world, 10 with a misplaced separator), stray
-    separators ("1,,20"), and digits that only look like 0-9 (full-width "１２０",
-    Arabic-Indic "١٢٠") in a file meant for human review.
-    """
-    text = value.strip()
-    value += unit  # messages show the value as it was written
-    if len(text) > MAX_NUMBER_TEXT:
-        raise _Bad(f"{shown(value)} is not a number (longer than {MAX_NUMBER_TEXT} characters)", what)
-    if _NUMBER.fullmatch(text):
-        return Decimal(text.replace(",", ""))
-    ascii_text = text.translate(_FULL_WIDTH_DIGITS)
-    if ascii_text != text and _NUMBER.fullmatch(ascii_text):
-        raise _Bad(f"{shown(value)} is written with full-width digits", what,
-                   f"write it with ASCII digits: {ascii_text + unit!r}")
-    if any(ch.isdigit() and not "0" <= ch <= "9" for ch in text):
-        raise _Bad(f"{shown(value)} is written with digits other than 0-9", what,
-                   "write numbers with the ASCII digits 0-9")
-    if _COMMA_ONLY.fullmatch(text) and "," in text:
-        as_decimal = text.replace(",", ".", 1) if text.count(",") == 1 and "." not in text else None
-        if as_decimal is not None:
-            raise _Bad(f"{shown(value)} is ambiguous: a decimal comma ({as_decimal}) or a misplaced "
-                       f"thousands separator ({text.replace(',', '')})", what,
-                       "write the decimal point as '.', and ',' only between groups of three digits")
-        raise _Bad(f"{shown(value)} is not a number: ',' may only separate groups of three digits", what,
-                   "write it without separators, or as 1,000,000")
-    raise _Bad(f"{shown(value)} is not a number", what)
-
-
-def _int(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        problem = int_problem(value)
-        if problem is not None:
-            raise _Bad(problem, "a whole number")
-        return value if value.__class__ is int else int.__int__(value)  # a subclass's methods never reach the engine
-    number = _decimal(value, "a whole number")
-    if number != number.to_integral_value():
-        raise _Bad(f"{shown(value)} is not a whole number", "a whole number")
-    return int(number)
-
-
-def _money(value: object) -> Decimal:
-    what = "an amount of money (元)"
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if text.endswith("万元"):
-            # the engine's context, not the caller's: a caller's low precision must not round an amount;
-            # the range is checked again after the multiplication (99999999999999999万元 is too large)
-            return _in_range(ENGINE_CONTEXT.multiply(_decimal(text[:-2], what, "万元"), _TEN_THOUSAND), what)
-        if text.endswith("元"):
-            return _decimal(text[:-1], what, "元")
-        if text.startswith("¥") or text.startswith("￥"):
-            return _decimal(text[1:], what)
-    return _decimal(value, what)
-
-
-def _percent(value: object) -> Decimal:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%") or text.endswith("％"):
-            return _decimal(text[:-1], "a percentage", text[-1])
-    return _decimal(value, "a percentage")
-
-
-def _bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, Decimal) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    raise _Bad(f"{shown(value)} is not true or false", "true/false (是/否)")
-
-
-def _date(value: object) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        raise _Bad(f"{shown(value)} has a time of day", "a date YYYY-MM-DD")
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise _Bad(f"{shown(value)} is not a date", "a date YYYY-MM-DD")
-
-
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        if len(value) > MAX_TEXT_CHARS:
-            raise _Bad(f"{shown(value)} is longer than {MAX_TEXT_CHARS} characters", "text")
-        if has_lone_surrogate(value):
-            raise _Bad(f"{shown(value)} is not valid Unicode text (it holds a lone surrogate)", "text")
-        return value if value.__class__ is str else str.__str__(value)  # a subclass's __eq__ never reaches the engine
-    raise _Bad(f"{type(value).__name__} {shown(value)} is not text", "text")
-
-
 def _key_text(key: object) -> str:
     """A key as a message shows it: itself if short, printable text; else bounded and escaped."""
     if isinstance(key, str) and len(key) <= MAX_ID_CHARS and not has_lone_surrogate(key):
@@ -213,6 +58,7 @@ class FactCoercer:
         self.categories = {name: frozenset(plan.facts) for name, plan in policy.plans.items()}
         self.category_labels = {info.label: name for name, info in policy.categories.items() if info.label}
         self._order = {name: tuple(plan.facts) for name, plan in policy.plans.items()}
+        self._enum_tables: dict[str, dict[str, int]] = {}  # enum name → member index by name or label
 
     # ------------------------------------------------------------- envelope
     def envelope(self, unit: object, position: str | None = None) -> tuple[str, str | None, str, Mapping[str, object]]:
@@ -288,19 +134,19 @@ class FactCoercer:
             value = raw.get(name, _ABSENT) if name in raw else _ABSENT
             if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
                 default = policy.fact_defaults.get(name)
-                if _has_default(default):
+                if has_default(default):
                     out[name] = list(default) if isinstance(default, tuple) else default
                     continue
                 if ftype.optional:
                     out[name] = None
                     continue
                 problems.append(FactProblem(unit_id, name, "missing" if value is _ABSENT else "is empty (none)",
-                                            _describe(policy, ftype), _label_hint(policy, name)))
+                                            describe(policy, ftype), _label_hint(policy, name)))
                 continue
             try:
                 out[name] = self._value(value, ftype, name, unit_id, problems, policy.fact_bounds.get(name))
-            except _Bad as bad:
-                problems.append(FactProblem(unit_id, name, bad.message, bad.expected or _describe(policy, ftype), bad.hint))
+            except Bad as bad:
+                problems.append(FactProblem(unit_id, name, bad.message, bad.expected or describe(policy, ftype), bad.hint))
         if problems:
             raise FactError(unit_id, problems)
         return out
@@ -316,42 +162,34 @@ class FactCoercer:
         return result
 
     def _scalar(self, value: object, t: Type) -> object:
-        kind = t.kind
-        if kind == "int":
-            return _int(value)
-        if kind == "decimal":
-            return _decimal(value, "a number")
-        if kind == "money":
-            return _money(value)
-        if kind == "percent":
-            return _percent(value)
-        if kind == "bool":
-            return _bool(value)
-        if kind == "date":
-            return _date(value)
-        if kind == "text":
-            return _text(value)
-        if kind == "enum":
+        convert = CONVERTERS.get(t.kind)
+        if convert is not None:
+            return convert(value)
+        if t.kind == "enum":
             enum = self.policy.enums[t.name or ""]
-            names = [m.name for m in enum.members]
             if isinstance(value, str):
                 value = value if value.__class__ is str else str.__str__(value)
-                if value in names:
-                    return names.index(value)
-                labels = [m.label for m in enum.members]
-                if value in labels:
-                    return labels.index(value)
-            raise _Bad(f"{shown(value)} is not a member of {enum.name}", "one of " + ", ".join(names),
-                       _suggest(value, names) if isinstance(value, str) and len(value) <= MAX_ID_CHARS else None)
-        raise _Bad(f"cannot read a value of type {t.describe()}")  # pragma: no cover
+                index = self._enum_lookup(enum).get(value)
+                if index is not None:
+                    return index
+            names = [m.name for m in enum.members]
+            raise Bad(f"{shown(value)} is not a member of {enum.name}", "one of " + ", ".join(names),
+                      _suggest(value, names) if isinstance(value, str) and len(value) <= MAX_ID_CHARS else None)
+        raise Bad(f"cannot read a value of type {t.describe()}")  # pragma: no cover
+
+    def _enum_lookup(self, enum: EnumDecl) -> dict[str, int]:
+        table = self._enum_tables.get(enum.name)
+        if table is None:
+            table = self._enum_tables[enum.name] = enum_lookup(enum)
+        return table
 
     def _list(self, value: object, t: Type, where: str, unit_id: str, problems: list[FactProblem]) -> list[object]:
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-            raise _Bad(f"{type(value).__name__} is not a list", f"a list of {t.elem.describe() if t.elem else '?'}")
+            raise Bad(f"{type(value).__name__} is not a list", f"a list of {t.elem.describe() if t.elem else '?'}")
         elem = t.elem
         assert elem is not None
         if len(value) > MAX_LIST_ITEMS:
-            raise _Bad(f"a list of {len(value)} items (at most {MAX_LIST_ITEMS})", f"a list of {elem.describe()}")
+            raise Bad(f"a list of {len(value)} items (at most {MAX_LIST_ITEMS})", f"a list of {elem.describe()}")
         items: list[object] = []
         for index, item in enumerate(value):
             path = f"{where}[{index}]"
@@ -362,7 +200,7 @@ class FactCoercer:
             else:
                 try:
                     items.append(self._scalar(item, elem))
-                except _Bad as bad:
+                except Bad as bad:
                     problems.append(FactProblem(unit_id, path, bad.message, bad.expected, bad.hint))
         return items
 
@@ -388,12 +226,12 @@ class FactCoercer:
             value = item.get(field.name, _ABSENT)
             if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
                 default = policy.field_defaults.get((rname, field.name))
-                if _has_default(default):
+                if has_default(default):
                     out[field.name] = default
                 elif ftype.optional:
                     out[field.name] = None
                 else:
-                    problems.append(FactProblem(unit_id, fpath, "missing", _describe(policy, ftype), None))
+                    problems.append(FactProblem(unit_id, fpath, "missing", describe(policy, ftype), None))
                 continue
             try:
                 result = self._scalar(value, ftype)
@@ -401,8 +239,8 @@ class FactCoercer:
                 if bounds is not None:
                     _check_bounds(result, bounds)
                 out[field.name] = result
-            except _Bad as bad:
-                problems.append(FactProblem(unit_id, fpath, bad.message, bad.expected or _describe(policy, ftype), bad.hint))
+            except Bad as bad:
+                problems.append(FactProblem(unit_id, fpath, bad.message, bad.expected or describe(policy, ftype), bad.hint))
         if len(problems) != before:
             return None
         derive = self.derive.get(rname)
@@ -418,17 +256,6 @@ class _Absent:
 _ABSENT: Any = _Absent()
 
 
-def _has_default(default: object) -> bool:
-    from ..language.abi import MISSING
-
-    return default is not MISSING and default is not None
-
-
-# Public names for the generated coercer (runtime.fastfacts), which shares these.
-Bad = _Bad
-has_default = _has_default
-
-
 def _check_bounds(value: object, bounds: tuple[object, object, bool, bool]) -> None:
     low, high, low_closed, high_closed = bounds
     if value is None:
@@ -436,11 +263,11 @@ def _check_bounds(value: object, bounds: tuple[object, object, bool, bool]) -> N
     if low is not None:
         ok = value >= low if low_closed else value > low  # type: ignore[operator]
         if not ok:
-            raise _Bad(f"{value} is out of range", _range_text(bounds))
+            raise Bad(f"{value} is out of range", _range_text(bounds))
     if high is not None:
         ok = value <= high if high_closed else value < high  # type: ignore[operator]
         if not ok:
-            raise _Bad(f"{value} is out of range", _range_text(bounds))
+            raise Bad(f"{value} is out of range", _range_text(bounds))
 
 
 def range_text(bounds: tuple[object, object, bool, bool]) -> str:
@@ -456,21 +283,6 @@ def range_text(bounds: tuple[object, object, bool, bool]) -> str:
 def _range_text(bounds: tuple[object, object, bool, bool]) -> str:
     text = range_text(bounds)
     return f"a value in {text}" if ".." in text else f"a value {text}"
-
-
-def _describe(policy: CheckedPolicy, t: Type) -> str:
-    base = {
-        "int": "a whole number", "decimal": "a number", "money": "an amount of money (元)",
-        "percent": "a percentage", "bool": "true/false (是/否)", "date": "a date YYYY-MM-DD", "text": "text",
-    }.get(t.kind)
-    if base is None:
-        if t.kind == "enum" and t.name in policy.enums:
-            base = "one of " + ", ".join(m.name for m in policy.enums[t.name].members)
-        elif t.kind == "list" and t.elem is not None:
-            base = f"a list of {t.elem.describe()}"
-        else:
-            base = t.describe()
-    return base
 
 
 def _label_hint(policy: CheckedPolicy, name: str) -> str | None:

@@ -20,6 +20,7 @@ from decimal import Decimal
 import attrs
 
 from ..language import ast
+from ..language.kinds import has_default
 from ..language.model import CheckedPolicy
 from ..language.types import Type
 
@@ -169,7 +170,7 @@ class Domains:
             checked = self.checked
             ftype = checked.fact_types[name]
             default = checked.fact_defaults.get(name)
-            self._facts[name] = self._domain(ftype, checked.fact_bounds.get(name), _has_default(default) or ftype.optional)
+            self._facts[name] = self._domain(ftype, checked.fact_bounds.get(name), has_default(default) or ftype.optional)
         return self._facts[name]
 
     def facts_for(self, category: str) -> list[tuple[str, Domain]]:
@@ -197,7 +198,7 @@ class Domains:
                 ftype = self.checked.record_fields[decl.name][field.name]
                 default = self.checked.field_defaults.get((decl.name, field.name))
                 fb = self.checked.field_bounds.get((decl.name, field.name))
-                fields.append((field.name, self._domain(ftype, fb, _has_default(default) or ftype.optional)))
+                fields.append((field.name, self._domain(ftype, fb, has_default(default) or ftype.optional)))
             return Domain(t, may_be_absent, record=decl.name, fields=tuple(fields))
         return Domain(t, may_be_absent)  # bool, text
 
@@ -247,12 +248,6 @@ class Domains:
         day = datetime.timedelta(days=1)
         interesting = sorted({d for c in self.constants.dates for d in (c - day, c, c + day) if low <= d <= high})
         return low, max(low, high), tuple(interesting)
-
-
-def _has_default(default: object) -> bool:
-    from ..language.abi import MISSING
-
-    return default is not MISSING and default is not None
 
 
 def _floor_to(value: Decimal, step: Decimal) -> Decimal:

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 import kaohe_rules
 from kaohe_rules.errors import FactError
-from kaohe_rules.runtime.fastfacts import SlowPath, fast_envelope
+from kaohe_rules.runtime.coerce.envelope import canonical_envelope as fast_envelope
+from kaohe_rules.runtime.fastfacts import SlowPath
 from kaohe_rules.testing.strategies import units
 
 ROOT = Path(__file__).resolve().parents[2]

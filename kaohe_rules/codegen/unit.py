@@ -1,0 +1,435 @@
+"""The per-category evaluator: a unit's facts (already in locals) → the raw result tuple.
+
+Why apart from the entry module: the same statements are written into two kinds
+of function — the evaluators ``evaluate_N(f, T)`` (plain and traced), which read
+their facts from a dictionary, and the fused ``assess_N(raw)`` of
+:mod:`kaohe_rules.codegen.facts`, which checks the raw facts into locals first.
+:meth:`UnitCompiler.body` writes them against whatever :class:`Frame` the caller
+has bound the facts in, so both functions are composed from one set of symbols
+instead of spliced text.
+
+Every statement is written for a :class:`~kaohe_rules.codegen.emitter.Site` (the
+let, rule, veto or outcome it computes), so the source map names the clause an
+evaluation error comes from.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ..language import ast
+from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
+from .constants import ConstantTable, int_literal
+from .emitter import Emitter, Site
+from .exprs import Context, ExprCompiler
+from .frame import Frame, Symbols
+
+#: where an error after the last target (sections, score, vetoes, bands, outcomes) is reported
+LATE_WHERE = "a veto or an outcome"
+
+
+def unconditional_aggregates(policy: CheckedPolicy) -> frozenset[ast.Aggregate]:
+    """The aggregates a category function always evaluates, as statements.
+
+    A generator expression costs a function object, a frame and a resume per
+    item; for the short lists of a unit (a few accidents, a few records) that
+    dwarfs the work.  An aggregate that is evaluated whenever the statement
+    holding it runs — not under ``and``/``or``/``if``/``??`` or a rule's
+    conditional part, not inside another aggregate — can instead be computed
+    by a plain loop emitted just before that statement: the same values, so the
+    same result.  Not always the same *first* error: the loop runs before the
+    operands to its left, so with two faults in one statement the other may
+    surface first.  The traced evaluator therefore keeps every aggregate an
+    expression, the loop's lines are marked ``reordered`` in the source map, and
+    ``Policy`` asks the traced evaluator for an error raised there.
+    """
+    roots: list[ast.Expr | None] = [let.value for let in policy.lets.values()]
+    for target in policy.targets:
+        for rule in target.rules:
+            parts = ast.rule_parts(rule)
+            if isinstance(rule, (ast.DeductWhen, ast.DeductUnless, ast.Full)):
+                roots.append(parts.condition)  # the amount is evaluated only on one branch
+            else:
+                roots.extend((parts.amount, parts.per, parts.cap))
+    roots.extend(veto.condition for veto in policy.vetoes if veto.on_list is None)
+    found: set[ast.Aggregate] = set()
+    while roots:
+        e = roots.pop()
+        if isinstance(e, ast.Aggregate):
+            if e.func in ("count", "sum", "any", "all") and not (e.func == "count" and e.where is None):
+                found.add(e)
+        elif isinstance(e, (ast.Compare, ast.Binary)):
+            roots.extend((e.left, e.right))
+        elif isinstance(e, (ast.Not, ast.Neg)):
+            roots.append(e.operand)
+    return frozenset(found)
+
+
+def flat_sum(parts: list[str]) -> str:
+    """Left to right as a chain of ``+`` adds, but flat and in C: ``sum(rest, first)``."""
+    if len(parts) > 2:
+        return f"sum(({', '.join(parts[1:])},), {parts[0]})"
+    return " + ".join(parts) if parts else "0"
+
+
+def derived_site(record: ast.RecordDecl, let: ast.LetDecl) -> Site:
+    """The site of a record's derived field (computed while the facts are read)."""
+    return Site(f"a derived field (let) of record {record.name}", let.span)
+
+
+def _cited(text: str, cite: str | None) -> str:
+    return text + (f"〔{cite}〕" if cite else "")
+
+
+@attrs.frozen
+class _Sites:
+    """The sites of one category's clauses, with the ``where`` texts errors have always shown."""
+
+    lets: tuple[str, ...]  # the plan's own let declarations, in evaluation order
+    policy: CheckedPolicy
+    plan: CategoryPlan
+
+    def defer(self, defer: ast.DeferDecl) -> Site:
+        return Site(f"let {self.lets[0]}" if self.lets else "a deferral or the first rule", defer.span)
+
+    def let(self, name: str) -> Site:
+        decl = self.policy.lets[name]
+        position = self.lets.index(name)
+        # the first let has always been named without its cite
+        return Site(f"let {decl.name}" if position == 0 else _cited(f"let {decl.name}", decl.cite), decl.span)
+
+    def rule(self, index: int, rule_index: int) -> Site:
+        target = self.plan.targets[index].target
+        rules = target.rules
+        span = rules[rule_index].span if rule_index < len(rules) else target.span
+        if index == 0 and rule_index == 0 and not self.lets:
+            return Site("a deferral or the first rule", span)
+        return Site(_cited(f"target {target.name}, rule {rule_index + 1}", target.cite), span)
+
+
+class UnitCompiler:
+    """Writes the evaluator statements of one checked policy's categories."""
+
+    def __init__(self, policy: CheckedPolicy, table: ConstantTable | None = None,
+                 hoistable: frozenset[ast.Aggregate] | None = None) -> None:
+        self.policy = policy
+        self.table = table if table is not None else ConstantTable()
+        self.hoistable = unconditional_aggregates(policy) if hoistable is None else hoistable
+
+    def context(self, out: Emitter) -> Context:
+        return Context(self.policy, self.table, out, self.hoistable)
+
+    # -------------------------------------------------------------- records
+    def derive_function(self, out: Emitter, name: str, record: ast.RecordDecl) -> None:
+        """``def name(r):`` computing the record's derived fields into the dict ``r`` (the generic path)."""
+        ctx = self.context(out)
+        exprs = ExprCompiler(ctx, Frame(Symbols(), kind="record_dict"))
+        out.writeline(f"def {name}(r):")
+        with out.indent():
+            for let in record.lets:
+                with out.at(derived_site(record, let)):
+                    out.writeline(f"r[{ctx.key(let.name)}] = {exprs.visit(let.value)}")
+            out.writeline("return r")
+        out.writeline("")
+
+    def derived_fields(self, out: Emitter, frame: Frame, record: ast.RecordDecl) -> list[tuple[str, str]]:
+        """Compute the record's derived fields into fresh locals of ``frame`` (a record frame whose
+        symbols hold the record's fields); returns (field name, local) pairs in order."""
+        ctx = self.context(out)
+        exprs = ExprCompiler(ctx, frame)
+        pairs: list[tuple[str, str]] = []
+        for let in record.lets:
+            local = f"w{frame.symbols.count('w')}"
+            with out.at(derived_site(record, let)):
+                out.writeline(f"{local} = {exprs.visit(let.value)}")
+            frame.symbols.declare(let.name, local)
+            pairs.append((let.name, local))
+        return pairs
+
+    # ------------------------------------------------------------ functions
+    def evaluator(self, out: Emitter, plan: CategoryPlan, name: str, traced: bool) -> tuple[tuple[str, ...], ...]:
+        """``def name(f, T):`` — facts read from the dict ``f``; returns the sections' output order."""
+        ctx = self.context(out)
+        frame = Frame(Symbols(), traced=traced)
+        out.writeline(f"def {name}(f, T):")
+        with out.indent():
+            for fact in plan.facts:
+                out.writeline(f"{frame.symbols.fact(fact)} = f[{ctx.key(fact)}]")
+            order, returned = self.body(out, frame, plan)
+            out.writeline(f"return {returned}")
+        out.writeline("")
+        return order
+
+    def body(self, out: Emitter, frame: Frame, plan: CategoryPlan) -> tuple[tuple[tuple[str, ...], ...], str]:
+        """The statements after the facts are bound in ``frame``; (section order, the raw-result tuple)."""
+        return _Body(self, out, frame, plan).write()
+
+
+class _Body:
+    """One category's statements written into one function (the state of a single write)."""
+
+    def __init__(self, unit: UnitCompiler, out: Emitter, frame: Frame, plan: CategoryPlan) -> None:
+        self.policy = unit.policy
+        self.ctx = unit.context(out)
+        self.out = out
+        self.frame = frame
+        self.symbols = frame.symbols
+        self.exprs = ExprCompiler(self.ctx, frame)
+        self.plan = plan
+        self.sites = _Sites(tuple(n for n in plan.lets if n in self.policy.lets), self.policy, plan)
+        self._int_points: set[str] = set()  # the targets whose points are an int literal
+
+    def write(self) -> tuple[tuple[tuple[str, ...], ...], str]:
+        out, plan, traced = self.out, self.plan, self.frame.traced
+        out.writeline("DF = []")
+        for defer_index, defer in enumerate(plan.defers):
+            with out.at(self.sites.defer(defer)):
+                self._defer(defer, defer_index)
+        for let_name in plan.lets:
+            if let_name in self.policy.lets:
+                with out.at(self.sites.let(let_name)):
+                    value = self.exprs.visit(self.policy.lets[let_name].value)
+                    local = self.symbols.let(let_name)
+                    out.writeline(f"{local} = {value}")
+                    if traced:
+                        out.writeline(f"T.append(('let', {self.ctx.const(let_name)}, {local}))")
+        target_locals: list[str] = []
+        by_section: dict[tuple[str, ...], list[str]] = {}
+        int_targets: set[str] = set()
+        for t_index, placed in enumerate(plan.targets):
+            local = self._target(placed, t_index)
+            target_locals.append(local)
+            if self._int_valued(placed, local):
+                int_targets.add(local)
+            by_section.setdefault(placed.section, []).append(local)
+        with out.at(Site(LATE_WHERE)):
+            order, section_locals = self._sections(by_section, int_targets)
+            self._vetoes_and_rating()
+        for rating_name, outcome in self.policy.outcomes.items():
+            with out.at(Site(LATE_WHERE, outcome.span)):
+                self._outcome(outcome, self._ratings.index(rating_name))
+        sections_tuple = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
+        targets_tuple = "(" + "".join(f"{t}, " for t in target_locals) + ")"
+        return tuple(order), f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT)"
+
+    @property
+    def _ratings(self) -> list[str]:
+        return [r.name for r in self.policy.ratings.ratings]
+
+    # ------------------------------------------------------------- sections
+    def _sections(self, by_section: dict[tuple[str, ...], list[str]],
+                  int_targets: set[str]) -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], str]]:
+        out, plan = self.out, self.plan
+        order: list[tuple[str, ...]] = [section.path for section in plan.category.all_sections()]
+        section_locals: dict[tuple[str, ...], str] = {}
+
+        def section_value(path: tuple[str, ...]) -> str:
+            if path in section_locals:
+                return section_locals[path]
+            info = next(s for s in plan.category.all_sections() if s.path == path)
+            if info.is_leaf:
+                local = f"S{len(section_locals)}"
+                parts = by_section.get(path, [])
+                quick = sorted(parts, key=lambda part: part not in int_targets)
+                if not self.frame.traced and quick != parts:
+                    # The scores that are surely ints first: sum() adds ints in C until the first
+                    # Decimal and falls back to generic addition for every later term.  Scores
+                    # are never negative, so if this order rounds nothing (34 digits), neither
+                    # does declaration order and both give the exact sum; if it does round
+                    # (a proportional score has 34 digits), add again in declaration order.
+                    if self.symbols.first("_fl"):
+                        out.writeline("_fl = _context_flags()")
+                    out.writeline("_fl[_ROUNDED] = False")
+                    out.writeline(f"{local} = {flat_sum(quick)}")
+                    out.writeline(f"if _fl[_ROUNDED]: {local} = {flat_sum(parts)}")
+                else:  # declaration order, as the reference interpreter adds
+                    out.writeline(f"{local} = {flat_sum(parts)}")
+                out.writeline(f"if {local} < 0: {local} = 0")
+            else:
+                parts = [section_value(c.path) for c in info.children]
+                # named after the children, so a parent never shares a local with its first child
+                local = f"S{len(section_locals)}"
+                out.writeline(f"{local} = {' + '.join(parts)}")
+            section_locals[path] = local
+            return local
+
+        tops = [section_value(s.path) for s in plan.category.sections]
+        for path in order:
+            section_value(path)
+        out.writeline(f"SCORE = {' + '.join(tops) if tops else '0'}")
+        return order, section_locals
+
+    def _vetoes_and_rating(self) -> None:
+        out, plan, ctx = self.out, self.plan, self.ctx
+        out.writeline("V = []")
+        out.writeline("XV = []")
+        for v_index, veto in enumerate(plan.vetoes):
+            with out.at(Site(LATE_WHERE, veto.span)):
+                self._veto(veto, v_index)
+        ratings = self._ratings
+        out.writeline("BAND = -1")
+        keyword = "if"  # the first band (highest first) that holds: one if/elif chain
+        for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
+            band = plan.bands[b_index]
+            low_op = ">=" if band.low_closed else ">"
+            high_op = "<=" if band.high_closed else "<"
+            out.writeline(f"{keyword} SCORE {low_op} {ctx.number(band.low)} and SCORE {high_op} "
+                          f"{ctx.number(band.high)}: BAND = {b_index}")
+            keyword = "elif"
+        band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
+        vetoed = ratings.index(self.policy.ratings.vetoed)
+        out.writeline(f"RATING = {vetoed} if V else ({ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed})")
+        out.writeline("OUT = None")
+
+    # ------------------------------------------------------------ clauses
+    def _reads_tuple(self, node: Reader) -> str:
+        names = self.policy.reads.get(node, ())
+        return "(" + "".join(f"{self._value_of(n)}, " for n in names) + ")"
+
+    def _value_of(self, name: str) -> str:
+        local = self.symbols.get(name)
+        if local is not None:
+            return local
+        if name in self.policy.params:
+            return self.ctx.const(self.policy.param_values.get(name), "_p")
+        if name in self.policy.checkpoints:
+            return self.ctx.const(self.policy.checkpoints[name].end)
+        return "None"
+
+    def _defer(self, defer: ast.DeferDecl, index: int) -> None:
+        out = self.out
+        source = self._value_of(defer.source_list)
+        keep, moved = f"A{index}", f"M{index}"
+        cond = self.exprs.inner(self.frame.inner(loop=True)).visit(defer.where)
+        out.writeline(f"{keep} = []")
+        out.writeline(f"{moved} = []")
+        out.writeline(f"for _it0 in {source}:")
+        out.writeline(f"    ({moved} if {cond} else {keep}).append(_it0)")
+        out.writeline(f"if {moved}: DF.append(({index}, {moved}))")
+        self.symbols.declare(defer.alias, keep)
+
+    def _target(self, placed: PlacedTarget, index: int) -> str:
+        out, traced, sites = self.out, self.frame.traced, self.sites
+        as_int = int_literal(placed.points)
+        points = str(as_int) if as_int is not None else self.ctx.const(placed.points)
+        int_points = as_int is not None
+        if int_points:
+            self._int_points.add(f"T{index}")
+        rules = placed.target.rules
+        local = f"T{index}"
+        first = rules[0] if rules else None
+        if not traced and len(rules) == 1 and isinstance(first, ast.Full) and int_points:
+            # points - (0 if c else points), never negative: the same ints without the arithmetic
+            with out.at(sites.rule(index, 0)):
+                out.writeline(f"{local} = {points} if {self.exprs.visit(first.condition)} else 0")
+            return local
+        parts: list[str] = []
+        for r_index, rule in enumerate(rules):
+            with out.at(sites.rule(index, r_index)):
+                part = f"D{index}_{r_index}"
+                out.writeline(f"{part} = {self._rule(rule, points)}")
+                parts.append(part)
+                if traced:
+                    out.writeline(f"T.append(('rule', {index}, {r_index}, {part}, {self._reads_tuple(rule)}))")
+        with out.at(sites.rule(index, len(rules))):
+            if parts:
+                out.writeline(f"{local} = {points} - ({' + '.join(parts)})")
+                out.writeline(f"if {local} < 0: {local} = 0")
+            else:
+                out.writeline(f"{local} = {points}")
+            if traced:
+                out.writeline(f"T.append(('target', {index}, {local}))")
+        return local
+
+    def _int_valued(self, placed: PlacedTarget, local: str) -> bool:
+        """True when the target's score is surely an ``int`` at run time: int points, int deductions."""
+        if local not in self._int_points:
+            return False
+        types = self.policy.types
+        for rule in placed.target.rules:
+            if isinstance(rule, (ast.Proportional, ast.Score)):
+                return False
+            parts = ast.rule_parts(rule)
+            for operand in (parts.amount, parts.per, parts.cap):
+                if operand is not None and types[operand].kind != "int":
+                    return False
+        return True
+
+    def _rule(self, rule: ast.Rule, points: str) -> str:
+        exprs = self.exprs
+        if isinstance(rule, ast.Full):
+            return f"(0 if {exprs.visit(rule.condition)} else {points})"
+        # computed for every kind with an amount (proportional and score discard it): keeps the
+        # generated temporaries and their numbering as they were before the rule classes
+        amount = exprs.nonneg(rule.amount)
+        if isinstance(rule, ast.DeductWhen):
+            return f"({amount} if {exprs.visit(rule.condition)} else 0)"
+        if isinstance(rule, ast.DeductUnless):
+            return f"(0 if {exprs.visit(rule.condition)} else {amount})"
+        if isinstance(rule, ast.DeductPer):
+            raw = f"({amount} * {exprs.nonneg(rule.per)})"
+            return f"_cap({raw}, {exprs.visit(rule.cap)})" if rule.cap is not None else raw
+        if isinstance(rule, ast.Deduct):
+            return f"_cap({amount}, {exprs.visit(rule.cap)})" if rule.cap is not None else amount
+        if isinstance(rule, ast.Proportional):
+            ratio = exprs.visit(rule.amount)
+            if self.policy.types[rule.amount].kind == "percent":
+                ratio = f"_div({ratio}, 100)"
+            return f"({points} - {points} * _clamp({ratio}, 0, 1))"
+        return f"({points} - _clamp({exprs.visit(rule.amount)}, 0, {points}))"  # ast.Score
+
+    def _veto(self, veto: ast.VetoDecl, index: int) -> None:
+        out, traced = self.out, self.frame.traced
+        reads = self._reads_tuple(veto)
+        if veto.on_list is not None:
+            source = self.exprs.visit(veto.on_list)
+            cond = self.exprs.inner(self.frame.inner(loop=True)).visit(veto.condition)
+            out.writeline(f"E{index} = []")  # a loop, not a list display: no function and frame per unit
+            out.writeline(f"for _it0 in {source}:")
+            out.writeline(f"    if {cond}: E{index}.append(_it0)")
+        else:
+            out.writeline(f"E{index} = {self.exprs.visit(veto.condition)}")
+        out.writeline(f"if E{index}:")
+        with out.indent():
+            out.writeline("X = -1")
+            for e_index, exc in enumerate(veto.exceptions):
+                out.writeline(f"if X < 0 and {self.exprs.visit(exc.condition)}: X = {e_index}")
+            evidence = f"E{index}" if veto.on_list is not None else "None"
+            out.writeline(f"if X < 0: V.append(({index}, {evidence}, {reads}))")
+            out.writeline(f"else: XV.append(({index}, X, {evidence}, {reads}))")
+            if traced:
+                out.writeline(f"T.append(('veto', {index}, X < 0, X, {evidence}, {reads}))")
+        if traced:
+            out.writeline("else:")
+            out.writeline(f"    T.append(('veto', {index}, False, -1, None, {reads}))")
+
+    def _outcome(self, outcome: ast.OutcomeDecl, rating_index: int) -> None:
+        out = self.out
+        frame = self.frame.inner("outcome")  # the outcome's items are names only inside it
+        exprs = self.exprs.inner(frame)
+        out.writeline(f"if RATING == {rating_index}:")
+        with out.indent():
+            amounts: list[str] = []
+            total_parts: list[str] = []
+            shares: list[str] = []
+            rest_local = None
+            for i_index, item in enumerate(outcome.items):
+                local = f"O{i_index}"
+                if item.kind in ("reward", "fine"):
+                    out.writeline(f"{local} = _fen({exprs.visit(item.amount)})")  # type: ignore[arg-type]
+                    frame.symbols.declare(item.name, local)
+                    total_parts.append(local)
+                elif item.kind == "share":
+                    if item.amount is None:
+                        rest_local = local
+                        out.writeline(f"{local} = None")
+                    else:
+                        out.writeline(f"{local} = _fen({exprs.visit(item.amount)})")
+                        shares.append(local)
+                else:
+                    out.writeline(f"{local} = None")
+                amounts.append(local)
+            out.writeline(f"TOTAL = {' + '.join(total_parts) if total_parts else '0'}")
+            if rest_local is not None:
+                out.writeline(f"{rest_local} = TOTAL - ({' + '.join(shares) if shares else '0'})")
+            out.writeline(f"OUT = (TOTAL, ({''.join(a + ', ' for a in amounts)}))")
