@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
@@ -168,7 +168,9 @@ class Interpreter:
             if self.policy.types[rule.amount].kind == "percent":
                 ratio = divide(ratio, 100)
             return points - points * _clamp(ratio, 0, 1)
-        return points - _clamp(value(rule.amount), 0, points)  # ast.Score
+        if isinstance(rule, ast.Score):
+            return points - _clamp(value(rule.amount), 0, points)
+        assert_never(rule)  # a new rule class: mypy names this line until it is interpreted
 
     def outcome(self, decl: ast.OutcomeDecl, env: Env) -> tuple[Any, tuple[Any, ...]]:
         items: dict[str, object] = {}
