@@ -4,7 +4,7 @@ The compiler (:mod:`kaohe_rules.codegen.compiler`) turns a policy into generated
 is tuned for speed: integer points, folded constants, inlined helpers, skipped
 generators.  This module states the same semantics the obvious way — one small
 function per construct, Decimal constants as the checker produced them, no
-shortcuts — so that a differential test (tests/test_interpreter_differential.py)
+shortcuts — so that a differential test (tests/codegen/test_interpreter_differential.py)
 can run both on generated units and demand identical results.  It is the guard
 that keeps optimisation from changing meaning; it is not used to assess units.
 
