@@ -412,6 +412,8 @@ def respell(value: object, domain: Domain, ch: Chooser) -> object:
                 options.append(f"{wan.normalize():f}万元")
         if kind == "percent":
             options.append(f"{number}%")
+            if number and -1 <= number <= 1:  # bare, it reads two ways (to_percent refuses it): only with %
+                options = [f"{number}%"]
         return ch.choice(options)
     if kind == "date":
         return ch.choice([value, datetime.date.fromisoformat(str(value))])
