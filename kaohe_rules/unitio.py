@@ -1146,6 +1146,32 @@ def _xlsx_value(value: object) -> object:
     raise ValueError(f"不支持的单元格值 / unsupported cell value {value!r}")
 
 
+#: Quoted text and backslash-escaped characters of a number format: a '%' there is a literal, not a percent.
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def is_percent_format(number_format: object) -> bool:
+    """Whether an Excel number format shows the cell as a percentage ("0%", "0.00%", not '0"%"')."""
+    return isinstance(number_format, str) and "%" in _FORMAT_LITERALS.sub("", number_format)
+
+
+def _xlsx_cell(cell: Any) -> object:
+    """A cell's faithful raw value, read with its number format: a percent cell is given as "98%".
+
+    Excel stores a cell formatted as percent as the fraction (98% is 0.98, 100% is 1);
+    the bare number would read as 0.98% (or be refused as ambiguous), so such a cell is
+    given as the percentage it shows, which reads the same in every format.  Any other
+    cell is :func:`_xlsx_value` of its value.
+    """
+    value = cell.value
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and is_percent_format(getattr(cell, "number_format", None))):
+        number = _xlsx_value(value)
+        assert isinstance(number, (int, Decimal))
+        return format(Decimal(number).scaleb(2).normalize(), "f") + "%"
+    return _xlsx_value(value)
+
+
 def _header_text(value: object) -> str:
     try:
         converted = _xlsx_value(value)
@@ -1284,7 +1310,7 @@ def _read_workbook(shown: str, workbook: Any) -> Iterator[UnitRow]:
     # Files written by other tools may carry a wrong <dimension>; without this
     # reset, read-only mode would trust it and cut rows or columns off.
     sheet.reset_dimensions()
-    rows = sheet.iter_rows(values_only=True)
+    rows = sheet.iter_rows()  # cells, not values: a percent cell is read with its number format
     columns: _Columns | None = None
     index = 0
     rownum = 0
@@ -1301,11 +1327,11 @@ def _read_workbook(shown: str, workbook: Any) -> Iterator[UnitRow]:
             ) from e
         rownum += 1
         if columns is None:
-            names = [_header_text(c) for c in cells]
+            names = [_header_text(c.value) for c in cells]
             if any(n.strip() for n in names):
                 columns = _parse_header(names, f"{shown}:{sheet.title}!row {rownum}")
             continue
-        built = _tabular_unit(columns, list(cells), _xlsx_value, _column_letter)
+        built = _tabular_unit(columns, list(cells), _xlsx_cell, _column_letter)
         if built is None:
             continue
         unit, error = built
