@@ -109,6 +109,15 @@ class FactCoercer:
         else:
             facts = {k: v for k, v in unit.items() if k not in RESERVED_KEYS}
         if problems:
+            if isinstance(category, str) and category in self.categories and isinstance(facts, Mapping):
+                # every problem at once: a row without an id (a template not filled in) also names
+                # each empty fact, so a clerk fixes the row in one pass
+                try:
+                    self.coerce(unit_id, category, facts)
+                except FactError as more:
+                    problems.extend(more.problems)
+                except Exception:  # noqa: S110 - the unit is refused for its envelope anyway
+                    pass
             raise FactError(unit_id, problems)
         return unit_id, name, category, facts  # type: ignore[return-value]
 
