@@ -1432,6 +1432,10 @@ def _read_workbook(shown: str, workbook: Any, expect: Expect | None = None) -> I
             for row in _read_sheet(shown, sheet, index, category, expect, required=False):
                 yield row
                 index = row.index + 1
+        if index == 0:  # a template nobody filled in: refused, never an empty 通报 with exit status 0
+            titles = ", ".join(str(s.title) for s, _ in by_category)
+            raise UnitInputError(f"{shown}: 没有填写任何单位 / no unit filled in: fill one row per unit"
+                                 f" on the sheets {titles}")
         return
     preferred = [s for s in sheets if str(s.title).strip().lower() in _UNIT_SHEETS]
     if len(preferred) > 1:
