@@ -4,7 +4,9 @@ Accepted spellings (documented in docs/api.md):
 
 * numbers as ``int``, ``Decimal`` or strings (``"12.5"``, ``"1,000,000"``);
   Python ``float`` is refused because it is not exact;
-* money also as ``"100万元"`` / ``"1000000元"``; percentages also as ``"98.5%"``;
+* money also as ``"100万元"`` / ``"1000000元"`` (``"100万"`` is refused with that hint);
+  percentages also as ``"98.5%"``, and a bare number ``x`` with ``0 < |x| <= 1`` is
+  refused as ambiguous (``x``% or the fraction ``x``: docs/cli.md, "Inputs");
 * booleans as ``true/false``, ``"是"/"否"``, ``"yes"/"no"``, ``1/0``;
 * dates as ``datetime.date`` or ``"YYYY-MM-DD"``; enum members by name or label.
 
