@@ -37,7 +37,6 @@ from .unitio import UnitRow
 if TYPE_CHECKING:
     from .policy import Policy
     from .runtime.result import Result
-    from .unitio import Expect
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -105,22 +104,9 @@ def _unit_rows(path: str, policy: Policy | None, encoding: str | None) -> Iterat
         for record in jsonl_stream_texts(sys.stdin.buffer, "<stdin>"):
             yield jsonl_row(record)
         return
-    yield from read_units(path, encoding=encoding, expect=expect_of(policy) if policy is not None else None)
-
-
-def expect_of(policy: Policy) -> Expect:
-    """What a units file read for ``policy`` may hold: its facts, and each category by name or label."""
     from .unitio import Expect
 
-    checked = policy.checked
-    return Expect(frozenset(checked.facts), category_spellings(policy))
-
-
-def category_spellings(policy: Policy) -> dict[str, str]:
-    """Every accepted spelling of a category — its name, its label — to its name: one rule for every command."""
-    spellings = {info.label: name for name, info in policy.checked.categories.items() if info.label}
-    spellings.update({name: name for name in policy.checked.categories})  # a name wins over a label
-    return spellings
+    yield from read_units(path, encoding=encoding, expect=Expect.of(policy.checked) if policy is not None else None)
 
 
 _UNIT_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xlsx")
@@ -323,7 +309,9 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from .runtime.fact_sheet import fact_rows, unit_template
 
     policy = load_policy(args.policy)
-    spellings = category_spellings(policy)  # by name or label, as eval reads a unit's category
+    from .unitio import category_spellings
+
+    spellings = category_spellings(policy.checked)  # by name or label, as eval reads a unit's category
     categories = [spellings.get(args.category, args.category)] if args.category else list(policy.categories)
     for category in categories:
         if category not in policy.categories:

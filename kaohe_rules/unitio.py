@@ -50,12 +50,15 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
 from . import limits
 from .errors import UnitInputError
+
+if TYPE_CHECKING:
+    from .language.model import CheckedPolicy
 
 __all__ = ["Expect", "UnitInputError", "UnitRow", "csv_encoding", "detect_format", "header_fact", "read_units"]
 
@@ -864,6 +867,21 @@ class Expect:
     facts: frozenset[str] = frozenset()
     categories: Mapping[str, str] = attrs.field(factory=dict)
 
+    @classmethod
+    def of(cls, checked: CheckedPolicy) -> Expect:
+        """What a units file read for the checked policy may hold."""
+        return cls(frozenset(checked.facts), category_spellings(checked))
+
+
+def category_spellings(checked: CheckedPolicy) -> dict[str, str]:
+    """Every accepted spelling of a category — its name, its label — to its name: one rule for every command.
+
+    A name wins over another category's label, as in the fact layer (runtime.facts.FactCoercer.envelope).
+    """
+    spellings = {info.label: name for name, info in checked.categories.items() if info.label}
+    spellings.update({name: name for name in checked.categories})
+    return spellings
+
 
 def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None,
                   category: str | None = None) -> _Columns:
@@ -891,6 +909,8 @@ def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None
             )
         named[col] = name
         role = _RESERVED.get(name.lower())
+        if role is not None and expect is not None and name in expect.facts:
+            role = None  # the policy's own fact names win over the header aliases ("名称", "单位")
         if role == "serial":
             continue
         fact, unit = (name, "") if role else header_fact(name)
