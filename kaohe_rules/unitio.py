@@ -866,11 +866,23 @@ class Expect:
 
     facts: frozenset[str] = frozenset()
     categories: Mapping[str, str] = attrs.field(factory=dict)
+    #: a fact's label (the column title of a sheet made from the policy's text) → the fact's name
+    labels: Mapping[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def of(cls, checked: CheckedPolicy) -> Expect:
-        """What a units file read for the checked policy may hold."""
-        return cls(frozenset(checked.facts), category_spellings(checked))
+        """What a units file read for the checked policy may hold.
+
+        A label shared by two facts names neither (it would be a guess), nor does a
+        label that is another fact's name.
+        """
+        by_label: dict[str, list[str]] = {}
+        for name, decl in checked.facts.items():
+            if decl.label:
+                by_label.setdefault(decl.label, []).append(name)
+        labels = {label: names[0] for label, names in by_label.items()
+                  if len(names) == 1 and label not in checked.facts}
+        return cls(frozenset(checked.facts), category_spellings(checked), labels)
 
 
 def category_spellings(checked: CheckedPolicy) -> dict[str, str]:
@@ -914,6 +926,8 @@ def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None
         if role == "serial":
             continue
         fact, unit = (name, "") if role else header_fact(name)
+        if not role and expect is not None and fact not in expect.facts:
+            fact = expect.labels.get(fact, fact)  # a fact's label as its column title
         key = f"\0{role}" if role else fact
         if key in seen:
             first = _short(names[seen[key]].strip())

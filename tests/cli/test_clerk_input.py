@@ -264,3 +264,18 @@ def test_percent_given_as_a_fraction_is_refused_naming_both_readings(capsys: pyt
     path.write_text('[{"id": "a", "category": "单位", "facts": {"n": true, "率": 0.98, "资金": 0}}]', encoding="utf-8")
     code, out, err = run(capsys, "eval", small, path)
     assert code == 3 and "0.98%" in err and "98%" in err and "率" in err
+
+
+def test_a_fact_label_with_its_unit_is_a_column_title(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Sheets made from the policy's text title columns with the fact's label: read as the fact."""
+    text = SMALL.replace("fact n: bool", 'fact n: bool "落实一岗双责（全年）"').replace(
+        "fact 率: percent in 0%..100%", 'fact 率: percent in 0%..100% "培训合格率"')
+    policy = tmp_path / "p.kh"
+    policy.write_text(text, encoding="utf-8")
+    path = tmp_path / "units.csv"
+    path.write_text("单位编号,单位类别,落实一岗双责（全年）（是/否）,培训合格率（%）,资金\na,单位,是,98,0\n",
+                    encoding="utf-8")
+    code, out, err = run(capsys, "eval", policy, path, "--format", "json")
+    assert code == 0, err
+    [result] = json.loads(out)["results"]
+    assert result["score"] == "98"
