@@ -10,7 +10,7 @@ import pytest
 import kaohe_rules
 from kaohe_rules.cli import main
 from kaohe_rules.testing.casefile import load_casefile
-from kaohe_rules.testing.diff import _Pair, compare_units, diff_policies, kind_of, structural_changes
+from kaohe_rules.testing.diff import Pair, compare_units, diff_policies, kind_of, structural_changes
 from kaohe_rules.testing.landmarks import landmarks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,14 +90,14 @@ def test_smallest_example_keeps_only_the_facts_that_matter(old: kaohe_rules.Poli
 def test_kinds_of_change_name_the_veto_that_makes_them(old: kaohe_rules.Policy, new: kaohe_rules.Policy) -> None:
     best = landmarks(new, "企业")[0]
     illegal = {**best, "facts": {**best["facts"], "非法违法拒不整改": True}}
-    results = _Pair(old, new, "new").evaluate(illegal)
+    results = Pair(old, new, "new").evaluate(illegal)
     assert results is not None
     assert kind_of(*results) == "rating 优秀 → 不合格 (veto 非法违法生产 now fires)"
 
 
 def test_dates_move_with_the_year(old: kaohe_rules.Policy, new: kaohe_rules.Policy, district: dict) -> None:
     late_2014 = {**district, "facts": {**district["facts"], "履职报告日期": "2014-11-26"}}
-    pair = _Pair(old, new)
+    pair = Pair(old, new)
     assert pair.home(late_2014) == "new"
     before, after = pair.evaluate(late_2014)  # type: ignore[misc]
     assert before.score == after.score == 997  # late in both years, not "on time in 2013"
