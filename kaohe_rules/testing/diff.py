@@ -567,7 +567,8 @@ def directed_findings(old: Policy, new: Policy, changes: Sequence[Change]) -> li
                     results = pair.evaluate(probe.unit)
                     if results is not None:
                         probes.append((probe, results[0], results[1]))
-                transitions, compared = _assess(pair, [(p.unit, p.base) for p in plan.probes], attribute=False)
+                on_edge = sorted(plan.probes, key=lambda p: not p.where.startswith("on "))  # examples on an edge first
+                transitions, compared = _assess(pair, [(p.unit, p.base) for p in on_edge], attribute=False)
                 out.append(Finding(change, len(plan.probes), compared, transitions, plan.exact, plan.pieces,
                                    tuple(probes), None if plan.pieces else
                                    "the two band tables put every score in the same band"))
@@ -605,7 +606,7 @@ def _assess(pair: Pair, units: Sequence[tuple[dict[str, Any], dict[str, Any]]],
             continue  # nothing changed, or only what already changes the landmark (another change's doing)
         counts[kind] = counts.get(kind, 0) + 1
         diff = differences(unit, base)
-        size = (len(diff), len(str(jsonable(dict(diff)))))
+        size = (len(diff), len(str(jsonable(dict(diff)))) if attribute else 0)
         if kind not in best or size < best[kind][0]:
             best[kind] = (size, Example(unit, str(base.get("id", "unit")), diff, results[0], results[1]))
     ordered = sorted(counts, key=lambda k: (-counts[k], k))

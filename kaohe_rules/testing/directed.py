@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 MAX_UNITS_PER_CHANGE = 1500
 #: Copies of one record tried in a list (to reach caps and counts).
 MAX_COPIES = 60
+#: Distinct one-record lists tried per list fact.
+MAX_RECORDS = 80
 #: Fields whose change cannot alter a result: only explanations show them.
 WORDING = frozenset({"span", "vetoed_span", "label", "cite", "note", "because", "source"})
 
@@ -442,6 +444,7 @@ def _values(domain: Domain, constants: Constants, names: set[str]) -> list[objec
 
 
 def _scalar_values(domain: Domain, constants: Constants) -> Iterable[object]:
+    """On and one grid step (one day) beside each constant of the change, within the domain."""
     n = domain.number
     if n is not None:
         numbers = set(constants.numbers) | {Decimal(c) for c in constants.counts()}
@@ -451,40 +454,37 @@ def _scalar_values(domain: Domain, constants: Constants) -> Iterable[object]:
                 if n.low <= q <= n.high:
                     yield n.value(q)
     elif domain.kind == "date" and domain.dates is not None:
+        low, high = domain.dates
         day = datetime.timedelta(days=1)
-        for c in sorted(constants.dates):
-            for d in (c - day, c, c + day):
-                if domain.dates[0] <= d <= domain.dates[1]:
+        for d0 in sorted(constants.dates):
+            for d in (d0 - day, d0, d0 + day):
+                if low <= d <= high:
                     yield d
 
 
 def _list_values(domain: Domain, constants: Constants, names: set[str]) -> list[object]:
+    """Lists of one directed record (a field the change reads set on or beside a constant), of several
+    copies of it (to reach caps and counts), and of one of the domain's record variants."""
     elem = domain.elem
     assert elem is not None
-    records: list[object] = []
+    directed: list[object] = []
+    others: list[object] = []
     if elem.record is None:
-        records = list(_scalar_values(elem, constants)) + [v for v in elem.candidates() if v is not ABSENT]
+        directed = list(_scalar_values(elem, constants))
+        others = [v for v in elem.candidates() if v is not ABSENT]
     else:
         base = elem.simplest_record()
-        variants: list[dict[str, Any]] = [base]
         fields = [(name, field) for name, field in elem.fields if name in names] or list(elem.fields)
-        for variant in domain.record_variants():
-            if variant not in variants:
-                variants.append(variant)
         for name, field in fields:
             for value in _scalar_values(field, constants):
-                for start in variants[:1] + [v for v in variants if v is not base]:
-                    record = {**start, name: value}
-                    if record not in variants:
-                        variants.append(record)
-        records = list(variants)
+                record = {**base, name: value}
+                if record not in directed:
+                    directed.append(record)
+        others = [v for v in domain.record_variants() if v not in directed]
     out: list[object] = [[]]
-    for record in records:
-        out.append([record])
-    counts = sorted(constants.counts() - {1})
-    for record in records:
-        for count in counts:
-            out.append([record] * count)
+    out += [[item] for item in [*directed, *others][:MAX_RECORDS]]
+    for item in directed[:MAX_RECORDS // 4] or others[:MAX_RECORDS // 4]:
+        out += [[item] * count for count in sorted(constants.counts() - {1})]
     return out
 
 
