@@ -129,3 +129,127 @@ def test_kaohe_diff_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert doc["old"]["name"] == "克拉玛依2013" and any(c["name"] == "专项资金下限" for c in doc["structural"])
     assert main(["diff", old_path, str(tmp_path / "nope.kh")]) == 1
     assert main(["diff", old_path, new_path, "--examples", "-1"]) == 2
+
+
+# ------------------------------------------------------------------ directed search (issue #18)
+def _issue_example(tmp_path: Path) -> tuple[Path, Path]:
+    """The issue's example: a copy of Karamay 2013 with the 区政府 优秀 edge moved from 900 to 901."""
+    text = (POLICIES / "karamay-2013.kh").read_text(encoding="utf-8")
+    moved = text.replace('优秀 [900, 1000] cite "四(三)1"', '优秀 [901, 1000] cite "四(三)1"', 1)
+    moved = moved.replace('良好 [850, 900) cite "四(三)2"', '良好 [850, 901) cite "四(三)2"', 1)
+    assert moved.count("[901, 1000]") == 1 and moved.count("[850, 901)") == 1
+    old_path, new_path = tmp_path / "old.kh", tmp_path / "new.kh"
+    old_path.write_text(text, encoding="utf-8")
+    new_path.write_text(moved, encoding="utf-8")
+    return old_path, new_path
+
+
+def test_a_moved_band_edge_is_reported_exactly_with_units_on_both_sides(tmp_path: Path) -> None:
+    old_path, new_path = _issue_example(tmp_path)
+    report = diff_policies(kaohe_rules.load(old_path), kaohe_rules.load(new_path), examples=0)
+    [finding] = report.directed
+    [piece] = finding.pieces
+    assert (piece.interval(), piece.old, piece.new) == ("[900, 901)", "优秀", "良好")
+    assert finding.exact[0].startswith("区政府: scores in [900, 901) change band 优秀 → 良好 — exactly these units")
+    # units on and beside both edges, each evaluated for real under both policies
+    by_score = {str(p.score): (a.band, b.band) for p, a, b in finding.probes}
+    assert by_score["900"] == ("优秀", "良好")  # 独山子区-like: exactly 900
+    assert by_score["901"] == ("优秀", "优秀")
+    assert by_score["899.9"] == ("良好", "良好") and by_score["900.1"] == ("优秀", "良好")
+    assert all(p.score == a.score == b.score for p, a, b in finding.probes)
+    [transition] = finding.transitions
+    assert transition.kind == "band 优秀 → 良好" and transition.example.old.score == 900
+    assert report.verdict().startswith("units change")
+
+
+def test_the_issue_example_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old_path, new_path = _issue_example(tmp_path)
+    units = str(POLICIES / "karamay-2013" / "units.json")
+    assert main(["diff", str(old_path), str(new_path), "--examples", "3", "--units", units]) == 0
+    out = capsys.readouterr().out
+    assert "no unit changes" not in out
+    assert "exactly: 区政府: scores in [900, 901) change band 优秀 → 良好" in out
+    assert "900  on 900 (old edge): old 优秀, new 良好  ← changes" in out
+    assert "smallest example: dushanzi (独山子区人民政府) as it is" in out  # the real unit, score exactly 900
+    assert main(["diff", str(old_path), str(new_path), "--examples", "0", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    [finding] = doc["directed"]
+    assert finding["band_intervals"] == [{"category": "区政府", "interval": "[900, 901)", "old": "优秀", "new": "良好"}]
+    assert {"score": "900", "old": "优秀", "new": "良好"}.items() <= {
+        "score": finding["edge_units"][1]["score"], "old": finding["edge_units"][1]["old"]["band"],
+        "new": finding["edge_units"][1]["new"]["band"]}.items()
+    assert doc["verdict"].startswith("units change")
+
+
+SMALL = """\
+policy G "small" { }
+category U "unit" total 100 { section S "section" 100 }
+ratings { A "best" B "good" C "pass" D "fail" } vetoed D
+bands U { A [90, 100] B [80, 90) C [60, 80) D [0, 60) }
+record 记录 "检查记录" {
+  扣分: decimal >= 0 "扣分"
+}
+fact 死亡人数: int >= 0 "死亡人数"
+fact 隐患数: int >= 0 "隐患数"
+fact 资金: money >= 0 "资金"
+fact 整改率: percent? "整改率"
+fact 检查记录: list of 记录 = [] "检查记录"
+param 资金下限: money = 100万元 "资金下限" cite "2"
+target t1 "事故" cite "1" in U.S points 30 { deduct 10 when 死亡人数 >= 3 }
+target t2 "隐患" cite "1" in U.S points 20 { deduct 2 per 隐患数 cap 10 }
+target t3 "资金" cite "2" in U.S points 10 { full when 资金 >= 资金下限 }
+target t4 "整改" cite "3" in U.S points 10 { full when (整改率 ?? 100%) >= 90% }
+target t5 "检查" cite "4" in U.S points 30 { deduct sum(检查记录 of 扣分) }
+veto V "重大事故" cite "9" when 死亡人数 >= 10
+"""
+
+# Every kind of structural change: (what, old text, new text, the kind of change a directed unit must show).
+STRUCTURAL_KINDS = [
+    ("band edge", "A [90, 100] B [80, 90)", "A [91, 100] B [80, 91)", "band A → B"),
+    ("threshold in a rule condition", "死亡人数 >= 3 }", "死亡人数 > 3 }", "score up, same band"),
+    ("parameter value", "= 100万元", "= 120万元", "score down, same band"),
+    ("veto condition", "when 死亡人数 >= 10", "when 死亡人数 >= 12", "veto V no longer fires"),
+    ("deduction amount", "deduct 10 when", "deduct 12 when", "band A → B"),  # 90 - 2: the deduction crosses 90
+    ("cap", "cap 10", "cap 14", "band A → B"),  # 6 or more 隐患: 90 under the old cap, 86 under the new
+    ("default of an optional fact", "整改率 ?? 100%", "整改率 ?? 0%", "score down, same band"),
+]
+
+
+@pytest.mark.parametrize(("what", "before", "after", "kind"), STRUCTURAL_KINDS, ids=[k[0] for k in STRUCTURAL_KINDS])
+def test_every_kind_of_structural_change_is_shown_by_a_directed_unit(tmp_path: Path, what: str, before: str,
+                                                                    after: str, kind: str) -> None:
+    """Directed search alone (no generated units) finds a unit that changes, for each kind of change."""
+    assert SMALL.count(before) == 1
+    old = _load(tmp_path, "old", SMALL)
+    new = _load(tmp_path, "new", SMALL.replace(before, after))
+    report = diff_policies(old, new, examples=0)
+    [finding] = report.directed
+    kinds = {t.kind for t in finding.transitions}
+    assert kind in kinds, (what, kinds)
+    example = next(t.example for t in finding.transitions if t.kind == kind)
+    assert len(example.differences) <= 2  # one fact moved from a landmark (two for a veto's exception)
+    assert report.verdict().startswith("units change")
+
+
+def test_a_change_no_unit_can_see_is_stated_exactly_or_as_what_was_searched(tmp_path: Path) -> None:
+    old = _load(tmp_path, "old", SMALL)
+    relabelled = _load(tmp_path, "relabelled", SMALL.replace('"隐患" cite "1"', '"隐患排查" cite "1(2)"'))
+    report = diff_policies(old, relabelled, examples=0)
+    [finding] = report.directed
+    assert finding.transitions == () and finding.reason is not None and "wording" in finding.reason
+    assert report.verdict() == "no unit can change: every change is to wording only (labels, citations, notes)"
+    # a parameter nothing reads: no exact reason is claimed, only what was searched
+    unused = _load(tmp_path, "unused", SMALL + 'param 未用: int = 3 "未用"\n')
+    report = diff_policies(old, unused, examples=5)
+    [finding] = report.directed
+    assert finding.transitions == () and finding.reason is None
+    assert report.verdict() == f"no changed unit found — none found among {report.generated} generated and 0 directed units"
+    assert report.generated == 5
+    same = diff_policies(old, old, examples=0)
+    assert same.directed == () and same.verdict().startswith("no structural change")
+
+
+def _load(tmp_path: Path, name: str, text: str) -> kaohe_rules.Policy:
+    path = tmp_path / f"{name}.kh"
+    path.write_text(text, encoding="utf-8")
+    return kaohe_rules.load(path)
