@@ -82,11 +82,14 @@ def linked_decls(policy: Policy) -> dict[tuple[str, str], ast.Decl]:
     return {ast.decl_key(d): d for d in linked.decls}
 
 
-def structural_changes(old: Policy, new: Policy) -> list[Change]:
-    """Every declaration that differs between the two policies, in a stable order."""
+def structural_changes(old: Policy, new: Policy,
+                       decls: tuple[Mapping[tuple[str, str], ast.Decl], Mapping[tuple[str, str], ast.Decl]] | None = None,
+                       ) -> list[Change]:
+    """Every declaration that differs between the two policies, in a stable order
+    (``decls``: both policies' :func:`linked_decls`, when the caller has them)."""
     changes: list[Change] = []
     changes.extend(_header_changes(old, new))
-    old_decls, new_decls = linked_decls(old), linked_decls(new)
+    old_decls, new_decls = decls if decls is not None else (linked_decls(old), linked_decls(new))
     for key in sorted(set(old_decls) | set(new_decls), key=_key_order):
         a, b = old_decls.get(key), new_decls.get(key)
         text_a = formatter.decl(a) if a is not None else None
@@ -546,10 +549,17 @@ def _probe_dict(probe: Probe, old: Result, new: Result) -> dict[str, object]:
             "old": _headline(old), "new": _headline(new)}
 
 
-def directed_findings(old: Policy, new: Policy, changes: Sequence[Change]) -> list[Finding]:
-    """For each structural change but the header's: units built on and beside its edges, assessed under both."""
+def directed_findings(old: Policy, new: Policy, changes: Sequence[Change],
+                      decls: tuple[Mapping[tuple[str, str], ast.Decl], Mapping[tuple[str, str], ast.Decl]] | None = None,
+                      references: Sequence[dict[str, Any]] = ()) -> list[Finding]:
+    """For each structural change but the header's: units built on and beside its edges, assessed under both.
+
+    ``decls`` are both policies' :func:`linked_decls` and ``references`` the new
+    policy's landmarks (:func:`_references`), when the caller has them already.
+    """
     pair = Pair(old, new, "new")
-    builder = Builder(old, new, pair, linked_decls(old), linked_decls(new), [c.kind for c in changes])
+    old_decls, new_decls = decls if decls is not None else (linked_decls(old), linked_decls(new))
+    builder = Builder(old, new, pair, old_decls, new_decls, [c.kind for c in changes], references)
     out = []
     for change in changes:
         if change.kind == "header":
@@ -669,10 +679,11 @@ def diff_policies(old: Policy, new: Policy, *, units: Sequence[Mapping[str, Any]
                   seed: int | None = None, units_source: str = "real units", directed: bool = True) -> DiffReport:
     """The structural and behavioural differences between two policies (``examples`` generated units per category;
     with ``directed``, units built on and beside every changed edge, see :mod:`.directed`)."""
-    changes = structural_changes(old, new)
-    findings = tuple(directed_findings(old, new, changes)) if directed else ()
-    behaviour = []
+    decls = (linked_decls(old), linked_decls(new))
+    changes = structural_changes(old, new, decls)
     references = _references(old, new)
+    findings = tuple(directed_findings(old, new, changes, decls, references)) if directed else ()
+    behaviour = []
     if examples > 0:
         generated = generate_units(old, new, units, examples, seed)
         behaviour.append(compare_units(old, new, generated, f"{len(generated)} generated units", references, home="new"))

@@ -144,11 +144,15 @@ class Builder:
     """
 
     def __init__(self, old: Policy, new: Policy, pair: Any, decls_old: Mapping[tuple[str, str], ast.Decl],
-                 decls_new: Mapping[tuple[str, str], ast.Decl], change_kinds: Iterable[str]) -> None:
+                 decls_new: Mapping[tuple[str, str], ast.Decl], change_kinds: Iterable[str],
+                 references: Sequence[dict[str, Any]] = ()) -> None:
+        from .landmarks import space_of
+
         self.old, self.new, self.pair = old, new, pair
         self.change_kinds = set(change_kinds)
         self.decls_old, self.decls_new = decls_old, decls_new
-        self.space = Domains(new.checked)
+        self.space = space_of(new)
+        self.references = references
         self._bases: dict[str, list[dict[str, Any]]] = {}
 
     def decls(self, kind: str, name: str) -> tuple[ast.Decl | None, ast.Decl | None]:
@@ -188,10 +192,12 @@ class Builder:
     def bases(self, category: str) -> list[dict[str, Any]]:
         """The landmarks of the new policy (best, worst, simplest, then the ladder) both policies accept."""
         if category not in self._bases:
-            from .landmarks import landmarks
+            from .landmarks import ladder, landmarks
 
-            self._bases[category] = [u for u in landmarks(self.new, category, with_ladder=True)
-                                     if self.pair.evaluate(u) is not None]
+            known = [u for u in self.references if u.get("category") == category]
+            found = known + ladder(self.new, category, known[0]) if known else landmarks(self.new, category,
+                                                                                         with_ladder=True)
+            self._bases[category] = [u for u in found if self.pair.evaluate(u) is not None]
         return self._bases[category]
 
     def _at_score(self, category: str, edge: Decimal) -> list[tuple[Decimal, dict[str, Any], dict[str, Any], str]]:
