@@ -569,6 +569,11 @@ def directed_findings(old: Policy, new: Policy, changes: Sequence[Change],
             out.append(Finding(change, 0, 0, (), reason="only its wording changed (a label, a citation or a note): "
                                                         "no score, band, rating or veto can change"))
             continue
+        if builder.moved_with_period(a, b):
+            out.append(Finding(change, 0, 0, (), reason=f"its dates moved by the {pair.years} year(s) between the two "
+                                                        "periods, as every unit's dates do in this diff: it judges "
+                                                        "each unit the same way under both"))
+            continue
         if change.kind == "bands" and a is not None and b is not None:
             plan = builder.bands(change.name)
             if plan is not None:

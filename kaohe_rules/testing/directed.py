@@ -158,6 +158,19 @@ class Builder:
     def decls(self, kind: str, name: str) -> tuple[ast.Decl | None, ast.Decl | None]:
         return self.decls_old.get((kind, name)), self.decls_new.get((kind, name))
 
+    def moved_with_period(self, a: ast.Decl | None, b: ast.Decl | None) -> bool:
+        """Both are the same checkpoint, its dates moved by exactly the years between the two periods.
+
+        The diff moves every unit's dates by those years too (a report sent on
+        10 July is sent on 10 July of the new year), so such a checkpoint judges
+        every unit the same way under both policies.
+        """
+        if not isinstance(a, ast.Checkpoint) or not isinstance(b, ast.Checkpoint) or not self.pair.years:
+            return False
+        years = self.pair.years
+        start = _shift(a.start, years) if a.start is not None else None
+        return (start, _shift(a.end, years), a.categories) == (b.start, b.end, b.categories)
+
     @staticmethod
     def wording_only(a: ast.Decl | None, b: ast.Decl | None) -> bool:
         """Both declarations exist and differ only in labels, citations and notes."""

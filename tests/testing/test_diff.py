@@ -253,3 +253,24 @@ def _load(tmp_path: Path, name: str, text: str) -> kaohe_rules.Policy:
     path = tmp_path / f"{name}.kh"
     path.write_text(text, encoding="utf-8")
     return kaohe_rules.load(path)
+
+
+def test_directed_search_on_the_2014_policy(old: kaohe_rules.Policy, new: kaohe_rules.Policy,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    report = diff_policies(old, new, examples=0)
+    findings = {(f.change.kind, f.change.name): f for f in report.directed}
+    bands = findings[("bands", "区政府")]
+    assert [p.interval() for p in bands.pieces] == ["[900, 920)"]
+    assert "(of the units whose score is the same under both)" in bands.exact[0]  # other changes move scores
+    assert {t.kind for t in findings[("veto", "突破指标")].transitions} == {"veto 突破指标 no longer fires"}
+    assert any("非法违法生产 now fires" in t.kind for t in findings[("veto", "非法违法生产")].transitions)
+    assert [t.kind for t in findings[("param", "专项资金下限")].transitions] == ["score down, same band"]
+    example = findings[("param", "专项资金下限")].transitions[0].example
+    assert [name for name, _ in example.differences] == ["专项资金预算"]  # on or beside 100万/120万
+    assert findings[("target", "区_专项资金")].reason is not None  # its label only
+    for name in ("半年考核督查", "半年自查报告", "履职报告", "年终考核"):  # moved with the calendar
+        assert "moved by the 1 year(s)" in (findings[("checkpoint", name)].reason or "")
+    old_path, new_path = str(POLICIES / "karamay-2013.kh"), str(POLICIES / "karamay-2014.kh")
+    assert main(["diff", old_path, new_path, "--examples", "0", "--no-directed", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "directed" not in doc and doc["verdict"].startswith("no changed unit found — none found among 0 generated")
