@@ -265,22 +265,24 @@ class Builder:
             if category not in self.old.checked.plans:
                 continue
             allowed = [f for f in facts if f in self.new.checked.plans[category].facts]
-            level = self._sweep(category, self.bases(category)[:3], allowed, constants, names, seen)  # best, worst, simplest
+            landmarks = [(base, base) for base in self.bases(category)[:3]]  # best, worst, simplest
+            level = self._sweep(category, landmarks, allowed, constants, names, seen)
             units += level
             if kind == "veto":
                 # a veto's exception needs the veto to fire first: sweep again from units where it does
-                firing = [unit for unit, _ in level if self._fires(unit, name)][:4]
+                # (their differences are still shown from the landmark, so both facts are named)
+                firing = [(unit, base) for unit, base in level if self._fires(unit, name)][:4]
                 units += self._sweep(category, firing, allowed, constants, names, seen)
         return units[:MAX_UNITS_PER_CHANGE]
 
-    def _sweep(self, category: str, bases: Sequence[dict[str, Any]], facts: Sequence[str], constants: Constants,
-               names: set[str], seen: set[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """Each base with one of ``facts`` set to each of its directed values."""
+    def _sweep(self, category: str, starts: Sequence[tuple[dict[str, Any], dict[str, Any]]], facts: Sequence[str],
+               constants: Constants, names: set[str], seen: set[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each start with one of ``facts`` set to each of its directed values: (unit, the landmark it came from)."""
         units: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        for base in bases:
+        for start, landmark in starts:
             for fact in facts:
                 for value in _values(self.space.fact(fact), constants, names):
-                    facts_now = dict(base["facts"])
+                    facts_now = dict(start["facts"])
                     if value is ABSENT:
                         facts_now.pop(fact, None)
                     else:
@@ -289,7 +291,7 @@ class Builder:
                     if signature in seen:
                         continue
                     seen.add(signature)
-                    units.append(({**base, "facts": facts_now}, base))
+                    units.append(({**start, "facts": facts_now}, landmark))
         return units
 
     def _fires(self, unit: Mapping[str, Any], veto: str) -> bool:
