@@ -247,16 +247,22 @@ class Builder:
                 continue
             names |= _idents(decl)
             constants.add_from(decl, policy, self.pair.years if policy is self.old else 0)
-        if kind == "param":
-            for decls in (self.decls_old, self.decls_new):
-                for other in decls.values():
-                    if name in _idents(other):
+        vetoes = {name} if kind == "veto" else set()
+        read = {name}
+        if kind == "record":  # a record is read through the facts that hold it
+            read |= {fact for fact, t in self.new.checked.fact_types.items()
+                     if t.name == name or (t.elem is not None and t.elem.name == name)}
+        if kind in ("param", "fact", "let", "defer", "record"):
+            # what it means shows where it is read: the readers' facts and constants, and their vetoes
+            for decls, policy in ((self.decls_old, self.old), (self.decls_new, self.new)):
+                for (other_kind, other_name), other in decls.items():
+                    if read & _idents(other):
                         names |= _idents(other)
-                        constants.add_from(other, self.new, 0)
+                        constants.add_from(other, policy, self.pair.years if policy is self.old else 0)
+                        if other_kind == "veto":
+                            vetoes.add(other_name)
         names = self._closure(names)
-        facts = sorted(names & set(self.new.checked.fact_types))
-        if kind == "fact" and name in self.new.checked.fact_types:
-            facts = sorted({*facts, name})
+        facts = sorted((names | read) & set(self.new.checked.fact_types))
         if not facts and kind == "checkpoint":
             facts = sorted(n for n, t in self.new.checked.fact_types.items() if t.kind == "date")
         units: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -268,10 +274,10 @@ class Builder:
             landmarks = [(base, base) for base in self.bases(category)[:3]]  # best, worst, simplest
             level = self._sweep(category, landmarks, allowed, constants, names, seen)
             units += level
-            if kind == "veto":
+            for veto in sorted(vetoes):
                 # a veto's exception needs the veto to fire first: sweep again from units where it does
                 # (their differences are still shown from the landmark, so both facts are named)
-                firing = [(unit, base) for unit, base in level if self._fires(unit, name)][:4]
+                firing = [(unit, base) for unit, base in level if self._fires(unit, veto)][:4]
                 units += self._sweep(category, firing, allowed, constants, names, seen)
         return units[:MAX_UNITS_PER_CHANGE]
 

@@ -274,3 +274,26 @@ def test_directed_search_on_the_2014_policy(old: kaohe_rules.Policy, new: kaohe_
     assert main(["diff", old_path, new_path, "--examples", "0", "--no-directed", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert "directed" not in doc and doc["verdict"].startswith("no changed unit found — none found among 0 generated")
+
+
+@pytest.mark.parametrize(("before", "after", "found"), [
+    ("else if 死亡人数 >= 3 then 较大", "else if 死亡人数 >= 4 then 较大", True),  # 3 deaths: no longer 较大, no veto
+    ("if 死亡人数 >= 10 then 重特大", "if 死亡人数 > 10 then 重特大", False),  # 10 deaths: 较大, vetoed all the same
+])
+def test_a_threshold_inside_a_record_is_searched_through_the_facts_that_hold_it(
+        old: kaohe_rules.Policy, tmp_path: Path, before: str, after: str, found: bool) -> None:
+    text = (POLICIES / "karamay-2013.kh").read_text(encoding="utf-8")
+    assert text.count(before) == 1
+    report = diff_policies(old, _load(tmp_path, "mutant", text.replace(before, after)), examples=0)
+    [finding] = report.directed
+    assert finding.change.kind == "record" and finding.compared > 100
+    if found:
+        assert any("较大以上事故 no longer fires" in t.kind for t in finding.transitions)
+        example = next(t.example for t in finding.transitions if "no longer fires" in t.kind)
+        [(fact, records)] = example.differences
+        assert any(r.get("死亡人数") == 3 for r in records)  # on the old edge
+    else:
+        # 重特大 and 较大 both fire the same veto and nothing else reads the grade: no result changes,
+        # and the report says what it searched rather than that no unit changes
+        assert finding.transitions == ()
+        assert report.verdict() == f"no changed unit found — none found among 0 generated and {finding.compared} directed units"
