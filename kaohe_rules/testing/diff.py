@@ -664,7 +664,10 @@ class DiffReport:
                 and all(f.reason and "wording" in f.reason for f in self.directed):
             return "no unit can change: every change is to wording only (labels, citations, notes)"
         searched = f"none found among {self.generated} generated and {self.directed_units} directed units"
-        return "no changed unit found — " + searched + ("; exactly: " + "; ".join(exact) if exact else "")
+        if exact:  # the band tables differ, but no unit was found or built in the interval
+            return ("no changed unit found — " + searched + "; yet by the band tables alone: " + "; ".join(exact)
+                    + " (whether any unit can score there was not established)")
+        return "no changed unit found — " + searched
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"old": _policy_dict(self.old), "new": _policy_dict(self.new),

@@ -156,6 +156,9 @@ def _finding_summary(f: Finding) -> str:
     """One line: how many units were built and what changed — or exactly why nothing can."""
     if f.reason and not f.transitions:
         return f"no unit can change: {f.reason}"
+    if f.pieces and not f.probes:
+        return ("no unit could be built at the moved edges (no single fact or list record near a landmark "
+                "moves the score there linearly); the intervals below are exact")
     if not f.transitions:
         return f"none found among {f.compared} directed units"
     found = ", ".join(f"{t.count} {t.kind}" for t in f.transitions)

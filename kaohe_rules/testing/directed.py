@@ -234,7 +234,17 @@ class Builder:
                     if beside is not None and value is not None and value != edge:
                         out.append((value, beside, base, "beside"))
                 return out
-        return []
+        # no linear knob: the landmarks and ladder rungs themselves, on the edge and nearest either side
+        fallback = [(edge, base, base, "on") for _, score, base in scored if score == edge][:1]
+        below = [(score, base) for _, score, base in scored if score < edge]
+        above = [(score, base) for _, score, base in scored if score > edge]
+        if below:
+            score, base = max(below, key=lambda sb: sb[0])
+            fallback.append((score, base, base, "beside"))
+        if above:
+            score, base = min(above, key=lambda sb: sb[0])
+            fallback.append((score, base, base, "beside"))
+        return fallback
 
     # ------------------------------------------------------------ facts
     def fact_units(self, kind: str, name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -297,3 +297,26 @@ def test_a_threshold_inside_a_record_is_searched_through_the_facts_that_hold_it(
         # and the report says what it searched rather than that no unit changes
         assert finding.transitions == ()
         assert report.verdict() == f"no changed unit found — none found among 0 generated and {finding.compared} directed units"
+
+
+def test_without_a_linear_number_the_landmarks_themselves_sit_on_and_beside_the_edge(tmp_path: Path) -> None:
+    """Only booleans move the score (in steps of 90 and 10): no number to solve for, so the rungs of the
+    ladder are used as they are — and the unit on the old edge (90) still shows the change."""
+    text = """\
+policy B "bools" { }
+category U "unit" total 100 { section S "section" 100 }
+ratings { A "best" B "good" C "pass" D "fail" } vetoed D
+bands U { A [90, 100] B [80, 90) C [60, 80) D [0, 60) }
+fact a: bool "a"
+fact b: bool "b"
+target t1 "t1" cite "1" in U.S points 90 { full when a }
+target t2 "t2" cite "1" in U.S points 10 { full when b }
+"""
+    old = _load(tmp_path, "old", text)
+    new = _load(tmp_path, "new", text.replace("A [90, 100] B [80, 90)", "A [95, 100] B [80, 95)"))
+    report = diff_policies(old, new, examples=0)
+    [finding] = report.directed
+    assert [p.interval() for p in finding.pieces] == ["[90, 95)"]
+    on_edge = [(a.band, b.band) for p, a, b in finding.probes if p.score == 90]
+    assert on_edge == [("A", "B")]
+    assert [t.kind for t in finding.transitions] == ["band A → B"]
