@@ -242,6 +242,11 @@ def kind_of(old: Result, new: Result) -> str | None:
         return "; ".join(causes)
     if old.score != new.score:
         return f"score {'down' if new.score < old.score else 'up'}, same band"
+    a, b = old.consequences, new.consequences
+    if (a.total, [(i.name, i.amount) for i in a.items]) != (b.total, [(i.name, i.amount) for i in b.items]):
+        what = a.kind if a.kind == b.kind and a.kind != "none" else "consequences"
+        direction = "up" if b.total > a.total else "down" if b.total < a.total else "shared differently"
+        return f"{what} {direction}, same rating"  # an outcome (reward, fine, share) changed, nothing else
     return None
 
 
@@ -594,19 +599,25 @@ def directed_findings(old: Policy, new: Policy, changes: Sequence[Change],
     return out
 
 
+def _signature(old: Result, new: Result) -> tuple[object, ...]:
+    """How a unit changes: its kind, and how far its score and its money moved."""
+    return (kind_of(old, new), new.score - old.score, new.consequences.total - old.consequences.total)
+
+
 def _assess(pair: Pair, units: Sequence[tuple[dict[str, Any], dict[str, Any]]],
             attribute: bool = True) -> tuple[tuple[Transition, ...], int]:
     """Each directed unit under both policies; per kind of change, the count and the smallest example
     (fewest facts differing from the landmark it was built from, then the shortest).
 
-    With ``attribute``, a unit that changes in the same way as the landmark it was
-    built from is not counted: that change is the landmark's (another structural
-    change's doing), not the one this unit was built for.  Units built at a score
+    With ``attribute``, a unit that changes exactly as the landmark it was built
+    from does (same kind, same score and money moved by the same amounts) is not
+    counted: that change is the landmark's — possibly another structural change's
+    doing — and the fact moved for this change made no difference to it.  Units built at a score
     (band edges) are all counted: the score is what they were built for.
     """
     counts: dict[str, int] = {}
     best: dict[str, tuple[tuple[int, int], Example]] = {}
-    base_kinds: dict[int, str | None] = {}
+    base_kinds: dict[int, tuple[object, ...] | None] = {}
     compared = 0
     for unit, base in units:
         results = pair.evaluate(unit)
@@ -614,11 +625,14 @@ def _assess(pair: Pair, units: Sequence[tuple[dict[str, Any], dict[str, Any]]],
             continue
         compared += 1
         kind = kind_of(*results)
-        if attribute and id(base) not in base_kinds:
-            base_results = pair.evaluate(base)
-            base_kinds[id(base)] = kind_of(*base_results) if base_results is not None else None
-        if kind is None or (attribute and kind == base_kinds[id(base)]):
-            continue  # nothing changed, or only what already changes the landmark (another change's doing)
+        if kind is None:
+            continue
+        if attribute:
+            if id(base) not in base_kinds:
+                base_results = pair.evaluate(base)
+                base_kinds[id(base)] = _signature(*base_results) if base_results is not None else None
+            if _signature(*results) == base_kinds[id(base)]:
+                continue  # changes exactly as the landmark does: not what this unit was built to show
         counts[kind] = counts.get(kind, 0) + 1
         diff = differences(unit, base)
         size = (len(diff), len(str(jsonable(dict(diff)))) if attribute else 0)

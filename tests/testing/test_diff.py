@@ -320,3 +320,19 @@ target t2 "t2" cite "1" in U.S points 10 { full when b }
     on_edge = [(a.band, b.band) for p, a, b in finding.probes if p.score == 90]
     assert on_edge == [("A", "B")]
     assert [t.kind for t in finding.transitions] == ["band A → B"]
+
+
+def test_an_outcome_parameter_changes_money_and_is_shown(old: kaohe_rules.Policy, tmp_path: Path) -> None:
+    """追加奖励比例 30% → 40%: no score, band or rating moves, the reward does; directed search shows it."""
+    text = (POLICIES / "karamay-2013.kh").read_text(encoding="utf-8")
+    before = "param 追加奖励比例: percent = 30%"
+    assert text.count(before) == 1
+    report = diff_policies(old, _load(tmp_path, "reward", text.replace(before, "param 追加奖励比例: percent = 40%")),
+                           examples=0)
+    [finding] = report.directed
+    [transition] = finding.transitions
+    assert transition.kind == "reward up, same rating"
+    example = transition.example
+    assert example.old.rating == example.new.rating == "优秀"
+    assert example.new.consequences.total > example.old.consequences.total
+    assert [name for name, _ in example.differences] == ["奖励金额"]  # the amount the percentage applies to
