@@ -121,10 +121,10 @@ def test_kaohe_diff_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "param 专项资金下限: 100万元 → 120万元 〔二(一)1〕" in out and "Behavioural changes — real units" in out
     target = tmp_path / "diff.md"
     assert main(["diff", old_path, new_path, "--examples", "0", "--units", units, "--format", "markdown",
-                 "-o", str(target)]) == 0
+                 "--no-directed", "-o", str(target)]) == 0
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# 2013 → 2014") and "## Structural changes" in text and "```diff" in text
-    assert main(["diff", old_path, new_path, "--examples", "0", "--format", "json"]) == 0
+    assert main(["diff", old_path, new_path, "--examples", "0", "--format", "json", "--no-directed"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["old"]["name"] == "克拉玛依2013" and any(c["name"] == "专项资金下限" for c in doc["structural"])
     assert main(["diff", old_path, str(tmp_path / "nope.kh")]) == 1
