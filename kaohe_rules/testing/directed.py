@@ -226,10 +226,10 @@ class Builder:
                 solved = knob.solve(self.new, base, score, edge)
                 if solved is None:
                     continue
-                unit, step = solved
+                unit, number, step = solved
                 out = [(edge, unit, base, "on")]
                 for direction in (-1, 1):
-                    beside = knob.at(base, knob.value_for(unit) + direction * step)
+                    beside = knob.at(base, number + direction * step)
                     value = _score(self.new, beside) if beside is not None else None
                     if beside is not None and value is not None and value != edge:
                         out.append((value, beside, base, "beside"))
@@ -355,13 +355,10 @@ class _Knob:
     record: dict[str, Any] | None = None  # the record appended (its ``field`` is the knob)
     field: str | None = None
 
-    def value_for(self, unit: Mapping[str, Any]) -> Decimal:
-        facts = unit["facts"]
-        if self.record is None:
-            value = facts.get(self.fact)
-        else:
-            value = facts[self.fact][-1][self.field]
-        return Decimal(value) if value is not None else Decimal(0)
+    def value_for(self, unit: Mapping[str, Any]) -> Decimal | None:
+        """The knob's number in a unit (0 when left out); None when it is not a plain number."""
+        value = unit["facts"].get(self.fact)
+        return Decimal(0) if value is None else as_number(value)
 
     def at(self, base: Mapping[str, Any], number: Decimal) -> dict[str, Any] | None:
         n = self.domain.number
@@ -380,11 +377,14 @@ class _Knob:
         return {**base, "facts": facts}
 
     def solve(self, policy: Policy, base: Mapping[str, Any], score: Decimal,
-              want: Decimal) -> tuple[dict[str, Any], Decimal] | None:
-        """The unit with this knob set so the score is exactly ``want``, if the score is linear in it there."""
+              want: Decimal) -> tuple[dict[str, Any], Decimal, Decimal] | None:
+        """The unit with this knob set so the score is exactly ``want``, if the score is linear in it there:
+        (unit, the knob's number, its grid step)."""
         n = self.domain.number
         assert n is not None
         start = Decimal(0) if self.record is not None else self.value_for(base)
+        if start is None:
+            return None
         start = min(max(start, n.low), n.high)
         for origin in (start, n.low):
             u0, u1 = self.at(base, origin), self.at(base, origin + n.step)
@@ -397,10 +397,27 @@ class _Knob:
             steps = (want - s0) / slope
             if steps != steps.to_integral_value():
                 continue
-            unit = self.at(base, origin + steps * n.step)
+            number = origin + steps * n.step
+            unit = self.at(base, number)
             if unit is not None and _score(policy, unit) == want:
-                return unit, n.step
+                return unit, number, n.step
         return None
+
+
+def as_number(value: object) -> Decimal | None:
+    """A number as a unit supplies it — an int, a Decimal, or text such as "12.5" or "0.5%" — or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, str):
+        text = value.strip().removesuffix("%")
+        try:
+            number = Decimal(text)
+        except ArithmeticError:
+            return None
+        return number if number.is_finite() else None
+    return None
 
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:

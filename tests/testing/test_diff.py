@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -336,3 +337,29 @@ def test_an_outcome_parameter_changes_money_and_is_shown(old: kaohe_rules.Policy
     assert example.old.rating == example.new.rating == "优秀"
     assert example.new.consequences.total > example.old.consequences.total
     assert [name for name, _ in example.differences] == ["奖励金额"]  # the amount the percentage applies to
+
+
+def test_knob_numbers_are_read_as_units_supply_them() -> None:
+    from kaohe_rules.testing.directed import as_number
+
+    assert as_number(3) == 3 and as_number(Decimal("12.5")) == Decimal("12.5")
+    assert as_number("0.5%") == Decimal("0.5") and as_number(" 7 ") == 7  # a percentage written with its %
+    assert as_number(True) is None and as_number("abc") is None and as_number("NaN") is None
+    assert as_number([1]) is None
+
+
+def test_a_percent_fact_is_a_knob_too(tmp_path: Path) -> None:
+    text = """\
+policy P "percent" { }
+category U "unit" total 100 { section S "section" 100 }
+ratings { A "best" B "good" C "pass" D "fail" } vetoed D
+bands U { A [90, 100] B [80, 90) C [60, 80) D [0, 60) }
+fact 完成率: percent "完成率"
+target t "t" cite "1" in U.S points 100 { proportional 完成率 }
+"""
+    old = _load(tmp_path, "old", text)
+    new = _load(tmp_path, "new", text.replace("A [90, 100] B [80, 90)", "A [90.5, 100] B [80, 90.5)"))
+    [finding] = diff_policies(old, new, examples=0).directed
+    scores = {p.score: (a.band, b.band) for p, a, b in finding.probes}
+    assert scores == {Decimal("89.9"): ("B", "B"), Decimal("90"): ("A", "B"), Decimal("90.1"): ("A", "B"),
+                      Decimal("90.4"): ("A", "B"), Decimal("90.5"): ("A", "A"), Decimal("90.6"): ("A", "A")}
