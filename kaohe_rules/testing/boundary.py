@@ -237,6 +237,11 @@ def _text(span: Any) -> str:
     return text
 
 
+def _operand(node: ast.Expr) -> str:
+    """The name a case sets: ``x`` of ``(x ?? 100%)``."""
+    return _text(node.left.span) if isinstance(node, ast.Coalesce) else _text(node.span)
+
+
 def _where(span: Any) -> str:
     return f"{display_path(span.source.name)}:{span.line}:{span.column}"
 
@@ -326,7 +331,7 @@ def boundary_coverage(policy: Policy, results: Iterable[Result]) -> BoundaryCove
             if _ordered(checked, node):
                 step = watcher.steps.get(id(node)) or _step(checked, (node.left, node.right), ())
                 rights = watcher.rights.get((id(node), ""), set())
-                hints = _compare_hints(_text(node.left.span), _text(node.right.span), rights, step)
+                hints = _compare_hints(_operand(node.left), _text(node.right.span), rights, step)
                 needs = _NEEDS.get(node.op, ("eq", "below" if "below" in seen or "above" not in seen else "above"))
                 if node.op in ("==", "!="):
                     needs = ("eq", "above") if "above" in seen else ("eq", "below")
@@ -338,7 +343,7 @@ def boundary_coverage(policy: Policy, results: Iterable[Result]) -> BoundaryCove
             step = watcher.steps.get(id(node)) or _step(checked, (node.value, node.low, node.high), ())
             for part, side, bound in (("low", "below", node.low), ("high", "above", node.high)):
                 part_seen = watcher.seen.get((id(node), part), set())
-                hints = _compare_hints(_text(node.value.span), _text(bound.span), watcher.rights.get((id(node), part), set()),
+                hints = _compare_hints(_operand(node.value), _text(bound.span), watcher.rights.get((id(node), part), set()),
                                        step)
                 edges.append(Edge("edges", f"{where}/{part}", text, ("eq", side), frozenset(part_seen), hints))
         elif isinstance(node, (ast.And, ast.Or)):

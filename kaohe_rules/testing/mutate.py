@@ -221,7 +221,14 @@ def mutants(checked: CheckedPolicy, text: str) -> list[Mutant]:
     defaults: list[object] = [[d.default for d in checked.facts.values()],
                               [f.default for r in checked.records.values() for f in r.fields]]
     out: list[Mutant] = []
-    seen: set[int] = set()
+    # Point values are not mutated: a section's targets must add up to its points, so a
+    # moved point value never checks.  Nor is a target's only rule dropped (a target
+    # needs one).  Both would only cost a load each.
+    placements = [p for t in checked.targets for p in t.placements]
+    seen: set[int] = {id(n) for p in placements for n in _walk(p.points)}
+    point_params = {n.ident for p in placements for n in _walk(p.points) if isinstance(n, ast.Name)}
+    seen |= {id(n) for name in point_params if name in checked.params for n in _walk(checked.params[name].value)}
+    seen |= {id(t.rules[0]) for t in checked.targets if len(t.rules) == 1}
 
     def own(node: Any) -> bool:
         span = getattr(node, "span", None)
