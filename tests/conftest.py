@@ -28,6 +28,7 @@ SLOW_TESTS = frozenset({
     "test_fast_coercion.py::test_fast_path_agrees_with_the_generic_coercer",
     "test_interpreter_differential.py::test_compiled_evaluator_agrees_with_the_interpreter",
     "test_diff.py::test_generated_units_find_every_kind_of_change",
+    "test_boundary.py::test_a_sample_of_karamay_mutants_is_killed_or_listed_as_equivalent",
     "test_diff.py::test_kaohe_diff_command",
     "test_dask.py::test_policy_is_shipped_to_worker_processes",
     "test_whynot.py::test_law_why_not_minimal_sets_match_brute_force",

@@ -263,7 +263,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _shift(value: Any, step: Decimal | None, sign: int) -> str:
+def _shift(value: Any, step: Decimal | None, sign: int, members: tuple[str, ...] = ()) -> str:
+    if members:  # an ordered enum: the neighbouring grade
+        index = int(value) + sign
+        return members[index] if 0 <= index < len(members) else "(none: no grade there)"
     if isinstance(value, datetime.date):
         return (value + datetime.timedelta(days=sign)).isoformat()
     if isinstance(value, (Decimal, int)) and step is not None:
@@ -271,12 +274,15 @@ def _shift(value: Any, step: Decimal | None, sign: int) -> str:
     return "?"
 
 
-def _compare_hints(left_text: str, right_text: str, rights: set[Any], step: Decimal | None) -> tuple[tuple[str, str], ...]:
+def _compare_hints(left_text: str, right_text: str, rights: set[Any], step: Decimal | None,
+                   members: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
     if len(rights) == 1:
         (r,) = rights
-        return (("eq", f"a case where {left_text} = {_fmt(r)} (on the edge {right_text})"),
-                ("below", f"a case where {left_text} = {_shift(r, step, -1)} (one step below {right_text} = {_fmt(r)})"),
-                ("above", f"a case where {left_text} = {_shift(r, step, 1)} (one step above {right_text} = {_fmt(r)})"))
+        shown = members[int(r)] if members and 0 <= int(r) < len(members) else _fmt(r)
+        edge = f"on the edge {right_text}" if shown == right_text else f"on the edge {right_text} = {shown}"
+        return (("eq", f"a case where {left_text} = {shown} ({edge})"),
+                ("below", f"a case where {left_text} = {_shift(r, step, -1, members)} (one step below {shown})"),
+                ("above", f"a case where {left_text} = {_shift(r, step, 1, members)} (one step above {shown})"))
     unit = "one day" if step is None else f"{_fmt(step)}"
     return (("eq", f"a case where {left_text} equals {right_text}"),
             ("below", f"a case where {left_text} is {unit} below {right_text}"),
@@ -331,7 +337,10 @@ def boundary_coverage(policy: Policy, results: Iterable[Result]) -> BoundaryCove
             if _ordered(checked, node):
                 step = watcher.steps.get(id(node)) or _step(checked, (node.left, node.right), ())
                 rights = watcher.rights.get((id(node), ""), set())
-                hints = _compare_hints(_operand(node.left), _text(node.right.span), rights, step)
+                left_type = checked.types[node.left]
+                members = (tuple(m.name for m in checked.enums[left_type.name].members)
+                           if left_type.kind == "enum" and left_type.name in checked.enums else ())
+                hints = _compare_hints(_operand(node.left), _text(node.right.span), rights, step, members)
                 needs = _NEEDS.get(node.op, ("eq", "below" if "below" in seen or "above" not in seen else "above"))
                 if node.op in ("==", "!="):
                     needs = ("eq", "above") if "above" in seen else ("eq", "below")

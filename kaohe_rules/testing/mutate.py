@@ -35,7 +35,7 @@ import datetime
 import re
 import time
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -359,8 +359,13 @@ def _killed(policy: Policy, cases: Sequence[tuple[Case, Path]]) -> bool:
 
 
 def check_mutants(policy_path: Path, policy: Policy, cases: Sequence[tuple[Case, Path]],
-                  equivalents: Sequence[Equivalent] = ()) -> MutationReport:
-    """Run every mutant of the policy at ``policy_path`` against ``cases`` (which must pass on the policy)."""
+                  equivalents: Sequence[Equivalent] = (),
+                  select: Callable[[Sequence[Mutant]], Sequence[Mutant]] | None = None) -> MutationReport:
+    """Run every mutant of the policy at ``policy_path`` against ``cases`` (which must pass on the policy).
+
+    ``select`` picks the mutants to run from all of them (a test runs a sample); entries
+    of ``equivalents`` that match no selected mutant are then not called stale.
+    """
     from ..errors import PolicyError
     from ..policy import load_source
     from ..source import read_policy_file
@@ -375,6 +380,10 @@ def check_mutants(policy_path: Path, policy: Policy, cases: Sequence[tuple[Case,
     text = read_policy_file(policy_path)
     name = policy.checked.header.span.source.name
     found = mutants(policy.checked, text)
+    if select is not None:
+        found = list(select(found))
+        chosen = {m.key for m in found}
+        equivalents = [e for e in equivalents if (e.line, e.column, e.mutation) in chosen]
     invalid = 0
     killed: list[Mutant] = []
     survivors: list[Mutant] = []
@@ -393,7 +402,8 @@ def check_mutants(policy_path: Path, policy: Policy, cases: Sequence[tuple[Case,
                           tuple(e for key, e in listed.items() if key not in used), time.perf_counter() - started)
 
 
-def mutation_reports(paths: Sequence[Path]) -> list[MutationReport]:
+def mutation_reports(paths: Sequence[Path],
+                     select: Callable[[Sequence[Mutant]], Sequence[Mutant]] | None = None) -> list[MutationReport]:
     """One report per policy tested by the test files ``paths`` (cases of all its files together)."""
     from ..errors import PolicyError
     from ..policy import load
@@ -422,5 +432,5 @@ def mutation_reports(paths: Sequence[Path]) -> list[MutationReport]:
             reports.append(MutationReport(display_path(str(policy_path)), len(cases), 0, 0, (), (), (), (), 0.0,
                                           "the policy does not load:\n" + exc.render()))
             continue
-        reports.append(check_mutants(policy_path, policy, cases, lists.get(policy_path, [])))
+        reports.append(check_mutants(policy_path, policy, cases, lists.get(policy_path, []), select))
     return errors + reports
