@@ -134,11 +134,24 @@ class BoundaryCoverage:
 
 
 # ------------------------------------------------------------- observing
-def _step(checked: CheckedPolicy, nodes: Iterable[ast.Expr], values: Iterable[Any]) -> Decimal | None:
-    """The operands' grid (None for dates, whose step is a day, and for unordered kinds)."""
-    kinds = {checked.types[n].kind for n in nodes}
-    steps = [_GRID[k] for k in kinds if k in _GRID]
-    for value in values:
+def _step(checked: CheckedPolicy, nodes: Iterable[ast.Expr]) -> Decimal | None:
+    """The operands' grid (None for dates, whose step is a day, and for unordered kinds).
+
+    The grid of their kinds, made finer by the decimal places of the constants among them
+    (literals and parameters) — never by a fact's value, so it is the same for every case.
+    """
+    steps = []
+    for node in nodes:
+        kind = checked.types[node].kind
+        if kind in _GRID:
+            steps.append(_GRID[kind])
+        value: object = None
+        if isinstance(node, (ast.Number, ast.MoneyLit, ast.PercentLit)):
+            value = node.value
+        elif isinstance(node, ast.Name):
+            resolution = checked.resolutions.get(node)
+            if resolution is not None and resolution.kind == "param":
+                value = checked.param_values.get(resolution.name)
         if isinstance(value, Decimal) and value.is_finite():
             exponent = value.normalize().as_tuple().exponent
             if isinstance(exponent, int) and exponent < 0:
@@ -176,14 +189,18 @@ class _Watcher:
         self.rights: dict[tuple[int, str], set[Any]] = {}
         self.steps: dict[int, Decimal | None] = {}
 
+    def step(self, node: ast.Compare | ast.InRange) -> Decimal | None:
+        if id(node) not in self.steps:
+            operands = (node.left, node.right) if isinstance(node, ast.Compare) else (node.value, node.low, node.high)
+            self.steps[id(node)] = _step(self.checked, operands)
+        return self.steps[id(node)]
+
     def _mark(self, node: object, part: str, side: str) -> None:
         self.seen.setdefault((id(node), part), set()).add(side)
 
     def compare(self, node: ast.Compare, left: Any, right: Any) -> None:
         if _ordered(self.checked, node) and left is not None and right is not None:
-            step = _step(self.checked, (node.left, node.right), (left, right))
-            self.steps[id(node)] = step
-            side = _side(left, right, step)
+            side = _side(left, right, self.step(node))
             if side is not None:
                 self._mark(node, "", side)
             self.rights.setdefault((id(node), ""), set()).add(right)
@@ -191,8 +208,7 @@ class _Watcher:
             self._mark(node, "", "true" if _truth(node.op, left, right) else "false")
 
     def in_range(self, node: ast.InRange, value: Any, low: Any, high: Any) -> None:
-        step = _step(self.checked, (node.value, node.low, node.high), (value, low, high))
-        self.steps[id(node)] = step
+        step = self.step(node)
         for part, bound in (("low", low), ("high", high)):
             side = _side(value, bound, step)
             if side is not None:
@@ -335,21 +351,20 @@ def boundary_coverage(policy: Policy, results: Iterable[Result]) -> BoundaryCove
         where, text = _where(node.span), _text(node.span)
         if isinstance(node, ast.Compare):
             if _ordered(checked, node):
-                step = watcher.steps.get(id(node)) or _step(checked, (node.left, node.right), ())
+                step = watcher.step(node)
                 rights = watcher.rights.get((id(node), ""), set())
                 left_type = checked.types[node.left]
                 members = (tuple(m.name for m in checked.enums[left_type.name].members)
                            if left_type.kind == "enum" and left_type.name in checked.enums else ())
                 hints = _compare_hints(_operand(node.left), _text(node.right.span), rights, step, members)
-                needs = _NEEDS.get(node.op, ("eq", "below" if "below" in seen or "above" not in seen else "above"))
-                if node.op in ("==", "!="):
-                    needs = ("eq", "above") if "above" in seen else ("eq", "below")
+                # == / !=: on the edge, and one step off it on either side
+                needs = _NEEDS.get(node.op) or (("eq", "above") if "above" in seen else ("eq", "below"))
                 edges.append(Edge("edges", where, text, needs, frozenset(seen), hints))
             else:
                 edges.append(Edge("edges", where, text, ("true", "false"), frozenset(seen),
                                   (("true", f"a case where {text} holds"), ("false", f"a case where {text} does not hold"))))
         elif isinstance(node, ast.InRange):
-            step = watcher.steps.get(id(node)) or _step(checked, (node.value, node.low, node.high), ())
+            step = watcher.step(node)
             for part, side, bound in (("low", "below", node.low), ("high", "above", node.high)):
                 part_seen = watcher.seen.get((id(node), part), set())
                 hints = _compare_hints(_operand(node.value), _text(bound.span), watcher.rights.get((id(node), part), set()),

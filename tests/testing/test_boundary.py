@@ -265,3 +265,38 @@ def test_a_sample_of_karamay_mutants_is_killed_or_listed_as_equivalent() -> None
     for report in reports:
         assert report.ok, report.render()
         assert len(report.killed) > 0
+
+
+class _CountingObserver:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def compare(self, node: object, left: object, right: object) -> None:
+        self.calls += 1
+
+    def in_range(self, node: object, value: object, low: object, high: object) -> None:
+        self.calls += 1
+
+    def junction(self, node: object, left: bool, right: bool | None) -> None:
+        self.calls += 1
+
+    def coalesce(self, node: object, defaulted: bool) -> None:
+        self.calls += 1
+
+
+def test_observing_the_interpreter_changes_no_result() -> None:
+    """The observer sees every comparison, and evaluating short-circuited operands for MC/DC changes nothing."""
+    from kaohe_rules.numeric import engine_context
+    from kaohe_rules.runtime.interpreter import Interpreter
+
+    report = run_casefile(POLICIES / "karamay-2013.tests.toml")
+    assert report.policy is not None
+    checked = report.policy.checked
+    observer = _CountingObserver()
+    watched, plain = Interpreter(checked, observer), Interpreter(checked)  # type: ignore[arg-type]
+    results = [o.result for o in report.outcomes if o.result is not None]
+    for result in results:
+        with engine_context():
+            assert watched.run(result.category, result.facts) == plain.run(result.category, result.facts)
+            assert watched.run(result.category, result.facts)[0] == result.score
+    assert observer.calls > 100 * len(results)
