@@ -9,6 +9,7 @@
 #   bash dev.sh fuzz    # long property-based runs, then the robustness fuzz (on demand, not in CI)
 #   bash dev.sh fuzz-robustness [--rows N --mutations M --seed S]
 #                       # hostile fact rows, unit files, policy mutations (issue #9); prints the figures
+#   bash dev.sh mutate  # every mutant of the bundled policies against their test files (on demand; CI runs a sample)
 #   bash dev.sh docs    # regenerate the generated blocks of docs/ (the diagnostic code table in docs/api.md)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -63,11 +64,15 @@ case "$cmd" in
     setup
     "$VENV/bin/python" -m kaohe_rules.testing.fuzz "$@"
     ;;
+  mutate)
+    setup
+    "$VENV/bin/kaohe" test policies/ --mutate "$@"
+    ;;
   docs)
     setup
     "$VENV/bin/python" -m kaohe_rules.language.codes --update-docs docs/api.md
     ;;
   *)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     ;;
 esac

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, assert_never
+from typing import Any, Protocol, assert_never
 
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
@@ -29,11 +29,31 @@ from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
 Env = dict[str, object]
 
 
+class Observer(Protocol):
+    """What :mod:`kaohe_rules.testing.boundary` watches while a unit is interpreted.
+
+    The interpreter calls it at every comparison, range test, ``and``/``or`` and
+    ``??`` it evaluates, with the operand values, so boundary coverage can tell
+    which side of each edge a case sits on without touching the compiled path.
+    ``right`` of :meth:`junction` is None when it could not be evaluated (it was
+    short-circuited and evaluating it on its own failed).
+    """
+
+    def compare(self, node: ast.Compare, left: Any, right: Any) -> None: ...
+
+    def in_range(self, node: ast.InRange, value: Any, low: Any, high: Any) -> None: ...
+
+    def junction(self, node: ast.And | ast.Or, left: bool, right: bool | None) -> None: ...
+
+    def coalesce(self, node: ast.Coalesce, defaulted: bool) -> None: ...
+
+
 class Interpreter:
     """Evaluates units of one category of a checked policy."""
 
-    def __init__(self, policy: CheckedPolicy) -> None:
+    def __init__(self, policy: CheckedPolicy, observer: Observer | None = None) -> None:
         self.policy = policy
+        self.observer = observer
         self.rating_names = [r.name for r in policy.ratings.ratings]
 
     # ----------------------------------------------------------------- unit
@@ -321,19 +341,45 @@ class _Frame(ExprVisitor[Any]):
         return self.interp.binary(e, self.visit(e.left), self.visit(e.right))
 
     def visit_Compare(self, e: ast.Compare) -> Any:
-        return _COMPARE[e.op](self.visit(e.left), self.visit(e.right))
+        left, right = self.visit(e.left), self.visit(e.right)
+        if self.interp.observer is not None:
+            self.interp.observer.compare(e, left, right)
+        return _COMPARE[e.op](left, right)
 
     def visit_InRange(self, e: ast.InRange) -> Any:
         low, value = self.visit(e.low), self.visit(e.value)
+        if self.interp.observer is not None:
+            high = self.visit(e.high)
+            self.interp.observer.in_range(e, value, low, high)
+            return low <= value <= high
         return low <= value and value <= self.visit(e.high)
 
     def visit_And(self, e: ast.And) -> Any:
         left = self.visit(e.left)
+        if self.interp.observer is not None:
+            right = self.visit(e.right) if left else self._unobserved(e.right)
+            self.interp.observer.junction(e, bool(left), None if right is _FAILED else bool(right))
+            return right if left else left
         return self.visit(e.right) if left else left
 
     def visit_Or(self, e: ast.Or) -> Any:
         left = self.visit(e.left)
+        if self.interp.observer is not None:
+            right = self._unobserved(e.right) if left else self.visit(e.right)
+            self.interp.observer.junction(e, bool(left), None if right is _FAILED else bool(right))
+            return left if left else right
         return left if left else self.visit(e.right)
+
+    def _unobserved(self, e: ast.Expr) -> Any:
+        """A short-circuited operand evaluated for MC/DC only: its own comparisons are not observed
+        (the real evaluation never reached them) and a failure (a None compared) is no value."""
+        observer, self.interp.observer = self.interp.observer, None
+        try:
+            return self.visit(e)
+        except Exception:
+            return _FAILED
+        finally:
+            self.interp.observer = observer
 
     def visit_Not(self, e: ast.Not) -> Any:
         return not self.visit(e.operand)
@@ -346,6 +392,8 @@ class _Frame(ExprVisitor[Any]):
 
     def visit_Coalesce(self, e: ast.Coalesce) -> Any:
         left, right = self.visit(e.left), self.visit(e.right)
+        if self.interp.observer is not None:
+            self.interp.observer.coalesce(e, left is None)
         return right if left is None else left
 
     def visit_Call(self, e: ast.Call) -> Any:
@@ -357,6 +405,9 @@ class _Frame(ExprVisitor[Any]):
     def visit_Extremum(self, e: ast.Extremum) -> Any:
         values = [self.visit(a) for a in e.args]
         return min(values) if e.func == "min" else max(values)
+
+
+_FAILED = object()
 
 
 def _nonneg(value: Any) -> Any:

@@ -27,9 +27,12 @@ def register(sub: Any) -> dict[str, Handler]:
     p.add_argument("paths", nargs="+", metavar="PATH", help="test files, or directories searched for *.tests.toml")
     p.add_argument("-k", dest="only", metavar="TEXT", help="only the cases whose name contains TEXT")
     p.add_argument("--coverage", action="store_true",
-                   help="report the bands, vetoes, exceptions, deferrals, targets and rules the cases exercise")
+                   help="report the bands, vetoes, exceptions, deferrals, targets and rules the cases exercise, "
+                        "and the edges of comparisons, conditions and defaults they try on both sides")
     p.add_argument("--fail-under", type=float, metavar="PERCENT",
-                   help="fail when coverage is below PERCENT (implies --coverage)")
+                   help="fail when rule coverage or boundary coverage is below PERCENT (implies --coverage)")
+    p.add_argument("--mutate", action="store_true",
+                   help="apply small mutations to each policy and report those no case kills (see docs/testing.md)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--no-explain", action="store_true", help="do not explain failing cases")
 
@@ -137,8 +140,9 @@ def _private_subdirectory(root: Path | None, name: str) -> Path | None:
 
 # ---------------------------------------------------------------------- test
 def cmd_test(args: argparse.Namespace) -> int:
+    from .boundary import BoundaryCoverage, boundary_coverage
     from .casefile import CaseFileError, find_casefiles, run_casefile
-    from .coverage import coverage
+    from .coverage import Coverage, coverage
 
     try:
         paths = find_casefiles(args.paths)
@@ -147,6 +151,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError("no test files (*.tests.toml) in " + ", ".join(args.paths))
     want_coverage = args.coverage or args.fail_under is not None
+    if args.mutate:
+        return _cmd_mutate(args, paths)
     cache: dict[Path, Any] = {}
     reports = [run_casefile(p, only=args.only, trace=want_coverage, policies=cache) for p in paths]
     out = sys.stdout
@@ -157,15 +163,19 @@ def cmd_test(args: argparse.Namespace) -> int:
         if r.policy is not None:
             by_policy.setdefault(id(r.policy), (r.policy, []))[1].extend(o.result for o in r.outcomes if o.result)
     coverages = [coverage(policy, results) for policy, results in by_policy.values()] if want_coverage else []
+    boundaries = [boundary_coverage(policy, results) for policy, results in by_policy.values()] if want_coverage else []
     status = EXIT_OK if failed == 0 else EXIT_POLICY
-    low = [c for c in coverages if args.fail_under is not None and float(c.percent()) < args.fail_under]
+    # rule and boundary coverage are two measures, not one average: each must reach --fail-under
+    measures: list[Coverage | BoundaryCoverage] = [*coverages, *boundaries]
+    low = [c for c in measures if args.fail_under is not None and float(c.percent()) < args.fail_under]
     if low:
         status = EXIT_POLICY
     if args.format == "json":
         doc = {"ok": status == EXIT_OK, "passed": passed, "failed": failed,
                "files": [{"file": str(r.path), "error": r.error, "cases": [o.to_dict() for o in r.outcomes]}
                          for r in reports],
-               "coverage": [c.to_dict() for c in coverages]}
+               "coverage": [c.to_dict() for c in coverages],
+               "boundary_coverage": [b.to_dict() for b in boundaries]}
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return status
     for r in reports:
@@ -180,10 +190,27 @@ def cmd_test(args: argparse.Namespace) -> int:
                 out.write("\n" + o.render(explain=not args.no_explain) + "\n")
     for c in coverages:
         out.write("\n" + c.render() + "\n")
-    for c in low:
-        out.write(f"\ncoverage of {c.policy} is {c.percent()}%, under --fail-under {args.fail_under:g}%\n")
+    for b in boundaries:
+        out.write("\n" + b.render() + "\n")
+    for measure in low:
+        what = "boundary coverage" if isinstance(measure, BoundaryCoverage) else "coverage"
+        out.write(f"\n{what} of {measure.policy} is {measure.percent()}%, under --fail-under {args.fail_under:g}%\n")
     out.write(f"\n{passed} passed, {failed} failed\n")
     return status
+
+
+def _cmd_mutate(args: argparse.Namespace, paths: list[Path]) -> int:
+    """``kaohe test --mutate``: exit 1 when a mutant survives (or an equivalent-list entry is stale)."""
+    from .mutate import mutation_reports
+
+    reports = mutation_reports(paths)
+    out = sys.stdout
+    if args.format == "json":
+        doc = {"ok": all(r.ok for r in reports), "mutation": [r.to_dict() for r in reports]}
+        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write("\n\n".join(r.render() for r in reports) + "\n")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_POLICY
 
 
 # -------------------------------------------------------------------- verify

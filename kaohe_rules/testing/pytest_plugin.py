@@ -91,8 +91,10 @@ class PolicyCase(pytest.Item):
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if not config.getoption("kaohe_coverage"):
         return
+    from .boundary import boundary_coverage
     from .coverage import coverage
 
     for policy, results in config.stash[_RESULTS_KEY].values():
         terminalreporter.write_sep("-", "kaohe policy coverage")
         terminalreporter.write_line(coverage(policy, results).render())
+        terminalreporter.write_line(boundary_coverage(policy, results).render())

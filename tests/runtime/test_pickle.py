@@ -25,6 +25,7 @@ import kaohe_rules.unitio
 from kaohe_rules.audit.trace_json import TraceFormatError, read_trace
 from kaohe_rules.errors import EvaluationError, FactError, KaoheError, PolicyError, UnitInputError
 from kaohe_rules.testing.casefile import CaseFileError
+from kaohe_rules.testing.mutate import MutantFileError, read_equivalents
 
 POLICY = """policy p { }
 category 单位 total 100 { section 甲 100 }
@@ -78,6 +79,16 @@ def case_file_error(tmp_path: Path) -> KaoheError:
     return CaseFileError("policy.tests.toml: unknown key 'polcy'")
 
 
+def mutant_file_error(tmp_path: Path) -> KaoheError:
+    path = tmp_path / "p.mutants.toml"
+    path.write_text('[[equivalent]]\nat = "3:7"\nmutation = "`>=` → `>`"\n', encoding="utf-8")
+    try:
+        read_equivalents(path)
+    except MutantFileError as exc:
+        return exc
+    raise AssertionError("an entry without a reason was accepted")
+
+
 def with_notes() -> KaoheError:
     error = KaoheError("something went wrong")
     error.add_note("while loading p.kh")
@@ -91,6 +102,7 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "EvaluationError": lambda _: evaluation_error(),
     "UnitInputError": unit_input_error,
     "CaseFileError": case_file_error,
+    "MutantFileError": mutant_file_error,
     "TraceFormatError": trace_format_error,
 }
 

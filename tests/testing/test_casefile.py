@@ -162,8 +162,12 @@ def test_kaohe_test_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["test", str(path), "--coverage", "--fail-under", "60"]) == 1  # 4 of 8 items exercised: 50%
     out = capsys.readouterr().out
     assert "under --fail-under 60%" in out and "never exercised" in out
-    assert main(["test", str(path), "--fail-under", "50"]) == 0
-    capsys.readouterr()
+    # rule coverage (50%) reaches 50, boundary coverage does not: no case sits at 次数 = 5 nor scores 5
+    # (issue #18: --fail-under applies to each measure)
+    assert main(["test", str(path), "--fail-under", "50"]) == 1
+    out = capsys.readouterr().out
+    assert "boundary coverage of small test policy is 0.0%, under --fail-under 50%" in out
+    assert "\ncoverage of small test policy is" not in out
     assert main(["test", str(path), "-k", "misses", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [c["case"] for f in doc["files"] for c in f["cases"]] == ["two misses"]
