@@ -75,6 +75,23 @@ class OutputFile:
         if self.path is None:
             sys.stdout.write(text)
             return
+        self.write_bytes(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write ``data`` as it is (an XLSX workbook, CSV in a chosen encoding), with the same checks.
+
+        Without a file the bytes go to standard output's binary buffer; a caller that must
+        not write binary to a terminal (XLSX) refuses that before (``needs_file``).
+        """
+        if self.path is None:
+            sys.stdout.flush()
+            buffer = getattr(sys.stdout, "buffer", None)
+            if buffer is None:
+                sys.stdout.write(data.decode("utf-8", "replace"))
+            else:
+                buffer.write(data)
+                buffer.flush()
+            return
         self._check(self._inputs)
         path = self.path
         try:
@@ -83,7 +100,6 @@ class OutputFile:
             st = None
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-        data = text.encode("utf-8")
         try:
             if st is not None and not stat.S_ISREG(st.st_mode):
                 _write_stream(path, data)

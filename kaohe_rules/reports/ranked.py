@@ -13,6 +13,7 @@ from decimal import Decimal
 from ..numeric import normalize
 from ..runtime.program import Program
 from ..runtime.result import Result
+from .rows import RankedRow, money_totals, rank, ranked_row
 from .table import render_table
 
 
@@ -48,26 +49,25 @@ def summary_dict(program: Program, results: Sequence[Result], errors: Sequence[o
 
 def ranked_report(program: Program, results: Sequence[Result], errors: Sequence[object]) -> str:
     """The city's 通报: per category, units ranked by score, with vetoes and money."""
+    return ranked_table(program, [ranked_row(program, r) for r in results], len(errors))
+
+
+def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int) -> str:
+    """:func:`ranked_report` from the small rows a streaming batch keeps (:mod:`.rows`)."""
     checked = program.checked
     lines = [f"{program.label or program.name}" + (f"（{checked.header.document}）" if checked.header.document else ""),
-             f"考核结果通报 / ranked results — {len(results)} 个单位" + (f", {len(errors)} 个未能考核" if errors else ""), ""]
-    for category, info in checked.categories.items():
-        rows_in = [r for r in results if r.category == category]
-        if not rows_in:
-            continue
-        order = {r.name: i for i, r in enumerate(checked.ratings.ratings)}
-        # like the city's 通报: by rating first (a vetoed unit is ranked with its rating), then by score
-        rows_in.sort(key=lambda r: (order[r.rating], -r.score, r.unit_id))
+             f"考核结果通报 / ranked results — {len(rows)} 个单位" + (f", {not_assessed} 个未能考核" if not_assessed else ""), ""]
+    for category, rows_in in rank(rows, checked.categories):
+        info = checked.categories[category]
         lines.append(f"【{info.label or category}】 满分 {info.total}")
         table = []
-        for rank, r in enumerate(rows_in, 1):
-            c = r.consequences
-            amount = money(c.total) if c.kind != "none" else ""
-            sign = "+" if c.kind == "reward" else "-" if c.kind == "fine" else ""
+        for number, r in enumerate(rows_in, 1):
+            amount = money(r.money_total) if r.money_kind != "none" else ""
+            sign = "+" if r.money_kind == "reward" else "-" if r.money_kind == "fine" else ""
             # short names here; the full labels and evidence are in `kaohe explain`
-            vetoes = "；".join(f"{v.name}〔{v.citation}〕" for v in r.vetoes)
-            deferred = "；".join(f"{d.name} {len(d.items)}项→{d.to}" for d in r.deferred)
-            table.append([str(rank), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
+            vetoes = "；".join(f"{name}〔{citation}〕" for name, _, citation in r.vetoes)
+            deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
+            table.append([str(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
                           vetoes or "—", (sign + amount) if amount else "—", deferred or ""])
         lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交"], table, right=(0, 3, 6)))
         counts = {rating.label or rating.name: 0 for rating in checked.ratings.ratings}
@@ -75,6 +75,6 @@ def ranked_report(program: Program, results: Sequence[Result], errors: Sequence[
             counts[r.rating_label] += 1
         lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items()))
         lines.append("")
-    summary = summary_dict(program, results, errors)
-    lines.append(f"奖励合计 {money(Decimal(str(summary['rewards_total'])))} 元；罚款合计 {money(Decimal(str(summary['fines_total'])))} 元")
+    rewards, fines = money_totals(rows)
+    lines.append(f"奖励合计 {money(rewards)} 元；罚款合计 {money(fines)} 元")
     return "\n".join(lines)
