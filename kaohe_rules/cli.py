@@ -15,6 +15,7 @@ No Python traceback reaches the user: every expected failure is a message.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -29,9 +30,10 @@ from .errors import KaoheError, PolicyError, UnitInputError
 from .errors import UsageError as UsageError
 from .messages import resolve_lang, text, usage_message
 from .outfile import OutputFile
+from .reports.jsondoc import JsonDocumentWriter
+from .reports.ranked import Summary, ranked_table
 from .reports.ranked import money as money
 from .reports.ranked import ranked_report as ranked_report
-from .reports.ranked import ranked_table
 from .reports.ranked import summary_dict as summary_dict
 from .reports.rows import RankedRow, Tally, rank, ranked_row
 from .reports.table import display_width as display_width
@@ -143,14 +145,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if output is not None:
         output.protect_policy(policy)
     out = out_stream()
-    namer = fact_namer(policy.program)
     progress = Progress.for_stream(sys.stderr, args.quiet, lambda n, rate: text("progress", lang, n=n, rate=rate))
+    if args.format == "jsonl" and workers > 1:
+        return _eval_jsonl_parallel(policy, args, out, workers, progress)
+    with contextlib.ExitStack() as stack:
+        document_writer: JsonDocumentWriter | None = None
+        if args.format == "json":  # streamed: each result document written as it is made
+            sink = out if output is None else stack.enter_context(output.stream())
+            document_writer = JsonDocumentWriter(sink, {"name": policy.name, "label": policy.label,
+                                                        "hash": policy.content_hash})
+        status = _eval_rows(policy, args, out, output, progress, document_writer)
+    return status
+
+
+def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: OutputFile | None,
+               progress: Progress, document_writer: JsonDocumentWriter | None) -> int:
+    """The serial ``eval``: every row assessed, streamed (jsonl, json) or kept as a small row (ranked)."""
+    lang = getattr(args, "message_lang", None)
     errors: list[dict[str, object]] = []
     stream_jsonl = args.format == "jsonl"
-    if stream_jsonl and workers > 1:
-        return _eval_jsonl_parallel(policy, args, out, workers, progress)
-    documents: list[dict[str, object]] = []
-    results: list[Result] = []  # --format json only: the document holds them all
+    summary = Summary()
     rows: list[RankedRow] = []  # the ranked formats: one small row per unit, not the result
     tally = Tally()
     program = policy.program
@@ -176,18 +190,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         elif ranked is not None:
             rows.append(ranked)
         else:
-            assert item.result is not None and document is not None
-            results.append(item.result)
-            documents.append(document)
+            assert item.result is not None and document is not None and document_writer is not None
+            summary.add(item.result)
+            document_writer.add(document)
     progress.close()
-    if args.format == "json":
-        doc = {
-            "policy": {"name": policy.name, "label": policy.label, "hash": policy.content_hash},
-            "results": documents,
-            "errors": errors,
-            "summary": summary_dict(policy.program, results, errors),
-        }
-        _emit(output, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    if document_writer is not None:
+        document_writer.finish(errors, summary.to_dict(len(errors)))
     elif args.format == "table":
         _emit(output, ranked_table(program, rows, len(errors)) + "\n")
     elif args.format in ("xlsx", "csv"):
@@ -202,6 +210,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             data = ranked_csv(program, ranked_rows, errors, tally, lang).encode(ENCODINGS[args.encoding])
         assert output is not None
         output.write_bytes(data)
+    namer = fact_namer(program)
     for entry in errors:
         sys.stderr.write(error_text(entry, lang, namer) + "\n")
     if args.format in ("xlsx", "csv") and not args.quiet:

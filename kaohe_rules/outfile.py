@@ -32,8 +32,8 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 from .errors import UsageError
 
@@ -108,6 +108,50 @@ class OutputFile:
                 write_atomically(os.path.realpath(path), data, overwrite=self.force, shown=path)
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[IO[str]]:
+        """A text stream (UTF-8) for output written piece by piece, committed whole at the end.
+
+        With a file the text goes to the temporary file of :func:`write_atomically`'s scheme
+        and takes the file's name only when the block ends without an exception; standard
+        output (no file) is yielded as it is.
+        """
+        if self.path is None:
+            yield sys.stdout
+            return
+        self._check(self._inputs)
+        path = self.path
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):  # a device or a pipe
+            with open(path, "w", encoding="utf-8", newline="") as device:
+                yield device
+            return
+        target = os.path.realpath(path)
+        directory = os.path.dirname(os.path.abspath(target))
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._check(self._inputs)
+            os.chmod(tmp, _mode_for(target))
+            if self.force:
+                os.replace(tmp, target)
+            else:
+                _link_new(tmp, target, path)
+            _fsync_directory(directory)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     # -------------------------------------------------------------- check
     def _check(self, inputs: Iterable[tuple[str, str]]) -> None:

@@ -29,22 +29,49 @@ def plain_number(value: Decimal) -> str:
     return str(normalize(value))
 
 
+class Summary:
+    """The JSON ``summary`` counted as results pass: counts per category and rating, vetoed units, money.
+
+    A streamed batch adds each result as it goes and keeps no result; only the ids of
+    vetoed units are kept (the summary lists them).
+    """
+
+    def __init__(self) -> None:
+        self.assessed = 0
+        self.bands: dict[str, dict[str, int]] = {}
+        self.vetoed: list[str] = []
+        self.rewards = Decimal("0.00")
+        self.fines = Decimal("0.00")
+
+    def add(self, result: Result) -> None:
+        self.assessed += 1
+        band = self.bands.setdefault(result.category, {})
+        band[result.rating] = band.get(result.rating, 0) + 1
+        if result.vetoed:
+            self.vetoed.append(result.unit_id)
+        c = result.consequences
+        if c.kind == "reward":
+            self.rewards += c.total
+        elif c.kind == "fine":
+            self.fines += c.total
+
+    def to_dict(self, not_assessed: int) -> dict[str, object]:
+        return {
+            "assessed": self.assessed,
+            "not_assessed": not_assessed,
+            "ratings": self.bands,
+            "vetoed": list(self.vetoed),
+            "rewards_total": str(self.rewards),
+            "fines_total": str(self.fines),
+        }
+
+
 def summary_dict(program: Program, results: Sequence[Result], errors: Sequence[object]) -> dict[str, object]:
     """Counts per category and rating, vetoed units, reward and fine totals (the JSON ``summary``)."""
-    bands: dict[str, dict[str, int]] = {}
+    summary = Summary()
     for r in results:
-        bands.setdefault(r.category, {}).setdefault(r.rating, 0)
-        bands[r.category][r.rating] += 1
-    rewards = sum((r.consequences.total for r in results if r.consequences.kind == "reward"), Decimal("0.00"))
-    fines = sum((r.consequences.total for r in results if r.consequences.kind == "fine"), Decimal("0.00"))
-    return {
-        "assessed": len(results),
-        "not_assessed": len(errors),
-        "ratings": bands,
-        "vetoed": [r.unit_id for r in results if r.vetoed],
-        "rewards_total": str(rewards),
-        "fines_total": str(fines),
-    }
+        summary.add(r)
+    return summary.to_dict(len(errors))
 
 
 def ranked_report(program: Program, results: Sequence[Result], errors: Sequence[object]) -> str:

@@ -225,3 +225,32 @@ def test_progress_shows_only_on_a_terminal_after_a_delay_and_not_when_quiet() ->
     assert not Progress.for_stream(io.StringIO(), False, str.format).enabled  # not a terminal
     assert not Progress.for_stream(FakeTerminal(), True, str.format).enabled  # --quiet
     assert Progress.for_stream(FakeTerminal(), False, str.format).enabled
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_the_streamed_json_document_is_byte_identical_to_json_dumps(count: int) -> None:
+    from kaohe_rules.reports.jsondoc import JsonDocumentWriter
+
+    head = {"name": "p", "label": "政策", "hash": "ab"}
+    documents = [{"unit": {"id": f"u{i}", "name": "甲\n乙"}, "score": "9", "targets": [{"a": []}, {}]}
+                 for i in range(count)]
+    errors = [{"index": 1, "problems": [{"message": "x"}]}] if count else []
+    summary = {"assessed": count, "ratings": {}}
+    stream = io.StringIO()
+    writer = JsonDocumentWriter(stream, head)
+    for document in documents:
+        writer.add(document)
+    writer.finish(errors, summary)
+    whole = {"policy": head, "results": documents, "errors": errors, "summary": summary}
+    assert stream.getvalue() == json.dumps(whole, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_json_to_a_file_is_the_document_of_standard_output(capsys: pytest.CaptureFixture[str], mixed: Path,
+                                                           tmp_path: Path) -> None:
+    code, stdout, _ = run(capsys, "eval", POLICY, mixed, "--format", "json")
+    out = tmp_path / "r.json"
+    assert run(capsys, "eval", POLICY, mixed, "--format", "json", "-o", out)[0] == code == 3
+    assert out.read_text(encoding="utf-8") == stdout
+    document = json.loads(stdout)
+    assert document["summary"]["assessed"] == 17 and document["summary"]["not_assessed"] == 2
+    assert not list(tmp_path.glob(".r.json.*"))  # no temporary file left behind
