@@ -40,6 +40,7 @@ from .reports.table import display_width as display_width
 from .reports.table import pad as pad
 from .reports.table import render_table
 from .reports.tabular import fact_namer
+from .runtime.jsonline import json_line
 from .runtime.result import Result
 from .unitio import UnitRow
 
@@ -172,9 +173,12 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
         progress.tick()
         document: dict[str, object] | None = None
         ranked: RankedRow | None = None
+        line: str | None = None
         if item is not None and item.error is None:
             if args.format in RANKED_FORMATS:
                 ranked, item = rendered(item, lambda result: ranked_row(program, result))
+            elif stream_jsonl:
+                line, item = rendered(item, json_line)
             else:
                 document, item = rendered(item, Result.to_dict)
         if item is None or item.error is not None:
@@ -186,7 +190,7 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
             continue
         tally.assessed += 1
         if stream_jsonl:
-            out.write(json.dumps(document, ensure_ascii=False) + "\n")
+            out.write(f"{line}\n")
         elif ranked is not None:
             rows.append(ranked)
         else:

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import attrs
 
+from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_VETOES
 from ..language.model import CategoryInfo
 from ..runtime.program import Program
 from ..runtime.result import Result
@@ -65,19 +66,27 @@ def top_sections(info: CategoryInfo) -> tuple[str, ...]:
 
 
 def ranked_row(program: Program, result: Result) -> RankedRow:
-    """The row of one result: read now, while the result is at hand."""
+    """The row of one result: read now, while the result is at hand.
+
+    Read from the raw result and the category's plan, not through ``Result.sections`` /
+    ``vetoes`` / ``deferred``, which decode every target and every fact a veto read: the
+    row needs a few numbers and names, and this runs once per unit of a batch.
+    """
     checked = program.checked
-    order = {r.name: i for i, r in enumerate(checked.ratings.ratings)}
-    sections = result.sections
-    keys = top_sections(checked.categories[result.category])
+    category = result.category
+    plan = program.plans[category]
+    raw = result.raw
+    order = program.section_order(category)
+    scores = dict(zip(order, raw[RAW_SECTIONS]))
+    sections = tuple(Decimal(scores[s.path]) for s in checked.categories[category].sections if s.path in scores)
+    vetoes = tuple((v.name, v.label, v.cite) for v in (plan.vetoes[entry[0]] for entry in raw[RAW_VETOES]))
+    deferred = tuple((plan.defers[index].name, len(items), plan.defers[index].to) for index, items in raw[RAW_DEFERRED])
     c = result.consequences
+    rating = result.rating
     return RankedRow(
-        category=result.category, unit_id=result.unit_id, name=result.name, score=result.score,
-        rating=result.rating, rating_label=result.rating_label, rating_order=order[result.rating],
-        sections=tuple(sections[k].score for k in keys if k in sections),
-        vetoes=tuple((v.name, v.label, v.citation) for v in result.vetoes),
-        deferred=tuple((d.name, len(d.items), d.to) for d in result.deferred),
-        money_kind=c.kind, money_total=c.total)
+        category=category, unit_id=result.unit_id, name=result.name, score=result.score,
+        rating=rating, rating_label=result.rating_label, rating_order=program.rating_names.index(rating),
+        sections=sections, vetoes=vetoes, deferred=deferred, money_kind=c.kind, money_total=c.total)
 
 
 def rank(rows: Iterable[RankedRow], categories: Iterable[str]) -> list[tuple[str, list[RankedRow]]]:
