@@ -134,6 +134,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- eval
 #: formats rendered only when every unit is read (ranked), and those written as bytes
 RANKED_FORMATS = ("table", "xlsx", "csv")
+#: JSON Lines rows written at once (a Karamay row is about 10 kB: one write each cost a flush each)
+JSONL_BATCH = 32
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -167,6 +169,7 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
     stream_jsonl = args.format == "jsonl"
     summary = Summary()
     rows: list[RankedRow] = []  # the ranked formats: one small row per unit, not the result
+    pending: list[str] = []  # jsonl lines not yet written: one write per JSONL_BATCH rows
     tally = Tally()
     program = policy.program
     for row, item in _assess(policy, args.units, args):
@@ -186,17 +189,23 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
             entry = error_entry(row, item)
             errors.append(entry)
             if stream_jsonl:
-                out.write(json.dumps({"error": entry}, ensure_ascii=False) + "\n")
+                pending.append(json.dumps({"error": entry}, ensure_ascii=False))
             continue
         tally.assessed += 1
         if stream_jsonl:
-            out.write(f"{line}\n")
+            assert line is not None
+            pending.append(line)
+            if len(pending) >= JSONL_BATCH:
+                out.write("\n".join(pending) + "\n")
+                pending.clear()
         elif ranked is not None:
             rows.append(ranked)
         else:
             assert item.result is not None and document is not None and document_writer is not None
             summary.add(item.result)
             document_writer.add(document)
+    if pending:
+        out.write("\n".join(pending) + "\n")
     progress.close()
     if document_writer is not None:
         document_writer.finish(errors, summary.to_dict(len(errors)))
@@ -288,7 +297,9 @@ def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tup
         if row.unit is None:
             yield row, None
             continue
-        yield row, attrs.evolve(policy.assess_row(row.index, row.unit), location=row.location)
+        item = policy.assess_row(row.index, row.unit)
+        # the location only matters to an error row (a good row's costs an attrs.evolve per unit)
+        yield row, (item if item.error is None else attrs.evolve(item, location=row.location))
 
 
 # ----------------------------------------------------------------- explain
