@@ -238,6 +238,10 @@ def _eval_output(args: argparse.Namespace) -> OutputFile | None:
     path = getattr(args, "output", None)
     if args.format == "xlsx" and (path is None or path == "-"):
         raise UsageError(text("needs_output", lang, fmt=args.format))
+    if args.format == "xlsx":
+        from .reports.xlsx import require_openpyxl
+
+        require_openpyxl()
     if args.format == "jsonl" and path is not None and path != "-":
         raise UsageError("--format jsonl streams to standard output: redirect it (> FILE) instead of -o")
     if getattr(args, "encoding", "utf-8-sig") != "utf-8-sig" and args.format != "csv":

@@ -149,6 +149,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     # checked before any work: a report must never replace the data it is made from
     if args.format == "xlsx" and (args.output is None or args.output == "-"):
         raise UsageError(text("needs_output", getattr(args, "message_lang", None), fmt=args.format))
+    if args.format == "xlsx":
+        from ..reports.xlsx import require_openpyxl
+
+        require_openpyxl()
     output = OutputFile(args.output, force=args.force,
                         inputs=[("the policy file", args.policy), ("the units file", args.units)])
     policy = load_policy(args.policy)

@@ -22,6 +22,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import UsageError
 from ..runtime.program import Program
 from .rows import RankedRow, Tally, money_totals
 from .tabular import Cell, category_tables, error_columns, error_rows, fact_namer, headers, tally_text
@@ -31,6 +32,14 @@ MONEY_FORMAT = '#,##0.00"元";-#,##0.00"元"'
 
 #: characters Excel does not allow in a sheet title
 _BAD_TITLE = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def require_openpyxl() -> None:
+    """Refuse ``--format xlsx`` at once, before any unit is assessed, when openpyxl is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("openpyxl") is None:
+        raise UsageError("writing .xlsx needs openpyxl / 生成 .xlsx 需要 openpyxl: pip install 'kaohe_rules[xlsx]'")
 
 
 def sheet_title(text: str, used: set[str]) -> str:

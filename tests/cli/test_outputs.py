@@ -254,3 +254,17 @@ def test_json_to_a_file_is_the_document_of_standard_output(capsys: pytest.Captur
     document = json.loads(stdout)
     assert document["summary"]["assessed"] == 17 and document["summary"]["not_assessed"] == 2
     assert not list(tmp_path.glob(".r.json.*"))  # no temporary file left behind
+
+
+def test_xlsx_without_openpyxl_is_a_usage_error_before_any_work(capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "openpyxl" else real(name, *a))
+    out = tmp_path / "r.xlsx"
+    for command in ("eval", "report"):
+        code, _, err = run(capsys, command, POLICY, UNITS, "--format", "xlsx", "-o", out)
+        assert code == 2 and "needs openpyxl" in err and not out.exists()
