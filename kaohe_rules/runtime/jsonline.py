@@ -20,7 +20,16 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..language.abi import RAW_DEFERRED, RAW_EXCEPTED, RAW_SECTIONS, RAW_TARGETS, RAW_VETOES
+from ..language.abi import (
+    RAW_BAND,
+    RAW_DEFERRED,
+    RAW_EXCEPTED,
+    RAW_OUTCOME,
+    RAW_RATING,
+    RAW_SECTIONS,
+    RAW_TARGETS,
+    RAW_VETOES,
+)
 from .parts import plain
 
 if TYPE_CHECKING:
@@ -74,6 +83,8 @@ class LineTemplate:
 
         # per section and per target: the encoded value(s) with the static piece that follows,
         # by raw score (a score repeats across units: most targets keep their full points)
+        self.heads: dict[tuple[int, int, bool], str] = {}
+        self.consequences: dict[tuple[int, str], str] = {}
         self.section_chunks: tuple[dict[object, str], ...] = tuple({} for _ in range(self.sections))
         self.target_chunks: tuple[dict[object, str], ...] = tuple({} for _ in range(self.targets))
 
@@ -107,10 +118,15 @@ class LineTemplate:
         if len(sections) != self.sections or len(targets) != self.targets:  # pragma: no cover - see module doc
             return _dumps(result.to_dict())
         pieces = self.pieces
+        # band, rating, label and vetoed follow from three small ints: one chunk per combination
+        head_key = (raw[RAW_BAND], raw[RAW_RATING], bool(raw[RAW_VETOES]))
+        head = self.heads.get(head_key)
+        if head is None:
+            head = "".join((pieces[2], _dumps(result.band), pieces[3], _dumps(result.rating), pieces[4],
+                            _dumps(result.rating_label), pieces[5], "true" if result.vetoed else "false", pieces[6]))
+            self.heads[head_key] = head
         out = [pieces[0], _dumps({"id": result.unit_id, "name": result.name, "category": result.category}),
-               pieces[1], '"', plain(result.score), '"', pieces[2], _dumps(result.band), pieces[3],
-               _dumps(result.rating), pieces[4], _dumps(result.rating_label), pieces[5],
-               "true" if result.vetoed else "false", pieces[6]]
+               pieces[1], '"', plain(result.score), '"', head]
         # a chunk is keyed by the raw score itself (5 and 5.0 encode alike), except a zero,
         # keyed by its spelling: 0 and -0 are equal but plain() writes them apart
         section, chunks = self._section, self.section_chunks
@@ -121,8 +137,19 @@ class LineTemplate:
         out += [_dumps([v.to_dict() for v in result.vetoes]) if raw[RAW_VETOES] else "[]", pieces[at],
                 _dumps([v.to_dict() for v in result.excepted]) if raw[RAW_EXCEPTED] else "[]", pieces[at + 1],
                 _dumps([d.to_dict() for d in result.deferred]) if raw[RAW_DEFERRED] else "[]", pieces[at + 2],
-                _dumps(result.consequences.to_dict()), pieces[at + 3]]
+                self._consequences(result, raw), pieces[at + 3]]
         return "".join(out)
+
+    def _consequences(self, result: Result, raw: tuple[Any, ...]) -> str:
+        """The consequences, by rating and raw outcome — keyed by its repr, which keeps the
+        spelling of each amount (1.0 and 1.00 are equal Decimals but encode apart)."""
+        key = (raw[RAW_RATING], repr(raw[RAW_OUTCOME]))
+        text = self.consequences.get(key)
+        if text is None:
+            text = _dumps(result.consequences.to_dict())
+            if len(self.consequences) < _CHUNKS_LIMIT:
+                self.consequences[key] = text
+        return text
 
 
 def json_line(result: Result) -> str:
