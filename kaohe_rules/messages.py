@@ -47,7 +47,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "tally": {"en": "{assessed} assessed + {not_assessed} not assessed = {total} rows read",
               "zh": "已考核 {assessed} + 未能考核 {not_assessed} = 共读入 {total} 行"},
     "wrote": {"en": "wrote {path}", "zh": "已写入 {path}"},
-    "progress": {"en": "{n} units, {rate} units/s", "zh": "{n} 个单位，{rate} 个/秒"},
+    "progress": {"en": "{n:,} units, {rate:,} units/s", "zh": "{n:,} 个单位，{rate:,} 个/秒"},
     "internal": {"en": "internal error ({kind}: {detail}); please report this with the input",
                  "zh": "内部错误（{kind}: {detail}）；请连同输入数据一起报告"},
 }

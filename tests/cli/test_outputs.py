@@ -180,7 +180,7 @@ def test_lang_zh_names_the_fact_by_label_and_clause_and_en_is_unchanged(
     assert "unit 'broken' not assessed:\n  - no_such_fact: unknown fact\n" in english
     _, _, chinese = run(capsys, "eval", POLICY, mixed, "--lang", "zh")
     decl = policy.checked.facts["事故"]
-    assert f"单位 broken 未能考核：" in chinese
+    assert "单位 broken 未能考核：" in chinese
     assert f"「{decl.label}」(事故)〔{decl.cite}〕：" in chinese
     assert "「no_such_fact」：本办法没有这个事实" in chinese
     code, _, err = run(capsys, "explain", POLICY, UNITS, "--id", "nobody", "--lang", "zh")
