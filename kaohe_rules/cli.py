@@ -82,8 +82,29 @@ def load_policy(path: str) -> Policy:
     return load(path)
 
 
-def iter_units(path: str) -> Iterator[UnitRow]:
-    """Rows of a unit file (JSON, JSON Lines, CSV, XLSX); ``-`` reads JSON Lines from stdin."""
+def iter_units(path: str, policy: Policy | None = None, encoding: str | None = None) -> Iterator[UnitRow]:
+    """Rows of a unit file (JSON, JSON Lines, CSV, XLSX); ``-`` reads JSON Lines from stdin.
+
+    With the ``policy``, a header column that is no fact of it is one file-level
+    error and a workbook may hold one sheet per category (:class:`~kaohe_rules.unitio.Expect`).
+    A unit id seen before is an error row naming both rows (docs/cli.md): the first
+    is assessed, the repeat is not — two rows of one unit would otherwise both be ranked.
+    """
+    seen: dict[str, str] = {}
+    for row in _unit_rows(path, policy, encoding):
+        unit_id = row.unit.get("id") if row.unit is not None else None
+        if isinstance(unit_id, str):
+            first = seen.get(unit_id)
+            if first is not None:
+                row = UnitRow(row.index, row.location, None,
+                              f"单位编号重复 / duplicate unit id {unit_id!r}: first given at {first};"
+                              " only the first is assessed")
+            else:
+                seen[unit_id] = row.location
+        yield row
+
+
+def _unit_rows(path: str, policy: Policy | None, encoding: str | None) -> Iterator[UnitRow]:
     from .unitio import read_units
 
     if path == "-":  # read as JSON Lines files are: same rows, indexes, locations and errors
@@ -92,7 +113,24 @@ def iter_units(path: str) -> Iterator[UnitRow]:
         for record in jsonl_stream_texts(sys.stdin.buffer, "<stdin>"):
             yield jsonl_row(record)
         return
-    yield from read_units(path)
+    from .unitio import Expect
+
+    yield from read_units(path, encoding=encoding, expect=Expect.of(policy.checked) if policy is not None else None)
+
+
+_UNIT_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xlsx")
+
+
+def check_order(policy: str, units: str) -> None:
+    """Refuse ``kaohe eval UNITS POLICY`` before reading either: "did you swap them?"."""
+    import os
+
+    policy_ext = os.path.splitext(policy)[1].lower()
+    if policy_ext in _UNIT_EXTENSIONS:
+        swapped = os.path.splitext(units)[1].lower() == ".kh"
+        raise UsageError(f"{policy} is a units file ({policy_ext}), not a policy"
+                         + (f", and {units} is a policy: did you swap them? " if swapped else "; ")
+                         + "the policy comes first: kaohe eval POLICY UNITS")
 
 
 # ------------------------------------------------------------------- check
@@ -143,6 +181,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     lang = getattr(args, "message_lang", None)
     if workers < 1:
         raise UsageError(text("workers", lang, n=workers))
+    check_order(args.policy, args.units)
     output = _eval_output(args)
     policy = load_policy(args.policy)
     if output is not None:
@@ -220,7 +259,7 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
         else:
             from .reports.csvout import ENCODINGS, ranked_csv
 
-            data = ranked_csv(program, ranked_rows, errors, tally, lang).encode(ENCODINGS[args.encoding])
+            data = ranked_csv(program, ranked_rows, errors, tally, lang).encode(ENCODINGS[args.output_encoding])
         assert output is not None
         output.write_bytes(data)
     namer = fact_namer(program)
@@ -244,8 +283,8 @@ def _eval_output(args: argparse.Namespace) -> OutputFile | None:
         require_openpyxl()
     if args.format == "jsonl" and path is not None and path != "-":
         raise UsageError("--format jsonl streams to standard output: redirect it (> FILE) instead of -o")
-    if getattr(args, "encoding", "utf-8-sig") != "utf-8-sig" and args.format != "csv":
-        raise UsageError("--encoding applies to --format csv only")
+    if getattr(args, "output_encoding", "utf-8-sig") != "utf-8-sig" and args.format != "csv":
+        raise UsageError("--output-encoding applies to --format csv only")
     if path is None or path == "-":
         return None if args.format != "csv" else OutputFile(None)
     return OutputFile(path, force=args.force, inputs=[("the policy file", args.policy), ("the units file", args.units)])
@@ -278,7 +317,7 @@ def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str],
             buffer.write(data)
         buffer.flush()
     else:
-        for line, entry in render_rows_jsonl(policy, iter_units(args.units), workers):
+        for line, entry in render_rows_jsonl(policy, iter_units(args.units, policy, _encoding(args)), workers):
             progress.tick()
             if entry is not None:
                 errors.append(entry)
@@ -295,9 +334,9 @@ def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tup
     if getattr(args, "workers", 1) > 1:  # process-parallel, same rows in the same order
         from .batch.pool import assess_rows
 
-        yield from assess_rows(policy, iter_units(path), args.workers)
+        yield from assess_rows(policy, iter_units(path, policy, _encoding(args)), args.workers)
         return
-    for row in iter_units(path):
+    for row in iter_units(path, policy, _encoding(args)):
         if row.unit is None:
             yield row, None
             continue
@@ -306,8 +345,14 @@ def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tup
         yield row, (item if item.error is None else attrs.evolve(item, location=row.location))
 
 
+def _encoding(args: argparse.Namespace) -> str | None:
+    encoding: str | None = getattr(args, "encoding", None)
+    return encoding
+
+
 # ----------------------------------------------------------------- explain
 def cmd_explain(args: argparse.Namespace) -> int:
+    check_order(args.policy, args.unit)
     policy = load_policy(args.policy)
     out = out_stream()
     found = False
@@ -351,23 +396,63 @@ def cmd_facts(args: argparse.Namespace) -> int:
     from .runtime.fact_sheet import fact_rows, unit_template
 
     policy = load_policy(args.policy)
-    categories = [args.category] if args.category else list(policy.categories)
+    from .unitio import category_spellings
+
+    spellings = category_spellings(policy.checked)  # by name or label, as eval reads a unit's category
+    categories = [spellings.get(args.category, args.category)] if args.category else list(policy.categories)
     for category in categories:
         if category not in policy.categories:
-            raise UsageError(text("no_category", args.message_lang, category=category,
-                                  known=", ".join(policy.categories)))
-    out = out_stream()
+            raise UsageError(f"no category {category!r}; the policy has " + ", ".join(
+                f"{name} ({info.label})" if info.label else name for name, info in policy.checked.categories.items()))
+    fmt = getattr(args, "format", "json")
+    if fmt == "xlsx" and not args.template:
+        raise UsageError("--format xlsx writes the template: add --template")
+    if args.template and fmt == "xlsx":
+        return _write_xlsx_template(policy, categories, args)
     if args.template:
-        templates = [unit_template(policy, c) for c in categories]
-        out.write(json.dumps(templates[0] if len(templates) == 1 else {"units": templates}, ensure_ascii=False,
-                             indent=2) + "\n")
+        # always the {"units": [...]} document eval reads; required facts are null, so unfilled it is refused
+        text = json.dumps({"units": [unit_template(policy, c) for c in categories]}, ensure_ascii=False, indent=2)
+        _write_text(text + "\n", args)
         return EXIT_OK
+    out = out_stream()
     for category in categories:
         info = policy.checked.categories[category]
         out.write(f"【{info.label or category}】 ({category})\n")
         rows = fact_rows(policy, category)
         out.write(render_table(["事实 fact", "类型 type", "必填 required", "约束 range", "说明 label", "条款 clause"],
                                rows) + "\n\n")
+    return EXIT_OK
+
+
+def _write_text(text: str, args: argparse.Namespace) -> None:
+    output = getattr(args, "output", None)
+    if output is None or output == "-":
+        out_stream().write(text)
+        return
+    from .outfile import OutputFile
+
+    OutputFile(output, force=args.force, inputs=[("the policy file", args.policy)]).write(text)
+
+
+def _write_xlsx_template(policy: Policy, categories: list[str], args: argparse.Namespace) -> int:
+    """``facts --template --format xlsx -o FILE``: the workbook, written atomically, never over an input."""
+    from .outfile import OutputFile, write_atomically
+    from .reports.template import xlsx_template
+
+    output = getattr(args, "output", None)
+    if output is None or output == "-":
+        raise UsageError("--format xlsx needs -o FILE.xlsx (a workbook is not written to a terminal)")
+    OutputFile(output, force=args.force, inputs=[("the policy file", args.policy)])  # checks before the work
+    try:
+        data = xlsx_template(policy, categories)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    import os
+
+    try:
+        write_atomically(os.path.realpath(output), data, overwrite=args.force, shown=output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     return EXIT_OK
 
 
@@ -391,11 +476,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
                    help="table (the 通报, default), json, jsonl (streams), xlsx (needs -o), csv")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="assess in N processes (same output, same order; jsonl streams)")
+    p.add_argument("--encoding", metavar="ENC",
+                   help="the encoding of a CSV units file (default: UTF-8 or GB18030, detected)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead of standard output (never over an input; see --force)")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists (never an input)")
-    p.add_argument("--encoding", choices=("utf-8-sig", "utf-8", "gb18030"), default="utf-8-sig",
-                   help="CSV output encoding (default UTF-8 with a BOM, which Chinese Excel opens)")
+    p.add_argument("--output-encoding", choices=("utf-8-sig", "utf-8", "gb18030"), default="utf-8-sig",
+                   help="encoding of --format csv output (default UTF-8 with a BOM, which Chinese Excel opens)")
     p.add_argument("--quiet", action="store_true", help="no progress line on standard error")
     handlers["eval"] = cmd_eval
 
@@ -411,7 +498,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p = sub.add_parser("facts", help="list the facts a unit supplies (or print a unit template to fill in)")
     p.add_argument("policy", metavar="POLICY")
     p.add_argument("--category", help="only the facts of this category")
-    p.add_argument("--template", action="store_true", help="print a JSON unit to fill in instead of the table")
+    p.add_argument("--template", action="store_true",
+                   help="a template to fill in instead of the table: JSON, or an Excel workbook with --format xlsx")
+    p.add_argument("--format", choices=("json", "xlsx"), default="json", help="the template's format")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the template to FILE (needed for xlsx)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     handlers["facts"] = cmd_facts
 
     for module_name in EXTENSION_MODULES:

@@ -93,7 +93,7 @@ USAGE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + 
     (r"no units in (.+)", "{0} 中没有单位"),
     (r"--format jsonl streams to standard output: redirect it \(> FILE\) instead of -o",
      "--format jsonl 以流的方式写到标准输出：请用重定向（> FILE），不要用 -o"),
-    (r"--encoding applies to --format csv only", "--encoding 只用于 --format csv"),
+    (r"--output-encoding applies to --format csv only", "--output-encoding 只用于 --format csv"),
     (r"nothing to change: give --set FACT=VALUE or --patch FILE",
      "没有要改的内容：请给出 --set 事实=值 或 --patch 文件"),
 ))

@@ -189,21 +189,22 @@ class Policy:
             self._fast.build_all()
 
     # ------------------------------------------------------------ metadata
+    # the policy's identity is its program's: one definition, in runtime/program.py
     @property
     def name(self) -> str:
-        return self.checked.header.name
+        return self.program.name
 
     @property
     def label(self) -> str | None:
-        return self.checked.header.label
+        return self.program.label
 
     @property
     def content_hash(self) -> str:
-        return self.checked.content_hash
+        return self.program.content_hash
 
     @property
     def categories(self) -> tuple[str, ...]:
-        return tuple(self.checked.categories)
+        return self.program.categories
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:

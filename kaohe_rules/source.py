@@ -225,11 +225,31 @@ def read_policy_file(path: Path, limit: int = MAX_POLICY_BYTES) -> str:
         os.close(fd)
     if size > limit:
         raise UnreadablePolicy(_too_large(limit), "split the policy, or check that this is the file you meant")
+    data = b"".join(chunks)
     try:
-        return b"".join(chunks).decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        gb = _gb18030_policy(data)
+        if gb is not None:
+            return gb
         raise UnreadablePolicy(f"it is not UTF-8 text (byte {exc.start + 1} cannot be decoded)",
                                "policy files are UTF-8 text; re-save the file as UTF-8") from None
+
+
+def _gb18030_policy(data: bytes) -> str | None:
+    """The text of a policy saved as GB18030/GBK ("ANSI" in Chinese Windows Notepad), else None.
+
+    Tried only when the bytes are not UTF-8 (valid UTF-8 is always read as UTF-8), and
+    accepted only when the whole file decodes strictly and the text begins as every
+    policy does (:func:`starts_like_policy`): bytes that merely happen to decode are
+    still refused as "not UTF-8 text".
+    """
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    text = text[1:] if text.startswith(BOM) else text
+    return text if starts_like_policy(text) else None
 
 
 def _too_large(limit: int) -> str:

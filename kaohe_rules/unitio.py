@@ -38,6 +38,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import difflib
 import importlib
 import json
 import math
@@ -49,14 +50,17 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
 from . import limits
 from .errors import UnitInputError
 
-__all__ = ["UnitInputError", "UnitRow", "detect_format", "read_units"]
+if TYPE_CHECKING:
+    from .language.model import CheckedPolicy
+
+__all__ = ["Expect", "UnitInputError", "UnitRow", "csv_encoding", "detect_format", "header_fact", "read_units"]
 
 #: A raw unit: {"id": str, "name": str (optional), "category": str (optional), "facts": {...}}.
 Unit = dict[str, object]
@@ -78,16 +82,37 @@ _EXTENSIONS = {
 _RESERVED = {
     "id": "id",
     "编号": "id",
+    "单位编号": "id",
     "name": "name",
     "单位": "name",
+    "名称": "name",
+    "单位名称": "name",
     "category": "category",
     "类别": "category",
+    "单位类别": "category",
+    "序号": "serial",  # the row number Excel sheets start with: read past, never a fact
 }
+
+#: What a bracketed suffix of a fact header says about its cells: "（是/否）" nothing (a hint
+#: for the clerk), "（万元）" that a bare number is in 万元, "（%）" that a bare number is a
+#: percentage.  A header with another bracketed suffix is taken whole (it is probably a fact
+#: name, and the policy says whether it knows it).
+_HEADER_UNITS = {"是/否": "", "是／否": "", "元": "元", "万元": "万元", "%": "%", "％": "%"}
+_HEADER_SUFFIX = re.compile(r"(.+?)\s*[（(]\s*([^（）()]+?)\s*[）)]\s*")
+#: a cell that is a bare number (a header's unit is appended to it): digits, sign, ',' and '.'
+_BARE_NUMBER = re.compile(r"[+-]?[0-9][0-9,]*(?:\.[0-9]+)?")
+
+
+def header_fact(header: str) -> tuple[str, str]:
+    """(fact name, unit of its bare numbers) of a header: "资金（万元）" → ("资金", "万元")."""
+    match = _HEADER_SUFFIX.fullmatch(header)
+    if match is not None and match.group(2) in _HEADER_UNITS:
+        return match.group(1), _HEADER_UNITS[match.group(2)]
+    return header, ""
 
 # Sheet names that are preferred over "the first sheet" in a workbook.
 _UNIT_SHEETS = ("units", "单位")
 
-_MISSING_ID = "缺少 id / missing id"
 
 #: Bounded reads: what is skipped (an over-long line) or checked (an xlsx member) is read this much at a time.
 _CHUNK = 1024 * 1024
@@ -140,7 +165,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 
 def read_units(
-    path: str | os.PathLike[str], *, format: str | None = None
+    path: str | os.PathLike[str], *, format: str | None = None, encoding: str | None = None,
+    expect: Expect | None = None,
 ) -> Iterator[UnitRow]:
     """Yield one :class:`UnitRow` per record of a units file, in file order.
 
@@ -153,6 +179,12 @@ def read_units(
     happens while iterating, so streaming formats never hold more than one
     record in memory.  The file is open only while iterating: exhausting the
     iterator, calling its ``close()`` or dropping it closes the file.
+
+    ``encoding`` states a CSV file's encoding; without it UTF-8 (with or without a
+    BOM) and GB18030/GBK (what Chinese Excel's "CSV (逗号分隔)" writes) are told apart
+    (:func:`csv_encoding`).  ``expect`` (the policy's facts and categories) turns a
+    header column that is no fact into one file-level error, and lets a workbook hold
+    one sheet per category.
     """
     shown = os.fspath(path)
     if format is None:
@@ -174,8 +206,8 @@ def read_units(
         return _read_jsonl(shown)
     if fmt in ("csv", "tsv"):
         tabs = fmt == "tsv" or os.path.splitext(shown)[1].lower() == ".tsv"
-        return _read_csv(shown, "\t" if tabs else ",")
-    return _read_xlsx(shown)
+        return _read_csv(shown, "\t" if tabs else ",", encoding, expect)
+    return _read_xlsx(shown, expect)
 
 
 def _open(shown: str, mode: str, **kwargs: Any) -> IO[Any]:
@@ -437,6 +469,8 @@ def _unit_from_object(
     errors: list[str] = []
     for key, value in obj.items():
         role = _RESERVED.get(key.strip().lower())
+        if role == "serial":
+            continue
         if role is not None:
             if role in fields:
                 first, again = _short(fields[role][0]), _short(key)
@@ -472,24 +506,26 @@ def _unit_from_object(
 def _build_unit(
     fields: Mapping[str, object],
     facts: dict[str, object],
-    missing_id: str = _MISSING_ID,
 ) -> tuple[Unit, list[str]]:
-    """Assemble {"id", "name"?, "category"?, "facts"} and check the three text fields.
+    """Assemble {"id"?, "name"?, "category"?, "facts"} and check the three text fields.
 
     An integer id/name/category is accepted and written as text because
     spreadsheets and databases routinely store 编号 as numbers; anything else
     (a decimal, a boolean, a list) is surely a mistake and is reported.
+
+    A unit without an id (an empty 编号 cell, a template not filled in) is passed on
+    without one: the engine refuses it, naming the missing id *and* every other
+    problem of the unit at once (runtime.facts.FactCoercer.envelope), so a clerk
+    sees every empty cell of the row in one message.
     """
     errors: list[str] = []
     unit: Unit = {}
-    id_given = False
     for role in ("id", "name", "category"):
         value = fields.get(role)
         if isinstance(value, str) and value.strip() == "":
             value = None
         if value is None:
             continue
-        id_given = id_given or role == "id"
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
@@ -498,10 +534,6 @@ def _build_unit(
             )
             continue
         unit[role] = value
-    if not id_given:
-        # Name the unit when we can: "missing id" alone is hard to act on in a big file.
-        named = f" (name: {unit['name']})" if "name" in unit else ""
-        errors.append(missing_id + named)
     unit["facts"] = facts
     return unit, errors
 
@@ -817,19 +849,67 @@ class _Columns:
     facts: tuple[tuple[int, str], ...]
     #: column index -> header, for every named column (used in error messages).
     names: Mapping[int, str]
+    #: column index -> the unit its header gives bare numbers ("万元", "元", "%"), when it gives one
+    units: Mapping[int, str] = attrs.field(factory=dict)
+    #: the category of every row without one (the sheet of that category in a workbook)
+    category_default: str | None = None
 
 
-def _parse_header(names: Sequence[str], where: str) -> _Columns:
+@attrs.frozen
+class Expect:
+    """What the policy lets a header hold, so a header problem is one file-level error, not one per row.
+
+    ``facts`` are the fact names a column may carry; ``categories`` maps every
+    spelling of a category (its name and its label) to its name, for the sheets of a
+    workbook named after categories (``kaohe facts --template --format xlsx``).
+    """
+
+    facts: frozenset[str] = frozenset()
+    categories: Mapping[str, str] = attrs.field(factory=dict)
+    #: a fact's label (the column title of a sheet made from the policy's text) → the fact's name
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(cls, checked: CheckedPolicy) -> Expect:
+        """What a units file read for the checked policy may hold.
+
+        A label shared by two facts names neither (it would be a guess), nor does a
+        label that is another fact's name.
+        """
+        by_label: dict[str, list[str]] = {}
+        for name, decl in checked.facts.items():
+            if decl.label:
+                by_label.setdefault(decl.label, []).append(name)
+        labels = {label: names[0] for label, names in by_label.items()
+                  if len(names) == 1 and label not in checked.facts}
+        return cls(frozenset(checked.facts), category_spellings(checked), labels)
+
+
+def category_spellings(checked: CheckedPolicy) -> dict[str, str]:
+    """Every accepted spelling of a category — its name, its label — to its name: one rule for every command.
+
+    A name wins over another category's label, as in the fact layer (runtime.facts.FactCoercer.envelope).
+    """
+    spellings = {info.label: name for name, info in checked.categories.items() if info.label}
+    spellings.update({name: name for name in checked.categories})
+    return spellings
+
+
+def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None,
+                  category: str | None = None) -> _Columns:
     """Map header cells to id/name/category/fact columns.
 
     A repeated header is a whole-file error: there is no way to know which of
     two "死亡人数" columns is right, and guessing would silently drop data.
     Columns with an empty header are ignored unless a row puts a value there.
+    Every problem of the header is one error (not one per row): no id column,
+    and, when the policy is known (``expect``), every column that is no fact of it.
     """
     roles: dict[str, int] = {}
     facts: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     named: dict[int, str] = {}
+    units: dict[int, str] = {}
     for col, raw in enumerate(names):
         name = raw.strip()
         if not name:
@@ -841,24 +921,47 @@ def _parse_header(names: Sequence[str], where: str) -> _Columns:
             )
         named[col] = name
         role = _RESERVED.get(name.lower())
-        key = f"\0{role}" if role else name
+        if role is not None and expect is not None and name in expect.facts:
+            role = None  # the policy's own fact names win over the header aliases ("名称", "单位")
+        if role == "serial":
+            continue
+        fact, unit = (name, "") if role else header_fact(name)
+        if not role and expect is not None and fact not in expect.facts:
+            fact = expect.labels.get(fact, fact)  # a fact's label as its column title
+        key = f"\0{role}" if role else fact
         if key in seen:
             first = _short(names[seen[key]].strip())
             raise UnitInputError(
                 f"{where}: 表头重复 / duplicate header: columns {first!r} and {_short(name)!r}"
-                + (f" both give the {role}" if role else "")
+                + (f" both give the {role}" if role else f" both give the fact {_short(fact)!r}")
             )
         seen[key] = col
         if role:
             roles[role] = col
         else:
-            facts.append((col, name))
+            facts.append((col, fact))
+            if unit:
+                units[col] = unit
+    problems: list[str] = []
+    if "id" not in roles:
+        problems.append("表头没有 id / 编号 列 / the header has no id column (id, 编号 or 单位编号)")
+    if expect is not None and expect.facts:
+        for col, fact in facts:
+            if fact not in expect.facts:
+                match = difflib.get_close_matches(fact, list(expect.facts), n=1, cutoff=0.5)
+                hint = f"; did you mean {match[0]!r}?" if match else ""
+                problems.append(f"列 {_short(named[col])} 不是本政策的事实 / column {_short(named[col])!r}"
+                                f" is no fact of the policy{hint}")
+    if problems:
+        raise UnitInputError(f"{where}: 表头 / header: " + _joined(problems))
     return _Columns(
         id=roles.get("id"),
         name=roles.get("name"),
         category=roles.get("category"),
         facts=tuple(facts),
         names=named,
+        units=units,
+        category_default=category,
     )
 
 
@@ -915,6 +1018,9 @@ def _tabular_unit(
         if col not in values:
             continue
         value = values[col]
+        unit_of_column = columns.units.get(col)
+        if unit_of_column:
+            value = _with_unit(value, unit_of_column)
         if isinstance(value, str) and value[0] in "[{":
             label = _short(name)
             try:
@@ -944,13 +1050,9 @@ def _tabular_unit(
         )
         if col is not None
     }
-    # Without an id column every row lacks an id; say so, the header is at fault.
-    missing_id = (
-        _MISSING_ID
-        if columns.id is not None
-        else (f"{_MISSING_ID}: 表头没有 id / 编号 列 / the header has no id column")
-    )
-    unit, field_errors = _build_unit(fields, facts, missing_id)
+    if "category" not in fields and columns.category_default is not None:
+        fields["category"] = columns.category_default
+    unit, field_errors = _build_unit(fields, facts)
     errors.extend(field_errors)
     if errors:
         return None, _joined(errors)
@@ -960,7 +1062,59 @@ def _tabular_unit(
 _TOO_DEEP = object()
 
 
-def _read_csv(shown: str, delimiter: str) -> Iterator[UnitRow]:
+def _with_unit(value: object, unit: str) -> object:
+    """A bare number of a column whose header gives its unit ("资金（万元）": 120 → "120万元"); else as is.
+
+    A cell that already carries a unit ("120万元", "98%") is left alone, so the fact
+    layer reads it, or refuses it, as written.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, Decimal)):
+        return f"{value}{unit}"
+    if isinstance(value, str) and _BARE_NUMBER.fullmatch(value):
+        return value + unit
+    return value
+
+
+#: How much of a CSV file is looked at to tell UTF-8 from GB18030.
+_SNIFF_BYTES = 1024 * 1024
+
+
+def csv_encoding(head: bytes) -> str:
+    """The encoding of a CSV file from its first bytes: "utf-8-sig" or "gb18030".
+
+    UTF-8 (a BOM, or bytes that decode as UTF-8) is read as UTF-8; anything else as
+    GB18030, the superset of GBK that Chinese Excel and WPS write as "CSV (逗号分隔)".
+    Chinese text in GBK is practically never valid UTF-8 over more than a few
+    characters, so the test is safe; ``--encoding`` states it when it is not.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _csv_encoding(shown: str, encoding: str | None) -> str:
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UnitInputError(f"{shown}: 未知编码 / unknown encoding {encoding!r}") from None
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    with _open(shown, "rb") as f:
+        try:
+            head = f.read(_SNIFF_BYTES)
+        except OSError as e:
+            raise UnitInputError(f"{shown}: 读取失败 / read failed: {e.strerror or e}") from e
+    return csv_encoding(head)
+
+
+def _read_csv(shown: str, delimiter: str, encoding: str | None = None,
+              expect: Expect | None = None) -> Iterator[UnitRow]:
     """Read CSV/TSV (UTF-8, optional BOM) row by row; the first non-blank row is the header.
 
     A row the csv module cannot read (longer than MAX_LINE_BYTES characters, or a
@@ -968,7 +1122,8 @@ def _read_csv(shown: str, delimiter: str) -> Iterator[UnitRow]:
     header, the encoding and the file itself are file-level.  A cell longer than
     MAX_TEXT_CHARS is an error row naming the column (:func:`_tabular_unit`).
     """
-    with _open(shown, "r", encoding="utf-8-sig", newline="") as f:
+    chosen = _csv_encoding(shown, encoding)
+    with _open(shown, "r", encoding=chosen, newline="") as f:
         lines = _CsvLines(f, limits.MAX_LINE_BYTES)
         reader = csv.reader(lines, delimiter=delimiter)
         columns: _Columns | None = None
@@ -990,7 +1145,8 @@ def _read_csv(shown: str, delimiter: str) -> Iterator[UnitRow]:
                 problem = f"无法读取 CSV / cannot read CSV: {e}"
             except (UnicodeDecodeError, OSError) as e:
                 raise UnitInputError(
-                    f"{shown}:{first_line}: 无法读取 CSV / cannot read CSV: {e}"
+                    f"{shown}:{first_line}: 无法读取 CSV / cannot read CSV ({chosen}): {e};"
+                    " state the encoding with --encoding"
                 ) from e
             if problem is not None:
                 if columns is None:
@@ -1000,7 +1156,7 @@ def _read_csv(shown: str, delimiter: str) -> Iterator[UnitRow]:
                 continue
             if columns is None:
                 if any(c.strip() for c in cells):
-                    columns = _parse_header(cells, f"{shown}:{first_line}")
+                    columns = _parse_header(cells, f"{shown}:{first_line}", expect)
                 continue
             built = _tabular_unit(columns, cells, _same, lambda col: str(col + 1))
             if built is None:
@@ -1146,6 +1302,32 @@ def _xlsx_value(value: object) -> object:
     raise ValueError(f"不支持的单元格值 / unsupported cell value {value!r}")
 
 
+#: Quoted text and backslash-escaped characters of a number format: a '%' there is a literal, not a percent.
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def is_percent_format(number_format: object) -> bool:
+    """Whether an Excel number format shows the cell as a percentage ("0%", "0.00%", not '0"%"')."""
+    return isinstance(number_format, str) and "%" in _FORMAT_LITERALS.sub("", number_format)
+
+
+def _xlsx_cell(cell: Any) -> object:
+    """A cell's faithful raw value, read with its number format: a percent cell is given as "98%".
+
+    Excel stores a cell formatted as percent as the fraction (98% is 0.98, 100% is 1);
+    the bare number would read as 0.98% (or be refused as ambiguous), so such a cell is
+    given as the percentage it shows, which reads the same in every format.  Any other
+    cell is :func:`_xlsx_value` of its value.
+    """
+    value = cell.value
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and is_percent_format(getattr(cell, "number_format", None))):
+        number = _xlsx_value(value)
+        assert isinstance(number, (int, Decimal))
+        return format(Decimal(number).scaleb(2).normalize(), "f") + "%"
+    return _xlsx_value(value)
+
+
 def _header_text(value: object) -> str:
     try:
         converted = _xlsx_value(value)
@@ -1154,7 +1336,7 @@ def _header_text(value: object) -> str:
     return "" if converted is None else str(converted)
 
 
-def _read_xlsx(shown: str) -> Iterator[UnitRow]:
+def _read_xlsx(shown: str, expect: Expect | None = None) -> Iterator[UnitRow]:
     """Read the units sheet of a workbook row by row with openpyxl's read-only mode.
 
     The sheet named "units" or "单位" is used when there is one (so a workbook
@@ -1176,7 +1358,7 @@ def _read_xlsx(shown: str) -> Iterator[UnitRow]:
         except Exception as e:  # openpyxl/zipfile raise many unrelated types for a bad file
             raise UnitInputError(f"{shown}: 无法读取 xlsx / cannot read xlsx: {e}") from e
         try:
-            yield from _read_workbook(shown, workbook)
+            yield from _read_workbook(shown, workbook, expect)
         finally:
             workbook.close()
 
@@ -1267,8 +1449,28 @@ def _inflated_size(f: IO[bytes], info: zipfile.ZipInfo) -> int:
     return produced
 
 
-def _read_workbook(shown: str, workbook: Any) -> Iterator[UnitRow]:
+def _read_workbook(shown: str, workbook: Any, expect: Expect | None = None) -> Iterator[UnitRow]:
+    """The unit rows of a workbook: its sheets named after categories, else its units sheet.
+
+    A workbook whose sheets are named after the policy's categories (by name or
+    label, as ``kaohe facts --template --format xlsx`` writes it) is read sheet by
+    sheet, each row of the category of its sheet; other sheets (the instructions)
+    are left alone.  Otherwise the sheet named "units" or "单位" is read, or the first.
+    """
     sheets = list(workbook.worksheets)
+    categories = expect.categories if expect is not None else {}
+    by_category = [(s, categories[str(s.title).strip()]) for s in sheets if str(s.title).strip() in categories]
+    if by_category:
+        index = 0
+        for sheet, category in by_category:
+            for row in _read_sheet(shown, sheet, index, category, expect, required=False):
+                yield row
+                index = row.index + 1
+        if index == 0:  # a template nobody filled in: refused, never an empty 通报 with exit status 0
+            titles = ", ".join(str(s.title) for s, _ in by_category)
+            raise UnitInputError(f"{shown}: 没有填写任何单位 / no unit filled in: fill one row per unit"
+                                 f" on the sheets {titles}")
+        return
     preferred = [s for s in sheets if str(s.title).strip().lower() in _UNIT_SHEETS]
     if len(preferred) > 1:
         titles = ", ".join(repr(s.title) for s in preferred)
@@ -1281,12 +1483,17 @@ def _read_workbook(shown: str, workbook: Any) -> Iterator[UnitRow]:
         sheet = sheets[0]
     else:
         raise UnitInputError(f"{shown}: 没有工作表 / workbook has no worksheet")
+    yield from _read_sheet(shown, sheet, 0, None, expect, required=True)
+
+
+def _read_sheet(shown: str, sheet: Any, index: int, category: str | None, expect: Expect | None,
+                *, required: bool) -> Iterator[UnitRow]:
+    """The rows of one sheet, numbered from ``index``; ``category`` is the category of rows without one."""
     # Files written by other tools may carry a wrong <dimension>; without this
     # reset, read-only mode would trust it and cut rows or columns off.
     sheet.reset_dimensions()
-    rows = sheet.iter_rows(values_only=True)
+    rows = sheet.iter_rows()  # cells, not values: a percent cell is read with its number format
     columns: _Columns | None = None
-    index = 0
     rownum = 0
     while True:
         try:
@@ -1301,17 +1508,17 @@ def _read_workbook(shown: str, workbook: Any) -> Iterator[UnitRow]:
             ) from e
         rownum += 1
         if columns is None:
-            names = [_header_text(c) for c in cells]
+            names = [_header_text(c.value) for c in cells]
             if any(n.strip() for n in names):
-                columns = _parse_header(names, f"{shown}:{sheet.title}!row {rownum}")
+                columns = _parse_header(names, f"{shown}:{sheet.title}!row {rownum}", expect, category)
             continue
-        built = _tabular_unit(columns, list(cells), _xlsx_value, _column_letter)
+        built = _tabular_unit(columns, list(cells), _xlsx_cell, _column_letter)
         if built is None:
             continue
         unit, error = built
         yield UnitRow(index, f"{shown}:{sheet.title}!row {rownum}", unit, error)
         index += 1
-    if columns is None:
+    if columns is None and required:
         raise UnitInputError(
             f"{shown}:{sheet.title}: 没有表头行 / no header row (empty sheet)"
         )

@@ -101,7 +101,8 @@ def canonical_facts(policy: Policy | Program, category: str, facts: Mapping[str,
     """A unit's coerced facts as canonical JSON values that the engine reads back to the same facts.
 
     Enum members by name, records without their derived (``let``) fields,
-    numbers as plain decimal strings, dates ISO, absent optional facts ``null``.
+    numbers as plain decimal strings (a percentage ``x`` with ``0 < |x| <= 1`` with its
+    ``%``, which alone reads back unambiguously), dates ISO, absent optional facts ``null``.
     """
     checked = policy.checked
     out: dict[str, object] = {}
@@ -124,6 +125,10 @@ def _value(policy: Policy | Program, t: Type, value: object) -> object:
     if t.kind == "enum" and isinstance(value, int) and not isinstance(value, bool):
         members = policy.checked.enums[t.name or ""].members
         return members[value].name
+    if (t.kind == "percent" and isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+            and value and -1 <= value <= 1):
+        # bare, 0.5 reads two ways (0.5% or 50%) and the engine refuses it: written "0.5%" it reads back the same
+        return f"{canonical(value)}%"
     return canonical(value)
 
 

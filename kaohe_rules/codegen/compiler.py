@@ -2,7 +2,7 @@
 
 The compiler writes one plain Python function per category (and a traced twin
 that also records what each rule read and produced), in the way Jinja2 compiles
-templates.  Safety rules, tested with hostile names (tests/test_compiler_safety.py):
+templates.  Safety rules, tested with hostile names (tests/codegen/test_compiler_safety.py):
 
 * no text from the policy is ever pasted into the generated source, not even in
   comments: identifiers are generated (``F3``, ``L2``, ``_k7``) by the frame's

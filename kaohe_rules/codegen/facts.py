@@ -124,6 +124,8 @@ class FactReaderGenerator:
             w(f"if {var}.__class__ is int:")
             with self.out.indent():
                 self.int_range(var, bounds)
+                if kind == "percent":  # 1 and -1 read two ways (1% or 100%): the generic reading refuses them
+                    w(f"if -1 <= {var} <= 1 and {var}: raise _S")
                 self.bounds(var, bounds, "int")
                 w(f"{var} = _SMALL[{var}] if -1 < {var} < {SMALL_LIMIT} else _D({var})")
             w("else:")
@@ -132,6 +134,8 @@ class FactReaderGenerator:
                 # anything else goes through the generic reading, which accepts it or refuses
                 w(f"if {var}.__class__ is not _D or not {var}.is_finite() or not (_NMIN < {var} < _NMAX)"
                   f" or {var}.as_tuple()[2] < _PLACES or (not {var} and {var}.is_signed()): {var} = {converter_name(kind)}({var})")
+                if kind == "percent":  # a bare 0 < |x| <= 1 reads two ways: the generic reading refuses it
+                    w(f"elif -1 <= {var} <= 1 and {var}: raise _S")
                 self.bounds(var, bounds, kind)
             return
         if kind == "bool":

@@ -15,6 +15,8 @@ evaluation error comes from.
 
 from __future__ import annotations
 
+from typing import assert_never
+
 import attrs
 
 from ..language import ast
@@ -376,7 +378,9 @@ class _Body:
             if self.policy.types[rule.amount].kind == "percent":
                 ratio = f"_div({ratio}, 100)"
             return f"({points} - {points} * _clamp({ratio}, 0, 1))"
-        return f"({points} - _clamp({exprs.visit(rule.amount)}, 0, {points}))"  # ast.Score
+        if isinstance(rule, ast.Score):
+            return f"({points} - _clamp({exprs.visit(rule.amount)}, 0, {points}))"
+        assert_never(rule)  # a new rule class: mypy names this line until it is compiled
 
     def _veto(self, veto: ast.VetoDecl, index: int) -> None:
         out, traced = self.out, self.frame.traced

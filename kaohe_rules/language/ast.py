@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, assert_never
 
 import attrs
 
@@ -497,7 +497,9 @@ def rule_parts(rule: Rule) -> RuleParts:
         return RuleParts(rule.amount, None, rule.per, rule.cap)
     if isinstance(rule, Deduct):
         return RuleParts(rule.amount, None, None, rule.cap)
-    return RuleParts(rule.amount, None, None, None)
+    if isinstance(rule, (Proportional, Score)):
+        return RuleParts(rule.amount, None, None, None)
+    assert_never(rule)  # a new rule class: mypy names this line until its parts are listed
 
 
 @attrs.frozen(kw_only=True, eq=False)

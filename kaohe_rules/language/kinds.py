@@ -45,8 +45,8 @@ class KindSpec:
 KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (
     KindSpec("int", int, "a whole number"),
     KindSpec("decimal", Decimal, "a number"),
-    KindSpec("money", Decimal, "an amount of money (元)"),  # also "100万元", "1,000元", "¥5"
-    KindSpec("percent", Decimal, "a percentage"),  # also "98.5%"
+    KindSpec("money", Decimal, "an amount of money (元)"),  # also "100万元", "1,000元", "¥5"; not "100万"
+    KindSpec("percent", Decimal, "a percentage"),  # also "98.5%"; bare 0 < |x| <= 1 refused (ambiguous)
     KindSpec("bool", bool, "true/false (是/否)"),  # also 是/否, yes/no, 1/0
     KindSpec("date", datetime.date, "a date YYYY-MM-DD"),
     KindSpec("text", str, "text"),

@@ -25,11 +25,6 @@ class Policy(Protocol):
     def facts_for(self, category: str) -> tuple[str, ...]: ...
 
 
-_EXAMPLES: dict[str, object] = {
-    "int": 0, "decimal": "0", "money": "0元", "percent": "100%", "bool": True, "date": "2013-12-31", "text": "",
-}
-
-
 def _type_text(policy: Policy, t: Type) -> str:
     if t.kind == "enum" and t.name is not None:
         members = "/".join(m.name for m in policy.checked.enums[t.name].members)
@@ -59,33 +54,22 @@ def fact_rows(policy: Policy, category: str) -> list[list[str]]:
     return rows
 
 
-def _example(policy: Policy, t: Type) -> object:
-    checked = policy.checked
-    if t.kind == "enum" and t.name is not None:
-        return checked.enums[t.name].members[0].name
-    if t.kind == "list" and t.elem is not None:
-        if t.elem.kind == "record" and t.elem.name is not None:
-            record = checked.records[t.elem.name]
-            return [{f.name: _example(policy, checked.record_fields[record.name][f.name]) for f in record.fields}]
-        return [_example(policy, t.elem)]
-    return _EXAMPLES.get(t.kind, None)
-
-
 def unit_template(policy: Policy, category: str) -> dict[str, object]:
-    """A unit with every fact of the category filled with a placeholder of the right type.
+    """A unit to fill in: every fact of the category, a required one as ``null``.
 
-    Defaults are filled with the default itself; optional facts with ``null``.
+    A template must fail until someone fills it in: a placeholder value for a
+    required fact (true for a bool, 100% for a percentage) would be scored as if a
+    clerk had given it.  So a required fact is ``null`` — refused as empty, each one
+    named — and so is the id; a fact with a default carries the default (what the
+    policy assumes when it is left out) and an optional fact ``null``.
     """
     checked = policy.checked
     facts: dict[str, object] = {}
     for name in policy.facts_for(category):
-        t = checked.fact_types[name]
         default = checked.fact_defaults.get(name, MISSING)
         if default is not MISSING and default is not None:
             value: object = list(default) if isinstance(default, tuple) else default
             facts[name] = str(value) if isinstance(value, Decimal) else value
-        elif t.optional:
-            facts[name] = None
         else:
-            facts[name] = _example(policy, t)
-    return {"id": "", "name": "", "category": category, "facts": facts}
+            facts[name] = None
+    return {"id": None, "name": None, "category": category, "facts": facts}

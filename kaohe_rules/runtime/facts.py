@@ -4,7 +4,9 @@ Accepted spellings (documented in docs/api.md):
 
 * numbers as ``int``, ``Decimal`` or strings (``"12.5"``, ``"1,000,000"``);
   Python ``float`` is refused because it is not exact;
-* money also as ``"100万元"`` / ``"1000000元"``; percentages also as ``"98.5%"``;
+* money also as ``"100万元"`` / ``"1000000元"`` (``"100万"`` is refused with that hint);
+  percentages also as ``"98.5%"``, and a bare number ``x`` with ``0 < |x| <= 1`` is
+  refused as ambiguous (``x``% or the fraction ``x``: docs/cli.md, "Inputs");
 * booleans as ``true/false``, ``"是"/"否"``, ``"yes"/"no"``, ``1/0``;
 * dates as ``datetime.date`` or ``"YYYY-MM-DD"``; enum members by name or label.
 
@@ -109,6 +111,15 @@ class FactCoercer:
         else:
             facts = {k: v for k, v in unit.items() if k not in RESERVED_KEYS}
         if problems:
+            if isinstance(category, str) and category in self.categories and isinstance(facts, Mapping):
+                # every problem at once: a row without an id (a template not filled in) also names
+                # each empty fact, so a clerk fixes the row in one pass
+                try:
+                    self.coerce(unit_id, category, facts)
+                except FactError as more:
+                    problems.extend(more.problems)
+                except Exception:  # noqa: S110 - the unit is refused for its envelope anyway
+                    pass
             raise FactError(unit_id, problems)
         return unit_id, name, category, facts  # type: ignore[return-value]
 

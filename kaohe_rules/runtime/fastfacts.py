@@ -18,7 +18,7 @@ unknown fact, a value out of range — the fast function gives up (raises
 :class:`SlowPath`) and the caller runs the generic coercer, which either accepts the
 spelling or reports every problem with its exact message.  So the fast path never
 decides an error and never accepts what the generic path would refuse; a property
-test (tests/test_fast_coercion.py) checks that both agree.
+test (tests/codegen/test_fast_coercion.py) checks that both agree.
 
 Safety rules are the compiler's: identifiers are generated, every name, default,
 bound and enum table lives in the constants namespace, and the code runs with a

@@ -4,7 +4,7 @@ The compiler (:mod:`kaohe_rules.codegen.compiler`) turns a policy into generated
 is tuned for speed: integer points, folded constants, inlined helpers, skipped
 generators.  This module states the same semantics the obvious way — one small
 function per construct, Decimal constants as the checker produced them, no
-shortcuts — so that a differential test (tests/test_interpreter_differential.py)
+shortcuts — so that a differential test (tests/codegen/test_interpreter_differential.py)
 can run both on generated units and demand identical results.  It is the guard
 that keeps optimisation from changing meaning; it is not used to assess units.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
@@ -168,7 +168,9 @@ class Interpreter:
             if self.policy.types[rule.amount].kind == "percent":
                 ratio = divide(ratio, 100)
             return points - points * _clamp(ratio, 0, 1)
-        return points - _clamp(value(rule.amount), 0, points)  # ast.Score
+        if isinstance(rule, ast.Score):
+            return points - _clamp(value(rule.amount), 0, points)
+        assert_never(rule)  # a new rule class: mypy names this line until it is interpreted
 
     def outcome(self, decl: ast.OutcomeDecl, env: Env) -> tuple[Any, tuple[Any, ...]]:
         items: dict[str, object] = {}

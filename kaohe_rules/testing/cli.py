@@ -51,6 +51,8 @@ def register(sub: Any) -> dict[str, Handler]:
     d.add_argument("--examples", type=int, default=100, metavar="N",
                    help="generated units per category (default 100; 0 for none)")
     d.add_argument("--seed", type=int, help="draw other units (runs are reproducible without it)")
+    d.add_argument("--no-directed", dest="directed", action="store_false",
+                   help="skip directed search (units built on and beside every changed edge)")
     d.add_argument("--lang", choices=("zh", "en"), default="zh")
     d.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     d.add_argument("--output", "-o", metavar="FILE",
@@ -232,7 +234,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     units = _read_units(args.units)
     source = f"real units ({Path(args.units).name})" if args.units else "real units"
     with hypothesis_storage():
-        report = diff_policies(old, new, units=units, examples=args.examples, seed=args.seed, units_source=source)
+        report = diff_policies(old, new, units=units, examples=args.examples, seed=args.seed, units_source=source,
+                               directed=args.directed)
     render = {"text": render_text, "markdown": render_markdown, "json": render_json}[args.format]
     text = render(report, args.lang)
     output.write(text if text.endswith("\n") else text + "\n")

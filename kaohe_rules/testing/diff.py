@@ -34,6 +34,7 @@ from ..errors import FactError, KaoheError
 from ..language import ast, formatter
 from ..language.linker import link
 from ..runtime.result import jsonable, plain
+from .directed import BandPiece, Builder, Probe
 from .domains import ABSENT
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Change:
                 "summary": self.summary, "old": self.old, "new": self.new}
 
 
-def _linked_decls(policy: Policy) -> dict[tuple[str, str], ast.Decl]:
+def linked_decls(policy: Policy) -> dict[tuple[str, str], ast.Decl]:
     source = policy.checked.header.span.source
     base = Path(source.name).parent if source.name and not source.name.startswith("<") else None
     linked = link(source, base)
@@ -81,11 +82,14 @@ def _linked_decls(policy: Policy) -> dict[tuple[str, str], ast.Decl]:
     return {ast.decl_key(d): d for d in linked.decls}
 
 
-def structural_changes(old: Policy, new: Policy) -> list[Change]:
-    """Every declaration that differs between the two policies, in a stable order."""
+def structural_changes(old: Policy, new: Policy,
+                       decls: tuple[Mapping[tuple[str, str], ast.Decl], Mapping[tuple[str, str], ast.Decl]] | None = None,
+                       ) -> list[Change]:
+    """Every declaration that differs between the two policies, in a stable order
+    (``decls``: both policies' :func:`linked_decls`, when the caller has them)."""
     changes: list[Change] = []
     changes.extend(_header_changes(old, new))
-    old_decls, new_decls = _linked_decls(old), _linked_decls(new)
+    old_decls, new_decls = decls if decls is not None else (linked_decls(old), linked_decls(new))
     for key in sorted(set(old_decls) | set(new_decls), key=_key_order):
         a, b = old_decls.get(key), new_decls.get(key)
         text_a = formatter.decl(a) if a is not None else None
@@ -209,8 +213,11 @@ class Behaviour:
         return {"source": self.source, "compared": self.compared, "skipped": self.skipped,
                 "band_changed": self.band_changed, "rating_changed": self.rating_changed,
                 "score_changed": self.score_changed,
-                "transitions": [{"kind": t.kind, "count": t.count, "example": _example_dict(t.example)}
-                                for t in self.transitions]}
+                "transitions": [transition_dict(t) for t in self.transitions]}
+
+
+def transition_dict(t: Transition) -> dict[str, object]:
+    return {"kind": t.kind, "count": t.count, "example": _example_dict(t.example)}
 
 
 def _example_dict(e: Example) -> dict[str, object]:
@@ -235,6 +242,11 @@ def kind_of(old: Result, new: Result) -> str | None:
         return "; ".join(causes)
     if old.score != new.score:
         return f"score {'down' if new.score < old.score else 'up'}, same band"
+    a, b = old.consequences, new.consequences
+    if (a.total, [(i.name, i.amount) for i in a.items]) != (b.total, [(i.name, i.amount) for i in b.items]):
+        what = a.kind if a.kind == b.kind and a.kind != "none" else "consequences"
+        direction = "up" if b.total > a.total else "down" if b.total < a.total else "shared differently"
+        return f"{what} {direction}, same rating"  # an outcome (reward, fine, share) changed, nothing else
     return None
 
 
@@ -243,7 +255,7 @@ def _names(names: Iterable[str]) -> str:
     return "{" + ", ".join(items) + "}" if items else "{}"
 
 
-class _Pair:
+class Pair:
     """Evaluates a unit under both policies, adapting it to what each one declares.
 
     When the policies' periods differ by whole years (2013 → 2014), a unit's
@@ -353,7 +365,7 @@ def compare_units(old: Policy, new: Policy, units: Iterable[Mapping[str, Any]], 
     None detects it per unit from the dates themselves.  With ``shrink`` False (real
     units), the example of a kind is the smallest unit of that kind as it is.
     """
-    pair = _Pair(old, new, home)
+    pair = Pair(old, new, home)
     compared = skipped = band_changed = rating_changed = score_changed = 0
     first: dict[str, tuple[int, dict[str, Any]]] = {}
     counts: dict[str, int] = {}
@@ -387,7 +399,7 @@ def compare_units(old: Policy, new: Policy, units: Iterable[Mapping[str, Any]], 
     return Behaviour(source, compared, skipped, band_changed, rating_changed, score_changed, tuple(transitions))
 
 
-def smallest_example(pair: _Pair, unit: Mapping[str, Any], kind: str, references: Sequence[Mapping[str, Any]]) -> Example:
+def smallest_example(pair: Pair, unit: Mapping[str, Any], kind: str, references: Sequence[Mapping[str, Any]]) -> Example:
     """Shrink ``unit`` towards each reference (same category) while the change stays of ``kind``; keep the smallest."""
 
     def same_kind(candidate: Mapping[str, Any]) -> bool:
@@ -401,17 +413,17 @@ def smallest_example(pair: _Pair, unit: Mapping[str, Any], kind: str, references
     best: tuple[int, Mapping[str, Any], dict[str, Any]] | None = None
     for reference in [r for r in references if r.get("category") == category] or [{"id": "(none)", "facts": {}}]:
         shrunk = _shrink(unit, reference, same_kind, space)
-        size = len(_differences(shrunk, reference))
+        size = len(differences(shrunk, reference))
         if best is None or size < best[0]:
             best = (size, reference, shrunk)
     assert best is not None
     _, reference, shrunk = best
     results = pair.evaluate(shrunk)
     assert results is not None
-    return Example(shrunk, str(reference.get("id", "reference")), _differences(shrunk, reference), results[0], results[1])
+    return Example(shrunk, str(reference.get("id", "reference")), differences(shrunk, reference), results[0], results[1])
 
 
-def _differences(unit: Mapping[str, Any], reference: Mapping[str, Any]) -> tuple[tuple[str, object], ...]:
+def differences(unit: Mapping[str, Any], reference: Mapping[str, Any]) -> tuple[tuple[str, object], ...]:
     facts = dict(unit.get("facts", {}))
     ref = dict(reference.get("facts", {}))
     out = []
@@ -513,6 +525,123 @@ def _simplify(name: str, facts: dict[str, Any], space: Any, attempt: Callable[[d
     return changed
 
 
+# =================================================================== directed
+@attrs.frozen
+class Finding:
+    """What directed search (:mod:`.directed`) found for one structural change."""
+
+    change: Change
+    built: int  # directed units built for this change
+    compared: int  # of them, assessed under both policies (one policy may refuse the others)
+    transitions: tuple[Transition, ...]
+    exact: tuple[str, ...] = ()  # statements that hold for every unit, not only the ones built
+    pieces: tuple[BandPiece, ...] = ()  # bands: the exact score intervals that change band
+    probes: tuple[tuple[Probe, Result, Result], ...] = ()  # bands: units on and beside each moved edge
+    reason: str | None = None  # exactly why no unit can change, when that is known
+
+    def to_dict(self) -> dict[str, object]:
+        return {"change": {"kind": self.change.kind, "name": self.change.name, "summary": self.change.summary},
+                "built": self.built, "compared": self.compared, "exact": list(self.exact),
+                "band_intervals": [p.to_dict() for p in self.pieces],
+                "edge_units": [_probe_dict(p, a, b) for p, a, b in self.probes],
+                "reason": self.reason, "transitions": [transition_dict(t) for t in self.transitions]}
+
+
+def _probe_dict(probe: Probe, old: Result, new: Result) -> dict[str, object]:
+    return {"category": probe.category, "score": plain(probe.score), "where": probe.where,
+            "reference": str(probe.base.get("id")),
+            "differences": {k: jsonable(v) for k, v in differences(probe.unit, probe.base)},
+            "old": _headline(old), "new": _headline(new)}
+
+
+def directed_findings(old: Policy, new: Policy, changes: Sequence[Change],
+                      decls: tuple[Mapping[tuple[str, str], ast.Decl], Mapping[tuple[str, str], ast.Decl]] | None = None,
+                      references: Sequence[dict[str, Any]] = ()) -> list[Finding]:
+    """For each structural change but the header's: units built on and beside its edges, assessed under both.
+
+    ``decls`` are both policies' :func:`linked_decls` and ``references`` the new
+    policy's landmarks (:func:`_references`), when the caller has them already.
+    """
+    pair = Pair(old, new, "new")
+    old_decls, new_decls = decls if decls is not None else (linked_decls(old), linked_decls(new))
+    builder = Builder(old, new, pair, old_decls, new_decls, [c.kind for c in changes], references)
+    out = []
+    for change in changes:
+        if change.kind == "header":
+            continue
+        a, b = builder.decls(change.kind, change.name)
+        if change.old is not None and builder.wording_only(a, b):
+            out.append(Finding(change, 0, 0, (), reason="only its wording changed (a label, a citation or a note): "
+                                                        "no score, band, rating or veto can change"))
+            continue
+        if builder.moved_with_period(a, b):
+            out.append(Finding(change, 0, 0, (), reason=f"its dates moved by the {pair.years} year(s) between the two "
+                                                        "periods, as every unit's dates do in this diff: it judges "
+                                                        "each unit the same way under both"))
+            continue
+        if change.kind == "bands" and a is not None and b is not None:
+            plan = builder.bands(change.name)
+            if plan is not None:
+                probes = []
+                for probe in plan.probes:
+                    results = pair.evaluate(probe.unit)
+                    if results is not None:
+                        probes.append((probe, results[0], results[1]))
+                on_edge = sorted(plan.probes, key=lambda p: not p.where.startswith("on "))  # examples on an edge first
+                transitions, compared = _assess(pair, [(p.unit, p.base) for p in on_edge], attribute=False)
+                out.append(Finding(change, len(plan.probes), compared, transitions, plan.exact, plan.pieces,
+                                   tuple(probes), None if plan.pieces else
+                                   "the two band tables put every score in the same band"))
+                continue
+        units = builder.fact_units(change.kind, change.name)
+        transitions, compared = _assess(pair, units)
+        out.append(Finding(change, len(units), compared, transitions))
+    return out
+
+
+def _signature(old: Result, new: Result) -> tuple[object, ...]:
+    """How a unit changes: its kind, and how far its score and its money moved."""
+    return (kind_of(old, new), new.score - old.score, new.consequences.total - old.consequences.total)
+
+
+def _assess(pair: Pair, units: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+            attribute: bool = True) -> tuple[tuple[Transition, ...], int]:
+    """Each directed unit under both policies; per kind of change, the count and the smallest example
+    (fewest facts differing from the landmark it was built from, then the shortest).
+
+    With ``attribute``, a unit that changes exactly as the landmark it was built
+    from does (same kind, same score and money moved by the same amounts) is not
+    counted: that change is the landmark's — possibly another structural change's
+    doing — and the fact moved for this change made no difference to it.  Units built at a score
+    (band edges) are all counted: the score is what they were built for.
+    """
+    counts: dict[str, int] = {}
+    best: dict[str, tuple[tuple[int, int], Example]] = {}
+    base_kinds: dict[int, tuple[object, ...] | None] = {}
+    compared = 0
+    for unit, base in units:
+        results = pair.evaluate(unit)
+        if results is None:
+            continue
+        compared += 1
+        kind = kind_of(*results)
+        if kind is None:
+            continue
+        if attribute:
+            if id(base) not in base_kinds:
+                base_results = pair.evaluate(base)
+                base_kinds[id(base)] = _signature(*base_results) if base_results is not None else None
+            if _signature(*results) == base_kinds[id(base)]:
+                continue  # changes exactly as the landmark does: not what this unit was built to show
+        counts[kind] = counts.get(kind, 0) + 1
+        diff = differences(unit, base)
+        size = (len(diff), len(str(jsonable(dict(diff)))) if attribute else 0)
+        if kind not in best or size < best[kind][0]:
+            best[kind] = (size, Example(unit, str(base.get("id", "unit")), diff, results[0], results[1]))
+    ordered = sorted(counts, key=lambda k: (-counts[k], k))
+    return tuple(Transition(k, counts[k], best[k][1]) for k in ordered), compared
+
+
 # ===================================================================== report
 @attrs.frozen
 class DiffReport:
@@ -520,11 +649,48 @@ class DiffReport:
     new: Policy
     changes: tuple[Change, ...]
     behaviour: tuple[Behaviour, ...]
+    directed: tuple[Finding, ...] = ()
+    directed_run: bool = False  # False: directed search was not asked for (``directed=False``)
+
+    @property
+    def generated(self) -> int:
+        """Generated units assessed under both policies."""
+        return sum(b.compared for b in self.behaviour if b.source.endswith("generated units"))
+
+    @property
+    def directed_units(self) -> int:
+        return sum(f.compared for f in self.directed)
+
+    def verdict(self) -> str:
+        """One sentence a reader can rely on: units that change, an exact reason none can, or what was tried.
+
+        Never "no unit changes" unless it is proved: a search that finds nothing
+        says how many units it searched.
+        """
+        changed = sum(len(b.transitions) for b in self.behaviour) + sum(len(f.transitions) for f in self.directed)
+        if not self.changes:
+            return "no structural change: both policies declare the same rules, so no unit can change"
+        exact = [line for f in self.directed for line in f.exact if f.pieces]
+        if changed:
+            return "units change: see the kinds of change above" + ("; exactly: " + "; ".join(exact) if exact else "")
+        reasons = [f.reason for f in self.directed if f.reason]
+        if self.directed_run and len(reasons) == len(self.directed) == len([c for c in self.changes if c.kind != "header"]) \
+                and all(f.reason and "wording" in f.reason for f in self.directed):
+            return "no unit can change: every change is to wording only (labels, citations, notes)"
+        searched = f"none found among {self.generated} generated and {self.directed_units} directed units"
+        if exact:  # the band tables differ, but no unit was found or built in the interval
+            return ("no changed unit found — " + searched + "; yet by the band tables alone: " + "; ".join(exact)
+                    + " (whether any unit can score there was not established)")
+        return "no changed unit found — " + searched
 
     def to_dict(self) -> dict[str, object]:
-        return {"old": _policy_dict(self.old), "new": _policy_dict(self.new),
-                "structural": [c.to_dict() for c in self.changes],
-                "behavioural": [b.to_dict() for b in self.behaviour]}
+        out: dict[str, object] = {"old": _policy_dict(self.old), "new": _policy_dict(self.new),
+                                  "structural": [c.to_dict() for c in self.changes],
+                                  "behavioural": [b.to_dict() for b in self.behaviour]}
+        if self.directed_run:
+            out["directed"] = [f.to_dict() for f in self.directed]
+        out["verdict"] = self.verdict()
+        return out
 
 
 def _policy_dict(p: Policy) -> dict[str, object]:
@@ -532,24 +698,27 @@ def _policy_dict(p: Policy) -> dict[str, object]:
 
 
 def diff_policies(old: Policy, new: Policy, *, units: Sequence[Mapping[str, Any]] = (), examples: int = 100,
-                  seed: int | None = None, units_source: str = "real units") -> DiffReport:
-    """The structural and behavioural differences between two policies (``examples`` generated units per category)."""
-    changes = structural_changes(old, new)
-    behaviour = []
+                  seed: int | None = None, units_source: str = "real units", directed: bool = True) -> DiffReport:
+    """The structural and behavioural differences between two policies (``examples`` generated units per category;
+    with ``directed``, units built on and beside every changed edge, see :mod:`.directed`)."""
+    decls = (linked_decls(old), linked_decls(new))
+    changes = structural_changes(old, new, decls)
     references = _references(old, new)
+    findings = tuple(directed_findings(old, new, changes, decls, references)) if directed else ()
+    behaviour = []
     if examples > 0:
         generated = generate_units(old, new, units, examples, seed)
         behaviour.append(compare_units(old, new, generated, f"{len(generated)} generated units", references, home="new"))
     if units:
         behaviour.append(compare_units(old, new, units, units_source, references, shrink=False))
-    return DiffReport(old, new, tuple(changes), tuple(behaviour))
+    return DiffReport(old, new, tuple(changes), tuple(behaviour), findings, directed)
 
 
 def _references(old: Policy, new: Policy) -> list[dict[str, Any]]:
     """The units examples are shrunk towards: the new policy's landmarks that both policies accept."""
     from .landmarks import landmarks
 
-    pair = _Pair(old, new)
+    pair = Pair(old, new)
     return [u for u in landmarks(new) if pair.evaluate(u) is not None]
 
 

@@ -13,11 +13,13 @@ import re
 from typing import TYPE_CHECKING
 
 from ..runtime.result import jsonable, plain
+from .diff import differences, kind_of
 
 if TYPE_CHECKING:
     from ..policy import Policy
     from ..runtime.result import Result
-    from .diff import Behaviour, DiffReport, Example
+    from .diff import Behaviour, DiffReport, Example, Finding, Transition
+    from .directed import Probe
 
 MAX_EXPLAIN_LINES = 40
 
@@ -30,6 +32,12 @@ def _title(policy: Policy) -> str:
 def _year(policy: Policy) -> str:
     period = policy.checked.header.period
     return str(period[0].year) if period is not None else policy.name
+
+
+def _years(report: DiffReport) -> tuple[str, str]:
+    """How the two policies are called in the report: their years, or "old" and "new" when those are the same."""
+    a, b = _year(report.old), _year(report.new)
+    return (a, b) if a != b else ("old", "new")
 
 
 def headline(result: Result) -> str:
@@ -93,7 +101,7 @@ def _behaviour_summary(b: Behaviour) -> str:
 
 
 def render_text(report: DiffReport, lang: str = "zh") -> str:
-    old_year, new_year = _year(report.old), _year(report.new)
+    old_year, new_year = _years(report)
     lines = [f"kaohe diff: {_title(report.old)}", f"        → {_title(report.new)}", "",
              f"Structural changes ({len(report.changes)})"]
     for change in report.changes:
@@ -104,25 +112,67 @@ def render_text(report: DiffReport, lang: str = "zh") -> str:
     for b in report.behaviour:
         lines += ["", "Behavioural changes — " + _behaviour_summary(b)]
         if not b.transitions:
-            lines.append("  no unit changes")
+            lines.append(f"  none found among these {b.compared} units")
         for t in b.transitions:
-            e = t.example
-            lines.append(f"  {t.count:>4} × {t.kind}")
-            lines.append(f"         smallest example: {e.reference} with" if e.differences
-                         else f"         smallest example: {_unit_name(e)} as it is")
-            for name, value in e.differences:
-                lines.append(f"           {name} = {_value(value)}")
-            lines.append(f"         {old_year}: {headline(e.old)}")
-            lines.append(f"         {new_year}: {headline(e.new)}")
-            delta = explanation_delta(e, report.old, report.new, lang)
-            if delta:
-                lines.append(f"         explanation, {old_year} (-) vs {new_year} (+):")
-                lines.extend("           " + line for line in delta)
+            lines.extend(_transition_text(t, report, old_year, new_year, lang, "  "))
+    if report.directed_run:
+        lines += ["", f"Directed search — {report.directed_units} units built on and beside each changed edge"]
+        if not report.directed:
+            lines.append("  no change to search: the policies declare the same rules")
+        for f in report.directed:
+            lines.append(f"  [{f.change.kind} {f.change.name}] " + _finding_summary(f))
+            lines.extend(f"    exactly: {text}" for text in f.exact)
+            if f.probes:
+                lines.append(f"    units on and beside the edges (score, {old_year} → {new_year}):")
+            for probe, r_old, r_new in f.probes:
+                mark = "  ← changes" if kind_of(r_old, r_new) else ""
+                lines.append(f"      {plain(probe.score):>8}  {probe.where}: {old_year} {r_old.band}, "
+                             f"{new_year} {r_new.band}{mark}")
+                lines.append(f"                {_probe_unit(probe)}")
+            for t in f.transitions:
+                lines.extend(_transition_text(t, report, old_year, new_year, lang, "    "))
+    lines += ["", "Verdict: " + report.verdict()]
     return "\n".join(lines)
 
 
+def _transition_text(t: Transition, report: DiffReport, old_year: str, new_year: str, lang: str,
+                     indent: str) -> list[str]:
+    e = t.example
+    lines = [f"{indent}{t.count:>4} × {t.kind}",
+             f"{indent}       smallest example: {e.reference} with" if e.differences
+             else f"{indent}       smallest example: {_unit_name(e)} as it is"]
+    for name, value in e.differences:
+        lines.append(f"{indent}         {name} = {_value(value)}")
+    lines.append(f"{indent}       {old_year}: {headline(e.old)}")
+    lines.append(f"{indent}       {new_year}: {headline(e.new)}")
+    delta = explanation_delta(e, report.old, report.new, lang)
+    if delta:
+        lines.append(f"{indent}       explanation, {old_year} (-) vs {new_year} (+):")
+        lines.extend(f"{indent}         " + line for line in delta)
+    return lines
+
+
+def _finding_summary(f: Finding) -> str:
+    """One line: how many units were built and what changed — or exactly why nothing can."""
+    if f.reason and not f.transitions:
+        return f"no unit can change: {f.reason}"
+    if f.pieces and not f.probes:
+        return ("no unit could be built at the moved edges (no single fact or list record near a landmark "
+                "moves the score there linearly); the intervals below are exact")
+    if not f.transitions:
+        return f"none found among {f.compared} directed units"
+    found = ", ".join(f"{t.count} {t.kind}" for t in f.transitions)
+    return f"{f.compared} directed units: {found}"
+
+
+def _probe_unit(probe: Probe) -> str:
+    diffs = differences(probe.unit, probe.base)
+    shown = "; ".join(f"{name} = {_value(value)}" for name, value in diffs)
+    return f"{probe.base.get('id')} with {shown}" if shown else f"{probe.base.get('id')} as it is"
+
+
 def render_markdown(report: DiffReport, lang: str = "zh") -> str:
-    old_year, new_year = _year(report.old), _year(report.new)
+    old_year, new_year = _years(report)
     lines = [f"# {old_year} → {new_year}: what changed", "",
              f"- old: {_title(report.old)}", f"- new: {_title(report.new)}", "",
              "Generated by `kaohe diff` (see docs/testing.md).", "",
@@ -140,29 +190,54 @@ def render_markdown(report: DiffReport, lang: str = "zh") -> str:
     for b in report.behaviour:
         lines += ["", f"## Behavioural changes — {b.source}", "", _behaviour_summary(b) + ".", ""]
         if not b.transitions:
-            lines.append("No unit changes.")
+            lines.append(f"None found among these {b.compared} units.")
             continue
         lines += ["| units | kind of change |", "|---:|---|"]
         lines.extend(f"| {t.count} | {t.kind} |" for t in b.transitions)
         for t in b.transitions:
-            e = t.example
-            if e.differences:
-                lines += ["", f"### {t.kind}", "", f"Smallest example: `{e.reference}` with:", ""]
-            else:
-                lines += ["", f"### {t.kind}", "", f"Smallest example: `{_unit_name(e)}` as it is."]
-            lines.extend(f"- `{name}` = `{_value(value)}`" for name, value in e.differences)
-            lines += ["", f"- {old_year}: {headline(e.old)}", f"- {new_year}: {headline(e.new)}", ""]
-            delta = explanation_delta(e, report.old, report.new, lang)
-            if delta:
-                lines += [f"Explanation, {old_year} (`-`) against {new_year} (`+`), lines that differ:", "", "```diff"]
-                lines.extend(delta)
-                lines += ["```"]
+            lines.extend(_transition_markdown(t, report, old_year, new_year, lang, "###"))
+    if report.directed_run:
+        lines += ["", f"## Directed search — {report.directed_units} units built on and beside each changed edge", ""]
+        if not report.directed:
+            lines.append("No change to search: the policies declare the same rules.")
+        for f in report.directed:
+            lines += [f"### {f.change.kind} {f.change.name}", "", _finding_summary(f) + ".", ""]
+            lines.extend(f"- exactly: {text}" for text in f.exact)
+            if f.probes:
+                lines += ["", f"| score | where | {old_year} | {new_year} | unit |", "|---:|---|---|---|---|"]
+                for probe, r_old, r_new in f.probes:
+                    lines.append(f"| {plain(probe.score)} | {probe.where} | {r_old.band} | {r_new.band} | "
+                                 f"{_probe_unit(probe).replace('|', '/')} |")
+            for t in f.transitions:
+                lines.extend(_transition_markdown(t, report, old_year, new_year, lang, "####"))
+            lines.append("")
+    lines += ["", f"**Verdict:** {report.verdict()}."]
     return "\n".join(lines) + "\n"
+
+
+def _transition_markdown(t: Transition, report: DiffReport, old_year: str, new_year: str, lang: str,
+                         level: str) -> list[str]:
+    e = t.example
+    if e.differences:
+        lines = ["", f"{level} {t.kind}", "", f"Smallest example: `{e.reference}` with:", ""]
+    else:
+        lines = ["", f"{level} {t.kind}", "", f"Smallest example: `{_unit_name(e)}` as it is."]
+    lines.extend(f"- `{name}` = `{_value(value)}`" for name, value in e.differences)
+    lines += ["", f"- {old_year}: {headline(e.old)}", f"- {new_year}: {headline(e.new)}", ""]
+    delta = explanation_delta(e, report.old, report.new, lang)
+    if delta:
+        lines += [f"Explanation, {old_year} (`-`) against {new_year} (`+`), lines that differ:", "", "```diff"]
+        lines.extend(delta)
+        lines += ["```"]
+    return lines
 
 
 def render_json(report: DiffReport, lang: str = "zh") -> str:
     doc = report.to_dict()
     for b_doc, b in zip(doc["behavioural"], report.behaviour):  # type: ignore[call-overload]
         for t_doc, t in zip(b_doc["transitions"], b.transitions):
+            t_doc["example"]["explanation_delta"] = explanation_delta(t.example, report.old, report.new, lang)
+    for f_doc, f in zip(doc.get("directed", []), report.directed):  # type: ignore[call-overload]
+        for t_doc, t in zip(f_doc["transitions"], f.transitions):
             t_doc["example"]["explanation_delta"] = explanation_delta(t.example, report.old, report.new, lang)
     return json.dumps(doc, ensure_ascii=False, indent=2)

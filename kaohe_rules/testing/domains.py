@@ -54,10 +54,17 @@ class NumberDomain:
         return self.low if self.low > 0 else self.high
 
     def value(self, number: Decimal) -> object:
-        """The number as a unit would supply it (``int`` for whole-number facts)."""
+        """The number as a unit would supply it (``int`` for whole-number facts).
+
+        A percentage with ``0 < |x| <= 1`` is written with its ``%`` ("0.5%"): bare, it reads
+        two ways (0.5% or 50%) and the fact layer refuses it (runtime/coerce/convert.to_percent).
+        """
         if self.kind == "int":
             return int(number)
-        return number.quantize(self.step) if self.places else number
+        value = number.quantize(self.step) if self.places else number
+        if self.kind == "percent" and value and -1 <= value <= 1:
+            return f"{value}%"
+        return value
 
 
 @attrs.frozen

@@ -412,6 +412,8 @@ def respell(value: object, domain: Domain, ch: Chooser) -> object:
                 options.append(f"{wan.normalize():f}万元")
         if kind == "percent":
             options.append(f"{number}%")
+            if number and -1 <= number <= 1:  # bare, it reads two ways (to_percent refuses it): only with %
+                options = [f"{number}%"]
         return ch.choice(options)
     if kind == "date":
         return ch.choice([value, datetime.date.fromisoformat(str(value))])
@@ -999,12 +1001,16 @@ def write_units(units: Sequence[Mapping[str, Any]], directory: Path) -> dict[str
     return paths
 
 
-def read_back(path: Path, what: str) -> list[tuple[object, str | None]]:
-    """The rows of a file as (unit, error); reading may refuse the whole file with UnitInputError only."""
-    from ..unitio import read_units
+def read_back(path: Path, what: str, policy: Policy | None = None) -> list[tuple[object, str | None]]:
+    """The rows of a file as (unit, error); reading may refuse the whole file with UnitInputError only.
+
+    With the ``policy``, read as ``kaohe eval`` reads it (its fact names win over header aliases).
+    """
+    from ..unitio import Expect, read_units
 
     try:
-        return [(row.unit, row.error) for row in read_units(path)]
+        expect = Expect.of(policy.checked) if policy is not None else None
+        return [(row.unit, row.error) for row in read_units(path, expect=expect)]
     except UnitInputError as exc:
         if len(str(exc)) > MAX_MESSAGE:
             raise Violation("unbounded-message", f"{what}: UnitInputError of {len(str(exc))} characters") from exc
@@ -1025,7 +1031,7 @@ def check_files(policy: Policy, units: Sequence[Mapping[str, Any]], tally: Tally
         with tempfile.TemporaryDirectory(prefix="kaohe-fuzz-") as tmp:
             paths = write_units(units, Path(tmp))
             for fmt, path in paths.items():
-                rows = read_back(path, fmt)
+                rows = read_back(path, fmt, policy)
                 tally.file_records += len(rows)
                 if len(rows) != len(units):
                     raise Violation("reader-row-count", f"{fmt}: {len(rows)} rows for {len(units)} units")

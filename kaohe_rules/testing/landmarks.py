@@ -22,10 +22,23 @@ if TYPE_CHECKING:
 
 MAX_PASSES = 3
 
+_SPACES: dict[int, tuple[object, Domains]] = {}
+
+
+def space_of(policy: Policy) -> Domains:
+    """The domains of a policy's facts, built once per checked policy (each search, ladder and
+    directed diff asks for them; building them walks the whole policy)."""
+    key = id(policy.checked)
+    cached = _SPACES.get(key)
+    if cached is None or cached[0] is not policy.checked:
+        cached = (policy.checked, Domains(policy.checked))
+        _SPACES[key] = cached
+    return cached[1]
+
 
 def simplest_unit(policy: Policy, category: str, unit_id: str = "simplest") -> dict[str, Any]:
     """Every fact at its simplest value (left out where allowed)."""
-    space = Domains(policy.checked)
+    space = space_of(policy)
     facts: dict[str, Any] = {}
     for name, domain in space.facts_for(category):
         value = domain.simplest()
@@ -57,7 +70,7 @@ def _worst_key(result: Any) -> tuple[int, Decimal]:
 
 def search(policy: Policy, category: str, key: Callable[[Any], Any], unit_id: str) -> dict[str, Any]:
     """Greedy coordinate ascent of ``key(result)`` over each fact's candidate values."""
-    space = Domains(policy.checked)
+    space = space_of(policy)
     unit = simplest_unit(policy, category, unit_id)
     facts: dict[str, Any] = unit["facts"]
     best = _score(policy, unit, key)
@@ -111,7 +124,7 @@ def ladder(policy: Policy, category: str, best: dict[str, Any] | None = None) ->
     rungs' scores fall from the top to the bottom of the range in steps of one
     target's points.  Units drawn near the rungs cross every band edge.
     """
-    space = Domains(policy.checked)
+    space = space_of(policy)
     top = best or search(policy, category, _best_key, f"best-{category}")
     base_result = _evaluate(policy, top)
     if base_result is None:

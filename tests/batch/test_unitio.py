@@ -211,8 +211,8 @@ def test_json_bad_elements_are_error_rows_and_reading_continues(tmp_path: Path) 
     assert got[0].unit == {"id": "a", "facts": {}}
     assert got[1].unit is None and got[1].error is not None
     assert "not a JSON object" in got[1].error and "number" in got[1].error
-    assert got[2].error is not None
-    assert "missing id" in got[2].error and "无编号单位" in got[2].error
+    # a unit without an id is passed on: the engine refuses it naming the id and every other problem
+    assert got[2].unit == {"name": "无编号单位", "facts": {}}
     assert got[3].error is not None and "NaN" in got[3].error
     assert got[4].error is not None
     assert got[4].error == "facts: 键重复 / duplicate key(s) x"
@@ -257,7 +257,7 @@ def test_json_unit_shape_errors(tmp_path: Path) -> None:
     assert "facts must be an object" in errors[1]
     assert "id must be text" in errors[2]
     assert "both give the id" in errors[3]
-    assert "missing id" in errors[4]
+    assert got[4].unit == {"facts": {}}  # a blank id is no id: the engine refuses it with the rest
     assert "category must be text" in errors[5]
     assert got[6].unit == {"id": "1001", "category": "企业", "facts": {}}
 
@@ -473,19 +473,16 @@ def test_csv_missing_id_rows_and_following_rows(tmp_path: Path) -> None:
     path = write(tmp_path / "u.csv", "id,name,x\n,无编号,1\n\n\nb,乙,2\n")
     got = rows(path)
     assert [r.index for r in got] == [0, 1]
-    assert got[0].error is not None
-    assert "missing id" in got[0].error and "无编号" in got[0].error
+    assert got[0].unit == {"name": "无编号", "facts": {"x": "1"}}
     assert got[1].location == f"{path}:5"
     assert got[1].unit == {"id": "b", "name": "乙", "facts": {"x": "2"}}
 
 
-def test_csv_without_id_column_reports_every_row(tmp_path: Path) -> None:
+def test_csv_without_id_column_is_one_header_error(tmp_path: Path) -> None:
+    """The header is at fault, not each row (issue #12): one file-level error."""
     path = write(tmp_path / "u.csv", "名称,x\n甲,1\n乙,2\n")
-    got = rows(path)
-    assert len(got) == 2
-    for row in got:
-        assert row.unit is None
-        assert row.error is not None and "no id column" in row.error
+    with pytest.raises(UnitInputError, match="no id column"):
+        rows(path)
 
 
 def test_csv_multiline_cell_location_is_the_first_line(tmp_path: Path) -> None:
@@ -517,11 +514,20 @@ def test_csv_empty_file_is_a_file_error(tmp_path: Path) -> None:
     assert rows(write(tmp_path / "h.csv", "id,x\n")) == []
 
 
-def test_csv_non_utf8_is_a_file_error(tmp_path: Path) -> None:
+def test_csv_from_chinese_excel_gbk_is_read(tmp_path: Path) -> None:
+    """"CSV (逗号分隔)" from Chinese Excel is GBK: detected and read (issue #12), not a codec error."""
     path = tmp_path / "u.csv"
     path.write_bytes("id,单位\na,甲区\n".encode("gbk"))
+    assert units(path) == [{"id": "a", "name": "甲区", "facts": {}}]
+
+
+def test_csv_in_neither_utf8_nor_gb18030_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"id,x\na,\x81\x20\n")  # \x81 starts a GB18030 pair; a blank cannot end it
     with pytest.raises(UnitInputError, match="u.csv"):
         rows(path)
+    with pytest.raises(UnitInputError, match="unknown encoding"):
+        rows(path, encoding="no-such-codec")
 
 
 def test_tsv_is_tab_separated(tmp_path: Path) -> None:
@@ -658,7 +664,7 @@ def test_xlsx_bad_rows_reported_and_blank_rows_skipped(tmp_path: Path) -> None:
         and "事故" in got[1].error
         and "invalid JSON" in got[1].error
     )
-    assert got[2].error is not None and "missing id" in got[2].error
+    assert got[2].unit == {"category": "企业", "facts": {}}  # no id: the engine names it
     assert got[3].error is not None and "id must be text" in got[3].error
     assert got[4].error is not None and "column D" in got[4].error
     assert got[5].unit == {

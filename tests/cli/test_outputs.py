@@ -137,12 +137,12 @@ def test_csv_has_a_bom_numbers_as_numbers_and_a_row_for_every_input_row(
 
 def test_csv_to_standard_output_and_in_gb18030(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "gb.csv"
-    code, _, _ = run(capsys, "eval", POLICY, UNITS, "--format", "csv", "--encoding", "gb18030", "-o", out)
+    code, _, _ = run(capsys, "eval", POLICY, UNITS, "--format", "csv", "--output-encoding", "gb18030", "-o", out)
     assert code == 0
     text = out.read_bytes().decode("gb18030")
     assert text.startswith("状态,类别,名次") and "独山子区人民政府" in text
-    code, _, err = run(capsys, "eval", POLICY, UNITS, "--format", "table", "--encoding", "gb18030")
-    assert code == 2 and "--encoding applies to --format csv only" in err
+    code, _, err = run(capsys, "eval", POLICY, UNITS, "--format", "table", "--output-encoding", "gb18030")
+    assert code == 2 and "--output-encoding applies to --format csv only" in err
 
 
 def test_outputs_are_never_written_over_a_file_or_an_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

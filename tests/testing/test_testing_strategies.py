@@ -77,6 +77,8 @@ def karamay() -> kaohe_rules.Policy:
 
 
 def _number(value: object) -> Decimal:
+    if isinstance(value, str) and value.endswith("%"):  # a percentage in [-1, 1] is written with its % (to_percent)
+        return Decimal(value[:-1])
     assert isinstance(value, (int, Decimal)) and not isinstance(value, bool), value
     return Decimal(value)
 

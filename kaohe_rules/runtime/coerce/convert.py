@@ -109,9 +109,18 @@ def to_int(value: object) -> int:
 
 
 def to_money(value: object) -> Decimal:
+    """An amount in 元: a number, "1,000元", "¥5", "120万元" (×10,000); "120万" is refused with its hint.
+
+    "万" alone is refused rather than read as 万元: a clerk's "120万" most likely means
+    120万元, but a unit written by halves ("120万" of what?) is a misreading waiting to
+    happen in a file that pays and fines people — the hint names the accepted spelling.
+    """
     what = "an amount of money (元)"
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
+        if text.endswith("万") and len(text) > 1:
+            raise Bad(f"{shown(value)} has no currency unit (万 of what?)", what,
+                      f"write it as {text + '元'!r} (10,000 元 each) or in 元")
         if text.endswith("万元"):
             # the engine's context, not the caller's: a caller's low precision must not round an amount;
             # the range is checked again after the multiplication (99999999999999999万元 is too large)
@@ -124,11 +133,35 @@ def to_money(value: object) -> Decimal:
 
 
 def to_percent(value: object) -> Decimal:
+    """A percentage in percentage points: "98%" and "98" are 98%; a bare number in [-1, 1] but 0 is refused.
+
+    A bare number ``x`` with ``0 < |x| <= 1`` (``0.98``, ``1``) has two readings — ``x``
+    percent, or the fraction ``x`` (``0.98`` = 98%, ``1`` = 100%, as Excel stores a cell
+    formatted as percent) — and reading the wrong one moves a unit down a rating with exit
+    status 0.  So it is refused naming both; written with ``%`` it is unambiguous.  A bare
+    number beyond 1 is read as percentage points (``98`` is 98%; as a fraction it would be
+    9,800%), and 0 is 0% either way.  docs/cli.md states this rule.
+    """
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("%") or text.endswith("％"):
             return to_decimal(text[:-1], "a percentage", text[-1])
-    return to_decimal(value, "a percentage")
+    number = to_decimal(value, "a percentage")
+    if number and -1 <= number <= 1:
+        raise Bad(ambiguous_percent(number), "a percentage such as '98%'",
+                  f"write {_percent_text(number)!r} for {number}% or {_percent_text(number.scaleb(2))!r}"
+                  f" for the fraction {number}")
+    return number
+
+
+def ambiguous_percent(number: Decimal) -> str:
+    """The message for a bare number that reads two ways as a percentage (both readings named)."""
+    return (f"{number} is ambiguous for a percentage: {_percent_text(number)} or, as a fraction,"
+            f" {_percent_text(number.scaleb(2))}")
+
+
+def _percent_text(number: Decimal) -> str:
+    return format(number.normalize(), "f") + "%"
 
 
 def to_bool(value: object) -> bool:
