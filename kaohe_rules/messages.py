@@ -62,6 +62,9 @@ FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r
     (r"fact is only supplied by (.+), not by (.+)", "只有 {0} 填报这个事实，{1} 不填"),
     (r"'facts' must be a mapping of fact names to values", "'facts' 必须是 事实名→值 的映射"),
     (r"fact names are text", "事实名必须是文本"),
+    (r"(.+) is ambiguous for a percentage: (.+) or, as a fraction, (.+)",
+     "{0} 作为百分比有两种读法：{1}，或按小数读作 {2}"),
+    (r"(.+) has no currency unit \(万 of what\?\)", "{0} 没有货币单位（万什么？）"),
     (r"(.+) is not a whole number", "{0} 不是整数"),
     (r"(.+) is not true or false", "{0} 不是 是/否"),
     (r"(.+) has a time of day", "{0} 带有时刻（只应是日期）"),
@@ -116,6 +119,8 @@ EXPECTED: dict[str, str] = {
     "a date YYYY-MM-DD": "日期 YYYY-MM-DD",
     "text": "文本",
     "a non-empty text id": "非空的文本编号",
+    "a percentage such as '98%'": "百分比，如 '98%'",
+    "an amount of money (元)": "金额（元）",
 }
 
 

@@ -268,3 +268,16 @@ def test_xlsx_without_openpyxl_is_a_usage_error_before_any_work(capsys: pytest.C
     for command in ("eval", "report"):
         code, _, err = run(capsys, command, POLICY, UNITS, "--format", "xlsx", "-o", out)
         assert code == 2 and "needs openpyxl" in err and not out.exists()
+
+
+def test_fact_messages_in_chinese_keep_the_values_and_unknown_ones_stay_english() -> None:
+    from kaohe_rules.messages import fact_message_zh, problem_line
+
+    assert fact_message_zh("0.98 is ambiguous for a percentage: 0.98% or, as a fraction, 98%") == \
+        "0.98 作为百分比有两种读法：0.98%，或按小数读作 98%"
+    assert fact_message_zh("'120万' has no currency unit (万 of what?)") == "'120万' 没有货币单位（万什么？）"
+    assert fact_message_zh("something new went wrong") == "something new went wrong"
+    problem = {"fact": "预算", "message": "missing", "expected": "an amount of money (元)", "hint": "write 元"}
+    assert problem_line(problem, "zh", lambda fact: ("专项资金预算", "六(二)")) == \
+        "  - 「专项资金预算」(预算)〔六(二)〕：缺少（必填）（应为 金额（元））；write 元"
+    assert problem_line(problem, "en") == "  - 预算: missing (expected an amount of money (元)); write 元"
