@@ -15,6 +15,7 @@ No Python traceback reaches the user: every expected failure is a message.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -24,19 +25,27 @@ from typing import IO, TYPE_CHECKING
 import attrs
 
 from .batch.items import BatchItem, error_entry, error_text, rendered
+from .batch.progress import Progress
 from .errors import KaoheError, PolicyError, UnitInputError
 from .errors import UsageError as UsageError
+from .messages import resolve_lang, text, usage_message
+from .outfile import OutputFile
+from .reports.jsondoc import JsonDocumentWriter
+from .reports.ranked import Summary, ranked_table
 from .reports.ranked import money as money
 from .reports.ranked import ranked_report as ranked_report
 from .reports.ranked import summary_dict as summary_dict
+from .reports.rows import RankedRow, Tally, rank, ranked_row
 from .reports.table import display_width as display_width
 from .reports.table import pad as pad
 from .reports.table import render_table
+from .reports.tabular import fact_namer
+from .runtime.jsonline import json_line
+from .runtime.result import Result
 from .unitio import UnitRow
 
 if TYPE_CHECKING:
     from .policy import Policy
-    from .runtime.result import Result
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -161,52 +170,135 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------- eval
+#: formats rendered only when every unit is read (ranked), and those written as bytes
+RANKED_FORMATS = ("table", "xlsx", "csv")
+#: JSON Lines rows written at once (a Karamay row is about 10 kB: one write each cost a flush each)
+JSONL_BATCH = 32
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     workers = getattr(args, "workers", 1)
+    lang = getattr(args, "message_lang", None)
     if workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {workers}")
+        raise UsageError(text("workers", lang, n=workers))
     check_order(args.policy, args.units)
+    output = _eval_output(args)
     policy = load_policy(args.policy)
+    if output is not None:
+        output.protect_policy(policy)
     out = out_stream()
-    results: list[Result] = []
+    progress = Progress.for_stream(sys.stderr, args.quiet, lambda n, rate: text("progress", lang, n=n, rate=rate))
+    if args.format == "jsonl" and workers > 1:
+        return _eval_jsonl_parallel(policy, args, out, workers, progress)
+    with contextlib.ExitStack() as stack:
+        document_writer: JsonDocumentWriter | None = None
+        if args.format == "json":  # streamed: each result document written as it is made
+            sink = out if output is None else stack.enter_context(output.stream())
+            document_writer = JsonDocumentWriter(sink, {"name": policy.name, "label": policy.label,
+                                                        "hash": policy.content_hash})
+        status = _eval_rows(policy, args, out, output, progress, document_writer)
+    return status
+
+
+def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: OutputFile | None,
+               progress: Progress, document_writer: JsonDocumentWriter | None) -> int:
+    """The serial ``eval``: every row assessed, streamed (jsonl, json) or kept as a small row (ranked)."""
+    lang = getattr(args, "message_lang", None)
     errors: list[dict[str, object]] = []
     stream_jsonl = args.format == "jsonl"
-    if stream_jsonl and workers > 1:
-        return _eval_jsonl_parallel(policy, args, out, workers)
-    documents: list[dict[str, object]] = []
+    summary = Summary()
+    rows: list[RankedRow] = []  # the ranked formats: one small row per unit, not the result
+    pending: list[str] = []  # jsonl lines not yet written: one write per JSONL_BATCH rows
+    tally = Tally()
+    program = policy.program
     for row, item in _assess(policy, args.units, args):
+        progress.tick()
         document: dict[str, object] | None = None
+        ranked: RankedRow | None = None
+        line: str | None = None
         if item is not None and item.error is None:
-            document, item = _rendered(item, needs_document=args.format != "table")
+            if args.format in RANKED_FORMATS:
+                ranked, item = rendered(item, lambda result: ranked_row(program, result))
+            elif stream_jsonl:
+                line, item = rendered(item, json_line)
+            else:
+                document, item = rendered(item, Result.to_dict)
         if item is None or item.error is not None:
+            tally.not_assessed += 1
             entry = error_entry(row, item)
             errors.append(entry)
             if stream_jsonl:
-                out.write(json.dumps({"error": entry}, ensure_ascii=False) + "\n")
+                pending.append(json.dumps({"error": entry}, ensure_ascii=False))
             continue
+        tally.assessed += 1
         if stream_jsonl:
-            out.write(json.dumps(document, ensure_ascii=False) + "\n")
+            assert line is not None
+            pending.append(line)
+            if len(pending) >= JSONL_BATCH:
+                out.write("\n".join(pending) + "\n")
+                pending.clear()
+        elif ranked is not None:
+            rows.append(ranked)
         else:
-            assert item.result is not None
-            results.append(item.result)
-            if document is not None:
-                documents.append(document)
-    if args.format == "json":
-        doc = {
-            "policy": {"name": policy.name, "label": policy.label, "hash": policy.content_hash},
-            "results": documents,
-            "errors": errors,
-            "summary": summary_dict(policy.program, results, errors),
-        }
-        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+            assert item.result is not None and document is not None and document_writer is not None
+            summary.add(item.result)
+            document_writer.add(document)
+    if pending:
+        out.write("\n".join(pending) + "\n")
+    progress.close()
+    if document_writer is not None:
+        document_writer.finish(errors, summary.to_dict(len(errors)))
     elif args.format == "table":
-        out.write(ranked_report(policy.program, results, errors) + "\n")
+        _emit(output, ranked_table(program, rows, len(errors)) + "\n")
+    elif args.format in ("xlsx", "csv"):
+        ranked_rows = rank(rows, program.checked.categories)
+        if args.format == "xlsx":
+            from .reports.xlsx import ranked_workbook
+
+            data = ranked_workbook(program, ranked_rows, errors, tally, getattr(args, "message_lang", None))
+        else:
+            from .reports.csvout import ENCODINGS, ranked_csv
+
+            data = ranked_csv(program, ranked_rows, errors, tally, lang).encode(ENCODINGS[args.output_encoding])
+        assert output is not None
+        output.write_bytes(data)
+    namer = fact_namer(program)
     for entry in errors:
-        sys.stderr.write(error_text(entry) + "\n")
+        sys.stderr.write(error_text(entry, lang, namer) + "\n")
+    if args.format in ("xlsx", "csv") and not args.quiet:
+        sys.stderr.write(text("tally", lang, assessed=tally.assessed, not_assessed=tally.not_assessed,
+                              total=tally.total) + "\n")
     return EXIT_DATA if errors else EXIT_OK
 
 
-def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str], workers: int) -> int:
+def _eval_output(args: argparse.Namespace) -> OutputFile | None:
+    """Where ``eval`` writes: standard output (None) or ``-o FILE``, checked before any unit is assessed."""
+    lang = getattr(args, "message_lang", None)
+    path = getattr(args, "output", None)
+    if args.format == "xlsx" and (path is None or path == "-"):
+        raise UsageError(text("needs_output", lang, fmt=args.format))
+    if args.format == "xlsx":
+        from .reports.xlsx import require_openpyxl
+
+        require_openpyxl()
+    if args.format == "jsonl" and path is not None and path != "-":
+        raise UsageError("--format jsonl streams to standard output: redirect it (> FILE) instead of -o")
+    if getattr(args, "output_encoding", "utf-8-sig") != "utf-8-sig" and args.format != "csv":
+        raise UsageError("--output-encoding applies to --format csv only")
+    if path is None or path == "-":
+        return None if args.format != "csv" else OutputFile(None)
+    return OutputFile(path, force=args.force, inputs=[("the policy file", args.policy), ("the units file", args.units)])
+
+
+def _emit(output: OutputFile | None, data: str) -> None:
+    if output is None:
+        out_stream().write(data)
+    else:
+        output.write(data)
+
+
+def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str], workers: int,
+                         progress: Progress) -> int:
     """``--format jsonl --workers N``: the workers assess and render; this process reads and writes, in order."""
     from .batch.jsonl import render_records_jsonl, render_rows_jsonl
     from .unitio import detect_format, read_jsonl_texts
@@ -217,6 +309,7 @@ def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str],
         # the workers parse the lines too, and send the output as UTF-8 bytes to write as they are
         out.flush()
         for data, entry in render_records_jsonl(policy, read_jsonl_texts(args.units), workers):
+            progress.tick()
             if entry is not None:
                 errors.append(entry)
                 data = (json.dumps({"error": entry}, ensure_ascii=False) + "\n").encode("utf-8")
@@ -225,12 +318,15 @@ def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str],
         buffer.flush()
     else:
         for line, entry in render_rows_jsonl(policy, iter_units(args.units, policy, _encoding(args)), workers):
+            progress.tick()
             if entry is not None:
                 errors.append(entry)
                 line = json.dumps({"error": entry}, ensure_ascii=False)
             out.write(f"{line}\n")
+    progress.close()
+    namer = fact_namer(policy.program)
     for entry in errors:
-        sys.stderr.write(error_text(entry) + "\n")
+        sys.stderr.write(error_text(entry, getattr(args, "message_lang", None), namer) + "\n")
     return EXIT_DATA if errors else EXIT_OK
 
 
@@ -244,24 +340,14 @@ def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tup
         if row.unit is None:
             yield row, None
             continue
-        yield row, attrs.evolve(policy.assess_row(row.index, row.unit), location=row.location)
+        item = policy.assess_row(row.index, row.unit)
+        # the location only matters to an error row (a good row's costs an attrs.evolve per unit)
+        yield row, (item if item.error is None else attrs.evolve(item, location=row.location))
 
 
 def _encoding(args: argparse.Namespace) -> str | None:
     encoding: str | None = getattr(args, "encoding", None)
     return encoding
-
-
-def _rendered(item: BatchItem, *, needs_document: bool) -> tuple[dict[str, object] | None, BatchItem]:
-    """The row's output document (and what the 通报 table reads), or the row turned into an error row."""
-    if needs_document:
-        return rendered(item, lambda result: result.to_dict())
-
-    def table_reads(result: Result) -> None:
-        result.score, result.rating, result.consequences.total  # noqa: B018 - what the table reads, read now
-
-    _, item = rendered(item, table_reads)
-    return None, item
 
 
 # ----------------------------------------------------------------- explain
@@ -286,7 +372,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             else:
                 shown, item = rendered(item, lambda r: r.explain(lang=args.lang, full=not args.short))
         if item is None or item.error is not None:
-            sys.stderr.write(error_text(error_entry(row, item)) + "\n")
+            sys.stderr.write(error_text(error_entry(row, item), args.message_lang, fact_namer(policy.program)) + "\n")
             status = EXIT_DATA
             continue
         if args.format == "json":
@@ -299,7 +385,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
         out.write(dumps(documents[0]) if len(documents) == 1 else dumps(documents))
     if not found:
-        raise UsageError(f"no unit {args.id!r} in {args.unit}" if args.id else f"no units in {args.unit}")
+        raise UsageError(text("no_unit_id", args.message_lang, id=args.id, path=args.unit) if args.id
+                         else text("no_units", args.message_lang, path=args.unit))
     return status
 
 
@@ -385,11 +472,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p = sub.add_parser("eval", help="assess every unit of a file (JSON, JSON Lines, CSV, XLSX; '-' = JSON Lines on stdin)")
     p.add_argument("policy", metavar="POLICY")
     p.add_argument("units", metavar="UNITS")
-    p.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
+    p.add_argument("--format", choices=("table", "json", "jsonl", "xlsx", "csv"), default="table",
+                   help="table (the 通报, default), json, jsonl (streams), xlsx (needs -o), csv")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="assess in N processes (same output, same order; jsonl streams)")
     p.add_argument("--encoding", metavar="ENC",
                    help="the encoding of a CSV units file (default: UTF-8 or GB18030, detected)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of standard output (never over an input; see --force)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists (never an input)")
+    p.add_argument("--output-encoding", choices=("utf-8-sig", "utf-8", "gb18030"), default="utf-8-sig",
+                   help="encoding of --format csv output (default UTF-8 with a BOM, which Chinese Excel opens)")
+    p.add_argument("--quiet", action="store_true", help="no progress line on standard error")
     handlers["eval"] = cmd_eval
 
     p = sub.add_parser("explain", help="explain the assessment of units clause by clause")
@@ -419,6 +513,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
                 continue
             raise
         handlers.update(module.register(sub))
+    for command in sub.choices.values():
+        # --lang on every command; its default is decided in main (messages.resolve_lang), not here
+        if not any("--lang" in action.option_strings for action in command._actions):
+            command.add_argument("--lang", choices=("zh", "en"), default=None,
+                                 help="language of messages (and reports): zh or en; default from "
+                                      "$KAOHE_LANG or the locale, see docs/cli.md")
+        command.set_defaults(lang=None)
     return parser, handlers
 
 
@@ -437,23 +538,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    # None: nothing asked for a language — English messages, Chinese reports, as always
+    args.message_lang = resolve_lang(args.lang)
+    args.lang = args.message_lang or "zh"
+    prefix = text("prefix", args.message_lang)
     try:
         return handlers[args.command](args)
     except PolicyError as exc:
         sys.stderr.write(exc.render() + "\n")
         return EXIT_POLICY
     except (UsageError, UnitInputError) as exc:
-        sys.stderr.write(f"kaohe: {exc}\n")
+        sys.stderr.write(f"{prefix}{usage_message(str(exc), args.message_lang)}\n")
         return EXIT_USAGE
     except KaoheError as exc:
-        sys.stderr.write(f"kaohe: {exc}\n")
+        sys.stderr.write(f"{prefix}{exc}\n")
         return EXIT_DATA
     except BrokenPipeError:  # pragma: no cover - e.g. `kaohe eval ... | head`
         return EXIT_OK
     except KeyboardInterrupt:  # pragma: no cover
         return 130
     except Exception as exc:  # pragma: no cover - last line of defence: no tracebacks for users
-        sys.stderr.write(f"kaohe: internal error ({type(exc).__name__}: {exc}); please report this with the input\n")
+        sys.stderr.write(prefix + text("internal", args.message_lang, kind=type(exc).__name__, detail=exc) + "\n")
         return EXIT_INTERNAL
 
 

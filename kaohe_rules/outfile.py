@@ -32,8 +32,8 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 from .errors import UsageError
 
@@ -75,6 +75,23 @@ class OutputFile:
         if self.path is None:
             sys.stdout.write(text)
             return
+        self.write_bytes(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write ``data`` as it is (an XLSX workbook, CSV in a chosen encoding), with the same checks.
+
+        Without a file the bytes go to standard output's binary buffer; a caller that must
+        not write binary to a terminal (XLSX) refuses that before (``needs_file``).
+        """
+        if self.path is None:
+            sys.stdout.flush()
+            buffer = getattr(sys.stdout, "buffer", None)
+            if buffer is None:
+                sys.stdout.write(data.decode("utf-8", "replace"))
+            else:
+                buffer.write(data)
+                buffer.flush()
+            return
         self._check(self._inputs)
         path = self.path
         try:
@@ -83,7 +100,6 @@ class OutputFile:
             st = None
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-        data = text.encode("utf-8")
         try:
             if st is not None and not stat.S_ISREG(st.st_mode):
                 _write_stream(path, data)
@@ -92,6 +108,50 @@ class OutputFile:
                 write_atomically(os.path.realpath(path), data, overwrite=self.force, shown=path)
         except OSError as exc:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[IO[str]]:
+        """A text stream (UTF-8) for output written piece by piece, committed whole at the end.
+
+        With a file the text goes to the temporary file of :func:`write_atomically`'s scheme
+        and takes the file's name only when the block ends without an exception; standard
+        output (no file) is yielded as it is.
+        """
+        if self.path is None:
+            yield sys.stdout
+            return
+        self._check(self._inputs)
+        path = self.path
+        if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):  # a device or a pipe
+            with open(path, "w", encoding="utf-8", newline="") as device:
+                yield device
+            return
+        target = os.path.realpath(path)
+        directory = os.path.dirname(os.path.abspath(target))
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._check(self._inputs)
+            os.chmod(tmp, _mode_for(target))
+            if self.force:
+                os.replace(tmp, target)
+            else:
+                _link_new(tmp, target, path)
+            _fsync_directory(directory)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     # -------------------------------------------------------------- check
     def _check(self, inputs: Iterable[tuple[str, str]]) -> None:

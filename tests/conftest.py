@@ -163,3 +163,12 @@ def karamay_units():  # type: ignore[no-untyped-def]
 
     document = json.loads(KARAMAY_UNITS.read_text(encoding="utf-8"), parse_float=Decimal)
     return document["units"] if isinstance(document, dict) else document
+
+
+@pytest.fixture(autouse=True)
+def _no_language_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests check kaohe's default texts (English messages, Chinese reports): a developer's
+    zh_CN or en_US locale, or $KAOHE_LANG, must not switch them (``--lang`` defaults from these)."""
+    for name in ("KAOHE_LANG", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")

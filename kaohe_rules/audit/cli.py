@@ -16,7 +16,9 @@ from typing import Any
 from ..batch.items import BatchItem, error_entry, error_text
 from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, iter_units, load_policy, out_stream
 from ..errors import KaoheError
+from ..messages import text
 from ..outfile import OutputFile
+from ..reports.tabular import fact_namer
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -47,7 +49,8 @@ def register(subparsers: Any) -> dict[str, Handler]:
     r.add_argument("policy", metavar="POLICY")
     r.add_argument("units", metavar="UNITS")
     r.add_argument("--id", help="report on this unit only")
-    r.add_argument("--format", choices=("md", "html"), default="md")
+    r.add_argument("--format", choices=("md", "html", "xlsx"), default="md",
+                   help="md, html, or xlsx (the ranked workbook of kaohe eval --format xlsx; needs -o)")
     r.add_argument("--lang", choices=("zh", "en"), default="zh")
     r.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead of standard output (never over an input; see --force)")
@@ -144,6 +147,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import batch_report, unit_report
 
     # checked before any work: a report must never replace the data it is made from
+    if args.format == "xlsx" and (args.output is None or args.output == "-"):
+        raise UsageError(text("needs_output", getattr(args, "message_lang", None), fmt=args.format))
+    if args.format == "xlsx":
+        from ..reports.xlsx import require_openpyxl
+
+        require_openpyxl()
     output = OutputFile(args.output, force=args.force,
                         inputs=[("the policy file", args.policy), ("the units file", args.units)])
     policy = load_policy(args.policy)
@@ -161,10 +170,12 @@ def cmd_report(args: argparse.Namespace) -> int:
             results.append(policy.evaluate(row.unit))
         except KaoheError as exc:
             errors.append(error_entry(row, BatchItem(row.index, getattr(exc, "unit", None), None, exc, row.location)))
+    if args.format == "xlsx":
+        return _report_xlsx(policy, results, errors, output, args)
     if args.id is not None:
         if errors:
             for entry in errors:
-                sys.stderr.write(error_text(entry) + "\n")
+                sys.stderr.write(error_text(entry, getattr(args, "message_lang", None), fact_namer(policy.program)) + "\n")
             return EXIT_DATA
         if not results:
             raise UsageError(f"no unit {args.id!r} in {args.units}")
@@ -174,7 +185,25 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"no units in {args.units}")
     _write(batch_report(policy, results, errors, args.format, args.lang), output)
     for entry in errors:
-        sys.stderr.write(error_text(entry) + "\n")
+        sys.stderr.write(error_text(entry, getattr(args, "message_lang", None), fact_namer(policy.program)) + "\n")
+    return EXIT_DATA if errors else EXIT_OK
+
+
+def _report_xlsx(policy: Any, results: list[Any], errors: list[dict[str, object]], output: OutputFile,
+                 args: argparse.Namespace) -> int:
+    """``kaohe report --format xlsx``: the ranked workbook (``--id``: of that unit alone)."""
+    from ..reports.rows import Tally, rank, ranked_row
+    from ..reports.xlsx import ranked_workbook
+
+    if not results and not errors:
+        raise UsageError(f"no unit {args.id!r} in {args.units}" if args.id else f"no units in {args.units}")
+    program = policy.program
+    ranked = rank((ranked_row(program, r) for r in results), program.checked.categories)
+    lang = getattr(args, "message_lang", None)
+    output.write_bytes(ranked_workbook(program, ranked, errors, Tally(len(results), len(errors)), lang))
+    namer = fact_namer(program)
+    for entry in errors:
+        sys.stderr.write(error_text(entry, lang, namer) + "\n")
     return EXIT_DATA if errors else EXIT_OK
 
 

@@ -16,6 +16,7 @@ import attrs
 
 from ..errors import EvaluationError, FactError, FactProblem, KaoheError
 from ..limits import MAX_ID_CHARS, has_lone_surrogate, int_problem, shown
+from ..messages import FactNamer, entry_text
 from ..runtime.program import Program
 from ..runtime.result import Result
 
@@ -119,21 +120,13 @@ class ErrorEntry:
         return {"index": self.index, "location": self.location, "unit": self.unit,
                 "problems": [dict(p) for p in self.problems]}
 
-    def render(self) -> str:
-        """The entry as ``kaohe`` writes it to standard error: the location, then one line per problem."""
-        head = f"{self.location}: unit {self.unit!r} not assessed:" if self.unit else f"{self.location}:"
-        lines = [head]
-        for p in self.problems:
-            if "fact" in p:
-                text = f"  - {p['fact']}: {p['message']}"
-                if p.get("expected"):
-                    text += f" (expected {p['expected']})"
-                if p.get("hint"):
-                    text += f"; {p['hint']}"
-            else:
-                text = f"  - {p['message']}"
-            lines.append(text)
-        return "\n".join(lines)
+    def render(self, lang: str | None = None, namer: FactNamer | None = None) -> str:
+        """The entry as ``kaohe`` writes it to standard error: the location, then one line per problem.
+
+        ``lang`` None or ``"en"``: the English text kaohe has always printed; ``"zh"``: Chinese,
+        naming each fact by its label and clause (``namer``), from :mod:`kaohe_rules.messages`.
+        """
+        return entry_text(self.to_dict(), lang, namer)
 
 
 def error_entry(row: UnitRow, item: BatchItem | None) -> dict[str, object]:
@@ -141,6 +134,6 @@ def error_entry(row: UnitRow, item: BatchItem | None) -> dict[str, object]:
     return ErrorEntry.of(row, item).to_dict()
 
 
-def error_text(entry: Mapping[str, Any]) -> str:
+def error_text(entry: Mapping[str, Any], lang: str | None = None, namer: FactNamer | None = None) -> str:
     """The standard-error text of an entry dict (:meth:`ErrorEntry.render`)."""
-    return ErrorEntry.from_dict(entry).render()
+    return ErrorEntry.from_dict(entry).render(lang, namer)

@@ -9,13 +9,12 @@ a serial run's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
 import attrs
 
 from ..errors import EvaluationError
-from ..runtime.result import Result
+from ..runtime.jsonline import json_line
 from ..unitio import JsonlRecord, UnitRow, jsonl_row
 from .items import Assessor, BatchItem, error_entry, rendered
 from .pool import DEFAULT_CHUNK, map_units, unit_label
@@ -27,9 +26,9 @@ def render_row_jsonl(policy: Assessor, index: int, row: UnitRow) -> tuple[str | 
         return None, error_entry(row, None)
     item = attrs.evolve(policy.assess_row(row.index, row.unit), location=row.location)
     if item.result is not None:  # rendered here, per row: a result that cannot be rendered is its error row
-        document, item = rendered(item, Result.to_dict)
+        line, item = rendered(item, json_line)
         if item.result is not None:
-            return json.dumps(document, ensure_ascii=False), None
+            return line, None
     return None, error_entry(row, item)
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from ..numeric import normalize
 from ..runtime.program import Program
 from ..runtime.result import Result
+from .rows import RankedRow, money_totals, rank, ranked_row
 from .table import render_table
 
 
@@ -28,46 +29,72 @@ def plain_number(value: Decimal) -> str:
     return str(normalize(value))
 
 
+class Summary:
+    """The JSON ``summary`` counted as results pass: counts per category and rating, vetoed units, money.
+
+    A streamed batch adds each result as it goes and keeps no result; only the ids of
+    vetoed units are kept (the summary lists them).
+    """
+
+    def __init__(self) -> None:
+        self.assessed = 0
+        self.bands: dict[str, dict[str, int]] = {}
+        self.vetoed: list[str] = []
+        self.rewards = Decimal("0.00")
+        self.fines = Decimal("0.00")
+
+    def add(self, result: Result) -> None:
+        self.assessed += 1
+        band = self.bands.setdefault(result.category, {})
+        band[result.rating] = band.get(result.rating, 0) + 1
+        if result.vetoed:
+            self.vetoed.append(result.unit_id)
+        c = result.consequences
+        if c.kind == "reward":
+            self.rewards += c.total
+        elif c.kind == "fine":
+            self.fines += c.total
+
+    def to_dict(self, not_assessed: int) -> dict[str, object]:
+        return {
+            "assessed": self.assessed,
+            "not_assessed": not_assessed,
+            "ratings": self.bands,
+            "vetoed": list(self.vetoed),
+            "rewards_total": str(self.rewards),
+            "fines_total": str(self.fines),
+        }
+
+
 def summary_dict(program: Program, results: Sequence[Result], errors: Sequence[object]) -> dict[str, object]:
     """Counts per category and rating, vetoed units, reward and fine totals (the JSON ``summary``)."""
-    bands: dict[str, dict[str, int]] = {}
+    summary = Summary()
     for r in results:
-        bands.setdefault(r.category, {}).setdefault(r.rating, 0)
-        bands[r.category][r.rating] += 1
-    rewards = sum((r.consequences.total for r in results if r.consequences.kind == "reward"), Decimal("0.00"))
-    fines = sum((r.consequences.total for r in results if r.consequences.kind == "fine"), Decimal("0.00"))
-    return {
-        "assessed": len(results),
-        "not_assessed": len(errors),
-        "ratings": bands,
-        "vetoed": [r.unit_id for r in results if r.vetoed],
-        "rewards_total": str(rewards),
-        "fines_total": str(fines),
-    }
+        summary.add(r)
+    return summary.to_dict(len(errors))
 
 
 def ranked_report(program: Program, results: Sequence[Result], errors: Sequence[object]) -> str:
     """The city's 通报: per category, units ranked by score, with vetoes and money."""
+    return ranked_table(program, [ranked_row(program, r) for r in results], len(errors))
+
+
+def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int) -> str:
+    """:func:`ranked_report` from the small rows a streaming batch keeps (:mod:`.rows`)."""
     checked = program.checked
     lines = [f"{program.label or program.name}" + (f"（{checked.header.document}）" if checked.header.document else ""),
-             f"考核结果通报 / ranked results — {len(results)} 个单位" + (f", {len(errors)} 个未能考核" if errors else ""), ""]
-    for category, info in checked.categories.items():
-        rows_in = [r for r in results if r.category == category]
-        if not rows_in:
-            continue
-        order = {r.name: i for i, r in enumerate(checked.ratings.ratings)}
-        # like the city's 通报: by rating first (a vetoed unit is ranked with its rating), then by score
-        rows_in.sort(key=lambda r: (order[r.rating], -r.score, r.unit_id))
+             f"考核结果通报 / ranked results — {len(rows)} 个单位" + (f", {not_assessed} 个未能考核" if not_assessed else ""), ""]
+    for category, rows_in in rank(rows, checked.categories):
+        info = checked.categories[category]
         lines.append(f"【{info.label or category}】 满分 {info.total}")
         table = []
-        for rank, r in enumerate(rows_in, 1):
-            c = r.consequences
-            amount = money(c.total) if c.kind != "none" else ""
-            sign = "+" if c.kind == "reward" else "-" if c.kind == "fine" else ""
+        for number, r in enumerate(rows_in, 1):
+            amount = money(r.money_total) if r.money_kind != "none" else ""
+            sign = "+" if r.money_kind == "reward" else "-" if r.money_kind == "fine" else ""
             # short names here; the full labels and evidence are in `kaohe explain`
-            vetoes = "；".join(f"{v.name}〔{v.citation}〕" for v in r.vetoes)
-            deferred = "；".join(f"{d.name} {len(d.items)}项→{d.to}" for d in r.deferred)
-            table.append([str(rank), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
+            vetoes = "；".join(f"{name}〔{citation}〕" for name, _, citation in r.vetoes)
+            deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
+            table.append([str(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
                           vetoes or "—", (sign + amount) if amount else "—", deferred or ""])
         lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交"], table, right=(0, 3, 6)))
         counts = {rating.label or rating.name: 0 for rating in checked.ratings.ratings}
@@ -75,6 +102,6 @@ def ranked_report(program: Program, results: Sequence[Result], errors: Sequence[
             counts[r.rating_label] += 1
         lines.append("  " + "，".join(f"{k} {v}" for k, v in counts.items()))
         lines.append("")
-    summary = summary_dict(program, results, errors)
-    lines.append(f"奖励合计 {money(Decimal(str(summary['rewards_total'])))} 元；罚款合计 {money(Decimal(str(summary['fines_total'])))} 元")
+    rewards, fines = money_totals(rows)
+    lines.append(f"奖励合计 {money(rewards)} 元；罚款合计 {money(fines)} 元")
     return "\n".join(lines)

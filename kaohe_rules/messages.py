@@ -1,0 +1,204 @@
+"""The message catalogue: every text kaohe shows a user about data and usage, in Chinese and English.
+
+Clerks in the offices that keep the facts read Chinese; the English texts are the ones
+kaohe has always printed and stay byte-identical under ``--lang en`` (tests and goldens
+read them).  The catalogue is one place so a translation is reviewed as a whole.
+
+How texts are rendered:
+
+* a **fact problem** (:class:`~kaohe_rules.errors.FactProblem`, or its ``to_dict()`` in an
+  error entry) is rendered from its structured fields: the fact, the message, what was
+  expected, the hint.  In Chinese the fact is named by its label and clause from the
+  policy (``「从业人员培训合格率」(培训合格率)〔第十二条〕``), and the message by the
+  catalogue's pattern for it (:data:`FACT_MESSAGES`).  A message no pattern matches is
+  shown in English rather than guessed at: a wrong translation of a fact error is worse
+  than an untranslated one.
+* a **CLI message** is a key of :data:`TEXTS` with ``str.format`` fields.
+
+The language (:func:`resolve_lang`): ``--lang``, else ``$KAOHE_LANG``, else the locale
+(``LC_ALL``, ``LC_MESSAGES``, ``LANG``: the first one set) when it names Chinese
+(``zh…``) or English (``en…``).  Without any of these — a C/POSIX locale, as in CI and
+most servers — messages stay English and reports stay Chinese, as they always were.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+LANGS = ("zh", "en")
+
+#: CLI and batch texts by key: {"en": …, "zh": …}; ``{name}`` fields filled by :func:`text`.
+TEXTS: dict[str, dict[str, str]] = {
+    "entry_head_unit": {"en": "{location}: unit {unit!r} not assessed:", "zh": "{location}：单位 {unit} 未能考核："},
+    "entry_head": {"en": "{location}:", "zh": "{location}："},
+    "expected": {"en": " (expected {expected})", "zh": "（应为 {expected}）"},
+    "hint": {"en": "; {hint}", "zh": "；{hint}"},
+    "prefix": {"en": "kaohe: ", "zh": "kaohe："},
+    "no_unit_id": {"en": "no unit {id!r} in {path}", "zh": "{path} 中没有编号为 {id} 的单位"},
+    "no_units": {"en": "no units in {path}", "zh": "{path} 中没有单位"},
+    "no_category": {"en": "no category {category!r}; the policy has {known}",
+                    "zh": "没有类别 {category}；本办法的类别有 {known}"},
+    "workers": {"en": "--workers must be at least 1, not {n}", "zh": "--workers 至少为 1，而不是 {n}"},
+    "needs_output": {"en": "--format {fmt} writes a binary file: give -o FILE",
+                     "zh": "--format {fmt} 生成二进制文件：请用 -o FILE 指定输出文件"},
+    "tally": {"en": "{assessed} assessed + {not_assessed} not assessed = {total} rows read",
+              "zh": "已考核 {assessed} + 未能考核 {not_assessed} = 共读入 {total} 行"},
+    "wrote": {"en": "wrote {path}", "zh": "已写入 {path}"},
+    "progress": {"en": "{n:,} units, {rate:,} units/s", "zh": "{n:,} 个单位，{rate:,} 个/秒"},
+    "internal": {"en": "internal error ({kind}: {detail}); please report this with the input",
+                 "zh": "内部错误（{kind}: {detail}）；请连同输入数据一起报告"},
+}
+
+#: English fact messages (as the readers write them) and their Chinese form; the groups
+#: of the pattern fill ``{0}``, ``{1}``… of the translation.  Checked in order; anchored.
+FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r"\Z", re.S), zh) for p, zh in (
+    (r"missing", "缺少（必填）"),
+    (r"is empty \(none\)", "为空（必填）"),
+    (r"unknown fact", "本办法没有这个事实"),
+    (r"unknown category (.+)", "未知类别 {0}"),
+    (r"fact is only supplied by (.+), not by (.+)", "只有 {0} 填报这个事实，{1} 不填"),
+    (r"'facts' must be a mapping of fact names to values", "'facts' 必须是 事实名→值 的映射"),
+    (r"fact names are text", "事实名必须是文本"),
+    (r"(.+) is ambiguous for a percentage: (.+) or, as a fraction, (.+)",
+     "{0} 作为百分比有两种读法：{1}，或按小数读作 {2}"),
+    (r"(.+) has no currency unit \(万 of what\?\)", "{0} 没有货币单位（万什么？）"),
+    (r"(.+) is not a whole number", "{0} 不是整数"),
+    (r"(.+) is not true or false", "{0} 不是 是/否"),
+    (r"(.+) has a time of day", "{0} 带有时刻（只应是日期）"),
+    (r"(.+) is not a date", "{0} 不是日期"),
+    (r"(.+) is longer than (\d+) characters", "{0} 超过 {1} 个字符"),
+    (r"(.+) is not a member of (.+)", "{0} 不是 {1} 的选项"),
+    (r"(.+) is not a list", "{0} 不是列表"),
+    (r"(.+) is out of range", "{0} 超出范围"),
+    (r"(.+) is a boolean", "{0} 是布尔值（是/否），不是数"),
+    (r"(.+) is a float, which is not exact", "{0} 是浮点数，不精确"),
+    (r"(.+) is written with full-width digits", "{0} 用了全角数字"),
+    (r"(.+) is written with digits other than 0-9", "{0} 用了 0-9 以外的数字"),
+    (r"(.+) is not a number", "{0} 不是数"),
+    (r"(.+) is not text", "{0} 不是文本"),
+    (r"the id is longer than (\d+) characters", "编号超过 {0} 个字符"),
+    (r"a unit must be a mapping, got (.+)", "单位必须是映射（对象），而不是 {0}"),
+))
+
+#: Usage and input-file messages (``kaohe: …``, exit status 2) and their Chinese form, as
+#: :data:`FACT_MESSAGES`: the English text is what the raising module wrote; unmatched stays English.
+USAGE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r"\Z", re.S), zh) for p, zh in (
+    (r"(.+) already exists; pass --force to overwrite it", "{0} 已存在；要覆盖它请加 --force"),
+    (r"refusing to write (.+?): it is (.+) that this command reads; choose another output file",
+     "拒绝写入 {0}：它是本命令读取的输入文件（{1}）；请另选输出文件"),
+    (r"cannot write (.+?): it is a directory", "无法写入 {0}：这是一个目录"),
+    (r"cannot write (.+?): no directory (.+)", "无法写入 {0}：没有目录 {1}"),
+    (r"cannot write (.+?): (.+)", "无法写入 {0}：{1}"),
+    (r"no unit (.+) in (.+)", "{1} 中没有编号为 {0} 的单位"),
+    (r"no units in (.+)", "{0} 中没有单位"),
+    (r"--format jsonl streams to standard output: redirect it \(> FILE\) instead of -o",
+     "--format jsonl 以流的方式写到标准输出：请用重定向（> FILE），不要用 -o"),
+    (r"--output-encoding applies to --format csv only", "--output-encoding 只用于 --format csv"),
+    (r"nothing to change: give --set FACT=VALUE or --patch FILE",
+     "没有要改的内容：请给出 --set 事实=值 或 --patch 文件"),
+))
+
+
+def usage_message(message: str, lang: str | None) -> str:
+    """A usage message in ``lang``: Chinese by :data:`USAGE_MESSAGES` when one matches, else as written."""
+    if lang == "zh":
+        for pattern, zh in USAGE_MESSAGES:
+            match = pattern.match(message)
+            if match:
+                return zh.format(*match.groups())
+    return message
+
+
+#: English words of ``expected`` texts and their Chinese form (whole text only).
+EXPECTED: dict[str, str] = {
+    "a whole number": "整数",
+    "true/false (是/否)": "是/否",
+    "a date YYYY-MM-DD": "日期 YYYY-MM-DD",
+    "text": "文本",
+    "a non-empty text id": "非空的文本编号",
+    "a percentage such as '98%'": "百分比，如 '98%'",
+    "an amount of money (元)": "金额（元）",
+}
+
+
+def resolve_lang(given: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The language asked for: ``--lang``, ``$KAOHE_LANG``, a zh/en locale; None when nothing says.
+
+    None means "as kaohe has always done": English messages, Chinese reports.
+    """
+    if given in LANGS:
+        return given
+    env = os.environ if environ is None else environ
+    chosen = env.get("KAOHE_LANG", "").strip().lower()
+    if chosen in LANGS:
+        return chosen
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            low = value.lower()
+            return "zh" if low.startswith("zh") else "en" if low.startswith("en") else None
+    return None
+
+
+def text(key: str, lang: str | None, **fields: Any) -> str:
+    """The catalogue text ``key`` in ``lang`` (English when ``lang`` is None), filled in."""
+    entry = TEXTS[key]
+    return entry["zh" if lang == "zh" else "en"].format(**fields)
+
+
+def fact_message_zh(message: str) -> str:
+    """A fact message in Chinese by the catalogue, or the English message when no pattern matches."""
+    for pattern, zh in FACT_MESSAGES:
+        match = pattern.match(message)
+        if match:
+            return zh.format(*match.groups())
+    return message
+
+
+#: How a fact is named in a Chinese message: its label and clause (None when the policy has none).
+FactNamer = Callable[[str], tuple[str | None, str | None]]
+
+
+def problem_line(problem: Mapping[str, Any], lang: str | None, namer: FactNamer | None = None) -> str:
+    """One problem of an error entry, as the indented line under its head (English byte-identical)."""
+    if "fact" not in problem:
+        message = str(problem["message"])
+        return f"  - {fact_message_zh(message) if lang == 'zh' else message}"
+    fact = str(problem["fact"])
+    message = str(problem["message"])
+    expected = problem.get("expected")
+    hint = problem.get("hint")
+    if lang != "zh":
+        line = f"  - {fact}: {message}"
+        if expected:
+            line += f" (expected {expected})"
+        if hint:
+            line += f"; {hint}"
+        return line
+    label, clause = namer(fact) if namer is not None else (None, None)
+    name = f"「{label}」({fact})" if label and label != fact else f"「{fact}」"
+    if clause:
+        name += f"〔{clause}〕"
+    line = f"  - {name}：{fact_message_zh(message)}"
+    if expected:
+        line += text("expected", "zh", expected=EXPECTED.get(str(expected), expected))
+    if hint:
+        line += text("hint", "zh", hint=hint)
+    return line
+
+
+def entry_text(entry: Mapping[str, Any], lang: str | None, namer: FactNamer | None = None) -> str:
+    """An error entry (``ErrorEntry.to_dict()``) as ``kaohe`` writes it to standard error."""
+    unit = entry.get("unit")
+    location = entry.get("location")
+    head = text("entry_head_unit", lang, location=location, unit=unit) if unit else \
+        text("entry_head", lang, location=location)
+    return "\n".join([head] + [problem_line(p, lang, namer) for p in entry.get("problems", ())])
+
+
+def problems_text(entry: Mapping[str, Any], lang: str | None, namer: FactNamer | None = None) -> str:
+    """The problems of an entry on one line each, without indentation (a spreadsheet cell)."""
+    return "\n".join(problem_line(p, lang, namer)[4:] for p in entry.get("problems", ()))

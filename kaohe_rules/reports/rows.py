@@ -1,0 +1,121 @@
+"""One small row per assessed unit: what every ranked output (table, XLSX, CSV) reads.
+
+A :class:`~kaohe_rules.runtime.result.Result` holds its program, its raw tuple and
+caches of decoded parts; keeping 200,000 of them to rank them at the end took 1.38 GB
+(issue #12).  A ranked report cannot be written before the last unit is read (the
+ranking needs them all), so the batch keeps only a :class:`RankedRow` per unit — the
+ranking key and the cells the 通报 shows, a few hundred bytes — and drops the result
+as soon as the row is made.  The bound is therefore *one row per assessed unit*, not
+one result; every other output format (JSON Lines) streams in constant memory.
+
+:class:`Tally` counts the rows as they pass, so that every output can state
+``assessed + not assessed = rows read`` without keeping the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+import attrs
+
+from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_VETOES
+from ..language.model import CategoryInfo
+from ..runtime.program import Program
+from ..runtime.result import Result
+
+
+@attrs.frozen(slots=True)
+class RankedRow:
+    """What the ranked outputs show of one assessed unit (no reference to the result)."""
+
+    category: str
+    unit_id: str
+    name: str | None
+    score: Decimal
+    rating: str
+    rating_label: str
+    rating_order: int
+    #: the scores of the category's top-level sections, in declaration order
+    sections: tuple[Decimal, ...]
+    #: (name, label, citation) of every veto that fired
+    vetoes: tuple[tuple[str, str | None, str | None], ...]
+    #: (name, number of items, to whom) of every deferral
+    deferred: tuple[tuple[str, int, str | None], ...]
+    #: "reward", "fine" or "none" (the result's consequences)
+    money_kind: str
+    money_total: Decimal
+
+    @property
+    def signed_money(self) -> Decimal | None:
+        """The amount with its direction: positive for a reward, negative for a fine, None for neither."""
+        if self.money_kind == "reward":
+            return self.money_total
+        if self.money_kind == "fine":
+            return -self.money_total
+        return None
+
+    def sort_key(self) -> tuple[int, Decimal, str]:
+        """Like the city's 通报: by rating first (a vetoed unit is ranked with its rating), then by score."""
+        return (self.rating_order, -self.score, self.unit_id)
+
+
+def top_sections(info: CategoryInfo) -> tuple[str, ...]:
+    """The keys (``Result.sections``) of a category's top-level sections, in declaration order."""
+    return tuple(".".join(s.path) for s in info.sections)
+
+
+def ranked_row(program: Program, result: Result) -> RankedRow:
+    """The row of one result: read now, while the result is at hand.
+
+    Read from the raw result and the category's plan, not through ``Result.sections`` /
+    ``vetoes`` / ``deferred``, which decode every target and every fact a veto read: the
+    row needs a few numbers and names, and this runs once per unit of a batch.
+    """
+    checked = program.checked
+    category = result.category
+    plan = program.plans[category]
+    raw = result.raw
+    order = program.section_order(category)
+    scores = dict(zip(order, raw[RAW_SECTIONS]))
+    sections = tuple(Decimal(scores[s.path]) for s in checked.categories[category].sections if s.path in scores)
+    vetoes = tuple((v.name, v.label, v.cite) for v in (plan.vetoes[entry[0]] for entry in raw[RAW_VETOES]))
+    deferred = tuple((plan.defers[index].name, len(items), plan.defers[index].to) for index, items in raw[RAW_DEFERRED])
+    c = result.consequences
+    rating = result.rating
+    return RankedRow(
+        category=category, unit_id=result.unit_id, name=result.name, score=result.score,
+        rating=rating, rating_label=result.rating_label, rating_order=program.rating_names.index(rating),
+        sections=sections, vetoes=vetoes, deferred=deferred, money_kind=c.kind, money_total=c.total)
+
+
+def rank(rows: Iterable[RankedRow], categories: Iterable[str]) -> list[tuple[str, list[RankedRow]]]:
+    """The rows per category (in the policy's category order), each ranked; empty categories left out."""
+    by_category: dict[str, list[RankedRow]] = {c: [] for c in categories}
+    for row in rows:
+        by_category.setdefault(row.category, []).append(row)
+    out = []
+    for category, members in by_category.items():
+        if members:
+            members.sort(key=RankedRow.sort_key)
+            out.append((category, members))
+    return out
+
+
+@attrs.define
+class Tally:
+    """Rows read, assessed and not assessed, counted as they pass (nothing kept)."""
+
+    assessed: int = 0
+    not_assessed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.assessed + self.not_assessed
+
+
+def money_totals(rows: Sequence[RankedRow]) -> tuple[Decimal, Decimal]:
+    """The reward total and the fine total of the rows (both positive, in yuan)."""
+    rewards = sum((r.money_total for r in rows if r.money_kind == "reward"), Decimal("0.00"))
+    fines = sum((r.money_total for r in rows if r.money_kind == "fine"), Decimal("0.00"))
+    return rewards, fines
