@@ -13,6 +13,7 @@ the builder looks at source text or at Lark trees.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import ClassVar, NamedTuple, assert_never
 
@@ -648,6 +649,28 @@ def shape(node: object, ignore: frozenset[str] = frozenset({"span", "vetoed_span
                 fields.append((f.name, shape(getattr(node, f.name), ignore)))
         return tuple(fields)
     return node
+
+
+def walk(*roots: object) -> Iterator[object]:
+    """Every node, tuple item and field value below ``roots`` (spans left out), each object once.
+
+    For stages that gather from a whole subtree (the constants a change touches, the names
+    it reads) and so need no visitor; the order is unspecified.
+    """
+    stack = list(roots)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, (tuple, list)):
+            stack.extend(node)
+        elif attrs.has(type(node)) and not isinstance(node, Span):
+            for f in attrs.fields(type(node)):  # type: ignore[arg-type]
+                if f.name != "span":
+                    stack.append(getattr(node, f.name))
 
 
 def decl_kind(decl: Decl) -> str:

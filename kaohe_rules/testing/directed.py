@@ -445,7 +445,7 @@ class Constants:
         self.dates: set[datetime.date] = set()
 
     def add_from(self, decl: ast.Decl, policy: Policy, years: int) -> None:
-        for node in _walk(decl):
+        for node in ast.walk(decl):
             if isinstance(node, ast.Number):
                 self.numbers.add(node.value)
                 self.amounts.add(node.value)
@@ -544,7 +544,7 @@ def _list_values(domain: Domain, constants: Constants, names: set[str]) -> list[
 
 def _idents(node: object) -> set[str]:
     out = set()
-    for item in _walk(node):
+    for item in ast.walk(node):
         if isinstance(item, ast.Name):
             out.add(item.ident)
         elif isinstance(item, ast.Member):
@@ -552,16 +552,3 @@ def _idents(node: object) -> set[str]:
         elif isinstance(item, ast.VetoDecl | ast.TargetDecl | ast.LetDecl):
             out.add(item.name)
     return out
-
-
-def _walk(node: object) -> Iterator[object]:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        yield item
-        if isinstance(item, (tuple, list)):
-            stack.extend(item)
-        elif attrs.has(type(item)):
-            for field in attrs.fields(type(item)):  # type: ignore[arg-type]
-                if field.name != "span":
-                    stack.append(getattr(item, field.name))

@@ -14,7 +14,6 @@ This module does not import hypothesis: ``kaohe test`` works without it.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from decimal import Decimal
 
 import attrs
@@ -292,7 +291,7 @@ def _collect_constants(checked: CheckedPolicy) -> Constants:
             dates.add(checkpoint.start)
     roots: list[object] = [*checked.lets.values(), *checked.defers, *checked.targets, *checked.vetoes,
                            *checked.records.values()]
-    for node in _walk(roots):
+    for node in ast.walk(*roots):
         if isinstance(node, ast.Number):
             numbers["number"].add(node.value)
         elif isinstance(node, ast.MoneyLit):
@@ -302,20 +301,3 @@ def _collect_constants(checked: CheckedPolicy) -> Constants:
         elif isinstance(node, ast.DateLit):
             dates.add(node.value)
     return Constants(numbers, dates)
-
-
-def _walk(nodes: list[object]) -> Iterator[object]:
-    stack = list(nodes)
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        if isinstance(node, (tuple, list)):
-            stack.extend(node)
-        elif attrs.has(type(node)):
-            for field in attrs.fields(type(node)):  # type: ignore[arg-type]
-                if field.name != "span":
-                    stack.append(getattr(node, field.name))
