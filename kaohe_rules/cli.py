@@ -90,18 +90,12 @@ def iter_units(path: str, policy: Policy | None = None, encoding: str | None = N
     A unit id seen before is an error row naming both rows (docs/cli.md): the first
     is assessed, the repeat is not — two rows of one unit would otherwise both be ranked.
     """
-    seen: dict[str, str] = {}
+    from .unitio import UnitIds
+
+    seen = UnitIds()
     for row in _unit_rows(path, policy, encoding):
-        unit_id = row.unit.get("id") if row.unit is not None else None
-        if isinstance(unit_id, str):
-            first = seen.get(unit_id)
-            if first is not None:
-                row = UnitRow(row.index, row.location, None,
-                              f"单位编号重复 / duplicate unit id {unit_id!r}: first given at {first};"
-                              " only the first is assessed")
-            else:
-                seen[unit_id] = row.location
-        yield row
+        repeat = seen.repeat(row.unit.get("id"), row.location) if row.unit is not None else None
+        yield row if repeat is None else UnitRow(row.index, row.location, None, repeat)
 
 
 def _unit_rows(path: str, policy: Policy | None, encoding: str | None) -> Iterator[UnitRow]:
@@ -300,16 +294,22 @@ def _emit(output: OutputFile | None, data: str) -> None:
 def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str], workers: int,
                          progress: Progress) -> int:
     """``--format jsonl --workers N``: the workers assess and render; this process reads and writes, in order."""
-    from .batch.jsonl import render_records_jsonl, render_rows_jsonl
-    from .unitio import detect_format, read_jsonl_texts
+    from .batch.jsonl import render_records_keyed, render_rows_jsonl
+    from .unitio import UnitIds, detect_format, read_jsonl_texts
 
     errors: list[dict[str, object]] = []
     buffer: IO[bytes] | None = getattr(out, "buffer", None)
     if buffer is not None and args.units != "-" and detect_format(args.units) == "jsonl":
-        # the workers parse the lines too, and send the output as UTF-8 bytes to write as they are
+        # the workers parse the lines too, and send the output as UTF-8 bytes to write as they are,
+        # with each row's id and location: a repeated id is refused here, as iter_units does
         out.flush()
-        for data, entry in render_records_jsonl(policy, read_jsonl_texts(args.units), workers):
+        seen = UnitIds()
+        for data, entry, (index, location, unit_id) in render_records_keyed(policy, read_jsonl_texts(args.units),
+                                                                             workers):
             progress.tick()
+            repeat = seen.repeat(unit_id, location)
+            if repeat is not None:
+                data, entry = None, error_entry(UnitRow(index, location, None, repeat), None)
             if entry is not None:
                 errors.append(entry)
                 data = (json.dumps({"error": entry}, ensure_ascii=False) + "\n").encode("utf-8")

@@ -143,6 +143,29 @@ class UnitRow:
             raise ValueError("UnitRow needs exactly one of unit and error")
 
 
+class UnitIds:
+    """The unit ids a batch has seen, so that a unit given twice is refused on its second row.
+
+    Two rows of one unit would otherwise both be assessed and both ranked — a silent
+    wrong result.  Every reading path of the CLI (serial, and JSON Lines parsed in the
+    workers) asks here, so the refusal reads the same whichever way the rows were read.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def repeat(self, unit_id: object, location: str) -> str | None:
+        """The refusal of a row whose id was seen before (naming both rows), else None (and it is noted)."""
+        if not isinstance(unit_id, str):
+            return None
+        first = self._first.get(unit_id)
+        if first is None:
+            self._first[unit_id] = location
+            return None
+        return (f"单位编号重复 / duplicate unit id {unit_id!r}: first given at {first};"
+                " only the first is assessed")
+
+
 def detect_format(path: str | os.PathLike[str]) -> str:
     """Return "json", "jsonl", "csv" or "xlsx" from the file extension.
 
