@@ -28,6 +28,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .errors import UnitInputError, UsageError
+
 LANGS = ("zh", "en")
 
 #: CLI and batch texts by key: {"en": …, "zh": …}; ``{name}`` fields filled by :func:`text`.
@@ -51,6 +53,75 @@ TEXTS: dict[str, dict[str, str]] = {
     "internal": {"en": "internal error ({kind}: {detail}); please report this with the input",
                  "zh": "内部错误（{kind}: {detail}）；请连同输入数据一起报告"},
 }
+
+#: Input-file errors (:class:`~kaohe_rules.errors.UnitInputError`, raised by :mod:`kaohe_rules.unitio`
+#: through :func:`input_error`).  The English texts are the bilingual ones kaohe has always printed;
+#: the Chinese ones drop the English half.  A ``…_zh`` field is the Chinese form of the field before
+#: it; ``detail`` is what the system or a library said (an OS error, the JSON parser), shown as it is.
+_ALL_FORMATS = ".json, .jsonl, .ndjson, .csv, .tsv or .xlsx (or pass format=)"
+INPUT_TEXTS: dict[str, dict[str, str]] = {
+    "in_unknown_ext": {"en": "{shown}: 无法识别的单位文件格式 / unknown units file format {ext!r}; expected " + _ALL_FORMATS,
+                       "zh": "{shown}：无法识别的单位文件格式 {ext!r}；应为 .json、.jsonl、.ndjson、.csv、.tsv 或 .xlsx"
+                             "（或指定 format=）"},
+    "in_no_ext": {"en": "{shown}: 无法识别的单位文件格式 / unknown units file format '(no extension)'; expected "
+                        + _ALL_FORMATS,
+                  "zh": "{shown}：无法识别的单位文件格式（文件名没有扩展名）；应为 .json、.jsonl、.ndjson、.csv、.tsv 或 .xlsx"
+                        "（或指定 format=）"},
+    "in_unknown_format": {"en": "{shown}: 未知格式 / unknown format {format!r}; expected one of json, jsonl, csv, tsv, xlsx",
+                          "zh": "{shown}：未知格式 {format!r}；应为 json、jsonl、csv、tsv、xlsx 之一"},
+    "in_no_such_file": {"en": "{shown}: 文件不存在 / no such file", "zh": "{shown}：文件不存在"},
+    "in_is_directory": {"en": "{shown}: 是目录而不是文件 / is a directory, not a file", "zh": "{shown}：是目录而不是文件"},
+    "in_cannot_read": {"en": "{shown}: 无法读取 / cannot read: {detail}", "zh": "{shown}：无法读取：{detail}"},
+    "in_read_failed": {"en": "{shown}: 读取失败 / read failed: {detail}", "zh": "{shown}：读取失败：{detail}"},
+    "in_invalid_json": {"en": "{shown}: JSON 无效 / invalid JSON: {detail}", "zh": "{shown}：JSON 无效：{detail}"},
+    "in_not_utf8": {"en": "{shown}: 不是 UTF-8 文本 / not UTF-8 text: {detail}", "zh": "{shown}：不是 UTF-8 文本：{detail}"},
+    "in_too_large": {"en": "{shown}: 文件过大 / too large: a JSON document may hold at most {cap:,} bytes"
+                           " (MAX_DOCUMENT_BYTES); use JSON Lines (.jsonl) for big batches",
+                     "zh": "{shown}：文件过大：一个 JSON 文档至多 {cap:,} 字节（MAX_DOCUMENT_BYTES）；"
+                           "大批量请用 JSON Lines（.jsonl）"},
+    "in_units_twice": {"en": '{shown}: 键 "units" 重复 / key "units" appears twice', "zh": '{shown}：键 "units" 出现了两次'},
+    "in_no_units_key": {"en": '{shown}: 顶层对象没有 "units" 键 / top-level object has no "units" key;'
+                              ' expected an array of units or {{"units": [...]}}',
+                        "zh": '{shown}：顶层对象没有 "units" 键；应为单位的数组或 {{"units": [...]}}'},
+    "in_units_not_array": {"en": '{shown}: "units" 必须是数组 / "units" must be an array (got {got})',
+                           "zh": '{shown}："units" 必须是数组（而不是{got_zh}）'},
+    "in_top_level": {"en": '{shown}: 顶层必须是数组或对象 / top level must be an array of units or'
+                           ' {{"units": [...]}} (got {got})',
+                     "zh": '{shown}：顶层必须是单位的数组或 {{"units": [...]}}（而不是{got_zh}）'},
+    "in_header_cell_long": {"en": "{where}: 表头单元格过长 / header cell {col} holds {chars:,} characters"
+                                  " (at most {cap:,}, MAX_TEXT_CHARS)",
+                            "zh": "{where}：表头单元格过长：第 {col} 列的表头有 {chars:,} 个字符（至多 {cap:,}，MAX_TEXT_CHARS）"},
+    "in_header_twice_role": {"en": "{where}: 表头重复 / duplicate header: columns {first!r} and {second!r} both give the {role}",
+                             "zh": "{where}：表头重复：列 {first!r} 和 {second!r} 都是{role_zh}"},
+    "in_header_twice_fact": {"en": "{where}: 表头重复 / duplicate header: columns {first!r} and {second!r}"
+                                   " both give the fact {fact!r}",
+                             "zh": "{where}：表头重复：列 {first!r} 和 {second!r} 都是事实 {fact!r}"},
+    "in_header": {"en": "{where}: 表头 / header: {problems}", "zh": "{where}：表头：{problems_zh}"},
+    "in_unknown_encoding": {"en": "{shown}: 未知编码 / unknown encoding {encoding!r}", "zh": "{shown}：未知编码 {encoding!r}"},
+    "in_csv_encoding": {"en": "{shown}: 无法读取 CSV / cannot read CSV ({encoding}): {detail};"
+                              " state the encoding with --encoding",
+                        "zh": "{shown}：无法读取 CSV（按 {encoding} 编码）：{detail}；请用 --encoding 指定文件的编码"},
+    "in_no_header_file": {"en": "{shown}: 没有表头行 / no header row (empty file)", "zh": "{shown}：没有表头行（空文件）"},
+    "in_needs_openpyxl": {"en": "{shown}: 读取 .xlsx 需要 openpyxl / reading .xlsx needs openpyxl:"
+                                " pip install kaohe_rules[xlsx]",
+                          "zh": "{shown}：读取 .xlsx 需要 openpyxl：pip install kaohe_rules[xlsx]"},
+    "in_cannot_read_xlsx": {"en": "{shown}: 无法读取 xlsx / cannot read xlsx: {detail}", "zh": "{shown}：无法读取 xlsx：{detail}"},
+    "in_refused_xlsx": {"en": "{shown}: 拒绝读取 xlsx / refused xlsx: {detail}", "zh": "{shown}：拒绝读取 xlsx：{detail}"},
+    "in_template_empty": {"en": "{shown}: 没有填写任何单位 / no unit filled in: fill one row per unit on the sheets {titles}",
+                          "zh": "{shown}：没有填写任何单位：请在工作表 {titles} 上每个单位填一行"},
+    "in_sheets_twice": {"en": "{shown}: 多个单位工作表 / several units sheets ({titles}); keep one",
+                        "zh": "{shown}：有多个单位工作表（{titles}）；请只保留一个"},
+    "in_no_sheet": {"en": "{shown}: 没有工作表 / workbook has no worksheet", "zh": "{shown}：工作簿没有工作表"},
+    "in_cannot_read_row": {"en": "{shown}:{sheet}!row {row}: 无法读取 / cannot read: {detail}",
+                           "zh": "{shown}:{sheet}!第 {row} 行：无法读取：{detail}"},
+    "in_no_header_sheet": {"en": "{shown}:{sheet}: 没有表头行 / no header row (empty sheet)",
+                           "zh": "{shown}:{sheet}：没有表头行（空工作表）"},
+}
+TEXTS.update(INPUT_TEXTS)
+
+#: JSON type names (``got`` fields) in Chinese.
+JSON_TYPES_ZH: dict[str, str] = {"null": " null", "boolean": "布尔值", "number": "数", "string": "字符串",
+                                 "array": "数组", "object": "对象"}
 
 #: English fact messages (as the readers write them) and their Chinese form; the groups
 #: of the pattern fill ``{0}``, ``{1}``… of the translation.  Checked in order; anchored.
@@ -100,6 +171,27 @@ USAGE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + 
     (r"nothing to change: give --set FACT=VALUE or --patch FILE",
      "没有要改的内容：请给出 --set 事实=值 或 --patch 文件"),
 ))
+
+
+def input_error(key: str, **fields: Any) -> UnitInputError:
+    """A :class:`UnitInputError` made from the catalogue text ``key``: its message is the English
+    text, and it keeps the key and fields so :func:`error_message` can render it in Chinese."""
+    return UnitInputError(text(key, None, **fields), key, fields)
+
+
+def usage_error(key: str, **fields: Any) -> UsageError:
+    """A :class:`UsageError` made from the catalogue text ``key`` (as :func:`input_error`)."""
+    return UsageError(text(key, None, **fields), key, fields)
+
+
+def error_message(exc: BaseException, lang: str | None) -> str:
+    """A usage or input-file error in ``lang``: by its catalogue key when it has one (structured),
+    else by :data:`USAGE_MESSAGES` over its English text, else as written."""
+    key = getattr(exc, "key", None)
+    fields = getattr(exc, "fields", None)
+    if lang == "zh" and isinstance(key, str) and key in TEXTS and isinstance(fields, dict):
+        return text(key, "zh", **fields)
+    return usage_message(str(exc), lang)
 
 
 def usage_message(message: str, lang: str | None) -> str:
