@@ -119,6 +119,49 @@ INPUT_TEXTS: dict[str, dict[str, str]] = {
 }
 TEXTS.update(INPUT_TEXTS)
 
+#: Usage errors (:class:`~kaohe_rules.errors.UsageError`, through :func:`usage_error`): the command
+#: line, and output files that may not be written (:mod:`kaohe_rules.outfile`).
+USAGE_TEXTS: dict[str, dict[str, str]] = {
+    "cannot_write": {"en": "cannot write {path}: {detail}", "zh": "无法写入 {path}：{detail}"},
+    "cannot_write_dir": {"en": "cannot write {path}: it is a directory", "zh": "无法写入 {path}：这是一个目录"},
+    "output_is_input": {"en": "refusing to write {path}: it is {what}{alias} that this command reads;"
+                              " choose another output file",
+                        "zh": "拒绝写入 {path}：它是本命令读取的{what_zh}{alias_zh}；请另选输出文件"},
+    "exists": {"en": "{path} already exists; pass --force to overwrite it", "zh": "{path} 已存在；要覆盖它请加 --force"},
+    "no_directory": {"en": "cannot write {path}: no directory {directory}", "zh": "无法写入 {path}：没有目录 {directory}"},
+    "swapped": {"en": "{policy} is a units file ({ext}), not a policy, and {units} is a policy: did you swap them?"
+                      " the policy comes first: kaohe eval POLICY UNITS",
+                "zh": "{policy} 是单位文件（{ext}），不是政策文件，而 {units} 是政策文件：是不是把两者弄反了？"
+                      "政策文件在前：kaohe eval 政策文件 单位文件"},
+    "units_not_policy": {"en": "{policy} is a units file ({ext}), not a policy; the policy comes first:"
+                               " kaohe eval POLICY UNITS",
+                         "zh": "{policy} 是单位文件（{ext}），不是政策文件；政策文件在前：kaohe eval 政策文件 单位文件"},
+    "jsonl_no_output": {"en": "--format jsonl streams to standard output: redirect it (> FILE) instead of -o",
+                        "zh": "--format jsonl 以流的方式写到标准输出：请用重定向（> 文件），不要用 -o"},
+    "output_encoding_csv": {"en": "--output-encoding applies to --format csv only",
+                            "zh": "--output-encoding 只用于 --format csv"},
+    "xlsx_needs_template": {"en": "--format xlsx writes the template: add --template",
+                            "zh": "--format xlsx 用于生成模板：请加 --template"},
+    "template_needs_output": {"en": "--format xlsx needs -o FILE.xlsx (a workbook is not written to a terminal)",
+                              "zh": "--format xlsx 需要 -o 文件.xlsx（工作簿不能写到终端）"},
+    "xlsx_needs_openpyxl": {"en": "writing .xlsx needs openpyxl / 生成 .xlsx 需要 openpyxl: pip install 'kaohe_rules[xlsx]'",
+                            "zh": "生成 .xlsx 需要 openpyxl：pip install 'kaohe_rules[xlsx]'"},
+    "row_error": {"en": "{location}: {error}", "zh": "{location}：{error_zh}"},
+    "choose_id": {"en": "{path} holds {n} units ({ids}); choose one with --id",
+                  "zh": "{path} 中有 {n} 个单位（{ids}）；请用 --id 选一个"},
+    "nothing_to_change": {"en": "nothing to change: give --set FACT=VALUE or --patch FILE",
+                          "zh": "没有要改的内容：请给出 --set 事实=值 或 --patch 文件"},
+    "cannot_read_trace": {"en": "cannot read trace {path}: {detail}", "zh": "无法读取追踪文件 {path}：{detail}"},
+    "needs_hypothesis": {"en": "'kaohe {command}' generates units with hypothesis: pip install 'kaohe_rules[testing]'",
+                         "zh": "'kaohe {command}' 要用 hypothesis 生成单位：pip install 'kaohe_rules[testing]'"},
+    "no_test_files": {"en": "no test files (*.tests.toml) in {paths}", "zh": "{paths} 中没有测试文件（*.tests.toml）"},
+    "examples_min": {"en": "--examples must be at least 1", "zh": "--examples 至少为 1"},
+    "examples_negative": {"en": "--examples cannot be negative", "zh": "--examples 不能为负数"},
+    "policy_no_category": {"en": "{path} has no category {unknown}; it has {known}",
+                           "zh": "{path} 没有类别 {unknown}；它的类别有 {known}"},
+}
+TEXTS.update(USAGE_TEXTS)
+
 #: JSON type names (``got`` fields) in Chinese.
 JSON_TYPES_ZH: dict[str, str] = {"null": " null", "boolean": "布尔值", "number": "数", "string": "字符串",
                                  "array": "数组", "object": "对象"}
