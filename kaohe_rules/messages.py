@@ -170,6 +170,27 @@ JSON_TYPES_ZH: dict[str, str] = {"null": " null", "boolean": "布尔值", "numbe
 #: of the pattern fill ``{0}``, ``{1}``… of the translation.  Checked in order; anchored.
 FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r"\Z", re.S), zh) for p, zh in (
     (r"missing", "缺少（必填）"),
+    (r"the unit has no id", "单位没有编号"),
+    (r"the id is not valid Unicode text \(a lone surrogate\)", "编号不是有效的 Unicode 文本（含不成对的代理字符）"),
+    (r"the id (.+) is not text", "编号 {0} 不是文本"),
+    (r"the name (.+) is longer than (\d+) characters or not valid Unicode text",
+     "名称 {0} 超过 {1} 个字符，或不是有效的 Unicode 文本"),
+    (r"(?P<type>\w+) is not a record", "{0} 不是记录"),
+    (r"unknown field of (.+)", "{0} 没有这个字段"),
+    (r"a value of type (\w+), which kaohe does not read \(it failed while the unit was read\)",
+     "{0} 类型的值，kaohe 不读取（读取这个单位时出错）"),
+    (r"a key of type (\w+), which kaohe does not read \(it failed while the unit was read\)",
+     "{0} 类型的键，kaohe 不读取（读取这个单位时出错）"),
+    (r"(.+) is too large \(numbers must be below 10\^(\d+) in size\)", "{0} 太大（数的大小必须小于 10^{1}）"),
+    (r"(.+) has (\d+) decimal places \(at most (\d+)\)", "{0} 有 {1} 位小数（至多 {2} 位）"),
+    (r"(.+) is not a finite number", "{0} 不是有限数"),
+    (r"(.+) is ambiguous: a decimal comma \((.+)\) or a misplaced thousands separator \((.+)\)",
+     "{0} 有两种读法：小数逗号（{1}），或位置不对的千位分隔符（{2}）"),
+    (r"(.+) is not a number \(longer than (\d+) characters\)", "{0} 不是数（超过 {1} 个字符）"),
+    (r"(.+) is not a number: ',' may only separate groups of three digits", "{0} 不是数：',' 只能分隔每三位数字"),
+    (r"(.+) is not valid Unicode text \(it holds a lone surrogate\)", "{0} 不是有效的 Unicode 文本（含不成对的代理字符）"),
+    (r"(?P<type>\w+) (.+) is not a number", "{0} 类型的 {1} 不是数"),
+    (r"(?P<type>\w+) (.+) is not text", "{0} 类型的 {1} 不是文本"),
     (r"is empty \(none\)", "为空（必填）"),
     (r"unknown fact", "本办法没有这个事实"),
     (r"unknown category (.+)", "未知类别 {0}"),
@@ -185,7 +206,7 @@ FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r
     (r"(.+) is not a date", "{0} 不是日期"),
     (r"(.+) is longer than (\d+) characters", "{0} 超过 {1} 个字符"),
     (r"(.+) is not a member of (.+)", "{0} 不是 {1} 的选项"),
-    (r"(.+) is not a list", "{0} 不是列表"),
+    (r"(?P<type>\w+) is not a list", "{0} 不是列表"),
     (r"(.+) is out of range", "{0} 超出范围"),
     (r"(.+) is a boolean", "{0} 是布尔值（是/否），不是数"),
     (r"(.+) is a float, which is not exact", "{0} 是浮点数，不精确"),
@@ -194,7 +215,45 @@ FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r
     (r"(.+) is not a number", "{0} 不是数"),
     (r"(.+) is not text", "{0} 不是文本"),
     (r"the id is longer than (\d+) characters", "编号超过 {0} 个字符"),
-    (r"a unit must be a mapping, got (.+)", "单位必须是映射（对象），而不是 {0}"),
+    (r"a unit must be a mapping, got (?P<type>\w+)", "单位必须是映射（对象），而不是{0}"),
+))
+
+#: The rows the readers refuse (:class:`~kaohe_rules.unitio.UnitRow` errors, written "中文 / English"
+#: with the English part saying the details) and their Chinese form.  A group named ``json`` is a JSON
+#: type (:data:`JSON_TYPES_ZH`), ``role`` a header role, ``inner`` a message translated in turn; a
+#: ``detail`` group is what a library said (the JSON parser, the UTF-8 decoder), shown as it is.
+READER_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r"\Z", re.S), zh) for p, zh in (
+    (r"单位编号重复 / duplicate unit id (.+): first given at (.+); only the first is assessed",
+     "单位编号重复：{0} 已在 {1} 给出；只考核第一次出现的"),
+    (r"不是 JSON 对象 / not a JSON object \(got (?P<json>\w+)\)", "不是 JSON 对象（而是{0}）"),
+    (r"JSON 无效 / invalid JSON: (?P<detail>.+)", "JSON 无效：{0}"),
+    (r"未知的键 / unknown key\(s\) (.+) \(facts belong inside \"facts\"\)", '未知的键 {0}（事实应写在 "facts" 里）'),
+    (r"facts 必须是对象 / facts must be an object \(got (?P<json>\w+)\)", "facts 必须是对象（而不是{0}）"),
+    (r"(?P<role>\w+) 必须是文本 / \w+ must be text or an integer, not (.+)", "{0}必须是文本或整数，而不是 {1}"),
+    (r"键 (.+) 与 (.+) 重复 / keys .+ and .+ both give the (?P<role>\w+)", "键 {0} 与 {1} 重复：都是{2}"),
+    (r"([^:]+): 键重复 / duplicate key\(s\) (.+)", "{0}：键重复：{1}"),
+    (r"([^:]+): 键 (.+) 含不成对的代理字符 / key .+ holds a lone surrogate, which is not text",
+     "{0}：键 {1} 含不成对的代理字符，不是文本"),
+    (r"([^:]+): (.+) 含不成对的代理字符 / .+ holds a lone surrogate, which is not text",
+     "{0}：{1} 含不成对的代理字符，不是文本"),
+    (r"([^:]+): 数字超出范围 / the number (.+) is out of range", "{0}：数字 {1} 超出范围"),
+    (r"([^:]+): 不允许 (.+) / .+ is not an allowed number", "{0}：不允许 {1}"),
+    (r"嵌套过深 / nested too deep: lists and records may nest at most (\d+) levels within a unit \(MAX_NESTING\)",
+     "嵌套过深：一个单位内列表和记录至多嵌套 {0} 层（MAX_NESTING）"),
+    (r"行过长 / line too long: more than ([\d,]+) bytes \(MAX_LINE_BYTES\); skipped",
+     "行过长：超过 {0} 字节（MAX_LINE_BYTES）；已跳过"),
+    (r"行过长 / row too long: more than ([\d,]+) characters \(MAX_LINE_BYTES\); skipped",
+     "行过长：超过 {0} 个字符（MAX_LINE_BYTES）；已跳过"),
+    (r"不是 UTF-8 文本 / not UTF-8 text: (?P<detail>.+) at byte (\d+)", "不是 UTF-8 文本：第 {1} 字节处（{0}）"),
+    (r"无法读取 CSV / cannot read CSV: (?P<detail>.+)", "无法读取 CSV：{0}"),
+    (r"列 (.+) 的 JSON 无效 / column .+: invalid JSON: (?P<detail>.+)", "列 {0} 的 JSON 无效：{1}"),
+    (r"第 (.+) 列有值但没有表头 / column .+ has a value but no header", "第 {0} 列有值但没有表头"),
+    (r"列 (.+) 的单元格过长 / column .+: the cell holds ([\d,]+) characters \(at most ([\d,]+), MAX_TEXT_CHARS\)",
+     "列 {0} 的单元格过长：有 {1} 个字符（至多 {2}，MAX_TEXT_CHARS）"),
+    (r"非有限数 / not a finite number: (.+)", "非有限数：{0}"),
+    (r"不支持的单元格值 / unsupported cell value (.+)", "不支持的单元格值 {0}"),
+    (r"列 ([^/]+?) / column [^:]+: (?P<inner>.+)", "列 {0}：{1}"),
+    (r"另有 (\d+) 个问题 / and \d+ more problem\(s\)", "另有 {0} 个问题"),
 ))
 
 #: Usage and input-file messages (``kaohe: …``, exit status 2) and their Chinese form, as
@@ -247,6 +306,48 @@ def usage_message(message: str, lang: str | None) -> str:
     return message
 
 
+#: Python type names (a ``(?P<type>…)`` group of a pattern) in Chinese; others stay as they are.
+TYPE_NAMES_ZH: dict[str, str] = {
+    "int": "整数", "float": "浮点数", "Decimal": "数", "str": "文本", "bool": "布尔值", "NoneType": "空值（null）",
+    "list": "列表", "tuple": "元组", "dict": "映射", "set": "集合", "bytes": "字节串", "bytearray": "字节串",
+    "date": "日期", "datetime": "日期时间", "time": "时刻", "timedelta": "时间间隔", "complex": "复数",
+    "object": "对象", "memoryview": "内存视图", "range": "范围", "generator": "生成器", "type": "类型",
+    "frozenset": "集合",
+}
+
+#: The kinds of facts (``describe`` of a base type) in Chinese, as ``expected`` texts name them.
+KINDS_ZH: dict[str, str] = {
+    "int": "整数", "decimal": "数", "money": "金额", "percent": "百分比", "bool": "是/否", "date": "日期",
+    "text": "文本",
+}
+
+_ROLES_ZH = {"id": "编号", "name": "名称", "category": "类别"}
+_GROUP_TABLES: dict[str, dict[str, str]] = {}  # filled below, once every table is defined
+
+#: Hints of fact problems and their Chinese form (as :data:`FACT_MESSAGES`).
+HINT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r"\Z", re.S), zh) for p, zh in (
+    (r"did you mean (.+)\?", "是不是 {0}？"),
+    (r"pass it as a string \((.+)\) or a Decimal", "请写成字符串（{0}）或 Decimal"),
+    (r"write it with ASCII digits: (.+)", "请用半角数字：{0}"),
+    (r"write numbers with the ASCII digits 0-9", "请用半角数字 0-9"),
+    (r"write the decimal point as '\.', and ',' only between groups of three digits",
+     "小数点请写作 '.'，',' 只用来分隔每三位数字"),
+    (r"write it without separators, or as 1,000,000", "请不加分隔符，或写作 1,000,000"),
+    (r"write it as (.+) \(10,000 元 each\) or in 元", "请写作 {0}（每万为 10,000 元），或以元为单位"),
+    (r"write (.+) for (.+)% or (.+) for the fraction (.+)", "指 {1}% 请写 {0}；指小数 {3} 请写 {2}"),
+    (r"remove it from this unit", "请从这个单位中删去它"),
+    (r"(.+) is computed by the policy; do not supply it", "{0} 由本办法计算得出，不要填报"),
+))
+
+#: ``expected`` texts made from the policy (a list, a record, an enum, a range) and their Chinese form.
+EXPECTED_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r"\Z", re.S), zh) for p, zh in (
+    (r"a list of (?P<kind>.+)", "{0} 的列表"),
+    (r"a (.+) record", "{0} 记录"),
+    (r"one of (.+)", "以下之一：{0}"),
+    (r"a value in (.+)", "{0} 之间的值"),
+    (r"a value (>=|>|<=|<) (.+)", "{0} {1} 的值"),
+))
+
 #: English words of ``expected`` texts and their Chinese form (whole text only).
 EXPECTED: dict[str, str] = {
     "a whole number": "整数",
@@ -256,7 +357,14 @@ EXPECTED: dict[str, str] = {
     "a non-empty text id": "非空的文本编号",
     "a percentage such as '98%'": "百分比，如 '98%'",
     "an amount of money (元)": "金额（元）",
+    "a number": "数",
+    "a percentage": "百分比",
+    "a short text id": "简短的文本编号",
+    "plain data: mappings, lists, text, numbers, booleans, dates": "普通数据：映射、列表、文本、数、布尔值、日期",
 }
+
+
+_GROUP_TABLES.update(type=TYPE_NAMES_ZH, kind=KINDS_ZH, json=JSON_TYPES_ZH, role=_ROLES_ZH)
 
 
 def resolve_lang(given: str | None, environ: Mapping[str, str] | None = None) -> str | None:
@@ -284,13 +392,88 @@ def text(key: str, lang: str | None, **fields: Any) -> str:
     return entry["zh" if lang == "zh" else "en"].format(**fields)
 
 
-def fact_message_zh(message: str) -> str:
-    """A fact message in Chinese by the catalogue, or the English message when no pattern matches."""
-    for pattern, zh in FACT_MESSAGES:
+def translated(patterns: tuple[tuple[re.Pattern[str], str], ...], message: str) -> str | None:
+    """``message`` in Chinese by the first pattern that matches it, or None.
+
+    The groups of the pattern are the values the message quotes and fill ``{0}``, ``{1}``…;
+    a group named ``type`` is a Python type name (:data:`TYPE_NAMES_ZH`), one named ``kind``
+    a kind of fact (:data:`KINDS_ZH`).
+    """
+    for pattern, zh in patterns:
         match = pattern.match(message)
         if match:
-            return zh.format(*match.groups())
+            groups = list(match.groups())
+            for name, index in pattern.groupindex.items():
+                if name == "inner":
+                    groups[index - 1] = fact_message_zh(groups[index - 1])
+                    continue
+                if name == "detail":
+                    groups[index - 1] = detail_zh(groups[index - 1])
+                    continue
+                table = _GROUP_TABLES.get(name, {})
+                groups[index - 1] = table.get(groups[index - 1], groups[index - 1])
+            return zh.format(*groups)
+    return None
+
+
+#: What Python's JSON parser and UTF-8 decoder say (the ``detail`` of a reader's message) in Chinese.
+DETAILS_ZH: dict[str, str] = {
+    "Expecting value": "此处应有一个值",
+    "Expecting property name enclosed in double quotes": "此处应有用双引号括起的键",
+    "Expecting ',' delimiter": "此处应有逗号 ','",
+    "Expecting ':' delimiter": "此处应有冒号 ':'",
+    "Extra data": "多余的内容",
+    "Unterminated string starting at": "字符串没有结束，开始于",
+    "Invalid control character at": "无效的控制字符，位于",
+    "Invalid \\escape": "无效的转义 \\",
+    "Invalid \\uXXXX escape": "无效的 \\uXXXX 转义",
+    "Expecting an array or an object": "此处应为数组或对象",
+    "Unbalanced brackets": "括号不配对",
+    "invalid start byte": "无效的起始字节",
+    "invalid continuation byte": "无效的后续字节",
+    "unexpected end of data": "数据意外结束",
+}
+_JSON_PLACE = re.compile(r"(.+): line (\d+) column (\d+) \(char (\d+)\)\Z", re.S)
+
+
+def detail_zh(detail: str) -> str:
+    """A library's detail (:data:`DETAILS_ZH`), with the JSON parser's place as 第 N 行第 N 列; else as it is."""
+    match = _JSON_PLACE.match(detail)
+    if match:
+        what, line, column, char = match.groups()
+        return f"第 {line} 行第 {column} 列（第 {char} 个字符）：{DETAILS_ZH.get(what, what)}"
+    return DETAILS_ZH.get(detail, detail)
+
+
+def fact_message_zh(message: str) -> str:
+    """A fact message (or a reader's row error) in Chinese by the catalogue, else the English message.
+
+    A reader joins the problems of one row with "; ": when the whole does not match, each
+    part is translated on its own (and the whole stays English unless every part has a form).
+    """
+    zh = translated(READER_MESSAGES, message) or translated(FACT_MESSAGES, message)  # the specific ones first
+    if zh is not None:
+        return zh
+    parts = message.split("; ")
+    if len(parts) > 1:
+        done = [translated(READER_MESSAGES, p) or translated(FACT_MESSAGES, p) for p in parts]
+        if all(d is not None for d in done):
+            return "；".join(str(d) for d in done)
     return message
+
+
+def expected_zh(expected: str) -> str:
+    """An ``expected`` text in Chinese (:data:`EXPECTED`, :data:`EXPECTED_MESSAGES`), else as it is."""
+    if expected in EXPECTED:
+        return EXPECTED[expected]
+    zh = translated(EXPECTED_MESSAGES, expected)
+    return expected if zh is None else zh
+
+
+def hint_zh(hint: str) -> str:
+    """A hint in Chinese (:data:`HINT_MESSAGES`), else as it is (a fact's label and clause already are)."""
+    zh = translated(HINT_MESSAGES, hint)
+    return hint if zh is None else zh
 
 
 #: How a fact is named in a Chinese message: its label and clause (None when the policy has none).
@@ -319,9 +502,9 @@ def problem_line(problem: Mapping[str, Any], lang: str | None, namer: FactNamer 
         name += f"〔{clause}〕"
     line = f"  - {name}：{fact_message_zh(message)}"
     if expected:
-        line += text("expected", "zh", expected=EXPECTED.get(str(expected), expected))
+        line += text("expected", "zh", expected=expected_zh(str(expected)))
     if hint:
-        line += text("hint", "zh", hint=hint)
+        line += text("hint", "zh", hint=hint_zh(str(hint)))
     return line
 
 
