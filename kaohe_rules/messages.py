@@ -157,6 +157,8 @@ USAGE_TEXTS: dict[str, dict[str, str]] = {
     "no_test_files": {"en": "no test files (*.tests.toml) in {paths}", "zh": "{paths} 中没有测试文件（*.tests.toml）"},
     "examples_min": {"en": "--examples must be at least 1", "zh": "--examples 至少为 1"},
     "examples_negative": {"en": "--examples cannot be negative", "zh": "--examples 不能为负数"},
+    "trace_format": {"en": "{path}: {detail}", "zh": "{path}：{detail}"},
+    "cannot_read_units": {"en": "cannot read units {path}: {detail}", "zh": "无法读取单位文件 {path}：{detail_zh}"},
     "policy_no_category": {"en": "{path} has no category {unknown}; it has {known}",
                            "zh": "{path} 没有类别 {unknown}；它的类别有 {known}"},
 }
@@ -270,6 +272,8 @@ USAGE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + 
     (r"--format jsonl streams to standard output: redirect it \(> FILE\) instead of -o",
      "--format jsonl 以流的方式写到标准输出：请用重定向（> FILE），不要用 -o"),
     (r"--output-encoding applies to --format csv only", "--output-encoding 只用于 --format csv"),
+    (r"category (.+) cannot name an Excel sheet \(31 characters, none of \[\]:\*\?/\\\)",
+     "类别 {0} 不能用作 Excel 工作表名（至多 31 个字符，不含 []:*?/\\）"),
     (r"nothing to change: give --set FACT=VALUE or --patch FILE",
      "没有要改的内容：请给出 --set 事实=值 或 --patch 文件"),
 ))

@@ -217,7 +217,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise usage_error("cannot_read_trace", path=args.trace, detail=str(exc.strerror or exc)) from None
     except TraceFormatError as exc:
-        raise UsageError(f"{args.trace}: {exc}") from None
+        raise usage_error("trace_format", path=args.trace, detail=str(exc)) from None
     policy = load_policy(args.policy)
     units: dict[str, Any] = {}
     if args.units:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..cli import EXIT_OK, EXIT_POLICY, UsageError, load_policy
 from ..errors import KaoheError
-from ..messages import usage_error
+from ..messages import error_message, usage_error
 from ..outfile import OutputFile
 
 Handler = Callable[[argparse.Namespace], int]
@@ -73,7 +73,7 @@ def _read_units(path: str | None) -> list[dict[str, Any]]:
     try:
         return [dict(row.unit) for row in read_units(path) if row.unit is not None]
     except (OSError, KaoheError) as exc:
-        raise UsageError(f"cannot read units {path}: {exc}") from None
+        raise usage_error("cannot_read_units", path=path, detail=str(exc), detail_zh=error_message(exc, "zh")) from None
 
 
 def _need_hypothesis(command: str) -> None:
