@@ -177,7 +177,7 @@ FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r
     (r"the id (.+) is not text", "编号 {0} 不是文本"),
     (r"the name (.+) is longer than (\d+) characters or not valid Unicode text",
      "名称 {0} 超过 {1} 个字符，或不是有效的 Unicode 文本"),
-    (r"(?P<type>\w+) is not a record", "{0} 不是记录"),
+    (r"(?P<type>\w+) is not a record", "给的是{0}，不是记录"),
     (r"unknown field of (.+)", "{0} 没有这个字段"),
     (r"a value of type (\w+), which kaohe does not read \(it failed while the unit was read\)",
      "{0} 类型的值，kaohe 不读取（读取这个单位时出错）"),
@@ -208,7 +208,7 @@ FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r
     (r"(.+) is not a date", "{0} 不是日期"),
     (r"(.+) is longer than (\d+) characters", "{0} 超过 {1} 个字符"),
     (r"(.+) is not a member of (.+)", "{0} 不是 {1} 的选项"),
-    (r"(?P<type>\w+) is not a list", "{0} 不是列表"),
+    (r"(?P<type>\w+) is not a list", "给的是{0}，不是列表"),
     (r"(.+) is out of range", "{0} 超出范围"),
     (r"(.+) is a boolean", "{0} 是布尔值（是/否），不是数"),
     (r"(.+) is a float, which is not exact", "{0} 是浮点数，不精确"),
@@ -507,7 +507,7 @@ def problem_line(problem: Mapping[str, Any], lang: str | None, namer: FactNamer 
     line = f"  - {name}：{fact_message_zh(message)}"
     if expected:
         line += text("expected", "zh", expected=expected_zh(str(expected)))
-    if hint:
+    if hint and str(hint) not in (label, f"{label} ({clause})"):  # the label and clause are named already
         line += text("hint", "zh", hint=hint_zh(str(hint)))
     return line
 
