@@ -155,7 +155,6 @@ def _line(problem: Mapping[str, Any], namer: messages.FactNamer | None = None) -
 
 
 def test_every_fact_problem_has_a_chinese_form() -> None:
-    sys.set_int_max_str_digits(0)
     bundled = fuzz.Policies()
     names = {name: _names(p) for name, p in bundled.by_name.items()}
     seen: dict[tuple[str, str], str] = {}
