@@ -28,7 +28,7 @@ from .batch.items import BatchItem, error_entry, error_text, rendered
 from .batch.progress import Progress
 from .errors import KaoheError, PolicyError, UnitInputError
 from .errors import UsageError as UsageError
-from .messages import resolve_lang, text, usage_message
+from .messages import error_message, resolve_lang, text, usage_error
 from .outfile import OutputFile
 from .reports.jsondoc import JsonDocumentWriter
 from .reports.ranked import Summary, ranked_table
@@ -90,18 +90,12 @@ def iter_units(path: str, policy: Policy | None = None, encoding: str | None = N
     A unit id seen before is an error row naming both rows (docs/cli.md): the first
     is assessed, the repeat is not — two rows of one unit would otherwise both be ranked.
     """
-    seen: dict[str, str] = {}
+    from .unitio import UnitIds
+
+    seen = UnitIds()
     for row in _unit_rows(path, policy, encoding):
-        unit_id = row.unit.get("id") if row.unit is not None else None
-        if isinstance(unit_id, str):
-            first = seen.get(unit_id)
-            if first is not None:
-                row = UnitRow(row.index, row.location, None,
-                              f"单位编号重复 / duplicate unit id {unit_id!r}: first given at {first};"
-                              " only the first is assessed")
-            else:
-                seen[unit_id] = row.location
-        yield row
+        repeat = seen.repeat(row.unit.get("id"), row.location) if row.unit is not None else None
+        yield row if repeat is None else UnitRow(row.index, row.location, None, repeat)
 
 
 def _unit_rows(path: str, policy: Policy | None, encoding: str | None) -> Iterator[UnitRow]:
@@ -128,9 +122,8 @@ def check_order(policy: str, units: str) -> None:
     policy_ext = os.path.splitext(policy)[1].lower()
     if policy_ext in _UNIT_EXTENSIONS:
         swapped = os.path.splitext(units)[1].lower() == ".kh"
-        raise UsageError(f"{policy} is a units file ({policy_ext}), not a policy"
-                         + (f", and {units} is a policy: did you swap them? " if swapped else "; ")
-                         + "the policy comes first: kaohe eval POLICY UNITS")
+        raise (usage_error("swapped", policy=policy, units=units, ext=policy_ext) if swapped else
+               usage_error("units_not_policy", policy=policy, ext=policy_ext))
 
 
 # ------------------------------------------------------------------- check
@@ -180,7 +173,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     workers = getattr(args, "workers", 1)
     lang = getattr(args, "message_lang", None)
     if workers < 1:
-        raise UsageError(text("workers", lang, n=workers))
+        raise usage_error("workers", n=workers)
     check_order(args.policy, args.units)
     output = _eval_output(args)
     policy = load_policy(args.policy)
@@ -273,18 +266,17 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
 
 def _eval_output(args: argparse.Namespace) -> OutputFile | None:
     """Where ``eval`` writes: standard output (None) or ``-o FILE``, checked before any unit is assessed."""
-    lang = getattr(args, "message_lang", None)
     path = getattr(args, "output", None)
     if args.format == "xlsx" and (path is None or path == "-"):
-        raise UsageError(text("needs_output", lang, fmt=args.format))
+        raise usage_error("needs_output", fmt=args.format)
     if args.format == "xlsx":
         from .reports.xlsx import require_openpyxl
 
         require_openpyxl()
     if args.format == "jsonl" and path is not None and path != "-":
-        raise UsageError("--format jsonl streams to standard output: redirect it (> FILE) instead of -o")
+        raise usage_error("jsonl_no_output")
     if getattr(args, "output_encoding", "utf-8-sig") != "utf-8-sig" and args.format != "csv":
-        raise UsageError("--output-encoding applies to --format csv only")
+        raise usage_error("output_encoding_csv")
     if path is None or path == "-":
         return None if args.format != "csv" else OutputFile(None)
     return OutputFile(path, force=args.force, inputs=[("the policy file", args.policy), ("the units file", args.units)])
@@ -300,16 +292,22 @@ def _emit(output: OutputFile | None, data: str) -> None:
 def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str], workers: int,
                          progress: Progress) -> int:
     """``--format jsonl --workers N``: the workers assess and render; this process reads and writes, in order."""
-    from .batch.jsonl import render_records_jsonl, render_rows_jsonl
-    from .unitio import detect_format, read_jsonl_texts
+    from .batch.jsonl import render_records_keyed, render_rows_jsonl
+    from .unitio import UnitIds, detect_format, read_jsonl_texts
 
     errors: list[dict[str, object]] = []
     buffer: IO[bytes] | None = getattr(out, "buffer", None)
     if buffer is not None and args.units != "-" and detect_format(args.units) == "jsonl":
-        # the workers parse the lines too, and send the output as UTF-8 bytes to write as they are
+        # the workers parse the lines too, and send the output as UTF-8 bytes to write as they are,
+        # with each row's id and location: a repeated id is refused here, as iter_units does
         out.flush()
-        for data, entry in render_records_jsonl(policy, read_jsonl_texts(args.units), workers):
+        seen = UnitIds()
+        for data, entry, (index, location, unit_id) in render_records_keyed(policy, read_jsonl_texts(args.units),
+                                                                             workers):
             progress.tick()
+            repeat = seen.repeat(unit_id, location)
+            if repeat is not None:
+                data, entry = None, error_entry(UnitRow(index, location, None, repeat), None)
             if entry is not None:
                 errors.append(entry)
                 data = (json.dumps({"error": entry}, ensure_ascii=False) + "\n").encode("utf-8")
@@ -385,8 +383,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
         out.write(dumps(documents[0]) if len(documents) == 1 else dumps(documents))
     if not found:
-        raise UsageError(text("no_unit_id", args.message_lang, id=args.id, path=args.unit) if args.id
-                         else text("no_units", args.message_lang, path=args.unit))
+        raise usage_error("no_unit_id", id=args.id, path=args.unit) if args.id else \
+            usage_error("no_units", path=args.unit)
     return status
 
 
@@ -402,11 +400,11 @@ def cmd_facts(args: argparse.Namespace) -> int:
     categories = [spellings.get(args.category, args.category)] if args.category else list(policy.categories)
     for category in categories:
         if category not in policy.categories:
-            raise UsageError(f"no category {category!r}; the policy has " + ", ".join(
+            raise usage_error("no_category", category=category, known=", ".join(
                 f"{name} ({info.label})" if info.label else name for name, info in policy.checked.categories.items()))
     fmt = getattr(args, "format", "json")
     if fmt == "xlsx" and not args.template:
-        raise UsageError("--format xlsx writes the template: add --template")
+        raise usage_error("xlsx_needs_template")
     if args.template and fmt == "xlsx":
         return _write_xlsx_template(policy, categories, args)
     if args.template:
@@ -441,7 +439,7 @@ def _write_xlsx_template(policy: Policy, categories: list[str], args: argparse.N
 
     output = getattr(args, "output", None)
     if output is None or output == "-":
-        raise UsageError("--format xlsx needs -o FILE.xlsx (a workbook is not written to a terminal)")
+        raise usage_error("template_needs_output")
     OutputFile(output, force=args.force, inputs=[("the policy file", args.policy)])  # checks before the work
     try:
         data = xlsx_template(policy, categories)
@@ -452,7 +450,7 @@ def _write_xlsx_template(policy: Policy, categories: list[str], args: argparse.N
     try:
         write_atomically(os.path.realpath(output), data, overwrite=args.force, shown=output)
     except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise usage_error("cannot_write", path=output, detail=str(exc.strerror or exc)) from None
     return EXIT_OK
 
 
@@ -548,7 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(exc.render() + "\n")
         return EXIT_POLICY
     except (UsageError, UnitInputError) as exc:
-        sys.stderr.write(f"{prefix}{usage_message(str(exc), args.message_lang)}\n")
+        sys.stderr.write(f"{prefix}{error_message(exc, args.message_lang)}\n")
         return EXIT_USAGE
     except KaoheError as exc:
         sys.stderr.write(f"{prefix}{exc}\n")

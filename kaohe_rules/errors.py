@@ -7,7 +7,7 @@ serialise them without parsing messages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -167,7 +167,18 @@ class EvaluationError(KaoheError):
 
 
 class UnitInputError(KaoheError):
-    """A whole unit file could not be read (unknown format, unreadable, invalid JSON)."""
+    """A whole unit file could not be read (unknown format, unreadable, invalid JSON).
+
+    ``key`` and ``fields``, when given, name the text in the message catalogue
+    (:mod:`kaohe_rules.messages`) the message was made from, so a front end can show it
+    in the user's language without parsing the English; the message itself is the
+    English text (what ``str()`` gives, and what kaohe has always printed).
+    """
+
+    def __init__(self, message: str, key: str | None = None, fields: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.fields: dict[str, object] = dict(fields or {})
 
 
 class UsageError(Exception):
@@ -175,6 +186,12 @@ class UsageError(Exception):
 
     Not a :class:`KaoheError`: it is about how kaohe was called, not about a policy or a
     unit.  It lives here, with the other errors, so that library modules that refuse an
-    output (``outfile``) need not import the command line.
+    output (``outfile``) need not import the command line.  ``key`` and ``fields`` as for
+    :class:`UnitInputError`.
     """
+
+    def __init__(self, message: str, key: str | None = None, fields: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.fields: dict[str, object] = dict(fields or {})
 

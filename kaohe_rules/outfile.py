@@ -35,7 +35,18 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from .errors import UsageError
+from .messages import usage_error
+
+
+def _input_zh(what: str) -> str:
+    """An input's description (``the policy file``, ``a file the old policy extends``) in Chinese."""
+    words = {"the policy": "政策", "the old policy": "旧政策", "the new policy": "新政策", "the units": "单位"}
+    for en, zh in words.items():
+        if what == f"{en} file":
+            return f"{zh}文件"
+        if what == f"a file {en} extends":
+            return f"{zh}所继承（extends）的文件"
+    return what
 
 #: ``-o -``: standard output, as ``-`` is standard input for a units file.
 STDOUT = "-"
@@ -99,7 +110,7 @@ class OutputFile:
         except FileNotFoundError:
             st = None
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise usage_error("cannot_write", path=path, detail=str(exc.strerror or exc)) from None
         try:
             if st is not None and not stat.S_ISREG(st.st_mode):
                 _write_stream(path, data)
@@ -107,7 +118,7 @@ class OutputFile:
                 # through a symlink to where it points, as open(path, "w") would: the link stays a link
                 write_atomically(os.path.realpath(path), data, overwrite=self.force, shown=path)
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise usage_error("cannot_write", path=path, detail=str(exc.strerror or exc)) from None
 
     @contextlib.contextmanager
     def stream(self) -> Iterator[IO[str]]:
@@ -131,7 +142,7 @@ class OutputFile:
         try:
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise usage_error("cannot_write", path=path, detail=str(exc.strerror or exc)) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 yield fh
@@ -147,7 +158,7 @@ class OutputFile:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise usage_error("cannot_write", path=path, detail=str(exc.strerror or exc)) from None
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -163,9 +174,9 @@ class OutputFile:
         except FileNotFoundError:
             st = None
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise usage_error("cannot_write", path=path, detail=str(exc.strerror or exc)) from None
         if st is not None and stat.S_ISDIR(st.st_mode):
-            raise UsageError(f"cannot write {path}: it is a directory")
+            raise usage_error("cannot_write_dir", path=path)
         if st is not None and not stat.S_ISREG(st.st_mode):
             return  # a device or a pipe: written as a stream, nothing to overwrite
         target = os.path.realpath(path)
@@ -175,13 +186,13 @@ class OutputFile:
             if same_name or same_file:
                 alias = "" if os.path.abspath(name) == os.path.abspath(path) else \
                     f" {name} (the same file, through a link or under another name)"
-                raise UsageError(f"refusing to write {path}: it is {what}{alias} that this command reads; "
-                                 "choose another output file")
+                raise usage_error("output_is_input", path=path, what=what, alias=alias, what_zh=_input_zh(what),
+                                  alias_zh="" if not alias else f" {name}（同一个文件，经链接或另一个名字）")
         if st is not None and not self.force:
-            raise UsageError(f"{path} already exists; pass --force to overwrite it")
+            raise usage_error("exists", path=path)
         parent = os.path.dirname(target) or "."
         if not os.path.isdir(parent):
-            raise UsageError(f"cannot write {path}: no directory {os.path.dirname(path) or '.'}")
+            raise usage_error("no_directory", path=path, directory=os.path.dirname(path) or ".")
 
 
 def policy_files(policy: Any) -> tuple[str, ...]:
@@ -250,13 +261,13 @@ def _link_new(tmp: str, path: str, shown: str) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise UsageError(f"{shown} already exists; pass --force to overwrite it") from None
+        raise usage_error("exists", path=shown) from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
             raise
         # a file system without hard links: check, then rename (a race remains only there)
         if os.path.lexists(path):
-            raise UsageError(f"{shown} already exists; pass --force to overwrite it") from None
+            raise usage_error("exists", path=shown) from None
         os.replace(tmp, path)
         return
     os.unlink(tmp)

@@ -56,6 +56,7 @@ import attrs
 
 from . import limits
 from .errors import UnitInputError
+from .messages import JSON_TYPES_ZH, input_error
 
 if TYPE_CHECKING:
     from .language.model import CheckedPolicy
@@ -79,6 +80,9 @@ _EXTENSIONS = {
 # Column headers (and flat JSON keys) that are not facts.  The Chinese aliases are
 # the headers people actually type in 考核 spreadsheets.  Matching ignores case and
 # surrounding blanks so "ID" or " id " in a hand-made sheet is not taken as a fact.
+#: The header roles in Chinese (a repeated header names the role).
+_ROLES_ZH = {"id": "编号", "name": "名称", "category": "类别"}
+
 _RESERVED = {
     "id": "id",
     "编号": "id",
@@ -143,6 +147,29 @@ class UnitRow:
             raise ValueError("UnitRow needs exactly one of unit and error")
 
 
+class UnitIds:
+    """The unit ids a batch has seen, so that a unit given twice is refused on its second row.
+
+    Two rows of one unit would otherwise both be assessed and both ranked — a silent
+    wrong result.  Every reading path of the CLI (serial, and JSON Lines parsed in the
+    workers) asks here, so the refusal reads the same whichever way the rows were read.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[str, str] = {}
+
+    def repeat(self, unit_id: object, location: str) -> str | None:
+        """The refusal of a row whose id was seen before (naming both rows), else None (and it is noted)."""
+        if not isinstance(unit_id, str):
+            return None
+        first = self._first.get(unit_id)
+        if first is None:
+            self._first[unit_id] = location
+            return None
+        return (f"单位编号重复 / duplicate unit id {unit_id!r}: first given at {first};"
+                " only the first is assessed")
+
+
 def detect_format(path: str | os.PathLike[str]) -> str:
     """Return "json", "jsonl", "csv" or "xlsx" from the file extension.
 
@@ -158,10 +185,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     try:
         return _EXTENSIONS[ext]
     except KeyError:
-        raise UnitInputError(
-            f"{shown}: 无法识别的单位文件格式 / unknown units file format {ext or '(no extension)'!r};"
-            " expected .json, .jsonl, .ndjson, .csv, .tsv or .xlsx (or pass format=)"
-        ) from None
+        raise (input_error("in_unknown_ext", shown=shown, ext=ext) if ext else
+               input_error("in_no_ext", shown=shown)) from None
 
 
 def read_units(
@@ -192,14 +217,11 @@ def read_units(
     else:
         fmt = format.lower()
         if fmt not in (*FORMATS, "tsv"):
-            raise UnitInputError(
-                f"{shown}: 未知格式 / unknown format {format!r};"
-                " expected one of json, jsonl, csv, tsv, xlsx"
-            )
+            raise input_error("in_unknown_format", shown=shown, format=format)
     if not os.path.exists(shown):
-        raise UnitInputError(f"{shown}: 文件不存在 / no such file")
+        raise input_error("in_no_such_file", shown=shown)
     if os.path.isdir(shown):
-        raise UnitInputError(f"{shown}: 是目录而不是文件 / is a directory, not a file")
+        raise input_error("in_is_directory", shown=shown)
     if fmt == "json":
         return _read_json(shown)
     if fmt == "jsonl":
@@ -215,9 +237,7 @@ def _open(shown: str, mode: str, **kwargs: Any) -> IO[Any]:
     try:
         return open(shown, mode, **kwargs)
     except OSError as e:
-        raise UnitInputError(
-            f"{shown}: 无法读取 / cannot read: {e.strerror or e}"
-        ) from e
+        raise input_error("in_cannot_read", shown=shown, detail=str(e.strerror or e)) from e
 
 
 # --------------------------------------------------------------------------- JSON
@@ -357,6 +377,13 @@ def _joined(problems: Sequence[str]) -> str:
         return "; ".join(problems)
     more = len(problems) - _MAX_PROBLEMS
     return "; ".join(problems[:_MAX_PROBLEMS]) + f"; 另有 {more} 个问题 / and {more} more problem(s)"
+
+
+def _joined_zh(problems: Sequence[str]) -> str:
+    """:func:`_joined` for Chinese texts."""
+    if len(problems) <= _MAX_PROBLEMS:
+        return "；".join(problems)
+    return "；".join(problems[:_MAX_PROBLEMS]) + f"；另有 {len(problems) - _MAX_PROBLEMS} 个问题"
 
 
 def _json_problems(value: object, where: str = "") -> list[str]:
@@ -553,7 +580,7 @@ def _read_json(shown: str) -> Iterator[UnitRow]:
         # Some value nests ~1,000 deep: find which, unit by unit, so that unit alone is refused.
         entries = _document_entries(text, shown)
     except ValueError as e:
-        raise UnitInputError(f"{shown}: JSON 无效 / invalid JSON: {e}") from e
+        raise input_error("in_invalid_json", shown=shown, detail=str(e)) from e
     else:
         entries = [(obj, None) for obj in _document_units(document, shown)]
     for index, (obj, error) in enumerate(entries):
@@ -571,46 +598,43 @@ def _read_document(shown: str) -> str:
     are ever held.
     """
     cap = limits.MAX_DOCUMENT_BYTES
-    too_big = (f"{shown}: 文件过大 / too large: a JSON document may hold at most {cap:,} bytes"
-               " (MAX_DOCUMENT_BYTES); use JSON Lines (.jsonl) for big batches")
+    too_big = input_error("in_too_large", shown=shown, cap=cap)
     with _open(shown, "rb") as f:
         try:
             if os.fstat(f.fileno()).st_size > cap:
-                raise UnitInputError(too_big)
+                raise too_big
             data: bytes = f.read(cap + 1)
         except OSError as e:
-            raise UnitInputError(f"{shown}: 读取失败 / read failed: {e.strerror or e}") from e
+            raise input_error("in_read_failed", shown=shown, detail=str(e.strerror or e)) from e
     if len(data) > cap:
-        raise UnitInputError(too_big)
+        raise too_big
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise UnitInputError(f"{shown}: 不是 UTF-8 文本 / not UTF-8 text: {e}") from e
+        raise input_error("in_not_utf8", shown=shown, detail=str(e)) from e
 
 
 def _document_units(document: object, shown: str) -> list[object]:
     """The list of units of a parsed document, or a file-level error saying why there is none."""
     if isinstance(document, dict):
         if isinstance(document, _Duplicated) and "units" in document.duplicates:
-            raise UnitInputError(_UNITS_TWICE.format(shown))
+            raise input_error("in_units_twice", shown=shown)
         if "units" not in document:
-            raise UnitInputError(_NO_UNITS.format(shown))
+            raise input_error("in_no_units_key", shown=shown)
         units = document["units"]
         if not isinstance(units, list):
-            raise UnitInputError(_UNITS_NOT_ARRAY.format(shown, _json_type(units)))
+            raise input_error("in_units_not_array", shown=shown, **_got(_json_type(units)))
         return units
     if isinstance(document, list):
         return document
-    raise UnitInputError(
-        f"{shown}: 顶层必须是数组或对象 / top level must be an array of units or"
-        f' {{"units": [...]}} (got {_json_type(document)})'
-    )
+    raise input_error("in_top_level", shown=shown, **_got(_json_type(document)))
 
 
-_UNITS_TWICE = '{}: 键 "units" 重复 / key "units" appears twice'
-_NO_UNITS = ('{}: 顶层对象没有 "units" 键 / top-level object has no "units" key;'
-             ' expected an array of units or {{"units": [...]}}')
-_UNITS_NOT_ARRAY = '{}: "units" 必须是数组 / "units" must be an array (got {})'
+
+def _got(json_type: str) -> dict[str, str]:
+    """The ``got`` fields of a catalogue text: the JSON type's name, in English and in Chinese."""
+    return {"got": json_type, "got_zh": JSON_TYPES_ZH.get(json_type, json_type)}
+
 
 _BLANKS = re.compile(r"[ \t\n\r]*")
 #: A string, or a run of opening or of closing brackets: what :func:`_nested_end` steps over.
@@ -628,7 +652,7 @@ def _document_entries(text: str, shown: str) -> list[tuple[object, str | None]]:
     decoder = _decoder([])
 
     def invalid(message: str, pos: int) -> UnitInputError:
-        return UnitInputError(f"{shown}: JSON 无效 / invalid JSON: {json.JSONDecodeError(message, text, pos)}")
+        return input_error("in_invalid_json", shown=shown, detail=str(json.JSONDecodeError(message, text, pos)))
 
     def blank(pos: int) -> int:
         match = _BLANKS.match(text, pos)
@@ -642,7 +666,7 @@ def _document_entries(text: str, shown: str) -> list[tuple[object, str | None]]:
         except RecursionError:
             return None, _nested_end(text, pos, shown), True
         except ValueError as e:
-            raise UnitInputError(f"{shown}: JSON 无效 / invalid JSON: {e}") from e
+            raise input_error("in_invalid_json", shown=shown, detail=str(e)) from e
         return obj, end, False
 
     def array(pos: int) -> tuple[list[tuple[object, str | None]], int]:
@@ -678,10 +702,10 @@ def _document_entries(text: str, shown: str) -> list[tuple[object, str | None]]:
             pos = blank(pos + 1)
             if key == "units":
                 if entries is not None:
-                    raise UnitInputError(_UNITS_TWICE.format(shown))
+                    raise input_error("in_units_twice", shown=shown)
                 if not text.startswith("[", pos):
                     obj, pos, deep = value(pos)
-                    raise UnitInputError(_UNITS_NOT_ARRAY.format(shown, "object" if deep else _json_type(obj)))
+                    raise input_error("in_units_not_array", shown=shown, **_got("object" if deep else _json_type(obj)))
                 entries, pos = array(pos)
             else:
                 _, pos, _ = value(pos)  # other keys are ignored, however deep
@@ -694,7 +718,7 @@ def _document_entries(text: str, shown: str) -> list[tuple[object, str | None]]:
                 raise invalid("Expecting ',' delimiter", pos)
         pos += 1
         if entries is None:
-            raise UnitInputError(_NO_UNITS.format(shown))
+            raise input_error("in_no_units_key", shown=shown)
     else:  # a scalar cannot overflow the parser, so this is not reached for valid input
         raise invalid("Expecting an array or an object", pos)
     if blank(pos) != len(text):
@@ -722,9 +746,7 @@ def _nested_end(text: str, pos: int, shown: str) -> int:
             return start + depth
         else:
             depth -= end - start
-    raise UnitInputError(
-        f"{shown}: JSON 无效 / invalid JSON: {json.JSONDecodeError('Unbalanced brackets', text, pos)}"
-    )
+    raise input_error("in_invalid_json", shown=shown, detail=str(json.JSONDecodeError("Unbalanced brackets", text, pos)))
 
 
 #: One record line of a JSON Lines file, read but not parsed: (index, location, text, error);
@@ -746,9 +768,9 @@ def read_jsonl_texts(path: str | os.PathLike[str]) -> Iterator[JsonlRecord]:
     """
     shown = os.fspath(path)
     if not os.path.exists(shown):
-        raise UnitInputError(f"{shown}: 文件不存在 / no such file")
+        raise input_error("in_no_such_file", shown=shown)
     if os.path.isdir(shown):
-        raise UnitInputError(f"{shown}: 是目录而不是文件 / is a directory, not a file")
+        raise input_error("in_is_directory", shown=shown)
     return _jsonl_texts(shown)
 
 
@@ -810,9 +832,7 @@ def jsonl_stream_texts(stream: IO[bytes], shown: str) -> Iterator[JsonlRecord]:
                     if not rest or rest.endswith(b"\n"):
                         break
         except OSError as e:
-            raise UnitInputError(
-                f"{shown}:{lineno + 1}: 读取失败 / read failed: {e.strerror or e}"
-            ) from e
+            raise input_error("in_read_failed", shown=f"{shown}:{lineno + 1}", detail=str(e.strerror or e)) from e
         if not raw:
             return
         lineno += 1
@@ -915,10 +935,8 @@ def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None
         if not name:
             continue
         if len(name) > limits.MAX_TEXT_CHARS:
-            raise UnitInputError(
-                f"{where}: 表头单元格过长 / header cell {col + 1} holds {len(name):,} characters"
-                f" (at most {limits.MAX_TEXT_CHARS:,}, MAX_TEXT_CHARS)"
-            )
+            raise input_error("in_header_cell_long", where=where, col=col + 1, chars=len(name),
+                              cap=limits.MAX_TEXT_CHARS)
         named[col] = name
         role = _RESERVED.get(name.lower())
         if role is not None and expect is not None and name in expect.facts:
@@ -931,10 +949,10 @@ def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None
         key = f"\0{role}" if role else fact
         if key in seen:
             first = _short(names[seen[key]].strip())
-            raise UnitInputError(
-                f"{where}: 表头重复 / duplicate header: columns {first!r} and {_short(name)!r}"
-                + (f" both give the {role}" if role else f" both give the fact {_short(fact)!r}")
-            )
+            raise (input_error("in_header_twice_role", where=where, first=first, second=_short(name), role=role,
+                               role_zh=_ROLES_ZH.get(role, role)) if role else
+                   input_error("in_header_twice_fact", where=where, first=first, second=_short(name),
+                               fact=_short(fact)))
         seen[key] = col
         if role:
             roles[role] = col
@@ -943,8 +961,10 @@ def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None
             if unit:
                 units[col] = unit
     problems: list[str] = []
+    problems_zh: list[str] = []
     if "id" not in roles:
         problems.append("表头没有 id / 编号 列 / the header has no id column (id, 编号 or 单位编号)")
+        problems_zh.append("表头没有编号列（id、编号 或 单位编号）")
     if expect is not None and expect.facts:
         for col, fact in facts:
             if fact not in expect.facts:
@@ -952,8 +972,10 @@ def _parse_header(names: Sequence[str], where: str, expect: Expect | None = None
                 hint = f"; did you mean {match[0]!r}?" if match else ""
                 problems.append(f"列 {_short(named[col])} 不是本政策的事实 / column {_short(named[col])!r}"
                                 f" is no fact of the policy{hint}")
+                problems_zh.append(f"列 {_short(named[col])!r} 不是本办法的事实"
+                                   + (f"；是不是 {match[0]!r}？" if match else ""))
     if problems:
-        raise UnitInputError(f"{where}: 表头 / header: " + _joined(problems))
+        raise input_error("in_header", where=where, problems=_joined(problems), problems_zh=_joined_zh(problems_zh))
     return _Columns(
         id=roles.get("id"),
         name=roles.get("name"),
@@ -1103,13 +1125,13 @@ def _csv_encoding(shown: str, encoding: str | None) -> str:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise UnitInputError(f"{shown}: 未知编码 / unknown encoding {encoding!r}") from None
+            raise input_error("in_unknown_encoding", shown=shown, encoding=encoding) from None
         return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
     with _open(shown, "rb") as f:
         try:
             head = f.read(_SNIFF_BYTES)
         except OSError as e:
-            raise UnitInputError(f"{shown}: 读取失败 / read failed: {e.strerror or e}") from e
+            raise input_error("in_read_failed", shown=shown, detail=str(e.strerror or e)) from e
     return csv_encoding(head)
 
 
@@ -1132,6 +1154,7 @@ def _read_csv(shown: str, delimiter: str, encoding: str | None = None,
             first_line = lines.lines + 1  # a quoted cell may span lines; report where the row starts
             lines.new_row()
             problem: str | None = None
+            problem_zh: str | None = None
             try:
                 with _WIDE_CSV_FIELDS:
                     cells = next(reader)
@@ -1140,17 +1163,18 @@ def _read_csv(shown: str, delimiter: str, encoding: str | None = None,
             except _RowTooLong:
                 problem = (f"行过长 / row too long: more than {lines.limit:,} characters"
                            " (MAX_LINE_BYTES); skipped")
+                problem_zh = f"行过长：超过 {lines.limit:,} 个字符（MAX_LINE_BYTES）"
             except csv.Error as e:
                 lines.skip_row()
                 problem = f"无法读取 CSV / cannot read CSV: {e}"
+                problem_zh = f"无法读取 CSV：{e}"
             except (UnicodeDecodeError, OSError) as e:
-                raise UnitInputError(
-                    f"{shown}:{first_line}: 无法读取 CSV / cannot read CSV ({chosen}): {e};"
-                    " state the encoding with --encoding"
-                ) from e
+                raise input_error("in_csv_encoding", shown=f"{shown}:{first_line}", encoding=chosen,
+                                  detail=str(e)) from e
             if problem is not None:
                 if columns is None:
-                    raise UnitInputError(f"{shown}:{first_line}: 表头 / header: {problem}")
+                    raise input_error("in_header", where=f"{shown}:{first_line}", problems=problem,
+                                      problems_zh=problem_zh)
                 yield UnitRow(index, f"{shown}:{first_line}", None, problem)
                 index += 1
                 continue
@@ -1165,7 +1189,7 @@ def _read_csv(shown: str, delimiter: str, encoding: str | None = None,
             yield UnitRow(index, f"{shown}:{first_line}", unit, error)
             index += 1
         if columns is None:
-            raise UnitInputError(f"{shown}: 没有表头行 / no header row (empty file)")
+            raise input_error("in_no_header_file", shown=shown)
 
 
 class _RowTooLong(Exception):
@@ -1346,17 +1370,14 @@ def _read_xlsx(shown: str, expect: Expect | None = None) -> Iterator[UnitRow]:
     try:
         openpyxl: Any = importlib.import_module("openpyxl")
     except ImportError as e:
-        raise UnitInputError(
-            f"{shown}: 读取 .xlsx 需要 openpyxl / reading .xlsx needs openpyxl:"
-            " pip install kaohe_rules[xlsx]"
-        ) from e
+        raise input_error("in_needs_openpyxl", shown=shown) from e
     with _open(shown, "rb") as f:
         _check_archive(f, shown)
         try:
             f.seek(0)
             workbook = openpyxl.load_workbook(f, read_only=True, data_only=True)
         except Exception as e:  # openpyxl/zipfile raise many unrelated types for a bad file
-            raise UnitInputError(f"{shown}: 无法读取 xlsx / cannot read xlsx: {e}") from e
+            raise input_error("in_cannot_read_xlsx", shown=shown, detail=str(e)) from e
         try:
             yield from _read_workbook(shown, workbook, expect)
         finally:
@@ -1381,7 +1402,7 @@ def _check_archive(f: IO[bytes], shown: str) -> None:
       openpyxl can inflate is then bounded by the declared sizes checked above.
     """
     def refuse(why: str) -> UnitInputError:
-        return UnitInputError(f"{shown}: 拒绝读取 xlsx / refused xlsx: {why}")
+        return input_error("in_refused_xlsx", shown=shown, detail=why)
 
     cap, ratio, floor = limits.MAX_XLSX_INFLATED_BYTES, limits.MAX_XLSX_RATIO, limits.XLSX_RATIO_FLOOR_BYTES
     try:
@@ -1392,7 +1413,7 @@ def _check_archive(f: IO[bytes], shown: str) -> None:
     except UnitInputError:
         raise
     except Exception as e:  # BadZipFile, OSError, and zipfile's ValueError/struct.error on a mangled directory
-        raise UnitInputError(f"{shown}: 无法读取 xlsx / cannot read xlsx: {e}") from e
+        raise input_error("in_cannot_read_xlsx", shown=shown, detail=str(e)) from e
     total = 0
     for info in members:
         name = limits.shown(info.filename)
@@ -1416,7 +1437,7 @@ def _check_archive(f: IO[bytes], shown: str) -> None:
             try:
                 produced = _inflated_size(f, info)
             except (OSError, zlib.error, struct.error) as e:
-                raise UnitInputError(f"{shown}: 无法读取 xlsx / cannot read xlsx: {e}") from e
+                raise input_error("in_cannot_read_xlsx", shown=shown, detail=str(e)) from e
             if produced > info.file_size:
                 raise refuse(f"member {limits.shown(info.filename)} inflates to more than the"
                              f" {info.file_size:,} bytes its directory entry declares")
@@ -1468,21 +1489,18 @@ def _read_workbook(shown: str, workbook: Any, expect: Expect | None = None) -> I
                 index = row.index + 1
         if index == 0:  # a template nobody filled in: refused, never an empty 通报 with exit status 0
             titles = ", ".join(str(s.title) for s, _ in by_category)
-            raise UnitInputError(f"{shown}: 没有填写任何单位 / no unit filled in: fill one row per unit"
-                                 f" on the sheets {titles}")
+            raise input_error("in_template_empty", shown=shown, titles=titles)
         return
     preferred = [s for s in sheets if str(s.title).strip().lower() in _UNIT_SHEETS]
     if len(preferred) > 1:
         titles = ", ".join(repr(s.title) for s in preferred)
-        raise UnitInputError(
-            f"{shown}: 多个单位工作表 / several units sheets ({titles}); keep one"
-        )
+        raise input_error("in_sheets_twice", shown=shown, titles=titles)
     if preferred:
         sheet = preferred[0]
     elif sheets:
         sheet = sheets[0]
     else:
-        raise UnitInputError(f"{shown}: 没有工作表 / workbook has no worksheet")
+        raise input_error("in_no_sheet", shown=shown)
     yield from _read_sheet(shown, sheet, 0, None, expect, required=True)
 
 
@@ -1503,9 +1521,8 @@ def _read_sheet(shown: str, sheet: Any, index: int, category: str | None, expect
         except (
             Exception
         ) as e:  # a corrupt sheet XML surfaces here, in openpyxl's own types
-            raise UnitInputError(
-                f"{shown}:{sheet.title}!row {rownum + 1}: 无法读取 / cannot read: {e}"
-            ) from e
+            raise input_error("in_cannot_read_row", shown=shown, sheet=sheet.title, row=rownum + 1,
+                              detail=str(e)) from e
         rownum += 1
         if columns is None:
             names = [_header_text(c.value) for c in cells]
@@ -1519,6 +1536,4 @@ def _read_sheet(shown: str, sheet: Any, index: int, category: str | None, expect
         yield UnitRow(index, f"{shown}:{sheet.title}!row {rownum}", unit, error)
         index += 1
     if columns is None and required:
-        raise UnitInputError(
-            f"{shown}:{sheet.title}: 没有表头行 / no header row (empty sheet)"
-        )
+        raise input_error("in_no_header_sheet", shown=shown, sheet=sheet.title)

@@ -16,7 +16,7 @@ from typing import Any
 from ..batch.items import BatchItem, error_entry, error_text
 from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, iter_units, load_policy, out_stream
 from ..errors import KaoheError
-from ..messages import text
+from ..messages import fact_message_zh, usage_error
 from ..outfile import OutputFile
 from ..reports.tabular import fact_namer
 
@@ -78,15 +78,15 @@ def _one_unit(path: str, unit_id: str | None) -> dict[str, Any]:
     for row in _units(path):
         if row.unit is None:
             if unit_id is None:
-                raise UsageError(f"{row.location}: {row.error}")
+                raise usage_error("row_error", location=row.location, error=row.error, error_zh=fact_message_zh(str(row.error)))
             continue
         if unit_id is None or str(row.unit.get("id")) == unit_id:
             found.append(row.unit)
     if not found:
-        raise UsageError(f"no unit {unit_id!r} in {path}" if unit_id else f"no units in {path}")
+        raise usage_error("no_unit_id", id=unit_id, path=path) if unit_id else usage_error("no_units", path=path)
     if len(found) > 1:
         ids = ", ".join(str(u.get("id")) for u in found[:8])
-        raise UsageError(f"{path} holds {len(found)} units ({ids}{', …' if len(found) > 8 else ''}); choose one with --id")
+        raise usage_error("choose_id", path=path, n=len(found), ids=ids + (", …" if len(found) > 8 else ""))
     return dict(found[0])
 
 
@@ -124,7 +124,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     from .whatif import PatchError, load_patch, parse_assignment, render, what_if
 
     if not args.set and not args.patch:
-        raise UsageError("nothing to change: give --set FACT=VALUE or --patch FILE")
+        raise usage_error("nothing_to_change")
     try:
         sets = [parse_assignment(text) for text in args.set]
         patches = [load_patch(path) for path in args.patch]
@@ -148,7 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     # checked before any work: a report must never replace the data it is made from
     if args.format == "xlsx" and (args.output is None or args.output == "-"):
-        raise UsageError(text("needs_output", getattr(args, "message_lang", None), fmt=args.format))
+        raise usage_error("needs_output", fmt=args.format)
     if args.format == "xlsx":
         from ..reports.xlsx import require_openpyxl
 
@@ -178,11 +178,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                 sys.stderr.write(error_text(entry, getattr(args, "message_lang", None), fact_namer(policy.program)) + "\n")
             return EXIT_DATA
         if not results:
-            raise UsageError(f"no unit {args.id!r} in {args.units}")
+            raise usage_error("no_unit_id", id=args.id, path=args.units)
         _write(unit_report(results[0], args.format, args.lang), output)
         return EXIT_OK
     if not results and not errors:
-        raise UsageError(f"no units in {args.units}")
+        raise usage_error("no_units", path=args.units)
     _write(batch_report(policy, results, errors, args.format, args.lang), output)
     for entry in errors:
         sys.stderr.write(error_text(entry, getattr(args, "message_lang", None), fact_namer(policy.program)) + "\n")
@@ -196,7 +196,7 @@ def _report_xlsx(policy: Any, results: list[Any], errors: list[dict[str, object]
     from ..reports.xlsx import ranked_workbook
 
     if not results and not errors:
-        raise UsageError(f"no unit {args.id!r} in {args.units}" if args.id else f"no units in {args.units}")
+        raise usage_error("no_unit_id", id=args.id, path=args.units) if args.id else usage_error("no_units", path=args.units)
     program = policy.program
     ranked = rank((ranked_row(program, r) for r in results), program.checked.categories)
     lang = getattr(args, "message_lang", None)
@@ -215,16 +215,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         documents = read_trace(args.trace)
     except OSError as exc:
-        raise UsageError(f"cannot read trace {args.trace}: {exc.strerror or exc}") from None
+        raise usage_error("cannot_read_trace", path=args.trace, detail=str(exc.strerror or exc)) from None
     except TraceFormatError as exc:
-        raise UsageError(f"{args.trace}: {exc}") from None
+        raise usage_error("trace_format", path=args.trace, detail=str(exc)) from None
     policy = load_policy(args.policy)
     units: dict[str, Any] = {}
     if args.units:
         units = {str(row.unit.get("id")): row.unit for row in _units(args.units) if row.unit is not None}
         for document in documents:
             if document["unit"]["id"] not in units:
-                raise UsageError(f"no unit {document['unit']['id']!r} in {args.units}")
+                raise usage_error("no_unit_id", id=document["unit"]["id"], path=args.units)
     status = EXIT_OK
     reports = []
     for document in documents:

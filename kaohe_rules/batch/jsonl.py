@@ -73,3 +73,38 @@ def render_records_jsonl(policy: Assessor, records: Iterable[JsonlRecord], worke
     holds the workers back."""
     return map_units(policy, records, render_record_jsonl_bytes, workers=workers, chunk_size=chunk_size,
                      lost=render_record_lost)
+
+
+#: Where a JSON Lines record is and which unit it names: (index, location, the id when it is text).
+RecordKey = tuple[int, str, "str | None"]
+
+
+def _key(index: int, record: JsonlRecord) -> RecordKey:
+    row = jsonl_row(record)
+    unit_id = row.unit.get("id") if row.unit is not None else None
+    return row.index, row.location, unit_id if isinstance(unit_id, str) else None
+
+
+def render_record_keyed(policy: Assessor, index: int,
+                        record: JsonlRecord) -> tuple[bytes | None, dict[str, object] | None, RecordKey]:
+    """:func:`render_record_jsonl_bytes` and the record's key: the parent, which does not parse
+    the lines, refuses a unit id given twice from the keys (as the serial reading does)."""
+    row = jsonl_row(record)
+    line, entry = render_row_jsonl(policy, index, row)
+    unit_id = row.unit.get("id") if row.unit is not None else None
+    key = (row.index, row.location, unit_id if isinstance(unit_id, str) else None)
+    return (None if line is None else (line + "\n").encode("utf-8")), entry, key
+
+
+def render_record_keyed_lost(policy: Assessor, index: int, record: JsonlRecord,
+                             why: str) -> tuple[bytes | None, dict[str, object] | None, RecordKey]:
+    """:func:`render_record_lost` and the record's key."""
+    data, entry = render_record_lost(policy, index, record, why)
+    return data, entry, _key(index, record)
+
+
+def render_records_keyed(policy: Assessor, records: Iterable[JsonlRecord], workers: int, chunk_size: int = DEFAULT_CHUNK,
+                         ) -> Iterator[tuple[bytes | None, dict[str, object] | None, RecordKey]]:
+    """:func:`render_records_jsonl` with each record's key (what ``kaohe eval`` uses)."""
+    return map_units(policy, records, render_record_keyed, workers=workers, chunk_size=chunk_size,
+                     lost=render_record_keyed_lost)

@@ -22,7 +22,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import UsageError
+from ..messages import usage_error
 from ..runtime.program import Program
 from .rows import RankedRow, Tally, money_totals
 from .tabular import Cell, category_tables, error_columns, error_rows, fact_namer, headers, tally_text
@@ -39,7 +39,7 @@ def require_openpyxl() -> None:
     import importlib.util
 
     if importlib.util.find_spec("openpyxl") is None:
-        raise UsageError("writing .xlsx needs openpyxl / 生成 .xlsx 需要 openpyxl: pip install 'kaohe_rules[xlsx]'")
+        raise usage_error("xlsx_needs_openpyxl")
 
 
 def sheet_title(text: str, used: set[str]) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..cli import EXIT_OK, EXIT_POLICY, UsageError, load_policy
 from ..errors import KaoheError
+from ..messages import error_message, usage_error
 from ..outfile import OutputFile
 
 Handler = Callable[[argparse.Namespace], int]
@@ -72,14 +73,14 @@ def _read_units(path: str | None) -> list[dict[str, Any]]:
     try:
         return [dict(row.unit) for row in read_units(path) if row.unit is not None]
     except (OSError, KaoheError) as exc:
-        raise UsageError(f"cannot read units {path}: {exc}") from None
+        raise usage_error("cannot_read_units", path=path, detail=str(exc), detail_zh=error_message(exc, "zh")) from None
 
 
 def _need_hypothesis(command: str) -> None:
     try:
         import hypothesis  # noqa: F401
     except ImportError:
-        raise UsageError(f"'kaohe {command}' generates units with hypothesis: pip install 'kaohe_rules[testing]'") from None
+        raise usage_error("needs_hypothesis", command=command) from None
 
 
 @contextlib.contextmanager
@@ -149,7 +150,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     except CaseFileError as exc:
         raise UsageError(str(exc)) from None
     if not paths:
-        raise UsageError("no test files (*.tests.toml) in " + ", ".join(args.paths))
+        raise usage_error("no_test_files", paths=", ".join(args.paths))
     want_coverage = args.coverage or args.fail_under is not None
     if args.mutate:
         return _cmd_mutate(args, paths)
@@ -219,7 +220,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .verifier import verify
 
     if args.examples < 1:
-        raise UsageError("--examples must be at least 1")
+        raise usage_error("examples_min")
     units = _read_units(args.units)
     status = EXIT_OK
     documents = []
@@ -227,7 +228,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         policy = load_policy(path)
         unknown = [c for c in args.category or () if c not in policy.categories]
         if unknown:
-            raise UsageError(f"{path} has no category {', '.join(unknown)}; it has {', '.join(policy.categories)}")
+            raise usage_error("policy_no_category", path=path, unknown=", ".join(unknown), known=", ".join(policy.categories))
         with hypothesis_storage():
             report = verify(policy, examples=args.examples, categories=args.category, units=units, seed=args.seed,
                             full=not args.short, lang=args.lang)
@@ -245,7 +246,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- diff
 def cmd_diff(args: argparse.Namespace) -> int:
     if args.examples < 0:
-        raise UsageError("--examples cannot be negative")
+        raise usage_error("examples_negative")
     if args.examples:
         _need_hypothesis("diff")
     from .diff import diff_policies

@@ -279,3 +279,21 @@ def test_a_fact_label_with_its_unit_is_a_column_title(capsys: pytest.CaptureFixt
     assert code == 0, err
     [result] = json.loads(out)["results"]
     assert result["score"] == "98"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_duplicate_unit_ids_are_refused_on_the_jsonl_workers_path(capsys: pytest.CaptureFixture[str], small: Path,
+                                                                  tmp_path: Path, workers: str) -> None:
+    """The workers parse JSON Lines themselves; the parent still refuses the second row of a unit."""
+    path = tmp_path / "units.jsonl"
+    rows = [{"id": "a", "category": "单位", "facts": {"n": True, "率": "98%", "资金": 0}},
+            {"id": "b", "category": "单位", "facts": {"n": True, "率": "50%", "资金": 0}},
+            {"id": "a", "category": "单位", "facts": {"n": False, "率": "10%", "资金": 0}},
+            {"id": "a", "category": "单位", "facts": {"n": "maybe"}}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    code, out, err = run(capsys, "eval", small, path, "--format", "jsonl", "--workers", workers)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 3 and [line.get("unit", {}).get("id") for line in lines[:2]] == ["a", "b"]
+    assert [line["error"]["location"] for line in lines[2:]] == [f"{path}:3", f"{path}:4"]
+    assert all("duplicate unit id 'a'" in line["error"]["problems"][0]["message"] for line in lines[2:])
+    assert err.count(f"first given at {path}:1") == 2
