@@ -13,19 +13,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_runner import POLICY, UNITS, run
 
 import kaohe_rules
-from kaohe_rules.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-POLICY = ROOT / "policies" / "karamay-2013.kh"
-UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

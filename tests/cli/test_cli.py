@@ -8,12 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from kaohe_rules.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-POLICY = ROOT / "policies" / "karamay-2013.kh"
-UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
+from cli_runner import POLICY, UNITS, run
 
 SMALL = """
 policy 小 "小政策" { }
@@ -32,10 +27,6 @@ def small(tmp_path: Path) -> Path:
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_check_ok_and_failing(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:

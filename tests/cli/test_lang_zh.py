@@ -14,14 +14,11 @@ import string
 from pathlib import Path
 
 import pytest
+from cli_runner import POLICY, ROOT, UNITS, run
 
 from kaohe_rules import messages
-from kaohe_rules.cli import main
 from kaohe_rules.errors import UnitInputError, UsageError
 
-ROOT = Path(__file__).resolve().parents[2]
-POLICY = ROOT / "policies" / "karamay-2013.kh"
-UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 PACKAGE = ROOT / "kaohe_rules"
 #: The modules whose errors reach a user through ``main`` (issue #12's list, and the other front ends).
 MODULES = ["unitio.py", "cli.py", "outfile.py", "audit/cli.py", "testing/cli.py",
@@ -35,10 +32,6 @@ ALLOWED = {"kaohe", "pip", "install", "kaohe_rules", "xlsx", "testing", "JSON", 
            "examples", "set", "patch", "lang", "FILE"}
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_no_error_of_these_modules_is_written_as_a_bare_english_string() -> None:

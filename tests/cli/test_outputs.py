@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import POLICY, UNITS, run
 
 from kaohe_rules import load
 from kaohe_rules.batch.progress import Progress
@@ -24,15 +25,8 @@ from kaohe_rules.messages import resolve_lang
 
 openpyxl = pytest.importorskip("openpyxl")
 
-ROOT = Path(__file__).resolve().parents[2]
-POLICY = ROOT / "policies" / "karamay-2013.kh"
-UNITS = ROOT / "policies" / "karamay-2013" / "units.json"
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
