@@ -25,8 +25,9 @@ def _setup(tmp_path: Path) -> Path:
     shutil.copy(POLICIES / "karamay-2013.kh", tmp_path / "karamay-2013.kh")
     shutil.copy(POLICIES / "karamay-2013.tests.toml", tmp_path / "karamay-2013.tests.toml")
     shutil.copytree(POLICIES / "karamay-2013", tmp_path / "karamay-2013")
-    for name in ("karamay-2013-every-accident.kh", "karamay-2013-every-accident.tests.toml"):
-        shutil.copy(READINGS / name, tmp_path / name)
+    shutil.copy(READINGS / "karamay-2013-every-accident.kh", tmp_path / "karamay-2013-every-accident.kh")
+    # Stored as .cases.toml: the pytest plugin collects every *.tests.toml under tests/.
+    shutil.copy(READINGS / "karamay-2013-every-accident.cases.toml", tmp_path / "karamay-2013-every-accident.tests.toml")
     return tmp_path
 
 
