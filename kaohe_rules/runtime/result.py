@@ -30,6 +30,7 @@ from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
 from .parts import VetoHit as VetoHit
 from .parts import jsonable as jsonable
+from .parts import item_positions
 from .parts import plain as plain
 from .program import Program, RawEvent
 
@@ -170,7 +171,8 @@ class Result:
         names = self._checked.reads.get(veto, ())
         items = tuple(self._program.display_record(item) for item in (evidence or ()))
         facts = {name: self._program.display_value(name, value) for name, value in zip(names, reads)}
-        return VetoHit(veto.name, veto.label, veto.cite, items, facts, reason)
+        positions = item_positions(self.facts, evidence) if evidence else ()
+        return VetoHit(veto.name, veto.label, veto.cite, items, facts, reason, positions)
 
     @property
     def deferred(self) -> tuple[Deferral, ...]:
@@ -178,7 +180,8 @@ class Result:
             out = []
             for index, items in self._raw[RAW_DEFERRED]:
                 d = self._plan.defers[index]
-                out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._program.display_record(i) for i in items)))
+                out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._program.display_record(i) for i in items),
+                                    item_positions(self.facts, items)))
             self._cache["deferred"] = tuple(out)
         return self._cache["deferred"]  # type: ignore[no-any-return]
 
