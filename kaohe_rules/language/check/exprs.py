@@ -496,7 +496,7 @@ class ExpressionChecker(ExprVisitor[Type]):
         if other is not None:
             self.diag.error("K190", f"the item name '{name}' is already {other}", span,
                             hint=f"name the item something else, e.g. '{name}项'")
-            return inner
+        # bound even when refused, so the clause's other uses of the name do not cascade into more errors
         return attrs.evolve(inner, named=scope.named + ((name, depth),))
 
     def _meaning_of(self, name: str, scope: Scope, elem: Type) -> str | None:
@@ -552,7 +552,7 @@ class ExpressionChecker(ExprVisitor[Type]):
         if kt.is_error:
             return False
         if kt.optional:
-            self.diag.error("K193", f"the group key '{name_of(e.by)}' may be none, so its group is unclear", e.by.span,
+            self.diag.error("K193", "the group key may be none, and an item without a key belongs to no group", e.by.span,
                             hint="group by a value every item has, or give the field a default")
             return False
         if kt.kind not in GROUP_KEY_KINDS:
