@@ -176,15 +176,19 @@ def item_positions(facts: Mapping[str, object], items: Any) -> tuple[int | None,
     facts (the evaluators never copy them), so two equal accidents are still two objects,
     and the evaluators need not count positions for every unit — only a result that shows
     evidence asks, once.
+
+    Records only: a plain value (an int of a ``list of int``) is no object of its own — two
+    equal small ints are one object — so its position is None rather than a wrong number.
     """
-    wanted = {id(item) for item in items}
+    wanted = {id(item) for item in items if isinstance(item, dict)}
     found: dict[int, int] = {}
-    for value in facts.values():
-        if isinstance(value, (list, tuple)):
-            for position, item in enumerate(value, 1):
-                if id(item) in wanted:
-                    found[id(item)] = position
-    return tuple(found.get(id(item)) for item in items)
+    if wanted:
+        for value in facts.values():
+            if isinstance(value, (list, tuple)):
+                for position, item in enumerate(value, 1):
+                    if id(item) in wanted and isinstance(item, dict):
+                        found[id(item)] = position
+    return tuple(found.get(id(item)) if isinstance(item, dict) else None for item in items)
 
 
 class ResultView(Protocol):
