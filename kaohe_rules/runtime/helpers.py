@@ -57,7 +57,8 @@ def _sum_by(pairs: Any) -> Decimal | int:
     for key, value in pairs:
         if key not in best or value > best[key]:
             best[key] = value
-    return sum(best.values(), 0)
+    total: Decimal | int = sum(best.values(), 0)
+    return total
 
 
 def _increasing(values: Any) -> bool:

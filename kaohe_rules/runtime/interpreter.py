@@ -68,7 +68,7 @@ class Interpreter:
             source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
             kept: list[Any] = []
             moved: list[Any] = []
-            for position, item in enumerate(source, 1):  # type: ignore[call-overload]
+            for position, item in enumerate(source, 1):  # type: ignore[arg-type, var-annotated]
                 (moved if self.at(position, defer.where, env, [item]) else kept).append(item)
             if moved:
                 deferred.append((index, moved))

@@ -29,8 +29,8 @@ from .parts import MoneyItem as MoneyItem
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
 from .parts import VetoHit as VetoHit
-from .parts import jsonable as jsonable
 from .parts import item_positions
+from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
 

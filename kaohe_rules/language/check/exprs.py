@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from ...source import Span
 from .. import ast
 from ..keywords import KEYWORDS
 from ..model import Resolution
@@ -33,7 +34,6 @@ from ..types import (
     arithmetic,
     comparable,
 )
-from ...source import Span
 from ..visitor import ExprVisitor
 from .api import Context, Scope, is_zero_literal
 from .diagnostics import did_you_mean, name_of
