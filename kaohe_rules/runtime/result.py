@@ -151,6 +151,8 @@ class Result:
     @property
     def vetoes(self) -> tuple[VetoHit, ...]:
         if "vetoes" not in self._cache:
+            if any(entry[1] for entry in self._raw[RAW_VETOES]):
+                self._adopt_facts()
             self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None) for entry in self._raw[RAW_VETOES])
         return self._cache["vetoes"]  # type: ignore[no-any-return]
 
@@ -158,6 +160,8 @@ class Result:
     def excepted(self) -> tuple[VetoHit, ...]:
         """Vetoes whose condition held but an exception (unless … because …) stopped."""
         if "excepted" not in self._cache:
+            if any(entry[2] for entry in self._raw[RAW_EXCEPTED]):
+                self._adopt_facts()
             out = []
             for index, exc_index, evidence, reads in self._raw[RAW_EXCEPTED]:
                 veto = self._plan.vetoes[index]
@@ -165,6 +169,11 @@ class Result:
                 out.append(self._veto_hit(index, evidence, reads, reason))
             self._cache["excepted"] = tuple(out)
         return self._cache["excepted"]  # type: ignore[no-any-return]
+
+    def _adopt_facts(self) -> None:
+        """Read the facts before the raw evidence: positions are found by identity (``parts.item_positions``),
+        and a result assessed elsewhere adopts the raw result of its facts when they are first read."""
+        self.facts  # noqa: B018 - read for its effect
 
     def _veto_hit(self, index: int, evidence: Any, reads: tuple[Any, ...], reason: str | None) -> VetoHit:
         veto = self._plan.vetoes[index]
@@ -177,6 +186,8 @@ class Result:
     @property
     def deferred(self) -> tuple[Deferral, ...]:
         if "deferred" not in self._cache:
+            if self._raw[RAW_DEFERRED]:
+                self._adopt_facts()
             out = []
             for index, items in self._raw[RAW_DEFERRED]:
                 d = self._plan.defers[index]
