@@ -55,7 +55,7 @@ class Interpreter:
         self.policy = policy
         self.observer = observer
         self.rating_names = [r.name for r in policy.ratings.ratings]
-        self.positions: list[int] = []  # the 1-based positions of the enclosing items, outermost first
+        self.positions: dict[int, int] = {}  # item depth -> the 1-based position of the item being evaluated
         self._indexed: dict[ast.Aggregate, bool] = {}
 
     # ----------------------------------------------------------------- unit
@@ -224,11 +224,16 @@ class Interpreter:
     def at(self, position: int, e: ast.Expr, env: Env, items: list[Any], record: Mapping[str, object] | None = None,
            outcome: Mapping[str, object] | None = None) -> Any:
         """``e`` evaluated for the item at 1-based ``position`` of its list (what ``index(NAME)`` reads)."""
-        self.positions.append(position)
+        depth = len(items) - 1  # the item just added; an enclosing aggregate without index() set none
+        outer = self.positions.get(depth)
+        self.positions[depth] = position
         try:
             return self.eval(e, env, items, record, outcome)
         finally:
-            self.positions.pop()
+            if outer is None:
+                del self.positions[depth]
+            else:
+                self.positions[depth] = outer
 
     def aggregate_named(self, e: ast.Aggregate, source: Any, env: Env, items: list[Any],
                         record: Mapping[str, object] | None, outcome: Mapping[str, object] | None) -> Any:
