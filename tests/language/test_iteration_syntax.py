@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
+from typing import Any
 
 import lark
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kaohe_rules
 from kaohe_rules.errors import PolicyError
 from kaohe_rules.grammar_file import grammar_text
 from kaohe_rules.language import ast
-from kaohe_rules.language.formatter import format_policy
+from kaohe_rules.language.formatter import expr, format_policy
 from kaohe_rules.language.linker import parse_source
-from kaohe_rules.source import SourceFile
+from kaohe_rules.source import SourceFile, Span
 
 TARGET = "target t in 单位.甲 points 100 { full when true }"
 HEAD = """policy p { }
@@ -189,3 +193,36 @@ def test_new_words_stay_names_where_no_keyword_can_stand() -> None:
     # `by`, `increasing`, `decreasing` and `index` are read as words only where the construct can stand
     text = HEAD + "record r { by: int }\nfact rs: list of r = []\nlet index = sum(rs of by)\n"
     assert isinstance(parse(text), ast.PolicyFile)
+
+
+# ------------------------------------------------- generated: parse ∘ format is the identity
+SPAN = Span(SourceFile("g", ""), 1, 1, 1, 2)
+NAMES = st.sampled_from(["a", "b", "死亡人数", "x_1"])
+FUNCS = st.sampled_from(["count", "sum", "any", "all", "min", "max", "increasing", "decreasing"])
+
+
+def _name(n: str) -> ast.Expr:
+    return ast.Name(ident=n, span=SPAN)
+
+
+def _expressions(depth: int) -> st.SearchStrategy[Any]:
+    leaf = st.one_of(NAMES.map(_name), st.integers(0, 9).map(lambda n: ast.Number(value=Decimal(n), is_int=True, span=SPAN)),
+                     NAMES.map(lambda n: ast.Call(func="index", args=(_name(n),), span=SPAN)),
+                     st.just(ast.It(span=SPAN)))
+    if depth == 0:
+        return leaf
+    inner = _expressions(depth - 1)
+    aggregate = st.tuples(FUNCS, NAMES, st.none() | NAMES, st.none() | inner, st.none() | inner, st.none() | inner).map(
+        lambda t: ast.Aggregate(func=t[0], source=_name(t[1]), name=t[2], of=t[3], where=t[4], by=t[5], span=SPAN))
+    compare = st.tuples(inner, inner).map(lambda t: ast.Compare(op="<=", left=t[0], right=t[1], span=SPAN))
+    member = st.tuples(inner, NAMES).map(lambda t: ast.Member(obj=t[0], field=t[1], span=SPAN))
+    return st.one_of(leaf, aggregate, compare, member)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_expressions(3))
+def test_parse_of_format_is_identity_on_the_new_forms(e: Any) -> None:
+    text = f"policy p {{ }}\nlet v = {expr(e)}\n"
+    let = parse(text).items[0]
+    assert isinstance(let, ast.LetDecl)
+    assert ast.shape(let.value) == ast.shape(e), text
