@@ -238,7 +238,7 @@ class ExprCompiler(ExprVisitor[str]):
         return f"_coalesce({left}, {right})"
 
     def visit_Call(self, e: ast.Call) -> str:
-        if e.func == "index":  # the loop that binds the item counts from 1 (see _loop)
+        if e.func == "index":  # the loop that binds the item counts from 1 (_aggregate_extras, a veto or defer loop)
             return f"_ix{self.ctx.policy.resolutions[e].depth}"
         args = [self.visit(a) for a in e.args]
         kind = self.ctx.type_of(e).kind
