@@ -58,7 +58,7 @@ class ExprApi(Protocol):
         """The type of ``e`` in ``scope``, recorded in ``ctx.types`` (errors reported)."""
 
     def item_scope(self, scope: Scope, elem: Type, name: str | None, span: Span) -> Scope:
-        """``scope`` with one more list item of type ``elem``, named ``name`` when given (K190 shadowing)."""
+        """``scope`` with one more list item of type ``elem``, named ``name`` when given (K210 shadowing)."""
 
 
 class ConstApi(Protocol):

@@ -482,7 +482,7 @@ class ExpressionChecker(ExprVisitor[Type]):
 
     # ------------------------------------------ named items, index, group-by (issue #10 C)
     def item_scope(self, scope: Scope, elem: Type, name: str | None, span: Span) -> Scope:
-        """``scope`` with one more item; a named item may not hide any other meaning of its name (K190).
+        """``scope`` with one more item; a named item may not hide any other meaning of its name (K210).
 
         Why refuse rather than let the innermost win: ``sum(事故 as 死亡人数 of 死亡人数)`` would
         read the item where the author may mean the field, a fact or an outer item — two
@@ -494,7 +494,7 @@ class ExpressionChecker(ExprVisitor[Type]):
             return inner
         other = self._meaning_of(name, scope, elem)
         if other is not None:
-            self.diag.error("K190", f"the item name '{name}' is already {other}", span,
+            self.diag.error("K210", f"the item name '{name}' is already {other}", span,
                             hint=f"name the item something else, e.g. '{name}项'")
         # bound even when refused, so the clause's other uses of the name do not cascade into more errors
         return attrs.evolve(inner, named=scope.named + ((name, depth),))
@@ -534,7 +534,7 @@ class ExpressionChecker(ExprVisitor[Type]):
         if arg is None or depth is None:
             names = [named for named, _ in scope.named]
             where = f"the items named here are {', '.join(names)}" if names else "no item is named here"
-            return self.diag.error("K191", f"index(…) takes the name of an item of an enclosing list ({where})", e.span,
+            return self.diag.error("K211", f"index(…) takes the name of an item of an enclosing list ({where})", e.span,
                                    hint="name the item: count(L as a where …), veto … on L as a where …, "
                                         "then index(a)")
         self.ctx.res[e] = Resolution("index", getattr(arg, "ident", "it"), depth=depth)
@@ -542,30 +542,30 @@ class ExpressionChecker(ExprVisitor[Type]):
         return INT
 
     def _group_key(self, e: ast.Aggregate, inner: Scope) -> bool:
-        """``by KEY`` on sum and count only, with a key that compares exactly (K193)."""
+        """``by KEY`` on sum and count only, with a key that compares exactly (K213)."""
         assert e.by is not None
         if e.func not in ("sum", "count"):
-            self.diag.error("K193", f"'by' groups only sum and count, not {e.func}", e.by.span,
+            self.diag.error("K213", f"'by' groups only sum and count, not {e.func}", e.by.span,
                             hint="sum(L of v by k) sums the highest v of each k; count(L by k) counts distinct k")
             return False
         kt = self.expr(e.by, inner)
         if kt.is_error:
             return False
         if kt.optional:
-            self.diag.error("K193", "the group key may be none, and an item without a key belongs to no group", e.by.span,
+            self.diag.error("K213", "the group key may be none, and an item without a key belongs to no group", e.by.span,
                             hint="group by a value every item has, or give the field a default")
             return False
         if kt.kind not in GROUP_KEY_KINDS:
-            self.diag.error("K193", f"cannot group by {kt.describe()}", e.by.span,
+            self.diag.error("K213", f"cannot group by {kt.describe()}", e.by.span,
                             hint="group by a field that holds a number, text, date, true/false or enum member")
             return False
         return True
 
     def _self_comparison(self, e: ast.Compare) -> None:
-        """Warn (K192) when both sides are the same item's same value: ``pos <= it.pos`` is ``x <= x``."""
+        """Warn (K212) when both sides are the same item's same value: ``pos <= it.pos`` is ``x <= x``."""
         left, right = self._item_key(e.left), self._item_key(e.right)
         if left is not None and left == right:
-            self.diag.warn("K192", f"both sides of '{e.op}' are the same item's value, so this compares it with itself",
+            self.diag.warn("K212", f"both sides of '{e.op}' are the same item's value, so this compares it with itself",
                            e.span, hint="inside a nested aggregate, bare fields and 'it' mean the inner item: "
                                         "name the outer one with 'as' (on L as a where count(L where x <= a.x) …)")
 
