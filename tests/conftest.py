@@ -18,6 +18,7 @@ LAYERS = ("language", "codegen", "runtime", "batch", "audit", "testing", "cli", 
 
 #: ``module::test`` of the tests that take two seconds or more (``pytest --durations=40``, 2 shared cores).
 SLOW_TESTS = frozenset({
+    "test_iteration_positions.py::test_positions_are_the_same_with_workers",
     "test_testing_strategies.py::test_a_vetoed_unit_shrinks_to_just_what_the_veto_needs",
     "test_testing_strategies.py::test_shrinks_to_a_small_readable_unit",
     "test_trace.py::test_documents_are_byte_identical_across_processes_and_hash_seeds",

@@ -119,6 +119,8 @@ def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = No
         problems.extend(_number_problems(policy, result.facts))
     if result is not None and not problems:
         again = trace_document(result)
+        again["result"] = without_new_keys(doc["result"], again["result"])  # facts are compared whole
+        again["events"] = without_new_keys(doc["events"], again["events"])
         fact_changes.extend(diff_values(facts, again["facts"], "facts"))
         for key in ("unit",):
             result_changes.extend(diff_values(doc.get(key), again[key], key))
@@ -328,3 +330,21 @@ def _count(events: Sequence[Any]) -> int:
         if isinstance(event, Mapping):
             total += 1 + _count(event.get("children") or [])
     return total
+
+
+#: Keys a version-1 trace gained later (optional in the schema); see :func:`without_new_keys`.
+ADDED_KEYS = frozenset({"positions"})
+
+
+def without_new_keys(old: object, new: Any) -> Any:
+    """``new`` without the keys a version-1 document written before they existed does not have.
+
+    Why: the trace format stays version 1 when it only gains optional keys (the 1-based
+    ``positions`` of evidence and deferred items, issue #10 C), so an older trace must still
+    replay clean; where the stored document has the key, it is compared as any other.
+    """
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: without_new_keys(old.get(k), v) for k, v in new.items() if k not in ADDED_KEYS or k in old}
+    if isinstance(new, list) and isinstance(old, list):
+        return [without_new_keys(o, n) for o, n in zip(old, new)] + new[len(old):]
+    return new

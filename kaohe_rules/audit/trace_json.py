@@ -142,10 +142,12 @@ def result_section(result: Result) -> dict[str, Any]:
         "rating": result.rating,
         "rating_label": result.rating_label,
         "vetoed": result.vetoed,
-        "vetoes": [{"name": v.name, "citation": v.citation, "evidence": canonical(list(v.evidence))}
+        "vetoes": [{"name": v.name, "citation": v.citation, "evidence": canonical(list(v.evidence)),
+                    **({"positions": list(v.positions)} if v.evidence else {})}
                    for v in result.vetoes],
         "excepted": [{"name": v.name, "citation": v.citation, "exception": v.exception} for v in result.excepted],
-        "deferred": [{"name": d.name, "citation": d.citation, "to": d.to, "items": canonical(list(d.items))}
+        "deferred": [{"name": d.name, "citation": d.citation, "to": d.to, "items": canonical(list(d.items)),
+                      "positions": list(d.positions)}
                      for d in result.deferred],
         "sections": {path: canonical(s.score) for path, s in result.sections.items()},
         "targets": {t.name: canonical(t.score) for t in result.targets},
@@ -388,6 +390,9 @@ def check_trace(document: object, where: str = "") -> Mapping[str, Any]:
 
 # The schema of docs/trace-schema.json without its descriptions (tests/robustness keeps the two equal).
 _VALUE: dict[str, Any] = {"$ref": "#/$defs/value"}
+# each evidence or deferred item's 1-based place in its list fact; optional, so version-1 traces
+# written before positions existed stay valid (issue #10 C)
+_POSITIONS: dict[str, Any] = {"type": "array", "items": {"type": ["integer", "null"], "minimum": 1}}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["format", "version", "engine", "policy", "unit", "facts", "facts_digest", "result", "events"],
@@ -448,7 +453,8 @@ SCHEMA: dict[str, Any] = {
                 "vetoes": {"type": "array", "items": {
                     "type": "object", "required": ["name", "citation", "evidence"], "additionalProperties": False,
                     "properties": {"name": {"type": "string"}, "citation": {"type": ["string", "null"]},
-                                   "evidence": {"type": "array", "items": _VALUE}}}},
+                                   "evidence": {"type": "array", "items": _VALUE},
+                                   "positions": _POSITIONS}}},
                 "excepted": {"type": "array", "items": {
                     "type": "object", "required": ["name", "citation", "exception"], "additionalProperties": False,
                     "properties": {"name": {"type": "string"}, "citation": {"type": ["string", "null"]},
@@ -456,7 +462,8 @@ SCHEMA: dict[str, Any] = {
                 "deferred": {"type": "array", "items": {
                     "type": "object", "required": ["name", "citation", "to", "items"], "additionalProperties": False,
                     "properties": {"name": {"type": "string"}, "citation": {"type": ["string", "null"]},
-                                   "to": {"type": ["string", "null"]}, "items": {"type": "array", "items": _VALUE}}}},
+                                   "to": {"type": ["string", "null"]}, "items": {"type": "array", "items": _VALUE},
+                                   "positions": _POSITIONS}}},
                 "sections": {"type": "object", "additionalProperties": {"$ref": "#/$defs/number"}},
                 "targets": {"type": "object", "additionalProperties": {"$ref": "#/$defs/number"}},
                 "consequences": {

@@ -26,7 +26,8 @@ from .constants import ConstantTable, int_literal
 from .emitter import Emitter
 from .frame import Frame
 
-_EMPTY_AGGREGATE = {"count": "0", "sum": "0", "any": "False", "all": "True", "min": "None", "max": "None"}
+_EMPTY_AGGREGATE = {"count": "0", "sum": "0", "any": "False", "all": "True", "min": "None", "max": "None",
+                    "increasing": "True", "decreasing": "True"}
 # resolutions whose generated text is a local, a table constant or an int literal
 _SIMPLE_KINDS = frozenset({"fact", "let", "alias", "param", "checkpoint", "enum", "outcome_item"})
 _LITERALS = (ast.Number, ast.MoneyLit, ast.PercentLit, ast.DateLit, ast.TextLit, ast.BoolLit, ast.NoneLit, ast.It)
@@ -144,6 +145,8 @@ class ExprCompiler(ExprVisitor[str]):
             return str(int(res.value))  # type: ignore[call-overload]
         if kind == "field":
             return f"_it{res.depth}[{ctx.key(res.name)}]"
+        if kind == "it":  # a named item (``L as a``)
+            return f"_it{res.depth}"
         if kind == "record_field":
             if self.frame.kind == "record":
                 return self.frame.symbols[res.name]
@@ -235,6 +238,8 @@ class ExprCompiler(ExprVisitor[str]):
         return f"_coalesce({left}, {right})"
 
     def visit_Call(self, e: ast.Call) -> str:
+        if e.func == "index":  # the loop that binds the item counts from 1 (_aggregate_extras, a veto or defer loop)
+            return f"_ix{self.ctx.policy.resolutions[e].depth}"
         args = [self.visit(a) for a in e.args]
         kind = self.ctx.type_of(e).kind
         if e.func == "round":
@@ -258,7 +263,8 @@ class ExprCompiler(ExprVisitor[str]):
     # ---------------------------------------------------------- aggregates
     def visit_Aggregate(self, e: ast.Aggregate) -> str:
         frame = self.frame
-        if e in self.ctx.hoistable and not frame.traced and not frame.in_record and frame.depth == 0:
+        if (e in self.ctx.hoistable and not frame.traced and not frame.in_record and frame.depth == 0
+                and not uses_iteration_extras(e, self.ctx.policy)):
             return self._hoisted(e)
         text = self._aggregate(e)
         if (e.func in _EMPTY_AGGREGATE and self.is_simple(e.source)
@@ -272,6 +278,8 @@ class ExprCompiler(ExprVisitor[str]):
         var = f"_it{self.frame.depth}"
         body = self.inner(self.frame.inner(loop=True))  # of/where see one more loop variable
         where = f" if {body.visit(e.where)}" if e.where is not None else ""
+        if e.by is not None or e.func in ("increasing", "decreasing") or self._indexed(e):
+            return self._aggregate_extras(e, source, var, body, where)
         if e.func == "count":
             return f"len({source})" if e.where is None else f"sum(1 for {var} in {source}{where})"
         if e.func in ("any", "all"):
@@ -319,3 +327,47 @@ class ExprCompiler(ExprVisitor[str]):
             out.writeline(f"    if {guard}:")
             out.writeline(f"        {local} = {found}")
             out.writeline("        break")
+
+    # ------------------------------------ index, group-by, order tests (issue #10 C)
+    def _indexed(self, e: ast.Aggregate) -> bool:
+        """Whether ``index(NAME)`` reads the position of this aggregate's item (its loop then counts)."""
+        return indexed_at(self.ctx.policy, (e.of, e.where, e.by), self.frame.depth)
+
+    def _aggregate_extras(self, e: ast.Aggregate, source: str, var: str, body: ExprCompiler, where: str) -> str:
+        """An aggregate that counts positions, groups by a key or tests the order: code only such policies get."""
+        loop = (f"for _ix{self.frame.depth}, {var} in enumerate({source}, 1)" if self._indexed(e)
+                else f"for {var} in {source}")
+        value = body.visit(e.of) if e.of is not None else var
+        if e.func in ("increasing", "decreasing"):
+            return f"_{e.func}([{value} {loop}{where}])"
+        if e.by is not None:
+            key = body.visit(e.by)
+            if e.func == "count":
+                return f"len({{{key} {loop}{where}}})"
+            return f"_sum_by((({key}), ({value})) {loop}{where})"
+        if e.func == "count":
+            return f"sum(1 {loop}{where})"
+        if e.func in ("any", "all"):
+            if e.of is None:
+                assert e.where is not None
+                return f"{e.func}({body.visit(e.where)} {loop})"
+            return f"{e.func}({value} {loop}{where})"
+        if e.func == "sum":
+            return f"sum(({value} {loop}{where}), 0)"
+        return f"{e.func}(({value} {loop}{where}), default=None)"
+
+
+def indexed_at(policy: CheckedPolicy, roots: tuple[object, ...], depth: int) -> bool:
+    """Whether an ``index(…)`` below ``roots`` reads the item bound at loop ``depth``."""
+    for node in ast.walk(*(r for r in roots if r is not None)):
+        if isinstance(node, ast.Call) and node.func == "index":
+            res = policy.resolutions.get(node)
+            if res is not None and res.depth == depth:
+                return True
+    return False
+
+
+def uses_iteration_extras(e: ast.Aggregate, policy: CheckedPolicy) -> bool:
+    """An aggregate the hoisted loop does not write (group-by, order test, a counted position)."""
+    return (e.by is not None or e.func in ("increasing", "decreasing")
+            or indexed_at(policy, (e.of, e.where, e.by), 0))

@@ -23,7 +23,7 @@ from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter, Site
-from .exprs import Context, ExprCompiler
+from .exprs import Context, ExprCompiler, indexed_at
 from .frame import Frame, Symbols
 
 #: where an error after the last target (sections, score, vetoes, bands, outcomes) is reported
@@ -305,7 +305,9 @@ class _Body:
         cond = self.exprs.inner(self.frame.inner(loop=True)).visit(defer.where)
         out.writeline(f"{keep} = []")
         out.writeline(f"{moved} = []")
-        out.writeline(f"for _it0 in {source}:")
+        # ``index(x)`` in the condition reads the position: only then does the loop count (issue #10 C)
+        counted = indexed_at(self.policy, (defer.where,), 0)
+        out.writeline(f"for _ix0, _it0 in enumerate({source}, 1):" if counted else f"for _it0 in {source}:")
         out.writeline(f"    ({moved} if {cond} else {keep}).append(_it0)")
         out.writeline(f"if {moved}: DF.append(({index}, {moved}))")
         self.symbols.declare(defer.alias, keep)
@@ -389,7 +391,8 @@ class _Body:
             source = self.exprs.visit(veto.on_list)
             cond = self.exprs.inner(self.frame.inner(loop=True)).visit(veto.condition)
             out.writeline(f"E{index} = []")  # a loop, not a list display: no function and frame per unit
-            out.writeline(f"for _it0 in {source}:")
+            counted = indexed_at(self.policy, (veto.condition,), 0)  # ``index(a)`` read: the loop counts
+            out.writeline(f"for _ix0, _it0 in enumerate({source}, 1):" if counted else f"for _it0 in {source}:")
             out.writeline(f"    if {cond}: E{index}.append(_it0)")
         else:
             out.writeline(f"E{index} = {self.exprs.visit(veto.condition)}")

@@ -175,13 +175,17 @@ class Call:
 
 @attrs.frozen(kw_only=True, eq=False)
 class Aggregate:
-    """``count/sum/any/all/min/max(LIST [of EXPR] [where COND])``."""
+    """``count/sum/any/all/min/max(LIST [as NAME] [of EXPR] [where COND] [by KEY])``."""
 
     func: str
     source: Expr
     of: Expr | None
     where: Expr | None
     span: Span
+    # issue #10 C: the item's own name (``as a``; ``it`` and bare fields still work) and the
+    # group-by key (``by 项目``: sum takes the highest value per key, count the distinct keys)
+    name: str | None = None
+    by: Expr | None = None
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -382,6 +386,7 @@ class DeferDecl:
     cite: str | None
     note: str | None
     span: Span
+    item_name: str | None = None  # ``from L as NAME where …``: the item named in the condition (issue #10 C)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -532,6 +537,7 @@ class VetoDecl:
     condition: Expr
     exceptions: tuple[VetoException, ...]
     span: Span
+    on_name: str | None = None  # ``on LIST as NAME where C``: the item named in C (issue #10 C)
 
 
 @attrs.frozen(kw_only=True, eq=False)

@@ -355,10 +355,11 @@ class _Builder:
     def defer(self, meta: Meta, c: list[Any]) -> ast.DeferDecl:
         names = [x for x in c if isinstance(x, Token) and x.type == "NAME"]
         where = next(x for x in c[1:] if not isinstance(x, (Token, str, tuple)))
+        item_name = next((x[1] for x in c if isinstance(x, tuple) and len(x) == 2 and x[0] == "as"), None)
         return ast.DeferDecl(
             name=str(names[0]), label=self._pick(c, _Label), source_list=str(names[1]), where=where,
             alias=str(names[2]), to=self._pick(c, _DeferTo), categories=self._pick(c, _Cats) or (),
-            cite=self._pick(c, _Cite), note=self._pick(c, _Note), span=self._span(meta),
+            cite=self._pick(c, _Cite), note=self._pick(c, _Note), span=self._span(meta), item_name=item_name,
         )
 
     # ---------------------------------------------------------------- targets
@@ -412,7 +413,10 @@ class _Builder:
 
     # ----------------------------------------------------------------- vetoes
     def veto_on(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
-        return ("on", ast.Name(ident=str(c[0]), span=self._tok_span(c[0])), c[1])
+        on = ast.Name(ident=str(c[0]), span=self._tok_span(c[0]))
+        if len(c) == 3:  # ``on L as NAME where C``: the name travels on the list node's side (issue #10 C)
+            return ("on", (on, c[1][1]), c[2])
+        return ("on", on, c[1])
 
     def veto_when(self, meta: Meta, c: list[Any]) -> tuple[str, Any, Any]:
         return ("when", None, c[0])
@@ -423,10 +427,12 @@ class _Builder:
 
     def veto(self, meta: Meta, c: list[Any]) -> ast.VetoDecl:
         test = next(x for x in c if isinstance(x, tuple) and len(x) == 3 and x[0] in ("on", "when"))
+        on_list, on_name = test[1] if isinstance(test[1], tuple) else (test[1], None)
         return ast.VetoDecl(
             name=str(c[0]), label=self._pick(c, _Label), cite=self._pick(c, _Cite), note=self._pick(c, _Note),
-            categories=self._pick(c, _Cats) or (), on_list=test[1], condition=test[2],
+            categories=self._pick(c, _Cats) or (), on_list=on_list, condition=test[2],
             exceptions=tuple(x for x in c if isinstance(x, ast.VetoException)), span=self._span(meta),
+            on_name=on_name,
         )
 
     # -------------------------------------------------------- ratings, bands
@@ -572,10 +578,19 @@ class _Builder:
     def agg_where(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return ("where", c[0])
 
+    def agg_as(self, meta: Meta, c: list[Any]) -> tuple[str, str]:
+        return ("as", str(c[0]))
+
+    def order_test(self, meta: Meta, c: list[Any]) -> str:
+        return str(c[0])
+
+    def agg_by(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("by", c[0])
+
     def aggregate(self, meta: Meta, c: list[Any]) -> ast.Aggregate:
         parts = {x[0]: x[1] for x in c[2:] if isinstance(x, tuple)}
         return ast.Aggregate(func=str(c[0]), source=c[1], of=parts.get("of"), where=parts.get("where"),
-                             span=self._span(meta))
+                             span=self._span(meta), name=parts.get("as"), by=parts.get("by"))
 
     def extremum(self, meta: Meta, c: list[Any]) -> ast.Extremum:
         return ast.Extremum(func=str(c[0]), args=tuple(c[1:]), span=self._span(meta))

@@ -182,6 +182,15 @@ CODES: dict[str, Code] = _codes([
     Code("K170", "keyword-as-name", "keyword used as a name",
          "a declaration, field or category named after a keyword"),
     Code("K180", "unused-fact", "unused fact", "a fact that no rule reads", severity="warning"),
+    Code("K210", "item-name-shadows", "item name hides another meaning",
+         "`L as NAME` where NAME is already a declared name, a field of the items, an enclosing item or a keyword"),
+    Code("K211", "index-of-non-item", "index of something not an item",
+         "`index(x)` where x is not the name of an item of an enclosing aggregate or veto"),
+    Code("K212", "self-comparison", "item compared with itself",
+         "a comparison whose two sides are the same item's same value (`pos <= it.pos` in a nested aggregate)",
+         severity="warning"),
+    Code("K213", "bad-group-by", "group-by misused",
+         "`by` on an aggregate other than sum and count, or a group key that may be none or is not a plain value"),
 ])
 
 

@@ -112,10 +112,14 @@ class _ExprFormatter(ExprVisitor[tuple[str, int]]):
 
     def visit_Aggregate(self, e: ast.Aggregate) -> tuple[str, int]:
         parts = [expr(e.source)]
+        if e.name is not None:
+            parts.append(f"as {e.name}")
         if e.of is not None:
             parts.append(f"of {expr(e.of)}")
         if e.where is not None:
             parts.append(f"where {expr(e.where)}")
+        if e.by is not None:
+            parts.append(f"by {expr(e.by)}")
         return f"{e.func}({' '.join(parts)})", _ATOM
 
     def visit_Extremum(self, e: ast.Extremum) -> tuple[str, int]:
@@ -258,7 +262,8 @@ class _DeclFormatter(DeclVisitor[str]):
 
     def visit_DeferDecl(self, d: ast.DeferDecl) -> str:
         to = f" to {quote(d.to)}" if d.to is not None else ""
-        return (f"defer {d.name}{_label(d.label)}\n{_INDENT}from {d.source_list} where {expr(d.where)}\n"
+        named = f" as {d.item_name}" if d.item_name is not None else ""
+        return (f"defer {d.name}{_label(d.label)}\n{_INDENT}from {d.source_list}{named} where {expr(d.where)}\n"
                 f"{_INDENT}as {d.alias}{to}{_for(d.categories)}{_cite(d.cite)}{_note(d.note)}")
 
     def visit_TargetDecl(self, d: ast.TargetDecl) -> str:
@@ -274,7 +279,8 @@ class _DeclFormatter(DeclVisitor[str]):
 
     def visit_VetoDecl(self, d: ast.VetoDecl) -> str:
         if d.on_list is not None:
-            test = f"on {expr(d.on_list)} where {expr(d.condition)}"
+            named = f" as {d.on_name}" if d.on_name is not None else ""
+            test = f"on {expr(d.on_list)}{named} where {expr(d.condition)}"
         else:
             test = f"when {expr(d.condition)}"
         lines = [f"veto {d.name}{_label(d.label)}{_for(d.categories)}{_cite(d.cite)}{_note(d.note)}", f"{_INDENT}{test}"]

@@ -63,6 +63,7 @@ _TEXT = {
         "none": "不奖不罚",
         "sanction": "处理",
         "evidence": "证据",
+        "position": "（第{n}项）",
         "read": "依据数据",
         "yuan": "元",
         "yes": "是",
@@ -106,6 +107,7 @@ _TEXT = {
         "none": "no reward, no penalty",
         "sanction": "Sanction",
         "evidence": "evidence",
+        "position": " (item {n})",
         "read": "read",
         "yuan": "yuan",
         "yes": "yes",
@@ -280,8 +282,10 @@ def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
             w(f"  ✗ {veto.label or veto.id} {cite(veto.citation)}")
             evidence = veto.detail.get("evidence")
             if isinstance(evidence, list) and evidence:
-                for item in evidence:
-                    w(f"      {t['evidence']}: {w.value(item)}")
+                positions = veto.detail.get("positions")
+                places = positions if isinstance(positions, list) else [None] * len(evidence)
+                for item, place in zip(evidence, places):
+                    w(f"      {t['evidence']}{_place(t, place)}: {w.value(item)}")
             else:
                 w(f"      {t['read']}: {w.reads(veto.reads)}")
         elif condition:
@@ -308,8 +312,18 @@ def _deferrals(w: _Writer, deferrals: list[TraceEvent]) -> None:
         to = t["deferred_to"].format(to=d.detail.get("to") or "?")
         w(f"  → {t['deferred']}{t['colon']}{d.label or d.id} {cite(d.citation)}，{to}" if w.lang == "zh"
           else f"  → {t['deferred']}: {d.label or d.id} {cite(d.citation)}, {to}")
-        for item in items:
-            w(f"      {w.value(item)}")
+        positions = d.detail.get("positions")
+        places = positions if isinstance(positions, list) else [None] * len(items)
+        for item, place in zip(items, places):
+            where = _place(t, place).strip("（）() ")
+            w(f"      {where + t['colon'] if where else ''}{w.value(item)}")
+
+
+def _place(t: dict[str, str], position: object) -> str:
+    """" (第2项)" for an item's 1-based place in its list fact, or nothing when it is not known (issue #10 C)."""
+    if not isinstance(position, int) or isinstance(position, bool):
+        return ""
+    return t["position"].format(n=position)
 
 
 def _section(w: _Writer, event: TraceEvent, depth: int) -> None:

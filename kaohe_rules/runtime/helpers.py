@@ -51,7 +51,28 @@ def _ceil_d(value: Decimal) -> Decimal:
     return Decimal(ceil_int(value))
 
 
-SAFE_BUILTINS = {name: getattr(builtins, name) for name in ("len", "sum", "min", "max", "any", "all", "abs", "int")}
+def _sum_by(pairs: Any) -> Decimal | int:
+    """``sum(L of v by k)``: per distinct key the highest value, summed (同项按最高计分，只计一次)."""
+    best: dict[object, Any] = {}
+    for key, value in pairs:
+        if key not in best or value > best[key]:
+            best[key] = value
+    total: Decimal | int = sum(best.values(), 0)
+    return total
+
+
+def _increasing(values: Any) -> bool:
+    """``increasing(L)``: each value strictly above the one before (true for fewer than two)."""
+    return all(a < b for a, b in zip(values, values[1:]))
+
+
+def _decreasing(values: Any) -> bool:
+    """``decreasing(L)``: each value strictly below the one before (true for fewer than two)."""
+    return all(a > b for a, b in zip(values, values[1:]))
+
+
+SAFE_BUILTINS = {name: getattr(builtins, name)
+                 for name in ("len", "sum", "min", "max", "any", "all", "abs", "int", "enumerate")}
 
 HELPERS: dict[str, object] = {
     "_nonneg": _nonneg,
@@ -67,4 +88,7 @@ HELPERS: dict[str, object] = {
     "_fen": to_fen,
     "_context_flags": _context_flags,
     "_ROUNDED": decimal.Rounded,
+    "_sum_by": _sum_by,
+    "_increasing": _increasing,
+    "_decreasing": _decreasing,
 }

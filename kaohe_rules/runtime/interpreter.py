@@ -17,7 +17,7 @@ recomputed here from the record's own fields rather than trusted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Protocol, assert_never
 
@@ -55,6 +55,8 @@ class Interpreter:
         self.policy = policy
         self.observer = observer
         self.rating_names = [r.name for r in policy.ratings.ratings]
+        self.positions: dict[int, int] = {}  # item depth -> the 1-based position of the item being evaluated
+        self._indexed: dict[ast.Aggregate, bool] = {}
 
     # ----------------------------------------------------------------- unit
     def run(self, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
@@ -66,8 +68,8 @@ class Interpreter:
             source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
             kept: list[Any] = []
             moved: list[Any] = []
-            for item in source:  # type: ignore[attr-defined]
-                (moved if self.eval(defer.where, env, [item]) else kept).append(item)
+            for position, item in enumerate(source, 1):  # type: ignore[arg-type, var-annotated]
+                (moved if self.at(position, defer.where, env, [item]) else kept).append(item)
             if moved:
                 deferred.append((index, moved))
             env[defer.alias] = kept
@@ -103,7 +105,8 @@ class Interpreter:
         for index, veto in enumerate(plan.vetoes):
             if veto.on_list is not None:
                 source = self.eval(veto.on_list, env, [])
-                evidence: Any = [item for item in source if self.eval(veto.condition, env, [item])]
+                evidence: Any = [item for position, item in enumerate(source, 1)
+                                 if self.at(position, veto.condition, env, [item])]
                 fired = bool(evidence)
             else:
                 fired = bool(self.eval(veto.condition, env, []))
@@ -217,6 +220,80 @@ class Interpreter:
         return total, tuple(amounts)
 
     # ----------------------------------------------------------- expressions
+    # ------------------------------------- named items, index, group-by, order tests (issue #10 C)
+    def at(self, position: int, e: ast.Expr, env: Env, items: list[Any], record: Mapping[str, object] | None = None,
+           outcome: Mapping[str, object] | None = None) -> Any:
+        """``e`` evaluated for the item at 1-based ``position`` of its list (what ``index(NAME)`` reads)."""
+        depth = len(items) - 1  # the item just added; an enclosing aggregate without index() set none
+        outer = self.positions.get(depth)
+        self.positions[depth] = position
+        try:
+            return self.eval(e, env, items, record, outcome)
+        finally:
+            if outer is None:
+                del self.positions[depth]
+            else:
+                self.positions[depth] = outer
+
+    def aggregate_named(self, e: ast.Aggregate, source: Any, env: Env, items: list[Any],
+                        record: Mapping[str, object] | None, outcome: Mapping[str, object] | None) -> Any:
+        """An aggregate over positioned items: the semantics of ``as``, ``by`` and the order tests, spelt out.
+
+        Item by item, as a generator runs: the item's ``where``, then its key, then its value
+        (so a failing item fails at the same point as in the compiled evaluator).
+        """
+        def run(part: ast.Expr, position: int, item: Any) -> Any:
+            return self.at(position, part, env, [*items, item], record, outcome)
+
+        def chosen() -> Iterator[tuple[int, Any]]:
+            for position, item in enumerate(source, 1):
+                if e.where is None or run(e.where, position, item):
+                    yield position, item
+
+        def value(position: int, item: Any) -> Any:
+            return item if e.of is None else run(e.of, position, item)
+
+        by = e.by
+        if by is not None:
+            if e.func == "count":
+                return len({run(by, p, i) for p, i in chosen()})
+            best: dict[Any, Any] = {}  # 同项按最高计分，只计一次: the highest value of each key
+            for p, i in chosen():
+                key = run(by, p, i)
+                v = value(p, i)
+                if key not in best or v > best[key]:
+                    best[key] = v
+            return sum(best.values(), 0)
+        if e.func == "count":
+            return sum(1 for _ in chosen())
+        if e.func in ("any", "all"):
+            if e.of is None:
+                where = e.where
+                assert where is not None
+                tests: Iterator[Any] = (run(where, p, i) for p, i in enumerate(source, 1))
+            else:
+                tests = (value(p, i) for p, i in chosen())
+            return any(tests) if e.func == "any" else all(tests)
+        values = [value(p, i) for p, i in chosen()]
+        if e.func == "increasing":
+            return all(values[k] < values[k + 1] for k in range(len(values) - 1))
+        if e.func == "decreasing":
+            return all(values[k] > values[k + 1] for k in range(len(values) - 1))
+        if e.func == "sum":
+            return sum(values, 0)
+        if not values:
+            return None
+        return min(values) if e.func == "min" else max(values)
+
+    def indexed(self, e: ast.Aggregate, depth: int) -> bool:
+        """Whether an ``index(…)`` inside ``e`` reads the position of ``e``'s own item (at ``depth``)."""
+        if e not in self._indexed:
+            self._indexed[e] = any(
+                isinstance(node, ast.Call) and node.func == "index"
+                and (res := self.policy.resolutions.get(node)) is not None and res.depth == depth
+                for node in ast.walk(e.of, e.where, e.by))
+        return self._indexed[e]
+
     def eval(self, e: ast.Expr, env: Env, items: list[Any], record: Mapping[str, object] | None = None,
              outcome: Mapping[str, object] | None = None) -> Any:
         return _Frame(self, env, items, record, outcome).visit(e)
@@ -235,6 +312,8 @@ class Interpreter:
 
     def call(self, e: ast.Call, args: list[Any]) -> Any:
         func = e.func
+        if func == "index":
+            return self.positions[self.policy.resolutions[e].depth]
         if func == "round":
             if len(args) == 1 and self.policy.types[e.args[0]].kind in ("int", "decimal"):
                 return int(round_half_up(args[0], 0))
@@ -251,6 +330,9 @@ class Interpreter:
     def aggregate(self, e: ast.Aggregate, env: Env, items: list[Any], record: Mapping[str, object] | None,
                   outcome: Mapping[str, object] | None) -> Any:
         source = self.eval(e.source, env, items, record, outcome)
+
+        if e.by is not None or e.func in ("increasing", "decreasing") or e.name is not None or self.indexed(e, len(items)):
+            return self.aggregate_named(e, source, env, items, record, outcome)
 
         def where(item: Any) -> Any:
             return True if e.where is None else self.eval(e.where, env, [*items, item], record, outcome)
@@ -320,6 +402,8 @@ class _Frame(ExprVisitor[Any]):
             return int(res.value)  # type: ignore[call-overload]
         if res.kind == "field":
             return self.items[res.depth][res.name]
+        if res.kind == "it":  # a named item (``L as a``)
+            return self.items[res.depth]
         if res.kind == "record_field":
             assert self.record is not None
             return self.record[res.name]
@@ -397,6 +481,8 @@ class _Frame(ExprVisitor[Any]):
         return right if left is None else left
 
     def visit_Call(self, e: ast.Call) -> Any:
+        if e.func == "index":  # its argument names an item, it is not a value to compute
+            return self.interp.call(e, [])
         return self.interp.call(e, [self.visit(a) for a in e.args])
 
     def visit_Aggregate(self, e: ast.Aggregate) -> Any:

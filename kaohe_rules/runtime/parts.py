@@ -64,10 +64,15 @@ class VetoHit:
     evidence: tuple[dict[str, object], ...]  # the matching items for 'on' vetoes
     facts: dict[str, object]  # the facts/params/lets the veto read
     exception: str | None = None  # the exception's reason, for excepted vetoes
+    # the 1-based position of each evidence item in the list fact the unit supplied (issue #10 C):
+    # two identical accidents are told apart without an index field of the caller's
+    positions: tuple[int | None, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"name": self.name, "label": self.label, "citation": self.citation,
                                   "evidence": [jsonable(e) for e in self.evidence], "facts": jsonable(self.facts)}
+        if self.evidence:
+            out["positions"] = list(self.positions)
         if self.exception is not None:
             out["exception"] = self.exception
         return out
@@ -82,10 +87,11 @@ class Deferral:
     citation: str | None
     to: str | None
     items: tuple[dict[str, object], ...]
+    positions: tuple[int | None, ...] = ()  # each item's 1-based position in the list fact (issue #10 C)
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "label": self.label, "citation": self.citation, "to": self.to,
-                "items": [jsonable(i) for i in self.items]}
+                "items": [jsonable(i) for i in self.items], "positions": list(self.positions)}
 
 
 @attrs.frozen
@@ -161,6 +167,28 @@ def jsonable(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     return value
+
+
+def item_positions(facts: Mapping[str, object], items: Any) -> tuple[int | None, ...]:
+    """The 1-based position of each of ``items`` in the list fact it came from (None: in none).
+
+    Why by identity: evidence and deferred items are the very records of the unit's list
+    facts (the evaluators never copy them), so two equal accidents are still two objects,
+    and the evaluators need not count positions for every unit — only a result that shows
+    evidence asks, once.
+
+    Records only: a plain value (an int of a ``list of int``) is no object of its own — two
+    equal small ints are one object — so its position is None rather than a wrong number.
+    """
+    wanted = {id(item) for item in items if isinstance(item, dict)}
+    found: dict[int, int] = {}
+    if wanted:
+        for value in facts.values():
+            if isinstance(value, (list, tuple)):
+                for position, item in enumerate(value, 1):
+                    if id(item) in wanted and isinstance(item, dict):
+                        found[id(item)] = position
+    return tuple(found.get(id(item)) if isinstance(item, dict) else None for item in items)
 
 
 class ResultView(Protocol):

@@ -29,6 +29,7 @@ from .parts import MoneyItem as MoneyItem
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
 from .parts import VetoHit as VetoHit
+from .parts import item_positions
 from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
@@ -150,6 +151,8 @@ class Result:
     @property
     def vetoes(self) -> tuple[VetoHit, ...]:
         if "vetoes" not in self._cache:
+            if any(entry[1] for entry in self._raw[RAW_VETOES]):
+                self._adopt_facts()
             self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None) for entry in self._raw[RAW_VETOES])
         return self._cache["vetoes"]  # type: ignore[no-any-return]
 
@@ -157,6 +160,8 @@ class Result:
     def excepted(self) -> tuple[VetoHit, ...]:
         """Vetoes whose condition held but an exception (unless … because …) stopped."""
         if "excepted" not in self._cache:
+            if any(entry[2] for entry in self._raw[RAW_EXCEPTED]):
+                self._adopt_facts()
             out = []
             for index, exc_index, evidence, reads in self._raw[RAW_EXCEPTED]:
                 veto = self._plan.vetoes[index]
@@ -165,20 +170,29 @@ class Result:
             self._cache["excepted"] = tuple(out)
         return self._cache["excepted"]  # type: ignore[no-any-return]
 
+    def _adopt_facts(self) -> None:
+        """Read the facts before the raw evidence: positions are found by identity (``parts.item_positions``),
+        and a result assessed elsewhere adopts the raw result of its facts when they are first read."""
+        self.facts  # noqa: B018 - read for its effect
+
     def _veto_hit(self, index: int, evidence: Any, reads: tuple[Any, ...], reason: str | None) -> VetoHit:
         veto = self._plan.vetoes[index]
         names = self._checked.reads.get(veto, ())
         items = tuple(self._program.display_record(item) for item in (evidence or ()))
         facts = {name: self._program.display_value(name, value) for name, value in zip(names, reads)}
-        return VetoHit(veto.name, veto.label, veto.cite, items, facts, reason)
+        positions = item_positions(self.facts, evidence) if evidence else ()
+        return VetoHit(veto.name, veto.label, veto.cite, items, facts, reason, positions)
 
     @property
     def deferred(self) -> tuple[Deferral, ...]:
         if "deferred" not in self._cache:
+            if self._raw[RAW_DEFERRED]:
+                self._adopt_facts()
             out = []
             for index, items in self._raw[RAW_DEFERRED]:
                 d = self._plan.defers[index]
-                out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._program.display_record(i) for i in items)))
+                out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._program.display_record(i) for i in items),
+                                    item_positions(self.facts, items)))
             self._cache["deferred"] = tuple(out)
         return self._cache["deferred"]  # type: ignore[no-any-return]
 

@@ -29,7 +29,7 @@ from ..language.abi import RAW_DEFERRED, TAG_LET, TAG_RULE, TAG_VETO
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
-from .parts import ResultView
+from .parts import ResultView, item_positions
 from .program import Program
 
 TRACE_FORMAT_VERSION = "1"
@@ -364,8 +364,11 @@ class _Builder:
         for index, defer in enumerate(self.plan.defers):
             items = [self.program.display_record(i) for i in moved.get(index, [])]
             reads = self.display([defer.source_list])
+            detail: dict[str, object] = {"to": defer.to, "alias": defer.alias, "items": items}
+            if items:  # each item's place in the list fact (issue #10 C)
+                detail["positions"] = list(item_positions(self.result.facts, moved.get(index, [])))
             out.append(TraceEvent("deferral", defer.name, defer.label, defer.cite, len(items), reads, defer.span,
-                                  detail={"to": defer.to, "alias": defer.alias, "items": items},
+                                  detail=detail,
                                   text=_text_of(self.checked, defer)))
         return out
 
@@ -433,6 +436,8 @@ class _Builder:
             detail: dict[str, object] = {"condition": held, "mode": "on" if veto.on_list is not None else "when"}
             if veto.on_list is not None:
                 detail["evidence"] = [self.program.display_record(i) for i in (evidence or ())]
+                if evidence:  # each item's place in the list fact (issue #10 C)
+                    detail["positions"] = list(item_positions(self.result.facts, evidence))
             out.append(TraceEvent("veto", veto.name, veto.label, veto.cite, fired, reads, veto.span, tuple(children),
                                   detail=detail, text=_text_of(self.checked, veto)))
         return out

@@ -79,8 +79,19 @@ def value_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[Any]:
         return record_strategy(domain, max_list)
     if kind == "list":
         assert domain.elem is not None
-        return st.lists(value_strategy(domain.elem, max_list), max_size=max_list)
+        items = st.lists(value_strategy(domain.elem, max_list), max_size=max_list)
+        # sometimes an item equal to an earlier one: two identical accidents, two entries of one
+        # group-by key (issue #10 C) — chance alone almost never draws them
+        return st.one_of(items, items.flatmap(_repeated))
     raise ValueError(f"cannot generate values of type {domain.type.describe()}")  # pragma: no cover
+
+
+def _repeated(items: list[Any]) -> st.SearchStrategy[list[Any]]:
+    """``items`` with its last item replaced by a copy of an earlier one (same length, so ``max_list`` holds)."""
+    if len(items) < 2:
+        return st.just(items)
+    return st.integers(0, len(items) - 2).map(
+        lambda i: [*items[:-1], dict(items[i]) if isinstance(items[i], dict) else items[i]])
 
 
 def record_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[dict[str, Any]]:

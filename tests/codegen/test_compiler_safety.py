@@ -58,7 +58,7 @@ def test_generated_module_has_no_dangerous_builtins() -> None:
     function = next(iter(policy.module.plain.values()))
     builtins = function.__globals__["__builtins__"]
     assert "open" not in builtins and "__import__" not in builtins and "eval" not in builtins
-    assert set(builtins) == {"len", "sum", "min", "max", "any", "all", "abs", "int"}
+    assert set(builtins) == {"len", "sum", "min", "max", "any", "all", "abs", "int", "enumerate"}
 
 
 def test_fast_path_source_contains_no_policy_text_and_takes_hostile_units() -> None:
@@ -79,5 +79,5 @@ def test_fast_path_source_contains_no_policy_text_and_takes_hostile_units() -> N
     assert out[0] == 100 - 10 - 5 - 50
     builtins = assess.__globals__["__builtins__"]
     assert not {"open", "__import__", "eval", "exec", "compile", "getattr", "globals"} & set(builtins)
-    assert set(builtins) <= {"len", "sum", "min", "max", "any", "all", "abs", "int",
+    assert set(builtins) <= {"len", "sum", "min", "max", "any", "all", "abs", "int", "enumerate",
                              "list", "map", "dict", "str", "ValueError", "KeyError"}

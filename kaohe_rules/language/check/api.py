@@ -45,6 +45,8 @@ class Scope:
     narrowed: frozenset[str] = frozenset()
     outcome_items: tuple[str, ...] = ()
     constants_only: bool = False
+    # named items (``L as NAME``, issue #10 C): (name, depth into ``items``), innermost last
+    named: tuple[tuple[str, int], ...] = ()
 
     def narrow(self, names: Iterable[str]) -> Scope:
         names = frozenset(names)
@@ -54,6 +56,9 @@ class Scope:
 class ExprApi(Protocol):
     def expr(self, e: ast.Expr, scope: Scope) -> Type:
         """The type of ``e`` in ``scope``, recorded in ``ctx.types`` (errors reported)."""
+
+    def item_scope(self, scope: Scope, elem: Type, name: str | None, span: Span) -> Scope:
+        """``scope`` with one more list item of type ``elem``, named ``name`` when given (K210 shadowing)."""
 
 
 class ConstApi(Protocol):

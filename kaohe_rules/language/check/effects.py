@@ -8,8 +8,6 @@ generalised vetoes and belong here.
 
 from __future__ import annotations
 
-import attrs
-
 from .. import ast
 from ..keywords import KEYWORDS
 from ..types import ERROR
@@ -37,7 +35,8 @@ def _veto(ctx: Context, veto: ast.VetoDecl) -> None:
                        veto.on_list.span)
             ltype = ERROR
         diag.expect_required(ltype, veto.on_list)
-        item_scope = attrs.evolve(scope, items=(ltype.elem,)) if ltype.elem is not None else scope
+        item_scope = (exprs.item_scope(scope, ltype.elem, veto.on_name, veto.span) if ltype.elem is not None
+                      else scope)  # ``on L as NAME``: the item named (issue #10 C)
         ctype = exprs.expr(veto.condition, item_scope) if not ltype.is_error else ERROR
     else:
         ctype = exprs.expr(veto.condition, scope)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from ...source import Span
 from .. import ast
 from ..keywords import KEYWORDS
 from ..model import Resolution
@@ -38,6 +39,10 @@ from .api import Context, Scope, is_zero_literal
 from .diagnostics import did_you_mean, name_of
 
 FUNCTIONS = ("round", "floor", "ceil", "abs", "year", "month", "day")
+#: aggregates that test the order of a list (strictly), issue #10 C
+ORDER_TESTS = ("increasing", "decreasing")
+#: the kinds a group-by key may have: values that compare for equality exactly
+GROUP_KEY_KINDS = ("int", "decimal", "money", "percent", "date", "text", "bool", "enum")
 
 
 def asserted(e: ast.Expr, truth: bool) -> Iterator[str]:
@@ -109,6 +114,11 @@ class ExpressionChecker(ExprVisitor[Type]):
     def visit_Name(self, e: ast.Name) -> Type:
         ctx, sym, scope = self.ctx, self.sym, self.scope
         ident = e.ident
+        # 0. a named item (``L as a``), innermost first
+        for named, depth in reversed(scope.named):
+            if named == ident:
+                ctx.res[e] = Resolution("it", ident, depth=depth)
+                return scope.items[depth]
         # 1. fields of the items in scope, innermost first
         for depth in range(len(scope.items) - 1, -1, -1):
             item = scope.items[depth]
@@ -281,6 +291,7 @@ class ExpressionChecker(ExprVisitor[Type]):
         b = self.expr(e.right, self.scope)
         if a.is_error or b.is_error:
             return BOOL
+        self._self_comparison(e)
         if a.kind == "none" or b.kind == "none":
             return self.diag.error("K103", "compare with none using 'is none' / 'is set'", e.span)
         self.diag.expect_required(a, e.left)
@@ -378,9 +389,12 @@ class ExpressionChecker(ExprVisitor[Type]):
 
     # ------------------------------------------------------------- functions
     def visit_Call(self, e: ast.Call) -> Type:
+        if e.func == "index":
+            return self._index(e)
         if e.func not in FUNCTIONS:
             return self.diag.error("K101", f"unknown function '{e.func}'", e.span,
-                                   hint=did_you_mean(e.func, FUNCTIONS + ("count", "sum", "any", "all", "min", "max")))
+                                   hint=did_you_mean(e.func, FUNCTIONS + ("index", "count", "sum", "any", "all", "min", "max")
+                                                      + ORDER_TESTS))
         types = [self.expr(a, self.scope) for a in e.args]
         for arg, t in zip(e.args, types):
             self.diag.expect_required(t, arg)
@@ -416,11 +430,16 @@ class ExpressionChecker(ExprVisitor[Type]):
             return self.diag.error("K103", f"{e.func} needs a list, and '{name_of(e.source)}' is {lt.describe()}",
                                    e.source.span)
         self.diag.expect_required(lt, e.source)
-        inner = attrs.evolve(scope, items=scope.items + (lt.elem,))
+        if e.name is not None:
+            inner = self.item_scope(scope, lt.elem, e.name, e.span)
+        else:
+            inner = attrs.evolve(scope, items=scope.items + (lt.elem,))
         if e.where is not None:
             wt = self.expr(e.where, inner)
             self.diag.expect_bool(wt, e.where, f"the 'where' of {e.func}")
         of_type = self.expr(e.of, inner) if e.of is not None else None
+        if e.by is not None and not self._group_key(e, inner):
+            return ERROR
         if e.func == "count":
             if e.of is not None:
                 self.diag.error("K103", "count takes no 'of'", e.of.span, hint="count(L where condition)")
@@ -446,6 +465,8 @@ class ExpressionChecker(ExprVisitor[Type]):
             return of_type.required()
         if of_type.kind not in (*NUMERIC, "money", "percent", "date"):
             return self.diag.error("K103", f"{e.func} needs numbers, amounts, percentages or dates", e.span)
+        if e.func in ORDER_TESTS:
+            return BOOL
         return of_type.required().as_optional()
 
     def visit_Extremum(self, e: ast.Extremum) -> Type:
@@ -458,3 +479,110 @@ class ExpressionChecker(ExprVisitor[Type]):
         if not result.is_error and result.kind not in (*NUMERIC, "money", "percent", "date"):
             return self.diag.error("K103", f"{e.func} needs numbers, amounts, percentages or dates", e.span)
         return result.required()
+
+    # ------------------------------------------ named items, index, group-by (issue #10 C)
+    def item_scope(self, scope: Scope, elem: Type, name: str | None, span: Span) -> Scope:
+        """``scope`` with one more item; a named item may not hide any other meaning of its name (K210).
+
+        Why refuse rather than let the innermost win: ``sum(事故 as 死亡人数 of 死亡人数)`` would
+        read the item where the author may mean the field, a fact or an outer item — two
+        readings, so neither is chosen silently.
+        """
+        depth = len(scope.items)
+        inner = attrs.evolve(scope, items=scope.items + (elem,))
+        if name is None:
+            return inner
+        other = self._meaning_of(name, scope, elem)
+        if other is not None:
+            self.diag.error("K210", f"the item name '{name}' is already {other}", span,
+                            hint=f"name the item something else, e.g. '{name}项'")
+        # bound even when refused, so the clause's other uses of the name do not cascade into more errors
+        return attrs.evolve(inner, named=scope.named + ((name, depth),))
+
+    def _meaning_of(self, name: str, scope: Scope, elem: Type) -> str | None:
+        """What ``name`` already means where a new item would be named so (None: nothing)."""
+        ctx, sym = self.ctx, self.sym
+        if name in KEYWORDS:
+            return "a keyword of the language"
+        if any(named == name for named, _ in scope.named):
+            return "the name of an enclosing item"
+        for item in (*scope.items, elem):
+            if item.kind == "record" and item.name is not None and name in ctx.record_fields.get(item.name, {}):
+                return f"a field of record '{item.name}'"
+        if scope.record is not None and name in ctx.record_fields.get(scope.record, {}):
+            return f"a field of record '{scope.record}'"
+        if name in sym.global_names:
+            return f"the {sym.global_names[name][0]} '{name}'"
+        if name in scope.outcome_items:
+            return f"the outcome item '{name}'"
+        for enum in sym.enums.values():
+            if any(m.name == name for m in enum.members):
+                return f"a member of enum '{enum.name}'"
+        if name in sym.enums or name in sym.records:
+            return f"the type '{name}'"
+        return None
+
+    def _index(self, e: ast.Call) -> Type:
+        """``index(a)``: the 1-based position of the named item ``a`` (or ``it``) in the list it ranges over."""
+        scope = self.scope
+        arg = e.args[0] if len(e.args) == 1 else None
+        depth: int | None = None
+        if isinstance(arg, ast.Name):
+            depth = next((d for named, d in reversed(scope.named) if named == arg.ident), None)
+        elif isinstance(arg, ast.It) and scope.items:
+            depth = len(scope.items) - 1
+        if arg is None or depth is None:
+            names = [named for named, _ in scope.named]
+            where = f"the items named here are {', '.join(names)}" if names else "no item is named here"
+            return self.diag.error("K211", f"index(…) takes the name of an item of an enclosing list ({where})", e.span,
+                                   hint="name the item: count(L as a where …), veto … on L as a where …, "
+                                        "then index(a)")
+        self.ctx.res[e] = Resolution("index", getattr(arg, "ident", "it"), depth=depth)
+        self.ctx.types[arg] = scope.items[depth]
+        return INT
+
+    def _group_key(self, e: ast.Aggregate, inner: Scope) -> bool:
+        """``by KEY`` on sum and count only, with a key that compares exactly (K213)."""
+        assert e.by is not None
+        if e.func not in ("sum", "count"):
+            self.diag.error("K213", f"'by' groups only sum and count, not {e.func}", e.by.span,
+                            hint="sum(L of v by k) sums the highest v of each k; count(L by k) counts distinct k")
+            return False
+        kt = self.expr(e.by, inner)
+        if kt.is_error:
+            return False
+        if kt.optional:
+            self.diag.error("K213", "the group key may be none, and an item without a key belongs to no group", e.by.span,
+                            hint="group by a value every item has, or give the field a default")
+            return False
+        if kt.kind not in GROUP_KEY_KINDS:
+            self.diag.error("K213", f"cannot group by {kt.describe()}", e.by.span,
+                            hint="group by a field that holds a number, text, date, true/false or enum member")
+            return False
+        return True
+
+    def _self_comparison(self, e: ast.Compare) -> None:
+        """Warn (K212) when both sides are the same item's same value: ``pos <= it.pos`` is ``x <= x``."""
+        left, right = self._item_key(e.left), self._item_key(e.right)
+        if left is not None and left == right:
+            self.diag.warn("K212", f"both sides of '{e.op}' are the same item's value, so this compares it with itself",
+                           e.span, hint="inside a nested aggregate, bare fields and 'it' mean the inner item: "
+                                        "name the outer one with 'as' (on L as a where count(L where x <= a.x) …)")
+
+    def _item_key(self, e: ast.Expr) -> tuple[object, ...] | None:
+        """What an item reference reads, as (depth, fields…); None for anything else."""
+        res = self.ctx.res.get(e)
+        if isinstance(e, ast.It) and res is not None:
+            return ("item", res.depth)
+        if isinstance(e, ast.Name) and res is not None:
+            if res.kind == "it":
+                return ("item", res.depth)
+            if res.kind == "field":
+                return ("item", res.depth, res.name)
+            return None
+        if isinstance(e, ast.Member):
+            inner = self._item_key(e.obj)
+            return None if inner is None else (*inner, e.field)
+        if isinstance(e, ast.Call) and res is not None and res.kind == "index":
+            return ("index", res.depth)
+        return None

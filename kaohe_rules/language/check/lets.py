@@ -78,6 +78,7 @@ def _defer(ctx: Context, decl: ast.DeferDecl) -> None:
         return
     ctx.diag.expect_required(stype, source)
     ctx.reading.append(set())
-    ctype = ctx.exprs.expr(decl.where, Scope(items=(stype.elem,), categories=cats))
+    item_scope = ctx.exprs.item_scope(Scope(categories=cats), stype.elem, decl.item_name, decl.span)  # ``from L as NAME``
+    ctype = ctx.exprs.expr(decl.where, item_scope)
     ctx.reads[decl] = tuple(sorted(ctx.reading.pop()))
     ctx.diag.expect_bool(ctype, decl.where, f"the condition of defer '{decl.name}'")
