@@ -182,6 +182,16 @@ CODES: dict[str, Code] = _codes([
     Code("K170", "keyword-as-name", "keyword used as a name",
          "a declaration, field or category named after a keyword"),
     Code("K180", "unused-fact", "unused fact", "a fact that no rule reads", severity="warning"),
+    Code("K190", "score-read-too-early", "score read before scoring",
+         "a target or defer reads `score`, `score(X)` or a let that reads one: the score is computed from them"),
+    Code("K191", "score-ambiguous", "ambiguous score",
+         "`score` where a declaration is also named `score`, or `score(X)` where X is a target and a section"),
+    Code("K192", "score-unknown", "unknown score",
+         "`score(X)` where X is no target or section of a category the clause applies to"),
+    Code("K193", "downgrade-not-whole", "downgrade not a whole number",
+         "`then downgrade N` where N is not a whole-number constant of at least 1"),
+    Code("K194", "requires-on-lowest-band", "requires on the lowest band",
+         "`requires` on a category's lowest band, which has no band below to fall to"),
 ])
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from ..language import ast
-from ..language.abi import RAW_DEFERRED, TAG_LET, TAG_RULE, TAG_VETO
+from ..language.abi import RAW_DEFERRED, RAW_EFFECTS, TAG_LET, TAG_RULE, TAG_VETO
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
@@ -354,6 +354,8 @@ class _Builder:
                                  {}, _span(category.span), detail={"total": result.total}))
         events.extend(self.vetoes())
         events.append(self.bands())
+        if result.raw[RAW_EFFECTS] is not None:
+            events.append(self.effects())
         events.append(self.rating())
         events.append(self.consequence())
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
@@ -371,7 +373,7 @@ class _Builder:
 
     def lets(self) -> list[TraceEvent]:
         out = []
-        for name in self.plan.lets:
+        for name in (*self.plan.lets, *self.plan.post_lets):
             decl = self.checked.lets.get(name)
             if decl is None or name not in self.let_values:
                 continue
@@ -447,6 +449,17 @@ class _Builder:
         reached = result.band
         return TraceEvent("band", "band", checked.rating_label(reached) if reached else None, result.band_citation, reached,
                           {"score": result.score}, None, tuple(tests))
+
+    def effects(self) -> TraceEvent:
+        """The rating effects in the order applied (issue #10 A3): one child per step, before→after."""
+        result = self.result
+        children = []
+        for step in result.effects:
+            children.append(TraceEvent("effect", step.clause, step.label, step.citation, step.after, {},
+                                       None, detail={"effect": step.kind, "value": step.value, "before": step.before,
+                                                     "after": step.after}))
+        return TraceEvent("effects", "effects", None, None, len(children), {"raw_score": result.raw_score},
+                          None, tuple(children), detail={"raw_score": result.raw_score, "score": result.score})
 
     def rating(self) -> TraceEvent:
         result, checked = self.result, self.checked
