@@ -526,6 +526,8 @@ class _Body:
         band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
         out.writeline(f"RATING = {ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed}")
         below = lower_bands(plan)
+        if any(b.requires is not None for b in plan.bands):
+            out.writeline("QB = BAND")  # the band qualified for; BAND stays the band of the score
         for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
             band = plan.bands[b_index]
             if band.requires is None or below[b_index] is None:
@@ -534,10 +536,10 @@ class _Body:
             assert lower is not None
             with out.at(Site(f"band {band.rating} (requires)", band.span)):
                 condition = self.exprs.visit(band.requires)
-                out.writeline(f"if BAND == {b_index} and not ({condition}):")
+                out.writeline(f"if QB == {b_index} and not ({condition}):")
                 with out.indent():
                     record(f"EF.append(('requires', {b_index}, None, RATING, {band_ratings[lower]}))")
-                    out.writeline(f"BAND = {lower}")
+                    out.writeline(f"QB = {lower}")
                     out.writeline(f"RATING = {band_ratings[lower]}")
         for kind in ("cap", "downgrade", "rating"):
             for i, veto in enumerate(plan.vetoes):

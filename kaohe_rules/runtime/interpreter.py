@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol, assert_never
 
+from ..codegen.frame import SCORE_KEY, score_key
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
-from ..codegen.frame import SCORE_KEY, score_key
 from ..language.visitor import ExprVisitor
 from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
 
@@ -185,15 +185,16 @@ class Interpreter:
         rating = names.index(plan.bands[band].rating) if band >= 0 else vetoed
         # 6: a band whose ``requires`` fails gives the next lower band, whose own requires is checked in turn
         order = sorted(range(len(plan.bands)), key=lambda i: (plan.bands[i].low, not plan.bands[i].low_closed))
-        while band >= 0:
-            requires = plan.bands[band].requires
-            position = order.index(band)
+        qualified = band  # ``band`` stays the band of the score
+        while qualified >= 0:
+            requires = plan.bands[qualified].requires
+            position = order.index(qualified)
             if requires is None or position == 0 or self.eval(requires, env, []):
                 break
             lower = order[position - 1]
             lower_rating = names.index(plan.bands[lower].rating)
-            steps.append(("requires", band, None, rating, lower_rating))
-            band, rating = lower, lower_rating
+            steps.append(("requires", qualified, None, rating, lower_rating))
+            qualified, rating = lower, lower_rating
         # 7: caps (at most R: the worst cap wins)
         for index, _ in fired_of("cap"):
             effect = plan.vetoes[index].effect

@@ -102,9 +102,11 @@ class ScoreReader:
         is_target = len(path) == 1 and any(t.name == path[0] for t in ctx.sym.targets)
         is_section = any(names_in(ctx, "section", path, c) for c in ctx.sym.categories)
         if is_target and is_section:
+            full = next(".".join(p) for c in ctx.sym.categories if (p := section_path(ctx, path, c)) is not None)
+            hint = (f"for the section write its path, score({full}); or rename one" if "." in full
+                    else "rename the target or the section")
             ctx.diag.error("K191", f"score({path[0]}) could mean target '{path[0]}' or section '{path[0]}'", span,
-                           hint="write the section's path from the category, e.g. score(上级.{0}), "
-                                "or rename one".format(path[0]))
+                           hint=hint)
             return None
         if not is_target and not is_section:
             options = [t.name for t in ctx.sym.targets]
@@ -150,7 +152,8 @@ class ScoreReader:
     def _reader(self, span: Span) -> ast.TargetDecl | ast.DeferDecl | None:
         """The target or defer whose text holds ``span`` (the clause that reads too early)."""
         sym = self.ctx.sym
-        for decl in [*sym.targets, *sym.defers]:
+        decls: list[ast.TargetDecl | ast.DeferDecl] = [*sym.targets, *sym.defers]
+        for decl in decls:
             if _contains(decl.span, span):
                 return decl
         return None
