@@ -125,3 +125,21 @@ def test_another_category_with_its_own_requirement() -> None:
     assert run("部门", 评分=3).rating == "优秀"
     assert steps(run("部门", 评分=2)) == [("requires", "优秀", None, "优秀", "良好")]
     assert run("部门", 评分=3, 扣分=6).rating == "良好"  # 44.5
+
+
+def test_the_trace_document_holds_the_effects_and_validates() -> None:
+    import json
+
+    from kaohe_rules.audit.replay import replay
+    from kaohe_rules.audit.trace_json import dumps, trace_document
+    from tests.runtime.test_trace import SCHEMA, validate
+
+    result = run(瞒报=True, 重大事故=True)  # score 0 → 不合格; downgrade stays 不合格
+    document = json.loads(dumps(trace_document(result)))
+    assert validate(document, SCHEMA) == []
+    assert document["result"]["raw_score"] == "100" and document["result"]["score"] == "0"
+    assert [e["kind"] for e in document["result"]["effects"]] == ["score", "downgrade"]
+    kinds = {e["kind"] for e in document["events"]}
+    assert "effects" in kinds
+    report = replay(POLICY, document)
+    assert report.ok, report.to_dict()
