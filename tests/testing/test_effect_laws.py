@@ -1,0 +1,52 @@
+"""The laws of rating effects (issue #10 A3) hold on the effects policy, and each can fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kaohe_rules
+from kaohe_rules.language.abi import RAW_EFFECTS, RAW_RATING
+from kaohe_rules.runtime.result import Result
+from kaohe_rules.testing import laws
+from kaohe_rules.testing.verifier import verify
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = kaohe_rules.load(ROOT / "tests" / "data" / "interpreter" / "rating_effects.kh")
+
+
+def test_the_effect_laws_hold() -> None:
+    report = verify(POLICY, examples=40, seed=1)
+    assert not report.failures, report.render()
+
+
+def forged(facts: dict[str, object], steps: list[tuple[object, ...]], rating: str) -> Result:
+    """The result of ``facts`` with its effect steps and rating replaced (what a broken evaluator would return)."""
+    real = POLICY.evaluate({"id": "u", "category": "县区", "facts": facts})
+    raw = list(real.raw)
+    raw[RAW_EFFECTS] = (real.raw[RAW_EFFECTS][0], steps)
+    raw[RAW_RATING] = POLICY.checked.rating_index(rating)
+    return Result(real.program, POLICY.checked.plans["县区"], tuple(raw), "u", None, "县区", real.facts, None)
+
+
+def law_broken(result: Result) -> str | None:
+    found = laws._effects_lawful(POLICY, result)  # noqa: SLF001 - the law's own check, on a forged result
+    return found[0] if found else None
+
+
+def test_a_downgrade_that_raises_is_caught() -> None:
+    # 瞒报 is veto 2 of the plan; ratings 0 优秀 … 4 不合格
+    assert law_broken(forged({"瞒报": True}, [("downgrade", 2, 1, 1, 0)], "优秀")) == "downgrade-never-raises"
+    assert law_broken(forged({"瞒报": True}, [("downgrade", 2, 1, 0, 1)], "良好")) is None
+
+
+def test_a_cap_that_raises_is_caught() -> None:
+    assert law_broken(forged({"较大事故": 1}, [("cap", 4, 1, 2, 1)], "良好")) == "cap-never-raises"
+
+
+def test_effects_out_of_order_or_unlike_the_interpreter_are_caught() -> None:
+    # downgrade before cap: the documented order is cap first
+    steps = [("requires", 0, None, 0, 1), ("downgrade", 2, 1, 1, 2), ("cap", 4, 1, 2, 2)]
+    assert law_broken(forged({"较大事故": 1, "瞒报": True}, steps, "合格")) == "effects-ordered"
+    # a lawful chain that the interpreter does not take (it also applies the cap)
+    steps = [("requires", 0, None, 0, 1), ("downgrade", 2, 1, 1, 2)]
+    assert law_broken(forged({"较大事故": 1, "瞒报": True}, steps, "合格")) == "effects-ordered"
