@@ -11,11 +11,11 @@ the connecting words are translated.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from .parts import ResultView
+from .parts import EffectStep, ResultView
 from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
@@ -400,11 +400,12 @@ def _money(w: _Writer, result: Result) -> None:
 _ZH_NUMBERS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九", 10: "十"}
 
 
-def effect_lines(result: Result, lang: str = "zh") -> list[str]:
-    """One line per rating effect that applied, in order: "瞒报：降低一个等次（良好→合格）〔第十一条〕"."""
+def effect_lines(result: Result, lang: str = "zh", steps: Sequence[EffectStep] | None = None) -> list[str]:
+    """One line per rating effect that applied (or per one of ``steps``), in order:
+    "瞒报：降低一个等次（良好→合格）〔第十一条〕"."""
     t = _TEXT[lang]
     lines = []
-    for step in result.effects:
+    for step in result.effects if steps is None else steps:
         value: object = step.value
         before, after = step.before, step.after
         if step.kind == "score":
