@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..language import formatter
-from ..runtime.parts import EffectStep
 from ..runtime.explain import effect_lines
+from ..runtime.parts import EffectStep
 from ..runtime.trace import TraceEvent, canonical, plain_decimal
 
 if TYPE_CHECKING:

@@ -50,3 +50,24 @@ def test_effects_out_of_order_or_unlike_the_interpreter_are_caught() -> None:
     # a lawful chain that the interpreter does not take (it also applies the cap)
     steps = [("requires", 0, None, 0, 1), ("downgrade", 2, 1, 1, 2)]
     assert law_broken(forged({"较大事故": 1, "瞒报": True}, steps, "合格")) == "effects-ordered"
+
+
+def test_effects_and_requirements_are_coverage_items() -> None:
+    from kaohe_rules.testing.coverage import coverage
+
+    results = [POLICY.evaluate({"id": "u", "category": "县区", "facts": facts})
+               for facts in ({"瞒报": True}, {"较大事故": 1})]
+    report = coverage(POLICY, results)
+    assert {i.key for i in report.covered("effects")} == {"瞒报", "限优秀"}
+    assert {i.key for i in report.missed("effects")} == {"重大", "打折", "弄虚作假", "评为"}
+    assert [i.key for i in report.covered("requires")] == ["县区/优秀"]
+    assert {i.key for i in report.missed("requires")} == {"县区/良好", "部门/优秀"}
+    assert "effects" in report.to_dict()["kinds"]  # type: ignore[operator]
+
+
+def test_a_policy_without_effects_reports_the_kinds_it_always_had() -> None:
+    from kaohe_rules.testing.coverage import coverage
+
+    karamay = kaohe_rules.load(ROOT / "policies" / "karamay-2013.kh")
+    kinds = coverage(karamay, []).to_dict()["kinds"]
+    assert list(kinds) == ["bands", "vetoes", "exceptions", "deferrals", "targets", "rules"]  # type: ignore[call-overload]
