@@ -71,3 +71,18 @@ def test_a_policy_without_effects_reports_the_kinds_it_always_had() -> None:
     karamay = kaohe_rules.load(ROOT / "policies" / "karamay-2013.kh")
     kinds = coverage(karamay, []).to_dict()["kinds"]
     assert list(kinds) == ["bands", "vetoes", "exceptions", "deferrals", "targets", "rules"]  # type: ignore[call-overload]
+
+
+def test_diff_names_a_changed_effect_and_requirement() -> None:
+    from kaohe_rules.testing.diff import kind_of, structural_changes
+
+    text = (ROOT / "tests" / "data" / "interpreter" / "rating_effects.kh").read_text(encoding="utf-8")
+    changed = text.replace('because "经批准" then downgrade 1', 'because "经批准" then downgrade 2')
+    changed = changed.replace("良好 [80, 90) requires not 通报", "良好 [80, 90)")
+    assert changed.count("downgrade 2") == 1 and "requires not 通报" not in changed
+    new = kaohe_rules.load(changed)
+    summaries = {c.summary for c in structural_changes(POLICY, new)}
+    assert "veto 瞒报: effect downgrade 1 → downgrade 2" in summaries
+    assert "bands 县区: requires 良好 not 通报 → —" in summaries
+    unit = {"id": "u", "category": "县区", "facts": {"较大事故": 1, "通报": True}}
+    assert kind_of(POLICY.evaluate(unit), new.evaluate(unit)) == "rating 合格 → 良好 (requires 良好 no longer applies)"
