@@ -542,6 +542,8 @@ class _Body:
                     out.writeline(f"QB = {lower}")
                     out.writeline(f"RATING = {band_ratings[lower]}")
         for kind in ("cap", "downgrade", "rating"):
+            if kind == "rating":
+                out.writeline("FF = False")  # a forced rating met yet: the first one sets, later ones only worsen
             for i, veto in enumerate(plan.vetoes):
                 effect = veto.effect
                 if kind == "rating":
@@ -570,8 +572,6 @@ class _Body:
                             out.writeline(f"_r = RATING + {steps} if RATING + {steps} < {worst} else {worst}")
                             record(f"EF.append(('downgrade', {i}, {steps}, RATING, _r))")
                         out.writeline("RATING = _r")
-            if kind == "downgrade":
-                out.writeline("FF = False")
         out.writeline("OUT = None")
         self._effects_value = "(RAW, EF)"
 

@@ -143,3 +143,13 @@ def test_the_trace_document_holds_the_effects_and_validates() -> None:
     assert "effects" in kinds
     report = replay(POLICY, document)
     assert report.ok, report.to_dict()
+
+
+def test_the_json_line_is_the_result_dict() -> None:
+    import json
+
+    from kaohe_rules.runtime.jsonline import json_line
+
+    for facts in ({}, {"瞒报": True}, {"较大事故": 3}, {"重大事故": True}):
+        result = run(**facts)
+        assert json.loads(json_line(result)) == json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
