@@ -266,6 +266,8 @@ class _Body:
     def _vetoes_and_rating(self) -> None:
         out, plan, ctx = self.out, self.plan, self.ctx
         self._effects_value = "None"
+        if self._staged:
+            out.writeline("RAW = SCORE")  # ``score`` reads the score before score effects, wherever it is read
         self._post_lets()
         out.writeline("V = []")
         out.writeline("XV = []")
@@ -470,7 +472,7 @@ class _Body:
         if not reads_scores(self.policy):
             return
         symbols = self.symbols
-        symbols.declare(SCORE_KEY, "SCORE")
+        symbols.declare(SCORE_KEY, "RAW" if self._staged else "SCORE")
         for placed, local in zip(self.plan.targets, target_locals):
             symbols.declare(score_key("target", (placed.target.name,)), local)
         sections = self.plan.category.all_sections()
@@ -495,7 +497,8 @@ class _Body:
         """Steps 4-9 of the documented order: score effects, bands, requires, caps, downgrades, forced ratings.
 
         ``EF`` collects ``(kind, index, value, before, after)`` per step that fired, in order
-        (the reference interpreter writes the same); ``RAW`` is the score before score effects.
+        (the reference interpreter writes the same); ``RAW`` (written before the post-scoring lets)
+        is the score before score effects.
         """
         out, plan, ctx, traced = self.out, self.plan, self.ctx, self.frame.traced
         ratings = self._ratings
@@ -508,7 +511,6 @@ class _Body:
             if tag:
                 out.writeline(tag)
 
-        out.writeline("RAW = SCORE")
         out.writeline("EF = []")
         score_vetoes = [i for i, v in enumerate(plan.vetoes) if v.effect is not None and v.effect.kind == "score"]
         if score_vetoes:

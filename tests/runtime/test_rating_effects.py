@@ -153,3 +153,8 @@ def test_the_json_line_is_the_result_dict() -> None:
     for facts in ({}, {"瞒报": True}, {"较大事故": 3}, {"重大事故": True}):
         result = run(**facts)
         assert json.loads(json_line(result)) == json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
+
+
+def test_score_is_read_before_score_effects_even_in_the_outcome() -> None:
+    r = run(重大事故=True, 奖金=Decimal(1000))  # final score 0 → 不合格; the fine reads the raw score 100
+    assert (r.score, r.rating, r.consequences.total) == (0, "不合格", Decimal("500.00"))
