@@ -256,7 +256,7 @@ def why_not(result: Result, band: str | None = None) -> WhyNot:
                               info.low, info.low_closed, need,
                               smallest_target_set(losses, need, strict), smallest_rule_set(target_events, need, strict),
                               bool(vetoes)))
-    blocking = tuple(e for e in result.effects if e.kind in ("cap", "downgrade", "rating", "requires"))
+    blocking = tuple(e for e in result.effects if e.kind != "vetoed")  # 一票否决 is listed with the vetoes
     rank = checked.rating_index
     requirements = tuple((b.rating, formatter.expr(b.requires)) for b in sorted(plan.bands, key=lambda b: b.low)
                          if b.requires is not None and (wanted is None or b.rating == wanted)
@@ -296,7 +296,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "rules": "   按扣分规则计，最少去掉 {n} 条扣分（共 +{gain} 分）：",
         "proof": "     （最少：任意 {k} 项最多只能恢复 {bound} 分）",
         "unreachable": "   即使所有目标都得满分也达不到。",
-        "effects": "等次调整使评定等次低于按分数应评的等次（分数达到也同样适用）：",
+        "effects": "等次调整（分数达到也同样适用）：",
+        "top_effects": "得分已在最高分数段；评定等次由上述等次调整决定。",
         "requires": "{label}还须满足评定条件：{condition}",
     },
     "en": {
@@ -313,7 +314,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "rules": "   Counting rule by rule, removing at least {n} deduction(s) (+{gain} pts):",
         "proof": "     (minimal: any {k} restore at most {bound} pts)",
         "unreachable": "   Not reachable even with full points on every target.",
-        "effects": "Rating effects keep the rating below the band of the score (they apply whatever the points):",
+        "effects": "Rating effects (they apply whatever the points):",
+        "top_effects": "The score is in the best band; the rating effects above decide the rating.",
         "requires": "{label} also requires: {condition}",
     },
 }
@@ -341,7 +343,9 @@ def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
         lines.extend(f"  ↓ {line}" for line in effect_lines(result, lang, answer.effects))
     for rating, condition in answer.requirements:
         lines.append(t["requires"].format(label=checked.rating_label(rating), condition=condition))
-    if not answer.goals:
+    if not answer.goals and answer.wanted is None and answer.effects and answer.rating != answer.band:
+        lines.append(t["top_effects"])
+    elif not answer.goals:
         lines.append(t["reached"].format(label=checked.rating_label(answer.wanted)) if answer.wanted else t["top"])
     for goal in answer.goals:
         key = "goal_strict" if goal.strict else "goal"

@@ -82,6 +82,12 @@ _TEXT = {
         "effect_downgrade": "{clause}：降低{n}个等次（{before}→{after}）",
         "effect_rating": "{clause}：评为{value}（{before}→{after}）",
         "effect_vetoed": "{clause}：一票否决，评为{value}（{before}→{after}）",
+        "effect_note": " — {effect}（见等次调整）",
+        "effect_kind_score": "改定得分",
+        "effect_kind_downgrade": "降低等次",
+        "effect_kind_cap": "限定最高等次",
+        "effect_kind_rating": "评定为指定等次",
+        "effects_decide": "等次调整后评为{rating}（见下）",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -133,6 +139,12 @@ _TEXT = {
         "effect_downgrade": "{clause}: downgraded by {n} band(s) ({before} → {after})",
         "effect_rating": "{clause}: rated {value} ({before} → {after})",
         "effect_vetoed": "{clause}: vetoed (一票否决), rated {value} ({before} → {after})",
+        "effect_note": " — {effect} (see rating effects)",
+        "effect_kind_score": "sets the score",
+        "effect_kind_downgrade": "downgrades",
+        "effect_kind_cap": "caps the rating",
+        "effect_kind_rating": "forces a rating",
+        "effects_decide": "rated {rating} after the rating effects (below)",
     },
 }
 
@@ -277,6 +289,8 @@ def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str
         return ""
     if result.vetoed:
         return str(w.t["veto_any"].format(rating=result.rating_label))
+    if result.band is not None and result.rating != result.band:  # a rating effect decided the rating
+        return str(w.t["effects_decide"].format(rating=result.rating_label))
     tests = list(band_event.children)  # best first
     current = next((i for i, e in enumerate(tests) if e.value), len(tests))
     if current == 0:
@@ -299,7 +313,9 @@ def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
         condition = bool(veto.detail.get("condition"))
         if veto.value:
             shown += 1
-            w(f"  ✗ {veto.label or veto.id} {cite(veto.citation)}")
+            effect = veto.detail.get("effect")
+            note = t["effect_note"].format(effect=t[f"effect_kind_{effect}"]) if effect else ""
+            w(f"  ✗ {veto.label or veto.id} {cite(veto.citation)}{note}")
             evidence = veto.detail.get("evidence")
             if isinstance(evidence, list) and evidence:
                 for item in evidence:

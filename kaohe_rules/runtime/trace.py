@@ -340,6 +340,26 @@ class _Builder:
             out[name] = self.checked.checkpoints[name].end
         return out
 
+    def score_reads(self, *exprs: object) -> dict[str, object]:
+        """``score`` and ``score(X)`` read by ``exprs``, with their values (issue #10 A2)."""
+        out: dict[str, object] = {}
+        result, category = self.result, self.plan.category
+        for node in ast.walk(*exprs):
+            res = self.checked.resolutions.get(node) if isinstance(node, (ast.Name, ast.Call)) else None
+            if res is None or res.kind not in ("score", "score_of"):
+                continue
+            if res.kind == "score":
+                out["score"] = result.raw_score
+                continue
+            path: tuple[str, ...] = res.value  # type: ignore[assignment]
+            if res.name == "target":
+                out[f"score({path[0]})"] = next(t.score for t in result.targets if t.name == path[0])
+            else:
+                section = category.section_named(path)
+                if section is not None:
+                    out[f"score({'.'.join(path)})"] = result.sections[".".join(section.path)].score
+        return dict(sorted(out.items()))
+
     # ---------------------------------------------------------------- events
     def build(self) -> Trace:
         result, plan, checked = self.result, self.plan, self.checked
@@ -418,6 +438,7 @@ class _Builder:
             values = entry[5] if entry is not None else None
             exprs = [veto.on_list, veto.condition] + [e.condition for e in veto.exceptions]
             reads = self.reads(veto, values, *exprs)
+            reads.update(self.score_reads(*exprs, veto.effect))
             fired = bool(entry[2]) if entry is not None else False
             exc_index = entry[3] if entry is not None else -1
             evidence = entry[4] if entry is not None else None
@@ -433,6 +454,8 @@ class _Builder:
                                            self.display(_names_read(self.checked, exc, _VALUES, exc.condition)), exc.span,
                                            text=_text_of(self.checked, exc)))
             detail: dict[str, object] = {"condition": held, "mode": "on" if veto.on_list is not None else "when"}
+            if veto.effect is not None:  # a rating effect, not 一票否决 (issue #10 A3)
+                detail["effect"] = veto.effect.kind
             if veto.on_list is not None:
                 detail["evidence"] = [self.program.display_record(i) for i in (evidence or ())]
             out.append(TraceEvent("veto", veto.name, veto.label, veto.cite, fired, reads, veto.span, tuple(children),
