@@ -86,3 +86,17 @@ def test_diff_names_a_changed_effect_and_requirement() -> None:
     assert "bands 县区: requires 良好 not 通报 → —" in summaries
     unit = {"id": "u", "category": "县区", "facts": {"较大事故": 1, "通报": True}}
     assert kind_of(POLICY.evaluate(unit), new.evaluate(unit)) == "rating 合格 → 良好 (requires 良好 no longer applies)"
+
+
+def test_mutants_drop_an_effect_and_a_requirement() -> None:
+    from kaohe_rules.testing.mutate import mutants
+
+    path = ROOT / "tests" / "data" / "interpreter" / "rating_effects.kh"
+    text = path.read_text(encoding="utf-8")
+    found = {m.mutation: m for m in mutants(POLICY.checked, text)}
+    dropped = found["effect `then downgrade` of veto 瞒报 dropped"]
+    mutated = kaohe_rules.load(dropped.apply(text))
+    assert mutated.evaluate({"id": "u", "category": "县区", "facts": {"瞒报": True}}).rating == "不合格"
+    requires = found["`requires` of band 良好 dropped"]
+    assert "requires not 通报" not in requires.apply(text) and "良好 [80, 90)" in requires.apply(text)
+    kaohe_rules.load(requires.apply(text))
