@@ -10,7 +10,6 @@ KEYWORDS = frozenset(
     """policy extends document issuer adopted issued period note cite checkpoint due from to for
     category total section enum ordered record fact param let source defer where as target in
     points full when deduct unless per cap proportional score veto on because ratings vetoed
-    rating downgrade requires
     bands outcome reward fine share rest sanction override remove if then else and or not is
     none set true false list of count sum any all min max it""".split()
 )
