@@ -87,7 +87,7 @@ class ScoreApi(Protocol):
         """``score(X)``: a target's or a section's score, resolved in the categories of ``scope``."""
 
     def post_let(self, e: ast.Name, scope: Scope) -> None:
-        """A post-scoring let read in ``scope`` (K190 where the score is not computed yet)."""
+        """A post-scoring let read in ``scope`` (K200 where the score is not computed yet)."""
 
 
 class Context:

@@ -7,10 +7,10 @@ the veto's scope.  All of it is in the post-scoring stage (``Scope.stage == "pos
 it may read ``score`` and ``score(X)`` (see ``scores.py``).
 
 * ``then rating R`` / ``then cap R`` name a rating (K125 otherwise);
-* ``then downgrade N``: N a positive whole-number constant (K193);
+* ``then downgrade N``: N a positive whole-number constant (K203);
 * ``then score E``: E a number (points);
 * ``BAND requires COND``: COND a condition; the lowest band of a category has no band to
-  fall to, so it cannot require anything (K194).
+  fall to, so it cannot require anything (K204).
 
 The order in which the effects apply is documented in docs/language.md ("Order of
 application") and implemented alike by the code generator and the reference interpreter.
@@ -76,7 +76,7 @@ def _effect(ctx: Context, veto: ast.VetoDecl, effect: ast.VetoEffect, scope: Sco
     assert effect.amount is not None
     if effect.kind == "downgrade":
         if not isinstance(effect.amount, (ast.Number, ast.Name)):
-            diag.error("K193", f"veto '{veto.name}' downgrades by an expression: write a whole number or a param",
+            diag.error("K203", f"veto '{veto.name}' downgrades by an expression: write a whole number or a param",
                        effect.amount.span, hint="write e.g. 'then downgrade 1' (降低一个等次)")
             return
         value = ctx.consts.const(effect.amount, "the number of bands to downgrade")
@@ -84,7 +84,7 @@ def _effect(ctx: Context, veto: ast.VetoDecl, effect: ast.VetoEffect, scope: Sco
             return
         steps = as_decimal(value)
         if isinstance(value, bool) or steps is None or steps != steps.to_integral_value() or steps < 1:
-            diag.error("K193", f"veto '{veto.name}' downgrades by {value}: the number of bands is a whole number, "
+            diag.error("K203", f"veto '{veto.name}' downgrades by {value}: the number of bands is a whole number, "
                        "at least 1", effect.amount.span, hint="write e.g. 'then downgrade 1' (降低一个等次)")
         return
     t = ctx.exprs.expr(effect.amount, scope)
@@ -110,6 +110,6 @@ def check_band_requires(ctx: Context, band_infos: dict[str, tuple[BandInfo, ...]
             ctx.reads[band] = tuple(sorted(ctx.reading.pop()))
             ctx.diag.expect_bool(t, band.requires, f"the requirement of band '{band.rating}'")
             if band.rating == lowest:
-                ctx.diag.error("K194", f"band '{band.rating}' of '{category}' is the lowest: a unit that fails "
+                ctx.diag.error("K204", f"band '{band.rating}' of '{category}' is the lowest: a unit that fails "
                                "its requirement has no lower band to fall to", band.requires.span,
                                hint="remove 'requires', or require it of a better band")

@@ -6,20 +6,20 @@ section's score) are readable only once they are computed: in post-scoring lets,
 is checked in a :class:`~.api.Scope` whose ``stage`` says when it runs:
 
 * ``pre`` — target rules and defers, evaluated before the score: reading a score there is
-  a cycle (the score is computed from them), K190 names it;
+  a cycle (the score is computed from them), K200 names it;
 * ``let`` — a let: reading a score (directly or through another let) makes it a
   *post-scoring let*, computed after the score (``ctx.post_lets``); a target or defer that
-  reads such a let is the same cycle, K190;
+  reads such a let is the same cycle, K200;
 * ``post`` — vetoes, their effects, band ``requires``, outcomes.
 
 The names resolve through the expression checker's normal path (``ctx.scores`` is the
 service it calls, like ``ctx.lets``), so any construct checked in a ``post`` scope reads
 them.  A user's declaration named ``score`` is never shadowed silently: where the unit's
-score is readable, the bare name is refused naming both readings (K191).
+score is readable, the bare name is refused naming both readings (K201).
 
 :func:`stage_plans` runs after the plans: it moves the post-scoring lets of each category
 out of the lets computed before the targets, and checks that every ``score(X)`` a
-category's post-scoring let reads names a target or section of that category (K192).
+category's post-scoring let reads names a target or section of that category (K202).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class ScoreReader:
             return self._too_early(e.span, "score")
         if user:
             return ctx.diag.error(
-                "K191", f"'score' here could mean the unit's score or {user[0]}", e.span,
+                "K201", f"'score' here could mean the unit's score or {user[0]}", e.span,
                 hint=f"rename the {user[0].split(' ')[0]} (e.g. score_值) so that 'score' means one thing")
         self._note("score")
         ctx.res[e] = Resolution("score", "")
@@ -97,7 +97,7 @@ class ScoreReader:
         return DECIMAL
 
     def _kind(self, path: tuple[str, ...], span: Span) -> str | None:
-        """``target`` or ``section``: what ``path`` names in some category (K191 both, K192 neither)."""
+        """``target`` or ``section``: what ``path`` names in some category (K201 both, K202 neither)."""
         ctx = self.ctx
         is_target = len(path) == 1 and any(t.name == path[0] for t in ctx.sym.targets)
         is_section = any(names_in(ctx, "section", path, c) for c in ctx.sym.categories)
@@ -105,14 +105,14 @@ class ScoreReader:
             full = next(".".join(p) for c in ctx.sym.categories if (p := section_path(ctx, path, c)) is not None)
             hint = (f"for the section write its path, score({full}); or rename one" if "." in full
                     else "rename the target or the section")
-            ctx.diag.error("K191", f"score({path[0]}) could mean target '{path[0]}' or section '{path[0]}'", span,
+            ctx.diag.error("K201", f"score({path[0]}) could mean target '{path[0]}' or section '{path[0]}'", span,
                            hint=hint)
             return None
         if not is_target and not is_section:
             options = [t.name for t in ctx.sym.targets]
             for category in ctx.sym.categories.values():
                 options += [".".join(s.path) for s in category.all_sections()]
-            ctx.diag.error("K192", f"score({'.'.join(path)}) names no target or section", span,
+            ctx.diag.error("K202", f"score({'.'.join(path)}) names no target or section", span,
                            hint=did_you_mean(".".join(path), options))
             return None
         return "target" if is_target else "section"
@@ -120,7 +120,7 @@ class ScoreReader:
     def _missing(self, kind: str, written: str, category: str, span: Span, restrictable: bool) -> Type:
         hint = "restrict the clause with 'for' to the categories that have it" if restrictable else \
             "restrict the clauses that read it with 'for' to the categories that have it"
-        return self.ctx.diag.error("K192", f"score({written}): category '{category}' has no {kind} '{written}'",
+        return self.ctx.diag.error("K202", f"score({written}): category '{category}' has no {kind} '{written}'",
                                    span, hint=hint)
 
     # ---------------------------------------------------------------- lets
@@ -147,7 +147,7 @@ class ScoreReader:
             message = f"defer '{reader.name}' reads {what}{via}, but the score is computed after the deferrals"
         else:
             message = f"{what}{via} is read before the score is computed"
-        return self.ctx.diag.error("K190", message, span, hint=_HINT)
+        return self.ctx.diag.error("K200", message, span, hint=_HINT)
 
     def _reader(self, span: Span) -> ast.TargetDecl | ast.DeferDecl | None:
         """The target or defer whose text holds ``span`` (the clause that reads too early)."""
@@ -197,7 +197,7 @@ def section_path(ctx: Context, path: tuple[str, ...], category: str) -> tuple[st
 
 
 def stage_plans(ctx: Context, plans: dict[str, CategoryPlan]) -> dict[str, CategoryPlan]:
-    """The pass after the plans: each category's post-scoring lets apart, their score(X) checked (K192)."""
+    """The pass after the plans: each category's post-scoring lets apart, their score(X) checked (K202)."""
     out: dict[str, CategoryPlan] = {}
     for name, plan in plans.items():
         post = tuple(let for let in plan.lets if let in ctx.post_lets)
