@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import limits
 from ..errors import KaoheError
+from ..language.abi import RAW_EFFECTS
 from ..language.types import Type
 from ..runtime.trace import canonical, money_text, short_file
 
@@ -159,7 +160,17 @@ def result_section(result: Result) -> dict[str, Any]:
                       for i in c.items],
             "notes": list(c.notes),
         },
+        **effects_section(result),
     }
+
+
+def effects_section(result: Result) -> dict[str, Any]:
+    """The raw score and the rating effects in order, for a category that has any (issue #10 A3)."""
+    if result.raw[RAW_EFFECTS] is None:
+        return {}
+    return {"raw_score": canonical(result.raw_score),
+            "effects": [{"kind": e.kind, "clause": e.clause, "value": canonical(e.value), "before": canonical(e.before),
+                         "after": canonical(e.after)} for e in result.effects]}
 
 
 def unit_of(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -434,7 +445,8 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "kind": {"enum": ["deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band",
-                                  "band_test", "rating", "consequence", "reward", "fine", "share", "sanction"]},
+                                  "band_test", "rating", "consequence", "reward", "fine", "share", "sanction",
+                                  "effects", "effect"]},
                 "id": {"type": "string"}, "label": {"type": ["string", "null"]},
                 "citation": {"type": ["string", "null"]}, "value": _VALUE,
                 "reads": {"type": "object", "additionalProperties": _VALUE},
@@ -466,6 +478,13 @@ SCHEMA: dict[str, Any] = {
                                    "positions": _POSITIONS}}},
                 "sections": {"type": "object", "additionalProperties": {"$ref": "#/$defs/number"}},
                 "targets": {"type": "object", "additionalProperties": {"$ref": "#/$defs/number"}},
+                "raw_score": {"$ref": "#/$defs/number"},
+                "effects": {"type": "array", "items": {
+                    "type": "object", "required": ["kind", "clause", "value", "before", "after"],
+                    "additionalProperties": False,
+                    "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed"]},
+                                   "clause": {"type": "string"}, "value": _VALUE, "before": _VALUE,
+                                   "after": _VALUE}}},
                 "consequences": {
                     "type": "object", "required": ["kind", "citation", "total", "items", "notes"],
                     "additionalProperties": False,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..runtime.explain import effect_lines
 from ..runtime.trace import plain_decimal
 from ..source import UnreadablePolicy, read_policy_file
 from .diff import EventChange, describe, diff_events, diff_values
@@ -212,22 +213,22 @@ KIND_NAMES = {
     "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "扣分规则",
            "score": "综合评分", "veto": "一票否决", "exception": "例外", "band": "分数段", "band_test": "分数段判定",
            "rating": "评定等次", "consequence": "奖惩", "reward": "奖励", "fine": "罚款", "share": "分配",
-           "sanction": "处理"},
+           "sanction": "处理", "effects": "等次调整", "effect": "等次调整"},
     "en": {"deferral": "deferral", "let": "derived value", "section": "section", "target": "target", "rule": "rule",
            "score": "score", "veto": "veto", "exception": "exception", "band": "band", "band_test": "band test",
            "rating": "rating", "consequence": "consequence", "reward": "reward", "fine": "fine", "share": "share",
-           "sanction": "sanction"},
+           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect"},
 }
 
 _TEXT = {
     "zh": {"title": "假设分析：{unit}", "set": "改动", "score": "综合评分", "band": "按分数应评", "rating": "评定等次",
            "money": "奖惩合计", "changes": "发生变化的环节", "none": "结果没有任何变化", "added": "新出现",
            "removed": "不再出现", "read": "读取", "value": "结果", "patch": "补丁", "colon": "：",
-           "quiet": "读取了改动的数据、结果不变："},
+           "quiet": "读取了改动的数据、结果不变：", "effects": "等次调整"},
     "en": {"title": "What if: {unit}", "set": "Changed", "score": "Score", "band": "Band by score", "rating": "Rating",
            "money": "Money total", "changes": "What changes", "none": "nothing in the result changes",
            "added": "now appears", "removed": "no longer appears", "read": "reads", "value": "value", "patch": "patch",
-           "colon": ": ", "quiet": "Read the changed facts with the same outcome: "},
+           "colon": ": ", "quiet": "Read the changed facts with the same outcome: ", "effects": "Rating effects"},
 }
 
 
@@ -253,6 +254,9 @@ def render(answer: WhatIf, lang: str = "zh", patch_names: Sequence[str] = ()) ->
                  + (f"（{sign}{plain_decimal(delta)}）" if delta else ""))
     lines.append(f"{t['band']}{sep}{label(b.band)} → {label(a.band)}")
     lines.append(f"{t['rating']}{sep}{b.rating_label} → {a.rating_label}")
+    if a.effects or b.effects:  # the rating effects that decide the new rating (issue #10 A3)
+        steps = ("；" if lang == "zh" else "; ").join(effect_lines(a, lang)) or "—"
+        lines.append(f"{t['effects']}{sep}{steps}")
     money_b, money_a = _signed_total(b), _signed_total(a)
     lines.append(f"{t['money']}{sep}{money_b:,.2f} → {money_a:,.2f}")
     lines.append("")

@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..language import formatter
+from ..runtime.explain import effect_lines
+from ..runtime.parts import EffectStep
 from ..runtime.trace import TraceEvent, canonical, plain_decimal
 
 if TYPE_CHECKING:
@@ -111,6 +114,10 @@ class WhyNot:
     goals: tuple[BandGoal, ...]  # better bands, nearest first
     deductions: tuple[Deduction, ...]  # every target loss (for reference)
     wanted: str | None = None  # the one rating asked about, if any
+    # rating effects that applied (issue #10 A3): a downgrade, a cap or a forced rating keeps the
+    # rating below the band even when the points are there; with the better bands' requirements
+    effects: tuple[EffectStep, ...] = ()
+    requirements: tuple[tuple[str, str], ...] = ()  # (rating, the `requires` condition as written)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -119,6 +126,8 @@ class WhyNot:
             "vetoed_rating": self.vetoed_rating, "wanted": self.wanted,
             "vetoes": [{"name": v.id, "label": v.label, "citation": v.citation} for v in self.vetoes],
             "goals": [g.to_dict() for g in self.goals],
+            "effects": [e.to_dict() for e in self.effects],
+            "requirements": [{"rating": r, "requires": text} for r, text in self.requirements],
         }
 
 
@@ -230,7 +239,8 @@ def why_not(result: Result, band: str | None = None) -> WhyNot:
     current = next((b for b in plan.bands if b.rating == result.band), None)
     target_events = trace.of_kind("target")
     losses = tuple(_target_loss(t) for t in target_events if _dec(t.detail.get("lost")) > 0)
-    vetoes = tuple(v for v in trace.of_kind("veto") if v.value)
+    effect_vetoes = {v.name for v in plan.vetoes if v.effect is not None}
+    vetoes = tuple(v for v in trace.of_kind("veto") if v.value and v.id not in effect_vetoes)  # 一票否决 only
     goals = []
     # better bands: above the current one, nearest first
     for info in sorted(plan.bands, key=lambda b: b.low):
@@ -246,8 +256,14 @@ def why_not(result: Result, band: str | None = None) -> WhyNot:
                               info.low, info.low_closed, need,
                               smallest_target_set(losses, need, strict), smallest_rule_set(target_events, need, strict),
                               bool(vetoes)))
+    blocking = tuple(e for e in result.effects if e.kind != "vetoed")  # 一票否决 is listed with the vetoes
+    rank = checked.rating_index
+    requirements = tuple((b.rating, formatter.expr(b.requires)) for b in sorted(plan.bands, key=lambda b: b.low)
+                         if b.requires is not None and (wanted is None or b.rating == wanted)
+                         and rank(b.rating) <= rank(result.rating) and b.rating != result.rating)
     return WhyNot(result.unit_id, result.name, result.score, result.total, result.band, result.rating,
-                  result.rating_label, checked.ratings.vetoed, vetoes, tuple(goals), losses, wanted)
+                  result.rating_label, checked.ratings.vetoed, vetoes, tuple(goals), losses, wanted,
+                  blocking, requirements)
 
 
 def _dec(value: object) -> Decimal:
@@ -280,6 +296,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "rules": "   按扣分规则计，最少去掉 {n} 条扣分（共 +{gain} 分）：",
         "proof": "     （最少：任意 {k} 项最多只能恢复 {bound} 分）",
         "unreachable": "   即使所有目标都得满分也达不到。",
+        "effects": "等次调整（分数达到也同样适用）：",
+        "top_effects": "得分已在最高分数段；评定等次由上述等次调整决定。",
+        "requires": "{label}还须满足评定条件：{condition}",
     },
     "en": {
         "title": "Why not a better band: {unit}",
@@ -295,6 +314,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "rules": "   Counting rule by rule, removing at least {n} deduction(s) (+{gain} pts):",
         "proof": "     (minimal: any {k} restore at most {bound} pts)",
         "unreachable": "   Not reachable even with full points on every target.",
+        "effects": "Rating effects (they apply whatever the points):",
+        "top_effects": "The score is in the best band; the rating effects above decide the rating.",
+        "requires": "{label} also requires: {condition}",
     },
 }
 
@@ -316,7 +338,14 @@ def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
             lines.append(f"  ✗ {veto.label or veto.id} {_cite(veto.citation)}")
     else:
         lines.append(t["no_vetoes"])
-    if not answer.goals:
+    if answer.effects:
+        lines.append(t["effects"])
+        lines.extend(f"  ↓ {line}" for line in effect_lines(result, lang, answer.effects))
+    for rating, condition in answer.requirements:
+        lines.append(t["requires"].format(label=checked.rating_label(rating), condition=condition))
+    if not answer.goals and answer.wanted is None and answer.effects and answer.rating != answer.band:
+        lines.append(t["top_effects"])
+    elif not answer.goals:
         lines.append(t["reached"].format(label=checked.rating_label(answer.wanted)) if answer.wanted else t["top"])
     for goal in answer.goals:
         key = "goal_strict" if goal.strict else "goal"

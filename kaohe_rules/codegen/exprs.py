@@ -24,7 +24,7 @@ from ..language.types import Type
 from ..language.visitor import ExprVisitor
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter
-from .frame import Frame
+from .frame import SCORE_KEY, Frame, score_key
 
 _EMPTY_AGGREGATE = {"count": "0", "sum": "0", "any": "False", "all": "True", "min": "None", "max": "None",
                     "increasing": "True", "decreasing": "True"}
@@ -151,6 +151,8 @@ class ExprCompiler(ExprVisitor[str]):
             if self.frame.kind == "record":
                 return self.frame.symbols[res.name]
             return f"r[{ctx.key(res.name)}]"
+        if kind == "score":  # the unit's score before score effects (issue #10 A2)
+            return self.frame.symbols[SCORE_KEY]
         raise AssertionError(kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> str:
@@ -240,6 +242,10 @@ class ExprCompiler(ExprVisitor[str]):
     def visit_Call(self, e: ast.Call) -> str:
         if e.func == "index":  # the loop that binds the item counts from 1 (_aggregate_extras, a veto or defer loop)
             return f"_ix{self.ctx.policy.resolutions[e].depth}"
+        if e.func == "score":  # score(X): a target's or a section's score, already a local (issue #10 A2)
+            res = self.ctx.policy.resolutions.get(e)
+            if res is not None and res.kind == "score_of":
+                return self.frame.symbols[score_key(res.name, res.value)]  # type: ignore[arg-type]
         args = [self.visit(a) for a in e.args]
         kind = self.ctx.type_of(e).kind
         if e.func == "round":

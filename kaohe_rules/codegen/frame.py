@@ -100,3 +100,12 @@ class Frame:
     @property
     def in_record(self) -> bool:
         return self.kind in ("record", "record_dict")
+
+
+#: The symbol of the unit's score, ``score`` (never a policy name: it starts with a space).
+SCORE_KEY = " score"
+
+
+def score_key(kind: str, path: tuple[str, ...]) -> str:
+    """The symbol of ``score(X)``: a target's (``kind`` "target") or a section's score local."""
+    return f" score({kind}:{'.'.join(path)})"

@@ -24,7 +24,7 @@ from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter, Site
 from .exprs import Context, ExprCompiler, indexed_at
-from .frame import Frame, Symbols
+from .frame import SCORE_KEY, Frame, Symbols, score_key
 
 #: where an error after the last target (sections, score, vetoes, bands, outcomes) is reported
 LATE_WHERE = "a veto or an outcome"
@@ -206,13 +206,15 @@ class _Body:
             by_section.setdefault(placed.section, []).append(local)
         with out.at(Site(LATE_WHERE)):
             order, section_locals = self._sections(by_section, int_targets)
+            self._declare_scores(target_locals, section_locals)
             self._vetoes_and_rating()
         for rating_name, outcome in self.policy.outcomes.items():
             with out.at(Site(LATE_WHERE, outcome.span)):
                 self._outcome(outcome, self._ratings.index(rating_name))
         sections_tuple = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
         targets_tuple = "(" + "".join(f"{t}, " for t in target_locals) + ")"
-        return tuple(order), f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT)"
+        return tuple(order), (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
+                              f"{self._effects_value})")
 
     @property
     def _ratings(self) -> list[str]:
@@ -263,12 +265,27 @@ class _Body:
 
     def _vetoes_and_rating(self) -> None:
         out, plan, ctx = self.out, self.plan, self.ctx
+        self._effects_value = "None"
+        if self._staged:
+            out.writeline("RAW = SCORE")  # ``score`` reads the score before score effects, wherever it is read
+        self._post_lets()
         out.writeline("V = []")
         out.writeline("XV = []")
         for v_index, veto in enumerate(plan.vetoes):
             with out.at(Site(LATE_WHERE, veto.span)):
                 self._veto(veto, v_index)
+        if self._staged:
+            self._rating_effects()
+            return
         ratings = self._ratings
+        self._band_chain()
+        band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
+        vetoed = ratings.index(self.policy.ratings.vetoed)
+        out.writeline(f"RATING = {vetoed} if V else ({ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed})")
+        out.writeline("OUT = None")
+
+    def _band_chain(self) -> None:
+        out, plan, ctx = self.out, self.plan, self.ctx
         out.writeline("BAND = -1")
         keyword = "if"  # the first band (highest first) that holds: one if/elif chain
         for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
@@ -278,10 +295,6 @@ class _Body:
             out.writeline(f"{keyword} SCORE {low_op} {ctx.number(band.low)} and SCORE {high_op} "
                           f"{ctx.number(band.high)}: BAND = {b_index}")
             keyword = "elif"
-        band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
-        vetoed = ratings.index(self.policy.ratings.vetoed)
-        out.writeline(f"RATING = {vetoed} if V else ({ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed})")
-        out.writeline("OUT = None")
 
     # ------------------------------------------------------------ clauses
     def _reads_tuple(self, node: Reader) -> str:
@@ -387,6 +400,8 @@ class _Body:
     def _veto(self, veto: ast.VetoDecl, index: int) -> None:
         out, traced = self.out, self.frame.traced
         reads = self._reads_tuple(veto)
+        if self._staged:
+            out.writeline(f"K{index} = None")
         if veto.on_list is not None:
             source = self.exprs.visit(veto.on_list)
             cond = self.exprs.inner(self.frame.inner(loop=True)).visit(veto.condition)
@@ -402,7 +417,15 @@ class _Body:
             for e_index, exc in enumerate(veto.exceptions):
                 out.writeline(f"if X < 0 and {self.exprs.visit(exc.condition)}: X = {e_index}")
             evidence = f"E{index}" if veto.on_list is not None else "None"
-            out.writeline(f"if X < 0: V.append(({index}, {evidence}, {reads}))")
+            if self._staged:  # remember what fired for the rating effects (issue #10 A3)
+                out.writeline("if X < 0:")
+                out.writeline(f"    V.append(({index}, {evidence}, {reads}))")
+                effect = veto.effect
+                value = self.exprs.visit(effect.amount) if effect is not None and effect.kind == "score" \
+                    and effect.amount is not None else "True"
+                out.writeline(f"    K{index} = {value}")
+            else:
+                out.writeline(f"if X < 0: V.append(({index}, {evidence}, {reads}))")
             out.writeline(f"else: XV.append(({index}, X, {evidence}, {reads}))")
             if traced:
                 out.writeline(f"T.append(('veto', {index}, X < 0, X, {evidence}, {reads}))")
@@ -440,3 +463,150 @@ class _Body:
             if rest_local is not None:
                 out.writeline(f"{rest_local} = TOTAL - ({' + '.join(shares) if shares else '0'})")
             out.writeline(f"OUT = (TOTAL, ({''.join(a + ', ' for a in amounts)}))")
+
+    # ------------------------------------------ scores as values, rating effects (issue #10 A2, A3)
+    @property
+    def _staged(self) -> bool:
+        """Whether this category has rating effects or band requirements: else none of their code is written."""
+        return self.plan.staged
+
+    def _declare_scores(self, target_locals: list[str], section_locals: dict[tuple[str, ...], str]) -> None:
+        """Name the locals ``score`` and ``score(X)`` read (no code: the values are already locals)."""
+        if not reads_scores(self.policy):
+            return
+        symbols = self.symbols
+        symbols.declare(SCORE_KEY, "RAW" if self._staged else "SCORE")
+        for placed, local in zip(self.plan.targets, target_locals):
+            symbols.declare(score_key("target", (placed.target.name,)), local)
+        sections = self.plan.category.all_sections()
+        for info in sections:
+            symbols.declare(score_key("section", info.path), section_locals[info.path])
+            if sum(1 for other in sections if other.name == info.name) == 1:
+                symbols.declare(score_key("section", (info.name,)), section_locals[info.path])
+
+    def _post_lets(self) -> None:
+        """The lets that read a score, right after the score (issue #10 A2)."""
+        out, traced = self.out, self.frame.traced
+        for let_name in self.plan.post_lets:
+            decl = self.policy.lets[let_name]
+            with out.at(Site(_cited(f"let {decl.name}", decl.cite), decl.span)):
+                value = self.exprs.visit(decl.value)
+                local = self.symbols.let(let_name)
+                out.writeline(f"{local} = {value}")
+                if traced:
+                    out.writeline(f"T.append(('let', {self.ctx.const(let_name)}, {local}))")
+
+    def _rating_effects(self) -> None:
+        """Steps 4-9 of the documented order: score effects, bands, requires, caps, downgrades, forced ratings.
+
+        ``EF`` collects ``(kind, index, value, before, after)`` per step that fired, in order
+        (the reference interpreter writes the same); ``RAW`` (written before the post-scoring lets)
+        is the score before score effects.
+        """
+        out, plan, ctx, traced = self.out, self.plan, self.ctx, self.frame.traced
+        ratings = self._ratings
+        worst = len(ratings) - 1
+        vetoed = ratings.index(self.policy.ratings.vetoed)
+        tag = "T.append(('effect',) + EF[-1])" if traced else None
+
+        def record(line: str) -> None:
+            out.writeline(line)
+            if tag:
+                out.writeline(tag)
+
+        out.writeline("EF = []")
+        score_vetoes = [i for i, v in enumerate(plan.vetoes) if v.effect is not None and v.effect.kind == "score"]
+        if score_vetoes:
+            out.writeline("SF = False")
+        for i in score_vetoes:
+            with out.at(Site(LATE_WHERE, plan.vetoes[i].span)):
+                out.writeline(f"if K{i} is not None:")
+                with out.indent():
+                    out.writeline(f"_s = _clamp(K{i}, 0, {ctx.number(plan.category.total)})")
+                    out.writeline("if SF and SCORE < _s: _s = SCORE")
+                    record(f"EF.append(('score', {i}, K{i}, SCORE, _s))")
+                    out.writeline("SCORE = _s")
+                    out.writeline("SF = True")
+        self._band_chain()
+        band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
+        out.writeline(f"RATING = {ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed}")
+        below = lower_bands(plan)
+        if any(b.requires is not None for b in plan.bands):
+            out.writeline("QB = BAND")  # the band qualified for; BAND stays the band of the score
+        for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
+            band = plan.bands[b_index]
+            if band.requires is None or below[b_index] is None:
+                continue
+            lower = below[b_index]
+            assert lower is not None
+            with out.at(Site(f"band {band.rating} (requires)", band.span)):
+                condition = self.exprs.visit(band.requires)
+                out.writeline(f"if QB == {b_index} and not ({condition}):")
+                with out.indent():
+                    record(f"EF.append(('requires', {b_index}, None, RATING, {band_ratings[lower]}))")
+                    out.writeline(f"QB = {lower}")
+                    out.writeline(f"RATING = {band_ratings[lower]}")
+        for kind in ("cap", "downgrade", "rating"):
+            if kind == "rating":
+                out.writeline("FF = False")  # a forced rating met yet: the first one sets, later ones only worsen
+            for i, veto in enumerate(plan.vetoes):
+                effect = veto.effect
+                if kind == "rating":
+                    if effect is not None and effect.kind != "rating":
+                        continue
+                    forced = ratings.index(effect.rating) if effect is not None and effect.rating else vetoed
+                    with out.at(Site(LATE_WHERE, veto.span)):
+                        out.writeline(f"if K{i} is not None:")
+                        with out.indent():
+                            out.writeline(f"_r = {forced} if not FF or {forced} > RATING else RATING")
+                            record(f"EF.append(({'rating' if effect else 'vetoed'!r}, {i}, {forced}, RATING, _r))")
+                            out.writeline("RATING = _r")
+                            out.writeline("FF = True")
+                    continue
+                if effect is None or effect.kind != kind:
+                    continue
+                with out.at(Site(LATE_WHERE, veto.span)):
+                    out.writeline(f"if K{i} is not None:")
+                    with out.indent():
+                        if kind == "cap":
+                            cap = ratings.index(effect.rating or "")
+                            out.writeline(f"_r = RATING if RATING >= {cap} else {cap}")
+                            record(f"EF.append(('cap', {i}, {cap}, RATING, _r))")
+                        else:
+                            steps = downgrade_steps(self.policy, effect)
+                            out.writeline(f"_r = RATING + {steps} if RATING + {steps} < {worst} else {worst}")
+                            record(f"EF.append(('downgrade', {i}, {steps}, RATING, _r))")
+                        out.writeline("RATING = _r")
+        out.writeline("OUT = None")
+        self._effects_value = "(RAW, EF)"
+
+
+def reads_scores(policy: CheckedPolicy) -> bool:
+    """Whether any expression of the policy reads ``score`` or ``score(X)``."""
+    return any(r.kind in ("score", "score_of") for r in policy.resolutions.values())
+
+
+def lower_bands(plan: CategoryPlan) -> list[int | None]:
+    """For each band (by index), the index of the next lower band, None for the lowest."""
+    order = sorted(range(len(plan.bands)), key=lambda i: (plan.bands[i].low, not plan.bands[i].low_closed))
+    below: list[int | None] = [None] * len(plan.bands)
+    for lower, upper in zip(order, order[1:]):
+        below[upper] = lower
+    return below
+
+
+def downgrade_steps(policy: CheckedPolicy, effect: ast.VetoEffect) -> int:
+    """N of ``then downgrade N``: a whole-number constant (the checker proved it), folded."""
+    from decimal import Decimal
+
+    assert effect.amount is not None
+    value = _fold(policy, effect.amount)
+    return int(Decimal(str(value)))
+
+
+def _fold(policy: CheckedPolicy, e: ast.Expr) -> object:
+    if isinstance(e, ast.Number):
+        return e.value
+    if isinstance(e, ast.Name) and e.ident in policy.param_values:
+        return policy.param_values[e.ident]
+    raise AssertionError(f"downgrade by a non-constant {e!r}")  # pragma: no cover - the checker refuses it

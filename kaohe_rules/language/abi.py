@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Final
 
 #: The raw result tuple of a generated evaluator, by position.
-RAW_FIELDS: Final = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome")
+RAW_FIELDS: Final = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome",
+                      "effects")
 
 RAW_SCORE: Final = 0
 RAW_SECTIONS: Final = 1
@@ -25,9 +26,13 @@ RAW_DEFERRED: Final = 5
 RAW_BAND: Final = 6
 RAW_RATING: Final = 7
 RAW_OUTCOME: Final = 8
+#: None, or (the score before score effects, [(kind, index, value, before, after), ...]) in the order
+#: applied (issue #10 A3); kind score|requires|cap|downgrade|rating|vetoed; index a veto's (a band's
+#: for requires) in the plan; value, before and after are scores for ``score``, else rating indices.
+RAW_EFFECTS: Final = 9
 
 assert RAW_FIELDS.index("deferred") == RAW_DEFERRED and RAW_FIELDS.index("outcome") == RAW_OUTCOME
-assert len(RAW_FIELDS) == RAW_OUTCOME + 1
+assert RAW_FIELDS.index("effects") == RAW_EFFECTS
 
 # Trace events: ``(TAG_LET, name, value)``, ``(TAG_RULE, target_index, rule_index, value, reads)``,
 # ``(TAG_TARGET, target_index, score)``, ``(TAG_VETO, veto_index, fired, exception_index, evidence, reads)``.
@@ -35,7 +40,9 @@ TAG_LET: Final = "let"
 TAG_RULE: Final = "rule"
 TAG_TARGET: Final = "target"
 TAG_VETO: Final = "veto"
-TRACE_TAGS: Final = (TAG_LET, TAG_RULE, TAG_TARGET, TAG_VETO)
+#: ``(TAG_EFFECT, kind, index, value, before, after)``: one step of the rating effects (issue #10 A3).
+TAG_EFFECT: Final = "effect"
+TRACE_TAGS: Final = (TAG_LET, TAG_RULE, TAG_TARGET, TAG_VETO, TAG_EFFECT)
 
 
 class Missing:

@@ -527,6 +527,25 @@ class VetoException:
 
 
 @attrs.frozen(kw_only=True, eq=False)
+class VetoEffect:
+    """What a fired veto does (``then …``, issue #10 A3), applied in the documented order.
+
+    kind: ``rating`` (force ``rating``), ``downgrade`` (by ``amount`` bands), ``cap`` (at most
+    ``rating``) or ``score`` (set the score to ``amount``).  A veto without one forces the
+    ``vetoed`` rating (一票否决).
+    """
+
+    kind: str
+    rating: str | None
+    amount: Expr | None
+    span: Span
+
+
+#: The effect kinds in the order they are applied after the vetoes are evaluated.
+EFFECT_KINDS = ("score", "cap", "downgrade", "rating")
+
+
+@attrs.frozen(kw_only=True, eq=False)
 class VetoDecl:
     name: str
     label: str | None
@@ -538,6 +557,7 @@ class VetoDecl:
     exceptions: tuple[VetoException, ...]
     span: Span
     on_name: str | None = None  # ``on LIST as NAME where C``: the item named in C (issue #10 C)
+    effect: VetoEffect | None = None  # None: force the ``vetoed`` rating (一票否决)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -565,6 +585,7 @@ class Band:
     high_closed: bool
     cite: str | None
     span: Span
+    requires: Expr | None = None  # ``requires COND``: a unit failing it falls to the next lower band
 
 
 @attrs.frozen(kw_only=True, eq=False)

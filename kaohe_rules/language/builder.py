@@ -433,7 +433,21 @@ class _Builder:
             categories=self._pick(c, _Cats) or (), on_list=on_list, condition=test[2],
             exceptions=tuple(x for x in c if isinstance(x, ast.VetoException)), span=self._span(meta),
             on_name=on_name,
+            effect=next((x for x in c if isinstance(x, ast.VetoEffect)), None),
         )
+
+    # rating effects (issue #10 A3): ``then rating R`` / ``downgrade N`` / ``cap R`` / ``score E``
+    def e_rating(self, meta: Meta, c: list[Any]) -> ast.VetoEffect:
+        return ast.VetoEffect(kind="rating", rating=str(c[0]), amount=None, span=self._span(meta))
+
+    def e_downgrade(self, meta: Meta, c: list[Any]) -> ast.VetoEffect:
+        return ast.VetoEffect(kind="downgrade", rating=None, amount=c[0], span=self._span(meta))
+
+    def e_cap(self, meta: Meta, c: list[Any]) -> ast.VetoEffect:
+        return ast.VetoEffect(kind="cap", rating=str(c[0]), amount=None, span=self._span(meta))
+
+    def e_score(self, meta: Meta, c: list[Any]) -> ast.VetoEffect:
+        return ast.VetoEffect(kind="score", rating=None, amount=c[0], span=self._span(meta))
 
     # -------------------------------------------------------- ratings, bands
     def rating(self, meta: Meta, c: list[Any]) -> ast.Rating:
@@ -453,8 +467,12 @@ class _Builder:
 
     def band(self, meta: Meta, c: list[Any]) -> ast.Band:
         _, low, low_closed, high, high_closed = c[1]
+        requires = next((x[1] for x in c if isinstance(x, tuple) and x[0] == "requires"), None)
         return ast.Band(rating=str(c[0]), low=low, low_closed=low_closed, high=high, high_closed=high_closed,
-                        cite=self._pick(c, _Cite), span=self._span(meta))
+                        cite=self._pick(c, _Cite), span=self._span(meta), requires=requires)
+
+    def band_requires(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
+        return ("requires", c[0])
 
     def bands(self, meta: Meta, c: list[Any]) -> ast.BandsDecl:
         return ast.BandsDecl(category=str(c[0]), cite=self._pick(c, _Cite),

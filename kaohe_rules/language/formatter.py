@@ -287,6 +287,8 @@ class _DeclFormatter(DeclVisitor[str]):
         for x in d.exceptions:
             because = f" because {quote(x.because)}" if x.because is not None else ""
             lines.append(f"{_INDENT}unless {expr(x.condition)}{because}")
+        if d.effect is not None:
+            lines.append(f"{_INDENT}then {_effect(d.effect)}")
         return "\n".join(lines)
 
     def visit_RatingsDecl(self, d: ast.RatingsDecl) -> str:
@@ -298,7 +300,8 @@ class _DeclFormatter(DeclVisitor[str]):
         for b in d.bands:
             low = "[" if b.low_closed else "("
             high = "]" if b.high_closed else ")"
-            lines.append(f"{_INDENT}{b.rating} {low}{expr(b.low)}, {expr(b.high)}{high}{_cite(b.cite)}")
+            requires = f" requires {expr(b.requires)}" if b.requires is not None else ""
+            lines.append(f"{_INDENT}{b.rating} {low}{expr(b.low)}, {expr(b.high)}{high}{requires}{_cite(b.cite)}")
         lines.append("}")
         return "\n".join(lines)
 
@@ -343,3 +346,11 @@ def format_policy(policy: ast.PolicyFile) -> str:
     """The whole file as canonical text (comments are not kept: the AST has none)."""
     parts = [header(policy.header)] + [item(i) for i in policy.items]
     return "\n\n".join(parts) + "\n"
+
+
+def _effect(effect: ast.VetoEffect) -> str:
+    """``rating R`` / ``downgrade N`` / ``cap R`` / ``score E``: a veto's effect after ``then``."""
+    if effect.rating is not None:
+        return f"{effect.kind} {effect.rating}"
+    assert effect.amount is not None
+    return f"{effect.kind} {expr(effect.amount)}"

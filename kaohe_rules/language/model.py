@@ -27,7 +27,9 @@ class Resolution:
 
     kind: fact | param | let | alias (a deferral's kept list) | checkpoint | enum (value = member
     index) | field (depth = item nesting level, counted from the outermost aggregate) |
-    record_field (inside a record's own ``let``) | outcome_item | enum_type.
+    record_field (inside a record's own ``let``) | outcome_item | enum_type | score (the unit's
+    score before score effects) | score_of (name ``target`` or ``section``, value the path written
+    in ``score(X)``; a section path is looked up with :meth:`CategoryInfo.section_named`).
     """
 
     kind: str
@@ -72,6 +74,15 @@ class CategoryInfo:
             out.extend(section.walk())
         return out
 
+    def section_named(self, path: tuple[str, ...]) -> SectionInfo | None:
+        """The section ``score(X)`` names: its path from the category, or its own name when unique."""
+        sections = self.all_sections()
+        for s in sections:
+            if s.path == path:
+                return s
+        named = [s for s in sections if len(path) == 1 and s.name == path[0]]
+        return named[0] if len(named) == 1 else None
+
 
 @attrs.frozen
 class PlacedTarget:
@@ -92,6 +103,7 @@ class BandInfo:
     high_closed: bool
     cite: str | None
     span: Span
+    requires: ast.Expr | None = None  # ``requires COND`` (issue #10 A3)
 
     def contains(self, score: Decimal) -> bool:
         above = score >= self.low if self.low_closed else score > self.low
@@ -113,6 +125,13 @@ class CategoryPlan:
     vetoes: tuple[ast.VetoDecl, ...]
     bands: tuple[BandInfo, ...]  # ascending by score
     facts: tuple[str, ...]  # facts a unit of this category may supply
+    post_lets: tuple[str, ...] = ()  # lets that read a score: computed after it (issue #10 A2)
+
+    @property
+    def staged(self) -> bool:
+        """Whether the category has rating effects or band ``requires`` (issue #10 A3): else the
+        rating is today's (bands, and the vetoed rating for any veto) and no effect code is generated."""
+        return any(v.effect is not None for v in self.vetoes) or any(b.requires is not None for b in self.bands)
 
 
 #: The default of a fact or field that has none (``fact_defaults``/``field_defaults``);
@@ -120,7 +139,7 @@ class CategoryPlan:
 MISSING = abi.MISSING
 
 #: The nodes whose reads the checker records (side table ``CheckedPolicy.reads``).
-Reader = ast.Rule | ast.VetoDecl | ast.DeferDecl | ast.LetDecl | ast.OutcomeItem
+Reader = ast.Rule | ast.VetoDecl | ast.DeferDecl | ast.LetDecl | ast.OutcomeItem | ast.Band
 
 
 @attrs.frozen

@@ -11,11 +11,11 @@ the connecting words are translated.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from .parts import ResultView
+from .parts import EffectStep, ResultView
 from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
@@ -75,6 +75,20 @@ _TEXT = {
         "exc_held": "成立",
         "exc_not_held": "不成立",
         "exc_skipped": "未判断",
+        "effects": "等次调整（按规定顺序）",
+        "raw_score": "（调整前得分 {raw} 分）",
+        "effect_score": "{clause}：得分改为{value}分（{before}→{after}）",
+        "effect_requires": "{clause}：不符合本等次的评定条件，降为下一等次（{before}→{after}）",
+        "effect_cap": "{clause}：至多评为{value}（{before}→{after}）",
+        "effect_downgrade": "{clause}：降低{n}个等次（{before}→{after}）",
+        "effect_rating": "{clause}：评为{value}（{before}→{after}）",
+        "effect_vetoed": "{clause}：一票否决，评为{value}（{before}→{after}）",
+        "effect_note": " — {effect}（见等次调整）",
+        "effect_kind_score": "改定得分",
+        "effect_kind_downgrade": "降低等次",
+        "effect_kind_cap": "限定最高等次",
+        "effect_kind_rating": "评定为指定等次",
+        "effects_decide": "等次调整后评为{rating}（见下）",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -119,6 +133,20 @@ _TEXT = {
         "exc_held": "holds",
         "exc_not_held": "does not hold",
         "exc_skipped": "not tested",
+        "effects": "Rating effects (in the documented order)",
+        "raw_score": " (before score effects: {raw} pts)",
+        "effect_score": "{clause}: score set to {value} ({before} → {after})",
+        "effect_requires": "{clause}: the band's requirement is not met, next lower band ({before} → {after})",
+        "effect_cap": "{clause}: at most {value} ({before} → {after})",
+        "effect_downgrade": "{clause}: downgraded by {n} band(s) ({before} → {after})",
+        "effect_rating": "{clause}: rated {value} ({before} → {after})",
+        "effect_vetoed": "{clause}: vetoed (一票否决), rated {value} ({before} → {after})",
+        "effect_note": " — {effect} (see rating effects)",
+        "effect_kind_score": "sets the score",
+        "effect_kind_downgrade": "downgrades",
+        "effect_kind_cap": "caps the rating",
+        "effect_kind_rating": "forces a rating",
+        "effects_decide": "rated {rating} after the rating effects (below)",
     },
 }
 
@@ -203,7 +231,8 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     w(f"{t['category']}{sep}{category.label or category.name}")
     doc = f"（{header.document}）" if header.document else ""
     w(f"{t['policy']}{sep}{header.label or header.name}{doc}")
-    w(f"{t['score']}{sep}{plain_decimal(result.score)} / {plain_decimal(result.total)} {t['points']}")
+    raw_note = t["raw_score"].format(raw=plain_decimal(result.raw_score)) if result.raw_score != result.score else ""
+    w(f"{t['score']}{sep}{plain_decimal(result.score)} / {plain_decimal(result.total)} {t['points']}{raw_note}")
     band_event = trace.find("band", "band")
     interval = _interval_of(band_event, result.band)
     band_label = checked.rating_label(result.band) if result.band else "—"
@@ -215,6 +244,11 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
         w(f"{t['rating']}{sep}{result.rating_label} {cite(result.band_citation)}")
     w(f"  {_next_band(w, result, band_event)}")
     w()
+    if result.effects:
+        w.heading("effects")
+        for line in effect_lines(result, lang):
+            w(f"  {line}")
+        w()
     _vetoes(w, trace.of_kind("veto"), full)
     _deferrals(w, trace.of_kind("deferral"))
     w()
@@ -257,6 +291,8 @@ def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str
         return ""
     if result.vetoed:
         return str(w.t["veto_any"].format(rating=result.rating_label))
+    if result.band is not None and result.rating != result.band:  # a rating effect decided the rating
+        return str(w.t["effects_decide"].format(rating=result.rating_label))
     tests = list(band_event.children)  # best first
     current = next((i for i, e in enumerate(tests) if e.value), len(tests))
     if current == 0:
@@ -279,7 +315,9 @@ def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
         condition = bool(veto.detail.get("condition"))
         if veto.value:
             shown += 1
-            w(f"  ✗ {veto.label or veto.id} {cite(veto.citation)}")
+            effect = veto.detail.get("effect")
+            note = t["effect_note"].format(effect=t[f"effect_kind_{effect}"]) if effect else ""
+            w(f"  ✗ {veto.label or veto.id} {cite(veto.citation)}{note}")
             evidence = veto.detail.get("evidence")
             if isinstance(evidence, list) and evidence:
                 positions = veto.detail.get("positions")
@@ -387,3 +425,22 @@ def _money(w: _Writer, result: Result) -> None:
     if c.kind != "none":
         key = "total_reward" if c.kind == "reward" else "total_fine"
         w(f"  {t[key]}{t['colon']}{c.total:,.2f} {t['yuan']}")
+
+
+_ZH_NUMBERS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九", 10: "十"}
+
+
+def effect_lines(result: Result, lang: str = "zh", steps: Sequence[EffectStep] | None = None) -> list[str]:
+    """One line per rating effect that applied (or per one of ``steps``), in order:
+    "瞒报：降低一个等次（良好→合格）〔第十一条〕"."""
+    t = _TEXT[lang]
+    lines = []
+    for step in result.effects if steps is None else steps:
+        value: object = step.value
+        before, after = step.before, step.after
+        if step.kind == "score":
+            value, before, after = (plain_decimal(x) for x in (step.value, step.before, step.after))  # type: ignore[arg-type]
+        n = _ZH_NUMBERS.get(step.value, str(step.value)) if lang == "zh" and isinstance(step.value, int) else step.value
+        text = t[f"effect_{step.kind}"].format(clause=step.clause, value=value, before=before, after=after, n=n)
+        lines.append(f"{text}{cite(step.citation)}")
+    return lines

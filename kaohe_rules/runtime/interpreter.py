@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Protocol, assert_never
 
+from ..codegen.frame import SCORE_KEY, score_key
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
@@ -61,6 +62,7 @@ class Interpreter:
     # ----------------------------------------------------------------- unit
     def run(self, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
         policy = self.policy
+        self.category = category
         plan: CategoryPlan = policy.plans[category]
         env: Env = {name: self._rederive(name, facts[name]) for name in plan.facts}
         deferred: list[tuple[int, list[Any]]] = []
@@ -100,8 +102,17 @@ class Interpreter:
         order = [info.path for info in plan.category.all_sections()]
         for info in plan.category.all_sections():
             section(info)
+        # the post-scoring stage (issue #10 A2): the scores are values, then the lets that read them
+        env[SCORE_KEY] = score
+        for placed, target_score in zip(plan.targets, target_scores):
+            env[score_key("target", (placed.target.name,))] = target_score
+        for info in plan.category.all_sections():
+            env[score_key("section", info.path)] = section_scores[info.path]
+        for name in plan.post_lets:
+            env[name] = self.eval(policy.lets[name].value, env, [])
         vetoes: list[tuple[Any, ...]] = []
         excepted: list[tuple[Any, ...]] = []
+        fired_effects: dict[int, Any] = {}  # veto index -> the value of its effect (True when it has none)
         for index, veto in enumerate(plan.vetoes):
             if veto.on_list is not None:
                 source = self.eval(veto.on_list, env, [])
@@ -117,21 +128,102 @@ class Interpreter:
             exception = next((i for i, exc in enumerate(veto.exceptions) if self.eval(exc.condition, env, [])), -1)
             if exception < 0:
                 vetoes.append((index, evidence, reads))
+                effect = veto.effect
+                fired_effects[index] = self.eval(effect.amount, env, []) \
+                    if effect is not None and effect.kind == "score" and effect.amount is not None else True
             else:
                 excepted.append((index, exception, evidence, reads))
-        band = -1
-        for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
-            if plan.bands[b_index].contains(score):
-                band = b_index
-                break
-        vetoed = self.rating_names.index(policy.ratings.vetoed)
-        rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
+        effects: Any = None
+        if plan.staged:
+            score, band, rating, effects = self.rating_effects(plan, env, score, fired_effects)
+        else:
+            band = self.band(plan, score)
+            vetoed = self.rating_names.index(policy.ratings.vetoed)
+            rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
         outcome = None
         for rating_name, decl in policy.outcomes.items():
             if self.rating_names.index(rating_name) == rating:
                 outcome = self.outcome(decl, env)
         return (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
-                band, rating, outcome)
+                band, rating, outcome, effects)
+
+    @staticmethod
+    def band(plan: CategoryPlan, score: Any) -> int:
+        """The index of the band that holds ``score`` (-1 for none)."""
+        for b_index in sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True):
+            if plan.bands[b_index].contains(score):
+                return b_index
+        return -1
+
+    def rating_effects(self, plan: CategoryPlan, env: Env, raw: Any,
+                       fired: dict[int, Any]) -> tuple[Any, int, int, tuple[Any, list[tuple[Any, ...]]]]:
+        """Steps 4-9 of the documented order (docs/language.md, "Order of application"), plainly.
+
+        Returns the final score, the band, the rating and ``(raw score, effects)``, each effect
+        ``(kind, index, value, before, after)``; ratings are indices, 0 the best.
+        """
+        names = self.rating_names
+        worst = len(names) - 1
+        vetoed = names.index(self.policy.ratings.vetoed)
+        steps: list[tuple[Any, ...]] = []
+
+        def fired_of(kind: str) -> list[tuple[int, Any]]:
+            out = []
+            for index, value in sorted(fired.items()):
+                effect = plan.vetoes[index].effect
+                if (effect.kind if effect is not None else "vetoed") == kind:
+                    out.append((index, value))
+            return out
+
+        # 4: the lowest score set by a fired ``then score E`` (clamped to 0..total) is the final score
+        score = raw
+        for n, (index, value) in enumerate(fired_of("score")):
+            new = _clamp(value, 0, plan.category.total)
+            if n > 0 and score < new:
+                new = score
+            steps.append(("score", index, value, score, new))
+            score = new
+        # 5: the band on the final score
+        band = self.band(plan, score)
+        rating = names.index(plan.bands[band].rating) if band >= 0 else vetoed
+        # 6: a band whose ``requires`` fails gives the next lower band, whose own requires is checked in turn
+        order = sorted(range(len(plan.bands)), key=lambda i: (plan.bands[i].low, not plan.bands[i].low_closed))
+        qualified = band  # ``band`` stays the band of the score
+        while qualified >= 0:
+            requires = plan.bands[qualified].requires
+            position = order.index(qualified)
+            if requires is None or position == 0 or self.eval(requires, env, []):
+                break
+            lower = order[position - 1]
+            lower_rating = names.index(plan.bands[lower].rating)
+            steps.append(("requires", qualified, None, rating, lower_rating))
+            qualified, rating = lower, lower_rating
+        # 7: caps (at most R: the worst cap wins)
+        for index, _ in fired_of("cap"):
+            effect = plan.vetoes[index].effect
+            assert effect is not None and effect.rating is not None
+            cap = names.index(effect.rating)
+            new = max(rating, cap)
+            steps.append(("cap", index, cap, rating, new))
+            rating = new
+        # 8: downgrades (their N add up; never below the worst rating)
+        for index, _ in fired_of("downgrade"):
+            effect = plan.vetoes[index].effect
+            assert effect is not None and effect.amount is not None
+            n = int(self.eval(effect.amount, env, []))
+            new = min(rating + n, worst)
+            steps.append(("downgrade", index, n, rating, new))
+            rating = new
+        # 9: forced ratings (a veto without effect forces the vetoed rating): the worst forced one wins
+        forced_any = False
+        for index in sorted(i for i, v in fired.items()
+                            if plan.vetoes[i].effect is None or plan.vetoes[i].effect.kind == "rating"):  # type: ignore[union-attr]
+            effect = plan.vetoes[index].effect
+            forced = names.index(effect.rating) if effect is not None and effect.rating else vetoed
+            new = forced if not forced_any else max(rating, forced)
+            steps.append(("rating" if effect is not None else "vetoed", index, forced, rating, new))
+            rating, forced_any = new, True
+        return score, band, rating, (raw, steps)
 
     def _rederive(self, name: str, value: object) -> object:
         """Records of a list fact with their ``let`` fields computed here, from the record's own fields."""
@@ -410,6 +502,8 @@ class _Frame(ExprVisitor[Any]):
         if res.kind == "outcome_item":
             assert self.outcome is not None
             return self.outcome[res.name]
+        if res.kind == "score":
+            return self.env[SCORE_KEY]
         raise AssertionError(res.kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> Any:
@@ -483,6 +577,15 @@ class _Frame(ExprVisitor[Any]):
     def visit_Call(self, e: ast.Call) -> Any:
         if e.func == "index":  # its argument names an item, it is not a value to compute
             return self.interp.call(e, [])
+        res = self.policy.resolutions.get(e)
+        if res is not None and res.kind == "score_of":  # score(X), issue #10 A2
+            path: tuple[str, ...] = res.value  # type: ignore[assignment]
+            if res.name == "section":
+                plan = self.policy.plans[self.interp.category]
+                section = plan.category.section_named(path)
+                assert section is not None
+                path = section.path
+            return self.env[score_key(res.name, path)]
         return self.interp.call(e, [self.visit(a) for a in e.args])
 
     def visit_Aggregate(self, e: ast.Aggregate) -> Any:

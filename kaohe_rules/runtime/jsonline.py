@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..language.abi import (
     RAW_BAND,
     RAW_DEFERRED,
+    RAW_EFFECTS,
     RAW_EXCEPTED,
     RAW_OUTCOME,
     RAW_RATING,
@@ -116,6 +117,8 @@ class LineTemplate:
         sections = raw[RAW_SECTIONS]
         targets = raw[RAW_TARGETS]
         if len(sections) != self.sections or len(targets) != self.targets:  # pragma: no cover - see module doc
+            return _dumps(result.to_dict())
+        if raw[RAW_EFFECTS] is not None:  # rating effects (issue #10 A3): vetoed and the extra keys, plainly
             return _dumps(result.to_dict())
         pieces = self.pieces
         # band, rating, label and vetoed follow from three small ints: one chunk per combination

@@ -79,6 +79,29 @@ class VetoHit:
 
 
 @attrs.frozen
+class EffectStep:
+    """One rating effect that applied (issue #10 A3), in the documented order of application.
+
+    kind: ``score`` (a veto's ``then score E``: before/after are scores), ``requires`` (a band's
+    requirement failed: the unit fell to the next lower band), ``cap``, ``downgrade``, ``rating``
+    (``then rating R``) or ``vetoed`` (a veto without effect: 一票否决); for these, before/after are
+    ratings.  ``clause`` names the veto (or, for ``requires``, the band's rating).
+    """
+
+    kind: str
+    clause: str
+    label: str | None
+    citation: str | None
+    value: object  # the score set, the cap/forced rating, the number of bands, None for requires
+    before: object
+    after: object
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "clause": self.clause, "label": self.label, "citation": self.citation,
+                "value": jsonable(self.value), "before": jsonable(self.before), "after": jsonable(self.after)}
+
+
+@attrs.frozen
 class Deferral:
     """Items handed to another authority (e.g. 异地车辆较大道路交通事故 → 自治区有关规定)."""
 
@@ -226,5 +249,11 @@ class ResultView(Protocol):
     def vetoes(self) -> tuple[VetoHit, ...]: ...
     @property
     def deferred(self) -> tuple[Deferral, ...]: ...
+
+    @property
+    def effects(self) -> tuple[EffectStep, ...]: ...
+
+    @property
+    def raw_score(self) -> Decimal: ...
     @property
     def consequences(self) -> Consequences: ...

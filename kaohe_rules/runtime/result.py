@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..language.abi import (
     RAW_BAND,
     RAW_DEFERRED,
+    RAW_EFFECTS,
     RAW_EXCEPTED,
     RAW_OUTCOME,
     RAW_RATING,
@@ -25,6 +26,7 @@ from ..language.model import CategoryPlan, CheckedPolicy
 from ..numeric import to_fen
 from .parts import Consequences as Consequences
 from .parts import Deferral as Deferral
+from .parts import EffectStep as EffectStep
 from .parts import MoneyItem as MoneyItem
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
@@ -121,7 +123,44 @@ class Result:
 
     @property
     def vetoed(self) -> bool:
-        return bool(self._raw[RAW_VETOES])
+        """A veto without effect fired (一票否决: the vetoed rating); a veto with ``then …`` is an effect."""
+        if self._raw[RAW_EFFECTS] is None:
+            return bool(self._raw[RAW_VETOES])
+        vetoes = self._plan.vetoes
+        return any(vetoes[entry[0]].effect is None for entry in self._raw[RAW_VETOES])
+
+    @property
+    def raw_score(self) -> Decimal:
+        """The score before score effects (``then score E``); the same as ``score`` when none applied."""
+        effects = self._raw[RAW_EFFECTS]
+        score = effects[0] if effects is not None else self._raw[RAW_SCORE]
+        return score if score.__class__ is Decimal else Decimal(score)
+
+    @property
+    def effects(self) -> tuple[EffectStep, ...]:
+        """The rating effects that applied, in the documented order, each with its before→after."""
+        if "effects" not in self._cache:
+            raw = self._raw[RAW_EFFECTS]
+            names = self._program.rating_names
+            out = []
+            for kind, index, value, before, after in (raw[1] if raw is not None else ()):
+                if kind == "requires":
+                    band = self._plan.bands[index]
+                    out.append(EffectStep(kind, band.rating, self._checked.rating_label(band.rating), band.cite,
+                                          None, names[before], names[after]))
+                    continue
+                veto = self._plan.vetoes[index]
+                if kind == "score":
+                    step = EffectStep(kind, veto.name, veto.label, veto.cite, Decimal(value), Decimal(before),
+                                      Decimal(after))
+                elif kind == "downgrade":
+                    step = EffectStep(kind, veto.name, veto.label, veto.cite, value, names[before], names[after])
+                else:
+                    step = EffectStep(kind, veto.name, veto.label, veto.cite, names[value], names[before],
+                                      names[after])
+                out.append(step)
+            self._cache["effects"] = tuple(out)
+        return self._cache["effects"]  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- details
     @property
@@ -242,6 +281,8 @@ class Result:
             "excepted": [v.to_dict() for v in self.excepted],
             "deferred": [d.to_dict() for d in self.deferred],
             "consequences": self.consequences.to_dict(),
+            **({"raw_score": plain(self.raw_score), "effects": [e.to_dict() for e in self.effects]}
+               if self._raw[RAW_EFFECTS] is not None else {}),
         }
 
     def explain(self, lang: str = "zh", full: bool = True) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from ..language import ast
-from ..language.abi import RAW_DEFERRED, TAG_LET, TAG_RULE, TAG_VETO
+from ..language.abi import RAW_DEFERRED, RAW_EFFECTS, TAG_LET, TAG_RULE, TAG_VETO
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
@@ -340,6 +340,26 @@ class _Builder:
             out[name] = self.checked.checkpoints[name].end
         return out
 
+    def score_reads(self, *exprs: object) -> dict[str, object]:
+        """``score`` and ``score(X)`` read by ``exprs``, with their values (issue #10 A2)."""
+        out: dict[str, object] = {}
+        result, category = self.result, self.plan.category
+        for node in ast.walk(*exprs):
+            res = self.checked.resolutions.get(node) if isinstance(node, (ast.Name, ast.Call)) else None
+            if res is None or res.kind not in ("score", "score_of"):
+                continue
+            if res.kind == "score":
+                out["score"] = result.raw_score
+                continue
+            path: tuple[str, ...] = res.value  # type: ignore[assignment]
+            if res.name == "target":
+                out[f"score({path[0]})"] = next(t.score for t in result.targets if t.name == path[0])
+            else:
+                section = category.section_named(path)
+                if section is not None:
+                    out[f"score({'.'.join(path)})"] = result.sections[".".join(section.path)].score
+        return dict(sorted(out.items()))
+
     # ---------------------------------------------------------------- events
     def build(self) -> Trace:
         result, plan, checked = self.result, self.plan, self.checked
@@ -354,6 +374,8 @@ class _Builder:
                                  {}, _span(category.span), detail={"total": result.total}))
         events.extend(self.vetoes())
         events.append(self.bands())
+        if result.raw[RAW_EFFECTS] is not None:
+            events.append(self.effects())
         events.append(self.rating())
         events.append(self.consequence())
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
@@ -374,7 +396,7 @@ class _Builder:
 
     def lets(self) -> list[TraceEvent]:
         out = []
-        for name in self.plan.lets:
+        for name in (*self.plan.lets, *self.plan.post_lets):
             decl = self.checked.lets.get(name)
             if decl is None or name not in self.let_values:
                 continue
@@ -419,6 +441,7 @@ class _Builder:
             values = entry[5] if entry is not None else None
             exprs = [veto.on_list, veto.condition] + [e.condition for e in veto.exceptions]
             reads = self.reads(veto, values, *exprs)
+            reads.update(self.score_reads(*exprs, veto.effect))
             fired = bool(entry[2]) if entry is not None else False
             exc_index = entry[3] if entry is not None else -1
             evidence = entry[4] if entry is not None else None
@@ -434,6 +457,8 @@ class _Builder:
                                            self.display(_names_read(self.checked, exc, _VALUES, exc.condition)), exc.span,
                                            text=_text_of(self.checked, exc)))
             detail: dict[str, object] = {"condition": held, "mode": "on" if veto.on_list is not None else "when"}
+            if veto.effect is not None:  # a rating effect, not 一票否决 (issue #10 A3)
+                detail["effect"] = veto.effect.kind
             if veto.on_list is not None:
                 detail["evidence"] = [self.program.display_record(i) for i in (evidence or ())]
                 if evidence:  # each item's place in the list fact (issue #10 C)
@@ -452,6 +477,17 @@ class _Builder:
         reached = result.band
         return TraceEvent("band", "band", checked.rating_label(reached) if reached else None, result.band_citation, reached,
                           {"score": result.score}, None, tuple(tests))
+
+    def effects(self) -> TraceEvent:
+        """The rating effects in the order applied (issue #10 A3): one child per step, before→after."""
+        result = self.result
+        children = []
+        for step in result.effects:
+            children.append(TraceEvent("effect", step.clause, step.label, step.citation, step.after, {},
+                                       None, detail={"effect": step.kind, "value": step.value, "before": step.before,
+                                                     "after": step.after}))
+        return TraceEvent("effects", "effects", None, None, len(children), {"raw_score": result.raw_score},
+                          None, tuple(children), detail={"raw_score": result.raw_score, "score": result.score})
 
     def rating(self) -> TraceEvent:
         result, checked = self.result, self.checked

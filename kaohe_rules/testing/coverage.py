@@ -7,7 +7,9 @@ An item is *exercised* when at least one assessed case shows it doing its job:
 * exception — a veto's ``unless … because …`` stops it;
 * deferral — items are handed to the other authority;
 * target — the target loses points (per category it is placed in);
-* rule — the rule makes a deduction (seen in the trace).
+* rule — the rule makes a deduction (seen in the trace);
+* effect — a veto's rating effect (``then rating/downgrade/cap/score``) applies;
+* requires — a band's requirement fails and the unit falls to the next lower band (per category).
 
 A target that never loses points in any case is one whose deductions nobody has
 checked; that is what the report lists.
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
     from ..policy import Policy
     from ..runtime.result import Result
 
-KINDS = ("bands", "vetoes", "exceptions", "deferrals", "targets", "rules")
+KINDS = ("bands", "vetoes", "exceptions", "deferrals", "targets", "rules", "effects", "requires")
+#: kinds listed only for a policy that has such items (the reports of other policies stay as they were)
+_OPTIONAL_KINDS = frozenset({"effects", "requires"})
 
 
 @attrs.frozen
@@ -61,7 +65,7 @@ class Coverage:
             "kinds": {kind: {"covered": len(self.covered(kind)), "total": len(self.covered(kind)) + len(self.missed(kind)),
                              "percent": str(self.percent(kind)),
                              "missed": [{"key": i.key, "label": i.label, "citation": i.citation} for i in self.missed(kind)]}
-                      for kind in KINDS},
+                      for kind in KINDS if kind not in _OPTIONAL_KINDS or self.covered(kind) or self.missed(kind)},
         }
 
     def render(self, show_missed: int = 50) -> str:
@@ -96,6 +100,14 @@ def universe(policy: Policy) -> list[Item]:
         items.append(Item("vetoes", veto.name, veto.label or veto.name, veto.cite))
         for index, exc in enumerate(veto.exceptions):
             items.append(Item("exceptions", f"{veto.name}#{index + 1}", exc.because or "exception", veto.cite))
+    for veto in checked.vetoes:
+        if veto.effect is not None:
+            items.append(Item("effects", veto.name, f"then {veto.effect.kind} of {veto.name}", veto.cite))
+    for category, plan in checked.plans.items():
+        for band in plan.bands:
+            if band.requires is not None:
+                items.append(Item("requires", f"{category}/{band.rating}",
+                                  f"{checked.rating_label(band.rating)} requires", band.cite))
     for defer in checked.defers:
         items.append(Item("deferrals", defer.name, defer.label or defer.name, defer.cite))
     for category, plan in checked.plans.items():
@@ -118,6 +130,11 @@ def exercised(policy: Policy, result: Result) -> set[str]:
         veto = vetoes.get(hit.name)
         index = next((i for i, e in enumerate(veto.exceptions) if e.because == hit.exception), 0) if veto else 0
         out.add(f"exceptions:{hit.name}#{index + 1}")
+    for step in result.effects:
+        if step.kind == "requires":
+            out.add(f"requires:{result.category}/{step.clause}")
+        elif step.kind != "vetoed":
+            out.add(f"effects:{step.clause}")
     for deferral in result.deferred:
         out.add(f"deferrals:{deferral.name}")
     for target in result.targets:

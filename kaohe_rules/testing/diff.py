@@ -149,6 +149,15 @@ def _summary(kind: str, name: str, a: ast.Decl, b: ast.Decl) -> str:
                  if edges_a.get(r) != edges_b.get(r)]
         if moved:
             return f"bands {name}: " + "; ".join(moved)
+    if isinstance(a, ast.BandsDecl) and isinstance(b, ast.BandsDecl):  # band requirements (issue #10 A3)
+        req_a = {band.rating: _requires(band) for band in a.bands}
+        req_b = {band.rating: _requires(band) for band in b.bands}
+        moved = [f"{r} {req_a.get(r) or '—'} → {req_b.get(r) or '—'}" for r in dict.fromkeys([*req_a, *req_b])
+                 if req_a.get(r) != req_b.get(r)]
+        if moved:
+            return f"bands {name}: requires " + "; ".join(moved)
+    if isinstance(a, ast.VetoDecl) and isinstance(b, ast.VetoDecl) and _effect(a) != _effect(b):
+        return f"veto {name}: effect {_effect(a)} → {_effect(b)}"
     if isinstance(a, ast.VetoDecl) and isinstance(b, ast.VetoDecl) and len(b.exceptions) > len(a.exceptions):
         added = [x.because or "exception" for x in b.exceptions[len(a.exceptions):]]
         return f"veto {name}: exception added ({'; '.join(added)})"
@@ -160,6 +169,18 @@ def _summary(kind: str, name: str, a: ast.Decl, b: ast.Decl) -> str:
             parts.append("points changed")
         return f"target {name} changed" + (f" ({', '.join(parts)})" if parts else "")
     return f"{kind} {name} changed".replace("  ", " ")
+
+
+def _requires(band: ast.Band) -> str | None:
+    return formatter.expr(band.requires) if band.requires is not None else None
+
+
+def _effect(veto: ast.VetoDecl) -> str:
+    """A veto's rating effect as written after ``then`` (一票否决 for none)."""
+    effect = veto.effect
+    if effect is None:
+        return "一票否决"
+    return f"{effect.kind} {effect.rating if effect.rating is not None else formatter.expr(effect.amount)}"  # type: ignore[arg-type]
 
 
 def _interval(band: ast.Band) -> str:
@@ -234,6 +255,10 @@ def kind_of(old: Result, new: Result) -> str | None:
     vetoes_old, vetoes_new = {v.name for v in old.vetoes}, {v.name for v in new.vetoes}
     causes = [f"veto {v} now fires" for v in sorted(vetoes_new - vetoes_old)]
     causes += [f"veto {v} no longer fires" for v in sorted(vetoes_old - vetoes_new)]
+    effects_old = {(e.kind, e.clause) for e in old.effects}
+    effects_new = {(e.kind, e.clause) for e in new.effects}
+    causes += [f"{k} {c} now applies" for k, c in sorted(effects_new - effects_old)]
+    causes += [f"{k} {c} no longer applies" for k, c in sorted(effects_old - effects_new)]
     if old.band != new.band:
         return f"band {old.band} → {new.band}"
     if old.rating != new.rating:

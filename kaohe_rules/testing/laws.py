@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import KaoheError
-from ..numeric import to_fen
+from ..language.abi import RAW_EFFECTS
+from ..numeric import engine_context, to_fen
+from ..runtime.interpreter import interpret
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -55,6 +57,13 @@ LAWS: tuple[Law, ...] = (
     Law("deterministic", "evaluation is deterministic",
         "the same unit gives the same result again, traced, with its facts in another order, "
         "and under any ambient decimal context"),
+    Law("downgrade-never-raises", "a downgrade never raises the rating",
+        "each `then downgrade N` step ends at the rating it started from or a worse one"),
+    Law("cap-never-raises", "a cap never raises the rating",
+        "each `then cap R` step ends at the rating it started from or a worse one, and never better than R"),
+    Law("effects-ordered", "rating effects apply in the documented order",
+        "score effects, band requirements, caps, downgrades, forced ratings, in that order; each step starts "
+        "where the previous one ended, the last gives the rating; the reference interpreter takes the same steps"),
 )
 LAW_NAMES = tuple(law.name for law in LAWS)
 _BY_NAME = {law.name: law for law in LAWS}
@@ -93,7 +102,7 @@ def evaluate_checked(policy: Policy, unit: Mapping[str, Any]) -> Result:
 
 def check_result(policy: Policy, unit: Mapping[str, Any], result: Result, *, deterministic: bool = True) -> None:
     """Check every one-unit law on ``result`` (of ``unit``); raise the first :class:`LawViolation`."""
-    for check in (_score_bounds, _veto_fails, _band_holds, _rules_never_add, _money_exact):
+    for check in (_score_bounds, _veto_fails, _band_holds, _rules_never_add, _money_exact, _effects_lawful):
         message = check(policy, result)
         if message is not None:
             law, text = message
@@ -146,14 +155,25 @@ def _score_bounds(policy: Policy, result: Result) -> tuple[str, str] | None:
     if not 0 <= result.score <= result.total:
         return law, f"score {result.score} is outside [0, {result.total}]"
     top = sum((s.score for s in sections.values() if s.depth == 1), Decimal(0))
-    if top != result.score:
-        return law, f"score {result.score} is not the sum of the top sections ({top})"
+    if top != result.raw_score:  # the score before score effects (``then score E``) is the sum
+        return law, f"score {result.raw_score} is not the sum of the top sections ({top})"
     return None
 
 
 def _veto_fails(policy: Policy, result: Result) -> tuple[str, str] | None:
     law = "veto-fails"
     vetoed_rating = policy.checked.ratings.vetoed
+    if result.raw[RAW_EFFECTS] is not None:  # rating effects: the vetoes without ``then`` force the vetoed rating
+        plan = policy.checked.plans[result.category]
+        default = [v.name for v in result.vetoes if next(p for p in plan.vetoes if p.name == v.name).effect is None]
+        rank = policy.checked.rating_index
+        if bool(default) != result.vetoed:
+            return law, f"vetoes without effect {default} but vetoed={result.vetoed}"
+        if default and rank(result.rating) < rank(vetoed_rating):
+            return law, f"veto {', '.join(default)} fired but the unit is rated {result.rating}, better than {vetoed_rating}"
+        if not result.effects and result.rating != result.band:
+            return law, f"no effect applied but the rating {result.rating} is not the band {result.band}"
+        return None
     if bool(result.vetoes) != result.vetoed:
         return law, f"vetoes {[v.name for v in result.vetoes]} but vetoed={result.vetoed}"
     if result.vetoes and result.rating != vetoed_rating:
@@ -198,6 +218,45 @@ def _money_exact(policy: Policy, result: Result) -> tuple[str, str] | None:
         return law, f"shares add up to {sum(shares, Decimal(0))}, not the whole {c.total}"
     if c.kind == "reward" and any(i.kind == "fine" for i in c.items):
         return law, "an outcome both rewards and fines"
+    return None
+
+
+#: The order rating effects apply in (docs/language.md, "Order of application").
+_EFFECT_ORDER = {"score": 0, "requires": 1, "cap": 2, "downgrade": 3, "rating": 4, "vetoed": 4}
+
+
+def _effects_lawful(policy: Policy, result: Result) -> tuple[str, str] | None:
+    """downgrade-never-raises, cap-never-raises and effects-ordered on one result."""
+    if result.raw[RAW_EFFECTS] is None:
+        return None
+    rank = policy.checked.rating_index
+    steps = result.effects
+    for step in steps:
+        if step.kind == "downgrade" and rank(str(step.after)) < rank(str(step.before)):
+            return "downgrade-never-raises", f"{step.clause} downgrades {step.before} to the better {step.after}"
+        if step.kind == "cap" and (rank(str(step.after)) < rank(str(step.before))
+                                   or rank(str(step.after)) < rank(str(step.value))):
+            return "cap-never-raises", f"{step.clause} caps at {step.value} but takes {step.before} to {step.after}"
+    law = "effects-ordered"
+    kinds = [_EFFECT_ORDER[s.kind] for s in steps]
+    if kinds != sorted(kinds):
+        return law, f"effects applied as {[s.kind for s in steps]}, not in the documented order"
+    scores = [s for s in steps if s.kind == "score"]
+    ratings = [s for s in steps if s.kind != "score"]
+    if scores and (scores[0].before != result.raw_score or scores[-1].after != result.score):
+        return law, f"score effects go {result.raw_score} → {scores[-1].after}, but the score is {result.score}"
+    for earlier, later in zip(scores, scores[1:]):
+        if later.before != earlier.after:
+            return law, f"score effect {later.clause} starts at {later.before}, not at {earlier.after}"
+    if ratings and (ratings[0].before != result.band and result.band is not None or ratings[-1].after != result.rating):
+        return law, f"rating steps go {ratings[0].before} → {ratings[-1].after}; band {result.band}, rating {result.rating}"
+    for earlier, later in zip(ratings, ratings[1:]):
+        if later.before != earlier.after:
+            return law, f"{later.kind} {later.clause} starts at {later.before}, not at {earlier.after}"
+    with engine_context():
+        reference = interpret(policy.checked, result.category, dict(result.facts))[RAW_EFFECTS]
+    if [tuple(e) for e in reference[1]] != [tuple(e) for e in result.raw[RAW_EFFECTS][1]]:
+        return law, f"the reference interpreter applies {reference[1]}, the evaluator {result.raw[RAW_EFFECTS][1]}"
     return None
 
 

@@ -261,11 +261,18 @@ def mutants(checked: CheckedPolicy, text: str) -> list[Mutant]:
             start, end = src.span(node.span)
             out.append(Mutant("drop", node.span.line, node.span.column, f"veto {node.name} dropped",
                               src.first_line(node.span), ((start, end, ""),)))
+            if node.effect is not None:  # the rating effect dropped: the veto becomes 一票否决 (issue #10 A3)
+                effect = node.effect
+                e_start, e_end = src.span(effect.span)
+                out.append(Mutant("drop", effect.span.line, effect.span.column,
+                                  f"effect `then {effect.kind}` of veto {node.name} dropped",
+                                  src.first_line(effect.span), ((e_start, e_end, ""),)))
     for node in _walk(defaults):
         if isinstance(node, ast.BoolLit) and own(node):
             seen.add(id(node))
             out.append(_flip(node, src))
     out.extend(_band_mutants(checked, src, main))
+    out.extend(_requires_mutants(checked, src, main))
     out.extend(_checkpoint_mutants(checked, src, main))
     out.sort(key=lambda m: (m.line, m.column, m.mutation))
     return out
@@ -297,6 +304,24 @@ def _band_mutants(checked: CheckedPolicy, src: _Text, main: str) -> list[Mutant]
                 out.append(Mutant("number", upper.span.line, upper.span.column,
                                   f"band edge {up.group(2)} → {new} (and the band below)", src.first_line(upper.span),
                                   ((up.start(2), up.end(2), new), (low.start(3), low.end(3), new))))
+    unique = {(m.line, m.mutation): m for m in out}  # a bands block shared by categories appears once
+    return list(unique.values())
+
+
+def _requires_mutants(checked: CheckedPolicy, src: _Text, main: str) -> list[Mutant]:
+    """A band's ``requires COND`` dropped (issue #10 A3): the band no longer asks anything."""
+    out = []
+    for plan in checked.plans.values():
+        for band in plan.bands:
+            condition = band.requires
+            if condition is None or condition.span.source.name != main:
+                continue
+            start, end = src.span(condition.span)
+            keyword = src.text.rfind("requires", 0, start)
+            if keyword < 0:
+                continue
+            out.append(Mutant("drop", band.span.line, band.span.column, f"`requires` of band {band.rating} dropped",
+                              src.first_line(band.span), ((keyword, end, ""),)))
     unique = {(m.line, m.mutation): m for m in out}  # a bands block shared by categories appears once
     return list(unique.values())
 

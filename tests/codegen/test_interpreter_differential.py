@@ -30,6 +30,7 @@ POLICIES = {
     "karamay": ROOT / "policies" / "karamay-2013.kh",
     "every-construct": ROOT / "tests" / "data" / "interpreter" / "every_construct.kh",
     "iteration": ROOT / "tests" / "data" / "interpreter" / "iteration.kh",
+    "rating-effects": ROOT / "tests" / "data" / "interpreter" / "rating_effects.kh",
 }
 _LOADED: dict[str, Any] = {}
 

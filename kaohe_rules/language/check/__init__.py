@@ -28,7 +28,7 @@ import hashlib
 from ...errors import Diagnostic
 from ..linker import LinkedPolicy
 from ..model import CategoryPlan, CheckedPolicy
-from . import bands, consts, effects, facts, lets, outcomes, plans, structure, targets
+from . import bands, consts, effects, facts, lets, outcomes, plans, scores, structure, targets
 from .api import Context
 from .diagnostics import Collector, diagnostic_order
 from .exprs import ExpressionChecker
@@ -55,6 +55,7 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     ctx.consts = consts.ConstEvaluator(ctx)
     ctx.exprs = ExpressionChecker(ctx)
     ctx.lets = lets.LetChecker(ctx)
+    ctx.scores = scores.ScoreReader(ctx)
 
     facts.check_types(ctx)
     structure.check_categories(ctx)
@@ -67,11 +68,15 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     effects.check_vetoes(ctx)
     bands.check_ratings(ctx)
     band_infos = bands.check_bands(ctx)
+    effects.check_band_requires(ctx, band_infos)
     outcomes.check_outcomes(ctx)
     facts.warn_unused_facts(ctx)
     if diag.has_errors() or ctx.sym.ratings is None:
         return None
-    return _model(ctx, plans.build_plans(ctx, placed, band_infos))
+    category_plans = scores.stage_plans(ctx, plans.build_plans(ctx, placed, band_infos))
+    if diag.has_errors():
+        return None
+    return _model(ctx, category_plans)
 
 
 def _model(ctx: Context, category_plans: dict[str, CategoryPlan]) -> CheckedPolicy:

@@ -47,6 +47,10 @@ class Scope:
     constants_only: bool = False
     # named items (``L as NAME``, issue #10 C): (name, depth into ``items``), innermost last
     named: tuple[tuple[str, int], ...] = ()
+    # when the expression is evaluated (issue #10 A2): "pre" before the score (targets, defers,
+    # lets that read no score), "let" a let (reading a score makes it a post-scoring let),
+    # "post" after the score (vetoes, their effects, band ``requires``, outcomes)
+    stage: str = "pre"
 
     def narrow(self, names: Iterable[str]) -> Scope:
         names = frozenset(names)
@@ -80,12 +84,24 @@ class LetApi(Protocol):
         """The type of let ``name``, checking it on first use (K130 for a cycle)."""
 
 
+class ScoreApi(Protocol):
+    def name(self, e: ast.Name, scope: Scope) -> Type | None:
+        """The bare name ``score`` read in ``scope``: its type, or None when it means a user's declaration."""
+
+    def call(self, e: ast.Call, scope: Scope) -> Type:
+        """``score(X)``: a target's or a section's score, resolved in the categories of ``scope``."""
+
+    def post_let(self, e: ast.Name, scope: Scope) -> None:
+        """A post-scoring let read in ``scope`` (K200 where the score is not computed yet)."""
+
+
 class Context:
     """The state every pass reads and extends; the driver creates one per check."""
 
     exprs: ExprApi
     consts: ConstApi
     lets: LetApi
+    scores: ScoreApi
 
     def __init__(self, linked: LinkedPolicy, diag: Collector, sym: Symbols) -> None:
         self.linked = linked
@@ -113,6 +129,12 @@ class Context:
         # categories its facts allow (innermost last)
         self.reading: list[set[str]] = []
         self.fact_restrictions: list[set[str]] = []
+        # scores as values (issue #10 A2): while checking a let, the scores it reads (innermost
+        # last); the post-scoring lets with what makes each one so ("score", "score(X)",
+        # "let L"); the score(X) keys a let reads, for the per-category check in the plans
+        self.score_reading: list[set[str]] = []
+        self.post_lets: dict[str, str] = {}
+        self.let_score_keys: dict[str, set[tuple[str, str, Span]]] = {}
 
     def note_read(self, name: str) -> None:
         for reading in self.reading:

@@ -54,7 +54,8 @@ def check_bands(ctx: Context) -> dict[str, tuple[BandInfo, ...]]:
             high = as_decimal(ctx.consts.const(band.high, "a band edge"))
             if low is None or high is None:
                 continue
-            info = BandInfo(band.rating, low, band.low_closed, high, band.high_closed, band.cite or decl.cite, band.span)
+            info = BandInfo(band.rating, low, band.low_closed, high, band.high_closed, band.cite or decl.cite, band.span,
+                            requires=band.requires)
             if low > high or (low == high and not (band.low_closed and band.high_closed)):
                 diag.error("K127", f"band '{band.rating}' {info.describe()} contains no score", band.span,
                            hint="the lower edge must be below the upper edge")

@@ -119,6 +119,10 @@ class ExpressionChecker(ExprVisitor[Type]):
             if named == ident:
                 ctx.res[e] = Resolution("it", ident, depth=depth)
                 return scope.items[depth]
+        if ident == "score" and scope.record is None:  # the unit's score (issue #10 A2; check/scores.py)
+            score_type = ctx.scores.name(e, scope)
+            if score_type is not None:
+                return score_type
         # 1. fields of the items in scope, innermost first
         for depth in range(len(scope.items) - 1, -1, -1):
             item = scope.items[depth]
@@ -196,6 +200,8 @@ class ExpressionChecker(ExprVisitor[Type]):
         if avail is not None and ctx.fact_restrictions:
             ctx.fact_restrictions[-1].update(avail)
         ctx.res[e] = Resolution("let", ident)
+        if ident in ctx.post_lets:
+            ctx.scores.post_let(e, scope)
         return self._narrowed(ident, t, scope)
 
     def _fact_ref(self, e: ast.Name, scope: Scope) -> Type:
@@ -391,6 +397,8 @@ class ExpressionChecker(ExprVisitor[Type]):
     def visit_Call(self, e: ast.Call) -> Type:
         if e.func == "index":
             return self._index(e)
+        if e.func == "score" and self.scope.record is None:  # a target's or section's score (check/scores.py)
+            return self.ctx.scores.call(e, self.scope)
         if e.func not in FUNCTIONS:
             return self.diag.error("K101", f"unknown function '{e.func}'", e.span,
                                    hint=did_you_mean(e.func, FUNCTIONS + ("index", "count", "sum", "any", "all", "min", "max")

@@ -35,7 +35,11 @@ class LetChecker:
         self._state[name] = "busy"
         ctx.reading.append(set())
         ctx.fact_restrictions.append(set())
-        vtype = ctx.exprs.expr(decl.value, Scope())
+        ctx.score_reading.append(set())
+        vtype = ctx.exprs.expr(decl.value, Scope(stage="let"))
+        scores_read = ctx.score_reading.pop()
+        if scores_read:  # a post-scoring let: computed after the score (issue #10 A2)
+            ctx.post_lets[name] = sorted(scores_read)[0]
         deps = ctx.reading.pop()
         restriction = ctx.fact_restrictions.pop()
         if decl.type is not None:

@@ -42,7 +42,7 @@ def _outcome(ctx: Context, outcome: ast.OutcomeDecl) -> None:
             diag.error("K100", f"outcome '{outcome.rating}' names '{item.name}' twice", item.span)
         if item.amount is not None:
             ctx.reading.append(set())
-            t = ctx.exprs.expr(item.amount, Scope(outcome_items=tuple(local)))
+            t = ctx.exprs.expr(item.amount, Scope(outcome_items=tuple(local), stage="post"))
             ctx.reads[item] = tuple(sorted(ctx.reading.pop()))
             if not t.is_error and t.kind != "money":
                 hint = f"write {item.amount.value}元" if isinstance(item.amount, ast.Number) else None

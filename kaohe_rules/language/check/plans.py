@@ -29,6 +29,9 @@ def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple
             roots |= set(ctx.reads.get(v, ()))
         for d in defers:
             roots |= set(ctx.reads.get(d, ()))
+        if name in sym.bands:  # band ``requires`` (issue #10 A3)
+            for band in sym.bands[name].bands:
+                roots |= set(ctx.reads.get(band, ()))
         for outcome in sym.outcomes.values():
             for item in outcome.items:
                 roots |= set(ctx.reads.get(item, ()))
