@@ -69,6 +69,10 @@ def _record_lets(ctx: Context, record: ast.RecordDecl) -> None:
         if let.name in fields:
             ctx.diag.error("K100", f"record '{record.name}' already has a field '{let.name}'", let.span)
             continue
+        if let.report:
+            ctx.diag.error("K134", f"'report' on the field '{let.name}' of record '{record.name}'", let.span,
+                           hint="a field has a value per item, not per unit: report a top-level let, "
+                                "e.g. a count or sum over the list")
         vtype = ctx.exprs.expr(let.value, Scope(record=record.name))
         if let.type is not None:
             declared = ctx.resolve_type(let.type)

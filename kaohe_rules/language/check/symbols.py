@@ -37,6 +37,7 @@ class Symbols:
         self.ratings: ast.RatingsDecl | None = None
         self.bands: dict[str, ast.BandsDecl] = {}
         self.outcomes: dict[str, ast.OutcomeDecl] = {}
+        self.general_outcomes: list[ast.OutcomeDecl] = []  # ``outcome { … }``: for every rating, in order
         self.global_names: dict[str, tuple[str, Span]] = {}  # the value namespace: name -> (kind, where)
 
     def rating_names(self) -> list[str]:
@@ -153,6 +154,9 @@ class _Collect(DeclVisitor[None]):
         self.sym.bands[decl.category] = decl
 
     def visit_OutcomeDecl(self, decl: ast.OutcomeDecl) -> None:
+        if decl.for_every_rating:
+            self.sym.general_outcomes.append(decl)
+            return
         if decl.rating in self.sym.outcomes:
             self.diag.error("K100", f"outcome for '{decl.rating}' is declared twice", decl.span)
             return
