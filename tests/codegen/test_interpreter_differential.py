@@ -29,6 +29,7 @@ EXAMPLES = 2000 if os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long" else 120
 POLICIES = {
     "karamay": ROOT / "policies" / "karamay-2013.kh",
     "every-construct": ROOT / "tests" / "data" / "interpreter" / "every_construct.kh",
+    "consequences": ROOT / "tests" / "data" / "interpreter" / "consequences.kh",
 }
 _LOADED: dict[str, Any] = {}
 
