@@ -74,6 +74,8 @@ _TEXT = {
         "exc_held": "成立",
         "exc_not_held": "不成立",
         "exc_skipped": "未判断",
+        "reported": "报告数值",
+        "general_money": "其他奖惩（不论等次）",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -117,6 +119,8 @@ _TEXT = {
         "exc_held": "holds",
         "exc_not_held": "does not hold",
         "exc_skipped": "not tested",
+        "reported": "Reported values",
+        "general_money": "Further consequences (whatever the rating)",
     },
 }
 
@@ -213,6 +217,11 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
         w(f"{t['rating']}{sep}{result.rating_label} {cite(result.band_citation)}")
     w(f"  {_next_band(w, result, band_event)}")
     w()
+    if result.reported:  # issue #10: a let the scheme names as a result
+        w.heading("reported")
+        for r in result.reported.values():
+            w(f"  {r.label or r.name}{sep}{w.value(r.value)} {cite(r.citation)}".rstrip())
+        w()
     _vetoes(w, trace.of_kind("veto"), full)
     _deferrals(w, trace.of_kind("deferral"))
     w()
@@ -237,6 +246,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     else:
         _largest(w, trace)
     _money(w, result)
+    _general_money(w, result)
     return w.text()
 
 
@@ -373,3 +383,24 @@ def _money(w: _Writer, result: Result) -> None:
     if c.kind != "none":
         key = "total_reward" if c.kind == "reward" else "total_fine"
         w(f"  {t[key]}{t['colon']}{c.total:,.2f} {t['yuan']}")
+
+
+def _general_money(w: _Writer, result: Result) -> None:
+    """The outcomes for every rating (issue #10): only those with an item that applies."""
+    t = w.t
+    applying = [c for c in result.general_consequences if c.items]
+    if not applying:
+        return
+    w()
+    w.heading("general_money")
+    for c in applying:
+        for item in c.items:
+            where = f" {cite(item.citation)}".rstrip()
+            if item.kind == "sanction":
+                w(f"  {t['sanction']}{t['colon']}{item.label or item.name}{where}")
+            else:
+                amount = f"{item.amount:,.2f}" if item.amount is not None else "—"
+                w(f"  {item.label or item.name}{t['colon']}{amount} {t['yuan']}{where}")
+        if c.kind != "none":
+            key = "total_reward" if c.kind == "reward" else "total_fine"
+            w(f"  {t[key]}{t['colon']}{c.total:,.2f} {t['yuan']}")
