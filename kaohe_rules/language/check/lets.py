@@ -91,8 +91,8 @@ def warn_unused_lets(ctx: Context) -> None:
     """
     read: set[str] = set()
     for reader, names in ctx.reads.items():
-        if not (isinstance(reader, ast.LetDecl) and reader.name in names):
-            read.update(names)
+        itself = reader.name if isinstance(reader, ast.LetDecl) else None  # a let in a cycle reads itself
+        read.update(n for n in names if n != itself)
     for name, decl in ctx.sym.lets.items():
         if name not in read and not decl.report:
             ctx.diag.warn("K181", f"let '{name}' is declared but nothing reads it", decl.span,
