@@ -25,7 +25,7 @@ from ..language import ast
 from ..language.abi import NOT_APPLICABLE
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
-from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+from ..numeric import ceil_int, divide, floor_int, round_half_up, scales_by_percent, to_fen
 
 Env = dict[str, object]
 
@@ -242,7 +242,7 @@ class Interpreter:
         ka, kb = self.policy.types[e.left].kind, self.policy.types[e.right].kind
         if e.op == "-" and ka == "date" and kb == "date":
             return (a - b).days
-        if e.op == "*" and {ka, kb} == {"money", "percent"}:
+        if e.op == "*" and scales_by_percent(ka, kb):
             return divide(a * b, 100)
         if e.op == "/":
             if ka == "money" and kb == "percent":

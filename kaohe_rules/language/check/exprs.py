@@ -269,7 +269,10 @@ class ExpressionChecker(ExprVisitor[Type]):
         if "money" in kinds and kinds & set(NUMERIC) and isinstance(culprit, ast.Number):
             hint = f"write {culprit.value}元 to mean an amount of money"
         elif "percent" in kinds and kinds & set(NUMERIC) and isinstance(culprit, ast.Number):
-            hint = f"write {culprit.value}% to mean a percentage"
+            hint = f"write {culprit.value}% to mean a percentage" + (
+                ", or take the percentage of a number first (q * 25% is a number)" if op else "")
+        elif "percent" in kinds and kinds & set(NUMERIC):
+            hint = "a percentage and a number do not add or compare; q * 25% (25% of q) is a number"
         elif "money" in kinds and kinds & set(NUMERIC):
             hint = "amounts of money only combine with amounts (元) or scale by plain numbers"
         what = f"'{op}'" if op else "compare"
