@@ -184,7 +184,8 @@ CODES: dict[str, Code] = _codes([
     Code("K162", "needless-none-test", "needless none test",
          "`is none`, `is set` or `??` on a value that is never none", severity="warning"),
     Code("K170", "keyword-as-name", "keyword used as a name",
-         "a declaration, field or category named after a keyword"),
+         "a declaration, field or category named after a word an expression reads as a keyword "
+         "(`if`, `not`, `true`, `count`, …: derived from the grammar; other keywords are names where they stand)"),
     Code("K180", "unused-fact", "unused fact", "a fact that no rule reads", severity="warning"),
     Code("K181", "unused-let", "unused let",
          "a `let` that nothing reads and that is not marked `report`", severity="warning"),

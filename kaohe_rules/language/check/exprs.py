@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import attrs
 
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..model import Resolution
 from ..types import (
     BOOL,
@@ -171,8 +171,8 @@ class ExpressionChecker(ExprVisitor[Type]):
         for enum in sym.enums.values():
             options += [m.name for m in enum.members]
         hint = did_you_mean(ident, options)
-        if ident in KEYWORDS:
-            hint = f"'{ident}' is a keyword of the language and cannot be used as a name"
+        if ident in NAMES_READ_AS_KEYWORDS:
+            hint = f"'{ident}' is a keyword in expressions and cannot be used as a name"
         return self.diag.error("K101", f"unknown name '{ident}'", e.span, hint=hint)
 
     def _let_ref(self, e: ast.Name, scope: Scope) -> Type:

@@ -8,7 +8,7 @@ are typed in the record's own scope (its fields and params only).
 from __future__ import annotations
 
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..types import ERROR, Type, assignable
 from .api import Context, Scope
 
@@ -28,8 +28,8 @@ def check_types(ctx: Context) -> None:
             if field.name in fields:
                 diag.error("K100", f"record '{record.name}' declares field '{field.name}' twice", field.span)
                 continue
-            if field.name in KEYWORDS:
-                diag.error("K170", f"'{field.name}' is a keyword and cannot name a field", field.span)
+            if field.name in NAMES_READ_AS_KEYWORDS:
+                diag.error("K170", f"'{field.name}' is a keyword in expressions and cannot name a field", field.span)
             ftype = ctx.resolve_type(field.type)
             if ftype.kind in ("record", "list"):
                 diag.error("K103", f"field '{field.name}' cannot hold a {ftype.describe()}", field.type.span,

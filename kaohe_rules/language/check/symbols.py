@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ...source import Span
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..linker import LinkedPolicy
 from ..model import CategoryInfo
 from ..visitor import DeclVisitor
@@ -55,8 +55,8 @@ def collect(linked: LinkedPolicy, diag: Collector) -> Symbols:
             if decl.name in sym.categories:
                 diag.error("K100", f"category '{decl.name}' is declared twice", decl.span)
                 continue
-            if decl.name in KEYWORDS:
-                diag.error("K170", f"'{decl.name}' is a keyword and cannot name a category", decl.span)
+            if decl.name in NAMES_READ_AS_KEYWORDS:
+                diag.error("K170", f"'{decl.name}' is a keyword in expressions and cannot name a category", decl.span)
                 continue
             # placeholder; the structure pass fills in totals and sections
             sym.categories[decl.name] = CategoryInfo(decl.name, decl.label, Decimal(0), decl.cite, (), decl.span)
@@ -76,8 +76,8 @@ class _Collect(DeclVisitor[None]):
 
     def declare_global(self, kind: str, name: str, span: Span) -> bool:
         sym = self.sym
-        if name in KEYWORDS:
-            self.diag.error("K170", f"'{name}' is a keyword and cannot name a {kind}", span,
+        if name in NAMES_READ_AS_KEYWORDS:
+            self.diag.error("K170", f"'{name}' is a keyword in expressions and cannot name a {kind}", span,
                             hint=f"choose another name, e.g. {name}_值")
             return False
         if name in sym.global_names:
