@@ -16,7 +16,7 @@ TWO_BAD = [{"等次": "差"}, {"等次": "差"}]
 
 
 def unit(category: str, **facts: object) -> kaohe_rules.Result:
-    return POLICY.evaluate({"id": "u", "category": category, "facts": facts})
+    return POLICY.evaluate({"id": "u", "category": category, "facts": {"限额": {"次数": 5}, **facts}})
 
 
 def test_items_that_do_not_apply_are_absent_and_read_as_zero() -> None:
@@ -86,3 +86,17 @@ def test_nothing_is_generated_for_a_policy_that_does_not_use_them() -> None:
     assert "OUT = (OUT, (" not in source and "'not applicable'" not in source
     assert "OUT = (OUT, (G0, G1, ))" in POLICY.generated_source and "'not applicable'" in POLICY.generated_source
     assert not karamay.checked.general_outcomes and not karamay.checked.reported
+
+
+def test_record_valued_facts_and_optional_ones() -> None:
+    r = unit("部门", 扣分=50, 季度考核=TWO_BAD, 限额={"次数": 1}, 可选限额={"次数": 0, "金额": "500"})
+    names = {i.name: i.amount for c in r.general_consequences for i in c.items}
+    assert names == {"警示约谈": None, "超限": None, "限额扣减": Decimal("500.00"), "扣减": Decimal("0.00")}
+    assert r.facts["限额"] == {"次数": 1, "金额": Decimal("0"), "从严": False}  # its derived field computed
+    assert unit("部门").facts["可选限额"] is None
+    try:
+        unit("部门", 限额={"次数": -1, "多余": 1})
+    except kaohe_rules.FactError as exc:
+        assert sorted(p.fact for p in exc.problems) == ["限额.多余", "限额.次数"]
+    else:  # pragma: no cover
+        raise AssertionError("a bad record fact was accepted")

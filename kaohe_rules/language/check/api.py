@@ -55,6 +55,9 @@ class ExprApi(Protocol):
     def expr(self, e: ast.Expr, scope: Scope) -> Type:
         """The type of ``e`` in ``scope``, recorded in ``ctx.types`` (errors reported)."""
 
+    def asserted(self, e: ast.Expr, truth: bool) -> tuple[str, ...]:
+        """The optional names known to be set when ``e`` is ``truth`` (flow narrowing)."""
+
 
 class ConstApi(Protocol):
     def const(self, expr: ast.Expr, what: str) -> object:

@@ -73,6 +73,10 @@ class ExpressionChecker(ExprVisitor[Type]):
         self.ctx.types[e] = t
         return t
 
+    def asserted(self, e: ast.Expr, truth: bool) -> tuple[str, ...]:
+        """The names ``e`` being ``truth`` proves set (for a pass that runs code only under a condition)."""
+        return tuple(asserted(e, truth))
+
     # -------------------------------------------------------------- literals
     def visit_Number(self, e: ast.Number) -> Type:
         return INT if e.is_int else DECIMAL

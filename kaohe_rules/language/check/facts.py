@@ -46,10 +46,6 @@ def check_facts(ctx: Context) -> None:
     """The pass: each fact's type (not a single record), default, bound and ``for`` list."""
     for name, decl in ctx.sym.facts.items():
         ftype = ctx.resolve_type(decl.type)
-        if ftype.kind == "record" and not ftype.is_error:
-            ctx.diag.error("K103", f"fact '{name}' cannot be a single record", decl.type.span,
-                           hint=f"use 'list of {ftype.name}', or separate facts")
-            ftype = ERROR
         ctx.fact_types[name] = ftype
         ctx.fact_defaults[name] = ctx.consts.default_value(decl.default, ftype, name)
         ctx.fact_bounds[name] = ctx.consts.bounds(decl.constraint, ftype, name)

@@ -60,8 +60,9 @@ def _outcome(ctx: Context, outcome: ast.OutcomeDecl) -> None:
         if item.condition is not None:
             ctype = ctx.exprs.expr(item.condition, scope)
             diag.expect_bool(ctype, item.condition, f"the condition of '{item.name}'")
-        if item.amount is not None:
-            t = ctx.exprs.expr(item.amount, scope)
+        if item.amount is not None:  # computed only when the condition holds: narrowed by it
+            amount_scope = scope.narrow(ctx.exprs.asserted(item.condition, True)) if item.condition is not None else scope
+            t = ctx.exprs.expr(item.amount, amount_scope)
             if not t.is_error and t.kind != "money":
                 hint = f"write {item.amount.value}元" if isinstance(item.amount, ast.Number) else None
                 diag.error("K103", f"'{item.name}' should be an amount of money, not {t.describe()}",
