@@ -46,8 +46,8 @@ from ..runtime.trace import canonical, money_text, short_file
 
 if TYPE_CHECKING:
     from ..policy import Policy
-    from ..runtime.program import Program
     from ..runtime.parts import Consequences
+    from ..runtime.program import Program
     from ..runtime.result import Result
 
 FORMAT = "kaohe-trace"

@@ -457,7 +457,7 @@ class _Body:
                     continue
                 if item.kind == "share" and item.amount is None:
                     rest = (local, cond)
-                elif item.kind == "share":
+                elif item.kind == "share" and item.amount is not None:
                     value = f"_fen({exprs.visit(item.amount)})"
                     out.writeline(f"{local} = {value}" if cond is None else f"{local} = {value} if {cond} else {zero}")
                     shares.append(local)

@@ -20,8 +20,8 @@ import lark
 from lark import exceptions as lark_exc
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
-from lark.parsers.lalr_analysis import Shift
 from lark.parse_tree_builder import PropagatePositions
+from lark.parsers.lalr_analysis import Shift
 
 from ..errors import Diagnostic
 from ..grammar_file import grammar_text

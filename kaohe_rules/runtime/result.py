@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..language.abi import (
-    TAG_LET,
     RAW_BAND,
     RAW_DEFERRED,
     RAW_EXCEPTED,
@@ -21,14 +20,15 @@ from ..language.abi import (
     RAW_SECTIONS,
     RAW_TARGETS,
     RAW_VETOES,
+    TAG_LET,
 )
 from ..language.model import CategoryPlan, CheckedPolicy
 from .parts import Consequences as Consequences
 from .parts import Deferral as Deferral
 from .parts import MoneyItem as MoneyItem
+from .parts import Reported as Reported
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
-from .parts import Reported as Reported
 from .parts import VetoHit as VetoHit
 from .parts import consequences_of, outcome_lines
 from .parts import jsonable as jsonable
