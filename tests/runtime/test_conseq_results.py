@@ -45,8 +45,9 @@ def test_outcomes_for_every_rating_come_after_the_ratings_own() -> None:
         [("警示约谈", None)], [("扣减", Decimal("1000.00"))]]
     assert r.general_consequences[0].citation == "十二"
     doc = r.to_dict()
-    assert [c["kind"] for c in doc["general_consequences"]] == ["none", "fine"]  # type: ignore[index]
-    assert doc["reported"] == {  # type: ignore[comparison-overlap]
+    general = doc["general_consequences"]
+    assert isinstance(general, list) and [c["kind"] for c in general] == ["none", "fine"]
+    assert doc["reported"] == {
         "不满意次数": {"name": "不满意次数", "label": "不满意次数", "citation": None, "value": 2},
         "一季度满意": {"name": "一季度满意", "label": "有满意季度", "citation": None, "value": False}}
 
