@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from cli_runner import ROOT, run
 
 POLICY = ROOT / "tests" / "data" / "interpreter" / "consequences.kh"
