@@ -82,7 +82,6 @@ def _parser() -> lark.Lark:
 
 
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def names_read_as_keywords() -> frozenset[str]:
     """The words that cannot be read as a name in an expression, derived from the parser's states.
 
@@ -106,6 +105,7 @@ def names_read_as_keywords() -> frozenset[str]:
                      if fast.terminal_for(state, word) not in (None, "NAME"))
 
 
+@functools.lru_cache(maxsize=1)
 def _fast_parser() -> FastParser | None:
     """The fast parser over :func:`_parser`'s tables; None (parse with Lark) if it does not fit them."""
     try:
