@@ -442,11 +442,11 @@ def compare(policy: Policy, expect: Expect, result: Result) -> list[Mismatch]:
         if got is None or got != wanted_score:
             out.append(Mismatch(f"target {name}", plain(wanted_score), "not assessed" if got is None else plain(got)))
     reported = result.reported if expect.reported else {}
-    for name, wanted in expect.reported:
+    for name, wanted_value in expect.reported:
         if name not in reported:
-            out.append(Mismatch(f"reported {name}", _shown(wanted), "not reported"))
-        elif not _same_value(wanted, reported[name].value):
-            out.append(Mismatch(f"reported {name}", _shown(wanted), _shown(reported[name].value)))
+            out.append(Mismatch(f"reported {name}", _shown(wanted_value), "not reported"))
+        elif not _same_value(wanted_value, reported[name].value):
+            out.append(Mismatch(f"reported {name}", _shown(wanted_value), _shown(reported[name].value)))
     sections = {key: s.score for key, s in result.sections.items()}
     for name, wanted_score in expect.sections:
         got = sections.get(name)
