@@ -102,14 +102,18 @@ def _fen(amount: Decimal) -> Decimal:
     return amount.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
+def _deferred(a: dict[str, Any]) -> bool:
+    """四(二)1: an out-of-area vehicle's 较大 (3–9 deaths) road accident goes to the autonomous region's rules."""
+    return bool(a.get("异地车辆", False)) and a["类型"] == "道路交通" and 3 <= a["死亡人数"] < 10
+
+
 def _accidents(f: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(all accidents, those the city assesses, those deferred to the autonomous region — 四(二)1)."""
     accidents = f.get("事故") or []
     kept = []
     deferred = []
     for a in accidents:
-        deaths = a["死亡人数"]
-        if a.get("异地车辆", False) and a["类型"] == "道路交通" and 3 <= deaths < 10:
+        if _deferred(a):
             deferred.append(a)
         else:
             kept.append(a)
@@ -123,7 +127,7 @@ def _control_and_vetoes(f: dict[str, Any], accidents: list[dict[str, Any]], kept
     for a in kept:
         d = a["死亡人数"]
         deaths += d
-        if d >= 1:
+        if d >= 1:  # param 起数指标计入死亡人数下限 = 1 (fatal accidents only)
             fatal += 1
     death_limit = f.get("死亡人数控制指标")
     accident_limit = f.get("事故起数控制指标")
@@ -140,7 +144,10 @@ def _control_and_vetoes(f: dict[str, Any], accidents: list[dict[str, Any]], kept
         vetoes.append(("瞒报谎报", hidden))
     if broke:
         vetoes.append(("突破指标", []))
-    social = [a for a in kept if a["死亡人数"] < 3 and a.get("重大社会影响", False)]
+    # 四(二)4(4) reads every accident: below 较大, or the out-of-area 较大 road
+    # accidents 四(二)1 hands to the autonomous region (issue #10 item 8).
+    social = [a for a in accidents
+              if (a["死亡人数"] < 3 or _deferred(a)) and a.get("重大社会影响", False)]
     if social:
         vetoes.append(("重大社会影响", social))
     return control, vetoes
