@@ -428,7 +428,8 @@ class _Body:
             out.writeline(f"if RATING == {rating_index}:")
         with out.indent() if rating_index is not None else nullcontext():
             na = repr(abi.NOT_APPLICABLE)
-            zero = self.ctx.const(Decimal("0.00"))
+            # 0.00 for an item left out; a constant only in policies that have such items
+            zero = self.ctx.const(Decimal("0.00")) if any(i.conditional for i in outcome.items) else "0"
             category = self.plan.category.name
             amounts: list[str] = []
             total_parts: list[str] = []
