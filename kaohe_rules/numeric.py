@@ -65,6 +65,17 @@ def divide(a: Decimal | int, b: Decimal | int) -> Decimal:
     return _divide(a, b)  # Context.divide takes ints as they are: no Decimal() of each operand
 
 
+def scales_by_percent(ka: str, kb: str) -> bool:
+    """Whether ``a * b`` of these kinds takes a percentage of an amount or a number (÷ 100).
+
+    ``1000元 * 30%`` is 300元 and ``q * 25%`` is the number q/4 (a weight, issue #10):
+    a percentage times anything but another percentage is that much of it.
+    """
+    if ka == "percent":
+        return kb != "percent"
+    return kb == "percent"
+
+
 def arith(op: str, a: int | Decimal, b: int | Decimal, ka: str, kb: str) -> int | Decimal:
     """Typed arithmetic on constants, the same rules the compiled code follows."""
     if op == "+":
@@ -72,7 +83,7 @@ def arith(op: str, a: int | Decimal, b: int | Decimal, ka: str, kb: str) -> int 
     if op == "-":
         return a - b
     if op == "*":
-        if "percent" in (ka, kb) and "money" in (ka, kb):
+        if scales_by_percent(ka, kb):
             return divide(Decimal(a) * Decimal(b), HUNDRED)
         return a * b
     if op == "/":

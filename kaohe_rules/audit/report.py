@@ -98,6 +98,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "blocked": "；但因一票否决，分数达到也评为{rating}",
         "top": "已在最高分数段。",
         "consequences": "奖惩",
+        "reported": "报告数值", "further": "其他奖惩（不论等次）", "value": "数值",
         "item": "项目", "amount": "金额（元）",
         "none": "不奖不罚",
         "category_total": "小计",
@@ -138,6 +139,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "blocked": "; a veto keeps the rating at {rating} anyway",
         "top": "Already in the best band.",
         "consequences": "Rewards and penalties",
+        "reported": "Reported values", "further": "Further consequences (whatever the rating)", "value": "Value",
         "item": "Item", "amount": "Amount (yuan)",
         "none": "no reward, no penalty",
         "category_total": "Subtotal",
@@ -213,13 +215,16 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
         for rank, r in enumerate(rows_in, 1):
             vetoes = "；".join(f"{v.label or v.name}{_cite(v.citation)}" for v in r.vetoes)
             deferred = "；".join(f"{d.label or d.name} → {d.to}" for d in r.deferred)
+            reported = tuple(_scalar(v.value) for v in r.reported.values()) if checked.reported else ()
             rows.append((str(rank), r.unit_id, r.name or "", plain_decimal(r.score),
                          r.band or "—", r.rating_label, vetoes or "—",
-                         _signed(r), deferred or "—"))
+                         _signed(r), deferred or "—", *reported))
             css.append(f"rating-{checked.rating_index(r.rating)}-of-{len(checked.ratings.ratings)}"
                        + (" vetoed" if r.vetoed else ""))
+        reported_heads = tuple(checked.lets[n].label or n for n in checked.reported)  # issue #10: reported lets
         blocks.append(Table((t["rank"], t["id"], t["unit"], t["score"], t["band"], t["rating"], t["veto"],
-                             t["money"], t["deferred"]), tuple(rows), numeric=(0, 3, 7), css="ranking",
+                             t["money"], t["deferred"], *reported_heads), tuple(rows), numeric=(0, 3, 7),
+                            css="ranking",
                             row_css=tuple(css)))
         counts: list[tuple[str, ...]] = []
         for rating in checked.ratings.ratings:
@@ -380,7 +385,24 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
     else:
         rows = [(i.label or i.name, money(i.amount) if i.amount is not None else "—") for i in c.items]
         blocks.append(Table((t["item"], t["amount"]), tuple(rows), numeric=(1,), css="money"))
+    blocks.extend(_issue10_unit_blocks(result, t))
     blocks.append(Para(t["generated"].format(version=__version__), "meta"))
+    return blocks
+
+
+def _issue10_unit_blocks(result: Result, t: dict[str, str]) -> list[Block]:
+    """Reported lets and the outcomes for every rating (issue #10); nothing for a policy without them."""
+    blocks: list[Block] = []
+    further = [i for c in result.general_consequences for i in c.items]
+    if further:
+        blocks.append(Heading(2, t["further"]))
+        rows = [((i.label or i.name) + _cite(i.citation), money(i.amount) if i.amount is not None else "—")
+                for i in further]
+        blocks.append(Table((t["item"], t["amount"]), tuple(rows), numeric=(1,), css="money"))
+    if result.reported:
+        blocks.append(Heading(2, t["reported"]))
+        rows = [((r.label or r.name) + _cite(r.citation), _scalar(r.value)) for r in result.reported.values()]
+        blocks.append(Table((t["item"], t["value"]), tuple(rows), css="reported"))
     return blocks
 
 

@@ -47,6 +47,7 @@ from ..runtime.trace import canonical, money_text, short_file
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..runtime.parts import Consequences
     from ..runtime.program import Program
     from ..runtime.result import Result
 
@@ -133,9 +134,30 @@ def _value(policy: Policy | Program, t: Type, value: object) -> object:
     return canonical(value)
 
 
+def _consequences_section(c: Consequences) -> dict[str, Any]:
+    return {
+        "kind": c.kind,
+        "citation": c.citation,
+        "total": money_text(c.total),
+        "items": [{"kind": i.kind, "name": i.name, "amount": None if i.amount is None else money_text(i.amount)}
+                  for i in c.items],
+        "notes": list(c.notes),
+    }
+
+
 def result_section(result: Result) -> dict[str, Any]:
-    """The outcome of the assessment in canonical form (what replay compares first)."""
-    c = result.consequences
+    """The outcome of the assessment in canonical form (what replay compares first).
+
+    ``general_consequences`` and ``reported`` (issue #10) are there only for a policy that
+    has outcomes for every rating or reported lets, so other documents are unchanged.
+    """
+    checked = result.program.checked
+    extra: dict[str, Any] = {}
+    if checked.general_outcomes:
+        extra["general_consequences"] = [_consequences_section(c) for c in result.general_consequences]
+    if checked.reported:
+        extra["reported"] = {n: {"label": r.label, "citation": r.citation, "value": canonical(r.value)}
+                             for n, r in result.reported.items()}
     return {
         "score": canonical(result.score),
         "total": canonical(result.total),
@@ -152,15 +174,9 @@ def result_section(result: Result) -> dict[str, Any]:
                      for d in result.deferred],
         "sections": {path: canonical(s.score) for path, s in result.sections.items()},
         "targets": {t.name: canonical(t.score) for t in result.targets},
-        "consequences": {
-            "kind": c.kind,
-            "citation": c.citation,
-            "total": money_text(c.total),
-            "items": [{"kind": i.kind, "name": i.name, "amount": None if i.amount is None else money_text(i.amount)}
-                      for i in c.items],
-            "notes": list(c.notes),
-        },
+        "consequences": _consequences_section(result.consequences),
         **effects_section(result),
+        **extra,
     }
 
 
@@ -485,18 +501,24 @@ SCHEMA: dict[str, Any] = {
                     "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed"]},
                                    "clause": {"type": "string"}, "value": _VALUE, "before": _VALUE,
                                    "after": _VALUE}}},
-                "consequences": {
-                    "type": "object", "required": ["kind", "citation", "total", "items", "notes"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "kind": {"enum": ["reward", "fine", "none"]}, "citation": {"type": ["string", "null"]},
-                        "total": {"$ref": "#/$defs/money"},
-                        "items": {"type": "array", "items": {
-                            "type": "object", "required": ["kind", "name", "amount"], "additionalProperties": False,
-                            "properties": {"kind": {"enum": ["reward", "fine", "share", "sanction"]},
-                                           "name": {"type": "string"},
-                                           "amount": {"oneOf": [{"$ref": "#/$defs/money"}, {"type": "null"}]}}}},
-                        "notes": {"type": "array", "items": {"type": "string"}}}}}},
+                "consequences": {"$ref": "#/$defs/consequences"},
+                "general_consequences": {"type": "array", "items": {"$ref": "#/$defs/consequences"}},
+                "reported": {"type": "object", "additionalProperties": {
+                    "type": "object", "required": ["label", "citation", "value"], "additionalProperties": False,
+                    "properties": {"label": {"type": ["string", "null"]}, "citation": {"type": ["string", "null"]},
+                                   "value": _VALUE}}}}},
+        "consequences": {
+            "type": "object", "required": ["kind", "citation", "total", "items", "notes"],
+            "additionalProperties": False,
+            "properties": {
+                "kind": {"enum": ["reward", "fine", "none"]}, "citation": {"type": ["string", "null"]},
+                "total": {"$ref": "#/$defs/money"},
+                "items": {"type": "array", "items": {
+                    "type": "object", "required": ["kind", "name", "amount"], "additionalProperties": False,
+                    "properties": {"kind": {"enum": ["reward", "fine", "share", "sanction"]},
+                                   "name": {"type": "string"},
+                                   "amount": {"oneOf": [{"$ref": "#/$defs/money"}, {"type": "null"}]}}}},
+                "notes": {"type": "array", "items": {"type": "string"}}}},
     },
 }
 
@@ -509,6 +531,7 @@ _DEF_TEXT = {
     "span": "a place in the policy (file, line, column, end_line, end_column) or null",
     "event": "an event (kind, id, label, citation, value, reads, span, …)",
     "result": "the result (score, total, band, rating, …)",
+    "consequences": "the consequences of an outcome (kind, citation, total, items, notes)",
 }
 _TYPE_TEXT = {"string": "text", "boolean": "true or false", "null": "null", "array": "a list",
               "object": "an object", "integer": "a whole number"}

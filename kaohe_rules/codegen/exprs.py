@@ -22,6 +22,7 @@ from ..language import ast
 from ..language.model import CheckedPolicy
 from ..language.types import Type
 from ..language.visitor import ExprVisitor
+from ..numeric import scales_by_percent
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter
 from .frame import SCORE_KEY, Frame, score_key
@@ -180,7 +181,7 @@ class ExprCompiler(ExprVisitor[str]):
         ka, kb = self.ctx.type_of(e.left).kind, self.ctx.type_of(e.right).kind
         if e.op == "-" and ka == "date" and kb == "date":
             return False
-        return not (e.op == "*" and {ka, kb} == {"money", "percent"})
+        return not (e.op == "*" and scales_by_percent(ka, kb))
 
     def visit_Binary(self, e: ast.Binary) -> str:
         if e.op in "+-*" and self._is_plain_arith(e):
@@ -190,7 +191,7 @@ class ExprCompiler(ExprVisitor[str]):
         ka, kb = self.ctx.type_of(e.left).kind, self.ctx.type_of(e.right).kind
         if e.op == "-" and ka == "date" and kb == "date":
             return f"({a} - {b}).days"
-        if e.op == "*" and {ka, kb} == {"money", "percent"}:
+        if e.op == "*" and scales_by_percent(ka, kb):
             return f"_div({a} * {b}, 100)"
         if e.op == "/":
             if ka == "money" and kb == "percent":

@@ -169,6 +169,9 @@ class FactReaderGenerator:
             else:
                 func = self.element_function(t.elem)
                 w(f"{var} = list(map({func}, {var})) if {var} else []")
+        elif kind == "record":  # a record-valued fact (issue #10): checked and built as a list's record is
+            w(f"if {var}.__class__ is not dict: raise _S")
+            w(f"{var} = {self.record_function(t.name or '')}({var})")
         else:  # pragma: no cover - the checker admits no other fact types
             w("raise _S")
         self.bounds(var, bounds, kind)

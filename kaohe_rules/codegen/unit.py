@@ -15,11 +15,13 @@ evaluation error comes from.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from decimal import Decimal
 from typing import assert_never
 
 import attrs
 
-from ..language import ast
+from ..language import abi, ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter, Site
@@ -211,6 +213,11 @@ class _Body:
         for rating_name, outcome in self.policy.outcomes.items():
             with out.at(Site(LATE_WHERE, outcome.span)):
                 self._outcome(outcome, self._ratings.index(rating_name))
+        if self.policy.general_outcomes:  # nothing is generated for a policy without them
+            for g_index, outcome in enumerate(self.policy.general_outcomes):
+                with out.at(Site(LATE_WHERE, outcome.span)):
+                    self._outcome(outcome, None, f"G{g_index}")
+            out.writeline(f"OUT = (OUT, ({''.join(f'G{g}, ' for g in range(len(self.policy.general_outcomes)))}))")
         sections_tuple = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
         targets_tuple = "(" + "".join(f"{t}, " for t in target_locals) + ")"
         return tuple(order), (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
@@ -433,36 +440,63 @@ class _Body:
             out.writeline("else:")
             out.writeline(f"    T.append(('veto', {index}, False, -1, None, {reads}))")
 
-    def _outcome(self, outcome: ast.OutcomeDecl, rating_index: int) -> None:
+    def _outcome(self, outcome: ast.OutcomeDecl, rating_index: int | None, into: str = "OUT") -> None:
+        """The outcome's items into ``OUT`` (``rating_index`` None: an outcome for every rating, into ``into``).
+
+        An item excluded by ``for`` generates nothing (its amount is the constant
+        ``NOT_APPLICABLE``); an item with ``when`` computes its amount only when the
+        condition holds.  A reward or fine that does not apply reads as 0 in later items.
+        """
         out = self.out
         frame = self.frame.inner("outcome")  # the outcome's items are names only inside it
         exprs = self.exprs.inner(frame)
-        out.writeline(f"if RATING == {rating_index}:")
-        with out.indent():
+        if rating_index is not None:
+            out.writeline(f"if RATING == {rating_index}:")
+        with out.indent() if rating_index is not None else nullcontext():
+            na = repr(abi.NOT_APPLICABLE)
+            # 0.00 for an item left out; a constant only in policies that have such items
+            zero = self.ctx.const(Decimal("0.00")) if any(i.conditional for i in outcome.items) else "0"
+            category = self.plan.category.name
             amounts: list[str] = []
             total_parts: list[str] = []
             shares: list[str] = []
-            rest_local = None
+            rest: tuple[str, str | None] | None = None
+            bound: set[str] = set()
             for i_index, item in enumerate(outcome.items):
                 local = f"O{i_index}"
-                if item.kind in ("reward", "fine"):
-                    out.writeline(f"{local} = _fen({exprs.visit(item.amount)})")  # type: ignore[arg-type]
+                money = item.kind in ("reward", "fine")
+                if item.categories and category not in item.categories:
+                    amounts.append(na)
+                    if money and item.name not in bound:
+                        frame.symbols.declare(item.name, zero)
+                    continue
+                cond = None
+                if item.condition is not None:
+                    cond = f"A{i_index}"
+                    out.writeline(f"{cond} = {exprs.visit(item.condition)}")
+                if money:
+                    value = f"_fen({exprs.visit(item.amount)})"  # type: ignore[arg-type]
+                    out.writeline(f"{local} = {value}" if cond is None else f"{local} = {value} if {cond} else {zero}")
                     frame.symbols.declare(item.name, local)
+                    bound.add(item.name)
                     total_parts.append(local)
-                elif item.kind == "share":
-                    if item.amount is None:
-                        rest_local = local
-                        out.writeline(f"{local} = None")
-                    else:
-                        out.writeline(f"{local} = _fen({exprs.visit(item.amount)})")
-                        shares.append(local)
+                    amounts.append(local if cond is None else f"{local} if {cond} else {na}")
+                    continue
+                if item.kind == "share" and item.amount is None:
+                    rest = (local, cond)
+                elif item.kind == "share" and item.amount is not None:
+                    value = f"_fen({exprs.visit(item.amount)})"
+                    out.writeline(f"{local} = {value}" if cond is None else f"{local} = {value} if {cond} else {zero}")
+                    shares.append(local)
                 else:
                     out.writeline(f"{local} = None")
-                amounts.append(local)
+                amounts.append(local if cond is None else f"{local} if {cond} else {na}")
             out.writeline(f"TOTAL = {' + '.join(total_parts) if total_parts else '0'}")
-            if rest_local is not None:
-                out.writeline(f"{rest_local} = TOTAL - ({' + '.join(shares) if shares else '0'})")
-            out.writeline(f"OUT = (TOTAL, ({''.join(a + ', ' for a in amounts)}))")
+            if rest is not None:
+                value = f"TOTAL - ({' + '.join(shares) if shares else '0'})"
+                out.writeline(f"{rest[0]} = {value}" if rest[1] is None else f"{rest[0]} = {value} if {rest[1]} else {na}")
+            raw = f"(TOTAL, ({''.join(a + ', ' for a in amounts)}))"
+            out.writeline(f"{into} = {raw}")
 
     # ------------------------------------------ scores as values, rating effects (issue #10 A2, A3)
     @property

@@ -45,6 +45,16 @@ TAG_EFFECT: Final = "effect"
 TRACE_TAGS: Final = (TAG_LET, TAG_RULE, TAG_TARGET, TAG_VETO, TAG_EFFECT)
 
 
+#: In a raw outcome's amounts: the item does not apply (its ``for`` excludes the category, or
+#: its ``when`` did not hold); such an item is absent from the result.  A string, so that no
+#: amount (a Decimal, or None for a sanction or before ``rest``) can equal it.
+NOT_APPLICABLE: Final = "not applicable"
+
+#: With outcomes for every rating (``outcome { … }``) the raw outcome is ``(own, general)``:
+#: ``own`` the rating's own as before (None or ``(total, amounts)``), ``general`` one
+#: ``(total, amounts)`` per such outcome in declaration order.  Without them it is ``own``.
+
+
 class Missing:
     """The type of :data:`MISSING`: a fact with no default (``None`` is a default of its own)."""
 

@@ -330,6 +330,7 @@ class LetDecl:
     label: str | None
     cite: str | None
     span: Span
+    report: bool = False  # ``report``: the value is a result of its own (result.reported), issue #10
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -598,7 +599,11 @@ class BandsDecl:
 
 @attrs.frozen(kw_only=True, eq=False)
 class OutcomeItem:
-    """``reward``/``fine``/``share``/``sanction`` line; amount None means ``rest`` for shares."""
+    """``reward``/``fine``/``share``/``sanction`` line; amount None means ``rest`` for shares.
+
+    ``condition`` (``when C``) and ``categories`` (``for CATS``) make the item conditional:
+    an item that does not apply is absent from the result (issue #10, item 4).
+    """
 
     kind: str
     name: str
@@ -606,15 +611,27 @@ class OutcomeItem:
     amount: Expr | None
     cite: str | None
     span: Span
+    condition: Expr | None = None
+    categories: tuple[str, ...] = ()
+
+    @property
+    def conditional(self) -> bool:
+        return self.condition is not None or bool(self.categories)
 
 
 @attrs.frozen(kw_only=True, eq=False)
 class OutcomeDecl:
+    """``outcome RATING { … }``; ``rating`` is "" for ``outcome { … }``, which applies whatever the rating."""
+
     rating: str
     cite: str | None
     items: tuple[OutcomeItem, ...]
     notes: tuple[str, ...]
     span: Span
+
+    @property
+    def for_every_rating(self) -> bool:
+        return not self.rating
 
 
 Decl = (
@@ -712,6 +729,8 @@ def decl_key(decl: Decl) -> tuple[str, str]:
     if isinstance(decl, BandsDecl):
         return ("bands", decl.category)
     if isinstance(decl, OutcomeDecl):
+        if decl.for_every_rating:  # no name to override or remove: each one is its own declaration
+            return ("outcome", f"\0{decl.span.file}:{decl.span.line}:{decl.span.column}")
         return ("outcome", decl.rating)
     return (_KIND_NAMES[type(decl)], decl.name)
 

@@ -85,6 +85,17 @@ class _Cats(tuple):  # type: ignore[type-arg]
     pass
 
 
+class _ItemWhen:
+    """Marker for an outcome item's ``when COND``."""
+
+    def __init__(self, condition: ast.Expr) -> None:
+        self.condition = condition
+
+
+class _Report:
+    """Marker for a let's ``report``."""
+
+
 class _Builder:
     """One method per grammar rule (or alias): ``rule(meta, children)`` → AST node.
 
@@ -349,7 +360,7 @@ class _Builder:
         value = c[2] if type_ref is not None else c[1]
         return ast.LetDecl(
             name=str(c[0]), type=type_ref, value=value, label=self._pick(c, _Label),
-            cite=self._pick(c, _Cite), span=self._span(meta),
+            cite=self._pick(c, _Cite), span=self._span(meta), report=self._pick(c, _Report) is not None,
         )
 
     def defer(self, meta: Meta, c: list[Any]) -> ast.DeferDecl:
@@ -482,10 +493,19 @@ class _Builder:
     def _outcome_item(self, meta: Meta, kind: str, c: list[Any], has_amount: bool = True) -> ast.OutcomeItem:
         amount = None
         if has_amount:
-            rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite))]
+            rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, _Cats, _ItemWhen))]
             amount = rest[0] if rest and rest[0] != "rest" else None
+        when = self._pick(c, _ItemWhen)
         return ast.OutcomeItem(kind=kind, name=str(c[0]), label=self._pick(c, _Label), amount=amount,
-                               cite=self._pick(c, _Cite), span=self._span(meta))
+                               cite=self._pick(c, _Cite), span=self._span(meta),
+                               condition=when.condition if when is not None else None,
+                               categories=self._pick(c, _Cats) or ())
+
+    def item_when(self, meta: Meta, c: list[Any]) -> _ItemWhen:
+        return _ItemWhen(c[0])
+
+    def let_report(self, meta: Meta, c: list[Any]) -> _Report:
+        return _Report()
 
     def o_reward(self, meta: Meta, c: list[Any]) -> ast.OutcomeItem:
         return self._outcome_item(meta, "reward", c)
@@ -506,8 +526,9 @@ class _Builder:
         return "rest"
 
     def outcome(self, meta: Meta, c: list[Any]) -> ast.OutcomeDecl:
+        named = bool(c) and isinstance(c[0], Token) and c[0].type == "NAME"
         return ast.OutcomeDecl(
-            rating=str(c[0]), cite=self._pick(c, _Cite),
+            rating=str(c[0]) if named else "", cite=self._pick(c, _Cite),
             items=tuple(x for x in c if isinstance(x, ast.OutcomeItem)),
             notes=tuple(str(x) for x in c if isinstance(x, _Note)), span=self._span(meta),
         )

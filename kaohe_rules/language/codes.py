@@ -151,12 +151,16 @@ CODES: dict[str, Code] = _codes([
          "a `param` with dated values in a policy that declares no period"),
     Code("K133", "dated-param-not-in-force", "dated param out of order or not in force",
          "the dates of a dated `param` do not increase, or no value is in force on the period's first day"),
+    Code("K134", "reported-record-field", "report on a record's field",
+         "`report` on a record's `let` (a value per item, not a result of the unit)"),
     Code("K140", "outcome-rewards-and-fines", "outcome mixes rewards and fines",
          "an outcome that has both rewards and fines"),
     Code("K141", "outcome-shares-without-total", "outcome shares without total",
          "an outcome that shares money but has no reward or fine to share"),
-    Code("K142", "outcome-rest-count", "outcome needs exactly one rest",
-         "an outcome with shares that has no `share ... = rest`, or more than one"),
+    Code("K142", "outcome-rest-count", "outcome has more than one rest",
+         "an outcome with more than one `share ... = rest` (one is optional: shares need not exhaust the pot)"),
+    Code("K143", "outcome-items-overlap", "outcome items for the same categories",
+         "two outcome items with the same name whose `for` lists share a category"),
     # K15x: extends
     Code("K150", "extends-cycle", "extends cycle",
          "a policy that extends itself through a chain of `extends` (or a chain deeper than 16 files)",
@@ -180,7 +184,8 @@ CODES: dict[str, Code] = _codes([
     Code("K162", "needless-none-test", "needless none test",
          "`is none`, `is set` or `??` on a value that is never none", severity="warning"),
     Code("K170", "keyword-as-name", "keyword used as a name",
-         "a declaration, field or category named after a keyword"),
+         "a declaration, field or category named after a word an expression reads as a keyword "
+         "(`if`, `not`, `true`, `count`, …: derived from the grammar; other keywords are names where they stand)"),
     Code("K180", "unused-fact", "unused fact", "a fact that no rule reads", severity="warning"),
     Code("K200", "score-read-too-early", "score read before scoring",
          "a target or defer reads `score`, `score(X)` or a let that reads one: the score is computed from them"),
@@ -201,6 +206,8 @@ CODES: dict[str, Code] = _codes([
          severity="warning"),
     Code("K213", "bad-group-by", "group-by misused",
          "`by` on an aggregate other than sum and count, or a group key that may be none or is not a plain value"),
+    Code("K181", "unused-let", "unused let",
+         "a `let` that nothing reads and that is not marked `report`", severity="warning"),
 ])
 
 

@@ -306,13 +306,16 @@ class _DeclFormatter(DeclVisitor[str]):
         return "\n".join(lines)
 
     def visit_OutcomeDecl(self, d: ast.OutcomeDecl) -> str:
-        lines = [f"outcome {d.rating}{_cite(d.cite)} {{"]
+        rating = f" {d.rating}" if d.rating else ""
+        lines = [f"outcome{rating}{_cite(d.cite)} {{"]
         for item in d.items:
+            when = f" when {expr(item.condition)}" if item.condition is not None else ""
+            options = f"{when}{_for(item.categories)}{_cite(item.cite)}"
             if item.kind == "sanction":
-                lines.append(f"{_INDENT}sanction {item.name}{_label(item.label)}{_cite(item.cite)}")
+                lines.append(f"{_INDENT}sanction {item.name}{_label(item.label)}{options}")
                 continue
             amount = expr(item.amount) if item.amount is not None else "rest"
-            lines.append(f"{_INDENT}{item.kind} {item.name}{_label(item.label)} = {amount}{_cite(item.cite)}")
+            lines.append(f"{_INDENT}{item.kind} {item.name}{_label(item.label)} = {amount}{options}")
         for note in d.notes:
             lines.append(f"{_INDENT}note {quote(note)}")
         lines.append("}")
@@ -331,7 +334,8 @@ def decl(d: ast.Decl) -> str:
 
 def _let(d: ast.LetDecl) -> str:
     typed = f": {type_ref(d.type)}" if d.type is not None else ""
-    return f"let {d.name}{typed} = {expr(d.value)}{_label(d.label)}{_cite(d.cite)}"
+    report = " report" if d.report else ""
+    return f"let {d.name}{typed} = {expr(d.value)}{_label(d.label)}{_cite(d.cite)}{report}"
 
 
 def item(i: ast.Item) -> str:

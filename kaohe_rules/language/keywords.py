@@ -2,6 +2,15 @@
 
 Kept apart from the parser so that the checker (K170: a keyword cannot name a
 declaration) and editor tools can know them without loading Lark.
+
+``KEYWORDS`` are every keyword of the grammar.  Keywords are contextual, so most of
+them are names wherever they are not expected (``fact reward: money``, ``deduct
+reward``); ``NAMES_READ_AS_KEYWORDS`` are the few an expression reads as keywords,
+which therefore cannot name anything that expressions read.  That set is derived from
+the parser's states by :func:`kaohe_rules.language.parser.names_read_as_keywords`
+and written here so the checker need not load the parser;
+``tests/language/test_keywords.py`` fails, printing the new line, when the grammar
+changes it.
 """
 
 from __future__ import annotations
@@ -13,3 +22,6 @@ KEYWORDS = frozenset(
     bands outcome reward fine share rest sanction override remove if then else and or not is
     none set true false list of count sum any all min max it by increasing decreasing""".split()
 )
+
+#: Derived from the grammar (``parser.names_read_as_keywords()``); a test keeps the two equal.
+NAMES_READ_AS_KEYWORDS = frozenset("all any count decreasing false if increasing it max min none not rest sum true".split())

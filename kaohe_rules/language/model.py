@@ -174,6 +174,9 @@ class CheckedPolicy:
     reads: dict[Reader, tuple[str, ...]]  # node -> names of facts/params/lets it reads
     warnings: tuple[Diagnostic, ...]
     content_hash: str
+    # issue #10: outcomes for every rating (applied after the rating's own) and the reported lets
+    general_outcomes: tuple[ast.OutcomeDecl, ...] = ()
+    reported: tuple[str, ...] = ()
 
     def rating_index(self, name: str) -> int:
         return [r.name for r in self.ratings.ratings].index(name)

@@ -21,12 +21,16 @@ from lark import exceptions as lark_exc
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
 from lark.parse_tree_builder import PropagatePositions
+from lark.parsers.lalr_analysis import Shift
 
 from ..errors import Diagnostic
 from ..grammar_file import grammar_text
 from ..source import SourceFile, Span, point_span
 from .fastparse import FastParser
 from .keywords import KEYWORDS
+
+#: A word that could be a name (the ``NAME`` terminal of the grammar, ASCII letters suffice for keywords).
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 # Friendly names for terminals in "expected ..." messages.
 _TERMINAL_NAMES = {
@@ -75,6 +79,30 @@ def _parser() -> lark.Lark:
     except Exception:  # noqa: S110 - caching is an optimisation only
         pass
     return _quicker_positions(parser)
+
+
+@functools.lru_cache(maxsize=1)
+def names_read_as_keywords() -> frozenset[str]:
+    """The words that cannot be read as a name in an expression, derived from the parser's states.
+
+    Keywords are contextual: in a parser state that does not accept a keyword, the word
+    is a ``NAME`` (``fact reward: money`` and ``deduct reward`` both work).  A declared
+    name is read in expressions, and a word is lost to names only where an expression
+    may start with either: the states that shift a ``NAME`` into an atom (the state after
+    it accepts ``(``, as only ``name(…)`` does) and lex the word as something else there
+    (``if``, ``not``, ``true``, ``count`` …).  K170 refuses exactly these as names
+    (issue #10, item 7); the set follows the grammar as it grows.
+    """
+    fast = _fast_parser()
+    if fast is None:  # pragma: no cover - another Lark release: every keyword, as before
+        return KEYWORDS
+    table = _parser().parser.parser.parser.parse_table  # Lark's LALR table: state -> {terminal: action}
+    atom_states = [state for state, actions in table.states.items()
+                   if (shift := actions.get("NAME")) is not None and shift[0] is Shift
+                   and "LPAR" in table.states[shift[1]]]
+    words = [text for text in fast.fixed_texts if NAME_PATTERN.fullmatch(text)]
+    return frozenset(word for word in words for state in atom_states
+                     if fast.terminal_for(state, word) not in (None, "NAME"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -204,7 +232,7 @@ def _unexpected_token(source: SourceFile, exc: lark_exc.UnexpectedToken) -> Diag
     text = str(token)
     hint = _expected_hint(expected)
     if "NAME" in expected and text in KEYWORDS:
-        hint = f"'{text}' is a keyword and cannot be used as a name; choose another name (e.g. {text}_值)"
+        hint = f"'{text}' is a keyword at this point and cannot be used as a name here; choose another name (e.g. {text}_值)"
     elif token.type == "NAME" and expected and all(t.isupper() for t in expected):
         keyword = _closest_keyword(text, expected)
         if keyword:

@@ -89,7 +89,7 @@ def arithmetic(op: str, a: Type, b: Type) -> Type | None:
         if {ka, kb} == {"money", "percent"}:
             return MONEY
         if (ka == "percent" and kb in NUMERIC) or (kb == "percent" and ka in NUMERIC):
-            return PERCENT
+            return DECIMAL  # q * 25%: that much of a number is a number (a weight, issue #10)
         return None
     if op == "/":
         if ka == "money" and kb in NUMERIC:

@@ -59,7 +59,8 @@ def ranked_csv(program: Program, ranked: Sequence[tuple[str, Sequence[RankedRow]
             section_columns.append(title)
         placed[category] = indexes
     fixed = [h["status"], h["category"], h["rank"], h["id"], h["name"], h["score"], h["rating"]]
-    tail = [h["vetoes"], h["deferred"], h["money_kind"], h["money"], h["row"], h["location"], h["problems"]]
+    reported = [checked.lets[n].label or n for n in checked.reported]  # issue #10: reported lets, after the money
+    tail = [h["vetoes"], h["deferred"], h["money_kind"], h["money"], *reported, h["row"], h["location"], h["problems"]]
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(fixed + section_columns + tail)
@@ -69,13 +70,14 @@ def ranked_csv(program: Program, ranked: Sequence[tuple[str, Sequence[RankedRow]
         for row in table.rows:
             rank, unit_id, name, score, rating = row[:5]
             sections = row[5:5 + n_sections]
-            vetoes, deferred, kind, amount = row[5 + n_sections:]
+            vetoes, deferred, kind, amount = row[5 + n_sections:9 + n_sections]
+            values = row[9 + n_sections:]
             spread: list[Cell] = [None] * len(section_columns)
             for i, value in zip(placed[table.category], sections):
                 spread[i] = value
             writer.writerow([_plain(c) for c in [h["assessed"], label, rank, unit_id, name, score, rating, *spread,
-                                                 vetoes, deferred, kind, amount, None, None, None]])
-    blank = [""] * len(section_columns)
+                                                 vetoes, deferred, kind, amount, *values, None, None, None]])
+    blank = [""] * len(section_columns) + [""] * len(reported)
     for number, location, unit_id, problems in error_rows(errors, lang, fact_namer(program)):
         writer.writerow([h["not_assessed"], "", "", _plain(unit_id), "", "", "", *blank, "", "", "", "",
                          _plain(number), _plain(location), _plain(problems)])

@@ -84,6 +84,8 @@ def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int)
     checked = program.checked
     lines = [f"{program.label or program.name}" + (f"（{checked.header.document}）" if checked.header.document else ""),
              f"考核结果通报 / ranked results — {len(rows)} 个单位" + (f", {not_assessed} 个未能考核" if not_assessed else ""), ""]
+    reported = [checked.lets[n].label or n for n in checked.reported]  # issue #10: only if the policy has them
+    further = ["其他奖惩"] if checked.general_outcomes else []
     for category, rows_in in rank(rows, checked.categories):
         info = checked.categories[category]
         lines.append(f"【{info.label or category}】 满分 {info.total}")
@@ -94,9 +96,12 @@ def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int)
             # short names here; the full labels and evidence are in `kaohe explain`
             vetoes = "；".join(f"{name}〔{citation}〕" for name, _, citation in r.vetoes)
             deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
+            values = dict(r.reported)
+            extra = [values.get(n, "") for n in checked.reported] + (["；".join(r.further) or "—"] if further else [])
             table.append([str(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
-                          vetoes or "—", (sign + amount) if amount else "—", deferred or ""])
-        lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交"], table, right=(0, 3, 6)))
+                          vetoes or "—", (sign + amount) if amount else "—", deferred or "", *extra])
+        lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交", *reported, *further],
+                                  table, right=(0, 3, 6)))
         counts = {rating.label or rating.name: 0 for rating in checked.ratings.ratings}
         for r in rows_in:
             counts[r.rating_label] += 1

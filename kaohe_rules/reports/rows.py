@@ -21,6 +21,7 @@ import attrs
 
 from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_VETOES
 from ..language.model import CategoryInfo
+from ..numeric import normalize
 from ..runtime.program import Program
 from ..runtime.result import Result
 
@@ -45,6 +46,10 @@ class RankedRow:
     #: "reward", "fine" or "none" (the result's consequences)
     money_kind: str
     money_total: Decimal
+    #: issue #10, empty for policies without them: the reported lets as shown (name, text),
+    #: and the items of the outcomes for every rating that applied (their labels)
+    reported: tuple[tuple[str, str], ...] = ()
+    further: tuple[str, ...] = ()
 
     @property
     def signed_money(self) -> Decimal | None:
@@ -86,7 +91,19 @@ def ranked_row(program: Program, result: Result) -> RankedRow:
     return RankedRow(
         category=category, unit_id=result.unit_id, name=result.name, score=result.score,
         rating=rating, rating_label=result.rating_label, rating_order=program.rating_names.index(rating),
-        sections=sections, vetoes=vetoes, deferred=deferred, money_kind=c.kind, money_total=c.total)
+        sections=sections, vetoes=vetoes, deferred=deferred, money_kind=c.kind, money_total=c.total,
+        reported=tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else (),
+        further=tuple(i.label or i.name for g in result.general_consequences for i in g.items)
+        if checked.general_outcomes else ())
+
+
+def _shown(value: object) -> str:
+    """A reported value in a table cell: yes/no in Chinese as the 通报 writes them, numbers plain."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return str(normalize(value))
+    return "" if value is None else str(value)
 
 
 def rank(rows: Iterable[RankedRow], categories: Iterable[str]) -> list[tuple[str, list[RankedRow]]]:

@@ -81,19 +81,21 @@ def category_tables(program: Program, ranked: Sequence[tuple[str, Sequence[Ranke
         info = checked.categories[category]
         sections = [f"{s.label or s.name}（{normalize(s.points)}{h['points']}）" if lang != "en" else
                     f"{s.label or s.name} ({normalize(s.points)} {h['points']})" for s in info.sections]
+        reported = tuple(checked.lets[n].label or n for n in checked.reported)  # issue #10: after the money
         columns = (h["rank"], h["id"], h["name"], h["score"], h["rating"], *sections, h["vetoes"], h["deferred"],
-                   h["money_kind"], h["money"])
+                   h["money_kind"], h["money"], *reported)
         table = []
         for number, r in enumerate(rows, 1):
             vetoes = "；".join(f"{label or name}〔{cite}〕" if cite else (label or name) for name, label, cite in r.vetoes)
             deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
             kind = h["reward"] if r.money_kind == "reward" else h["fine"] if r.money_kind == "fine" else ""
+            values = dict(r.reported)
             table.append((number, r.unit_id, r.name or "", normalize(r.score), r.rating_label,
                           *(normalize(v) for v in r.sections),
-                          vetoes, deferred, kind, r.signed_money))
+                          vetoes, deferred, kind, r.signed_money, *(values.get(n, "") for n in checked.reported)))
         title = f"{info.label or category}（满分 {normalize(info.total)}）" if lang != "en" else \
             f"{info.label or category} (out of {normalize(info.total)})"
-        out.append(CategoryTable(category, title, columns, (len(columns) - 1,), tuple(table)))
+        out.append(CategoryTable(category, title, columns, (len(columns) - 1 - len(reported),), tuple(table)))
     return out
 
 

@@ -89,6 +89,8 @@ _TEXT = {
         "effect_kind_cap": "限定最高等次",
         "effect_kind_rating": "评定为指定等次",
         "effects_decide": "等次调整后评为{rating}（见下）",
+        "reported": "报告数值",
+        "general_money": "其他奖惩（不论等次）",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -147,6 +149,8 @@ _TEXT = {
         "effect_kind_cap": "caps the rating",
         "effect_kind_rating": "forces a rating",
         "effects_decide": "rated {rating} after the rating effects (below)",
+        "reported": "Reported values",
+        "general_money": "Further consequences (whatever the rating)",
     },
 }
 
@@ -248,6 +252,10 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
         w.heading("effects")
         for line in effect_lines(result, lang):
             w(f"  {line}")
+    if result.reported:  # issue #10: a let the scheme names as a result
+        w.heading("reported")
+        for r in result.reported.values():
+            w(f"  {r.label or r.name}{sep}{w.value(r.value)} {cite(r.citation)}".rstrip())
         w()
     _vetoes(w, trace.of_kind("veto"), full)
     _deferrals(w, trace.of_kind("deferral"))
@@ -273,6 +281,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     else:
         _largest(w, trace)
     _money(w, result)
+    _general_money(w, result)
     return w.text()
 
 
@@ -444,3 +453,24 @@ def effect_lines(result: Result, lang: str = "zh", steps: Sequence[EffectStep] |
         text = t[f"effect_{step.kind}"].format(clause=step.clause, value=value, before=before, after=after, n=n)
         lines.append(f"{text}{cite(step.citation)}")
     return lines
+
+
+def _general_money(w: _Writer, result: Result) -> None:
+    """The outcomes for every rating (issue #10): only those with an item that applies."""
+    t = w.t
+    applying = [c for c in result.general_consequences if c.items]
+    if not applying:
+        return
+    w()
+    w.heading("general_money")
+    for c in applying:
+        for item in c.items:
+            where = f" {cite(item.citation)}".rstrip()
+            if item.kind == "sanction":
+                w(f"  {t['sanction']}{t['colon']}{item.label or item.name}{where}")
+            else:
+                amount = f"{item.amount:,.2f}" if item.amount is not None else "—"
+                w(f"  {item.label or item.name}{t['colon']}{amount} {t['yuan']}{where}")
+        if c.kind != "none":
+            key = "total_reward" if c.kind == "reward" else "total_fine"
+            w(f"  {t[key]}{t['colon']}{c.total:,.2f} {t['yuan']}")

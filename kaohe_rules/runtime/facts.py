@@ -167,6 +167,8 @@ class FactCoercer:
         kind = t.kind
         if kind == "list":
             return self._list(value, t, where, unit_id, problems)
+        if kind == "record":  # a record-valued fact (issue #10): its fields checked as a list item's are
+            return self._record(value, t.name or "", where, unit_id, problems)
         result = self._scalar(value, t)
         if bounds is not None:
             _check_bounds(result, bounds)

@@ -23,9 +23,10 @@ from typing import Any, Protocol, assert_never
 
 from ..codegen.frame import SCORE_KEY, score_key
 from ..language import ast
+from ..language.abi import NOT_APPLICABLE
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
-from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+from ..numeric import ceil_int, divide, floor_int, round_half_up, scales_by_percent, to_fen
 
 Env = dict[str, object]
 
@@ -140,10 +141,13 @@ class Interpreter:
             band = self.band(plan, score)
             vetoed = self.rating_names.index(policy.ratings.vetoed)
             rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
-        outcome = None
+        outcome: Any = None
+        category = plan.category.name
         for rating_name, decl in policy.outcomes.items():
             if self.rating_names.index(rating_name) == rating:
-                outcome = self.outcome(decl, env)
+                outcome = self.outcome(decl, env, category)
+        if policy.general_outcomes:  # then every outcome for every rating, in order (issue #10)
+            outcome = (outcome, tuple(self.outcome(decl, env, category) for decl in policy.general_outcomes))
         return (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
                 band, rating, outcome, effects)
 
@@ -287,13 +291,26 @@ class Interpreter:
             return points - _clamp(value(rule.amount), 0, points)
         assert_never(rule)  # a new rule class: mypy names this line until it is interpreted
 
-    def outcome(self, decl: ast.OutcomeDecl, env: Env) -> tuple[Any, tuple[Any, ...]]:
+    def outcome(self, decl: ast.OutcomeDecl, env: Env, category: str) -> tuple[Any, tuple[Any, ...]]:
+        """(total, amounts); an item that does not apply has ``NOT_APPLICABLE`` and reads as 0 later."""
         items: dict[str, object] = {}
         amounts: list[Any] = []
         total: Any = 0
         shares: Any = 0
         rest = None
         for index, item in enumerate(decl.items):
+            applies = not item.categories or category in item.categories
+            if not applies:  # left out by ``for``: as if not written
+                if item.kind in ("reward", "fine") and item.name not in items:
+                    items[item.name] = Decimal("0.00")
+                amounts.append(NOT_APPLICABLE)
+                continue
+            if item.condition is not None and not self.eval(item.condition, env, [], outcome=items):
+                if item.kind in ("reward", "fine"):  # left out by ``when``: 0.00 to the total and later items
+                    items[item.name] = Decimal("0.00")
+                    total = total + items[item.name]
+                amounts.append(NOT_APPLICABLE)
+                continue
             if item.kind in ("reward", "fine"):
                 assert item.amount is not None
                 amount = to_fen(self.eval(item.amount, env, [], outcome=items))
@@ -394,7 +411,7 @@ class Interpreter:
         ka, kb = self.policy.types[e.left].kind, self.policy.types[e.right].kind
         if e.op == "-" and ka == "date" and kb == "date":
             return (a - b).days
-        if e.op == "*" and {ka, kb} == {"money", "percent"}:
+        if e.op == "*" and scales_by_percent(ka, kb):
             return divide(a * b, 100)
         if e.op == "/":
             if ka == "money" and kb == "percent":

@@ -158,6 +158,9 @@ class LineTemplate:
 def json_line(result: Result) -> str:
     """``json.dumps(result.to_dict(), ensure_ascii=False)``, from the category's template."""
     program = result.program
+    checked = program.checked
+    if checked.general_outcomes or checked.reported:  # per-unit keys the template does not cut (issue #10)
+        return _dumps(result.to_dict())
     key = (id(program.module), result.category)
     entry = _TEMPLATES.get(key)
     if entry is None or entry[0] is not program.module:

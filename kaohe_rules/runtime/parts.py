@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from ..language import ast
+from ..language.abi import NOT_APPLICABLE
 from ..numeric import normalize
 
 if TYPE_CHECKING:
+    from ..language.model import CheckedPolicy
     from .program import Program
 
 @attrs.frozen
@@ -257,3 +260,57 @@ class ResultView(Protocol):
     def raw_score(self) -> Decimal: ...
     @property
     def consequences(self) -> Consequences: ...
+    @property
+    def general_consequences(self) -> tuple[Consequences, ...]: ...
+    @property
+    def reported(self) -> dict[str, Reported]: ...
+
+
+@attrs.frozen
+class Reported:
+    """A ``let … report`` value (issue #10): a result the scheme names, e.g. a quarter's 等次."""
+
+    name: str
+    label: str | None
+    citation: str | None
+    value: object  # as people read it (enum members by name)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "label": self.label, "citation": self.citation, "value": jsonable(self.value)}
+
+
+#: One evaluated outcome: the declaration, its raw total, and each item with its amount
+#: (``NOT_APPLICABLE`` for an item whose ``for`` or ``when`` left it out).
+OutcomeLines = tuple[ast.OutcomeDecl, Any, tuple[tuple[ast.OutcomeItem, Any], ...]]
+
+
+def outcome_lines(checked: CheckedPolicy, rating: str, raw: Any) -> tuple[OutcomeLines, ...]:
+    """The rating's own outcome (if any), then each outcome for every rating, from the raw outcome."""
+    own_raw, general_raw = raw if checked.general_outcomes else (raw, ())
+    out: list[OutcomeLines] = []
+    own = checked.outcomes.get(rating)
+    if own is not None:
+        total, amounts = own_raw if own_raw is not None else (Decimal(0), ())
+        out.append((own, total, tuple(zip(own.items, amounts))))
+    for decl, (total, amounts) in zip(checked.general_outcomes, general_raw):
+        out.append((decl, total, tuple(zip(decl.items, amounts))))
+    return tuple(out)
+
+
+def applies(amount: object) -> bool:
+    """Whether an item's raw amount says it applies."""
+    return not (amount.__class__ is str and amount == NOT_APPLICABLE)
+
+
+def consequences_of(rating: str, lines: OutcomeLines | None) -> Consequences:
+    """The :class:`Consequences` of one evaluated outcome; items that do not apply are left out."""
+    from ..numeric import to_fen
+
+    if lines is None:
+        return Consequences(rating, None, "none", Decimal("0.00"), (), ())
+    decl, total, pairs = lines
+    items = tuple(MoneyItem(item.kind, item.name, item.label, amount, item.cite or decl.cite)
+                  for item, amount in pairs if applies(amount))
+    kinds = {i.kind for i in items}
+    kind = "reward" if "reward" in kinds else "fine" if "fine" in kinds else "none"
+    return Consequences(rating, decl.cite, kind, to_fen(total), items, decl.notes)

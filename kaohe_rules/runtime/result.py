@@ -21,17 +21,18 @@ from ..language.abi import (
     RAW_SECTIONS,
     RAW_TARGETS,
     RAW_VETOES,
+    TAG_LET,
 )
 from ..language.model import CategoryPlan, CheckedPolicy
-from ..numeric import to_fen
 from .parts import Consequences as Consequences
 from .parts import Deferral as Deferral
 from .parts import EffectStep as EffectStep
 from .parts import MoneyItem as MoneyItem
+from .parts import Reported as Reported
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
 from .parts import VetoHit as VetoHit
-from .parts import item_positions
+from .parts import consequences_of, item_positions, outcome_lines
 from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
@@ -237,19 +238,45 @@ class Result:
 
     @property
     def consequences(self) -> Consequences:
+        """The rating's own outcome (``outcome RATING``); items that do not apply are absent."""
         if "consequences" not in self._cache:
             rating = self.rating
-            outcome = self._checked.outcomes.get(rating)
-            if outcome is None:
-                self._cache["consequences"] = Consequences(rating, None, "none", Decimal("0.00"), (), ())
-            else:
-                total, amounts = self._raw[RAW_OUTCOME] if self._raw[RAW_OUTCOME] is not None else (Decimal(0), ())
-                items = tuple(MoneyItem(item.kind, item.name, item.label, amount, item.cite or outcome.cite)
-                              for item, amount in zip(outcome.items, amounts))
-                kinds = {i.kind for i in items}
-                kind = "reward" if "reward" in kinds else "fine" if "fine" in kinds else "none"
-                self._cache["consequences"] = Consequences(rating, outcome.cite, kind, to_fen(total), items, outcome.notes)
+            lines = outcome_lines(self._checked, rating, self._raw[RAW_OUTCOME])
+            own = lines[0] if lines and not lines[0][0].for_every_rating else None
+            self._cache["consequences"] = consequences_of(rating, own)
         return self._cache["consequences"]  # type: ignore[no-any-return]
+
+    @property
+    def general_consequences(self) -> tuple[Consequences, ...]:
+        """The outcomes for every rating (``outcome { … }``), in order, after the rating's own (issue #10)."""
+        if "general_consequences" not in self._cache:
+            rating = self.rating
+            lines = outcome_lines(self._checked, rating, self._raw[RAW_OUTCOME])
+            self._cache["general_consequences"] = tuple(
+                consequences_of(rating, line) for line in lines if line[0].for_every_rating)
+        return self._cache["general_consequences"]  # type: ignore[no-any-return]
+
+    @property
+    def reported(self) -> dict[str, Reported]:
+        """The ``let … report`` values by name (issue #10), as people read them.
+
+        The fast evaluator returns no lets; the values come from the traced run (the
+        trace of this result, made on demand once), so a policy without reported lets,
+        or a caller that does not ask, pays nothing.
+        """
+        if "reported" not in self._cache:
+            checked = self._checked
+            names = [n for n in checked.reported if n in self._plan.lets]
+            values: dict[str, object] = {}
+            if names:
+                events = self._trace_events
+                if events is None:
+                    events = self._trace_events = self._program.traced_events(self.category, self.facts)
+                values = {e[1]: e[2] for e in events if e[0] == TAG_LET and e[1] in names}
+            self._cache["reported"] = {
+                n: Reported(n, checked.lets[n].label, checked.lets[n].cite,
+                            self._program.display_value(n, values.get(n))) for n in names}
+        return self._cache["reported"]  # type: ignore[no-any-return]
 
     @property
     def trace(self) -> Trace:
@@ -283,7 +310,17 @@ class Result:
             "consequences": self.consequences.to_dict(),
             **({"raw_score": plain(self.raw_score), "effects": [e.to_dict() for e in self.effects]}
                if self._raw[RAW_EFFECTS] is not None else {}),
+            **self._issue10_dict(),
         }
+
+    def _issue10_dict(self) -> dict[str, object]:
+        """The keys only policies that use them carry (outcomes for every rating, reported lets)."""
+        extra: dict[str, object] = {}
+        if self._checked.general_outcomes:
+            extra["general_consequences"] = [c.to_dict() for c in self.general_consequences]
+        if self._checked.reported:
+            extra["reported"] = {n: r.to_dict() for n, r in self.reported.items()}
+        return extra
 
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""

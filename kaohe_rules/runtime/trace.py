@@ -25,11 +25,11 @@ from typing import Any
 import attrs
 
 from ..language import ast
-from ..language.abi import RAW_DEFERRED, RAW_EFFECTS, TAG_LET, TAG_RULE, TAG_VETO
+from ..language.abi import RAW_DEFERRED, RAW_EFFECTS, RAW_OUTCOME, TAG_LET, TAG_RULE, TAG_VETO
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
-from .parts import ResultView, item_positions
+from .parts import OutcomeLines, ResultView, applies, item_positions, outcome_lines
 from .program import Program
 
 TRACE_FORMAT_VERSION = "1"
@@ -378,6 +378,7 @@ class _Builder:
             events.append(self.effects())
         events.append(self.rating())
         events.append(self.consequence())
+        events.extend(self.general_consequences())
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
 
     def deferrals(self) -> list[TraceEvent]:
@@ -402,7 +403,8 @@ class _Builder:
                 continue
             value = self.program.display_value(name, self.let_values[name])
             out.append(TraceEvent("let", name, decl.label, decl.cite, value, self.reads(decl, None, decl.value),
-                                  decl.span, text=_text_of(self.checked, decl)))
+                                  decl.span, text=_text_of(self.checked, decl),
+                                  detail={"report": True} if decl.report else {}))
         return out
 
     def targets(self) -> dict[str, list[TraceEvent]]:
@@ -499,28 +501,63 @@ class _Builder:
                                   "band": result.band})
 
     def consequence(self) -> TraceEvent:
+        """The rating's own outcome (as before), with items that do not apply shown as such."""
         result, checked = self.result, self.checked
         consequences = result.consequences
-        outcome = checked.outcomes.get(result.rating)
+        lines = outcome_lines(checked, result.rating, result.raw[RAW_OUTCOME])
+        own = lines[0] if lines and not lines[0][0].for_every_rating else None
+        outcome = own[0] if own is not None else None
+        return TraceEvent("consequence", result.rating, result.rating_label, consequences.citation,
+                          money_text(consequences.total), {"rating": result.rating},
+                          outcome.span if outcome else None, self._outcome_items(own),
+                          detail={"kind": consequences.kind, "notes": list(consequences.notes)})
+
+    def general_consequences(self) -> list[TraceEvent]:
+        """One event per outcome for every rating (``outcome { … }``), after the rating's own."""
+        result = self.result
+        lines = [line for line in outcome_lines(self.checked, result.rating, result.raw[RAW_OUTCOME])
+                 if line[0].for_every_rating]
+        out = []
+        for line, consequences in zip(lines, result.general_consequences):
+            out.append(TraceEvent("consequence", "*", None, consequences.citation, money_text(consequences.total),
+                                  {"rating": result.rating}, line[0].span, self._outcome_items(line),
+                                  detail={"kind": consequences.kind, "notes": list(consequences.notes),
+                                          "for_every_rating": True}))
+        return out
+
+    def _outcome_items(self, line: OutcomeLines | None) -> tuple[TraceEvent, ...]:
+        checked = self.checked
+        if line is None:
+            return ()
+        decl_outcome, _, pairs = line
         children = []
         amounts: dict[str, object] = {}
-        for decl, item in zip(outcome.items if outcome else (), consequences.items):
+        for decl, raw_amount in pairs:
             names = checked.reads.get(decl, ())
             reads: dict[str, object] = {}
             for name in names:
                 reads[name] = self.program.display_value(name, self.value_of(name))
-            for name in _names_read(checked, decl, _OUTCOME_ITEMS, decl.amount):
-                reads[name] = amounts.get(name)
-            amount = None if item.amount is None else money_text(item.amount)
-            if item.amount is not None:
-                amounts[item.name] = amount
-            children.append(TraceEvent(item.kind, item.name, item.label, item.citation, amount, reads, decl.span,
-                                       detail={"rest": True} if item.kind == "share" and decl.amount is None else {},
-                                       text=_text_of(checked, decl)))
-        return TraceEvent("consequence", result.rating, result.rating_label, consequences.citation,
-                          money_text(consequences.total), {"rating": result.rating},
-                          outcome.span if outcome else None, tuple(children),
-                          detail={"kind": consequences.kind, "notes": list(consequences.notes)})
+            for name in _names_read(checked, decl, _OUTCOME_ITEMS, decl.amount, decl.condition):
+                reads[name] = amounts.get(name, money_text(Decimal(0)))
+            detail: dict[str, object] = {}
+            if decl.kind == "share" and decl.amount is None:
+                detail["rest"] = True
+            if not applies(raw_amount):  # issue #10: absent from the result, explained here
+                detail["applies"] = False
+                if decl.categories and self.result.category not in decl.categories:
+                    detail["because"] = "for"
+                    detail["categories"] = list(decl.categories)
+                else:
+                    detail["because"] = "when"
+                children.append(TraceEvent(decl.kind, decl.name, decl.label, decl.cite or decl_outcome.cite, None,
+                                           reads, decl.span, detail=detail, text=_text_of(checked, decl)))
+                continue
+            amount = None if raw_amount is None else money_text(to_fen(raw_amount))
+            if amount is not None:
+                amounts[decl.name] = amount
+            children.append(TraceEvent(decl.kind, decl.name, decl.label, decl.cite or decl_outcome.cite, amount,
+                                       reads, decl.span, detail=detail, text=_text_of(checked, decl)))
+        return tuple(children)
 
 
 def _interval(band: BandInfo) -> dict[str, object]:

@@ -22,7 +22,9 @@ A test file is TOML (``policies/karamay-2013.tests.toml`` next to
 ``expect`` may hold ``score``, ``band``, ``rating`` (name or label), ``vetoed``,
 ``vetoes``, ``excepted`` and ``deferred`` (names, compared as sets), ``money``
 (``total`` and item names → amounts), ``sanctions``, ``targets`` and
-``sections`` (name → score), and ``rejected`` (facts the policy must refuse).
+``sections`` (name → score), ``reported`` (reported let → value) and ``rejected``
+(facts the policy must refuse).  ``sanctions`` and the item names of ``money`` include
+the outcomes for every rating (``outcome { … }``); ``money.total`` is the rating's own.
 Only what is written is checked.  Coverage tells which bands, vetoes, veto
 exceptions, deferrals, targets and rules the cases exercised, and which never.
 """
@@ -52,7 +54,7 @@ _FILE_KEYS = {"policy", "units", "base", "case", "title", "note", "bases_from"}
 _ENTRY_KEYS = {"category", "from", "facts", "unset", "add", "note"}
 _CASE_KEYS = _ENTRY_KEYS | {"name", "id", "expect"}
 _EXPECT_KEYS = {"score", "band", "rating", "vetoed", "vetoes", "excepted", "deferred", "money", "sanctions",
-                "targets", "sections", "rejected"}
+                "targets", "sections", "rejected", "reported"}
 
 
 class CaseFileError(KaoheError):
@@ -73,6 +75,7 @@ class Expect:
     targets: tuple[tuple[str, Decimal], ...] = ()
     sections: tuple[tuple[str, Decimal], ...] = ()
     rejected: frozenset[str] | None = None
+    reported: tuple[tuple[str, object], ...] = ()  # issue #10: ``let … report`` name → value
 
 
 @attrs.frozen
@@ -350,12 +353,16 @@ def _expect(raw: object, where: str) -> Expect:
             raise CaseFileError(f"{where}: expect.{key} is a rating name")
     if "vetoed" in raw and not isinstance(raw["vetoed"], bool):
         raise CaseFileError(f"{where}: expect.vetoed is true or false")
+    reported = raw.get("reported", {})
+    if not isinstance(reported, dict) or not all(isinstance(v, (bool, int, str, Decimal)) for v in reported.values()):
+        raise CaseFileError(f"{where}: expect.reported is a table of reported lets to values (numbers, true/false, names)")
     return Expect(
         score=_number(raw["score"], f"{where}: expect.score") if "score" in raw else None,
         band=raw.get("band"), rating=raw.get("rating"), vetoed=raw.get("vetoed"),
         vetoes=names("vetoes"), excepted=names("excepted"), deferred=names("deferred"),
         money=tuple((str(k), _number(v, f"{where}: expect.money.{k}")) for k, v in money.items()) if money is not None else None,
         sanctions=names("sanctions"), targets=scores("targets"), sections=scores("sections"), rejected=names("rejected"),
+        reported=tuple((str(k), v) for k, v in reported.items()),
     )
 
 
@@ -413,13 +420,16 @@ def compare(policy: Policy, expect: Expect, result: Result) -> list[Mismatch]:
         ("vetoes", expect.vetoes, frozenset(v.name for v in result.vetoes)),
         ("excepted", expect.excepted, frozenset(v.name for v in result.excepted)),
         ("deferred", expect.deferred, frozenset(d.name for d in result.deferred)),
-        ("sanctions", expect.sanctions, frozenset(i.name for i in result.consequences.sanctions)),
+        ("sanctions", expect.sanctions, frozenset(i.name for c in (result.consequences, *result.general_consequences)
+                                                  for i in c.sanctions)),
     ):
         if wanted_set is not None and wanted_set != actual_set:
             out.append(Mismatch(what, _set(wanted_set), _set(actual_set)))
     if expect.money is not None:
         c = result.consequences
-        amounts = {i.name: i.amount for i in c.items if i.amount is not None}
+        amounts = {i.name: i.amount for g in reversed(result.general_consequences) for i in g.items
+                   if i.amount is not None}
+        amounts.update({i.name: i.amount for i in c.items if i.amount is not None})  # the rating's own first
         for name, wanted_amount in expect.money:
             actual_amount = c.total if name == "total" else amounts.get(name)
             if actual_amount is None:
@@ -431,6 +441,12 @@ def compare(policy: Policy, expect: Expect, result: Result) -> list[Mismatch]:
         got = targets.get(name)
         if got is None or got != wanted_score:
             out.append(Mismatch(f"target {name}", plain(wanted_score), "not assessed" if got is None else plain(got)))
+    reported = result.reported if expect.reported else {}
+    for name, wanted_value in expect.reported:
+        if name not in reported:
+            out.append(Mismatch(f"reported {name}", _shown(wanted_value), "not reported"))
+        elif not _same_value(wanted_value, reported[name].value):
+            out.append(Mismatch(f"reported {name}", _shown(wanted_value), _shown(reported[name].value)))
     sections = {key: s.score for key, s in result.sections.items()}
     for name, wanted_score in expect.sections:
         got = sections.get(name)
@@ -495,3 +511,20 @@ def run_casefiles(paths: Sequence[str | Path], *, only: str | None = None, trace
     cache: dict[Path, Policy] = {}
     return [run_casefile(p, only=only, trace=trace, policies=cache) for p in find_casefiles(paths)]
 
+
+
+def _same_value(wanted: object, actual: object) -> bool:
+    """A test file's value against a reported one: numbers by value, true/false, names as text."""
+    if isinstance(wanted, bool) or isinstance(actual, bool):
+        return wanted is actual
+    if isinstance(wanted, (int, Decimal)) and isinstance(actual, (int, Decimal)):
+        return Decimal(wanted) == Decimal(actual)
+    return str(wanted) == str(actual)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return plain(Decimal(value))
+    return str(value)

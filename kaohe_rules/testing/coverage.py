@@ -10,6 +10,8 @@ An item is *exercised* when at least one assessed case shows it doing its job:
 * rule — the rule makes a deduction (seen in the trace);
 * effect — a veto's rating effect (``then rating/downgrade/cap/score``) applies;
 * requires — a band's requirement fails and the unit falls to the next lower band (per category).
+* outcome — an outcome item with ``when C`` applies (issue #10: a conditional
+  sanction nobody saw imposed is unchecked; listed only for policies that have them).
 
 A target that never loses points in any case is one whose deductions nobody has
 checked; that is what the report lists.
@@ -23,13 +25,18 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..language import ast
+from ..language.abi import RAW_OUTCOME
+from ..runtime.parts import applies, outcome_lines
+
 if TYPE_CHECKING:
     from ..policy import Policy
     from ..runtime.result import Result
 
-KINDS = ("bands", "vetoes", "exceptions", "deferrals", "targets", "rules", "effects", "requires")
-#: kinds listed only for a policy that has such items (the reports of other policies stay as they were)
-_OPTIONAL_KINDS = frozenset({"effects", "requires"})
+KINDS = ("bands", "vetoes", "exceptions", "deferrals", "targets", "rules")
+#: Kinds only some policies have, reported only when the policy has an item of the kind
+#: (the reports of other policies stay as they were).
+OPTIONAL_KINDS = ("effects", "requires", "outcomes")
 
 
 @attrs.frozen
@@ -65,17 +72,21 @@ class Coverage:
             "kinds": {kind: {"covered": len(self.covered(kind)), "total": len(self.covered(kind)) + len(self.missed(kind)),
                              "percent": str(self.percent(kind)),
                              "missed": [{"key": i.key, "label": i.label, "citation": i.citation} for i in self.missed(kind)]}
-                      for kind in KINDS if kind not in _OPTIONAL_KINDS or self.covered(kind) or self.missed(kind)},
+                      for kind in self.kinds},
         }
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return KINDS + tuple(k for k in OPTIONAL_KINDS if any(i.kind == k for i in self.items))
 
     def render(self, show_missed: int = 50) -> str:
         lines = [f"coverage of {self.policy} by {self.cases} case(s): {self.percent()}%"]
-        for kind in KINDS:
+        for kind in self.kinds:
             covered, missed = self.covered(kind), self.missed(kind)
             total = len(covered) + len(missed)
             if total:
                 lines.append(f"  {kind:<11} {len(covered):>4}/{total:<4} {self.percent(kind):>6}%")
-        for kind in KINDS:
+        for kind in self.kinds:
             missed = self.missed(kind)
             if not missed:
                 continue
@@ -117,7 +128,17 @@ def universe(policy: Policy) -> list[Item]:
             for index, rule in enumerate(target.rules):
                 items.append(Item("rules", f"{category}/{target.name}#{index + 1}", f"{rule.KIND} rule of {target.name}",
                                   rule.cite or target.cite))
+    for outcome in [*checked.outcomes.values(), *checked.general_outcomes]:
+        for index, item in enumerate(outcome.items):
+            if item.condition is not None:
+                items.append(Item("outcomes", consequence_key(outcome, index), item.label or item.name,
+                                  item.cite or outcome.cite))
     return items
+
+
+def consequence_key(outcome: ast.OutcomeDecl, index: int) -> str:
+    """``优秀/追加#3``, ``*/警示约谈#1`` (an outcome for every rating: ``*``)."""
+    return f"{outcome.rating or '*'}/{outcome.items[index].name}#{index + 1}"
 
 
 def exercised(policy: Policy, result: Result) -> set[str]:
@@ -143,6 +164,13 @@ def exercised(policy: Policy, result: Result) -> set[str]:
     for event in result.trace.walk():
         if event.kind == "rule" and isinstance(event.value, Decimal) and event.value > 0:
             out.add(f"rules:{result.category}/{event.id}")
+    checked = policy.checked
+    if any(i.condition is not None for o in [*checked.outcomes.values(), *checked.general_outcomes] for i in o.items):
+        raw = result.raw[RAW_OUTCOME]
+        for outcome, _, pairs in outcome_lines(checked, result.rating, raw):
+            for index, (item, amount) in enumerate(pairs):
+                if item.condition is not None and applies(amount):
+                    out.add(f"outcomes:{consequence_key(outcome, index)}")
     return out
 
 

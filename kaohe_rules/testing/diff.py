@@ -79,7 +79,15 @@ def linked_decls(policy: Policy) -> dict[tuple[str, str], ast.Decl]:
     linked = link(source, base)
     if isinstance(linked, list):  # pragma: no cover - the policy loaded, so it links
         raise KaoheError("cannot re-read the policy text for the diff")
-    return {ast.decl_key(d): d for d in linked.decls}
+    out: dict[tuple[str, str], ast.Decl] = {}
+    general = 0
+    for d in linked.decls:
+        if isinstance(d, ast.OutcomeDecl) and d.for_every_rating:  # no name: compared by position (*1, *2 …)
+            general += 1
+            out[("outcome", f"*{general}")] = d
+        else:
+            out[ast.decl_key(d)] = d
+    return out
 
 
 def structural_changes(old: Policy, new: Policy,
@@ -272,6 +280,17 @@ def kind_of(old: Result, new: Result) -> str | None:
         what = a.kind if a.kind == b.kind and a.kind != "none" else "consequences"
         direction = "up" if b.total > a.total else "down" if b.total < a.total else "shared differently"
         return f"{what} {direction}, same rating"  # an outcome (reward, fine, share) changed, nothing else
+    general_a = [(i.kind, i.name, i.amount) for c in old.general_consequences for i in c.items]
+    general_b = [(i.kind, i.name, i.amount) for c in new.general_consequences for i in c.items]
+    if general_a != general_b:  # issue #10: a conditional sanction now (or no longer) imposed
+        names_a, names_b = {i[1] for i in general_a}, {i[1] for i in general_b}
+        moved = [f"+{n}" for n in sorted(names_b - names_a)] + [f"-{n}" for n in sorted(names_a - names_b)]
+        return f"consequences for every rating {' '.join(moved) if moved else 'changed'}, same rating"
+    reported_a = {n: r.value for n, r in old.reported.items()}
+    reported_b = {n: r.value for n, r in new.reported.items()}
+    if reported_a != reported_b:
+        changed = sorted(n for n in set(reported_a) | set(reported_b) if reported_a.get(n) != reported_b.get(n))
+        return f"reported {', '.join(changed)} changed, same rating"
     return None
 
 

@@ -105,6 +105,8 @@ class Domain:
             return self.members[0]
         if kind == "list":
             return []
+        if kind == "record":  # a record-valued fact (issue #10)
+            return self.simplest_record()
         raise ValueError(f"no simplest value for {self.type.describe()}")  # pragma: no cover
 
     def simplest_record(self) -> dict[str, object]:
@@ -133,6 +135,8 @@ class Domain:
             out += list(self.members)
         elif kind == "list":
             out.append([])
+        elif kind == "record":
+            out.append(self.simplest_record())
         return _dedupe(out)
 
     def record_variants(self) -> list[dict[str, object]]:

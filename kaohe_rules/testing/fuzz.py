@@ -1282,6 +1282,8 @@ def generate_policy(ch: Chooser) -> str:
             out.append(f"veto 否决{v} on 项目 where 数 >= {ch.integer(1, 10)}")
     if "资金" in chosen and ch.chance(50):
         out.append(f"outcome {ratings[0]} {{ reward 奖 = 资金 * {ch.integer(1, 30)}% }}")
+    if ch.chance(30):  # issue #10: a conditional item in an outcome for every rating (drawn last: the rest is as before)
+        out.append(f"outcome {{ sanction 约谈 \"约谈\" when {cond()} }}")
     return "\n".join(out) + "\n"
 
 

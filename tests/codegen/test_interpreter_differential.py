@@ -31,6 +31,7 @@ POLICIES = {
     "every-construct": ROOT / "tests" / "data" / "interpreter" / "every_construct.kh",
     "iteration": ROOT / "tests" / "data" / "interpreter" / "iteration.kh",
     "rating-effects": ROOT / "tests" / "data" / "interpreter" / "rating_effects.kh",
+    "consequences": ROOT / "tests" / "data" / "interpreter" / "consequences.kh",
 }
 _LOADED: dict[str, Any] = {}
 

@@ -13,7 +13,7 @@ What it proves, so that the evaluator need not check at run time:
   leaf section add up to the section;
 * the bands of each category cover ``[0, total]`` without gap or overlap, and
   better ratings sit higher;
-* ``let`` declarations have no cycles; outcomes divide money with one ``rest``.
+* ``let`` declarations have no cycles; outcomes divide money with at most one ``rest``.
 
 This module is the only one that imports every pass; the passes share state and
 services through :class:`~.api.Context` and never import each other.  A new
@@ -71,6 +71,7 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     effects.check_band_requires(ctx, band_infos)
     outcomes.check_outcomes(ctx)
     facts.warn_unused_facts(ctx)
+    lets.warn_unused_lets(ctx)
     if diag.has_errors() or ctx.sym.ratings is None:
         return None
     category_plans = scores.stage_plans(ctx, plans.build_plans(ctx, placed, band_infos))
@@ -93,7 +94,8 @@ def _model(ctx: Context, category_plans: dict[str, CategoryPlan]) -> CheckedPoli
         vetoes=tuple(sym.vetoes), ratings=sym.ratings, outcomes=sym.outcomes,
         checkpoints=sym.checkpoints, plans=category_plans, types=ctx.types, resolutions=ctx.res,
         reads=ctx.reads, warnings=tuple(d for d in ctx.diag.items if d.severity == "warning"),
-        content_hash=content_hash(ctx.linked),
+        content_hash=content_hash(ctx.linked), general_outcomes=tuple(sym.general_outcomes),
+        reported=tuple(name for name, decl in sym.lets.items() if decl.report),
     )
 
 

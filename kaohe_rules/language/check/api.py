@@ -64,6 +64,9 @@ class ExprApi(Protocol):
     def item_scope(self, scope: Scope, elem: Type, name: str | None, span: Span) -> Scope:
         """``scope`` with one more list item of type ``elem``, named ``name`` when given (K210 shadowing)."""
 
+    def asserted(self, e: ast.Expr, truth: bool) -> tuple[str, ...]:
+        """The optional names known to be set when ``e`` is ``truth`` (flow narrowing)."""
+
 
 class ConstApi(Protocol):
     def const(self, expr: ast.Expr, what: str) -> object:

@@ -174,6 +174,8 @@ class ConstEvaluator:
         value = self.const(expr, f"the default of '{name}'")
         if value is None and not isinstance(expr, ast.NoneLit):
             return MISSING
+        if is_zero_literal(expr) and ftype.kind in ("money", "percent"):
+            return Decimal(0)  # a bare 0 is zero of any unit, as in comparisons (issue #10, item 7)
         vtype = self.type_of(expr, value) if value is not None else NONE
         if not ftype.is_error and not assignable(vtype, ftype):
             self.ctx.diag.type_mismatch(f"the default of '{name}'", vtype, ftype, expr)

@@ -19,7 +19,7 @@ application") and implemented alike by the code generator and the reference inte
 from __future__ import annotations
 
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..model import BandInfo
 from ..types import ERROR, NUMERIC
 from .api import Context, Scope, as_decimal
@@ -34,8 +34,8 @@ def check_vetoes(ctx: Context) -> None:
 
 def _veto(ctx: Context, veto: ast.VetoDecl) -> None:
     diag, exprs = ctx.diag, ctx.exprs
-    if veto.name in KEYWORDS:
-        diag.error("K170", f"'{veto.name}' is a keyword and cannot name a veto", veto.span)
+    if veto.name in NAMES_READ_AS_KEYWORDS:
+        diag.error("K170", f"'{veto.name}' is a keyword in expressions and cannot name a veto", veto.span)
     cats = ctx.category_refs(veto.categories, veto.span, f"veto '{veto.name}'")
     scope = Scope(categories=cats, stage="post")
     ctx.reading.append(set())

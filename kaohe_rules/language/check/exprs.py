@@ -16,7 +16,7 @@ import attrs
 
 from ...source import Span
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..model import Resolution
 from ..types import (
     BOOL,
@@ -77,6 +77,10 @@ class ExpressionChecker(ExprVisitor[Type]):
             self.scope = outer
         self.ctx.types[e] = t
         return t
+
+    def asserted(self, e: ast.Expr, truth: bool) -> tuple[str, ...]:
+        """The names ``e`` being ``truth`` proves set (for a pass that runs code only under a condition)."""
+        return tuple(asserted(e, truth))
 
     # -------------------------------------------------------------- literals
     def visit_Number(self, e: ast.Number) -> Type:
@@ -185,8 +189,8 @@ class ExpressionChecker(ExprVisitor[Type]):
         for enum in sym.enums.values():
             options += [m.name for m in enum.members]
         hint = did_you_mean(ident, options)
-        if ident in KEYWORDS:
-            hint = f"'{ident}' is a keyword of the language and cannot be used as a name"
+        if ident in NAMES_READ_AS_KEYWORDS:
+            hint = f"'{ident}' is a keyword in expressions and cannot be used as a name"
         return self.diag.error("K101", f"unknown name '{ident}'", e.span, hint=hint)
 
     def _let_ref(self, e: ast.Name, scope: Scope) -> Type:
@@ -285,7 +289,10 @@ class ExpressionChecker(ExprVisitor[Type]):
         if "money" in kinds and kinds & set(NUMERIC) and isinstance(culprit, ast.Number):
             hint = f"write {culprit.value}元 to mean an amount of money"
         elif "percent" in kinds and kinds & set(NUMERIC) and isinstance(culprit, ast.Number):
-            hint = f"write {culprit.value}% to mean a percentage"
+            hint = f"write {culprit.value}% to mean a percentage" + (
+                ", or take the percentage of a number first (q * 25% is a number)" if op else "")
+        elif "percent" in kinds and kinds & set(NUMERIC):
+            hint = "a percentage and a number do not add or compare; q * 25% (25% of q) is a number"
         elif "money" in kinds and kinds & set(NUMERIC):
             hint = "amounts of money only combine with amounts (元) or scale by plain numbers"
         what = f"'{op}'" if op else "compare"
@@ -510,7 +517,7 @@ class ExpressionChecker(ExprVisitor[Type]):
     def _meaning_of(self, name: str, scope: Scope, elem: Type) -> str | None:
         """What ``name`` already means where a new item would be named so (None: nothing)."""
         ctx, sym = self.ctx, self.sym
-        if name in KEYWORDS:
+        if name in NAMES_READ_AS_KEYWORDS:
             return "a keyword of the language"
         if any(named == name for named, _ in scope.named):
             return "the name of an enclosing item"

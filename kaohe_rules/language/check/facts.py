@@ -8,7 +8,7 @@ are typed in the record's own scope (its fields and params only).
 from __future__ import annotations
 
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..types import ERROR, Type, assignable
 from .api import Context, Scope
 
@@ -28,8 +28,8 @@ def check_types(ctx: Context) -> None:
             if field.name in fields:
                 diag.error("K100", f"record '{record.name}' declares field '{field.name}' twice", field.span)
                 continue
-            if field.name in KEYWORDS:
-                diag.error("K170", f"'{field.name}' is a keyword and cannot name a field", field.span)
+            if field.name in NAMES_READ_AS_KEYWORDS:
+                diag.error("K170", f"'{field.name}' is a keyword in expressions and cannot name a field", field.span)
             ftype = ctx.resolve_type(field.type)
             if ftype.kind in ("record", "list"):
                 diag.error("K103", f"field '{field.name}' cannot hold a {ftype.describe()}", field.type.span,
@@ -46,10 +46,6 @@ def check_facts(ctx: Context) -> None:
     """The pass: each fact's type (not a single record), default, bound and ``for`` list."""
     for name, decl in ctx.sym.facts.items():
         ftype = ctx.resolve_type(decl.type)
-        if ftype.kind == "record" and not ftype.is_error:
-            ctx.diag.error("K103", f"fact '{name}' cannot be a single record", decl.type.span,
-                           hint=f"use 'list of {ftype.name}', or separate facts")
-            ftype = ERROR
         ctx.fact_types[name] = ftype
         ctx.fact_defaults[name] = ctx.consts.default_value(decl.default, ftype, name)
         ctx.fact_bounds[name] = ctx.consts.bounds(decl.constraint, ftype, name)
@@ -69,6 +65,10 @@ def _record_lets(ctx: Context, record: ast.RecordDecl) -> None:
         if let.name in fields:
             ctx.diag.error("K100", f"record '{record.name}' already has a field '{let.name}'", let.span)
             continue
+        if let.report:
+            ctx.diag.error("K134", f"'report' on the field '{let.name}' of record '{record.name}'", let.span,
+                           hint="a field has a value per item, not per unit: report a top-level let, "
+                                "e.g. a count or sum over the list")
         vtype = ctx.exprs.expr(let.value, Scope(record=record.name))
         if let.type is not None:
             declared = ctx.resolve_type(let.type)

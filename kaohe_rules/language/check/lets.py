@@ -86,3 +86,19 @@ def _defer(ctx: Context, decl: ast.DeferDecl) -> None:
     ctype = ctx.exprs.expr(decl.where, item_scope)
     ctx.reads[decl] = tuple(sorted(ctx.reading.pop()))
     ctx.diag.expect_bool(ctype, decl.where, f"the condition of defer '{decl.name}'")
+
+
+def warn_unused_lets(ctx: Context) -> None:
+    """K181: a let that nothing reads and that is not ``report``ed computes a value no one sees.
+
+    Runs after every pass that reads (rules, vetoes, defers, lets, outcomes), from the
+    ``reads`` side table they all fill.
+    """
+    read: set[str] = set()
+    for reader, names in ctx.reads.items():
+        itself = reader.name if isinstance(reader, ast.LetDecl) else None  # a let in a cycle reads itself
+        read.update(n for n in names if n != itself)
+    for name, decl in ctx.sym.lets.items():
+        if name not in read and not decl.report:
+            ctx.diag.warn("K181", f"let '{name}' is declared but nothing reads it", decl.span,
+                          hint="mark it 'report' if it is a result of its own, use it, or remove it")

@@ -32,9 +32,14 @@ def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple
         if name in sym.bands:  # band ``requires`` (issue #10 A3)
             for band in sym.bands[name].bands:
                 roots |= set(ctx.reads.get(band, ()))
-        for outcome in sym.outcomes.values():
+        for outcome in [*sym.outcomes.values(), *sym.general_outcomes]:
             for item in outcome.items:
-                roots |= set(ctx.reads.get(item, ()))
+                if not item.categories or name in item.categories:
+                    roots |= set(ctx.reads.get(item, ()))
+        for let_name, let_decl in sym.lets.items():  # a reported let where its facts are supplied
+            avail = ctx.let_avail.get(let_name)
+            if let_decl.report and (avail is None or name in avail):
+                roots.add(let_name)
         lets = let_order(ctx, roots)
         for let in lets:
             avail = ctx.let_avail.get(let)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ...source import Span
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..linker import LinkedPolicy
 from ..model import CategoryInfo
 from ..visitor import DeclVisitor
@@ -37,6 +37,7 @@ class Symbols:
         self.ratings: ast.RatingsDecl | None = None
         self.bands: dict[str, ast.BandsDecl] = {}
         self.outcomes: dict[str, ast.OutcomeDecl] = {}
+        self.general_outcomes: list[ast.OutcomeDecl] = []  # ``outcome { … }``: for every rating, in order
         self.global_names: dict[str, tuple[str, Span]] = {}  # the value namespace: name -> (kind, where)
 
     def rating_names(self) -> list[str]:
@@ -54,8 +55,8 @@ def collect(linked: LinkedPolicy, diag: Collector) -> Symbols:
             if decl.name in sym.categories:
                 diag.error("K100", f"category '{decl.name}' is declared twice", decl.span)
                 continue
-            if decl.name in KEYWORDS:
-                diag.error("K170", f"'{decl.name}' is a keyword and cannot name a category", decl.span)
+            if decl.name in NAMES_READ_AS_KEYWORDS:
+                diag.error("K170", f"'{decl.name}' is a keyword in expressions and cannot name a category", decl.span)
                 continue
             # placeholder; the structure pass fills in totals and sections
             sym.categories[decl.name] = CategoryInfo(decl.name, decl.label, Decimal(0), decl.cite, (), decl.span)
@@ -75,8 +76,8 @@ class _Collect(DeclVisitor[None]):
 
     def declare_global(self, kind: str, name: str, span: Span) -> bool:
         sym = self.sym
-        if name in KEYWORDS:
-            self.diag.error("K170", f"'{name}' is a keyword and cannot name a {kind}", span,
+        if name in NAMES_READ_AS_KEYWORDS:
+            self.diag.error("K170", f"'{name}' is a keyword in expressions and cannot name a {kind}", span,
                             hint=f"choose another name, e.g. {name}_值")
             return False
         if name in sym.global_names:
@@ -153,6 +154,9 @@ class _Collect(DeclVisitor[None]):
         self.sym.bands[decl.category] = decl
 
     def visit_OutcomeDecl(self, decl: ast.OutcomeDecl) -> None:
+        if decl.for_every_rating:
+            self.sym.general_outcomes.append(decl)
+            return
         if decl.rating in self.sym.outcomes:
             self.diag.error("K100", f"outcome for '{decl.rating}' is declared twice", decl.span)
             return

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ...source import Span
 from .. import ast
-from ..keywords import KEYWORDS
+from ..keywords import NAMES_READ_AS_KEYWORDS
 from ..model import PlacedTarget, SectionInfo
 from .api import Context, Scope, as_decimal
 from .diagnostics import did_you_mean
@@ -24,8 +24,8 @@ def check_targets(ctx: Context) -> list[PlacedTarget]:
     placed: list[PlacedTarget] = []
     leaf_points: dict[tuple[str, tuple[str, ...]], list[tuple[str, Decimal]]] = {}
     for target in ctx.sym.targets:
-        if target.name in KEYWORDS:
-            diag.error("K170", f"'{target.name}' is a keyword and cannot name a target", target.span)
+        if target.name in NAMES_READ_AS_KEYWORDS:
+            diag.error("K170", f"'{target.name}' is a keyword in expressions and cannot name a target", target.span)
         if not target.placements:
             diag.error("K117", f"target '{target.name}' is not placed in any section", target.span,
                        hint="add: in 区政府.管理目标.考核细则 points 20")

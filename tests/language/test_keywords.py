@@ -1,0 +1,49 @@
+"""K170 refuses as names exactly the words an expression reads as keywords (issue #10, item 7).
+
+The set is derived from the parser's states (``parser.names_read_as_keywords``) and
+copied into ``keywords.NAMES_READ_AS_KEYWORDS`` for the checker, which does not load
+the parser; these tests keep the copy equal to the derivation and show what it means
+for a policy author: English words the grammar uses elsewhere are ordinary names.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import kaohe_rules
+from kaohe_rules.errors import PolicyError
+from kaohe_rules.language import keywords, parser
+
+pytestmark = pytest.mark.language
+
+HEAD = """policy p { }
+category 单位 total 100 { section 甲 100 }
+ratings { 好 中 差 } vetoed 差
+bands 单位 { 好 [80, 100] 中 [60, 80) 差 [0, 60) }
+"""
+
+
+def test_the_checkers_copy_is_the_set_derived_from_the_grammar() -> None:
+    derived = parser.names_read_as_keywords()
+    line = 'NAMES_READ_AS_KEYWORDS = frozenset("' + " ".join(sorted(derived)) + '".split())'
+    assert keywords.NAMES_READ_AS_KEYWORDS == derived, f"grammar changed: write in keywords.py\n{line}"
+    assert derived < keywords.KEYWORDS
+
+
+@pytest.mark.parametrize("word", ["reward", "fine", "score", "total", "points", "share", "section", "report"])
+def test_an_english_word_the_grammar_uses_elsewhere_is_a_name(word: str) -> None:
+    policy = kaohe_rules.load(HEAD + f"""fact {word}: int >= 0 "x"
+let {word}_2 = {word} * 2 "y" report
+target t in 单位.甲 points 100 {{ deduct {word} when {word} > 1 }}
+""")
+    result = policy.evaluate({"id": "u", "category": "单位", "facts": {word: 3}})
+    assert result.score == 97
+    assert result.reported[f"{word}_2"].value == 6
+
+
+@pytest.mark.parametrize("word", ["count", "if", "true", "not", "min"])
+def test_a_word_an_expression_reads_as_a_keyword_is_refused_saying_why(word: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        kaohe_rules.load(HEAD + f"fact {word}: int\ntarget t in 单位.甲 points 100 {{ full when true }}\n")
+    [diagnostic] = [d for d in info.value.diagnostics if d.code == "K170"]
+    assert f"'{word}' is a keyword in expressions and cannot name a fact" == diagnostic.message
