@@ -252,6 +252,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
         w.heading("effects")
         for line in effect_lines(result, lang):
             w(f"  {line}")
+        w()
     if result.reported:  # issue #10: a let the scheme names as a result
         w.heading("reported")
         for r in result.reported.values():

@@ -30,7 +30,7 @@ def test_the_checkers_copy_is_the_set_derived_from_the_grammar() -> None:
     assert derived < keywords.KEYWORDS
 
 
-@pytest.mark.parametrize("word", ["reward", "fine", "score", "total", "points", "share", "section", "report"])
+@pytest.mark.parametrize("word", ["reward", "fine", "total", "points", "share", "section", "report"])
 def test_an_english_word_the_grammar_uses_elsewhere_is_a_name(word: str) -> None:
     policy = kaohe_rules.load(HEAD + f"""fact {word}: int >= 0 "x"
 let {word}_2 = {word} * 2 "y" report
@@ -39,6 +39,22 @@ target t in 单位.甲 points 100 {{ deduct {word} when {word} > 1 }}
     result = policy.evaluate({"id": "u", "category": "单位", "facts": {word: 3}})
     assert result.score == 97
     assert result.reported[f"{word}_2"].value == 6
+
+
+def test_a_fact_named_score_is_a_name_but_reading_it_where_scores_are_values_is_refused() -> None:
+    """``score`` is a name (a fact may be called so), but where the unit's score is readable (a let,
+    a veto, an outcome) the bare name would mean two things: refused, both readings named (K201)."""
+    policy = kaohe_rules.load(HEAD + """fact score: int >= 0 "x"
+target t in 单位.甲 points 100 { deduct score when score > 1 }
+""")
+    assert policy.evaluate({"id": "u", "category": "单位", "facts": {"score": 3}}).score == 97
+    with pytest.raises(PolicyError) as info:
+        kaohe_rules.load(HEAD + """fact score: int >= 0 "x"
+let score_2 = score * 2 "y" report
+target t in 单位.甲 points 100 { deduct score when score > 1 }
+""")
+    [diagnostic] = [d for d in info.value.diagnostics if d.code == "K201"]
+    assert "the unit's score" in diagnostic.message and "fact 'score'" in diagnostic.message
 
 
 @pytest.mark.parametrize("word", ["count", "if", "true", "not", "min"])
