@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Final
 
 #: The raw result tuple of a generated evaluator, by position.
-RAW_FIELDS: Final = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome")
+RAW_FIELDS: Final = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome",
+                     "base_score", "bonus")
 
 RAW_SCORE: Final = 0
 RAW_SECTIONS: Final = 1
@@ -25,9 +26,12 @@ RAW_DEFERRED: Final = 5
 RAW_BAND: Final = 6
 RAW_RATING: Final = 7
 RAW_OUTCOME: Final = 8
+RAW_BASE_SCORE: Final = 9  # the base (the sections that make up the total); == score without bonus sections
+RAW_BONUS: Final = 10  # the bonus points counted after every cap (加分, issue #10); 0 without bonus sections
 
 assert RAW_FIELDS.index("deferred") == RAW_DEFERRED and RAW_FIELDS.index("outcome") == RAW_OUTCOME
-assert len(RAW_FIELDS) == RAW_OUTCOME + 1
+assert RAW_FIELDS.index("bonus") == RAW_BONUS
+assert len(RAW_FIELDS) == RAW_BONUS + 1
 
 # Trace events: ``(TAG_LET, name, value)``, ``(TAG_RULE, target_index, rule_index, value, reads)``,
 # ``(TAG_TARGET, target_index, score)``, ``(TAG_VETO, veto_index, fired, exception_index, evidence, reads)``.

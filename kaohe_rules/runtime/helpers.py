@@ -11,7 +11,7 @@ import decimal
 from decimal import Decimal
 from typing import Any
 
-from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, to_fen
 
 
 def _nonneg(value: Decimal | int) -> Decimal | int:
@@ -67,4 +67,5 @@ HELPERS: dict[str, object] = {
     "_fen": to_fen,
     "_context_flags": _context_flags,
     "_ROUNDED": decimal.Rounded,
+    "_amount": checked_amount,  # a negative deduct/add amount: an EvaluationError (issue #10)
 }

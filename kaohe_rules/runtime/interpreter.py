@@ -24,7 +24,7 @@ from typing import Any, Protocol, assert_never
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
-from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, to_fen
 
 Env = dict[str, object]
 
@@ -84,7 +84,10 @@ class Interpreter:
                     for placed, score in zip(plan.targets, target_scores, strict=True):
                         if placed.section == info.path:
                             total = total + score
-                    section_scores[info.path] = total if total >= 0 else 0
+                    if info.bonus:  # a bonus section (加分): at most its cap
+                        section_scores[info.path] = total if info.cap is None or total <= info.cap else info.cap
+                    else:
+                        section_scores[info.path] = total if total >= 0 else 0
                 else:
                     total = 0
                     for child in info.children:
@@ -92,9 +95,17 @@ class Interpreter:
                     section_scores[info.path] = total
             return section_scores[info.path]
 
-        score: Any = 0
+        base: Any = 0
+        bonus: Any = 0
         for top in plan.category.sections:
-            score = score + section(top)
+            if top.bonus:
+                bonus = bonus + section(top)
+            else:
+                base = base + section(top)
+        cap = plan.category.bonus_cap
+        if cap is not None and bonus > cap:
+            bonus = cap
+        score = base + bonus
         order = [info.path for info in plan.category.all_sections()]
         for info in plan.category.all_sections():
             section(info)
@@ -128,7 +139,7 @@ class Interpreter:
             if self.rating_names.index(rating_name) == rating:
                 outcome = self.outcome(decl, env)
         return (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
-                band, rating, outcome)
+                band, rating, outcome, base, bonus)
 
     def _rederive(self, name: str, value: object) -> object:
         """Records of a list fact with their ``let`` fields computed here, from the record's own fields."""
@@ -158,6 +169,11 @@ class Interpreter:
 
     # --------------------------------------------------------------- targets
     def target(self, placed: PlacedTarget, env: Env) -> Any:
+        if placed.bonus:  # a bonus target (加分): starts at 0, adds its rules, at most its item cap
+            added: Any = 0
+            for rule in placed.target.rules:
+                added = added + self.rule(rule, placed.points, env)
+            return added if placed.cap is None or added <= placed.cap else placed.cap
         points = placed.points
         if not placed.target.rules:
             return points
@@ -173,15 +189,16 @@ class Interpreter:
 
         if isinstance(rule, ast.Full):
             return 0 if value(rule.condition) else points
-        if isinstance(rule, ast.DeductWhen):
-            return _nonneg(value(rule.amount)) if value(rule.condition) else 0
-        if isinstance(rule, ast.DeductUnless):
-            return 0 if value(rule.condition) else _nonneg(value(rule.amount))
-        if isinstance(rule, ast.DeductPer):
-            raw = _nonneg(value(rule.amount)) * _nonneg(value(rule.per))
+        # an amount to deduct or add that is negative: NegativeAmount, never a silent 0 (issue #10)
+        if isinstance(rule, (ast.DeductWhen, ast.AddWhen)):
+            return checked_amount(value(rule.amount), _verb(rule)) if value(rule.condition) else 0
+        if isinstance(rule, (ast.DeductUnless, ast.AddUnless)):
+            return 0 if value(rule.condition) else checked_amount(value(rule.amount), _verb(rule))
+        if isinstance(rule, (ast.DeductPer, ast.AddPer)):
+            raw = checked_amount(value(rule.amount), _verb(rule)) * _nonneg(value(rule.per))
             return _cap(raw, value(rule.cap)) if rule.cap is not None else raw
-        if isinstance(rule, ast.Deduct):
-            amount = _nonneg(value(rule.amount))
+        if isinstance(rule, (ast.Deduct, ast.Add)):
+            amount = checked_amount(value(rule.amount), _verb(rule))
             return _cap(amount, value(rule.cap)) if rule.cap is not None else amount
         if isinstance(rule, ast.Proportional):
             ratio = value(rule.amount)
@@ -408,6 +425,10 @@ class _Frame(ExprVisitor[Any]):
 
 
 _FAILED = object()
+
+
+def _verb(rule: ast.Rule) -> str:
+    return "add" if isinstance(rule, (ast.AddWhen, ast.AddUnless, ast.AddPer, ast.Add)) else "deduct"
 
 
 def _nonneg(value: Any) -> Any:
