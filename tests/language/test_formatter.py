@@ -16,7 +16,8 @@ from kaohe_rules.language.linker import parse_source
 from kaohe_rules.source import SourceFile, Span
 
 ROOT = Path(__file__).resolve().parents[2]
-POLICY_FILES = sorted((ROOT / "policies").glob("*.kh")) + sorted((ROOT / "tests" / "data" / "checker").glob("K1*.kh"))
+POLICY_FILES = (sorted((ROOT / "policies").glob("*.kh")) + sorted((ROOT / "tests" / "data" / "checker").glob("K1*.kh"))
+                + sorted((ROOT / "tests" / "data" / "interpreter").glob("*.kh")))
 
 
 def strip(node: Any) -> Any:
