@@ -20,6 +20,11 @@ removal lifts it to a band — counted two ways:
 
 Both are exact (not heuristic) because kaohe scores are sums of target scores
 and every rule's deduction is computed independently of the others.
+
+Bonus points (加分) are not deductions: a bonus target is never removed.  Instead the
+answer says whether more bonus alone could reach a band — when the room the caps
+leave (the checker's maximum − the total − the bonus counted) covers the gap, or the
+bonus is uncapped.
 """
 
 from __future__ import annotations
@@ -111,15 +116,26 @@ class WhyNot:
     goals: tuple[BandGoal, ...]  # better bands, nearest first
     deductions: tuple[Deduction, ...]  # every target loss (for reference)
     wanted: str | None = None  # the one rating asked about, if any
+    # bonus points (加分): how much more bonus the caps allow (None: unbounded); only with bonus sections
+    bonus_room: Decimal | None = None
+    has_bonus: bool = False
+
+    def bonus_reaches(self, goal: BandGoal) -> bool:
+        """Whether more bonus alone could lift the unit to ``goal`` (the caps allow enough)."""
+        return self.has_bonus and (self.bonus_room is None or meets(self.bonus_room, goal.lacking, goal.strict))
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "unit": self.unit_id, "name": self.name, "score": plain_decimal(self.score),
             "total": plain_decimal(self.total), "band": self.band, "rating": self.rating,
             "vetoed_rating": self.vetoed_rating, "wanted": self.wanted,
             "vetoes": [{"name": v.id, "label": v.label, "citation": v.citation} for v in self.vetoes],
             "goals": [g.to_dict() for g in self.goals],
         }
+        if self.has_bonus:  # only then: the answers for policies without bonus points keep their shape
+            out["bonus_room"] = None if self.bonus_room is None else plain_decimal(self.bonus_room)
+            out["bonus_reaches"] = [g.rating for g in self.goals if self.bonus_reaches(g)]
+        return out
 
 
 # --------------------------------------------------------------------- solvers
@@ -152,6 +168,8 @@ class _Group:
 def _groups(targets: Sequence[TraceEvent]) -> list[_Group]:
     groups = []
     for target in targets:
+        if target.detail.get("bonus"):  # a bonus target's rules add points: nothing to remove
+            continue
         points = _dec(target.detail.get("points"))
         rules = [_rule_deduction(target, r) for r in target.children if r.kind == "rule"]
         total = sum((r.points for r in rules), Decimal(0))
@@ -246,8 +264,11 @@ def why_not(result: Result, band: str | None = None) -> WhyNot:
                               info.low, info.low_closed, need,
                               smallest_target_set(losses, need, strict), smallest_rule_set(target_events, need, strict),
                               bool(vetoes)))
+    has_bonus = plan.category.has_bonus
+    room = None if plan.maximum is None else plan.maximum - plan.category.total - result.bonus
     return WhyNot(result.unit_id, result.name, result.score, result.total, result.band, result.rating,
-                  result.rating_label, checked.ratings.vetoed, vetoes, tuple(goals), losses, wanted)
+                  result.rating_label, checked.ratings.vetoed, vetoes, tuple(goals), losses, wanted,
+                  room if has_bonus else None, has_bonus)
 
 
 def _dec(value: object) -> Decimal:
@@ -280,6 +301,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "rules": "   按扣分规则计，最少去掉 {n} 条扣分（共 +{gain} 分）：",
         "proof": "     （最少：任意 {k} 项最多只能恢复 {bound} 分）",
         "unreachable": "   即使所有目标都得满分也达不到。",
+        "bonus": "   或者：再获加分即可达到（加分上限还允许再加 {room} 分）",
+        "bonus_unbounded": "   或者：再获加分即可达到（加分不设上限）",
     },
     "en": {
         "title": "Why not a better band: {unit}",
@@ -295,6 +318,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "rules": "   Counting rule by rule, removing at least {n} deduction(s) (+{gain} pts):",
         "proof": "     (minimal: any {k} restore at most {bound} pts)",
         "unreachable": "   Not reachable even with full points on every target.",
+        "bonus": "   Or: more bonus points reach it (the caps allow {room} pts more)",
+        "bonus_unbounded": "   Or: more bonus points reach it (the bonus is not capped)",
     },
 }
 
@@ -324,6 +349,9 @@ def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
                                    gap=plain_decimal(goal.lacking)).replace("  ", " "))
         if goal.blocked:
             lines.append(t["blocked"].format(rating=vetoed_label))
+        if answer.bonus_reaches(goal):  # a bonus can lift the unit to a better band (加分)
+            lines.append(t["bonus_unbounded"] if answer.bonus_room is None
+                         else t["bonus"].format(room=plain_decimal(answer.bonus_room)))
         if goal.targets is None:
             lines.append(t["unreachable"])
             continue
