@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from ..numeric import normalize
+from ..numeric import ENGINE_CONTEXT, normalize
 
 if TYPE_CHECKING:
     from .program import Program
@@ -33,7 +33,8 @@ class TargetResult:
 
     @property
     def lost(self) -> Decimal:
-        return Decimal(0) if self.bonus else self.points - self.score
+        # in the engine's context, not the caller's: 50 - 0.05 is 49.95 under any ambient precision
+        return Decimal(0) if self.bonus else ENGINE_CONTEXT.subtract(self.points, self.score)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"name": self.name, "label": self.label, "citation": self.citation,
