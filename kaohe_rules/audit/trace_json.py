@@ -135,9 +135,13 @@ def _value(policy: Policy | Program, t: Type, value: object) -> object:
 def result_section(result: Result) -> dict[str, Any]:
     """The outcome of the assessment in canonical form (what replay compares first)."""
     c = result.consequences
+    bonus: dict[str, Any] = {}
+    if result.program.checked.categories[result.category].has_bonus:  # only then: other documents keep their shape
+        bonus = {"base_score": canonical(result.base_score), "bonus": canonical(result.bonus)}
     return {
         "score": canonical(result.score),
         "total": canonical(result.total),
+        **bonus,
         "band": result.band,
         "rating": result.rating,
         "rating_label": result.rating_label,
@@ -443,6 +447,7 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "score": {"$ref": "#/$defs/number"}, "total": {"$ref": "#/$defs/number"},
+                "base_score": {"$ref": "#/$defs/number"}, "bonus": {"$ref": "#/$defs/number"},
                 "band": {"type": ["string", "null"]}, "rating": {"type": "string"},
                 "rating_label": {"type": "string"}, "vetoed": {"type": "boolean"},
                 "vetoes": {"type": "array", "items": {
