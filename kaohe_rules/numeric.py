@@ -98,3 +98,30 @@ def normalize(value: Decimal) -> Decimal:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1), context=ENGINE_CONTEXT)
     return value.normalize(ENGINE_CONTEXT)
+
+
+class NegativeAmount(ArithmeticError):
+    """A ``deduct`` or ``add`` amount that is negative at run time (issue #10).
+
+    Why an error and not 0: a negative deduction would add points and a negative bonus
+    would take them away, and clamping it to 0 hides a wrong input.  An ArithmeticError,
+    so the evaluators report it like a division by zero: an EvaluationError naming the
+    rule, never a silent 0.
+    """
+
+    def __init__(self, value: object, kind: str) -> None:
+        self.value = value
+        self.kind = kind
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.kind == "add":
+            return f"the amount to add is negative ({self.value}): a bonus never lowers the score"
+        return f"the amount to deduct is negative ({self.value}): a deduction never adds points"
+
+
+def checked_amount(value: Decimal | int, kind: str) -> Decimal | int:
+    """``value`` when it is not negative; else :class:`NegativeAmount` (``kind``: "add" or "deduct")."""
+    if value < 0:
+        raise NegativeAmount(value, kind)
+    return value

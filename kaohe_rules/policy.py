@@ -33,7 +33,7 @@ from .language.checker import check
 from .language.linker import link
 from .language.model import CategoryPlan, CheckedPolicy
 from .limits import MAX_ID_CHARS, MAX_NESTING, has_lone_surrogate, shown
-from .numeric import ENGINE_CONTEXT
+from .numeric import ENGINE_CONTEXT, NegativeAmount
 from .runtime.coerce.envelope import canonical_envelope
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
@@ -92,6 +92,8 @@ def _foreign_parts(unit: object, budget: int = 100_000, most: int = 20) -> list[
 
 
 def _arithmetic_message(exc: BaseException) -> str:
+    if isinstance(exc, NegativeAmount):
+        return str(exc)
     if isinstance(exc, ZeroDivisionError):
         return "division by zero"
     return f"arithmetic error ({type(exc).__name__})"
@@ -312,7 +314,7 @@ class Policy:
         _setcontext(_engine_context())  # cheaper than localcontext(), which copies the context every time
         try:
             raw = function(facts, events)
-        except (ZeroDivisionError, decimal.DecimalException) as exc:
+        except (ZeroDivisionError, decimal.DecimalException, NegativeAmount) as exc:
             site, first = self._failure_site(category, facts, exc, trace)
             raise EvaluationError(unit_id, _arithmetic_message(first), site.where if site else None,
                                   site.span if site else None) from None

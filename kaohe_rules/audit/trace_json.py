@@ -158,9 +158,13 @@ def result_section(result: Result) -> dict[str, Any]:
     if checked.reported:
         extra["reported"] = {n: {"label": r.label, "citation": r.citation, "value": canonical(r.value)}
                              for n, r in result.reported.items()}
+    bonus: dict[str, Any] = {}
+    if result.program.checked.categories[result.category].has_bonus:  # only then: other documents keep their shape
+        bonus = {"base_score": canonical(result.base_score), "bonus": canonical(result.bonus)}
     return {
         "score": canonical(result.score),
         "total": canonical(result.total),
+        **bonus,
         "band": result.band,
         "rating": result.rating,
         "rating_label": result.rating_label,
@@ -476,6 +480,7 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "score": {"$ref": "#/$defs/number"}, "total": {"$ref": "#/$defs/number"},
+                "base_score": {"$ref": "#/$defs/number"}, "bonus": {"$ref": "#/$defs/number"},
                 "band": {"type": ["string", "null"]}, "rating": {"type": "string"},
                 "rating_label": {"type": "string"}, "vetoed": {"type": "boolean"},
                 "vetoes": {"type": "array", "items": {

@@ -20,6 +20,11 @@ removal lifts it to a band — counted two ways:
 
 Both are exact (not heuristic) because kaohe scores are sums of target scores
 and every rule's deduction is computed independently of the others.
+
+Bonus points (加分) are not deductions: a bonus target is never removed.  Instead the
+answer says whether more bonus alone could reach a band — when the room the caps
+leave (the checker's maximum − the total − the bonus counted) covers the gap, or the
+bonus is uncapped.
 """
 
 from __future__ import annotations
@@ -118,9 +123,16 @@ class WhyNot:
     # rating below the band even when the points are there; with the better bands' requirements
     effects: tuple[EffectStep, ...] = ()
     requirements: tuple[tuple[str, str], ...] = ()  # (rating, the `requires` condition as written)
+    # bonus points (加分): how much more bonus the caps allow (None: unbounded); only with bonus sections
+    bonus_room: Decimal | None = None
+    has_bonus: bool = False
+
+    def bonus_reaches(self, goal: BandGoal) -> bool:
+        """Whether more bonus alone could lift the unit to ``goal`` (the caps allow enough)."""
+        return self.has_bonus and (self.bonus_room is None or meets(self.bonus_room, goal.lacking, goal.strict))
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "unit": self.unit_id, "name": self.name, "score": plain_decimal(self.score),
             "total": plain_decimal(self.total), "band": self.band, "rating": self.rating,
             "vetoed_rating": self.vetoed_rating, "wanted": self.wanted,
@@ -129,6 +141,10 @@ class WhyNot:
             "effects": [e.to_dict() for e in self.effects],
             "requirements": [{"rating": r, "requires": text} for r, text in self.requirements],
         }
+        if self.has_bonus:  # only then: the answers for policies without bonus points keep their shape
+            out["bonus_room"] = None if self.bonus_room is None else plain_decimal(self.bonus_room)
+            out["bonus_reaches"] = [g.rating for g in self.goals if self.bonus_reaches(g)]
+        return out
 
 
 # --------------------------------------------------------------------- solvers
@@ -161,6 +177,8 @@ class _Group:
 def _groups(targets: Sequence[TraceEvent]) -> list[_Group]:
     groups = []
     for target in targets:
+        if target.detail.get("bonus"):  # a bonus target's rules add points: nothing to remove
+            continue
         points = _dec(target.detail.get("points"))
         rules = [_rule_deduction(target, r) for r in target.children if r.kind == "rule"]
         total = sum((r.points for r in rules), Decimal(0))
@@ -261,9 +279,11 @@ def why_not(result: Result, band: str | None = None) -> WhyNot:
     requirements = tuple((b.rating, formatter.expr(b.requires)) for b in sorted(plan.bands, key=lambda b: b.low)
                          if b.requires is not None and (wanted is None or b.rating == wanted)
                          and rank(b.rating) <= rank(result.rating) and b.rating != result.rating)
+    has_bonus = plan.category.has_bonus
+    room = None if plan.maximum is None else plan.maximum - plan.category.total - result.bonus
     return WhyNot(result.unit_id, result.name, result.score, result.total, result.band, result.rating,
                   result.rating_label, checked.ratings.vetoed, vetoes, tuple(goals), losses, wanted,
-                  blocking, requirements)
+                  blocking, requirements, room if has_bonus else None, has_bonus)
 
 
 def _dec(value: object) -> Decimal:
@@ -299,6 +319,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "effects": "等次调整（分数达到也同样适用）：",
         "top_effects": "得分已在最高分数段；评定等次由上述等次调整决定。",
         "requires": "{label}还须满足评定条件：{condition}",
+        "bonus": "   或者：再获加分即可达到（加分上限还允许再加 {room} 分）",
+        "bonus_unbounded": "   或者：再获加分即可达到（加分不设上限）",
     },
     "en": {
         "title": "Why not a better band: {unit}",
@@ -317,6 +339,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "effects": "Rating effects (they apply whatever the points):",
         "top_effects": "The score is in the best band; the rating effects above decide the rating.",
         "requires": "{label} also requires: {condition}",
+        "bonus": "   Or: more bonus points reach it (the caps allow {room} pts more)",
+        "bonus_unbounded": "   Or: more bonus points reach it (the bonus is not capped)",
     },
 }
 
@@ -353,6 +377,9 @@ def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
                                    gap=plain_decimal(goal.lacking)).replace("  ", " "))
         if goal.blocked:
             lines.append(t["blocked"].format(rating=vetoed_label))
+        if answer.bonus_reaches(goal):  # a bonus can lift the unit to a better band (加分)
+            lines.append(t["bonus_unbounded"] if answer.bonus_room is None
+                         else t["bonus"].format(room=plain_decimal(answer.bonus_room)))
         if goal.targets is None:
             lines.append(t["unreachable"])
             continue

@@ -100,6 +100,16 @@ class ExprCompiler(ExprVisitor[str]):
         temp = self.frame.symbols.temp("_n")
         return f"({temp} if ({temp} := {self.visit(e)}) > 0 else 0)"
 
+    def amount(self, e: ast.Expr, kind: str) -> str:
+        """A ``deduct``/``add`` amount (``kind``), refused when negative at run time (issue #10):
+        the helper ``_amount`` raises NegativeAmount, an EvaluationError naming the rule, never a
+        silent 0.  A constant is folded (the checker refused a negative one, K194)."""
+        value = self.constant_of(e)
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value >= 0:
+            return self.visit(e)
+        temp = self.frame.symbols.temp("_n")
+        return f"({temp} if ({temp} := {self.visit(e)}) >= 0 else _amount({temp}, {kind!r}))"
+
     # ------------------------------------------------------------ literals
     def visit_Number(self, e: ast.Number) -> str:
         if e.is_int:

@@ -221,7 +221,8 @@ class _Body:
         sections_tuple = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
         targets_tuple = "(" + "".join(f"{t}, " for t in target_locals) + ")"
         return tuple(order), (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
-                              f"{self._effects_value})")
+                              f"{self._effects_value}, "
+                              + ("BASE, BONUS)" if plan.category.has_bonus else "SCORE, 0)"))
 
     @property
     def _ratings(self) -> list[str]:
@@ -230,7 +231,7 @@ class _Body:
     # ------------------------------------------------------------- sections
     def _sections(self, by_section: dict[tuple[str, ...], list[str]],
                   int_targets: set[str]) -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], str]]:
-        out, plan = self.out, self.plan
+        out, plan, ctx = self.out, self.plan, self.ctx
         order: list[tuple[str, ...]] = [section.path for section in plan.category.all_sections()]
         section_locals: dict[tuple[str, ...], str] = {}
 
@@ -255,7 +256,11 @@ class _Body:
                     out.writeline(f"if _fl[_ROUNDED]: {local} = {flat_sum(parts)}")
                 else:  # declaration order, as the reference interpreter adds
                     out.writeline(f"{local} = {flat_sum(parts)}")
-                out.writeline(f"if {local} < 0: {local} = 0")
+                if info.bonus:  # a bonus section (加分): never negative, at most its cap
+                    if info.cap is not None:
+                        out.writeline(f"if {local} > {ctx.number(info.cap)}: {local} = {ctx.number(info.cap)}")
+                else:
+                    out.writeline(f"if {local} < 0: {local} = 0")
             else:
                 parts = [section_value(c.path) for c in info.children]
                 # named after the children, so a parent never shares a local with its first child
@@ -267,7 +272,19 @@ class _Body:
         tops = [section_value(s.path) for s in plan.category.sections]
         for path in order:
             section_value(path)
-        out.writeline(f"SCORE = {' + '.join(tops) if tops else '0'}")
+        category = plan.category
+        if not category.has_bonus:
+            out.writeline(f"SCORE = {' + '.join(tops) if tops else '0'}")
+            return order, section_locals
+        # bonus points (加分): score = base + min(overall cap, the bonus sections)
+        base = [local for local, s in zip(tops, category.sections) if not s.bonus]
+        bonus = [local for local, s in zip(tops, category.sections) if s.bonus]
+        out.writeline(f"BASE = {' + '.join(base) if base else '0'}")
+        out.writeline(f"BONUS = {' + '.join(bonus)}")
+        if category.bonus_cap is not None:
+            cap = ctx.number(category.bonus_cap)
+            out.writeline(f"if BONUS > {cap}: BONUS = {cap}")
+        out.writeline("SCORE = BASE + BONUS")
         return order, section_locals
 
     def _vetoes_and_rating(self) -> None:
@@ -299,8 +316,11 @@ class _Body:
             band = plan.bands[b_index]
             low_op = ">=" if band.low_closed else ">"
             high_op = "<=" if band.high_closed else "<"
-            out.writeline(f"{keyword} SCORE {low_op} {ctx.number(band.low)} and SCORE {high_op} "
-                          f"{ctx.number(band.high)}: BAND = {b_index}")
+            if band.open_top:  # the open top band (bonus points): no upper edge
+                out.writeline(f"{keyword} SCORE {low_op} {ctx.number(band.low)}: BAND = {b_index}")
+            else:
+                out.writeline(f"{keyword} SCORE {low_op} {ctx.number(band.low)} and SCORE {high_op} "
+                              f"{ctx.number(band.high)}: BAND = {b_index}")
             keyword = "elif"
 
     # ------------------------------------------------------------ clauses
@@ -333,6 +353,8 @@ class _Body:
         self.symbols.declare(defer.alias, keep)
 
     def _target(self, placed: PlacedTarget, index: int) -> str:
+        if placed.bonus:
+            return self._bonus_target(placed, index)
         out, traced, sites = self.out, self.frame.traced, self.sites
         as_int = int_literal(placed.points)
         points = str(as_int) if as_int is not None else self.ctx.const(placed.points)
@@ -367,7 +389,7 @@ class _Body:
 
     def _int_valued(self, placed: PlacedTarget, local: str) -> bool:
         """True when the target's score is surely an ``int`` at run time: int points, int deductions."""
-        if local not in self._int_points:
+        if local not in self._int_points or placed.bonus:
             return False
         types = self.policy.types
         for rule in placed.target.rules:
@@ -383,9 +405,14 @@ class _Body:
         exprs = self.exprs
         if isinstance(rule, ast.Full):
             return f"(0 if {exprs.visit(rule.condition)} else {points})"
+        if isinstance(rule, (ast.AddWhen, ast.AddUnless, ast.AddPer, ast.Add)):
+            return self._add_rule(rule)
         # computed for every kind with an amount (proportional and score discard it): keeps the
         # generated temporaries and their numbering as they were before the rule classes
-        amount = exprs.nonneg(rule.amount)
+        if isinstance(rule, (ast.Proportional, ast.Score)):
+            amount = exprs.nonneg(rule.amount)
+        else:  # a deduction: negative at run time is an EvaluationError (issue #10), not a silent 0
+            amount = exprs.amount(rule.amount, "deduct")
         if isinstance(rule, ast.DeductWhen):
             return f"({amount} if {exprs.visit(rule.condition)} else 0)"
         if isinstance(rule, ast.DeductUnless):
@@ -403,6 +430,40 @@ class _Body:
         if isinstance(rule, ast.Score):
             return f"({points} - _clamp({exprs.visit(rule.amount)}, 0, {points}))"
         assert_never(rule)  # a new rule class: mypy names this line until it is compiled
+
+    def _add_rule(self, rule: ast.AddWhen | ast.AddUnless | ast.AddPer | ast.Add) -> str:
+        """What one bonus rule (加分) adds: never negative (a negative amount is an EvaluationError)."""
+        exprs = self.exprs
+        amount = exprs.amount(rule.amount, "add")
+        if isinstance(rule, ast.AddWhen):
+            return f"({amount} if {exprs.visit(rule.condition)} else 0)"
+        if isinstance(rule, ast.AddUnless):
+            return f"(0 if {exprs.visit(rule.condition)} else {amount})"
+        if isinstance(rule, ast.AddPer):
+            raw = f"({amount} * {exprs.nonneg(rule.per)})"
+            return f"_cap({raw}, {exprs.visit(rule.cap)})" if rule.cap is not None else raw
+        return f"_cap({amount}, {exprs.visit(rule.cap)})" if rule.cap is not None else amount
+
+    def _bonus_target(self, placed: PlacedTarget, index: int) -> str:
+        """A bonus target (加分): starts at 0, adds its rules, at most its item cap."""
+        out, traced, sites = self.out, self.frame.traced, self.sites
+        rules = placed.target.rules
+        local = f"T{index}"
+        parts: list[str] = []
+        for r_index, rule in enumerate(rules):
+            with out.at(sites.rule(index, r_index)):
+                part = f"D{index}_{r_index}"
+                out.writeline(f"{part} = {self._rule(rule, '0')}")
+                parts.append(part)
+                if traced:
+                    out.writeline(f"T.append(('rule', {index}, {r_index}, {part}, {self._reads_tuple(rule)}))")
+        with out.at(sites.rule(index, len(rules))):
+            out.writeline(f"{local} = {' + '.join(parts) if parts else '0'}")
+            if placed.cap is not None:
+                out.writeline(f"if {local} > {self.ctx.number(placed.cap)}: {local} = {self.ctx.number(placed.cap)}")
+            if traced:
+                out.writeline(f"T.append(('target', {index}, {local}))")
+        return local
 
     def _veto(self, veto: ast.VetoDecl, index: int) -> None:
         out, traced = self.out, self.frame.traced
@@ -556,7 +617,10 @@ class _Body:
             with out.at(Site(LATE_WHERE, plan.vetoes[i].span)):
                 out.writeline(f"if K{i} is not None:")
                 with out.indent():
-                    out.writeline(f"_s = _clamp(K{i}, 0, {ctx.number(plan.category.total)})")
+                    if plan.maximum is None:  # an uncapped bonus: no upper edge (issue #10 A1)
+                        out.writeline(f"_s = K{i} if K{i} > 0 else 0")
+                    else:  # never outside [0, the highest possible score], so never outside the bands
+                        out.writeline(f"_s = _clamp(K{i}, 0, {ctx.number(plan.maximum)})")
                     out.writeline("if SF and SCORE < _s: _s = SCORE")
                     record(f"EF.append(('score', {i}, K{i}, SCORE, _s))")
                     out.writeline("SCORE = _s")

@@ -15,7 +15,7 @@ from typing import Final
 
 #: The raw result tuple of a generated evaluator, by position.
 RAW_FIELDS: Final = ("score", "sections", "targets", "vetoes", "excepted", "deferred", "band", "rating", "outcome",
-                      "effects")
+                      "effects", "base_score", "bonus")
 
 RAW_SCORE: Final = 0
 RAW_SECTIONS: Final = 1
@@ -30,9 +30,12 @@ RAW_OUTCOME: Final = 8
 #: applied (issue #10 A3); kind score|requires|cap|downgrade|rating|vetoed; index a veto's (a band's
 #: for requires) in the plan; value, before and after are scores for ``score``, else rating indices.
 RAW_EFFECTS: Final = 9
+RAW_BASE_SCORE: Final = 10  # the base (the sections that make up the total); == score without bonus sections
+RAW_BONUS: Final = 11  # the bonus points counted after every cap (加分, issue #10); 0 without bonus sections
 
 assert RAW_FIELDS.index("deferred") == RAW_DEFERRED and RAW_FIELDS.index("outcome") == RAW_OUTCOME
-assert RAW_FIELDS.index("effects") == RAW_EFFECTS
+assert RAW_FIELDS.index("effects") == RAW_EFFECTS and RAW_FIELDS.index("bonus") == RAW_BONUS
+assert len(RAW_FIELDS) == RAW_BONUS + 1
 
 # Trace events: ``(TAG_LET, name, value)``, ``(TAG_RULE, target_index, rule_index, value, reads)``,
 # ``(TAG_TARGET, target_index, score)``, ``(TAG_VETO, veto_index, fired, exception_index, evidence, reads)``.

@@ -279,10 +279,12 @@ class Checkpoint:
 class Section:
     name: str
     label: str | None
-    points: Expr
+    points: Expr  # a bonus section: a synthetic 0 (it is outside the total)
     cite: str | None
     children: tuple[Section, ...]
     span: Span
+    bonus: bool = False  # ``section NAME bonus [cap N]``: bonus points (加分), not counted in the total
+    cap: Expr | None = None  # the bonus section's cap (group cap); None: uncapped
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -293,6 +295,7 @@ class Category:
     cite: str | None
     sections: tuple[Section, ...]
     span: Span
+    bonus_cap: Expr | None = None  # ``total N bonus cap M``: the cap of all bonus sections together
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -393,8 +396,10 @@ class DeferDecl:
 @attrs.frozen(kw_only=True, eq=False)
 class Placement:
     path: tuple[str, ...]  # category, section, subsection...
-    points: Expr
+    points: Expr  # a bonus placement: a synthetic 0
     span: Span
+    bonus: bool = False  # ``in PATH [cap N]`` (no points): a placement in a bonus section
+    cap: Expr | None = None  # the item cap of a bonus placement
 
 
 # One class per kind of scoring rule, each with only the parts its kind has.  Consumers
@@ -478,9 +483,60 @@ class Score:
     span: Span
 
 
-Rule = Full | DeductWhen | DeductUnless | DeductPer | Deduct | Proportional | Score
+# Bonus rules (加分): they add to a bonus target, which starts at 0 and is placed only in bonus sections.
 
-RULE_CLASSES: tuple[type[Rule], ...] = (Full, DeductWhen, DeductUnless, DeductPer, Deduct, Proportional, Score)
+
+@attrs.frozen(kw_only=True, eq=False)
+class AddWhen:
+    """``add N when C``."""
+
+    KIND: ClassVar[str] = "add_when"
+    amount: Expr
+    condition: Expr
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class AddUnless:
+    """``add N unless C``."""
+
+    KIND: ClassVar[str] = "add_unless"
+    amount: Expr
+    condition: Expr
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class AddPer:
+    """``add N per COUNT [cap M]``."""
+
+    KIND: ClassVar[str] = "add_per"
+    amount: Expr
+    per: Expr
+    cap: Expr | None
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Add:
+    """``add E [cap M]``: an amount of bonus points."""
+
+    KIND: ClassVar[str] = "add"
+    amount: Expr
+    cap: Expr | None
+    cite: str | None
+    span: Span
+
+
+Rule = Full | DeductWhen | DeductUnless | DeductPer | Deduct | Proportional | Score | AddWhen | AddUnless | AddPer | Add
+BonusRule = AddWhen | AddUnless | AddPer | Add
+
+RULE_CLASSES: tuple[type[Rule], ...] = (Full, DeductWhen, DeductUnless, DeductPer, Deduct, Proportional, Score,
+                                        AddWhen, AddUnless, AddPer, Add)
+BONUS_RULE_CLASSES: tuple[type[Rule], ...] = (AddWhen, AddUnless, AddPer, Add)
 RULE_KINDS = tuple(c.KIND for c in RULE_CLASSES)
 
 
@@ -498,11 +554,11 @@ def rule_parts(rule: Rule) -> RuleParts:
     (type checking, reads, hoisting); what a rule *means* is decided on its class."""
     if isinstance(rule, Full):
         return RuleParts(None, rule.condition, None, None)
-    if isinstance(rule, (DeductWhen, DeductUnless)):
+    if isinstance(rule, (DeductWhen, DeductUnless, AddWhen, AddUnless)):
         return RuleParts(rule.amount, rule.condition, None, None)
-    if isinstance(rule, DeductPer):
+    if isinstance(rule, (DeductPer, AddPer)):
         return RuleParts(rule.amount, None, rule.per, rule.cap)
-    if isinstance(rule, Deduct):
+    if isinstance(rule, (Deduct, Add)):
         return RuleParts(rule.amount, None, None, rule.cap)
     if isinstance(rule, (Proportional, Score)):
         return RuleParts(rule.amount, None, None, None)
@@ -582,11 +638,12 @@ class Band:
     rating: str
     low: Expr
     low_closed: bool
-    high: Expr
+    high: Expr  # an open top band: the same expression as ``low`` (never read as an edge)
     high_closed: bool
     cite: str | None
     span: Span
     requires: Expr | None = None  # ``requires COND``: a unit failing it falls to the next lower band
+    open_top: bool = False  # ``优秀 >= 90`` / ``优秀 > 90``: no upper edge (bonus points)
 
 
 @attrs.frozen(kw_only=True, eq=False)

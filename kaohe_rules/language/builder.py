@@ -85,6 +85,13 @@ class _Cats(tuple):  # type: ignore[type-arg]
     pass
 
 
+class _BonusCap:
+    """Marker for a category's ``bonus cap EXPR`` child."""
+
+    def __init__(self, expr: Any) -> None:
+        self.expr = expr
+
+
 class _ItemWhen:
     """Marker for an outcome item's ``when COND``."""
 
@@ -269,10 +276,23 @@ class _Builder:
         )
 
     def category(self, meta: Meta, c: list[Any]) -> ast.Category:
-        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, ast.Section))]
+        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, ast.Section, _BonusCap))]
+        bonus_cap = next((x for x in c if isinstance(x, _BonusCap)), None)
         return ast.Category(
             name=str(c[0]), label=self._pick(c, _Label), total=rest[0], cite=self._pick(c, _Cite),
             sections=tuple(x for x in c if isinstance(x, ast.Section)), span=self._span(meta),
+            bonus_cap=bonus_cap.expr if bonus_cap is not None else None,
+        )
+
+    def bonus_cap(self, meta: Meta, c: list[Any]) -> _BonusCap:
+        return _BonusCap(c[0])
+
+    def bonus_section(self, meta: Meta, c: list[Any]) -> ast.Section:
+        """``section NAME [label] bonus [cap N] [cite]``: its points are a synthetic 0 (outside the total)."""
+        span = self._span(meta)
+        return ast.Section(
+            name=str(c[0]), label=self._pick(c, _Label), points=ast.Number(value=Decimal(0), is_int=True, span=span),
+            cite=self._pick(c, _Cite), children=(), span=span, bonus=True, cap=self._cap(c[1:]),
         )
 
     # ---------------------------------------------------------- enums/records
@@ -380,6 +400,11 @@ class _Builder:
     def placement(self, meta: Meta, c: list[Any]) -> ast.Placement:
         return ast.Placement(path=c[0], points=c[1], span=self._span(meta))
 
+    def bonus_placement(self, meta: Meta, c: list[Any]) -> ast.Placement:
+        span = self._span(meta)
+        return ast.Placement(path=c[0], points=ast.Number(value=Decimal(0), is_int=True, span=span), span=span,
+                             bonus=True, cap=self._cap(c[1:]))
+
     def placements(self, meta: Meta, c: list[Any]) -> list[ast.Placement]:
         return list(c)
 
@@ -410,6 +435,19 @@ class _Builder:
 
     def r_score(self, meta: Meta, c: list[Any]) -> ast.Rule:
         return ast.Score(amount=c[0], span=self._span(meta))
+
+    def r_add_when(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return ast.AddWhen(amount=c[0], condition=c[1], cite=self._pick(c[2:], _Cite), span=self._span(meta))
+
+    def r_add_unless(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return ast.AddUnless(amount=c[0], condition=c[1], cite=self._pick(c[2:], _Cite), span=self._span(meta))
+
+    def r_add_per(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return ast.AddPer(amount=c[0], per=c[1], cap=self._cap(c[2:]), cite=self._pick(c[2:], _Cite),
+                          span=self._span(meta))
+
+    def r_add(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return ast.Add(amount=c[0], cap=self._cap(c[1:]), cite=self._pick(c[1:], _Cite), span=self._span(meta))
 
     def target(self, meta: Meta, c: list[Any]) -> ast.TargetDecl:
         placements: list[ast.Placement] = []
@@ -484,6 +522,16 @@ class _Builder:
 
     def band_requires(self, meta: Meta, c: list[Any]) -> tuple[str, Any]:
         return ("requires", c[0])
+
+    def open_band(self, meta: Meta, c: list[Any]) -> ast.Band:
+        """``优秀 >= 90``: the open top band (only ``>=``/``>``; the others are refused here, K190)."""
+        op = str(c[1])
+        if op not in (">=", ">"):
+            raise self._error("K190", f"an open band is written '{c[0]} >= N' or '{c[0]} > N', not with '{op}'",
+                              self._span(meta), "only the best band is open, upward: 优秀 >= 90")
+        requires = next((x[1] for x in c if isinstance(x, tuple) and x[0] == "requires"), None)
+        return ast.Band(rating=str(c[0]), low=c[2], low_closed=op == ">=", high=c[2], high_closed=False,
+                        cite=self._pick(c, _Cite), span=self._span(meta), requires=requires, open_top=True)
 
     def bands(self, meta: Meta, c: list[Any]) -> ast.BandsDecl:
         return ast.BandsDecl(category=str(c[0]), cite=self._pick(c, _Cite),

@@ -187,6 +187,26 @@ CODES: dict[str, Code] = _codes([
          "a declaration, field or category named after a word an expression reads as a keyword "
          "(`if`, `not`, `true`, `count`, …: derived from the grammar; other keywords are names where they stand)"),
     Code("K180", "unused-fact", "unused fact", "a fact that no rule reads", severity="warning"),
+    # K19x: bonus points (加分, issue #10)
+    Code("K190", "open-band-operator", "open band with another operator",
+         "an open band written with `<`, `<=`, `==` or `!=`; only the best band is open, upward (`优秀 >= 90`)",
+         stage="builder"),
+    Code("K191", "bonus-placement-points", "points in a bonus section",
+         "`in PATH points N` naming a bonus section (bonus targets start at 0: write `in PATH [cap N]`)"),
+    Code("K192", "base-placement-without-points", "base placement without points",
+         "`in PATH` or `in PATH cap N` naming a section that is not a bonus section (write `points N`)"),
+    Code("K193", "bonus-rule-mismatch", "add and deduct rules mixed",
+         "a target with `add` rules placed in a base section, or a target in a bonus section "
+         "with another kind of rule"),
+    Code("K194", "negative-amount", "negative amount",
+         "a constant negative amount in a `deduct` or `add` rule (`deduct -2`): a bonus is written "
+         "`add …` in a bonus section"),
+    Code("K195", "open-band-not-best", "open band below the best",
+         "an open band (`>= N`) that is not the highest band of its category"),
+    Code("K196", "open-band-required", "unbounded score without an open band",
+         "a category whose maximum score is unbounded (an uncapped bonus) and whose highest band has an upper edge"),
+    Code("K197", "bonus-section-nested", "bonus section inside a section",
+         "a `section … bonus` written inside another section (bonus sections stand at the top of a category)"),
     Code("K200", "score-read-too-early", "score read before scoring",
          "a target or defer reads `score`, `score(X)` or a let that reads one: the score is computed from them"),
     Code("K201", "score-ambiguous", "ambiguous score",

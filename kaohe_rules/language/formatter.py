@@ -181,6 +181,9 @@ def header(h: ast.Header) -> str:
 
 def _section(s: ast.Section, depth: int) -> list[str]:
     pad = _INDENT * depth
+    if s.bonus:  # a bonus section (加分): no points, an optional cap
+        cap = f" cap {expr(s.cap)}" if s.cap is not None else ""
+        return [f"{pad}section {s.name}{_label(s.label)} bonus{cap}{_cite(s.cite)}"]
     head = f"{pad}section {s.name}{_label(s.label)} {expr(s.points)}{_cite(s.cite)}"
     if not s.children:
         return [head]
@@ -198,15 +201,21 @@ def _rule(r: ast.Rule) -> str:
         return f"proportional {expr(r.amount)}"
     if isinstance(r, ast.Score):
         return f"score {expr(r.amount)}"
-    head = f"deduct {expr(r.amount)}"
-    if isinstance(r, ast.DeductWhen):
+    head = f"{'add' if isinstance(r, ast.BONUS_RULE_CLASSES) else 'deduct'} {expr(r.amount)}"
+    if isinstance(r, (ast.DeductWhen, ast.AddWhen)):
         return f"{head} when {expr(r.condition)}{_cite(r.cite)}"
-    if isinstance(r, ast.DeductUnless):
+    if isinstance(r, (ast.DeductUnless, ast.AddUnless)):
         return f"{head} unless {expr(r.condition)}{_cite(r.cite)}"
     cap = f" cap {expr(r.cap)}" if r.cap is not None else ""
-    if isinstance(r, ast.DeductPer):
+    if isinstance(r, (ast.DeductPer, ast.AddPer)):
         return f"{head} per {expr(r.per)}{cap}{_cite(r.cite)}"
     return f"{head}{cap}{_cite(r.cite)}"
+
+
+def _placement(p: ast.Placement) -> str:
+    if p.bonus:  # in a bonus section (加分): no points, an optional item cap
+        return ".".join(p.path) + (f" cap {expr(p.cap)}" if p.cap is not None else "")
+    return f"{'.'.join(p.path)} points {expr(p.points)}"
 
 
 class _DeclFormatter(DeclVisitor[str]):
@@ -217,7 +226,8 @@ class _DeclFormatter(DeclVisitor[str]):
         return f"checkpoint {d.name}{_label(d.label)} {when}{_for(d.categories)}{_cite(d.cite)}{_note(d.note)}"
 
     def visit_Category(self, d: ast.Category) -> str:
-        lines = [f"category {d.name}{_label(d.label)} total {expr(d.total)}{_cite(d.cite)} {{"]
+        bonus_cap = f" bonus cap {expr(d.bonus_cap)}" if d.bonus_cap is not None else ""
+        lines = [f"category {d.name}{_label(d.label)} total {expr(d.total)}{bonus_cap}{_cite(d.cite)} {{"]
         for s in d.sections:
             lines.extend(_section(s, 1))
         lines.append("}")
@@ -267,7 +277,7 @@ class _DeclFormatter(DeclVisitor[str]):
                 f"{_INDENT}as {d.alias}{to}{_for(d.categories)}{_cite(d.cite)}{_note(d.note)}")
 
     def visit_TargetDecl(self, d: ast.TargetDecl) -> str:
-        placements = (",\n" + _INDENT * 2).join(f"{'.'.join(p.path)} points {expr(p.points)}" for p in d.placements)
+        placements = (",\n" + _INDENT * 2).join(_placement(p) for p in d.placements)
         lines = [f"target {d.name}{_label(d.label)}{_cite(d.cite)}{_note(d.note)}"]
         if placements:
             lines.append(f"{_INDENT}in {placements} {{")
@@ -298,6 +308,9 @@ class _DeclFormatter(DeclVisitor[str]):
     def visit_BandsDecl(self, d: ast.BandsDecl) -> str:
         lines = [f"bands {d.category}{_cite(d.cite)} {{"]
         for b in d.bands:
+            if b.open_top:  # the open top band (bonus points): 优秀 >= 90
+                lines.append(f"{_INDENT}{b.rating} {'>=' if b.low_closed else '>'} {expr(b.low)}{_cite(b.cite)}")
+                continue
             low = "[" if b.low_closed else "("
             high = "]" if b.high_closed else ")"
             requires = f" requires {expr(b.requires)}" if b.requires is not None else ""

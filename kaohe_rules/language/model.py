@@ -47,6 +47,8 @@ class SectionInfo:
     cite: str | None
     children: tuple[SectionInfo, ...]
     span: Span
+    bonus: bool = False  # a bonus section (加分): outside the total, its targets add points
+    cap: Decimal | None = None  # a bonus section's cap (None: uncapped)
 
     @property
     def is_leaf(self) -> bool:
@@ -67,6 +69,12 @@ class CategoryInfo:
     cite: str | None
     sections: tuple[SectionInfo, ...]
     span: Span
+    bonus_cap: Decimal | None = None  # ``total N bonus cap M``: the cap of all bonus sections (None: uncapped)
+
+    @property
+    def has_bonus(self) -> bool:
+        """Whether the category has bonus sections (加分): then score = base + bonus."""
+        return any(s.bonus for s in self.sections)
 
     def all_sections(self) -> list[SectionInfo]:
         out: list[SectionInfo] = []
@@ -91,7 +99,9 @@ class PlacedTarget:
     target: ast.TargetDecl
     category: str
     section: tuple[str, ...]
-    points: Decimal
+    points: Decimal  # a bonus target: 0
+    bonus: bool = False  # placed in a bonus section: starts at 0, its ``add`` rules add to it
+    cap: Decimal | None = None  # a bonus target's item cap (None: uncapped)
 
 
 @attrs.frozen
@@ -110,7 +120,14 @@ class BandInfo:
         below = score <= self.high if self.high_closed else score < self.high
         return above and below
 
+    @property
+    def open_top(self) -> bool:
+        """An open top band (``优秀 >= 90``): its upper edge is infinite."""
+        return self.high.is_infinite()
+
     def describe(self) -> str:
+        if self.open_top:
+            return f"{'>=' if self.low_closed else '>'} {self.low}"
         return f"{'[' if self.low_closed else '('}{self.low}, {self.high}{']' if self.high_closed else ')'}"
 
 
@@ -125,6 +142,7 @@ class CategoryPlan:
     vetoes: tuple[ast.VetoDecl, ...]
     bands: tuple[BandInfo, ...]  # ascending by score
     facts: tuple[str, ...]  # facts a unit of this category may supply
+    maximum: Decimal | None = None  # the highest possible score (total + bonus caps); None: unbounded
     post_lets: tuple[str, ...] = ()  # lets that read a score: computed after it (issue #10 A2)
 
     @property

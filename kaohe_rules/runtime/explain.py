@@ -27,6 +27,10 @@ class Result(ResultView, Protocol):
 
     @property
     def trace(self) -> Trace: ...
+    @property
+    def base_score(self) -> Decimal: ...
+    @property
+    def bonus(self) -> Decimal: ...
 
 
 LANGS = ("zh", "en")
@@ -91,6 +95,12 @@ _TEXT = {
         "effects_decide": "等次调整后评为{rating}（见下）",
         "reported": "报告数值",
         "general_money": "其他奖惩（不论等次）",
+        "add": "加 {n} 分",
+        "no_add": "未加分",
+        "base_bonus": "（基础分 {base} 分 + 加分 {bonus} 分）",
+        "bonus_cap": "（上限 {cap} 分）",
+        "capped": "加分合计{added}分，超过上限{cap}分，按{cap}分计",
+        "bonus_total": "加分合计",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -151,6 +161,12 @@ _TEXT = {
         "effects_decide": "rated {rating} after the rating effects (below)",
         "reported": "Reported values",
         "general_money": "Further consequences (whatever the rating)",
+        "add": "+{n} pts",
+        "no_add": "no bonus",
+        "base_bonus": " (base {base} + bonus {bonus})",
+        "bonus_cap": " (cap {cap})",
+        "capped": "bonus {added} pts in total, above the cap of {cap}: counted as {cap}",
+        "bonus_total": "Bonus in total",
     },
 }
 
@@ -236,7 +252,9 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     doc = f"（{header.document}）" if header.document else ""
     w(f"{t['policy']}{sep}{header.label or header.name}{doc}")
     raw_note = t["raw_score"].format(raw=plain_decimal(result.raw_score)) if result.raw_score != result.score else ""
-    w(f"{t['score']}{sep}{plain_decimal(result.score)} / {plain_decimal(result.total)} {t['points']}{raw_note}")
+    w(f"{t['score']}{sep}{plain_decimal(result.score)} / {plain_decimal(result.total)} {t['points']}"
+      + (t["base_bonus"].format(base=plain_decimal(result.base_score), bonus=plain_decimal(result.bonus))
+         if category.has_bonus else "") + raw_note)
     band_event = trace.find("band", "band")
     interval = _interval_of(band_event, result.band)
     band_label = checked.rating_label(result.band) if result.band else "—"
@@ -272,6 +290,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
         for event in trace.events:
             if event.kind == "section":
                 _section(w, event, 1)
+        _bonus_total(w, trace)
         w()
         if band_event is not None:
             w.heading("bands")
@@ -374,9 +393,40 @@ def _place(t: dict[str, str], position: object) -> str:
     return t["position"].format(n=position)
 
 
+def _capped(w: _Writer, event: TraceEvent, pad: str) -> None:
+    """A bonus cap that applied: 加分合计7分，超过上限5分，按5分计."""
+    added, cap = event.detail.get("added"), event.detail.get("cap")
+    if isinstance(added, Decimal) and isinstance(cap, Decimal) and added > cap:
+        w(f"{pad}{w.t['capped'].format(added=w.value(added), cap=w.value(cap))}")
+
+
+def _bonus_total(w: _Writer, trace: Trace) -> None:
+    """The category's overall bonus cap, when it applied (加分合计 … 按 … 分计)."""
+    score = trace.find("score", "score")
+    if score is None or "bonus" not in score.detail:
+        return
+    added, cap = score.detail.get("bonus_added"), score.detail.get("bonus_cap")
+    if isinstance(added, Decimal) and isinstance(cap, Decimal) and added > cap:
+        w(f"  {w.t['bonus_total']}{w.t['colon']}{w.t['capped'].format(added=w.value(added), cap=w.value(cap))}")
+
+
 def _section(w: _Writer, event: TraceEvent, depth: int) -> None:
     pad = "  " * depth
     points = event.detail.get("points", "")
+    if event.detail.get("bonus"):  # a bonus section (加分): what it adds, its cap
+        cap = event.detail.get("cap")
+        w(f"{pad}{event.label or event.id}  +{w.value(event.value)} {cite(event.citation)}"
+          + (w.t["bonus_cap"].format(cap=w.value(cap)) if cap is not None else ""))
+        _capped(w, event, pad + "  ")
+        for child in event.children:
+            if child.kind == "target":
+                cap = child.detail.get("cap")
+                w(f"{pad}  + {child.label or child.id}  +{w.value(child.value)} {cite(child.citation)}"
+                  + (w.t["bonus_cap"].format(cap=w.value(cap)) if cap is not None else ""))
+                _capped(w, child, pad + "      ")
+                for rule in child.children:
+                    _rule(w, rule, pad + "      ")
+        return
     w(f"{pad}{event.label or event.id}  {w.value(event.value)}/{w.value(points)} {cite(event.citation)}")
     for child in event.children:
         if child.kind == "section":
@@ -391,8 +441,9 @@ def _section(w: _Writer, event: TraceEvent, depth: int) -> None:
 
 def _rule(w: _Writer, rule: TraceEvent, pad: str) -> None:
     deduction = rule.value
-    amount = w.t["deduct"].format(n=w.value(deduction)) if isinstance(deduction, Decimal) and deduction > 0 \
-        else w.t["no_deduction"]
+    adds = str(rule.detail.get("rule", "")).startswith("add")  # a bonus rule: what it adds
+    amount = w.t["add" if adds else "deduct"].format(n=w.value(deduction)) \
+        if isinstance(deduction, Decimal) and deduction > 0 else w.t["no_add" if adds else "no_deduction"]
     reads = w.reads(rule.reads)
     w(f"{pad}{amount}  ← {rule.text or rule.label}" + (f"  [{reads}]" if reads else ""))
 

@@ -11,7 +11,7 @@ import decimal
 from decimal import Decimal
 from typing import Any
 
-from ..numeric import ceil_int, divide, floor_int, round_half_up, to_fen
+from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, to_fen
 
 
 def _nonneg(value: Decimal | int) -> Decimal | int:
@@ -91,4 +91,5 @@ HELPERS: dict[str, object] = {
     "_sum_by": _sum_by,
     "_increasing": _increasing,
     "_decreasing": _decreasing,
+    "_amount": checked_amount,  # a negative deduct/add amount: an EvaluationError (issue #10)
 }

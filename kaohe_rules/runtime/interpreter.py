@@ -26,7 +26,7 @@ from ..language import ast
 from ..language.abi import NOT_APPLICABLE
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
-from ..numeric import ceil_int, divide, floor_int, round_half_up, scales_by_percent, to_fen
+from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, scales_by_percent, to_fen
 
 Env = dict[str, object]
 
@@ -89,7 +89,10 @@ class Interpreter:
                     for placed, score in zip(plan.targets, target_scores, strict=True):
                         if placed.section == info.path:
                             total = total + score
-                    section_scores[info.path] = total if total >= 0 else 0
+                    if info.bonus:  # a bonus section (加分): at most its cap
+                        section_scores[info.path] = total if info.cap is None or total <= info.cap else info.cap
+                    else:
+                        section_scores[info.path] = total if total >= 0 else 0
                 else:
                     total = 0
                     for child in info.children:
@@ -97,9 +100,17 @@ class Interpreter:
                     section_scores[info.path] = total
             return section_scores[info.path]
 
-        score: Any = 0
+        base: Any = 0
+        bonus: Any = 0
         for top in plan.category.sections:
-            score = score + section(top)
+            if top.bonus:
+                bonus = bonus + section(top)
+            else:
+                base = base + section(top)
+        cap = plan.category.bonus_cap
+        if cap is not None and bonus > cap:
+            bonus = cap
+        score = base + bonus
         order = [info.path for info in plan.category.all_sections()]
         for info in plan.category.all_sections():
             section(info)
@@ -149,7 +160,7 @@ class Interpreter:
         if policy.general_outcomes:  # then every outcome for every rating, in order (issue #10)
             outcome = (outcome, tuple(self.outcome(decl, env, category) for decl in policy.general_outcomes))
         return (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
-                band, rating, outcome, effects)
+                band, rating, outcome, effects, base if plan.category.has_bonus else score, bonus)
 
     @staticmethod
     def band(plan: CategoryPlan, score: Any) -> int:
@@ -179,10 +190,10 @@ class Interpreter:
                     out.append((index, value))
             return out
 
-        # 4: the lowest score set by a fired ``then score E`` (clamped to 0..total) is the final score
+        # 4: the lowest score set by a fired ``then score E`` (clamped to 0..the maximum score) is the final score
         score = raw
         for n, (index, value) in enumerate(fired_of("score")):
-            new = _clamp(value, 0, plan.category.total)
+            new = (value if value > 0 else 0) if plan.maximum is None else _clamp(value, 0, plan.maximum)
             if n > 0 and score < new:
                 new = score
             steps.append(("score", index, value, score, new))
@@ -257,6 +268,11 @@ class Interpreter:
 
     # --------------------------------------------------------------- targets
     def target(self, placed: PlacedTarget, env: Env) -> Any:
+        if placed.bonus:  # a bonus target (加分): starts at 0, adds its rules, at most its item cap
+            added: Any = 0
+            for rule in placed.target.rules:
+                added = added + self.rule(rule, placed.points, env)
+            return added if placed.cap is None or added <= placed.cap else placed.cap
         points = placed.points
         if not placed.target.rules:
             return points
@@ -272,15 +288,16 @@ class Interpreter:
 
         if isinstance(rule, ast.Full):
             return 0 if value(rule.condition) else points
-        if isinstance(rule, ast.DeductWhen):
-            return _nonneg(value(rule.amount)) if value(rule.condition) else 0
-        if isinstance(rule, ast.DeductUnless):
-            return 0 if value(rule.condition) else _nonneg(value(rule.amount))
-        if isinstance(rule, ast.DeductPer):
-            raw = _nonneg(value(rule.amount)) * _nonneg(value(rule.per))
+        # an amount to deduct or add that is negative: NegativeAmount, never a silent 0 (issue #10)
+        if isinstance(rule, (ast.DeductWhen, ast.AddWhen)):
+            return checked_amount(value(rule.amount), _verb(rule)) if value(rule.condition) else 0
+        if isinstance(rule, (ast.DeductUnless, ast.AddUnless)):
+            return 0 if value(rule.condition) else checked_amount(value(rule.amount), _verb(rule))
+        if isinstance(rule, (ast.DeductPer, ast.AddPer)):
+            raw = checked_amount(value(rule.amount), _verb(rule)) * _nonneg(value(rule.per))
             return _cap(raw, value(rule.cap)) if rule.cap is not None else raw
-        if isinstance(rule, ast.Deduct):
-            amount = _nonneg(value(rule.amount))
+        if isinstance(rule, (ast.Deduct, ast.Add)):
+            amount = checked_amount(value(rule.amount), _verb(rule))
             return _cap(amount, value(rule.cap)) if rule.cap is not None else amount
         if isinstance(rule, ast.Proportional):
             ratio = value(rule.amount)
@@ -614,6 +631,10 @@ class _Frame(ExprVisitor[Any]):
 
 
 _FAILED = object()
+
+
+def _verb(rule: ast.Rule) -> str:
+    return "add" if isinstance(rule, (ast.AddWhen, ast.AddUnless, ast.AddPer, ast.Add)) else "deduct"
 
 
 def _nonneg(value: Any) -> Any:

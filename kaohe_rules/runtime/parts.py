@@ -17,7 +17,7 @@ import attrs
 
 from ..language import ast
 from ..language.abi import NOT_APPLICABLE
-from ..numeric import normalize
+from ..numeric import ENGINE_CONTEXT, normalize
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
@@ -31,14 +31,22 @@ class TargetResult:
     section: str
     points: Decimal
     score: Decimal
+    bonus: bool = False  # a bonus target (加分): starts at 0, its score is what it adds (after its cap)
+    cap: Decimal | None = None  # a bonus target's item cap
 
     @property
     def lost(self) -> Decimal:
-        return self.points - self.score
+        # in the engine's context, not the caller's: 50 - 0.05 is 49.95 under any ambient precision
+        return Decimal(0) if self.bonus else ENGINE_CONTEXT.subtract(self.points, self.score)
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "label": self.label, "citation": self.citation, "section": self.section,
-                "points": plain(self.points), "score": plain(self.score), "lost": plain(self.lost)}
+        out: dict[str, object] = {"name": self.name, "label": self.label, "citation": self.citation,
+                                  "section": self.section, "points": plain(self.points), "score": plain(self.score),
+                                  "lost": plain(self.lost)}
+        if self.bonus:  # only then: results of policies without bonus points keep their shape
+            out["bonus"] = True
+            out["cap"] = None if self.cap is None else plain(self.cap)
+        return out
 
 
 @attrs.frozen
@@ -51,10 +59,17 @@ class SectionResult:
     score: Decimal
     targets: tuple[TargetResult, ...]
     depth: int
+    bonus: bool = False  # a bonus section (加分): outside the total; its score is after its cap
+    cap: Decimal | None = None  # a bonus section's cap
 
     def to_dict(self) -> dict[str, object]:
-        return {"path": self.path, "label": self.label, "citation": self.citation, "points": plain(self.points),
-                "score": plain(self.score), "targets": [t.name for t in self.targets]}
+        out: dict[str, object] = {"path": self.path, "label": self.label, "citation": self.citation,
+                                  "points": plain(self.points), "score": plain(self.score),
+                                  "targets": [t.name for t in self.targets]}
+        if self.bonus:
+            out["bonus"] = True
+            out["cap"] = None if self.cap is None else plain(self.cap)
+        return out
 
 
 @attrs.frozen

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..language.abi import (
     RAW_BAND,
+    RAW_BASE_SCORE,
+    RAW_BONUS,
     RAW_DEFERRED,
     RAW_EFFECTS,
     RAW_EXCEPTED,
@@ -101,6 +103,24 @@ class Result:
         return self._plan.category.total
 
     @property
+    def base_score(self) -> Decimal:
+        """The base score: the sections that make up the total (the score without bonus points)."""
+        value = self._raw[RAW_BASE_SCORE]
+        return value if value.__class__ is Decimal else Decimal(value)
+
+    @property
+    def bonus(self) -> Decimal:
+        """The bonus points (加分) counted in the score, after the item, section and category caps."""
+        value = self._raw[RAW_BONUS]
+        return value if value.__class__ is Decimal else Decimal(value)
+
+    @property
+    def maximum(self) -> Decimal | None:
+        """The highest score a unit of this category can reach (the total, or more with bonus points;
+        None when an uncapped bonus leaves it unbounded)."""
+        return self._plan.maximum
+
+    @property
     def rating(self) -> str:
         name: str = self._program.rating_names[self._raw[RAW_RATING]]
         return name
@@ -170,7 +190,8 @@ class Result:
             out = []
             for placed, score in zip(self._plan.targets, self._raw[RAW_TARGETS]):
                 t = placed.target
-                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), placed.points, Decimal(score)))
+                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), placed.points, Decimal(score),
+                                        placed.bonus, placed.cap))
             self._cache["targets"] = tuple(out)
         return self._cache["targets"]  # type: ignore[no-any-return]
 
@@ -184,7 +205,8 @@ class Result:
                 info = infos[path]
                 key = ".".join(path)
                 targets = tuple(t for t in self.targets if t.section == key)
-                out[key] = SectionResult(key, info.name, info.label, info.cite, info.points, Decimal(score), targets, len(path))
+                out[key] = SectionResult(key, info.name, info.label, info.cite, info.points, Decimal(score), targets,
+                                         len(path), info.bonus, info.cap)
             self._cache["sections"] = out
         return self._cache["sections"]  # type: ignore[no-any-return]
 
@@ -298,6 +320,7 @@ class Result:
             "policy": {"name": self._checked.header.name, "hash": self._checked.content_hash},
             "score": plain(self.score),
             "total": plain(self.total),
+            **self._bonus_dict(),
             "band": self.band,
             "rating": self.rating,
             "rating_label": self.rating_label,
@@ -321,6 +344,15 @@ class Result:
         if self._checked.reported:
             extra["reported"] = {n: r.to_dict() for n, r in self.reported.items()}
         return extra
+
+    def _bonus_dict(self) -> dict[str, object]:
+        """``base_score``, ``bonus`` and ``maximum`` — only for a category with bonus sections, so the
+        results of every other policy keep their shape."""
+        if not self._plan.category.has_bonus:
+            return {}
+        maximum = self.maximum
+        return {"base_score": plain(self.base_score), "bonus": plain(self.bonus),
+                "maximum": None if maximum is None else plain(maximum)}
 
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""

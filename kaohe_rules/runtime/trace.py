@@ -25,7 +25,16 @@ from typing import Any
 import attrs
 
 from ..language import ast
-from ..language.abi import RAW_DEFERRED, RAW_EFFECTS, RAW_OUTCOME, TAG_LET, TAG_RULE, TAG_VETO
+from ..language.abi import (
+    RAW_BASE_SCORE,
+    RAW_BONUS,
+    RAW_DEFERRED,
+    RAW_EFFECTS,
+    RAW_OUTCOME,
+    TAG_LET,
+    TAG_RULE,
+    TAG_VETO,
+)
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
@@ -370,8 +379,13 @@ class _Builder:
         for info in plan.category.sections:
             events.append(self.section(info, target_events))
         category = plan.category
+        score_detail: dict[str, object] = {"total": result.total}
+        if category.has_bonus:  # bonus points (加分): the base, the bonus before and after the overall cap
+            added = sum((result.sections[".".join(s.path)].score for s in category.sections if s.bonus), Decimal(0))
+            score_detail.update({"base_score": result.raw[RAW_BASE_SCORE], "bonus": result.raw[RAW_BONUS],
+                                 "bonus_added": added, "bonus_cap": category.bonus_cap, "maximum": plan.maximum})
         events.append(TraceEvent("score", "score", category.label or category.name, category.cite, result.score,
-                                 {}, _span(category.span), detail={"total": result.total}))
+                                 {}, _span(category.span), detail=score_detail))
         events.extend(self.vetoes())
         events.append(self.bands())
         if result.raw[RAW_EFFECTS] is not None:
@@ -422,9 +436,13 @@ class _Builder:
                 children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
                                            Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
                                            text=_text_of(self.checked, rule)))
+            detail: dict[str, object] = {"points": placed.points, "lost": target_result.lost,
+                                         "section": ".".join(placed.section)}
+            if placed.bonus:  # what its add rules gave before the item cap, and the cap
+                detail.update({"bonus": True, "cap": placed.cap,
+                               "added": sum((Decimal(c.value) for c in children), Decimal(0))})  # type: ignore[arg-type]
             event = TraceEvent("target", target.name, target.label, target.cite, target_result.score, {}, target.span,
-                               tuple(children), detail={"points": placed.points, "lost": target_result.lost,
-                                                        "section": ".".join(placed.section)})
+                               tuple(children), detail=detail)
             out.setdefault(".".join(placed.section), []).append(event)
         return out
 
@@ -432,8 +450,11 @@ class _Builder:
         key = ".".join(info.path)
         score = self.result.sections[key].score
         kids = tuple(self.section(c, target_events) for c in info.children) + tuple(target_events.get(key, []))
-        return TraceEvent("section", key, info.label, info.cite, score, {}, _span(info.span), kids,
-                          detail={"points": info.points})
+        detail: dict[str, object] = {"points": info.points}
+        if info.bonus:  # a bonus section (加分): its targets' sum before its cap, and the cap
+            detail.update({"bonus": True, "cap": info.cap,
+                           "added": sum((Decimal(k.value) for k in kids), Decimal(0))})  # type: ignore[arg-type]
+        return TraceEvent("section", key, info.label, info.cite, score, {}, _span(info.span), kids, detail=detail)
 
     def vetoes(self) -> list[TraceEvent]:
         raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == TAG_VETO}
@@ -561,6 +582,9 @@ class _Builder:
 
 
 def _interval(band: BandInfo) -> dict[str, object]:
+    if band.open_top:  # 优秀 >= 90: no upper edge (JSON has no infinity)
+        return {"interval": band.describe(), "low": band.low, "low_closed": band.low_closed, "high": None,
+                "high_closed": False}
     return {"interval": band.describe(), "low": band.low, "low_closed": band.low_closed,
             "high": band.high, "high_closed": band.high_closed}
 

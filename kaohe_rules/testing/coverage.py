@@ -159,7 +159,7 @@ def exercised(policy: Policy, result: Result) -> set[str]:
     for deferral in result.deferred:
         out.add(f"deferrals:{deferral.name}")
     for target in result.targets:
-        if target.score < target.points:
+        if (target.score > 0) if target.bonus else (target.score < target.points):  # a bonus target: it added
             out.add(f"targets:{result.category}/{target.name}")
     for event in result.trace.walk():
         if event.kind == "rule" and isinstance(event.value, Decimal) and event.value > 0:

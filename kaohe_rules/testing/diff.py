@@ -166,6 +166,11 @@ def _summary(kind: str, name: str, a: ast.Decl, b: ast.Decl) -> str:
             return f"bands {name}: requires " + "; ".join(moved)
     if isinstance(a, ast.VetoDecl) and isinstance(b, ast.VetoDecl) and _effect(a) != _effect(b):
         return f"veto {name}: effect {_effect(a)} → {_effect(b)}"
+    if isinstance(a, ast.Category) and isinstance(b, ast.Category):  # bonus points (加分): the caps that bound the score
+        caps_a = [_cap_text(a.bonus_cap)] + [f"{s.name} {_cap_text(s.cap)}" for s in a.sections if s.bonus]
+        caps_b = [_cap_text(b.bonus_cap)] + [f"{s.name} {_cap_text(s.cap)}" for s in b.sections if s.bonus]
+        if caps_a != caps_b:
+            return f"category {name}: bonus caps {'; '.join(caps_a)} → {'; '.join(caps_b)}"
     if isinstance(a, ast.VetoDecl) and isinstance(b, ast.VetoDecl) and len(b.exceptions) > len(a.exceptions):
         added = [x.because or "exception" for x in b.exceptions[len(a.exceptions):]]
         return f"veto {name}: exception added ({'; '.join(added)})"
@@ -175,6 +180,11 @@ def _summary(kind: str, name: str, a: ast.Decl, b: ast.Decl) -> str:
             parts.append(f"{len(a.rules)} → {len(b.rules)} rules")
         if [formatter.expr(p.points) for p in a.placements] != [formatter.expr(p.points) for p in b.placements]:
             parts.append("points changed")
+        if [_cap_text(p.cap) for p in a.placements] != [_cap_text(p.cap) for p in b.placements]:
+            parts.append("bonus caps " + ", ".join(_cap_text(p.cap) for p in a.placements) + " → "
+                         + ", ".join(_cap_text(p.cap) for p in b.placements))
+        if [r.KIND for r in a.rules] != [r.KIND for r in b.rules] and len(a.rules) == len(b.rules):
+            parts.append("rule kinds changed")
         return f"target {name} changed" + (f" ({', '.join(parts)})" if parts else "")
     return f"{kind} {name} changed".replace("  ", " ")
 
@@ -191,7 +201,13 @@ def _effect(veto: ast.VetoDecl) -> str:
     return f"{effect.kind} {effect.rating if effect.rating is not None else formatter.expr(effect.amount)}"  # type: ignore[arg-type]
 
 
+def _cap_text(cap: ast.Expr | None) -> str:
+    return "uncapped" if cap is None else f"cap {formatter.expr(cap)}"
+
+
 def _interval(band: ast.Band) -> str:
+    if band.open_top:  # 优秀 >= 90
+        return f"{'>=' if band.low_closed else '>'} {formatter.expr(band.low)}"
     return f"{'[' if band.low_closed else '('}{formatter.expr(band.low)}, {formatter.expr(band.high)}{']' if band.high_closed else ')'}"
 
 

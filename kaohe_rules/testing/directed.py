@@ -90,7 +90,8 @@ def band_pieces(old: Policy, new: Policy, category: str) -> list[BandPiece]:
     one band under each table; adjacent pieces with the same pair are merged.
     """
     a, b = old.checked.plans[category].bands, new.checked.plans[category].bands
-    points = sorted({x for band in (*a, *b) for x in (band.low, band.high)})
+    # an open top band (优秀 >= 90, bonus points) has an infinite upper edge: not a score to probe
+    points = sorted({x for band in (*a, *b) for x in (band.low, band.high) if x.is_finite()})
     pieces: list[tuple[Decimal, bool, Decimal, bool, str | None, str | None]] = []
     for index, point in enumerate(points):
         pieces.append((point, True, point, True, _band_at(a, point), _band_at(b, point)))

@@ -1238,8 +1238,8 @@ def generate_policy(ch: Chooser) -> str:
         if kind == 2:
             return f"deduct {ch.integer(1, 5)} per {ch.choice(quantities)}" + (
                 f" cap {ch.integer(1, 20)}" if ch.chance(50) else "")
-        if kind == 3:
-            return f"deduct {ch.choice(quantities)}" + (f" cap {ch.integer(1, 20)}" if ch.chance(50) else "")
+        if kind == 3:  # an amount is never negative (an evaluation error since issue #10): clamp the quantity
+            return f"deduct max({ch.choice(quantities)}, 0)" + (f" cap {ch.integer(1, 20)}" if ch.chance(50) else "")
         if kind == 4 and "比率" in chosen:
             return "proportional 比率"
         return f"score {ch.choice(quantities)}"

@@ -42,9 +42,10 @@ class Law:
 LAWS: tuple[Law, ...] = (
     Law("evaluates", "every valid unit is assessed",
         "a unit the policy accepts (right types, within bounds) is assessed without an evaluation error"),
-    Law("score-bounds", "score within [0, total], each section within its points",
+    Law("score-bounds", "score within [0, the checker's maximum], each section within its points",
         "0 <= target <= its points; a section is the sum of its parts, 0 <= section <= its points; "
-        "0 <= score <= total and the score is the sum of the top sections"),
+        "0 <= score <= the checker's maximum (the total, or more with bonus points) and the score is the "
+        "base (the sum of the top base sections) plus the bonus counted after its caps"),
     Law("veto-fails", "any veto => the vetoed rating",
         "a unit with a veto is rated with the policy's vetoed rating; a unit without one is rated by its band"),
     Law("bands-monotone", "bands are monotone in the score",
@@ -64,6 +65,9 @@ LAWS: tuple[Law, ...] = (
     Law("effects-ordered", "rating effects apply in the documented order",
         "score effects, band requirements, caps, downgrades, forced ratings, in that order; each step starts "
         "where the previous one ended, the last gives the rating; the reference interpreter takes the same steps"),
+    Law("bonus-never-lowers", "a bonus never lowers the score",
+        "bonus points (加分) are never negative and the score is at least the base score; a unit with the same base "
+        "targets and at least as much in every bonus target never scores lower"),
 )
 LAW_NAMES = tuple(law.name for law in LAWS)
 _BY_NAME = {law.name: law for law in LAWS}
@@ -102,7 +106,8 @@ def evaluate_checked(policy: Policy, unit: Mapping[str, Any]) -> Result:
 
 def check_result(policy: Policy, unit: Mapping[str, Any], result: Result, *, deterministic: bool = True) -> None:
     """Check every one-unit law on ``result`` (of ``unit``); raise the first :class:`LawViolation`."""
-    for check in (_score_bounds, _veto_fails, _band_holds, _rules_never_add, _money_exact, _effects_lawful):
+    for check in (_score_bounds, _veto_fails, _band_holds, _rules_never_add, _money_exact, _effects_lawful,
+                  _bonus_never_lowers):
         message = check(policy, result)
         if message is not None:
             law, text = message
@@ -122,6 +127,13 @@ def check_pair(policy: Policy, first: tuple[Mapping[str, Any], Result], second: 
         if ra.score < rb.score and ra.band is not None and rb.band is not None and rank(rb.band) > rank(ra.band):
             raise _fail("bands-monotone", f"score {rb.score} earns band {rb.band} but the lower score {ra.score} earns "
                         f"the better band {ra.band}", [ua, ub], [ra, rb])
+        pairs = list(zip(ra.targets, rb.targets))
+        has_bonus = any(getattr(ta, "bonus", False) for ta, _ in pairs)
+        same_base = all(ta.score == tb.score for ta, tb in pairs if not getattr(ta, "bonus", False))
+        more_bonus = all(tb.score >= ta.score for ta, tb in pairs if getattr(ta, "bonus", False))
+        if has_bonus and same_base and more_bonus and rb.score < ra.score:
+            raise _fail("bonus-never-lowers", f"the second unit has the same base and at least as much bonus in every "
+                        f"bonus target, yet scores {rb.score} < {ra.score}", [ua, ub], [ra, rb])
         lost_more = all(tb.score <= ta.score for ta, tb in zip(ra.targets, rb.targets))
         vetoes_a = {v.name for v in ra.vetoes}
         vetoes_b = {v.name for v in rb.vetoes}
@@ -141,10 +153,18 @@ def _score_bounds(policy: Policy, result: Result) -> tuple[str, str] | None:
     if any(not isinstance(v, Decimal) for v in values):
         return law, "a score is not an exact Decimal"
     for t in result.targets:
-        if not 0 <= t.score <= t.points:
+        if t.bonus:  # a bonus target (加分): from 0 up to its cap
+            if t.score < 0 or (t.cap is not None and t.score > t.cap):
+                return law, f"bonus target {t.name} scores {t.score}, outside [0, {t.cap}]"
+        elif not 0 <= t.score <= t.points:
             return law, f"target {t.name} scores {t.score}, outside [0, {t.points}]"
     sections = result.sections
     for key, s in sections.items():
+        if s.bonus:
+            parts = sum((t.score for t in s.targets), Decimal(0))
+            if s.score != (parts if s.cap is None else min(parts, s.cap)):
+                return law, f"bonus section {key} scores {s.score} but its targets add {parts} (cap {s.cap})"
+            continue
         if not 0 <= s.score <= s.points:
             return law, f"section {key} scores {s.score}, outside [0, {s.points}]"
         parts = sum((t.score for t in s.targets), Decimal(0))
@@ -152,11 +172,24 @@ def _score_bounds(policy: Policy, result: Result) -> tuple[str, str] | None:
                      Decimal(0))
         if max(parts, Decimal(0)) != s.score:
             return law, f"section {key} scores {s.score} but its parts add up to {parts}"
-    if not 0 <= result.score <= result.total:
-        return law, f"score {result.score} is outside [0, {result.total}]"
-    top = sum((s.score for s in sections.values() if s.depth == 1), Decimal(0))
-    if top != result.raw_score:  # the score before score effects (``then score E``) is the sum
-        return law, f"score {result.raw_score} is not the sum of the top sections ({top})"
+    maximum = policy.checked.plans[result.category].maximum  # the checker's maximum (None: unbounded)
+    if result.score < 0 or (maximum is not None and result.score > maximum):
+        return law, f"score {result.score} is outside [0, {maximum}] (the checker's maximum)"
+    base = sum((s.score for s in sections.values() if s.depth == 1 and not s.bonus), Decimal(0))
+    bonus = sum((s.score for s in sections.values() if s.depth == 1 and s.bonus), Decimal(0))
+    cap = policy.checked.categories[result.category].bonus_cap
+    counted = bonus if cap is None else min(bonus, cap)
+    if base + counted != result.raw_score:  # the score before score effects (``then score E``)
+        return law, f"score {result.raw_score} is not the sum of the top sections ({base} + bonus {counted})"
+    return None
+
+
+def _bonus_never_lowers(policy: Policy, result: Result) -> tuple[str, str] | None:
+    law = "bonus-never-lowers"
+    if result.bonus < 0 or any(t.bonus and t.score < 0 for t in result.targets):
+        return law, f"the bonus is {result.bonus}: bonus points are never negative"
+    if result.score < result.base_score:
+        return law, f"score {result.score} is below the base score {result.base_score}"
     return None
 
 

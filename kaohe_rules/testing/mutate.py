@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from ..policy import Policy
     from .casefile import Case
 
-_RULES = (ast.Full, ast.DeductWhen, ast.DeductUnless, ast.DeductPer, ast.Deduct, ast.Proportional, ast.Score)
+_RULES = ast.RULE_CLASSES  # every scoring rule, add rules (加分) included: a dropped rule is a mutant
 _FLIP = {">=": ">", ">": ">=", "<=": "<", "<": "<="}
 
 

@@ -36,5 +36,6 @@ def test_nodes_hash_by_identity_and_shape_ignores_spans() -> None:
 
 
 def test_rule_classes_keep_the_kind_names_of_outputs() -> None:
-    assert ast.RULE_KINDS == ("full", "deduct_when", "deduct_unless", "deduct_per", "deduct", "proportional", "score")
+    assert ast.RULE_KINDS == ("full", "deduct_when", "deduct_unless", "deduct_per", "deduct", "proportional", "score",
+                              "add_when", "add_unless", "add_per", "add")
     assert set(typing.get_args(ast.Rule)) == set(ast.RULE_CLASSES)

@@ -50,3 +50,21 @@ def test_policy_snippet_parses(doc: str, line: int, body: str) -> None:
 
 def test_there_are_snippets_to_check() -> None:
     assert len([s for s in SNIPPETS if s[0] == "language.md"]) >= 10
+
+
+def test_the_bonus_points_example_runs_as_documented() -> None:
+    """docs/language.md "Bonus points (加分)": the policy loads, and the numbers the text states hold."""
+    import kaohe_rules
+
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    section = text.split("### Bonus points (加分)", 1)[1]
+    example = re.search(r"```\n(policy 加分示例.*?)```", section, flags=re.S)
+    assert example is not None
+    policy = kaohe_rules.load(example.group(1))
+    assert policy.checked.plans["县区"].maximum == 105
+    result = policy.evaluate({"id": "u", "category": "县区",
+                              "facts": {"完成率": 85, "国家级表彰": True, "省级表彰次数": 4, "创新": True}})
+    assert (result.score, result.base_score, result.bonus, result.rating) == (90, 85, 5, "优秀")
+    assert result.sections["加分"].bonus
+    assert "加分合计5分，超过上限3分，按3分计" in result.explain()
+    assert "bonus 5 pts in total, above the cap of 3: counted as 3" in result.explain(lang="en")

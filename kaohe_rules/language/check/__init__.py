@@ -28,7 +28,7 @@ import hashlib
 from ...errors import Diagnostic
 from ..linker import LinkedPolicy
 from ..model import CategoryPlan, CheckedPolicy
-from . import bands, consts, effects, facts, lets, outcomes, plans, scores, structure, targets
+from . import bands, bonus, consts, effects, facts, lets, outcomes, plans, scores, structure, targets
 from .api import Context
 from .diagnostics import Collector, diagnostic_order
 from .exprs import ExpressionChecker
@@ -65,6 +65,7 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     lets.check_lets(ctx)
     lets.check_defers(ctx)
     placed = targets.check_targets(ctx)
+    bonus.check_bonus(ctx, placed)
     effects.check_vetoes(ctx)
     bands.check_ratings(ctx)
     band_infos = bands.check_bands(ctx)

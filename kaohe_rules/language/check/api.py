@@ -75,6 +75,9 @@ class ConstApi(Protocol):
     def param_value(self, name: str) -> object:
         """The value of param ``name``, checking it on first use (K131 for a cycle)."""
 
+    def try_const(self, expr: ast.Expr) -> object:
+        """The value of ``expr`` if it is a constant, else None (nothing reported)."""
+
     def default_value(self, expr: ast.Expr | None, ftype: Type, name: str) -> object:
         """The checked default of a fact or field (``MISSING`` when it has none)."""
 
@@ -128,6 +131,8 @@ class Context:
         self.let_deps: dict[str, set[str]] = {}
         self.let_avail: dict[str, frozenset[str] | None] = {}  # categories whose units supply a let's facts
         self.facts_read: set[str] = set()
+        # bonus points (加分): each category's highest possible score (None: unbounded), set by the bonus pass
+        self.maxima: dict[str, Decimal | None] = {}
         # while checking a let, rule, veto, defer or outcome item: the names it reads, the
         # categories its facts allow (innermost last)
         self.reading: list[set[str]] = []

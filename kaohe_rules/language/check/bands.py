@@ -7,6 +7,8 @@ that every possible score maps to exactly one rating before any unit is seen.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ...source import Span
 from .. import ast
 from ..model import BandInfo, CategoryInfo
@@ -51,7 +53,8 @@ def check_bands(ctx: Context) -> dict[str, tuple[BandInfo, ...]]:
                            hint=did_you_mean(band.rating, names))
                 continue
             low = as_decimal(ctx.consts.const(band.low, "a band edge"))
-            high = as_decimal(ctx.consts.const(band.high, "a band edge"))
+            # an open top band (优秀 >= 90) has no upper edge: +Infinity, never reached
+            high = Decimal("Infinity") if band.open_top else as_decimal(ctx.consts.const(band.high, "a band edge"))
             if low is None or high is None:
                 continue
             info = BandInfo(band.rating, low, band.low_closed, high, band.high_closed, band.cite or decl.cite, band.span,
@@ -68,22 +71,44 @@ def check_bands(ctx: Context) -> dict[str, tuple[BandInfo, ...]]:
 
 
 def _band_coverage(ctx: Context, name: str, category: CategoryInfo, infos: list[BandInfo], decl: ast.BandsDecl) -> None:
-    """Prove the bands partition [0, total] and that better ratings sit higher."""
+    """Prove the bands partition [0, maximum] (the total, or more with bonus points; an open top band
+    covers an unbounded maximum) and that better ratings sit higher."""
     if not infos:
         return
     diag = ctx.diag
     total = category.total
+    maximum = ctx.maxima.get(name, total)  # with bonus points (加分) above the total, or None: unbounded
     first, last = infos[0], infos[-1]
+    reported = False
+    for info in infos[:-1]:
+        if info.open_top:
+            diag.error("K195", f"band '{info.rating}' of '{name}' is open ({info.describe()}) but is not the highest band",
+                       info.span, hint="only the best band is open: 优秀 >= 90")
+    if maximum is None:
+        if not last.open_top:
+            diag.error("K196", f"the score of '{name}' has no maximum (an uncapped bonus) but band '{last.rating}' "
+                       f"ends at {last.high}", last.span,
+                       hint=f"write the best band open: {last.rating} >= {last.low}, or cap the bonus")
+        maximum = last.high
+    elif maximum != total and not last.open_top and last.high < maximum:
+        diag.error("K120", f"no band of '{name}' covers scores from {last.high} up to its maximum {maximum} "
+                   f"(the total {total} and bonus points)", last.span,
+                   hint=f"end the highest band at {maximum}], or write it open: {last.rating} >= {last.low}")
+        reported = True
+    what = "the total" if maximum == category.total else "the maximum score"  # with bonus points: above the total
+    total = maximum
     if first.low > 0 or (first.low == 0 and not first.low_closed):
         diag.error("K120", f"no band of '{name}' covers scores from 0 up to {first.low}", first.span,
                    hint="the lowest band should start at [0, ...")
     if first.low < 0:
         diag.error("K122", f"band '{first.rating}' of '{name}' starts below 0, where no score can be", first.span)
-    if last.high < total or (last.high == total and not last.high_closed):
-        diag.error("K120", f"no band of '{name}' covers scores from {last.high} up to the total {total}", last.span,
+    if last.open_top or reported:
+        pass  # an open band covers everything above its lower edge
+    elif last.high < total or (last.high == total and not last.high_closed):
+        diag.error("K120", f"no band of '{name}' covers scores from {last.high} up to {what} {total}", last.span,
                    hint=f"the highest band should end at ..., {total}]")
-    if last.high > total:
-        diag.error("K122", f"band '{last.rating}' of '{name}' ends at {last.high}, above the total {total}",
+    elif last.high > total:
+        diag.error("K122", f"band '{last.rating}' of '{name}' ends at {last.high}, above {what} {total}",
                    last.span, hint=f"end it at {total}]")
     for lower, upper in zip(infos, infos[1:]):
         if lower.high < upper.low or (lower.high == upper.low and not lower.high_closed and not upper.low_closed):

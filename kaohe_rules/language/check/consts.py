@@ -72,6 +72,14 @@ class ConstEvaluator:
             self.ctx.diag.error("K115", f"{what} cannot be computed (division by zero or overflow)", expr.span)
             return None
 
+    def try_const(self, expr: ast.Expr) -> object:
+        """The value of ``expr`` if it is a constant, else None, reporting nothing (the bonus pass
+        asks whether an amount is a constant negative number, K194)."""
+        try:
+            return self.evaluate(expr)
+        except (NotConstant, InvalidOperation, ZeroDivisionError, ArithmeticError):
+            return None
+
     def evaluate(self, expr: ast.Expr) -> object:
         """The folded value in the engine's decimal context; raises NotConstant."""
         with decimal.localcontext(ENGINE_CONTEXT):

@@ -52,7 +52,8 @@ def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple
             if d.categories and name not in d.categories:
                 diag.error("K108", f"'{alias}' is only defined for {', '.join(d.categories)}, not '{name}'", d.span)
         facts = tuple(f for f, decl in sym.facts.items() if not decl.categories or name in decl.categories)
-        plans[name] = CategoryPlan(category, lets, defers, targets, vetoes, bands.get(name, ()), facts)
+        plans[name] = CategoryPlan(category, lets, defers, targets, vetoes, bands.get(name, ()), facts,
+                                   ctx.maxima.get(name, category.total))
     return plans
 
 

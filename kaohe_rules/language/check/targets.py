@@ -44,11 +44,13 @@ def check_targets(ctx: Context) -> list[PlacedTarget]:
                 continue
             cats.add(info.category)
             placed.append(info)
+            if info.bonus:
+                continue  # a bonus section has no budget (加分)
             leaf_points.setdefault((info.category, info.section), []).append((target.name, info.points))
         _check_rules(ctx, target, Scope(categories=frozenset(cats) if cats else None))
     for name, category in ctx.sym.categories.items():
         for section in category.all_sections():
-            if not section.is_leaf:
+            if not section.is_leaf or section.bonus:
                 continue
             entries = leaf_points.get((name, section.path), [])
             total = sum((p for _, p in entries), Decimal(0))
@@ -88,6 +90,8 @@ def _placement(ctx: Context, target: ast.TargetDecl, placement: ast.Placement) -
         diag.error("K113", f"'{'.'.join(path)}' has subsections; place the target in one of them", placement.span,
                    hint="one of: " + ", ".join(c.name for c in current.children))
         return None
+    if current.bonus or placement.bonus:
+        return _bonus_placement(ctx, target, placement, path[0], current)
     points = as_decimal(ctx.consts.const(placement.points, f"the points of target '{target.name}'"))
     if points is None:
         return None
@@ -118,7 +122,7 @@ def _rule(ctx: Context, rule: ast.Rule, scope: Scope) -> None:
         ctype = exprs.expr(parts.condition, scope)
         diag.expect_bool(ctype, parts.condition, "a rule's condition")
         if isinstance(parts.condition, ast.BoolLit) and not (isinstance(rule, ast.Full) and parts.condition.value):
-            fires = parts.condition.value == isinstance(rule, ast.DeductWhen)
+            fires = parts.condition.value == isinstance(rule, (ast.DeductWhen, ast.AddWhen))
             diag.warn("K161", f"this rule's condition is always {str(parts.condition.value).lower()}"
                       + ("; the rule never deducts" if not fires else "; the rule always deducts"),
                       parts.condition.span)
@@ -139,3 +143,24 @@ def _rule(ctx: Context, rule: ast.Rule, scope: Scope) -> None:
         ctype = exprs.expr(parts.cap, scope)
         diag.expect_points(ctype, parts.cap, "the cap")
         diag.expect_required(ctype, parts.cap)
+
+
+def _bonus_placement(ctx: Context, target: ast.TargetDecl, placement: ast.Placement, category: str,
+                     section: SectionInfo) -> PlacedTarget | None:
+    """``in PATH [cap N]`` in a bonus section (加分): no points, an optional constant item cap."""
+    where = ".".join(placement.path)
+    if not section.bonus:
+        ctx.diag.error("K192", f"target '{target.name}' is placed in {where} without points, but it is not a "
+                       "bonus section", placement.span,
+                       hint=f"write: in {where} points N  (or declare the section: section {section.name} bonus)")
+        return None
+    if not placement.bonus:
+        ctx.diag.error("K191", f"target '{target.name}' has points in bonus section {where}", placement.points.span,
+                       hint=f"a bonus target starts at 0 and adds: write in {where} or in {where} cap N")
+        return None
+    cap: Decimal | None = None
+    if placement.cap is not None:
+        cap = as_decimal(ctx.consts.const(placement.cap, f"the cap of target '{target.name}'"))
+        if cap is not None and cap < 0:
+            ctx.diag.error("K116", f"the cap of target '{target.name}' is negative", placement.cap.span)
+    return PlacedTarget(target, category, section.path, Decimal(0), True, cap)
