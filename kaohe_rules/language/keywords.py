@@ -24,4 +24,4 @@ KEYWORDS = frozenset(
 )
 
 #: Derived from the grammar (``parser.names_read_as_keywords()``); a test keeps the two equal.
-NAMES_READ_AS_KEYWORDS = frozenset("all any count decreasing false if increasing it max min none not rest sum true".split())
+NAMES_READ_AS_KEYWORDS = frozenset("all any bonus count decreasing false if increasing it max min none not rest sum true".split())
