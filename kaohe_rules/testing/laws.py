@@ -131,9 +131,9 @@ def check_pair(policy: Policy, first: tuple[Mapping[str, Any], Result], second: 
         has_bonus = any(getattr(ta, "bonus", False) for ta, _ in pairs)
         same_base = all(ta.score == tb.score for ta, tb in pairs if not getattr(ta, "bonus", False))
         more_bonus = all(tb.score >= ta.score for ta, tb in pairs if getattr(ta, "bonus", False))
-        if has_bonus and same_base and more_bonus and rb.score < ra.score:
+        if has_bonus and same_base and more_bonus and rb.raw_score < ra.raw_score:  # before ``then score E``
             raise _fail("bonus-never-lowers", f"the second unit has the same base and at least as much bonus in every "
-                        f"bonus target, yet scores {rb.score} < {ra.score}", [ua, ub], [ra, rb])
+                        f"bonus target, yet scores {rb.raw_score} < {ra.raw_score}", [ua, ub], [ra, rb])
         lost_more = all(tb.score <= ta.score for ta, tb in zip(ra.targets, rb.targets))
         vetoes_a = {v.name for v in ra.vetoes}
         vetoes_b = {v.name for v in rb.vetoes}
@@ -188,8 +188,8 @@ def _bonus_never_lowers(policy: Policy, result: Result) -> tuple[str, str] | Non
     law = "bonus-never-lowers"
     if result.bonus < 0 or any(t.bonus and t.score < 0 for t in result.targets):
         return law, f"the bonus is {result.bonus}: bonus points are never negative"
-    if result.score < result.base_score:
-        return law, f"score {result.score} is below the base score {result.base_score}"
+    if result.raw_score < result.base_score:  # before score effects: ``then score 0`` may set any score
+        return law, f"score {result.raw_score} is below the base score {result.base_score}"
     return None
 
 
@@ -235,22 +235,41 @@ def _rules_never_add(policy: Policy, result: Result) -> tuple[str, str] | None:
 
 
 def _money_exact(policy: Policy, result: Result) -> tuple[str, str] | None:
-    law = "money-exact"
-    c = result.consequences
+    """Checked on the rating's outcome and on each outcome for every rating (issue #10 B).
+
+    Shares need not exhaust the pot (docs/language.md: without a ``rest`` share they are just
+    what the scheme names): they add up to the whole when a ``rest`` share applied, and to at
+    most the whole otherwise.
+    """
+    checked = policy.checked
+    for c, decl in ((result.consequences, checked.outcomes.get(result.rating)),
+                    *zip(result.general_consequences, checked.general_outcomes)):
+        rest = {item.name for item in (decl.items if decl is not None else ()) if item.kind == "share"
+                and item.amount is None}
+        found = _money_parts_exact(c, rest)
+        if found is not None:
+            return "money-exact", found
+    return None
+
+
+def _money_parts_exact(c: Any, rest: set[str]) -> str | None:
     amounts = [i.amount for i in c.items if i.amount is not None]
     for value in [c.total, *amounts]:
         if not isinstance(value, Decimal) or value != to_fen(value):
-            return law, f"amount {value!r} is not exact to the fen"
+            return f"amount {value!r} is not exact to the fen"
         if value < 0:
-            return law, f"amount {value} is negative"
+            return f"amount {value} is negative"
     wholes = [i.amount for i in c.items if i.kind in ("reward", "fine") and i.amount is not None]
     if sum(wholes, Decimal("0.00")) != c.total:
-        return law, f"rewards/fines add up to {sum(wholes, Decimal(0))}, not the total {c.total}"
-    shares = [i.amount for i in c.items if i.kind == "share" and i.amount is not None]
-    if shares and sum(shares, Decimal("0.00")) != c.total:
-        return law, f"shares add up to {sum(shares, Decimal(0))}, not the whole {c.total}"
+        return f"rewards/fines add up to {sum(wholes, Decimal(0))}, not the total {c.total}"
+    shares = [i for i in c.items if i.kind == "share" and i.amount is not None]
+    parts = sum((i.amount for i in shares), Decimal("0.00"))
+    if any(i.name in rest for i in shares) and parts != c.total:
+        return f"shares (with the rest) add up to {parts}, not the whole {c.total}"
+    if parts > c.total:
+        return f"shares add up to {parts}, more than the whole {c.total}"
     if c.kind == "reward" and any(i.kind == "fine" for i in c.items):
-        return law, "an outcome both rewards and fines"
+        return "an outcome both rewards and fines"
     return None
 
 
