@@ -42,6 +42,8 @@ CONSTRUCTS: dict[str, str] = {
     "add amount": r"\badd (?![\d.]+ (?:when|unless|per) )",
     "add cap": r"\badd [^}]*? cap \d",
     "open top band": r"bands \S+ \{ \S+ >= \d",
+    "open top band (>)": r"bands \S+ \{ \S+ > \d",
+    "subsection": r"section 节1 \"节1\" \d+ \{",
     "closed top band": r"bands \S+ \{ \S+ \[",
     "score in veto": r"veto [^\n]*\bscore\b(?!\()",
     "score(X) in veto": r"veto [^\n]*\bscore\(",
@@ -67,6 +69,9 @@ CONSTRUCTS: dict[str, str] = {
     "veto unless": r"veto [^\n]* unless ",
     "veto on list": r"veto \S+ \"[^\"]*\"(?: for \S+)? on ",
     "share rest": r"= rest",
+    "defer with a named item": r"defer [^\n]* as x where [^\n]*index\(x\)",
+    "weight (number * percent)": r"\* 25%",
+    "several outcomes for every rating": r"outcome \{[^\n]*\n(?:.*\n)*outcome cite",
 }
 
 
@@ -79,7 +84,8 @@ def constructs_in(text: str) -> set[str]:
 class Category:
     name: str
     total: int
-    base: tuple[tuple[str, int], ...]  # (section, points)
+    base: tuple[tuple[str, int], ...]  # (top base section, points)
+    leaves: tuple[tuple[str, int], ...]  # (path of a leaf base section, points): where base targets sit
     bonus: tuple[tuple[str, int | None], ...]  # (bonus section, cap)
     targets: tuple[str, ...]  # every target placed in the category (base and bonus)
     maximum: int | None  # the checker's maximum score (None: unbounded)
@@ -94,8 +100,12 @@ class GeneratedPolicy:
 RATINGS = ("优", "良", "中", "可", "差")
 
 
-def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
-    """A random policy using the constructs of issue #10, meant to be accepted by the checker every time."""
+def generate_rich_policy(ch: Chooser, *, risky: bool = False) -> GeneratedPolicy:
+    """A random policy using the constructs of issue #10, meant to be accepted by the checker every time.
+
+    ``risky`` lets ``加分值`` go negative, so an ``add``/``deduct`` of it is an evaluation error on some
+    units: the differential test wants the same error on every path; the laws want none (``evaluates``).
+    """
     out: list[str] = ['policy 生成 "generated (issue #10 constructs)" { period 2013-01-01 .. 2013-12-31 }']
     out.append('enum 级 "级" ordered { 低 "低", 中 "中", 高 "高" }')
     out.append('record 项 "项" { 数: int in 0..5 "数"  类: 级 = 低 "类"  键: text "键"  额: money >= 0 = 0元 "额"'
@@ -107,8 +117,8 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
     out.append('fact 达标: bool = false "达标"')
     out.append('fact 瞒报: bool = false "瞒报"')
     out.append('fact 比率: percent in 0%..100% = 100% "比率"')
-    out.append('fact 加分值: decimal in 0..5 = 0 "加分值"')
-    out.append('fact 奖励: money >= 0 = 0元 "奖励"')
+    out.append(f'fact 加分值: decimal in {"-2" if risky else "0"}..5 = 0 "加分值"')
+    out.append(f'fact 奖励: money >= 0 = {ch.choice(["0元", "0"])} "奖励"')  # a bare 0 is zero of any unit
     record_fact = ch.chance(70)
     optional_record = ch.chance(60)
     if record_fact:
@@ -120,7 +130,12 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
 
     # ------------------------------------------------------------ pre-scoring lets (every one read or reported)
     lets: list[tuple[str, str, str]] = []  # (name, kind: num/bool, expression)
-    lets.append(("合计", "num", "sum(项目 of 数)"))
+    items = "项目"
+    if ch.chance(50):  # a deferral naming its item (index() of it); the lets then read what stays
+        items = "本地项目"
+        out.append('defer 移交 "移交" from 项目 as x where x.类 == 高 and index(x) > 1 as 本地项目 to "上级"')
+    lets.append(("合计", "num", f"sum({items} of 数)"))
+    lets.append(("加权", "num", f"计数 * 25% + sum({items} of 数) * 75%"))  # a weight: a number times a percent
     lets.append(("分组", "num", ch.choice(["sum(项目 of 数 by 键)", "sum(项目 as a of a.数 by a.类)",
                                             "sum(项目 of 数 where 数 > 0 by 类)"])))
     lets.append(("组数", "num", ch.choice(["count(项目 where 数 > 0 by 类)", "count(项目 as a by a.键)",
@@ -133,6 +148,7 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
         "count(项目 as a where any(项目 as b where index(b) > index(a) and b.数 > a.数))",
         "sum(项目 as a of a.数 where index(a) <= 2)",
         "count(项目 as a where count(项目 as b where b.类 >= 中 and index(b) <= index(a)) >= 2)"])))
+    lets = [(n, k, e.replace("项目", items) if n in ("后续", "组数") else e) for n, k, e in lets]
     if record_fact:
         lets.append(("限次", "num", "限额.次"))
     if optional_record:
@@ -182,20 +198,25 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
         n_base = ch.integer(1, 2)
         cut = ch.integer(total // 4, total - total // 4)
         base = (("节1", total),) if n_base == 1 else (("节1", cut), ("节2", total - cut))
+        nested = n_base == 1 and ch.chance(40)  # 节1 split into two subsections: targets sit in the leaves
+        leaves = (("节1.子1", cut), ("节1.子2", total - cut)) if nested else base
         bonus: list[tuple[str, int | None]] = []
         for b in range(ch.integer(0, 2)):
             bonus.append((f"奖节{b + 1}", ch.choice([None, ch.integer(1, 5)])))
         category_cap = ch.integer(1, 8) if bonus and ch.chance(40) else None
         header = f"total {total}" + (f" bonus cap {category_cap}" if category_cap is not None else "")
         parts = [f'section {s} "{s}" {p}' for s, p in base]
+        if nested:
+            parts = [f'section 节1 "节1" {total} {{ section 子1 "子1" {cut}  section 子2 "子2" {total - cut} }}']
         parts += [f'section {s} "{s}" bonus' + (f" cap {c}" if c is not None else "") for s, c in bonus]
         out.append(f'category {cat} "{cat}类" {header} {{ ' + "  ".join(parts) + " }")
         placed: list[str] = []
-        for section, points in base:
+        for section, points in leaves:
+            first = section == leaves[0][0]
             pieces = _split(ch, points, 3)
-            while shared and section == "节1" and len(pieces) < 2:  # the shared target needs a piece of 节1
+            while shared and first and len(pieces) < 2:  # the shared target needs a piece of the first leaf
                 pieces = _split(ch, points, 3)
-            if shared and section == "节1" and len(pieces) > 1:
+            if shared and first and len(pieces) > 1:
                 shared_places.append(f"{cat}.{section} points {pieces.pop()}")
                 placed.append("共")
             for p in pieces:
@@ -220,7 +241,7 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
             bonus_total = None if bonus_total is None or section_max is None else bonus_total + section_max
         bonus_total = _least(bonus_total, category_cap)
         maximum = None if bonus_total is None else total + bonus_total
-        categories.append(Category(cat, total, base, tuple(bonus), tuple(placed), maximum))
+        categories.append(Category(cat, total, base, leaves, tuple(bonus), tuple(placed), maximum))
     if shared_places:
         target_lines.append('target 共 "共" in ' + ", ".join(shared_places) + f" {{ {_deductions(ch, 1, num, cond, simple=True)} }}")
     else:
@@ -234,6 +255,8 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
     def score_ref(category: Category) -> str:
         """A score(X) every unit of ``category`` has: a target or a section of it."""
         options = [f"score({s})" for s, _ in category.base] + [f"score({t})" for t in category.targets]
+        options += [f"score({path})" for path, _ in category.leaves if "." in path]
+        options += [f"score({path.split('.')[-1]})" for path, _ in category.leaves if "." in path]
         options += [f"score({s})" for s, _ in category.bonus]
         return str(ch.choice(options))
 
@@ -268,15 +291,14 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
             cuts = [top * (i + 1) // len(ratings) for i in range(len(ratings) - 1)]
         edges = [0, *cuts]
         lines = []
+        open_top = category.maximum is None or (bool(category.bonus) and ch.chance(40))
+        strict = open_top and ch.chance(30)  # `优 > x`: the next band is closed at x
         for i, rating in enumerate(ratings):
             low = edges[len(edges) - 1 - i]
             if i == 0:
-                if category.maximum is None or (category.bonus and ch.chance(40)):
-                    interval = f">= {low}"
-                else:
-                    interval = f"[{low}, {category.maximum}]"
+                interval = (f"> {low}" if strict else f">= {low}") if open_top else f"[{low}, {category.maximum}]"
             else:
-                interval = f"[{low}, {edges[len(edges) - i]})"
+                interval = f"[{low}, {edges[len(edges) - i]}{']' if strict and i == 1 else ')'}"
             requires = f" requires {post_cond(category)}" if i < len(ratings) - 1 and ch.chance(30) else ""
             lines.append(f"{rating} {interval}{requires}")
         out.append(f"bands {category.name} {{ " + "  ".join(lines) + " }")
@@ -288,7 +310,7 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
         if scope is None and len(categories) == 1:
             scope = categories[0]
         if ch.chance(25):
-            test = ch.choice(["on 项目 as a where a.数 >= 4 and index(a) > 1",
+            test = ch.choice([f"on {items} as a where a.数 >= 4 and index(a) > 1",
                               "on 项目 where 类 == 高",
                               "on 项目 as a where count(项目 as b where b.类 == a.类 and index(b) < index(a)) >= 1"])
         else:
@@ -338,6 +360,8 @@ def generate_rich_policy(ch: Chooser) -> GeneratedPolicy:
     if ch.chance(40):
         general.append(f'sanction 低分 "低分" when score < {ch.integer(1, 10)}')
     out.append("outcome { " + "  ".join(general) + " }")
+    if ch.chance(40):  # several outcomes for every rating, applied in the order written
+        out.append(f'outcome cite "二" {{ reward 奖励金 "奖励金" = 奖励 * 5% when {cond()}  share 个人 "个人" = 奖励金 * 50% }}')
 
     # every let read somewhere: the unread ones are reported (an unused let is a warning, K181)
     text = "\n".join(out) + "\n"

@@ -67,7 +67,7 @@ def seen_in(policy: Any, result: Any) -> set[str]:
     return found
 
 
-def test_every_generated_policy_is_accepted_and_every_construct_occurs() -> None:
+def test_fuzz_every_generated_policy_is_accepted_and_every_construct_occurs() -> None:
     written: Counter[str] = Counter()
     happened: Counter[str] = Counter()
     for index, generated in enumerate(sample("constructs", SAMPLE)):
