@@ -130,12 +130,12 @@ def generate_rich_policy(ch: Chooser, *, risky: bool = False) -> GeneratedPolicy
 
     # ------------------------------------------------------------ pre-scoring lets (every one read or reported)
     lets: list[tuple[str, str, str]] = []  # (name, kind: num/bool, expression)
-    items = "项目"
+    listed = "项目"
     if ch.chance(50):  # a deferral naming its item (index() of it); the lets then read what stays
-        items = "本地项目"
+        listed = "本地项目"
         out.append('defer 移交 "移交" from 项目 as x where x.类 == 高 and index(x) > 1 as 本地项目 to "上级"')
-    lets.append(("合计", "num", f"sum({items} of 数)"))
-    lets.append(("加权", "num", f"计数 * 25% + sum({items} of 数) * 75%"))  # a weight: a number times a percent
+    lets.append(("合计", "num", f"sum({listed} of 数)"))
+    lets.append(("加权", "num", f"计数 * 25% + sum({listed} of 数) * 75%"))  # a weight: a number times a percent
     lets.append(("分组", "num", ch.choice(["sum(项目 of 数 by 键)", "sum(项目 as a of a.数 by a.类)",
                                             "sum(项目 of 数 where 数 > 0 by 类)"])))
     lets.append(("组数", "num", ch.choice(["count(项目 where 数 > 0 by 类)", "count(项目 as a by a.键)",
@@ -148,7 +148,7 @@ def generate_rich_policy(ch: Chooser, *, risky: bool = False) -> GeneratedPolicy
         "count(项目 as a where any(项目 as b where index(b) > index(a) and b.数 > a.数))",
         "sum(项目 as a of a.数 where index(a) <= 2)",
         "count(项目 as a where count(项目 as b where b.类 >= 中 and index(b) <= index(a)) >= 2)"])))
-    lets = [(n, k, e.replace("项目", items) if n in ("后续", "组数") else e) for n, k, e in lets]
+    lets = [(n, k, e.replace("项目", listed) if n in ("后续", "组数") else e) for n, k, e in lets]
     if record_fact:
         lets.append(("限次", "num", "限额.次"))
     if optional_record:
@@ -310,7 +310,7 @@ def generate_rich_policy(ch: Chooser, *, risky: bool = False) -> GeneratedPolicy
         if scope is None and len(categories) == 1:
             scope = categories[0]
         if ch.chance(25):
-            test = ch.choice([f"on {items} as a where a.数 >= 4 and index(a) > 1",
+            test = ch.choice([f"on {listed} as a where a.数 >= 4 and index(a) > 1",
                               "on 项目 where 类 == 高",
                               "on 项目 as a where count(项目 as b where b.类 == a.类 and index(b) < index(a)) >= 1"])
         else:
