@@ -52,9 +52,11 @@ LAWS: tuple[Law, ...] = (
         "exactly one band holds the score, and a higher score never earns a worse band"),
     Law("deductions-monotone", "more deductions never raise the rating",
         "no rule adds points; a unit that loses at least as much in every target, with every veto of another, "
-        "never scores higher nor is rated better"),
+        "never scores higher (before score effects) nor is rated better — unless a score effect, a band requirement "
+        "the other unit fails, or a forced rating of a veto only it has decides its rating"),
     Law("money-exact", "money parts sum to the whole, exact to the fen",
-        "every amount is exact to the fen and not negative; rewards (or fines) sum to the total; shares sum to the total"),
+        "every amount is exact to the fen and not negative; rewards (or fines) sum to the total; shares sum to the "
+        "total when a `rest` share applies and to at most the total otherwise; also for each outcome for every rating"),
     Law("deterministic", "evaluation is deterministic",
         "the same unit gives the same result again, traced, with its facts in another order, "
         "and under any ambient decimal context"),
@@ -66,8 +68,8 @@ LAWS: tuple[Law, ...] = (
         "score effects, band requirements, caps, downgrades, forced ratings, in that order; each step starts "
         "where the previous one ended, the last gives the rating; the reference interpreter takes the same steps"),
     Law("bonus-never-lowers", "a bonus never lowers the score",
-        "bonus points (加分) are never negative and the score is at least the base score; a unit with the same base "
-        "targets and at least as much in every bonus target never scores lower"),
+        "bonus points (加分) are never negative and the score (before score effects) is at least the base score; a "
+        "unit with the same base targets and at least as much in every bonus target never scores lower"),
 )
 LAW_NAMES = tuple(law.name for law in LAWS)
 _BY_NAME = {law.name: law for law in LAWS}
@@ -138,13 +140,32 @@ def check_pair(policy: Policy, first: tuple[Mapping[str, Any], Result], second: 
         vetoes_a = {v.name for v in ra.vetoes}
         vetoes_b = {v.name for v in rb.vetoes}
         if lost_more and vetoes_a <= vetoes_b:
-            if rb.score > ra.score:
+            if rb.raw_score > ra.raw_score:  # before score effects: ``then score E`` may set any score
                 raise _fail("deductions-monotone", f"the second unit loses at least as much in every target yet scores "
-                            f"{rb.score} > {ra.score}", [ua, ub], [ra, rb])
-            if rank(rb.rating) < rank(ra.rating):
+                            f"{rb.raw_score} > {ra.raw_score}", [ua, ub], [ra, rb])
+            if rank(rb.rating) < rank(ra.rating) and _rating_comparable(policy, ra, rb, vetoes_b - vetoes_a):
                 raise _fail("deductions-monotone", f"the second unit loses at least as much in every target and has "
                             f"every veto of the first, yet is rated {rb.rating} where the first is rated {ra.rating}",
                             [ua, ub], [ra, rb])
+
+
+def _rating_comparable(policy: Policy, ra: Result, rb: Result, extra: set[str]) -> bool:
+    """Whether deductions alone order the two ratings (issue #10 effects can lawfully break the order).
+
+    Three rating effects do not follow the deductions, and the policy means them not to: a score
+    effect (``then score E``) sets the score to whatever ``E`` is; a band's ``requires`` reads facts,
+    so the unit that lost less may fail a requirement the other meets; and a forced rating
+    (``then rating R``) of a veto only the second unit has may be better than its band.  Where one of
+    them decides, the pair says nothing about deductions (downgrade-never-raises, cap-never-raises and
+    effects-ordered check the effects themselves).
+    """
+    if rb.score > ra.score:  # the raw scores are ordered, so a score effect reordered them
+        return False
+    if {s.clause for s in ra.effects if s.kind == "requires"} - {s.clause for s in rb.effects if s.kind == "requires"}:
+        return False
+    plan = policy.checked.plans[rb.category]
+    forced = {p.name for p in plan.vetoes if p.effect is not None and p.effect.kind == "rating"}
+    return not extra & forced
 
 
 def _score_bounds(policy: Policy, result: Result) -> tuple[str, str] | None:

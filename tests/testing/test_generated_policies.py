@@ -163,3 +163,48 @@ def test_a_score_effect_below_the_base_is_not_a_lowering_bonus() -> None:
     assert law_of(_ZERO, {"重大": True, "加": 1}) is None
     result = kaohe_rules.load(_ZERO).evaluate({"id": "u", "category": "A", "facts": {"重大": True, "加": 1}})
     assert (result.score, result.raw_score, result.base_score) == (Decimal(0), Decimal(10), Decimal(9))
+
+
+_REQUIRES = '''policy P "p" { }
+ratings { 好 "好" 中 "中" 差 "差" } vetoed 差
+category A "a" total 10 { section S "s" 10 }
+fact 扣分: int in 0..10 = 0 "扣分"
+fact 达标: bool = false "达标"
+fact 评为: bool = false "评为"
+target T "t" in A.S points 10 { deduct 扣分 }
+bands A { 好 [8, 10]  中 [4, 8) requires 达标  差 [0, 4) }
+veto 改评 "改评" when 评为 then rating 中
+veto 改分 "改分" when 扣分 == 1 then score 10
+'''
+
+
+def pair_law(first: dict[str, object], second: dict[str, object], text: str = _REQUIRES) -> str | None:
+    from kaohe_rules.testing.laws import check_pair
+
+    policy = kaohe_rules.load(text)
+    a = {"id": "a", "category": "A", "facts": first}
+    b = {"id": "b", "category": "A", "facts": second}
+    try:
+        check_pair(policy, (a, policy.evaluate(a)), (b, policy.evaluate(b)))
+    except LawViolation as exc:
+        return exc.law
+    return None
+
+
+def test_effects_that_do_not_follow_deductions_do_not_break_deductions_monotone() -> None:
+    """Found by the generated policies: the unit that loses less may fail a band's `requires` (on a fact) the
+    other meets, a score effect may set any score, a forced rating of a veto only the other unit has may be
+    better than its band.  None of these is about deductions; the effect laws check them."""
+    assert pair_law({"扣分": 3}, {"扣分": 4, "达标": True}) is None  # A: 中 fails requires → 差; B: 中
+    assert pair_law({"扣分": 7}, {"扣分": 7, "评为": True}) is None  # B: forced 中, better than its band 差
+    assert pair_law({"扣分": 2}, {"扣分": 1}) is None  # B loses less: no premise
+    # the first two pairs broke the law before: the unit that loses more is rated better
+    policy = kaohe_rules.load(_REQUIRES)
+    rated = [policy.evaluate({"id": "u", "category": "A", "facts": f}).rating
+             for f in ({"扣分": 3}, {"扣分": 4, "达标": True}, {"扣分": 7}, {"扣分": 7, "评为": True})]
+    assert rated == ["差", "中", "差", "中"]
+    # and the law still judges a pair whose ratings only deductions decide
+    from kaohe_rules.testing import laws
+
+    first, second = (policy.evaluate({"id": "u", "category": "A", "facts": {"扣分": n, "达标": True}}) for n in (3, 5))
+    assert laws._rating_comparable(policy, first, second, set())  # noqa: SLF001 - the law's own predicate
