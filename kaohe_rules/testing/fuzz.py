@@ -1287,6 +1287,13 @@ def generate_policy(ch: Chooser) -> str:
     return "\n".join(out) + "\n"
 
 
+def rich_policy(ch: Chooser) -> str:
+    """A policy of :mod:`.policygen`: every construct of issue #10, accepted by the checker every time."""
+    from .policygen import generate_rich_policy  # policygen builds on this module's choosers
+
+    return generate_rich_policy(ch).text
+
+
 def _check_loaded(text: str, what: str) -> Policy | None:
     """load: a Policy, or a PolicyError whose diagnostics all have a K code and render."""
     import kaohe_rules
@@ -1405,14 +1412,15 @@ def _run_task(policies: Policies, kind: str, seed: str, index: int, ch: Chooser,
             rows.append(mutate_unit(base, ch, monsters=False, max_list=20)[0] if ch.chance(50) else base)
         picklable = [r for r in rows if _picklable(r)]
         check_workers(policy, picklable, tally, Case(kind, seed, index, name, (f"{len(picklable)} rows",)))
-    elif kind == "generated":
-        text = generate_policy(ch)
+    elif kind == "generated":  # every other one with every issue-#10 construct (always accepted by the checker)
+        text = generate_policy(ch) if index % 2 == 0 else rich_policy(ch)
         check_policy(text, ch, tally, Case(kind, seed, index, "generated", ()), mutated=False, monsters=monsters)
     elif kind == "selftest-sleep":  # the watchdog's own test: a case that never answers in time
         time.sleep(index)
     elif kind == "policy":
-        source = ch.choice(["karamay", "small", "all-types", "generated", "generated"])
-        text = policies.texts[source] if source in policies.texts else generate_policy(ch)
+        source = ch.choice(["karamay", "small", "all-types", "generated", "generated", "rich"])
+        text = (policies.texts[source] if source in policies.texts
+                else rich_policy(ch) if source == "rich" else generate_policy(ch))
         mutated, steps = mutate_policy(text, ch, monsters=monsters)
         check_policy(mutated, ch, tally, Case(kind, seed, index, source, tuple(steps)), mutated=True,
                      monsters=monsters)

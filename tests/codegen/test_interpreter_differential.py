@@ -240,3 +240,23 @@ def test_fuzz_generated_policies_compiled_evaluator_agrees_with_the_interpreter(
     assert plain.to_dict() == traced.to_dict()  # reported lets, effects, consequences: the same document
     steps = [(s.clause, s.kind, s.before, s.after) for s in plain.effects]
     assert effect_steps_of_trace(policy, unit) == steps  # the trace lists the steps in the order applied
+
+
+def test_a_rest_share_after_a_share_left_out_by_when_is_to_the_fen_on_every_path() -> None:
+    """Found by the generated policies (differential:117): with every reward left out by ``for`` the total is 0, and
+    a share left out by ``when`` counted 0.00 in the compiled evaluator but nothing in the interpreter, so the
+    ``rest`` share was 0.00 compiled and 0 interpreted (``"0"`` in to_dict).  A share left out reads as 0.00 on
+    every path, as a reward left out does."""
+    policy = kaohe_rules.load(_HEAD + '''category A "a" total 10 { section S "s" 10 }
+category B "b" total 10 { section S "s" 10 }
+fact 奖励: money >= 0 = 0元 "奖励"
+fact 严: bool = false "严"
+target T "t" in A.S points 10, B.S points 10 { deduct 1 when 严 }
+''' + _TAIL + '''bands A { 好 [5, 10] 差 [0, 5) }
+bands B { 好 [5, 10] 差 [0, 5) }
+outcome 好 { reward 奖 "奖" = 奖励 * 44% for A  share 头 "头" = 奖 * 20% when 严  share 余 "余" = rest }''')
+    unit = {"id": "u", "category": "B", "facts": {"奖励": 100}}
+    plain, traced, reference = _both_paths(policy, unit)
+    assert plain == traced == reference
+    rest = policy.evaluate(unit).consequences.items[-1]
+    assert rest.name == "余" and str(rest.amount) == "0.00"
