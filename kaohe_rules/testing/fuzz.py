@@ -62,7 +62,6 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import random
 import re
 import signal
 import sys
@@ -73,13 +72,15 @@ import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..errors import EvaluationError, FactError, KaoheError, PolicyError, UnitInputError
 from ..limits import shown as _limits_shown
+from .choosers import Chooser, DrawChooser, RandomChooser
 from .domains import ABSENT, Domain, Domains
+from .policygen import generate_rich_policy
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -159,50 +160,7 @@ BUNDLED_POLICIES = ("karamay", "small", "all-types")
 
 
 # ===================================================================== choices
-class Chooser(Protocol):
-    """The source of every random decision, so one generator serves ``random`` and hypothesis."""
-
-    def integer(self, low: int, high: int) -> int: ...
-
-    def choice(self, options: Sequence[Any]) -> Any: ...
-
-    def chance(self, percent: int) -> bool: ...
-
-
-class RandomChooser:
-    """Decisions from a seeded ``random.Random``: the long run, reproducible from its seed."""
-
-    def __init__(self, seed: str) -> None:
-        self.rng = random.Random(seed)  # noqa: S311 - reproducible test inputs, not secrets
-
-    def integer(self, low: int, high: int) -> int:
-        return self.rng.randint(low, high)
-
-    def choice(self, options: Sequence[Any]) -> Any:
-        return options[self.rng.randrange(len(options))]
-
-    def chance(self, percent: int) -> bool:
-        return self.rng.randrange(100) < percent
-
-
-class DrawChooser:
-    """Decisions drawn from hypothesis (``st.data()``), so failures shrink."""
-
-    def __init__(self, data: Any) -> None:
-        from hypothesis import strategies as st
-
-        self.data = data
-        self.st = st
-
-    def integer(self, low: int, high: int) -> int:
-        return int(self.data.draw(self.st.integers(low, high)))
-
-    def choice(self, options: Sequence[Any]) -> Any:
-        return options[self.integer(0, len(options) - 1)]
-
-    def chance(self, percent: int) -> bool:
-        return self.integer(0, 99) < percent
-
+# Chooser, RandomChooser and DrawChooser live in .choosers (shared with .policygen); imported above.
 
 # ===================================================================== hostile values
 class HostileObject:
@@ -1289,8 +1247,6 @@ def generate_policy(ch: Chooser) -> str:
 
 def rich_policy(ch: Chooser) -> str:
     """A policy of :mod:`.policygen`: every construct of issue #10, accepted by the checker every time."""
-    from .policygen import generate_rich_policy  # policygen builds on this module's choosers
-
     return generate_rich_policy(ch).text
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from .fuzz import Chooser, RandomChooser
+from .choosers import Chooser, RandomChooser
 
 #: construct name → a pattern that finds it in a policy's text (counted over a generated sample).
 CONSTRUCTS: dict[str, str] = {
