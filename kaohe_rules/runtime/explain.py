@@ -50,6 +50,7 @@ _TEXT = {
         "top_band": "已达最高等次",
         "veto_any": "一票否决：无论得分多少都评为{rating}",
         "veto": "一票否决",
+        "veto_effects": "一票否决及等次调整条款",
         "veto_none": "未发生一票否决情形",
         "veto_not_fired": "不成立",
         "excepted": "不否决（例外：{reason}）",
@@ -116,6 +117,7 @@ _TEXT = {
         "top_band": "the best band is reached",
         "veto_any": "a veto applies: rated {rating} whatever the score",
         "veto": "Vetoes (一票否决)",
+        "veto_effects": "Vetoes (一票否决) and rating-effect clauses",
         "veto_none": "no veto applies",
         "veto_not_fired": "does not apply",
         "excepted": "not vetoed (exception: {reason})",
@@ -338,7 +340,8 @@ def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str
 
 def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
     t = w.t
-    w.heading("veto")
+    # a clause with a rating effect (降一个等次, 至多评为…) is no 一票否决: the heading says both kinds are here
+    w.heading("veto_effects" if any(v.detail.get("effect") for v in vetoes) else "veto")
     shown = 0
     for veto in vetoes:
         condition = bool(veto.detail.get("condition"))

@@ -288,7 +288,7 @@ class Result:
         """
         if "reported" not in self._cache:
             checked = self._checked
-            names = [n for n in checked.reported if n in self._plan.lets]
+            names = [n for n in checked.reported if n in self._plan.lets or n in self._plan.post_lets]
             values: dict[str, object] = {}
             if names:
                 events = self._trace_events
