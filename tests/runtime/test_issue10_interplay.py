@@ -55,3 +55,21 @@ def test_a_section_score_caps_the_rating_and_a_low_score_vetoes() -> None:
     vetoed = POLICY.evaluate(unit(扣分="21"))
     assert vetoed.rating == "不合格" and vetoed.vetoed
     assert not POLICY.evaluate(unit(瞒报=True)).vetoed  # a downgrade is not 一票否决
+
+
+LISTS = kaohe_rules.load(Path(__file__).resolve().parents[1] / "data" / "interpreter" / "interplay_lists.kh")
+
+
+def test_named_items_group_by_a_record_fact_and_a_reported_weight() -> None:
+    accidents = [{"日期": "2013-01-01", "死亡": 2, "等级": "较大", "类型": "道路"},
+                 {"日期": "2013-02-01", "死亡": 1, "等级": "较大", "类型": "道路"},
+                 {"日期": "2013-03-01", "死亡": 3, "等级": "一般", "类型": "火灾"}]
+    result = LISTS.evaluate({"id": "x", "category": "部门", "facts": {
+        "事故": accidents, "历年": [5, 3, 1], "指标": {"起数": 1, "金额": "8000"}}})
+    # beyond the 指标 of 1: the accidents at positions 2 and 3 → 5 × 2 = 10; deaths by 类型, the highest
+    # of each (道路 2, 火灾 3) → 5 × 2 = 10; score 80 → 良好; 第四起: a 较大 at position ≥ 2 (item 2) → 合格
+    assert result.score == 80 and result.band == "良好" and result.rating == "合格"
+    assert result.vetoes[0].positions == (2,)
+    assert {n: r.value for n, r in result.reported.items()} == {"类型数": 2, "连降": True, "最终": Decimal(20)}
+    # 约谈: two 类型 and score < 90; 罚 only below 60
+    assert [i.name for c in result.general_consequences for i in c.items] == ["约谈"]
