@@ -247,8 +247,13 @@ def _money_exact(policy: Policy, result: Result) -> tuple[str, str] | None:
     if sum(wholes, Decimal("0.00")) != c.total:
         return law, f"rewards/fines add up to {sum(wholes, Decimal(0))}, not the total {c.total}"
     shares = [i.amount for i in c.items if i.kind == "share" and i.amount is not None]
-    if shares and sum(shares, Decimal("0.00")) != c.total:
+    # With a ``rest`` share the shares divide the whole; without one they are just the parts the scheme
+    # names (issue #10: 20%/15%/10% of an award) and must only not exceed it.
+    with_rest = any(e.kind == "share" and e.detail.get("rest") for e in result.trace.walk())
+    if shares and with_rest and sum(shares, Decimal("0.00")) != c.total:
         return law, f"shares add up to {sum(shares, Decimal(0))}, not the whole {c.total}"
+    if shares and not with_rest and sum(shares, Decimal("0.00")) > c.total:
+        return law, f"shares add up to {sum(shares, Decimal(0))}, more than the whole {c.total}"
     if c.kind == "reward" and any(i.kind == "fine" for i in c.items):
         return law, "an outcome both rewards and fines"
     return None
