@@ -210,7 +210,7 @@ def what_if(policy: Policy, unit: Mapping[str, Any], sets: Sequence[tuple[str, o
 
 
 KIND_NAMES = {
-    "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "扣分规则",
+    "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "计分规则",
            "score": "综合评分", "veto": "一票否决", "exception": "例外", "band": "分数段", "band_test": "分数段判定",
            "rating": "评定等次", "consequence": "奖惩", "reward": "奖励", "fine": "罚款", "share": "分配",
            "sanction": "处理", "effects": "等次调整", "effect": "等次调整"},

@@ -369,14 +369,7 @@ class _Body:
             with out.at(sites.rule(index, 0)):
                 out.writeline(f"{local} = {points} if {self.exprs.visit(first.condition)} else 0")
             return local
-        parts: list[str] = []
-        for r_index, rule in enumerate(rules):
-            with out.at(sites.rule(index, r_index)):
-                part = f"D{index}_{r_index}"
-                out.writeline(f"{part} = {self._rule(rule, points)}")
-                parts.append(part)
-                if traced:
-                    out.writeline(f"T.append(('rule', {index}, {r_index}, {part}, {self._reads_tuple(rule)}))")
+        parts = self._rule_values(index, rules, points)
         with out.at(sites.rule(index, len(rules))):
             if parts:
                 out.writeline(f"{local} = {points} - ({' + '.join(parts)})")
@@ -444,19 +437,25 @@ class _Body:
             return f"_cap({raw}, {exprs.visit(rule.cap)})" if rule.cap is not None else raw
         return f"_cap({amount}, {exprs.visit(rule.cap)})" if rule.cap is not None else amount
 
+    def _rule_values(self, index: int, rules: tuple[ast.Rule, ...], points: str) -> list[str]:
+        """One local per rule of target ``index`` (what it deducts, or adds), each traced with its reads."""
+        out, traced, sites = self.out, self.frame.traced, self.sites
+        parts: list[str] = []
+        for r_index, rule in enumerate(rules):
+            with out.at(sites.rule(index, r_index)):
+                part = f"D{index}_{r_index}"
+                out.writeline(f"{part} = {self._rule(rule, points)}")
+                parts.append(part)
+                if traced:
+                    out.writeline(f"T.append(('rule', {index}, {r_index}, {part}, {self._reads_tuple(rule)}))")
+        return parts
+
     def _bonus_target(self, placed: PlacedTarget, index: int) -> str:
         """A bonus target (加分): starts at 0, adds its rules, at most its item cap."""
         out, traced, sites = self.out, self.frame.traced, self.sites
         rules = placed.target.rules
         local = f"T{index}"
-        parts: list[str] = []
-        for r_index, rule in enumerate(rules):
-            with out.at(sites.rule(index, r_index)):
-                part = f"D{index}_{r_index}"
-                out.writeline(f"{part} = {self._rule(rule, '0')}")
-                parts.append(part)
-                if traced:
-                    out.writeline(f"T.append(('rule', {index}, {r_index}, {part}, {self._reads_tuple(rule)}))")
+        parts = self._rule_values(index, rules, "0")
         with out.at(sites.rule(index, len(rules))):
             out.writeline(f"{local} = {' + '.join(parts) if parts else '0'}")
             if placed.cap is not None:

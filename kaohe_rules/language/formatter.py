@@ -308,12 +308,12 @@ class _DeclFormatter(DeclVisitor[str]):
     def visit_BandsDecl(self, d: ast.BandsDecl) -> str:
         lines = [f"bands {d.category}{_cite(d.cite)} {{"]
         for b in d.bands:
+            requires = f" requires {expr(b.requires)}" if b.requires is not None else ""
             if b.open_top:  # the open top band (bonus points): 优秀 >= 90
-                lines.append(f"{_INDENT}{b.rating} {'>=' if b.low_closed else '>'} {expr(b.low)}{_cite(b.cite)}")
+                lines.append(f"{_INDENT}{b.rating} {'>=' if b.low_closed else '>'} {expr(b.low)}{requires}{_cite(b.cite)}")
                 continue
             low = "[" if b.low_closed else "("
             high = "]" if b.high_closed else ")"
-            requires = f" requires {expr(b.requires)}" if b.requires is not None else ""
             lines.append(f"{_INDENT}{b.rating} {low}{expr(b.low)}, {expr(b.high)}{high}{requires}{_cite(b.cite)}")
         lines.append("}")
         return "\n".join(lines)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from .parts import EffectStep, ResultView
+from .parts import Consequences, EffectStep, ResultView
 from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ _TEXT = {
         "top_band": "已达最高等次",
         "veto_any": "一票否决：无论得分多少都评为{rating}",
         "veto": "一票否决",
+        "veto_effects": "一票否决及等次调整条款",
         "veto_none": "未发生一票否决情形",
         "veto_not_fired": "不成立",
         "excepted": "不否决（例外：{reason}）",
@@ -116,6 +117,7 @@ _TEXT = {
         "top_band": "the best band is reached",
         "veto_any": "a veto applies: rated {rating} whatever the score",
         "veto": "Vetoes (一票否决)",
+        "veto_effects": "Vetoes (一票否决) and rating-effect clauses",
         "veto_none": "no veto applies",
         "veto_not_fired": "does not apply",
         "excepted": "not vetoed (exception: {reason})",
@@ -338,7 +340,8 @@ def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str
 
 def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
     t = w.t
-    w.heading("veto")
+    # a clause with a rating effect (降一个等次, 至多评为…) is no 一票否决: the heading says both kinds are here
+    w.heading("veto_effects" if any(v.detail.get("effect") for v in vetoes) else "veto")
     shown = 0
     for veto in vetoes:
         condition = bool(veto.detail.get("condition"))
@@ -477,12 +480,20 @@ def _money(w: _Writer, result: Result) -> None:
     if c.kind == "none" and not c.sanctions:
         notes = [n for n in c.notes if n != t["none"]]
         w(f"  {t['none']}" + "".join(f"（{n}）" for n in notes))
+    _consequence_items(w, c, cited=False)
+
+
+def _consequence_items(w: _Writer, c: Consequences, *, cited: bool) -> None:
+    """One line per reward, fine, share or sanction of ``c``, then its total (citations for the
+    outcomes for every rating, which have no rating heading to carry them)."""
+    t = w.t
     for item in c.items:
+        where = f" {cite(item.citation)}".rstrip() if cited else ""
         if item.kind == "sanction":
-            w(f"  {t['sanction']}{t['colon']}{item.label or item.name}")
+            w(f"  {t['sanction']}{t['colon']}{item.label or item.name}{where}")
         else:
             amount = f"{item.amount:,.2f}" if item.amount is not None else "—"
-            w(f"  {item.label or item.name}{t['colon']}{amount} {t['yuan']}")
+            w(f"  {item.label or item.name}{t['colon']}{amount} {t['yuan']}{where}")
     if c.kind != "none":
         key = "total_reward" if c.kind == "reward" else "total_fine"
         w(f"  {t[key]}{t['colon']}{c.total:,.2f} {t['yuan']}")
@@ -509,20 +520,10 @@ def effect_lines(result: Result, lang: str = "zh", steps: Sequence[EffectStep] |
 
 def _general_money(w: _Writer, result: Result) -> None:
     """The outcomes for every rating (issue #10): only those with an item that applies."""
-    t = w.t
     applying = [c for c in result.general_consequences if c.items]
     if not applying:
         return
     w()
     w.heading("general_money")
     for c in applying:
-        for item in c.items:
-            where = f" {cite(item.citation)}".rstrip()
-            if item.kind == "sanction":
-                w(f"  {t['sanction']}{t['colon']}{item.label or item.name}{where}")
-            else:
-                amount = f"{item.amount:,.2f}" if item.amount is not None else "—"
-                w(f"  {item.label or item.name}{t['colon']}{amount} {t['yuan']}{where}")
-        if c.kind != "none":
-            key = "total_reward" if c.kind == "reward" else "total_fine"
-            w(f"  {t[key]}{t['colon']}{c.total:,.2f} {t['yuan']}")
+        _consequence_items(w, c, cited=True)

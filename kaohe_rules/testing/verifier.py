@@ -78,8 +78,9 @@ class VerifyReport:
         failed = self.failed_laws()
         lines = [f"{self.policy}: {len(LAWS)} laws over {self.checked} generated units "
                  f"({self.examples} examples per category: {', '.join(self.categories)})"]
+        width = max(len(law.name) for law in LAWS)  # the names in one column, however long the newest law's
         for law in LAWS:
-            lines.append(f"  {'FAIL' if law.name in failed else 'ok  '}  {law.name:<20} {law.title}")
+            lines.append(f"  {'FAIL' if law.name in failed else 'ok  '}  {law.name:<{width}} {law.title}")
         for failure in self.failures:
             lines.append("")
             lines.append(failure.render())

@@ -27,6 +27,8 @@ from kaohe_rules.testing.strategies import units
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 2000 if os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long" else 120
 POLICIES = {
+    "interplay-lists": ROOT / "tests" / "data" / "interpreter" / "interplay_lists.kh",
+    "interplay": ROOT / "tests" / "data" / "interpreter" / "interplay.kh",  # issue #10 constructs together
     "karamay": ROOT / "policies" / "karamay-2013.kh",
     "every-construct": ROOT / "tests" / "data" / "interpreter" / "every_construct.kh",
     "iteration": ROOT / "tests" / "data" / "interpreter" / "iteration.kh",

@@ -101,3 +101,13 @@ def test_record_valued_facts_and_optional_ones() -> None:
         assert sorted(p.fact for p in exc.problems) == ["限额.多余", "限额.次数"]
     else:  # pragma: no cover
         raise AssertionError("a bad record fact was accepted")
+
+
+def test_a_reported_let_that_reads_the_score_is_reported() -> None:
+    """毕节2011's 本季度不满意 = score < 80 is a post-scoring let; it was silently left out of ``reported``."""
+    bijie = kaohe_rules.load(ROOT / "policies" / "bijie-2011.kh")
+    low = bijie.evaluate({"id": "q", "category": "镇乡", "facts": {"季度扣分": "20.1"}})
+    high = bijie.evaluate({"id": "q", "category": "镇乡", "facts": {"季度扣分": "20"}})
+    assert low.reported["本季度不满意"].value is True
+    assert high.reported["本季度不满意"].value is False
+    assert "报告数值：\n  本季度考核被确定为“不满意”：是" in low.explain()

@@ -123,8 +123,9 @@ def _rule(ctx: Context, rule: ast.Rule, scope: Scope) -> None:
         diag.expect_bool(ctype, parts.condition, "a rule's condition")
         if isinstance(parts.condition, ast.BoolLit) and not (isinstance(rule, ast.Full) and parts.condition.value):
             fires = parts.condition.value == isinstance(rule, (ast.DeductWhen, ast.AddWhen))
+            verb = "adds" if isinstance(rule, (ast.AddWhen, ast.AddUnless)) else "deducts"  # a bonus rule adds
             diag.warn("K161", f"this rule's condition is always {str(parts.condition.value).lower()}"
-                      + ("; the rule never deducts" if not fires else "; the rule always deducts"),
+                      + (f"; the rule never {verb}" if not fires else f"; the rule always {verb}"),
                       parts.condition.span)
     if parts.amount is not None:
         atype = exprs.expr(parts.amount, scope)
