@@ -28,6 +28,8 @@ SLOW_TESTS = frozenset({
     "test_fast_coercion.py::test_fused_assess_agrees_with_coercion_then_evaluation",
     "test_fast_coercion.py::test_fast_path_agrees_with_the_generic_coercer",
     "test_interpreter_differential.py::test_compiled_evaluator_agrees_with_the_interpreter",
+    "test_generated_policies.py::test_fuzz_every_generated_policy_is_accepted_and_every_construct_occurs",
+    "test_rb_fuzz_policies.py::test_rich_generated_policies_load_and_survive_hostile_units",
     "test_diff.py::test_generated_units_find_every_kind_of_change",
     "test_boundary.py::test_a_sample_of_karamay_mutants_is_killed_or_listed_as_equivalent",
     "test_diff.py::test_kaohe_diff_command",

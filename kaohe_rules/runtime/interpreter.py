@@ -326,6 +326,8 @@ class Interpreter:
                 if item.kind in ("reward", "fine"):  # left out by ``when``: 0.00 to the total and later items
                     items[item.name] = Decimal("0.00")
                     total = total + items[item.name]
+                elif item.kind == "share" and item.amount is not None:  # and 0.00 to the shares: a `rest` share
+                    shares = shares + Decimal("0.00")  # is then to the fen (0.00, not 0) even when the total is 0
                 amounts.append(NOT_APPLICABLE)
                 continue
             if item.kind in ("reward", "fine"):

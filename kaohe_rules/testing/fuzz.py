@@ -62,7 +62,6 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import random
 import re
 import signal
 import sys
@@ -73,13 +72,15 @@ import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..errors import EvaluationError, FactError, KaoheError, PolicyError, UnitInputError
 from ..limits import shown as _limits_shown
+from .choosers import Chooser, DrawChooser, RandomChooser
 from .domains import ABSENT, Domain, Domains
+from .policygen import generate_rich_policy
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -159,50 +160,7 @@ BUNDLED_POLICIES = ("karamay", "small", "all-types")
 
 
 # ===================================================================== choices
-class Chooser(Protocol):
-    """The source of every random decision, so one generator serves ``random`` and hypothesis."""
-
-    def integer(self, low: int, high: int) -> int: ...
-
-    def choice(self, options: Sequence[Any]) -> Any: ...
-
-    def chance(self, percent: int) -> bool: ...
-
-
-class RandomChooser:
-    """Decisions from a seeded ``random.Random``: the long run, reproducible from its seed."""
-
-    def __init__(self, seed: str) -> None:
-        self.rng = random.Random(seed)  # noqa: S311 - reproducible test inputs, not secrets
-
-    def integer(self, low: int, high: int) -> int:
-        return self.rng.randint(low, high)
-
-    def choice(self, options: Sequence[Any]) -> Any:
-        return options[self.rng.randrange(len(options))]
-
-    def chance(self, percent: int) -> bool:
-        return self.rng.randrange(100) < percent
-
-
-class DrawChooser:
-    """Decisions drawn from hypothesis (``st.data()``), so failures shrink."""
-
-    def __init__(self, data: Any) -> None:
-        from hypothesis import strategies as st
-
-        self.data = data
-        self.st = st
-
-    def integer(self, low: int, high: int) -> int:
-        return int(self.data.draw(self.st.integers(low, high)))
-
-    def choice(self, options: Sequence[Any]) -> Any:
-        return options[self.integer(0, len(options) - 1)]
-
-    def chance(self, percent: int) -> bool:
-        return self.integer(0, 99) < percent
-
+# Chooser, RandomChooser and DrawChooser live in .choosers (shared with .policygen); imported above.
 
 # ===================================================================== hostile values
 class HostileObject:
@@ -1287,6 +1245,11 @@ def generate_policy(ch: Chooser) -> str:
     return "\n".join(out) + "\n"
 
 
+def rich_policy(ch: Chooser) -> str:
+    """A policy of :mod:`.policygen`: every construct of issue #10, accepted by the checker every time."""
+    return generate_rich_policy(ch).text
+
+
 def _check_loaded(text: str, what: str) -> Policy | None:
     """load: a Policy, or a PolicyError whose diagnostics all have a K code and render."""
     import kaohe_rules
@@ -1405,14 +1368,15 @@ def _run_task(policies: Policies, kind: str, seed: str, index: int, ch: Chooser,
             rows.append(mutate_unit(base, ch, monsters=False, max_list=20)[0] if ch.chance(50) else base)
         picklable = [r for r in rows if _picklable(r)]
         check_workers(policy, picklable, tally, Case(kind, seed, index, name, (f"{len(picklable)} rows",)))
-    elif kind == "generated":
-        text = generate_policy(ch)
+    elif kind == "generated":  # every other one with every issue-#10 construct (always accepted by the checker)
+        text = generate_policy(ch) if index % 2 == 0 else rich_policy(ch)
         check_policy(text, ch, tally, Case(kind, seed, index, "generated", ()), mutated=False, monsters=monsters)
     elif kind == "selftest-sleep":  # the watchdog's own test: a case that never answers in time
         time.sleep(index)
     elif kind == "policy":
-        source = ch.choice(["karamay", "small", "all-types", "generated", "generated"])
-        text = policies.texts[source] if source in policies.texts else generate_policy(ch)
+        source = ch.choice(["karamay", "small", "all-types", "generated", "generated", "rich"])
+        text = (policies.texts[source] if source in policies.texts
+                else rich_policy(ch) if source == "rich" else generate_policy(ch))
         mutated, steps = mutate_policy(text, ch, monsters=monsters)
         check_policy(mutated, ch, tally, Case(kind, seed, index, source, tuple(steps)), mutated=True,
                      monsters=monsters)

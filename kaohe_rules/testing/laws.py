@@ -52,9 +52,11 @@ LAWS: tuple[Law, ...] = (
         "exactly one band holds the score, and a higher score never earns a worse band"),
     Law("deductions-monotone", "more deductions never raise the rating",
         "no rule adds points; a unit that loses at least as much in every target, with every veto of another, "
-        "never scores higher nor is rated better"),
+        "never scores higher (before score effects) nor is rated better — unless a score effect, a band requirement "
+        "the other unit fails, or a forced rating of a veto only it has decides its rating"),
     Law("money-exact", "money parts sum to the whole, exact to the fen",
-        "every amount is exact to the fen and not negative; rewards (or fines) sum to the total; shares sum to the total"),
+        "every amount is exact to the fen and not negative; rewards (or fines) sum to the total; shares sum to the "
+        "total when a `rest` share applies and to at most the total otherwise; also for each outcome for every rating"),
     Law("deterministic", "evaluation is deterministic",
         "the same unit gives the same result again, traced, with its facts in another order, "
         "and under any ambient decimal context"),
@@ -66,8 +68,8 @@ LAWS: tuple[Law, ...] = (
         "score effects, band requirements, caps, downgrades, forced ratings, in that order; each step starts "
         "where the previous one ended, the last gives the rating; the reference interpreter takes the same steps"),
     Law("bonus-never-lowers", "a bonus never lowers the score",
-        "bonus points (加分) are never negative and the score is at least the base score; a unit with the same base "
-        "targets and at least as much in every bonus target never scores lower"),
+        "bonus points (加分) are never negative and the score (before score effects) is at least the base score; a "
+        "unit with the same base targets and at least as much in every bonus target never scores lower"),
 )
 LAW_NAMES = tuple(law.name for law in LAWS)
 _BY_NAME = {law.name: law for law in LAWS}
@@ -131,20 +133,39 @@ def check_pair(policy: Policy, first: tuple[Mapping[str, Any], Result], second: 
         has_bonus = any(getattr(ta, "bonus", False) for ta, _ in pairs)
         same_base = all(ta.score == tb.score for ta, tb in pairs if not getattr(ta, "bonus", False))
         more_bonus = all(tb.score >= ta.score for ta, tb in pairs if getattr(ta, "bonus", False))
-        if has_bonus and same_base and more_bonus and rb.score < ra.score:
+        if has_bonus and same_base and more_bonus and rb.raw_score < ra.raw_score:  # before ``then score E``
             raise _fail("bonus-never-lowers", f"the second unit has the same base and at least as much bonus in every "
-                        f"bonus target, yet scores {rb.score} < {ra.score}", [ua, ub], [ra, rb])
+                        f"bonus target, yet scores {rb.raw_score} < {ra.raw_score}", [ua, ub], [ra, rb])
         lost_more = all(tb.score <= ta.score for ta, tb in zip(ra.targets, rb.targets))
         vetoes_a = {v.name for v in ra.vetoes}
         vetoes_b = {v.name for v in rb.vetoes}
         if lost_more and vetoes_a <= vetoes_b:
-            if rb.score > ra.score:
+            if rb.raw_score > ra.raw_score:  # before score effects: ``then score E`` may set any score
                 raise _fail("deductions-monotone", f"the second unit loses at least as much in every target yet scores "
-                            f"{rb.score} > {ra.score}", [ua, ub], [ra, rb])
-            if rank(rb.rating) < rank(ra.rating):
+                            f"{rb.raw_score} > {ra.raw_score}", [ua, ub], [ra, rb])
+            if rank(rb.rating) < rank(ra.rating) and _rating_comparable(policy, ra, rb, vetoes_b - vetoes_a):
                 raise _fail("deductions-monotone", f"the second unit loses at least as much in every target and has "
                             f"every veto of the first, yet is rated {rb.rating} where the first is rated {ra.rating}",
                             [ua, ub], [ra, rb])
+
+
+def _rating_comparable(policy: Policy, ra: Result, rb: Result, extra: set[str]) -> bool:
+    """Whether deductions alone order the two ratings (issue #10 effects can lawfully break the order).
+
+    Three rating effects do not follow the deductions, and the policy means them not to: a score
+    effect (``then score E``) sets the score to whatever ``E`` is; a band's ``requires`` reads facts,
+    so the unit that lost less may fail a requirement the other meets; and a forced rating
+    (``then rating R``) of a veto only the second unit has may be better than its band.  Where one of
+    them decides, the pair says nothing about deductions (downgrade-never-raises, cap-never-raises and
+    effects-ordered check the effects themselves).
+    """
+    if rb.score > ra.score:  # the raw scores are ordered, so a score effect reordered them
+        return False
+    if {s.clause for s in ra.effects if s.kind == "requires"} - {s.clause for s in rb.effects if s.kind == "requires"}:
+        return False
+    plan = policy.checked.plans[rb.category]
+    forced = {p.name for p in plan.vetoes if p.effect is not None and p.effect.kind == "rating"}
+    return not extra & forced
 
 
 def _score_bounds(policy: Policy, result: Result) -> tuple[str, str] | None:
@@ -188,8 +209,8 @@ def _bonus_never_lowers(policy: Policy, result: Result) -> tuple[str, str] | Non
     law = "bonus-never-lowers"
     if result.bonus < 0 or any(t.bonus and t.score < 0 for t in result.targets):
         return law, f"the bonus is {result.bonus}: bonus points are never negative"
-    if result.score < result.base_score:
-        return law, f"score {result.score} is below the base score {result.base_score}"
+    if result.raw_score < result.base_score:  # before score effects: ``then score 0`` may set any score
+        return law, f"score {result.raw_score} is below the base score {result.base_score}"
     return None
 
 
@@ -235,27 +256,41 @@ def _rules_never_add(policy: Policy, result: Result) -> tuple[str, str] | None:
 
 
 def _money_exact(policy: Policy, result: Result) -> tuple[str, str] | None:
-    law = "money-exact"
-    c = result.consequences
+    """Checked on the rating's outcome and on each outcome for every rating (issue #10 B).
+
+    Shares need not exhaust the pot (docs/language.md: without a ``rest`` share they are just
+    what the scheme names): they add up to the whole when a ``rest`` share applied, and to at
+    most the whole otherwise.
+    """
+    checked = policy.checked
+    for c, decl in ((result.consequences, checked.outcomes.get(result.rating)),
+                    *zip(result.general_consequences, checked.general_outcomes)):
+        rest = {item.name for item in (decl.items if decl is not None else ()) if item.kind == "share"
+                and item.amount is None}
+        found = _money_parts_exact(c, rest)
+        if found is not None:
+            return "money-exact", found
+    return None
+
+
+def _money_parts_exact(c: Any, rest: set[str]) -> str | None:
     amounts = [i.amount for i in c.items if i.amount is not None]
     for value in [c.total, *amounts]:
         if not isinstance(value, Decimal) or value != to_fen(value):
-            return law, f"amount {value!r} is not exact to the fen"
+            return f"amount {value!r} is not exact to the fen"
         if value < 0:
-            return law, f"amount {value} is negative"
+            return f"amount {value} is negative"
     wholes = [i.amount for i in c.items if i.kind in ("reward", "fine") and i.amount is not None]
     if sum(wholes, Decimal("0.00")) != c.total:
-        return law, f"rewards/fines add up to {sum(wholes, Decimal(0))}, not the total {c.total}"
-    shares = [i.amount for i in c.items if i.kind == "share" and i.amount is not None]
-    # With a ``rest`` share the shares divide the whole; without one they are just the parts the scheme
-    # names (issue #10: 20%/15%/10% of an award) and must only not exceed it.
-    with_rest = any(e.kind == "share" and e.detail.get("rest") for e in result.trace.walk())
-    if shares and with_rest and sum(shares, Decimal("0.00")) != c.total:
-        return law, f"shares add up to {sum(shares, Decimal(0))}, not the whole {c.total}"
-    if shares and not with_rest and sum(shares, Decimal("0.00")) > c.total:
-        return law, f"shares add up to {sum(shares, Decimal(0))}, more than the whole {c.total}"
+        return f"rewards/fines add up to {sum(wholes, Decimal(0))}, not the total {c.total}"
+    shares = [i for i in c.items if i.kind == "share" and i.amount is not None]
+    parts = sum((i.amount for i in shares), Decimal("0.00"))
+    if any(i.name in rest for i in shares) and parts != c.total:
+        return f"shares (with the rest) add up to {parts}, not the whole {c.total}"
+    if parts > c.total:
+        return f"shares add up to {parts}, more than the whole {c.total}"
     if c.kind == "reward" and any(i.kind == "fine" for i in c.items):
-        return law, "an outcome both rewards and fines"
+        return "an outcome both rewards and fines"
     return None
 
 

@@ -69,3 +69,15 @@ def test_hostile_literals_in_a_policy(token: str) -> None:
                           mutated=True, monsters=False, units=1)
     assert tally.mutations == 3
     assert not tally.failures, tally.failures_text()
+
+
+@settings(phases=NO_SHRINK, max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_rich_generated_policies_load_and_survive_hostile_units(data: st.DataObject) -> None:
+    """The policies of policygen (every issue-#10 construct): accepted, and hostile rows give kaohe errors."""
+    ch = fuzz.DrawChooser(data)
+    tally = fuzz.Tally()
+    accepted = fuzz.check_policy(fuzz.rich_policy(ch), ch, tally, fuzz.Case("generated", "hypothesis", 1, "rich", ()),
+                                 mutated=False, monsters=False, units=2)
+    assert accepted, "the checker refuses a rich generated policy (a generator bug)"
+    assert not tally.failures, tally.failures_text()

@@ -48,8 +48,8 @@ def test_the_bonus_law_catches_more_bonus_scoring_lower() -> None:
     def fake(score: int, bonus: int) -> SimpleNamespace:
         targets = (SimpleNamespace(name="完成", score=Decimal(80), bonus=False),
                    SimpleNamespace(name="表彰", score=Decimal(bonus), bonus=True))
-        return SimpleNamespace(category="甲类", score=Decimal(score), band="良好", rating="良好", targets=targets,
-                               vetoes=())
+        return SimpleNamespace(category="甲类", score=Decimal(score), raw_score=Decimal(score), effects=(),
+                               band="良好", rating="良好", targets=targets, vetoes=())
 
     unit = {"id": "u", "category": "甲类", "facts": {}}
     check_pair(policy, (unit, fake(82, 2)), (unit, fake(83, 3)))  # type: ignore[arg-type]

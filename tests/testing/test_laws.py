@@ -120,7 +120,8 @@ def test_determinism_law_catches_a_result_that_changes(monkeypatch: pytest.Monke
 
 
 def _result(score: int, band: str, rating: str, targets: list[int], vetoes: tuple[str, ...] = ()) -> SimpleNamespace:
-    return SimpleNamespace(score=Decimal(score), band=band, rating=rating, category="单位",
+    return SimpleNamespace(score=Decimal(score), raw_score=Decimal(score), effects=(), band=band, rating=rating,
+                           category="单位",
                            targets=[SimpleNamespace(score=Decimal(t)) for t in targets],
                            vetoes=[SimpleNamespace(name=v) for v in vetoes])
 
