@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import attrs
 
+from ..language import ast
 from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_VETOES
 from ..language.model import CategoryInfo
 from ..numeric import normalize
@@ -84,7 +85,9 @@ def ranked_row(program: Program, result: Result) -> RankedRow:
     order = program.section_order(category)
     scores = dict(zip(order, raw[RAW_SECTIONS]))
     sections = tuple(Decimal(scores[s.path]) for s in checked.categories[category].sections if s.path in scores)
-    vetoes = tuple((v.name, v.label, v.cite) for v in (plan.vetoes[entry[0]] for entry in raw[RAW_VETOES]))
+    # a clause with a rating effect is no 一票否决: the column says what it did (瞒报（降低等次）)
+    vetoes = tuple((v.name + _effect_note(v), v.label and v.label + _effect_note(v), v.cite)
+                   for v in (plan.vetoes[entry[0]] for entry in raw[RAW_VETOES]))
     deferred = tuple((plan.defers[index].name, len(items), plan.defers[index].to) for index, items in raw[RAW_DEFERRED])
     c = result.consequences
     rating = result.rating
@@ -95,6 +98,18 @@ def ranked_row(program: Program, result: Result) -> RankedRow:
         reported=tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else (),
         further=tuple(i.label or i.name for g in result.general_consequences for i in g.items)
         if checked.general_outcomes else ())
+
+
+def _effect_note(veto: ast.VetoDecl) -> str:
+    """What a fired clause with a rating effect did, for the 一票否决 column of the tables ("" for 一票否决)."""
+    effect = veto.effect
+    if effect is None:
+        return ""
+    if effect.kind == "rating":
+        return f"（评为{effect.rating}）"
+    if effect.kind == "cap":
+        return f"（至多评为{effect.rating}）"
+    return "（降低等次）" if effect.kind == "downgrade" else "（得分改定）"
 
 
 def _shown(value: object) -> str:

@@ -73,3 +73,15 @@ def test_named_items_group_by_a_record_fact_and_a_reported_weight() -> None:
     assert {n: r.value for n, r in result.reported.items()} == {"类型数": 2, "连降": True, "最终": Decimal(20)}
     # 约谈: two 类型 and score < 90; 罚 only below 60
     assert [i.name for c in result.general_consequences for i in c.items] == ["约谈"]
+
+
+def test_the_ranked_tables_say_what_an_effect_clause_did() -> None:
+    # a downgrade is not 一票否决: the 通报's 一票否决 column names the clause with what it did
+    from kaohe_rules.reports.rows import ranked_row
+
+    result = POLICY.evaluate(unit(瞒报=True))
+    row = ranked_row(result.program, result)
+    assert [name for name, _, _ in row.vetoes] == ["瞒报（降低等次）"]
+    plain = ranked_row(result.program, POLICY.evaluate(unit(扣分="21")))
+    # 扣分 21: score 79 < 80 (一票否决, the name alone) and score(工作) 79 < 85 (cap 合格, with its effect)
+    assert [name for name, _, _ in plain.vetoes] == ["未达80", "工作差（至多评为合格）"]
