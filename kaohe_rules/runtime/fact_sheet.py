@@ -61,7 +61,8 @@ def unit_template(policy: Policy, category: str) -> dict[str, object]:
     required fact (true for a bool, 100% for a percentage) would be scored as if a
     clerk had given it.  So a required fact is ``null`` — refused as empty, each one
     named — and so is the id; a fact with a default carries the default (what the
-    policy assumes when it is left out) and an optional fact ``null``.
+    policy assumes when it is left out) and an optional fact ``null``.  A required
+    record shows its fields, each ``null``.
     """
     checked = policy.checked
     facts: dict[str, object] = {}
@@ -71,5 +72,13 @@ def unit_template(policy: Policy, category: str) -> dict[str, object]:
             value: object = list(default) if isinstance(default, tuple) else default
             facts[name] = str(value) if isinstance(value, Decimal) else value
         else:
-            facts[name] = None
+            facts[name] = _record_shape(policy, checked.fact_types[name])
     return {"id": None, "name": None, "category": category, "facts": facts}
+
+
+def _record_shape(policy: Policy, t: Type) -> dict[str, object] | None:
+    """A required record-valued fact shows its fields, each ``null`` (it still fails until filled in,
+    and the clerk sees what to fill); anything else, and an optional record, is ``null``."""
+    if t.kind != "record" or t.optional or t.name is None:
+        return None
+    return {f.name: None for f in policy.checked.records[t.name].fields}

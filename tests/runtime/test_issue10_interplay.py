@@ -85,3 +85,25 @@ def test_the_ranked_tables_say_what_an_effect_clause_did() -> None:
     plain = ranked_row(result.program, POLICY.evaluate(unit(扣分="21")))
     # 扣分 21: score 79 < 80 (一票否决, the name alone) and score(工作) 79 < 85 (cap 合格, with its effect)
     assert [name for name, _, _ in plain.vetoes] == ["未达80", "工作差（至多评为合格）"]
+
+
+def test_a_template_shows_a_required_record_fact_by_its_fields() -> None:
+    # `kaohe facts --template`: a required record fact shows its fields (null), so the clerk sees the shape;
+    # unfilled it is refused naming each field; an optional record stays null (leaving it out is valid)
+    from kaohe_rules.runtime.fact_sheet import unit_template
+
+    text = "\n".join(["policy p { }", "category 单位 total 100 { section 甲 100 }", "ratings { 好 中 差 } vetoed 差",
+                      "bands 单位 { 好 [80, 100] 中 [60, 80) 差 [0, 60) }",
+                      'record 限额 { 起数: int >= 0 "起数"  金额: money >= 0 "金额" }',
+                      "fact 指标: 限额", "fact 备用: 限额?",
+                      "target t in 单位.甲 points 100 { deduct 5 when 指标.起数 > 1 and 备用 is none }"])
+    policy = kaohe_rules.load(text)
+    unit = unit_template(policy, "单位")
+    assert unit["facts"] == {"指标": {"起数": None, "金额": None}, "备用": None}
+    unit["id"] = "u"
+    try:
+        policy.evaluate(unit)
+    except kaohe_rules.FactError as exc:
+        assert "指标.起数" in str(exc) and "指标.金额" in str(exc)
+    else:
+        raise AssertionError("an unfilled template must be refused")
