@@ -398,23 +398,16 @@ class _Body:
         exprs = self.exprs
         if isinstance(rule, ast.Full):
             return f"(0 if {exprs.visit(rule.condition)} else {points})"
-        if isinstance(rule, (ast.AddWhen, ast.AddUnless, ast.AddPer, ast.Add)):
-            return self._add_rule(rule)
+        if isinstance(rule, (ast.AddWhen, ast.AddUnless, ast.AddPer, ast.Add)):  # a bonus rule (加分): what it adds
+            return self._gated(rule, exprs.amount(rule.amount, "add"))
         # computed for every kind with an amount (proportional and score discard it): keeps the
         # generated temporaries and their numbering as they were before the rule classes
         if isinstance(rule, (ast.Proportional, ast.Score)):
             amount = exprs.nonneg(rule.amount)
         else:  # a deduction: negative at run time is an EvaluationError (issue #10), not a silent 0
             amount = exprs.amount(rule.amount, "deduct")
-        if isinstance(rule, ast.DeductWhen):
-            return f"({amount} if {exprs.visit(rule.condition)} else 0)"
-        if isinstance(rule, ast.DeductUnless):
-            return f"(0 if {exprs.visit(rule.condition)} else {amount})"
-        if isinstance(rule, ast.DeductPer):
-            raw = f"({amount} * {exprs.nonneg(rule.per)})"
-            return f"_cap({raw}, {exprs.visit(rule.cap)})" if rule.cap is not None else raw
-        if isinstance(rule, ast.Deduct):
-            return f"_cap({amount}, {exprs.visit(rule.cap)})" if rule.cap is not None else amount
+        if isinstance(rule, (ast.DeductWhen, ast.DeductUnless, ast.DeductPer, ast.Deduct)):
+            return self._gated(rule, amount)
         if isinstance(rule, ast.Proportional):
             ratio = exprs.visit(rule.amount)
             if self.policy.types[rule.amount].kind == "percent":
@@ -424,15 +417,16 @@ class _Body:
             return f"({points} - _clamp({exprs.visit(rule.amount)}, 0, {points}))"
         assert_never(rule)  # a new rule class: mypy names this line until it is compiled
 
-    def _add_rule(self, rule: ast.AddWhen | ast.AddUnless | ast.AddPer | ast.Add) -> str:
-        """What one bonus rule (加分) adds: never negative (a negative amount is an EvaluationError)."""
+    def _gated(self, rule: ast.DeductWhen | ast.DeductUnless | ast.DeductPer | ast.Deduct | ast.AddWhen
+               | ast.AddUnless | ast.AddPer | ast.Add, amount: str) -> str:
+        """An amount of points under its rule's condition, count and cap: the same shapes whether the
+        rule deducts or adds (加分); ``amount`` is already checked never to be negative."""
         exprs = self.exprs
-        amount = exprs.amount(rule.amount, "add")
-        if isinstance(rule, ast.AddWhen):
+        if isinstance(rule, (ast.DeductWhen, ast.AddWhen)):
             return f"({amount} if {exprs.visit(rule.condition)} else 0)"
-        if isinstance(rule, ast.AddUnless):
+        if isinstance(rule, (ast.DeductUnless, ast.AddUnless)):
             return f"(0 if {exprs.visit(rule.condition)} else {amount})"
-        if isinstance(rule, ast.AddPer):
+        if isinstance(rule, (ast.DeductPer, ast.AddPer)):
             raw = f"({amount} * {exprs.nonneg(rule.per)})"
             return f"_cap({raw}, {exprs.visit(rule.cap)})" if rule.cap is not None else raw
         return f"_cap({amount}, {exprs.visit(rule.cap)})" if rule.cap is not None else amount
@@ -694,8 +688,6 @@ def lower_bands(plan: CategoryPlan) -> list[int | None]:
 
 def downgrade_steps(policy: CheckedPolicy, effect: ast.VetoEffect) -> int:
     """N of ``then downgrade N``: a whole-number constant (the checker proved it), folded."""
-    from decimal import Decimal
-
     assert effect.amount is not None
     value = _fold(policy, effect.amount)
     return int(Decimal(str(value)))

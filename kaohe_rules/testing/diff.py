@@ -151,17 +151,10 @@ def _summary(kind: str, name: str, a: ast.Decl, b: ast.Decl) -> str:
         if va != vb:
             return f"param {name}: {va} → {vb}"
     if isinstance(a, ast.BandsDecl) and isinstance(b, ast.BandsDecl):
-        edges_a = {band.rating: _interval(band) for band in a.bands}
-        edges_b = {band.rating: _interval(band) for band in b.bands}
-        moved = [f"{r} {edges_a.get(r, '—')} → {edges_b.get(r, '—')}" for r in dict.fromkeys([*edges_a, *edges_b])
-                 if edges_a.get(r) != edges_b.get(r)]
+        moved = _per_rating(a, b, _interval)
         if moved:
             return f"bands {name}: " + "; ".join(moved)
-    if isinstance(a, ast.BandsDecl) and isinstance(b, ast.BandsDecl):  # band requirements (issue #10 A3)
-        req_a = {band.rating: _requires(band) for band in a.bands}
-        req_b = {band.rating: _requires(band) for band in b.bands}
-        moved = [f"{r} {req_a.get(r) or '—'} → {req_b.get(r) or '—'}" for r in dict.fromkeys([*req_a, *req_b])
-                 if req_a.get(r) != req_b.get(r)]
+        moved = _per_rating(a, b, _requires)  # band requirements (issue #10 A3)
         if moved:
             return f"bands {name}: requires " + "; ".join(moved)
     if isinstance(a, ast.VetoDecl) and isinstance(b, ast.VetoDecl) and _effect(a) != _effect(b):
@@ -187,6 +180,14 @@ def _summary(kind: str, name: str, a: ast.Decl, b: ast.Decl) -> str:
             parts.append("rule kinds changed")
         return f"target {name} changed" + (f" ({', '.join(parts)})" if parts else "")
     return f"{kind} {name} changed".replace("  ", " ")
+
+
+def _per_rating(a: ast.BandsDecl, b: ast.BandsDecl, part: Callable[[ast.Band], str | None]) -> list[str]:
+    """``"R old → new"`` for each rating whose band ``part`` differs ('—' where a side has none)."""
+    old = {band.rating: part(band) for band in a.bands}
+    new = {band.rating: part(band) for band in b.bands}
+    return [f"{r} {old.get(r) or '—'} → {new.get(r) or '—'}" for r in dict.fromkeys([*old, *new])
+            if old.get(r) != new.get(r)]
 
 
 def _requires(band: ast.Band) -> str | None:
