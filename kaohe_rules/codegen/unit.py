@@ -15,7 +15,7 @@ evaluation error comes from.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from decimal import Decimal
 from typing import assert_never
 
@@ -186,6 +186,9 @@ class _Body:
     def write(self) -> tuple[tuple[tuple[str, ...], ...], str]:
         out, plan, traced = self.out, self.plan, self.frame.traced
         out.writeline("DF = []")
+        periodic = ExitStack()  # a policy with periods (issue #11 P): the scoring runs once per period
+        if self.policy.periods is not None:
+            self._period_loop(periodic)
         for defer_index, defer in enumerate(plan.defers):
             with out.at(self.sites.defer(defer)):
                 self._defer(defer, defer_index)
@@ -208,6 +211,8 @@ class _Body:
             by_section.setdefault(placed.section, []).append(local)
         with out.at(Site(LATE_WHERE)):
             order, section_locals = self._sections(by_section, int_targets)
+            if self.policy.periods is not None:
+                self._period_results(periodic, order, section_locals, target_locals)
             self._declare_scores(target_locals, section_locals)
             self._vetoes_and_rating()
         for rating_name, outcome in self.policy.outcomes.items():
@@ -222,7 +227,8 @@ class _Body:
         targets_tuple = "(" + "".join(f"{t}, " for t in target_locals) + ")"
         return tuple(order), (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
                               f"{self._effects_value}, "
-                              + ("BASE, BONUS)" if plan.category.has_bonus else "SCORE, 0)"))
+                              + ("BASE, BONUS" if plan.category.has_bonus else "SCORE, 0")
+                              + (", PR)" if self.policy.periods is not None else ")"))
 
     @property
     def _ratings(self) -> list[str]:
@@ -670,6 +676,83 @@ class _Body:
                         out.writeline("RATING = _r")
         out.writeline("OUT = None")
         self._effects_value = "(RAW, EF)"
+
+    # ------------------------------------------------------------ periods (issue #11 P)
+    def _period_loop(self, loop: ExitStack) -> None:
+        """Open the loop over the periods: each per-period fact's local holds this period's value.
+
+        Everything up to the score (defers, the lets read before it, targets, sections, base and
+        bonus) is written inside the loop, once, and runs once per period; ``PI`` is the period
+        being scored (``period``).  The traced evaluator records each period's events apart
+        (``T`` is a fresh list per period), handed over in the period's trace event.
+        """
+        out, traced = self.out, self.frame.traced
+        out.writeline("PR = []")
+        per_period = [name for name in self.policy.period_facts if name in self.symbols]
+        for name in per_period:
+            local = self.symbols[name]
+            out.writeline(f"P{local} = {local}")
+        if traced:
+            out.writeline("TU = T")
+        assert self.policy.periods is not None
+        out.writeline(f"for PI in ({''.join(f'{i}, ' for i in range(len(self.policy.periods.items)))}):")
+        loop.enter_context(out.indent())
+        for name in per_period:
+            local = self.symbols[name]
+            out.writeline(f"{local} = P{local}[PI]")
+        if traced:
+            out.writeline("T = []")
+
+    def _period_results(self, loop: ExitStack, order: list[tuple[str, ...]], section_locals: dict[tuple[str, ...], str],
+                        target_locals: list[str]) -> None:
+        """Close the loop: each period's result into ``PR``; then the weighted combination into the locals
+        the assessment stage reads (``SCORE``, sections, targets, base and bonus) and ``PRS``, the
+        period records ``periods`` and ``一季度.score`` read.
+
+        ``PR`` items: (score, section scores, target scores, band, rating, base, bonus, events).  The
+        combination is Σ weight × period score, exact (Decimal products of short numbers; nothing rounds).
+        """
+        out, ctx, plan, traced = self.out, self.ctx, self.plan, self.frame.traced
+        assert self.policy.periods is not None
+        items = self.policy.periods.items
+        ratings = self._ratings
+        vetoed = ratings.index(self.policy.ratings.vetoed)
+        self._band_chain()
+        band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
+        sections = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
+        targets = "(" + "".join(f"{t}, " for t in target_locals) + ")"
+        bonus = "BASE, BONUS" if plan.category.has_bonus else "SCORE, 0"
+        out.writeline(f"PR.append((SCORE, {sections}, {targets}, BAND, "
+                      f"{ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed}, {bonus}, "
+                      f"{'T' if traced else 'None'}))")
+        loop.close()
+        if traced:
+            out.writeline("T = TU")
+        weights = [ctx.const(item.weight / 100) for item in items]
+        counted = [i for i, item in enumerate(items) if item.weight != 0]
+
+        def combined(part: str) -> str:
+            terms = [f"{weights[i]} * PR[{i}]{part}" for i in counted]
+            return " + ".join(terms) if terms else "0"
+
+        out.writeline(f"SCORE = {combined('[0]')}")
+        for k, path in enumerate(order):
+            out.writeline(f"{section_locals[path]} = {combined(f'[1][{k}]')}")
+        for k, local in enumerate(target_locals):
+            out.writeline(f"{local} = {combined(f'[2][{k}]')}")
+        if plan.category.has_bonus:
+            out.writeline(f"BASE = {combined('[5]')}")
+            out.writeline(f"BONUS = {combined('[6]')}")
+        facts = [name for name in self.policy.period_facts if name in self.symbols]
+        records = []
+        for i, item in enumerate(items):
+            record_fields = "".join(f"{ctx.key(name)}: P{self.symbols[name]}[{i}], " for name in facts)
+            records.append(f"{{{ctx.key('score')}: PR[{i}][0], {ctx.key('rating')}: PR[{i}][4], "
+                           f"{ctx.key('weight')}: {ctx.const(item.weight)}, {record_fields}}}")
+        out.writeline(f"PRS = ({''.join(r + ', ' for r in records)})")
+        if traced:
+            for i in range(len(items)):
+                out.writeline(f"T.append(('period', {i}, PR[{i}][0], PR[{i}][4], PR[{i}][7]))")
 
 
 def reads_scores(policy: CheckedPolicy) -> bool:

@@ -357,6 +357,7 @@ class FactDecl:
     source: str | None
     note: str | None
     span: Span
+    per_period: bool = False  # ``per period`` (issue #11 P): one value per declared period
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -647,6 +648,27 @@ class Band:
 
 
 @attrs.frozen(kw_only=True, eq=False)
+class PeriodItem:
+    """One period of a ``periods`` block (issue #11 P): ``一季度 "第一季度" weight 25%``."""
+
+    name: str
+    label: str | None
+    weight: Decimal  # the percent as written (25 for 25%)
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PeriodsDecl:
+    """``periods cite "…" { … }`` (issue #11 P): the checkpoints within one assessment, in order."""
+
+    items: tuple[PeriodItem, ...]
+    cite: str | None
+    span: Span
+    name: str = "periods"  # one block per policy: the name it is overridden and removed by
+
+
+@attrs.frozen(kw_only=True, eq=False)
 class BandsDecl:
     category: str
     cite: str | None
@@ -705,6 +727,7 @@ Decl = (
     | RatingsDecl
     | BandsDecl
     | OutcomeDecl
+    | PeriodsDecl
 )
 
 
@@ -806,4 +829,5 @@ _KIND_NAMES: dict[type, str] = {
     RatingsDecl: "ratings",
     BandsDecl: "bands",
     OutcomeDecl: "outcome",
+    PeriodsDecl: "periods",
 }

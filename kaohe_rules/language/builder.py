@@ -99,6 +99,10 @@ class _ItemWhen:
         self.condition = condition
 
 
+class _PerPeriod:
+    """The ``per period`` option of a fact (issue #11 P), among the fact's options."""
+
+
 class _Report:
     """Marker for a let's ``report``."""
 
@@ -355,6 +359,7 @@ class _Builder:
             name=str(c[0]), type=c[1], constraint=self._pick(c, ast.Constraint), default=self._default(c),
             label=self._pick(c, _Label), categories=self._pick(c, _Cats) or (), cite=self._pick(c, _Cite),
             source=self._pick(c, _Source), note=self._pick(c, _Note), span=self._span(meta),
+            per_period=self._pick(c, _PerPeriod) is not None,
         )
 
     def param(self, meta: Meta, c: list[Any]) -> ast.ParamDecl:
@@ -682,9 +687,24 @@ class _Builder:
     def extremum(self, meta: Meta, c: list[Any]) -> ast.Extremum:
         return ast.Extremum(func=str(c[0]), args=tuple(c[1:]), span=self._span(meta))
 
+    # ------------------------------------------------------------ periods (issue #11 P)
+    def per_period(self, meta: Meta, c: list[Any]) -> _PerPeriod:
+        return _PerPeriod()
+
+    def period_item(self, meta: Meta, c: list[Any]) -> ast.PeriodItem:
+        percent = next(x for x in c if isinstance(x, Token) and x.type == "PERCENT")
+        digits = str(percent).rstrip("%").strip()
+        return ast.PeriodItem(name=str(c[0]), label=self._pick(c, _Label), weight=self._decimal(digits, percent),
+                              cite=self._pick(c, _Cite), span=self._span(meta))
+
+    def periods_decl(self, meta: Meta, c: list[Any]) -> ast.PeriodsDecl:
+        return ast.PeriodsDecl(items=tuple(x for x in c if isinstance(x, ast.PeriodItem)), cite=self._pick(c, _Cite),
+                               span=self._span(meta))
+
 
 # rule (or alias) name -> the _Builder method that builds it
 _RULES: dict[str, Callable[[_Builder, Meta, list[Any]], Any]] = {
     name: member for name, member in vars(_Builder).items()
     if not name.startswith("_") and name != "transform" and inspect.isfunction(member)
 }
+

@@ -226,6 +226,25 @@ CODES: dict[str, Code] = _codes([
          severity="warning"),
     Code("K213", "bad-group-by", "group-by misused",
          "`by` on an aggregate other than sum and count, or a group key that may be none or is not a plain value"),
+    # periods (issue #11 P)
+    Code("K240", "periods-twice", "periods declared twice",
+         "a second `periods { … }` block: a policy has one"),
+    Code("K241", "period-weights", "period weights do not add up",
+         "period weights that are negative or do not add up to exactly 100%, or a `periods` block without periods"),
+    Code("K242", "no-periods", "periods used without a periods block",
+         "`per period`, `periods` or `period` in a policy that declares no `periods { … }`"),
+    Code("K243", "per-period-value-ambiguous", "per-period value read once",
+         "a `per period` fact or a let that reads one, read by its bare name in a veto, requires, outcome or "
+         "post-scoring let (one period's value or all of them?)"),
+    Code("K244", "period-value-out-of-stage", "period value read in the wrong stage",
+         "`periods`, a period's record or `rating` read while a period is scored, or `period` read after the "
+         "periods are combined"),
+    Code("K245", "rating-ordered", "ratings ordered",
+         "a period's `rating` compared with <, <=, >, >= (ratings compare with == and != only)"),
+    Code("K246", "bad-streak", "streak misused",
+         "`streak(L …)` without `where`, or with `of` or `by`"),
+    Code("K247", "period-name-taken", "period name taken",
+         "a declaration named `periods` or `period` in a policy with periods (the name would mean two things)"),
     Code("K181", "unused-let", "unused let",
          "a `let` that nothing reads and that is not marked `report`", severity="warning"),
 ])

@@ -218,6 +218,11 @@ def _placement(p: ast.Placement) -> str:
     return f"{'.'.join(p.path)} points {expr(p.points)}"
 
 
+def _percent(value: Decimal) -> str:
+    """A period's weight as written (issue #11 P): ``25%``."""
+    return f"{number(value)}%"
+
+
 class _DeclFormatter(DeclVisitor[str]):
     """One declaration as canonical text."""
 
@@ -258,7 +263,9 @@ class _DeclFormatter(DeclVisitor[str]):
         if d.default is not None:
             parts.append(f"= {expr(d.default)}")
         source = f" source {quote(d.source)}" if d.source is not None else ""
-        return " ".join(parts) + _label(d.label) + _for(d.categories) + _cite(d.cite) + source + _note(d.note)
+        per_period = " per period" if d.per_period else ""  # issue #11 P
+        return (" ".join(parts) + _label(d.label) + _for(d.categories) + _cite(d.cite) + source + _note(d.note)
+                + per_period)
 
     def visit_ParamDecl(self, d: ast.ParamDecl) -> str:
         typed = f": {type_ref(d.type)}" if d.type is not None else ""
@@ -304,6 +311,11 @@ class _DeclFormatter(DeclVisitor[str]):
     def visit_RatingsDecl(self, d: ast.RatingsDecl) -> str:
         body = "\n".join(f"{_INDENT}{r.name}{_label(r.label)}" for r in d.ratings)
         return f"ratings {{\n{body}\n}} vetoed {d.vetoed}{_cite(d.cite)}"
+
+    def visit_PeriodsDecl(self, d: ast.PeriodsDecl) -> str:  # issue #11 P
+        body = "\n".join(f"{_INDENT}{p.name}{_label(p.label)} weight {_percent(p.weight)}{_cite(p.cite)}"
+                         for p in d.items)
+        return f"periods{_cite(d.cite)} {{\n{body}\n}}"
 
     def visit_BandsDecl(self, d: ast.BandsDecl) -> str:
         lines = [f"bands {d.category}{_cite(d.cite)} {{"]

@@ -195,6 +195,13 @@ class CheckedPolicy:
     # issue #10: outcomes for every rating (applied after the rating's own) and the reported lets
     general_outcomes: tuple[ast.OutcomeDecl, ...] = ()
     reported: tuple[str, ...] = ()
+    # issue #11 P: the checkpoints within the assessment (None: scored once, as before)
+    periods: ast.PeriodsDecl | None = None
+
+    @property
+    def period_facts(self) -> tuple[str, ...]:
+        """The ``per period`` facts (issue #11 P), in declaration order."""
+        return tuple(name for name, decl in self.facts.items() if decl.per_period)
 
     def rating_index(self, name: str) -> int:
         return [r.name for r in self.ratings.ratings].index(name)

@@ -28,7 +28,7 @@ import hashlib
 from ...errors import Diagnostic
 from ..linker import LinkedPolicy
 from ..model import CategoryPlan, CheckedPolicy
-from . import bands, bonus, consts, effects, facts, lets, outcomes, plans, scores, structure, targets
+from . import bands, bonus, consts, effects, facts, lets, outcomes, periods, plans, scores, structure, targets
 from .api import Context
 from .diagnostics import Collector, diagnostic_order
 from .exprs import ExpressionChecker
@@ -56,12 +56,14 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     ctx.exprs = ExpressionChecker(ctx)
     ctx.lets = lets.LetChecker(ctx)
     ctx.scores = scores.ScoreReader(ctx)
+    ctx.periods = periods.PeriodReader(ctx)
 
     facts.check_types(ctx)
     structure.check_categories(ctx)
     consts.check_params(ctx)
     facts.check_facts(ctx)
     facts.check_record_lets(ctx)
+    periods.check_periods(ctx)
     lets.check_lets(ctx)
     lets.check_defers(ctx)
     placed = targets.check_targets(ctx)
@@ -73,6 +75,7 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     outcomes.check_outcomes(ctx)
     facts.warn_unused_facts(ctx)
     lets.warn_unused_lets(ctx)
+    periods.check_staging(ctx)
     if diag.has_errors() or ctx.sym.ratings is None:
         return None
     category_plans = scores.stage_plans(ctx, plans.build_plans(ctx, placed, band_infos))
@@ -97,6 +100,7 @@ def _model(ctx: Context, category_plans: dict[str, CategoryPlan]) -> CheckedPoli
         reads=ctx.reads, warnings=tuple(d for d in ctx.diag.items if d.severity == "warning"),
         content_hash=content_hash(ctx.linked), general_outcomes=tuple(sym.general_outcomes),
         reported=tuple(name for name, decl in sym.lets.items() if decl.report),
+        periods=sym.periods,
     )
 
 
