@@ -694,6 +694,7 @@ class _Body:
             out.writeline(f"P{local} = {local}")
         if traced:
             out.writeline("TU = T")
+            out.writeline("PT = []")
         assert self.policy.periods is not None
         out.writeline(f"for PI in ({''.join(f'{i}, ' for i in range(len(self.policy.periods.items)))}):")
         loop.enter_context(out.indent())
@@ -709,7 +710,8 @@ class _Body:
         the assessment stage reads (``SCORE``, sections, targets, base and bonus) and ``PRS``, the
         period records ``periods`` and ``一季度.score`` read.
 
-        ``PR`` items: (score, section scores, target scores, band, rating, base, bonus, events).  The
+        ``PR`` items: (score, section scores, target scores, band, rating, base, bonus, None); the traced
+        evaluator keeps each period's events in ``PT`` for the period's trace event.  The
         combination is Σ weight × period score, exact (Decimal products of short numbers; nothing rounds).
         """
         out, ctx, plan, traced = self.out, self.ctx, self.plan, self.frame.traced
@@ -723,8 +725,9 @@ class _Body:
         targets = "(" + "".join(f"{t}, " for t in target_locals) + ")"
         bonus = "BASE, BONUS" if plan.category.has_bonus else "SCORE, 0"
         out.writeline(f"PR.append((SCORE, {sections}, {targets}, BAND, "
-                      f"{ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed}, {bonus}, "
-                      f"{'T' if traced else 'None'}))")
+                      f"{ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed}, {bonus}, None))")
+        if traced:
+            out.writeline("PT.append(T)")
         loop.close()
         if traced:
             out.writeline("T = TU")
@@ -752,7 +755,7 @@ class _Body:
         out.writeline(f"PRS = ({''.join(r + ', ' for r in records)})")
         if traced:
             for i in range(len(items)):
-                out.writeline(f"T.append(('period', {i}, PR[{i}][0], PR[{i}][4], PR[{i}][7]))")
+                out.writeline(f"T.append(('period', {i}, PR[{i}][0], PR[{i}][4], PT[{i}]))")
 
 
 def reads_scores(policy: CheckedPolicy) -> bool:

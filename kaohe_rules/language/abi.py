@@ -36,6 +36,12 @@ RAW_BONUS: Final = 11  # the bonus points counted after every cap (加分, issue
 assert RAW_FIELDS.index("deferred") == RAW_DEFERRED and RAW_FIELDS.index("outcome") == RAW_OUTCOME
 assert RAW_FIELDS.index("effects") == RAW_EFFECTS and RAW_FIELDS.index("bonus") == RAW_BONUS
 assert len(RAW_FIELDS) == RAW_BONUS + 1
+#: Only in the raw result of a policy with periods (issue #11 P), after the fields above: one tuple per
+#: period, ``(score, section scores, target scores, band, rating, base, bonus, None)`` (the last kept for
+#: a later use).  Other policies' tuples end at RAW_BONUS.
+RAW_PERIODS: Final = 12
+#: ``(TAG_PERIOD, period_index, score, rating, events)``: one period scored (issue #11 P), with its own events.
+TAG_PERIOD: Final = "period"
 
 # Trace events: ``(TAG_LET, name, value)``, ``(TAG_RULE, target_index, rule_index, value, reads)``,
 # ``(TAG_TARGET, target_index, score)``, ``(TAG_VETO, veto_index, fired, exception_index, evidence, reads)``.

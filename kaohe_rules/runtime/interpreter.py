@@ -66,6 +66,63 @@ class Interpreter:
         self.category = category
         plan: CategoryPlan = policy.plans[category]
         env: Env = {name: self._rederive(name, facts[name]) for name in plan.facts}
+        if policy.periods is not None:  # issue #11 P: scored once per period, then combined by weight
+            score, section_scores, order, target_scores, base, bonus, deferred, periods = self.periods_stage(plan, env)
+        else:
+            score, section_scores, order, target_scores, base, bonus, deferred = self.score_stage(plan, env)
+        # the post-scoring stage (issue #10 A2): the scores are values, then the lets that read them
+        env[SCORE_KEY] = score
+        for placed, target_score in zip(plan.targets, target_scores):
+            env[score_key("target", (placed.target.name,))] = target_score
+        for info in plan.category.all_sections():
+            env[score_key("section", info.path)] = section_scores[info.path]
+        for name in plan.post_lets:
+            env[name] = self.eval(policy.lets[name].value, env, [])
+        vetoes: list[tuple[Any, ...]] = []
+        excepted: list[tuple[Any, ...]] = []
+        fired_effects: dict[int, Any] = {}  # veto index -> the value of its effect (True when it has none)
+        for index, veto in enumerate(plan.vetoes):
+            if veto.on_list is not None:
+                source = self.eval(veto.on_list, env, [])
+                evidence: Any = [item for position, item in enumerate(source, 1)
+                                 if self.at(position, veto.condition, env, [item])]
+                fired = bool(evidence)
+            else:
+                fired = bool(self.eval(veto.condition, env, []))
+                evidence = None
+            if not fired:
+                continue
+            reads = tuple(self._read(name, env) for name in policy.reads.get(veto, ()))
+            exception = next((i for i, exc in enumerate(veto.exceptions) if self.eval(exc.condition, env, [])), -1)
+            if exception < 0:
+                vetoes.append((index, evidence, reads))
+                effect = veto.effect
+                fired_effects[index] = self.eval(effect.amount, env, []) \
+                    if effect is not None and effect.kind == "score" and effect.amount is not None else True
+            else:
+                excepted.append((index, exception, evidence, reads))
+        effects: Any = None
+        if plan.staged:
+            score, band, rating, effects = self.rating_effects(plan, env, score, fired_effects)
+        else:
+            band = self.band(plan, score)
+            vetoed = self.rating_names.index(policy.ratings.vetoed)
+            rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
+        outcome: Any = None
+        category = plan.category.name
+        for rating_name, decl in policy.outcomes.items():
+            if self.rating_names.index(rating_name) == rating:
+                outcome = self.outcome(decl, env, category)
+        if policy.general_outcomes:  # then every outcome for every rating, in order (issue #10)
+            outcome = (outcome, tuple(self.outcome(decl, env, category) for decl in policy.general_outcomes))
+        raw = (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
+               band, rating, outcome, effects, base if plan.category.has_bonus else score, bonus)
+        return raw + (periods,) if policy.periods is not None else raw
+
+    def score_stage(self, plan: CategoryPlan, env: Env) -> tuple[Any, dict[tuple[str, ...], Any], list[tuple[str, ...]],
+                                                                  list[Any], Any, Any, list[tuple[int, list[Any]]]]:
+        """Everything up to the score: defers, the lets read before it, targets, sections, base and bonus."""
+        policy = self.policy
         deferred: list[tuple[int, list[Any]]] = []
         for index, defer in enumerate(plan.defers):
             source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
@@ -114,53 +171,7 @@ class Interpreter:
         order = [info.path for info in plan.category.all_sections()]
         for info in plan.category.all_sections():
             section(info)
-        # the post-scoring stage (issue #10 A2): the scores are values, then the lets that read them
-        env[SCORE_KEY] = score
-        for placed, target_score in zip(plan.targets, target_scores):
-            env[score_key("target", (placed.target.name,))] = target_score
-        for info in plan.category.all_sections():
-            env[score_key("section", info.path)] = section_scores[info.path]
-        for name in plan.post_lets:
-            env[name] = self.eval(policy.lets[name].value, env, [])
-        vetoes: list[tuple[Any, ...]] = []
-        excepted: list[tuple[Any, ...]] = []
-        fired_effects: dict[int, Any] = {}  # veto index -> the value of its effect (True when it has none)
-        for index, veto in enumerate(plan.vetoes):
-            if veto.on_list is not None:
-                source = self.eval(veto.on_list, env, [])
-                evidence: Any = [item for position, item in enumerate(source, 1)
-                                 if self.at(position, veto.condition, env, [item])]
-                fired = bool(evidence)
-            else:
-                fired = bool(self.eval(veto.condition, env, []))
-                evidence = None
-            if not fired:
-                continue
-            reads = tuple(self._read(name, env) for name in policy.reads.get(veto, ()))
-            exception = next((i for i, exc in enumerate(veto.exceptions) if self.eval(exc.condition, env, [])), -1)
-            if exception < 0:
-                vetoes.append((index, evidence, reads))
-                effect = veto.effect
-                fired_effects[index] = self.eval(effect.amount, env, []) \
-                    if effect is not None and effect.kind == "score" and effect.amount is not None else True
-            else:
-                excepted.append((index, exception, evidence, reads))
-        effects: Any = None
-        if plan.staged:
-            score, band, rating, effects = self.rating_effects(plan, env, score, fired_effects)
-        else:
-            band = self.band(plan, score)
-            vetoed = self.rating_names.index(policy.ratings.vetoed)
-            rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
-        outcome: Any = None
-        category = plan.category.name
-        for rating_name, decl in policy.outcomes.items():
-            if self.rating_names.index(rating_name) == rating:
-                outcome = self.outcome(decl, env, category)
-        if policy.general_outcomes:  # then every outcome for every rating, in order (issue #10)
-            outcome = (outcome, tuple(self.outcome(decl, env, category) for decl in policy.general_outcomes))
-        return (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
-                band, rating, outcome, effects, base if plan.category.has_bonus else score, bonus)
+        return score, section_scores, order, target_scores, base, bonus, deferred
 
     @staticmethod
     def band(plan: CategoryPlan, score: Any) -> int:
@@ -458,6 +469,10 @@ class Interpreter:
     def aggregate(self, e: ast.Aggregate, env: Env, items: list[Any], record: Mapping[str, object] | None,
                   outcome: Mapping[str, object] | None) -> Any:
         source = self.eval(e.source, env, items, record, outcome)
+        if e.func == "streak":  # issue #11 P
+            assert e.where is not None
+            return self.streak([self.at(position, e.where, env, [*items, item], record, outcome)
+                                for position, item in enumerate(source, 1)])
 
         if e.by is not None or e.func in ("increasing", "decreasing") or e.name is not None or self.indexed(e, len(items)):
             return self.aggregate_named(e, source, env, items, record, outcome)
@@ -480,6 +495,67 @@ class Interpreter:
             return None
         return min(values) if e.func == "min" else max(values)
 
+
+    # ------------------------------------------------------------ periods (issue #11 P)
+    period_index: int = -1  # the period being scored (``period``)
+    period_records: tuple[dict[str, Any], ...] = ()  # ``periods`` once every period is scored
+
+    def periods_stage(self, plan: CategoryPlan, env: Env) -> tuple[Any, ...]:
+        """The scoring once per period (its per-period facts' values in ``env``), then the combination:
+        the score, each section and each target is Σ weight × the period's, exact.  Returns what
+        :meth:`score_stage` returns plus the periods' raw results, laid out as the compiled code's."""
+        policy = self.policy
+        assert policy.periods is not None
+        items = policy.periods.items
+        per_period = [name for name in policy.period_facts if name in env]
+        vetoed = self.rating_names.index(policy.ratings.vetoed)
+        has_bonus = plan.category.has_bonus
+        results: list[tuple[Any, ...]] = []
+        deferred: list[tuple[int, list[Any]]] = []
+        order: list[tuple[str, ...]] = []
+        for index in range(len(items)):
+            period_env = dict(env)
+            for name in per_period:
+                period_env[name] = self._rederive(name, env[name][index])  # type: ignore[index]
+            self.period_index = index
+            score, sections, order, targets, base, bonus, moved = self.score_stage(plan, period_env)
+            band = self.band(plan, score)
+            rating = self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed
+            results.append((score, tuple(sections[p] for p in order), tuple(targets), band, rating,
+                            base if has_bonus else score, bonus if has_bonus else 0, None))
+            deferred.extend(moved)
+        self.period_index = -1
+        weights = [item.weight / 100 for item in items]
+
+        def combined(values: list[Any]) -> Any:
+            terms = [w * v for w, v in zip(weights, values) if w != 0]
+            if not terms:
+                return 0
+            total = terms[0]
+            for term in terms[1:]:
+                total = total + term
+            return total
+
+        score = combined([r[0] for r in results])
+        section_scores = {path: combined([r[1][k] for r in results]) for k, path in enumerate(order)}
+        target_scores = [combined([r[2][k] for r in results]) for k in range(len(plan.targets))]
+        base = combined([r[5] for r in results]) if has_bonus else score
+        bonus = combined([r[6] for r in results]) if has_bonus else 0
+        self.period_records = tuple(
+            {"score": r[0], "rating": r[4], "weight": item.weight, **{name: env[name][i] for name in per_period}}  # type: ignore[index]
+            for i, (r, item) in enumerate(zip(results, items)))
+        return score, section_scores, order, target_scores, base, bonus, deferred, tuple(results)
+
+    @staticmethod
+    def streak(tests: list[Any]) -> int:
+        """``streak(L where C)``: the longest run of consecutive items meeting C, counted plainly."""
+        best = 0
+        for start in range(len(tests)):
+            length = 0
+            while start + length < len(tests) and tests[start + length]:
+                length += 1
+            best = max(best, length)
+        return best
 
 class _Frame(ExprVisitor[Any]):
     """One evaluation context: the unit's values, the enclosing list items, the record or outcome."""
@@ -540,6 +616,14 @@ class _Frame(ExprVisitor[Any]):
             return self.outcome[res.name]
         if res.kind == "score":
             return self.env[SCORE_KEY]
+        if res.kind == "periods":  # issue #11 P
+            return self.interp.period_records
+        if res.kind == "period":
+            return self.interp.period_index
+        if res.kind == "period_record":
+            return self.interp.period_records[int(res.value)]  # type: ignore[call-overload]
+        if res.kind in ("period_name", "rating"):
+            return int(res.value)  # type: ignore[call-overload]
         raise AssertionError(res.kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> Any:

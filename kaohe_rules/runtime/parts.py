@@ -329,3 +329,31 @@ def consequences_of(rating: str, lines: OutcomeLines | None) -> Consequences:
     kinds = {i.kind for i in items}
     kind = "reward" if "reward" in kinds else "fine" if "fine" in kinds else "none"
     return Consequences(rating, decl.cite, kind, to_fen(total), items, decl.notes)
+
+
+@attrs.frozen
+class PeriodResult:
+    """One period of a policy with periods (issue #11 P): its own score, band rating and sections.
+
+    ``weighted`` is ``weight × score`` (the weight a fraction: 25% is 0.25), what the period adds
+    to the assessment's score; a period of weight 0 is assessed and shown but adds nothing.
+    ``rating`` is the band of the unit's category the period's score falls in (bands only:
+    ``requires`` and rating effects belong to the assessment).
+    """
+
+    name: str
+    label: str | None
+    weight: Decimal  # the percent as written (25 for 25%)
+    score: Decimal
+    rating: str
+    rating_label: str
+    sections: dict[str, SectionResult]
+    weighted: Decimal
+    targets: tuple[TargetResult, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "label": self.label, "weight": plain(self.weight), "score": plain(self.score),
+                "rating": self.rating, "rating_label": self.rating_label, "weighted": plain(self.weighted),
+                "sections": {k: v.to_dict() for k, v in self.sections.items()},
+                "targets": [t.to_dict() for t in self.targets]}
+

@@ -18,6 +18,7 @@ from ..language.abi import (
     RAW_EFFECTS,
     RAW_EXCEPTED,
     RAW_OUTCOME,
+    RAW_PERIODS,
     RAW_RATING,
     RAW_SCORE,
     RAW_SECTIONS,
@@ -26,10 +27,12 @@ from ..language.abi import (
     TAG_LET,
 )
 from ..language.model import CategoryPlan, CheckedPolicy
+from ..numeric import ENGINE_CONTEXT
 from .parts import Consequences as Consequences
 from .parts import Deferral as Deferral
 from .parts import EffectStep as EffectStep
 from .parts import MoneyItem as MoneyItem
+from .parts import PeriodResult as PeriodResult
 from .parts import Reported as Reported
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
@@ -335,6 +338,7 @@ class Result:
             **({"raw_score": plain(self.raw_score), "effects": [e.to_dict() for e in self.effects]}
                if self._raw[RAW_EFFECTS] is not None else {}),
             **self._issue10_dict(),
+            **({"periods": [p.to_dict() for p in self.periods]} if self._checked.periods is not None else {}),
         }
 
     def _issue10_dict(self) -> dict[str, object]:
@@ -354,6 +358,37 @@ class Result:
         maximum = self.maximum
         return {"base_score": plain(self.base_score), "bonus": plain(self.bonus),
                 "maximum": None if maximum is None else plain(maximum)}
+
+    @property
+    def periods(self) -> tuple[PeriodResult, ...]:
+        """Each period's result, in declared order (issue #11 P); empty for a policy without periods.
+
+        ``sections`` and ``targets`` of the result are the combined ones (Σ weight × the period's)."""
+        if "periods" not in self._cache:
+            decl = self._checked.periods
+            out: list[PeriodResult] = []
+            if decl is not None:
+                order = self._program.section_order(self.category)
+                infos = {s.path: s for s in self._plan.category.all_sections()}
+                ratings = self._checked.ratings.ratings
+                for item, raw in zip(decl.items, self._raw[RAW_PERIODS]):
+                    targets = tuple(TargetResult(p.target.name, p.target.label, p.target.cite, ".".join(p.section),
+                                                 p.points, Decimal(score), p.bonus, p.cap)
+                                    for p, score in zip(self._plan.targets, raw[2]))
+                    sections: dict[str, SectionResult] = {}
+                    for path, score in zip(order, raw[1]):
+                        info = infos[path]
+                        key = ".".join(path)
+                        sections[key] = SectionResult(key, info.name, info.label, info.cite, info.points, Decimal(score),
+                                                      tuple(t for t in targets if t.section == key), len(path),
+                                                      info.bonus, info.cap)
+                    rating = ratings[raw[4]]
+                    score = Decimal(raw[0])
+                    weighted = ENGINE_CONTEXT.multiply(item.weight / 100, score)
+                    out.append(PeriodResult(item.name, item.label, item.weight, score, rating.name,
+                                            rating.label or rating.name, sections, weighted, targets))
+            self._cache["periods"] = tuple(out)
+        return self._cache["periods"]  # type: ignore[no-any-return]
 
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""

@@ -106,9 +106,23 @@ def facts(policy: Policy, category: str, *, max_list: int = 3) -> st.SearchStrat
         raise ValueError(f"policy {policy.name} has no category {category!r}; it has {', '.join(policy.categories)}")
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
+    per_period = frozenset(policy.checked.period_facts)
     for name, domain in domains(policy).facts_for(category):
-        (optional if domain.may_be_absent else required)[name] = value_strategy(domain, max_list)
+        strategy = value_strategy(domain, max_list)
+        if name in per_period:  # issue #11 P: an object keyed by period, each period's value drawn alike
+            strategy = per_period_values(policy, strategy, domain.may_be_absent)
+        (optional if domain.may_be_absent else required)[name] = strategy
     return st.fixed_dictionaries(required, optional=optional)
+
+
+def per_period_values(policy: Policy, value: st.SearchStrategy[Any], may_be_absent: bool) -> st.SearchStrategy[Any]:
+    """A ``per period`` fact's value (issue #11 P): ``{period: value}``; a period may be left out (its
+    default applies) when the fact may be."""
+    assert policy.checked.periods is not None
+    names = [item.name for item in policy.checked.periods.items]
+    if may_be_absent:
+        return st.fixed_dictionaries({}, optional={n: value for n in names})
+    return st.fixed_dictionaries({n: value for n in names})
 
 
 def units(policy: Policy, category: str | None = None, *, near: Sequence[Mapping[str, Any]] | None = None,

@@ -35,6 +35,7 @@ POLICIES = {
     "rating-effects": ROOT / "tests" / "data" / "interpreter" / "rating_effects.kh",
     "consequences": ROOT / "tests" / "data" / "interpreter" / "consequences.kh",
     "bonus": ROOT / "tests" / "data" / "interpreter" / "bonus.kh",  # bonus points (加分), caps, an open band
+    "periods": ROOT / "tests" / "data" / "interpreter" / "periods.kh",  # issue #11 P: periods, streak, period records
 }
 _LOADED: dict[str, Any] = {}
 
