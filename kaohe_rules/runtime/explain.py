@@ -102,6 +102,10 @@ _TEXT = {
         "bonus_cap": "（上限 {cap} 分）",
         "capped": "加分合计{added}分，超过上限{cap}分，按{cap}分计",
         "bonus_total": "加分合计",
+        "periods": "分期考核",
+        "period_columns": "期别|权重|得分|等次|折算得分",
+        "period_total": "合计",
+        "period_note": "（综合评分 = 各期得分 × 权重之和，不舍入；各期等次按本类别评定标准）",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -169,6 +173,10 @@ _TEXT = {
         "bonus_cap": " (cap {cap})",
         "capped": "bonus {added} pts in total, above the cap of {cap}: counted as {cap}",
         "bonus_total": "Bonus in total",
+        "periods": "Periods",
+        "period_columns": "Period|Weight|Score|Rating|Weighted",
+        "period_total": "Total",
+        "period_note": "(score = the sum of each period's score × its weight, not rounded; each period rated by the category's bands)",
     },
 }
 
@@ -257,6 +265,8 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     w(f"{t['score']}{sep}{plain_decimal(result.score)} / {plain_decimal(result.total)} {t['points']}"
       + (t["base_bonus"].format(base=plain_decimal(result.base_score), bonus=plain_decimal(result.bonus))
          if category.has_bonus else "") + raw_note)
+    if checked.periods is not None:  # issue #11 P: the per-period table before the band line
+        _periods(w, result)
     band_event = trace.find("band", "band")
     interval = _interval_of(band_event, result.band)
     band_label = checked.rating_label(result.band) if result.band else "—"
@@ -282,7 +292,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     _deferrals(w, trace.of_kind("deferral"))
     w()
     if full:
-        lets = trace.of_kind("let")
+        lets = [e for e in trace.events if e.kind == "let"]  # a period's own lets are in its event
         if lets:
             w.heading("lets")
             for e in lets:
@@ -453,7 +463,7 @@ def _rule(w: _Writer, rule: TraceEvent, pad: str) -> None:
 
 def _largest(w: _Writer, trace: Trace) -> None:
     losing: list[tuple[Decimal, TraceEvent]] = []
-    for event in trace.of_kind("target"):
+    for event in _outside_periods(trace, "target"):
         lost = event.detail.get("lost")
         if isinstance(lost, Decimal) and lost > 0:
             losing.append((lost, event))
@@ -527,3 +537,36 @@ def _general_money(w: _Writer, result: Result) -> None:
     w.heading("general_money")
     for c in applying:
         _consequence_items(w, c, cited=True)
+
+
+# ------------------------------------------------------------ periods (issue #11 P)
+def _outside_periods(trace: Trace, kind: str) -> list[TraceEvent]:
+    """The events of ``kind`` of the assessment, not those of one period (inside a period event)."""
+    out: list[TraceEvent] = []
+    for event in trace.events:
+        if event.kind != "period":
+            out.extend(e for e in event.walk() if e.kind == kind)
+    return out
+
+
+def _periods(w: _Writer, result: Result) -> None:
+    """期别 | 权重 | 得分 | 等次 | 折算得分, then 合计: each period and what it adds to the score."""
+    t = w.t
+    rows = [t["period_columns"].split("|")]
+    for period in result.periods:
+        rows.append([period.label or period.name, f"{plain_decimal(period.weight)}%", plain_decimal(period.score),
+                     period.rating_label, plain_decimal(period.weighted)])
+    total_weight = sum((p.weight for p in result.periods), Decimal(0))
+    rows.append([t["period_total"], f"{plain_decimal(total_weight)}%", "", "", plain_decimal(result.raw_score)])
+    widths = [max(_width(row[i]) for row in rows) for i in range(5)]
+    w.heading("periods")
+    for row in rows:
+        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
+        w(("  " + "  ".join(cells)).rstrip())
+    w(f"  {t['period_note']}")
+
+
+def _width(text: str) -> int:
+    """Display width: a CJK character takes two columns."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+

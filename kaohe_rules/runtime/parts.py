@@ -280,6 +280,9 @@ class ResultView(Protocol):
     @property
     def reported(self) -> dict[str, Reported]: ...
 
+    @property
+    def periods(self) -> tuple[PeriodResult, ...]: ...  # issue #11 P (empty without periods)
+
 
 @attrs.frozen
 class Reported:

@@ -88,6 +88,10 @@ class Program:
                 t = checked.fact_types.get(alias.source_list)
         if t is None:
             return value
+        periods = checked.periods
+        if periods is not None and isinstance(value, tuple) and name in checked.facts and checked.facts[name].per_period:
+            # issue #11 P: a per-period fact, keyed by period as a unit gives it
+            return {item.name: self._display(t, v) for item, v in zip(periods.items, value)}
         return self._display(t, value)
 
     def _display(self, t: Type, value: object) -> object:

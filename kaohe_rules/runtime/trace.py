@@ -32,13 +32,14 @@ from ..language.abi import (
     RAW_EFFECTS,
     RAW_OUTCOME,
     TAG_LET,
+    TAG_PERIOD,
     TAG_RULE,
     TAG_VETO,
 )
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
-from .parts import OutcomeLines, ResultView, applies, item_positions, outcome_lines
+from .parts import OutcomeLines, ResultView, TargetResult, applies, item_positions, outcome_lines
 from .program import Program
 
 TRACE_FORMAT_VERSION = "1"
@@ -46,6 +47,7 @@ TRACE_FORMAT_VERSION = "1"
 EVENT_KINDS = (
     "deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band", "band_test",
     "rating", "consequence", "reward", "fine", "share", "sanction",
+    "period",  # issue #11 P: one period of a policy with periods (only there)
 )
 
 
@@ -384,6 +386,9 @@ class _Builder:
             added = sum((result.sections[".".join(s.path)].score for s in category.sections if s.bonus), Decimal(0))
             score_detail.update({"base_score": result.raw[RAW_BASE_SCORE], "bonus": result.raw[RAW_BONUS],
                                  "bonus_added": added, "bonus_cap": category.bonus_cap, "maximum": plan.maximum})
+        if checked.periods is not None:  # issue #11 P: each period scored, then the weighted combination
+            events.extend(self.periods())
+            score_detail["combined"] = "weighted"
         events.append(TraceEvent("score", "score", category.label or category.name, category.cite, result.score,
                                  {}, _span(category.span), detail=score_detail))
         events.extend(self.vetoes())
@@ -421,13 +426,16 @@ class _Builder:
                                   detail={"report": True} if decl.report else {}))
         return out
 
-    def targets(self) -> dict[str, list[TraceEvent]]:
+    def targets(self, raw: Sequence[tuple[Any, ...]] | None = None,
+                results: Sequence[TargetResult] | None = None) -> dict[str, list[TraceEvent]]:
+        """The target events by section (of one period, issue #11 P, when ``raw`` and ``results`` are given)."""
         rules: dict[int, list[tuple[int, Any, tuple[Any, ...]]]] = {}
-        for entry in self.raw:
+        for entry in self.raw if raw is None else raw:
             if entry[0] == TAG_RULE:
                 rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
         out: dict[str, list[TraceEvent]] = {}
-        for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, self.result.targets)):
+        targets = self.result.targets if results is None else results
+        for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, targets)):
             target = placed.target
             children = []
             for r_index, deduction, values in rules.get(t_index, []):
@@ -455,6 +463,29 @@ class _Builder:
             detail.update({"bonus": True, "cap": info.cap,
                            "added": sum((Decimal(k.value) for k in kids), Decimal(0))})  # type: ignore[arg-type]
         return TraceEvent("section", key, info.label, info.cite, score, {}, _span(info.span), kids, detail=detail)
+
+    def periods(self) -> list[TraceEvent]:
+        """One event per period (issue #11 P): its score, rating and weight; its lets and targets as children."""
+        checked, result = self.checked, self.result
+        assert checked.periods is not None
+        raw_periods = {entry[1]: entry for entry in self.raw if entry[0] == TAG_PERIOD}
+        out: list[TraceEvent] = []
+        for index, (item, period) in enumerate(zip(checked.periods.items, result.periods)):
+            events: Sequence[tuple[Any, ...]] = raw_periods[index][4] if index in raw_periods else ()
+            lets = []
+            for entry in events:
+                decl = checked.lets.get(entry[1]) if entry[0] == TAG_LET else None
+                if decl is not None:
+                    lets.append(TraceEvent("let", decl.name, decl.label, decl.cite,
+                                           self.program.display_value(decl.name, entry[2]), {}, decl.span,
+                                           text=_text_of(checked, decl)))
+            by_section = self.targets(events, period.targets)
+            targets = [event for section in by_section.values() for event in section]
+            detail: dict[str, object] = {"weight": item.weight, "weighted": period.weighted, "rating": period.rating,
+                                         "sections": {key: s.score for key, s in period.sections.items()}}
+            out.append(TraceEvent("period", item.name, item.label, checked.periods.cite, period.score, {},
+                                  item.span, tuple(lets + targets), detail=detail))
+        return out
 
     def vetoes(self) -> list[TraceEvent]:
         raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == TAG_VETO}
