@@ -21,7 +21,7 @@ import attrs
 
 from ..language import ast
 from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_VETOES
-from ..language.model import CategoryInfo
+from ..language.model import CategoryInfo, CheckedPolicy
 from ..numeric import normalize
 from ..runtime.program import Program
 from ..runtime.result import Result
@@ -95,7 +95,8 @@ def ranked_row(program: Program, result: Result) -> RankedRow:
         category=category, unit_id=result.unit_id, name=result.name, score=result.score,
         rating=rating, rating_label=result.rating_label, rating_order=program.rating_names.index(rating),
         sections=sections, vetoes=vetoes, deferred=deferred, money_kind=c.kind, money_total=c.total,
-        reported=tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else (),
+        reported=(tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else ())
+        + (period_cells(result) if checked.periods is not None else ()),
         further=tuple(i.label or i.name for g in result.general_consequences for i in g.items)
         if checked.general_outcomes else ())
 
@@ -151,3 +152,25 @@ def money_totals(rows: Sequence[RankedRow]) -> tuple[Decimal, Decimal]:
     rewards = sum((r.money_total for r in rows if r.money_kind == "reward"), Decimal("0.00"))
     fines = sum((r.money_total for r in rows if r.money_kind == "fine"), Decimal("0.00"))
     return rewards, fines
+
+
+# ------------------------------------------------------------ periods (issue #11 P)
+def extra_columns(checked: CheckedPolicy) -> tuple[tuple[str, str], ...]:
+    """The columns after the money, as (key in ``RankedRow.reported``, header): the reported lets
+    (issue #10), then each period's score and rating (issue #11 P) — none for other policies."""
+    columns = [(name, checked.lets[name].label or name) for name in checked.reported]
+    if checked.periods is not None:
+        for item in checked.periods.items:
+            shown = item.label or item.name
+            columns += [(f" period {item.name} score", f"{shown}得分"), (f" period {item.name} rating", f"{shown}等次")]
+    return tuple(columns)
+
+
+def period_cells(result: Result) -> tuple[tuple[str, str], ...]:
+    """A result's period columns (keys as :func:`extra_columns` names them)."""
+    cells: list[tuple[str, str]] = []
+    for period in result.periods:
+        cells += [(f" period {period.name} score", _shown(period.score)),
+                  (f" period {period.name} rating", period.rating_label)]
+    return tuple(cells)
+
