@@ -463,7 +463,7 @@ def _rule(w: _Writer, rule: TraceEvent, pad: str) -> None:
 
 def _largest(w: _Writer, trace: Trace) -> None:
     losing: list[tuple[Decimal, TraceEvent]] = []
-    for event in _outside_periods(trace, "target"):
+    for event in outside_periods(trace, "target"):
         lost = event.detail.get("lost")
         if isinstance(lost, Decimal) and lost > 0:
             losing.append((lost, event))
@@ -540,7 +540,7 @@ def _general_money(w: _Writer, result: Result) -> None:
 
 
 # ------------------------------------------------------------ periods (issue #11 P)
-def _outside_periods(trace: Trace, kind: str) -> list[TraceEvent]:
+def outside_periods(trace: Trace, kind: str) -> list[TraceEvent]:
     """The events of ``kind`` of the assessment, not those of one period (inside a period event)."""
     out: list[TraceEvent] = []
     for event in trace.events:
