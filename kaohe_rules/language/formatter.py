@@ -264,8 +264,8 @@ class _DeclFormatter(DeclVisitor[str]):
             parts.append(f"= {expr(d.default)}")
         source = f" source {quote(d.source)}" if d.source is not None else ""
         per_period = " per period" if d.per_period else ""  # issue #11 P
-        return (" ".join(parts) + _label(d.label) + _for(d.categories) + _cite(d.cite) + source + _note(d.note)
-                + per_period)
+        return (" ".join(parts) + _label(d.label) + per_period + _for(d.categories) + _cite(d.cite) + source
+                + _note(d.note))
 
     def visit_ParamDecl(self, d: ast.ParamDecl) -> str:
         typed = f": {type_ref(d.type)}" if d.type is not None else ""

@@ -130,6 +130,8 @@ class FactCoercer:
         allowed = self.categories[category]
         problems: list[FactProblem] = []
         out: dict[str, object] = {}
+        if self._per_period:  # issue #11 P: flat columns 季度扣分.一季度 … into the object keyed by period
+            raw = self._fold_period_columns(unit_id, raw, problems)
         for key in raw:
             if key not in allowed:
                 if not isinstance(key, str):
@@ -164,6 +166,38 @@ class FactCoercer:
                 problems.append(FactProblem(unit_id, name, bad.message, bad.expected or describe(policy, ftype), bad.hint))
         if problems:
             raise FactError(unit_id, problems)
+        return out
+
+    def _fold_period_columns(self, unit_id: str, raw: Mapping[str, object],
+                             problems: list[FactProblem]) -> Mapping[str, object]:
+        """``{"季度扣分.一季度": 3, …}`` (the flat columns of a table) as ``{"季度扣分": {"一季度": 3, …}}``.
+
+        An empty cell is left out (the period takes the fact's default).  A fact given both whole and
+        by column is refused naming both: which of the two values is meant cannot be told.
+        """
+        dotted = [key for key in raw if isinstance(key, str) and "." in key and key.split(".", 1)[0] in self._per_period]
+        if not dotted:
+            return raw
+        out = {key: value for key, value in raw.items() if key not in dotted}
+        for key in dotted:
+            fact, period = key.split(".", 1)
+            value = raw[key]
+            if fact in out and not isinstance(out[fact], dict):
+                if out[fact] is not None:
+                    problems.append(FactProblem(unit_id, key, f"is given both as '{fact}' and as '{key}'",
+                                                f"either {fact} (an object keyed by period) or its columns {fact}.<period>"))
+                    continue
+                out[fact] = {}
+            bucket = out.get(fact)
+            bucket = dict(bucket) if isinstance(bucket, dict) else {}  # a copy: the caller's object stays as given
+            out[fact] = bucket
+            if value is None or (isinstance(value, str) and value == ""):
+                continue
+            if period in bucket:
+                problems.append(FactProblem(unit_id, key, f"is given twice: in '{fact}' and as the column '{key}'",
+                                            "one value per period"))
+                continue
+            bucket[period] = value
         return out
 
     def _per_period_value(self, value: object, name: str, ftype: Type, unit_id: str,
