@@ -168,7 +168,17 @@ def changed_unit(unit: Mapping[str, Any], sets: Sequence[tuple[str, object]] = (
     for patch in patches:
         facts = apply_patch(facts, patch)
     for name, value in sets:
-        if value is None:
+        head, dot, part = name.partition(".")
+        if dot and name not in facts and isinstance(facts.get(head), Mapping):
+            # ``季度扣分.二季度=10``: one period of a per-period fact (issue #11 P), or one field of a
+            # record fact — a policy's names hold no '.', so the path reads one way only
+            inner = dict(facts[head])
+            if value is None:
+                inner.pop(part, None)
+            else:
+                inner[part] = value
+            facts[head] = inner
+        elif value is None:
             facts.pop(name, None)
         else:
             facts[name] = value
@@ -213,11 +223,12 @@ KIND_NAMES = {
     "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "计分规则",
            "score": "综合评分", "veto": "一票否决", "exception": "例外", "band": "分数段", "band_test": "分数段判定",
            "rating": "评定等次", "consequence": "奖惩", "reward": "奖励", "fine": "罚款", "share": "分配",
+           "period": "分期",
            "sanction": "处理", "effects": "等次调整", "effect": "等次调整"},
     "en": {"deferral": "deferral", "let": "derived value", "section": "section", "target": "target", "rule": "rule",
            "score": "score", "veto": "veto", "exception": "exception", "band": "band", "band_test": "band test",
            "rating": "rating", "consequence": "consequence", "reward": "reward", "fine": "fine", "share": "share",
-           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect"},
+           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period"},
 }
 
 _TEXT = {

@@ -55,6 +55,8 @@ def domains(policy: Policy) -> Domains:
 
 def value_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[Any]:
     """Values of one domain, as a unit supplies them (never ABSENT)."""
+    if domain.periods:  # a per-period fact (issue #11 P): an object keyed by period, each value drawn alike
+        return per_period_strategy(domain, max_list)
     kind = domain.kind
     if kind == "bool":
         return st.booleans()
@@ -86,6 +88,14 @@ def value_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[Any]:
     raise ValueError(f"cannot generate values of type {domain.type.describe()}")  # pragma: no cover
 
 
+def per_period_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[dict[str, Any]]:
+    """``{period: value}`` (issue #11 P); a period may be left out (its default applies) when the fact may be."""
+    value = value_strategy(domain.one_period(), max_list)
+    if domain.may_be_absent:
+        return st.fixed_dictionaries({}, optional={name: value for name in domain.periods})
+    return st.fixed_dictionaries({name: value for name in domain.periods})
+
+
 def _repeated(items: list[Any]) -> st.SearchStrategy[list[Any]]:
     """``items`` with its last item replaced by a copy of an earlier one (same length, so ``max_list`` holds)."""
     if len(items) < 2:
@@ -106,23 +116,9 @@ def facts(policy: Policy, category: str, *, max_list: int = 3) -> st.SearchStrat
         raise ValueError(f"policy {policy.name} has no category {category!r}; it has {', '.join(policy.categories)}")
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
-    per_period = frozenset(policy.checked.period_facts)
     for name, domain in domains(policy).facts_for(category):
-        strategy = value_strategy(domain, max_list)
-        if name in per_period:  # issue #11 P: an object keyed by period, each period's value drawn alike
-            strategy = per_period_values(policy, strategy, domain.may_be_absent)
-        (optional if domain.may_be_absent else required)[name] = strategy
+        (optional if domain.may_be_absent else required)[name] = value_strategy(domain, max_list)
     return st.fixed_dictionaries(required, optional=optional)
-
-
-def per_period_values(policy: Policy, value: st.SearchStrategy[Any], may_be_absent: bool) -> st.SearchStrategy[Any]:
-    """A ``per period`` fact's value (issue #11 P): ``{period: value}``; a period may be left out (its
-    default applies) when the fact may be."""
-    assert policy.checked.periods is not None
-    names = [item.name for item in policy.checked.periods.items]
-    if may_be_absent:
-        return st.fixed_dictionaries({}, optional={n: value for n in names})
-    return st.fixed_dictionaries({n: value for n in names})
 
 
 def units(policy: Policy, category: str | None = None, *, near: Sequence[Mapping[str, Any]] | None = None,
