@@ -204,7 +204,7 @@ class _Body:
         by_section: dict[tuple[str, ...], list[str]] = {}
         int_targets: set[str] = set()
         for t_index, placed in enumerate(plan.targets):
-            local = self._target(placed, t_index)
+            local = self._target(placed, t_index) if not self._only_in(placed) else self._period_target(placed, t_index)
             target_locals.append(local)
             if self._int_valued(placed, local):
                 int_targets.add(local)
@@ -756,6 +756,29 @@ class _Body:
         if traced:
             for i in range(len(items)):
                 out.writeline(f"T.append(('period', {i}, PR[{i}][0], PR[{i}][4], PT[{i}]))")
+
+
+    def _only_in(self, placed: PlacedTarget) -> tuple[int, ...]:
+        """The periods (indices) a target is scored in, when its top-level section is ``only in`` some (issue #11 P)."""
+        periods = self.policy.periods
+        if periods is None:
+            return ()
+        top = next(s for s in self.plan.category.sections if s.name == placed.section[0])
+        if not top.periods:
+            return ()
+        return tuple(i for i, item in enumerate(periods.items) if item.name in top.periods)
+
+    def _period_target(self, placed: PlacedTarget, index: int) -> str:
+        """A target of an ``only in`` section: scored in its periods, 0 (and not evaluated) in the others."""
+        out = self.out
+        with out.at(self.sites.rule(index, len(placed.target.rules))):
+            out.writeline(f"if PI in ({''.join(f'{i}, ' for i in self._only_in(placed))}):")
+        with out.indent():
+            local = self._target(placed, index)
+        with out.at(self.sites.rule(index, len(placed.target.rules))):
+            out.writeline("else:")
+            out.writeline(f"    {local} = 0")
+        return local
 
 
 def reads_scores(policy: CheckedPolicy) -> bool:

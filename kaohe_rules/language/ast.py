@@ -285,6 +285,7 @@ class Section:
     span: Span
     bonus: bool = False  # ``section NAME bonus [cap N]``: bonus points (加分), not counted in the total
     cap: Expr | None = None  # the bonus section's cap (group cap); None: uncapped
+    periods: tuple[str, ...] = ()  # ``only in P, Q`` (issue #11 P): assessed only in those periods; (): every one
 
 
 @attrs.frozen(kw_only=True, eq=False)

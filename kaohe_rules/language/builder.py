@@ -99,6 +99,10 @@ class _ItemWhen:
         self.condition = condition
 
 
+class _Only(tuple):  # type: ignore[type-arg]
+    """``only in P, Q`` of a section (issue #11 P): the periods' names."""
+
+
 class _PerPeriod:
     """The ``per period`` option of a fact (issue #11 P), among the fact's options."""
 
@@ -272,11 +276,12 @@ class _Builder:
         return tuple(c)
 
     def section(self, meta: Meta, c: list[Any]) -> ast.Section:
-        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, tuple))]
-        children = next((x for x in c if isinstance(x, tuple)), ())
+        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, tuple, _Only))]
+        children = next((x for x in c if isinstance(x, tuple) and not isinstance(x, _Only)), ())
+        only = self._pick(c, _Only)
         return ast.Section(
             name=str(c[0]), label=self._pick(c, _Label), points=rest[0], cite=self._pick(c, _Cite),
-            children=children, span=self._span(meta),
+            children=children, span=self._span(meta), periods=tuple(only) if only is not None else (),
         )
 
     def category(self, meta: Meta, c: list[Any]) -> ast.Category:
@@ -696,6 +701,9 @@ class _Builder:
         digits = str(percent).rstrip("%").strip()
         return ast.PeriodItem(name=str(c[0]), label=self._pick(c, _Label), weight=self._decimal(digits, percent),
                               cite=self._pick(c, _Cite), span=self._span(meta))
+
+    def section_only(self, meta: Meta, c: list[Any]) -> _Only:
+        return _Only(str(t) for t in c)
 
     def periods_decl(self, meta: Meta, c: list[Any]) -> ast.PeriodsDecl:
         return ast.PeriodsDecl(items=tuple(x for x in c if isinstance(x, ast.PeriodItem)), cite=self._pick(c, _Cite),

@@ -245,6 +245,9 @@ CODES: dict[str, Code] = _codes([
          "`streak(L …)` without `where`, or with `of` or `by`"),
     Code("K247", "period-name-taken", "period name taken",
          "a declaration named `periods` or `period` in a policy with periods (the name would mean two things)"),
+    Code("K248", "section-periods", "section periods misused",
+         "`only in` naming an unknown period, on a subsection, without a periods block, or sections that do not add "
+         "up to the category's total in some period"),
     Code("K181", "unused-let", "unused let",
          "a `let` that nothing reads and that is not marked `report`", severity="warning"),
 ])

@@ -184,7 +184,8 @@ def _section(s: ast.Section, depth: int) -> list[str]:
     if s.bonus:  # a bonus section (加分): no points, an optional cap
         cap = f" cap {expr(s.cap)}" if s.cap is not None else ""
         return [f"{pad}section {s.name}{_label(s.label)} bonus{cap}{_cite(s.cite)}"]
-    head = f"{pad}section {s.name}{_label(s.label)} {expr(s.points)}{_cite(s.cite)}"
+    only = f" only in {', '.join(s.periods)}" if s.periods else ""  # issue #11 P
+    head = f"{pad}section {s.name}{_label(s.label)} {expr(s.points)}{only}{_cite(s.cite)}"
     if not s.children:
         return [head]
     lines = [head + " {"]

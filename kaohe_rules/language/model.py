@@ -49,6 +49,11 @@ class SectionInfo:
     span: Span
     bonus: bool = False  # a bonus section (加分): outside the total, its targets add points
     cap: Decimal | None = None  # a bonus section's cap (None: uncapped)
+    periods: tuple[str, ...] = ()  # ``only in`` (issue #11 P): the periods it is assessed in; (): every one
+
+    def in_period(self, name: str) -> bool:
+        """Whether the section is assessed in period ``name`` (issue #11 P)."""
+        return not self.periods or name in self.periods
 
     @property
     def is_leaf(self) -> bool:

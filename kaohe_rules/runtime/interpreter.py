@@ -136,7 +136,7 @@ class Interpreter:
         for name in plan.lets:
             if name in policy.lets:
                 env[name] = self.eval(policy.lets[name].value, env, [])
-        target_scores = [self.target(placed, env) for placed in plan.targets]
+        target_scores = [self.target(placed, env) if self.scored_now(plan, placed) else 0 for placed in plan.targets]
         section_scores: dict[tuple[str, ...], Any] = {}
 
         def section(info: SectionInfo) -> Any:
@@ -545,6 +545,14 @@ class Interpreter:
             {"score": r[0], "rating": r[4], "weight": item.weight, **{name: env[name][i] for name in per_period}}  # type: ignore[index]
             for i, (r, item) in enumerate(zip(results, items)))
         return score, section_scores, order, target_scores, base, bonus, deferred, tuple(results)
+
+    def scored_now(self, plan: CategoryPlan, placed: PlacedTarget) -> bool:
+        """Whether a target is scored in the period being scored (its top-level section is not ``only in`` others)."""
+        periods = self.policy.periods
+        if periods is None or self.period_index < 0:
+            return True
+        top = next(s for s in plan.category.sections if s.name == placed.section[0])
+        return top.in_period(periods.items[self.period_index].name)
 
     @staticmethod
     def streak(tests: list[Any]) -> int:

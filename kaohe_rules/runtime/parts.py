@@ -358,5 +358,5 @@ class PeriodResult:
         return {"name": self.name, "label": self.label, "weight": plain(self.weight), "score": plain(self.score),
                 "rating": self.rating, "rating_label": self.rating_label, "weighted": plain(self.weighted),
                 "sections": {k: v.to_dict() for k, v in self.sections.items()},
-                "targets": [t.to_dict() for t in self.targets]}
+                "targets": [t.to_dict() for t in self.targets if t.section in self.sections]}
 

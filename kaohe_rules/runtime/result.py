@@ -193,7 +193,8 @@ class Result:
             out = []
             for placed, score in zip(self._plan.targets, self._raw[RAW_TARGETS]):
                 t = placed.target
-                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), placed.points, Decimal(score),
+                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section),
+                                        self._period_points(placed.section, placed.points), Decimal(score),
                                         placed.bonus, placed.cap))
             self._cache["targets"] = tuple(out)
         return self._cache["targets"]  # type: ignore[no-any-return]
@@ -208,8 +209,8 @@ class Result:
                 info = infos[path]
                 key = ".".join(path)
                 targets = tuple(t for t in self.targets if t.section == key)
-                out[key] = SectionResult(key, info.name, info.label, info.cite, info.points, Decimal(score), targets,
-                                         len(path), info.bonus, info.cap)
+                out[key] = SectionResult(key, info.name, info.label, info.cite, self._period_points(path, info.points),
+                                         Decimal(score), targets, len(path), info.bonus, info.cap)
             self._cache["sections"] = out
         return self._cache["sections"]  # type: ignore[no-any-return]
 
@@ -359,6 +360,18 @@ class Result:
         return {"base_score": plain(self.base_score), "bonus": plain(self.bonus),
                 "maximum": None if maximum is None else plain(maximum)}
 
+    def _period_points(self, path: tuple[str, ...], points: Decimal) -> Decimal:
+        """The points a combined section or target can reach (issue #11 P): its points, or for one of a section
+        ``only in`` some periods, its points × the weights of those periods (日常 100 in a 30% period: 30)."""
+        decl = self._checked.periods
+        if decl is None:
+            return points
+        top = next(s for s in self._plan.category.sections if s.name == path[0])
+        if not top.periods:
+            return points
+        share = sum((item.weight for item in decl.items if item.name in top.periods), Decimal(0))
+        return ENGINE_CONTEXT.multiply(points, share / 100)
+
     @property
     def periods(self) -> tuple[PeriodResult, ...]:
         """Each period's result, in declared order (issue #11 P); empty for a policy without periods.
@@ -378,6 +391,8 @@ class Result:
                     sections: dict[str, SectionResult] = {}
                     for path, score in zip(order, raw[1]):
                         info = infos[path]
+                        if not infos[path[:1]].in_period(item.name):  # ``only in`` other periods: not assessed
+                            continue
                         key = ".".join(path)
                         sections[key] = SectionResult(key, info.name, info.label, info.cite, info.points, Decimal(score),
                                                       tuple(t for t in targets if t.section == key), len(path),

@@ -444,7 +444,7 @@ class _Builder:
                 children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
                                            Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
                                            text=_text_of(self.checked, rule)))
-            detail: dict[str, object] = {"points": placed.points, "lost": target_result.lost,
+            detail: dict[str, object] = {"points": target_result.points, "lost": target_result.lost,
                                          "section": ".".join(placed.section)}
             if placed.bonus:  # what its add rules gave before the item cap, and the cap
                 detail.update({"bonus": True, "cap": placed.cap,
@@ -458,7 +458,7 @@ class _Builder:
         key = ".".join(info.path)
         score = self.result.sections[key].score
         kids = tuple(self.section(c, target_events) for c in info.children) + tuple(target_events.get(key, []))
-        detail: dict[str, object] = {"points": info.points}
+        detail: dict[str, object] = {"points": self.result.sections[key].points}  # `only in`: weighted (issue #11 P)
         if info.bonus:  # a bonus section (加分): its targets' sum before its cap, and the cap
             detail.update({"bonus": True, "cap": info.cap,
                            "added": sum((Decimal(k.value) for k in kids), Decimal(0))})  # type: ignore[arg-type]
@@ -480,7 +480,7 @@ class _Builder:
                                            self.program.display_value(decl.name, entry[2]), {}, decl.span,
                                            text=_text_of(checked, decl)))
             by_section = self.targets(events, period.targets)
-            targets = [event for section in by_section.values() for event in section]
+            targets = [event for key, section in by_section.items() if key in period.sections for event in section]
             detail: dict[str, object] = {"weight": item.weight, "weighted": period.weighted, "rating": period.rating,
                                          "sections": {key: s.score for key, s in period.sections.items()}}
             out.append(TraceEvent("period", item.name, item.label, checked.periods.cite, period.score, {},

@@ -36,6 +36,7 @@ POLICIES = {
     "consequences": ROOT / "tests" / "data" / "interpreter" / "consequences.kh",
     "bonus": ROOT / "tests" / "data" / "interpreter" / "bonus.kh",  # bonus points (加分), caps, an open band
     "periods": ROOT / "tests" / "data" / "interpreter" / "periods.kh",  # issue #11 P: periods, streak, period records
+    "periods-only": ROOT / "tests" / "data" / "interpreter" / "periods_only.kh",  # issue #11 P: sections `only in`
 }
 _LOADED: dict[str, Any] = {}
 

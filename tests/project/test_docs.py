@@ -89,3 +89,20 @@ def test_the_periods_example_runs_as_documented() -> None:
     why = render(why_not(result), result)
     assert "第二季度（权重25%）提高9.5分即可（该期还能提高40分）" in why
 
+
+def test_the_only_in_example_runs_as_documented() -> None:
+    """docs/language.md, sections ``only in`` some periods (issue #11 P): the numbers the text states."""
+    import kaohe_rules
+
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    example = re.search(r"```\n(policy 日常年终示例.*?)```", text, flags=re.S)
+    assert example is not None
+    policy = kaohe_rules.load(example.group(1))
+    result = policy.evaluate({"id": "u", "category": "单位",
+                              "facts": {"检查扣分": {"日常": 10, "年终": 5}, "完成率": "80%"}})
+    assert [str(p.score) for p in result.periods] == ["90", "83.0"]
+    assert str(result.score) == "85.10"
+    assert [(k, str(s.score), str(s.points)) for k, s in result.sections.items()] == [
+        ("日常检查", "27.0", "30.0"), ("年终目标", "33.60", "42.0"), ("年终检查", "24.5", "28.0")]
+    assert list(result.periods[0].sections) == ["日常检查"]
+

@@ -34,6 +34,7 @@ from .. import ast
 from ..model import Resolution
 from ..types import DECIMAL, ERROR, INT, PERCENT, PERIOD, PERIOD_RECORD, RATING, Type
 from .api import Context, Scope
+from .diagnostics import did_you_mean
 
 _HINT_POST = ("one period's value is written 一季度.{name}; all periods' values: sum(periods of {name}), "
               "count(periods where …)")
@@ -231,6 +232,7 @@ def check_periods(ctx: Context) -> None:
     """The pass over the ``periods`` block: weights, reserved names, the period record; K242 without one."""
     sym, diag = ctx.sym, ctx.diag
     decl = sym.periods
+    check_section_periods(ctx)
     if decl is None:
         for fact in sym.facts.values():
             if fact.per_period:
@@ -268,6 +270,43 @@ def check_periods(ctx: Context) -> None:
             continue
         fields[name] = ctx.fact_types.get(name, ERROR)
     ctx.record_fields[PERIOD_RECORD] = fields
+
+
+def check_section_periods(ctx: Context) -> None:
+    """``section 年终 "年终考核" 100 only in 年终``: known periods, top-level sections only, and in each period
+    the sections assessed there add up to the category's total (K248)."""
+    sym, diag = ctx.sym, ctx.diag
+    names = [p.name for p in sym.periods.items] if sym.periods is not None else []
+    for category in sym.categories.values():
+        restricted = False
+        for section in category.all_sections():
+            if not section.periods:
+                continue
+            if sym.periods is None:
+                diag.error("K242", f"section '{'.'.join(section.path)}' is 'only in' periods, but the policy declares "
+                           "none", section.span, hint="declare them: periods { 日常 weight 30%  年终 weight 70% }")
+                continue
+            if len(section.path) > 1:
+                diag.error("K248", f"subsection '{'.'.join(section.path)}' is 'only in' some periods; only a "
+                           "category's top-level sections can be", section.span,
+                           hint="restrict its top-level section, or give the subsection's targets a per-period condition")
+                continue
+            restricted = True
+            for name in section.periods:
+                if name not in names:
+                    diag.error("K248", f"section '{section.name}' is 'only in' '{name}', which is no period",
+                               section.span, hint=did_you_mean(name, names) or f"the periods are {', '.join(names)}")
+        if not restricted:
+            continue
+        base = [s for s in category.sections if not s.bonus]
+        for name in names:
+            present = [s for s in base if s.in_period(name)]
+            total = sum((s.points for s in present), Decimal(0))
+            if total != category.total:
+                detail = " + ".join(f"{s.name} {s.points}" for s in present) or "no section"
+                diag.error("K248", f"in period '{name}' the sections of '{category.name}' assessed then add up to "
+                           f"{total}, not its total {category.total}", category.span,
+                           hint=f"{detail} = {total}; every period is scored out of the total")
 
 
 def check_staging(ctx: Context) -> None:
