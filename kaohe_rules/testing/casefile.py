@@ -22,8 +22,8 @@ A test file is TOML (``policies/karamay-2013.tests.toml`` next to
 ``expect`` may hold ``score``, ``band``, ``rating`` (name or label), ``vetoed``,
 ``vetoes``, ``excepted`` and ``deferred`` (names, compared as sets), ``money``
 (``total`` and item names → amounts), ``sanctions``, ``targets`` and
-``sections`` (name → score), ``reported`` (reported let → value) and ``rejected``
-(facts the policy must refuse).  ``sanctions`` and the item names of ``money`` include
+``sections`` (name → score), ``reported`` (reported let → value), ``periods`` (period →
+``{ score = …, rating = … }``, issue #11 P) and ``rejected`` (facts the policy must refuse).  ``sanctions`` and the item names of ``money`` include
 the outcomes for every rating (``outcome { … }``); ``money.total`` is the rating's own.
 Only what is written is checked.  Coverage tells which bands, vetoes, veto
 exceptions, deferrals, targets and rules the cases exercised, and which never.
@@ -54,7 +54,7 @@ _FILE_KEYS = {"policy", "units", "base", "case", "title", "note", "bases_from"}
 _ENTRY_KEYS = {"category", "from", "facts", "unset", "add", "note"}
 _CASE_KEYS = _ENTRY_KEYS | {"name", "id", "expect"}
 _EXPECT_KEYS = {"score", "band", "rating", "vetoed", "vetoes", "excepted", "deferred", "money", "sanctions",
-                "targets", "sections", "rejected", "reported"}
+                "targets", "sections", "rejected", "reported", "periods"}
 
 
 class CaseFileError(KaoheError):
@@ -76,6 +76,8 @@ class Expect:
     sections: tuple[tuple[str, Decimal], ...] = ()
     rejected: frozenset[str] | None = None
     reported: tuple[tuple[str, object], ...] = ()  # issue #10: ``let … report`` name → value
+    # issue #11 P: period name → (score, rating) as written (None: not checked)
+    periods: tuple[tuple[str, Decimal | None, str | None], ...] = ()
 
 
 @attrs.frozen
@@ -363,7 +365,24 @@ def _expect(raw: object, where: str) -> Expect:
         money=tuple((str(k), _number(v, f"{where}: expect.money.{k}")) for k, v in money.items()) if money is not None else None,
         sanctions=names("sanctions"), targets=scores("targets"), sections=scores("sections"), rejected=names("rejected"),
         reported=tuple((str(k), v) for k, v in reported.items()),
+        periods=_periods(raw.get("periods", {}), where),
     )
+
+
+def _periods(value: object, where: str) -> tuple[tuple[str, Decimal | None, str | None], ...]:
+    """``periods = { 一季度 = { score = 97, rating = "优秀" } }`` (issue #11 P): each period's score and rating."""
+    if not isinstance(value, dict):
+        raise CaseFileError(f"{where}: expect.periods is a table of periods to {{ score = …, rating = … }}")
+    out: list[tuple[str, Decimal | None, str | None]] = []
+    for name, expected in value.items():
+        if not isinstance(expected, dict) or not set(expected) <= {"score", "rating"} or not expected:
+            raise CaseFileError(f"{where}: expect.periods.{name} is a table with score and/or rating")
+        rating = expected.get("rating")
+        if rating is not None and not isinstance(rating, str):
+            raise CaseFileError(f"{where}: expect.periods.{name}.rating is a rating name")
+        score = _number(expected["score"], f"{where}: expect.periods.{name}.score") if "score" in expected else None
+        out.append((str(name), score, rating))
+    return tuple(out)
 
 
 def _number(value: object, where: str) -> Decimal:
@@ -447,6 +466,16 @@ def compare(policy: Policy, expect: Expect, result: Result) -> list[Mismatch]:
             out.append(Mismatch(f"reported {name}", _shown(wanted_value), "not reported"))
         elif not _same_value(wanted_value, reported[name].value):
             out.append(Mismatch(f"reported {name}", _shown(wanted_value), _shown(reported[name].value)))
+    periods = {p.name: p for p in result.periods}
+    for name, period_score, wanted_rating in expect.periods:  # issue #11 P
+        period = periods.get(name)
+        if period is None:
+            out.append(Mismatch(f"period {name}", "a period", "no such period"))
+            continue
+        if period_score is not None and period_score != period.score:
+            out.append(Mismatch(f"period {name} score", plain(period_score), plain(period.score)))
+        if wanted_rating is not None and _rating_name(checked, wanted_rating) != period.rating:
+            out.append(Mismatch(f"period {name} rating", wanted_rating, period.rating))
     sections = {key: s.score for key, s in result.sections.items()}
     for name, wanted_score in expect.sections:
         got = sections.get(name)
