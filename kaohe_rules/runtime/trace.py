@@ -483,7 +483,7 @@ class _Builder:
             targets = [event for key, section in by_section.items() if key in period.sections for event in section]
             detail: dict[str, object] = {"weight": item.weight, "weighted": period.weighted, "rating": period.rating,
                                          "sections": {key: s.score for key, s in period.sections.items()}}
-            out.append(TraceEvent("period", item.name, item.label, checked.periods.cite, period.score, {},
+            out.append(TraceEvent("period", item.name, item.label, item.cite or checked.periods.cite, period.score, {},
                                   item.span, tuple(lets + targets), detail=detail))
         return out
 
