@@ -248,6 +248,9 @@ CODES: dict[str, Code] = _codes([
     Code("K248", "section-periods", "section periods misused",
          "`only in` naming an unknown period, on a subsection, without a periods block, or sections that do not add "
          "up to the category's total in some period"),
+    Code("K249", "rating-no-band", "rating compared with no band",
+         "a period's rating compared with a rating name that is no band of a category the clause applies to "
+         "(the test would never change)"),
     Code("K181", "unused-let", "unused let",
          "a `let` that nothing reads and that is not marked `report`", severity="warning"),
 ])

@@ -122,7 +122,7 @@ class PeriodApi(Protocol):
     def let(self, e: ast.Name, scope: Scope) -> None:
         """A let or deferred list read in ``scope``: one computed from a per-period value likewise."""
 
-    def compare(self, e: ast.Compare, a: Type, b: Type) -> bool:
+    def compare(self, e: ast.Compare, a: Type, b: Type, scope: Scope) -> bool:
         """A comparison of ratings or periods, checked here (True), or not one (False)."""
 
     def streak(self, e: ast.Aggregate) -> Type:

@@ -343,7 +343,7 @@ class ExpressionChecker(ExprVisitor[Type]):
             return self.diag.error("K103", "compare with none using 'is none' / 'is set'", e.span)
         self.diag.expect_required(a, e.left)
         self.diag.expect_required(b, e.right)
-        if self.sym.periods is not None and self.ctx.periods.compare(e, a, b):  # ratings, periods (issue #11 P)
+        if self.sym.periods is not None and self.ctx.periods.compare(e, a, b, self.scope):  # ratings, periods (#11 P)
             return BOOL
         if not comparable(a.required(), b.required(), e.op):
             zero_ok = {a.kind, b.kind} & {"money", "percent"} and (is_zero_literal(e.left) or is_zero_literal(e.right))

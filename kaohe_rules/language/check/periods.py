@@ -188,7 +188,7 @@ class PeriodReader:
         return found
 
     # ------------------------------------------------------------ operators
-    def compare(self, e: ast.Compare, a: Type, b: Type) -> bool:
+    def compare(self, e: ast.Compare, a: Type, b: Type, scope: Scope) -> bool:
         """A comparison of ratings or periods (True: handled here, with any error reported)."""
         kinds = {a.kind, b.kind}
         if not kinds & {"rating", "period"}:
@@ -209,7 +209,27 @@ class PeriodReader:
                 last = self.names()[-2:]
                 self.ctx.diag.error("K245", f"periods compare with == and != only, not '{e.op}'", e.span,
                                     hint=f"name the periods: {' or '.join(f'period == {n}' for n in last)}")
+        elif a.kind == "rating":
+            for side in (e.left, e.right):
+                self._band_named(side, scope)
         return True
+
+    def _band_named(self, e: ast.Expr, scope: Scope) -> None:
+        """A rating's name compared with a period's rating must be a band of the categories in scope (K249):
+        a period's rating is always one of them, so any other name would make the test silently constant."""
+        res = self.ctx.res.get(e)
+        if res is None or res.kind != "rating":
+            return
+        sym = self.ctx.sym
+        categories = sorted(scope.categories) if scope.categories is not None else list(sym.categories)
+        for category in categories:
+            bands = [b.rating for b in sym.bands[category].bands] if category in sym.bands else []
+            if bands and res.name not in bands:
+                self.ctx.diag.error("K249", f"'{res.name}' is no band of '{category}', and a period's rating is always "
+                                    f"one of its bands ({', '.join(bands)}): this test would never change", e.span,
+                                    hint=did_you_mean(res.name, bands) or "compare with one of the bands, or restrict "
+                                                                          "the clause with 'for'")
+                return
 
     def _ratings(self) -> list[str]:
         names = self.ctx.sym.rating_names()
