@@ -203,7 +203,7 @@ class ExpressionChecker(ExprVisitor[Type]):
             options += list(ctx.record_fields.get(scope.record, {}))
         for enum in sym.enums.values():
             options += [m.name for m in enum.members]
-        options += ctx.periods.rating_options()
+        options += ctx.periods.rating_options() + ctx.periods.names()  # issue #11 P (none without periods)
         hint = did_you_mean(ident, options)
         if ident in ("periods", "period") and sym.periods is None:  # issue #11 P
             return self.diag.error("K242", f"'{ident}' reads the periods of a policy that declares none", e.span,
