@@ -191,10 +191,11 @@ class Result:
     def targets(self) -> tuple[TargetResult, ...]:
         if "targets" not in self._cache:
             out = []
+            periodic = self._checked.periods  # issue #11 P: `only in` sections reach a share of their points
             for placed, score in zip(self._plan.targets, self._raw[RAW_TARGETS]):
                 t = placed.target
-                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section),
-                                        self._period_points(placed.section, placed.points), Decimal(score),
+                points = placed.points if periodic is None else self._period_points(placed.section, placed.points)
+                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), points, Decimal(score),
                                         placed.bonus, placed.cap))
             self._cache["targets"] = tuple(out)
         return self._cache["targets"]  # type: ignore[no-any-return]
@@ -205,12 +206,14 @@ class Result:
             order = self._program.section_order(self.category)
             infos = {s.path: s for s in self._plan.category.all_sections()}
             out: dict[str, SectionResult] = {}
+            periodic = self._checked.periods  # issue #11 P
             for path, score in zip(order, self._raw[RAW_SECTIONS]):
                 info = infos[path]
                 key = ".".join(path)
                 targets = tuple(t for t in self.targets if t.section == key)
-                out[key] = SectionResult(key, info.name, info.label, info.cite, self._period_points(path, info.points),
-                                         Decimal(score), targets, len(path), info.bonus, info.cap)
+                points = info.points if periodic is None else self._period_points(path, info.points)
+                out[key] = SectionResult(key, info.name, info.label, info.cite, points, Decimal(score), targets,
+                                         len(path), info.bonus, info.cap)
             self._cache["sections"] = out
         return self._cache["sections"]  # type: ignore[no-any-return]
 
