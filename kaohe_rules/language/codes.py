@@ -251,6 +251,8 @@ CODES: dict[str, Code] = _codes([
     Code("K249", "rating-no-band", "rating compared with no band",
          "a period's rating compared with a rating name that is no band of a category the clause applies to "
          "(the test would never change)"),
+    Code("K250", "per-period-fact-for", "per-period fact for some categories",
+         "a `per period` fact with `for`: period records carry every per-period fact, in every category"),
     Code("K181", "unused-let", "unused let",
          "a `let` that nothing reads and that is not marked `report`", severity="warning"),
 ])

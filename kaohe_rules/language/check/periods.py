@@ -284,6 +284,10 @@ def check_periods(ctx: Context) -> None:
     for name, fact in sym.facts.items():
         if not fact.per_period:
             continue
+        if fact.categories:  # a period record has every per-period fact: in every category, or it cannot be read
+            diag.error("K250", f"per-period fact '{name}' is supplied only by {', '.join(fact.categories)}; a fact "
+                       "with one value per period is supplied by every category", fact.span,
+                       hint="drop 'for' (give it a default for the categories that have nothing to report)")
         if name in fields:
             diag.error("K247", f"per-period fact '{name}' has the name of a period's built-in field '{name}'", fact.span,
                        hint=f"rename the fact (e.g. {name}_值): periods of {name} would mean two things")
