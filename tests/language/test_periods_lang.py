@@ -70,3 +70,21 @@ def test_the_weights_add_up_to_exactly_100(weights: str, ok: bool) -> None:
     text = HEAD + f"periods {{ 甲期 weight {first}  乙期 weight {second} }}\n" + \
         "target t in 单位.甲 points 100 { full when true }\n"
     assert codes(text) == ([] if ok else ["K241"])
+
+
+def test_a_per_period_fact_read_through_the_period_records_is_read() -> None:
+    """No K180 for a per-period fact read only as ``periods of X`` or ``一季度.X``; a deferred list made from a
+    per-period fact is per period too (K243 after the combination)."""
+    text = HEAD + PERIODS + '''fact 扣分: int >= 0 = 0 per period
+fact 罚: int >= 0 = 0 per period
+target t in 单位.甲 points 100 { full when true }
+veto v when sum(periods of 扣分) > 10 or 上半年.罚 > 1
+'''
+    assert [w.code for w in kaohe_rules.load(text, name="t.kh").warnings] == []
+    listed = HEAD + PERIODS + '''record 事故 { 死亡人数: int >= 0 }
+fact 事故: list of 事故 = [] per period
+defer 轻微 from 事故 where 死亡人数 == 0 as 计入
+target t in 单位.甲 points 100 { deduct 5 per count(计入) cap 100 }
+veto v when count(计入) > 3
+'''
+    assert codes(listed) == ["K243"]

@@ -137,6 +137,8 @@ class ExpressionChecker(ExprVisitor[Type]):
             item = scope.items[depth]
             if item.kind == "record" and item.name is not None and ident in ctx.record_fields.get(item.name, {}):
                 ctx.res[e] = Resolution("field", ident, depth=depth)
+                if item.name == PERIOD_RECORD and ident in sym.facts:  # a per-period fact, read (issue #11 P)
+                    ctx.facts_read.add(ident)
                 return ctx.record_fields[item.name][ident]
         # 2. a record's own fields (inside its let)
         if scope.record is not None:
@@ -288,6 +290,8 @@ class ExpressionChecker(ExprVisitor[Type]):
             return self.diag.error("K107", f"record '{t.name}' has no field '{e.field}'", e.span,
                                    hint=did_you_mean(e.field, fields))
         ctx.res[e] = Resolution("member", e.field)
+        if t.name == PERIOD_RECORD and e.field in self.sym.facts:  # a per-period fact, read (issue #11 P)
+            ctx.facts_read.add(e.field)
         return fields[e.field]
 
     def _is_value_name(self, ident: str, scope: Scope) -> bool:
