@@ -70,7 +70,6 @@ class PeriodReader:
                 return ctx.diag.error(
                     "K244", "'period' is the period being scored, and this is read after the periods are combined",
                     e.span, hint=f"here read the periods' values: count(periods where …), {self._last()}.score")
-            ctx.note_read(" period")
             ctx.res[e] = Resolution("period", ident)
             return PERIOD
         names = self.names()
