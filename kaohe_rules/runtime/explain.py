@@ -105,7 +105,7 @@ _TEXT = {
         "periods": "分期考核",
         "period_columns": "期别|权重|得分|等次|折算得分",
         "period_total": "合计",
-        "period_note": "（综合评分 = 各期得分 × 权重之和，不舍入；各期等次按本类别评定标准）",
+        "period_note": "（综合评分 = 各期得分 × 权重之和；各期等次按本类别评定标准）",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -176,7 +176,7 @@ _TEXT = {
         "periods": "Periods",
         "period_columns": "Period|Weight|Score|Rating|Weighted",
         "period_total": "Total",
-        "period_note": "(score = the sum of each period's score × its weight, not rounded; each period rated by the category's bands)",
+        "period_note": "(score = the sum of each period's score × its weight; each period rated by the category's bands)",
     },
 }
 
