@@ -712,7 +712,8 @@ class _Body:
 
         ``PR`` items: (score, section scores, target scores, band, rating, base, bonus, None); the traced
         evaluator keeps each period's events in ``PT`` for the period's trace event.  The
-        combination is Σ weight × period score, exact (Decimal products of short numbers; nothing rounds).
+        combination is Σ weight × period score in the engine's Decimal context, exact for scores of
+        ordinary length (the reference interpreter multiplies and adds in the same order).
         """
         out, ctx, plan, traced = self.out, self.ctx, self.plan, self.frame.traced
         assert self.policy.periods is not None
@@ -756,7 +757,6 @@ class _Body:
         if traced:
             for i in range(len(items)):
                 out.writeline(f"T.append(('period', {i}, PR[{i}][0], PR[{i}][4], PT[{i}]))")
-
 
     def _only_in(self, placed: PlacedTarget) -> tuple[int, ...]:
         """The periods (indices) a target is scored in, when its top-level section is ``only in`` some (issue #11 P)."""

@@ -61,6 +61,60 @@ class Interpreter:
         self._indexed: dict[ast.Aggregate, bool] = {}
 
     # ----------------------------------------------------------------- unit
+    def score_stage(self, plan: CategoryPlan, env: Env) -> tuple[Any, dict[tuple[str, ...], Any], list[tuple[str, ...]],
+                                                                  list[Any], Any, Any, list[tuple[int, list[Any]]]]:
+        """Everything up to the score: defers, the lets read before it, targets, sections, base and bonus."""
+        policy = self.policy
+        deferred: list[tuple[int, list[Any]]] = []
+        for index, defer in enumerate(plan.defers):
+            source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
+            kept: list[Any] = []
+            moved: list[Any] = []
+            for position, item in enumerate(source, 1):  # type: ignore[arg-type, var-annotated]
+                (moved if self.at(position, defer.where, env, [item]) else kept).append(item)
+            if moved:
+                deferred.append((index, moved))
+            env[defer.alias] = kept
+        for name in plan.lets:
+            if name in policy.lets:
+                env[name] = self.eval(policy.lets[name].value, env, [])
+        target_scores = [self.target(placed, env) if self.scored_now(plan, placed) else 0 for placed in plan.targets]
+        section_scores: dict[tuple[str, ...], Any] = {}
+
+        def section(info: SectionInfo) -> Any:
+            if info.path not in section_scores:
+                if info.is_leaf:
+                    total: Any = 0
+                    for placed, score in zip(plan.targets, target_scores, strict=True):
+                        if placed.section == info.path:
+                            total = total + score
+                    if info.bonus:  # a bonus section (加分): at most its cap
+                        section_scores[info.path] = total if info.cap is None or total <= info.cap else info.cap
+                    else:
+                        section_scores[info.path] = total if total >= 0 else 0
+                else:
+                    total = 0
+                    for child in info.children:
+                        total = total + section(child)
+                    section_scores[info.path] = total
+            return section_scores[info.path]
+
+        base: Any = 0
+        bonus: Any = 0
+        for top in plan.category.sections:
+            if top.bonus:
+                bonus = bonus + section(top)
+            else:
+                base = base + section(top)
+        cap = plan.category.bonus_cap
+        if cap is not None and bonus > cap:
+            bonus = cap
+        score = base + bonus
+        order = [info.path for info in plan.category.all_sections()]
+        for info in plan.category.all_sections():
+            section(info)
+        return score, section_scores, order, target_scores, base, bonus, deferred
+
     def run(self, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
         policy = self.policy
         self.category = category
@@ -118,60 +172,6 @@ class Interpreter:
         raw = (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
                band, rating, outcome, effects, base if plan.category.has_bonus else score, bonus)
         return raw + (periods,) if policy.periods is not None else raw
-
-    def score_stage(self, plan: CategoryPlan, env: Env) -> tuple[Any, dict[tuple[str, ...], Any], list[tuple[str, ...]],
-                                                                  list[Any], Any, Any, list[tuple[int, list[Any]]]]:
-        """Everything up to the score: defers, the lets read before it, targets, sections, base and bonus."""
-        policy = self.policy
-        deferred: list[tuple[int, list[Any]]] = []
-        for index, defer in enumerate(plan.defers):
-            source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
-            kept: list[Any] = []
-            moved: list[Any] = []
-            for position, item in enumerate(source, 1):  # type: ignore[arg-type, var-annotated]
-                (moved if self.at(position, defer.where, env, [item]) else kept).append(item)
-            if moved:
-                deferred.append((index, moved))
-            env[defer.alias] = kept
-        for name in plan.lets:
-            if name in policy.lets:
-                env[name] = self.eval(policy.lets[name].value, env, [])
-        target_scores = [self.target(placed, env) if self.scored_now(plan, placed) else 0 for placed in plan.targets]
-        section_scores: dict[tuple[str, ...], Any] = {}
-
-        def section(info: SectionInfo) -> Any:
-            if info.path not in section_scores:
-                if info.is_leaf:
-                    total: Any = 0
-                    for placed, score in zip(plan.targets, target_scores, strict=True):
-                        if placed.section == info.path:
-                            total = total + score
-                    if info.bonus:  # a bonus section (加分): at most its cap
-                        section_scores[info.path] = total if info.cap is None or total <= info.cap else info.cap
-                    else:
-                        section_scores[info.path] = total if total >= 0 else 0
-                else:
-                    total = 0
-                    for child in info.children:
-                        total = total + section(child)
-                    section_scores[info.path] = total
-            return section_scores[info.path]
-
-        base: Any = 0
-        bonus: Any = 0
-        for top in plan.category.sections:
-            if top.bonus:
-                bonus = bonus + section(top)
-            else:
-                base = base + section(top)
-        cap = plan.category.bonus_cap
-        if cap is not None and bonus > cap:
-            bonus = cap
-        score = base + bonus
-        order = [info.path for info in plan.category.all_sections()]
-        for info in plan.category.all_sections():
-            section(info)
-        return score, section_scores, order, target_scores, base, bonus, deferred
 
     @staticmethod
     def band(plan: CategoryPlan, score: Any) -> int:
