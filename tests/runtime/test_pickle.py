@@ -89,6 +89,15 @@ def mutant_file_error(tmp_path: Path) -> KaoheError:
     raise AssertionError("an entry without a reason was accepted")
 
 
+def cohort_error(tmp_path: Path) -> KaoheError:
+    from kaohe_rules.cohort import rank_rows
+    from kaohe_rules.runtime.standing import CategoryCohort, CohortSpec, RankRow
+
+    spec = CohortSpec("排名", (CategoryCohort("单位", 3, ()),), 1)
+    row = RankRow("u1", "单位", True, (Decimal(1),), Decimal(1))
+    return raised(lambda: rank_rows([row, row], spec))
+
+
 def with_notes() -> KaoheError:
     error = KaoheError("something went wrong")
     error.add_note("while loading p.kh")
@@ -100,6 +109,7 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "PolicyError": lambda _: policy_error(),
     "FactError": lambda _: fact_error(),
     "EvaluationError": lambda _: evaluation_error(),
+    "CohortError": cohort_error,
     "UnitInputError": unit_input_error,
     "CaseFileError": case_file_error,
     "MutantFileError": mutant_file_error,
