@@ -338,7 +338,7 @@ class Policy:
             _setcontext(caller)
         result = Result(self.program, plan, raw, unit_id, name, category, facts, events)
         if standing is not None:
-            result._standing = standing
+            result.set_standing(standing)
         return result
 
     def _failure_site(self, category: str, facts: dict[str, object], exc: BaseException,
@@ -432,7 +432,7 @@ class Policy:
                     pass
                 else:
                     result = Result(self.program, self._plans[category], out, unit_id, name, category, values, None)
-                    result._standing = standing
+                    result.set_standing(standing)
                     return result
                 finally:
                     _setcontext(caller)
@@ -477,30 +477,32 @@ class Policy:
                 continue
             first_row[result.unit_id] = index
             items[index] = item
-        for unit_id, index in first_row.items():
-            item = items[index]
-            if item is not None and item.result is not None:
-                rank_rows_in.append(item.result.rank_row)
-        standings: Mapping[str, Standing] = rank_rows(rank_rows_in, spec)
+        for index in first_row.values():
+            kept = items[index]
+            if kept is not None and kept.result is not None:
+                rank_rows_in.append(kept.result.rank_row)
+        standings = rank_rows(rank_rows_in, spec)
         if any(category.quotas for category in spec.categories):
             quota_rows: list[QuotaRow] = []
             for index, unit in enumerate(rows):
-                item = items[index]
-                if item is None or item.result is None:
+                done = items[index]
+                if done is None or done.result is None:
                     continue
-                again = self._cohort_row(index, unit, standings[item.result.unit_id], False)
+                again = self._cohort_row(index, unit, standings[done.result.unit_id], False)
                 if again.result is None:  # pragma: no cover - assessed once already: the same facts
                     items[index] = again
                     continue
-                quota_rows.append(again.result.quota_row)
+                quota_row = again.result.quota_row
+                if quota_row.band < len(self.checked.cohort.bands.get(quota_row.category, ())):  # type: ignore[union-attr]
+                    quota_rows.append(quota_row)  # a rating that is no band of the category holds no band here
             standings = apply_quotas(quota_rows, standings, spec)
         provisional = _provisional_texts(failed)
         for index, unit in enumerate(rows):
-            item = items[index]
-            if item is None or item.result is None:
+            assessed = items[index]
+            if assessed is None or assessed.result is None:
                 continue
-            standing = standings[item.result.unit_id]
-            reason = provisional.get(item.result.category, provisional.get(None))
+            standing = standings[assessed.result.unit_id]
+            reason = provisional.get(assessed.result.category, provisional.get(None))
             if reason is not None:
                 standing = attrs.evolve(standing, provisional=reason)
             items[index] = self._cohort_row(index, unit, standing, trace)

@@ -735,7 +735,6 @@ class CohortDecl:
     ties: str | None
     quotas: tuple[Quota, ...]
     span: Span
-    ties_span: Span | None = None
 
 
 Decl = (

@@ -615,7 +615,7 @@ class _Builder:
         return _KeyOrder(True)
 
     def cohort_ties(self, meta: Meta, c: list[Any]) -> _CohortPart:
-        return _CohortPart("ties", (str(c[0]), self._tok_span(c[0])))
+        return _CohortPart("ties", str(c[0]))
 
     def quota_of(self, meta: Meta, c: list[Any]) -> _CohortPart:
         return _CohortPart("of_ranked", True)
@@ -631,8 +631,7 @@ class _Builder:
         return ast.CohortDecl(
             name=str(c[0]), label=self._pick(c, _Label), cite=self._pick(c, _Cite),
             categories=self._pick(c, _Cats) or (), among=parts.get("among"), keys=parts.get("by", ()),
-            ties=ties[0] if ties is not None else None, quotas=tuple(x for x in c if isinstance(x, ast.Quota)),
-            span=self._span(meta), ties_span=ties[1] if ties is not None else None,
+            ties=ties, quotas=tuple(x for x in c if isinstance(x, ast.Quota)), span=self._span(meta),
         )
 
     # ------------------------------------------------------------ expressions

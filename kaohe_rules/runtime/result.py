@@ -52,6 +52,7 @@ class Result:
     # ``_standing`` is set only for a policy with a cohort block (issue #11 C): other results never pay for it
     __slots__ = ("_program", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache",
                  "_standing")
+    _standing: Standing
 
     def __init__(self, program: Program, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
                  category: str, facts: dict[str, object] | tuple[object, ...],
@@ -372,11 +373,15 @@ class Result:
         return explain(self, lang=lang, full=full)
 
     # ------------------------------------------------------------ cohorts (issue #11 C)
+    def set_standing(self, standing: Standing) -> None:
+        """The standing the evaluator read (a cohort policy's evaluators set it once, right after assessing)."""
+        self._standing = standing
+
     @property
     def _passed_standing(self) -> Standing | None:
         """The standing the evaluator read (the no-standing marker for a provisional result); None: no cohort."""
         try:
-            return self._standing  # type: ignore[no-any-return]
+            return self._standing
         except AttributeError:  # a policy without a cohort block never sets it
             return None
 

@@ -90,7 +90,7 @@ def check_cohort(ctx: Context, band_infos: dict[str, tuple[BandInfo, ...]]) -> C
         diag.error("K251", f"cohort '{decl.name}' does not say how ties are ranked", decl.span,
                    hint="add 'ties share' (equal keys share a rank and the next rank is skipped: 1, 2, 2, 4)")
     elif decl.ties not in TIE_RULES:
-        diag.error("K251", f"unknown tie rule 'ties {decl.ties}'", decl.ties_span or decl.span,
+        diag.error("K251", f"unknown tie rule 'ties {decl.ties}'", decl.span,
                    hint="the tie rule is 'ties share' (equal keys share a rank, the next rank is skipped)")
     if not decl.keys:
         diag.error("K252", f"cohort '{decl.name}' does not say what it ranks by", decl.span,
@@ -170,6 +170,11 @@ def _quota(ctx: Context, decl: ast.CohortDecl, index: int, q: ast.Quota, ranked:
                 diag.error("K253", f"quota '{q.band}': category '{name}' has no band '{q.band}'", q.span,
                            hint=did_you_mean(q.band, [b.rating for b in infos]) or
                            "restrict the quota with 'for' to the categories that have the band")
+                ok = False
+            elif infos and min(infos, key=lambda b: b.low).rating == q.band:
+                diag.error("K253", f"quota '{q.band}': '{q.band}' is the lowest band of category '{name}', so no "
+                           "unit beyond the limit could be demoted", q.span,
+                           hint="cap a better band: the units beyond a quota fall to the next lower band")
                 ok = False
     limit, share = _limit(ctx, q)
     if not ok or (limit is None and share is None):
