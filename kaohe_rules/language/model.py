@@ -164,9 +164,17 @@ class QuotaPlan:
     categories: tuple[str, ...]  # the ranked categories it applies to
     decl: ast.Quota
 
+    @property
+    def percent(self) -> str | None:
+        """``30%`` for ``at most 30%`` (plain, without trailing zeros); None for a count."""
+        if self.share is None:
+            return None
+        text = format(self.share * 100, "f")
+        return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
+
     def describe(self) -> str:
         """``优秀 at most 30% of ranked`` as written (for messages)."""
-        amount = str(self.limit) if self.limit is not None else f"{(self.share or Decimal(0)) * 100:f}%"
+        amount = self.percent or str(self.limit)
         return f"{self.band} at most {amount}{' of ranked' if self.of_ranked else ''}"
 
 

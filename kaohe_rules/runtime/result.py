@@ -426,7 +426,8 @@ class Result:
         quota = cohort.quotas[clause]
         names = self._program.rating_names
         standing = self._passed_standing
-        value: dict[str, object] = {"band": quota.band, "to": cohort.bands[self.category][band]}
+        value: dict[str, object] = {"band": quota.band, "to": cohort.bands[self.category][band],
+                                    "percent": quota.percent}
         if standing is not None:
             limit, base = quota_limit(quota, standing)
             value.update({"limit": limit, "base": base, "of_ranked": quota.of_ranked, "rank": standing.rank})
