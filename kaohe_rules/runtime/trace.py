@@ -379,7 +379,8 @@ class _Builder:
         for node in ast.walk(*exprs):
             res = self.checked.resolutions.get(node) if isinstance(node, ast.Name) else None
             if res is not None and res.kind == "cohort":
-                values = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None, "average": None}
+                values: dict[str, object] = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None,
+                                             "average": None}
                 if standing is not None:
                     values = {"rank": standing.rank, "ranked_count": standing.ranked_count,
                               "unit_count": standing.unit_count, "best": standing.best, "average": standing.average}
