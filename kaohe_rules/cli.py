@@ -329,6 +329,9 @@ def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str],
 
 
 def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    if policy.cohort is not None:  # issue #11 C: the units are ranked across the batch, so assessed together
+        yield from _assess_cohort(policy, path, args)
+        return
     if getattr(args, "workers", 1) > 1:  # process-parallel, same rows in the same order
         from .batch.pool import assess_rows
 
@@ -341,6 +344,27 @@ def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tup
         item = policy.assess_row(row.index, row.unit)
         # the location only matters to an error row (a good row's costs an attrs.evolve per unit)
         yield row, (item if item.error is None else attrs.evolve(item, location=row.location))
+
+
+def _assess_cohort(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    """A cohort policy's rows (issue #11 C): every row read, then assessed together (``evaluate_cohort``).
+
+    A row that could not be read goes in as a unit the policy refuses, so that its absence
+    makes the results provisional (its category is unknown: every category) instead of
+    silently ranking the others without it.  The rows are held in memory; the streaming
+    two-pass driver of the cohort engine is the way for files larger than memory.
+    """
+    rows = list(iter_units(path, policy, _encoding(args)))
+    items = policy.evaluate_cohort([row.unit if row.unit is not None else _UNREADABLE for row in rows])
+    for row, item in zip(rows, items):
+        if row.unit is None:
+            yield row, None
+            continue
+        yield row, attrs.evolve(item, index=row.index, location=row.location if item.error is not None else None)
+
+
+#: what a cohort batch assesses in place of a row that could not be read (refused, so the category is provisional)
+_UNREADABLE: dict[str, object] = {}
 
 
 def _encoding(args: argparse.Namespace) -> str | None:
