@@ -221,3 +221,12 @@ def test_quotas_leave_other_fields_alone_and_the_error_pickles() -> None:
     error = CohortError("appears twice", "a")
     again = pickle.loads(pickle.dumps(error))
     assert (type(again), again.unit, str(again)) == (CohortError, "a", str(error))
+
+
+def test_every_duplicate_is_named_in_the_error() -> None:
+    with pytest.raises(CohortError) as caught:
+        rank_rows([row("b", "1"), row("a", "2"), row("b", "3"), row("a", "4"), row("c", "5")], spec())
+    assert caught.value.duplicates == ("a", "b") and caught.value.unit == "a"
+    assert "rows 2 and 4); 1 more repeated rows" in str(caught.value)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert again.duplicates == ("a", "b")
