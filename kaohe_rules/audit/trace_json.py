@@ -43,6 +43,7 @@ from .. import limits
 from ..errors import KaoheError
 from ..language.abi import RAW_EFFECTS
 from ..language.types import Type
+from ..runtime.cohort import standing_dict
 from ..runtime.trace import canonical, money_text, short_file
 
 if TYPE_CHECKING:
@@ -158,6 +159,10 @@ def result_section(result: Result) -> dict[str, Any]:
     if checked.reported:
         extra["reported"] = {n: {"label": r.label, "citation": r.citation, "value": canonical(r.value)}
                              for n, r in result.reported.items()}
+    if checked.cohort is not None:  # issue #11 C: only for a policy with a cohort block
+        standing = result.standing
+        extra["standing"] = None if standing is None else canonical(standing_dict(standing))
+        extra["provisional"] = result.provisional
     bonus: dict[str, Any] = {}
     if result.program.checked.categories[result.category].has_bonus:  # only then: other documents keep their shape
         bonus = {"base_score": canonical(result.base_score), "bonus": canonical(result.bonus)}

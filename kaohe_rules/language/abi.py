@@ -33,6 +33,12 @@ RAW_EFFECTS: Final = 9
 RAW_BASE_SCORE: Final = 10  # the base (the sections that make up the total); == score without bonus sections
 RAW_BONUS: Final = 11  # the bonus points counted after every cap (加分, issue #10); 0 without bonus sections
 
+#: Only in the raw result of a policy with a cohort block (issue #11 C), after RAW_BONUS:
+#: ``(ranked, keys)`` — whether the unit is ranked (its category is, and ``among`` holds) and its
+#: ranking keys oriented larger-is-better (``()`` when not ranked).  The quota step is an effect
+#: ``('quota', quota clause, band index, before, after)`` in RAW_EFFECTS.
+RAW_COHORT: Final = 12
+
 assert RAW_FIELDS.index("deferred") == RAW_DEFERRED and RAW_FIELDS.index("outcome") == RAW_OUTCOME
 assert RAW_FIELDS.index("effects") == RAW_EFFECTS and RAW_FIELDS.index("bonus") == RAW_BONUS
 assert len(RAW_FIELDS) == RAW_BONUS + 1

@@ -18,6 +18,7 @@ import attrs
 from ..language import ast
 from ..language.abi import NOT_APPLICABLE
 from ..numeric import ENGINE_CONTEXT, normalize
+from .standing import RankRow, Standing
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
@@ -273,6 +274,14 @@ class ResultView(Protocol):
 
     @property
     def raw_score(self) -> Decimal: ...
+
+    # issue #11 C: a cohort policy's standing (None otherwise), its rank row, why it is provisional
+    @property
+    def standing(self) -> Standing | None: ...
+    @property
+    def rank_row(self) -> RankRow: ...
+    @property
+    def provisional(self) -> str | None: ...
     @property
     def consequences(self) -> Consequences: ...
     @property

@@ -101,6 +101,11 @@ class ScoreApi(Protocol):
         """A post-scoring let read in ``scope`` (K200 where the score is not computed yet)."""
 
 
+class CohortApi(Protocol):
+    def name(self, e: ast.Name, scope: Scope) -> Type | None:
+        """A cohort value (``rank``, ``best`` …) read in ``scope``: its type, or None when the name means another thing."""
+
+
 class Context:
     """The state every pass reads and extends; the driver creates one per check."""
 
@@ -108,6 +113,7 @@ class Context:
     consts: ConstApi
     lets: LetApi
     scores: ScoreApi
+    cohort: CohortApi  # cohort values (issue #11 C; check/cohort.py)
 
     def __init__(self, linked: LinkedPolicy, diag: Collector, sym: Symbols) -> None:
         self.linked = linked
