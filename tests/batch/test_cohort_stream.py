@@ -207,3 +207,55 @@ def test_a_unit_file_with_an_unreadable_line(tmp_path: Path) -> None:
     # an unreadable row has no category: every category's standings are provisional
     assert "could not be assessed (row 2)" in items[0].result.standing.provisional  # type: ignore[union-attr,operator]
     assert items[0].result.standing.rank == 1  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------- against the real Policy
+COHORT_POLICY = """policy 排名示例 { }
+category 县区 total 100 { section 甲 100 }
+category 部门 total 100 { section 甲 100 }
+ratings { 优秀 良好 合格 不合格 } vetoed 不合格
+bands 县区 { 优秀 [90, 100] 良好 [80, 90) 合格 [60, 80) 不合格 [0, 60) }
+bands 部门 { 优秀 [90, 100] 良好 [80, 90) 合格 [60, 80) 不合格 [0, 60) }
+fact 扣分: decimal in 0..100 "扣分"
+fact 死亡人数: int >= 0 = 0 "死亡人数"
+target t "得分" in 县区.甲 points 100, 部门.甲 points 100 { deduct 扣分 }
+cohort 综合排名 "年度考核排名" {
+  by score, 死亡人数 lower first
+  ties share
+  quota 优秀 at most 30%
+}
+"""
+
+
+def real_units() -> list[dict[str, object]]:
+    units: list[dict[str, object]] = [
+        {"id": f"u{i}", "category": "县区" if i % 3 else "部门", "facts": {"扣分": i % 7, "死亡人数": i % 2}}
+        for i in range(30)]
+    units[5] = {"id": "u5", "category": "县区", "facts": {"扣分": "很多"}}  # a bad fact: an error item
+    return units
+
+
+def test_the_stream_gives_what_evaluate_cohort_gives() -> None:
+    import kaohe_rules
+
+    policy = kaohe_rules.load(COHORT_POLICY)
+    units = real_units()
+    expected = policy.evaluate_cohort(units)
+    got = list(evaluate_cohort_stream(policy, lambda: units))
+    assert [i.ok for i in got] == [i.ok for i in expected]
+    assert [i.result.to_dict() for i in got if i.ok] == [i.result.to_dict() for i in expected if i.ok]  # type: ignore[union-attr]
+    assert [str(i.error) for i in got if not i.ok] == [str(i.error) for i in expected if not i.ok]
+    demoted = [i.result.standing.demoted_to for i in got if i.ok]  # type: ignore[union-attr]
+    assert demoted.count(1) > 0  # the quota did demote some: the test exercises pass 2
+
+
+def test_a_real_unit_file_streams(tmp_path: Path) -> None:
+    import kaohe_rules
+
+    policy = kaohe_rules.load(COHORT_POLICY)
+    units = real_units()
+    path = tmp_path / "units.jsonl"
+    path.write_text("".join(json.dumps(u, ensure_ascii=False) + "\n" for u in units), encoding="utf-8")
+    got = list(evaluate_cohort_file(policy, path))
+    expected = policy.evaluate_cohort(units)
+    assert [i.result.to_dict() for i in got if i.ok] == [i.result.to_dict() for i in expected if i.ok]  # type: ignore[union-attr]
