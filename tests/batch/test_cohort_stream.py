@@ -210,21 +210,7 @@ def test_a_unit_file_with_an_unreadable_line(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------- against the real Policy
-COHORT_POLICY = """policy 排名示例 { }
-category 县区 total 100 { section 甲 100 }
-category 部门 total 100 { section 甲 100 }
-ratings { 优秀 良好 合格 不合格 } vetoed 不合格
-bands 县区 { 优秀 [90, 100] 良好 [80, 90) 合格 [60, 80) 不合格 [0, 60) }
-bands 部门 { 优秀 [90, 100] 良好 [80, 90) 合格 [60, 80) 不合格 [0, 60) }
-fact 扣分: decimal in 0..100 "扣分"
-fact 死亡人数: int >= 0 = 0 "死亡人数"
-target t "得分" in 县区.甲 points 100, 部门.甲 points 100 { deduct 扣分 }
-cohort 综合排名 "年度考核排名" {
-  by score, 死亡人数 lower first
-  ties share
-  quota 优秀 at most 30%
-}
-"""
+COHORT_POLICY = Path(__file__).resolve().parents[1] / "data" / "cohort" / "ranked.kh"
 
 
 def real_units() -> list[dict[str, object]]:
