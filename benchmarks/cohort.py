@@ -107,6 +107,68 @@ def run(n: int, trace_memory: bool) -> dict[str, Any]:
     return out
 
 
+POLICY = """policy 排名基准 { }
+category 县区 total 100 { section 甲 100 }
+category 部门 total 100 { section 甲 100 }
+ratings { 优秀 良好 合格 不合格 } vetoed 不合格
+bands 县区 { 优秀 [90, 100] 良好 [80, 90) 合格 [60, 80) 不合格 [0, 60) }
+bands 部门 { 优秀 [90, 100] 良好 [80, 90) 合格 [60, 80) 不合格 [0, 60) }
+fact 扣分: decimal in 0..100 "扣分"
+fact 死亡人数: int >= 0 = 0 "死亡人数"
+target t "得分" in 县区.甲 points 100, 部门.甲 points 100 { deduct 扣分 }
+cohort 综合排名 "年度考核排名" {
+  by score, 死亡人数 lower first
+  ties share
+  quota 优秀 at most 30%
+}
+"""
+
+
+def stream_child(path: str, how: str) -> dict[str, Any]:
+    """One whole file through the streaming driver (``stream``) or ``evaluate_cohort`` (``list``)."""
+    import kaohe_rules
+    from kaohe_rules.cohort.stream import evaluate_cohort_file
+    from kaohe_rules.unitio import read_units
+
+    policy = kaohe_rules.load(POLICY)
+    start = time.perf_counter()
+    count = ok = 0
+    if how == "stream":
+        items: Any = evaluate_cohort_file(policy, path)
+    else:
+        items = policy.evaluate_cohort([row.unit for row in read_units(path) if row.unit is not None])
+    for item in items:
+        count += 1
+        ok += item.result is not None and item.result.standing.rank is not None
+    return {"seconds": time.perf_counter() - start, "units": count, "ranked": ok,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure_stream(n: int) -> dict[str, Any]:
+    """Peak RSS of a whole file assessed in its cohort: the streaming driver against evaluate_cohort."""
+    import tempfile
+
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "units.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for i in range(n):
+                category = "县区" if i % 4 == 0 else "部门"
+                fh.write(json.dumps({"id": f"u{i}", "category": category,
+                                     "facts": {"扣分": f"{(i * 7919) % 600 / 10:.1f}", "死亡人数": i % 3}},
+                                    ensure_ascii=False) + "\n")
+        print(f"\nA cohort policy's file of {n:,} units (JSON Lines, {path.stat().st_size / 1e6:,.0f} MB), "
+              "each in a fresh process:")
+        for how in ("stream", "list"):
+            done = subprocess.run([sys.executable, __file__, "--stream-child", how, str(path)],
+                                  capture_output=True, text=True, check=True)
+            row = figures[how] = json.loads(done.stdout)
+            label = "streaming driver (cohort/stream.py)" if how == "stream" else "policy.evaluate_cohort(list)"
+            print(f"  {label:38} {row['seconds']:7.1f} s  ({n / row['seconds']:,.0f} units/s), "
+                  f"peak RSS {row['peak_rss_mb']:,.0f} MB")
+    return figures
+
+
 def measure(n: int) -> dict[str, Any]:
     """Both runs, each in a fresh interpreter; printed as it goes."""
     figures: dict[str, Any] = {}
@@ -134,8 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("units", nargs="?", type=int, default=1_000_000)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--trace-memory", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--stream", type=int, metavar="N", help="instead: a file of N units through the streaming driver")
+    p.add_argument("--stream-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.child:
+    if args.stream_child:
+        print(json.dumps(stream_child(args.stream_child[1], args.stream_child[0])))
+    elif args.stream:
+        measure_stream(args.stream)
+    elif args.child:
         print(json.dumps(run(args.units, args.trace_memory)))
     else:
         measure(args.units)
