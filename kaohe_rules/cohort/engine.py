@@ -6,7 +6,7 @@ so it works on the few values per unit the policy hands it (:class:`RankRow`,
 
 * unit ids in one sorted list (a standing is found by bisection, no per-unit dict);
 * per unit a category number, a rank, the size of its tie, the band a quota left it
-  in and that quota: machine integers in :mod:`array` columns (22 bytes a unit);
+  in and that quota: machine integers in :mod:`array` columns (16 bytes a unit);
 * the ranking keys only while ranking, as exact scaled integers (a key ``87.5`` is the
   integer ``875`` at scale 1; when a finer key arrives the column is rescaled), never
   as :class:`~decimal.Decimal` objects (104 bytes each);
