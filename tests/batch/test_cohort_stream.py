@@ -245,3 +245,22 @@ def test_a_real_unit_file_streams(tmp_path: Path) -> None:
     got = list(evaluate_cohort_file(policy, path))
     expected = policy.evaluate_cohort(units)
     assert [i.result.to_dict() for i in got if i.ok] == [i.result.to_dict() for i in expected if i.ok]  # type: ignore[union-attr]
+
+
+def test_permuting_a_real_batch_changes_no_result() -> None:
+    """The issue's law on whole results: the same units in any order, the same result for each unit."""
+    import random
+
+    import kaohe_rules
+
+    policy = kaohe_rules.load(COHORT_POLICY)
+    units = [u for u in real_units() if u["id"] != "u5"]  # no failed row: its row number would move
+    for u in units[::4]:
+        u["facts"] = {"扣分": 3, "死亡人数": 1}  # ties across the quota's limit
+    base = {i.unit_id: i.result.to_dict() for i in evaluate_cohort_stream(policy, lambda: units)}  # type: ignore[union-attr]
+    shuffler = random.Random(11)
+    for _ in range(3):
+        shuffled = units[:]
+        shuffler.shuffle(shuffled)
+        got = {i.unit_id: i.result.to_dict() for i in evaluate_cohort_stream(policy, lambda s=shuffled: s)}  # type: ignore[union-attr]
+        assert got == base
