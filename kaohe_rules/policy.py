@@ -355,14 +355,15 @@ class Policy:
         if site is not None and not site.reordered:
             return site, exc
         try:
-            self.program.run_traced(category, facts, [], standing)
+            self._run_traced(category, facts, [], standing)
         except Exception as first:  # the failure is expected: the traced evaluator's own place and error
             return module.traced_map.locate(first.__traceback__) or site, first
         return site, exc  # pragma: no cover - the traced evaluator computes the same values
 
-    def _run_traced(self, category: str, facts: dict[str, object], events: list[tuple[Any, ...]]) -> None:
+    def _run_traced(self, category: str, facts: dict[str, object], events: list[tuple[Any, ...]],
+                    standing: Standing | None = None) -> None:
         """The traced evaluator under the engine's context, recording into ``events`` as it goes."""
-        self.program.run_traced(category, facts, events)
+        self.program.run_traced(category, facts, events, standing)
 
     def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
                       workers: int | None = None) -> Iterator[BatchItem]:

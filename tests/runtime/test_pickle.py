@@ -98,6 +98,12 @@ def cohort_error(tmp_path: Path) -> KaoheError:
     return raised(lambda: rank_rows([row, row], spec))
 
 
+def cohort_required(tmp_path: Path) -> KaoheError:
+    """A unit of a cohort policy assessed alone, without provisional=True (issue #11 C)."""
+    policy = kaohe_rules.load(Path(__file__).resolve().parents[1] / "data" / "interpreter" / "cohort.kh")
+    return raised(lambda: policy.evaluate({"id": "u1", "category": "部门", "facts": {}}))
+
+
 def with_notes() -> KaoheError:
     error = KaoheError("something went wrong")
     error.add_note("while loading p.kh")
@@ -110,6 +116,7 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "FactError": lambda _: fact_error(),
     "EvaluationError": lambda _: evaluation_error(),
     "CohortError": cohort_error,
+    "CohortRequired": cohort_required,
     "UnitInputError": unit_input_error,
     "CaseFileError": case_file_error,
     "MutantFileError": mutant_file_error,
