@@ -230,3 +230,27 @@ def test_every_duplicate_is_named_in_the_error() -> None:
     assert "rows 2 and 4); 1 more repeated rows" in str(caught.value)
     again = pickle.loads(pickle.dumps(caught.value))
     assert again.duplicates == ("a", "b")
+
+
+def test_the_per_unit_state_is_compact() -> None:
+    """Bounded memory (issue #11): the standings hold ~90 bytes a unit, ranking peaks well under 300."""
+    import tracemalloc
+
+    n = 5_000
+    scores = [D(s) / 10 for s in range(400, 1001)]
+    cohort = spec(CategoryCohort("县区", 4, ()), keys=2)
+
+    def rows() -> object:
+        for i in range(n):
+            yield RankRow(f"unit-{i:07d}", "县区", True, (scores[i % 601], D(-(i % 3))), scores[i % 601])
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        standings = rank_rows(rows(), cohort)  # type: ignore[arg-type]
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (held - base) / n < 120 and (peak - base) / n < 300, ((held - base) / n, (peak - base) / n)
+    assert standings.nbytes() / n < 110
+    assert standings["unit-0000000"].rank == 1 + sum(1 for i in range(n) if (i % 601, -(i % 3)) > (0, 0))
