@@ -182,6 +182,9 @@ def _same_rows(rows: Iterable[UnitRow], state: _Rows) -> Iterator[tuple[int, Uni
         if position >= len(state.state):
             raise CohortError(f"the units changed between passes: row {position + 1} was not there in the first pass "
                               f"({len(state.state)} rows)")
+        if (state.state[position] == _UNREADABLE) != (row.unit is None):
+            raise CohortError(f"the units changed between passes: row {position + 1} is "
+                              f"{'unreadable' if row.unit is None else 'readable'} now, was not in the first pass")
         if state.state[position] in (_OK, _DUPLICATE, _FAILED_RANKED):
             unit_id = unit_id_of(row.unit) if row.unit is not None else None
             if unit_id is None or _crc(unit_id) != state.crc[position]:

@@ -264,3 +264,18 @@ def test_permuting_a_real_batch_changes_no_result() -> None:
         shuffler.shuffle(shuffled)
         got = {i.unit_id: i.result.to_dict() for i in evaluate_cohort_stream(policy, lambda s=shuffled: s)}  # type: ignore[union-attr]
         assert got == base
+
+
+def test_a_row_that_becomes_readable_between_passes_is_refused() -> None:
+    calls = []
+
+    def rows() -> Iterator[UnitRow]:
+        calls.append(1)
+        yield UnitRow(0, "row 1", unit("a", 95), None)
+        if len(calls) == 1:
+            yield UnitRow(1, "row 2", None, "not JSON")
+        else:
+            yield UnitRow(1, "row 2", unit("b", 99), None)
+
+    with pytest.raises(CohortError, match="row 2 is readable now"):
+        list(assess_rows(FakePolicy(), rows))
