@@ -6,7 +6,7 @@ so it works on the few values per unit the policy hands it (:class:`RankRow`,
 
 * unit ids in one sorted list (a standing is found by bisection, no per-unit dict);
 * per unit a category number, a rank, the size of its tie, the band a quota left it
-  in and that quota: machine integers in :mod:`array` columns (22 bytes a unit);
+  in and that quota: machine integers in :mod:`array` columns (16 bytes a unit);
 * the ranking keys only while ranking, as exact scaled integers (a key ``87.5`` is the
   integer ``875`` at scale 1; when a finer key arrives the column is rescaled), never
   as :class:`~decimal.Decimal` objects (104 bytes each);
@@ -55,15 +55,16 @@ class CohortError(KaoheError):
     lowest band (nowhere to demote to).  ``unit`` names the unit when there is one.
     """
 
-    def __init__(self, message: str, unit: str | None = None) -> None:
+    def __init__(self, message: str, unit: str | None = None, duplicates: tuple[str, ...] = ()) -> None:
         self.unit = unit
         self.message = message
+        self.duplicates = tuple(duplicates)  # every unit id given twice (so a driver can refuse those rows and rerun)
         super().__init__(f"unit {unit!r}: {message}" if unit is not None else message)
 
-    _init_fields = ("unit", "message")
+    _init_fields = ("unit", "message", "duplicates")
 
     def _init_args(self) -> tuple[object, ...]:
-        return (self.message, self.unit)
+        return (self.message, self.unit, self.duplicates)
 
 
 @attrs.frozen
@@ -298,10 +299,12 @@ def rank_rows(rows: Iterable[RankRow], spec: CohortSpec, *,
                                                                 reasons.get(spec_cat.category)))
     members.clear()
     order = sorted(range(n), key=ids.__getitem__)
-    for a, b in zip(order, order[1:]):
-        if ids[a] == ids[b]:
-            raise CohortError(f"appears twice in cohort {spec.name} (rows {min(a, b) + 1} and {max(a, b) + 1})",
-                              ids[a])
+    twice = [(a, b) for a, b in zip(order, order[1:]) if ids[a] == ids[b]]
+    if twice:
+        a, b = twice[0]
+        more = f"; {len(twice) - 1} more repeated rows" if len(twice) > 1 else ""
+        raise CohortError(f"appears twice in cohort {spec.name} (rows {min(a, b) + 1} and {max(a, b) + 1}){more}",
+                          ids[a], tuple(sorted({ids[a] for a, _ in twice})))
     return Standings(
         spec.name, categories, [ids[i] for i in order], names,
         array("I", (cat[i] for i in order)), array("I", (rank[i] for i in order)),

@@ -221,3 +221,36 @@ def test_quotas_leave_other_fields_alone_and_the_error_pickles() -> None:
     error = CohortError("appears twice", "a")
     again = pickle.loads(pickle.dumps(error))
     assert (type(again), again.unit, str(again)) == (CohortError, "a", str(error))
+
+
+def test_every_duplicate_is_named_in_the_error() -> None:
+    with pytest.raises(CohortError) as caught:
+        rank_rows([row("b", "1"), row("a", "2"), row("b", "3"), row("a", "4"), row("c", "5")], spec())
+    assert caught.value.duplicates == ("a", "b") and caught.value.unit == "a"
+    assert "rows 2 and 4); 1 more repeated rows" in str(caught.value)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert again.duplicates == ("a", "b")
+
+
+def test_the_per_unit_state_is_compact() -> None:
+    """Bounded memory (issue #11): the standings hold ~90 bytes a unit, ranking peaks well under 300."""
+    import tracemalloc
+
+    n = 5_000
+    scores = [D(s) / 10 for s in range(400, 1001)]
+    cohort = spec(CategoryCohort("县区", 4, ()), keys=2)
+
+    def rows() -> object:
+        for i in range(n):
+            yield RankRow(f"unit-{i:07d}", "县区", True, (scores[i % 601], D(-(i % 3))), scores[i % 601])
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        standings = rank_rows(rows(), cohort)  # type: ignore[arg-type]
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (held - base) / n < 120 and (peak - base) / n < 300, ((held - base) / n, (peak - base) / n)
+    assert standings.nbytes() / n < 110
+    assert standings["unit-0000000"].rank == 1 + sum(1 for i in range(n) if (i % 601, -(i % 3)) > (0, 0))
