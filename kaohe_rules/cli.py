@@ -347,13 +347,20 @@ def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tup
 
 
 def _assess_cohort(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tuple[UnitRow, BatchItem | None]]:
-    """A cohort policy's rows (issue #11 C): every row read, then assessed together (``evaluate_cohort``).
+    """A cohort policy's rows (issue #11 C), assessed together, in file order.
 
-    A row that could not be read goes in as a unit the policy refuses, so that its absence
-    makes the results provisional (its category is unknown: every category) instead of
-    silently ranking the others without it.  The rows are held in memory; the streaming
-    two-pass driver of the cohort engine is the way for files larger than memory.
+    A file is read once per pass by the cohort engine's streaming driver
+    (:func:`kaohe_rules.cohort.stream.assess_rows`): between passes it keeps the compact
+    standings, never the results.  Standard input cannot be read twice: its rows are held,
+    and a row that could not be read goes in as a unit the policy refuses, so that its
+    absence makes the results provisional (its category is unknown: every category)
+    instead of silently ranking the others without it.
     """
+    if path != "-":
+        from .cohort.stream import assess_rows as assess_cohort_rows
+
+        yield from assess_cohort_rows(policy, lambda: iter_units(path, policy, _encoding(args)))
+        return
     rows = list(iter_units(path, policy, _encoding(args)))
     items = policy.evaluate_cohort([row.unit if row.unit is not None else _UNREADABLE for row in rows])
     for row, item in zip(rows, items):
