@@ -471,7 +471,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "kind": {"enum": ["deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band",
                                   "band_test", "rating", "consequence", "reward", "fine", "share", "sanction",
-                                  "effects", "effect"]},
+                                  "effects", "effect", "standing"]},
                 "id": {"type": "string"}, "label": {"type": ["string", "null"]},
                 "citation": {"type": ["string", "null"]}, "value": _VALUE,
                 "reads": {"type": "object", "additionalProperties": _VALUE},
@@ -508,10 +508,14 @@ SCHEMA: dict[str, Any] = {
                 "effects": {"type": "array", "items": {
                     "type": "object", "required": ["kind", "clause", "value", "before", "after"],
                     "additionalProperties": False,
-                    "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed"]},
+                    "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed",
+                                                     "quota"]},
                                    "clause": {"type": "string"}, "value": _VALUE, "before": _VALUE,
                                    "after": _VALUE}}},
                 "consequences": {"$ref": "#/$defs/consequences"},
+                # issue #11 C, a cohort policy only: the unit's standing (null: assessed alone) and why provisional
+                "standing": {"type": ["object", "null"], "additionalProperties": _VALUE},
+                "provisional": {"type": ["string", "null"]},
                 "general_consequences": {"type": "array", "items": {"$ref": "#/$defs/consequences"}},
                 "reported": {"type": "object", "additionalProperties": {
                     "type": "object", "required": ["label", "citation", "value"], "additionalProperties": False,
