@@ -371,7 +371,11 @@ class Policy:
 
         ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.batch.pool`): the
         same items in the same order, streamed; ``None`` or 1 assesses in this process.
+        A policy with a cohort block ranks its units across the batch: the units are assessed
+        together (:meth:`evaluate_cohort`), not one by one.
         """
+        if self._cohort_spec is not None:  # issue #11 C
+            return iter(self.evaluate_cohort(units, trace=trace, workers=workers))
         return serial.evaluate_many(self, units, trace=trace, workers=workers)
 
     def assess_row(self, index: int, unit: object, *, trace: bool = False) -> BatchItem:

@@ -161,3 +161,11 @@ def test_a_cohort_policy_without_quotas_writes_no_quota_step() -> None:
     assert "demoted_to" not in policy.generated_source
     results = by_id(policy.evaluate_cohort(BATCH))
     assert results["B"].rating == "优秀" and results["B"].effects == ()
+
+
+def test_evaluate_many_assesses_a_cohort_policy_together(policy: Any) -> None:
+    many = [(i.unit_id, i.result.rating, i.result.standing.rank) for i in policy.evaluate_many(BATCH)]
+    together = [(i.unit_id, i.result.rating, i.result.standing.rank) for i in policy.evaluate_cohort(BATCH)]
+    assert many == together
+    row = policy.assess_row(0, BATCH[0])
+    assert isinstance(row.error, CohortRequired) and row.result is None
