@@ -303,7 +303,8 @@ def _money_parts_exact(c: Any, rest: set[str]) -> str | None:
 
 
 #: The order rating effects apply in (docs/language.md, "Order of application").
-_EFFECT_ORDER = {"score": 0, "requires": 1, "cap": 2, "downgrade": 3, "rating": 4, "vetoed": 4}
+_EFFECT_ORDER = {"score": 0, "requires": 1, "cap": 2, "downgrade": 3, "rating": 4, "vetoed": 4,
+                 "quota": 5}  # issue #11 C: the cohort quota step, step 10
 
 
 def _effects_lawful(policy: Policy, result: Result) -> tuple[str, str] | None:
@@ -335,7 +336,8 @@ def _effects_lawful(policy: Policy, result: Result) -> tuple[str, str] | None:
         if later.before != earlier.after:
             return law, f"{later.kind} {later.clause} starts at {later.before}, not at {earlier.after}"
     with engine_context():
-        reference = interpret(policy.checked, result.category, dict(result.facts))[RAW_EFFECTS]
+        # a cohort policy's result with the standing it was assessed with (issue #11 C)
+        reference = interpret(policy.checked, result.category, dict(result.facts), result.standing)[RAW_EFFECTS]
     if [tuple(e) for e in reference[1]] != [tuple(e) for e in result.raw[RAW_EFFECTS][1]]:
         return law, f"the reference interpreter applies {reference[1]}, the evaluator {result.raw[RAW_EFFECTS][1]}"
     return None
