@@ -122,11 +122,14 @@ def _category_of(unit: object) -> str | None:
 def provisional_reasons(failed: Mapping[str | None, list[int]], categories: Iterable[str]) -> dict[str, str]:
     """Per category, why its standings may change: the rows that could not be assessed.
 
-    A row of unknown category (unreadable, or without a category) concerns every category.
-    The text is ``evaluate_cohort``'s: "2 units of 县区 could not be assessed (rows 3, 7);
-    ranks and quotas may change", with at most :data:`SHOWN_ROWS` rows named.
+    A row of unknown category (unreadable, without a category, or naming one that is not
+    among ``categories`` — a label, a misspelling) concerns every category: a failed row
+    never leaves a standing unmarked.  The text is ``evaluate_cohort``'s: "2 units of 县区
+    could not be assessed (rows 3, 7); ranks and quotas may change", with at most
+    :data:`SHOWN_ROWS` rows named.
     """
-    unknown = failed.get(None, [])
+    categories = list(categories)
+    unknown = [row for key, rows in failed.items() if key is None or key not in categories for row in rows]
     out: dict[str, str] = {}
     for category in categories:
         rows = sorted(set(failed.get(category, [])) | set(unknown))

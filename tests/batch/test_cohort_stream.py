@@ -279,3 +279,13 @@ def test_a_row_that_becomes_readable_between_passes_is_refused() -> None:
 
     with pytest.raises(CohortError, match="row 2 is readable now"):
         list(assess_rows(FakePolicy(), rows))
+
+
+def test_a_failed_row_naming_no_known_category_marks_every_category() -> None:
+    from kaohe_rules.cohort.stream import provisional_reasons
+
+    reasons = provisional_reasons({"县区政府": [4], "部门": [2]}, ["县区", "部门"])
+    assert reasons == {"县区": "1 unit of 县区 could not be assessed (row 4); ranks and quotas may change",
+                       "部门": "2 units of 部门 could not be assessed (rows 2, 4); ranks and quotas may change"}
+    many = provisional_reasons({"县区": list(range(1, 26))}, ["县区"])
+    assert many["县区"].startswith("25 units of 县区 could not be assessed (rows 1, 2,") and "20 and 5 more)" in many["县区"]
