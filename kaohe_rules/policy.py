@@ -456,6 +456,7 @@ class Policy:
         for the batch signature; the passes run in this process.
         """
         from .cohort import apply_quotas, rank_rows  # the cohort engine (batch layer), loaded only here
+        from .cohort.stream import provisional_reasons
 
         spec = self._cohort_spec
         if spec is None:
@@ -501,13 +502,13 @@ class Policy:
                 if quota_row.band < len(self.checked.cohort.bands.get(quota_row.category, ())):  # type: ignore[union-attr]
                     quota_rows.append(quota_row)  # a rating that is no band of the category holds no band here
             standings = apply_quotas(quota_rows, standings, spec)
-        provisional = _provisional_texts(failed)
+        provisional = provisional_reasons(failed, self.categories)  # the streaming driver's texts, the same rule
         for index, unit in enumerate(rows):
             assessed = items[index]
             if assessed is None or assessed.result is None:
                 continue
             standing = standings[assessed.result.unit_id]
-            reason = provisional.get(assessed.result.category, provisional.get(None))
+            reason = provisional.get(assessed.result.category)
             if reason is not None:
                 standing = attrs.evolve(standing, provisional=reason)
             items[index] = self._cohort_row(index, unit, standing, trace)
@@ -534,16 +535,3 @@ def _category_of(unit: object) -> str | None:
         if isinstance(category, str):
             return category
     return None
-
-
-def _provisional_texts(failed: Mapping[str | None, list[int]]) -> dict[str | None, str]:
-    """Per category, why its standings may change: the rows that could not be assessed."""
-    out: dict[str | None, str] = {}
-    unknown = failed.get(None, [])
-    for category, numbers in failed.items():
-        rows = sorted(set(numbers) | set(unknown))
-        units = "unit" if len(rows) == 1 else "units"
-        where = f"of {category} " if category is not None else ""
-        out[category] = (f"{len(rows)} {units} {where}could not be assessed (row{'s' if len(rows) > 1 else ''} "
-                         f"{', '.join(map(str, rows))}); ranks and quotas may change")
-    return out

@@ -169,3 +169,12 @@ def test_evaluate_many_assesses_a_cohort_policy_together(policy: Any) -> None:
     assert many == together
     row = policy.assess_row(0, BATCH[0])
     assert isinstance(row.error, CohortRequired) and row.result is None
+
+
+def test_a_failed_row_named_by_label_marks_every_category(policy: Any) -> None:
+    """A row whose category is written as its label (or misspelt) may belong to any category: none is left unmarked."""
+    bad = {"id": "X", "category": "县（区）", "facts": {"扣分": "many"}}
+    items = policy.evaluate_cohort([*BATCH, bad])
+    assert items[-1].error is not None
+    assert all(item.result.provisional for item in items[:-1])  # type: ignore[union-attr]
+    assert "row 7" in (items[-2].result.provisional or "")  # type: ignore[union-attr]
