@@ -11,6 +11,7 @@ the connecting words are translated.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
@@ -178,7 +179,7 @@ _TEXT = {
 _COHORT_TEXT = {
     "zh": {
         "provisional_alone": "暂定结果：单独评定，未与同批单位一起排名，无名次，未执行名额限制",
-        "provisional_batch": "暂定结果：同批有单位未能评定，名次和名额限制可能变化（{reason}）",
+        "provisional_batch": "暂定结果：{reason}，名次和名额限制可能变化",
         "rank": "名次",
         "rank_of": "{rank}/{count}（按{keys}；并列同名次{tied}）",
         "rank_tied": "，与另{n}个单位并列",
@@ -300,7 +301,8 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     w(t["title"].format(unit=result.name or result.unit_id))
     w("=" * 40)
     if checked.cohort is not None and result.provisional is not None:  # issue #11 C: 暂定结果
-        w(t["provisional_alone"] if result.standing is None else t["provisional_batch"].format(reason=result.provisional))
+        w(t["provisional_alone"] if result.standing is None else
+          t["provisional_batch"].format(reason=_provisional_reason(result.provisional, lang)))
     w(f"{t['unit']}{sep}{result.name or ''} ({result.unit_id})")
     category = checked.categories[result.category]
     w(f"{t['category']}{sep}{category.label or category.name}")
@@ -633,3 +635,16 @@ def _quota_text(t: Mapping[str, str], step: EffectStep) -> str:
     rank = value.get("rank")
     place = t["quota_place"].format(rank=rank) if rank is not None else t["quota_unranked"]
     return t["effect_quota"].format(quota=quota, place=place, after=step.after)
+
+
+_FAILED_ROWS = re.compile(r"(\d+) units? of (.+) could not be assessed \(rows? ([^)]*)\); ranks and quotas may change")
+
+
+def _provisional_reason(reason: str, lang: str) -> str:
+    """The engine's reason ("2 units of 县区 could not be assessed (rows 3, 7); …") as the explanation's language says it."""
+    match = _FAILED_ROWS.fullmatch(reason)
+    if lang != "zh" or match is None:
+        return reason
+    count, category, rows = match.groups()
+    rows = re.sub(r" and (\d+) more$", r"等（另\1行）", rows).replace(", ", "、")
+    return f"{category}有{count}个单位未能评定（第{rows}行）"
