@@ -194,14 +194,13 @@ _COHORT_TEXT = {
         "quota_share": "{band}不超过{percent}（{of}{base}个单位中{limit}个）",
         "quota_of_ranked": "参加排名的",
         "quota_count": "{band}不超过{limit}个",
-        "effect_quota": "名额限制：{quota}，{place}，降为{after}",
+        "effect_quota": "名额限制：{quota}，{place}，降为{after}（{before}→{after}）",
         "quota_place": "本单位名次{rank}",
         "quota_unranked": "本单位未参加排名",
     },
     "en": {
         "provisional_alone": "PROVISIONAL: assessed alone, not ranked with its batch: no rank, no quota applied",
-        "provisional_batch": "PROVISIONAL: units of the batch could not be assessed; the rank and quotas may change "
-                             "({reason})",
+        "provisional_batch": "PROVISIONAL: {reason}",
         "rank": "Rank",
         "rank_of": "{rank} of {count} (by {keys}; ties share a rank{tied})",
         "rank_tied": ", tied with {n} other unit(s)",
@@ -216,7 +215,7 @@ _COHORT_TEXT = {
         "quota_share": "at most {percent} {band} ({limit} of {base} {of}units)",
         "quota_of_ranked": "ranked ",
         "quota_count": "at most {limit} {band}",
-        "effect_quota": "quota: {quota}; {place}: lowered to {after}",
+        "effect_quota": "quota: {quota}; {place}: lowered to {after} ({before} → {after})",
         "quota_place": "this unit ranks {rank}",
         "quota_unranked": "this unit is not ranked",
     },
@@ -634,7 +633,7 @@ def _quota_text(t: Mapping[str, str], step: EffectStep) -> str:
         quota = t["quota_count"].format(band=band, limit=limit)
     rank = value.get("rank")
     place = t["quota_place"].format(rank=rank) if rank is not None else t["quota_unranked"]
-    return t["effect_quota"].format(quota=quota, place=place, after=step.after)
+    return t["effect_quota"].format(quota=quota, place=place, before=step.before, after=step.after)
 
 
 _FAILED_ROWS = re.compile(r"(\d+) units? of (.+) could not be assessed \(rows? ([^)]*)\); ranks and quotas may change")

@@ -49,7 +49,7 @@ def test_eval_json_lines_carry_the_standing(capsys: pytest.CaptureFixture[str], 
 def test_explain_and_whynot_name_rank_and_quota(capsys: pytest.CaptureFixture[str], units: Path) -> None:
     code, out, err = run(capsys, "explain", POLICY, units, "--id", "D")
     assert code == 0, err
-    assert "名次：4/5" in out and "名额限制：良好不超过50%（参加排名的5个单位中2个），本单位名次4，降为合格" in out
+    assert "名次：4/5" in out and "名额限制：良好不超过50%（参加排名的5个单位中2个），本单位名次4，降为合格（良好→合格）" in out
     code, out, err = run(capsys, "whynot", POLICY, units, "--id", "D")
     assert code == 0, err
     assert "名额限制" in out

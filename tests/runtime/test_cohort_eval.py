@@ -107,10 +107,10 @@ def test_explanation_names_rank_and_quota(policy: Any) -> None:
     results = by_id(policy.evaluate_cohort(BATCH))
     zh = results["B"].explain()
     assert "名次：2/4（按最终得分；并列同名次，与另1个单位并列）" in zh
-    assert "名额限制：优秀不超过40%（5个单位中2个），本单位名次2，降为良好〔第十一条〕" in zh
+    assert "名额限制：优秀不超过40%（5个单位中2个），本单位名次2，降为良好（优秀→良好）〔第十一条〕" in zh
     en = results["D"].explain("en")
     assert "Rank: 4 of 4 (by final score; ties share a rank)" in en
-    assert "quota: at most 50% 良好 (2 of 4 ranked units); this unit ranks 4: lowered to 合格" in en
+    assert "quota: at most 50% 良好 (2 of 4 ranked units); this unit ranks 4: lowered to 合格 (良好 → 合格)" in en
 
 
 def test_the_final_score_ranks_after_score_effects(policy: Any) -> None:
