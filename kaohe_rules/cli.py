@@ -181,7 +181,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         output.protect_policy(policy)
     out = out_stream()
     progress = Progress.for_stream(sys.stderr, args.quiet, lambda n, rate: text("progress", lang, n=n, rate=rate))
-    if args.format == "jsonl" and workers > 1:
+    if args.format == "jsonl" and workers > 1 and policy.cohort is None:  # a cohort is assessed together (_assess)
         return _eval_jsonl_parallel(policy, args, out, workers, progress)
     with contextlib.ExitStack() as stack:
         document_writer: JsonDocumentWriter | None = None

@@ -70,3 +70,10 @@ def test_report_ranks_by_the_cohort(capsys: pytest.CaptureFixture[str], units: P
     code, out, err = run(capsys, "report", POLICY, units)
     assert code == 0, err
     assert "| 4 | D | 丁县 | 95 |" in out and "| — | F | 某企业 | 100 |" in out
+
+
+def test_workers_do_not_split_a_cohort(capsys: pytest.CaptureFixture[str], units: Path) -> None:
+    code, out, err = run(capsys, "eval", POLICY, units, "--format", "jsonl", "--workers", "2")
+    assert code == 0, err
+    by_id = {line["unit"]["id"]: line for line in map(json.loads, out.splitlines())}
+    assert by_id["D"]["standing"]["rank"] == 4 and by_id["D"]["rating"] == "合格"
