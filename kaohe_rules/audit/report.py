@@ -206,6 +206,8 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
         # like the CLI's 通报: by rating first (a vetoed unit ranks with its rating), then by score
         rows_in = sorted((r for r in results if r.category == category),
                          key=lambda r: (order[r.rating], -r.score, r.unit_id))
+        if checked.cohort is not None:  # issue #11 C: by the cohort rank, the units not ranked after
+            rows_in.sort(key=lambda r: (_cohort_rank(r) is None, _cohort_rank(r) or 0))
         if not rows_in:
             continue
         blocks.append(Heading(2, f"{info.label or category}（{plain_decimal(info.total)}）" if lang == "zh"
@@ -218,7 +220,12 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
             deferred = "；".join(f"{d.label or d.name} → {d.to}" for d in r.deferred)
             reported = tuple(_scalar(v.value) for v in r.reported.values()) if checked.reported else ()
             reported += period_row(r)  # issue #11 P: each period's score and rating (none without periods)
-            rows.append((str(rank), r.unit_id, r.name or "", plain_decimal(r.score),
+            if checked.cohort is not None:  # the 名次 column is the cohort rank ("—": not ranked)
+                place = _cohort_rank(r)
+                shown_rank = str(place) if place is not None else "—"
+            else:
+                shown_rank = str(rank)
+            rows.append((shown_rank, r.unit_id, r.name or "", plain_decimal(r.score),
                          r.band or "—", r.rating_label, vetoes or "—",
                          _signed(r), deferred or "—", *reported))
             css.append(f"rating-{checked.rating_index(r.rating)}-of-{len(checked.ratings.ratings)}"
@@ -555,3 +562,9 @@ def batch_report(policy: Policy | Program, results: Sequence[Result], errors: Se
 def unit_report(result: Result, fmt: str = "md", lang: str = "zh") -> str:
     blocks = unit_blocks(result, lang)
     return to_html(blocks, lang) if fmt == "html" else to_markdown(blocks)
+
+
+def _cohort_rank(result: Result) -> int | None:
+    """A cohort policy's rank of a result (issue #11 C); None when it is not ranked."""
+    standing = result.standing
+    return standing.rank if standing is not None else None

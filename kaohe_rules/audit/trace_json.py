@@ -43,6 +43,7 @@ from .. import limits
 from ..errors import KaoheError
 from ..language.abi import RAW_EFFECTS
 from ..language.types import Type
+from ..runtime.cohort import standing_dict
 from ..runtime.trace import canonical, money_text, short_file
 
 if TYPE_CHECKING:
@@ -169,6 +170,10 @@ def result_section(result: Result) -> dict[str, Any]:
         extra["periods"] = [{"name": p.name, "label": p.label, "weight": canonical(p.weight),
                              "score": canonical(p.score), "rating": p.rating, "weighted": canonical(p.weighted)}
                             for p in result.periods]
+    if checked.cohort is not None:  # issue #11 C: only for a policy with a cohort block
+        standing = result.standing
+        extra["standing"] = None if standing is None else canonical(standing_dict(standing))
+        extra["provisional"] = result.provisional
     bonus: dict[str, Any] = {}
     if result.program.checked.categories[result.category].has_bonus:  # only then: other documents keep their shape
         bonus = {"base_score": canonical(result.base_score), "bonus": canonical(result.bonus)}
@@ -477,7 +482,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "kind": {"enum": ["deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band",
                                   "band_test", "rating", "consequence", "reward", "fine", "share", "sanction",
-                                  "effects", "effect", "period"]},
+                                  "effects", "effect", "standing", "period"]},
                 "id": {"type": "string"}, "label": {"type": ["string", "null"]},
                 "citation": {"type": ["string", "null"]}, "value": _VALUE,
                 "reads": {"type": "object", "additionalProperties": _VALUE},
@@ -514,10 +519,14 @@ SCHEMA: dict[str, Any] = {
                 "effects": {"type": "array", "items": {
                     "type": "object", "required": ["kind", "clause", "value", "before", "after"],
                     "additionalProperties": False,
-                    "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed"]},
+                    "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed",
+                                                     "quota"]},
                                    "clause": {"type": "string"}, "value": _VALUE, "before": _VALUE,
                                    "after": _VALUE}}},
                 "consequences": {"$ref": "#/$defs/consequences"},
+                # issue #11 C, a cohort policy only: the unit's standing (null: assessed alone) and why provisional
+                "standing": {"type": ["object", "null"], "additionalProperties": _VALUE},
+                "provisional": {"type": ["string", "null"]},
                 "general_consequences": {"type": "array", "items": {"$ref": "#/$defs/consequences"}},
                 "periods": {"type": "array", "items": {  # issue #11 P: only for a policy with periods
                     "type": "object", "required": ["name", "label", "weight", "score", "rating", "weighted"],

@@ -25,7 +25,7 @@ from ..language.visitor import ExprVisitor
 from ..numeric import scales_by_percent
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter
-from .frame import SCORE_KEY, Frame, score_key
+from .frame import COHORT_ATTRIBUTES, SCORE_KEY, Frame, score_key
 
 _EMPTY_AGGREGATE = {"count": "0", "sum": "0", "any": "False", "all": "True", "min": "None", "max": "None",
                     "increasing": "True", "decreasing": "True"}
@@ -166,6 +166,8 @@ class ExprCompiler(ExprVisitor[str]):
             return self.frame.symbols[SCORE_KEY]
         if kind in _PERIOD_KINDS:  # issue #11 P
             return period_name(res.kind, res.value)
+        if kind == "cohort":  # a cohort value: read from the unit's standing ``C`` (issue #11 C)
+            return COHORT_ATTRIBUTES[res.name]
         raise AssertionError(kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> str:

@@ -26,6 +26,7 @@ from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter, Site
 from .exprs import Context, ExprCompiler, indexed_at
+from .frame import COHORT_PARAMETER as COHORT_PARAMETER
 from .frame import SCORE_KEY, Frame, Symbols, score_key
 
 #: where an error after the last target (sections, score, vetoes, bands, outcomes) is reported
@@ -155,7 +156,8 @@ class UnitCompiler:
         """``def name(f, T):`` — facts read from the dict ``f``; returns the sections' output order."""
         ctx = self.context(out)
         frame = Frame(Symbols(), traced=traced)
-        out.writeline(f"def {name}(f, T):")
+        # a cohort policy (issue #11 C): the unit's standing as a third parameter
+        out.writeline(f"def {name}(f, T{', ' + COHORT_PARAMETER if self.policy.cohort is not None else ''}):")
         with out.indent():
             for fact in plan.facts:
                 out.writeline(f"{frame.symbols.fact(fact)} = f[{ctx.key(fact)}]")
@@ -215,6 +217,8 @@ class _Body:
                 self._period_results(periodic, order, section_locals, target_locals)
             self._declare_scores(target_locals, section_locals)
             self._vetoes_and_rating()
+            if self.policy.cohort is not None:  # nothing is generated for a policy without a cohort block
+                self._cohort()
         for rating_name, outcome in self.policy.outcomes.items():
             with out.at(Site(LATE_WHERE, outcome.span)):
                 self._outcome(outcome, self._ratings.index(rating_name))
@@ -225,10 +229,13 @@ class _Body:
             out.writeline(f"OUT = (OUT, ({''.join(f'G{g}, ' for g in range(len(self.policy.general_outcomes)))}))")
         sections_tuple = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
         targets_tuple = "(" + "".join(f"{t}, " for t in target_locals) + ")"
-        return tuple(order), (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
-                              f"{self._effects_value}, "
-                              + ("BASE, BONUS" if plan.category.has_bonus else "SCORE, 0")
-                              + (", PR)" if self.policy.periods is not None else ")"))
+        returned = (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
+                    f"{self._effects_value}, " + ("BASE, BONUS)" if plan.category.has_bonus else "SCORE, 0)"))
+        if self.policy.cohort is not None:  # the ranking keys and ``among`` (abi.RAW_COHORT)
+            returned = returned[:-1] + ", CO)"
+        if self.policy.periods is not None:  # the periods' results, last (abi.RAW_PERIODS, issue #11 P)
+            returned = returned[:-1] + ", PR)"
+        return tuple(order), returned
 
     @property
     def _ratings(self) -> list[str]:
@@ -779,6 +786,54 @@ class _Body:
             out.writeline("else:")
             out.writeline(f"    {local} = 0")
         return local
+
+
+    # ------------------------------------------------------------- cohorts (issue #11 C)
+    def _cohort(self) -> None:
+        """The ranking keys and ``among`` (``CO``), then step 10 of the documented order: the quota.
+
+        ``CO`` is ``(ranked, keys)``: ``ranked`` whether the category is ranked and ``among``
+        holds, ``keys`` oriented larger-is-better (a ``lower first`` key negated), computed
+        only for a ranked unit.  The whole key ``score`` is the final score (after score
+        effects).  The quota step applies the band the cohort stage left the unit in
+        (``C.demoted_to``, an index into the category's bands best first) when it is worse.
+        """
+        out, plan, ctx, traced = self.out, self.plan, self.ctx, self.frame.traced
+        cohort = self.policy.cohort
+        assert cohort is not None
+        category = plan.category.name
+        decl = cohort.decl
+        if category not in cohort.categories:
+            out.writeline("CO = (False, ())")
+        else:
+            with out.at(Site(f"cohort {decl.name}", decl.span)):
+                keys = []
+                for key in decl.keys:
+                    res = self.policy.resolutions.get(key.value)
+                    value = "SCORE" if res is not None and res.kind == "score" else self.exprs.visit(key.value)
+                    keys.append(f"-({value})" if key.lower_first else value)
+                ranked = "(True, (" + "".join(f"{k}, " for k in keys) + "))"
+                if decl.among is None:
+                    out.writeline(f"CO = {ranked}")
+                else:
+                    out.writeline(f"CO = {ranked} if {self.exprs.visit(decl.among)} else (False, ())")
+        if not cohort.quotas_for(category):
+            return
+        if self._effects_value == "None":  # no rating effects in this category: the quota step is its only one
+            out.writeline("EF = []")
+            self._effects_value = "(SCORE, EF)"
+        ratings = self._ratings
+        best_first = tuple(ratings.index(r) for r in cohort.bands[category])
+        with out.at(Site(f"cohort {decl.name} (quota)", decl.span)):
+            out.writeline("if C.demoted_to is not None:")
+            with out.indent():
+                out.writeline(f"_r = {ctx.const(best_first)}[C.demoted_to]")
+                out.writeline("if _r > RATING:")
+                with out.indent():
+                    out.writeline("EF.append(('quota', C.quota, C.demoted_to, RATING, _r))")
+                    if traced:
+                        out.writeline("T.append(('effect',) + EF[-1])")
+                    out.writeline("RATING = _r")
 
 
 def reads_scores(policy: CheckedPolicy) -> bool:

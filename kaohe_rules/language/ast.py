@@ -714,6 +714,52 @@ class OutcomeDecl:
         return not self.rating
 
 
+# ------------------------------------------------------------------ cohorts (issue #11 C)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class CohortKey:
+    """One ranking key of ``by``: an expression, ``higher first`` (the default) or ``lower first``.
+
+    The bare key ``score`` (the whole key) is the unit's final score, after score effects.
+    """
+
+    value: Expr
+    lower_first: bool
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Quota:
+    """``quota BAND at most N`` | ``at most P%`` [``of ranked``] [``for CATS``] [``cite``]."""
+
+    band: str
+    limit: Expr  # an int constant (a count) or a percent constant (a share of the base, rounded down)
+    of_ranked: bool  # the base is the ranked units, not every unit of the category assessed (参评单位)
+    categories: tuple[str, ...]
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class CohortDecl:
+    """``cohort NAME "label" cite … { for …; among …; by …; ties share; quota … }`` (issue #11 C).
+
+    ``keys`` empty: no ``by`` was written (the checker reports it); ``ties`` None: no ``ties``
+    (the checker reports it; ``share`` is the only tie rule).
+    """
+
+    name: str
+    label: str | None
+    cite: str | None
+    categories: tuple[str, ...]  # ``for``: the categories ranked; empty = every category
+    among: Expr | None
+    keys: tuple[CohortKey, ...]
+    ties: str | None
+    quotas: tuple[Quota, ...]
+    span: Span
+
+
 Decl = (
     Checkpoint
     | Category
@@ -729,6 +775,7 @@ Decl = (
     | BandsDecl
     | OutcomeDecl
     | PeriodsDecl
+    | CohortDecl
 )
 
 
@@ -809,6 +856,8 @@ def decl_key(decl: Decl) -> tuple[str, str]:
         return ("ratings", "")
     if isinstance(decl, BandsDecl):
         return ("bands", decl.category)
+    if isinstance(decl, CohortDecl):  # at most one per policy: a child's replaces its parent's
+        return ("cohort", "")
     if isinstance(decl, OutcomeDecl):
         if decl.for_every_rating:  # no name to override or remove: each one is its own declaration
             return ("outcome", f"\0{decl.span.file}:{decl.span.line}:{decl.span.column}")
@@ -831,4 +880,5 @@ _KIND_NAMES: dict[type, str] = {
     BandsDecl: "bands",
     OutcomeDecl: "outcome",
     PeriodsDecl: "periods",
+    CohortDecl: "cohort",
 }

@@ -111,6 +111,21 @@ class _Report:
     """Marker for a let's ``report``."""
 
 
+class _CohortPart:
+    """Marker for a part of a cohort block (``among``, ``by``, ``ties``, a quota's ``of ranked``)."""
+
+    def __init__(self, kind: str, value: Any) -> None:
+        self.kind = kind
+        self.value = value
+
+
+class _KeyOrder:
+    """Marker for a ranking key's ``higher first`` / ``lower first``."""
+
+    def __init__(self, lower: bool) -> None:
+        self.lower = lower
+
+
 class _Builder:
     """One method per grammar rule (or alias): ``rule(meta, children)`` → AST node.
 
@@ -589,6 +604,44 @@ class _Builder:
             rating=str(c[0]) if named else "", cite=self._pick(c, _Cite),
             items=tuple(x for x in c if isinstance(x, ast.OutcomeItem)),
             notes=tuple(str(x) for x in c if isinstance(x, _Note)), span=self._span(meta),
+        )
+
+    # ---------------------------------------------------------------- cohorts
+    # cohort (issue #11 C): ``cohort NAME [label] [cite] { [for …] [among …] [by …] [ties …] quota* }``
+    def cohort_among(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("among", c[0])
+
+    def cohort_by(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("by", tuple(c))
+
+    def cohort_key(self, meta: Meta, c: list[Any]) -> ast.CohortKey:
+        lower = len(c) > 1 and isinstance(c[1], _KeyOrder) and c[1].lower
+        return ast.CohortKey(value=c[0], lower_first=lower, span=self._span(meta))
+
+    def higher_first(self, meta: Meta, c: list[Any]) -> _KeyOrder:
+        return _KeyOrder(False)
+
+    def lower_first(self, meta: Meta, c: list[Any]) -> _KeyOrder:
+        return _KeyOrder(True)
+
+    def cohort_ties(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("ties", str(c[0]))
+
+    def quota_of(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("of_ranked", True)
+
+    def cohort_quota(self, meta: Meta, c: list[Any]) -> ast.Quota:
+        return ast.Quota(band=str(c[0]), limit=c[1],
+                         of_ranked=any(isinstance(x, _CohortPart) and x.kind == "of_ranked" for x in c),
+                         categories=self._pick(c, _Cats) or (), cite=self._pick(c, _Cite), span=self._span(meta))
+
+    def cohort(self, meta: Meta, c: list[Any]) -> ast.CohortDecl:
+        parts = {x.kind: x.value for x in c if isinstance(x, _CohortPart)}
+        ties = parts.get("ties")
+        return ast.CohortDecl(
+            name=str(c[0]), label=self._pick(c, _Label), cite=self._pick(c, _Cite),
+            categories=self._pick(c, _Cats) or (), among=parts.get("among"), keys=parts.get("by", ()),
+            ties=ties, quotas=tuple(x for x in c if isinstance(x, ast.Quota)), span=self._span(meta),
         )
 
     # ------------------------------------------------------------ expressions

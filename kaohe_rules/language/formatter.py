@@ -348,6 +348,28 @@ class _DeclFormatter(DeclVisitor[str]):
         return "\n".join(lines)
 
 
+    def visit_CohortDecl(self, d: ast.CohortDecl) -> str:
+        """A cohort block (issue #11 C), its parts in the grammar's order, one per line."""
+        lines = [f"cohort {d.name}{_label(d.label)}{_cite(d.cite)} {{"]
+        if d.categories:
+            lines.append(f"{_INDENT}for {', '.join(d.categories)}")
+        if d.among is not None:
+            lines.append(f"{_INDENT}among {expr(d.among)}")
+        if d.keys:
+            lines.append(f"{_INDENT}by " + ", ".join(cohort_key(k) for k in d.keys))
+        if d.ties is not None:
+            lines.append(f"{_INDENT}ties {d.ties}")
+        for q in d.quotas:
+            of = " of ranked" if q.of_ranked else ""
+            lines.append(f"{_INDENT}quota {q.band} at most {expr(q.limit, _SUM)}{of}{_for(q.categories)}{_cite(q.cite)}")
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def cohort_key(k: ast.CohortKey) -> str:
+    """One ranking key as written: ``score``, ``死亡人数 lower first`` (``higher first`` is the default)."""
+    return expr(k.value) + (" lower first" if k.lower_first else "")
+
 
 _EXPRS = _ExprFormatter()
 _DECLS = _DeclFormatter()

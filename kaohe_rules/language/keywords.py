@@ -21,7 +21,8 @@ KEYWORDS = frozenset(
     points full when deduct unless per cap proportional score veto on because ratings vetoed
     bands outcome reward fine share rest sanction override remove if then else and or not is
     none set true false list of count sum any all min max it by increasing decreasing add bonus
-    periods weight streak only""".split()
+    periods weight streak only
+    cohort among higher lower first ties quota at most ranked""".split()
 )
 
 #: Derived from the grammar (``parser.names_read_as_keywords()``); a test keeps the two equal.

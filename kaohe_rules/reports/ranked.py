@@ -99,7 +99,7 @@ def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int)
             deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
             values = dict(r.reported)
             extra = [values.get(key, "") for key, _ in columns] + (["；".join(r.further) or "—"] if further else [])
-            table.append([str(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
+            table.append([r.shown_rank(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
                           vetoes or "—", (sign + amount) if amount else "—", deferred or "", *extra])
         lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交", *reported, *further],
                                   table, right=(0, 3, 6)))

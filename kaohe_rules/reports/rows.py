@@ -51,6 +51,15 @@ class RankedRow:
     #: and the items of the outcomes for every rating that applied (their labels)
     reported: tuple[tuple[str, str], ...] = ()
     further: tuple[str, ...] = ()
+    #: issue #11 C, a cohort policy only: the unit's rank in its cohort (None: not ranked), and that it has one
+    cohort_rank: int | None = None
+    in_cohort: bool = False
+
+    def shown_rank(self, number: int) -> str:
+        """The 名次 cell: the cohort rank for a cohort policy ("—" when not ranked), else the row's place."""
+        if not self.in_cohort:
+            return str(number)
+        return str(self.cohort_rank) if self.cohort_rank is not None else "—"
 
     @property
     def signed_money(self) -> Decimal | None:
@@ -64,6 +73,10 @@ class RankedRow:
     def sort_key(self) -> tuple[int, Decimal, str]:
         """Like the city's 通报: by rating first (a vetoed unit is ranked with its rating), then by score."""
         return (self.rating_order, -self.score, self.unit_id)
+
+    def cohort_key(self) -> tuple[bool, int, int, Decimal, str]:
+        """A cohort policy's order (issue #11 C): by the cohort rank, the units not ranked after, as the 通报."""
+        return (self.cohort_rank is None, self.cohort_rank or 0, self.rating_order, -self.score, self.unit_id)
 
 
 def top_sections(info: CategoryInfo) -> tuple[str, ...]:
@@ -98,7 +111,13 @@ def ranked_row(program: Program, result: Result) -> RankedRow:
         reported=(tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else ())
         + (period_cells(result) if checked.periods is not None else ()),
         further=tuple(i.label or i.name for g in result.general_consequences for i in g.items)
-        if checked.general_outcomes else ())
+        if checked.general_outcomes else (),
+        cohort_rank=_cohort_rank(result) if checked.cohort is not None else None, in_cohort=checked.cohort is not None)
+
+
+def _cohort_rank(result: Result) -> int | None:
+    standing = result.standing
+    return standing.rank if standing is not None else None
 
 
 def _effect_note(veto: ast.VetoDecl) -> str:
@@ -130,7 +149,7 @@ def rank(rows: Iterable[RankedRow], categories: Iterable[str]) -> list[tuple[str
     out = []
     for category, members in by_category.items():
         if members:
-            members.sort(key=RankedRow.sort_key)
+            members.sort(key=RankedRow.cohort_key if members[0].in_cohort else RankedRow.sort_key)
             out.append((category, members))
     return out
 

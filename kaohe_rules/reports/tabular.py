@@ -91,7 +91,8 @@ def category_tables(program: Program, ranked: Sequence[tuple[str, Sequence[Ranke
             deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
             kind = h["reward"] if r.money_kind == "reward" else h["fine"] if r.money_kind == "fine" else ""
             values = dict(r.reported)
-            table.append((number, r.unit_id, r.name or "", normalize(r.score), r.rating_label,
+            place: int | str = number if not r.in_cohort else (r.cohort_rank if r.cohort_rank is not None else "")
+            table.append((place, r.unit_id, r.name or "", normalize(r.score), r.rating_label,
                           *(normalize(v) for v in r.sections),
                           vetoes, deferred, kind, r.signed_money, *(values.get(key, "") for key, _ in columns_extra)))
         title = f"{info.label or category}（满分 {normalize(info.total)}）" if lang != "en" else \

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, to_fen
+from .cohort import NO_STANDING
 
 
 def _nonneg(value: Decimal | int) -> Decimal | int:
@@ -104,4 +105,5 @@ HELPERS: dict[str, object] = {
     "_decreasing": _decreasing,
     "_amount": checked_amount,  # a negative deduct/add amount: an EvaluationError (issue #10)
     "_streak": streak,  # issue #11 P
+    "_NS": NO_STANDING,  # a cohort policy's evaluators without a standing (issue #11 C)
 }

@@ -27,6 +27,8 @@ from ..language.abi import NOT_APPLICABLE
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
 from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, scales_by_percent, to_fen
+from .cohort import NO_STANDING
+from .standing import Standing
 
 Env = dict[str, object]
 
@@ -115,9 +117,11 @@ class Interpreter:
             section(info)
         return score, section_scores, order, target_scores, base, bonus, deferred
 
-    def run(self, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
+    def run(self, category: str, facts: Mapping[str, object], standing: Standing | None = None) -> tuple[Any, ...]:
+        """The raw result; ``standing``: the unit's standing in a cohort policy (None: the no-standing marker)."""
         policy = self.policy
         self.category = category
+        self.standing = standing if standing is not None else NO_STANDING
         plan: CategoryPlan = policy.plans[category]
         env: Env = {name: self._rederive(name, facts[name]) for name in plan.facts}
         if policy.periods is not None:  # issue #11 P: scored once per period, then combined by weight
@@ -162,6 +166,9 @@ class Interpreter:
             band = self.band(plan, score)
             vetoed = self.rating_names.index(policy.ratings.vetoed)
             rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
+        cohort: Any = None
+        if policy.cohort is not None:  # issue #11 C: the ranking keys and ``among``, then step 10, the quota
+            cohort, rating, effects = self.cohort(plan, env, score, rating, effects)
         outcome: Any = None
         category = plan.category.name
         for rating_name, decl in policy.outcomes.items():
@@ -169,9 +176,44 @@ class Interpreter:
                 outcome = self.outcome(decl, env, category)
         if policy.general_outcomes:  # then every outcome for every rating, in order (issue #10)
             outcome = (outcome, tuple(self.outcome(decl, env, category) for decl in policy.general_outcomes))
-        raw = (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
-               band, rating, outcome, effects, base if plan.category.has_bonus else score, bonus)
-        return raw + (periods,) if policy.periods is not None else raw
+        raw: tuple[Any, ...] = (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes,
+                                excepted, deferred, band, rating, outcome, effects,
+                                base if plan.category.has_bonus else score, bonus)
+        if cohort is not None:
+            raw = (*raw, cohort)
+        return raw + (periods,) if policy.periods is not None else raw  # issue #11 P: the periods last
+
+    def cohort(self, plan: CategoryPlan, env: Env, score: Any, rating: int,
+               effects: Any) -> tuple[tuple[bool, tuple[Any, ...]], int, Any]:
+        """A cohort policy's part of a unit (issue #11 C), plainly: ``(ranked, keys)``, the rating after the
+        quota step (step 10) and the effects with it.
+
+        A unit is ranked when its category is and ``among`` holds; its keys are then computed, the
+        whole key ``score`` being the final score and a ``lower first`` key negated (larger is better).
+        The quota step demotes the rating to the band the cohort stage left the unit in, when worse.
+        """
+        cohort = self.policy.cohort
+        assert cohort is not None
+        category = plan.category.name
+        ranked: tuple[bool, tuple[Any, ...]] = (False, ())
+        if category in cohort.categories and (cohort.decl.among is None or self.eval(cohort.decl.among, env, [])):
+            keys = []
+            for key in cohort.decl.keys:
+                res = self.policy.resolutions.get(key.value)
+                value = score if res is not None and res.kind == "score" else self.eval(key.value, env, [])
+                keys.append(-value if key.lower_first else value)
+            ranked = (True, tuple(keys))
+        if not cohort.quotas_for(category):
+            return ranked, rating, effects
+        if effects is None:
+            effects = (score, [])
+        standing = self.standing
+        if standing.demoted_to is not None:
+            demoted = self.rating_names.index(cohort.bands[category][standing.demoted_to])
+            if demoted > rating:
+                effects[1].append(("quota", standing.quota, standing.demoted_to, rating, demoted))
+                rating = demoted
+        return ranked, rating, effects
 
     @staticmethod
     def band(plan: CategoryPlan, score: Any) -> int:
@@ -632,6 +674,8 @@ class _Frame(ExprVisitor[Any]):
             return self.interp.period_records[int(res.value)]  # type: ignore[call-overload]
         if res.kind in ("period_name", "rating"):
             return int(res.value)  # type: ignore[call-overload]
+        if res.kind == "cohort":  # a cohort value (issue #11 C): the unit's standing
+            return _COHORT_VALUE[res.name](self.interp.standing)
         raise AssertionError(res.kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> Any:
@@ -752,10 +796,18 @@ _ARITH: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def interpret(policy: CheckedPolicy, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
+#: the cohort values, read from a standing (issue #11 C)
+_COHORT_VALUE: dict[str, Callable[[Standing], Any]] = {
+    "rank": lambda s: s.rank, "ranked_count": lambda s: s.ranked_count, "unit_count": lambda s: s.unit_count,
+    "best": lambda s: s.best, "average": lambda s: s.average,
+}
+
+
+def interpret(policy: CheckedPolicy, category: str, facts: Mapping[str, object],
+              standing: Standing | None = None) -> tuple[Any, ...]:
     """The raw result of one unit (coerced ``facts``) by the reference interpreter.
 
     Run it inside the engine's decimal context (``numeric.engine_context()``), as the
-    compiled evaluator is run.
+    compiled evaluator is run.  ``standing``: the unit's standing in a cohort policy.
     """
-    return Interpreter(policy).run(category, facts)
+    return Interpreter(policy).run(category, facts, standing)

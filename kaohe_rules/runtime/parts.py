@@ -18,6 +18,7 @@ import attrs
 from ..language import ast
 from ..language.abi import NOT_APPLICABLE
 from ..numeric import ENGINE_CONTEXT, normalize
+from .standing import RankRow, Standing
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
@@ -103,7 +104,9 @@ class EffectStep:
     kind: ``score`` (a veto's ``then score E``: before/after are scores), ``requires`` (a band's
     requirement failed: the unit fell to the next lower band), ``cap``, ``downgrade``, ``rating``
     (``then rating R``) or ``vetoed`` (a veto without effect: 一票否决); for these, before/after are
-    ratings.  ``clause`` names the veto (or, for ``requires``, the band's rating).
+    ratings.  ``clause`` names the veto (or, for ``requires``, the band's rating).  ``quota`` (issue
+    #11 C, step 10): a cohort quota demoted the unit; ``clause`` is the cohort, ``label`` the quota as
+    written, ``value`` a mapping (band, to, percent, limit, base, of_ranked, rank).
     """
 
     kind: str
@@ -273,6 +276,14 @@ class ResultView(Protocol):
 
     @property
     def raw_score(self) -> Decimal: ...
+
+    # issue #11 C: a cohort policy's standing (None otherwise), its rank row, why it is provisional
+    @property
+    def standing(self) -> Standing | None: ...
+    @property
+    def rank_row(self) -> RankRow: ...
+    @property
+    def provisional(self) -> str | None: ...
     @property
     def consequences(self) -> Consequences: ...
     @property

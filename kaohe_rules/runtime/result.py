@@ -14,6 +14,7 @@ from ..language.abi import (
     RAW_BAND,
     RAW_BASE_SCORE,
     RAW_BONUS,
+    RAW_COHORT,
     RAW_DEFERRED,
     RAW_EFFECTS,
     RAW_EXCEPTED,
@@ -28,6 +29,7 @@ from ..language.abi import (
 )
 from ..language.model import CategoryPlan, CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
+from .cohort import NO_STANDING, quota_limit, standing_dict
 from .parts import Consequences as Consequences
 from .parts import Deferral as Deferral
 from .parts import EffectStep as EffectStep
@@ -41,6 +43,7 @@ from .parts import consequences_of, item_positions, outcome_lines
 from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
+from .standing import QuotaRow, RankRow, Standing
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -49,7 +52,10 @@ if TYPE_CHECKING:
 class Result:
     """The assessment of one unit: score, sections, rating, vetoes, deferrals, money, trace."""
 
-    __slots__ = ("_program", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache")
+    # ``_standing`` is set only for a policy with a cohort block (issue #11 C): other results never pay for it
+    __slots__ = ("_program", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache",
+                 "_standing")
+    _standing: Standing
 
     def __init__(self, program: Program, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
                  category: str, facts: dict[str, object] | tuple[object, ...],
@@ -172,6 +178,9 @@ class Result:
                     band = self._plan.bands[index]
                     out.append(EffectStep(kind, band.rating, self._checked.rating_label(band.rating), band.cite,
                                           None, names[before], names[after]))
+                    continue
+                if kind == "quota":  # the cohort quota step (issue #11 C)
+                    out.append(self._quota_step(index, value, before, after))
                     continue
                 veto = self._plan.vetoes[index]
                 if kind == "score":
@@ -301,7 +310,8 @@ class Result:
             if names:
                 events = self._trace_events
                 if events is None:
-                    events = self._trace_events = self._program.traced_events(self.category, self.facts)
+                    events = self._trace_events = self._program.traced_events(self.category, self.facts,
+                                                                              self._passed_standing)
                 values = {e[1]: e[2] for e in events if e[0] == TAG_LET and e[1] in names}
             self._cache["reported"] = {
                 n: Reported(n, checked.lets[n].label, checked.lets[n].cite,
@@ -316,7 +326,7 @@ class Result:
 
             events = self._trace_events
             if events is None:
-                events = self._program.traced_events(self.category, self.facts)
+                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
             self._cache["trace"] = build_trace(self._program, self._plan, self, events)
         return self._cache["trace"]  # type: ignore[no-any-return]
 
@@ -343,6 +353,7 @@ class Result:
                if self._raw[RAW_EFFECTS] is not None else {}),
             **self._issue10_dict(),
             **({"periods": [p.to_dict() for p in self.periods]} if self._checked.periods is not None else {}),
+            **self._cohort_dict(),
         }
 
     def _issue10_dict(self) -> dict[str, object]:
@@ -413,3 +424,72 @@ class Result:
         from .explain import explain
 
         return explain(self, lang=lang, full=full)
+
+    # ------------------------------------------------------------ cohorts (issue #11 C)
+    def set_standing(self, standing: Standing) -> None:
+        """The standing the evaluator read (a cohort policy's evaluators set it once, right after assessing)."""
+        self._standing = standing
+
+    @property
+    def _passed_standing(self) -> Standing | None:
+        """The standing the evaluator read (the no-standing marker for a provisional result); None: no cohort."""
+        try:
+            return self._standing
+        except AttributeError:  # a policy without a cohort block never sets it
+            return None
+
+    @property
+    def standing(self) -> Standing | None:
+        """The unit's place in its cohort (rank, counts, best, average, quota), None when assessed alone."""
+        standing = self._passed_standing
+        return None if standing is None or standing is NO_STANDING else standing
+
+    @property
+    def provisional(self) -> str | None:
+        """Why this result may change (assessed alone, or units of its category could not be assessed); else None."""
+        standing = self._passed_standing
+        return standing.provisional if standing is not None else None
+
+    @property
+    def rank_row(self) -> RankRow:
+        """What the cohort stage keeps of this unit: ranked or not, its keys (larger is better), its final score."""
+        if self._checked.cohort is None:
+            raise ValueError(f"policy {self._checked.header.name} has no cohort block: a result has no rank row")
+        ranked, keys = self._raw[RAW_COHORT]
+        return RankRow(self.unit_id, self.category, bool(ranked),
+                       tuple(k if k.__class__ is Decimal else Decimal(k) for k in keys), self.score)
+
+    @property
+    def band_index(self) -> int:
+        """The rating's index among the category's bands, best first (0 = the best band; below all when it is none)."""
+        cohort = self._checked.cohort
+        if cohort is not None:
+            return cohort.band_index(self.category, self.rating)
+        bands = [b.rating for b in sorted(self._plan.bands, key=lambda b: b.low, reverse=True)]
+        return bands.index(self.rating) if self.rating in bands else len(bands)
+
+    @property
+    def quota_row(self) -> QuotaRow:
+        """This unit's rating before quotas, for the quota step of the cohort stage."""
+        return QuotaRow(self.unit_id, self.category, self.band_index)
+
+    def _quota_step(self, clause: int, band: int, before: int, after: int) -> EffectStep:
+        cohort = self._checked.cohort
+        assert cohort is not None
+        quota = cohort.quotas[clause]
+        names = self._program.rating_names
+        standing = self._passed_standing
+        value: dict[str, object] = {"band": quota.band, "to": cohort.bands[self.category][band],
+                                    "percent": quota.percent}
+        if standing is not None:
+            limit, base = quota_limit(quota, standing)
+            value.update({"limit": limit, "base": base, "of_ranked": quota.of_ranked, "rank": standing.rank})
+        return EffectStep("quota", cohort.name, quota.describe(), quota.decl.cite or cohort.decl.cite, value,
+                          names[before], names[after])
+
+    def _cohort_dict(self) -> dict[str, object]:
+        """``standing`` and ``provisional``: only for a policy with a cohort block (others keep their shape)."""
+        if self._checked.cohort is None:
+            return {}
+        standing = self.standing
+        return {"standing": None if standing is None else standing_dict(standing), "provisional": self.provisional}

@@ -48,6 +48,7 @@ EVENT_KINDS = (
     "deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band", "band_test",
     "rating", "consequence", "reward", "fine", "share", "sanction",
     "period",  # issue #11 P: one period of a policy with periods (only there)
+    "standing",  # issue #11 C: a cohort policy's unit standing (rank, counts), after the rating
 )
 
 
@@ -371,6 +372,23 @@ class _Builder:
                     out[f"score({'.'.join(path)})"] = result.sections[".".join(section.path)].score
         return dict(sorted(out.items()))
 
+    def cohort_reads(self, *exprs: object) -> dict[str, object]:
+        """The cohort values (``rank``, ``best`` …) read by ``exprs``, from the unit's standing (issue #11 C)."""
+        if self.checked.cohort is None:
+            return {}
+        standing = self.result.standing
+        out: dict[str, object] = {}
+        for node in ast.walk(*exprs):
+            res = self.checked.resolutions.get(node) if isinstance(node, ast.Name) else None
+            if res is not None and res.kind == "cohort":
+                values: dict[str, object] = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None,
+                                             "average": None}
+                if standing is not None:
+                    values = {"rank": standing.rank, "ranked_count": standing.ranked_count,
+                              "unit_count": standing.unit_count, "best": standing.best, "average": standing.average}
+                out[res.name] = values[res.name]
+        return dict(sorted(out.items()))
+
     # ---------------------------------------------------------------- events
     def build(self) -> Trace:
         result, plan, checked = self.result, self.plan, self.checked
@@ -396,6 +414,8 @@ class _Builder:
         if result.raw[RAW_EFFECTS] is not None:
             events.append(self.effects())
         events.append(self.rating())
+        if checked.cohort is not None:  # issue #11 C: only for a policy with a cohort block
+            events.append(self.standing())
         events.append(self.consequence())
         events.extend(self.general_consequences())
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
@@ -496,6 +516,7 @@ class _Builder:
             exprs = [veto.on_list, veto.condition] + [e.condition for e in veto.exceptions]
             reads = self.reads(veto, values, *exprs)
             reads.update(self.score_reads(*exprs, veto.effect))
+            reads.update(self.cohort_reads(*exprs))  # issue #11 C: a veto may read the rank (not with then score)
             fired = bool(entry[2]) if entry is not None else False
             exc_index = entry[3] if entry is not None else -1
             evidence = entry[4] if entry is not None else None
@@ -542,6 +563,20 @@ class _Builder:
                                                      "after": step.after}))
         return TraceEvent("effects", "effects", None, None, len(children), {"raw_score": result.raw_score},
                           None, tuple(children), detail={"raw_score": result.raw_score, "score": result.score})
+
+    def standing(self) -> TraceEvent:
+        """The unit's place in its cohort (issue #11 C): its rank (None: not ranked), counts, keys, provisional."""
+        result, checked = self.result, self.checked
+        cohort = checked.cohort
+        assert cohort is not None
+        row = result.rank_row
+        standing = result.standing
+        detail: dict[str, object] = {"ranked": row.ranked, "keys": list(row.keys), "provisional": result.provisional}
+        if standing is not None:
+            detail.update({"ranked_count": standing.ranked_count, "unit_count": standing.unit_count,
+                           "best": standing.best, "average": standing.average, "tied": standing.tied})
+        return TraceEvent("standing", cohort.name, cohort.decl.label, cohort.decl.cite,
+                          standing.rank if standing is not None else None, {}, _span(cohort.decl.span), detail=detail)
 
     def rating(self) -> TraceEvent:
         result, checked = self.result, self.checked
@@ -591,6 +626,7 @@ class _Builder:
                 reads[name] = self.program.display_value(name, self.value_of(name))
             for name in _names_read(checked, decl, _OUTCOME_ITEMS, decl.amount, decl.condition):
                 reads[name] = amounts.get(name, money_text(Decimal(0)))
+            reads.update(self.cohort_reads(decl.amount, decl.condition))  # issue #11 C: rank, best …
             detail: dict[str, object] = {}
             if decl.kind == "share" and decl.amount is None:
                 detail["rest"] = True

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import hashlib
 
+import attrs
+
 from ...errors import Diagnostic
 from ..linker import LinkedPolicy
 from ..model import CategoryPlan, CheckedPolicy
-from . import bands, bonus, consts, effects, facts, lets, outcomes, periods, plans, scores, structure, targets
+from . import bands, bonus, cohort, consts, effects, facts, lets, outcomes, periods, plans, scores, structure, targets
 from .api import Context
 from .diagnostics import Collector, diagnostic_order
 from .exprs import ExpressionChecker
@@ -57,6 +59,7 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     ctx.lets = lets.LetChecker(ctx)
     ctx.scores = scores.ScoreReader(ctx)
     ctx.periods = periods.PeriodReader(ctx)
+    ctx.cohort = cohort.CohortReader(ctx)
 
     facts.check_types(ctx)
     structure.check_categories(ctx)
@@ -73,6 +76,7 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     band_infos = bands.check_bands(ctx)
     effects.check_band_requires(ctx, band_infos)
     outcomes.check_outcomes(ctx)
+    cohort_plan = cohort.check_cohort(ctx, band_infos)  # issue #11 C: after every reader of a cohort value
     facts.warn_unused_facts(ctx)
     lets.warn_unused_lets(ctx)
     periods.check_staging(ctx)
@@ -81,7 +85,8 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     category_plans = scores.stage_plans(ctx, plans.build_plans(ctx, placed, band_infos))
     if diag.has_errors():
         return None
-    return _model(ctx, category_plans)
+    checked = _model(ctx, category_plans)
+    return attrs.evolve(checked, cohort=cohort_plan) if cohort_plan is not None else checked
 
 
 def _model(ctx: Context, category_plans: dict[str, CategoryPlan]) -> CheckedPolicy:

@@ -133,6 +133,9 @@ class PeriodApi(Protocol):
 
     def names(self) -> list[str]:
         """The declared periods' names, in order (empty without periods)."""
+class CohortApi(Protocol):
+    def name(self, e: ast.Name, scope: Scope) -> Type | None:
+        """A cohort value (``rank``, ``best`` …) read in ``scope``: its type, or None when the name means another thing."""
 
 
 class Context:
@@ -143,6 +146,7 @@ class Context:
     lets: LetApi
     scores: ScoreApi
     periods: PeriodApi
+    cohort: CohortApi  # cohort values (issue #11 C; check/cohort.py)
 
     def __init__(self, linked: LinkedPolicy, diag: Collector, sym: Symbols) -> None:
         self.linked = linked

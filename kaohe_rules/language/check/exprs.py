@@ -17,7 +17,7 @@ import attrs
 from ...source import Span
 from .. import ast
 from ..keywords import NAMES_READ_AS_KEYWORDS
-from ..model import Resolution
+from ..model import COHORT_VALUES, Resolution
 from ..types import (
     BOOL,
     DATE,
@@ -132,6 +132,10 @@ class ExpressionChecker(ExprVisitor[Type]):
             score_type = ctx.scores.name(e, scope)
             if score_type is not None:
                 return score_type
+        if ident in COHORT_VALUES and self.sym.cohorts:  # a cohort value (issue #11 C; check/cohort.py)
+            cohort_type = ctx.cohort.name(e, scope)
+            if cohort_type is not None:
+                return cohort_type
         # 1. fields of the items in scope, innermost first
         for depth in range(len(scope.items) - 1, -1, -1):
             item = scope.items[depth]
@@ -212,6 +216,8 @@ class ExpressionChecker(ExprVisitor[Type]):
                                    hint='declare them: periods { 上半年 weight 50%  下半年 weight 50% }')
         if ident in NAMES_READ_AS_KEYWORDS:
             hint = f"'{ident}' is a keyword in expressions and cannot be used as a name"
+        elif ident in COHORT_VALUES and not hint:
+            hint = f"'{ident}' is a cohort value: it is readable in a policy with a cohort block (docs/language.md, Cohorts)"
         return self.diag.error("K101", f"unknown name '{ident}'", e.span, hint=hint)
 
     def _let_ref(self, e: ast.Name, scope: Scope) -> Type:

@@ -284,7 +284,7 @@ def check_periods(ctx: Context) -> None:
         if not fact.per_period:
             continue
         if fact.categories:  # a period record has every per-period fact: in every category, or it cannot be read
-            diag.error("K250", f"per-period fact '{name}' is supplied only by {', '.join(fact.categories)}; a fact "
+            diag.error("K239", f"per-period fact '{name}' is supplied only by {', '.join(fact.categories)}; a fact "
                        "with one value per period is supplied by every category", fact.span,
                        hint="drop 'for' (give it a default for the categories that have nothing to report)")
         if name in fields:
