@@ -11,7 +11,9 @@ Suites (default: ``speed load``):
   1 → 100,000 list items;
 * ``workers`` — ``evaluate_many(workers=N)`` speed-up on this machine;
 * ``memory``  — compiled policy size and peak memory of a streamed batch
-  (``--units 1000000`` for the full run; it takes minutes).
+  (``--units 1000000`` for the full run; it takes minutes);
+* ``cohort``  — the cohort engine (rank_rows + apply_quotas) on 1,000,000 generated rows:
+  time and peak memory (benchmarks/cohort.py; ``--cohort-units N``).
 
 Protocol (speed): units are parsed (JSON, Decimal numbers) and generated before any
 timing; the garbage collector is frozen over the loaded input; each round times one
@@ -430,16 +432,25 @@ print(n, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return {"seconds": float(elapsed), "peak_rss_mb": int(rss_kb) / 1024}
 
 
+# ------------------------------------------------------------------- cohort
+def bench_cohort(args: argparse.Namespace) -> dict[str, Any]:
+    import cohort
+
+    figures: dict[str, Any] = cohort.measure(args.cohort_units)
+    return figures
+
+
 # --------------------------------------------------------------------- main
 SUITES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "speed": bench_speed, "load": bench_load, "growth": bench_growth, "workers": bench_workers, "memory": bench_memory,
+    "cohort": bench_cohort,
 }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bash dev.sh bench", description=__doc__.split("\n\n")[0])
     p.add_argument("suites", nargs="*", default=[], metavar="SUITE",
-                   help="speed, load, growth, workers, memory or all (default: speed load)")
+                   help="speed, load, growth, workers, memory, cohort or all (default: speed load)")
     p.add_argument("--rounds", type=int, default=15, help="interleaved rounds (speed)")
     p.add_argument("--min-units", type=int, default=3000, help="units per contender per round (speed)")
     p.add_argument("--synthetic", type=int, default=600, help="generated units in the speed workload")
@@ -450,6 +461,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--worker-units", type=int, default=20000)
     p.add_argument("--units", dest="memory_units", type=int, default=100000,
                    help="units in the memory run (1000000 for the full figure)")
+    p.add_argument("--cohort-units", type=int, default=1_000_000, help="units in the cohort run")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = p.parse_args(argv)
     if not args.suites:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import (
+    CohortRequired,
     Diagnostic,
     EvaluationError,
     FactError,
@@ -28,6 +29,7 @@ from .errors import (
 
 __all__ = [
     "BatchItem",
+    "CohortRequired",
     "Diagnostic",
     "EvaluationError",
     "FactError",

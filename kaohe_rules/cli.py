@@ -181,7 +181,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         output.protect_policy(policy)
     out = out_stream()
     progress = Progress.for_stream(sys.stderr, args.quiet, lambda n, rate: text("progress", lang, n=n, rate=rate))
-    if args.format == "jsonl" and workers > 1:
+    if args.format == "jsonl" and workers > 1 and policy.cohort is None:  # a cohort is assessed together (_assess)
         return _eval_jsonl_parallel(policy, args, out, workers, progress)
     with contextlib.ExitStack() as stack:
         document_writer: JsonDocumentWriter | None = None
@@ -329,6 +329,9 @@ def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str],
 
 
 def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    if policy.cohort is not None:  # issue #11 C: the units are ranked across the batch, so assessed together
+        yield from _assess_cohort(policy, path, args)
+        return
     if getattr(args, "workers", 1) > 1:  # process-parallel, same rows in the same order
         from .batch.pool import assess_rows
 
@@ -341,6 +344,34 @@ def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tup
         item = policy.assess_row(row.index, row.unit)
         # the location only matters to an error row (a good row's costs an attrs.evolve per unit)
         yield row, (item if item.error is None else attrs.evolve(item, location=row.location))
+
+
+def _assess_cohort(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    """A cohort policy's rows (issue #11 C), assessed together, in file order.
+
+    A file is read once per pass by the cohort engine's streaming driver
+    (:func:`kaohe_rules.cohort.stream.assess_rows`): between passes it keeps the compact
+    standings, never the results.  Standard input cannot be read twice: its rows are held,
+    and a row that could not be read goes in as a unit the policy refuses, so that its
+    absence makes the results provisional (its category is unknown: every category)
+    instead of silently ranking the others without it.
+    """
+    if path != "-":
+        from .cohort.stream import assess_rows as assess_cohort_rows
+
+        yield from assess_cohort_rows(policy, lambda: iter_units(path, policy, _encoding(args)))
+        return
+    rows = list(iter_units(path, policy, _encoding(args)))
+    items = policy.evaluate_cohort([row.unit if row.unit is not None else _UNREADABLE for row in rows])
+    for row, item in zip(rows, items):
+        if row.unit is None:
+            yield row, None
+            continue
+        yield row, attrs.evolve(item, index=row.index, location=row.location if item.error is not None else None)
+
+
+#: what a cohort batch assesses in place of a row that could not be read (refused, so the category is provisional)
+_UNREADABLE: dict[str, object] = {}
 
 
 def _encoding(args: argparse.Namespace) -> str | None:

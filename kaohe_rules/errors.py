@@ -166,6 +166,28 @@ class EvaluationError(KaoheError):
         return (self.unit, self.message, self.where, self.span)
 
 
+class CohortRequired(KaoheError):
+    """A unit of a policy that ranks units across a batch was assessed alone (issue #11 C).
+
+    Its rank and the quotas need every unit of the batch: ``policy.evaluate_cohort(units)``
+    assesses them together; ``policy.evaluate(unit, provisional=True)`` gives a result
+    without rank, marked provisional.
+    """
+
+    _init_fields = ("policy", "cohort", "cite")
+
+    def __init__(self, policy: str, cohort: str, cite: str | None = None) -> None:
+        self.policy = policy
+        self.cohort = cohort
+        self.cite = cite
+        where = f"cohort {cohort}" + (f", {cite}" if cite else "")
+        super().__init__(f"policy {policy} ranks units across a batch ({where}): assess them together with "
+                         "policy.evaluate_cohort(units), or pass provisional=True for a result without rank")
+
+    def _init_args(self) -> tuple[object, ...]:
+        return (self.policy, self.cohort, self.cite)
+
+
 class UnitInputError(KaoheError):
     """A whole unit file could not be read (unknown format, unreadable, invalid JSON).
 

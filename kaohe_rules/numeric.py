@@ -1,8 +1,8 @@
 """Exact arithmetic owned by the engine.
 
 kaohe never uses the caller's decimal context: every evaluation runs inside
-``ENGINE_CONTEXT`` (28 significant digits, traps on invalid operations, division
-by zero and overflow), and money is rounded to the fen half up (四舍五入) only
+``ENGINE_CONTEXT`` (34 significant digits, decimal128's precision; traps on invalid
+operations, division by zero and overflow), and money is rounded to the fen half up (四舍五入) only
 where the policy says so.  Floats are never produced.
 """
 

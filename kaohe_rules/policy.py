@@ -21,6 +21,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import attrs
+
 from . import cache as disk_cache
 from .batch import serial
 from .batch.items import BatchItem as BatchItem
@@ -28,18 +30,20 @@ from .batch.items import unit_id_of as unit_id_of
 from .batch.spec import PolicySpec
 from .codegen.compiler import compile_policy
 from .codegen.emitter import Site
-from .errors import Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
+from .errors import CohortRequired, Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
 from .language.checker import check
 from .language.linker import link
 from .language.model import CategoryPlan, CheckedPolicy
 from .limits import MAX_ID_CHARS, MAX_NESTING, has_lone_surrogate, shown
 from .numeric import ENGINE_CONTEXT, NegativeAmount
 from .runtime.coerce.envelope import canonical_envelope
+from .runtime.cohort import NO_STANDING, cohort_spec
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
 from .runtime.fastfacts import LazyFastCoercers, SlowPath
 from .runtime.program import Program
 from .runtime.result import Result
+from .runtime.standing import CohortSpec, QuotaRow, RankRow, Standing
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
 _getcontext = decimal.getcontext
@@ -189,6 +193,9 @@ class Policy:
         self._fast_assess = self._fast.assessors
         if disk_cache.active():  # with the disk cache on, reading the code objects is cheap: build them now
             self._fast.build_all()
+        self._cohort_spec: CohortSpec | None = cohort_spec(checked)
+        if self._cohort_spec is not None:  # issue #11 C: a unit alone is refused or provisional
+            self.evaluate = self._evaluate_alone  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ metadata
     # the policy's identity is its program's: one definition, in runtime/program.py
@@ -229,8 +236,12 @@ class Policy:
         return f"<Policy {self.name} {self.content_hash[:12]}>"
 
     # ---------------------------------------------------------- evaluation
-    def evaluate(self, unit: Mapping[str, object], *, trace: bool = False) -> Result:
-        """Assess one unit (a mapping with id, category, facts); raises FactError / EvaluationError."""
+    def evaluate(self, unit: Mapping[str, object], *, trace: bool = False, provisional: bool = False) -> Result:
+        """Assess one unit (a mapping with id, category, facts); raises FactError / EvaluationError.
+
+        A policy with a cohort block ranks units across a batch: there this raises
+        :class:`CohortRequired` unless ``provisional=True`` (see :meth:`_evaluate_alone`).
+        """
         if not trace:
             # The fast path (it is most of the cost of a small unit besides the policy
             # itself): an envelope in canonical form (runtime.coerce.envelope), facts in
@@ -259,7 +270,8 @@ class Policy:
                     _setcontext(caller)
         return self._evaluate_generic(unit, trace=trace)
 
-    def _evaluate_generic(self, unit: Mapping[str, object], *, trace: bool = False, fast: bool = True) -> Result:
+    def _evaluate_generic(self, unit: Mapping[str, object], *, trace: bool = False, fast: bool = True,
+                          standing: Standing | None = None) -> Result:
         """The general path: any envelope, any spelling, every problem reported; never an internal exception.
 
         Whatever a hostile unit does (a mapping whose methods raise, values whose
@@ -269,7 +281,7 @@ class Policy:
         try:
             unit_id, name, category, raw = canonical_envelope(unit, self._plans) or self.coercer.envelope(unit)
             facts = self._read_facts(unit_id, category, raw, fast=fast)
-            return self._evaluate_facts(unit_id, name, category, facts, trace)
+            return self._evaluate_facts(unit_id, name, category, facts, trace, standing)
         except KaoheError:
             raise
         except Exception as exc:
@@ -306,16 +318,16 @@ class Policy:
             _setcontext(caller)
 
     def _evaluate_facts(self, unit_id: str, name: str | None, category: str, facts: dict[str, object],
-                        trace: bool) -> Result:
+                        trace: bool, standing: Standing | None = None) -> Result:
         plan = self._plans[category]
         events: list[tuple[Any, ...]] | None = [] if trace else None
         function = self.module.traced[category] if trace else self.module.plain[category]
         caller = _getcontext()
         _setcontext(_engine_context())  # cheaper than localcontext(), which copies the context every time
         try:
-            raw = function(facts, events)
+            raw = function(facts, events) if standing is None else function(facts, events, standing)  # type: ignore[call-arg]
         except (ZeroDivisionError, decimal.DecimalException, NegativeAmount) as exc:
-            site, first = self._failure_site(category, facts, exc, trace)
+            site, first = self._failure_site(category, facts, exc, trace, standing)
             raise EvaluationError(unit_id, _arithmetic_message(first), site.where if site else None,
                                   site.span if site else None) from None
         except RecursionError:
@@ -324,10 +336,13 @@ class Policy:
             raise EvaluationError(unit_id, f"internal error while evaluating ({type(exc).__name__}: {exc})") from None
         finally:
             _setcontext(caller)
-        return Result(self.program, plan, raw, unit_id, name, category, facts, events)
+        result = Result(self.program, plan, raw, unit_id, name, category, facts, events)
+        if standing is not None:
+            result.set_standing(standing)
+        return result
 
     def _failure_site(self, category: str, facts: dict[str, object], exc: BaseException,
-                      traced: bool) -> tuple[Site | None, BaseException]:
+                      traced: bool, standing: Standing | None = None) -> tuple[Site | None, BaseException]:
         """The clause an evaluation failed in, and the error to report: the failing generated line
         looked up in the compiler's source map.
 
@@ -340,14 +355,15 @@ class Policy:
         if site is not None and not site.reordered:
             return site, exc
         try:
-            self._run_traced(category, facts, [])
+            self._run_traced(category, facts, [], standing)
         except Exception as first:  # the failure is expected: the traced evaluator's own place and error
             return module.traced_map.locate(first.__traceback__) or site, first
         return site, exc  # pragma: no cover - the traced evaluator computes the same values
 
-    def _run_traced(self, category: str, facts: dict[str, object], events: list[tuple[Any, ...]]) -> None:
+    def _run_traced(self, category: str, facts: dict[str, object], events: list[tuple[Any, ...]],
+                    standing: Standing | None = None) -> None:
         """The traced evaluator under the engine's context, recording into ``events`` as it goes."""
-        self.program.run_traced(category, facts, events)
+        self.program.run_traced(category, facts, events, standing)
 
     def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
                       workers: int | None = None) -> Iterator[BatchItem]:
@@ -355,7 +371,11 @@ class Policy:
 
         ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.batch.pool`): the
         same items in the same order, streamed; ``None`` or 1 assesses in this process.
+        A policy with a cohort block ranks its units across the batch: the units are assessed
+        together (:meth:`evaluate_cohort`), not one by one.
         """
+        if self._cohort_spec is not None:  # issue #11 C
+            return iter(self.evaluate_cohort(units, trace=trace, workers=workers))
         return serial.evaluate_many(self, units, trace=trace, workers=workers)
 
     def assess_row(self, index: int, unit: object, *, trace: bool = False) -> BatchItem:
@@ -379,3 +399,139 @@ class Policy:
     def display_record(self, record: object) -> dict[str, object]:
         """A record (an item of a list fact) as people read it."""
         return self.program.display_record(record)
+
+    # ------------------------------------------------------------ cohorts (issue #11 C)
+    @property
+    def cohort(self) -> CohortSpec | None:
+        """What the cohort engine needs of the policy's cohort block; None for a policy without one."""
+        return self._cohort_spec
+
+    def _evaluate_alone(self, unit: Mapping[str, object], *, trace: bool = False, provisional: bool = False) -> Result:
+        """``evaluate`` for a policy with a cohort block: refused (:class:`CohortRequired`) unless ``provisional``.
+
+        A provisional result reads no standing (rank unset, counts 0, no quota applied) and
+        says so in ``result.provisional`` and its explanation (暂定结果).
+        """
+        if not provisional:
+            decl = self.checked.cohort.decl  # type: ignore[union-attr]
+            raise CohortRequired(self.name, decl.name, decl.cite)
+        return self.evaluate_in_cohort(unit, NO_STANDING, trace=trace)
+
+    def evaluate_in_cohort(self, unit: Mapping[str, object], standing: Standing, *, trace: bool = False) -> Result:
+        """Assess one unit of a cohort policy with a known standing (its cohort values are read from it;
+        the quota step applies ``standing.demoted_to``).  The cohort engine's streaming and Dask paths call it."""
+        if self._cohort_spec is None:
+            raise TypeError(f"policy {self.name} has no cohort block: use policy.evaluate(unit)")
+        if not trace:
+            envelope = canonical_envelope(unit, self._fast_assess)
+            if envelope is not None:
+                unit_id, name, category, raw = envelope
+                caller = _getcontext()
+                _setcontext(_engine_context())
+                try:
+                    out, values = self._fast_assess[category](raw, standing)  # type: ignore[call-arg]
+                except SlowPath:
+                    _setcontext(caller)
+                    return self._evaluate_generic(unit, fast=False, standing=standing)
+                except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
+                    pass
+                else:
+                    result = Result(self.program, self._plans[category], out, unit_id, name, category, values, None)
+                    result.set_standing(standing)
+                    return result
+                finally:
+                    _setcontext(caller)
+        return self._evaluate_generic(unit, trace=trace, standing=standing)
+
+    def evaluate_cohort(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
+                        workers: int | None = None) -> list[BatchItem]:
+        """Assess a batch together: ranks, cohort values and quotas (issue #11 C); one item per row, in order.
+
+        Steps: (1) every unit alone → its :class:`RankRow`; (2) the cohort engine ranks the rows of
+        each category; (3) with quotas, every unit with its standing → its rating before quotas
+        (a :class:`QuotaRow`), and the engine decides who is demoted; (4) every unit assessed a last
+        time with its complete standing.  Bad rows are error items (none is lost); a row that could
+        not be assessed makes every result of its category provisional (``result.provisional``), and
+        a unit id given twice makes both rows error items naming each other.  ``workers`` is accepted
+        for the batch signature; the passes run in this process.
+        """
+        from .cohort import apply_quotas, rank_rows  # the cohort engine (batch layer), loaded only here
+        from .cohort.stream import provisional_reasons
+
+        spec = self._cohort_spec
+        if spec is None:
+            return list(self.evaluate_many(units, trace=trace, workers=workers))
+        rows = list(units)
+        items: list[BatchItem | None] = [None] * len(rows)
+        rank_rows_in: list[RankRow] = []
+        first_row: dict[str, int] = {}
+        failed: dict[str | None, list[int]] = {}  # category (None: unknown) -> failed row numbers (1-based)
+        for index, unit in enumerate(rows):
+            item = self._cohort_row(index, unit, NO_STANDING, False)
+            if item.result is None:
+                items[index] = item
+                failed.setdefault(_category_of(unit), []).append(index + 1)
+                continue
+            result = item.result
+            if result.unit_id in first_row:
+                other = first_row[result.unit_id]
+                message = (f"unit id {result.unit_id} is given twice in one cohort (rows {other + 1} and {index + 1}); "
+                           "each unit is ranked once")
+                for row in (other, index):
+                    items[row] = BatchItem(row, result.unit_id, None, EvaluationError(result.unit_id, message))
+                failed.setdefault(result.category, []).extend((other + 1, index + 1))
+                continue
+            first_row[result.unit_id] = index
+            items[index] = item
+        for index in first_row.values():
+            kept = items[index]
+            if kept is not None and kept.result is not None:
+                rank_rows_in.append(kept.result.rank_row)
+        standings = rank_rows(rank_rows_in, spec)
+        if any(category.quotas for category in spec.categories):
+            quota_rows: list[QuotaRow] = []
+            for index, unit in enumerate(rows):
+                done = items[index]
+                if done is None or done.result is None:
+                    continue
+                again = self._cohort_row(index, unit, standings[done.result.unit_id], False)
+                if again.result is None:  # pragma: no cover - assessed once already: the same facts
+                    items[index] = again
+                    continue
+                quota_row = again.result.quota_row
+                if quota_row.band < len(self.checked.cohort.bands.get(quota_row.category, ())):  # type: ignore[union-attr]
+                    quota_rows.append(quota_row)  # a rating that is no band of the category holds no band here
+            standings = apply_quotas(quota_rows, standings, spec)
+        provisional = provisional_reasons(failed, self.categories)  # the streaming driver's texts, the same rule
+        for index, unit in enumerate(rows):
+            assessed = items[index]
+            if assessed is None or assessed.result is None:
+                continue
+            standing = standings[assessed.result.unit_id]
+            reason = provisional.get(assessed.result.category)
+            if reason is not None:
+                standing = attrs.evolve(standing, provisional=reason)
+            items[index] = self._cohort_row(index, unit, standing, trace)
+        return [item for item in items if item is not None]
+
+    def _cohort_row(self, index: int, unit: object, standing: Standing, trace: bool) -> BatchItem:
+        """One row assessed with ``standing``: its result, or the error that kept it from being assessed."""
+        try:
+            result = self.evaluate_in_cohort(unit, standing, trace=trace)  # type: ignore[arg-type]
+        except (FactError, EvaluationError) as exc:
+            return BatchItem(index, exc.unit, None, exc)
+        except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
+            unit_id = unit_id_of(unit)
+            error = exc if isinstance(exc, KaoheError) else EvaluationError(
+                unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
+            return BatchItem(index, unit_id, None, error)
+        return BatchItem(index, result.unit_id, result, None)
+
+
+def _category_of(unit: object) -> str | None:
+    """The category a row names, if it names one plainly (None: unknown, so every category is affected)."""
+    if isinstance(unit, Mapping):
+        category = unit.get("category")
+        if isinstance(category, str):
+            return category
+    return None

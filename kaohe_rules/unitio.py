@@ -902,7 +902,10 @@ class Expect:
                 by_label.setdefault(decl.label, []).append(name)
         labels = {label: names[0] for label, names in by_label.items()
                   if len(names) == 1 and label not in checked.facts}
-        return cls(frozenset(checked.facts), category_spellings(checked), labels)
+        facts = set(checked.facts)
+        if checked.periods is not None:  # issue #11 P: a per-period fact's flat columns 季度扣分.一季度 …
+            facts.update(f"{name}.{item.name}" for name in checked.period_facts for item in checked.periods.items)
+        return cls(frozenset(facts), category_spellings(checked), labels)
 
 
 def category_spellings(checked: CheckedPolicy) -> dict[str, str]:

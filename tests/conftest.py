@@ -37,6 +37,7 @@ SLOW_TESTS = frozenset({
     "test_diff.py::test_directed_search_on_the_2014_policy",
     "test_diff.py::test_a_threshold_inside_a_record_is_searched_through_the_facts_that_hold_it",
     "test_dask.py::test_policy_is_shipped_to_worker_processes",
+    "test_dask_cohort.py::test_standings_are_shipped_to_worker_processes",
     "test_whynot.py::test_law_why_not_minimal_sets_match_brute_force",
     "test_report.py::test_html_renders_in_headless_chromium",
     "test_laws.py::test_every_law_holds_on_karamay_2013_and_2014",

@@ -90,6 +90,22 @@ def _one_unit(path: str, unit_id: str | None) -> dict[str, Any]:
     return dict(found[0])
 
 
+def _batch_units(path: str) -> list[dict[str, Any]]:
+    """Every unit of a file, for a cohort policy (issue #11 C); a row that cannot be read counts as refused."""
+    return [dict(row.unit) if row.unit is not None else {} for row in _units(path)]
+
+
+def _in_cohort(policy: Any, path: str, unit_id: str | None) -> Any:
+    """The result of one unit of a cohort policy, assessed with every unit of its file (issue #11 C)."""
+    unit = _one_unit(path, unit_id)
+    for item in policy.evaluate_cohort(_batch_units(path)):
+        if item.unit_id == unit.get("id"):
+            if item.result is None:
+                raise item.error
+            return item.result
+    raise usage_error("no_unit_id", id=unit_id, path=path)  # pragma: no cover - _one_unit found it
+
+
 def _write(text: str, output: OutputFile | None = None) -> None:
     """To standard output, or through the shared checks of :class:`~kaohe_rules.outfile.OutputFile`."""
     if output is not None:
@@ -109,7 +125,10 @@ def cmd_whynot(args: argparse.Namespace) -> int:
     from .whynot import render, resolve_band, why_not
 
     policy = load_policy(args.policy)
-    result = policy.evaluate(_one_unit(args.unit, args.id))
+    if policy.cohort is not None:  # issue #11 C: the unit's result with its rank, among the file's units
+        result = _in_cohort(policy, args.unit, args.id)
+    else:
+        result = policy.evaluate(_one_unit(args.unit, args.id))
     if args.band is not None:
         try:
             resolve_band(result, args.band)
@@ -132,8 +151,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     policy = load_policy(args.policy)
     unit = _one_unit(args.unit, args.id)
-    try:
-        answer = what_if(policy, unit, sets, patches)
+    try:  # a cohort policy (issue #11 C): the unit is changed within its batch, the others may change too
+        answer = what_if(policy, unit, sets, patches,
+                         batch=_batch_units(args.unit) if policy.cohort is not None else None)
     except PatchError as exc:
         raise UsageError(str(exc)) from None
     if args.format == "json":
@@ -159,7 +179,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     output.protect_policy(policy)
     results: list[Any] = []
     errors: list[dict[str, object]] = []
-    for row in _units(args.units):
+    rows = list(_units(args.units))
+    cohort = None  # issue #11 C: a cohort policy's units are assessed together, then reported as before
+    if policy.cohort is not None:
+        cohort = policy.evaluate_cohort([dict(row.unit) if row.unit is not None else {} for row in rows])
+    for number, row in enumerate(rows):
         if row.unit is None:
             if args.id is None:
                 errors.append(error_entry(row, None))
@@ -167,7 +191,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.id is not None and str(row.unit.get("id")) != args.id:
             continue
         try:
-            results.append(policy.evaluate(row.unit))
+            if cohort is not None:
+                item = cohort[number]
+                if item.result is None:
+                    raise item.error  # type: ignore[misc]
+                results.append(item.result)
+            else:
+                results.append(policy.evaluate(row.unit))
         except KaoheError as exc:
             errors.append(error_entry(row, BatchItem(row.index, getattr(exc, "unit", None), None, exc, row.location)))
     if args.format == "xlsx":

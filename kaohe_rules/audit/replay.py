@@ -26,6 +26,8 @@ import attrs
 
 from .. import limits
 from ..errors import KaoheError
+from ..runtime.cohort import NO_STANDING
+from ..runtime.standing import Standing
 from .diff import EventChange, FieldChange, describe, diff_events, diff_values
 from .trace_json import (
     HASH_PREFIX,
@@ -110,7 +112,12 @@ def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = No
     problems.extend(_number_problems(policy, facts))
     result = None
     try:
-        result = None if problems else policy.evaluate(unit_of(doc), trace=True)
+        if problems:
+            result = None
+        elif policy.cohort is not None:  # issue #11 C: replayed with the standing the trace recorded
+            result = policy.evaluate_in_cohort(unit_of(doc), recorded_standing(doc), trace=True)
+        else:
+            result = policy.evaluate(unit_of(doc), trace=True)
     except KaoheError as exc:
         problems.append(str(exc))
         for p in getattr(exc, "problems", ()):
@@ -130,7 +137,8 @@ def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = No
             digest_changes.append(FieldChange("facts_digest", doc["facts_digest"], again["facts_digest"]))
         if unit is not None:
             try:
-                current = policy.evaluate(unit)
+                current = policy.evaluate_in_cohort(unit, recorded_standing(doc)) if policy.cohort is not None \
+                    else policy.evaluate(unit)
             except KaoheError as exc:
                 problems.append(f"the unit file's {unit_id}: {exc}")
             else:
@@ -348,3 +356,27 @@ def without_new_keys(old: object, new: Any) -> Any:
     if isinstance(new, list) and isinstance(old, list):
         return [without_new_keys(o, n) for o, n in zip(old, new)] + new[len(old):]
     return new
+
+
+def recorded_standing(doc: Mapping[str, Any]) -> Standing:
+    """The standing a cohort policy's trace recorded (issue #11 C); the no-standing marker when it had none.
+
+    A replay re-assesses one unit: its rank and quota are the recorded ones (the batch is not
+    re-ranked), so a changed policy or fact shows in everything but the ranking itself.
+    """
+    raw = doc.get("result", {}).get("standing") if isinstance(doc.get("result"), Mapping) else None
+    if not isinstance(raw, Mapping):
+        return NO_STANDING
+
+    def number(key: str) -> int | None:
+        value = raw.get(key)
+        return int(value) if isinstance(value, (str, int)) and str(value).isdigit() else None
+
+    def decimal(key: str) -> Decimal | None:
+        value = raw.get(key)
+        return Decimal(value) if isinstance(value, str) else None
+
+    return Standing(cohort=str(raw.get("cohort", "")), rank=number("rank"), ranked_count=number("ranked_count") or 0,
+                    unit_count=number("unit_count") or 0, best=decimal("best"), average=decimal("average"),
+                    tied=number("tied") or 1, demoted_to=number("demoted_to"), quota=number("quota"),
+                    provisional=raw.get("provisional") if isinstance(raw.get("provisional"), str) else None)

@@ -22,6 +22,7 @@ from .chart import BAND_COLOURS, Dot, colour_index, score_chart, score_domain
 from .whynot import why_not
 
 if TYPE_CHECKING:
+    from ..language.model import CheckedPolicy
     from ..policy import Policy
     from ..runtime.program import Program
     from ..runtime.result import Result
@@ -205,6 +206,8 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
         # like the CLI's 通报: by rating first (a vetoed unit ranks with its rating), then by score
         rows_in = sorted((r for r in results if r.category == category),
                          key=lambda r: (order[r.rating], -r.score, r.unit_id))
+        if checked.cohort is not None:  # issue #11 C: by the cohort rank, the units not ranked after
+            rows_in.sort(key=lambda r: (_cohort_rank(r) is None, _cohort_rank(r) or 0))
         if not rows_in:
             continue
         blocks.append(Heading(2, f"{info.label or category}（{plain_decimal(info.total)}）" if lang == "zh"
@@ -216,12 +219,19 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
             vetoes = "；".join(f"{v.label or v.name}{_cite(v.citation)}" for v in r.vetoes)
             deferred = "；".join(f"{d.label or d.name} → {d.to}" for d in r.deferred)
             reported = tuple(_scalar(v.value) for v in r.reported.values()) if checked.reported else ()
-            rows.append((str(rank), r.unit_id, r.name or "", plain_decimal(r.score),
+            reported += period_row(r)  # issue #11 P: each period's score and rating (none without periods)
+            if checked.cohort is not None:  # the 名次 column is the cohort rank ("—": not ranked)
+                place = _cohort_rank(r)
+                shown_rank = str(place) if place is not None else "—"
+            else:
+                shown_rank = str(rank)
+            rows.append((shown_rank, r.unit_id, r.name or "", plain_decimal(r.score),
                          r.band or "—", r.rating_label, vetoes or "—",
                          _signed(r), deferred or "—", *reported))
             css.append(f"rating-{checked.rating_index(r.rating)}-of-{len(checked.ratings.ratings)}"
                        + (" vetoed" if r.vetoed else ""))
         reported_heads = tuple(checked.lets[n].label or n for n in checked.reported)  # issue #10: reported lets
+        reported_heads += period_heads(checked, lang)
         blocks.append(Table((t["rank"], t["id"], t["unit"], t["score"], t["band"], t["rating"], t["veto"],
                              t["money"], t["deferred"], *reported_heads), tuple(rows), numeric=(0, 3, 7),
                             css="ranking",
@@ -403,7 +413,34 @@ def _issue10_unit_blocks(result: Result, t: dict[str, str]) -> list[Block]:
         blocks.append(Heading(2, t["reported"]))
         rows = [((r.label or r.name) + _cite(r.citation), _scalar(r.value)) for r in result.reported.values()]
         blocks.append(Table((t["item"], t["value"]), tuple(rows), css="reported"))
+    if result.periods:  # issue #11 P: the per-period table
+        zh = t["score"] == "得分"
+        blocks.append(Heading(2, "分期考核" if zh else "Periods"))
+        table: list[tuple[str, ...]] = [(p.label or p.name, f"{plain_decimal(p.weight)}%", plain_decimal(p.score),
+                                         p.rating_label, plain_decimal(p.weighted)) for p in result.periods]
+        table.append(("合计" if zh else "Total", f"{plain_decimal(sum((p.weight for p in result.periods), Decimal(0)))}%",
+                     "", "", plain_decimal(result.raw_score)))
+        heads = ("期别", "权重", "得分", "等次", "折算得分") if zh else ("Period", "Weight", "Score", "Rating", "Weighted")
+        blocks.append(Table(heads, tuple(table), numeric=(1, 2, 4), css="periods"))
     return blocks
+
+
+def period_heads(checked: CheckedPolicy, lang: str) -> tuple[str, ...]:
+    """The period columns of the ranking (issue #11 P): each period's score and rating."""
+    if checked.periods is None:
+        return ()
+    out: list[str] = []
+    for item in checked.periods.items:
+        shown = item.label or item.name
+        out += [f"{shown}得分", f"{shown}等次"] if lang == "zh" else [f"{shown} score", f"{shown} rating"]
+    return tuple(out)
+
+
+def period_row(result: Result) -> tuple[str, ...]:
+    out: list[str] = []
+    for period in result.periods:
+        out += [plain_decimal(period.score), period.rating_label]
+    return tuple(out)
 
 
 def _short(value: object) -> str:
@@ -525,3 +562,9 @@ def batch_report(policy: Policy | Program, results: Sequence[Result], errors: Se
 def unit_report(result: Result, fmt: str = "md", lang: str = "zh") -> str:
     blocks = unit_blocks(result, lang)
     return to_html(blocks, lang) if fmt == "html" else to_markdown(blocks)
+
+
+def _cohort_rank(result: Result) -> int | None:
+    """A cohort policy's rank of a result (issue #11 C); None when it is not ranked."""
+    standing = result.standing
+    return standing.rank if standing is not None else None

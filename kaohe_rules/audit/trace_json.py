@@ -43,6 +43,7 @@ from .. import limits
 from ..errors import KaoheError
 from ..language.abi import RAW_EFFECTS
 from ..language.types import Type
+from ..runtime.cohort import standing_dict
 from ..runtime.trace import canonical, money_text, short_file
 
 if TYPE_CHECKING:
@@ -108,8 +109,15 @@ def canonical_facts(policy: Policy | Program, category: str, facts: Mapping[str,
     """
     checked = policy.checked
     out: dict[str, object] = {}
+    per_period = frozenset(checked.period_facts)
     for name in policy.facts_for(category):
         if name in facts:
+            values = facts[name]
+            if name in per_period and isinstance(values, tuple) and checked.periods is not None:
+                # issue #11 P: keyed by period, as a unit gives it (and as it reads back)
+                out[name] = {item.name: _value(policy, checked.fact_types[name], v)
+                             for item, v in zip(checked.periods.items, values)}
+                continue
             out[name] = _value(policy, checked.fact_types[name], facts[name])
     return out
 
@@ -158,6 +166,14 @@ def result_section(result: Result) -> dict[str, Any]:
     if checked.reported:
         extra["reported"] = {n: {"label": r.label, "citation": r.citation, "value": canonical(r.value)}
                              for n, r in result.reported.items()}
+    if checked.periods is not None:  # issue #11 P: each period's score and rating, with its weight
+        extra["periods"] = [{"name": p.name, "label": p.label, "weight": canonical(p.weight),
+                             "score": canonical(p.score), "rating": p.rating, "weighted": canonical(p.weighted)}
+                            for p in result.periods]
+    if checked.cohort is not None:  # issue #11 C: only for a policy with a cohort block
+        standing = result.standing
+        extra["standing"] = None if standing is None else canonical(standing_dict(standing))
+        extra["provisional"] = result.provisional
     bonus: dict[str, Any] = {}
     if result.program.checked.categories[result.category].has_bonus:  # only then: other documents keep their shape
         bonus = {"base_score": canonical(result.base_score), "bonus": canonical(result.bonus)}
@@ -466,7 +482,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "kind": {"enum": ["deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band",
                                   "band_test", "rating", "consequence", "reward", "fine", "share", "sanction",
-                                  "effects", "effect"]},
+                                  "effects", "effect", "standing", "period"]},
                 "id": {"type": "string"}, "label": {"type": ["string", "null"]},
                 "citation": {"type": ["string", "null"]}, "value": _VALUE,
                 "reads": {"type": "object", "additionalProperties": _VALUE},
@@ -503,11 +519,21 @@ SCHEMA: dict[str, Any] = {
                 "effects": {"type": "array", "items": {
                     "type": "object", "required": ["kind", "clause", "value", "before", "after"],
                     "additionalProperties": False,
-                    "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed"]},
+                    "properties": {"kind": {"enum": ["score", "requires", "cap", "downgrade", "rating", "vetoed",
+                                                     "quota"]},
                                    "clause": {"type": "string"}, "value": _VALUE, "before": _VALUE,
                                    "after": _VALUE}}},
                 "consequences": {"$ref": "#/$defs/consequences"},
+                # issue #11 C, a cohort policy only: the unit's standing (null: assessed alone) and why provisional
+                "standing": {"type": ["object", "null"], "additionalProperties": _VALUE},
+                "provisional": {"type": ["string", "null"]},
                 "general_consequences": {"type": "array", "items": {"$ref": "#/$defs/consequences"}},
+                "periods": {"type": "array", "items": {  # issue #11 P: only for a policy with periods
+                    "type": "object", "required": ["name", "label", "weight", "score", "rating", "weighted"],
+                    "additionalProperties": False,
+                    "properties": {"name": {"type": "string"}, "label": {"type": ["string", "null"]},
+                                   "weight": {"$ref": "#/$defs/number"}, "score": {"$ref": "#/$defs/number"},
+                                   "rating": {"type": "string"}, "weighted": {"$ref": "#/$defs/number"}}}},
                 "reported": {"type": "object", "additionalProperties": {
                     "type": "object", "required": ["label", "citation", "value"], "additionalProperties": False,
                     "properties": {"label": {"type": ["string", "null"]}, "citation": {"type": ["string", "null"]},

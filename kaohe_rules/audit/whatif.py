@@ -168,7 +168,17 @@ def changed_unit(unit: Mapping[str, Any], sets: Sequence[tuple[str, object]] = (
     for patch in patches:
         facts = apply_patch(facts, patch)
     for name, value in sets:
-        if value is None:
+        head, dot, part = name.partition(".")
+        if dot and name not in facts and isinstance(facts.get(head), Mapping):
+            # ``季度扣分.二季度=10``: one period of a per-period fact (issue #11 P), or one field of a
+            # record fact — a policy's names hold no '.', so the path reads one way only
+            inner = dict(facts[head])
+            if value is None:
+                inner.pop(part, None)
+            else:
+                inner[part] = value
+            facts[head] = inner
+        elif value is None:
             facts.pop(name, None)
         else:
             facts[name] = value
@@ -178,18 +188,37 @@ def changed_unit(unit: Mapping[str, Any], sets: Sequence[tuple[str, object]] = (
 
 # ------------------------------------------------------------------- analysis
 @attrs.frozen
+class OtherUnit:
+    """Another unit of the batch whose rank, rating or money changes with this unit (issue #11 C)."""
+
+    unit_id: str
+    name: str | None
+    rank: tuple[int | None, int | None]
+    rating: tuple[str, str]
+    money: tuple[Decimal, Decimal]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"unit": self.unit_id, "name": self.name, "rank": list(self.rank), "rating": list(self.rating),
+                "money": [str(m) for m in self.money]}
+
+
+@attrs.frozen
 class WhatIf:
     before: Result
     after: Result
     changes: tuple[EventChange, ...]
     assignments: tuple[tuple[str, object], ...]
+    others: tuple[OtherUnit, ...] = ()  # a cohort policy: the other units that change (issue #11 C)
 
     def to_dict(self) -> dict[str, object]:
         from .trace_json import result_section
 
-        return {"unit": self.before.unit_id, "set": {k: _json(v) for k, v in self.assignments},
-                "before": result_section(self.before), "after": result_section(self.after),
-                "changes": [c.to_dict() for c in self.changes]}
+        out: dict[str, object] = {"unit": self.before.unit_id, "set": {k: _json(v) for k, v in self.assignments},
+                                  "before": result_section(self.before), "after": result_section(self.after),
+                                  "changes": [c.to_dict() for c in self.changes]}
+        if self.before.program.checked.cohort is not None:
+            out["others"] = [o.to_dict() for o in self.others]
+        return out
 
 
 def _json(value: object) -> object:
@@ -197,10 +226,18 @@ def _json(value: object) -> object:
 
 
 def what_if(policy: Policy, unit: Mapping[str, Any], sets: Sequence[tuple[str, object]] = (),
-            patches: Sequence[object] = ()) -> WhatIf:
-    """Assess the unit as it is and as changed; the difference of their traces, event by event."""
+            patches: Sequence[object] = (), batch: Sequence[Mapping[str, Any]] | None = None) -> WhatIf:
+    """Assess the unit as it is and as changed; the difference of their traces, event by event.
+
+    A cohort policy (issue #11 C) assesses the unit within ``batch`` (the units assessed with
+    it; the unit itself is replaced by id), before and after the change: the unit's rank may
+    change, and so may other units' ranks, ratings (quotas) and money, listed in ``others``.
+    """
+    changed = changed_unit(unit, sets, patches)
+    if policy.cohort is not None:
+        return _what_if_in_cohort(policy, unit, changed, sets, batch if batch is not None else [unit])
     before = policy.evaluate(unit, trace=True)
-    after = policy.evaluate(changed_unit(unit, sets, patches), trace=True)
+    after = policy.evaluate(changed, trace=True)
     old_memo: dict[int, tuple[object, list[object]]] = {}  # lists read by many events: canonical once
     new_memo: dict[int, tuple[object, list[object]]] = {}
     old = [e.to_dict(old_memo) for e in before.trace.events]
@@ -209,26 +246,78 @@ def what_if(policy: Policy, unit: Mapping[str, Any], sets: Sequence[tuple[str, o
     return WhatIf(before, after, changes, tuple(sets))
 
 
+def _what_if_in_cohort(policy: Policy, unit: Mapping[str, Any], changed: Mapping[str, Any],
+                       sets: Sequence[tuple[str, object]], batch: Sequence[Mapping[str, Any]]) -> WhatIf:
+    unit_id = unit.get("id")
+    rows = [dict(u) for u in batch]
+    if not any(row.get("id") == unit_id for row in rows):
+        rows.append(dict(unit))
+    position = next(i for i, row in enumerate(rows) if row.get("id") == unit_id)
+    before_items = policy.evaluate_cohort(rows)
+    after_items = policy.evaluate_cohort([dict(changed) if i == position else row for i, row in enumerate(rows)])
+    for items in (before_items, after_items):
+        if items[position].result is None:
+            error = items[position].error
+            assert error is not None
+            raise error
+    before = before_items[position].result
+    after = after_items[position].result
+    assert before is not None and after is not None
+    others = []
+    for i, (old_item, new_item) in enumerate(zip(before_items, after_items)):
+        old_result, new_result = old_item.result, new_item.result
+        if i == position or old_result is None or new_result is None:
+            continue
+        old_rank = old_result.standing.rank if old_result.standing is not None else None
+        new_rank = new_result.standing.rank if new_result.standing is not None else None
+        old_money, new_money = _money_of(old_result), _money_of(new_result)
+        if (old_rank, old_result.rating, old_money) != (new_rank, new_result.rating, new_money):
+            others.append(OtherUnit(new_result.unit_id, new_result.name, (old_rank, new_rank),
+                                    (old_result.rating, new_result.rating), (old_money, new_money)))
+    old_memo: dict[int, tuple[object, list[object]]] = {}
+    new_memo: dict[int, tuple[object, list[object]]] = {}
+    old = [e.to_dict(old_memo) for e in before.trace.events]
+    new = [e.to_dict(new_memo) for e in after.trace.events]
+    changes = tuple(diff_events(old, new, fields=("value", "reads")))
+    return WhatIf(before, after, changes, tuple(sets), tuple(others))
+
+
+def _money_of(result: Result) -> Decimal:
+    """Every amount a result brings (its rating's own and the outcomes for every rating), signed."""
+    total = Decimal(0)
+    for c in (result.consequences, *result.general_consequences):
+        sign = -1 if c.kind == "fine" else 1
+        total += sign * c.total
+    return total
+
+
 KIND_NAMES = {
     "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "计分规则",
            "score": "综合评分", "veto": "一票否决", "exception": "例外", "band": "分数段", "band_test": "分数段判定",
            "rating": "评定等次", "consequence": "奖惩", "reward": "奖励", "fine": "罚款", "share": "分配",
+           "period": "分期",
            "sanction": "处理", "effects": "等次调整", "effect": "等次调整"},
     "en": {"deferral": "deferral", "let": "derived value", "section": "section", "target": "target", "rule": "rule",
            "score": "score", "veto": "veto", "exception": "exception", "band": "band", "band_test": "band test",
            "rating": "rating", "consequence": "consequence", "reward": "reward", "fine": "fine", "share": "share",
-           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect"},
+           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period"},
 }
 
 _TEXT = {
     "zh": {"title": "假设分析：{unit}", "set": "改动", "score": "综合评分", "band": "按分数应评", "rating": "评定等次",
            "money": "奖惩合计", "changes": "发生变化的环节", "none": "结果没有任何变化", "added": "新出现",
            "removed": "不再出现", "read": "读取", "value": "结果", "patch": "补丁", "colon": "：",
-           "quiet": "读取了改动的数据、结果不变：", "effects": "等次调整"},
+           "quiet": "读取了改动的数据、结果不变：", "effects": "等次调整",
+           "rank": "名次", "others": "其他单位的变化", "others_none": "其他单位都不变",
+           "other": "{unit}：{rating}{rank}{money}", "other_rank": "（名次 {before} → {after}）",
+           "other_money": "，奖惩 {before} → {after}"},
     "en": {"title": "What if: {unit}", "set": "Changed", "score": "Score", "band": "Band by score", "rating": "Rating",
            "money": "Money total", "changes": "What changes", "none": "nothing in the result changes",
            "added": "now appears", "removed": "no longer appears", "read": "reads", "value": "value", "patch": "patch",
-           "colon": ": ", "quiet": "Read the changed facts with the same outcome: ", "effects": "Rating effects"},
+           "colon": ": ", "quiet": "Read the changed facts with the same outcome: ", "effects": "Rating effects",
+           "rank": "Rank", "others": "Other units that change", "others_none": "no other unit changes",
+           "other": "{unit}: {rating}{rank}{money}", "other_rank": " (rank {before} → {after})",
+           "other_money": ", money {before} → {after}"},
 }
 
 
@@ -259,6 +348,8 @@ def render(answer: WhatIf, lang: str = "zh", patch_names: Sequence[str] = ()) ->
         lines.append(f"{t['effects']}{sep}{steps}")
     money_b, money_a = _signed_total(b), _signed_total(a)
     lines.append(f"{t['money']}{sep}{money_b:,.2f} → {money_a:,.2f}")
+    if checked.cohort is not None:  # issue #11 C: the rank, and the other units of the batch that change
+        lines.extend(_cohort_lines(answer, lang))
     lines.append("")
     lines.append(f"{t['changes']}{sep.rstrip() if lang == 'zh' else ':'}")
     decisive = [c for c in answer.changes if c.value_changed and c.kind != "band_test"]
@@ -280,6 +371,33 @@ def render(answer: WhatIf, lang: str = "zh", patch_names: Sequence[str] = ()) ->
         lines.append("")
         lines.append(t["quiet"] + "、".join(f"{kinds.get(c.kind, c.kind)} {c.id if c.kind == 'rule' else c.label or c.id}" for c in quiet))
     return "\n".join(lines) + "\n"
+
+
+def _cohort_lines(answer: WhatIf, lang: str) -> list[str]:
+    """"名次：5 → 3" and, per other unit that changes, "单位X：良好 → 合格（名次 3 → 4）" (issue #11 C)."""
+    t = _TEXT[lang]
+    sep = t["colon"]
+    checked = answer.before.program.checked
+
+    def rank_of(result: Result) -> str:
+        standing = result.standing
+        return str(standing.rank) if standing is not None and standing.rank is not None else "—"
+
+    lines = [f"{t['rank']}{sep}{rank_of(answer.before)} → {rank_of(answer.after)}"]
+    if not answer.others:
+        lines.append(f"{t['others']}{sep}{t['others_none']}")
+        return lines
+    lines.append(f"{t['others']}{sep.rstrip() if lang == 'zh' else ':'}")
+    for other in answer.others:
+        before, after = (checked.rating_label(r) for r in other.rating)
+        rating = f"{before} → {after}" if before != after else before
+        ranks = tuple("—" if r is None else str(r) for r in other.rank)
+        rank = t["other_rank"].format(before=ranks[0], after=ranks[1]) if ranks[0] != ranks[1] else ""
+        money = t["other_money"].format(before=f"{other.money[0]:,.2f}", after=f"{other.money[1]:,.2f}") \
+            if other.money[0] != other.money[1] else ""
+        lines.append("  " + t["other"].format(unit=f"{other.name or other.unit_id} ({other.unit_id})", rating=rating,
+                                              rank=rank, money=money))
+    return lines
 
 
 def headline(change: EventChange, kinds: Mapping[str, str]) -> str:

@@ -29,6 +29,7 @@ bonus is uncapped.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..language import formatter
-from ..runtime.explain import effect_lines
+from ..numeric import ENGINE_CONTEXT
+from ..runtime.explain import effect_lines, outside_periods
 from ..runtime.parts import EffectStep
 from ..runtime.trace import TraceEvent, canonical, plain_decimal
 
@@ -93,6 +95,8 @@ class BandGoal:
     targets: Removal | None  # None: unreachable even with every target at full points
     rules: Removal | None
     blocked: bool  # a veto keeps the rating at the vetoed rating anyway
+    # issue #11 P: how much each counted period alone would have to rise (only for a policy with periods)
+    periods: tuple[PeriodNeed, ...] = ()
 
     @property
     def strict(self) -> bool:
@@ -102,7 +106,51 @@ class BandGoal:
         return {"rating": self.rating, "label": self.label, "citation": self.citation, "interval": self.interval,
                 "lacking": plain_decimal(self.lacking), "strict": self.strict, "blocked_by_veto": self.blocked,
                 "targets": self.targets.to_dict() if self.targets else None,
-                "rules": self.rules.to_dict() if self.rules else None}
+                "rules": self.rules.to_dict() if self.rules else None,
+                **({"periods": [p.to_dict() for p in self.periods]} if self.periods else {})}
+
+
+@attrs.frozen
+class PeriodNeed:
+    """What one period alone would have to gain for a better band (issue #11 P): Δ / its weight."""
+
+    name: str
+    label: str | None
+    weight: Decimal  # the percent (25 for 25%)
+    rise: Decimal  # the points the period's score would have to rise by (at least; more than, if strict)
+    exact: bool  # False: Δ / weight does not end, ``rise`` is rounded up to the cent (raising by it is enough)
+    room: Decimal | None  # what the period can still gain (None: unbounded)
+
+    @property
+    def reachable(self) -> bool:
+        return self.room is None or self.rise <= self.room
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "label": self.label, "weight": plain_decimal(self.weight),
+                "rise": plain_decimal(self.rise), "exact": self.exact, "reachable": self.reachable,
+                "room": None if self.room is None else plain_decimal(self.room)}
+
+
+def period_needs(result: Result, need: Decimal) -> tuple[PeriodNeed, ...]:
+    """Per counted period (weight > 0): how much its score alone would have to rise to add ``need`` to the
+    combined score (``need`` / weight), and what it can still gain (the category's maximum − its score)."""
+    plan = result._plan
+    checked = result.program.checked
+    if checked.periods is None or need <= 0:
+        return ()
+    out: list[PeriodNeed] = []
+    for item, period in zip(checked.periods.items, result.periods):
+        if item.weight <= 0:
+            continue
+        context = ENGINE_CONTEXT.copy()
+        context.clear_flags()
+        rise = context.divide(need * 100, item.weight)
+        exact = not context.flags[decimal.Inexact]
+        if not exact:
+            rise = rise.quantize(Decimal("0.01"), rounding=decimal.ROUND_CEILING)
+        room = None if plan.maximum is None else plan.maximum - period.score
+        out.append(PeriodNeed(item.name, item.label, item.weight, rise, exact, room))
+    return tuple(out)
 
 
 @attrs.frozen
@@ -255,7 +303,7 @@ def why_not(result: Result, band: str | None = None) -> WhyNot:
     plan = result._plan
     band_events = {e.id: e for e in trace.of_kind("band_test")}
     current = next((b for b in plan.bands if b.rating == result.band), None)
-    target_events = trace.of_kind("target")
+    target_events = outside_periods(trace, "target")  # a period's own targets are inside its event (issue #11 P)
     losses = tuple(_target_loss(t) for t in target_events if _dec(t.detail.get("lost")) > 0)
     effect_vetoes = {v.name for v in plan.vetoes if v.effect is not None}
     vetoes = tuple(v for v in trace.of_kind("veto") if v.value and v.id not in effect_vetoes)  # 一票否决 only
@@ -273,7 +321,7 @@ def why_not(result: Result, band: str | None = None) -> WhyNot:
                               str(event.detail.get("interval", info.describe())) if event else info.describe(),
                               info.low, info.low_closed, need,
                               smallest_target_set(losses, need, strict), smallest_rule_set(target_events, need, strict),
-                              bool(vetoes)))
+                              bool(vetoes), period_needs(result, need)))
     blocking = tuple(e for e in result.effects if e.kind != "vetoed")  # 一票否决 is listed with the vetoes
     rank = checked.rating_index
     requirements = tuple((b.rating, formatter.expr(b.requires)) for b in sorted(plan.bands, key=lambda b: b.low)
@@ -321,6 +369,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "requires": "{label}还须满足评定条件：{condition}",
         "bonus": "   或者：再获加分即可达到（加分上限还允许再加 {room} 分）",
         "bonus_unbounded": "   或者：再获加分即可达到（加分不设上限）",
+        "period_rise": "   或者：{period}（权重{weight}%）提高{more}{rise}分即可（该期还能提高{room}分）",
+        "period_rise_unbounded": "   或者：{period}（权重{weight}%）提高{more}{rise}分即可",
+        "period_short": "   {period}（权重{weight}%）单独须提高{more}{rise}分，但该期最多还能提高{room}分，单靠该期达不到",
+        "more": "超过",
+        "at_least": "至少",
     },
     "en": {
         "title": "Why not a better band: {unit}",
@@ -341,6 +394,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "requires": "{label} also requires: {condition}",
         "bonus": "   Or: more bonus points reach it (the caps allow {room} pts more)",
         "bonus_unbounded": "   Or: more bonus points reach it (the bonus is not capped)",
+        "period_rise": "   Or: raising {period} (weight {weight}%) by {more}{rise} pts is enough (it can gain {room} more)",
+        "period_rise_unbounded": "   Or: raising {period} (weight {weight}%) by {more}{rise} pts is enough",
+        "period_short": "   {period} (weight {weight}%) alone would need {more}{rise} pts, but it can gain at most {room}: "
+                        "not by that period alone",
+        "more": "more than ",
+        "at_least": "at least ",
     },
 }
 
@@ -380,6 +439,8 @@ def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
         if answer.bonus_reaches(goal):  # a bonus can lift the unit to a better band (加分)
             lines.append(t["bonus_unbounded"] if answer.bonus_room is None
                          else t["bonus"].format(room=plain_decimal(answer.bonus_room)))
+        for period in goal.periods:  # issue #11 P: what one period alone would have to gain
+            lines.append(period_line(t, period, goal.strict))
         if goal.targets is None:
             lines.append(t["unreachable"])
             continue
@@ -387,6 +448,16 @@ def render(answer: WhyNot, result: Result, lang: str = "zh") -> str:
         if goal.rules is not None:
             lines.extend(_removal_lines(t, "rules", goal.rules))
     return "\n".join(lines) + "\n"
+
+
+def period_line(t: dict[str, str], period: PeriodNeed, strict: bool) -> str:
+    """「三季度提高4分即可」: one period's rise, within what it can still gain (issue #11 P)."""
+    more = t["more"] if strict else ("" if period.exact else t["at_least"])
+    values = {"period": period.label or period.name, "weight": plain_decimal(period.weight), "more": more,
+              "rise": plain_decimal(period.rise), "room": "" if period.room is None else plain_decimal(period.room)}
+    if not period.reachable:
+        return t["period_short"].format(**values)
+    return t["period_rise_unbounded" if period.room is None else "period_rise"].format(**values)
 
 
 def _removal_lines(t: dict[str, str], key: str, removal: Removal) -> list[str]:

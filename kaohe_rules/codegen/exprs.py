@@ -25,7 +25,7 @@ from ..language.visitor import ExprVisitor
 from ..numeric import scales_by_percent
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter
-from .frame import SCORE_KEY, Frame, score_key
+from .frame import COHORT_ATTRIBUTES, SCORE_KEY, Frame, score_key
 
 _EMPTY_AGGREGATE = {"count": "0", "sum": "0", "any": "False", "all": "True", "min": "None", "max": "None",
                     "increasing": "True", "decreasing": "True"}
@@ -164,6 +164,10 @@ class ExprCompiler(ExprVisitor[str]):
             return f"r[{ctx.key(res.name)}]"
         if kind == "score":  # the unit's score before score effects (issue #10 A2)
             return self.frame.symbols[SCORE_KEY]
+        if kind in _PERIOD_KINDS:  # issue #11 P
+            return period_name(res.kind, res.value)
+        if kind == "cohort":  # a cohort value: read from the unit's standing ``C`` (issue #11 C)
+            return COHORT_ATTRIBUTES[res.name]
         raise AssertionError(kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> str:
@@ -295,6 +299,11 @@ class ExprCompiler(ExprVisitor[str]):
         var = f"_it{self.frame.depth}"
         body = self.inner(self.frame.inner(loop=True))  # of/where see one more loop variable
         where = f" if {body.visit(e.where)}" if e.where is not None else ""
+        if e.func == "streak":  # issue #11 P: the longest run of items meeting the condition
+            assert e.where is not None
+            loop = (f"for _ix{self.frame.depth}, {var} in enumerate({source}, 1)" if self._indexed(e)
+                    else f"for {var} in {source}")
+            return f"_streak({body.visit(e.where)} {loop})"
         if e.by is not None or e.func in ("increasing", "decreasing") or self._indexed(e):
             return self._aggregate_extras(e, source, var, body, where)
         if e.func == "count":
@@ -372,6 +381,22 @@ class ExprCompiler(ExprVisitor[str]):
         if e.func == "sum":
             return f"sum(({value} {loop}{where}), 0)"
         return f"{e.func}(({value} {loop}{where}), default=None)"
+
+
+#: the resolutions of period values (issue #11 P): locals of a periodic evaluator, or int literals
+_PERIOD_KINDS = frozenset({"periods", "period", "period_name", "period_record", "rating"})
+
+
+def period_name(kind: str, value: object) -> str:
+    """The generated text of a period value (issue #11 P): ``PRS`` the period records, ``PI`` the period
+    being scored, a period's or a rating's index, ``PRS[i]`` one period's record."""
+    if kind == "periods":
+        return "PRS"
+    if kind == "period":
+        return "PI"
+    if kind == "period_record":
+        return f"PRS[{int(value)}]"  # type: ignore[call-overload]
+    return str(int(value))  # type: ignore[call-overload]
 
 
 def indexed_at(policy: CheckedPolicy, roots: tuple[object, ...], depth: int) -> bool:

@@ -41,7 +41,7 @@ from ..limits import MAX_LIST_ITEMS, MAX_TEXT_CHARS, NUMBER_LIMIT
 from .constants import ConstantTable
 from .emitter import Emitter
 from .frame import Frame, Symbols
-from .unit import UnitCompiler
+from .unit import COHORT_PARAMETER, UnitCompiler
 
 #: ints below this are made Decimals by a lookup in the namespace's ``_SMALL``, not a constructor call
 SMALL_LIMIT = 1001
@@ -305,9 +305,9 @@ class FactReaderGenerator:
             with out.indent():
                 self.convert(local, f.type.required(), f.bounds, frame)
 
-    def prologue(self, name: str, mapping: str) -> None:
-        """``def name(mapping):`` taking only a plain dict."""
-        self.out.writeline(f"def {name}({mapping}):")
+    def prologue(self, name: str, mapping: str, extra: str = "") -> None:
+        """``def name(mapping):`` taking only a plain dict (and ``extra`` parameters after it)."""
+        self.out.writeline(f"def {name}({mapping}{extra}):")
         with self.out.indent():
             self.out.writeline(f"if {mapping}.__class__ is not dict: raise _S")
 
@@ -401,7 +401,8 @@ class FactReaderGenerator:
         """
         plan = self.policy.plans[category]
         name = f"assess_{index}"
-        self.prologue(name, "raw")
+        # a cohort policy (issue #11 C): the unit's standing comes second
+        self.prologue(name, "raw", f", {COHORT_PARAMETER}" if self.policy.cohort is not None else "")
         out = self.out
         frame = Frame(Symbols())
         with out.indent():

@@ -109,3 +109,10 @@ SCORE_KEY = " score"
 def score_key(kind: str, path: tuple[str, ...]) -> str:
     """The symbol of ``score(X)``: a target's (``kind`` "target") or a section's score local."""
     return f" score({kind}:{'.'.join(path)})"
+
+#: a cohort policy's evaluators take the unit's standing as ``C`` (issue #11 C); without one they
+#: read ``_NS`` (the runtime's no-standing marker: rank unset, counts 0, no quota)
+COHORT_PARAMETER = "C=_NS"
+#: the cohort values as the attributes of the standing ``C`` they read
+COHORT_ATTRIBUTES = {"rank": "C.rank", "ranked_count": "C.ranked_count", "unit_count": "C.unit_count",
+                     "best": "C.best", "average": "C.average"}

@@ -15,7 +15,7 @@ evaluation error comes from.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from decimal import Decimal
 from typing import assert_never
 
@@ -26,6 +26,7 @@ from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, Reader
 from .constants import ConstantTable, int_literal
 from .emitter import Emitter, Site
 from .exprs import Context, ExprCompiler, indexed_at
+from .frame import COHORT_PARAMETER as COHORT_PARAMETER
 from .frame import SCORE_KEY, Frame, Symbols, score_key
 
 #: where an error after the last target (sections, score, vetoes, bands, outcomes) is reported
@@ -155,7 +156,8 @@ class UnitCompiler:
         """``def name(f, T):`` — facts read from the dict ``f``; returns the sections' output order."""
         ctx = self.context(out)
         frame = Frame(Symbols(), traced=traced)
-        out.writeline(f"def {name}(f, T):")
+        # a cohort policy (issue #11 C): the unit's standing as a third parameter
+        out.writeline(f"def {name}(f, T{', ' + COHORT_PARAMETER if self.policy.cohort is not None else ''}):")
         with out.indent():
             for fact in plan.facts:
                 out.writeline(f"{frame.symbols.fact(fact)} = f[{ctx.key(fact)}]")
@@ -186,6 +188,9 @@ class _Body:
     def write(self) -> tuple[tuple[tuple[str, ...], ...], str]:
         out, plan, traced = self.out, self.plan, self.frame.traced
         out.writeline("DF = []")
+        periodic = ExitStack()  # a policy with periods (issue #11 P): the scoring runs once per period
+        if self.policy.periods is not None:
+            self._period_loop(periodic)
         for defer_index, defer in enumerate(plan.defers):
             with out.at(self.sites.defer(defer)):
                 self._defer(defer, defer_index)
@@ -201,15 +206,19 @@ class _Body:
         by_section: dict[tuple[str, ...], list[str]] = {}
         int_targets: set[str] = set()
         for t_index, placed in enumerate(plan.targets):
-            local = self._target(placed, t_index)
+            local = self._target(placed, t_index) if not self._only_in(placed) else self._period_target(placed, t_index)
             target_locals.append(local)
             if self._int_valued(placed, local):
                 int_targets.add(local)
             by_section.setdefault(placed.section, []).append(local)
         with out.at(Site(LATE_WHERE)):
             order, section_locals = self._sections(by_section, int_targets)
+            if self.policy.periods is not None:
+                self._period_results(periodic, order, section_locals, target_locals)
             self._declare_scores(target_locals, section_locals)
             self._vetoes_and_rating()
+            if self.policy.cohort is not None:  # nothing is generated for a policy without a cohort block
+                self._cohort()
         for rating_name, outcome in self.policy.outcomes.items():
             with out.at(Site(LATE_WHERE, outcome.span)):
                 self._outcome(outcome, self._ratings.index(rating_name))
@@ -220,9 +229,13 @@ class _Body:
             out.writeline(f"OUT = (OUT, ({''.join(f'G{g}, ' for g in range(len(self.policy.general_outcomes)))}))")
         sections_tuple = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
         targets_tuple = "(" + "".join(f"{t}, " for t in target_locals) + ")"
-        return tuple(order), (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
-                              f"{self._effects_value}, "
-                              + ("BASE, BONUS)" if plan.category.has_bonus else "SCORE, 0)"))
+        returned = (f"(SCORE, {sections_tuple}, {targets_tuple}, V, XV, DF, BAND, RATING, OUT, "
+                    f"{self._effects_value}, " + ("BASE, BONUS)" if plan.category.has_bonus else "SCORE, 0)"))
+        if self.policy.cohort is not None:  # the ranking keys and ``among`` (abi.RAW_COHORT)
+            returned = returned[:-1] + ", CO)"
+        if self.policy.periods is not None:  # the periods' results, last (abi.RAW_PERIODS, issue #11 P)
+            returned = returned[:-1] + ", PR)"
+        return tuple(order), returned
 
     @property
     def _ratings(self) -> list[str]:
@@ -670,6 +683,157 @@ class _Body:
                         out.writeline("RATING = _r")
         out.writeline("OUT = None")
         self._effects_value = "(RAW, EF)"
+
+    # ------------------------------------------------------------ periods (issue #11 P)
+    def _period_loop(self, loop: ExitStack) -> None:
+        """Open the loop over the periods: each per-period fact's local holds this period's value.
+
+        Everything up to the score (defers, the lets read before it, targets, sections, base and
+        bonus) is written inside the loop, once, and runs once per period; ``PI`` is the period
+        being scored (``period``).  The traced evaluator records each period's events apart
+        (``T`` is a fresh list per period), handed over in the period's trace event.
+        """
+        out, traced = self.out, self.frame.traced
+        out.writeline("PR = []")
+        per_period = [name for name in self.policy.period_facts if name in self.symbols]
+        for name in per_period:
+            local = self.symbols[name]
+            out.writeline(f"P{local} = {local}")
+        if traced:
+            out.writeline("TU = T")
+            out.writeline("PT = []")
+        assert self.policy.periods is not None
+        out.writeline(f"for PI in ({''.join(f'{i}, ' for i in range(len(self.policy.periods.items)))}):")
+        loop.enter_context(out.indent())
+        for name in per_period:
+            local = self.symbols[name]
+            out.writeline(f"{local} = P{local}[PI]")
+        if traced:
+            out.writeline("T = []")
+
+    def _period_results(self, loop: ExitStack, order: list[tuple[str, ...]], section_locals: dict[tuple[str, ...], str],
+                        target_locals: list[str]) -> None:
+        """Close the loop: each period's result into ``PR``; then the weighted combination into the locals
+        the assessment stage reads (``SCORE``, sections, targets, base and bonus) and ``PRS``, the
+        period records ``periods`` and ``一季度.score`` read.
+
+        ``PR`` items: (score, section scores, target scores, band, rating, base, bonus, None); the traced
+        evaluator keeps each period's events in ``PT`` for the period's trace event.  The
+        combination is Σ weight × period score in the engine's Decimal context, exact for scores of
+        ordinary length (the reference interpreter multiplies and adds in the same order).
+        """
+        out, ctx, plan, traced = self.out, self.ctx, self.plan, self.frame.traced
+        assert self.policy.periods is not None
+        items = self.policy.periods.items
+        ratings = self._ratings
+        vetoed = ratings.index(self.policy.ratings.vetoed)
+        self._band_chain()
+        band_ratings = tuple(ratings.index(b.rating) for b in plan.bands)
+        sections = "(" + "".join(f"{section_locals[p]}, " for p in order) + ")"
+        targets = "(" + "".join(f"{t}, " for t in target_locals) + ")"
+        bonus = "BASE, BONUS" if plan.category.has_bonus else "SCORE, 0"
+        out.writeline(f"PR.append((SCORE, {sections}, {targets}, BAND, "
+                      f"{ctx.const(band_ratings)}[BAND] if BAND >= 0 else {vetoed}, {bonus}, None))")
+        if traced:
+            out.writeline("PT.append(T)")
+        loop.close()
+        if traced:
+            out.writeline("T = TU")
+        weights = [ctx.const(item.weight / 100) for item in items]
+        counted = [i for i, item in enumerate(items) if item.weight != 0]
+
+        def combined(part: str) -> str:
+            terms = [f"{weights[i]} * PR[{i}]{part}" for i in counted]
+            return " + ".join(terms) if terms else "0"
+
+        out.writeline(f"SCORE = {combined('[0]')}")
+        for k, path in enumerate(order):
+            out.writeline(f"{section_locals[path]} = {combined(f'[1][{k}]')}")
+        for k, local in enumerate(target_locals):
+            out.writeline(f"{local} = {combined(f'[2][{k}]')}")
+        if plan.category.has_bonus:
+            out.writeline(f"BASE = {combined('[5]')}")
+            out.writeline(f"BONUS = {combined('[6]')}")
+        facts = [name for name in self.policy.period_facts if name in self.symbols]
+        records = []
+        for i, item in enumerate(items):
+            record_fields = "".join(f"{ctx.key(name)}: P{self.symbols[name]}[{i}], " for name in facts)
+            records.append(f"{{{ctx.key('score')}: PR[{i}][0], {ctx.key('rating')}: PR[{i}][4], "
+                           f"{ctx.key('weight')}: {ctx.const(item.weight)}, {record_fields}}}")
+        out.writeline(f"PRS = ({''.join(r + ', ' for r in records)})")
+        if traced:
+            for i in range(len(items)):
+                out.writeline(f"T.append(('period', {i}, PR[{i}][0], PR[{i}][4], PT[{i}]))")
+
+    def _only_in(self, placed: PlacedTarget) -> tuple[int, ...]:
+        """The periods (indices) a target is scored in, when its top-level section is ``only in`` some (issue #11 P)."""
+        periods = self.policy.periods
+        if periods is None:
+            return ()
+        top = next(s for s in self.plan.category.sections if s.name == placed.section[0])
+        if not top.periods:
+            return ()
+        return tuple(i for i, item in enumerate(periods.items) if item.name in top.periods)
+
+    def _period_target(self, placed: PlacedTarget, index: int) -> str:
+        """A target of an ``only in`` section: scored in its periods, 0 (and not evaluated) in the others."""
+        out = self.out
+        with out.at(self.sites.rule(index, len(placed.target.rules))):
+            out.writeline(f"if PI in ({''.join(f'{i}, ' for i in self._only_in(placed))}):")
+        with out.indent():
+            local = self._target(placed, index)
+        with out.at(self.sites.rule(index, len(placed.target.rules))):
+            out.writeline("else:")
+            out.writeline(f"    {local} = 0")
+        return local
+
+
+    # ------------------------------------------------------------- cohorts (issue #11 C)
+    def _cohort(self) -> None:
+        """The ranking keys and ``among`` (``CO``), then step 10 of the documented order: the quota.
+
+        ``CO`` is ``(ranked, keys)``: ``ranked`` whether the category is ranked and ``among``
+        holds, ``keys`` oriented larger-is-better (a ``lower first`` key negated), computed
+        only for a ranked unit.  The whole key ``score`` is the final score (after score
+        effects).  The quota step applies the band the cohort stage left the unit in
+        (``C.demoted_to``, an index into the category's bands best first) when it is worse.
+        """
+        out, plan, ctx, traced = self.out, self.plan, self.ctx, self.frame.traced
+        cohort = self.policy.cohort
+        assert cohort is not None
+        category = plan.category.name
+        decl = cohort.decl
+        if category not in cohort.categories:
+            out.writeline("CO = (False, ())")
+        else:
+            with out.at(Site(f"cohort {decl.name}", decl.span)):
+                keys = []
+                for key in decl.keys:
+                    res = self.policy.resolutions.get(key.value)
+                    value = "SCORE" if res is not None and res.kind == "score" else self.exprs.visit(key.value)
+                    keys.append(f"-({value})" if key.lower_first else value)
+                ranked = "(True, (" + "".join(f"{k}, " for k in keys) + "))"
+                if decl.among is None:
+                    out.writeline(f"CO = {ranked}")
+                else:
+                    out.writeline(f"CO = {ranked} if {self.exprs.visit(decl.among)} else (False, ())")
+        if not cohort.quotas_for(category):
+            return
+        if self._effects_value == "None":  # no rating effects in this category: the quota step is its only one
+            out.writeline("EF = []")
+            self._effects_value = "(SCORE, EF)"
+        ratings = self._ratings
+        best_first = tuple(ratings.index(r) for r in cohort.bands[category])
+        with out.at(Site(f"cohort {decl.name} (quota)", decl.span)):
+            out.writeline("if C.demoted_to is not None:")
+            with out.indent():
+                out.writeline(f"_r = {ctx.const(best_first)}[C.demoted_to]")
+                out.writeline("if _r > RATING:")
+                with out.indent():
+                    out.writeline("EF.append(('quota', C.quota, C.demoted_to, RATING, _r))")
+                    if traced:
+                        out.writeline("T.append(('effect',) + EF[-1])")
+                    out.writeline("RATING = _r")
 
 
 def reads_scores(policy: CheckedPolicy) -> bool:

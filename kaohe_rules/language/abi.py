@@ -33,9 +33,21 @@ RAW_EFFECTS: Final = 9
 RAW_BASE_SCORE: Final = 10  # the base (the sections that make up the total); == score without bonus sections
 RAW_BONUS: Final = 11  # the bonus points counted after every cap (加分, issue #10); 0 without bonus sections
 
+#: Only in the raw result of a policy with a cohort block (issue #11 C), after RAW_BONUS:
+#: ``(ranked, keys)`` — whether the unit is ranked (its category is, and ``among`` holds) and its
+#: ranking keys oriented larger-is-better (``()`` when not ranked).  The quota step is an effect
+#: ``('quota', quota clause, band index, before, after)`` in RAW_EFFECTS.
+RAW_COHORT: Final = 12
+
 assert RAW_FIELDS.index("deferred") == RAW_DEFERRED and RAW_FIELDS.index("outcome") == RAW_OUTCOME
 assert RAW_FIELDS.index("effects") == RAW_EFFECTS and RAW_FIELDS.index("bonus") == RAW_BONUS
 assert len(RAW_FIELDS) == RAW_BONUS + 1
+#: Only in the raw result of a policy with periods (issue #11 P), its last field (after RAW_COHORT in a
+#: policy that also has a cohort): one tuple per period, ``(score, section scores, target scores, band,
+#: rating, base, bonus, None)`` (the last kept for a later use).  Other policies' tuples have no such field.
+RAW_PERIODS: Final = -1
+#: ``(TAG_PERIOD, period_index, score, rating, events)``: one period scored (issue #11 P), with its own events.
+TAG_PERIOD: Final = "period"
 
 # Trace events: ``(TAG_LET, name, value)``, ``(TAG_RULE, target_index, rule_index, value, reads)``,
 # ``(TAG_TARGET, target_index, score)``, ``(TAG_VETO, veto_index, fired, exception_index, evidence, reads)``.

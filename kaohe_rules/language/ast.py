@@ -285,6 +285,7 @@ class Section:
     span: Span
     bonus: bool = False  # ``section NAME bonus [cap N]``: bonus points (加分), not counted in the total
     cap: Expr | None = None  # the bonus section's cap (group cap); None: uncapped
+    periods: tuple[str, ...] = ()  # ``only in P, Q`` (issue #11 P): assessed only in those periods; (): every one
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -357,6 +358,7 @@ class FactDecl:
     source: str | None
     note: str | None
     span: Span
+    per_period: bool = False  # ``per period`` (issue #11 P): one value per declared period
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -647,6 +649,27 @@ class Band:
 
 
 @attrs.frozen(kw_only=True, eq=False)
+class PeriodItem:
+    """One period of a ``periods`` block (issue #11 P): ``一季度 "第一季度" weight 25%``."""
+
+    name: str
+    label: str | None
+    weight: Decimal  # the percent as written (25 for 25%)
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class PeriodsDecl:
+    """``periods cite "…" { … }`` (issue #11 P): the checkpoints within one assessment, in order."""
+
+    items: tuple[PeriodItem, ...]
+    cite: str | None
+    span: Span
+    name: str = "periods"  # one block per policy: the name it is overridden and removed by
+
+
+@attrs.frozen(kw_only=True, eq=False)
 class BandsDecl:
     category: str
     cite: str | None
@@ -691,6 +714,52 @@ class OutcomeDecl:
         return not self.rating
 
 
+# ------------------------------------------------------------------ cohorts (issue #11 C)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class CohortKey:
+    """One ranking key of ``by``: an expression, ``higher first`` (the default) or ``lower first``.
+
+    The bare key ``score`` (the whole key) is the unit's final score, after score effects.
+    """
+
+    value: Expr
+    lower_first: bool
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class Quota:
+    """``quota BAND at most N`` | ``at most P%`` [``of ranked``] [``for CATS``] [``cite``]."""
+
+    band: str
+    limit: Expr  # an int constant (a count) or a percent constant (a share of the base, rounded down)
+    of_ranked: bool  # the base is the ranked units, not every unit of the category assessed (参评单位)
+    categories: tuple[str, ...]
+    cite: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class CohortDecl:
+    """``cohort NAME "label" cite … { for …; among …; by …; ties share; quota … }`` (issue #11 C).
+
+    ``keys`` empty: no ``by`` was written (the checker reports it); ``ties`` None: no ``ties``
+    (the checker reports it; ``share`` is the only tie rule).
+    """
+
+    name: str
+    label: str | None
+    cite: str | None
+    categories: tuple[str, ...]  # ``for``: the categories ranked; empty = every category
+    among: Expr | None
+    keys: tuple[CohortKey, ...]
+    ties: str | None
+    quotas: tuple[Quota, ...]
+    span: Span
+
+
 Decl = (
     Checkpoint
     | Category
@@ -705,6 +774,8 @@ Decl = (
     | RatingsDecl
     | BandsDecl
     | OutcomeDecl
+    | PeriodsDecl
+    | CohortDecl
 )
 
 
@@ -785,6 +856,8 @@ def decl_key(decl: Decl) -> tuple[str, str]:
         return ("ratings", "")
     if isinstance(decl, BandsDecl):
         return ("bands", decl.category)
+    if isinstance(decl, CohortDecl):  # at most one per policy: a child's replaces its parent's
+        return ("cohort", "")
     if isinstance(decl, OutcomeDecl):
         if decl.for_every_rating:  # no name to override or remove: each one is its own declaration
             return ("outcome", f"\0{decl.span.file}:{decl.span.line}:{decl.span.column}")
@@ -806,4 +879,6 @@ _KIND_NAMES: dict[type, str] = {
     RatingsDecl: "ratings",
     BandsDecl: "bands",
     OutcomeDecl: "outcome",
+    PeriodsDecl: "periods",
+    CohortDecl: "cohort",
 }

@@ -99,8 +99,31 @@ class _ItemWhen:
         self.condition = condition
 
 
+class _Only(tuple):  # type: ignore[type-arg]
+    """``only in P, Q`` of a section (issue #11 P): the periods' names."""
+
+
+class _PerPeriod:
+    """The ``per period`` option of a fact (issue #11 P), among the fact's options."""
+
+
 class _Report:
     """Marker for a let's ``report``."""
+
+
+class _CohortPart:
+    """Marker for a part of a cohort block (``among``, ``by``, ``ties``, a quota's ``of ranked``)."""
+
+    def __init__(self, kind: str, value: Any) -> None:
+        self.kind = kind
+        self.value = value
+
+
+class _KeyOrder:
+    """Marker for a ranking key's ``higher first`` / ``lower first``."""
+
+    def __init__(self, lower: bool) -> None:
+        self.lower = lower
 
 
 class _Builder:
@@ -268,11 +291,12 @@ class _Builder:
         return tuple(c)
 
     def section(self, meta: Meta, c: list[Any]) -> ast.Section:
-        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, tuple))]
-        children = next((x for x in c if isinstance(x, tuple)), ())
+        rest = [x for x in c[1:] if not isinstance(x, (_Label, _Cite, tuple, _Only))]
+        children = next((x for x in c if isinstance(x, tuple) and not isinstance(x, _Only)), ())
+        only = self._pick(c, _Only)
         return ast.Section(
             name=str(c[0]), label=self._pick(c, _Label), points=rest[0], cite=self._pick(c, _Cite),
-            children=children, span=self._span(meta),
+            children=children, span=self._span(meta), periods=tuple(only) if only is not None else (),
         )
 
     def category(self, meta: Meta, c: list[Any]) -> ast.Category:
@@ -355,6 +379,7 @@ class _Builder:
             name=str(c[0]), type=c[1], constraint=self._pick(c, ast.Constraint), default=self._default(c),
             label=self._pick(c, _Label), categories=self._pick(c, _Cats) or (), cite=self._pick(c, _Cite),
             source=self._pick(c, _Source), note=self._pick(c, _Note), span=self._span(meta),
+            per_period=self._pick(c, _PerPeriod) is not None,
         )
 
     def param(self, meta: Meta, c: list[Any]) -> ast.ParamDecl:
@@ -581,6 +606,44 @@ class _Builder:
             notes=tuple(str(x) for x in c if isinstance(x, _Note)), span=self._span(meta),
         )
 
+    # ---------------------------------------------------------------- cohorts
+    # cohort (issue #11 C): ``cohort NAME [label] [cite] { [for …] [among …] [by …] [ties …] quota* }``
+    def cohort_among(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("among", c[0])
+
+    def cohort_by(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("by", tuple(c))
+
+    def cohort_key(self, meta: Meta, c: list[Any]) -> ast.CohortKey:
+        lower = len(c) > 1 and isinstance(c[1], _KeyOrder) and c[1].lower
+        return ast.CohortKey(value=c[0], lower_first=lower, span=self._span(meta))
+
+    def higher_first(self, meta: Meta, c: list[Any]) -> _KeyOrder:
+        return _KeyOrder(False)
+
+    def lower_first(self, meta: Meta, c: list[Any]) -> _KeyOrder:
+        return _KeyOrder(True)
+
+    def cohort_ties(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("ties", str(c[0]))
+
+    def quota_of(self, meta: Meta, c: list[Any]) -> _CohortPart:
+        return _CohortPart("of_ranked", True)
+
+    def cohort_quota(self, meta: Meta, c: list[Any]) -> ast.Quota:
+        return ast.Quota(band=str(c[0]), limit=c[1],
+                         of_ranked=any(isinstance(x, _CohortPart) and x.kind == "of_ranked" for x in c),
+                         categories=self._pick(c, _Cats) or (), cite=self._pick(c, _Cite), span=self._span(meta))
+
+    def cohort(self, meta: Meta, c: list[Any]) -> ast.CohortDecl:
+        parts = {x.kind: x.value for x in c if isinstance(x, _CohortPart)}
+        ties = parts.get("ties")
+        return ast.CohortDecl(
+            name=str(c[0]), label=self._pick(c, _Label), cite=self._pick(c, _Cite),
+            categories=self._pick(c, _Cats) or (), among=parts.get("among"), keys=parts.get("by", ()),
+            ties=ties, quotas=tuple(x for x in c if isinstance(x, ast.Quota)), span=self._span(meta),
+        )
+
     # ------------------------------------------------------------ expressions
     def number(self, meta: Meta, c: list[Any]) -> ast.Number:
         text = str(c[0])
@@ -682,9 +745,27 @@ class _Builder:
     def extremum(self, meta: Meta, c: list[Any]) -> ast.Extremum:
         return ast.Extremum(func=str(c[0]), args=tuple(c[1:]), span=self._span(meta))
 
+    # ------------------------------------------------------------ periods (issue #11 P)
+    def per_period(self, meta: Meta, c: list[Any]) -> _PerPeriod:
+        return _PerPeriod()
+
+    def period_item(self, meta: Meta, c: list[Any]) -> ast.PeriodItem:
+        percent = next(x for x in c if isinstance(x, Token) and x.type == "PERCENT")
+        digits = str(percent).rstrip("%").strip()
+        return ast.PeriodItem(name=str(c[0]), label=self._pick(c, _Label), weight=self._decimal(digits, percent),
+                              cite=self._pick(c, _Cite), span=self._span(meta))
+
+    def section_only(self, meta: Meta, c: list[Any]) -> _Only:
+        return _Only(str(t) for t in c)
+
+    def periods_decl(self, meta: Meta, c: list[Any]) -> ast.PeriodsDecl:
+        return ast.PeriodsDecl(items=tuple(x for x in c if isinstance(x, ast.PeriodItem)), cite=self._pick(c, _Cite),
+                               span=self._span(meta))
+
 
 # rule (or alias) name -> the _Builder method that builds it
 _RULES: dict[str, Callable[[_Builder, Meta, list[Any]], Any]] = {
     name: member for name, member in vars(_Builder).items()
     if not name.startswith("_") and name != "transform" and inspect.isfunction(member)
 }
+

@@ -64,7 +64,7 @@ _FINITE = {  # terminals that match a fixed, listed set of texts
     "DECL_KIND": ("(checkpoint|fact|param|let|defer|target|veto|outcome)(?!\\w)", 5,
                   ("checkpoint", "fact", "param", "let", "defer", "target", "veto", "outcome")),
     "ORDERED": ("ordered(?!\\w)", 5, ("ordered",)),
-    "AGGREGATE": ("(count|sum|any|all)(?!\\w)", 5, ("count", "sum", "any", "all")),
+    "AGGREGATE": ("(count|sum|any|all|streak)(?!\\w)", 5, ("count", "sum", "any", "all", "streak")),
     "EXTREMUM": ("(min|max)(?!\\w)", 5, ("min", "max")),
     "COMP_OP": ("(?:>=|<=|==|!=|>|<)", 0, (">=", "<=", "==", "!=", ">", "<")),
     "ADD_OP": ("(?:\\+|\\-)", 0, ("+", "-")),

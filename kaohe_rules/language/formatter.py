@@ -184,7 +184,8 @@ def _section(s: ast.Section, depth: int) -> list[str]:
     if s.bonus:  # a bonus section (加分): no points, an optional cap
         cap = f" cap {expr(s.cap)}" if s.cap is not None else ""
         return [f"{pad}section {s.name}{_label(s.label)} bonus{cap}{_cite(s.cite)}"]
-    head = f"{pad}section {s.name}{_label(s.label)} {expr(s.points)}{_cite(s.cite)}"
+    only = f" only in {', '.join(s.periods)}" if s.periods else ""  # issue #11 P
+    head = f"{pad}section {s.name}{_label(s.label)} {expr(s.points)}{only}{_cite(s.cite)}"
     if not s.children:
         return [head]
     lines = [head + " {"]
@@ -216,6 +217,11 @@ def _placement(p: ast.Placement) -> str:
     if p.bonus:  # in a bonus section (加分): no points, an optional item cap
         return ".".join(p.path) + (f" cap {expr(p.cap)}" if p.cap is not None else "")
     return f"{'.'.join(p.path)} points {expr(p.points)}"
+
+
+def _percent(value: Decimal) -> str:
+    """A period's weight as written (issue #11 P): ``25%``."""
+    return f"{number(value)}%"
 
 
 class _DeclFormatter(DeclVisitor[str]):
@@ -258,7 +264,9 @@ class _DeclFormatter(DeclVisitor[str]):
         if d.default is not None:
             parts.append(f"= {expr(d.default)}")
         source = f" source {quote(d.source)}" if d.source is not None else ""
-        return " ".join(parts) + _label(d.label) + _for(d.categories) + _cite(d.cite) + source + _note(d.note)
+        per_period = " per period" if d.per_period else ""  # issue #11 P
+        return (" ".join(parts) + _label(d.label) + per_period + _for(d.categories) + _cite(d.cite) + source
+                + _note(d.note))
 
     def visit_ParamDecl(self, d: ast.ParamDecl) -> str:
         typed = f": {type_ref(d.type)}" if d.type is not None else ""
@@ -305,6 +313,11 @@ class _DeclFormatter(DeclVisitor[str]):
         body = "\n".join(f"{_INDENT}{r.name}{_label(r.label)}" for r in d.ratings)
         return f"ratings {{\n{body}\n}} vetoed {d.vetoed}{_cite(d.cite)}"
 
+    def visit_PeriodsDecl(self, d: ast.PeriodsDecl) -> str:  # issue #11 P
+        body = "\n".join(f"{_INDENT}{p.name}{_label(p.label)} weight {_percent(p.weight)}{_cite(p.cite)}"
+                         for p in d.items)
+        return f"periods{_cite(d.cite)} {{\n{body}\n}}"
+
     def visit_BandsDecl(self, d: ast.BandsDecl) -> str:
         lines = [f"bands {d.category}{_cite(d.cite)} {{"]
         for b in d.bands:
@@ -334,6 +347,28 @@ class _DeclFormatter(DeclVisitor[str]):
         lines.append("}")
         return "\n".join(lines)
 
+
+    def visit_CohortDecl(self, d: ast.CohortDecl) -> str:
+        """A cohort block (issue #11 C), its parts in the grammar's order, one per line."""
+        lines = [f"cohort {d.name}{_label(d.label)}{_cite(d.cite)} {{"]
+        if d.categories:
+            lines.append(f"{_INDENT}for {', '.join(d.categories)}")
+        if d.among is not None:
+            lines.append(f"{_INDENT}among {expr(d.among)}")
+        if d.keys:
+            lines.append(f"{_INDENT}by " + ", ".join(cohort_key(k) for k in d.keys))
+        if d.ties is not None:
+            lines.append(f"{_INDENT}ties {d.ties}")
+        for q in d.quotas:
+            of = " of ranked" if q.of_ranked else ""
+            lines.append(f"{_INDENT}quota {q.band} at most {expr(q.limit, _SUM)}{of}{_for(q.categories)}{_cite(q.cite)}")
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def cohort_key(k: ast.CohortKey) -> str:
+    """One ranking key as written: ``score``, ``死亡人数 lower first`` (``higher first`` is the default)."""
+    return expr(k.value) + (" lower first" if k.lower_first else "")
 
 
 _EXPRS = _ExprFormatter()

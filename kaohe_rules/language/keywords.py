@@ -20,8 +20,10 @@ KEYWORDS = frozenset(
     category total section enum ordered record fact param let source defer where as target in
     points full when deduct unless per cap proportional score veto on because ratings vetoed
     bands outcome reward fine share rest sanction override remove if then else and or not is
-    none set true false list of count sum any all min max it by increasing decreasing add bonus""".split()
+    none set true false list of count sum any all min max it by increasing decreasing add bonus
+    periods weight streak only
+    cohort among higher lower first ties quota at most ranked""".split()
 )
 
 #: Derived from the grammar (``parser.names_read_as_keywords()``); a test keeps the two equal.
-NAMES_READ_AS_KEYWORDS = frozenset("all any bonus count decreasing false if increasing it max min none not rest sum true".split())
+NAMES_READ_AS_KEYWORDS = frozenset("all any bonus count decreasing false if increasing it max min none not rest streak sum true".split())

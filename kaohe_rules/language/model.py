@@ -49,6 +49,11 @@ class SectionInfo:
     span: Span
     bonus: bool = False  # a bonus section (加分): outside the total, its targets add points
     cap: Decimal | None = None  # a bonus section's cap (None: uncapped)
+    periods: tuple[str, ...] = ()  # ``only in`` (issue #11 P): the periods it is assessed in; (): every one
+
+    def in_period(self, name: str) -> bool:
+        """Whether the section is assessed in period ``name`` (issue #11 P)."""
+        return not self.periods or name in self.periods
 
     @property
     def is_leaf(self) -> bool:
@@ -152,6 +157,64 @@ class CategoryPlan:
         return any(v.effect is not None for v in self.vetoes) or any(b.requires is not None for b in self.bands)
 
 
+@attrs.frozen
+class QuotaPlan:
+    """One checked ``quota`` clause: its band (a rating name) and its limit, folded."""
+
+    clause: int  # its index in the cohort declaration
+    band: str
+    limit: int | None  # ``at most N``
+    share: Decimal | None  # ``at most P%``: P / 100 (0..1) of the base, rounded down (不超过)
+    of_ranked: bool
+    categories: tuple[str, ...]  # the ranked categories it applies to
+    decl: ast.Quota
+
+    @property
+    def percent(self) -> str | None:
+        """``30%`` for ``at most 30%`` (plain, without trailing zeros); None for a count."""
+        if self.share is None:
+            return None
+        text = format(self.share * 100, "f")
+        return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
+
+    def describe(self) -> str:
+        """``优秀 at most 30% of ranked`` as written (for messages)."""
+        amount = self.percent or str(self.limit)
+        return f"{self.band} at most {amount}{' of ranked' if self.of_ranked else ''}"
+
+
+#: The cohort values (issue #11 C): contextual built-in names, only in a policy with a cohort block.
+COHORT_VALUES: dict[str, Type] = {
+    "rank": Type("int", optional=True),
+    "ranked_count": Type("int"),
+    "unit_count": Type("int"),
+    "best": Type("decimal", optional=True),
+    "average": Type("decimal", optional=True),
+}
+
+
+@attrs.frozen
+class CohortPlan:
+    """The checked cohort block (issue #11 C): what the code generator and the cohort stage need."""
+
+    decl: ast.CohortDecl
+    categories: tuple[str, ...]  # the categories ranked (each on its own), in declaration order
+    bands: dict[str, tuple[str, ...]]  # every category -> the ratings of its bands, best first
+    quotas: tuple[QuotaPlan, ...]  # in declaration order
+
+    @property
+    def name(self) -> str:
+        return self.decl.name
+
+    def quotas_for(self, category: str) -> tuple[QuotaPlan, ...]:
+        return tuple(q for q in self.quotas if category in q.categories)
+
+    def band_index(self, category: str, rating: str) -> int:
+        """The rating's index among the category's bands, best first; below all of them when it is no band."""
+        bands = self.bands.get(category, ())
+        return bands.index(rating) if rating in bands else len(bands)
+
+
 #: The default of a fact or field that has none (``fact_defaults``/``field_defaults``);
 #: the one instance lives in :mod:`abi`, the contract generated code and the runtime share.
 MISSING = abi.MISSING
@@ -195,6 +258,14 @@ class CheckedPolicy:
     # issue #10: outcomes for every rating (applied after the rating's own) and the reported lets
     general_outcomes: tuple[ast.OutcomeDecl, ...] = ()
     reported: tuple[str, ...] = ()
+    # issue #11 P: the checkpoints within the assessment (None: scored once, as before)
+    periods: ast.PeriodsDecl | None = None
+
+    @property
+    def period_facts(self) -> tuple[str, ...]:
+        """The ``per period`` facts (issue #11 P), in declaration order."""
+        return tuple(name for name, decl in self.facts.items() if decl.per_period)
+    cohort: CohortPlan | None = None  # the cohort block (issue #11 C), None without one
 
     def rating_index(self, name: str) -> int:
         return [r.name for r in self.ratings.ratings].index(name)

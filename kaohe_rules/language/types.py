@@ -66,6 +66,12 @@ TEXT = Type("text")
 NONE = Type("none", optional=True)
 EMPTY = Type("empty")
 ERROR = Type("error")
+# periods (issue #11 P): which period (``period``, a period's bare name) and a period's rating;
+# each compares with == / != only, and is an int index at run time
+PERIOD = Type("period")
+RATING = Type("rating")
+#: the record type of a period's values (``periods``, ``一季度.score``); ``record period`` is refused (K247)
+PERIOD_RECORD = "period"
 
 
 def numeric_join(a: Type, b: Type) -> Type:

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..numeric import normalize
 from ..runtime.program import Program
-from .rows import RankedRow, Tally
+from .rows import RankedRow, Tally, extra_columns
 from .tabular import Cell, category_tables, error_rows, fact_namer, headers, tally_text
 
 #: the encodings ``--encoding`` offers for CSV output, and the Python codec of each
@@ -59,7 +59,7 @@ def ranked_csv(program: Program, ranked: Sequence[tuple[str, Sequence[RankedRow]
             section_columns.append(title)
         placed[category] = indexes
     fixed = [h["status"], h["category"], h["rank"], h["id"], h["name"], h["score"], h["rating"]]
-    reported = [checked.lets[n].label or n for n in checked.reported]  # issue #10: reported lets, after the money
+    reported = [header for _, header in extra_columns(checked)]  # issue #10 reported lets, #11 periods: after the money
     tail = [h["vetoes"], h["deferred"], h["money_kind"], h["money"], *reported, h["row"], h["location"], h["problems"]]
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")

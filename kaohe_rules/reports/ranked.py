@@ -13,7 +13,7 @@ from decimal import Decimal
 from ..numeric import normalize
 from ..runtime.program import Program
 from ..runtime.result import Result
-from .rows import RankedRow, money_totals, rank, ranked_row
+from .rows import RankedRow, extra_columns, money_totals, rank, ranked_row
 from .table import render_table
 
 
@@ -84,7 +84,8 @@ def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int)
     checked = program.checked
     lines = [f"{program.label or program.name}" + (f"（{checked.header.document}）" if checked.header.document else ""),
              f"考核结果通报 / ranked results — {len(rows)} 个单位" + (f", {not_assessed} 个未能考核" if not_assessed else ""), ""]
-    reported = [checked.lets[n].label or n for n in checked.reported]  # issue #10: only if the policy has them
+    columns = extra_columns(checked)  # issue #10 reported lets, issue #11 periods: only if the policy has them
+    reported = [header for _, header in columns]
     further = ["其他奖惩"] if checked.general_outcomes else []
     for category, rows_in in rank(rows, checked.categories):
         info = checked.categories[category]
@@ -97,8 +98,8 @@ def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int)
             vetoes = "；".join(f"{name}〔{citation}〕" for name, _, citation in r.vetoes)
             deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
             values = dict(r.reported)
-            extra = [values.get(n, "") for n in checked.reported] + (["；".join(r.further) or "—"] if further else [])
-            table.append([str(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
+            extra = [values.get(key, "") for key, _ in columns] + (["；".join(r.further) or "—"] if further else [])
+            table.append([r.shown_rank(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,
                           vetoes or "—", (sign + amount) if amount else "—", deferred or "", *extra])
         lines.append(render_table(["名次", "编号", "单位", "得分", "等次", "一票否决", "奖惩(元)", "移交", *reported, *further],
                                   table, right=(0, 3, 6)))

@@ -21,7 +21,7 @@ import attrs
 
 from ..language import ast
 from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_VETOES
-from ..language.model import CategoryInfo
+from ..language.model import CategoryInfo, CheckedPolicy
 from ..numeric import normalize
 from ..runtime.program import Program
 from ..runtime.result import Result
@@ -51,6 +51,15 @@ class RankedRow:
     #: and the items of the outcomes for every rating that applied (their labels)
     reported: tuple[tuple[str, str], ...] = ()
     further: tuple[str, ...] = ()
+    #: issue #11 C, a cohort policy only: the unit's rank in its cohort (None: not ranked), and that it has one
+    cohort_rank: int | None = None
+    in_cohort: bool = False
+
+    def shown_rank(self, number: int) -> str:
+        """The 名次 cell: the cohort rank for a cohort policy ("—" when not ranked), else the row's place."""
+        if not self.in_cohort:
+            return str(number)
+        return str(self.cohort_rank) if self.cohort_rank is not None else "—"
 
     @property
     def signed_money(self) -> Decimal | None:
@@ -64,6 +73,10 @@ class RankedRow:
     def sort_key(self) -> tuple[int, Decimal, str]:
         """Like the city's 通报: by rating first (a vetoed unit is ranked with its rating), then by score."""
         return (self.rating_order, -self.score, self.unit_id)
+
+    def cohort_key(self) -> tuple[bool, int, int, Decimal, str]:
+        """A cohort policy's order (issue #11 C): by the cohort rank, the units not ranked after, as the 通报."""
+        return (self.cohort_rank is None, self.cohort_rank or 0, self.rating_order, -self.score, self.unit_id)
 
 
 def top_sections(info: CategoryInfo) -> tuple[str, ...]:
@@ -95,9 +108,16 @@ def ranked_row(program: Program, result: Result) -> RankedRow:
         category=category, unit_id=result.unit_id, name=result.name, score=result.score,
         rating=rating, rating_label=result.rating_label, rating_order=program.rating_names.index(rating),
         sections=sections, vetoes=vetoes, deferred=deferred, money_kind=c.kind, money_total=c.total,
-        reported=tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else (),
+        reported=(tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else ())
+        + (period_cells(result) if checked.periods is not None else ()),
         further=tuple(i.label or i.name for g in result.general_consequences for i in g.items)
-        if checked.general_outcomes else ())
+        if checked.general_outcomes else (),
+        cohort_rank=_cohort_rank(result) if checked.cohort is not None else None, in_cohort=checked.cohort is not None)
+
+
+def _cohort_rank(result: Result) -> int | None:
+    standing = result.standing
+    return standing.rank if standing is not None else None
 
 
 def _effect_note(veto: ast.VetoDecl) -> str:
@@ -129,7 +149,7 @@ def rank(rows: Iterable[RankedRow], categories: Iterable[str]) -> list[tuple[str
     out = []
     for category, members in by_category.items():
         if members:
-            members.sort(key=RankedRow.sort_key)
+            members.sort(key=RankedRow.cohort_key if members[0].in_cohort else RankedRow.sort_key)
             out.append((category, members))
     return out
 
@@ -151,3 +171,25 @@ def money_totals(rows: Sequence[RankedRow]) -> tuple[Decimal, Decimal]:
     rewards = sum((r.money_total for r in rows if r.money_kind == "reward"), Decimal("0.00"))
     fines = sum((r.money_total for r in rows if r.money_kind == "fine"), Decimal("0.00"))
     return rewards, fines
+
+
+# ------------------------------------------------------------ periods (issue #11 P)
+def extra_columns(checked: CheckedPolicy) -> tuple[tuple[str, str], ...]:
+    """The columns after the money, as (key in ``RankedRow.reported``, header): the reported lets
+    (issue #10), then each period's score and rating (issue #11 P) — none for other policies."""
+    columns = [(name, checked.lets[name].label or name) for name in checked.reported]
+    if checked.periods is not None:
+        for item in checked.periods.items:
+            shown = item.label or item.name
+            columns += [(f" period {item.name} score", f"{shown}得分"), (f" period {item.name} rating", f"{shown}等次")]
+    return tuple(columns)
+
+
+def period_cells(result: Result) -> tuple[tuple[str, str], ...]:
+    """A result's period columns (keys as :func:`extra_columns` names them)."""
+    cells: list[tuple[str, str]] = []
+    for period in result.periods:
+        cells += [(f" period {period.name} score", _shown(period.score)),
+                  (f" period {period.name} rating", period.rating_label)]
+    return tuple(cells)
+

@@ -20,7 +20,7 @@ import attrs
 from ..messages import FactNamer, problems_text
 from ..numeric import normalize
 from ..runtime.program import Program
-from .rows import RankedRow, Tally
+from .rows import RankedRow, Tally, extra_columns
 
 Cell = str | Decimal | int | None
 
@@ -81,7 +81,8 @@ def category_tables(program: Program, ranked: Sequence[tuple[str, Sequence[Ranke
         info = checked.categories[category]
         sections = [f"{s.label or s.name}（{normalize(s.points)}{h['points']}）" if lang != "en" else
                     f"{s.label or s.name} ({normalize(s.points)} {h['points']})" for s in info.sections]
-        reported = tuple(checked.lets[n].label or n for n in checked.reported)  # issue #10: after the money
+        columns_extra = extra_columns(checked)  # issue #10 reported lets, issue #11 periods: after the money
+        reported = tuple(header for _, header in columns_extra)
         columns = (h["rank"], h["id"], h["name"], h["score"], h["rating"], *sections, h["vetoes"], h["deferred"],
                    h["money_kind"], h["money"], *reported)
         table = []
@@ -90,9 +91,10 @@ def category_tables(program: Program, ranked: Sequence[tuple[str, Sequence[Ranke
             deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
             kind = h["reward"] if r.money_kind == "reward" else h["fine"] if r.money_kind == "fine" else ""
             values = dict(r.reported)
-            table.append((number, r.unit_id, r.name or "", normalize(r.score), r.rating_label,
+            place: int | str = number if not r.in_cohort else (r.cohort_rank if r.cohort_rank is not None else "")
+            table.append((place, r.unit_id, r.name or "", normalize(r.score), r.rating_label,
                           *(normalize(v) for v in r.sections),
-                          vetoes, deferred, kind, r.signed_money, *(values.get(n, "") for n in checked.reported)))
+                          vetoes, deferred, kind, r.signed_money, *(values.get(key, "") for key, _ in columns_extra)))
         title = f"{info.label or category}（满分 {normalize(info.total)}）" if lang != "en" else \
             f"{info.label or category} (out of {normalize(info.total)})"
         out.append(CategoryTable(category, title, columns, (len(columns) - 1 - len(reported),), tuple(table)))

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..language.abi import MISSING
 from ..language.types import Type
-from ..runtime.fact_sheet import Policy, fact_rows
+from ..runtime.fact_sheet import Policy, fact_rows, period_columns
 
 #: rows of each category sheet given the percent/money number formats and the lists ahead of time
 TEMPLATE_ROWS = 500
@@ -63,8 +63,9 @@ def xlsx_template(policy: Policy, categories: list[str]) -> bytes:
         kinds: list[tuple[str, Type]] = []
         for name in policy.facts_for(category):
             t = checked.fact_types[name]
-            headers.append(fact_header(t, name))
-            kinds.append((name, t))
+            for column in period_columns(policy, name):  # a per-period fact: one column per period (issue #11 P)
+                headers.append(fact_header(t, column))
+                kinds.append((name, t))
         sheet.append(headers)
         for col, _ in enumerate(headers, start=1):
             cell = sheet.cell(1, col)

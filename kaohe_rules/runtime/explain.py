@@ -11,10 +11,12 @@ the connecting words are translated.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from ..language import ast, formatter
 from .parts import Consequences, EffectStep, ResultView
 from .trace import Trace, TraceEvent, plain_decimal
 
@@ -102,6 +104,10 @@ _TEXT = {
         "bonus_cap": "（上限 {cap} 分）",
         "capped": "加分合计{added}分，超过上限{cap}分，按{cap}分计",
         "bonus_total": "加分合计",
+        "periods": "分期考核",
+        "period_columns": "期别|权重|得分|等次|折算得分",
+        "period_total": "合计",
+        "period_note": "（综合评分 = 各期得分 × 权重之和；各期等次按本类别评定标准）",
     },
     "en": {
         "title": "Assessment result: {unit}",
@@ -169,8 +175,61 @@ _TEXT = {
         "bonus_cap": " (cap {cap})",
         "capped": "bonus {added} pts in total, above the cap of {cap}: counted as {cap}",
         "bonus_total": "Bonus in total",
+        "periods": "Periods",
+        "period_columns": "Period|Weight|Score|Rating|Weighted",
+        "period_total": "Total",
+        "period_note": "(score = the sum of each period's score × its weight; each period rated by the category's bands)",
     },
 }
+
+
+# issue #11 C: cohorts (ranks, quotas, provisional results)
+_COHORT_TEXT = {
+    "zh": {
+        "provisional_alone": "暂定结果：单独评定，未与同批单位一起排名，无名次，未执行名额限制",
+        "provisional_batch": "暂定结果：{reason}，名次和名额限制可能变化",
+        "rank": "名次",
+        "rank_of": "{rank}/{count}（按{keys}；并列同名次{tied}）",
+        "rank_tied": "，与另{n}个单位并列",
+        "rank_none_alone": "暂无（单独评定）",
+        "rank_not_ranked_category": "本类别不参加排名",
+        "rank_not_among": "不参加排名（不符合参评条件：{among}）",
+        "cohort_counts": "  本类参评{units}个单位，参加排名{ranked}个{best}",
+        "cohort_best": "；最高分{best}，平均分{average}",
+        "key_score": "最终得分",
+        "key_lower": "{key}（少者在前）",
+        "key_join": "、",
+        "quota_share": "{band}不超过{percent}（{of}{base}个单位中{limit}个）",
+        "quota_of_ranked": "参加排名的",
+        "quota_count": "{band}不超过{limit}个",
+        "effect_quota": "名额限制：{quota}，{place}，降为{after}（{before}→{after}）",
+        "quota_place": "本单位名次{rank}",
+        "quota_unranked": "本单位未参加排名",
+    },
+    "en": {
+        "provisional_alone": "PROVISIONAL: assessed alone, not ranked with its batch: no rank, no quota applied",
+        "provisional_batch": "PROVISIONAL: {reason}",
+        "rank": "Rank",
+        "rank_of": "{rank} of {count} (by {keys}; ties share a rank{tied})",
+        "rank_tied": ", tied with {n} other unit(s)",
+        "rank_none_alone": "none (assessed alone)",
+        "rank_not_ranked_category": "this category is not ranked",
+        "rank_not_among": "not ranked (fails the condition: {among})",
+        "cohort_counts": "  {units} unit(s) of the category assessed, {ranked} ranked{best}",
+        "cohort_best": "; best {best}, average {average}",
+        "key_score": "final score",
+        "key_lower": "{key} (lower first)",
+        "key_join": ", ",
+        "quota_share": "at most {percent} {band} ({limit} of {base} {of}units)",
+        "quota_of_ranked": "ranked ",
+        "quota_count": "at most {limit} {band}",
+        "effect_quota": "quota: {quota}; {place}: lowered to {after} ({before} → {after})",
+        "quota_place": "this unit ranks {rank}",
+        "quota_unranked": "this unit is not ranked",
+    },
+}
+for _lang, _texts in _COHORT_TEXT.items():
+    _TEXT[_lang].update(_texts)
 
 
 class _Writer:
@@ -248,6 +307,9 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     sep = t["colon"]
     w(t["title"].format(unit=result.name or result.unit_id))
     w("=" * 40)
+    if checked.cohort is not None and result.provisional is not None:  # issue #11 C: 暂定结果
+        w(t["provisional_alone"] if result.standing is None else
+          t["provisional_batch"].format(reason=_provisional_reason(result.provisional, lang)))
     w(f"{t['unit']}{sep}{result.name or ''} ({result.unit_id})")
     category = checked.categories[result.category]
     w(f"{t['category']}{sep}{category.label or category.name}")
@@ -257,6 +319,8 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     w(f"{t['score']}{sep}{plain_decimal(result.score)} / {plain_decimal(result.total)} {t['points']}"
       + (t["base_bonus"].format(base=plain_decimal(result.base_score), bonus=plain_decimal(result.bonus))
          if category.has_bonus else "") + raw_note)
+    if checked.periods is not None:  # issue #11 P: the per-period table before the band line
+        _periods(w, result)
     band_event = trace.find("band", "band")
     interval = _interval_of(band_event, result.band)
     band_label = checked.rating_label(result.band) if result.band else "—"
@@ -267,6 +331,8 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     else:
         w(f"{t['rating']}{sep}{result.rating_label} {cite(result.band_citation)}")
     w(f"  {_next_band(w, result, band_event)}")
+    if checked.cohort is not None:  # issue #11 C: the unit's place in its cohort
+        _standing(w, result)
     w()
     if result.effects:
         w.heading("effects")
@@ -282,7 +348,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
     _deferrals(w, trace.of_kind("deferral"))
     w()
     if full:
-        lets = trace.of_kind("let")
+        lets = [e for e in trace.events if e.kind == "let"]  # a period's own lets are in its event
         if lets:
             w.heading("lets")
             for e in lets:
@@ -453,7 +519,7 @@ def _rule(w: _Writer, rule: TraceEvent, pad: str) -> None:
 
 def _largest(w: _Writer, trace: Trace) -> None:
     losing: list[tuple[Decimal, TraceEvent]] = []
-    for event in trace.of_kind("target"):
+    for event in outside_periods(trace, "target"):
         lost = event.detail.get("lost")
         if isinstance(lost, Decimal) and lost > 0:
             losing.append((lost, event))
@@ -512,6 +578,9 @@ def effect_lines(result: Result, lang: str = "zh", steps: Sequence[EffectStep] |
         before, after = step.before, step.after
         if step.kind == "score":
             value, before, after = (plain_decimal(x) for x in (step.value, step.before, step.after))  # type: ignore[arg-type]
+        if step.kind == "quota":  # the cohort quota step (issue #11 C)
+            lines.append(f"{_quota_text(t, step)}{cite(step.citation)}")
+            continue
         n = _ZH_NUMBERS.get(step.value, str(step.value)) if lang == "zh" and isinstance(step.value, int) else step.value
         text = t[f"effect_{step.kind}"].format(clause=step.clause, value=value, before=before, after=after, n=n)
         lines.append(f"{text}{cite(step.citation)}")
@@ -527,3 +596,95 @@ def _general_money(w: _Writer, result: Result) -> None:
     w.heading("general_money")
     for c in applying:
         _consequence_items(w, c, cited=True)
+
+
+# ------------------------------------------------------------ periods (issue #11 P)
+def outside_periods(trace: Trace, kind: str) -> list[TraceEvent]:
+    """The events of ``kind`` of the assessment, not those of one period (inside a period event)."""
+    out: list[TraceEvent] = []
+    for event in trace.events:
+        if event.kind != "period":
+            out.extend(e for e in event.walk() if e.kind == kind)
+    return out
+
+
+def _periods(w: _Writer, result: Result) -> None:
+    """期别 | 权重 | 得分 | 等次 | 折算得分, then 合计: each period and what it adds to the score."""
+    t = w.t
+    rows = [t["period_columns"].split("|")]
+    for period in result.periods:
+        rows.append([period.label or period.name, f"{plain_decimal(period.weight)}%", plain_decimal(period.score),
+                     period.rating_label, plain_decimal(period.weighted)])
+    total_weight = sum((p.weight for p in result.periods), Decimal(0))
+    rows.append([t["period_total"], f"{plain_decimal(total_weight)}%", "", "", plain_decimal(result.raw_score)])
+    widths = [max(_width(row[i]) for row in rows) for i in range(5)]
+    w.heading("periods")
+    for row in rows:
+        cells = [cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)]
+        w(("  " + "  ".join(cells)).rstrip())
+    w(f"  {t['period_note']}")
+
+
+def _width(text: str) -> int:
+    """Display width: a CJK character takes two columns."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+# ------------------------------------------------------------- cohorts (issue #11 C)
+def _standing(w: _Writer, result: Result) -> None:
+    """"名次 7/12（按最终得分；并列同名次）" and the category's counts, best and average."""
+    t, sep = w.t, w.t["colon"]
+    cohort = result.program.checked.cohort
+    assert cohort is not None
+    standing = result.standing
+    if standing is None:
+        w(f"{t['rank']}{sep}{t['rank_none_alone']}")
+        return
+    if standing.rank is not None:
+        keys = t["key_join"].join(_key_text(t, result, k) for k in cohort.decl.keys)
+        tied = t["rank_tied"].format(n=standing.tied - 1) if standing.tied > 1 else ""
+        place = t["rank_of"].format(rank=standing.rank, count=standing.ranked_count, keys=keys, tied=tied)
+    elif result.category not in cohort.categories:
+        place = t["rank_not_ranked_category"]
+    else:
+        among = cohort.decl.among
+        place = t["rank_not_among"].format(among=formatter.expr(among) if among is not None else "")
+    w(f"{t['rank']}{sep}{place} {cite(cohort.decl.cite)}".rstrip())
+    best = ""
+    if standing.best is not None and standing.average is not None:
+        best = t["cohort_best"].format(best=plain_decimal(standing.best), average=plain_decimal(standing.average))
+    w(t["cohort_counts"].format(units=standing.unit_count, ranked=standing.ranked_count, best=best))
+
+
+def _key_text(t: Mapping[str, str], result: Result, key: ast.CohortKey) -> str:
+    res = result.program.checked.resolutions.get(key.value)
+    text = t["key_score"] if res is not None and res.kind == "score" else formatter.expr(key.value)
+    return t["key_lower"].format(key=text) if key.lower_first else text
+
+
+def _quota_text(t: Mapping[str, str], step: EffectStep) -> str:
+    """"名额限制：优秀不超过30%（12个单位中3个），本单位名次4，降为良好"."""
+    value = step.value if isinstance(step.value, Mapping) else {}
+    band = value.get("band", "")
+    percent = value.get("percent")
+    limit = value.get("limit", "?")
+    if percent is not None:
+        quota = t["quota_share"].format(band=band, percent=percent, base=value.get("base", "?"), limit=limit,
+                                        of=t["quota_of_ranked"] if value.get("of_ranked") else "")
+    else:
+        quota = t["quota_count"].format(band=band, limit=limit)
+    rank = value.get("rank")
+    place = t["quota_place"].format(rank=rank) if rank is not None else t["quota_unranked"]
+    return t["effect_quota"].format(quota=quota, place=place, before=step.before, after=step.after)
+
+
+_FAILED_ROWS = re.compile(r"(\d+) units? of (.+) could not be assessed \(rows? ([^)]*)\); ranks and quotas may change")
+
+
+def _provisional_reason(reason: str, lang: str) -> str:
+    """The engine's reason ("2 units of 县区 could not be assessed (rows 3, 7); …") as the explanation's language says it."""
+    match = _FAILED_ROWS.fullmatch(reason)
+    if lang != "zh" or match is None:
+        return reason
+    count, category, rows = match.groups()
+    rows = re.sub(r" and (\d+) more$", r"等（另\1行）", rows).replace(", ", "、")
+    return f"{category}有{count}个单位未能评定（第{rows}行）"

@@ -49,7 +49,8 @@ def fact_rows(policy: Policy, category: str) -> list[list[str]]:
             required = "否（可不填）"
         else:
             required = "是"
-        rows.append([name, _type_text(policy, t), required, _range_text(checked.fact_bounds.get(name)),
+        per_period = "，每期一值" if checked.periods is not None and decl.per_period else ""  # issue #11 P
+        rows.append([name, _type_text(policy, t) + per_period, required, _range_text(checked.fact_bounds.get(name)),
                      decl.label or "", decl.cite or ""])
     return rows
 
@@ -73,7 +74,17 @@ def unit_template(policy: Policy, category: str) -> dict[str, object]:
             facts[name] = str(value) if isinstance(value, Decimal) else value
         else:
             facts[name] = _record_shape(policy, checked.fact_types[name])
+        if checked.periods is not None and checked.facts[name].per_period:  # issue #11 P: one value per period
+            facts[name] = {item.name: facts[name] for item in checked.periods.items}
     return {"id": None, "name": None, "category": category, "facts": facts}
+
+
+def period_columns(policy: Policy, name: str) -> tuple[str, ...]:
+    """The flat columns of a fact (issue #11 P): ``季度扣分.一季度`` … for a per-period one, else the name."""
+    checked = policy.checked
+    if checked.periods is None or not checked.facts[name].per_period:
+        return (name,)
+    return tuple(f"{name}.{item.name}" for item in checked.periods.items)
 
 
 def _record_shape(policy: Policy, t: Type) -> dict[str, object] | None:

@@ -61,6 +61,7 @@ class FactCoercer:
         self.category_labels = {info.label: name for name, info in policy.categories.items() if info.label}
         self._order = {name: tuple(plan.facts) for name, plan in policy.plans.items()}
         self._enum_tables: dict[str, dict[str, int]] = {}  # enum name → member index by name or label
+        self._per_period = frozenset(policy.period_facts)  # issue #11 P
 
     # ------------------------------------------------------------- envelope
     def envelope(self, unit: object, position: str | None = None) -> tuple[str, str | None, str, Mapping[str, object]]:
@@ -129,6 +130,8 @@ class FactCoercer:
         allowed = self.categories[category]
         problems: list[FactProblem] = []
         out: dict[str, object] = {}
+        if self._per_period:  # issue #11 P: flat columns 季度扣分.一季度 … into the object keyed by period
+            raw = self._fold_period_columns(unit_id, raw, problems)
         for key in raw:
             if key not in allowed:
                 if not isinstance(key, str):
@@ -143,6 +146,9 @@ class FactCoercer:
         for name in self._order[category]:
             ftype = policy.fact_types[name]
             value = raw.get(name, _ABSENT) if name in raw else _ABSENT
+            if name in self._per_period:  # issue #11 P: one value per period
+                out[name] = self._per_period_value(value, name, ftype, unit_id, problems)
+                continue
             if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
                 default = policy.fact_defaults.get(name)
                 if has_default(default):
@@ -161,6 +167,82 @@ class FactCoercer:
         if problems:
             raise FactError(unit_id, problems)
         return out
+
+    def _fold_period_columns(self, unit_id: str, raw: Mapping[str, object],
+                             problems: list[FactProblem]) -> Mapping[str, object]:
+        """``{"季度扣分.一季度": 3, …}`` (the flat columns of a table) as ``{"季度扣分": {"一季度": 3, …}}``.
+
+        An empty cell is left out (the period takes the fact's default).  A fact given both whole and
+        by column is refused naming both: which of the two values is meant cannot be told.
+        """
+        dotted = [key for key in raw if isinstance(key, str) and "." in key and key.split(".", 1)[0] in self._per_period]
+        if not dotted:
+            return raw
+        out = {key: value for key, value in raw.items() if key not in dotted}
+        for key in dotted:
+            fact, period = key.split(".", 1)
+            value = raw[key]
+            if fact in out and not isinstance(out[fact], dict):
+                if out[fact] is not None:
+                    problems.append(FactProblem(unit_id, key, f"is given both as '{fact}' and as '{key}'",
+                                                f"either {fact} (an object keyed by period) or its columns {fact}.<period>"))
+                    continue
+                out[fact] = {}
+            bucket = out.get(fact)
+            bucket = dict(bucket) if isinstance(bucket, dict) else {}  # a copy: the caller's object stays as given
+            out[fact] = bucket
+            if value is None or (isinstance(value, str) and value == ""):
+                continue
+            if period in bucket:
+                problems.append(FactProblem(unit_id, key, f"is given twice: in '{fact}' and as the column '{key}'",
+                                            "one value per period"))
+                continue
+            bucket[period] = value
+        return out
+
+    def _per_period_value(self, value: object, name: str, ftype: Type, unit_id: str,
+                          problems: list[FactProblem]) -> tuple[object, ...]:
+        """A ``per period`` fact (issue #11 P): an object keyed by period name → one value per period, in
+        the declared order.  A missing period takes the fact's default (else it is a problem naming the
+        period); an unknown key is a problem with the nearest period name."""
+        policy = self.policy
+        assert policy.periods is not None
+        periods = [item.name for item in policy.periods.items]
+        default = policy.fact_defaults.get(name)
+        expected = "an object keyed by period: {" + ", ".join(f'"{p}": …' for p in periods) + "}"
+
+        def fallback(where: str, what: str) -> object:
+            if has_default(default):
+                return list(default) if isinstance(default, tuple) else default
+            if ftype.optional:
+                return None
+            problems.append(FactProblem(unit_id, where, what, describe(policy, ftype), _label_hint(policy, name)))
+            return None
+
+        if value is _ABSENT or value is None:
+            return tuple(fallback(f"{name}.{p}", "missing") for p in periods)
+        if not isinstance(value, Mapping):
+            problems.append(FactProblem(unit_id, name, f"has one value per period, and {shown(value)} is one value",
+                                        expected, f"for example {{\"{periods[0]}\": {shown(value)}, …}}"))
+            return (None,) * len(periods)
+        for key in value:
+            if key not in periods:
+                key_text = _key_text(key)
+                problems.append(FactProblem(unit_id, f"{name}.{key_text}", "unknown period", ", ".join(periods),
+                                            _suggest(key_text, periods)))
+        values: list[object] = []
+        for period in periods:
+            item = value.get(period, _ABSENT)
+            where = f"{name}.{period}"
+            if item is _ABSENT or item is None or (isinstance(item, str) and item == "" and ftype.kind != "text"):
+                values.append(fallback(where, "missing" if item is _ABSENT else "is empty (none)"))
+                continue
+            try:
+                values.append(self._value(item, ftype, where, unit_id, problems, policy.fact_bounds.get(name)))
+            except Bad as bad:
+                problems.append(FactProblem(unit_id, where, bad.message, bad.expected or describe(policy, ftype), bad.hint))
+                values.append(None)
+        return tuple(values)
 
     def _value(self, value: object, t: Type, where: str, unit_id: str, problems: list[FactProblem],
                bounds: tuple[object, object, bool, bool] | None) -> object:

@@ -162,6 +162,16 @@ def _compile(gen: FactReaderGenerator, names: list[str], filename: str,
     return source, emitted.source_map(filename), [namespace[name] for name in names]
 
 
+def _slow_coerce(raw: Mapping[str, object]) -> dict[str, object]:
+    """A policy with periods (issue #11 P) has no fast path: a per-period fact is an object keyed by
+    period, which the generic coercer reads and reports (unknown and missing periods by name)."""
+    raise SlowPath
+
+
+def _slow_assess(raw: Mapping[str, object]) -> tuple[tuple[Any, ...], tuple[object, ...]]:
+    raise SlowPath
+
+
 class LazyFastCoercers:
     """The fast functions of each category, each generated and compiled on first use.
 
@@ -192,6 +202,9 @@ class LazyFastCoercers:
             self.functions[category], self.assessors[category] = self._stand_ins(index, category)
 
     def _stand_ins(self, index: int, category: str) -> tuple[CoerceFunction, AssessFunction]:
+        if self._policy.periods is not None:  # per-period facts (issue #11 P): the generic coercer reads them
+            return _slow_coerce, _slow_assess
+
         def first_coerce(raw: Mapping[str, object]) -> dict[str, object]:
             return self.build_coerce(category, index)(raw)
 
@@ -211,7 +224,7 @@ class LazyFastCoercers:
         return self.functions[category]
 
     def _build(self, category: str, kind: str, index: int | None) -> None:
-        if (category, kind) in self.sources:
+        if (category, kind) in self.sources or self._policy.periods is not None:
             return
         index = list(self._policy.plans).index(category) if index is None else index
         module = self._module
@@ -245,4 +258,5 @@ class LazyFastCoercers:
     def source(self) -> str:
         """Every category's generated source (building what is not built yet)."""
         self.build_all()
-        return "".join(self.sources[category, kind] for category in self._policy.plans for kind in ("coerce", "assess"))
+        return "".join(self.sources.get((category, kind), "") for category in self._policy.plans
+                       for kind in ("coerce", "assess"))

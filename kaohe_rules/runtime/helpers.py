@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, to_fen
+from .cohort import NO_STANDING
 
 
 def _nonneg(value: Decimal | int) -> Decimal | int:
@@ -71,6 +72,17 @@ def _decreasing(values: Any) -> bool:
     return all(a > b for a, b in zip(values, values[1:]))
 
 
+def streak(tests: Any) -> int:
+    """``streak(L where C)`` (issue #11 P): the length of the longest run of consecutive items meeting C
+    (0 when none meets it): 连续两次被确定为不满意 is ``streak(periods where rating == 不满意) >= 2``."""
+    best = run = 0
+    for test in tests:
+        run = run + 1 if test else 0
+        if run > best:
+            best = run
+    return best
+
+
 SAFE_BUILTINS = {name: getattr(builtins, name)
                  for name in ("len", "sum", "min", "max", "any", "all", "abs", "int", "enumerate")}
 
@@ -92,4 +104,6 @@ HELPERS: dict[str, object] = {
     "_increasing": _increasing,
     "_decreasing": _decreasing,
     "_amount": checked_amount,  # a negative deduct/add amount: an EvaluationError (issue #10)
+    "_streak": streak,  # issue #11 P
+    "_NS": NO_STANDING,  # a cohort policy's evaluators without a standing (issue #11 C)
 }

@@ -27,6 +27,8 @@ from ..language.abi import NOT_APPLICABLE
 from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
 from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, scales_by_percent, to_fen
+from .cohort import NO_STANDING
+from .standing import Standing
 
 Env = dict[str, object]
 
@@ -61,11 +63,10 @@ class Interpreter:
         self._indexed: dict[ast.Aggregate, bool] = {}
 
     # ----------------------------------------------------------------- unit
-    def run(self, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
+    def score_stage(self, plan: CategoryPlan, env: Env) -> tuple[Any, dict[tuple[str, ...], Any], list[tuple[str, ...]],
+                                                                  list[Any], Any, Any, list[tuple[int, list[Any]]]]:
+        """Everything up to the score: defers, the lets read before it, targets, sections, base and bonus."""
         policy = self.policy
-        self.category = category
-        plan: CategoryPlan = policy.plans[category]
-        env: Env = {name: self._rederive(name, facts[name]) for name in plan.facts}
         deferred: list[tuple[int, list[Any]]] = []
         for index, defer in enumerate(plan.defers):
             source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
@@ -79,7 +80,7 @@ class Interpreter:
         for name in plan.lets:
             if name in policy.lets:
                 env[name] = self.eval(policy.lets[name].value, env, [])
-        target_scores = [self.target(placed, env) for placed in plan.targets]
+        target_scores = [self.target(placed, env) if self.scored_now(plan, placed) else 0 for placed in plan.targets]
         section_scores: dict[tuple[str, ...], Any] = {}
 
         def section(info: SectionInfo) -> Any:
@@ -114,6 +115,19 @@ class Interpreter:
         order = [info.path for info in plan.category.all_sections()]
         for info in plan.category.all_sections():
             section(info)
+        return score, section_scores, order, target_scores, base, bonus, deferred
+
+    def run(self, category: str, facts: Mapping[str, object], standing: Standing | None = None) -> tuple[Any, ...]:
+        """The raw result; ``standing``: the unit's standing in a cohort policy (None: the no-standing marker)."""
+        policy = self.policy
+        self.category = category
+        self.standing = standing if standing is not None else NO_STANDING
+        plan: CategoryPlan = policy.plans[category]
+        env: Env = {name: self._rederive(name, facts[name]) for name in plan.facts}
+        if policy.periods is not None:  # issue #11 P: scored once per period, then combined by weight
+            score, section_scores, order, target_scores, base, bonus, deferred, periods = self.periods_stage(plan, env)
+        else:
+            score, section_scores, order, target_scores, base, bonus, deferred = self.score_stage(plan, env)
         # the post-scoring stage (issue #10 A2): the scores are values, then the lets that read them
         env[SCORE_KEY] = score
         for placed, target_score in zip(plan.targets, target_scores):
@@ -152,6 +166,9 @@ class Interpreter:
             band = self.band(plan, score)
             vetoed = self.rating_names.index(policy.ratings.vetoed)
             rating = vetoed if vetoes else (self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed)
+        cohort: Any = None
+        if policy.cohort is not None:  # issue #11 C: the ranking keys and ``among``, then step 10, the quota
+            cohort, rating, effects = self.cohort(plan, env, score, rating, effects)
         outcome: Any = None
         category = plan.category.name
         for rating_name, decl in policy.outcomes.items():
@@ -159,8 +176,44 @@ class Interpreter:
                 outcome = self.outcome(decl, env, category)
         if policy.general_outcomes:  # then every outcome for every rating, in order (issue #10)
             outcome = (outcome, tuple(self.outcome(decl, env, category) for decl in policy.general_outcomes))
-        return (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes, excepted, deferred,
-                band, rating, outcome, effects, base if plan.category.has_bonus else score, bonus)
+        raw: tuple[Any, ...] = (score, tuple(section_scores[p] for p in order), tuple(target_scores), vetoes,
+                                excepted, deferred, band, rating, outcome, effects,
+                                base if plan.category.has_bonus else score, bonus)
+        if cohort is not None:
+            raw = (*raw, cohort)
+        return raw + (periods,) if policy.periods is not None else raw  # issue #11 P: the periods last
+
+    def cohort(self, plan: CategoryPlan, env: Env, score: Any, rating: int,
+               effects: Any) -> tuple[tuple[bool, tuple[Any, ...]], int, Any]:
+        """A cohort policy's part of a unit (issue #11 C), plainly: ``(ranked, keys)``, the rating after the
+        quota step (step 10) and the effects with it.
+
+        A unit is ranked when its category is and ``among`` holds; its keys are then computed, the
+        whole key ``score`` being the final score and a ``lower first`` key negated (larger is better).
+        The quota step demotes the rating to the band the cohort stage left the unit in, when worse.
+        """
+        cohort = self.policy.cohort
+        assert cohort is not None
+        category = plan.category.name
+        ranked: tuple[bool, tuple[Any, ...]] = (False, ())
+        if category in cohort.categories and (cohort.decl.among is None or self.eval(cohort.decl.among, env, [])):
+            keys = []
+            for key in cohort.decl.keys:
+                res = self.policy.resolutions.get(key.value)
+                value = score if res is not None and res.kind == "score" else self.eval(key.value, env, [])
+                keys.append(-value if key.lower_first else value)
+            ranked = (True, tuple(keys))
+        if not cohort.quotas_for(category):
+            return ranked, rating, effects
+        if effects is None:
+            effects = (score, [])
+        standing = self.standing
+        if standing.demoted_to is not None:
+            demoted = self.rating_names.index(cohort.bands[category][standing.demoted_to])
+            if demoted > rating:
+                effects[1].append(("quota", standing.quota, standing.demoted_to, rating, demoted))
+                rating = demoted
+        return ranked, rating, effects
 
     @staticmethod
     def band(plan: CategoryPlan, score: Any) -> int:
@@ -458,6 +511,10 @@ class Interpreter:
     def aggregate(self, e: ast.Aggregate, env: Env, items: list[Any], record: Mapping[str, object] | None,
                   outcome: Mapping[str, object] | None) -> Any:
         source = self.eval(e.source, env, items, record, outcome)
+        if e.func == "streak":  # issue #11 P
+            assert e.where is not None
+            return self.streak([self.at(position, e.where, env, [*items, item], record, outcome)
+                                for position, item in enumerate(source, 1)])
 
         if e.by is not None or e.func in ("increasing", "decreasing") or e.name is not None or self.indexed(e, len(items)):
             return self.aggregate_named(e, source, env, items, record, outcome)
@@ -480,6 +537,75 @@ class Interpreter:
             return None
         return min(values) if e.func == "min" else max(values)
 
+
+    # ------------------------------------------------------------ periods (issue #11 P)
+    period_index: int = -1  # the period being scored (``period``)
+    period_records: tuple[dict[str, Any], ...] = ()  # ``periods`` once every period is scored
+
+    def periods_stage(self, plan: CategoryPlan, env: Env) -> tuple[Any, ...]:
+        """The scoring once per period (its per-period facts' values in ``env``), then the combination:
+        the score, each section and each target is Σ weight × the period's, exact.  Returns what
+        :meth:`score_stage` returns plus the periods' raw results, laid out as the compiled code's."""
+        policy = self.policy
+        assert policy.periods is not None
+        items = policy.periods.items
+        per_period = [name for name in policy.period_facts if name in env]
+        vetoed = self.rating_names.index(policy.ratings.vetoed)
+        has_bonus = plan.category.has_bonus
+        results: list[tuple[Any, ...]] = []
+        deferred: list[tuple[int, list[Any]]] = []
+        order: list[tuple[str, ...]] = []
+        for index in range(len(items)):
+            period_env = dict(env)
+            for name in per_period:
+                period_env[name] = self._rederive(name, env[name][index])  # type: ignore[index]
+            self.period_index = index
+            score, sections, order, targets, base, bonus, moved = self.score_stage(plan, period_env)
+            band = self.band(plan, score)
+            rating = self.rating_names.index(plan.bands[band].rating) if band >= 0 else vetoed
+            results.append((score, tuple(sections[p] for p in order), tuple(targets), band, rating,
+                            base if has_bonus else score, bonus if has_bonus else 0, None))
+            deferred.extend(moved)
+        self.period_index = -1
+        weights = [item.weight / 100 for item in items]
+
+        def combined(values: list[Any]) -> Any:
+            terms = [w * v for w, v in zip(weights, values) if w != 0]
+            if not terms:
+                return 0
+            total = terms[0]
+            for term in terms[1:]:
+                total = total + term
+            return total
+
+        score = combined([r[0] for r in results])
+        section_scores = {path: combined([r[1][k] for r in results]) for k, path in enumerate(order)}
+        target_scores = [combined([r[2][k] for r in results]) for k in range(len(plan.targets))]
+        base = combined([r[5] for r in results]) if has_bonus else score
+        bonus = combined([r[6] for r in results]) if has_bonus else 0
+        self.period_records = tuple(
+            {"score": r[0], "rating": r[4], "weight": item.weight, **{name: env[name][i] for name in per_period}}  # type: ignore[index]
+            for i, (r, item) in enumerate(zip(results, items)))
+        return score, section_scores, order, target_scores, base, bonus, deferred, tuple(results)
+
+    def scored_now(self, plan: CategoryPlan, placed: PlacedTarget) -> bool:
+        """Whether a target is scored in the period being scored (its top-level section is not ``only in`` others)."""
+        periods = self.policy.periods
+        if periods is None or self.period_index < 0:
+            return True
+        top = next(s for s in plan.category.sections if s.name == placed.section[0])
+        return top.in_period(periods.items[self.period_index].name)
+
+    @staticmethod
+    def streak(tests: list[Any]) -> int:
+        """``streak(L where C)``: the longest run of consecutive items meeting C, counted plainly."""
+        best = 0
+        for start in range(len(tests)):
+            length = 0
+            while start + length < len(tests) and tests[start + length]:
+                length += 1
+            best = max(best, length)
+        return best
 
 class _Frame(ExprVisitor[Any]):
     """One evaluation context: the unit's values, the enclosing list items, the record or outcome."""
@@ -540,6 +666,16 @@ class _Frame(ExprVisitor[Any]):
             return self.outcome[res.name]
         if res.kind == "score":
             return self.env[SCORE_KEY]
+        if res.kind == "periods":  # issue #11 P
+            return self.interp.period_records
+        if res.kind == "period":
+            return self.interp.period_index
+        if res.kind == "period_record":
+            return self.interp.period_records[int(res.value)]  # type: ignore[call-overload]
+        if res.kind in ("period_name", "rating"):
+            return int(res.value)  # type: ignore[call-overload]
+        if res.kind == "cohort":  # a cohort value (issue #11 C): the unit's standing
+            return _COHORT_VALUE[res.name](self.interp.standing)
         raise AssertionError(res.kind)  # pragma: no cover
 
     def visit_Member(self, e: ast.Member) -> Any:
@@ -660,10 +796,18 @@ _ARITH: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def interpret(policy: CheckedPolicy, category: str, facts: Mapping[str, object]) -> tuple[Any, ...]:
+#: the cohort values, read from a standing (issue #11 C)
+_COHORT_VALUE: dict[str, Callable[[Standing], Any]] = {
+    "rank": lambda s: s.rank, "ranked_count": lambda s: s.ranked_count, "unit_count": lambda s: s.unit_count,
+    "best": lambda s: s.best, "average": lambda s: s.average,
+}
+
+
+def interpret(policy: CheckedPolicy, category: str, facts: Mapping[str, object],
+              standing: Standing | None = None) -> tuple[Any, ...]:
     """The raw result of one unit (coerced ``facts``) by the reference interpreter.
 
     Run it inside the engine's decimal context (``numeric.engine_context()``), as the
-    compiled evaluator is run.
+    compiled evaluator is run.  ``standing``: the unit's standing in a cohort policy.
     """
-    return Interpreter(policy).run(category, facts)
+    return Interpreter(policy).run(category, facts, standing)

@@ -18,6 +18,7 @@ import attrs
 from ..language import ast
 from ..language.abi import NOT_APPLICABLE
 from ..numeric import ENGINE_CONTEXT, normalize
+from .standing import RankRow, Standing
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
@@ -103,7 +104,9 @@ class EffectStep:
     kind: ``score`` (a veto's ``then score E``: before/after are scores), ``requires`` (a band's
     requirement failed: the unit fell to the next lower band), ``cap``, ``downgrade``, ``rating``
     (``then rating R``) or ``vetoed`` (a veto without effect: 一票否决); for these, before/after are
-    ratings.  ``clause`` names the veto (or, for ``requires``, the band's rating).
+    ratings.  ``clause`` names the veto (or, for ``requires``, the band's rating).  ``quota`` (issue
+    #11 C, step 10): a cohort quota demoted the unit; ``clause`` is the cohort, ``label`` the quota as
+    written, ``value`` a mapping (band, to, percent, limit, base, of_ranked, rank).
     """
 
     kind: str
@@ -273,12 +276,23 @@ class ResultView(Protocol):
 
     @property
     def raw_score(self) -> Decimal: ...
+
+    # issue #11 C: a cohort policy's standing (None otherwise), its rank row, why it is provisional
+    @property
+    def standing(self) -> Standing | None: ...
+    @property
+    def rank_row(self) -> RankRow: ...
+    @property
+    def provisional(self) -> str | None: ...
     @property
     def consequences(self) -> Consequences: ...
     @property
     def general_consequences(self) -> tuple[Consequences, ...]: ...
     @property
     def reported(self) -> dict[str, Reported]: ...
+
+    @property
+    def periods(self) -> tuple[PeriodResult, ...]: ...  # issue #11 P (empty without periods)
 
 
 @attrs.frozen
@@ -329,3 +343,31 @@ def consequences_of(rating: str, lines: OutcomeLines | None) -> Consequences:
     kinds = {i.kind for i in items}
     kind = "reward" if "reward" in kinds else "fine" if "fine" in kinds else "none"
     return Consequences(rating, decl.cite, kind, to_fen(total), items, decl.notes)
+
+
+@attrs.frozen
+class PeriodResult:
+    """One period of a policy with periods (issue #11 P): its own score, band rating and sections.
+
+    ``weighted`` is ``weight × score`` (the weight a fraction: 25% is 0.25), what the period adds
+    to the assessment's score; a period of weight 0 is assessed and shown but adds nothing.
+    ``rating`` is the band of the unit's category the period's score falls in (bands only:
+    ``requires`` and rating effects belong to the assessment).
+    """
+
+    name: str
+    label: str | None
+    weight: Decimal  # the percent as written (25 for 25%)
+    score: Decimal
+    rating: str
+    rating_label: str
+    sections: dict[str, SectionResult]
+    weighted: Decimal
+    targets: tuple[TargetResult, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "label": self.label, "weight": plain(self.weight), "score": plain(self.score),
+                "rating": self.rating, "rating_label": self.rating_label, "weighted": plain(self.weighted),
+                "sections": {k: v.to_dict() for k, v in self.sections.items()},
+                "targets": [t.to_dict() for t in self.targets if t.section in self.sections]}
+

@@ -66,15 +66,22 @@ class Program:
         return f"<Program {self.name} {self.content_hash[:12]}>"
 
     # ------------------------------------------------------------- tracing
-    def run_traced(self, category: str, facts: dict[str, object], events: list[RawEvent]) -> None:
-        """The traced evaluator under the engine's context, recording into ``events`` as it goes."""
-        with decimal.localcontext(ENGINE_CONTEXT):
-            self.module.traced[category](facts, events)
+    def run_traced(self, category: str, facts: dict[str, object], events: list[RawEvent],
+                   standing: object = None) -> None:
+        """The traced evaluator under the engine's context, recording into ``events`` as it goes.
 
-    def traced_events(self, category: str, facts: dict[str, object]) -> list[RawEvent]:
+        ``standing``: a cohort policy's unit standing (issue #11 C), None for none.
+        """
+        with decimal.localcontext(ENGINE_CONTEXT):
+            if standing is None:
+                self.module.traced[category](facts, events)
+            else:
+                self.module.traced[category](facts, events, standing)  # type: ignore[call-arg]
+
+    def traced_events(self, category: str, facts: dict[str, object], standing: object = None) -> list[RawEvent]:
         """The trace events of evaluating ``facts`` again, traced (results computed without a trace)."""
         events: list[RawEvent] = []
-        self.run_traced(category, facts, events)
+        self.run_traced(category, facts, events, standing)
         return events
 
     # ------------------------------------------------------------- display
@@ -88,6 +95,10 @@ class Program:
                 t = checked.fact_types.get(alias.source_list)
         if t is None:
             return value
+        periods = checked.periods
+        if periods is not None and isinstance(value, tuple) and name in checked.facts and checked.facts[name].per_period:
+            # issue #11 P: a per-period fact, keyed by period as a unit gives it
+            return {item.name: self._display(t, v) for item, v in zip(periods.items, value)}
         return self._display(t, value)
 
     def _display(self, t: Type, value: object) -> object:

@@ -14,10 +14,12 @@ from ..language.abi import (
     RAW_BAND,
     RAW_BASE_SCORE,
     RAW_BONUS,
+    RAW_COHORT,
     RAW_DEFERRED,
     RAW_EFFECTS,
     RAW_EXCEPTED,
     RAW_OUTCOME,
+    RAW_PERIODS,
     RAW_RATING,
     RAW_SCORE,
     RAW_SECTIONS,
@@ -26,10 +28,13 @@ from ..language.abi import (
     TAG_LET,
 )
 from ..language.model import CategoryPlan, CheckedPolicy
+from ..numeric import ENGINE_CONTEXT
+from .cohort import NO_STANDING, quota_limit, standing_dict
 from .parts import Consequences as Consequences
 from .parts import Deferral as Deferral
 from .parts import EffectStep as EffectStep
 from .parts import MoneyItem as MoneyItem
+from .parts import PeriodResult as PeriodResult
 from .parts import Reported as Reported
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
@@ -38,6 +43,7 @@ from .parts import consequences_of, item_positions, outcome_lines
 from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
+from .standing import QuotaRow, RankRow, Standing
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -46,7 +52,10 @@ if TYPE_CHECKING:
 class Result:
     """The assessment of one unit: score, sections, rating, vetoes, deferrals, money, trace."""
 
-    __slots__ = ("_program", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache")
+    # ``_standing`` is set only for a policy with a cohort block (issue #11 C): other results never pay for it
+    __slots__ = ("_program", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache",
+                 "_standing")
+    _standing: Standing
 
     def __init__(self, program: Program, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
                  category: str, facts: dict[str, object] | tuple[object, ...],
@@ -170,6 +179,9 @@ class Result:
                     out.append(EffectStep(kind, band.rating, self._checked.rating_label(band.rating), band.cite,
                                           None, names[before], names[after]))
                     continue
+                if kind == "quota":  # the cohort quota step (issue #11 C)
+                    out.append(self._quota_step(index, value, before, after))
+                    continue
                 veto = self._plan.vetoes[index]
                 if kind == "score":
                     step = EffectStep(kind, veto.name, veto.label, veto.cite, Decimal(value), Decimal(before),
@@ -188,9 +200,11 @@ class Result:
     def targets(self) -> tuple[TargetResult, ...]:
         if "targets" not in self._cache:
             out = []
+            periodic = self._checked.periods  # issue #11 P: `only in` sections reach a share of their points
             for placed, score in zip(self._plan.targets, self._raw[RAW_TARGETS]):
                 t = placed.target
-                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), placed.points, Decimal(score),
+                points = placed.points if periodic is None else self._period_points(placed.section, placed.points)
+                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), points, Decimal(score),
                                         placed.bonus, placed.cap))
             self._cache["targets"] = tuple(out)
         return self._cache["targets"]  # type: ignore[no-any-return]
@@ -201,11 +215,13 @@ class Result:
             order = self._program.section_order(self.category)
             infos = {s.path: s for s in self._plan.category.all_sections()}
             out: dict[str, SectionResult] = {}
+            periodic = self._checked.periods  # issue #11 P
             for path, score in zip(order, self._raw[RAW_SECTIONS]):
                 info = infos[path]
                 key = ".".join(path)
                 targets = tuple(t for t in self.targets if t.section == key)
-                out[key] = SectionResult(key, info.name, info.label, info.cite, info.points, Decimal(score), targets,
+                points = info.points if periodic is None else self._period_points(path, info.points)
+                out[key] = SectionResult(key, info.name, info.label, info.cite, points, Decimal(score), targets,
                                          len(path), info.bonus, info.cap)
             self._cache["sections"] = out
         return self._cache["sections"]  # type: ignore[no-any-return]
@@ -294,7 +310,8 @@ class Result:
             if names:
                 events = self._trace_events
                 if events is None:
-                    events = self._trace_events = self._program.traced_events(self.category, self.facts)
+                    events = self._trace_events = self._program.traced_events(self.category, self.facts,
+                                                                              self._passed_standing)
                 values = {e[1]: e[2] for e in events if e[0] == TAG_LET and e[1] in names}
             self._cache["reported"] = {
                 n: Reported(n, checked.lets[n].label, checked.lets[n].cite,
@@ -309,7 +326,7 @@ class Result:
 
             events = self._trace_events
             if events is None:
-                events = self._program.traced_events(self.category, self.facts)
+                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
             self._cache["trace"] = build_trace(self._program, self._plan, self, events)
         return self._cache["trace"]  # type: ignore[no-any-return]
 
@@ -335,6 +352,8 @@ class Result:
             **({"raw_score": plain(self.raw_score), "effects": [e.to_dict() for e in self.effects]}
                if self._raw[RAW_EFFECTS] is not None else {}),
             **self._issue10_dict(),
+            **({"periods": [p.to_dict() for p in self.periods]} if self._checked.periods is not None else {}),
+            **self._cohort_dict(),
         }
 
     def _issue10_dict(self) -> dict[str, object]:
@@ -355,8 +374,122 @@ class Result:
         return {"base_score": plain(self.base_score), "bonus": plain(self.bonus),
                 "maximum": None if maximum is None else plain(maximum)}
 
+    def _period_points(self, path: tuple[str, ...], points: Decimal) -> Decimal:
+        """The points a combined section or target can reach (issue #11 P): its points, or for one of a section
+        ``only in`` some periods, its points × the weights of those periods (日常 100 in a 30% period: 30)."""
+        decl = self._checked.periods
+        if decl is None:
+            return points
+        top = next(s for s in self._plan.category.sections if s.name == path[0])
+        if not top.periods:
+            return points
+        share = sum((item.weight for item in decl.items if item.name in top.periods), Decimal(0))
+        return ENGINE_CONTEXT.multiply(points, share / 100)
+
+    @property
+    def periods(self) -> tuple[PeriodResult, ...]:
+        """Each period's result, in declared order (issue #11 P); empty for a policy without periods.
+
+        ``sections`` and ``targets`` of the result are the combined ones (Σ weight × the period's)."""
+        if "periods" not in self._cache:
+            decl = self._checked.periods
+            out: list[PeriodResult] = []
+            if decl is not None:
+                order = self._program.section_order(self.category)
+                infos = {s.path: s for s in self._plan.category.all_sections()}
+                ratings = self._checked.ratings.ratings
+                for item, raw in zip(decl.items, self._raw[RAW_PERIODS]):
+                    targets = tuple(TargetResult(p.target.name, p.target.label, p.target.cite, ".".join(p.section),
+                                                 p.points, Decimal(score), p.bonus, p.cap)
+                                    for p, score in zip(self._plan.targets, raw[2]))
+                    sections: dict[str, SectionResult] = {}
+                    for path, score in zip(order, raw[1]):
+                        info = infos[path]
+                        if not infos[path[:1]].in_period(item.name):  # ``only in`` other periods: not assessed
+                            continue
+                        key = ".".join(path)
+                        sections[key] = SectionResult(key, info.name, info.label, info.cite, info.points, Decimal(score),
+                                                      tuple(t for t in targets if t.section == key), len(path),
+                                                      info.bonus, info.cap)
+                    rating = ratings[raw[4]]
+                    score = Decimal(raw[0])
+                    weighted = ENGINE_CONTEXT.multiply(item.weight / 100, score)
+                    out.append(PeriodResult(item.name, item.label, item.weight, score, rating.name,
+                                            rating.label or rating.name, sections, weighted, targets))
+            self._cache["periods"] = tuple(out)
+        return self._cache["periods"]  # type: ignore[no-any-return]
+
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
         from .explain import explain
 
         return explain(self, lang=lang, full=full)
+
+    # ------------------------------------------------------------ cohorts (issue #11 C)
+    def set_standing(self, standing: Standing) -> None:
+        """The standing the evaluator read (a cohort policy's evaluators set it once, right after assessing)."""
+        self._standing = standing
+
+    @property
+    def _passed_standing(self) -> Standing | None:
+        """The standing the evaluator read (the no-standing marker for a provisional result); None: no cohort."""
+        try:
+            return self._standing
+        except AttributeError:  # a policy without a cohort block never sets it
+            return None
+
+    @property
+    def standing(self) -> Standing | None:
+        """The unit's place in its cohort (rank, counts, best, average, quota), None when assessed alone."""
+        standing = self._passed_standing
+        return None if standing is None or standing is NO_STANDING else standing
+
+    @property
+    def provisional(self) -> str | None:
+        """Why this result may change (assessed alone, or units of its category could not be assessed); else None."""
+        standing = self._passed_standing
+        return standing.provisional if standing is not None else None
+
+    @property
+    def rank_row(self) -> RankRow:
+        """What the cohort stage keeps of this unit: ranked or not, its keys (larger is better), its final score."""
+        if self._checked.cohort is None:
+            raise ValueError(f"policy {self._checked.header.name} has no cohort block: a result has no rank row")
+        ranked, keys = self._raw[RAW_COHORT]
+        return RankRow(self.unit_id, self.category, bool(ranked),
+                       tuple(k if k.__class__ is Decimal else Decimal(k) for k in keys), self.score)
+
+    @property
+    def band_index(self) -> int:
+        """The rating's index among the category's bands, best first (0 = the best band; below all when it is none)."""
+        cohort = self._checked.cohort
+        if cohort is not None:
+            return cohort.band_index(self.category, self.rating)
+        bands = [b.rating for b in sorted(self._plan.bands, key=lambda b: b.low, reverse=True)]
+        return bands.index(self.rating) if self.rating in bands else len(bands)
+
+    @property
+    def quota_row(self) -> QuotaRow:
+        """This unit's rating before quotas, for the quota step of the cohort stage."""
+        return QuotaRow(self.unit_id, self.category, self.band_index)
+
+    def _quota_step(self, clause: int, band: int, before: int, after: int) -> EffectStep:
+        cohort = self._checked.cohort
+        assert cohort is not None
+        quota = cohort.quotas[clause]
+        names = self._program.rating_names
+        standing = self._passed_standing
+        value: dict[str, object] = {"band": quota.band, "to": cohort.bands[self.category][band],
+                                    "percent": quota.percent}
+        if standing is not None:
+            limit, base = quota_limit(quota, standing)
+            value.update({"limit": limit, "base": base, "of_ranked": quota.of_ranked, "rank": standing.rank})
+        return EffectStep("quota", cohort.name, quota.describe(), quota.decl.cite or cohort.decl.cite, value,
+                          names[before], names[after])
+
+    def _cohort_dict(self) -> dict[str, object]:
+        """``standing`` and ``provisional``: only for a policy with a cohort block (others keep their shape)."""
+        if self._checked.cohort is None:
+            return {}
+        standing = self.standing
+        return {"standing": None if standing is None else standing_dict(standing), "provisional": self.provisional}

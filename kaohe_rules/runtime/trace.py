@@ -32,13 +32,14 @@ from ..language.abi import (
     RAW_EFFECTS,
     RAW_OUTCOME,
     TAG_LET,
+    TAG_PERIOD,
     TAG_RULE,
     TAG_VETO,
 )
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
 from ..numeric import normalize, to_fen
 from ..source import Span
-from .parts import OutcomeLines, ResultView, applies, item_positions, outcome_lines
+from .parts import OutcomeLines, ResultView, TargetResult, applies, item_positions, outcome_lines
 from .program import Program
 
 TRACE_FORMAT_VERSION = "1"
@@ -46,6 +47,8 @@ TRACE_FORMAT_VERSION = "1"
 EVENT_KINDS = (
     "deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band", "band_test",
     "rating", "consequence", "reward", "fine", "share", "sanction",
+    "period",  # issue #11 P: one period of a policy with periods (only there)
+    "standing",  # issue #11 C: a cohort policy's unit standing (rank, counts), after the rating
 )
 
 
@@ -369,6 +372,23 @@ class _Builder:
                     out[f"score({'.'.join(path)})"] = result.sections[".".join(section.path)].score
         return dict(sorted(out.items()))
 
+    def cohort_reads(self, *exprs: object) -> dict[str, object]:
+        """The cohort values (``rank``, ``best`` …) read by ``exprs``, from the unit's standing (issue #11 C)."""
+        if self.checked.cohort is None:
+            return {}
+        standing = self.result.standing
+        out: dict[str, object] = {}
+        for node in ast.walk(*exprs):
+            res = self.checked.resolutions.get(node) if isinstance(node, ast.Name) else None
+            if res is not None and res.kind == "cohort":
+                values: dict[str, object] = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None,
+                                             "average": None}
+                if standing is not None:
+                    values = {"rank": standing.rank, "ranked_count": standing.ranked_count,
+                              "unit_count": standing.unit_count, "best": standing.best, "average": standing.average}
+                out[res.name] = values[res.name]
+        return dict(sorted(out.items()))
+
     # ---------------------------------------------------------------- events
     def build(self) -> Trace:
         result, plan, checked = self.result, self.plan, self.checked
@@ -384,6 +404,9 @@ class _Builder:
             added = sum((result.sections[".".join(s.path)].score for s in category.sections if s.bonus), Decimal(0))
             score_detail.update({"base_score": result.raw[RAW_BASE_SCORE], "bonus": result.raw[RAW_BONUS],
                                  "bonus_added": added, "bonus_cap": category.bonus_cap, "maximum": plan.maximum})
+        if checked.periods is not None:  # issue #11 P: each period scored, then the weighted combination
+            events.extend(self.periods())
+            score_detail["combined"] = "weighted"
         events.append(TraceEvent("score", "score", category.label or category.name, category.cite, result.score,
                                  {}, _span(category.span), detail=score_detail))
         events.extend(self.vetoes())
@@ -391,6 +414,8 @@ class _Builder:
         if result.raw[RAW_EFFECTS] is not None:
             events.append(self.effects())
         events.append(self.rating())
+        if checked.cohort is not None:  # issue #11 C: only for a policy with a cohort block
+            events.append(self.standing())
         events.append(self.consequence())
         events.extend(self.general_consequences())
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
@@ -421,13 +446,16 @@ class _Builder:
                                   detail={"report": True} if decl.report else {}))
         return out
 
-    def targets(self) -> dict[str, list[TraceEvent]]:
+    def targets(self, raw: Sequence[tuple[Any, ...]] | None = None,
+                results: Sequence[TargetResult] | None = None) -> dict[str, list[TraceEvent]]:
+        """The target events by section (of one period, issue #11 P, when ``raw`` and ``results`` are given)."""
         rules: dict[int, list[tuple[int, Any, tuple[Any, ...]]]] = {}
-        for entry in self.raw:
+        for entry in self.raw if raw is None else raw:
             if entry[0] == TAG_RULE:
                 rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
         out: dict[str, list[TraceEvent]] = {}
-        for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, self.result.targets)):
+        targets = self.result.targets if results is None else results
+        for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, targets)):
             target = placed.target
             children = []
             for r_index, deduction, values in rules.get(t_index, []):
@@ -436,7 +464,7 @@ class _Builder:
                 children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
                                            Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
                                            text=_text_of(self.checked, rule)))
-            detail: dict[str, object] = {"points": placed.points, "lost": target_result.lost,
+            detail: dict[str, object] = {"points": target_result.points, "lost": target_result.lost,
                                          "section": ".".join(placed.section)}
             if placed.bonus:  # what its add rules gave before the item cap, and the cap
                 detail.update({"bonus": True, "cap": placed.cap,
@@ -450,11 +478,34 @@ class _Builder:
         key = ".".join(info.path)
         score = self.result.sections[key].score
         kids = tuple(self.section(c, target_events) for c in info.children) + tuple(target_events.get(key, []))
-        detail: dict[str, object] = {"points": info.points}
+        detail: dict[str, object] = {"points": self.result.sections[key].points}  # `only in`: weighted (issue #11 P)
         if info.bonus:  # a bonus section (加分): its targets' sum before its cap, and the cap
             detail.update({"bonus": True, "cap": info.cap,
                            "added": sum((Decimal(k.value) for k in kids), Decimal(0))})  # type: ignore[arg-type]
         return TraceEvent("section", key, info.label, info.cite, score, {}, _span(info.span), kids, detail=detail)
+
+    def periods(self) -> list[TraceEvent]:
+        """One event per period (issue #11 P): its score, rating and weight; its lets and targets as children."""
+        checked, result = self.checked, self.result
+        assert checked.periods is not None
+        raw_periods = {entry[1]: entry for entry in self.raw if entry[0] == TAG_PERIOD}
+        out: list[TraceEvent] = []
+        for index, (item, period) in enumerate(zip(checked.periods.items, result.periods)):
+            events: Sequence[tuple[Any, ...]] = raw_periods[index][4] if index in raw_periods else ()
+            lets = []
+            for entry in events:
+                decl = checked.lets.get(entry[1]) if entry[0] == TAG_LET else None
+                if decl is not None:
+                    lets.append(TraceEvent("let", decl.name, decl.label, decl.cite,
+                                           self.program.display_value(decl.name, entry[2]), {}, decl.span,
+                                           text=_text_of(checked, decl)))
+            by_section = self.targets(events, period.targets)
+            targets = [event for key, section in by_section.items() if key in period.sections for event in section]
+            detail: dict[str, object] = {"weight": item.weight, "weighted": period.weighted, "rating": period.rating,
+                                         "sections": {key: s.score for key, s in period.sections.items()}}
+            out.append(TraceEvent("period", item.name, item.label, item.cite or checked.periods.cite, period.score, {},
+                                  item.span, tuple(lets + targets), detail=detail))
+        return out
 
     def vetoes(self) -> list[TraceEvent]:
         raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == TAG_VETO}
@@ -465,6 +516,7 @@ class _Builder:
             exprs = [veto.on_list, veto.condition] + [e.condition for e in veto.exceptions]
             reads = self.reads(veto, values, *exprs)
             reads.update(self.score_reads(*exprs, veto.effect))
+            reads.update(self.cohort_reads(*exprs))  # issue #11 C: a veto may read the rank (not with then score)
             fired = bool(entry[2]) if entry is not None else False
             exc_index = entry[3] if entry is not None else -1
             evidence = entry[4] if entry is not None else None
@@ -511,6 +563,20 @@ class _Builder:
                                                      "after": step.after}))
         return TraceEvent("effects", "effects", None, None, len(children), {"raw_score": result.raw_score},
                           None, tuple(children), detail={"raw_score": result.raw_score, "score": result.score})
+
+    def standing(self) -> TraceEvent:
+        """The unit's place in its cohort (issue #11 C): its rank (None: not ranked), counts, keys, provisional."""
+        result, checked = self.result, self.checked
+        cohort = checked.cohort
+        assert cohort is not None
+        row = result.rank_row
+        standing = result.standing
+        detail: dict[str, object] = {"ranked": row.ranked, "keys": list(row.keys), "provisional": result.provisional}
+        if standing is not None:
+            detail.update({"ranked_count": standing.ranked_count, "unit_count": standing.unit_count,
+                           "best": standing.best, "average": standing.average, "tied": standing.tied})
+        return TraceEvent("standing", cohort.name, cohort.decl.label, cohort.decl.cite,
+                          standing.rank if standing is not None else None, {}, _span(cohort.decl.span), detail=detail)
 
     def rating(self) -> TraceEvent:
         result, checked = self.result, self.checked
@@ -560,6 +626,7 @@ class _Builder:
                 reads[name] = self.program.display_value(name, self.value_of(name))
             for name in _names_read(checked, decl, _OUTCOME_ITEMS, decl.amount, decl.condition):
                 reads[name] = amounts.get(name, money_text(Decimal(0)))
+            reads.update(self.cohort_reads(decl.amount, decl.condition))  # issue #11 C: rank, best …
             detail: dict[str, object] = {}
             if decl.kind == "share" and decl.amount is None:
                 detail["rest"] = True

@@ -2,6 +2,8 @@
 
 * :mod:`.strategies` — hypothesis strategies ``units(policy, category=...)`` and ``Unit[policy]``
   for ``st.from_type`` (needs the ``testing`` extra: hypothesis);
+* :mod:`.cohorts` — hypothesis strategies for cohorts (``cohorts()``, ``cohort_specs()``: rank and
+  quota rows for the cohort engine) and the cohort laws (quota never exceeded, rank order …);
 * :mod:`.laws` — the built-in laws every policy must satisfy, checked by ``verify(policy)`` (:mod:`.verifier`)
   and ``kaohe verify``;
 * :mod:`.casefile` — readable ``*.tests.toml`` case files next to a policy, run by ``kaohe test``
@@ -21,6 +23,8 @@ _EXPORTS = {
     "facts": "strategies",
     "Unit": "strategies",
     "unit_type": "strategies",
+    "cohorts": "cohorts",
+    "cohort_specs": "cohorts",
     "landmarks": "landmarks",
     "simplest_unit": "landmarks",
     "LAWS": "laws",

@@ -22,10 +22,26 @@ A test file is TOML (``policies/karamay-2013.tests.toml`` next to
 ``expect`` may hold ``score``, ``band``, ``rating`` (name or label), ``vetoed``,
 ``vetoes``, ``excepted`` and ``deferred`` (names, compared as sets), ``money``
 (``total`` and item names → amounts), ``sanctions``, ``targets`` and
-``sections`` (name → score), ``reported`` (reported let → value) and ``rejected``
-(facts the policy must refuse).  ``sanctions`` and the item names of ``money`` include
+``sections`` (name → score), ``reported`` (reported let → value), ``periods`` (period →
+``{ score = …, rating = … }``, issue #11 P) and ``rejected`` (facts the policy must refuse).  ``sanctions`` and the item names of ``money`` include
 the outcomes for every rating (``outcome { … }``); ``money.total`` is the rating's own.
-Only what is written is checked.  Coverage tells which bands, vetoes, veto
+Only what is written is checked.
+
+A policy with a cohort block (issue #11 C) ranks units across a batch; its cases are
+``[[cohort]]`` tables — units assessed together, expectations per unit id::
+
+    [[cohort]]
+    name = "前两名评为先进，优秀不超过40%"
+    units = [ { id = "A", from = "满分县区", facts = { "扣分" = 5 } },
+              { id = "B", category = "县区", facts = { "扣分" = 8 } } ]
+    expect.A = { rank = 1, rating = "优秀", money = { "先进" = 1000 } }
+    expect.B = { rank = 2, rating = "良好", provisional = false }
+
+Each unit is written like a case (``from``, ``category``, ``facts``, ``unset``, ``add``)
+with its ``id``; an expectation takes every ``expect`` key plus ``rank`` (a number, or
+``"none"`` for a unit that is not ranked) and ``provisional`` (true or false).  A plain
+``[[case]]`` of a cohort policy assesses its unit alone (provisional: no rank, no quota).
+Coverage tells which bands, vetoes, veto
 exceptions, deferrals, targets and rules the cases exercised, and which never.
 """
 
@@ -50,11 +66,13 @@ if TYPE_CHECKING:
     from ..runtime.result import Result
 
 SUFFIX = ".tests.toml"
-_FILE_KEYS = {"policy", "units", "base", "case", "title", "note", "bases_from"}
+_FILE_KEYS = {"policy", "units", "base", "case", "title", "note", "bases_from", "cohort"}
+_COHORT_KEYS = {"name", "units", "expect", "note"}
+_COHORT_EXPECT_KEYS = {"rank", "provisional"}
 _ENTRY_KEYS = {"category", "from", "facts", "unset", "add", "note"}
 _CASE_KEYS = _ENTRY_KEYS | {"name", "id", "expect"}
 _EXPECT_KEYS = {"score", "band", "rating", "vetoed", "vetoes", "excepted", "deferred", "money", "sanctions",
-                "targets", "sections", "rejected", "reported"}
+                "targets", "sections", "rejected", "reported", "periods"}
 
 
 class CaseFileError(KaoheError):
@@ -76,6 +94,10 @@ class Expect:
     sections: tuple[tuple[str, Decimal], ...] = ()
     rejected: frozenset[str] | None = None
     reported: tuple[tuple[str, object], ...] = ()  # issue #10: ``let … report`` name → value
+    # issue #11 P: period name → (score, rating) as written (None: not checked)
+    periods: tuple[tuple[str, Decimal | None, str | None], ...] = ()
+    rank: str | None = None  # issue #11 C, cohort cases: the rank ("3"), or "none" for a unit not ranked
+    provisional: bool | None = None  # issue #11 C, cohort cases: whether the result is provisional
 
 
 @attrs.frozen
@@ -92,11 +114,26 @@ class Case:
 
 
 @attrs.frozen
+class CohortCase:
+    """``[[cohort]]``: units assessed together (issue #11 C), with expectations per unit id."""
+
+    name: str
+    index: int
+    line: int | None
+    units: tuple[dict[str, Any], ...]
+    expects: tuple[tuple[str, Expect], ...]  # unit id -> what its result must show
+
+    def where(self, path: Path) -> str:
+        return f"{path}:{self.line}" if self.line else str(path)
+
+
+@attrs.frozen
 class CaseFile:
     path: Path
     policy_path: Path
     title: str | None
     cases: tuple[Case, ...]
+    cohorts: tuple[CohortCase, ...] = ()
 
 
 @attrs.frozen
@@ -209,7 +246,70 @@ def load_casefile(path: str | Path) -> CaseFile:
         origin = entry.get("from")
         cases.append(Case(name, index, line, unit, expect, origin if isinstance(origin, str) else None))
     title = doc.get("title")
-    return CaseFile(path, policy_path, title if isinstance(title, str) else None, tuple(cases))
+    cohorts = _cohort_cases(path, text, doc.get("cohort", []), resolver)
+    return CaseFile(path, policy_path, title if isinstance(title, str) else None, tuple(cases), cohorts)
+
+
+def _cohort_cases(path: Path, text: str, raw: object, resolver: _Resolver) -> tuple[CohortCase, ...]:
+    """The ``[[cohort]]`` tables (issue #11 C): each unit resolved like a case, expectations by unit id."""
+    if not isinstance(raw, list):
+        raise CaseFileError(f"{path}: cohort cases are written [[cohort]]")
+    lines = [i + 1 for i, line in enumerate(text.splitlines()) if re.match(r"\s*\[\[\s*cohort\s*\]\]", line)]
+    out = []
+    for index, entry in enumerate(raw):
+        line = lines[index] if index < len(lines) else None
+        where = f"{path}:{line}" if line else str(path)
+        if not isinstance(entry, dict):
+            raise CaseFileError(f"{where}: a cohort case is a table")
+        _no_unknown(entry, _COHORT_KEYS, where, "a cohort case")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise CaseFileError(f"{where}: every cohort case needs a name = \"...\"")
+        rows = entry.get("units")
+        if not isinstance(rows, list) or not rows:
+            raise CaseFileError(f"{where}: units = [ {{ id = \"...\", ... }}, ... ] lists the units assessed together")
+        units: list[dict[str, Any]] = []
+        for number, row in enumerate(rows, 1):
+            if not isinstance(row, dict):
+                raise CaseFileError(f"{where}: unit {number} of the cohort is a table")
+            _no_unknown(row, _ENTRY_KEYS | {"id", "name"}, f"{where}: unit {number}", "a cohort unit")
+            unit_id = row.get("id")
+            if not isinstance(unit_id, str) or not unit_id:
+                raise CaseFileError(f"{where}: unit {number} of the cohort needs an id = \"...\"")
+            category, facts = resolver.resolve(row, f"{where}: unit {unit_id}", ())
+            shown = row.get("name")
+            units.append({"id": unit_id, "name": shown if isinstance(shown, str) else unit_id, "category": category,
+                          "facts": facts})
+        ids = [u["id"] for u in units]
+        expects_raw = entry.get("expect", {})
+        if not isinstance(expects_raw, dict):
+            raise CaseFileError(f"{where}: expect.ID = {{ ... }} gives what each unit's result must show")
+        expects = []
+        for unit_id, wanted in expects_raw.items():
+            if unit_id not in ids:
+                import difflib
+
+                match = difflib.get_close_matches(unit_id, ids, n=1)
+                raise CaseFileError(f"{where}: expect.{unit_id} names no unit of the cohort"
+                                    + (f" (did you mean {match[0]!r}?)" if match else f"; units: {', '.join(ids)}"))
+            expects.append((str(unit_id), _cohort_expect(wanted, f"{where}: expect.{unit_id}")))
+        out.append(CohortCase(name, index, line, tuple(units), tuple(expects)))
+    return tuple(out)
+
+
+def _cohort_expect(raw: object, where: str) -> Expect:
+    """A unit's expectation in a cohort case: the case keys, and ``rank`` and ``provisional``."""
+    if not isinstance(raw, dict):
+        raise CaseFileError(f"{where}: is a table, e.g. {{ rank = 1, rating = \"优秀\" }}")
+    _no_unknown(raw, _EXPECT_KEYS | _COHORT_EXPECT_KEYS, where, "expect")
+    rank = raw.get("rank")
+    if rank is not None and not (rank == "none" or (isinstance(rank, int) and not isinstance(rank, bool) and rank >= 1)):
+        raise CaseFileError(f"{where}: rank is a number from 1, or \"none\" for a unit that is not ranked")
+    provisional = raw.get("provisional")
+    if provisional is not None and not isinstance(provisional, bool):
+        raise CaseFileError(f"{where}: provisional is true or false")
+    base = _expect({k: v for k, v in raw.items() if k not in _COHORT_EXPECT_KEYS}, where)
+    return attrs.evolve(base, rank=None if rank is None else str(rank), provisional=provisional)
 
 
 def _imported(path: Path, names: object, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -363,7 +463,24 @@ def _expect(raw: object, where: str) -> Expect:
         money=tuple((str(k), _number(v, f"{where}: expect.money.{k}")) for k, v in money.items()) if money is not None else None,
         sanctions=names("sanctions"), targets=scores("targets"), sections=scores("sections"), rejected=names("rejected"),
         reported=tuple((str(k), v) for k, v in reported.items()),
+        periods=_periods(raw.get("periods", {}), where),
     )
+
+
+def _periods(value: object, where: str) -> tuple[tuple[str, Decimal | None, str | None], ...]:
+    """``periods = { 一季度 = { score = 97, rating = "优秀" } }`` (issue #11 P): each period's score and rating."""
+    if not isinstance(value, dict):
+        raise CaseFileError(f"{where}: expect.periods is a table of periods to {{ score = …, rating = … }}")
+    out: list[tuple[str, Decimal | None, str | None]] = []
+    for name, expected in value.items():
+        if not isinstance(expected, dict) or not set(expected) <= {"score", "rating"} or not expected:
+            raise CaseFileError(f"{where}: expect.periods.{name} is a table with score and/or rating")
+        rating = expected.get("rating")
+        if rating is not None and not isinstance(rating, str):
+            raise CaseFileError(f"{where}: expect.periods.{name}.rating is a rating name")
+        score = _number(expected["score"], f"{where}: expect.periods.{name}.score") if "score" in expected else None
+        out.append((str(name), score, rating))
+    return tuple(out)
 
 
 def _number(value: object, where: str) -> Decimal:
@@ -390,7 +507,10 @@ def run_case(policy: Policy, case: Case, path: Path, *, trace: bool = False) -> 
     """Assess the case's unit and compare with what the case expects."""
     expect = case.expect
     try:
-        result = policy.evaluate(case.unit, trace=trace)
+        if policy.cohort is not None:  # a unit of a cohort policy alone: provisional (no rank, no quota)
+            result = policy.evaluate(case.unit, trace=trace, provisional=True)
+        else:
+            result = policy.evaluate(case.unit, trace=trace)
     except FactError as exc:
         bad = frozenset(p.fact.split("[", 1)[0].split(".", 1)[0] for p in exc.problems)
         if expect.rejected is not None:
@@ -447,11 +567,52 @@ def compare(policy: Policy, expect: Expect, result: Result) -> list[Mismatch]:
             out.append(Mismatch(f"reported {name}", _shown(wanted_value), "not reported"))
         elif not _same_value(wanted_value, reported[name].value):
             out.append(Mismatch(f"reported {name}", _shown(wanted_value), _shown(reported[name].value)))
+    periods = {p.name: p for p in result.periods}
+    for name, period_score, wanted_rating in expect.periods:  # issue #11 P
+        period = periods.get(name)
+        if period is None:
+            out.append(Mismatch(f"period {name}", "a period", "no such period"))
+            continue
+        if period_score is not None and period_score != period.score:
+            out.append(Mismatch(f"period {name} score", plain(period_score), plain(period.score)))
+        if wanted_rating is not None and _rating_name(checked, wanted_rating) != period.rating:
+            out.append(Mismatch(f"period {name} rating", wanted_rating, period.rating))
     sections = {key: s.score for key, s in result.sections.items()}
     for name, wanted_score in expect.sections:
         got = sections.get(name)
         if got is None or got != wanted_score:
             out.append(Mismatch(f"section {name}", plain(wanted_score), "no such section" if got is None else plain(got)))
+    if expect.rank is not None:  # issue #11 C
+        standing = result.standing
+        actual_rank = "none" if standing is None or standing.rank is None else str(standing.rank)
+        if actual_rank != expect.rank:
+            out.append(Mismatch("rank", expect.rank, actual_rank))
+    if expect.provisional is not None and expect.provisional != (result.provisional is not None):
+        out.append(Mismatch("provisional", str(expect.provisional).lower(),
+                            f"true ({result.provisional})" if result.provisional else "false"))
+    return out
+
+
+def run_cohort(policy: Policy, cohort: CohortCase, path: Path, *, trace: bool = False) -> list[CaseOutcome]:
+    """Assess a cohort case's units together; one outcome per expected unit (named ``cohort name: id``)."""
+    items = policy.evaluate_cohort(list(cohort.units), trace=trace)
+    by_id = {}
+    for unit, item in zip(cohort.units, items):
+        by_id[unit["id"]] = (unit, item)
+    out = []
+    for unit_id, expect in cohort.expects:
+        unit, item = by_id[unit_id]
+        case = Case(f"{cohort.name}: {unit_id}", cohort.index, cohort.line, unit, expect, None)
+        if item.result is None:
+            error = item.error
+            if isinstance(error, FactError) and expect.rejected is not None:
+                bad = frozenset(p.fact.split("[", 1)[0].split(".", 1)[0] for p in error.problems)
+                mismatches = () if bad == expect.rejected else (Mismatch("rejected", _set(expect.rejected), _set(bad)),)
+                out.append(CaseOutcome(case, path, mismatches, None, None))
+                continue
+            out.append(CaseOutcome(case, path, (), f"the unit was not assessed: {error}", None))
+            continue
+        out.append(CaseOutcome(case, path, tuple(compare(policy, expect, item.result)), None, item.result))
     return out
 
 
@@ -504,6 +665,9 @@ def run_casefile(path: str | Path, *, only: str | None = None, trace: bool = Fal
         cache[casefile.policy_path] = policy
     outcomes = tuple(run_case(policy, case, path, trace=trace) for case in casefile.cases
                      if only is None or only in case.name)
+    for cohort in casefile.cohorts:  # issue #11 C: units assessed together
+        if only is None or only in cohort.name:
+            outcomes += tuple(run_cohort(policy, cohort, path, trace=trace))
     return FileReport(path, policy, outcomes)
 
 

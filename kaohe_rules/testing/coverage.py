@@ -154,7 +154,7 @@ def exercised(policy: Policy, result: Result) -> set[str]:
     for step in result.effects:
         if step.kind == "requires":
             out.add(f"requires:{result.category}/{step.clause}")
-        elif step.kind != "vetoed":
+        elif step.kind not in ("vetoed", "quota"):  # a quota step (issue #11 C) is the cohort's, no veto's
             out.add(f"effects:{step.clause}")
     for deferral in result.deferred:
         out.add(f"deferrals:{deferral.name}")

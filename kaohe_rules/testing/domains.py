@@ -80,10 +80,16 @@ class Domain:
     record: str | None = None
     fields: tuple[tuple[str, Domain], ...] = ()
     elem: Domain | None = None
+    # a per-period fact (issue #11 P): the periods' names; its value is an object keyed by them
+    periods: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
         return self.type.kind
+
+    def one_period(self) -> Domain:
+        """The domain of one period's value of a per-period fact (this domain itself otherwise)."""
+        return attrs.evolve(self, periods=()) if self.periods else self
 
     def simplest(self) -> object:
         """The value hypothesis shrinks towards; ABSENT when the fact may be left out."""
@@ -92,6 +98,9 @@ class Domain:
         return self.simplest_present()
 
     def simplest_present(self) -> object:
+        if self.periods:  # issue #11 P: every period its simplest value
+            one = self.one_period().simplest_present()
+            return {name: one for name in self.periods}
         kind = self.kind
         if kind == "bool":
             return False
@@ -120,6 +129,10 @@ class Domain:
     def candidates(self) -> list[object]:
         """A few telling values, simplest first: bounds, thresholds, every enum member, both booleans."""
         out: list[object] = [ABSENT] if self.may_be_absent else []
+        if self.periods:  # issue #11 P: each candidate in every period (one period apart: the random units)
+            out += [{name: value for name in self.periods}
+                    for value in self.one_period().candidates() if value is not ABSENT]
+            return _dedupe(out)
         kind = self.kind
         if kind == "bool":
             out += [False, True]
@@ -180,7 +193,10 @@ class Domains:
             checked = self.checked
             ftype = checked.fact_types[name]
             default = checked.fact_defaults.get(name)
-            self._facts[name] = self._domain(ftype, checked.fact_bounds.get(name), has_default(default) or ftype.optional)
+            domain = self._domain(ftype, checked.fact_bounds.get(name), has_default(default) or ftype.optional)
+            if checked.periods is not None and checked.facts[name].per_period:  # issue #11 P
+                domain = attrs.evolve(domain, periods=tuple(item.name for item in checked.periods.items))
+            self._facts[name] = domain
         return self._facts[name]
 
     def facts_for(self, category: str) -> list[tuple[str, Domain]]:

@@ -98,10 +98,18 @@ def _fail(law: str, message: str, units: Sequence[Mapping[str, Any]], results: S
 
 
 # ------------------------------------------------------------------ one unit
+def assess_alone(policy: Policy, unit: Mapping[str, Any], *, trace: bool = False) -> Result:
+    """One unit by itself: a cohort policy's unit provisionally (issue #11 C: no rank, no quota),
+    for the one-unit laws, which hold of that result as of any other."""
+    if policy.cohort is not None:
+        return policy.evaluate(unit, trace=trace, provisional=True)
+    return policy.evaluate(unit, trace=trace)
+
+
 def evaluate_checked(policy: Policy, unit: Mapping[str, Any]) -> Result:
     """Evaluate, turning any refusal of a generated valid unit into an ``evaluates`` violation."""
     try:
-        return policy.evaluate(unit)
+        return assess_alone(policy, unit)
     except KaoheError as exc:
         raise _fail("evaluates", f"the unit could not be assessed: {exc}", [unit], [None]) from None
 
@@ -295,7 +303,8 @@ def _money_parts_exact(c: Any, rest: set[str]) -> str | None:
 
 
 #: The order rating effects apply in (docs/language.md, "Order of application").
-_EFFECT_ORDER = {"score": 0, "requires": 1, "cap": 2, "downgrade": 3, "rating": 4, "vetoed": 4}
+_EFFECT_ORDER = {"score": 0, "requires": 1, "cap": 2, "downgrade": 3, "rating": 4, "vetoed": 4,
+                 "quota": 5}  # issue #11 C: the cohort quota step, step 10
 
 
 def _effects_lawful(policy: Policy, result: Result) -> tuple[str, str] | None:
@@ -327,7 +336,8 @@ def _effects_lawful(policy: Policy, result: Result) -> tuple[str, str] | None:
         if later.before != earlier.after:
             return law, f"{later.kind} {later.clause} starts at {later.before}, not at {earlier.after}"
     with engine_context():
-        reference = interpret(policy.checked, result.category, dict(result.facts))[RAW_EFFECTS]
+        # a cohort policy's result with the standing it was assessed with (issue #11 C)
+        reference = interpret(policy.checked, result.category, dict(result.facts), result.standing)[RAW_EFFECTS]
     if [tuple(e) for e in reference[1]] != [tuple(e) for e in result.raw[RAW_EFFECTS][1]]:
         return law, f"the reference interpreter applies {reference[1]}, the evaluator {result.raw[RAW_EFFECTS][1]}"
     return None
@@ -343,18 +353,18 @@ def _deterministic(policy: Policy, unit: Mapping[str, Any], result: Result) -> s
     if isinstance(facts, Mapping):
         reordered["facts"] = dict(reversed(list(facts.items())))
     with decimal.localcontext(_HOSTILE):
-        hostile = policy.evaluate(unit).to_dict()
+        hostile = assess_alone(policy, unit).to_dict()
     trials = {
-        "evaluated again": policy.evaluate(unit).to_dict(),
-        "traced": policy.evaluate(unit, trace=True).to_dict(),
-        "with its facts in another order": policy.evaluate(reordered).to_dict(),
+        "evaluated again": assess_alone(policy, unit).to_dict(),
+        "traced": assess_alone(policy, unit, trace=True).to_dict(),
+        "with its facts in another order": assess_alone(policy, reordered).to_dict(),
         "under another decimal context": hostile,
     }
     for how, other in trials.items():
         if other != expected:
             diff = _first_difference(expected, other)
             return f"the result changes when {how}: {diff}"
-    if policy.evaluate(unit).explain() != result.explain():
+    if assess_alone(policy, unit).explain() != result.explain():
         return "the explanation changes when evaluated again"
     return None
 

@@ -55,6 +55,8 @@ class PolicyCaseFile(pytest.File):
             raise self.CollectError(f"the policy {casefile.policy_path} does not load:\n{exc.render()}") from None
         for case in casefile.cases:
             yield PolicyCase.from_parent(self, name=case.name, case=case, policy=policy)
+        for cohort in casefile.cohorts:  # issue #11 C: units assessed together, one item per cohort case
+            yield PolicyCohortCase.from_parent(self, name=cohort.name, cohort=cohort, policy=policy)
 
 
 class CaseFailed(Exception):
@@ -86,6 +88,36 @@ class PolicyCase(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.case.line - 1 if self.case.line else None
         return self.path, line, f"case: {self.case.name}"
+
+
+class PolicyCohortCase(pytest.Item):
+    """A ``[[cohort]]`` case: its units assessed together; fails with every unit whose result differs."""
+
+    def __init__(self, *, cohort: Any, policy: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cohort = cohort
+        self.policy = policy
+
+    def runtest(self) -> None:
+        from .casefile import run_cohort
+
+        trace = bool(self.config.getoption("kaohe_coverage"))
+        outcomes = run_cohort(self.policy, self.cohort, self.path, trace=trace)
+        store = self.config.stash[_RESULTS_KEY]
+        results = [o.result for o in outcomes if o.result is not None]
+        store.setdefault(id(self.policy), (self.policy, []))[1].extend(results)
+        failed = [o.render() for o in outcomes if not o.ok]
+        if failed:
+            raise CaseFailed("\n\n".join(failed))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        line = self.cohort.line - 1 if self.cohort.line else None
+        return self.path, line, f"cohort case: {self.cohort.name}"
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -55,6 +55,8 @@ def domains(policy: Policy) -> Domains:
 
 def value_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[Any]:
     """Values of one domain, as a unit supplies them (never ABSENT)."""
+    if domain.periods:  # a per-period fact (issue #11 P): an object keyed by period, each value drawn alike
+        return per_period_strategy(domain, max_list)
     kind = domain.kind
     if kind == "bool":
         return st.booleans()
@@ -84,6 +86,14 @@ def value_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[Any]:
         # group-by key (issue #10 C) — chance alone almost never draws them
         return st.one_of(items, items.flatmap(_repeated))
     raise ValueError(f"cannot generate values of type {domain.type.describe()}")  # pragma: no cover
+
+
+def per_period_strategy(domain: Domain, max_list: int = 3) -> st.SearchStrategy[dict[str, Any]]:
+    """``{period: value}`` (issue #11 P); a period may be left out (its default applies) when the fact may be."""
+    value = value_strategy(domain.one_period(), max_list)
+    if domain.may_be_absent:
+        return st.fixed_dictionaries({}, optional={name: value for name in domain.periods})
+    return st.fixed_dictionaries({name: value for name in domain.periods})
 
 
 def _repeated(items: list[Any]) -> st.SearchStrategy[list[Any]]:

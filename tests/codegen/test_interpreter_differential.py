@@ -35,6 +35,8 @@ POLICIES = {
     "rating-effects": ROOT / "tests" / "data" / "interpreter" / "rating_effects.kh",
     "consequences": ROOT / "tests" / "data" / "interpreter" / "consequences.kh",
     "bonus": ROOT / "tests" / "data" / "interpreter" / "bonus.kh",  # bonus points (加分), caps, an open band
+    "periods": ROOT / "tests" / "data" / "interpreter" / "periods.kh",  # issue #11 P: periods, streak, period records
+    "periods-only": ROOT / "tests" / "data" / "interpreter" / "periods_only.kh",  # issue #11 P: sections `only in`
 }
 _LOADED: dict[str, Any] = {}
 
@@ -262,3 +264,65 @@ outcome 好 { reward 奖 "奖" = 奖励 * 44% for A  share 头 "头" = 奖 * 20%
     assert plain == traced == reference
     rest = policy.evaluate(unit).consequences.items[-1]
     assert rest.name == "余" and str(rest.amount) == "0.00"
+
+
+# ----------------------------------------------------- cohorts (issue #11 C): evaluated with given standings
+COHORT_POLICY = ROOT / "tests" / "data" / "interpreter" / "cohort.kh"
+
+
+def _standings() -> st.SearchStrategy[Any]:
+    """Standings as the cohort stage could hand them (not necessarily consistent: both sides read the same one)."""
+    from kaohe_rules.runtime.standing import Standing
+
+    scores = st.decimals(min_value=0, max_value=100, places=2, allow_nan=False, allow_infinity=False)
+    return st.builds(
+        Standing, cohort=st.just("综合排名"), rank=st.none() | st.integers(1, 12), ranked_count=st.integers(0, 12),
+        unit_count=st.integers(0, 15), best=st.none() | scores, average=st.none() | scores, tied=st.integers(1, 3),
+        demoted_to=st.none() | st.integers(0, 3), quota=st.integers(0, 2))
+
+
+def _interpreted_in_cohort(policy: Any, unit: dict[str, Any], standing: Any) -> tuple[Any, ...] | str:
+    _, _, category, raw = policy.coercer.envelope(unit)
+    facts = policy.coercer.coerce(unit["id"], category, raw)
+    try:
+        with engine_context():
+            return interpret(policy.checked, category, facts, standing)
+    except ZeroDivisionError:
+        return "error: division by zero"
+
+
+def _compiled_in_cohort(policy: Any, unit: dict[str, Any], standing: Any, trace: bool) -> tuple[Any, ...] | str:
+    try:
+        return policy.evaluate_in_cohort(unit, standing, trace=trace)._raw  # type: ignore[no-any-return]
+    except EvaluationError as exc:
+        return f"error: {exc.message}"
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_cohort_policy_agrees_with_the_interpreter_on_given_standings(data: st.DataObject) -> None:
+    policy = kaohe_rules.load(COHORT_POLICY) if "cohort" not in _LOADED else _LOADED["cohort"]
+    _LOADED["cohort"] = policy
+    unit = data.draw(units(policy, max_list=2))
+    standing = data.draw(_standings())
+    expected = canonical(_interpreted_in_cohort(policy, unit, standing))
+    assert canonical(_compiled_in_cohort(policy, unit, standing, trace=False)) == expected
+    assert canonical(_compiled_in_cohort(policy, unit, standing, trace=True)) == expected
+
+
+def test_cohort_batch_agrees_with_the_interpreter() -> None:
+    """A whole batch through evaluate_cohort: each final result is the interpreter's with that unit's standing."""
+    policy = kaohe_rules.load(COHORT_POLICY)
+    units_in = [{"id": f"u{i}", "category": ("县区", "部门", "企业")[i % 3],
+                 "facts": {"扣分": i % 7, "死亡人数": i % 2, "达标": i % 5 != 0, "瞒报": i == 4,
+                           **({"指标扣分": i % 4} if i % 3 == 0 else {})}} for i in range(24)]
+    items = policy.evaluate_cohort(units_in)
+    assert [item.index for item in items] == list(range(24)) and all(item.ok for item in items)
+    demoted = 0
+    for item, unit in zip(items, units_in):
+        result = item.result
+        assert result is not None and result.standing is not None
+        demoted += any(step.kind == "quota" for step in result.effects)
+        expected = canonical(_interpreted_in_cohort(policy, unit, result.standing))
+        assert canonical(result.raw) == expected, unit["id"]
+    assert demoted > 0  # the batch exercises the quota step

@@ -134,3 +134,19 @@ outcome 不合格 cite "六(三)" { fine 罚款 "罚" = 奖励 * 50% share 签 =
     formatted = format_policy(first)
     assert strip(parse(formatted)) == strip(first)
     assert format_policy(parse(formatted)) == formatted
+
+
+@pytest.mark.parametrize("block", [
+    "cohort c { }",
+    'cohort c "排名" cite "第十条" { for A, B among x > 1 and y by if x > 1 then x else y lower first, score ties share '
+    'quota 优 at most 30% of ranked for A cite "第十一条" quota 优 at most 6 }',
+    "cohort c { by score higher first, x lower first ties dense }",
+])
+def test_format_round_trips_cohort_blocks(block: str) -> None:
+    """Every part of a cohort block (issue #11 C), present or missing, survives format → parse."""
+    original = parse('policy p { }\n' + block + "\n")
+    text = format_policy(original)
+    again = parse(text)
+    assert strip(again) == strip(original)
+    assert format_policy(again) == text
+    assert "higher first" not in text  # the default order is not written back

@@ -14,7 +14,7 @@ from kaohe_rules.source import SourceFile
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "docs" / name for name in ("language.md", "tutorial.md", "testing.md", "audit.md")]
 KEYWORDS = ("policy", "checkpoint", "category", "enum", "record", "fact", "param", "let", "defer", "target", "veto",
-            "ratings", "bands", "outcome", "override", "remove", "#")
+            "ratings", "bands", "outcome", "override", "remove", "periods", "#")
 
 
 def snippets() -> list[tuple[str, int, str]]:
@@ -68,3 +68,41 @@ def test_the_bonus_points_example_runs_as_documented() -> None:
     assert result.sections["加分"].bonus
     assert "加分合计5分，超过上限3分，按3分计" in result.explain()
     assert "bonus 5 pts in total, above the cap of 3: counted as 3" in result.explain(lang="en")
+
+
+def test_the_periods_example_runs_as_documented() -> None:
+    """docs/language.md "Periods" (issue #11 P): the policy loads, and the numbers the text states hold."""
+    import json
+
+    import kaohe_rules
+    from kaohe_rules.audit.whynot import render, why_not
+
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    section = text.split("## Periods: several checkpoints in one assessment", 1)[1]
+    example = re.search(r"```\n(policy 季度考核示例.*?)```", section, flags=re.S)
+    unit = re.search(r"```json\n(.*?)```", section, flags=re.S)
+    assert example is not None and unit is not None
+    policy = kaohe_rules.load(example.group(1))
+    result = policy.evaluate(json.loads(unit.group(1), parse_float=str))
+    assert [str(p.score) for p in result.periods] == ["97", "60", "98.5", "95"]
+    assert (str(result.score), result.rating, result.periods[1].rating) == ("87.625", "良好", "满意")
+    why = render(why_not(result), result)
+    assert "第二季度（权重25%）提高9.5分即可（该期还能提高40分）" in why
+
+
+def test_the_only_in_example_runs_as_documented() -> None:
+    """docs/language.md, sections ``only in`` some periods (issue #11 P): the numbers the text states."""
+    import kaohe_rules
+
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    example = re.search(r"```\n(policy 日常年终示例.*?)```", text, flags=re.S)
+    assert example is not None
+    policy = kaohe_rules.load(example.group(1))
+    result = policy.evaluate({"id": "u", "category": "单位",
+                              "facts": {"检查扣分": {"日常": 10, "年终": 5}, "完成率": "80%"}})
+    assert [str(p.score) for p in result.periods] == ["90", "83.0"]
+    assert str(result.score) == "85.10"
+    assert [(k, str(s.score), str(s.points)) for k, s in result.sections.items()] == [
+        ("日常检查", "27.0", "30.0"), ("年终目标", "33.60", "42.0"), ("年终检查", "24.5", "28.0")]
+    assert list(result.periods[0].sections) == ["日常检查"]
+

@@ -13,7 +13,8 @@ Layers, lowest first (a module may import its own layer and the ones its rule li
 * ``codegen.*`` — language and leaves;
 * ``runtime.*`` — language (not its front half: check, checker, parser, fastparse,
   builder, linker), codegen, leaves;
-* ``batch.*``, ``reports.*``, ``unitio``, ``outfile`` — runtime, the language model
+* ``batch.*`` and ``cohort.*`` (the cohort engine, at the batch layer), ``reports.*``, ``unitio``,
+  ``outfile`` — runtime, the language model
   (model, types, abi, ast), leaves; batch may import unitio;
 * ``policy`` and the package root — language, codegen, runtime, batch, leaves; the root
   imports only leaves at module level, everything else lazily;
@@ -139,6 +140,8 @@ def layer(module: str) -> str:
     for name in ("language", "codegen", "runtime", "batch", "reports", "audit", "testing"):
         if _under(module, name):
             return name
+    if _under(module, "cohort"):  # the cohort engine sits at the batch layer (issue #11)
+        return "batch"
     if module in ("unitio", "outfile"):
         return "io"
     if module in ("policy", ""):

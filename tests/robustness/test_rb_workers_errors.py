@@ -17,6 +17,7 @@ import pytest
 import kaohe_rules
 from kaohe_rules import errors
 from kaohe_rules.errors import (
+    CohortRequired,
     Diagnostic,
     EvaluationError,
     FactError,
@@ -44,6 +45,7 @@ def samples() -> dict[type[BaseException], list[BaseException]]:
                           EvaluationError("单位", "not assessed: the worker process assessing it died")],
         UnitInputError: [UnitInputError("units.csv: 文件不存在 / no such file")],
         UsageError: [UsageError("--workers must be at least 1, not 0")],
+        CohortRequired: [CohortRequired("排名", "综合排名", "第十条"), CohortRequired("p", "c")],
     }
 
 

@@ -89,6 +89,21 @@ def mutant_file_error(tmp_path: Path) -> KaoheError:
     raise AssertionError("an entry without a reason was accepted")
 
 
+def cohort_error(tmp_path: Path) -> KaoheError:
+    from kaohe_rules.cohort import rank_rows
+    from kaohe_rules.runtime.standing import CategoryCohort, CohortSpec, RankRow
+
+    spec = CohortSpec("排名", (CategoryCohort("单位", 3, ()),), 1)
+    row = RankRow("u1", "单位", True, (Decimal(1),), Decimal(1))
+    return raised(lambda: rank_rows([row, row], spec))
+
+
+def cohort_required(tmp_path: Path) -> KaoheError:
+    """A unit of a cohort policy assessed alone, without provisional=True (issue #11 C)."""
+    policy = kaohe_rules.load(Path(__file__).resolve().parents[1] / "data" / "interpreter" / "cohort.kh")
+    return raised(lambda: policy.evaluate({"id": "u1", "category": "部门", "facts": {}}))
+
+
 def with_notes() -> KaoheError:
     error = KaoheError("something went wrong")
     error.add_note("while loading p.kh")
@@ -100,6 +115,8 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "PolicyError": lambda _: policy_error(),
     "FactError": lambda _: fact_error(),
     "EvaluationError": lambda _: evaluation_error(),
+    "CohortError": cohort_error,
+    "CohortRequired": cohort_required,
     "UnitInputError": unit_input_error,
     "CaseFileError": case_file_error,
     "MutantFileError": mutant_file_error,

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import hashlib
 
+import attrs
+
 from ...errors import Diagnostic
 from ..linker import LinkedPolicy
 from ..model import CategoryPlan, CheckedPolicy
-from . import bands, bonus, consts, effects, facts, lets, outcomes, plans, scores, structure, targets
+from . import bands, bonus, cohort, consts, effects, facts, lets, outcomes, periods, plans, scores, structure, targets
 from .api import Context
 from .diagnostics import Collector, diagnostic_order
 from .exprs import ExpressionChecker
@@ -56,12 +58,15 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     ctx.exprs = ExpressionChecker(ctx)
     ctx.lets = lets.LetChecker(ctx)
     ctx.scores = scores.ScoreReader(ctx)
+    ctx.periods = periods.PeriodReader(ctx)
+    ctx.cohort = cohort.CohortReader(ctx)
 
     facts.check_types(ctx)
     structure.check_categories(ctx)
     consts.check_params(ctx)
     facts.check_facts(ctx)
     facts.check_record_lets(ctx)
+    periods.check_periods(ctx)
     lets.check_lets(ctx)
     lets.check_defers(ctx)
     placed = targets.check_targets(ctx)
@@ -71,14 +76,17 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     band_infos = bands.check_bands(ctx)
     effects.check_band_requires(ctx, band_infos)
     outcomes.check_outcomes(ctx)
+    cohort_plan = cohort.check_cohort(ctx, band_infos)  # issue #11 C: after every reader of a cohort value
     facts.warn_unused_facts(ctx)
     lets.warn_unused_lets(ctx)
+    periods.check_staging(ctx)
     if diag.has_errors() or ctx.sym.ratings is None:
         return None
     category_plans = scores.stage_plans(ctx, plans.build_plans(ctx, placed, band_infos))
     if diag.has_errors():
         return None
-    return _model(ctx, category_plans)
+    checked = _model(ctx, category_plans)
+    return attrs.evolve(checked, cohort=cohort_plan) if cohort_plan is not None else checked
 
 
 def _model(ctx: Context, category_plans: dict[str, CategoryPlan]) -> CheckedPolicy:
@@ -97,6 +105,7 @@ def _model(ctx: Context, category_plans: dict[str, CategoryPlan]) -> CheckedPoli
         reads=ctx.reads, warnings=tuple(d for d in ctx.diag.items if d.severity == "warning"),
         content_hash=content_hash(ctx.linked), general_outcomes=tuple(sym.general_outcomes),
         reported=tuple(name for name, decl in sym.lets.items() if decl.report),
+        periods=sym.periods,
     )
 
 

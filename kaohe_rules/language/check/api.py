@@ -101,6 +101,43 @@ class ScoreApi(Protocol):
         """A post-scoring let read in ``scope`` (K200 where the score is not computed yet)."""
 
 
+class PeriodApi(Protocol):
+    """What period names mean where read (issue #11 P; ``check/periods.py``)."""
+
+    def name(self, e: ast.Name, scope: Scope) -> Type | None:
+        """``periods``, ``period`` or a period's bare name in ``scope`` (None: none of these, or no periods)."""
+
+    def record(self, e: ast.Member, scope: Scope) -> Type | None:
+        """``一季度.field``'s object as a period's record (None: the object is not a period's name)."""
+
+    def rating(self, e: ast.Name) -> Type | None:
+        """A rating's name as a value (only in a policy with periods; None otherwise)."""
+
+    def rating_options(self) -> list[str]:
+        """The rating names a misspelt name may have meant (none without periods)."""
+
+    def fact(self, e: ast.Name, scope: Scope) -> None:
+        """A fact read in ``scope``: a per-period one is refused after the combination (K243)."""
+
+    def let(self, e: ast.Name, scope: Scope) -> None:
+        """A let or deferred list read in ``scope``: one computed from a per-period value likewise."""
+
+    def compare(self, e: ast.Compare, a: Type, b: Type, scope: Scope) -> bool:
+        """A comparison of ratings or periods, checked here (True), or not one (False)."""
+
+    def streak(self, e: ast.Aggregate) -> Type:
+        """The type of ``streak(L where C)`` (K246 for a misuse)."""
+
+    def per_period(self, name: str) -> bool:
+        """Whether let or deferred list ``name`` reads a per-period value."""
+
+    def names(self) -> list[str]:
+        """The declared periods' names, in order (empty without periods)."""
+class CohortApi(Protocol):
+    def name(self, e: ast.Name, scope: Scope) -> Type | None:
+        """A cohort value (``rank``, ``best`` …) read in ``scope``: its type, or None when the name means another thing."""
+
+
 class Context:
     """The state every pass reads and extends; the driver creates one per check."""
 
@@ -108,6 +145,8 @@ class Context:
     consts: ConstApi
     lets: LetApi
     scores: ScoreApi
+    periods: PeriodApi
+    cohort: CohortApi  # cohort values (issue #11 C; check/cohort.py)
 
     def __init__(self, linked: LinkedPolicy, diag: Collector, sym: Symbols) -> None:
         self.linked = linked

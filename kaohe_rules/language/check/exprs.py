@@ -17,7 +17,7 @@ import attrs
 from ...source import Span
 from .. import ast
 from ..keywords import NAMES_READ_AS_KEYWORDS
-from ..model import Resolution
+from ..model import COHORT_VALUES, Resolution
 from ..types import (
     BOOL,
     DATE,
@@ -29,6 +29,7 @@ from ..types import (
     NONE,
     NUMERIC,
     PERCENT,
+    PERIOD_RECORD,
     TEXT,
     Type,
     arithmetic,
@@ -123,15 +124,25 @@ class ExpressionChecker(ExprVisitor[Type]):
             if named == ident:
                 ctx.res[e] = Resolution("it", ident, depth=depth)
                 return scope.items[depth]
+        if ident == "score" and scope.items and scope.items[-1] == Type("record", PERIOD_RECORD):
+            # inside an aggregate over periods (issue #11 P), ``score`` is the period's: periods of score
+            ctx.res[e] = Resolution("field", ident, depth=len(scope.items) - 1)
+            return DECIMAL
         if ident == "score" and scope.record is None:  # the unit's score (issue #10 A2; check/scores.py)
             score_type = ctx.scores.name(e, scope)
             if score_type is not None:
                 return score_type
+        if ident in COHORT_VALUES and self.sym.cohorts:  # a cohort value (issue #11 C; check/cohort.py)
+            cohort_type = ctx.cohort.name(e, scope)
+            if cohort_type is not None:
+                return cohort_type
         # 1. fields of the items in scope, innermost first
         for depth in range(len(scope.items) - 1, -1, -1):
             item = scope.items[depth]
             if item.kind == "record" and item.name is not None and ident in ctx.record_fields.get(item.name, {}):
                 ctx.res[e] = Resolution("field", ident, depth=depth)
+                if item.name == PERIOD_RECORD and ident in sym.facts:  # a per-period fact, read (issue #11 P)
+                    ctx.facts_read.add(ident)
                 return ctx.record_fields[item.name][ident]
         # 2. a record's own fields (inside its let)
         if scope.record is not None:
@@ -142,6 +153,10 @@ class ExpressionChecker(ExprVisitor[Type]):
         if ident in scope.outcome_items:
             ctx.res[e] = Resolution("outcome_item", ident)
             return MONEY
+        if sym.periods is not None and scope.record is None:  # issue #11 P: periods, period, a period's name
+            period_type = ctx.periods.name(e, scope)
+            if period_type is not None:
+                return period_type
         if scope.record is None:
             if ident in sym.facts:
                 return self._fact_ref(e, scope)
@@ -152,6 +167,8 @@ class ExpressionChecker(ExprVisitor[Type]):
                 d = sym.aliases[ident]
                 ctx.note_read(d.source_list)
                 ctx.res[e] = Resolution("alias", ident)
+                if sym.periods is not None:
+                    ctx.periods.let(e, scope)
                 source = ctx.fact_types.get(d.source_list)
                 if d.source_list in sym.facts:
                     ctx.facts_read.add(d.source_list)
@@ -176,6 +193,10 @@ class ExpressionChecker(ExprVisitor[Type]):
                                    e.span, hint=f"qualify it, e.g. {matches[0].name}.{ident}")
         if scope.record is not None and (ident in sym.facts or ident in sym.lets):
             return self.diag.error("K101", f"a record's let can only read its own fields and params, not '{ident}'", e.span)
+        if sym.periods is not None:  # a rating's name is a value where periods have ratings (issue #11 P)
+            rating_type = ctx.periods.rating(e)
+            if rating_type is not None:
+                return rating_type
         return self._unknown_name(e, scope)
 
     def _unknown_name(self, e: ast.Name, scope: Scope) -> Type:
@@ -188,9 +209,15 @@ class ExpressionChecker(ExprVisitor[Type]):
             options += list(ctx.record_fields.get(scope.record, {}))
         for enum in sym.enums.values():
             options += [m.name for m in enum.members]
+        options += ctx.periods.rating_options() + ctx.periods.names()  # issue #11 P (none without periods)
         hint = did_you_mean(ident, options)
+        if ident in ("periods", "period") and sym.periods is None:  # issue #11 P
+            return self.diag.error("K242", f"'{ident}' reads the periods of a policy that declares none", e.span,
+                                   hint='declare them: periods { 上半年 weight 50%  下半年 weight 50% }')
         if ident in NAMES_READ_AS_KEYWORDS:
             hint = f"'{ident}' is a keyword in expressions and cannot be used as a name"
+        elif ident in COHORT_VALUES and not hint:
+            hint = f"'{ident}' is a cohort value: it is readable in a policy with a cohort block (docs/language.md, Cohorts)"
         return self.diag.error("K101", f"unknown name '{ident}'", e.span, hint=hint)
 
     def _let_ref(self, e: ast.Name, scope: Scope) -> Type:
@@ -206,6 +233,8 @@ class ExpressionChecker(ExprVisitor[Type]):
         ctx.res[e] = Resolution("let", ident)
         if ident in ctx.post_lets:
             ctx.scores.post_let(e, scope)
+        if self.sym.periods is not None:
+            ctx.periods.let(e, scope)
         return self._narrowed(ident, t, scope)
 
     def _fact_ref(self, e: ast.Name, scope: Scope) -> Type:
@@ -214,6 +243,8 @@ class ExpressionChecker(ExprVisitor[Type]):
         ctx.facts_read.add(ident)
         ctx.note_read(ident)
         ctx.res[e] = Resolution("fact", ident)
+        if decl.per_period:
+            ctx.periods.fact(e, scope)
         if decl.categories:
             allowed = frozenset(decl.categories)
             if ctx.fact_restrictions:
@@ -243,17 +274,30 @@ class ExpressionChecker(ExprVisitor[Type]):
                                        hint=did_you_mean(e.field, names))
             ctx.res[e] = Resolution("enum", enum.name, names.index(e.field))
             return Type("enum", enum.name)
+        if self.sym.periods is not None and not any(named == getattr(e.obj, "ident", None) for named, _ in scope.named):
+            record_type = ctx.periods.record(e, scope)  # ``一季度.score`` (issue #11 P)
+            if record_type is not None:
+                t = record_type
+                return self._member_of(e, t) if not t.is_error else t
         t = self.expr(e.obj, scope)
         if t.is_error:
             return t
         if t.kind != "record" or t.name is None:
             return self.diag.error("K107", f"'.{e.field}' needs a record, and this is {t.describe()}", e.span)
         self.diag.expect_required(t, e.obj)
+        return self._member_of(e, t)
+
+    def _member_of(self, e: ast.Member, t: Type) -> Type:
+        """The field ``e.field`` of a record of type ``t``."""
+        ctx = self.ctx
+        assert t.name is not None
         fields = ctx.record_fields.get(t.name, {})
         if e.field not in fields:
             return self.diag.error("K107", f"record '{t.name}' has no field '{e.field}'", e.span,
                                    hint=did_you_mean(e.field, fields))
         ctx.res[e] = Resolution("member", e.field)
+        if t.name == PERIOD_RECORD and e.field in self.sym.facts:  # a per-period fact, read (issue #11 P)
+            ctx.facts_read.add(e.field)
         return fields[e.field]
 
     def _is_value_name(self, ident: str, scope: Scope) -> bool:
@@ -309,6 +353,8 @@ class ExpressionChecker(ExprVisitor[Type]):
             return self.diag.error("K103", "compare with none using 'is none' / 'is set'", e.span)
         self.diag.expect_required(a, e.left)
         self.diag.expect_required(b, e.right)
+        if self.sym.periods is not None and self.ctx.periods.compare(e, a, b, self.scope):  # ratings, periods (#11 P)
+            return BOOL
         if not comparable(a.required(), b.required(), e.op):
             zero_ok = {a.kind, b.kind} & {"money", "percent"} and (is_zero_literal(e.left) or is_zero_literal(e.right))
             if not zero_ok:
@@ -453,8 +499,10 @@ class ExpressionChecker(ExprVisitor[Type]):
             wt = self.expr(e.where, inner)
             self.diag.expect_bool(wt, e.where, f"the 'where' of {e.func}")
         of_type = self.expr(e.of, inner) if e.of is not None else None
-        if e.by is not None and not self._group_key(e, inner):
+        if e.by is not None and e.func != "streak" and not self._group_key(e, inner):
             return ERROR
+        if e.func == "streak":  # issue #11 P: the longest run of consecutive items meeting the condition
+            return self.ctx.periods.streak(e)
         if e.func == "count":
             if e.of is not None:
                 self.diag.error("K103", "count takes no 'of'", e.of.span, hint="count(L where condition)")

@@ -25,7 +25,7 @@ def check_categories(ctx: Context) -> None:
         for dup in {n for n in names if names.count(n) > 1}:
             ctx.diag.error("K100", f"category '{name}' has two sections named '{dup}'", decl.span)
         base = tuple(s for s in sections if not s.bonus)  # bonus sections (加分) are outside the total
-        if total_d is not None and base:
+        if total_d is not None and base and not any(s.periods for s in base):  # `only in`: per period (periods.py)
             total_sections = sum((s.points for s in base), Decimal(0))
             if total_sections != total_d:
                 detail = " + ".join(f"{s.name} {s.points}" for s in base)
@@ -76,4 +76,4 @@ def _section(ctx: Context, decl: ast.Section, prefix: tuple[str, ...], category:
             detail = " + ".join(f"{c.name} {c.points}" for c in children)
             ctx.diag.error("K110", f"the subsections of '{category}.{'.'.join(path)}' add up to {subtotal}, not {points}",
                            decl.span, hint=f"{detail} = {subtotal}")
-    return SectionInfo(decl.name, path, decl.label, points, decl.cite, children, decl.span)
+    return SectionInfo(decl.name, path, decl.label, points, decl.cite, children, decl.span, periods=decl.periods)

@@ -37,8 +37,10 @@ class Symbols:
         self.ratings: ast.RatingsDecl | None = None
         self.bands: dict[str, ast.BandsDecl] = {}
         self.outcomes: dict[str, ast.OutcomeDecl] = {}
-        self.general_outcomes: list[ast.OutcomeDecl] = []  # ``outcome { … }``: for every rating, in order
+        self.general_outcomes: list[ast.OutcomeDecl] = []
+        self.cohorts: list[ast.CohortDecl] = []  # at most one (K250); issue #11 C  # ``outcome { … }``: for every rating, in order
         self.global_names: dict[str, tuple[str, Span]] = {}  # the value namespace: name -> (kind, where)
+        self.periods: ast.PeriodsDecl | None = None  # ``periods { … }`` (issue #11 P)
 
     def rating_names(self) -> list[str]:
         return [r.name for r in self.ratings.ratings] if self.ratings else []
@@ -161,6 +163,25 @@ class _Collect(DeclVisitor[None]):
             self.diag.error("K100", f"outcome for '{decl.rating}' is declared twice", decl.span)
             return
         self.sym.outcomes[decl.rating] = decl
+
+    def visit_PeriodsDecl(self, decl: ast.PeriodsDecl) -> None:
+        """``periods { … }`` (issue #11 P): one block per policy; the period names share the value namespace."""
+        if self.sym.periods is not None:
+            self.diag.error("K240", f"periods are declared twice (first at {self.sym.periods.span.location()})", decl.span,
+                            hint="a policy has one periods block: list every period in it")
+            return
+        self.sym.periods = decl
+        for item in decl.items:
+            self.declare_global("period", item.name, item.span)
+    def visit_CohortDecl(self, decl: ast.CohortDecl) -> None:
+        """A cohort block (issue #11 C): at most one per policy."""
+        if self.sym.cohorts:
+            first = self.sym.cohorts[0]
+            self.diag.error("K250", f"a second cohort block '{decl.name}': cohort '{first.name}' is declared at "
+                            f"{first.span.location()}", decl.span,
+                            hint="a policy ranks its units one way; put every ranking rule in one cohort block")
+            return
+        self.sym.cohorts.append(decl)
 
     def visit_Category(self, decl: ast.Category) -> None:
         """Filed in a second sweep by :func:`collect`, after every other declaration."""
