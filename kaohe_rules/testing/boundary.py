@@ -338,8 +338,8 @@ def boundary_coverage(policy: Policy, results: Iterable[Result]) -> BoundaryCove
         count += 1
         scores.setdefault(result.category, set()).add(result.score)
         with engine_context():
-            try:
-                interpreter.run(result.category, result.facts)
+            try:  # with the standing a cohort result was assessed with: edges on rank, best … (issue #11)
+                interpreter.run(result.category, result.facts, result.standing)
             except Exception:  # noqa: S112 - a unit the interpreter cannot finish still counted what it saw
                 continue
     edges: list[Edge] = []
