@@ -50,7 +50,7 @@ from .boundary import display_path
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
     from ..policy import Policy
-    from .casefile import Case
+    from .casefile import Case, CohortCase
 
 _RULES = ast.RULE_CLASSES  # every scoring rule, add rules (加分) included: a dropped rule is a mutant
 _FLIP = {">=": ">", ">": ">=", "<=": "<", "<": "<="}
@@ -377,13 +377,24 @@ def read_equivalents(path: Path) -> list[Equivalent]:
     return out
 
 
-def _killed(policy: Policy, cases: Sequence[tuple[Case, Path]]) -> bool:
-    from .casefile import run_case
+def _killed(policy: Policy, cases: Sequence[tuple[Case | CohortCase, Path]]) -> bool:
+    """Whether some case fails on ``policy``; a cohort case (issue #11) fails when any of its units does.
 
-    return any(not run_case(policy, case, path).ok for case, path in cases)
+    A cohort policy's rules on ``rank`` are decided only in a batch: without its ``[[cohort]]``
+    cases a mutant of such a rule would survive every plain case.
+    """
+    from .casefile import CohortCase, run_case, run_cohort
+
+    for case, path in cases:
+        if isinstance(case, CohortCase):
+            if any(not outcome.ok for outcome in run_cohort(policy, case, path)):
+                return True
+        elif not run_case(policy, case, path).ok:
+            return True
+    return False
 
 
-def check_mutants(policy_path: Path, policy: Policy, cases: Sequence[tuple[Case, Path]],
+def check_mutants(policy_path: Path, policy: Policy, cases: Sequence[tuple[Case | CohortCase, Path]],
                   equivalents: Sequence[Equivalent] = (),
                   select: Callable[[Sequence[Mutant]], Sequence[Mutant]] | None = None) -> MutationReport:
     """Run every mutant of the policy at ``policy_path`` against ``cases`` (which must pass on the policy).
@@ -434,7 +445,7 @@ def mutation_reports(paths: Sequence[Path],
     from ..policy import load
     from .casefile import CaseFileError, load_casefile
 
-    groups: dict[Path, list[tuple[Case, Path]]] = {}
+    groups: dict[Path, list[tuple[Case | CohortCase, Path]]] = {}
     lists: dict[Path, list[Equivalent]] = {}
     errors: list[MutationReport] = []
     for path in paths:
@@ -443,7 +454,9 @@ def mutation_reports(paths: Sequence[Path],
         except CaseFileError as exc:
             errors.append(MutationReport(str(path), 0, 0, 0, (), (), (), (), 0.0, str(exc)))
             continue
-        groups.setdefault(casefile.policy_path, []).extend((case, path) for case in casefile.cases)
+        group = groups.setdefault(casefile.policy_path, [])
+        group.extend((case, path) for case in casefile.cases)
+        group.extend((cohort, path) for cohort in casefile.cohorts)  # issue #11: batches kill mutants too
         allow = path.parent / (casefile.policy_path.stem + ".mutants.toml")
         try:
             lists.setdefault(casefile.policy_path, read_equivalents(allow))
