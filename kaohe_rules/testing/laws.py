@@ -118,7 +118,10 @@ def check_result(policy: Policy, unit: Mapping[str, Any], result: Result, *, det
     """Check every one-unit law on ``result`` (of ``unit``); raise the first :class:`LawViolation`."""
     for check in (_score_bounds, _veto_fails, _band_holds, _rules_never_add, _money_exact, _effects_lawful,
                   _bonus_never_lowers):
-        message = check(policy, result)
+        # in the engine's context: a score of 34 significant digits (an average over 3 raters) summed
+        # in Python's default 28 would look like a section whose parts do not add up
+        with engine_context():
+            message = check(policy, result)
         if message is not None:
             law, text = message
             raise _fail(law, text, [unit], [result])
