@@ -54,6 +54,12 @@ class Summary:
             self.rewards += c.total
         elif c.kind == "fine":
             self.fines += c.total
+        for group in result.general_consequences:  # outcomes for every rating (issue #10) are money too
+            for item in group.items:
+                if item.amount is not None and item.kind == "reward":
+                    self.rewards += item.amount
+                elif item.amount is not None and item.kind == "fine":
+                    self.fines += item.amount
 
     def to_dict(self, not_assessed: int) -> dict[str, object]:
         return {
@@ -95,7 +101,7 @@ def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int)
             amount = money(r.money_total) if r.money_kind != "none" else ""
             sign = "+" if r.money_kind == "reward" else "-" if r.money_kind == "fine" else ""
             # short names here; the full labels and evidence are in `kaohe explain`
-            vetoes = "；".join(f"{name}〔{citation}〕" for name, _, citation in r.vetoes)
+            vetoes = "；".join(f"{name}〔{citation}〕" if citation else name for name, _, citation in r.vetoes)
             deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
             values = dict(r.reported)
             extra = [values.get(key, "") for key, _ in columns] + (["；".join(r.further) or "—"] if further else [])

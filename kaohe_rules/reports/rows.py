@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
@@ -51,6 +52,9 @@ class RankedRow:
     #: and the items of the outcomes for every rating that applied (their labels)
     reported: tuple[tuple[str, str], ...] = ()
     further: tuple[str, ...] = ()
+    #: the money of those outcomes for every rating (rewards, fines; both positive): counted in the totals
+    further_rewards: Decimal = Decimal("0.00")
+    further_fines: Decimal = Decimal("0.00")
     #: issue #11 C, a cohort policy only: the unit's rank in its cohort (None: not ranked), and that it has one
     cohort_rank: int | None = None
     in_cohort: bool = False
@@ -110,9 +114,28 @@ def ranked_row(program: Program, result: Result) -> RankedRow:
         sections=sections, vetoes=vetoes, deferred=deferred, money_kind=c.kind, money_total=c.total,
         reported=(tuple((name, _shown(r.value)) for name, r in result.reported.items()) if checked.reported else ())
         + (period_cells(result) if checked.periods is not None else ()),
-        further=tuple(i.label or i.name for g in result.general_consequences for i in g.items)
-        if checked.general_outcomes else (),
+        **(_further(result) if checked.general_outcomes else {}),
         cohort_rank=_cohort_rank(result) if checked.cohort is not None else None, in_cohort=checked.cohort is not None)
+
+
+def _further(result: Result) -> dict[str, Any]:
+    """The items of the outcomes for every rating that applied, as the 其他奖惩 cell shows them
+    (a reward or fine with its amount), and their money: a 通报 whose totals left it out would
+    say 奖励合计 0.00 beside a unit that is paid."""
+    shown: list[str] = []
+    rewards = fines = Decimal("0.00")
+    for group in result.general_consequences:
+        for item in group.items:
+            text = item.label or item.name
+            if item.amount is not None and item.kind in ("reward", "fine"):
+                sign = "+" if item.kind == "reward" else "-"
+                text += f" {sign}{item.amount:,.2f}"
+                if item.kind == "reward":
+                    rewards += item.amount
+                else:
+                    fines += item.amount
+            shown.append(text)
+    return {"further": tuple(shown), "further_rewards": rewards, "further_fines": fines}
 
 
 def _cohort_rank(result: Result) -> int | None:
@@ -170,6 +193,8 @@ def money_totals(rows: Sequence[RankedRow]) -> tuple[Decimal, Decimal]:
     """The reward total and the fine total of the rows (both positive, in yuan)."""
     rewards = sum((r.money_total for r in rows if r.money_kind == "reward"), Decimal("0.00"))
     fines = sum((r.money_total for r in rows if r.money_kind == "fine"), Decimal("0.00"))
+    rewards += sum((r.further_rewards for r in rows), Decimal("0.00"))  # outcomes for every rating (issue #10)
+    fines += sum((r.further_fines for r in rows), Decimal("0.00"))
     return rewards, fines
 
 
