@@ -746,14 +746,23 @@ class _Body:
             terms = [f"{weights[i]} * PR[{i}]{part}" for i in counted]
             return " + ".join(terms) if terms else "0"
 
-        out.writeline(f"SCORE = {combined('[0]')}")
         for k, path in enumerate(order):
             out.writeline(f"{section_locals[path]} = {combined(f'[1][{k}]')}")
         for k, local in enumerate(target_locals):
             out.writeline(f"{local} = {combined(f'[2][{k}]')}")
-        if plan.category.has_bonus:
-            out.writeline(f"BASE = {combined('[5]')}")
+        # The combined score is the sum of the combined top-level sections, added as an assessment
+        # without periods adds them: Σ w × (s1 + s2) and Σ w × s1 + Σ w × s2 are equal, but a period
+        # score with a repeating decimal (an average of 3 raters) rounds at the 34th digit, and the
+        # sections must add up to the score exactly.  A bonus is capped per period, so it is combined
+        # as it was counted (Σ weight × each period's counted bonus).
+        category = plan.category
+        tops = [section_locals[s.path] for s in category.sections if not (category.has_bonus and s.bonus)]
+        if category.has_bonus:
+            out.writeline(f"BASE = {' + '.join(tops) if tops else '0'}")
             out.writeline(f"BONUS = {combined('[6]')}")
+            out.writeline("SCORE = BASE + BONUS")
+        else:
+            out.writeline(f"SCORE = {' + '.join(tops) if tops else '0'}")
         facts = [name for name in self.policy.period_facts if name in self.symbols]
         records = []
         for i, item in enumerate(items):

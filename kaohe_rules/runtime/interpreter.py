@@ -578,11 +578,26 @@ class Interpreter:
                 total = total + term
             return total
 
-        score = combined([r[0] for r in results])
         section_scores = {path: combined([r[1][k] for r in results]) for k, path in enumerate(order)}
         target_scores = [combined([r[2][k] for r in results]) for k in range(len(plan.targets))]
-        base = combined([r[5] for r in results]) if has_bonus else score
-        bonus = combined([r[6] for r in results]) if has_bonus else 0
+
+        def added(values: list[Any]) -> Any:
+            if not values:
+                return 0
+            total = values[0]
+            for value in values[1:]:
+                total = total + value
+            return total
+
+        # the sum of the combined top-level sections (the compiled code's order; see UnitCompiler)
+        tops = [section_scores[s.path] for s in plan.category.sections if not (has_bonus and s.bonus)]
+        if has_bonus:
+            base = added(tops)
+            bonus = combined([r[6] for r in results])
+            score = base + bonus
+        else:
+            score = added(tops)
+            base, bonus = score, 0
         self.period_records = tuple(
             {"score": r[0], "rating": r[4], "weight": item.weight, **{name: env[name][i] for name in per_period}}  # type: ignore[index]
             for i, (r, item) in enumerate(zip(results, items)))

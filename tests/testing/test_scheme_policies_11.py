@@ -8,10 +8,10 @@ test_scheme_policies.py) — no warning under ``--strict``, every case passing (
 policies' batches included), 100% rule and boundary coverage — with one stated exception: the
 quarterly policy divides by the number of peer raters (二、7) and the language cannot declare a
 list non-empty, so the ``evaluates`` law finds the unit with no rater, which the policy refuses
-by design (docs/schemes/ting-quarterly.md, R3); and its averages over 3 raters found that a
-periodic policy's combined score can be one unit off the sum of its combined sections in the
-34th digit (an xfail below, for the periods engine).  The tests pin that these are the only
-laws that fail, and why.
+by design (docs/schemes/ting-quarterly.md, R3).  Its averages over 3 raters also found that a
+periodic policy's combined score could be one unit off the sum of its combined sections in the
+34th digit (fixed: the combined score is now that sum; the test below keeps it so).  The tests
+pin that ``evaluates`` is the only law that fails, and why.
 """
 
 from __future__ import annotations
@@ -50,26 +50,22 @@ def test_every_law_holds_on_the_cohort_scheme(slug: str) -> None:
     assert report.ok, report.render()
 
 
-def test_the_quarterly_scheme_breaks_no_law_but_the_two_known_ones() -> None:
-    """``evaluates``: a quarter with no peer rater (R3).  ``score-bounds``: a combined score one unit
-    off the sum of its combined sections in the 34th digit (see the xfail test below)."""
+def test_the_quarterly_scheme_breaks_no_law_but_the_known_one() -> None:
+    """``evaluates``: a quarter with no peer rater (R3) is refused by design.  (``score-bounds`` failed
+    here too until the combined score was made the sum of the combined sections: see below.)"""
     report = verify(kaohe_rules.load(POLICIES / "ting-quarterly.kh"), examples=10)
     for failure in report.failures:
-        if failure.law == "evaluates":
-            assert "division by zero" in failure.message and "被考核人评价得分" in failure.message, report.render()
-        else:
-            assert failure.law == "score-bounds", report.render()
-            assert "is not the sum of the top sections" in failure.message, report.render()
+        assert failure.law == "evaluates", report.render()
+        assert "division by zero" in failure.message and "被考核人评价得分" in failure.message, report.render()
 
 
 def _marks(value: str) -> dict[str, Decimal]:
     return dict.fromkeys("德能勤绩廉", Decimal(value))
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11 periods: each period's score is rounded to 34 digits before the "
-                   "weighted sum, and so is each section's; Σ w × (s1 + s2) and Σ w × s1 + Σ w × s2 can differ by "
-                   "one unit in the 34th digit when a period score has a repeating decimal (an average of 3 raters)")
 def test_the_combined_score_is_the_sum_of_the_combined_sections() -> None:
+    """Period scores with repeating decimals (averages of 3 raters) round at the 34th digit; the
+    combined score is the sum of the combined top sections, so they add up exactly all the same."""
     from kaohe_rules.numeric import engine_context
 
     policy = kaohe_rules.load(POLICIES / "ting-quarterly.kh")
