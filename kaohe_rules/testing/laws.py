@@ -29,6 +29,7 @@ from ..runtime.interpreter import interpret
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..runtime.parts import SectionResult
     from ..runtime.result import Result
 
 
@@ -190,29 +191,51 @@ def _score_bounds(policy: Policy, result: Result) -> tuple[str, str] | None:
                 return law, f"bonus target {t.name} scores {t.score}, outside [0, {t.cap}]"
         elif not 0 <= t.score <= t.points:
             return law, f"target {t.name} scores {t.score}, outside [0, {t.points}]"
-    sections = result.sections
+    maximum = policy.checked.plans[result.category].maximum  # the checker's maximum (None: unbounded)
+    if result.score < 0 or (maximum is not None and result.score > maximum):
+        return law, f"score {result.score} is outside [0, {maximum}] (the checker's maximum)"
+    cap = policy.checked.categories[result.category].bonus_cap
+    if not result.periods:
+        problem = _sections_add_up(result.sections, result.raw_score, cap)
+        return (law, problem) if problem else None
+    # A policy with periods (issue #11 P): each period is scored as an assessment without periods is,
+    # so its sections add up exactly; the combined sections are weighted sums of the periods' — within
+    # their points, and the score their sum plus Σ weight × each period's counted bonus (a bonus cap
+    # applies per period, so the combined bonus sections need not add up to the counted bonus).
+    for period in result.periods:
+        problem = _sections_add_up(period.sections, period.score, cap)
+        if problem:
+            return law, f"period {period.name}: {problem}"
+    for key, s in result.sections.items():
+        if not s.bonus and not 0 <= s.score <= s.points:
+            return law, f"section {key} scores {s.score}, outside [0, {s.points}]"
+    base = sum((s.score for s in result.sections.values() if s.depth == 1 and not s.bonus), Decimal(0))
+    if base + result.bonus != result.raw_score:
+        return law, f"score {result.raw_score} is not the sum of the top sections ({base} + bonus {result.bonus})"
+    return None
+
+
+def _sections_add_up(sections: Mapping[str, SectionResult], raw_score: Decimal, cap: Decimal | None) -> str | None:
+    """Why the sections of one scoring do not add up (each within its points, its parts' sum, the
+    top ones the raw score), or None."""
     for key, s in sections.items():
         if s.bonus:
             parts = sum((t.score for t in s.targets), Decimal(0))
             if s.score != (parts if s.cap is None else min(parts, s.cap)):
-                return law, f"bonus section {key} scores {s.score} but its targets add {parts} (cap {s.cap})"
+                return f"bonus section {key} scores {s.score} but its targets add {parts} (cap {s.cap})"
             continue
         if not 0 <= s.score <= s.points:
-            return law, f"section {key} scores {s.score}, outside [0, {s.points}]"
+            return f"section {key} scores {s.score}, outside [0, {s.points}]"
         parts = sum((t.score for t in s.targets), Decimal(0))
         parts += sum((c.score for c in sections.values() if c.path.startswith(key + ".") and c.depth == s.depth + 1),
                      Decimal(0))
         if max(parts, Decimal(0)) != s.score:
-            return law, f"section {key} scores {s.score} but its parts add up to {parts}"
-    maximum = policy.checked.plans[result.category].maximum  # the checker's maximum (None: unbounded)
-    if result.score < 0 or (maximum is not None and result.score > maximum):
-        return law, f"score {result.score} is outside [0, {maximum}] (the checker's maximum)"
+            return f"section {key} scores {s.score} but its parts add up to {parts}"
     base = sum((s.score for s in sections.values() if s.depth == 1 and not s.bonus), Decimal(0))
     bonus = sum((s.score for s in sections.values() if s.depth == 1 and s.bonus), Decimal(0))
-    cap = policy.checked.categories[result.category].bonus_cap
     counted = bonus if cap is None else min(bonus, cap)
-    if base + counted != result.raw_score:  # the score before score effects (``then score E``)
-        return law, f"score {result.raw_score} is not the sum of the top sections ({base} + bonus {counted})"
+    if base + counted != raw_score:  # the score before score effects (``then score E``)
+        return f"score {raw_score} is not the sum of the top sections ({base} + bonus {counted})"
     return None
 
 

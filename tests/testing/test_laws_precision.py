@@ -29,3 +29,18 @@ def test_a_section_of_two_thirds_adds_up_in_the_law_as_in_the_engine() -> None:
     result = policy.evaluate(unit)
     assert len(result.score.as_tuple().digits) > 28  # 66.666… with more digits than the default context keeps
     check_result(policy, unit, result)  # raised LawViolation (score-bounds) before
+
+
+def test_score_bounds_holds_for_periods_with_bonus_caps() -> None:
+    """A bonus cap applies per period, so the combined bonus sections need not add up to the counted
+    bonus (Σ w × min(cap, b) ≤ min(cap, Σ w × b)): the law checks each period's sections, and the
+    combined score against Σ weight × each period's counted bonus (it reported a false failure,
+    "score 61.0 is not the sum of the top sections (60.0 + bonus 1.2)", before)."""
+    from pathlib import Path
+
+    import kaohe_rules
+    from kaohe_rules.testing.verifier import verify
+
+    policy = kaohe_rules.load(Path(__file__).resolve().parents[1] / "data" / "interpreter" / "periods.kh")
+    report = verify(policy, examples=30)
+    assert not [f for f in report.failures if f.law == "score-bounds"], report.render()
