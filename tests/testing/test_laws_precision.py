@@ -38,7 +38,6 @@ def test_score_bounds_holds_for_periods_with_bonus_caps() -> None:
     "score 61.0 is not the sum of the top sections (60.0 + bonus 1.2)", before)."""
     from pathlib import Path
 
-    import kaohe_rules
     from kaohe_rules.testing.verifier import verify
 
     policy = kaohe_rules.load(Path(__file__).resolve().parents[1] / "data" / "interpreter" / "periods.kh")
