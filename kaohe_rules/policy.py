@@ -26,6 +26,7 @@ import attrs
 from . import cache as disk_cache
 from .batch import serial
 from .batch.items import BatchItem as BatchItem
+from .batch.items import guarded_item
 from .batch.items import unit_id_of as unit_id_of
 from .batch.spec import PolicySpec
 from .codegen.compiler import compile_policy
@@ -516,16 +517,7 @@ class Policy:
 
     def _cohort_row(self, index: int, unit: object, standing: Standing, trace: bool) -> BatchItem:
         """One row assessed with ``standing``: its result, or the error that kept it from being assessed."""
-        try:
-            result = self.evaluate_in_cohort(unit, standing, trace=trace)  # type: ignore[arg-type]
-        except (FactError, EvaluationError) as exc:
-            return BatchItem(index, exc.unit, None, exc)
-        except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
-            unit_id = unit_id_of(unit)
-            error = exc if isinstance(exc, KaoheError) else EvaluationError(
-                unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
-            return BatchItem(index, unit_id, None, error)
-        return BatchItem(index, result.unit_id, result, None)
+        return guarded_item(index, unit, lambda: self.evaluate_in_cohort(unit, standing, trace=trace))  # type: ignore[arg-type]
 
 
 def _category_of(unit: object) -> str | None:

@@ -137,3 +137,19 @@ def error_entry(row: UnitRow, item: BatchItem | None) -> dict[str, object]:
 def error_text(entry: Mapping[str, Any], lang: str | None = None, namer: FactNamer | None = None) -> str:
     """The standard-error text of an entry dict (:meth:`ErrorEntry.render`)."""
     return ErrorEntry.from_dict(entry).render(lang, namer)
+
+
+def guarded_item(index: int, unit: object, assess: Callable[[], Result]) -> BatchItem:
+    """``assess()``'s result as row ``index``'s item, or the error that kept it from being
+    assessed: never raises (the batch contract), whichever way the row is assessed — alone,
+    or within its cohort with a standing (issue #11)."""
+    try:
+        result = assess()
+    except (FactError, EvaluationError) as exc:
+        return BatchItem(index, exc.unit, None, exc)
+    except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
+        unit_id = unit_id_of(unit)
+        error = exc if isinstance(exc, KaoheError) else EvaluationError(
+            unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
+        return BatchItem(index, unit_id, None, error)
+    return BatchItem(index, result.unit_id, result, None)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from ..errors import EvaluationError, FactError, KaoheError
-from .items import Assessor, BatchItem, unit_id_of
+from .items import Assessor, BatchItem, guarded_item
 
 
 def assess_row(policy: Assessor, index: int, unit: object, *, trace: bool = False) -> BatchItem:
@@ -19,16 +18,7 @@ def assess_row(policy: Assessor, index: int, unit: object, *, trace: bool = Fals
     The batch contract (docs/limits.md): every input row yields exactly one
     item, in input order, whatever the row holds.
     """
-    try:
-        result = policy.evaluate(unit, trace=trace)  # type: ignore[arg-type]
-    except (FactError, EvaluationError) as exc:
-        return BatchItem(index, exc.unit, None, exc)
-    except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
-        unit_id = unit_id_of(unit)
-        error = exc if isinstance(exc, KaoheError) else EvaluationError(
-            unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
-        return BatchItem(index, unit_id, None, error)
-    return BatchItem(index, result.unit_id, result, None)
+    return guarded_item(index, unit, lambda: policy.evaluate(unit, trace=trace))  # type: ignore[arg-type]
 
 
 def evaluate_many(policy: Assessor, units: Iterable[Mapping[str, object]], *, trace: bool = False,

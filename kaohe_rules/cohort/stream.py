@@ -34,7 +34,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol, cast
 
-from ..batch.items import BatchItem, unit_id_of
+from ..batch.items import BatchItem, guarded_item, unit_id_of
 from ..errors import EvaluationError, FactError, KaoheError, UnitInputError
 from ..runtime.standing import CohortSpec, QuotaRow, RankRow, Standing
 from ..unitio import UnitRow, read_units
@@ -228,19 +228,9 @@ def _quota_rows(policy: CohortAssessor, rows: Iterable[UnitRow], state: _Rows,
 def _item(policy: CohortAssessor, index: int, unit: Mapping[str, object], standing: Standing | None,
           trace: bool) -> BatchItem:
     """One row's final item (its result, or the error that kept it from being assessed); never raises."""
-    try:
-        if standing is None:
-            result = policy.evaluate(unit, trace=trace, provisional=True)
-        else:
-            result = policy.evaluate_in_cohort(unit, standing, trace=trace)
-    except (FactError, EvaluationError) as exc:
-        return BatchItem(index, exc.unit, None, exc)
-    except Exception as exc:  # a KaoheError of another kind, or an engine bug: still one error row
-        unit_id = unit_id_of(unit)
-        error = exc if isinstance(exc, KaoheError) else EvaluationError(
-            unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
-        return BatchItem(index, unit_id, None, error)
-    return BatchItem(index, result.unit_id, cast("Result", result), None)
+    if standing is None:
+        return guarded_item(index, unit, lambda: cast("Result", policy.evaluate(unit, trace=trace, provisional=True)))
+    return guarded_item(index, unit, lambda: cast("Result", policy.evaluate_in_cohort(unit, standing, trace=trace)))
 
 
 def assess_rows(policy: CohortAssessor, read: Callable[[], Iterable[UnitRow]], *,
