@@ -569,25 +569,20 @@ class Interpreter:
         self.period_index = -1
         weights = [item.weight / 100 for item in items]
 
-        def combined(values: list[Any]) -> Any:
-            terms = [w * v for w, v in zip(weights, values) if w != 0]
-            if not terms:
-                return 0
-            total = terms[0]
-            for term in terms[1:]:
-                total = total + term
-            return total
-
-        section_scores = {path: combined([r[1][k] for r in results]) for k, path in enumerate(order)}
-        target_scores = [combined([r[2][k] for r in results]) for k in range(len(plan.targets))]
-
         def added(values: list[Any]) -> Any:
+            """The values added left to right, as the compiled ``a + b + c`` adds them (0 for none)."""
             if not values:
                 return 0
             total = values[0]
             for value in values[1:]:
                 total = total + value
             return total
+
+        def combined(values: list[Any]) -> Any:
+            return added([w * v for w, v in zip(weights, values) if w != 0])
+
+        section_scores = {path: combined([r[1][k] for r in results]) for k, path in enumerate(order)}
+        target_scores = [combined([r[2][k] for r in results]) for k in range(len(plan.targets))]
 
         # the sum of the combined top-level sections (the compiled code's order; see UnitCompiler)
         tops = [section_scores[s.path] for s in plan.category.sections if not (has_bonus and s.bonus)]

@@ -50,7 +50,7 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,20 +225,8 @@ def load_casefile(path: str | Path) -> CaseFile:
         raise CaseFileError(f"{path}: [base.NAME] tables expected")
     bases.update(own)
     resolver = _Resolver(path, bases, units)
-    raw_cases = doc.get("case", [])
-    if not isinstance(raw_cases, list):
-        raise CaseFileError(f"{path}: cases are written [[case]]")
-    lines = [i + 1 for i, line in enumerate(text.splitlines()) if re.match(r"\s*\[\[\s*case\s*\]\]", line)]
     cases = []
-    for index, entry in enumerate(raw_cases):
-        line = lines[index] if index < len(lines) else None
-        where = f"{path}:{line}" if line else str(path)
-        if not isinstance(entry, dict):
-            raise CaseFileError(f"{where}: a case is a table")
-        _no_unknown(entry, _CASE_KEYS, where, "a case")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise CaseFileError(f"{where}: every case needs a name = \"...\"")
+    for index, entry, line, where, name in _named_tables(path, text, doc.get("case", []), "case", _CASE_KEYS):
         category, facts = resolver.resolve(entry, where, ())
         unit_id = entry.get("id", f"case-{index + 1}")
         unit = {"id": str(unit_id), "name": name, "category": category, "facts": facts}
@@ -250,21 +238,33 @@ def load_casefile(path: str | Path) -> CaseFile:
     return CaseFile(path, policy_path, title if isinstance(title, str) else None, tuple(cases), cohorts)
 
 
-def _cohort_cases(path: Path, text: str, raw: object, resolver: _Resolver) -> tuple[CohortCase, ...]:
-    """The ``[[cohort]]`` tables (issue #11 C): each unit resolved like a case, expectations by unit id."""
+def _named_tables(path: Path, text: str, raw: object, key: str,
+                  allowed: set[str]) -> Iterator[tuple[int, dict[str, Any], int | None, str, str]]:
+    """The ``[[key]]`` tables of a test file, each with its index, line, "file:line" and name.
+
+    Every one must be a table with a name and only the keys ``allowed``; the message says where.
+    """
+    what = "a case" if key == "case" else f"a {key} case"
     if not isinstance(raw, list):
-        raise CaseFileError(f"{path}: cohort cases are written [[cohort]]")
-    lines = [i + 1 for i, line in enumerate(text.splitlines()) if re.match(r"\s*\[\[\s*cohort\s*\]\]", line)]
-    out = []
+        raise CaseFileError(f"{path}: {what[2:]}s are written [[{key}]]")
+    pattern = re.compile(rf"\s*\[\[\s*{key}\s*\]\]")
+    lines = [i + 1 for i, line in enumerate(text.splitlines()) if pattern.match(line)]
     for index, entry in enumerate(raw):
         line = lines[index] if index < len(lines) else None
         where = f"{path}:{line}" if line else str(path)
         if not isinstance(entry, dict):
-            raise CaseFileError(f"{where}: a cohort case is a table")
-        _no_unknown(entry, _COHORT_KEYS, where, "a cohort case")
+            raise CaseFileError(f"{where}: {what} is a table")
+        _no_unknown(entry, allowed, where, what)
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise CaseFileError(f"{where}: every cohort case needs a name = \"...\"")
+            raise CaseFileError(f"{where}: every {what[2:]} needs a name = \"...\"")
+        yield index, entry, line, where, name
+
+
+def _cohort_cases(path: Path, text: str, raw: object, resolver: _Resolver) -> tuple[CohortCase, ...]:
+    """The ``[[cohort]]`` tables (issue #11 C): each unit resolved like a case, expectations by unit id."""
+    out = []
+    for index, entry, line, where, name in _named_tables(path, text, raw, "cohort", _COHORT_KEYS):
         rows = entry.get("units")
         if not isinstance(rows, list) or not rows:
             raise CaseFileError(f"{where}: units = [ {{ id = \"...\", ... }}, ... ] lists the units assessed together")
