@@ -36,6 +36,7 @@ from ..language.linker import link
 from ..runtime.result import jsonable, plain
 from .directed import BandPiece, Builder, Probe
 from .domains import ABSENT
+from .laws import assess_alone
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -339,7 +340,7 @@ class Pair:
             if adapted is None:
                 return None
             try:
-                results.append(policy.evaluate(adapted))
+                results.append(assess_alone(policy, adapted))
             except KaoheError:
                 return None
         return results[0], results[1]
@@ -816,7 +817,7 @@ def _draw(policy: Policy, strategy: Any, edges: set[Decimal], examples: int, see
         out.append(unit)
         if edges:
             try:
-                score = policy.evaluate(unit).score
+                score = assess_alone(policy, unit).score
             except KaoheError:
                 return
             hypothesis.target(-float(min(abs(score - edge) for edge in edges)), label="distance to a moved band edge")
@@ -836,7 +837,7 @@ def _moved_edges(old: Policy, new: Policy, category: str) -> set[Decimal]:
 
 def _valid(policy: Policy, unit: Mapping[str, Any]) -> bool:
     try:
-        policy.evaluate(unit)
+        assess_alone(policy, unit)
     except (FactError, KaoheError):
         return False
     return True

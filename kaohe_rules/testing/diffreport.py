@@ -100,6 +100,14 @@ def _behaviour_summary(b: Behaviour) -> str:
     return text
 
 
+def _cohort_note(report: DiffReport) -> str:
+    """What a diff of cohort policies compares (issue #11): units as each is assessed alone."""
+    if report.old.cohort is None and report.new.cohort is None:
+        return ""
+    return ("Cohort policy: every unit is compared as assessed alone (a provisional result: no rank, "
+            "no quota, and what reads them unset); run both policies' `kaohe eval` on the batch to compare ranks.")
+
+
 def render_text(report: DiffReport, lang: str = "zh") -> str:
     old_year, new_year = _years(report)
     lines = [f"kaohe diff: {_title(report.old)}", f"        → {_title(report.new)}", "",
@@ -109,6 +117,8 @@ def render_text(report: DiffReport, lang: str = "zh") -> str:
         lines.append(f"  [{change.change}] {change.summary}{cite}")
         if change.kind != "header" and change.change == "changed":
             lines.extend("      " + line for line in change.lines())
+    if _cohort_note(report):
+        lines += ["", _cohort_note(report)]
     for b in report.behaviour:
         lines += ["", "Behavioural changes — " + _behaviour_summary(b)]
         if not b.transitions:
@@ -187,6 +197,8 @@ def render_markdown(report: DiffReport, lang: str = "zh") -> str:
             lines += [f"**{change.kind} {change.name}** ({change.change})", "", "```diff"]
             lines.extend(change.lines())
             lines += ["```", ""]
+    if _cohort_note(report):
+        lines += ["", _cohort_note(report)]
     for b in report.behaviour:
         lines += ["", f"## Behavioural changes — {b.source}", "", _behaviour_summary(b) + ".", ""]
         if not b.transitions:

@@ -40,6 +40,7 @@ import attrs
 from ..errors import KaoheError
 from ..language import ast
 from .domains import ABSENT, Domain, Domains
+from .laws import assess_alone
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -341,7 +342,7 @@ def _edge_origin(old: Policy, new: Policy, category: str, edge: Decimal) -> str:
 
 def _score(policy: Policy, unit: Mapping[str, Any]) -> Decimal | None:
     try:
-        return policy.evaluate(unit).score
+        return assess_alone(policy, unit).score
     except KaoheError:
         return None
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KaoheError
 from .domains import ABSENT, Domain, Domains
+from .laws import assess_alone
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -111,7 +112,7 @@ def _options(domain: Domain, current: Any) -> list[Any]:
 
 def _score(policy: Policy, unit: dict[str, Any], key: Callable[[Any], Any]) -> Any:
     try:
-        return key(policy.evaluate(unit))
+        return key(assess_alone(policy, unit))
     except KaoheError:
         return None
 
