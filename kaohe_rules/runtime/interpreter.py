@@ -566,6 +566,12 @@ class Interpreter:
             results.append((score, tuple(sections[p] for p in order), tuple(targets), band, rating,
                             base if has_bonus else score, bonus if has_bonus else 0, None))
             deferred.extend(moved)
+            # What the scoring stage named that does not vary by period (a let of unit-wide facts, a
+            # deferral's kept list of a unit-wide list) stays readable after it, as the compiled code's
+            # locals do (the checker refuses a bare read of a per-period one there, K243).
+            for name in [*plan.lets, *(defer.alias for defer in plan.defers)]:
+                if name in period_env and name not in per_period:
+                    env[name] = period_env[name]
         self.period_index = -1
         weights = [item.weight / 100 for item in items]
 

@@ -326,3 +326,25 @@ def test_cohort_batch_agrees_with_the_interpreter() -> None:
         expected = canonical(_interpreted_in_cohort(policy, unit, result.standing))
         assert canonical(result.raw) == expected, unit["id"]
     assert demoted > 0  # the batch exercises the quota step
+
+
+def test_periods_and_cohort_together_agree_with_the_interpreter() -> None:
+    """Periods, per-period bonus caps, a veto kept out of the ranking, a downgrade, a quota, ``streak``
+    over period ratings and a reward on the rank (tests/data/interpreter/periods_cohort.kh): each final
+    result of a batch is the interpreter's with that unit's standing, plain and traced alike."""
+    policy = kaohe_rules.load(ROOT / "tests" / "data" / "interpreter" / "periods_cohort.kh")
+    units_in = [{"id": f"u{i}", "category": "县区",
+                 "facts": {"扣分": {"上半年": (i * 7) % 13 + (40 if i % 6 == 5 else 0), "下半年": (i * 11) % 15 + (45 if i % 6 == 5 else 0)},
+                           "表彰": {"上半年": i % 3, "下半年": (i * 5) % 4},
+                           "重大事故": i % 9 == 4, "瞒报": i % 5 == 2}} for i in range(20)]
+    items = policy.evaluate_cohort(units_in)
+    assert all(item.ok for item in items)
+    kinds = set()
+    for item, unit in zip(items, units_in):
+        result = item.result
+        assert result is not None and result.standing is not None and len(result.periods) == 2
+        kinds |= {step.kind for step in result.effects}
+        expected = canonical(_interpreted_in_cohort(policy, unit, result.standing))
+        assert canonical(result.raw) == expected, unit["id"]
+        assert canonical(_compiled_in_cohort(policy, unit, result.standing, trace=True)) == expected, unit["id"]
+    assert {"quota", "downgrade"} <= kinds  # the batch exercises both steps
