@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from ..batch.items import BatchItem, guarded_item, unit_id_of
 from ..errors import EvaluationError, FactError, KaoheError, UnitInputError
+from ..runtime.cohort import failed_rows_reason
 from ..runtime.standing import CohortSpec, QuotaRow, RankRow, Standing
 from ..unitio import UnitRow, read_units
 from .engine import CohortError, Standings, apply_quotas, rank_rows
@@ -135,11 +136,7 @@ def provisional_reasons(failed: Mapping[str | None, list[int]], categories: Iter
         rows = sorted(set(failed.get(category, [])) | set(unknown))
         if not rows:
             continue
-        units = "unit" if len(rows) == 1 else "units"
-        shown = ", ".join(map(str, rows[:SHOWN_ROWS])) + (f" and {len(rows) - SHOWN_ROWS} more"
-                                                          if len(rows) > SHOWN_ROWS else "")
-        out[category] = (f"{len(rows)} {units} of {category} could not be assessed "
-                         f"(row{'s' if len(rows) > 1 else ''} {shown}); ranks and quotas may change")
+        out[category] = failed_rows_reason(category, rows, SHOWN_ROWS)
     return out
 
 

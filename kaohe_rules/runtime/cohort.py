@@ -7,6 +7,7 @@ this module holds only what a single :class:`~kaohe_rules.runtime.result.Result`
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from ..language.model import CheckedPolicy, CohortPlan, QuotaPlan
@@ -57,3 +58,31 @@ def standing_dict(standing: Standing) -> dict[str, object]:
             "unit_count": standing.unit_count, "best": text(standing.best), "average": text(standing.average),
             "tied": standing.tied, "demoted_to": standing.demoted_to, "quota": standing.quota,
             "provisional": standing.provisional}
+
+
+# ------------------------------------------------ why a batch's standings may change
+# The reason is a plain string on the Standing (it travels to workers and into traces); its
+# English form and the explanation's Chinese one are written and read here, side by side, so
+# that changing one cannot leave the other reading it wrongly (a test round-trips them).
+_FAILED_ROWS = re.compile(r"(\d+) units? of (.+) could not be assessed \(rows? ([^)]*)\); ranks and quotas may change")
+
+
+def failed_rows_reason(category: str, rows: list[int], shown_rows: int) -> str:
+    """"2 units of 县区 could not be assessed (rows 3, 7); ranks and quotas may change" (at most
+    ``shown_rows`` rows named, then "and N more")."""
+    units = "unit" if len(rows) == 1 else "units"
+    shown = ", ".join(map(str, rows[:shown_rows])) + (f" and {len(rows) - shown_rows} more"
+                                                      if len(rows) > shown_rows else "")
+    return (f"{len(rows)} {units} of {category} could not be assessed "
+            f"(row{'s' if len(rows) > 1 else ''} {shown}); ranks and quotas may change")
+
+
+def failed_rows_reason_zh(reason: str) -> str | None:
+    """The Chinese of a :func:`failed_rows_reason` text ("县区有2个单位未能评定（第3、7行）"), or None
+    for any other text."""
+    match = _FAILED_ROWS.fullmatch(reason)
+    if match is None:
+        return None
+    count, category, rows = match.groups()
+    rows = re.sub(r" and (\d+) more$", r"等（另\1行）", rows).replace(", ", "、")
+    return f"{category}有{count}个单位未能评定（第{rows}行）"

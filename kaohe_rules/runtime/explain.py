@@ -11,12 +11,12 @@ the connecting words are translated.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from ..language import ast, formatter
+from .cohort import failed_rows_reason_zh
 from .parts import Consequences, EffectStep, ResultView
 from .trace import Trace, TraceEvent, plain_decimal
 
@@ -677,14 +677,6 @@ def _quota_text(t: Mapping[str, str], step: EffectStep) -> str:
     return t["effect_quota"].format(quota=quota, place=place, before=step.before, after=step.after)
 
 
-_FAILED_ROWS = re.compile(r"(\d+) units? of (.+) could not be assessed \(rows? ([^)]*)\); ranks and quotas may change")
-
-
 def _provisional_reason(reason: str, lang: str) -> str:
     """The engine's reason ("2 units of 县区 could not be assessed (rows 3, 7); …") as the explanation's language says it."""
-    match = _FAILED_ROWS.fullmatch(reason)
-    if lang != "zh" or match is None:
-        return reason
-    count, category, rows = match.groups()
-    rows = re.sub(r" and (\d+) more$", r"等（另\1行）", rows).replace(", ", "、")
-    return f"{category}有{count}个单位未能评定（第{rows}行）"
+    return (failed_rows_reason_zh(reason) if lang == "zh" else None) or reason

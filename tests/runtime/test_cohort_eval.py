@@ -178,3 +178,15 @@ def test_a_failed_row_named_by_label_marks_every_category(policy: Any) -> None:
     assert items[-1].error is not None
     assert all(item.result.provisional for item in items[:-1])  # type: ignore[union-attr]
     assert "row 7" in (items[-2].result.provisional or "")  # type: ignore[union-attr]
+
+
+def test_a_failed_rows_reason_reads_back_in_chinese_whatever_the_rows() -> None:
+    """The English reason a Standing carries and the explanation's Chinese of it are written side by
+    side (runtime/cohort.py): every form the writer produces is read back, none is shown untranslated."""
+    from kaohe_rules.runtime.cohort import failed_rows_reason, failed_rows_reason_zh
+
+    assert failed_rows_reason_zh(failed_rows_reason("县区", [2], 20)) == "县区有1个单位未能评定（第2行）"
+    assert failed_rows_reason_zh(failed_rows_reason("部门", [3, 7], 20)) == "部门有2个单位未能评定（第3、7行）"
+    many = failed_rows_reason_zh(failed_rows_reason("县区", list(range(1, 26)), 20))
+    assert many is not None and many.startswith("县区有25个单位未能评定（第1、2、") and many.endswith("20等（另5行）行）")
+    assert failed_rows_reason_zh("assessed alone") is None
