@@ -286,8 +286,8 @@ def _money_of(result: Result) -> Decimal:
     """Every amount a result brings (its rating's own and the outcomes for every rating), signed."""
     total = Decimal(0)
     for c in (result.consequences, *result.general_consequences):
-        sign = -1 if c.kind == "fine" else 1
-        total += sign * c.total
+        if c.kind in ("reward", "fine"):
+            total += c.total if c.kind == "reward" else -c.total
     return total
 
 
@@ -413,5 +413,5 @@ def headline(change: EventChange, kinds: Mapping[str, str]) -> str:
 
 
 def _signed_total(result: Result) -> Decimal:
-    c = result.consequences
-    return c.total if c.kind == "reward" else -c.total if c.kind == "fine" else Decimal("0.00")
+    """The 奖惩合计 line: every amount, the outcomes for every rating included (as for the other units)."""
+    return _money_of(result) + Decimal("0.00")

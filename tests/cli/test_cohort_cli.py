@@ -61,6 +61,7 @@ def test_whatif_names_the_other_units_that_change(capsys: pytest.CaptureFixture[
     # D 98 moves to rank 2 (B and C fall to 3 and 4); 优秀 keeps A only; the 良好 quota keeps D and B, so C falls
     # to 合格; B at rank 3 is no longer in the first half (3 × 2 > 5): its 先进 goes
     assert "评定等次：合格 → 良好" in out and "名次：4 → 2" in out
+    assert "奖惩合计：0.00 → 1,000.00" in out  # D's own 先进 (an outcome for every rating) counts, as the others' do
     assert "丙县 (C)：良好 → 合格（名次 3 → 4）" in out
     assert "乙县 (B)：良好（名次 2 → 3），奖惩 1,000.00 → 0.00" in out
     assert "甲县 (A)" not in out and "戊县 (E)" not in out
