@@ -54,7 +54,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from .batch.items import unit_id_of
 from .batch.spec import PolicySpec, policy_spec
 from .cohort import CohortError, Standings, apply_quotas, rank_rows
-from .cohort.stream import provisional_reasons
+from .cohort.stream import provisional_reasons, repeated_id_message
 from .errors import EvaluationError, FactError
 from .runtime.standing import QuotaRow, RankRow
 
@@ -354,9 +354,7 @@ def _final_units(part: Any, spec: PolicySpec, standings: Standings, duplicates: 
     for label, unit in _partition_units(part, facts, frame):
         unit_id = unit_id_of(unit)
         if unit_id in duplicates:
-            rows = ", ".join(map(str, duplicates[unit_id]))
-            yield label, unit, EvaluationError(unit_id, f"unit id {unit_id} is given twice in one cohort (rows {rows}); "
-                                                        "each unit is ranked once")
+            yield label, unit, EvaluationError(unit_id, repeated_id_message(unit_id, duplicates[unit_id]))
             continue
         try:
             if unit_id in standings:

@@ -21,12 +21,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import attrs
-
 from . import cache as disk_cache
 from .batch import serial
 from .batch.items import BatchItem as BatchItem
-from .batch.items import guarded_item
 from .batch.items import unit_id_of as unit_id_of
 from .batch.spec import PolicySpec
 from .codegen.compiler import compile_policy
@@ -44,7 +41,7 @@ from .runtime.facts import FactCoercer
 from .runtime.fastfacts import LazyFastCoercers, SlowPath
 from .runtime.program import Program
 from .runtime.result import Result
-from .runtime.standing import CohortSpec, QuotaRow, RankRow, Standing
+from .runtime.standing import CohortSpec, Standing
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
 _getcontext = decimal.getcontext
@@ -456,74 +453,9 @@ class Policy:
         a unit id given twice makes both rows error items naming each other.  ``workers`` is accepted
         for the batch signature; the passes run in this process.
         """
-        from .cohort import apply_quotas, rank_rows  # the cohort engine (batch layer), loaded only here
-        from .cohort.stream import provisional_reasons
+        from .cohort.stream import evaluate_cohort_stream  # the cohort driver (batch layer), loaded only here
 
-        spec = self._cohort_spec
-        if spec is None:
+        if self._cohort_spec is None:
             return list(self.evaluate_many(units, trace=trace, workers=workers))
-        rows = list(units)
-        items: list[BatchItem | None] = [None] * len(rows)
-        rank_rows_in: list[RankRow] = []
-        first_row: dict[str, int] = {}
-        failed: dict[str | None, list[int]] = {}  # category (None: unknown) -> failed row numbers (1-based)
-        for index, unit in enumerate(rows):
-            item = self._cohort_row(index, unit, NO_STANDING, False)
-            if item.result is None:
-                items[index] = item
-                failed.setdefault(_category_of(unit), []).append(index + 1)
-                continue
-            result = item.result
-            if result.unit_id in first_row:
-                other = first_row[result.unit_id]
-                message = (f"unit id {result.unit_id} is given twice in one cohort (rows {other + 1} and {index + 1}); "
-                           "each unit is ranked once")
-                for row in (other, index):
-                    items[row] = BatchItem(row, result.unit_id, None, EvaluationError(result.unit_id, message))
-                failed.setdefault(result.category, []).extend((other + 1, index + 1))
-                continue
-            first_row[result.unit_id] = index
-            items[index] = item
-        for index in first_row.values():
-            kept = items[index]
-            if kept is not None and kept.result is not None:
-                rank_rows_in.append(kept.result.rank_row)
-        standings = rank_rows(rank_rows_in, spec)
-        if any(category.quotas for category in spec.categories):
-            quota_rows: list[QuotaRow] = []
-            for index, unit in enumerate(rows):
-                done = items[index]
-                if done is None or done.result is None:
-                    continue
-                again = self._cohort_row(index, unit, standings[done.result.unit_id], False)
-                if again.result is None:  # pragma: no cover - assessed once already: the same facts
-                    items[index] = again
-                    continue
-                quota_row = again.result.quota_row
-                if quota_row.band < len(self.checked.cohort.bands.get(quota_row.category, ())):  # type: ignore[union-attr]
-                    quota_rows.append(quota_row)  # a rating that is no band of the category holds no band here
-            standings = apply_quotas(quota_rows, standings, spec)
-        provisional = provisional_reasons(failed, self.categories)  # the streaming driver's texts, the same rule
-        for index, unit in enumerate(rows):
-            assessed = items[index]
-            if assessed is None or assessed.result is None:
-                continue
-            standing = standings[assessed.result.unit_id]
-            reason = provisional.get(assessed.result.category)
-            if reason is not None:
-                standing = attrs.evolve(standing, provisional=reason)
-            items[index] = self._cohort_row(index, unit, standing, trace)
-        return [item for item in items if item is not None]
-
-    def _cohort_row(self, index: int, unit: object, standing: Standing, trace: bool) -> BatchItem:
-        """One row assessed with ``standing``: its result, or the error that kept it from being assessed."""
-        return guarded_item(index, unit, lambda: self.evaluate_in_cohort(unit, standing, trace=trace))  # type: ignore[arg-type]
-
-
-def _category_of(unit: object) -> str | None:
-    """The category a row names, if it names one plainly (None: unknown, so every category is affected)."""
-    if isinstance(unit, Mapping):
-        category = unit.get("category")
-        if isinstance(category, str):
-            return category
-    return None
+        rows = list(units)  # held: each pass reads them again (a file streams through cohort.stream instead)
+        return list(evaluate_cohort_stream(self, lambda: rows, trace=trace))

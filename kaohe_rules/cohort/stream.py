@@ -34,8 +34,10 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol, cast
 
+import attrs
+
 from ..batch.items import BatchItem, guarded_item, unit_id_of
-from ..errors import EvaluationError, FactError, KaoheError, UnitInputError
+from ..errors import EvaluationError, UnitInputError
 from ..runtime.cohort import failed_rows_reason
 from ..runtime.standing import CohortSpec, QuotaRow, RankRow, Standing
 from ..unitio import UnitRow, read_units
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from ..runtime.result import Result
 
 __all__ = ["CohortAssessor", "CohortResult", "assess_rows", "evaluate_cohort_file", "evaluate_cohort_stream",
-           "provisional_reasons"]
+           "provisional_reasons", "repeated_id_message"]
 
 #: Rows named in a provisional reason; the rest are counted ("and 12 more").
 SHOWN_ROWS = 20
@@ -140,6 +142,12 @@ def provisional_reasons(failed: Mapping[str | None, list[int]], categories: Iter
     return out
 
 
+def repeated_id_message(unit_id: str, rows: list[int]) -> str:
+    """Why every row of a unit id given twice is refused (the same words from every cohort path)."""
+    shown = " and ".join(map(str, rows)) if len(rows) <= 2 else ", ".join(map(str, rows[:-1])) + f" and {rows[-1]}"
+    return f"unit id {unit_id} is given twice in one cohort (rows {shown}); each unit is ranked once"
+
+
 def _crc(unit_id: str) -> int:
     return zlib.crc32(unit_id.encode("utf-8", "surrogatepass"))
 
@@ -204,7 +212,8 @@ def _standing_of(standings: Standings, unit_id: str, position: int) -> Standing:
 
 
 def _quota_rows(policy: CohortAssessor, rows: Iterable[UnitRow], state: _Rows,
-                standings: Standings) -> Iterator[QuotaRow]:
+                standings: Standings, spec: CohortSpec) -> Iterator[QuotaRow]:
+    bands = {category.category: category.band_count for category in spec.categories}
     for position, row in _same_rows(rows, state):
         if state.state[position] != _OK:
             continue
@@ -219,7 +228,8 @@ def _quota_rows(policy: CohortAssessor, rows: Iterable[UnitRow], state: _Rows,
             state.state[position] = _FAILED_RANKED
             state.fail(_category_of(row.unit), position)
             continue
-        yield quota_row
+        if quota_row.band < bands.get(quota_row.category, 0):  # a rating that is no band of the category holds none
+            yield quota_row
 
 
 def _item(policy: CohortAssessor, index: int, unit: Mapping[str, object], standing: Standing | None,
@@ -255,7 +265,7 @@ def assess_rows(policy: CohortAssessor, read: Callable[[], Iterable[UnitRow]], *
                 raise
             skip = frozenset(exc.duplicates)  # pass 1 again, leaving out every row of a repeated id
     if any(category.quotas for category in spec.categories):
-        standings = apply_quotas(_quota_rows(policy, read(), state, standings), standings, spec)
+        standings = apply_quotas(_quota_rows(policy, read(), state, standings, spec), standings, spec)
     reasons = provisional_reasons(state.failed, standings.categories)
     if reasons:
         standings = standings.with_provisional(reasons)
@@ -268,8 +278,7 @@ def assess_rows(policy: CohortAssessor, read: Callable[[], Iterable[UnitRow]], *
         if kind == _DUPLICATE:
             unit_id = unit_id_of(row.unit)
             numbers = state.duplicates.get(unit_id, [])
-            message = (f"unit id {unit_id} is given twice in one cohort (rows {', '.join(map(str, numbers))}); "
-                       "each unit is ranked once")
+            message = repeated_id_message(unit_id, numbers)
             yield row, BatchItem(row.index, unit_id, None, EvaluationError(unit_id, message), row.location)
             continue
         unit_id = unit_id_of(row.unit)
@@ -283,13 +292,6 @@ def assess_rows(policy: CohortAssessor, read: Callable[[], Iterable[UnitRow]], *
 def _item_plain(policy: CohortAssessor, row: UnitRow, trace: bool) -> BatchItem:
     """A row of a policy without a cohort block: assessed alone, as ``evaluate_many`` does."""
     assert row.unit is not None
-    try:
-        result = policy.evaluate(row.unit, trace=trace)
-    except (FactError, EvaluationError) as exc:
-        return BatchItem(row.index, exc.unit, None, exc, row.location)
-    except Exception as exc:
-        unit_id = unit_id_of(row.unit)
-        error = exc if isinstance(exc, KaoheError) else EvaluationError(
-            unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
-        return BatchItem(row.index, unit_id, None, error, row.location)
-    return BatchItem(row.index, result.unit_id, cast("Result", result), None)
+    unit = row.unit
+    item = guarded_item(row.index, unit, lambda: cast("Result", policy.evaluate(unit, trace=trace)))
+    return item if item.error is None else attrs.evolve(item, location=row.location)

@@ -147,7 +147,7 @@ def test_a_unit_id_given_twice_refuses_both_rows_and_ranks_the_rest() -> None:
     items = list(evaluate_cohort_stream(FakePolicy(), source))
     assert source.passes == 4  # pass 1, pass 1 again without the repeated id, quotas, final
     assert [item.ok for item in items] == [False, True, False, True]
-    assert "unit id a is given twice in one cohort (rows 1, 3)" in str(items[0].error)
+    assert "unit id a is given twice in one cohort (rows 1 and 3)" in str(items[0].error)
     assert str(items[0].error) == str(items[2].error)
     assert items[1].result.standing.rank == 1 and items[1].result.standing.ranked_count == 2  # type: ignore[union-attr]
     assert "rows 1, 3" in items[1].result.standing.provisional  # type: ignore[union-attr,operator]

@@ -67,7 +67,7 @@ def test_bag_refuses_both_rows_of_a_repeated_id(policy: Any, thread_client: Any)
     results, errors = kdask.evaluate_bag_cohort(policy, db.from_sequence(batch, npartitions=3))
     got, bad = dask.compute(results, errors)
     assert sorted(e["unit"] for e in bad) == ["u1", "u1", "u7"]
-    assert all("given twice in one cohort (rows 2, 11)" in e["error"] for e in bad if e["unit"] == "u1")
+    assert all("given twice in one cohort (rows 2 and 11)" in e["error"] for e in bad if e["unit"] == "u1")
     assert "u1" not in {d["unit"]["id"] for d in got} and len(got) == 9
 
 
