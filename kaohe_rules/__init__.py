@@ -23,6 +23,7 @@ from .errors import (
     FactError,
     FactProblem,
     KaoheError,
+    LedgerRequired,
     PolicyError,
     UnitInputError,
 )
@@ -30,6 +31,7 @@ from .errors import (
 __all__ = [
     "BatchItem",
     "CohortRequired",
+    "LedgerRequired",
     "Diagnostic",
     "EvaluationError",
     "FactError",

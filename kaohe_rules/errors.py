@@ -188,6 +188,28 @@ class CohortRequired(KaoheError):
         return (self.policy, self.cohort, self.cite)
 
 
+class LedgerRequired(KaoheError):
+    """A unit whose list comes from a shared ledger was assessed without the ledger (issue #16).
+
+    The events charged to a unit are decided over the whole batch's ledger: assess with
+    ``policy.evaluate_many(units, ledgers=...)`` (or ``evaluate_cohort``), or let the unit
+    supply its own list (backwards compatible).  Never the empty list silently.
+    """
+
+    _init_fields = ("unit", "fact", "ledger")
+
+    def __init__(self, unit: str, fact: str, ledger: str) -> None:
+        self.unit = unit
+        self.fact = fact
+        self.ledger = ledger
+        super().__init__(f"unit {unit}: {fact} comes from the ledger {ledger}, which was not supplied: assess the "
+                         f"batch with policy.evaluate_many(units, ledgers={{{ledger!r}: [...]}}), or supply the "
+                         f"unit's own {fact} list")
+
+    def _init_args(self) -> tuple[object, ...]:
+        return (self.unit, self.fact, self.ledger)
+
+
 class UnitInputError(KaoheError):
     """A whole unit file could not be read (unknown format, unreadable, invalid JSON).
 

@@ -117,6 +117,8 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "EvaluationError": lambda _: evaluation_error(),
     "CohortError": cohort_error,
     "CohortRequired": cohort_required,
+    # constructed directly until the ledger runtime raises it (issue #16: replace with a real policy.evaluate call)
+    "LedgerRequired": lambda _: kaohe_rules.LedgerRequired("u1", "事故", "事故台账"),
     "UnitInputError": unit_input_error,
     "CaseFileError": case_file_error,
     "MutantFileError": mutant_file_error,
