@@ -16,6 +16,7 @@ from ..cache import active as cache_active
 from ..cache import compile_source
 from ..codegen.compiler import CompiledSource
 from .helpers import HELPERS, SAFE_BUILTINS
+from .ledger import LedgerSpec
 
 RawResult = tuple[Any, ...]
 EvalFunction = Callable[[dict[str, object], Any], RawResult]
@@ -48,6 +49,8 @@ class CompiledModule:
         # the aggregates the plain evaluators compute as loops: the fused fast functions do the same
         self.hoistable = compiled.hoistable
         self.constants = compiled.constants
+        # the ledger declarations with their compiled attribution rules (issue #16); () without ledgers
+        self.ledgers: tuple[LedgerSpec, ...] = ()
 
 
 class _TracedFunctions(Mapping[str, EvalFunction]):

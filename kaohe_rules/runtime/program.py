@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..language.model import CategoryPlan, CheckedPolicy
 from ..language.types import Type
 from ..numeric import ENGINE_CONTEXT
+from .ledger import LedgerSpec
 
 if TYPE_CHECKING:
     from .evaluator import CompiledModule
@@ -54,6 +55,18 @@ class Program:
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(self.checked.categories)
+
+    @property
+    def ledgers(self) -> tuple[LedgerSpec, ...]:
+        """The policy's ledgers with their compiled attribution rules (issue #16); () without ledgers."""
+        return self.module.ledgers
+
+    def ledger_of_fact(self, fact: str) -> LedgerSpec | None:
+        """The ledger a unit fact is declared ``from``, if any."""
+        for spec in self.module.ledgers:
+            if spec.fact == fact:
+                return spec
+        return None
 
     def facts_for(self, category: str) -> tuple[str, ...]:
         return self.plans[category].facts
