@@ -153,7 +153,7 @@ def ledgers_installed(*specs: LedgerSpec) -> Iterator[None]:
 
 #: The lead: True once the language part (branch lang-ledger) is merged — every test of this module's users
 #: then runs on the ledger compiled from LEDGER_TEXT (tests that pass hand-built ``specs`` keep them).
-USE_LEDGER_SYNTAX = False
+USE_LEDGER_SYNTAX = True
 OWN_FACT_LINE = 'fact 事故: list of 事故 = [] "计入本单位的事故"'
 LEDGER_FACT_LINE = 'fact 事故: list of 事故 from 事故台账 "计入本单位的事故"'
 
