@@ -46,6 +46,13 @@ def _summary(result: Any) -> dict[str, Any]:
     }
 
 
+def _assessed(policy: Any, doc: dict[str, Any]) -> list[Any]:
+    """The results of the batch (every row must be assessed: an error row fails the test, naming it)."""
+    items = list(policy.evaluate_many(doc["units"], ledgers=doc["ledgers"]))
+    assert all(item.ok for item in items), [(item.unit_id, str(item.error)) for item in items if not item.ok]
+    return [item.result for item in items]
+
+
 def _fine(total: str, signatory: str, staff: str) -> dict[str, Any]:
     return {"kind": "fine", "total": total,
             "items": {"罚款": total, "签订人": signatory, "有关人员": staff, "例会检查": None}}
@@ -78,8 +85,7 @@ CHANGED: dict[str, dict[str, Any]] = {
 def ledger_results() -> dict[str, dict[str, Any]]:
     policy = kaohe_rules.load(NEW_POLICY)
     doc = json.loads(NEW_UNITS.read_text(encoding="utf-8"))
-    results = policy.evaluate_many(doc["units"], ledgers=doc["ledgers"])
-    return {r.unit_id: _summary(r) for r in results}
+    return {r.unit_id: _summary(r) for r in _assessed(policy, doc)}
 
 
 def test_the_recorded_expectation_is_still_what_the_per_unit_form_gives() -> None:
@@ -113,7 +119,7 @@ def test_each_unit_is_charged_the_accidents_its_old_list_held_plus_the_omitted_o
              "agriculture": ["KLMY-2013-06"], "housing": ["KLMY-2013-08"],
              "traffic-police": ["KLMY-2013-02", "KLMY-2013-03", "KLMY-2013-11", "KLMY-2013-14", "KLMY-2013-15"]}
     charged = {r.unit_id: sorted(str(c.event.key) for c in r.charged)
-               for r in policy.evaluate_many(doc["units"], ledgers=doc["ledgers"])}
+               for r in _assessed(policy, doc)}
     assert charged == {uid: sorted(keys + added.get(uid, [])) for uid, keys in old.items()}
 
 

@@ -1,0 +1,76 @@
+"""The two ledger schemes of issue #16 bundled in policies/: clean, their cases passing, the samples as derived.
+
+``urumqi-2005.kh`` (乌政办[2005]136号 安全事故指标考核界定办法, 第一条 to 第四条第二款(一) as read) is a
+policy of attribution rules only; ``karamay-2013-ledger.kh`` is the Karamay 2013 policy with its accidents
+from one ledger (its comparison with the per-unit form is tests/runtime/test_karamay_ledger.py). Both are
+kept at the bar of the other bundled schemes: no warning, every hand-derived case passing; the Ürümqi
+sample (invented units) is checked event by event against docs/schemes/urumqi-2005.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kaohe_rules
+from kaohe_rules.testing.casefile import run_casefile
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+@pytest.mark.parametrize("slug", ["urumqi-2005", "karamay-2013-ledger"])
+def test_the_ledger_scheme_checks_clean(slug: str) -> None:
+    assert kaohe_rules.load(POLICIES / f"{slug}.kh").warnings == ()
+
+
+def test_the_urumqi_cases_derived_by_hand_pass() -> None:
+    report = run_casefile(POLICIES / "urumqi-2005.tests.toml")
+    assert report.ok and report.policy is not None, report.render()
+
+
+def _sample() -> tuple[Any, dict[str, Any]]:
+    doc = json.loads((POLICIES / "urumqi-2005" / "units.json").read_text(encoding="utf-8"))
+    return kaohe_rules.load(POLICIES / "urumqi-2005.kh"), doc
+
+
+def test_the_urumqi_sample_is_attributed_as_derived_by_hand() -> None:
+    """docs/schemes/urumqi-2005.md, "The sample": each of the 14 invented accidents, article by article."""
+    policy, doc = _sample()
+    items = list(policy.evaluate_many(doc["units"], ledgers=doc["ledgers"]))
+    assert all(item.ok for item in items), [(item.unit_id, str(item.error)) for item in items if not item.ok]
+    results = {item.result.unit_id: item.result for item in items}
+    charged = {uid: [str(c.event.key) for c in r.charged] for uid, r in results.items()}
+    assert charged == {
+        "tianshan": ["U-01", "U-14"],  # 第三条第一款 (U-14: no deaths, still an accident)
+        "shayibake": ["U-06"],  # 第四条第一款 (U-04 in 沙依巴克区 is a military vehicle: excluded)
+        "xinshi": ["U-03"],  # 第三条第二款: 高新区 → 新市区 (A1)
+        "toutunhe": ["U-02"],  # 第三条第二款: 经开区 → 头屯河区 (A1); U-08 (中央, 生产经营) handed over
+        "jingkai": ["U-11"],  # 第四条第一款 + A2: a non-production fire in the 开发区 is its own
+        "gaoxin": [],  # its road accident U-03 went to 新市区
+        "county": [],  # U-12 (其他) has no rule in the text read
+    }
+    reported = {uid: {k: str(v.value) for k, v in r.reported.items()} for uid, r in results.items()}
+    assert reported["tianshan"] == {"计入事故起数": "2", "计入死亡人数": "1", "计入道路交通死亡人数": "1",
+                                    "计入火灾死亡人数": "0", "超过死亡人数控制指标": "False"}
+    assert reported["toutunhe"]["计入死亡人数"] == "2" and reported["toutunhe"]["超过死亡人数控制指标"] == "True"
+    assert reported["jingkai"]["计入死亡人数"] == "0" and reported["jingkai"]["超过死亡人数控制指标"] == "False"
+    assert reported["shayibake"]["计入火灾死亡人数"] == "1" and reported["shayibake"]["超过死亡人数控制指标"] == "False"
+    assert {(r.score, r.rating) for r in results.values()} == {(0, "已界定")}
+
+
+def test_the_urumqi_sample_loses_no_accident() -> None:
+    """Every accident is charged, excluded (with the reason), handed over (with the authority) or unattributed."""
+    policy, doc = _sample()
+    attribution = policy.attribute(doc["units"], doc["ledgers"])
+    removed = {e.event.key: (e.kind, e.rule.name) for e in attribution.removed}
+    assert removed == {"U-04": ("excluded", "军警车辆"), "U-05": ("excluded", "军警车辆"),
+                       "U-07": ("excluded", "纵火"),
+                       "U-08": ("handed_over", "直属单位生产经营火灾"),
+                       "U-09": ("handed_over", "直属单位生产经营火灾")}  # A3: arson, but a 兵团 production fire
+    unattributed = {e.event.key: e for e in attribution.unattributed}
+    assert sorted(unattributed) == ["U-10", "U-12", "U-13"]
+    assert unattributed["U-10"].rules == () and unattributed["U-12"].rules == ()  # no rule applies (unread articles)
+    assert [r.name for r in unattributed["U-13"].rules] == ["道路属地"]  # 达坂城区 is not in the batch
