@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import cache as disk_cache
 from .batch import serial
@@ -28,7 +28,16 @@ from .batch.items import unit_id_of as unit_id_of
 from .batch.spec import PolicySpec
 from .codegen.compiler import compile_policy
 from .codegen.emitter import Site
-from .errors import CohortRequired, Diagnostic, EvaluationError, FactError, FactProblem, KaoheError, PolicyError
+from .errors import (
+    CohortRequired,
+    Diagnostic,
+    EvaluationError,
+    FactError,
+    FactProblem,
+    KaoheError,
+    LedgerRequired,
+    PolicyError,
+)
 from .language.checker import check
 from .language.linker import link
 from .language.model import CategoryPlan, CheckedPolicy
@@ -39,10 +48,14 @@ from .runtime.cohort import NO_STANDING, cohort_spec
 from .runtime.evaluator import CompiledModule
 from .runtime.facts import FactCoercer
 from .runtime.fastfacts import LazyFastCoercers, SlowPath
+from .runtime.ledger import Attribution, LedgerSpec
 from .runtime.program import Program
 from .runtime.result import Result
 from .runtime.standing import CohortSpec, Standing
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
+
+if TYPE_CHECKING:
+    from .ledger.engine import LedgerInput
 
 _getcontext = decimal.getcontext
 _setcontext = decimal.setcontext
@@ -194,6 +207,9 @@ class Policy:
         self._cohort_spec: CohortSpec | None = cohort_spec(checked)
         if self._cohort_spec is not None:  # issue #11 C: a unit alone is refused or provisional
             self.evaluate = self._evaluate_alone  # type: ignore[method-assign]
+        if self.module.ledgers:  # issue #16: a unit alone must supply its own list of a ledger-fed fact
+            self._evaluate_unbound = self.evaluate
+            self.evaluate = self._evaluate_without_ledger  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ metadata
     # the policy's identity is its program's: one definition, in runtime/program.py
@@ -364,14 +380,21 @@ class Policy:
         self.program.run_traced(category, facts, events, standing)
 
     def evaluate_many(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
-                      workers: int | None = None) -> Iterator[BatchItem]:
+                      workers: int | None = None, ledgers: LedgerInput | None = None) -> Iterator[BatchItem]:
         """Assess many units in order; every bad row becomes a BatchItem with its error, none is lost.
 
         ``workers=N`` (N > 1) assesses in N processes (:mod:`kaohe_rules.batch.pool`): the
         same items in the same order, streamed; ``None`` or 1 assesses in this process.
         A policy with a cohort block ranks its units across the batch: the units are assessed
         together (:meth:`evaluate_cohort`), not one by one.
+
+        ``ledgers`` (issue #16): the batch's shared events, ``{ledger name: [event, …]}``; the
+        events are attributed (:meth:`attribute`) and every unit is assessed with the events
+        charged to it.  The units are held (attribution reads them all first) and assessed in
+        this process (``workers`` is then not used).
         """
+        if ledgers is not None:  # issue #16
+            return self._evaluate_with_ledgers(units, ledgers, trace=trace)
         if self._cohort_spec is not None:  # issue #11 C
             return iter(self.evaluate_cohort(units, trace=trace, workers=workers))
         return serial.evaluate_many(self, units, trace=trace, workers=workers)
@@ -442,7 +465,7 @@ class Policy:
         return self._evaluate_generic(unit, trace=trace, standing=standing)
 
     def evaluate_cohort(self, units: Iterable[Mapping[str, object]], *, trace: bool = False,
-                        workers: int | None = None) -> list[BatchItem]:
+                        workers: int | None = None, ledgers: LedgerInput | None = None) -> list[BatchItem]:
         """Assess a batch together: ranks, cohort values and quotas (issue #11 C); one item per row, in order.
 
         Steps: (1) every unit alone → its :class:`RankRow`; (2) the cohort engine ranks the rows of
@@ -456,6 +479,148 @@ class Policy:
         from .cohort.stream import evaluate_cohort_stream  # the cohort driver (batch layer), loaded only here
 
         if self._cohort_spec is None:
-            return list(self.evaluate_many(units, trace=trace, workers=workers))
+            return list(self.evaluate_many(units, trace=trace, workers=workers, ledgers=ledgers))
         rows = list(units)  # held: each pass reads them again (a file streams through cohort.stream instead)
-        return list(evaluate_cohort_stream(self, lambda: rows, trace=trace))
+        return list(evaluate_cohort_stream(self, lambda: rows, trace=trace, ledgers=ledgers))
+
+    # ------------------------------------------------------------ ledgers (issue #16)
+    @property
+    def ledgers(self) -> tuple[LedgerSpec, ...]:
+        """The policy's ledger declarations with their compiled attribution rules; () without ledgers."""
+        return self.program.ledgers
+
+    def attribute(self, units: Iterable[Mapping[str, object]], ledgers: LedgerInput) -> Attribution:
+        """Which events of ``ledgers`` are charged to which of ``units`` (and which are excluded, handed
+        over, unattributed or bad): :func:`kaohe_rules.ledger.attribute` with this policy's fact rules."""
+        from .ledger.engine import attribute
+
+        return attribute(self.program, units, ledgers, coercer=self.coercer)
+
+    def _evaluate_with_ledgers(self, units: Iterable[Mapping[str, object]], ledgers: LedgerInput, *,
+                               trace: bool) -> Iterator[BatchItem]:
+        """``evaluate_many(units, ledgers=…)``: attributed once, then each row assessed with its events."""
+        from .cohort.stream import evaluate_cohort_stream
+        from .ledger.assess import LedgerBound
+
+        rows = list(units)  # held: attribution reads every unit before any is assessed
+        bound = LedgerBound(self, self.attribute(rows, ledgers))
+        if self._cohort_spec is not None:
+            return iter(list(evaluate_cohort_stream(bound, lambda: rows, trace=trace)))
+        return (bound.assess_row(index, unit, trace=trace) for index, unit in enumerate(rows))
+
+    def _ledger_facts(self) -> dict[str, tuple[LedgerSpec, ...]]:
+        """Per category, the ledgers feeding one of its facts (computed once)."""
+        try:
+            return self._ledger_facts_cache  # type: ignore[has-type,no-any-return]
+        except AttributeError:
+            out: dict[str, tuple[LedgerSpec, ...]] = {}
+            for spec in self.program.ledgers:
+                for category, plan in self._plans.items():
+                    if spec.fact is not None and spec.fact in plan.facts:
+                        out[category] = (*out.get(category, ()), spec)
+            self._ledger_facts_cache = out
+            return out
+
+    def _evaluate_without_ledger(self, unit: Mapping[str, object], *, trace: bool = False, provisional: bool = False,
+                                 **kwargs: object) -> Result:
+        """``evaluate`` for a policy with ledgers: a unit alone must supply its own list of each ledger-fed fact.
+
+        Without it the list would be empty — silently wrong — so :class:`LedgerRequired` names the fact
+        and the ledger; a unit that supplies its list is assessed as before (``result.from_ledger`` False).
+        """
+        if "ledgers" in kwargs:
+            raise TypeError("a ledger needs its batch: use policy.evaluate_many([unit], ledgers=...) "
+                            "rather than policy.evaluate(unit, ledgers=...)")
+        if kwargs:
+            raise TypeError(f"evaluate() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        envelope: tuple[str, str | None, str, Mapping[str, object]] | None = canonical_envelope(unit, self._plans)
+        if envelope is None:
+            try:
+                envelope = self.coercer.envelope(unit)
+            except Exception:  # noqa: S110 - the assessment below reports the envelope's problems
+                envelope = None
+        if envelope is not None:
+            unit_id, _name, category, raw = envelope
+            for spec in self._ledger_facts().get(category, ()):
+                assert spec.fact is not None
+                if not _supplies(raw, spec.fact):
+                    raise LedgerRequired(unit_id, spec.fact, spec.name)
+        if self._cohort_spec is not None:
+            return self._evaluate_unbound(unit, trace=trace, provisional=provisional)
+        return self._evaluate_unbound(unit, trace=trace)
+
+    def evaluate_with_ledger(self, unit: Mapping[str, object], attribution: Attribution, *, trace: bool = False,
+                             provisional: bool = False, standing: Standing | None = None) -> Result:
+        """Assess one unit of a batch whose ledgers ``attribution`` decided (issue #16).
+
+        The unit's own facts are read and checked as always (the fast path when they are in
+        canonical form), with each ledger-fed fact left out; then that fact is the list of the
+        events charged to the unit — the validated event records themselves, shared by every
+        unit charged, in ledger order (not validated again).  Refused, as a FactError of this
+        unit: a unit the attribution found an error (its join facts, a bad event charged to it,
+        its id given twice), and a unit that supplies a ledger-fed fact itself (two readings:
+        its own list, or the ledger's events).  A cohort policy's unit needs ``standing`` or
+        ``provisional=True``.
+        """
+        try:
+            unit_id, name, category, raw = canonical_envelope(unit, self._plans) or self.coercer.envelope(unit)
+        except KaoheError:
+            raise
+        except Exception as exc:  # a hostile unit
+            raise _unexpected(unit, exc) from None
+        problems = attribution.unit_problems.get(unit_id)
+        if problems:
+            raise FactError(unit_id, problems)
+        specs = [spec for spec in self._ledger_facts().get(category, ()) if spec.name in attribution.supplied]
+        if self._cohort_spec is not None and standing is None:
+            if not provisional:
+                decl = self.checked.cohort.decl  # type: ignore[union-attr]
+                raise CohortRequired(self.name, decl.name, decl.cite)
+            standing = NO_STANDING
+        for spec in self._ledger_facts().get(category, ()):
+            if spec not in specs and not _supplies(raw, spec.fact or ""):  # a ledger this batch does not supply
+                raise LedgerRequired(unit_id, spec.fact or "", spec.name)
+        if not specs:  # no ledger of this batch feeds this unit: assessed as without ledgers
+            if standing is not None:
+                return self.evaluate_in_cohort(unit, standing, trace=trace)
+            return self.evaluate(unit, trace=trace)
+        twice = [spec for spec in specs if _supplies(raw, spec.fact or "")]
+        if twice:
+            raise FactError(unit_id, [FactProblem(
+                unit_id, spec.fact or spec.name,
+                f"{spec.fact}: 本单位自报清单，或台账 {spec.name} 计入本单位的事件 — 只能有一个来源 / "
+                f"the unit's own list, or the events the ledger {spec.name} charges to it: only one source",
+                f"either leave {spec.fact} out of the unit (the ledger decides) or assess without the ledger")
+                for spec in twice])
+        given = dict(raw)
+        for spec in specs:
+            given[spec.fact or ""] = []  # read as the empty list: the ledger's events are put in after
+        try:
+            facts = self._read_facts(unit_id, category, given, fast=True)
+            for spec in specs:
+                facts[spec.fact or ""] = attribution.items_of(unit_id, spec.fact or "")
+            result = self._evaluate_facts(unit_id, name, category, facts, trace, standing)
+        except KaoheError:
+            raise
+        except Exception as exc:  # the caller's objects, or an engine bug: reported as the general path does
+            raise _unexpected(unit, exc) from None
+        result.set_charged(attribution.charged_to(unit_id))
+        return result
+
+
+def _supplies(raw: Mapping[str, object], fact: str) -> bool:
+    """Whether a unit gives ``fact`` itself (an empty cell or ``None`` gives nothing)."""
+    value = raw.get(fact)
+    return value is not None and not (isinstance(value, str) and value == "")
+
+
+def _unexpected(unit: object, exc: Exception) -> KaoheError:
+    """The error of a unit whose reading failed unexpectedly: its foreign objects (a FactError), else ours."""
+    unit_id = unit_id_of(unit)
+    foreign = _foreign_parts(unit)
+    if foreign:
+        return FactError(unit_id, [FactProblem(
+            unit_id, where, f"a {kind}, which kaohe does not read (it failed while the unit was read)",
+            "plain data: mappings, lists, text, numbers, booleans, dates") for where, kind in foreign])
+    return EvaluationError(unit_id, f"internal error while reading the unit ({type(exc).__name__}); "
+                           "the unit was not assessed")

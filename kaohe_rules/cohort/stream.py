@@ -44,6 +44,7 @@ from ..unitio import UnitRow, read_units
 from .engine import CohortError, Standings, apply_quotas, rank_rows
 
 if TYPE_CHECKING:
+    from ..ledger.engine import LedgerInput
     from ..runtime.result import Result
 
 __all__ = ["CohortAssessor", "CohortResult", "assess_rows", "evaluate_cohort_file", "evaluate_cohort_stream",
@@ -84,22 +85,28 @@ class CohortAssessor(Protocol):
 
 
 def evaluate_cohort_file(policy: CohortAssessor, path: str | os.PathLike[str], *, format: str | None = None,
-                         encoding: str | None = None, trace: bool = False) -> Iterator[BatchItem]:
-    """Every row of a unit file (JSON, JSON Lines, CSV, XLSX) assessed in its cohort, in file order."""
+                         encoding: str | None = None, trace: bool = False,
+                         ledgers: LedgerInput | None = None) -> Iterator[BatchItem]:
+    """Every row of a unit file (JSON, JSON Lines, CSV, XLSX) assessed in its cohort, in file order.
+
+    ``ledgers`` (issue #16): raw events per ledger name, held in memory; one more pass over the
+    file reads each unit's join facts before the units are assessed with their charged events.
+    """
     read_units(path, format=format, encoding=encoding)  # a missing file or unknown format fails here, at once
-    for row, item in assess_rows(policy, lambda: read_units(path, format=format, encoding=encoding), trace=trace):
+    for row, item in assess_rows(policy, lambda: read_units(path, format=format, encoding=encoding), trace=trace,
+                                 ledgers=ledgers):
         yield item if item is not None else BatchItem(row.index, None, None, UnitInputError(row.error or ""),
                                                       row.location)
 
 
 def evaluate_cohort_stream(policy: CohortAssessor, units: Callable[[], Iterable[Mapping[str, object]]], *,
-                           trace: bool = False) -> Iterator[BatchItem]:
+                           trace: bool = False, ledgers: LedgerInput | None = None) -> Iterator[BatchItem]:
     """Units from ``units()`` — called once per pass, each call a fresh iterable of the same units."""
     def rows() -> Iterator[UnitRow]:
         for index, unit in enumerate(units()):
             yield UnitRow(index, f"row {index + 1}", unit, None)
 
-    for _, item in assess_rows(policy, rows, trace=trace):
+    for _, item in assess_rows(policy, rows, trace=trace, ledgers=ledgers):
         assert item is not None  # every row is readable: it is a unit already
         yield item
 
@@ -241,14 +248,25 @@ def _item(policy: CohortAssessor, index: int, unit: Mapping[str, object], standi
 
 
 def assess_rows(policy: CohortAssessor, read: Callable[[], Iterable[UnitRow]], *,
-                trace: bool = False) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+                trace: bool = False, ledgers: LedgerInput | None = None) -> Iterator[tuple[UnitRow, BatchItem | None]]:
     """Each row of ``read()`` with its final item (None for an unreadable row), in input order.
 
     ``read`` is called once per pass (two passes, three with quotas) and must give the same
     rows each time.  The shape is the command line's (``(row, item)``), so ``kaohe eval``
     can stream a cohort policy's file as it streams any other.  A policy without a cohort
     block is assessed in one pass, unit by unit.
+
+    ``ledgers`` (issue #16): raw events per ledger name.  A first pass over ``read()``
+    attributes them (each unit's envelope and join facts only); every later pass assesses
+    the units with their charged events (``policy`` must then be a ``kaohe_rules.Policy``:
+    :class:`~kaohe_rules.ledger.assess.LedgerPolicy`).
     """
+    if ledgers is not None:
+        from ..ledger.assess import LedgerBound, LedgerPolicy
+
+        owner = cast(LedgerPolicy, policy)
+        attribution = owner.attribute((row.unit for row in read() if row.unit is not None), ledgers)
+        policy = LedgerBound(owner, attribution)
     spec = policy.cohort
     if spec is None:
         for row in read():

@@ -144,29 +144,35 @@ class FactCoercer:
                     key_text = _key_text(key)
                     problems.append(FactProblem(unit_id, key_text, "unknown fact", None, _suggest(key_text, allowed)))
         for name in self._order[category]:
-            ftype = policy.fact_types[name]
-            value = raw.get(name, _ABSENT) if name in raw else _ABSENT
-            if name in self._per_period:  # issue #11 P: one value per period
-                out[name] = self._per_period_value(value, name, ftype, unit_id, problems)
-                continue
-            if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
-                default = policy.fact_defaults.get(name)
-                if has_default(default):
-                    out[name] = list(default) if isinstance(default, tuple) else default
-                    continue
-                if ftype.optional:
-                    out[name] = None
-                    continue
-                problems.append(FactProblem(unit_id, name, "missing" if value is _ABSENT else "is empty (none)",
-                                            describe(policy, ftype), _label_hint(policy, name)))
-                continue
-            try:
-                out[name] = self._value(value, ftype, name, unit_id, problems, policy.fact_bounds.get(name))
-            except Bad as bad:
-                problems.append(FactProblem(unit_id, name, bad.message, bad.expected or describe(policy, ftype), bad.hint))
+            self._read_fact(name, raw, unit_id, problems, out)
         if problems:
             raise FactError(unit_id, problems)
         return out
+
+    def _read_fact(self, name: str, raw: Mapping[str, object], unit_id: str, problems: list[FactProblem],
+                   out: dict[str, object]) -> None:
+        """One fact of ``raw`` into ``out`` (its default when absent), or its problems into ``problems``."""
+        policy = self.policy
+        ftype = policy.fact_types[name]
+        value = raw.get(name, _ABSENT) if name in raw else _ABSENT
+        if name in self._per_period:  # issue #11 P: one value per period
+            out[name] = self._per_period_value(value, name, ftype, unit_id, problems)
+            return
+        if value is _ABSENT or value is None or (isinstance(value, str) and value == "" and ftype.kind != "text"):
+            default = policy.fact_defaults.get(name)
+            if has_default(default):
+                out[name] = list(default) if isinstance(default, tuple) else default
+                return
+            if ftype.optional:
+                out[name] = None
+                return
+            problems.append(FactProblem(unit_id, name, "missing" if value is _ABSENT else "is empty (none)",
+                                        describe(policy, ftype), _label_hint(policy, name)))
+            return
+        try:
+            out[name] = self._value(value, ftype, name, unit_id, problems, policy.fact_bounds.get(name))
+        except Bad as bad:
+            problems.append(FactProblem(unit_id, name, bad.message, bad.expected or describe(policy, ftype), bad.hint))
 
     def _fold_period_columns(self, unit_id: str, raw: Mapping[str, object],
                              problems: list[FactProblem]) -> Mapping[str, object]:
@@ -300,11 +306,22 @@ class FactCoercer:
         return items
 
     def _record(self, item: object, rname: str, path: str, unit_id: str, problems: list[FactProblem]) -> dict[str, object] | None:
+        out, complete = self._record_fields(item, rname, path, unit_id, problems)
+        if not complete:
+            return None
+        derive = self.derive.get(rname)
+        if derive is not None:
+            derive(out)
+        return out
+
+    def _record_fields(self, item: object, rname: str, path: str, unit_id: str,
+                       problems: list[FactProblem]) -> tuple[dict[str, object], bool]:
+        """The fields of a record that read well, and whether all did (every problem into ``problems``)."""
         policy = self.policy
         decl = policy.records[rname]
         if not isinstance(item, Mapping):
             problems.append(FactProblem(unit_id, path, f"{type(item).__name__} is not a record", f"a {rname} record"))
-            return None
+            return {}, False
         field_names = [f.name for f in decl.fields]
         before = len(problems)
         for key in item:
@@ -336,12 +353,50 @@ class FactCoercer:
                 out[field.name] = result
             except Bad as bad:
                 problems.append(FactProblem(unit_id, fpath, bad.message, bad.expected or describe(policy, ftype), bad.hint))
-        if len(problems) != before:
-            return None
+        return out, len(problems) == before
+
+    # ------------------------------------------------------------ ledgers (issue #16)
+    def read_facts(self, unit_id: str, category: str, raw: Mapping[str, object],
+                   names: Sequence[str]) -> dict[str, object]:
+        """Only the facts ``names`` of a unit (those of its category), read and checked as :meth:`coerce` does.
+
+        The attribution engine reads each unit's join facts (辖区, 主管行业) before any unit is
+        assessed; the same rules as the unit's own assessment, so the two never disagree.
+        """
+        allowed = self.categories[category]
+        problems: list[FactProblem] = []
+        out: dict[str, object] = {}
+        for name in names:
+            if name in allowed:
+                self._read_fact(name, raw, unit_id, problems, out)
+        if problems:
+            raise FactError(unit_id, problems)
+        return out
+
+    def read_record(self, item: object, rname: str) -> tuple[dict[str, object] | None, dict[str, object],
+                                                              tuple[FactProblem, ...]]:
+        """One record (an event of a ledger) checked as a list item is: ``(record, valid fields, problems)``.
+
+        ``record`` is the complete record with its derived fields (None when any field is bad);
+        ``valid fields`` are the fields that read well even when others did not (the attribution
+        engine still attributes an event whose rules read only good fields).  Each problem's
+        ``fact`` is the field's name (``""`` for the event as a whole); its ``unit`` is empty.
+        """
+        problems: list[FactProblem] = []
+        fields, complete = self._record_fields(item, rname, "", "", problems)
+        problems = [_renamed(p, p.fact[1:] if p.fact.startswith(".") else p.fact) for p in problems]
+        if not complete:
+            return None, fields, tuple(problems)
+        record = dict(fields)
         derive = self.derive.get(rname)
         if derive is not None:
-            derive(out)
-        return out
+            derive(record)
+        return record, fields, ()
+
+
+def _renamed(problem: FactProblem, fact: str) -> FactProblem:
+    """``problem`` naming ``fact`` instead."""
+    return FactProblem(problem.unit, fact, problem.message, problem.expected, problem.hint)
 
 
 class _Absent:

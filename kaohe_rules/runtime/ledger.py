@@ -27,6 +27,8 @@ from typing import Literal
 
 import attrs
 
+from ..errors import FactProblem
+
 Event = Mapping[str, object]  # a validated event: the record's fields and record lets, as a list item holds them
 
 UNIT_ID = ":id"  # JoinTerm.unit_fact for ``unit.id``
@@ -174,6 +176,11 @@ class Attribution:
     unattributed: tuple[UnattributedEvent, ...]
     problems: tuple[LedgerProblem, ...]
     unit_errors: Mapping[str, tuple[str, ...]]  # unit id -> why the ledger makes it impossible to assess
+    #: unit id -> the same, as the problems of the unit's error row (a FactError's): each names the unit,
+    #: and in ``fact`` the ledger row and field (``事故台账[3].死亡人数``) or the unit's own join fact
+    unit_problems: Mapping[str, tuple[FactProblem, ...]] = attrs.field(factory=dict)
+    #: the ledgers supplied (by name), so a unit assessed with this attribution knows which facts it feeds
+    supplied: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {"charged": {u: [c.to_dict() for c in cs] for u, cs in self.charged.items()},
@@ -181,3 +188,11 @@ class Attribution:
                 "unattributed": [u.to_dict() for u in self.unattributed],
                 "problems": [p.to_dict() for p in self.problems],
                 "unit_errors": {u: list(e) for u, e in self.unit_errors.items()}}
+
+    def charged_to(self, unit_id: str) -> tuple[ChargedEvent, ...]:
+        """The events charged to ``unit_id`` (``()`` for a unit charged nothing)."""
+        return tuple(self.charged.get(unit_id, ()))
+
+    def items_of(self, unit_id: str, fact: str) -> list[Event]:
+        """The events charged to ``unit_id`` as the items of its list ``fact``, in ledger order (a new list)."""
+        return list(self.items.get(unit_id, {}).get(fact, ()))

@@ -30,6 +30,7 @@ from ..language.abi import (
 from ..language.model import CategoryPlan, CheckedPolicy
 from ..numeric import ENGINE_CONTEXT
 from .cohort import NO_STANDING, quota_limit, standing_dict
+from .ledger import ChargedEvent
 from .parts import Consequences as Consequences
 from .parts import Deferral as Deferral
 from .parts import EffectStep as EffectStep
@@ -53,9 +54,11 @@ class Result:
     """The assessment of one unit: score, sections, rating, vetoes, deferrals, money, trace."""
 
     # ``_standing`` is set only for a policy with a cohort block (issue #11 C): other results never pay for it
+    # ``_charged`` is set only for a unit assessed with its batch's ledgers (issue #16)
     __slots__ = ("_program", "_plan", "_raw", "unit_id", "name", "category", "_facts", "_trace_events", "_cache",
-                 "_standing")
+                 "_standing", "_charged")
     _standing: Standing
+    _charged: tuple[ChargedEvent, ...]
 
     def __init__(self, program: Program, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
                  category: str, facts: dict[str, object] | tuple[object, ...],
@@ -354,6 +357,7 @@ class Result:
             **self._issue10_dict(),
             **({"periods": [p.to_dict() for p in self.periods]} if self._checked.periods is not None else {}),
             **self._cohort_dict(),
+            **self._ledger_dict(),
         }
 
     def _issue10_dict(self) -> dict[str, object]:
@@ -493,3 +497,32 @@ class Result:
             return {}
         standing = self.standing
         return {"standing": None if standing is None else standing_dict(standing), "provisional": self.provisional}
+
+    # ------------------------------------------------------------ ledgers (issue #16)
+    def set_charged(self, charged: tuple[ChargedEvent, ...]) -> None:
+        """The events the batch's ledgers charged to this unit (set once, by the assessment with ledgers)."""
+        self._charged = charged
+
+    @property
+    def from_ledger(self) -> bool:
+        """Whether the unit's ledger-fed lists came from its batch's ledgers (False: the unit supplied its
+        own list, or the policy has no ledgers)."""
+        try:
+            self._charged  # noqa: B018 - set only when assessed with ledgers
+        except AttributeError:
+            return False
+        return True
+
+    @property
+    def charged(self) -> tuple[ChargedEvent, ...]:
+        """Per event charged to this unit: the ledger, its row and key, how it is shown, the rules that charged it."""
+        try:
+            return self._charged
+        except AttributeError:
+            return ()
+
+    def _ledger_dict(self) -> dict[str, object]:
+        """``charged`` and ``from_ledger``: only for a policy with ledgers (others keep their shape)."""
+        if not self._program.ledgers:
+            return {}
+        return {"charged": [c.to_dict() for c in self.charged], "from_ledger": self.from_ledger}

@@ -13,7 +13,8 @@ Layers, lowest first (a module may import its own layer and the ones its rule li
 * ``codegen.*`` — language and leaves;
 * ``runtime.*`` — language (not its front half: check, checker, parser, fastparse,
   builder, linker), codegen, leaves;
-* ``batch.*`` and ``cohort.*`` (the cohort engine, at the batch layer), ``reports.*``, ``unitio``,
+* ``batch.*``, ``cohort.*`` (the cohort engine) and ``ledger.*`` (the attribution engine, issue #16), all at
+  the batch layer, ``reports.*``, ``unitio``,
   ``outfile`` — runtime, the language model
   (model, types, abi, ast), leaves; batch may import unitio;
 * ``policy`` and the package root — language, codegen, runtime, batch, leaves; the root
@@ -141,6 +142,8 @@ def layer(module: str) -> str:
         if _under(module, name):
             return name
     if _under(module, "cohort"):  # the cohort engine sits at the batch layer (issue #11)
+        return "batch"
+    if _under(module, "ledger"):  # the attribution engine sits at the batch layer (issue #16)
         return "batch"
     if module in ("unitio", "outfile"):
         return "io"
