@@ -499,9 +499,11 @@ def ledger_summary(policy: Policy, batch: BatchInput | None, lang: str | None) -
         return False
     from .reports.ledgers import summary_lines
 
-    for line in summary_lines(batch.attribution, policy.program.ledgers, lang):
+    unreadable = [(r.ledger, r.row, r.location, r.error or "") for r in batch.ledgers.problems()] \
+        if batch.ledgers is not None else []
+    for line in summary_lines(batch.attribution, policy.program.ledgers, lang, unreadable=unreadable):
         sys.stderr.write(line + "\n")
-    return bool(batch.attribution.problems)
+    return bool(batch.attribution.problems or unreadable)
 
 
 # ----------------------------------------------------------------- explain

@@ -504,7 +504,7 @@ def apply_event_edits(ledgers: Mapping[str, Sequence[Mapping[str, object]]], edi
     Every selector is resolved against the ledgers as given (before any edit), so ``--drop-event
     事故台账[3]`` names the same event whatever the other edits do; an added event goes last.
     """
-    out = {name: [dict(e) for e in events] for name, events in ledgers.items()}
+    out: dict[str, list[Mapping[str, object]]] = {name: [dict(e) for e in events] for name, events in ledgers.items()}
     for edit in edits:
         if edit.ledger not in key_fields:
             import difflib

@@ -26,6 +26,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "problem": "台账问题：{event}{field}：{message}",
         "field": " 字段 {field}",
         "more": "……另有 {n} 条（kaohe report 逐条列出）",
+        "unreadable": "台账问题：{event}（{location}）无法读取：{error}",
         "charge": "计入", "exclude": "排除", "hand_over": "移交",
     },
     "en": {
@@ -36,6 +37,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "problem": "ledger problem: {event}{field}: {message}",
         "field": " field {field}",
         "more": "… and {n} more (kaohe report lists every one)",
+        "unreadable": "ledger problem: {event} ({location}) could not be read: {error}",
         "charge": "charge", "exclude": "exclude", "hand_over": "hand over",
     },
 }
@@ -136,13 +138,15 @@ def rule_counts(attribution: Attribution, specs: Sequence[LedgerSpec]) -> list[R
 
 
 def summary_lines(attribution: Attribution, specs: Sequence[LedgerSpec] = (), lang: str | None = None,
-                  limit: int = 20) -> list[str]:
-    """``kaohe eval``'s standard-error summary: the counts per ledger, then every unattributed event,
-    every ledger problem and every unit the ledger kept from being assessed, up to ``limit`` lines
-    (then how many more; the report lists them all)."""
+                  limit: int = 20, unreadable: Sequence[tuple[str, int, str, str]] = ()) -> list[str]:
+    """``kaohe eval``'s standard-error summary: the counts per ledger, then every row that could not be
+    read (``unreadable``: ledger, row, location, why), every unattributed event and every ledger
+    problem, up to ``limit`` lines (then how many more; the report lists them all)."""
     t = texts(lang)
     lines = [t["summary"].format(**attrs.asdict(c)) for c in ledger_counts(attribution, specs)]
-    details = [t["unattributed"].format(event=ref_name(u.event, lang), shown=u.event.shown,
+    details = [t["unreadable"].format(event=event_name(ledger, row, None, lang), location=location, error=error)
+               for ledger, row, location, error in unreadable]
+    details += [t["unattributed"].format(event=ref_name(u.event, lang), shown=u.event.shown,
                                         why=u.why if lang == "zh" else u.why_en)
                for u in attribution.unattributed]
     details += [t["problem"].format(event=problem_name(p, lang), message=p.message,
