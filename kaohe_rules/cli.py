@@ -489,6 +489,12 @@ def _assess_with_ledgers(policy: Policy, batch: BatchInput, args: argparse.Names
         yield row, attrs.evolve(item, index=row.index, location=row.location if item.error is not None else None)
 
 
+def assess_input(policy: Policy, batch: BatchInput, args: argparse.Namespace
+                 ) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    """Every row of a batch with its assessment, as ``kaohe eval`` makes them (the ledgers attributed first)."""
+    yield from _assess(policy, batch.path, args, batch)
+
+
 def ledger_summary(policy: Policy, batch: BatchInput | None, lang: str | None) -> bool:
     """``kaohe eval``'s standard-error lines on the ledgers: counts, unattributed events, problems.
 

@@ -564,5 +564,9 @@ LEDGER_TEXTS: dict[str, dict[str, str]] = {
     "in_ledger_sheets_twice": {"en": "{shown}: 台账 {name!r} 有两个工作表 / two sheets give the ledger {name!r}:"
                                      " {titles}; keep one",
                                "zh": "{shown}：台账 {name!r} 有两个工作表（{titles}）；请只保留一个"},
+    "whatif_needs_id": {"en": "--set and --patch change one unit: name it with --id",
+                        "zh": "--set 和 --patch 修改一个单位：请用 --id 指明是哪个单位"},
+    "no_ledgers": {"en": "{policy} declares no ledger: --event, --drop-event and --add-event change a ledger's events",
+                   "zh": "{policy} 没有声明台账：--event、--drop-event、--add-event 用于修改台账事件"},
 }
 TEXTS.update(LEDGER_TEXTS)

@@ -403,6 +403,7 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
         rows = [(i.label or i.name, money(i.amount) if i.amount is not None else "—") for i in c.items]
         blocks.append(Table((t["item"], t["amount"]), tuple(rows), numeric=(1,), css="money"))
     blocks.extend(_issue10_unit_blocks(result, t))
+    blocks.extend(charged_blocks(result, lang))  # issue #16: nothing for a policy without ledgers
     blocks.append(Para(t["generated"].format(version=__version__), "meta"))
     return blocks
 
@@ -644,4 +645,25 @@ def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str 
         blocks.append(Table((_t(lang)["id"], t["problem"]),
                             tuple((unit, "；".join(why)) for unit, why in sorted(attribution.unit_errors.items())),
                             css="ledger-unit-errors"))
+    return blocks
+
+
+def charged_blocks(result: Result, lang: str = "zh") -> list[Block]:
+    """A unit report's 计入本单位的台账事件 (issue #16): each event charged, by which rule and clause."""
+    if not result.program.ledgers:
+        return []
+    from ..reports.ledgers import ref_name
+
+    zh = lang == "zh"
+    blocks: list[Block] = [Heading(2, "计入本单位的台账事件" if zh else "Ledger events charged to this unit")]
+    if not result.from_ledger:
+        blocks.append(Para("本单位自报清单（未使用台账）。" if zh else "The unit's own lists (no ledger used)."))
+        return blocks
+    if not result.charged:
+        blocks.append(Para("没有计入本单位的台账事件。" if zh else "No ledger event is charged to this unit."))
+        return blocks
+    rows = tuple((ref_name(c.event, lang), c.event.shown, "；".join(r.label or r.name for r in c.rules),
+                  "；".join(r.cite or "" for r in c.rules)) for c in result.charged)
+    blocks.append(Table(("事件", "内容", "归属规则", "条款") if zh else ("Event", "Shown", "Rule", "Clause"), rows,
+                        css="charged"))
     return blocks
