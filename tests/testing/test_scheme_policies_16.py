@@ -21,9 +21,21 @@ from kaohe_rules.testing.casefile import run_casefile
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 
-@pytest.mark.parametrize("slug", ["urumqi-2005", "karamay-2013-ledger"])
-def test_the_ledger_scheme_checks_clean(slug: str) -> None:
-    assert kaohe_rules.load(POLICIES / f"{slug}.kh").warnings == ()
+def test_the_karamay_ledger_scheme_checks_clean() -> None:
+    assert kaohe_rules.load(POLICIES / "karamay-2013-ledger.kh").warnings == ()
+
+
+def test_the_urumqi_scheme_warns_only_of_the_events_the_unread_articles_would_place() -> None:
+    """K272 (an event no rule decides) is the policy saying what is missing, and it must stay.
+
+    Over the record's finite fields (类型 3 × 车辆属性 3 × 生产经营 2 × 纵火 2 × 隶属 4 × 发生地 10 = 1440
+    combinations) the undecided ones are, counted by hand: every accident of kind 其他 (3·2·2·4·10 = 480)
+    and every production fire of an owner other than 中央/自治区/兵团 (3·2·10 = 60) — 540, exactly the
+    cases of the articles not read (第四条第二款(二) onwards). An exclude rule would silence it by
+    losing those accidents; unattributed, they are listed in every report instead.
+    """
+    [warning] = kaohe_rules.load(POLICIES / "urumqi-2005.kh").warnings
+    assert warning.code == "K272" and "(and 539 more such combinations)" in warning.message, warning.message
 
 
 def test_the_urumqi_cases_derived_by_hand_pass() -> None:
