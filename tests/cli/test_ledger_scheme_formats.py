@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cli_runner import ROOT, run
 
 POLICY = ROOT / "policies" / "urumqi-2005.kh"

@@ -13,8 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import kaohe_rules
 from kaohe_rules.testing.casefile import run_casefile
 
