@@ -588,9 +588,9 @@ class Policy:
         if twice:
             raise FactError(unit_id, [FactProblem(
                 unit_id, spec.fact or spec.name,
-                f"{spec.fact}: 本单位自报清单，或台账 {spec.name} 计入本单位的事件 — 只能有一个来源 / "
-                f"the unit's own list, or the events the ledger {spec.name} charges to it: only one source",
-                f"either leave {spec.fact} out of the unit (the ledger decides) or assess without the ledger")
+                f"is given by the unit while the ledger {spec.name} is supplied: the unit's own list, or the events "
+                "the ledger charges to it — only one source", None,
+                f"leave {spec.fact} out of the unit (the ledger decides), or assess without the ledger")
                 for spec in twice])
         given = dict(raw)
         for spec in specs:
