@@ -14,11 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kaohe_rules
 from kaohe_rules.testing.boundary import boundary_coverage
 from kaohe_rules.testing.casefile import run_casefile
 from kaohe_rules.testing.coverage import coverage
+from kaohe_rules.testing.ledgers import (
+    attribution_order_independent,
+    ledger_batches,
+    removed_never_charged,
+    removing_an_event_never_lowers_a_score,
+)
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
@@ -102,3 +110,30 @@ def test_the_urumqi_sample_loses_no_accident() -> None:
     assert sorted(unattributed) == ["U-10", "U-12", "U-13"]
     assert unattributed["U-10"].rules == () and unattributed["U-12"].rules == ()  # no rule applies (unread articles)
     assert [r.name for r in unattributed["U-13"].rules] == ["道路属地"]  # 达坂城区 is not in the batch
+
+
+# ---- the three ledger laws (issue #16 L5) on both schemes, over generated batches -------------------
+
+_LAWS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_SCHEMES = {slug: kaohe_rules.load(POLICIES / f"{slug}.kh") for slug in ("urumqi-2005", "karamay-2013-ledger")}
+
+
+@pytest.mark.parametrize("slug", sorted(_SCHEMES))
+def test_the_ledger_laws_hold_on_the_scheme(slug: str) -> None:
+    """An excluded or handed-over accident reaches nobody; taking an accident out never lowers a score
+    (both schemes only ever cost points for an accident); the order of accidents and units changes nothing."""
+    policy = _SCHEMES[slug]
+
+    @_LAWS
+    @given(st.data())
+    def laws(data: st.DataObject) -> None:
+        units, given_ledgers = data.draw(ledger_batches(policy, "事故台账", max_units=4, max_events=6))
+        assert removed_never_charged(policy, units, given_ledgers) == []
+        row = data.draw(st.integers(1, 6))
+        assert removing_an_event_never_lowers_a_score(policy, units, given_ledgers, "事故台账", row) == []
+        unit_order = data.draw(st.permutations(range(len(units))))
+        event_order = data.draw(st.permutations(range(len(given_ledgers["事故台账"]))))
+        assert attribution_order_independent(policy, units, given_ledgers, unit_order,
+                                             {"事故台账": event_order}) == []
+
+    laws()
