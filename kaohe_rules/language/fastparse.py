@@ -61,8 +61,8 @@ _LARK_RELEASES = ("1.3.",)
 # (pattern, priority).  The constructor refuses a grammar whose regex terminals differ:
 # keyword strings and symbols may come and go freely, these need this module's attention.
 _FINITE = {  # terminals that match a fixed, listed set of texts
-    "DECL_KIND": ("(checkpoint|fact|param|let|defer|target|veto|outcome)(?!\\w)", 5,
-                  ("checkpoint", "fact", "param", "let", "defer", "target", "veto", "outcome")),
+    "DECL_KIND": ("(checkpoint|fact|param|let|defer|target|veto|outcome|ledger|map)(?!\\w)", 5,
+                  ("checkpoint", "fact", "param", "let", "defer", "target", "veto", "outcome", "ledger", "map")),
     "ORDERED": ("ordered(?!\\w)", 5, ("ordered",)),
     "AGGREGATE": ("(count|sum|any|all|streak)(?!\\w)", 5, ("count", "sum", "any", "all", "streak")),
     "EXTREMUM": ("(min|max)(?!\\w)", 5, ("min", "max")),

@@ -100,7 +100,12 @@ def test_policies_without_ledgers_generate_no_ledger_code() -> None:
         assert "ledger_" not in policy.generated_source
 
 
-def test_the_bundled_ledger_schemes_compile_their_ledgers() -> None:
-    for stem in sorted(LEDGER_SCHEMES):
-        (ledger,) = kaohe_rules.load(REPOSITORY / "policies" / f"{stem}.kh").program.ledgers
-        assert ledger.name == "事故台账" and ledger.key_field == "编号"
+def test_a_record_let_read_by_a_rule_counts_as_the_fields_it_reads() -> None:
+    policy = kaohe_rules.load(POLICY.parent / "composed.kh")
+    (ledger,) = policy.program.ledgers
+    hand, own, big, fallback = ledger.rules[1:]
+    assert (hand.kind, hand.to, hand.reason) == ("hand_over", "自治区有关规定", None)
+    assert hand.reads == ("类型", "生产经营", "单位隶属")  # 直属 = 单位隶属 is set and 单位隶属 in [...]
+    assert big.reads == ("死亡人数", "单位") and big.joins[0].unit_fact == ":name"
+    assert own.when is None and own.joins[0].unit_fact == UNIT_ID
+    assert fallback.categories == ("监管",) and ledger.unit_facts == ("监管行业",)

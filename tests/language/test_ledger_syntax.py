@@ -121,3 +121,16 @@ def test_format_prints_every_new_construct() -> None:
     assert "fact 事故: list of 事故 from 台账" in text
     assert 'exclude 军警 "军队、武警车辆的道路交通事故" when 类型 == 道路交通 and 车辆 in [军队, 武警] because "不计入地方考核"' in text
     assert "    where unit.name == 单位\n    when 重大" in text
+
+
+def test_an_extending_policy_overrides_and_removes_ledgers_and_maps(tmp_path: Path) -> None:
+    (tmp_path / "base.kh").write_text((DATA / "accidents.kh").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "child.kh").write_text(
+        'policy 子 extends "base.kh" { }\nremove map 对口区\n'
+        "override ledger 事故台账 of 事故 { charge 行业 to 部门 where 类型 in unit.主管行业 }\n"
+        'override target 开发区 "开发区事故" in 区县.事故控制 points 10 { deduct 5 when 辖区 in [头屯河区, 新市区] }\n',
+        encoding="utf-8")
+    policy = kaohe_rules.load(tmp_path / "child.kh")
+    assert policy.checked.maps == {}
+    (ledger,) = policy.program.ledgers
+    assert [r.name for r in ledger.rules] == ["行业"]

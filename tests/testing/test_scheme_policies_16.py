@@ -31,6 +31,12 @@ from kaohe_rules.testing.ledgers import (
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 
+@pytest.mark.parametrize("slug", ["urumqi-2005", "karamay-2013-ledger"])
+def test_the_scheme_compiles_its_ledger(slug: str) -> None:
+    (ledger,) = kaohe_rules.load(POLICIES / f"{slug}.kh").program.ledgers
+    assert ledger.name == "事故台账" and ledger.key_field == "编号" and ledger.fact == "事故"
+
+
 def test_the_karamay_ledger_scheme_checks_clean() -> None:
     assert kaohe_rules.load(POLICIES / "karamay-2013-ledger.kh").warnings == ()
 
