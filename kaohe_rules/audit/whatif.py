@@ -541,6 +541,23 @@ def apply_event_edits(ledgers: Mapping[str, Sequence[Mapping[str, object]]], edi
     return out
 
 
+def event_origins(ledgers: Mapping[str, Sequence[Mapping[str, object]]], edits: Sequence[EventEdit],
+                  key_fields: Mapping[str, str | None]) -> dict[str, list[int | None]]:
+    """For each ledger after :func:`apply_event_edits`: the row each event had before (None: an added event).
+
+    A dropped event shifts the rows after it; the what-if names every event by its row as given,
+    so a unit charged the same events is not listed as changed.
+    """
+    dropped = {(e.ledger, find_event(ledgers.get(e.ledger, ()), e.ledger, e.selector, key_fields.get(e.ledger)))
+               for e in edits if e.kind == "drop" and e.selector is not None}
+    out: dict[str, list[int | None]] = {}
+    for name in {*ledgers, *(e.ledger for e in edits)}:
+        rows: list[int | None] = [i + 1 for i in range(len(ledgers.get(name, ()))) if (name, i) not in dropped]
+        rows += [None for e in edits if e.kind == "add" and e.ledger == name]
+        out[name] = rows
+    return out
+
+
 @attrs.frozen
 class ChangedUnit:
     """A unit of the batch whose score, rating, money or charged events change with the ledger edits."""
@@ -578,12 +595,25 @@ class EventWhatIf:
         return out
 
 
-def _charged_names(result: Result | None) -> tuple[str, ...]:
+def _charged_names(result: Result | None, origins: Mapping[str, Sequence[int | None]] | None = None,
+                   lang: str = "zh") -> tuple[str, ...]:
     if result is None:
         return ()
-    from ..reports.ledgers import ref_name
+    return tuple(_event_named(c.event, origins, lang) for c in result.charged)
 
-    return tuple(ref_name(c.event) for c in getattr(result, "charged", ()))
+
+def _event_named(ref: Any, origins: Mapping[str, Sequence[int | None]] | None, lang: str = "zh") -> str:
+    """An event by the row it had in the ledger as given (``origins``: after the edits); an added one as such."""
+    from ..reports.ledgers import event_name
+
+    row = ref.row
+    if origins is not None:
+        rows = origins.get(ref.ledger, ())
+        before = rows[ref.row - 1] if 0 < ref.row <= len(rows) else ref.row
+        if before is None:
+            return event_name(ref.ledger, ref.row, ref.key, lang) + ("（新增）" if lang == "zh" else " (added)")
+        row = before
+    return event_name(ref.ledger, row, ref.key, lang)
 
 
 def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
@@ -595,10 +625,9 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
     Every unit whose score, rating, money or charged events change is listed (the edited
     unit too); with ``unit_id``, that unit's own what-if (the trace, step by step) as well.
     """
-    from ..reports.ledgers import ref_name
-
     key_fields = {spec.name: spec.key_field for spec in policy.program.ledgers}
     after_ledgers = apply_event_edits(ledgers, edits, key_fields)
+    origins = event_origins(ledgers, edits, key_fields)
     rows = [dict(u) for u in units]
     changed_rows = [changed_unit(u, sets, patches) if unit_id is not None and u.get("id") == unit_id else u
                     for u in rows]
@@ -624,15 +653,15 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
         entry = ChangedUnit(
             str(unit.get("id")), shown.name if shown is not None else None,
             (a.score if a else None, b.score if b else None), (a.rating if a else None, b.rating if b else None),
-            (_money_of(a) if a else None, _money_of(b) if b else None), (_charged_names(a), _charged_names(b)),
+            (_money_of(a) if a else None, _money_of(b) if b else None), (_charged_names(a), _charged_names(b, origins)),
             (None if a else str(old.error), None if b else str(new.error)))
         if (entry.score[0], entry.rating[0], entry.money[0], entry.charged[0], entry.error[0]) != \
                 (entry.score[1], entry.rating[1], entry.money[1], entry.charged[1], entry.error[1]):
             changed.append(entry)
     before_attr = policy.attribute(rows, before_ledgers)
     after_attr = policy.attribute(changed_rows, after_ledgers)
-    unattributed = (tuple(ref_name(u.event) for u in before_attr.unattributed),
-                    tuple(ref_name(u.event) for u in after_attr.unattributed))
+    unattributed = (tuple(_event_named(u.event, None) for u in before_attr.unattributed),
+                    tuple(_event_named(u.event, origins) for u in after_attr.unattributed))
     return EventWhatIf(tuple(edits), tuple(changed), unattributed, own)
 
 
