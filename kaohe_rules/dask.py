@@ -88,6 +88,20 @@ def worker_policy(spec: PolicySpec) -> Policy:
     return policy
 
 
+def refuse_ledgers(policy: Policy) -> None:
+    """Refuse a policy whose units take events from a shared ledger (issue #16), naming what to use instead.
+
+    A ledger's events are attributed over the whole batch before any unit is assessed, and
+    Dask assesses partitions apart: a documented limit (docs/api.md), not a silent empty list.
+    """
+    if policy.ledgers:
+        names = ", ".join(spec.name for spec in policy.ledgers)
+        raise TypeError(f"policy {policy.name} takes events from shared ledgers ({names}), attributed over the "
+                        "whole batch: Dask cannot assess it partition by partition; use "
+                        "policy.evaluate_many(units, ledgers=...) or kaohe_rules.cohort.stream.evaluate_cohort_file("
+                        "policy, path, ledgers=...) (one process, the units streamed from the file)")
+
+
 def _error_row(row: object, exc: FactError | EvaluationError) -> dict[str, Any]:
     problems = [p.to_dict() for p in exc.problems] if isinstance(exc, FactError) else []
     return {"row": row, "unit": exc.unit, "error": str(exc), "problems": json.dumps(problems, ensure_ascii=False)}
@@ -114,6 +128,7 @@ def evaluate_bag(policy: Policy, units: db.Bag, *, trace: bool = False) -> tuple
     """``(results, errors)`` of a bag of units: ``result.to_dict()`` per unit (with its ``trace`` when
     ``trace=True``), and ``{"row", "unit", "error", "problems"}`` per unit that could not be assessed
     (``row`` is the unit's position in its partition)."""
+    refuse_ledgers(policy)
     bag: Any = units  # Dask's own annotations are partial; keep the checker out of them
     tagged = bag.map_partitions(_assess_bag_partition, policy_spec(policy), trace)
     results = tagged.filter(lambda item: item[0]).map(lambda item: item[1])
@@ -214,6 +229,7 @@ def evaluate_dataframe(policy: Policy, frame: dd.DataFrame, *,
     ``facts`` limits the columns read as facts (default: every column but id, name and
     category).  Results keep the input's index; ``errors.row`` is the index of the row.
     """
+    refuse_ledgers(policy)
     meta = _empty_tagged()
     collection: Any = frame
     tagged = collection.map_partitions(_assess_frame_partition, policy_spec(policy),
@@ -389,6 +405,7 @@ def evaluate_bag_cohort(policy: Policy, units: db.Bag, *, trace: bool = False,
     result documents carry ``standing`` and ``provisional``; error rows as
     :func:`evaluate_bag`'s, plus one per row of a unit id given twice.
     """
+    refuse_ledgers(policy)
     if policy.cohort is None:
         return evaluate_bag(policy, units, trace=trace)
     bag: Any = units
@@ -435,6 +452,7 @@ def evaluate_dataframe_cohort(policy: Policy, frame: dd.DataFrame, *, facts: Ite
 
     Passes as :func:`evaluate_bag_cohort`'s (the frame is read once per pass).
     """
+    refuse_ledgers(policy)
     if policy.cohort is None:
         return evaluate_dataframe(policy, frame, facts=facts)
     collection: Any = frame

@@ -65,6 +65,16 @@ veto 重大 "发生3人以上死亡事故" cite "第五条" on 本市事故 as x
 veto 瞒报 "瞒报事故" cite "第九条" when 瞒报
 """
 
+#: The same policy ranking its 区县 (issue #11 C): the cohort stage runs on the scores the ledger's events cost.
+COHORT_POLICY_TEXT = POLICY_TEXT + """\
+cohort 排名 "区县年度排名" cite "第十条" {
+  for 区县
+  by score
+  ties share
+  quota 优秀 at most 1
+}
+"""
+
 #: The same ledger in the agreed syntax (lang16.md L1), for when the language part is merged.
 LEDGER_TEXT = """\
 map 对口区 "开发区辖区道路交通事故计入的对口区" from 区域 to 区域 cite "136号第三条" {
@@ -179,3 +189,16 @@ def ledger() -> list[dict[str, object]]:
         accident("A-6", "火灾", "天山区", 1, 日期="2013-07-01"),
         accident("A-7", "工矿商贸", "经济技术开发区", 0),
     ]
+
+
+def with_own_lists(units: list[dict[str, object]], events: list[dict[str, object]],
+                   attribution: object) -> list[dict[str, object]]:
+    """``units`` each given its own copy of the events ``attribution`` charged to it (the pre-ledger way)."""
+    out = []
+    for unit in units:
+        facts = dict(unit["facts"])  # type: ignore[call-overload]
+        charged = attribution.charged.get(unit["id"], ())  # type: ignore[attr-defined]
+        if facts.keys() >= {"辖区"} or unit["category"] != "区县":
+            facts["事故"] = [events[c.event.row - 1] for c in charged]
+        out.append({**unit, "facts": facts})
+    return out

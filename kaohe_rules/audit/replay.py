@@ -27,6 +27,7 @@ import attrs
 from .. import limits
 from ..errors import KaoheError
 from ..runtime.cohort import NO_STANDING
+from ..runtime.ledger import ChargedEvent, EventRef, RuleRef
 from ..runtime.standing import Standing
 from .diff import EventChange, FieldChange, describe, diff_events, diff_values
 from .trace_json import (
@@ -118,6 +119,8 @@ def replay(policy: Policy, document: object, unit: Mapping[str, Any] | None = No
             result = policy.evaluate_in_cohort(unit_of(doc), recorded_standing(doc), trace=True)
         else:
             result = policy.evaluate(unit_of(doc), trace=True)
+        if result is not None and "charged" in (doc.get("result") or {}):  # issue #16: the recorded attribution
+            result.set_charged(recorded_charged(doc))
     except KaoheError as exc:
         problems.append(str(exc))
         for p in getattr(exc, "problems", ()):
@@ -380,3 +383,24 @@ def recorded_standing(doc: Mapping[str, Any]) -> Standing:
                     unit_count=number("unit_count") or 0, best=decimal("best"), average=decimal("average"),
                     tied=number("tied") or 1, demoted_to=number("demoted_to"), quota=number("quota"),
                     provisional=raw.get("provisional") if isinstance(raw.get("provisional"), str) else None)
+
+
+def recorded_charged(doc: Mapping[str, Any]) -> tuple[ChargedEvent, ...]:
+    """The ledger events a trace recorded as charged to its unit (issue #16).
+
+    A replay re-assesses one unit from its recorded facts, which hold the charged events as its
+    list; which events were charged, and by which rules, is the batch's attribution — taken as
+    recorded (as a cohort's standing is), so the replayed trace is compared whole.
+    """
+    raw = doc.get("result", {}).get("charged") if isinstance(doc.get("result"), Mapping) else None
+    out: list[ChargedEvent] = []
+    for entry in raw if isinstance(raw, list) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        rules = tuple(RuleRef(str(r.get("name", "")), r.get("label"), r.get("citation"))
+                      for r in entry.get("rules") or () if isinstance(r, Mapping))
+        row = entry.get("row")
+        event = EventRef(str(entry.get("ledger", "")), row if isinstance(row, int) else 0, entry.get("key"),
+                         str(entry.get("shown", "")))
+        out.append(ChargedEvent(event, str(entry.get("fact", "")), rules))
+    return tuple(out)

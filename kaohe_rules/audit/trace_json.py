@@ -174,6 +174,8 @@ def result_section(result: Result) -> dict[str, Any]:
         standing = result.standing
         extra["standing"] = None if standing is None else canonical(standing_dict(standing))
         extra["provisional"] = result.provisional
+    if result.from_ledger:  # issue #16: only for a unit assessed with its batch's ledgers
+        extra["charged"] = [c.to_dict() for c in result.charged]
     bonus: dict[str, Any] = {}
     if result.program.checked.categories[result.category].has_bonus:  # only then: other documents keep their shape
         bonus = {"base_score": canonical(result.base_score), "bonus": canonical(result.bonus)}
@@ -482,7 +484,7 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "kind": {"enum": ["deferral", "let", "section", "target", "rule", "score", "veto", "exception", "band",
                                   "band_test", "rating", "consequence", "reward", "fine", "share", "sanction",
-                                  "effects", "effect", "standing", "period"]},
+                                  "effects", "effect", "standing", "period", "charge"]},
                 "id": {"type": "string"}, "label": {"type": ["string", "null"]},
                 "citation": {"type": ["string", "null"]}, "value": _VALUE,
                 "reads": {"type": "object", "additionalProperties": _VALUE},
@@ -534,6 +536,18 @@ SCHEMA: dict[str, Any] = {
                     "properties": {"name": {"type": "string"}, "label": {"type": ["string", "null"]},
                                    "weight": {"$ref": "#/$defs/number"}, "score": {"$ref": "#/$defs/number"},
                                    "rating": {"type": "string"}, "weighted": {"$ref": "#/$defs/number"}}}},
+                # issue #16, a unit assessed with its batch's ledgers only: the events charged to it
+                "charged": {"type": "array", "items": {
+                    "type": "object", "required": ["ledger", "row", "key", "shown", "fact", "rules"],
+                    "additionalProperties": False,
+                    "properties": {"ledger": {"type": "string"}, "row": {"type": "integer", "minimum": 1},
+                                   "key": {"type": ["string", "null"]}, "shown": {"type": "string"},
+                                   "fact": {"type": "string"}, "rules": {"type": "array", "items": {
+                                       "type": "object", "required": ["name", "label", "citation"],
+                                       "additionalProperties": False,
+                                       "properties": {"name": {"type": "string"},
+                                                      "label": {"type": ["string", "null"]},
+                                                      "citation": {"type": ["string", "null"]}}}}}}},
                 "reported": {"type": "object", "additionalProperties": {
                     "type": "object", "required": ["label", "citation", "value"], "additionalProperties": False,
                     "properties": {"label": {"type": ["string", "null"]}, "citation": {"type": ["string", "null"]},

@@ -58,6 +58,10 @@ TAG_VETO: Final = "veto"
 #: ``(TAG_EFFECT, kind, index, value, before, after)``: one step of the rating effects (issue #10 A3).
 TAG_EFFECT: Final = "effect"
 TRACE_TAGS: Final = (TAG_LET, TAG_RULE, TAG_TARGET, TAG_VETO, TAG_EFFECT)
+#: The trace event of an event of a shared ledger charged to the unit (issue #16), one per event, before
+#: the deferrals.  The generated evaluators never emit it: the charged list is known before evaluation,
+#: so the trace builder puts these first, from ``result.charged``.
+TAG_CHARGE: Final = "charge"
 
 
 #: In a raw outcome's amounts: the item does not apply (its ``for`` excludes the category, or

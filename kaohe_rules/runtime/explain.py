@@ -231,6 +231,32 @@ _COHORT_TEXT = {
 for _lang, _texts in _COHORT_TEXT.items():
     _TEXT[_lang].update(_texts)
 
+# issue #16: shared event ledgers
+_LEDGER_TEXT = {
+    "zh": {
+        "charged": "计入本单位的台账事件",
+        "charged_none": "（无）",
+        "charged_line": "{shown}：{rules}",
+        "charged_rule": "{label}（{cite}）",
+        "charged_rule_nocite": "{label}",
+        "charged_join": "；",
+        "own_list": "{fact}：本单位自报清单（未使用台账）",
+        "ledger_event": "（{event}）",
+    },
+    "en": {
+        "charged": "Ledger events charged to this unit",
+        "charged_none": "(none)",
+        "charged_line": "{shown}: {rules}",
+        "charged_rule": "{label} ({cite})",
+        "charged_rule_nocite": "{label}",
+        "charged_join": "; ",
+        "own_list": "{fact}: the unit's own list (no ledger used)",
+        "ledger_event": " ({event})",
+    },
+}
+for _lang, _texts in _LEDGER_TEXT.items():
+    _TEXT[_lang].update(_texts)
+
 
 class _Writer:
     """Formats values and lines for one language."""
@@ -344,6 +370,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
         for r in result.reported.values():
             w(f"  {r.label or r.name}{sep}{w.value(r.value)} {cite(r.citation)}".rstrip())
         w()
+    _ledger(w, result)
     _vetoes(w, trace.of_kind("veto"), full)
     _deferrals(w, trace.of_kind("deferral"))
     w()
@@ -420,8 +447,11 @@ def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
             if isinstance(evidence, list) and evidence:
                 positions = veto.detail.get("positions")
                 places = positions if isinstance(positions, list) else [None] * len(evidence)
-                for item, place in zip(evidence, places):
-                    w(f"      {t['evidence']}{_place(t, place)}: {w.value(item)}")
+                rows = veto.detail.get("ledger_events")  # issue #16: the ledger row of an item from a ledger
+                events = rows if isinstance(rows, list) else [None] * len(evidence)
+                for item, place, event in zip(evidence, places, events):
+                    where = t["ledger_event"].format(event=event) if event else _place(t, place)
+                    w(f"      {t['evidence']}{where}: {w.value(item)}")
             else:
                 w(f"      {t['read']}: {w.reads(veto.reads)}")
         elif condition:
@@ -450,9 +480,36 @@ def _deferrals(w: _Writer, deferrals: list[TraceEvent]) -> None:
           else f"  → {t['deferred']}: {d.label or d.id} {cite(d.citation)}, {to}")
         positions = d.detail.get("positions")
         places = positions if isinstance(positions, list) else [None] * len(items)
-        for item, place in zip(items, places):
-            where = _place(t, place).strip("（）() ")
+        rows = d.detail.get("ledger_events")  # issue #16: the ledger row of an item from a ledger
+        events = rows if isinstance(rows, list) else [None] * len(items)
+        for item, place, event in zip(items, places, events):
+            where = (str(event) if event else _place(t, place)).strip("（）() ")
             w(f"      {where + t['colon'] if where else ''}{w.value(item)}")
+
+
+def _ledger(w: _Writer, result: Result) -> None:
+    """计入本单位的台账事件 (issue #16): each event charged to the unit and the rules that charged it; or, for a
+    unit of a ledger policy that gave its own list, that it did.  Nothing for other policies."""
+    program = result.program
+    facts = [spec.fact for spec in program.ledgers if spec.fact is not None and spec.fact in result.facts]
+    if not facts:
+        return
+    t = w.t
+    w.heading("charged")
+    if not getattr(result, "from_ledger", False):
+        for fact in facts:
+            w(f"  {t['own_list'].format(fact=fact)}")
+        w()
+        return
+    charged = getattr(result, "charged", ())
+    for c in charged:
+        rules = t["charged_join"].join(
+            t["charged_rule"].format(label=r.label or r.name, cite=r.cite) if r.cite
+            else t["charged_rule_nocite"].format(label=r.label or r.name) for r in c.rules)
+        w(f"  {t['charged_line'].format(shown=c.event.shown, rules=rules)}")
+    if not charged:
+        w(f"  {t['charged_none']}")
+    w()
 
 
 def _place(t: dict[str, str], position: object) -> str:

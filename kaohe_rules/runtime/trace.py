@@ -31,6 +31,7 @@ from ..language.abi import (
     RAW_DEFERRED,
     RAW_EFFECTS,
     RAW_OUTCOME,
+    TAG_CHARGE,
     TAG_LET,
     TAG_PERIOD,
     TAG_RULE,
@@ -49,6 +50,7 @@ EVENT_KINDS = (
     "rating", "consequence", "reward", "fine", "share", "sanction",
     "period",  # issue #11 P: one period of a policy with periods (only there)
     "standing",  # issue #11 C: a cohort policy's unit standing (rank, counts), after the rating
+    TAG_CHARGE,  # issue #16: an event of a shared ledger charged to the unit, first of all (only then)
 )
 
 
@@ -393,6 +395,7 @@ class _Builder:
     def build(self) -> Trace:
         result, plan, checked = self.result, self.plan, self.checked
         events: list[TraceEvent] = []
+        events.extend(self.charges())
         events.extend(self.deferrals())
         events.extend(self.lets())
         target_events = self.targets()
@@ -420,6 +423,43 @@ class _Builder:
         events.extend(self.general_consequences())
         return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
 
+    def charges(self) -> list[TraceEvent]:
+        """One event per ledger event charged to the unit (issue #16), in ledger order: which event (its ledger,
+        row, key and shown text), the list fact it is an item of, and every rule that charged it."""
+        out = []
+        for charged in getattr(self.result, "charged", ()):
+            event = charged.event
+            cites = "；".join(r.cite for r in charged.rules if r.cite) or None
+            out.append(TraceEvent(TAG_CHARGE, f"{event.ledger}[{event.row}]", event.shown, cites, charged.fact, {},
+                                  None, detail={"ledger": event.ledger, "row": event.row, "key": event.key,
+                                                "shown": event.shown, "fact": charged.fact,
+                                                "rules": [r.to_dict() for r in charged.rules]}))
+        return out
+
+    def add_ledger_events(self, detail: dict[str, object], items: Sequence[object]) -> None:
+        """``detail["ledger_events"]``: for each item that came from a ledger, the event that it is
+        ("事故台账第3条（编号 A-17）"; None for an item of the unit's own) — only for a unit assessed with
+        its batch's ledgers (issue #16), found by identity as positions are."""
+        charged = getattr(self.result, "charged", ())
+        if not charged:
+            return
+        names: dict[int, str] = {}
+        by_fact: dict[str, list[object]] = {}
+        for c in charged:
+            by_fact.setdefault(c.fact, []).append(c)
+        for fact, events in by_fact.items():
+            values = self.result.facts.get(fact)
+            if isinstance(values, (list, tuple)):
+                for item, c in zip(values, events):
+                    ref = c.event  # type: ignore[attr-defined]
+                    spec = next((sp for sp in self.program.ledgers if sp.name == ref.ledger), None)
+                    field = f"{spec.key_field} " if spec is not None and spec.key_field else ""
+                    key = f"，{field}{ref.key}" if ref.key is not None else ""
+                    names[id(item)] = f"{ref.ledger}第{ref.row}条{key}"
+        found = [names.get(id(item)) for item in items]
+        if any(found):
+            detail["ledger_events"] = found
+
     def deferrals(self) -> list[TraceEvent]:
         moved = dict(self.result.raw[RAW_DEFERRED])
         out = []
@@ -429,6 +469,7 @@ class _Builder:
             detail: dict[str, object] = {"to": defer.to, "alias": defer.alias, "items": items}
             if items:  # each item's place in the list fact (issue #10 C)
                 detail["positions"] = list(item_positions(self.result.facts, moved.get(index, [])))
+                self.add_ledger_events(detail, moved.get(index, []))
             out.append(TraceEvent("deferral", defer.name, defer.label, defer.cite, len(items), reads, defer.span,
                                   detail=detail,
                                   text=_text_of(self.checked, defer)))
@@ -538,6 +579,7 @@ class _Builder:
                 detail["evidence"] = [self.program.display_record(i) for i in (evidence or ())]
                 if evidence:  # each item's place in the list fact (issue #10 C)
                     detail["positions"] = list(item_positions(self.result.facts, evidence))
+                    self.add_ledger_events(detail, evidence)
             out.append(TraceEvent("veto", veto.name, veto.label, veto.cite, fired, reads, veto.span, tuple(children),
                                   detail=detail, text=_text_of(self.checked, veto)))
         return out

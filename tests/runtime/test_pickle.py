@@ -104,6 +104,14 @@ def cohort_required(tmp_path: Path) -> KaoheError:
     return raised(lambda: policy.evaluate({"id": "u1", "category": "部门", "facts": {}}))
 
 
+def ledger_required(tmp_path: Path) -> KaoheError:
+    """A unit whose list comes from a ledger, assessed alone without its own list (issue #16)."""
+    import ledger_fixture
+
+    policy = ledger_fixture.load_ledger_policy()
+    return raised(lambda: policy.evaluate({"id": "u1", "category": "区县", "facts": {"辖区": "天山区"}}))
+
+
 def with_notes() -> KaoheError:
     error = KaoheError("something went wrong")
     error.add_note("while loading p.kh")
@@ -117,8 +125,7 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "EvaluationError": lambda _: evaluation_error(),
     "CohortError": cohort_error,
     "CohortRequired": cohort_required,
-    # constructed directly until the ledger runtime raises it (issue #16: replace with a real policy.evaluate call)
-    "LedgerRequired": lambda _: kaohe_rules.LedgerRequired("u1", "事故", "事故台账"),
+    "LedgerRequired": ledger_required,
     "UnitInputError": unit_input_error,
     "CaseFileError": case_file_error,
     "MutantFileError": mutant_file_error,
