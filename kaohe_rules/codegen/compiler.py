@@ -31,6 +31,7 @@ from ..language.abi import RAW_FIELDS as RAW_FIELDS  # the layout lives in abi; 
 from ..language.model import CheckedPolicy
 from .constants import ConstantTable
 from .emitter import Emitter, SourceMap
+from .ledgers import LedgerCode, ledger_functions
 from .unit import UnitCompiler
 
 #: the file names the generated code objects carry: the source maps are looked up by them
@@ -57,6 +58,8 @@ class CompiledSource:
     traced_map: SourceMap = attrs.field(factory=lambda: SourceMap(TRACED_FILENAME, {}))
     # the aggregates the plain evaluators compute as loops: the fused fast functions agree
     hoistable: frozenset[ast.Aggregate] = frozenset()
+    # issue #16: each ledger with the names of its rules' generated functions; () without ledgers
+    ledgers: tuple[LedgerCode, ...] = ()
 
 
 def compile_policy(policy: CheckedPolicy) -> CompiledSource:
@@ -78,6 +81,7 @@ def compile_policy(policy: CheckedPolicy) -> CompiledSource:
         section_order[cname] = unit.evaluator(out, plan, plain, traced=False)
         unit.evaluator(traced_out, plan, traced, traced=True)
         functions[cname] = (plain, traced)
+    ledgers = tuple(ledger_functions(unit, out, index, plan) for index, plan in enumerate(policy.ledgers))
     return CompiledSource(out.source(), unit.table.values, functions, derive, section_order,
                           traced_out.source(), out.source_map(PLAIN_FILENAME),
-                          traced_out.source_map(TRACED_FILENAME), unit.hoistable)
+                          traced_out.source_map(TRACED_FILENAME), unit.hoistable, ledgers)

@@ -255,6 +255,10 @@ class ExprCompiler(ExprVisitor[str]):
         return f"_coalesce({left}, {right})"
 
     def visit_Call(self, e: ast.Call) -> str:
+        res = self.ctx.policy.resolutions.get(e)
+        if res is not None and res.kind == "map":  # a map (issue #16): a constant dict lookup; none in, none out
+            table = self.ctx.const(self.ctx.policy.map_values[res.name], "_m")
+            return f"{table}.get({self.visit(e.args[0])})"
         if e.func == "index":  # the loop that binds the item counts from 1 (_aggregate_extras, a veto or defer loop)
             return f"_ix{self.ctx.policy.resolutions[e].depth}"
         if e.func == "score":  # score(X): a target's or a section's score, already a local (issue #10 A2)
@@ -280,6 +284,13 @@ class ExprCompiler(ExprVisitor[str]):
 
     def visit_Extremum(self, e: ast.Extremum) -> str:
         return f"{e.func}({', '.join(self.visit(a) for a in e.args)})"
+
+    # issue #16: list literals and membership (none is in no list: ``None in (…)`` is False)
+    def visit_ListLit(self, e: ast.ListLit) -> str:
+        return f"({''.join(self.visit(item) + ', ' for item in e.items)})"
+
+    def visit_InList(self, e: ast.InList) -> str:
+        return f"({self.visit(e.value)} in {self.visit(e.container)})"
 
     # ---------------------------------------------------------- aggregates
     def visit_Aggregate(self, e: ast.Aggregate) -> str:

@@ -197,6 +197,23 @@ class Extremum:
     span: Span
 
 
+@attrs.frozen(kw_only=True, eq=False)
+class ListLit:
+    """``[a, b, …]`` (issue #16): a list literal, mostly the right side of ``x in [a, b]``."""
+
+    items: tuple[Expr, ...]
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class InList:
+    """``x in L`` (issue #16): whether ``x`` is an element of the list ``L`` (a literal or a list value)."""
+
+    value: Expr
+    container: Expr
+    span: Span
+
+
 Expr = (
     Number
     | MoneyLit
@@ -222,6 +239,8 @@ Expr = (
     | Call
     | Aggregate
     | Extremum
+    | ListLit
+    | InList
 )
 
 # ------------------------------------------------------------------- types
@@ -359,6 +378,7 @@ class FactDecl:
     note: str | None
     span: Span
     per_period: bool = False  # ``per period`` (issue #11 P): one value per declared period
+    ledger: str | None = None  # ``from LEDGER`` (issue #16): the events the ledger charges to the unit
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -760,6 +780,116 @@ class CohortDecl:
     span: Span
 
 
+# ------------------------------------------------------------------ ledgers and maps (issue #16)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class JoinTerm:
+    """One term of a charge rule's ``where``, as written (``expr``), and its reading.
+
+    ``unit.F == E`` / ``E == unit.F`` (mode ``eq``) and ``E in unit.F`` (mode ``in``) are read
+    by the builder into ``unit_fact`` (F, or ``id`` / ``name`` for the unit's identity) and
+    ``value`` (E); any other shape keeps ``unit_fact`` None and the checker names it (K262).
+    """
+
+    expr: Expr
+    span: Span
+    unit_fact: str | None = None
+    mode: str = "eq"  # "eq" | "in"
+    value: Expr | None = None
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class LedgerExclude:
+    """``exclude NAME [LABEL] when COND [because "TEXT"]``: the event reaches no unit."""
+
+    KIND: ClassVar[str] = "exclude"
+    name: str
+    label: str | None
+    condition: Expr
+    because: str | None
+    cite: str | None
+    note: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class LedgerHandOver:
+    """``hand over NAME [LABEL] when COND to "AUTHORITY"``: the event goes to another authority."""
+
+    KIND: ClassVar[str] = "hand_over"
+    name: str
+    label: str | None
+    condition: Expr
+    to: str
+    cite: str | None
+    note: str | None
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class LedgerCharge:
+    """``charge NAME [LABEL] to CATS [where JOIN] [when COND]``: the event is an item of each matching unit.
+
+    ``categories`` as written (``unit``/``units`` = every category); ``joins`` the ``and``-terms of
+    ``where`` (empty: every unit of the categories); ``condition`` None: every event that is left.
+    """
+
+    KIND: ClassVar[str] = "charge"
+    name: str
+    label: str | None
+    categories: tuple[str, ...]
+    joins: tuple[JoinTerm, ...]
+    condition: Expr | None
+    cite: str | None
+    note: str | None
+    span: Span
+    where: Expr | None = None  # the ``where`` expression as written (the formatter prints it)
+
+
+LedgerRule = LedgerExclude | LedgerHandOver | LedgerCharge
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class LedgerDecl:
+    """``ledger NAME [LABEL] of RECORD [key F] [shown as "T"] [cite/source/note] { rules }`` (issue #16)."""
+
+    name: str
+    label: str | None
+    record: str
+    key: str | None
+    shown: str | None
+    cite: str | None
+    source: str | None
+    note: str | None
+    rules: tuple[LedgerRule, ...]
+    span: Span
+    record_span: Span | None = None
+    key_span: Span | None = None
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class MapEntry:
+    """``A -> B`` of a map: the key (an enum member's name) and the value expression (a constant)."""
+
+    key: str
+    value: Expr
+    span: Span
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class MapDecl:
+    """``map NAME [LABEL] from ENUM to TYPE [cite] { A -> B … }`` (issue #16): a constant function."""
+
+    name: str
+    label: str | None
+    source: str  # the enum of the keys
+    target: str  # an enum, ``text`` or ``int``
+    cite: str | None
+    entries: tuple[MapEntry, ...]
+    span: Span
+
+
 Decl = (
     Checkpoint
     | Category
@@ -776,6 +906,8 @@ Decl = (
     | OutcomeDecl
     | PeriodsDecl
     | CohortDecl
+    | LedgerDecl
+    | MapDecl
 )
 
 
@@ -881,4 +1013,6 @@ _KIND_NAMES: dict[type, str] = {
     OutcomeDecl: "outcome",
     PeriodsDecl: "periods",
     CohortDecl: "cohort",
+    LedgerDecl: "ledger",
+    MapDecl: "map",
 }

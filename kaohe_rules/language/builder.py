@@ -126,6 +126,48 @@ class _KeyOrder:
         self.lower = lower
 
 
+class _Because(str):
+    """A ledger exclude's ``because "TEXT"`` (issue #16)."""
+
+
+class _LedgerPart:
+    """Marker for a ledger's ``key F`` / ``shown as "T"`` / a charge's ``where`` / ``when`` (issue #16)."""
+
+    def __init__(self, kind: str, value: Any, span: Span | None = None) -> None:
+        self.kind = kind
+        self.value = value
+        self.span = span
+
+
+def _join_terms(where: ast.Expr) -> list[ast.Expr]:
+    """The ``and``-terms of a charge's ``where``, left to right."""
+    if isinstance(where, ast.And):
+        return _join_terms(where.left) + _join_terms(where.right)
+    return [where]
+
+
+def _unit_member(e: ast.Expr) -> str | None:
+    """``unit.F`` → F (None for anything else)."""
+    if isinstance(e, ast.Member) and isinstance(e.obj, ast.Name) and e.obj.ident == "unit":
+        return e.field
+    return None
+
+
+def join_term(e: ast.Expr) -> ast.JoinTerm:
+    """Read one written term as a join term; a shape that is not one keeps ``unit_fact`` None (K262)."""
+    if isinstance(e, ast.Compare) and e.op == "==":
+        left, right = _unit_member(e.left), _unit_member(e.right)
+        if left is not None and right is None:
+            return ast.JoinTerm(expr=e, span=e.span, unit_fact=left, mode="eq", value=e.right)
+        if right is not None and left is None:
+            return ast.JoinTerm(expr=e, span=e.span, unit_fact=right, mode="eq", value=e.left)
+    if isinstance(e, ast.InList):
+        fact = _unit_member(e.container)
+        if fact is not None and _unit_member(e.value) is None:
+            return ast.JoinTerm(expr=e, span=e.span, unit_fact=fact, mode="in", value=e.value)
+    return ast.JoinTerm(expr=e, span=e.span)
+
+
 class _Builder:
     """One method per grammar rule (or alias): ``rule(meta, children)`` → AST node.
 
@@ -380,7 +422,75 @@ class _Builder:
             label=self._pick(c, _Label), categories=self._pick(c, _Cats) or (), cite=self._pick(c, _Cite),
             source=self._pick(c, _Source), note=self._pick(c, _Note), span=self._span(meta),
             per_period=self._pick(c, _PerPeriod) is not None,
+            ledger=next((x.value for x in c if isinstance(x, _LedgerPart) and x.kind == "from"), None),
         )
+
+    # ------------------------------------------------------------ ledgers and maps (issue #16)
+    def fact_from(self, meta: Meta, c: list[Any]) -> _LedgerPart:
+        return _LedgerPart("from", str(c[0]), self._tok_span(c[0]))
+
+    def ledger_key(self, meta: Meta, c: list[Any]) -> _LedgerPart:
+        return _LedgerPart("key", str(c[0]), self._tok_span(c[0]))
+
+    def ledger_shown(self, meta: Meta, c: list[Any]) -> _LedgerPart:
+        return _LedgerPart("shown", _unquote(c[0]), self._span(meta))
+
+    def because(self, meta: Meta, c: list[Any]) -> _Because:
+        return _Because(_unquote(c[0]))
+
+    def charge_where(self, meta: Meta, c: list[Any]) -> _LedgerPart:
+        return _LedgerPart("where", c[0])
+
+    def charge_when(self, meta: Meta, c: list[Any]) -> _LedgerPart:
+        return _LedgerPart("when", c[0])
+
+    def l_exclude(self, meta: Meta, c: list[Any]) -> ast.LedgerExclude:
+        condition = next(x for x in c[1:] if not isinstance(x, (Token, str)))
+        return ast.LedgerExclude(name=str(c[0]), label=self._pick(c, _Label), condition=condition,
+                                 because=self._pick(c, _Because), cite=self._pick(c, _Cite),
+                                 note=self._pick(c, _Note), span=self._span(meta))
+
+    def l_hand_over(self, meta: Meta, c: list[Any]) -> ast.LedgerHandOver:
+        condition = next(x for x in c[1:] if not isinstance(x, (Token, str)))
+        to = next(x for x in c[1:] if isinstance(x, Token) and x.type == "STRING")
+        return ast.LedgerHandOver(name=str(c[0]), label=self._pick(c, _Label), condition=condition, to=_unquote(to),
+                                  cite=self._pick(c, _Cite), note=self._pick(c, _Note), span=self._span(meta))
+
+    def l_charge(self, meta: Meta, c: list[Any]) -> ast.LedgerCharge:
+        parts = {x.kind: x.value for x in c if isinstance(x, _LedgerPart)}
+        where = parts.get("where")
+        return ast.LedgerCharge(
+            name=str(c[0]), label=self._pick(c, _Label),
+            categories=tuple(str(x) for x in c[1:] if isinstance(x, Token) and x.type == "NAME"),
+            joins=tuple(join_term(t) for t in _join_terms(where)) if where is not None else (),
+            condition=parts.get("when"), cite=self._pick(c, _Cite), note=self._pick(c, _Note),
+            span=self._span(meta), where=where)
+
+    def ledger_decl(self, meta: Meta, c: list[Any]) -> ast.LedgerDecl:
+        parts = {x.kind: x for x in c if isinstance(x, _LedgerPart)}
+        key, shown = parts.get("key"), parts.get("shown")
+        return ast.LedgerDecl(
+            name=str(c[0]), label=self._pick(c, _Label), record=str(c[2] if isinstance(c[1], _Label) else c[1]),
+            key=key.value if key is not None else None, shown=shown.value if shown is not None else None,
+            cite=self._pick(c, _Cite), source=self._pick(c, _Source), note=self._pick(c, _Note),
+            rules=tuple(x for x in c if isinstance(x, (ast.LedgerExclude, ast.LedgerHandOver, ast.LedgerCharge))),
+            span=self._span(meta), record_span=self._tok_span(c[2] if isinstance(c[1], _Label) else c[1]),
+            key_span=key.span if key is not None else None)
+
+    def map_entry(self, meta: Meta, c: list[Any]) -> ast.MapEntry:
+        return ast.MapEntry(key=str(c[0]), value=c[1], span=self._span(meta))
+
+    def map_decl(self, meta: Meta, c: list[Any]) -> ast.MapDecl:
+        names = [x for x in c if isinstance(x, Token) and x.type == "NAME"]
+        return ast.MapDecl(name=str(names[0]), label=self._pick(c, _Label), source=str(names[1]),
+                           target=str(names[2]), cite=self._pick(c, _Cite),
+                           entries=tuple(x for x in c if isinstance(x, ast.MapEntry)), span=self._span(meta))
+
+    def list_lit(self, meta: Meta, c: list[Any]) -> ast.ListLit:
+        return ast.ListLit(items=tuple(c), span=self._span(meta))
+
+    def in_list(self, meta: Meta, c: list[Any]) -> ast.InList:
+        return ast.InList(value=c[0], container=c[1], span=self._span(meta))
 
     def param(self, meta: Meta, c: list[Any]) -> ast.ParamDecl:
         type_ref = c[1] if isinstance(c[1], ast.TypeRef) else None

@@ -86,6 +86,12 @@ class _ExprFormatter(ExprVisitor[tuple[str, int]]):
     def visit_Compare(self, e: ast.Compare) -> tuple[str, int]:
         return f"{expr(e.left, _COALESCE)} {e.op} {expr(e.right, _COALESCE)}", _CMP
 
+    def visit_InList(self, e: ast.InList) -> tuple[str, int]:  # issue #16
+        return f"{expr(e.value, _COALESCE)} in {expr(e.container, _COALESCE)}", _CMP
+
+    def visit_ListLit(self, e: ast.ListLit) -> tuple[str, int]:  # issue #16
+        return f"[{', '.join(expr(i) for i in e.items)}]", _ATOM
+
     def visit_InRange(self, e: ast.InRange) -> tuple[str, int]:
         return f"{expr(e.value, _COALESCE)} in {expr(e.low, _COALESCE)}..{expr(e.high, _COALESCE)}", _CMP
 
@@ -263,6 +269,8 @@ class _DeclFormatter(DeclVisitor[str]):
             parts.append(constraint(d.constraint))
         if d.default is not None:
             parts.append(f"= {expr(d.default)}")
+        if d.ledger is not None:  # issue #16
+            parts.append(f"from {d.ledger}")
         source = f" source {quote(d.source)}" if d.source is not None else ""
         per_period = " per period" if d.per_period else ""  # issue #11 P
         return (" ".join(parts) + _label(d.label) + per_period + _for(d.categories) + _cite(d.cite) + source
@@ -347,6 +355,22 @@ class _DeclFormatter(DeclVisitor[str]):
         lines.append("}")
         return "\n".join(lines)
 
+    def visit_LedgerDecl(self, d: ast.LedgerDecl) -> str:
+        """A ledger (issue #16): its head, then one attribution rule per line (or two, with a condition)."""
+        key = f" key {d.key}" if d.key is not None else ""
+        shown = f" shown as {quote(d.shown)}" if d.shown is not None else ""
+        source = f" source {quote(d.source)}" if d.source is not None else ""
+        lines = [f"ledger {d.name}{_label(d.label)} of {d.record}{key}{shown}{_cite(d.cite)}{source}{_note(d.note)} {{"]
+        lines.extend(_ledger_rule(r) for r in d.rules)
+        lines.append("}")
+        return "\n".join(lines)
+
+    def visit_MapDecl(self, d: ast.MapDecl) -> str:
+        """A map (issue #16): one ``A -> B`` per line."""
+        lines = [f"map {d.name}{_label(d.label)} from {d.source} to {d.target}{_cite(d.cite)} {{"]
+        lines.extend(f"{_INDENT}{e.key} -> {expr(e.value, _SUM)}" for e in d.entries)
+        lines.append("}")
+        return "\n".join(lines)
 
     def visit_CohortDecl(self, d: ast.CohortDecl) -> str:
         """A cohort block (issue #11 C), its parts in the grammar's order, one per line."""
@@ -364,6 +388,19 @@ class _DeclFormatter(DeclVisitor[str]):
             lines.append(f"{_INDENT}quota {q.band} at most {expr(q.limit, _SUM)}{of}{_for(q.categories)}{_cite(q.cite)}")
         lines.append("}")
         return "\n".join(lines)
+
+
+def _ledger_rule(r: ast.LedgerRule) -> str:
+    """One attribution rule of a ledger (issue #16), indented, its options after it."""
+    options = f"{_cite(r.cite)}{_note(r.note)}"
+    if isinstance(r, ast.LedgerExclude):
+        because = f" because {quote(r.because)}" if r.because is not None else ""
+        return f"{_INDENT}exclude {r.name}{_label(r.label)} when {expr(r.condition)}{because}{options}"
+    if isinstance(r, ast.LedgerHandOver):
+        return f"{_INDENT}hand over {r.name}{_label(r.label)} when {expr(r.condition)} to {quote(r.to)}{options}"
+    where = f"\n{_INDENT * 2}where {expr(r.where)}" if r.where is not None else ""
+    when = f"\n{_INDENT * 2}when {expr(r.condition)}" if r.condition is not None else ""
+    return f"{_INDENT}charge {r.name}{_label(r.label)} to {', '.join(r.categories)}{where}{when}{options}"
 
 
 def cohort_key(k: ast.CohortKey) -> str:

@@ -22,7 +22,8 @@ KEYWORDS = frozenset(
     bands outcome reward fine share rest sanction override remove if then else and or not is
     none set true false list of count sum any all min max it by increasing decreasing add bonus
     periods weight streak only
-    cohort among higher lower first ties quota at most ranked""".split()
+    cohort among higher lower first ties quota at most ranked
+    ledger key shown exclude hand over charge map""".split()
 )
 
 #: Derived from the grammar (``parser.names_read_as_keywords()``); a test keeps the two equal.

@@ -215,6 +215,56 @@ class CohortPlan:
         return bands.index(rating) if rating in bands else len(bands)
 
 
+@attrs.frozen
+class JoinPlan:
+    """A checked join term (issue #16): ``unit.F == E`` (``eq``) or ``E in unit.F`` (``in``).
+
+    ``unit_fact`` is the fact's name, or ``runtime.ledger.UNIT_ID`` / ``UNIT_NAME`` (``:id`` /
+    ``:name``) for the unit's identity; ``value`` is E; ``reads`` the event fields E reads
+    (record lets expanded to the fields they read).
+    """
+
+    term: ast.JoinTerm
+    unit_fact: str
+    mode: str
+    value: ast.Expr
+    reads: tuple[str, ...]
+
+
+@attrs.frozen
+class LedgerRulePlan:
+    """A checked attribution rule: its declaration, the categories it charges (every category
+    for ``unit``/``units``) and the event fields its condition and join values read."""
+
+    rule: ast.LedgerRule
+    categories: tuple[str, ...] = ()
+    joins: tuple[JoinPlan, ...] = ()
+    reads: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return self.rule.KIND
+
+    @property
+    def condition(self) -> ast.Expr | None:
+        return self.rule.condition
+
+
+@attrs.frozen
+class LedgerPlan:
+    """A checked ``ledger`` declaration (issue #16), what the compiler turns into a ``LedgerSpec``."""
+
+    decl: ast.LedgerDecl
+    fact: str | None  # the unit fact declared ``from`` it (None: no fact reads it, K267)
+    rules: tuple[LedgerRulePlan, ...]
+    shown: tuple[tuple[str, str | None], ...]  # ``shown as``: (literal text, field or None) pairs; () = default
+    unit_facts: tuple[str, ...]  # every unit fact a join term reads, in first-use order
+
+    @property
+    def name(self) -> str:
+        return self.decl.name
+
+
 #: The default of a fact or field that has none (``fact_defaults``/``field_defaults``);
 #: the one instance lives in :mod:`abi`, the contract generated code and the runtime share.
 MISSING = abi.MISSING
@@ -266,6 +316,14 @@ class CheckedPolicy:
         """The ``per period`` facts (issue #11 P), in declaration order."""
         return tuple(name for name, decl in self.facts.items() if decl.per_period)
     cohort: CohortPlan | None = None  # the cohort block (issue #11 C), None without one
+    # issue #16: the checked ledgers in declaration order, and the maps with their folded tables
+    ledgers: tuple[LedgerPlan, ...] = ()
+    maps: dict[str, ast.MapDecl] = attrs.field(factory=dict)
+    map_values: dict[str, dict[int, object]] = attrs.field(factory=dict)  # map -> source member index -> value
+
+    def ledger_named(self, name: str) -> LedgerPlan | None:
+        """The checked ledger ``name`` (issue #16), or None."""
+        return next((plan for plan in self.ledgers if plan.name == name), None)
 
     def rating_index(self, name: str) -> int:
         return [r.name for r in self.ratings.ratings].index(name)

@@ -95,6 +95,10 @@ class ExprVisitor(ABC, Generic[T]):
     def visit_Aggregate(self, node: ast.Aggregate) -> T: ...
     @abstractmethod
     def visit_Extremum(self, node: ast.Extremum) -> T: ...
+    @abstractmethod
+    def visit_ListLit(self, node: ast.ListLit) -> T: ...  # issue #16
+    @abstractmethod
+    def visit_InList(self, node: ast.InList) -> T: ...  # issue #16
 
 
 class DeclVisitor(ABC, Generic[T]):
@@ -141,3 +145,7 @@ class DeclVisitor(ABC, Generic[T]):
     def visit_PeriodsDecl(self, node: ast.PeriodsDecl) -> T: ...  # issue #11 P
     @abstractmethod
     def visit_CohortDecl(self, node: ast.CohortDecl) -> T: ...
+    @abstractmethod
+    def visit_LedgerDecl(self, node: ast.LedgerDecl) -> T: ...  # issue #16
+    @abstractmethod
+    def visit_MapDecl(self, node: ast.MapDecl) -> T: ...  # issue #16

@@ -15,8 +15,10 @@ from typing import Any
 from ..cache import active as cache_active
 from ..cache import compile_source
 from ..codegen.compiler import CompiledSource
+from ..codegen.ledgers import LedgerCode
 from .helpers import HELPERS, SAFE_BUILTINS
 from .ledger import LedgerSpec
+from .ledger_specs import build_spec
 
 RawResult = tuple[Any, ...]
 EvalFunction = Callable[[dict[str, object], Any], RawResult]
@@ -50,7 +52,15 @@ class CompiledModule:
         self.hoistable = compiled.hoistable
         self.constants = compiled.constants
         # the ledger declarations with their compiled attribution rules (issue #16); () without ledgers
-        self.ledgers: tuple[LedgerSpec, ...] = ()
+        self.ledgers: tuple[LedgerSpec, ...] = tuple(_bind_ledger(code, namespace) for code in compiled.ledgers)
+
+
+def _bind_ledger(code: LedgerCode, namespace: dict[str, Any]) -> LedgerSpec:
+    """A ledger's spec with the generated functions of its rules (issue #16)."""
+    rules = {id(plan): rule for plan, rule in zip(code.plan.rules, code.rules)}
+    return build_spec(code.plan,
+                      lambda plan: namespace[w] if (w := rules[id(plan)].when) is not None else None,
+                      lambda plan, k: namespace[rules[id(plan)].joins[k]])
 
 
 class _TracedFunctions(Mapping[str, EvalFunction]):

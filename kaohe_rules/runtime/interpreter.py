@@ -763,6 +763,9 @@ class _Frame(ExprVisitor[Any]):
         return right if left is None else left
 
     def visit_Call(self, e: ast.Call) -> Any:
+        mapped = self.policy.resolutions.get(e)
+        if mapped is not None and mapped.kind == "map":  # a map (issue #16): none in, none out
+            return self.policy.map_values[mapped.name].get(self.visit(e.args[0]))
         if e.func == "index":  # its argument names an item, it is not a value to compute
             return self.interp.call(e, [])
         res = self.policy.resolutions.get(e)
@@ -782,6 +785,13 @@ class _Frame(ExprVisitor[Any]):
     def visit_Extremum(self, e: ast.Extremum) -> Any:
         values = [self.visit(a) for a in e.args]
         return min(values) if e.func == "min" else max(values)
+
+    def visit_ListLit(self, e: ast.ListLit) -> Any:  # issue #16
+        return tuple(self.visit(item) for item in e.items)
+
+    def visit_InList(self, e: ast.InList) -> Any:  # issue #16: none is in no list
+        value = self.visit(e.value)
+        return value is not None and value in self.visit(e.container)
 
 
 _FAILED = object()

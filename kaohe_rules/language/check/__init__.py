@@ -29,8 +29,24 @@ import attrs
 
 from ...errors import Diagnostic
 from ..linker import LinkedPolicy
-from ..model import CategoryPlan, CheckedPolicy
-from . import bands, bonus, cohort, consts, effects, facts, lets, outcomes, periods, plans, scores, structure, targets
+from ..model import CategoryPlan, CheckedPolicy, LedgerPlan
+from . import (
+    bands,
+    bonus,
+    cohort,
+    consts,
+    effects,
+    facts,
+    ledger,
+    lets,
+    maps,
+    outcomes,
+    periods,
+    plans,
+    scores,
+    structure,
+    targets,
+)
 from .api import Context
 from .diagnostics import Collector, diagnostic_order
 from .exprs import ExpressionChecker
@@ -62,10 +78,12 @@ def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
     ctx.cohort = cohort.CohortReader(ctx)
 
     facts.check_types(ctx)
+    maps.check_maps(ctx)  # issue #16: before anything that may call a map
     structure.check_categories(ctx)
     consts.check_params(ctx)
     facts.check_facts(ctx)
     facts.check_record_lets(ctx)
+    ledger.check_ledgers(ctx)  # issue #16: ledgers, their rules, facts ``from`` them
     periods.check_periods(ctx)
     lets.check_lets(ctx)
     lets.check_defers(ctx)
@@ -106,6 +124,8 @@ def _model(ctx: Context, category_plans: dict[str, CategoryPlan]) -> CheckedPoli
         content_hash=content_hash(ctx.linked), general_outcomes=tuple(sym.general_outcomes),
         reported=tuple(name for name, decl in sym.lets.items() if decl.report),
         periods=sym.periods,
+        ledgers=tuple(p for p in ctx.ledger_plans if isinstance(p, LedgerPlan)),
+        maps=dict(sym.maps), map_values=dict(ctx.map_values),
     )
 
 

@@ -51,6 +51,9 @@ class Scope:
     # lets that read no score), "let" a let (reading a score makes it a post-scoring let),
     # "post" after the score (vetoes, their effects, band ``requires``, outcomes)
     stage: str = "pre"
+    # issue #16: checking a ledger rule (the ledger's name): bare names are the event's fields
+    # (``record`` is the ledger's record), and a unit fact is read only through a join term
+    ledger: str | None = None
 
     def narrow(self, names: Iterable[str]) -> Scope:
         names = frozenset(names)
@@ -170,6 +173,10 @@ class Context:
         self.let_deps: dict[str, set[str]] = {}
         self.let_avail: dict[str, frozenset[str] | None] = {}  # categories whose units supply a let's facts
         self.facts_read: set[str] = set()
+        # issue #16: each map's result type (optional unless total), set by the maps pass
+        self.map_types: dict[str, Type] = {}
+        self.map_values: dict[str, dict[int, object]] = {}  # map -> source member index -> value
+        self.ledger_plans: list[object] = []  # the checked ledgers (model.LedgerPlan), set by the ledger pass
         # bonus points (加分): each category's highest possible score (None: unbounded), set by the bonus pass
         self.maxima: dict[str, Decimal | None] = {}
         # while checking a let, rule, veto, defer or outcome item: the names it reads, the

@@ -324,3 +324,9 @@ class ConstFolder(ExprVisitor[object]):
 
     def visit_Extremum(self, e: ast.Extremum) -> object:
         raise NotConstant(e.span)
+
+    def visit_ListLit(self, e: ast.ListLit) -> object:  # issue #16
+        raise NotConstant(e.span)
+
+    def visit_InList(self, e: ast.InList) -> object:  # issue #16
+        raise NotConstant(e.span)

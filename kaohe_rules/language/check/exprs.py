@@ -191,6 +191,11 @@ class ExpressionChecker(ExprVisitor[Type]):
         if len(matches) > 1:
             return self.diag.error("K101", f"'{ident}' is a member of several enums: {', '.join(m.name for m in matches)}",
                                    e.span, hint=f"qualify it, e.g. {matches[0].name}.{ident}")
+        if scope.ledger is not None and (ident in sym.facts or ident in sym.lets or ident in sym.aliases):
+            return self.diag.error("K263", f"a rule of ledger '{scope.ledger}' reads the event, not the unit's "
+                                   f"'{ident}'", e.span,
+                                   hint="a unit fact is read only in a charge rule's join term: where unit."
+                                   f"{ident} == …")
         if scope.record is not None and (ident in sym.facts or ident in sym.lets):
             return self.diag.error("K101", f"a record's let can only read its own fields and params, not '{ident}'", e.span)
         if sym.periods is not None:  # a rating's name is a value where periods have ratings (issue #11 P)
@@ -266,6 +271,9 @@ class ExpressionChecker(ExprVisitor[Type]):
 
     def visit_Member(self, e: ast.Member) -> Type:
         ctx, scope = self.ctx, self.scope
+        if isinstance(e.obj, ast.Name) and e.obj.ident == "unit" and not self._is_value_name("unit", scope):
+            return self.diag.error("K263", f"'unit.{e.field}' is read only in a charge rule's join term", e.span,
+                                   hint=f"write it in a ledger's charge rule: charge … to … where unit.{e.field} == …")
         if isinstance(e.obj, ast.Name) and e.obj.ident in self.sym.enums and not self._is_value_name(e.obj.ident, scope):
             enum = self.sym.enums[e.obj.ident]
             names = [m.name for m in enum.members]
@@ -448,6 +456,8 @@ class ExpressionChecker(ExprVisitor[Type]):
 
     # ------------------------------------------------------------- functions
     def visit_Call(self, e: ast.Call) -> Type:
+        if e.func in self.sym.maps:  # a map (issue #16): a constant function on an enum's members
+            return self._map_call(e)
         if e.func == "index":
             return self._index(e)
         if e.func == "score" and self.scope.record is None:  # a target's or section's score (check/scores.py)
@@ -542,6 +552,59 @@ class ExpressionChecker(ExprVisitor[Type]):
         if not result.is_error and result.kind not in (*NUMERIC, "money", "percent", "date"):
             return self.diag.error("K103", f"{e.func} needs numbers, amounts, percentages or dates", e.span)
         return result.required()
+
+    # ------------------------------------------ lists and maps (issue #16)
+    def visit_ListLit(self, e: ast.ListLit) -> Type:
+        """``[a, b]``: items of one type, none of them none."""
+        types = [self.expr(item, self.scope) for item in e.items]
+        result = types[0]
+        for item, t in zip(e.items, types):
+            self.diag.expect_required(t, item)
+        for item, t in zip(e.items[1:], types[1:]):
+            result = self._join(result.required(), t.required(), item)
+        if result.is_error:
+            return ERROR
+        return Type("list", elem=result.required())
+
+    def visit_InList(self, e: ast.InList) -> Type:
+        """``x in L``: L a list literal or a list value; x of the elements' type (None is in no list)."""
+        v = self.expr(e.value, self.scope)
+        lt = self.expr(e.container, self.scope)
+        if v.is_error or lt.is_error:
+            return BOOL
+        if lt.kind == "empty":
+            self.diag.error("K103", "'in []' is never true", e.container.span, hint="list the values: x in [a, b]")
+            return BOOL
+        if lt.kind != "list" or lt.elem is None:
+            if lt.kind in (*NUMERIC, "money", "percent", "date"):
+                self.diag.error("K103", f"'in' needs a list, and '{name_of(e.container)}' is {lt.describe()}",
+                                e.container.span, hint="a range is written x in low..high")
+            else:
+                self.diag.error("K103", f"'in' needs a list, and '{name_of(e.container)}' is {lt.describe()}",
+                                e.container.span, hint="x in [a, b]")
+            return BOOL
+        self.diag.expect_required(lt, e.container)
+        if not comparable(v.required(), lt.elem.required(), "=="):
+            self._unit_error(e, v, lt.elem, e.value)
+        return BOOL
+
+    def _map_call(self, e: ast.Call) -> Type:
+        """``M(x)``: the value the map gives x's member; optional unless the map lists every member."""
+        decl = self.sym.maps[e.func]
+        types = [self.expr(a, self.scope) for a in e.args]
+        if len(e.args) != 1:
+            return self.diag.error("K269", f"map '{e.func}' takes one argument, got {len(e.args)}", e.span)
+        t = types[0]
+        result = self.ctx.map_types.get(e.func, ERROR)
+        if t.is_error or result.is_error:
+            return ERROR
+        if t.kind != "enum" or t.name != decl.source:
+            return self.diag.error("K269", f"map '{e.func}' takes a member of {decl.source}, not {t.describe()}",
+                                   e.args[0].span)
+        self.ctx.res[e] = Resolution("map", e.func)
+        if t.optional:  # none in, none out
+            return result.as_optional()
+        return result
 
     # ------------------------------------------ named items, index, group-by (issue #10 C)
     def item_scope(self, scope: Scope, elem: Type, name: str | None, span: Span) -> Scope:

@@ -18,6 +18,10 @@ from ..model import CategoryInfo
 from ..visitor import DeclVisitor
 from .diagnostics import Collector
 
+#: names that call a built-in function (or an aggregate) and so cannot name a map (issue #16)
+_FUNCTION_NAMES = frozenset("round floor ceil abs year month day index score count sum any all min max "
+                            "streak increasing decreasing".split())
+
 
 class Symbols:
     """The declarations of a policy, by namespace and name (filled by :func:`collect`)."""
@@ -41,6 +45,9 @@ class Symbols:
         self.cohorts: list[ast.CohortDecl] = []  # at most one (K250); issue #11 C  # ``outcome { … }``: for every rating, in order
         self.global_names: dict[str, tuple[str, Span]] = {}  # the value namespace: name -> (kind, where)
         self.periods: ast.PeriodsDecl | None = None  # ``periods { … }`` (issue #11 P)
+        # issue #16: ledgers and maps, each its own namespace (a map is called, ``M(x)``)
+        self.ledgers: dict[str, ast.LedgerDecl] = {}
+        self.maps: dict[str, ast.MapDecl] = {}
 
     def rating_names(self) -> list[str]:
         return [r.name for r in self.ratings.ratings] if self.ratings else []
@@ -182,6 +189,24 @@ class _Collect(DeclVisitor[None]):
                             hint="a policy ranks its units one way; put every ranking rule in one cohort block")
             return
         self.sym.cohorts.append(decl)
+
+    def visit_LedgerDecl(self, decl: ast.LedgerDecl) -> None:
+        """A ledger (issue #16): its own namespace (facts name it in ``from``)."""
+        if decl.name in self.sym.ledgers:
+            self.diag.error("K259", f"ledger '{decl.name}' is declared twice", decl.span)
+            return
+        self.sym.ledgers[decl.name] = decl
+
+    def visit_MapDecl(self, decl: ast.MapDecl) -> None:
+        """A map (issue #16): called as ``NAME(x)``, so it may not take a built-in function's name."""
+        if decl.name in self.sym.maps:
+            self.diag.error("K268", f"map '{decl.name}' is declared twice", decl.span)
+            return
+        if decl.name in _FUNCTION_NAMES:
+            self.diag.error("K268", f"'{decl.name}' is a built-in function and cannot name a map", decl.span,
+                            hint=f"choose another name, e.g. {decl.name}_表")
+            return
+        self.sym.maps[decl.name] = decl
 
     def visit_Category(self, decl: ast.Category) -> None:
         """Filed in a second sweep by :func:`collect`, after every other declaration."""
