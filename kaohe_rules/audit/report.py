@@ -601,7 +601,7 @@ _LEDGER_TEXT: dict[str, dict[str, str]] = {
 def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str = "zh") -> list[Block]:
     """The 台账归属 section: per ledger its counts; every rule with the events it decided; the excluded and
     handed-over events with their reasons and clauses; EVERY unattributed event with why; the ledger problems."""
-    from ..reports.ledgers import ledger_counts, problem_name, ref_name, rule_counts
+    from ..reports.ledgers import ledger_counts, problem_message, problem_name, ref_name, rule_counts
     from ..reports.ledgers import texts as ledger_texts
 
     _t(lang)
@@ -635,7 +635,7 @@ def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str 
     if attribution.problems:
         blocks.append(Heading(3, t["problems"]))
         blocks.append(Table((t["event"], t["field"], t["problem"], t["attributable"]),
-                            tuple((problem_name(p, lang), p.field or "", p.message
+                            tuple((problem_name(p, lang), p.field or "", problem_message(p, lang)
                                    + (f"（{p.expected}）" if p.expected and lang == "zh" else
                                       f" (expected {p.expected})" if p.expected else ""),
                                    t["yes"] if p.attributable else t["no"])
