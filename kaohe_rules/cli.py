@@ -468,6 +468,15 @@ def _assess_with_ledgers(policy: Policy, batch: BatchInput, args: argparse.Names
     """
     assert batch.ledgers is not None
     events = batch.ledgers.events()
+    if policy.cohort is not None and batch.stdin is None:  # a file: the cohort driver streams it, pass by pass
+        from .cohort.stream import assess_rows as assess_cohort_rows
+
+        def read() -> Iterator[UnitRow]:
+            return iter_units(batch.path, policy, _encoding(args))
+
+        batch.attribution = policy.attribute((row.unit for row in read() if row.unit is not None), events)
+        yield from assess_cohort_rows(policy, read, ledgers=events)
+        return
     rows = list(iter_units(batch.path, policy, _encoding(args), batch.stdin))
     units = [row.unit for row in rows if row.unit is not None]
     batch.attribution = policy.attribute(units, events)

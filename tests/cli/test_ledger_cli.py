@@ -193,3 +193,64 @@ def test_explain_with_a_ledger_file(capsys: pytest.CaptureFixture[str], files: d
                          "--id", "XF")
     assert code == 0, err
     assert "综合评分：93 / 100 分" in out
+
+
+def test_a_cohort_policy_with_a_ledger_ranks_the_charged_scores(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    """The docs example with a cohort block: the file is streamed by the cohort driver with the ledger; ranks
+    follow the scores the ledger gives (区县: TT 90, TS 80; 部门: XF 100, JT 70), 优秀 at most 50%."""
+    from cli_runner import ROOT
+
+    docs = ROOT / "docs" / "ledgers"
+    policy = tmp_path / "cohort.kh"
+    policy.write_text((docs / "policy.kh").read_text("utf-8")
+                      + '\ncohort 排名 "年度排名" {\n  by score\n  ties share\n  quota 优秀 at most 50%\n}\n', "utf-8")
+    from unittest import mock
+
+    import kaohe_rules.policy
+    from kaohe_rules.runtime.evaluator import CompiledModule
+
+    with mock.patch.object(kaohe_rules.policy, "CompiledModule", CompiledModule):  # the policy's own ledger
+        for units in (docs / "units.json", docs / "units.jsonl"):
+            code, out, err = run(capsys, "eval", policy, units, "--format", "json")
+            assert code == 0, err
+            ranks = {r["unit"]["id"]: (r["score"], r["standing"]["rank"]) for r in json.loads(out)["results"]}
+            assert ranks == {"TT": ("90", 1), "TS": ("80", 2), "XF": ("100", 1), "JT": ("70", 2)}
+            assert "1 unattributed" in err
+
+
+def test_the_templates_carry_the_ledger(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``facts --template``: the JSON document gets "ledgers" (one event to fill in, every field null) and the
+    units lose the fact the ledger feeds; the workbook gets a sheet per ledger — and, filled in, is read back."""
+    from unittest import mock
+
+    import kaohe_rules.policy
+    from cli_runner import ROOT
+    from kaohe_rules.runtime.evaluator import CompiledModule
+
+    openpyxl = pytest.importorskip("openpyxl")
+    policy = ROOT / "docs" / "ledgers" / "policy.kh"
+    with mock.patch.object(kaohe_rules.policy, "CompiledModule", CompiledModule):
+        code, out, _ = run(capsys, "facts", policy, "--template")
+        assert code == 0
+        doc = json.loads(out)
+        assert [u["facts"] for u in doc["units"]] == [{"辖区": None}, {"主管行业": []}]
+        assert doc["ledgers"] == {"事故台账": [dict.fromkeys(
+            ["编号", "日期", "类型", "发生地", "车辆", "纵火", "死亡人数", "直接经济损失"])]}
+        book_path = tmp_path / "template.xlsx"
+        code, _, err = run(capsys, "facts", policy, "--template", "--format", "xlsx", "-o", book_path)
+        assert code == 0, err
+        book = openpyxl.load_workbook(book_path)
+        assert book.sheetnames == ["区县", "部门", "事故台账", "说明"]
+        assert [c.value for c in book["区县"][1]] == ["单位编号", "单位名称", "辖区"]
+        assert [c.value for c in book["事故台账"][1]] == ["编号", "日期", "类型", "发生地", "车辆", "纵火（是/否）",
+                                                       "死亡人数", "直接经济损失（元）"]
+        book["区县"].append(["TS", "天山区", "天山区"])
+        book["部门"].append(["JT", "交警支队", '["道路交通"]'])
+        book["事故台账"].append(["A-1", "2013-03-02", "道路交通", "天山区", None, "否", 2, None])
+        book["事故台账"].append(["A-2", "2013-06-11", "道路交通", "天山区", "武警", None, 1, 1000])
+        book.save(book_path)
+        code, out, err = run(capsys, "eval", policy, book_path, "--format", "json")
+        assert code == 0, err
+        assert _scores(out) == {"TS": ("80", "合格"), "JT": ("80", "合格")}  # A-2 (武警) excluded
+        assert "1 charged to units, 1 excluded" in err
