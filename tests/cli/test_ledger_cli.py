@@ -224,8 +224,9 @@ def test_the_templates_carry_the_ledger(capsys: pytest.CaptureFixture[str], tmp_
     units lose the fact the ledger feeds; the workbook gets a sheet per ledger — and, filled in, is read back."""
     from unittest import mock
 
-    import kaohe_rules.policy
     from cli_runner import ROOT
+
+    import kaohe_rules.policy
     from kaohe_rules.runtime.evaluator import CompiledModule
 
     openpyxl = pytest.importorskip("openpyxl")
