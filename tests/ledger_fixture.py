@@ -202,3 +202,10 @@ def with_own_lists(units: list[dict[str, object]], events: list[dict[str, object
             facts["事故"] = [events[c.event.row - 1] for c in charged]
         out.append({**unit, "facts": facts})
     return out
+
+
+def load_validated(policy: kaohe_rules.Policy, event: dict[str, object]) -> dict[str, object]:
+    """A raw event validated as the attribution engine validates it (the item a unit's list holds)."""
+    record, _fields, problems = policy.coercer.read_record(event, "事故")
+    assert record is not None, problems
+    return record
