@@ -186,22 +186,21 @@ class _Body:
         self._int_points: set[str] = set()  # the targets whose points are an int literal
 
     def write(self) -> tuple[tuple[tuple[str, ...], ...], str]:
-        out, plan, traced = self.out, self.plan, self.frame.traced
+        out, plan = self.out, self.plan
         out.writeline("DF = []")
         periodic = ExitStack()  # a policy with periods (issue #11 P): the scoring runs once per period
         if self.policy.periods is not None:
             self._period_loop(periodic)
+        for let_name in plan.pre_lets:  # issue #16: the lets a defer takes items from
+            with out.at(Site(f"let {let_name}", self.policy.lets[let_name].span)):
+                self._let(let_name)
         for defer_index, defer in enumerate(plan.defers):
             with out.at(self.sites.defer(defer)):
                 self._defer(defer, defer_index)
         for let_name in plan.lets:
             if let_name in self.policy.lets:
                 with out.at(self.sites.let(let_name)):
-                    value = self.exprs.visit(self.policy.lets[let_name].value)
-                    local = self.symbols.let(let_name)
-                    out.writeline(f"{local} = {value}")
-                    if traced:
-                        out.writeline(f"T.append(('let', {self.ctx.const(let_name)}, {local}))")
+                    self._let(let_name)
         target_locals: list[str] = []
         by_section: dict[tuple[str, ...], list[str]] = {}
         int_targets: set[str] = set()
@@ -350,6 +349,15 @@ class _Body:
         if name in self.policy.checkpoints:
             return self.ctx.const(self.policy.checkpoints[name].end)
         return "None"
+
+    def _let(self, let_name: str) -> None:
+        """``L3 = value`` (and its trace event in the traced evaluator)."""
+        out = self.out
+        value = self.exprs.visit(self.policy.lets[let_name].value)
+        local = self.symbols.let(let_name)
+        out.writeline(f"{local} = {value}")
+        if self.frame.traced:
+            out.writeline(f"T.append(('let', {self.ctx.const(let_name)}, {local}))")
 
     def _defer(self, defer: ast.DeferDecl, index: int) -> None:
         out = self.out

@@ -938,7 +938,7 @@ class PolicyFile:
     path: str
 
 
-def shape(node: object, ignore: frozenset[str] = frozenset({"span", "vetoed_span"})) -> object:
+def shape(node: object, ignore: frozenset[str] = frozenset({"span", "vetoed_span", "record_span", "key_span"})) -> object:
     """The structural value of a node: nested tuples of class name and fields, without spans.
 
     Two nodes have equal shapes when they were written the same way, wherever they stand.

@@ -302,6 +302,8 @@ CODES: dict[str, Code] = _codes([
     Code("K272", "ledger-coverage", "event no rule decides",
          "an event (over the finite fields the rules read) that no rule removes and no charge rule's `when` accepts",
          severity="warning"),
+    Code("K273", "defer-source", "defer takes items from a defer, or from a let that needs one",
+         "`defer … from D` naming a defer instead of its kept (`as`) list, or from a let that reads a deferred list"),
     Code("K181", "unused-let", "unused let",
          "a `let` that nothing reads and that is not marked `report`", severity="warning"),
 ])

@@ -149,6 +149,8 @@ class CategoryPlan:
     facts: tuple[str, ...]  # facts a unit of this category may supply
     maximum: Decimal | None = None  # the highest possible score (total + bonus caps); None: unbounded
     post_lets: tuple[str, ...] = ()  # lets that read a score: computed after it (issue #10 A2)
+    # issue #16: the lets a defer takes items from (and what they read), computed before the defers
+    pre_lets: tuple[str, ...] = ()
 
     @property
     def staged(self) -> bool:

@@ -24,10 +24,12 @@ from typing import Any, Protocol, assert_never
 from ..codegen.frame import SCORE_KEY, score_key
 from ..language import ast
 from ..language.abi import NOT_APPLICABLE
-from ..language.model import CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
+from ..language.model import CategoryPlan, CheckedPolicy, LedgerRulePlan, PlacedTarget, SectionInfo
 from ..language.visitor import ExprVisitor
 from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, scales_by_percent, to_fen
 from .cohort import NO_STANDING
+from .ledger import LedgerSpec
+from .ledger_specs import build_spec
 from .standing import Standing
 
 Env = dict[str, object]
@@ -68,6 +70,8 @@ class Interpreter:
         """Everything up to the score: defers, the lets read before it, targets, sections, base and bonus."""
         policy = self.policy
         deferred: list[tuple[int, list[Any]]] = []
+        for name in plan.pre_lets:  # issue #16: the lets a defer takes items from
+            env[name] = self.eval(policy.lets[name].value, env, [])
         for index, defer in enumerate(plan.defers):
             source = env[defer.source_list] if defer.source_list in env else self.constant(defer.source_list)
             kept: list[Any] = []
@@ -569,7 +573,7 @@ class Interpreter:
             # What the scoring stage named that does not vary by period (a let of unit-wide facts, a
             # deferral's kept list of a unit-wide list) stays readable after it, as the compiled code's
             # locals do (the checker refuses a bare read of a per-period one there, K243).
-            for name in [*plan.lets, *(defer.alias for defer in plan.defers)]:
+            for name in [*plan.pre_lets, *plan.lets, *(defer.alias for defer in plan.defers)]:
                 if name in period_env and name not in per_period:
                     env[name] = period_env[name]
         self.period_index = -1
@@ -837,3 +841,26 @@ def interpret(policy: CheckedPolicy, category: str, facts: Mapping[str, object],
     compiled evaluator is run.  ``standing``: the unit's standing in a cohort policy.
     """
     return Interpreter(policy).run(category, facts, standing)
+
+
+def ledger_specs(policy: CheckedPolicy) -> tuple[LedgerSpec, ...]:
+    """The policy's ledgers with the interpreter's own reading of each rule (issue #16).
+
+    The same specs as the compiled module's (``Program.ledgers``) except for the callables:
+    each ``when`` and join key evaluates the checked AST over the event (the event is the
+    record in scope, as for a record's let), so the differential test can compare the two
+    on generated events.
+    """
+    interp = Interpreter(policy)
+
+    def when(plan: LedgerRulePlan) -> Callable[[Mapping[str, object]], bool] | None:
+        condition = plan.condition
+        if condition is None:
+            return None
+        return lambda event: bool(interp.eval(condition, {}, [], record=event))
+
+    def key(plan: LedgerRulePlan, k: int) -> Callable[[Mapping[str, object]], object]:
+        value = plan.joins[k].value
+        return lambda event: interp.eval(value, {}, [], record=event)
+
+    return tuple(build_spec(plan, when, key) for plan in policy.ledgers)

@@ -104,8 +104,9 @@ class Program:
         t = checked.fact_types.get(name) or checked.let_types.get(name) or checked.param_types.get(name)
         if t is None:
             alias = next((d for d in checked.defers if d.alias == name), None)
-            if alias is not None:
-                t = checked.fact_types.get(alias.source_list)
+            while alias is not None and t is None:  # issue #16: a chain of defers ends at a fact or a let
+                t = checked.fact_types.get(alias.source_list) or checked.let_types.get(alias.source_list)
+                alias = next((d for d in checked.defers if d.alias == alias.source_list), None)
         if t is None:
             return value
         periods = checked.periods

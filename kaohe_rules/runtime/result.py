@@ -308,7 +308,8 @@ class Result:
         if "reported" not in self._cache:
             checked = self._checked
             # a post-scoring let (one that reads a score) is reported like any other (issue #10)
-            names = [n for n in checked.reported if n in self._plan.lets or n in self._plan.post_lets]
+            names = [n for n in checked.reported
+                     if n in self._plan.lets or n in self._plan.post_lets or n in self._plan.pre_lets]
             values: dict[str, object] = {}
             if names:
                 events = self._trace_events

@@ -312,7 +312,8 @@ class _Builder:
         out: dict[str, object] = {}
         moved = dict(self.result.raw[RAW_DEFERRED])
         for index, defer in enumerate(self.plan.defers):
-            source = self.result.facts.get(defer.source_list)
+            name = defer.source_list  # issue #16: a fact, another defer's kept list, or a let
+            source = out[name] if name in out else self.let_values.get(name, self.result.facts.get(name))
             items = source if isinstance(source, (list, tuple)) else []
             gone = {id(g) for g in moved.get(index, [])}  # a set: 200,000 accidents are not compared pairwise
             out[defer.alias] = [i for i in items if id(i) not in gone]
@@ -477,7 +478,7 @@ class _Builder:
 
     def lets(self) -> list[TraceEvent]:
         out = []
-        for name in (*self.plan.lets, *self.plan.post_lets):
+        for name in (*self.plan.pre_lets, *self.plan.lets, *self.plan.post_lets):
             decl = self.checked.lets.get(name)
             if decl is None or name not in self.let_values:
                 continue

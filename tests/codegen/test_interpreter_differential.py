@@ -37,6 +37,9 @@ POLICIES = {
     "bonus": ROOT / "tests" / "data" / "interpreter" / "bonus.kh",  # bonus points (加分), caps, an open band
     "periods": ROOT / "tests" / "data" / "interpreter" / "periods.kh",  # issue #11 P: periods, streak, period records
     "periods-only": ROOT / "tests" / "data" / "interpreter" / "periods_only.kh",  # issue #11 P: sections `only in`
+    "ledgers": ROOT / "tests" / "data" / "ledgers" / "accidents.kh",  # issue #16: maps, `in`, a fact from a ledger
+    "composed": ROOT / "tests" / "data" / "ledgers" / "composed.kh",  # issue #16: chained defers, a defer from a let
+    "periods-chain": ROOT / "tests" / "data" / "ledgers" / "periods_chain.kh",  # issue #16 × #11 P
 }
 _LOADED: dict[str, Any] = {}
 

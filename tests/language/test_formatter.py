@@ -17,12 +17,14 @@ from kaohe_rules.source import SourceFile, Span
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILES = (sorted((ROOT / "policies").glob("*.kh")) + sorted((ROOT / "tests" / "data" / "checker").glob("K1*.kh"))
-                + sorted((ROOT / "tests" / "data" / "interpreter").glob("*.kh")))
+                + sorted((ROOT / "tests" / "data" / "interpreter").glob("*.kh"))
+                + sorted((ROOT / "tests" / "data" / "ledgers").glob("*.kh"))  # issue #16: ledgers, maps, chains
+                + sorted((ROOT / "tests" / "data" / "checker").glob("K2[67]*.kh")))
 
 
 def strip(node: Any) -> Any:
     """The node without source spans, as nested tuples (what the law compares)."""
-    return ast.shape(node, ignore=frozenset({"span", "vetoed_span", "path", "text"}))
+    return ast.shape(node, ignore=frozenset({"span", "vetoed_span", "record_span", "key_span", "path", "text"}))
 
 
 def parse(text: str) -> ast.PolicyFile:
@@ -84,6 +86,9 @@ def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.tuples(st.sampled_from(["min", "max"]), children, children).map(
             lambda t: ast.Extremum(func=t[0], args=(t[1], t[2]), span=SPAN)),
         st.tuples(st.sampled_from(["round", "abs"]), children).map(lambda t: ast.Call(func=t[0], args=(t[1],), span=SPAN)),
+        # issue #16: membership and list literals
+        two.map(lambda t: ast.InList(value=t[0], container=t[1], span=SPAN)),
+        st.lists(children, min_size=1, max_size=3).map(lambda items: ast.ListLit(items=tuple(items), span=SPAN)),
     )
 
 

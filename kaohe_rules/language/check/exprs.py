@@ -169,10 +169,7 @@ class ExpressionChecker(ExprVisitor[Type]):
                 ctx.res[e] = Resolution("alias", ident)
                 if sym.periods is not None:
                     ctx.periods.let(e, scope)
-                source = ctx.fact_types.get(d.source_list)
-                if d.source_list in sym.facts:
-                    ctx.facts_read.add(d.source_list)
-                return source.required() if source is not None else ERROR
+                return self._alias_type(ident, frozenset())
         if ident in sym.params:
             ctx.note_read(ident)
             ctx.consts.param_value(ident)
@@ -224,6 +221,20 @@ class ExpressionChecker(ExprVisitor[Type]):
         elif ident in COHORT_VALUES and not hint:
             hint = f"'{ident}' is a cohort value: it is readable in a policy with a cohort block (docs/language.md, Cohorts)"
         return self.diag.error("K101", f"unknown name '{ident}'", e.span, hint=hint)
+
+    def _alias_type(self, alias: str, seen: frozenset[str]) -> Type:
+        """The type of a deferral's kept list: its source's, a fact, another kept list or a let (issue #16)."""
+        ctx, sym = self.ctx, self.sym
+        source = sym.aliases[alias].source_list
+        t: Type | None = None
+        if source in sym.facts:
+            ctx.facts_read.add(source)
+            t = ctx.fact_types.get(source)
+        elif source in sym.aliases and source not in seen:  # a cycle is reported by the defer pass (K130)
+            t = self._alias_type(source, seen | {alias})
+        elif source in sym.lets:
+            t = ctx.lets.check_let(source)
+        return t.required() if t is not None and not t.is_error else ERROR
 
     def _let_ref(self, e: ast.Name, scope: Scope) -> Type:
         ctx, ident = self.ctx, e.ident

@@ -62,13 +62,26 @@ def check_lets(ctx: Context) -> None:
 
 
 def check_defers(ctx: Context) -> None:
-    """The pass: each defer takes items from a list fact, by a boolean condition on the item."""
+    """The pass: each defer takes items from a list (a fact, another defer's kept list, a let) by a
+    boolean condition on the item (issue #16: a chain of defers, each removing what it names)."""
     for defer in ctx.sym.defers:
         _defer(ctx, defer)
 
 
 def _defer(ctx: Context, decl: ast.DeferDecl) -> None:
     cats = ctx.category_refs(decl.categories, decl.span, f"defer '{decl.name}'")
+    sym = ctx.sym
+    named = next((d for d in sym.defers if d.name == decl.source_list), None)
+    if named is not None and decl.source_list not in sym.global_names:  # issue #16: the defer, not its kept list
+        ctx.diag.error("K273", f"defer '{decl.name}' takes items from '{decl.source_list}', which is a defer: "
+                       f"its kept items are '{named.alias}'", decl.span,
+                       hint=f"write: from {named.alias} (the items defer '{named.name}' did not move)")
+        return
+    cycle = _source_cycle(ctx, decl)
+    if cycle:
+        ctx.diag.error("K130", f"defer '{decl.name}' takes items from its own kept list (through {' -> '.join(cycle)})",
+                       decl.span, hint="a chain of defers starts from a list fact")
+        return
     source = ast.Name(ident=decl.source_list, span=decl.span)  # typed like a written name, never read later
     stype = ctx.exprs.expr(source, Scope(categories=cats))
     if stype.is_error:
@@ -76,16 +89,36 @@ def _defer(ctx: Context, decl: ast.DeferDecl) -> None:
     if stype.kind != "list" or stype.elem is None:
         ctx.diag.error("K103", f"defer '{decl.name}' must take items from a list, not {stype.describe()}", decl.span)
         return
-    if decl.source_list not in ctx.sym.facts:
-        ctx.diag.error("K103", f"defer '{decl.name}' must take items from a fact, and '{decl.source_list}' is not one",
-                       decl.span, hint="defer from the list fact itself; derived lists can filter the deferred list")
-        return
     ctx.diag.expect_required(stype, source)
     ctx.reading.append(set())
     item_scope = ctx.exprs.item_scope(Scope(categories=cats), stype.elem, decl.item_name, decl.span)  # ``from L as NAME``
     ctype = ctx.exprs.expr(decl.where, item_scope)
     ctx.reads[decl] = tuple(sorted(ctx.reading.pop()))
     ctx.diag.expect_bool(ctype, decl.where, f"the condition of defer '{decl.name}'")
+
+
+def _source_cycle(ctx: Context, decl: ast.DeferDecl) -> list[str]:
+    """The chain of kept lists back to ``decl``'s own, if its source leads there (else empty)."""
+    chain: list[str] = []
+    source = decl.source_list
+    while source in ctx.sym.aliases and source not in chain:
+        chain.append(source)
+        if source == decl.alias:
+            return chain
+        source = ctx.sym.aliases[source].source_list
+    return []
+
+
+def source_roots(ctx: Context, decl: ast.DeferDecl) -> list[str]:
+    """The kept lists, lets and list fact ``decl`` takes its items from, nearest first (issue #16)."""
+    out: list[str] = []
+    source = decl.source_list
+    while source not in out:
+        out.append(source)
+        if source not in ctx.sym.aliases:
+            break
+        source = ctx.sym.aliases[source].source_list
+    return out
 
 
 def warn_unused_lets(ctx: Context) -> None:

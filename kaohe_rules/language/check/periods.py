@@ -152,7 +152,8 @@ class PeriodReader:
             return set()
         seen.add(name)
         if name in sym.aliases:
-            return {sym.aliases[name].source_list}
+            source = sym.aliases[name].source_list
+            return {source} if source in sym.facts else self._period_facts_of(source, seen)
         found: set[str] = set()
         if name in sym.lets:
             for node in ast.walk(sym.lets[name].value):
@@ -173,7 +174,7 @@ class PeriodReader:
         found = False
         if name in sym.aliases:
             source = sym.aliases[name].source_list
-            found = source in sym.facts and sym.facts[source].per_period
+            found = sym.facts[source].per_period if source in sym.facts else self.per_period(source)
         elif name in sym.lets:
             for node in ast.walk(sym.lets[name].value):
                 res = ctx.res.get(node) if isinstance(node, (ast.Name, ast.Member)) else None

@@ -9,6 +9,9 @@ cannot compute (K108).
 
 from __future__ import annotations
 
+import attrs
+
+from .. import ast
 from ..model import BandInfo, CategoryPlan, PlacedTarget
 from .api import Context
 
@@ -20,7 +23,7 @@ def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple
     for name, category in sym.categories.items():
         targets = tuple(p for p in placed if p.category == name)
         vetoes = tuple(v for v in sym.vetoes if not v.categories or name in v.categories)
-        defers = tuple(d for d in sym.defers if not d.categories or name in d.categories)
+        defers = defer_order(ctx, [d for d in sym.defers if not d.categories or name in d.categories])
         roots: set[str] = set()
         for p in targets:
             for rule in p.target.rules:
@@ -29,6 +32,9 @@ def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple
             roots |= set(ctx.reads.get(v, ()))
         for d in defers:
             roots |= set(ctx.reads.get(d, ()))
+            if d.source_list in sym.aliases:  # issue #16: a chain of defers: the kept list it takes from
+                roots.add(d.source_list)
+        pre_lets = _pre_lets(ctx, defers)
         if name in sym.bands:  # band ``requires`` (issue #10 A3)
             for band in sym.bands[name].bands:
                 roots |= set(ctx.reads.get(band, ()))
@@ -40,7 +46,7 @@ def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple
             avail = ctx.let_avail.get(let_name)
             if let_decl.report and (avail is None or name in avail):
                 roots.add(let_name)
-        lets = let_order(ctx, roots)
+        lets = tuple(n for n in let_order(ctx, roots) if n not in pre_lets)
         for let in lets:
             avail = ctx.let_avail.get(let)
             if avail is not None and name not in avail:
@@ -52,8 +58,9 @@ def build_plans(ctx: Context, placed: list[PlacedTarget], bands: dict[str, tuple
             if d.categories and name not in d.categories:
                 diag.error("K108", f"'{alias}' is only defined for {', '.join(d.categories)}, not '{name}'", d.span)
         facts = tuple(f for f, decl in sym.facts.items() if not decl.categories or name in decl.categories)
-        plans[name] = CategoryPlan(category, lets, defers, targets, vetoes, bands.get(name, ()), facts,
-                                   ctx.maxima.get(name, category.total))
+        plan = CategoryPlan(category, lets, defers, targets, vetoes, bands.get(name, ()), facts,
+                            ctx.maxima.get(name, category.total))
+        plans[name] = attrs.evolve(plan, pre_lets=pre_lets) if pre_lets else plan
     return plans
 
 
@@ -80,3 +87,47 @@ def let_order(ctx: Context, roots: set[str]) -> tuple[str, ...]:
     for root in sorted(roots):
         visit(root)
     return tuple(order)
+
+
+def defer_order(ctx: Context, defers: list[ast.DeferDecl]) -> tuple[ast.DeferDecl, ...]:
+    """The defers in declaration order, except that one taking items from another's kept list
+    comes after it (issue #16); a policy without such chains keeps its order exactly."""
+    by_alias = {d.alias: d for d in defers}
+    order: list[ast.DeferDecl] = []
+    placed: set[int] = set()
+
+    def place(d: ast.DeferDecl, busy: frozenset[int]) -> None:
+        if id(d) in placed or id(d) in busy:  # a cycle is K130's (lets.check_defers)
+            return
+        before = by_alias.get(d.source_list)
+        if before is not None:
+            place(before, busy | {id(d)})
+        placed.add(id(d))
+        order.append(d)
+
+    for d in defers:
+        place(d, frozenset())
+    return tuple(order)
+
+
+def _pre_lets(ctx: Context, defers: tuple[ast.DeferDecl, ...]) -> tuple[str, ...]:
+    """The lets a defer takes items from, with what they read, computed before the defers (issue #16).
+
+    Such a let may not read a deferred list (K273): the lets of this stage run before every
+    defer, so a let between two defers of a chain would need the steps interleaved — a limit.
+    """
+    sym = ctx.sym
+    roots = {d.source_list for d in defers if d.source_list in sym.lets}
+    if not roots:
+        return ()
+    order = let_order(ctx, roots)
+    for d in defers:
+        if d.source_list not in sym.lets:
+            continue
+        needs = [n for n in let_order(ctx, {d.source_list})]
+        aliases = sorted({dep for n in needs for dep in ctx.let_deps.get(n, ()) if dep in sym.aliases})
+        if aliases:
+            ctx.diag.error("K273", f"defer '{d.name}' takes items from let '{d.source_list}', which reads the deferred "
+                           f"list '{aliases[0]}'", d.span,
+                           hint=f"take the items from '{aliases[0]}' itself, or compute the let from list facts only")
+    return order
