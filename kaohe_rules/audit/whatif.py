@@ -296,12 +296,13 @@ KIND_NAMES = {
     "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "计分规则",
            "score": "综合评分", "veto": "一票否决", "exception": "例外", "band": "分数段", "band_test": "分数段判定",
            "rating": "评定等次", "consequence": "奖惩", "reward": "奖励", "fine": "罚款", "share": "分配",
-           "period": "分期",
+           "period": "分期", "charge": "计入台账事件",
            "sanction": "处理", "effects": "等次调整", "effect": "等次调整"},
     "en": {"deferral": "deferral", "let": "derived value", "section": "section", "target": "target", "rule": "rule",
            "score": "score", "veto": "veto", "exception": "exception", "band": "band", "band_test": "band test",
            "rating": "rating", "consequence": "consequence", "reward": "reward", "fine": "fine", "share": "share",
-           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period"},
+           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period",
+           "charge": "ledger event charged"},
 }
 
 _TEXT = {
@@ -673,12 +674,12 @@ def _assess_batch(policy: Policy, units: list[dict[str, Any]], ledgers: dict[str
 
 
 _EVENT_TEXT = {
-    "zh": {"title": "假设分析：台账改动", "edit": "改动", "changed": "结果变化的单位", "none": "没有单位的结果发生变化",
+    "zh": {"title": "假设分析：台账改动", "batch": "假设分析：本批单位", "edit": "改动", "changed": "结果变化的单位", "none": "没有单位的结果发生变化",
            "unit": "{unit}：{parts}", "score": "得分 {before} → {after}", "rating": "{before} → {after}",
            "money": "奖惩 {before} → {after}", "charged": "计入事件 {before} → {after}",
            "error": "未能考核：{why}", "no_error": "可以考核", "unattributed": "未归属的事件",
            "nothing": "无", "sep": "；"},
-    "en": {"title": "What if: ledger edits", "edit": "Edit", "changed": "Units whose result changes",
+    "en": {"title": "What if: ledger edits", "batch": "What if: the batch", "edit": "Edit", "changed": "Units whose result changes",
            "none": "no unit's result changes", "unit": "{unit}: {parts}", "score": "score {before} → {after}",
            "rating": "{before} → {after}", "money": "money {before} → {after}",
            "charged": "charged {before} → {after}", "error": "not assessed: {why}", "no_error": "assessed",
@@ -693,7 +694,7 @@ def render_events(answer: EventWhatIf, lang: str = "zh", policy: Policy | None =
         raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
     t = _EVENT_TEXT[lang]
     colon = "：" if lang == "zh" else ": "
-    lines = [t["title"]]
+    lines = [t["title"] if answer.edits else t["batch"]]
     lines.extend(f"{t['edit']}{colon}{e.describe()}" for e in answer.edits)
 
     def label(rating: str | None) -> str:

@@ -255,3 +255,25 @@ def test_the_templates_carry_the_ledger(capsys: pytest.CaptureFixture[str], tmp_
         assert code == 0, err
         assert _scores(out) == {"TS": ("80", "合格"), "JT": ("80", "合格")}  # A-2 (武警) excluded
         assert "1 charged to units, 1 excluded" in err
+
+
+def test_whatif_a_units_join_fact_changed_moves_its_events(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--id TS --set 辖区=头屯河区`` on the docs example: TS now gets 头屯河区's events (A-2 by 对口, A-4 by 属地)
+    and loses A-1 (天山区's): 80 → 90; the unit's own what-if follows, with the charge events of its trace."""
+    from unittest import mock
+
+    import kaohe_rules.policy
+    from cli_runner import ROOT
+    from kaohe_rules.runtime.evaluator import CompiledModule
+
+    docs = ROOT / "docs" / "ledgers"
+    with mock.patch.object(kaohe_rules.policy, "CompiledModule", CompiledModule):
+        code, out, err = run(capsys, "whatif", docs / "policy.kh", docs / "units.json", "--id", "TS",
+                             "--set", "辖区=头屯河区", "--lang", "zh")
+        assert code == 0, err
+        assert out.startswith("假设分析：本批单位\n结果变化的单位：\n  天山区 (TS)：得分 80 → 90；合格 → 优秀；计入事件 "
+                              "事故台账第1条（A-1） → 事故台账第2条（A-2）、事故台账第4条（A-4）\n")
+        assert "假设分析：天山区 (TS)\n改动：辖区 = 头屯河区" in out
+        assert "  计入台账事件 2013-03-02 道路交通事故 2人死亡 〔第三条〕\n      不再出现" in out
+        code, _, err = run(capsys, "whatif", docs / "policy.kh", docs / "units.json", "--set", "辖区=头屯河区")
+        assert code == 2 and "name it with --id" in err
