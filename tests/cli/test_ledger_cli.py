@@ -262,8 +262,9 @@ def test_whatif_a_units_join_fact_changed_moves_its_events(capsys: pytest.Captur
     and loses A-1 (天山区's): 80 → 90; the unit's own what-if follows, with the charge events of its trace."""
     from unittest import mock
 
-    import kaohe_rules.policy
     from cli_runner import ROOT
+
+    import kaohe_rules.policy
     from kaohe_rules.runtime.evaluator import CompiledModule
 
     docs = ROOT / "docs" / "ledgers"
