@@ -156,9 +156,10 @@ def summary_lines(attribution: Attribution, specs: Sequence[LedgerSpec] = (), la
     details += [t["unattributed"].format(event=ref_name(u.event, lang), shown=u.event.shown,
                                         why=u.why if lang == "zh" else u.why_en)
                for u in attribution.unattributed]
+    unread = {(ledger, row) for ledger, row, _, _ in unreadable}  # their fields are "missing": the reason is above
     details += [t["problem"].format(event=problem_name(p, lang), message=problem_message(p, lang),
                                     field=t["field"].format(field=p.field) if p.field else "")
-                for p in attribution.problems]
+                for p in attribution.problems if (p.ledger, p.row) not in unread]
     if len(details) > limit:
         details = details[:limit] + [t["more"].format(n=len(details) - limit)]
     return lines + details

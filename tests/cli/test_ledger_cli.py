@@ -278,3 +278,29 @@ def test_whatif_a_units_join_fact_changed_moves_its_events(capsys: pytest.Captur
         assert "  计入台账事件 2013-03-02 道路交通事故 2人死亡 〔第三条〕\n      不再出现" in out
         code, _, err = run(capsys, "whatif", docs / "policy.kh", docs / "units.json", "--set", "辖区=头屯河区")
         assert code == 2 and "name it with --id" in err
+
+
+def test_an_unreadable_ledger_row_is_named_by_its_reason_and_reaches_every_unit(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A CSV row whose cell is broken JSON: kept at its row (7), reported with the reader's reason (not as six
+    missing fields), and — since nobody can know whose it is — every unit a charge rule could reach is refused."""
+    from unittest import mock
+
+    from cli_runner import ROOT
+
+    import kaohe_rules.policy
+    from kaohe_rules.runtime.evaluator import CompiledModule
+
+    docs = ROOT / "docs" / "ledgers"
+    bad = tmp_path / "accidents.csv"
+    bad.write_text((docs / "accidents.csv").read_text("utf-8") + "A-7,2013-12-01,火灾,天山区,,,[1,\n", "utf-8")
+    with mock.patch.object(kaohe_rules.policy, "CompiledModule", CompiledModule):
+        code, out, err = run(capsys, "eval", docs / "policy.kh", docs / "units.csv", "--ledger", f"{LEDGER}={bad}",
+                             "--format", "json", "--lang", "zh")
+        assert code == 3
+        assert f"台账问题：事故台账第7条（{bad}:8）无法读取：列 死亡人数 的 JSON 无效" in err
+        assert "台账问题：事故台账第7条 字段" not in err
+        assert sorted(e["unit"] for e in json.loads(out)["errors"]) == ["JT", "TS", "TT", "XF"]
+        code, out, _ = run(capsys, "report", docs / "policy.kh", docs / "units.csv", "--ledger", f"{LEDGER}={bad}")
+        assert code == 3
+        assert f"| 事故台账第7条（{bad}:8） |  | 列 死亡人数 的 JSON 无效" in out
