@@ -570,9 +570,10 @@ class ChangedUnit:
     money: tuple[Decimal | None, Decimal | None]
     charged: tuple[tuple[str, ...], tuple[str, ...]]
     error: tuple[str | None, str | None] = (None, None)  # why the unit was not assessed, before / after
+    rank: tuple[int | None, int | None] = (None, None)  # a cohort policy's rank (issue #11 C), as OtherUnit's
 
     def to_dict(self) -> dict[str, object]:
-        return {"unit": self.unit_id, "name": self.name,
+        return {"unit": self.unit_id, "name": self.name, "rank": list(self.rank),
                 "score": [None if s is None else plain_decimal(s) for s in self.score],
                 "rating": list(self.rating), "money": [None if m is None else str(m) for m in self.money],
                 "charged": [list(c) for c in self.charged], "error": list(self.error)}
@@ -655,15 +656,20 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
             str(unit.get("id")), shown.name if shown is not None else None,
             (a.score if a else None, b.score if b else None), (a.rating if a else None, b.rating if b else None),
             (_money_of(a) if a else None, _money_of(b) if b else None), (_charged_names(a), _charged_names(b, origins)),
-            (None if a else str(old.error), None if b else str(new.error)))
-        if (entry.score[0], entry.rating[0], entry.money[0], entry.charged[0], entry.error[0]) != \
-                (entry.score[1], entry.rating[1], entry.money[1], entry.charged[1], entry.error[1]):
+            (None if a else str(old.error), None if b else str(new.error)), (_rank_of(a), _rank_of(b)))
+        if (entry.score[0], entry.rating[0], entry.money[0], entry.charged[0], entry.error[0], entry.rank[0]) != \
+                (entry.score[1], entry.rating[1], entry.money[1], entry.charged[1], entry.error[1], entry.rank[1]):
             changed.append(entry)
     before_attr = policy.attribute(rows, before_ledgers)
     after_attr = policy.attribute(changed_rows, after_ledgers)
     unattributed = (tuple(_event_named(u.event, None) for u in before_attr.unattributed),
                     tuple(_event_named(u.event, origins) for u in after_attr.unattributed))
     return EventWhatIf(tuple(edits), tuple(changed), unattributed, own)
+
+
+def _rank_of(result: Result | None) -> int | None:
+    standing = result.standing if result is not None else None
+    return standing.rank if standing is not None else None
 
 
 def _assess_batch(policy: Policy, units: list[dict[str, Any]], ledgers: dict[str, list[Mapping[str, object]]],
@@ -677,12 +683,14 @@ _EVENT_TEXT = {
     "zh": {"title": "假设分析：台账改动", "batch": "假设分析：本批单位", "edit": "改动", "changed": "结果变化的单位", "none": "没有单位的结果发生变化",
            "unit": "{unit}：{parts}", "score": "得分 {before} → {after}", "rating": "{before} → {after}",
            "money": "奖惩 {before} → {after}", "charged": "计入事件 {before} → {after}",
+           "rank": "名次 {before} → {after}",
            "error": "未能考核：{why}", "no_error": "可以考核", "unattributed": "未归属的事件",
            "nothing": "无", "sep": "；"},
     "en": {"title": "What if: ledger edits", "batch": "What if: the batch", "edit": "Edit", "changed": "Units whose result changes",
            "none": "no unit's result changes", "unit": "{unit}: {parts}", "score": "score {before} → {after}",
            "rating": "{before} → {after}", "money": "money {before} → {after}",
            "charged": "charged {before} → {after}", "error": "not assessed: {why}", "no_error": "assessed",
+           "rank": "rank {before} → {after}",
            "unattributed": "Unattributed events", "nothing": "none", "sep": "; "},
 }
 
@@ -718,6 +726,9 @@ def render_events(answer: EventWhatIf, lang: str = "zh", policy: Policy | None =
                                            after="—" if c.score[1] is None else plain_decimal(c.score[1])))
         if c.rating[0] != c.rating[1]:
             parts.append(t["rating"].format(before=label(c.rating[0]), after=label(c.rating[1])))
+        if c.rank[0] != c.rank[1]:
+            parts.append(t["rank"].format(before="—" if c.rank[0] is None else c.rank[0],
+                                          after="—" if c.rank[1] is None else c.rank[1]))
         if c.money[0] != c.money[1]:
             parts.append(t["money"].format(before="—" if c.money[0] is None else f"{c.money[0]:,.2f}",
                                            after="—" if c.money[1] is None else f"{c.money[1]:,.2f}"))

@@ -217,6 +217,15 @@ def test_a_cohort_policy_with_a_ledger_ranks_the_charged_scores(capsys: pytest.C
             ranks = {r["unit"]["id"]: (r["score"], r["standing"]["rank"]) for r in json.loads(out)["results"]}
             assert ranks == {"TT": ("90", 1), "TS": ("80", 2), "XF": ("100", 1), "JT": ("70", 2)}
             assert "1 unattributed" in err
+        # A-1 (2 deaths, 天山区) left out: TS 80 → 100 passes TT (90); the quota (one 优秀 of two) then takes
+        # TT's 优秀 although its score does not change; JT 70 → 90 stays 合格 (XF holds the one 优秀 of 部门)
+        code, out, err = run(capsys, "whatif", policy, docs / "units.json", "--drop-event", f"{LEDGER}[A-1]",
+                             "--lang", "zh")
+        assert code == 0, err
+        assert "  天山区 (TS)：得分 80 → 100；合格 → 优秀；名次 2 → 1；计入事件 事故台账第1条（A-1） → 无\n" in out
+        assert "  头屯河区 (TT)：优秀 → 合格；名次 1 → 2\n" in out
+        assert "  交警支队 (JT)：得分 70 → 90；计入事件 事故台账第1条（A-1）、事故台账第2条（A-2） → 事故台账第2条（A-2）\n" in out
+        assert "(XF)" not in out
 
 
 def test_the_templates_carry_the_ledger(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
