@@ -171,6 +171,20 @@ JSON_TYPES_ZH: dict[str, str] = {"null": " null", "boolean": "布尔值", "numbe
 #: English fact messages (as the readers write them) and their Chinese form; the groups
 #: of the pattern fill ``{0}``, ``{1}``… of the translation.  Checked in order; anchored.
 FACT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r"\Z", re.S), zh) for p, zh in (
+    # shared event ledgers (issue #16): first, as they quote other messages
+    (r"the ledger event (.+?) charged to this unit is bad: (?P<inner>.+)", "计入本单位的台账事件{0}有误：{1}"),
+    (r"the ledger event (.+?) cannot be attributed, a field the attribution rules read is bad \((.+)\); "
+     r"it may be this unit's", "台账事件{0}无法归属：归属规则读取的字段有误（{1}），可能属于本单位"),
+    (r"the ledger event (.+?) cannot be attributed, an attribution rule could not be evaluated on it \((\w+)\); "
+     r"it may be this unit's", "台账事件{0}无法归属：归属规则无法在此事件上求值（{1}），可能属于本单位"),
+    (r"unit id (.+) is given twice in one batch with ledgers \(rows (.+)\); the events charged to it cannot be "
+     r"told apart", "单位编号 {0} 在有台账的一批中出现多次（第 {1} 行）；计入它的事件无法区分"),
+    (r"is given by the unit while the ledger (.+) is supplied: the unit's own list, or the events the ledger "
+     r"charges to it — only one source", "本单位自报了清单，同时提供了台账 {0}：本单位自报清单，或台账计入本单位的事件——只能有一个来源"),
+    (r"the key (.+) is given (\d+) times \(rows (.+)\); each event once", "键 {0} 出现了 {1} 次（第 {2} 条）；每个事件只能出现一次"),
+    (r"the event could not be read \((\w+)\)", "无法读取该事件（{0}）"),
+    (r"a derived field could not be computed \((\w+)\)", "派生字段无法计算（{0}）"),
+    (r"an attribution rule could not be evaluated on this event \((\w+)\)", "归属规则无法在此事件上求值（{0}）"),
     (r"missing", "缺少（必填）"),
     (r"the unit has no id", "单位没有编号"),
     (r"the id is not valid Unicode text \(a lone surrogate\)", "编号不是有效的 Unicode 文本（含不成对的代理字符）"),
@@ -340,6 +354,8 @@ HINT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p + r
     (r"write it as (.+) \(10,000 元 each\) or in 元", "请写作 {0}（每万为 10,000 元），或以元为单位"),
     (r"write (.+) for (.+)% or (.+) for the fraction (.+)", "指 {1}% 请写 {0}；指小数 {3} 请写 {2}"),
     (r"remove it from this unit", "请从这个单位中删去它"),
+    (r"leave (.+) out of the unit \(the ledger decides\), or assess without the ledger",
+     "请从单位中删去 {0}（由台账决定），或不提供台账"),  # issue #16
     (r"(.+) is computed by the policy; do not supply it", "{0} 由本办法计算得出，不要填报"),
 ))
 
@@ -350,6 +366,7 @@ EXPECTED_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p
     (r"one of (.+)", "以下之一：{0}"),
     (r"a value in (.+)", "{0} 之间的值"),
     (r"a value (>=|>|<=|<) (.+)", "{0} {1} 的值"),
+    (r"a (.+) of its own for every event", "每个事件各自的{0}"),  # issue #16: a ledger's key
 ))
 
 #: English words of ``expected`` texts and their Chinese form (whole text only).

@@ -210,6 +210,8 @@ class Policy:
         if self.module.ledgers:  # issue #16: a unit alone must supply its own list of a ledger-fed fact
             self._evaluate_unbound = self.evaluate
             self.evaluate = self._evaluate_without_ledger  # type: ignore[method-assign]
+            self._evaluate_in_cohort_unbound = self.evaluate_in_cohort
+            self.evaluate_in_cohort = self._evaluate_in_cohort_without_ledger  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ metadata
     # the policy's identity is its program's: one definition, in runtime/program.py
@@ -533,21 +535,32 @@ class Policy:
                             "rather than policy.evaluate(unit, ledgers=...)")
         if kwargs:
             raise TypeError(f"evaluate() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        self._require_own_lists(unit)
+        if self._cohort_spec is not None:
+            return self._evaluate_unbound(unit, trace=trace, provisional=provisional)
+        return self._evaluate_unbound(unit, trace=trace)
+
+    def _evaluate_in_cohort_without_ledger(self, unit: Mapping[str, object], standing: Standing, *,
+                                           trace: bool = False) -> Result:
+        """``evaluate_in_cohort`` for a policy with ledgers: the unit must supply its own lists (as ``evaluate``)."""
+        self._require_own_lists(unit)
+        return self._evaluate_in_cohort_unbound(unit, standing, trace=trace)
+
+    def _require_own_lists(self, unit: Mapping[str, object]) -> None:
+        """:class:`LedgerRequired` unless the unit supplies every ledger-fed fact of its category itself.
+
+        A unit whose envelope cannot be read is left to the assessment, which reports it.
+        """
         envelope: tuple[str, str | None, str, Mapping[str, object]] | None = canonical_envelope(unit, self._plans)
         if envelope is None:
             try:
                 envelope = self.coercer.envelope(unit)
-            except Exception:  # noqa: S110 - the assessment below reports the envelope's problems
-                envelope = None
-        if envelope is not None:
-            unit_id, _name, category, raw = envelope
-            for spec in self._ledger_facts().get(category, ()):
-                assert spec.fact is not None
-                if not _supplies(raw, spec.fact):
-                    raise LedgerRequired(unit_id, spec.fact, spec.name)
-        if self._cohort_spec is not None:
-            return self._evaluate_unbound(unit, trace=trace, provisional=provisional)
-        return self._evaluate_unbound(unit, trace=trace)
+            except Exception:  # noqa: S110 - the assessment reports the envelope's problems
+                return
+        unit_id, _name, category, raw = envelope
+        for spec in self._ledger_facts().get(category, ()):
+            if not _supplies(raw, spec.fact or ""):
+                raise LedgerRequired(unit_id, spec.fact or "", spec.name)
 
     def evaluate_with_ledger(self, unit: Mapping[str, object], attribution: Attribution, *, trace: bool = False,
                              provisional: bool = False, standing: Standing | None = None) -> Result:
@@ -582,15 +595,15 @@ class Policy:
                 raise LedgerRequired(unit_id, spec.fact or "", spec.name)
         if not specs:  # no ledger of this batch feeds this unit: assessed as without ledgers
             if standing is not None:
-                return self.evaluate_in_cohort(unit, standing, trace=trace)
-            return self.evaluate(unit, trace=trace)
+                return self._evaluate_in_cohort_unbound(unit, standing, trace=trace)
+            return self._evaluate_unbound(unit, trace=trace)
         twice = [spec for spec in specs if _supplies(raw, spec.fact or "")]
         if twice:
             raise FactError(unit_id, [FactProblem(
                 unit_id, spec.fact or spec.name,
-                f"{spec.fact}: 本单位自报清单，或台账 {spec.name} 计入本单位的事件 — 只能有一个来源 / "
-                f"the unit's own list, or the events the ledger {spec.name} charges to it: only one source",
-                f"either leave {spec.fact} out of the unit (the ledger decides) or assess without the ledger")
+                f"is given by the unit while the ledger {spec.name} is supplied: the unit's own list, or the events "
+                "the ledger charges to it — only one source", None,
+                f"leave {spec.fact} out of the unit (the ledger decides), or assess without the ledger")
                 for spec in twice])
         given = dict(raw)
         for spec in specs:

@@ -49,6 +49,7 @@ import attrs
 from ..errors import FactError, FactProblem, UnitInputError
 from ..language.model import CheckedPolicy
 from ..limits import shown
+from ..messages import fact_message_zh
 from ..numeric import ENGINE_CONTEXT
 from ..runtime.coerce.envelope import canonical_envelope
 from ..runtime.facts import FactCoercer
@@ -177,9 +178,11 @@ class _Batch:
         self.unit_problems: dict[str, list[FactProblem]] = {}
         self.unit_errors: dict[str, list[str]] = {}
 
-    def unit_error(self, unit_id: str, problem: FactProblem, text: str) -> None:
+    def unit_error(self, unit_id: str, problem: FactProblem) -> None:
+        """``problem`` keeps ``unit_id`` from being assessed; ``unit_errors`` says it in Chinese (the catalogue's)."""
         self.unit_problems.setdefault(unit_id, []).append(problem)
         errors = self.unit_errors.setdefault(unit_id, [])
+        text = f"{problem.fact}：{fact_message_zh(problem.message)}"
         if text not in errors:
             errors.append(text)
 
@@ -248,7 +251,7 @@ def _read_units(program: Program, coercer: FactCoercer, units: Iterable[Mapping[
             values = coercer.read_facts(unit_id, category, raw, list(dict.fromkeys(names))) if names else {}
         except FactError as exc:
             for problem in exc.problems:
-                batch.unit_error(unit_id, problem, f"{problem.fact}：{problem.message}（台账归属读取此事实）")
+                batch.unit_error(unit_id, problem)
             continue
         except Exception:  # noqa: S112 - a hostile unit: its assessment reports it
             continue
@@ -260,7 +263,7 @@ def _read_units(program: Program, coercer: FactCoercer, units: Iterable[Mapping[
             numbers = "、".join(map(str, rows))
             message = (f"unit id {unit_id} is given twice in one batch with ledgers (rows {numbers}); "
                        "the events charged to it cannot be told apart")
-            batch.unit_error(unit_id, FactProblem(unit_id, "id", message), f"单位编号 {unit_id} 在本批出现多次（第{numbers}行）")
+            batch.unit_error(unit_id, FactProblem(unit_id, "id", message))
     return out
 
 
@@ -362,9 +365,8 @@ def _attribute_ledger(program: Program, coercer: FactCoercer, spec: LedgerSpec,
             for unit_id in reachable:
                 batch.unit_error(unit_id, FactProblem(
                     unit_id, f"{spec.name}[{event.row}]",
-                    f"{name}: cannot be attributed, a field the attribution rules read is bad ({bad}); "
-                    "it may belong to this unit", hint="correct the event in the ledger"),
-                    f"{name}：归属规则读取的字段有误（{bad}），无法判断是否计入本单位")
+                    f"the ledger event {name} cannot be attributed, a field the attribution rules read is bad "
+                    f"({bad}); it may be this unit's"))
             continue
         value = event.value
         try:
@@ -376,9 +378,10 @@ def _attribute_ledger(program: Program, coercer: FactCoercer, spec: LedgerSpec,
                                     None, None, False)
             batch.problems.append(problem)
             for unit_id in reachable:
-                batch.unit_error(unit_id, FactProblem(unit_id, f"{spec.name}[{event.row}]",
-                                                      f"{name}: {problem.message}; it may belong to this unit"),
-                                 f"{name}：归属规则无法在此事件上求值，无法判断是否计入本单位")
+                batch.unit_error(unit_id, FactProblem(
+                    unit_id, f"{spec.name}[{event.row}]",
+                    f"the ledger event {name} cannot be attributed, an attribution rule could not be evaluated on it "
+                    f"({type(exc).__name__}); it may be this unit's"))
             continue
         if removed is not None:
             rule = removed
@@ -395,9 +398,9 @@ def _attribute_ledger(program: Program, coercer: FactCoercer, spec: LedgerSpec,
             batch.charged.setdefault(unit_id, []).append(ChargedEvent(event.ref, fact, tuple(rule_ref(r) for r in rules)))
             for problem in event.problems:
                 where = f"{spec.name}[{event.row}]" + (f".{problem.field}" if problem.field else "")
-                batch.unit_error(unit_id, FactProblem(unit_id, where, f"{name}: {problem.message}", problem.expected,
-                                                      problem.hint),
-                                 f"{name}：{problem.field + ' ' if problem.field else ''}{problem.message}")
+                batch.unit_error(unit_id, FactProblem(
+                    unit_id, where, f"the ledger event {name} charged to this unit is bad: {problem.message}",
+                    problem.expected, problem.hint))
 
 
 def _removal(spec: LedgerSpec, event: Event) -> LedgerRule | None:

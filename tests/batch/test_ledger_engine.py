@@ -93,7 +93,7 @@ def test_a_bad_field_the_rules_do_not_read_charges_and_makes_the_units_charged_e
     assert set(a.unit_errors) == {"TS", "JT"}  # charged B-1 (属地, 行业)
     [p] = a.unit_problems["TS"]
     assert p.unit == "TS" and p.fact == "事故台账[1].死亡人数" and "事故台账第1条（编号 B-1）" in p.message
-    assert a.unit_errors["TS"][0].startswith("事故台账第1条（编号 B-1）：死亡人数")
+    assert a.unit_errors["TS"] == ("事故台账[1].死亡人数：计入本单位的台账事件事故台账第1条（编号 B-1）有误：'abc' 不是数",)
     assert keys(a, "XS") == ["B-2"] and "XS" not in a.unit_errors and "XF" not in a.unit_errors
 
 

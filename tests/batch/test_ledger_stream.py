@@ -95,3 +95,30 @@ def test_dask_refuses_a_ledger_policy_naming_what_to_use(policy: Any) -> None:
     for function in (evaluate_bag, evaluate_bag_cohort):
         with pytest.raises(TypeError, match=r"evaluate_many\(units, ledgers=...\)"):
             function(policy, bag)
+
+
+def test_a_cohort_unit_alone_without_its_list_is_refused_too(cohort_policy: Any) -> None:
+    from kaohe_rules.cohort import rank_rows
+    from kaohe_rules.errors import LedgerRequired
+
+    unit = {"id": "TS", "category": "区县", "facts": {"辖区": "天山区"}}
+    with pytest.raises(LedgerRequired):
+        cohort_policy.evaluate(unit, provisional=True)
+    standings = rank_rows([], cohort_policy.cohort)
+    with pytest.raises(LedgerRequired):
+        cohort_policy.evaluate_in_cohort(unit, standings.get("TS") or _no_standing())
+    own = {**unit, "facts": {**unit["facts"], "事故": []}}
+    assert cohort_policy.evaluate(own, provisional=True).score == 100
+
+
+def _no_standing() -> Any:
+    from kaohe_rules.runtime.cohort import NO_STANDING
+
+    return NO_STANDING
+
+
+def test_the_serial_batch_path_takes_ledgers(policy: Any) -> None:
+    from kaohe_rules.batch import serial
+
+    assert summary(serial.evaluate_many(policy, lf.units(), ledgers={LEDGER: lf.ledger()})) == summary(
+        policy.evaluate_many(lf.units(), ledgers={LEDGER: lf.ledger()}))

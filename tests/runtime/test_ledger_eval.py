@@ -68,7 +68,12 @@ def test_a_unit_giving_its_own_list_while_a_ledger_is_supplied_is_refused_naming
     items = by_id(policy.evaluate_many(units, ledgers={LEDGER: lf.ledger()}))
     error = items["SY"].error
     assert isinstance(error, FactError) and error.problems[0].fact == "事故"
-    assert "本单位自报清单" in error.problems[0].message and "台账 事故台账" in error.problems[0].message
+    assert "the unit's own list, or the events the ledger charges to it" in error.problems[0].message
+    from kaohe_rules.messages import fact_message_zh, hint_zh
+
+    assert fact_message_zh(error.problems[0].message) == (
+        "本单位自报了清单，同时提供了台账 事故台账：本单位自报清单，或台账计入本单位的事件——只能有一个来源")
+    assert hint_zh(error.problems[0].hint or "") == "请从单位中删去 事故（由台账决定），或不提供台账"
     assert sum(1 for i in items.values() if i.ok) == 6  # no other row lost
 
 
@@ -81,6 +86,15 @@ def test_unit_errors_of_the_attribution_are_error_rows_naming_the_ledger_row(pol
     assert set(errors) == {"TS", "JT"}
     [problem] = errors["TS"].problems
     assert problem.unit == "TS" and problem.fact == "事故台账[1].死亡人数" and "编号 A-1" in problem.message
+    from kaohe_rules.batch.items import ErrorEntry
+    from kaohe_rules.unitio import UnitRow
+
+    entry = ErrorEntry.of(UnitRow(0, "row 1", {}, None), errors["TS"])
+    assert entry.render("zh").splitlines()[1] == (
+        "  - 「事故台账[1].死亡人数」：计入本单位的台账事件事故台账第1条（编号 A-1）有误：'abc' 不是数（应为 整数）")
+    assert entry.render("en").splitlines()[1] == (
+        "  - 事故台账[1].死亡人数: the ledger event 事故台账第1条（编号 A-1） charged to this unit is bad: 'abc' is not "
+        "a number (expected a whole number)")
 
 
 def test_a_bad_other_fact_is_still_reported_on_the_ledger_path(policy: Any) -> None:
