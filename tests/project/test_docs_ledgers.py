@@ -1,105 +1,123 @@
-"""docs/ledgers.md is real (issue #16): every file it shows is the file on disk, every command it
-shows prints what it shows, and the same ledger in every input format gives the same results.
+"""The ledger example of docs/language.md is real: it loads, and its rules decide the table's rows.
 
-The expectations are the page itself, read and checked by hand (the numbers: 10 points a death;
-A-1 → 天山区 and 交警支队, A-2 → 头屯河区 by 对口 and 交警支队, A-4 → 头屯河区 and 消防支队, A-3 and
-A-6 excluded, A-5 charged to nobody).  Nothing here rewrites the page.
+The attribution engine is the runtime's (``kaohe_rules.ledger``); this test applies the documented
+order of the rules (the first exclude / hand over that holds removes the event; otherwise every
+charge rule whose ``when`` holds charges each unit whose join terms hold) to the compiled
+``LedgerSpec`` of the example, and to the interpreter's, and compares with the table.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import datetime
+import itertools
 import re
-import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kaohe_rules.cli import main
+import kaohe_rules
+from kaohe_rules.language.types import Type
+from kaohe_rules.runtime.interpreter import ledger_specs
+from kaohe_rules.runtime.ledger import UNIT_ID, LedgerSpec
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = ROOT / "docs" / "ledgers.md"
-BLOCK = re.compile(r"```(\w+)([^\n]*)\n(.*?)```", re.S)
+TEXT = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+
+UNITS = {  # unit id -> (category, join facts)
+    "天山区": ("区县", {"辖区": "天山区"}),
+    "头屯河区": ("区县", {"辖区": "头屯河区"}),
+    "交通局": ("部门", {"主管行业": ["道路交通"]}),
+    "消防局": ("部门", {"主管行业": ["火灾"]}),
+}
+# (编号, fields, decided by, charged to): the rows of the table under the example
+ROWS = [
+    ("A-1", {"类型": "道路交通", "发生地": "天山区"}, "属地, 行业", ["天山区", "交通局"]),
+    ("A-2", {"类型": "道路交通", "发生地": "经济技术开发区"}, "对口区, 行业", ["头屯河区", "交通局"]),
+    ("A-3", {"类型": "道路交通", "发生地": "天山区", "车辆": "军队"}, "exclude 军警车辆", []),
+    ("A-4", {"类型": "火灾", "发生地": "天山区", "纵火": True}, "exclude 纵火", []),
+    ("A-5", {"类型": "火灾", "发生地": "新市区", "生产经营": True, "单位隶属": "中央"}, "hand over 直属企业火灾", []),
+    ("A-6", {"类型": "火灾", "发生地": "新市区"}, "属地 (no unit has 辖区 新市区 in this batch), 行业", ["消防局"]),
+]
 
 
-def blocks(kind: str) -> list[tuple[str, str]]:
-    return [(info.strip(), body) for lang, info, body in BLOCK.findall(PAGE.read_text(encoding="utf-8"))
-            if lang == kind]
+def example() -> str:
+    match = re.search(r"```\n(policy 台账示例 .*?)```", TEXT, flags=re.S)
+    assert match, "docs/language.md lost its ledger example (policy 台账示例)"
+    return match.group(1)
 
 
-def run(args: list[str]) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(args)
-    return code, out.getvalue() + err.getvalue()
+POLICY = kaohe_rules.load(example())
 
 
-COMMANDS = blocks("console")
+def value(t: Type, raw: Any) -> Any:
+    """A raw value as a validated event or fact holds it (enum members by index)."""
+    if t.kind == "list" and t.elem is not None:
+        return [value(t.elem, r) for r in raw]
+    if t.kind == "enum" and isinstance(raw, str):
+        return [m.name for m in POLICY.checked.enums[t.name].members].index(raw)
+    return raw
 
 
-def test_the_page_shows_every_format_and_the_audit_commands() -> None:
-    commands = [body.splitlines()[0] for _, body in COMMANDS]
-    for needle in ("units.json --lang", "units.jsonl", "--ledger 事故台账=docs/ledgers/accidents.csv", "units.xlsx",
-                   "explain", "whynot", "whatif", "report"):
-        assert any(needle in c for c in commands), needle
+def event(key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    checked = POLICY.checked
+    out: dict[str, Any] = {"编号": key, "日期": datetime.date(2013, 5, 3)}
+    for f in checked.records["事故"].fields:
+        if f.name in out:
+            continue
+        default = checked.field_defaults[("事故", f.name)]
+        out[f.name] = value(checked.record_fields["事故"][f.name], fields.get(f.name, default))
+    return out
 
 
-@pytest.mark.parametrize(("info", "body"), COMMANDS, ids=[b.splitlines()[0][2:60] for _, b in COMMANDS])
-def test_each_command_prints_what_the_page_shows(info: str, body: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)
-    for name in ("KAOHE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        monkeypatch.delenv(name, raising=False)
-    command, _, shown = body.partition("\n")
-    assert command.startswith("$ kaohe ")
-    code, printed = run(shlex.split(command[2:])[1:])
-    assert code == 0, printed
-    if info == "excerpt":
-        assert shown in printed
-    else:
-        assert printed == shown
+def attribute(spec: LedgerSpec, ev: dict[str, Any]) -> tuple[str, list[str]]:
+    """The documented order of the rules, over one event and the units of the table."""
+    for rule in spec.rules:
+        if rule.kind != "charge" and rule.when is not None and rule.when(ev):
+            return f"{'exclude' if rule.kind == 'exclude' else 'hand over'} {rule.name}", []
+    charged: dict[str, None] = {}
+    decided: list[str] = []
+    for rule in spec.rules:
+        if rule.kind != "charge" or (rule.when is not None and not rule.when(ev)):
+            continue
+        decided.append(rule.name)
+        for unit, (category, facts) in UNITS.items():
+            if category not in rule.categories:
+                continue
+            values = {name: value(POLICY.checked.fact_types[name], raw) for name, raw in facts.items()}
+            ok = True
+            for join in rule.joins:
+                key = join.key(ev)
+                mine = unit if join.unit_fact == UNIT_ID else values.get(join.unit_fact)
+                ok = ok and key is not None and (key in mine if join.mode == "in" else key == mine)  # type: ignore[operator]
+            if ok:
+                charged[unit] = None
+    return ", ".join(decided), list(charged)
 
 
-@pytest.mark.parametrize(("info", "body"), blocks("json") + blocks("csv"))
-def test_each_file_shown_is_the_file(info: str, body: str) -> None:
-    if not info.startswith("docs/"):
-        pytest.skip("not a file")
-    assert (ROOT / info).read_text(encoding="utf-8") == body
+@pytest.mark.parametrize("specs", [POLICY.program.ledgers, ledger_specs(POLICY.checked)], ids=["compiled", "interpreted"])
+def test_the_documented_example_decides_as_its_table_says(specs: tuple[LedgerSpec, ...]) -> None:
+    (spec,) = specs
+    for key, fields, decided, charged in ROWS:
+        by, units = attribute(spec, event(key, fields))
+        assert by == re.sub(r" \(.*?\)", "", decided) and units == charged, key
+    assert POLICY.warnings == ()  # the checker proves every combination is decided (no K272)
 
 
-def test_the_four_formats_hold_the_same_events() -> None:
-    """The JSON document, the JSON Lines file, accidents.csv and the workbook's sheet: the same six events."""
-    from kaohe_rules.unitio import read_ledger_file, read_ledgers
-
-    docs = ROOT / "docs" / "ledgers"
-
-    def plain(rows: object) -> list[dict[str, str]]:
-        out = []
-        for row in rows:  # type: ignore[attr-defined]
-            assert row.error is None
-            out.append({k: str(v).replace("万元", "") for k, v in row.event.items()})
-        return out
-
-    document = plain(read_ledgers(docs / "units.json").rows["事故台账"])
-    assert plain(read_ledgers(docs / "units.jsonl").rows["事故台账"]) == document
-    from kaohe_rules import load
-    from kaohe_rules.unitio import ledger_shapes
-
-    policy = load(docs / "policy.kh")
-    shapes = ledger_shapes(policy.checked, policy.ledgers)
-    sheet = plain(read_ledgers(docs / "units.xlsx", shapes=shapes).rows["事故台账"])
-    table = plain(read_ledger_file("事故台账", docs / "accidents.csv", shape=shapes["事故台账"]))
-    flags = {"True": "是"}  # JSON true, a 是 cell
-    for row in document:
-        for key, value in row.items():
-            row[key] = flags.get(value, value)
-    assert sheet == table == document
+def test_the_table_rows_are_the_ones_tested() -> None:
+    table = TEXT[TEXT.index("| 编号 | event | decided by | charged to |"):]
+    rows = list(itertools.takewhile(lambda line: line.startswith("|"), table.splitlines()[2:]))
+    assert len(rows) == len(ROWS)
+    for line, (key, _, decided, charged) in zip(rows, ROWS):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[0] == key and cells[2] == decided, line
+        assert cells[3].startswith(", ".join(charged) if charged else "—"), line
 
 
-def test_the_python_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    (code,) = [body for _, body in blocks("python")]
-    monkeypatch.chdir(ROOT)
-    namespace: dict[str, object] = {}
-    exec(compile(code, str(PAGE), "exec"), namespace)  # noqa: S102 - the page's own example, run as a reader would
-    printed = capsys.readouterr().out.splitlines()
-    assert printed == ["TS 80 ['A-1']", "TT 90 ['A-2', 'A-4']", "JT 70 ['A-1', 'A-2']", "XF 100 ['A-4']"]
+def test_a_dead_charge_rule_is_refused_as_documented() -> None:
+    text = example().replace('  charge 行业 "计入行业主管部门"', '  charge 火灾属地 to 区县 where unit.辖区 == 发生地 '
+                             'when 类型 == 火灾 and 纵火\n  charge 行业 "计入行业主管部门"')
+    with pytest.raises(kaohe_rules.PolicyError) as info:
+        kaohe_rules.load(text)
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "K270" and "removed by 纵火" in diagnostic.message
