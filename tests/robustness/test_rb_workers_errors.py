@@ -23,6 +23,7 @@ from kaohe_rules.errors import (
     FactError,
     FactProblem,
     KaoheError,
+    LedgerRequired,
     PolicyError,
     UnitInputError,
     UsageError,
@@ -46,6 +47,7 @@ def samples() -> dict[type[BaseException], list[BaseException]]:
         UnitInputError: [UnitInputError("units.csv: 文件不存在 / no such file")],
         UsageError: [UsageError("--workers must be at least 1, not 0")],
         CohortRequired: [CohortRequired("排名", "综合排名", "第十条"), CohortRequired("p", "c")],
+        LedgerRequired: [LedgerRequired("u1", "事故", "事故台账")],  # issue #16 (on main without a sample here)
     }
 
 

@@ -111,7 +111,7 @@ def _check_ledger(ctx: Context, decl: ast.LedgerDecl, fact: str | None) -> Ledge
             diag.error("K265", f"ledger '{decl.name}' has two rules named '{rule.name}'", rule.span,
                        hint="name each rule after its clause")
         seen.add(rule.name)
-        rules.append(_check_rule(ctx, decl, rule))
+        rules.append(_check_rule(ctx, decl, rule, fact))
     unit_facts: list[str] = []
     for plan in rules:
         for join in plan.joins:
@@ -160,7 +160,7 @@ def _shown(ctx: Context, decl: ast.LedgerDecl, fields: dict[str, Type]) -> tuple
     return tuple(parts)
 
 
-def _check_rule(ctx: Context, decl: ast.LedgerDecl, rule: ast.LedgerRule) -> LedgerRulePlan:
+def _check_rule(ctx: Context, decl: ast.LedgerDecl, rule: ast.LedgerRule, fact: str | None) -> LedgerRulePlan:
     scope = Scope(record=decl.record, ledger=decl.name)
     reads: list[str] = []
     if rule.condition is not None:
@@ -168,6 +168,13 @@ def _check_rule(ctx: Context, decl: ast.LedgerDecl, rule: ast.LedgerRule) -> Led
     if not isinstance(rule, ast.LedgerCharge):
         return LedgerRulePlan(rule=rule, reads=tuple(reads))
     categories = _categories(ctx, decl, rule)
+    fed = ctx.sym.facts.get(fact) if fact is not None else None
+    if fed is not None and fed.categories:
+        outside = [c for c in categories if c not in fed.categories]
+        if outside:
+            ctx.diag.error("K265", f"charge '{rule.name}' reaches {', '.join(outside)}, whose units do not take fact "
+                           f"'{fed.name}' from ledger '{decl.name}'", rule.span,
+                           hint=f"charge only {', '.join(fed.categories)}, or declare '{fed.name}' for every category charged")
     joins: list[JoinPlan] = []
     for term in rule.joins:
         join = _join(ctx, decl, rule, term, categories, scope)
@@ -348,16 +355,14 @@ def _prove(ctx: Context, ledger: LedgerPlan) -> None:
         if id(plan) in live:
             continue
         by = ", ".join(blockers[id(plan)])
-        if not by:  # its condition never holds at all
-            by = "its own condition (it holds for no event)"
+        why = f"every event it matches is removed by {by}" if by else "its condition holds for no event"
         if plan.kind == "charge":
-            ctx.diag.error("K270", f"rule {plan.rule.name} of ledger '{name}' can never charge: every event it matches "
-                           f"is removed by {by}", plan.rule.span,
+            ctx.diag.error("K270", f"rule {plan.rule.name} of ledger '{name}' can never charge: {why}", plan.rule.span,
                            hint="an event removed by exclude or hand over reaches no unit: narrow the earlier rule, "
                                 "or remove this one")
         else:
-            ctx.diag.warn("K271", f"rule {plan.rule.name} of ledger '{name}' never applies: every event it matches is "
-                          f"removed by {by}", plan.rule.span, hint="the first exclude or hand over that holds decides")
+            ctx.diag.warn("K271", f"rule {plan.rule.name} of ledger '{name}' never applies: {why}", plan.rule.span,
+                          hint="the first exclude or hand over that holds decides")
     if gap is not None:
         example = ", ".join(f"{field}={_show(ctx, fields[field], value)}" for field, value in gap.items()) or "every event"
         more = f" (and {gaps - 1} more such combinations)" if gaps > 1 else ""

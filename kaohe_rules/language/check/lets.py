@@ -109,18 +109,6 @@ def _source_cycle(ctx: Context, decl: ast.DeferDecl) -> list[str]:
     return []
 
 
-def source_roots(ctx: Context, decl: ast.DeferDecl) -> list[str]:
-    """The kept lists, lets and list fact ``decl`` takes its items from, nearest first (issue #16)."""
-    out: list[str] = []
-    source = decl.source_list
-    while source not in out:
-        out.append(source)
-        if source not in ctx.sym.aliases:
-            break
-        source = ctx.sym.aliases[source].source_list
-    return out
-
-
 def warn_unused_lets(ctx: Context) -> None:
     """K181: a let that nothing reads and that is not ``report``ed computes a value no one sees.
 
