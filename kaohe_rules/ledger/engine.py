@@ -39,6 +39,7 @@ the units are read once here (their envelope and join facts only).
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
@@ -124,8 +125,8 @@ def _display(checked: CheckedPolicy, t: Any, value: object) -> str:
         return "是" if value else "否"
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, (list, tuple)):
         elem = getattr(t, "elem", None)
         return "、".join(_display(checked, elem, v) for v in value)
@@ -272,8 +273,8 @@ def _key_text(value: object) -> str | None:
         return None
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     return str(value)
 
 
@@ -357,6 +358,7 @@ def _attribute_ledger(program: Program, coercer: FactCoercer, spec: LedgerSpec,
     reachable = sorted({u.unit_id for position in indexes for u in indexes[position][0]})
     fact = spec.fact or spec.name
     checked = program.checked
+    rule_refs: dict[tuple[int, ...], tuple[RuleRef, ...]] = {}  # one tuple per combination of rules, shared
     for event in _validate(program, coercer, spec, events, reads):
         batch.problems.extend(event.problems)
         name = event_name(spec.name, event.row, spec.key_field, event.ref.key)
@@ -395,7 +397,11 @@ def _attribute_ledger(program: Program, coercer: FactCoercer, spec: LedgerSpec,
             continue
         for unit_id, rules in charged.items():
             batch.items.setdefault(unit_id, {}).setdefault(fact, []).append(value)
-            batch.charged.setdefault(unit_id, []).append(ChargedEvent(event.ref, fact, tuple(rule_ref(r) for r in rules)))
+            ids = tuple(map(id, rules))
+            refs = rule_refs.get(ids)
+            if refs is None:
+                refs = rule_refs[ids] = tuple(rule_ref(r) for r in rules)
+            batch.charged.setdefault(unit_id, []).append(ChargedEvent(event.ref, fact, refs))
             for problem in event.problems:
                 where = f"{spec.name}[{event.row}]" + (f".{problem.field}" if problem.field else "")
                 batch.unit_error(unit_id, FactProblem(
@@ -421,29 +427,27 @@ def _charges(spec: LedgerSpec, event: Event,
         members, term_indexes = indexes[position]
         keys = [term.key(event) for term in rule.joins]
         held.append((rule, keys))
-        if not rule.joins:
-            found = list(members)
-        else:
-            found = []
-            candidates: set[int] | None = None
-            first: list[Any] = []
-            for key, index in zip(keys, term_indexes):
-                if key is None:
-                    first, candidates = [], set()
-                    break
-                try:
-                    matched = index.get(key, [])
-                except TypeError:  # an unhashable event value matches no unit
-                    matched = []
+        found: Sequence[_Unit] | None = members if not rule.joins else None
+        for key, index in zip(keys, term_indexes):  # each term narrows the units the previous ones matched
+            if key is None:  # None never matches
+                found = ()
+                break
+            try:
+                matched = index.get(key, ())
+            except TypeError:  # an unhashable event value matches no unit
+                matched = ()
+            if found is None:
+                found = matched
+            else:
                 ids = {id(u) for u in matched}
-                if candidates is None:
-                    candidates, first = ids, matched
-                else:
-                    candidates &= ids
-            found = [u for u in first if candidates is not None and id(u) in candidates]
-        for unit in found:
-            rules = charged.setdefault(unit.unit_id, [])
-            if rule not in rules:
+                found = [u for u in found if id(u) in ids]
+            if not found:
+                break
+        for unit in found or ():
+            rules = charged.get(unit.unit_id)
+            if rules is None:
+                charged[unit.unit_id] = [rule]
+            elif all(r is not rule for r in rules):
                 rules.append(rule)
     return charged, held
 

@@ -149,3 +149,41 @@ def test_a_non_mapping_event_is_a_problem_of_its_row(policy: Any) -> None:
     a = attribute(policy.program, lf.units(), {LEDGER: ["not an event", lf.accident("G-1", "火灾", "新市区")]})
     assert [(p.row, p.field, p.attributable) for p in a.problems] == [(1, None, False)]
     assert keys(a, "XS") == ["G-1"]
+
+
+class Hostile(dict):  # type: ignore[type-arg]
+    """A mapping whose reading raises (a caller's own object)."""
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("boom")
+
+    def get(self, *args: Any) -> Any:
+        raise RuntimeError("boom")
+
+
+def test_hostile_events_and_units_cost_their_own_row_only(policy: Any) -> None:
+    events = [Hostile(), lf.accident("H-1", "火灾", "新市区", 1)]
+    units = [Hostile(), *lf.units()]
+    a = attribute(policy.program, units, {LEDGER: events})
+    assert [(p.row, p.attributable) for p in a.problems] == [(1, False)]
+    assert keys(a, "XS") == ["H-1"]
+    items = list(policy.evaluate_many(units, ledgers={LEDGER: events}))
+    assert len(items) == 8 and not items[0].ok
+    assert {i.unit_id for i in items[1:] if i.ok} == set()  # the unreadable event may be anyone's: all errors
+    assert all("事故台账[1]" in i.problems[0].fact for i in items[1:])
+
+
+def test_a_rule_that_fails_on_an_event_makes_it_a_problem_not_an_exception(policy: Any) -> None:
+    spec = lf.ledger_spec()
+    import attrs
+
+    def failing(e: Any) -> bool:
+        return 1 / (e["死亡人数"] - 1) < 0  # type: ignore[no-any-return]
+
+    rules = (attrs.evolve(spec.rules[0], when=failing), *spec.rules[1:])
+    policy2 = lf.load_ledger_policy(lf.POLICY_TEXT, attrs.evolve(spec, rules=rules))
+    a = attribute(policy2.program, lf.units(), {LEDGER: [lf.accident("Z-1", "火灾", "新市区", 1),
+                                                          lf.accident("Z-2", "火灾", "新市区", 2)]})
+    assert [(p.row, p.attributable) for p in a.problems] == [(1, False)]
+    assert "could not be evaluated" in a.problems[0].message
+    assert keys(a, "XS") == ["Z-2"] and "XS" in a.unit_errors  # Z-1 may be XS's: XS cannot be assessed
