@@ -468,6 +468,15 @@ def _assess_with_ledgers(policy: Policy, batch: BatchInput, args: argparse.Names
     """
     assert batch.ledgers is not None
     events = batch.ledgers.events()
+    if policy.cohort is not None and batch.stdin is None:  # a file: the cohort driver streams it, pass by pass
+        from .cohort.stream import assess_rows as assess_cohort_rows
+
+        def read() -> Iterator[UnitRow]:
+            return iter_units(batch.path, policy, _encoding(args))
+
+        batch.attribution = policy.attribute((row.unit for row in read() if row.unit is not None), events)
+        yield from assess_cohort_rows(policy, read, ledgers=events)
+        return
     rows = list(iter_units(batch.path, policy, _encoding(args), batch.stdin))
     units = [row.unit for row in rows if row.unit is not None]
     batch.attribution = policy.attribute(units, events)
@@ -574,7 +583,18 @@ def cmd_facts(args: argparse.Namespace) -> int:
         return _write_xlsx_template(policy, categories, args)
     if args.template:
         # always the {"units": [...]} document eval reads; required facts are null, so unfilled it is refused
-        text = json.dumps({"units": [unit_template(policy, c) for c in categories]}, ensure_ascii=False, indent=2)
+        units = [unit_template(policy, c) for c in categories]
+        document: dict[str, object] = {"units": units}
+        if policy.program.ledgers:  # issue #16: the ledgers beside the units, one event to fill in each
+            from .reports.template import ledger_template
+
+            fed = {spec.fact for spec in policy.program.ledgers}
+            for unit in units:
+                facts = unit["facts"]
+                assert isinstance(facts, dict)
+                unit["facts"] = {k: v for k, v in facts.items() if k not in fed}
+            document["ledgers"] = {spec.name: [ledger_template(policy, spec)] for spec in policy.program.ledgers}
+        text = json.dumps(document, ensure_ascii=False, indent=2)
         _write_text(text + "\n", args)
         return EXIT_OK
     out = out_stream()
@@ -607,7 +627,7 @@ def _write_xlsx_template(policy: Policy, categories: list[str], args: argparse.N
         raise usage_error("template_needs_output")
     OutputFile(output, force=args.force, inputs=[("the policy file", args.policy)])  # checks before the work
     try:
-        data = xlsx_template(policy, categories)
+        data = xlsx_template(policy, categories, policy.program.ledgers)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     import os

@@ -338,10 +338,12 @@ def _report_with_ledgers(policy: Any, batch: BatchInput, output: OutputFile, arg
             raise usage_error("no_unit_id", id=args.id, path=args.units)
         _write(unit_report(results[0], args.format, args.lang), output)
         return EXIT_OK
-    _write(batch_report(policy, results, errors, args.format, args.lang, batch.attribution), output)
+    unreadable = [(r.ledger, r.row, r.location, r.error or "") for r in batch.ledgers.problems()] \
+        if batch.ledgers is not None else []
+    _write(batch_report(policy, results, errors, args.format, args.lang, batch.attribution, unreadable), output)
     for entry in errors:
         sys.stderr.write(error_text(entry, lang, namer) + "\n")
-    problems = batch.attribution is not None and bool(batch.attribution.problems)
+    problems = bool(unreadable) or (batch.attribution is not None and bool(batch.attribution.problems))
     return EXIT_DATA if errors or problems else EXIT_OK
 
 

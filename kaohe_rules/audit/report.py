@@ -191,7 +191,8 @@ def _chart(policy: Policy | Program, category: str, results: Sequence[Result], t
 
 # ------------------------------------------------------------------- batch
 def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
-                 lang: str = "zh", attribution: Attribution | None = None) -> list[Block]:
+                 lang: str = "zh", attribution: Attribution | None = None,
+                 unreadable: Sequence[tuple[str, int, str, str]] = ()) -> list[Block]:
     """The 通报: per category a ranking, a chart and the band counts; vetoes, deferrals, money, errors.
 
     With the batch's ``attribution`` (a policy with ledgers, issue #16), a 台账归属 section
@@ -282,7 +283,7 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
     blocks.append(Table(("", t["rewards"], t["fines"], t["net"]), tuple(rows), numeric=(1, 2, 3), css="money",
                         row_css=tuple([""] * (len(rows) - 1) + ["total"])))
     if attribution is not None:
-        blocks.extend(ledger_blocks(policy, attribution, lang))
+        blocks.extend(ledger_blocks(policy, attribution, lang, unreadable))
     if errors:
         blocks.append(Heading(2, t["errors"]))
         rows = []
@@ -562,8 +563,9 @@ def _cell(text: str, row_css: str, index: int) -> str:
 
 
 def batch_report(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
-                 fmt: str = "md", lang: str = "zh", attribution: Attribution | None = None) -> str:
-    blocks = batch_blocks(policy, results, errors, lang, attribution)
+                 fmt: str = "md", lang: str = "zh", attribution: Attribution | None = None,
+                 unreadable: Sequence[tuple[str, int, str, str]] = ()) -> str:
+    blocks = batch_blocks(policy, results, errors, lang, attribution, unreadable)
     return to_html(blocks, lang) if fmt == "html" else to_markdown(blocks)
 
 
@@ -598,10 +600,12 @@ _LEDGER_TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str = "zh") -> list[Block]:
+def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str = "zh",
+                  unreadable: Sequence[tuple[str, int, str, str]] = ()) -> list[Block]:
     """The 台账归属 section: per ledger its counts; every rule with the events it decided; the excluded and
-    handed-over events with their reasons and clauses; EVERY unattributed event with why; the ledger problems."""
-    from ..reports.ledgers import ledger_counts, problem_name, ref_name, rule_counts
+    handed-over events with their reasons and clauses; EVERY unattributed event with why; the ledger problems
+    (a row that could not be read, ``unreadable``: ledger, row, where, why — by its reason, not as missing fields)."""
+    from ..reports.ledgers import ledger_counts, problem_message, problem_name, ref_name, rule_counts
     from ..reports.ledgers import texts as ledger_texts
 
     _t(lang)
@@ -632,14 +636,21 @@ def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str 
                                   for u in attribution.unattributed), css="ledger-unattributed"))
     else:
         blocks.append(Para(t["none_unattributed"]))
-    if attribution.problems:
+    unread = {(ledger, row) for ledger, row, _, _ in unreadable}
+    problems = [p for p in attribution.problems if (p.ledger, p.row) not in unread]
+    if problems or unreadable:
+        from ..messages import fact_message_zh
+        from ..reports.ledgers import event_name
+
         blocks.append(Heading(3, t["problems"]))
+        rows = [(event_name(ledger, row, None, lang) + f"（{where}）", "",
+                 fact_message_zh(why) if lang == "zh" else why, t["no"]) for ledger, row, where, why in unreadable]
         blocks.append(Table((t["event"], t["field"], t["problem"], t["attributable"]),
-                            tuple((problem_name(p, lang), p.field or "", p.message
+                            tuple(rows) + tuple((problem_name(p, lang), p.field or "", problem_message(p, lang)
                                    + (f"（{p.expected}）" if p.expected and lang == "zh" else
                                       f" (expected {p.expected})" if p.expected else ""),
                                    t["yes"] if p.attributable else t["no"])
-                                  for p in attribution.problems), css="ledger-problems"))
+                                  for p in problems), css="ledger-problems"))
     if attribution.unit_errors:
         blocks.append(Heading(3, t["unit_errors"]))
         blocks.append(Table((_t(lang)["id"], t["problem"]),

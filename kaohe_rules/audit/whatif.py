@@ -296,12 +296,13 @@ KIND_NAMES = {
     "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "计分规则",
            "score": "综合评分", "veto": "一票否决", "exception": "例外", "band": "分数段", "band_test": "分数段判定",
            "rating": "评定等次", "consequence": "奖惩", "reward": "奖励", "fine": "罚款", "share": "分配",
-           "period": "分期",
+           "period": "分期", "charge": "计入台账事件",
            "sanction": "处理", "effects": "等次调整", "effect": "等次调整"},
     "en": {"deferral": "deferral", "let": "derived value", "section": "section", "target": "target", "rule": "rule",
            "score": "score", "veto": "veto", "exception": "exception", "band": "band", "band_test": "band test",
            "rating": "rating", "consequence": "consequence", "reward": "reward", "fine": "fine", "share": "share",
-           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period"},
+           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period",
+           "charge": "ledger event charged"},
 }
 
 _TEXT = {
@@ -541,6 +542,23 @@ def apply_event_edits(ledgers: Mapping[str, Sequence[Mapping[str, object]]], edi
     return out
 
 
+def event_origins(ledgers: Mapping[str, Sequence[Mapping[str, object]]], edits: Sequence[EventEdit],
+                  key_fields: Mapping[str, str | None]) -> dict[str, list[int | None]]:
+    """For each ledger after :func:`apply_event_edits`: the row each event had before (None: an added event).
+
+    A dropped event shifts the rows after it; the what-if names every event by its row as given,
+    so a unit charged the same events is not listed as changed.
+    """
+    dropped = {(e.ledger, find_event(ledgers.get(e.ledger, ()), e.ledger, e.selector, key_fields.get(e.ledger)))
+               for e in edits if e.kind == "drop" and e.selector is not None}
+    out: dict[str, list[int | None]] = {}
+    for name in {*ledgers, *(e.ledger for e in edits)}:
+        rows: list[int | None] = [i + 1 for i in range(len(ledgers.get(name, ()))) if (name, i) not in dropped]
+        rows += [None for e in edits if e.kind == "add" and e.ledger == name]
+        out[name] = rows
+    return out
+
+
 @attrs.frozen
 class ChangedUnit:
     """A unit of the batch whose score, rating, money or charged events change with the ledger edits."""
@@ -552,9 +570,10 @@ class ChangedUnit:
     money: tuple[Decimal | None, Decimal | None]
     charged: tuple[tuple[str, ...], tuple[str, ...]]
     error: tuple[str | None, str | None] = (None, None)  # why the unit was not assessed, before / after
+    rank: tuple[int | None, int | None] = (None, None)  # a cohort policy's rank (issue #11 C), as OtherUnit's
 
     def to_dict(self) -> dict[str, object]:
-        return {"unit": self.unit_id, "name": self.name,
+        return {"unit": self.unit_id, "name": self.name, "rank": list(self.rank),
                 "score": [None if s is None else plain_decimal(s) for s in self.score],
                 "rating": list(self.rating), "money": [None if m is None else str(m) for m in self.money],
                 "charged": [list(c) for c in self.charged], "error": list(self.error)}
@@ -578,12 +597,25 @@ class EventWhatIf:
         return out
 
 
-def _charged_names(result: Result | None) -> tuple[str, ...]:
+def _charged_names(result: Result | None, origins: Mapping[str, Sequence[int | None]] | None = None,
+                   lang: str = "zh") -> tuple[str, ...]:
     if result is None:
         return ()
-    from ..reports.ledgers import ref_name
+    return tuple(_event_named(c.event, origins, lang) for c in result.charged)
 
-    return tuple(ref_name(c.event) for c in getattr(result, "charged", ()))
+
+def _event_named(ref: Any, origins: Mapping[str, Sequence[int | None]] | None, lang: str = "zh") -> str:
+    """An event by the row it had in the ledger as given (``origins``: after the edits); an added one as such."""
+    from ..reports.ledgers import event_name
+
+    row = ref.row
+    if origins is not None:
+        rows = origins.get(ref.ledger, ())
+        before = rows[ref.row - 1] if 0 < ref.row <= len(rows) else ref.row
+        if before is None:
+            return event_name(ref.ledger, ref.row, ref.key, lang) + ("（新增）" if lang == "zh" else " (added)")
+        row = before
+    return event_name(ref.ledger, row, ref.key, lang)
 
 
 def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
@@ -595,10 +627,9 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
     Every unit whose score, rating, money or charged events change is listed (the edited
     unit too); with ``unit_id``, that unit's own what-if (the trace, step by step) as well.
     """
-    from ..reports.ledgers import ref_name
-
     key_fields = {spec.name: spec.key_field for spec in policy.program.ledgers}
     after_ledgers = apply_event_edits(ledgers, edits, key_fields)
+    origins = event_origins(ledgers, edits, key_fields)
     rows = [dict(u) for u in units]
     changed_rows = [changed_unit(u, sets, patches) if unit_id is not None and u.get("id") == unit_id else u
                     for u in rows]
@@ -624,16 +655,21 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
         entry = ChangedUnit(
             str(unit.get("id")), shown.name if shown is not None else None,
             (a.score if a else None, b.score if b else None), (a.rating if a else None, b.rating if b else None),
-            (_money_of(a) if a else None, _money_of(b) if b else None), (_charged_names(a), _charged_names(b)),
-            (None if a else str(old.error), None if b else str(new.error)))
-        if (entry.score[0], entry.rating[0], entry.money[0], entry.charged[0], entry.error[0]) != \
-                (entry.score[1], entry.rating[1], entry.money[1], entry.charged[1], entry.error[1]):
+            (_money_of(a) if a else None, _money_of(b) if b else None), (_charged_names(a), _charged_names(b, origins)),
+            (None if a else str(old.error), None if b else str(new.error)), (_rank_of(a), _rank_of(b)))
+        if (entry.score[0], entry.rating[0], entry.money[0], entry.charged[0], entry.error[0], entry.rank[0]) != \
+                (entry.score[1], entry.rating[1], entry.money[1], entry.charged[1], entry.error[1], entry.rank[1]):
             changed.append(entry)
     before_attr = policy.attribute(rows, before_ledgers)
     after_attr = policy.attribute(changed_rows, after_ledgers)
-    unattributed = (tuple(ref_name(u.event) for u in before_attr.unattributed),
-                    tuple(ref_name(u.event) for u in after_attr.unattributed))
+    unattributed = (tuple(_event_named(u.event, None) for u in before_attr.unattributed),
+                    tuple(_event_named(u.event, origins) for u in after_attr.unattributed))
     return EventWhatIf(tuple(edits), tuple(changed), unattributed, own)
+
+
+def _rank_of(result: Result | None) -> int | None:
+    standing = result.standing if result is not None else None
+    return standing.rank if standing is not None else None
 
 
 def _assess_batch(policy: Policy, units: list[dict[str, Any]], ledgers: dict[str, list[Mapping[str, object]]],
@@ -644,15 +680,17 @@ def _assess_batch(policy: Policy, units: list[dict[str, Any]], ledgers: dict[str
 
 
 _EVENT_TEXT = {
-    "zh": {"title": "假设分析：台账改动", "edit": "改动", "changed": "结果变化的单位", "none": "没有单位的结果发生变化",
+    "zh": {"title": "假设分析：台账改动", "batch": "假设分析：本批单位", "edit": "改动", "changed": "结果变化的单位", "none": "没有单位的结果发生变化",
            "unit": "{unit}：{parts}", "score": "得分 {before} → {after}", "rating": "{before} → {after}",
            "money": "奖惩 {before} → {after}", "charged": "计入事件 {before} → {after}",
+           "rank": "名次 {before} → {after}",
            "error": "未能考核：{why}", "no_error": "可以考核", "unattributed": "未归属的事件",
            "nothing": "无", "sep": "；"},
-    "en": {"title": "What if: ledger edits", "edit": "Edit", "changed": "Units whose result changes",
+    "en": {"title": "What if: ledger edits", "batch": "What if: the batch", "edit": "Edit", "changed": "Units whose result changes",
            "none": "no unit's result changes", "unit": "{unit}: {parts}", "score": "score {before} → {after}",
            "rating": "{before} → {after}", "money": "money {before} → {after}",
            "charged": "charged {before} → {after}", "error": "not assessed: {why}", "no_error": "assessed",
+           "rank": "rank {before} → {after}",
            "unattributed": "Unattributed events", "nothing": "none", "sep": "; "},
 }
 
@@ -664,7 +702,7 @@ def render_events(answer: EventWhatIf, lang: str = "zh", policy: Policy | None =
         raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
     t = _EVENT_TEXT[lang]
     colon = "：" if lang == "zh" else ": "
-    lines = [t["title"]]
+    lines = [t["title"] if answer.edits else t["batch"]]
     lines.extend(f"{t['edit']}{colon}{e.describe()}" for e in answer.edits)
 
     def label(rating: str | None) -> str:
@@ -688,6 +726,9 @@ def render_events(answer: EventWhatIf, lang: str = "zh", policy: Policy | None =
                                            after="—" if c.score[1] is None else plain_decimal(c.score[1])))
         if c.rating[0] != c.rating[1]:
             parts.append(t["rating"].format(before=label(c.rating[0]), after=label(c.rating[1])))
+        if c.rank[0] != c.rank[1]:
+            parts.append(t["rank"].format(before="—" if c.rank[0] is None else c.rank[0],
+                                          after="—" if c.rank[1] is None else c.rank[1]))
         if c.money[0] != c.money[1]:
             parts.append(t["money"].format(before="—" if c.money[0] is None else f"{c.money[0]:,.2f}",
                                            after="—" if c.money[1] is None else f"{c.money[1]:,.2f}"))

@@ -507,6 +507,7 @@ def event_effects(result: Result) -> tuple[EventEffect, ...]:
     if not facts or not result.charged and not result.from_ledger:
         return ()
     out: list[EventEffect] = []
+    targets = {t.id: t for top in result.trace.events for t in top.walk() if t.kind == "target"}
     for top in result.trace.events:
         for event in top.walk():
             read = [f for f in (event.reads or {}) if f in facts]
@@ -518,8 +519,10 @@ def event_effects(result: Result) -> tuple[EventEffect, ...]:
             if event.kind == "veto" and event.value is True:
                 out.append(EventEffect("veto", event.id, event.label, event.citation, read[0], None, positions))
             elif event.kind == "rule" and isinstance(event.value, (int, Decimal)) and event.value > 0:
-                out.append(EventEffect("rule", event.id, event.label, event.citation, read[0], Decimal(event.value),
-                                       (), event.text))
+                target = targets.get(event.id.split("#", 1)[0])  # a rule's id is "TARGET#N"
+                label = (target.label or target.id) if target is not None else event.label
+                out.append(EventEffect("rule", event.id, label, event.citation or (target.citation if target else None),
+                                       read[0], Decimal(event.value), (), event.text))
             elif event.kind == "deferral" and detail.get("items"):
                 out.append(EventEffect("deferral", event.id, event.label, event.citation, read[0], None, positions))
     return tuple(out)

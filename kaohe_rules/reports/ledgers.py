@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from ..messages import fact_message_zh
 from ..runtime.ledger import Attribution, EventRef, LedgerProblem, LedgerSpec
 
 _TEXT: dict[str, dict[str, str]] = {
@@ -60,6 +61,11 @@ def ref_name(ref: EventRef, lang: str | None = "zh") -> str:
 
 def problem_name(problem: LedgerProblem, lang: str | None = "zh") -> str:
     return event_name(problem.ledger, problem.row, problem.key, lang)
+
+
+def problem_message(problem: LedgerProblem, lang: str | None = "zh") -> str:
+    """A ledger problem's message in ``lang`` (Chinese by the fact-message catalogue, else as the engine wrote it)."""
+    return fact_message_zh(problem.message) if lang == "zh" else problem.message
 
 
 @attrs.frozen
@@ -144,14 +150,16 @@ def summary_lines(attribution: Attribution, specs: Sequence[LedgerSpec] = (), la
     problem, up to ``limit`` lines (then how many more; the report lists them all)."""
     t = texts(lang)
     lines = [t["summary"].format(**attrs.asdict(c)) for c in ledger_counts(attribution, specs)]
-    details = [t["unreadable"].format(event=event_name(ledger, row, None, lang), location=location, error=error)
+    details = [t["unreadable"].format(event=event_name(ledger, row, None, lang), location=location,
+                                      error=fact_message_zh(error) if lang == "zh" else error)
                for ledger, row, location, error in unreadable]
     details += [t["unattributed"].format(event=ref_name(u.event, lang), shown=u.event.shown,
                                         why=u.why if lang == "zh" else u.why_en)
                for u in attribution.unattributed]
-    details += [t["problem"].format(event=problem_name(p, lang), message=p.message,
+    unread = {(ledger, row) for ledger, row, _, _ in unreadable}  # their fields are "missing": the reason is above
+    details += [t["problem"].format(event=problem_name(p, lang), message=problem_message(p, lang),
                                     field=t["field"].format(field=p.field) if p.field else "")
-                for p in attribution.problems]
+                for p in attribution.problems if (p.ledger, p.row) not in unread]
     if len(details) > limit:
         details = details[:limit] + [t["more"].format(n=len(details) - limit)]
     return lines + details
