@@ -866,6 +866,7 @@ class LedgerDecl:
     span: Span
     record_span: Span | None = None
     key_span: Span | None = None
+    shown_span: Span | None = None
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -938,7 +939,7 @@ class PolicyFile:
     path: str
 
 
-def shape(node: object, ignore: frozenset[str] = frozenset({"span", "vetoed_span", "record_span", "key_span"})) -> object:
+def shape(node: object, ignore: frozenset[str] = frozenset({"span", "vetoed_span", "record_span", "key_span", "shown_span"})) -> object:
     """The structural value of a node: nested tuples of class name and fields, without spans.
 
     Two nodes have equal shapes when they were written the same way, wherever they stand.

@@ -475,7 +475,7 @@ class _Builder:
             cite=self._pick(c, _Cite), source=self._pick(c, _Source), note=self._pick(c, _Note),
             rules=tuple(x for x in c if isinstance(x, (ast.LedgerExclude, ast.LedgerHandOver, ast.LedgerCharge))),
             span=self._span(meta), record_span=self._tok_span(c[2] if isinstance(c[1], _Label) else c[1]),
-            key_span=key.span if key is not None else None)
+            key_span=key.span if key is not None else None, shown_span=shown.span if shown is not None else None)
 
     def map_entry(self, meta: Meta, c: list[Any]) -> ast.MapEntry:
         return ast.MapEntry(key=str(c[0]), value=c[1], span=self._span(meta))

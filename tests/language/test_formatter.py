@@ -24,7 +24,7 @@ POLICY_FILES = (sorted((ROOT / "policies").glob("*.kh")) + sorted((ROOT / "tests
 
 def strip(node: Any) -> Any:
     """The node without source spans, as nested tuples (what the law compares)."""
-    return ast.shape(node, ignore=frozenset({"span", "vetoed_span", "record_span", "key_span", "path", "text"}))
+    return ast.shape(node, ignore=frozenset({"span", "vetoed_span", "record_span", "key_span", "shown_span", "path", "text"}))
 
 
 def parse(text: str) -> ast.PolicyFile:

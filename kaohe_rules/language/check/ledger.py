@@ -148,14 +148,15 @@ def _shown(ctx: Context, decl: ast.LedgerDecl, fields: dict[str, Type]) -> tuple
         name = match.group(1).strip()
         if name not in fields:
             ctx.diag.error("K261", f"ledger '{decl.name}': 'shown as' names '{{{name}}}', which is no field of "
-                           f"{decl.record}", decl.span, hint=did_you_mean(name, fields))
+                           f"{decl.record}", decl.shown_span or decl.span, hint=did_you_mean(name, fields))
         parts.append(("", name))
         position = match.end()
     tail = decl.shown[position:]
     if tail:
         parts.append((tail, None))
     if any("{" in text or "}" in text for text, field in parts if field is None):
-        ctx.diag.error("K261", f"ledger '{decl.name}': 'shown as' has a '{{' or '}}' that closes no field", decl.span,
+        ctx.diag.error("K261", f"ledger '{decl.name}': 'shown as' has a '{{' or '}}' that closes no field",
+                       decl.shown_span or decl.span,
                        hint="write each field as {字段}")
     return tuple(parts)
 
