@@ -161,6 +161,8 @@ def json_line(result: Result) -> str:
     checked = program.checked
     if checked.general_outcomes or checked.reported:  # per-unit keys the template does not cut (issue #10)
         return _dumps(result.to_dict())
+    if program.ledgers:  # issue #16: each unit's charged events, a per-unit key the template does not cut
+        return _dumps(result.to_dict())
     key = (id(program.module), result.category)
     entry = _TEMPLATES.get(key)
     if entry is None or entry[0] is not program.module:

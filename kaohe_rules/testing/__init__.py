@@ -4,6 +4,9 @@
   for ``st.from_type`` (needs the ``testing`` extra: hypothesis);
 * :mod:`.cohorts` — hypothesis strategies for cohorts (``cohorts()``, ``cohort_specs()``: rank and
   quota rows for the cohort engine) and the cohort laws (quota never exceeded, rank order …);
+* :mod:`.ledgers` — hypothesis strategies for shared event ledgers (``ledgers.ledgers(policy, ledger, units)``,
+  ``ledger_batches(policy, ledger)``) and the ledger laws (issue #16: an excluded event reaches no unit,
+  removing an event never lowers a score, attribution independent of input order);
 * :mod:`.laws` — the built-in laws every policy must satisfy, checked by ``verify(policy)`` (:mod:`.verifier`)
   and ``kaohe verify``;
 * :mod:`.casefile` — readable ``*.tests.toml`` case files next to a policy, run by ``kaohe test``

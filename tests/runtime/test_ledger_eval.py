@@ -191,3 +191,13 @@ def test_the_hand_built_ledger_decides_as_the_compiled_one() -> None:
 
 def without_policy(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "policy"}  # the two texts differ, so do their hashes
+
+
+def test_json_lines_carry_each_unit_its_own_charged_events(policy: Any) -> None:
+    """The JSON Lines row is to_dict() encoded: never another unit's charged list from the category's template."""
+    import json
+
+    from kaohe_rules.runtime.jsonline import json_line
+
+    for item in policy.evaluate_many(lf.units(), ledgers={LEDGER: lf.ledger()}):
+        assert json.loads(json_line(item.result)) == json.loads(json.dumps(item.result.to_dict(), ensure_ascii=False))
