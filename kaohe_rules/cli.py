@@ -249,7 +249,7 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
         out.write("\n".join(pending) + "\n")
     progress.close()
     if document_writer is not None:
-        document_writer.finish(errors, summary.to_dict(len(errors)))
+        document_writer.finish(errors, summary.to_dict(len(errors)), ledger_document(batch))
     elif args.format == "table":
         _emit(output, ranked_table(program, rows, len(errors)) + "\n")
     elif args.format in ("xlsx", "csv"):
@@ -502,6 +502,18 @@ def assess_input(policy: Policy, batch: BatchInput, args: argparse.Namespace
                  ) -> Iterator[tuple[UnitRow, BatchItem | None]]:
     """Every row of a batch with its assessment, as ``kaohe eval`` makes them (the ledgers attributed first)."""
     yield from _assess(policy, batch.path, args, batch)
+
+
+def ledger_document(batch: BatchInput | None) -> dict[str, object] | None:
+    """``kaohe eval --format json``'s ``"ledgers"`` (a batch with ledgers only): the events removed, every
+    unattributed event with why, the ledger problems and the rows that could not be read."""
+    if batch is None or batch.attribution is None:
+        return None
+    document = batch.attribution.to_dict()
+    return {"ledgers": {"removed": document["removed"], "unattributed": document["unattributed"],
+                        "problems": document["problems"],
+                        "unreadable": [{"ledger": r.ledger, "row": r.row, "location": r.location, "error": r.error}
+                                       for r in (batch.ledgers.problems() if batch.ledgers is not None else [])]}}
 
 
 def ledger_summary(policy: Policy, batch: BatchInput | None, lang: str | None) -> bool:

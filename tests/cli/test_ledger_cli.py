@@ -62,6 +62,10 @@ def test_every_input_format_gives_the_same_results(capsys: pytest.CaptureFixture
         code, out, err = run(capsys, "eval", files["policy"], *args, "--format", "json")
         assert code == 0, err
         assert _scores(out) == EXPECTED, args
+        ledgers = json.loads(out)["ledgers"]  # the machine form of the summary
+        assert [(e["key"], e["kind"]) for e in ledgers["removed"]] == [("A-3", "excluded"), ("A-4", "handed_over")]
+        assert [e["key"] for e in ledgers["unattributed"]] == ["A-7"]
+        assert ledgers["problems"] == ledgers["unreadable"] == []
         # the summary never drops an event: the counts, and the one unattributed event with why
         assert "ledger 事故台账: 7 event(s); 4 charged to units, 1 excluded, 1 handed over, 1 unattributed" in err
         assert "unattributed: 事故台账 row 7 (A-7)" in err and "no unit of the batch" not in err.split("A-7")[0]
