@@ -19,7 +19,7 @@ import contextlib
 import importlib
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING
 
 import attrs
@@ -46,6 +46,8 @@ from .unitio import UnitRow
 
 if TYPE_CHECKING:
     from .policy import Policy
+    from .runtime.ledger import Attribution
+    from .unitio import JsonlRecord, Ledgers
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -82,7 +84,8 @@ def load_policy(path: str) -> Policy:
     return load(path)
 
 
-def iter_units(path: str, policy: Policy | None = None, encoding: str | None = None) -> Iterator[UnitRow]:
+def iter_units(path: str, policy: Policy | None = None, encoding: str | None = None,
+               stdin: Sequence[JsonlRecord] | None = None) -> Iterator[UnitRow]:
     """Rows of a unit file (JSON, JSON Lines, CSV, XLSX); ``-`` reads JSON Lines from stdin.
 
     With the ``policy``, a header column that is no fact of it is one file-level
@@ -93,23 +96,27 @@ def iter_units(path: str, policy: Policy | None = None, encoding: str | None = N
     from .unitio import UnitIds
 
     seen = UnitIds()
-    for row in _unit_rows(path, policy, encoding):
+    for row in _unit_rows(path, policy, encoding, stdin):
         repeat = seen.repeat(row.unit.get("id"), row.location) if row.unit is not None else None
         yield row if repeat is None else UnitRow(row.index, row.location, None, repeat)
 
 
-def _unit_rows(path: str, policy: Policy | None, encoding: str | None) -> Iterator[UnitRow]:
+def _unit_rows(path: str, policy: Policy | None, encoding: str | None,
+               stdin: Sequence[JsonlRecord] | None = None) -> Iterator[UnitRow]:
     from .unitio import read_units
 
+    with_ledgers = policy is not None and bool(policy.program.ledgers)
     if path == "-":  # read as JSON Lines files are: same rows, indexes, locations and errors
-        from .unitio import jsonl_row, jsonl_stream_texts
+        from .unitio import jsonl_row, jsonl_stream_texts, unit_records
 
-        for record in jsonl_stream_texts(sys.stdin.buffer, "<stdin>"):
+        records = iter(stdin) if stdin is not None else jsonl_stream_texts(sys.stdin.buffer, "<stdin>")
+        for record in unit_records(records, ledgers=with_ledgers):  # issue #16: ledger lines are no units
             yield jsonl_row(record)
         return
     from .unitio import Expect
 
-    yield from read_units(path, encoding=encoding, expect=Expect.of(policy.checked) if policy is not None else None)
+    expect = Expect.of(policy.checked, policy.program.ledgers) if policy is not None else None
+    yield from read_units(path, encoding=encoding, expect=expect)
 
 
 _UNIT_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xlsx")
@@ -181,7 +188,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         output.protect_policy(policy)
     out = out_stream()
     progress = Progress.for_stream(sys.stderr, args.quiet, lambda n, rate: text("progress", lang, n=n, rate=rate))
-    if args.format == "jsonl" and workers > 1 and policy.cohort is None:  # a cohort is assessed together (_assess)
+    batch = batch_input(policy, args.units, args)  # issue #16: the ledgers, read before any unit is assessed
+    if (args.format == "jsonl" and workers > 1 and policy.cohort is None  # a cohort is assessed together (_assess)
+            and batch.ledgers is None and batch.stdin is None):  # so are the units of a batch with ledgers
         return _eval_jsonl_parallel(policy, args, out, workers, progress)
     with contextlib.ExitStack() as stack:
         document_writer: JsonDocumentWriter | None = None
@@ -189,12 +198,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
             sink = out if output is None else stack.enter_context(output.stream())
             document_writer = JsonDocumentWriter(sink, {"name": policy.name, "label": policy.label,
                                                         "hash": policy.content_hash})
-        status = _eval_rows(policy, args, out, output, progress, document_writer)
+        status = _eval_rows(policy, args, out, output, progress, document_writer, batch)
     return status
 
 
 def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: OutputFile | None,
-               progress: Progress, document_writer: JsonDocumentWriter | None) -> int:
+               progress: Progress, document_writer: JsonDocumentWriter | None, batch: BatchInput | None = None) -> int:
     """The serial ``eval``: every row assessed, streamed (jsonl, json) or kept as a small row (ranked)."""
     lang = getattr(args, "message_lang", None)
     errors: list[dict[str, object]] = []
@@ -204,7 +213,7 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
     pending: list[str] = []  # jsonl lines not yet written: one write per JSONL_BATCH rows
     tally = Tally()
     program = policy.program
-    for row, item in _assess(policy, args.units, args):
+    for row, item in _assess(policy, args.units, args, batch):
         progress.tick()
         document: dict[str, object] | None = None
         ranked: RankedRow | None = None
@@ -240,7 +249,7 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
         out.write("\n".join(pending) + "\n")
     progress.close()
     if document_writer is not None:
-        document_writer.finish(errors, summary.to_dict(len(errors)))
+        document_writer.finish(errors, summary.to_dict(len(errors)), ledger_document(batch))
     elif args.format == "table":
         _emit(output, ranked_table(program, rows, len(errors)) + "\n")
     elif args.format in ("xlsx", "csv"):
@@ -261,7 +270,8 @@ def _eval_rows(policy: Policy, args: argparse.Namespace, out: IO[str], output: O
     if args.format in ("xlsx", "csv") and not args.quiet:
         sys.stderr.write(text("tally", lang, assessed=tally.assessed, not_assessed=tally.not_assessed,
                               total=tally.total) + "\n")
-    return EXIT_DATA if errors else EXIT_OK
+    ledger_problems = ledger_summary(policy, batch, lang)  # issue #16: never a silently dropped event
+    return EXIT_DATA if errors or ledger_problems else EXIT_OK
 
 
 def _eval_output(args: argparse.Namespace) -> OutputFile | None:
@@ -302,8 +312,8 @@ def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str],
         # with each row's id and location: a repeated id is refused here, as iter_units does
         out.flush()
         seen = UnitIds()
-        for data, entry, (index, location, unit_id) in render_records_keyed(policy, read_jsonl_texts(args.units),
-                                                                             workers):
+        records = read_jsonl_texts(args.units, ledgers=bool(policy.program.ledgers))  # issue #16: no ledger line
+        for data, entry, (index, location, unit_id) in render_records_keyed(policy, records, workers):
             progress.tick()
             repeat = seen.repeat(unit_id, location)
             if repeat is not None:
@@ -328,7 +338,14 @@ def _eval_jsonl_parallel(policy: Policy, args: argparse.Namespace, out: IO[str],
     return EXIT_DATA if errors else EXIT_OK
 
 
-def _assess(policy: Policy, path: str, args: argparse.Namespace) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+def _assess(policy: Policy, path: str, args: argparse.Namespace,
+            batch: BatchInput | None = None) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    if batch is not None and batch.ledgers is not None:  # issue #16: the events attributed over the batch
+        yield from _assess_with_ledgers(policy, batch, args)
+        return
+    if batch is not None and batch.stdin is not None:  # a ledger policy read standard input: its rows are held
+        yield from _assess_held(policy, batch, args)
+        return
     if policy.cohort is not None:  # issue #11 C: the units are ranked across the batch, so assessed together
         yield from _assess_cohort(policy, path, args)
         return
@@ -370,6 +387,24 @@ def _assess_cohort(policy: Policy, path: str, args: argparse.Namespace) -> Itera
         yield row, attrs.evolve(item, index=row.index, location=row.location if item.error is not None else None)
 
 
+def _assess_held(policy: Policy, batch: BatchInput, args: argparse.Namespace
+                 ) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    """Standard input's held rows, without ledgers: each unit assessed with its own lists."""
+    rows = list(iter_units(batch.path, policy, _encoding(args), batch.stdin))
+    if policy.cohort is not None:
+        items = policy.evaluate_cohort([row.unit if row.unit is not None else _UNREADABLE for row in rows])
+        for row, item in zip(rows, items):
+            yield row, (None if row.unit is None else
+                        attrs.evolve(item, index=row.index, location=row.location if item.error is not None else None))
+        return
+    for row in rows:
+        if row.unit is None:
+            yield row, None
+            continue
+        item = policy.assess_row(row.index, row.unit)
+        yield row, (item if item.error is None else attrs.evolve(item, location=row.location))
+
+
 #: what a cohort batch assesses in place of a row that could not be read (refused, so the category is provisional)
 _UNREADABLE: dict[str, object] = {}
 
@@ -377,6 +412,125 @@ _UNREADABLE: dict[str, object] = {}
 def _encoding(args: argparse.Namespace) -> str | None:
     encoding: str | None = getattr(args, "encoding", None)
     return encoding
+
+
+# ----------------------------------------------------------------- ledgers (issue #16)
+def add_ledger_option(parser: argparse.ArgumentParser) -> None:
+    """``--ledger NAME=FILE`` (repeatable) on every command that assesses a batch."""
+    parser.add_argument("--ledger", action="append", default=[], metavar="NAME=FILE",
+                        help="a ledger of the policy from its own file: CSV/TSV, XLSX (book.xlsx#SHEET), JSON "
+                             "(an array of events) or JSON Lines (repeatable; see docs/ledgers.md)")
+
+
+@attrs.define
+class BatchInput:
+    """A batch as a command reads it: the units file and the ledgers beside it (issue #16).
+
+    ``stdin`` holds standard input's records when a ledger policy reads its units there
+    (the ledger lines may come after the units, and standard input cannot be read twice).
+    ``attribution`` is filled in once the batch is assessed with its ledgers.
+    """
+
+    path: str
+    ledgers: Ledgers | None = None
+    stdin: list[JsonlRecord] | None = None
+    attribution: Attribution | None = None
+
+    def events(self) -> dict[str, list[Mapping[str, object]]] | None:
+        return self.ledgers.events() if self.ledgers is not None else None
+
+
+def batch_input(policy: Policy, path: str, args: argparse.Namespace) -> BatchInput:
+    """The units path and every ledger of the batch: those in the units file and each ``--ledger``.
+
+    A policy without ledgers given one is refused (``--ledger``, a document's "ledgers");
+    its JSON Lines event lines are error rows of the unit stream.  A ledger policy whose
+    input carries no ledger assesses each unit with its own lists (``ledgers`` None).
+    """
+    options: list[str] = getattr(args, "ledger", None) or []
+    specs = policy.program.ledgers
+    if not specs and not options:
+        return BatchInput(path)
+    from .unitio import jsonl_stream_texts, ledger_shapes, read_ledgers
+
+    stdin = list(jsonl_stream_texts(sys.stdin.buffer, "<stdin>")) if path == "-" and specs else None
+    ledgers = read_ledgers(None if path == "-" else path, options, shapes=ledger_shapes(policy.checked, specs),
+                           encoding=_encoding(args), stdin_records=stdin)
+    return BatchInput(path, ledgers if ledgers else None, stdin)
+
+
+def _assess_with_ledgers(policy: Policy, batch: BatchInput, args: argparse.Namespace
+                         ) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    """The rows of a batch assessed with its ledgers: the events are attributed over the batch's units.
+
+    The units are held (attribution reads every unit's join facts; the ledgers are small);
+    a cohort policy from a file goes through the stream driver with the ledgers.
+    """
+    assert batch.ledgers is not None
+    events = batch.ledgers.events()
+    if policy.cohort is not None and batch.stdin is None:  # a file: the cohort driver streams it, pass by pass
+        from .cohort.stream import assess_rows as assess_cohort_rows
+
+        def read() -> Iterator[UnitRow]:
+            return iter_units(batch.path, policy, _encoding(args))
+
+        batch.attribution = policy.attribute((row.unit for row in read() if row.unit is not None), events)
+        yield from assess_cohort_rows(policy, read, ledgers=events)
+        return
+    rows = list(iter_units(batch.path, policy, _encoding(args), batch.stdin))
+    units = [row.unit for row in rows if row.unit is not None]
+    batch.attribution = policy.attribute(units, events)
+    if policy.cohort is not None:
+        items = policy.evaluate_cohort([row.unit if row.unit is not None else _UNREADABLE for row in rows],
+                                       ledgers=events)
+        for row, item in zip(rows, items):
+            if row.unit is None:
+                yield row, None
+                continue
+            yield row, attrs.evolve(item, index=row.index, location=row.location if item.error is not None else None)
+        return
+    assessed = iter(policy.evaluate_many(units, ledgers=events))
+    for row in rows:
+        if row.unit is None:
+            yield row, None
+            continue
+        item = next(assessed)
+        yield row, attrs.evolve(item, index=row.index, location=row.location if item.error is not None else None)
+
+
+def assess_input(policy: Policy, batch: BatchInput, args: argparse.Namespace
+                 ) -> Iterator[tuple[UnitRow, BatchItem | None]]:
+    """Every row of a batch with its assessment, as ``kaohe eval`` makes them (the ledgers attributed first)."""
+    yield from _assess(policy, batch.path, args, batch)
+
+
+def ledger_document(batch: BatchInput | None) -> dict[str, object] | None:
+    """``kaohe eval --format json``'s ``"ledgers"`` (a batch with ledgers only): the events removed, every
+    unattributed event with why, the ledger problems and the rows that could not be read."""
+    if batch is None or batch.attribution is None:
+        return None
+    document = batch.attribution.to_dict()
+    return {"ledgers": {"removed": document["removed"], "unattributed": document["unattributed"],
+                        "problems": document["problems"],
+                        "unreadable": [{"ledger": r.ledger, "row": r.row, "location": r.location, "error": r.error}
+                                       for r in (batch.ledgers.problems() if batch.ledgers is not None else [])]}}
+
+
+def ledger_summary(policy: Policy, batch: BatchInput | None, lang: str | None) -> bool:
+    """``kaohe eval``'s standard-error lines on the ledgers: counts, unattributed events, problems.
+
+    Returns whether the ledgers had problems (the batch then exits 3: some data could not be used).
+    Nothing is written for a batch without ledgers.
+    """
+    if batch is None or batch.attribution is None:
+        return False
+    from .reports.ledgers import summary_lines
+
+    unreadable = [(r.ledger, r.row, r.location, r.error or "") for r in batch.ledgers.problems()] \
+        if batch.ledgers is not None else []
+    for line in summary_lines(batch.attribution, policy.program.ledgers, lang, unreadable=unreadable):
+        sys.stderr.write(line + "\n")
+    return bool(batch.attribution.problems or unreadable)
 
 
 # ----------------------------------------------------------------- explain
@@ -387,7 +541,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     found = False
     status = EXIT_OK
     documents = []
-    for row, item in _assess(policy, args.unit, args):
+    batch = batch_input(policy, args.unit, args)  # issue #16: the ledgers of the unit's batch
+    for row, item in _assess(policy, args.unit, args, batch):
         unit_id = item.unit_id if item is not None else None
         if args.id and unit_id != args.id:
             continue
@@ -440,7 +595,18 @@ def cmd_facts(args: argparse.Namespace) -> int:
         return _write_xlsx_template(policy, categories, args)
     if args.template:
         # always the {"units": [...]} document eval reads; required facts are null, so unfilled it is refused
-        text = json.dumps({"units": [unit_template(policy, c) for c in categories]}, ensure_ascii=False, indent=2)
+        units = [unit_template(policy, c) for c in categories]
+        document: dict[str, object] = {"units": units}
+        if policy.program.ledgers:  # issue #16: the ledgers beside the units, one event to fill in each
+            from .reports.template import ledger_template
+
+            fed = {spec.fact for spec in policy.program.ledgers}
+            for unit in units:
+                facts = unit["facts"]
+                assert isinstance(facts, dict)
+                unit["facts"] = {k: v for k, v in facts.items() if k not in fed}
+            document["ledgers"] = {spec.name: [ledger_template(policy, spec)] for spec in policy.program.ledgers}
+        text = json.dumps(document, ensure_ascii=False, indent=2)
         _write_text(text + "\n", args)
         return EXIT_OK
     out = out_stream()
@@ -473,7 +639,7 @@ def _write_xlsx_template(policy: Policy, categories: list[str], args: argparse.N
         raise usage_error("template_needs_output")
     OutputFile(output, force=args.force, inputs=[("the policy file", args.policy)])  # checks before the work
     try:
-        data = xlsx_template(policy, categories)
+        data = xlsx_template(policy, categories, policy.program.ledgers)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     import os
@@ -513,6 +679,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p.add_argument("--output-encoding", choices=("utf-8-sig", "utf-8", "gb18030"), default="utf-8-sig",
                    help="encoding of --format csv output (default UTF-8 with a BOM, which Chinese Excel opens)")
     p.add_argument("--quiet", action="store_true", help="no progress line on standard error")
+    add_ledger_option(p)
     handlers["eval"] = cmd_eval
 
     p = sub.add_parser("explain", help="explain the assessment of units clause by clause")
@@ -522,6 +689,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--short", action="store_true", help="only the decisive reasons")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--encoding", metavar="ENC", help="the encoding of CSV files (default: UTF-8 or GB18030, detected)")
+    add_ledger_option(p)
     handlers["explain"] = cmd_explain
 
     p = sub.add_parser("facts", help="list the facts a unit supplies (or print a unit template to fill in)")

@@ -541,3 +541,49 @@ def entry_text(entry: Mapping[str, Any], lang: str | None, namer: FactNamer | No
 def problems_text(entry: Mapping[str, Any], lang: str | None, namer: FactNamer | None = None) -> str:
     """The problems of an entry on one line each, without indentation (a spreadsheet cell)."""
     return "\n".join(problem_line(p, lang, namer)[4:] for p in entry.get("problems", ()))
+
+
+#: Ledger inputs (issue #16): the events of a shared ledger, read beside the units
+#: (:mod:`kaohe_rules.unitio`), and the ``--ledger NAME=FILE`` option.
+LEDGER_TEXTS: dict[str, dict[str, str]] = {
+    "in_ledger_unknown": {"en": "{shown}: 未知的台账 / unknown ledger {name!r}{hint}; the policy declares {known}",
+                          "zh": "{shown}：未知的台账 {name!r}{hint_zh}；本办法声明的台账有 {known}"},
+    "in_ledger_none": {"en": "{shown}: 本办法没有台账 / the policy declares no ledger, but {shown} gives the"
+                             " ledger {name!r}",
+                       "zh": "{shown}：本办法没有声明台账，但 {shown} 给出了台账 {name!r}"},
+    "in_ledger_twice": {"en": "台账给出了两次 / the ledger {name!r} is given twice: in {first} and in {second};"
+                              " give it once",
+                        "zh": "台账 {name!r} 给出了两次：{first} 和 {second}；只能给一次"},
+    "in_ledger_option": {"en": "--ledger {option!r}: expected NAME=FILE, e.g. --ledger 事故台账=accidents.csv"
+                               " or --ledger 事故台账=book.xlsx#Sheet1",
+                         "zh": "--ledger {option!r}：应为 台账名=文件，如 --ledger 事故台账=事故.csv"
+                               " 或 --ledger 事故台账=台账.xlsx#工作表"},
+    "in_ledgers_not_object": {"en": '{shown}: "ledgers" 必须是对象 / "ledgers" must be an object'
+                                    ' {{"LEDGER": [events]}} (got {got})',
+                              "zh": "{shown}：'ledgers' 必须是对象 '{{\"台账名\": [事件, …]}}'（而不是{got_zh}）"},
+    "in_ledgers_twice": {"en": "{shown}: 键重复 / the key {what!r} appears twice", "zh": "{shown}：键 {what!r} 出现了两次"},
+    "in_ledger_not_array": {"en": "{shown}: 台账 {name!r} 必须是事件的数组 / the ledger {name!r} must be an array"
+                                  " of events (got {got})",
+                            "zh": "{shown}：台账 {name!r} 必须是事件的数组（而不是{got_zh}）"},
+    "in_ledger_line": {"en": '{shown}: 台账事件行无效 / a ledger line names its ledger: {{"ledger": NAME,'
+                             ' "event": {{…}}}}, and "ledger" here is {got}',
+                       "zh": "{shown}：台账事件行无效：应为 '{{\"ledger\": 台账名, \"event\": {{…}}}}'，而这里的"
+                             " 'ledger' 是{got_zh}"},
+    "in_ledger_format": {"en": "{shown}: 无法识别的台账文件格式 / unknown ledger file format {ext!r}; expected .csv,"
+                               " .tsv, .xlsx, .json (an array of events) or .jsonl (one event per line)",
+                         "zh": "{shown}：无法识别的台账文件格式 {ext!r}；应为 .csv、.tsv、.xlsx、.json（事件的数组）"
+                               "或 .jsonl（每行一个事件）"},
+    "in_ledger_not_events": {"en": "{shown}: 台账文件必须是事件的数组 / a ledger file holds an array of events,"
+                                   ' or {{"ledgers": {{…}}}} (got {got})',
+                             "zh": "{shown}：台账文件应为事件的数组，或 '{{\"ledgers\": {{…}}}}'（而不是{got_zh}）"},
+    "in_ledger_sheet": {"en": "{shown}: 没有工作表 {sheet!r} / no sheet {sheet!r}; the sheets are {titles}",
+                        "zh": "{shown}：没有工作表 {sheet!r}；工作表有 {titles}"},
+    "in_ledger_sheets_twice": {"en": "{shown}: 台账 {name!r} 有两个工作表 / two sheets give the ledger {name!r}:"
+                                     " {titles}; keep one",
+                               "zh": "{shown}：台账 {name!r} 有两个工作表（{titles}）；请只保留一个"},
+    "whatif_needs_id": {"en": "--set and --patch change one unit: name it with --id",
+                        "zh": "--set 和 --patch 修改一个单位：请用 --id 指明是哪个单位"},
+    "no_ledgers": {"en": "{policy} declares no ledger: --event, --drop-event and --add-event change a ledger's events",
+                   "zh": "{policy} 没有声明台账：--event、--drop-event、--add-event 用于修改台账事件"},
+}
+TEXTS.update(LEDGER_TEXTS)

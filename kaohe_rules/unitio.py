@@ -60,6 +60,7 @@ from .messages import JSON_TYPES_ZH, input_error
 
 if TYPE_CHECKING:
     from .language.model import CheckedPolicy
+    from .runtime.ledger import LedgerSpec
 
 __all__ = ["Expect", "UnitInputError", "UnitRow", "csv_encoding", "detect_format", "header_fact", "read_units"]
 
@@ -223,9 +224,9 @@ def read_units(
     if os.path.isdir(shown):
         raise input_error("in_is_directory", shown=shown)
     if fmt == "json":
-        return _read_json(shown)
+        return _read_json(shown, expect)
     if fmt == "jsonl":
-        return _read_jsonl(shown)
+        return _read_jsonl(shown, expect is not None and bool(expect.ledgers))
     if fmt in ("csv", "tsv"):
         tabs = fmt == "tsv" or os.path.splitext(shown)[1].lower() == ".tsv"
         return _read_csv(shown, "\t" if tabs else ",", encoding, expect)
@@ -565,7 +566,7 @@ def _build_unit(
     return unit, errors
 
 
-def _read_json(shown: str) -> Iterator[UnitRow]:
+def _read_json(shown: str, expect: Expect | None = None) -> Iterator[UnitRow]:
     """Read a JSON document: an array of units or {"units": [...], ...}.
 
     The document is parsed whole, so a syntax error anywhere is one file-level
@@ -583,6 +584,11 @@ def _read_json(shown: str) -> Iterator[UnitRow]:
         raise input_error("in_invalid_json", shown=shown, detail=str(e)) from e
     else:
         entries = [(obj, None) for obj in _document_units(document, shown)]
+        if expect is not None and not expect.ledgers and isinstance(document, dict) and "ledgers" in document:
+            # issue #16: ledgers given to a policy that declares none are refused, never ignored
+            given = document["ledgers"]
+            first = next(iter(given), "ledgers") if isinstance(given, dict) else "ledgers"
+            raise input_error("in_ledger_none", shown=shown, name=first)
     for index, (obj, error) in enumerate(entries):
         unit: Unit | None = None
         if error is None:
@@ -754,12 +760,34 @@ def _nested_end(text: str, pos: int, shown: str) -> int:
 JsonlRecord = tuple[int, str, "str | None", "str | None"]
 
 
-def _read_jsonl(shown: str) -> Iterator[UnitRow]:
-    for record in _jsonl_texts(shown):
+def _read_jsonl(shown: str, ledgers: bool = False) -> Iterator[UnitRow]:
+    for record in unit_records(_jsonl_texts(shown), ledgers=ledgers):
         yield jsonl_row(record)
 
 
-def read_jsonl_texts(path: str | os.PathLike[str]) -> Iterator[JsonlRecord]:
+def unit_records(records: Iterator[JsonlRecord], *, ledgers: bool) -> Iterator[JsonlRecord]:
+    """The unit records of a JSON Lines stream, renumbered: ledger event lines (issue #16) taken out.
+
+    ``ledgers=True``: the ledger pass (:func:`read_ledgers`) reads them, so they are skipped
+    here.  ``ledgers=False`` (a policy without ledgers, or a caller that does not read them):
+    each is an error row saying so — never a unit, never silently dropped.  Only a line
+    mentioning "ledger" is parsed for this, so a plain units file costs one substring search
+    per line.
+    """
+    index = 0
+    for record in records:
+        text = record[2]
+        if text is not None and '"ledger"' in text:
+            obj = _ledger_object(text)
+            if obj is not None:
+                if ledgers:
+                    continue
+                record = (record[0], record[1], None, ledger_line_refused(obj.get("ledger")))
+        yield (index, record[1], record[2], record[3]) if record[0] != index else record
+        index += 1
+
+
+def read_jsonl_texts(path: str | os.PathLike[str], *, ledgers: bool | None = None) -> Iterator[JsonlRecord]:
     """The record lines of a JSON Lines file, decoded but not parsed; :func:`jsonl_row` parses one.
 
     Parsing is most of the cost of reading JSON Lines, so a process-parallel batch
@@ -771,6 +799,8 @@ def read_jsonl_texts(path: str | os.PathLike[str]) -> Iterator[JsonlRecord]:
         raise input_error("in_no_such_file", shown=shown)
     if os.path.isdir(shown):
         raise input_error("in_is_directory", shown=shown)
+    if ledgers is not None:  # issue #16: the ledger event lines skipped (True) or refused (False)
+        return unit_records(_jsonl_texts(shown), ledgers=ledgers)
     return _jsonl_texts(shown)
 
 
@@ -888,9 +918,12 @@ class Expect:
     categories: Mapping[str, str] = attrs.field(factory=dict)
     #: a fact's label (the column title of a sheet made from the policy's text) → the fact's name
     labels: Mapping[str, str] = attrs.field(factory=dict)
+    #: issue #16: every spelling of a ledger (name, label) → its name; its sheet in a workbook is no units sheet,
+    #: its JSON Lines event lines are read by the ledger pass, and a document may carry "ledgers"
+    ledgers: Mapping[str, str] = attrs.field(factory=dict)
 
     @classmethod
-    def of(cls, checked: CheckedPolicy) -> Expect:
+    def of(cls, checked: CheckedPolicy, ledgers: Sequence[LedgerSpec] = ()) -> Expect:
         """What a units file read for the checked policy may hold.
 
         A label shared by two facts names neither (it would be a guess), nor does a
@@ -905,7 +938,8 @@ class Expect:
         facts = set(checked.facts)
         if checked.periods is not None:  # issue #11 P: a per-period fact's flat columns 季度扣分.一季度 …
             facts.update(f"{name}.{item.name}" for name in checked.period_facts for item in checked.periods.items)
-        return cls(frozenset(facts), category_spellings(checked), labels)
+        return cls(frozenset(facts), category_spellings(checked), labels,
+                   ledger_spellings(ledger_shapes(checked, ledgers)))
 
 
 def category_spellings(checked: CheckedPolicy) -> dict[str, str]:
@@ -1482,6 +1516,8 @@ def _read_workbook(shown: str, workbook: Any, expect: Expect | None = None) -> I
     are left alone.  Otherwise the sheet named "units" or "单位" is read, or the first.
     """
     sheets = list(workbook.worksheets)
+    if expect is not None and expect.ledgers:  # issue #16: a ledger's sheet is read by the ledger pass
+        sheets = [s for s in sheets if str(s.title).strip() not in expect.ledgers]
     categories = expect.categories if expect is not None else {}
     by_category = [(s, categories[str(s.title).strip()]) for s in sheets if str(s.title).strip() in categories]
     if by_category:
@@ -1540,3 +1576,521 @@ def _read_sheet(shown: str, sheet: Any, index: int, category: str | None, expect
         index += 1
     if columns is None and required:
         raise input_error("in_no_header_sheet", shown=shown, sheet=sheet.title)
+
+
+# ---------------------------------------------------------------------- ledgers
+#
+# Issue #16: a ledger is a list of events (accidents, 预扣分 …) supplied once per batch,
+# beside the units.  The readers below deliver each ledger's events as raw records, each
+# with its 1-based row in its ledger and where it was read; typing a field ("是", "98%",
+# "120万元") is the engine's job, exactly as for unit facts.  A row that cannot be read is
+# kept, with its error, at its position: the engine then treats it as an event whose
+# fields nobody can read (it names the row), so no row is ever lost or renumbered.
+
+
+@attrs.frozen
+class LedgerRow:
+    """One event row of a ledger, readable or not; exactly one of ``event`` and ``error`` is set."""
+
+    ledger: str
+    #: 1-based position of the event in its ledger (the row the engine and the reports name).
+    row: int
+    #: where the row is, for humans: "units.json:ledgers.事故台账[2]", "accidents.csv:4", "units.jsonl:17"
+    location: str
+    event: Mapping[str, object] | None
+    error: str | None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.event is None) == (self.error is None):
+            raise ValueError("LedgerRow needs exactly one of event and error")
+
+
+@attrs.frozen
+class LedgerShape:
+    """What a ledger's table may hold: its record's fields, and their labels as column titles."""
+
+    name: str
+    label: str | None
+    fields: frozenset[str]
+    #: a field's label (a column title made from the policy's text) → the field's name
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def of(cls, checked: CheckedPolicy, spec: LedgerSpec) -> LedgerShape:
+        record = checked.records.get(spec.record)
+        fields = tuple(record.fields) if record is not None else ()
+        names = frozenset(f.name for f in fields)
+        by_label: dict[str, list[str]] = {}
+        for f in fields:
+            if f.label:
+                by_label.setdefault(f.label, []).append(f.name)
+        labels = {label: found[0] for label, found in by_label.items() if len(found) == 1 and label not in names}
+        return cls(spec.name, spec.label, names, labels)
+
+
+def ledger_shapes(checked: CheckedPolicy, specs: Sequence[LedgerSpec]) -> dict[str, LedgerShape]:
+    """The shape of every ledger of a policy, by name (``Program.ledgers`` gives the specs)."""
+    return {spec.name: LedgerShape.of(checked, spec) for spec in specs}
+
+
+def ledger_spellings(shapes: Mapping[str, LedgerShape]) -> dict[str, str]:
+    """Every accepted spelling of a ledger's sheet — its name, its label — to its name (a name wins)."""
+    spellings = {s.label: name for name, s in shapes.items() if s.label}
+    spellings.update({name: name for name in shapes})
+    return spellings
+
+
+@attrs.frozen
+class Ledgers:
+    """The ledgers read for one batch: each ledger's rows, in order, and where each ledger came from."""
+
+    rows: Mapping[str, tuple[LedgerRow, ...]] = attrs.field(factory=dict)
+    #: ledger name → where it was read ("units.json", "accidents.csv", "book.xlsx:事故台账")
+    sources: Mapping[str, str] = attrs.field(factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def events(self) -> dict[str, list[Mapping[str, object]]]:
+        """The raw events per ledger, as the Policy API takes them (``ledgers=``).
+
+        A row that could not be read is passed on as an :class:`UnreadableEvent` at its
+        position, so the rows after it keep their numbers and the engine reports it.
+        """
+        return {name: [r.event if r.event is not None else UnreadableEvent(r.error or "")
+                       for r in rows] for name, rows in self.rows.items()}
+
+    def problems(self) -> list[LedgerRow]:
+        """The rows that could not be read, in ledger order."""
+        return [r for rows in self.rows.values() for r in rows if r.error is not None]
+
+
+class UnreadableEvent(dict[str, object]):
+    """An event row that could not be read: an empty record that remembers why (``reason``).
+
+    It is a mapping so that every consumer of raw events takes it; it holds no field, so
+    every field the attribution rules read is missing and the event is reported as a
+    ledger problem that cannot be attributed — never dropped, never charged to a unit.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+def is_ledger_line(obj: object) -> bool:
+    """Whether a parsed JSON Lines record is a ledger event line ``{"ledger": NAME, "event": {…}}``.
+
+    A unit always has an id (a record without one is refused as a unit), so an object
+    with a "ledger" key and no id key reads one way only.
+    """
+    return isinstance(obj, dict) and "ledger" in obj and not any(
+        _RESERVED.get(str(k).strip().lower()) == "id" for k in obj)
+
+
+def _ledger_object(text: str) -> dict[str, object] | None:
+    """The parsed ledger line of a JSON Lines record text, or None; parses only texts that mention "ledger"."""
+    if '"ledger"' not in text:
+        return None
+    try:
+        obj = _loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) and is_ledger_line(obj) else None
+
+
+def ledger_line_refused(name: object) -> str:
+    """The error row of a ledger line read for a policy that declares no ledger (never a unit, never dropped)."""
+    return (f"台账事件行 / a ledger event line (ledger {limits.shown(name)}), but the policy declares no ledger"
+            " (or the ledgers were not read): it is not a unit")
+
+
+def parse_ledger_option(option: str) -> tuple[str, str, str | None]:
+    """``NAME=FILE`` or ``NAME=book.xlsx#SHEET`` → (name, file, sheet or None)."""
+    name, sep, path = option.partition("=")
+    name, path = name.strip(), path.strip()
+    if not sep or not name or not path:
+        raise input_error("in_ledger_option", option=option)
+    sheet: str | None = None
+    base, hash_, rest = path.rpartition("#")
+    if hash_ and os.path.splitext(base)[1].lower() == ".xlsx" and rest:
+        path, sheet = base, rest
+    return name, path, sheet
+
+
+def _event_from_object(obj: object) -> tuple[Mapping[str, object] | None, str | None]:
+    """A parsed JSON event as a raw record, or why it is not one (never raises)."""
+    if not isinstance(obj, dict):
+        return None, f"不是 JSON 对象 / not a JSON object (got {_json_type(obj)})"
+    if _deeper_than(obj, limits.MAX_NESTING + 1):
+        return None, _too_deep()
+    problems = _json_problems(obj)
+    if problems:
+        return None, _joined(problems)
+    return obj, None
+
+
+def _check_name(name: str, shown: str, shapes: Mapping[str, LedgerShape] | None) -> None:
+    """Refuse a ledger name the policy does not declare (with did-you-mean), or any ledger for a policy without."""
+    if shapes is None or name in shapes:
+        return
+    if not shapes:
+        raise input_error("in_ledger_none", shown=shown, name=name)
+    match = difflib.get_close_matches(name, list(shapes), n=1, cutoff=0.4)
+    raise input_error("in_ledger_unknown", shown=shown, name=name, known="、".join(shapes),
+                      hint=f"; did you mean {match[0]!r}?" if match else "",
+                      hint_zh=f"；是不是 {match[0]!r}？" if match else "")
+
+
+def _json_ledgers(obj: object, shown: str, shapes: Mapping[str, LedgerShape] | None) -> dict[str, list[LedgerRow]]:
+    """The ledgers of a parsed ``"ledgers"`` object: ``{NAME: [event, …]}``."""
+    if not isinstance(obj, dict):
+        raise input_error("in_ledgers_not_object", shown=shown, **_got(_json_type(obj)))
+    if isinstance(obj, _Duplicated) and obj.duplicates:
+        raise input_error("in_ledgers_twice", shown=shown, what=f"ledgers.{obj.duplicates[0]}")
+    out: dict[str, list[LedgerRow]] = {}
+    for name, events in obj.items():
+        _check_name(name, shown, shapes)
+        if not isinstance(events, list):
+            raise input_error("in_ledger_not_array", shown=shown, name=name, **_got(_json_type(events)))
+        rows = []
+        for i, item in enumerate(events):
+            event, error = _event_from_object(item)
+            rows.append(LedgerRow(name, i + 1, f"{shown}:ledgers.{name}[{i}]", event, error))
+        out[name] = rows
+    return out
+
+
+def _document_ledgers(shown: str, shapes: Mapping[str, LedgerShape] | None) -> dict[str, list[LedgerRow]]:
+    """The ``"ledgers"`` of a JSON units document ({"units": [...], "ledgers": {...}}); {} without."""
+    text = _read_document(shown)
+    if '"ledgers"' not in text:
+        return {}
+    try:
+        document = _loads(text)
+    except RecursionError:
+        raise input_error("in_invalid_json", shown=shown, detail=_too_deep()) from None
+    except ValueError as e:
+        raise input_error("in_invalid_json", shown=shown, detail=str(e)) from e
+    if not isinstance(document, dict) or "ledgers" not in document:
+        return {}
+    if isinstance(document, _Duplicated) and "ledgers" in document.duplicates:
+        raise input_error("in_ledgers_twice", shown=shown, what="ledgers")
+    return _json_ledgers(document["ledgers"], shown, shapes)
+
+
+def _jsonl_ledgers(records: Iterator[JsonlRecord], shapes: Mapping[str, LedgerShape] | None
+                   ) -> dict[str, list[LedgerRow]]:
+    """The event lines of a JSON Lines units stream (anywhere in it), per ledger, in stream order."""
+    out: dict[str, list[LedgerRow]] = {}
+    for _, location, text, _error in records:
+        obj = _ledger_object(text) if text is not None else None
+        if obj is None:
+            continue
+        name = obj["ledger"]
+        if not isinstance(name, str):
+            raise input_error("in_ledger_line", shown=location, **_got(_json_type(name)))
+        _check_name(name, location, shapes)
+        rows = out.setdefault(name, [])
+        others = [k for k in obj if k not in ("ledger", "event")]
+        event: Mapping[str, object] | None = None
+        if others:
+            keys = ", ".join(repr(_short(str(k))) for k in others[:_MAX_PROBLEMS])
+            error: str | None = (f'未知的键 / unknown key(s) {keys}: an event line is'
+                                 ' {"ledger": NAME, "event": {…}}')
+        elif "event" not in obj:
+            error = 'event 缺失 / no "event": an event line is {"ledger": NAME, "event": {…}}'
+        else:
+            event, error = _event_from_object(obj["event"])
+        rows.append(LedgerRow(name, len(rows) + 1, location, event, error))
+    return out
+
+
+def _ledger_header(names: Sequence[str], where: str, shape: LedgerShape | None) -> _Columns:
+    """Map a ledger table's header cells to the record's fields (a label or "（万元）" suffix as for facts).
+
+    A repeated column is a whole-file error, as for units; with the policy known, so is a
+    column that is no field of the ledger's record (did-you-mean).  "序号" is read past.
+    """
+    facts: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    named: dict[int, str] = {}
+    units: dict[int, str] = {}
+    problems: list[str] = []
+    problems_zh: list[str] = []
+    for col, raw in enumerate(names):
+        name = raw.strip()
+        if not name:
+            continue
+        if len(name) > limits.MAX_TEXT_CHARS:
+            raise input_error("in_header_cell_long", where=where, col=col + 1, chars=len(name),
+                              cap=limits.MAX_TEXT_CHARS)
+        named[col] = name
+        if name == "序号" and (shape is None or name not in shape.fields):
+            continue
+        field, unit = header_fact(name)
+        if shape is not None and field not in shape.fields:
+            field = shape.labels.get(field, field)
+        if field in seen:
+            raise input_error("in_header_twice_fact", where=where, first=_short(names[seen[field]].strip()),
+                              second=_short(name), fact=_short(field))
+        seen[field] = col
+        facts.append((col, field))
+        if unit:
+            units[col] = unit
+        if shape is not None and field not in shape.fields:
+            match = difflib.get_close_matches(field, list(shape.fields), n=1, cutoff=0.5)
+            problems.append(f"列 {_short(name)} 不是台账 {shape.name} 的字段 / column {_short(name)!r} is no field"
+                            f" of the ledger {shape.name!r}" + (f"; did you mean {match[0]!r}?" if match else ""))
+            problems_zh.append(f"列 {_short(name)!r} 不是台账 {shape.name} 的字段"
+                               + (f"；是不是 {match[0]!r}？" if match else ""))
+    if problems:
+        raise input_error("in_header", where=where, problems=_joined(problems), problems_zh=_joined_zh(problems_zh))
+    return _Columns(id=None, name=None, category=None, facts=tuple(facts), names=named, units=units)
+
+
+def _tabular_event(columns: _Columns, cells: Sequence[object], convert: Callable[[object], object],
+                   column_label: Callable[[int], str]) -> tuple[Mapping[str, object] | None, str | None] | None:
+    """One CSV/XLSX row as a raw event (the unit rules: stripped cells, blank = absent, JSON cells); None if blank."""
+    built = _tabular_unit(columns, cells, convert, column_label)
+    if built is None:
+        return None
+    unit, error = built
+    if unit is None:
+        return None, error
+    facts = unit.get("facts")
+    assert isinstance(facts, dict)
+    return facts, None
+
+
+def _csv_ledger(name: str, shown: str, delimiter: str, encoding: str | None,
+                shape: LedgerShape | None) -> list[LedgerRow]:
+    """A ledger's CSV/TSV file: the first non-blank row is the header, then one event per non-blank row."""
+    chosen = _csv_encoding(shown, encoding)
+    rows: list[LedgerRow] = []
+    with _open(shown, "r", encoding=chosen, newline="") as f:
+        lines = _CsvLines(f, limits.MAX_LINE_BYTES)
+        reader = csv.reader(lines, delimiter=delimiter)
+        columns: _Columns | None = None
+        while True:
+            first_line = lines.lines + 1
+            lines.new_row()
+            problem: str | None = None
+            try:
+                with _WIDE_CSV_FIELDS:
+                    cells = next(reader)
+            except StopIteration:
+                break
+            except _RowTooLong:
+                problem = f"行过长 / row too long: more than {lines.limit:,} characters (MAX_LINE_BYTES); skipped"
+            except csv.Error as e:
+                lines.skip_row()
+                problem = f"无法读取 CSV / cannot read CSV: {e}"
+            except (UnicodeDecodeError, OSError) as e:
+                raise input_error("in_csv_encoding", shown=f"{shown}:{first_line}", encoding=chosen,
+                                  detail=str(e)) from e
+            location = f"{shown}:{first_line}"
+            if problem is not None:
+                if columns is None:
+                    raise input_error("in_header", where=location, problems=problem, problems_zh=problem)
+                rows.append(LedgerRow(name, len(rows) + 1, location, None, problem))
+                continue
+            if columns is None:
+                if any(c.strip() for c in cells):
+                    columns = _ledger_header(cells, location, shape)
+                continue
+            built = _tabular_event(columns, cells, _same, lambda col: str(col + 1))
+            if built is not None:
+                rows.append(LedgerRow(name, len(rows) + 1, location, built[0], built[1]))
+        if columns is None:
+            raise input_error("in_no_header_file", shown=shown)
+    return rows
+
+
+def _sheet_ledger(name: str, shown: str, sheet: Any, shape: LedgerShape | None) -> list[LedgerRow]:
+    """The events of one worksheet: the first non-blank row is the header (percent cells read as shown)."""
+    sheet.reset_dimensions()
+    cells_of = sheet.iter_rows()
+    columns: _Columns | None = None
+    rows: list[LedgerRow] = []
+    rownum = 0
+    while True:
+        try:
+            cells = next(cells_of)
+        except StopIteration:
+            break
+        except Exception as e:  # a corrupt sheet XML surfaces here, in openpyxl's own types
+            raise input_error("in_cannot_read_row", shown=shown, sheet=sheet.title, row=rownum + 1,
+                              detail=str(e)) from e
+        rownum += 1
+        location = f"{shown}:{sheet.title}!row {rownum}"
+        if columns is None:
+            names = [_header_text(c.value) for c in cells]
+            if any(n.strip() for n in names):
+                columns = _ledger_header(names, location, shape)
+            continue
+        built = _tabular_event(columns, list(cells), _xlsx_cell, _column_letter)
+        if built is not None:
+            rows.append(LedgerRow(name, len(rows) + 1, location, built[0], built[1]))
+    if columns is None:
+        raise input_error("in_no_header_sheet", shown=shown, sheet=sheet.title)
+    return rows
+
+
+def _open_workbook(shown: str) -> tuple[IO[bytes], Any]:
+    try:
+        openpyxl: Any = importlib.import_module("openpyxl")
+    except ImportError as e:
+        raise input_error("in_needs_openpyxl", shown=shown) from e
+    f = _open(shown, "rb")
+    try:
+        _check_archive(f, shown)
+        f.seek(0)
+        return f, openpyxl.load_workbook(f, read_only=True, data_only=True)
+    except UnitInputError:
+        f.close()
+        raise
+    except Exception as e:  # openpyxl/zipfile raise many unrelated types for a bad file
+        f.close()
+        raise input_error("in_cannot_read_xlsx", shown=shown, detail=str(e)) from e
+
+
+def _workbook_ledgers(shown: str, shapes: Mapping[str, LedgerShape]) -> dict[str, tuple[str, list[LedgerRow]]]:
+    """The sheets of a units workbook named after a ledger (by name or label): name → (source, rows)."""
+    spellings = ledger_spellings(shapes)
+    f, workbook = _open_workbook(shown)
+    try:
+        found: dict[str, list[Any]] = {}
+        for sheet in workbook.worksheets:
+            name = spellings.get(str(sheet.title).strip())
+            if name is not None:
+                found.setdefault(name, []).append(sheet)
+        out = {}
+        for name, sheets in found.items():
+            if len(sheets) > 1:
+                raise input_error("in_ledger_sheets_twice", shown=shown, name=name,
+                                  titles=", ".join(repr(s.title) for s in sheets))
+            out[name] = (f"{shown}:{sheets[0].title}", _sheet_ledger(name, shown, sheets[0], shapes[name]))
+        return out
+    finally:
+        workbook.close()
+        f.close()
+
+
+def read_ledger_file(name: str, path: str | os.PathLike[str], *, sheet: str | None = None,
+                     encoding: str | None = None, shape: LedgerShape | None = None) -> list[LedgerRow]:
+    """The events of one ledger from its own file (``--ledger NAME=FILE``), in file order.
+
+    CSV/TSV and XLSX: one event per row, the columns the record's fields (``sheet`` names
+    the worksheet; else the sheet named after the ledger, else the first).  JSON: an
+    array of events (or a document whose ``"ledgers"`` holds this ledger); JSON Lines:
+    one event object per line.  With the ``shape``, a column that is no field is one
+    file-level error.
+    """
+    shown = os.fspath(path)
+    ext = os.path.splitext(shown)[1].lower()
+    if ext not in _EXTENSIONS:
+        raise input_error("in_ledger_format", shown=shown, ext=ext or "(none)")
+    if not os.path.exists(shown):
+        raise input_error("in_no_such_file", shown=shown)
+    if os.path.isdir(shown):
+        raise input_error("in_is_directory", shown=shown)
+    fmt = _EXTENSIONS[ext]
+    if fmt == "csv":
+        return _csv_ledger(name, shown, "\t" if ext == ".tsv" else ",", encoding, shape)
+    if fmt == "xlsx":
+        f, workbook = _open_workbook(shown)
+        try:
+            titles = [str(s.title) for s in workbook.worksheets]
+            wanted = [sheet] if sheet is not None else [t for t in titles if t.strip() in (name, shape and shape.label)]
+            chosen = [s for s in workbook.worksheets if str(s.title) in wanted[:1]]
+            if sheet is not None and not chosen:
+                raise input_error("in_ledger_sheet", shown=shown, sheet=sheet, titles=", ".join(map(repr, titles)))
+            if not chosen and not workbook.worksheets:
+                raise input_error("in_no_sheet", shown=shown)
+            return _sheet_ledger(name, shown, (chosen or workbook.worksheets)[0], shape)
+        finally:
+            workbook.close()
+            f.close()
+    if fmt == "jsonl":
+        rows: list[LedgerRow] = []
+        for _, location, text, error in _jsonl_texts(shown):
+            event: Mapping[str, object] | None = None
+            if text is not None:
+                try:
+                    obj = _loads(text)
+                except RecursionError:
+                    obj, error = None, _too_deep()
+                except ValueError as e:
+                    obj, error = None, f"JSON 无效 / invalid JSON: {e}"
+                if error is None:
+                    if is_ledger_line(obj):  # the units stream's form is accepted too, for this ledger only
+                        assert isinstance(obj, dict)
+                        if obj.get("ledger") != name:
+                            _check_name(str(obj.get("ledger")), location, {name: LedgerShape(name, None, frozenset())})
+                        obj = obj.get("event")
+                    event, error = _event_from_object(obj)
+            rows.append(LedgerRow(name, len(rows) + 1, location, event, error))
+        return rows
+    text = _read_document(shown)
+    try:
+        document = _loads(text)
+    except RecursionError:
+        raise input_error("in_invalid_json", shown=shown, detail=_too_deep()) from None
+    except ValueError as e:
+        raise input_error("in_invalid_json", shown=shown, detail=str(e)) from e
+    if isinstance(document, dict) and "ledgers" in document:
+        found = _json_ledgers(document["ledgers"], shown, {name: shape or LedgerShape(name, None, frozenset())})
+        return found.get(name, [])
+    if not isinstance(document, list):
+        raise input_error("in_ledger_not_events", shown=shown, **_got(_json_type(document)))
+    return [LedgerRow(name, i + 1, f"{shown}[{i}]", *_event_from_object(item)) for i, item in enumerate(document)]
+
+
+def read_ledgers(units: str | os.PathLike[str] | None, options: Sequence[str] = (), *,
+                 shapes: Mapping[str, LedgerShape] | None = None, encoding: str | None = None,
+                 stdin_records: Sequence[JsonlRecord] | None = None) -> Ledgers:
+    """Every ledger of a batch: those the units file carries, and each ``--ledger NAME=FILE``.
+
+    The units file may carry ledgers in its own format: a JSON document's ``"ledgers"``
+    object, JSON Lines ``{"ledger": NAME, "event": {…}}`` lines anywhere in the stream,
+    a workbook's sheet named after the ledger (by name or label).  ``stdin_records`` are
+    the records of units read from standard input (held: it cannot be read twice).
+
+    ``shapes`` (the policy's ledgers, :func:`ledger_shapes`) makes an unknown ledger name
+    an error with did-you-mean, any ledger an error for a policy without ledgers, and a
+    column that is no field a file-level error.  A ledger given twice (in the units file
+    and by ``--ledger``, or by two options) is refused naming both sources: which of the
+    two lists is the ledger would be a guess.
+    """
+    rows: dict[str, tuple[LedgerRow, ...]] = {}
+    sources: dict[str, str] = {}
+
+    def add(name: str, source: str, found: Sequence[LedgerRow]) -> None:
+        if name in sources:
+            raise input_error("in_ledger_twice", name=name, first=sources[name], second=source)
+        sources[name] = source
+        rows[name] = tuple(found)
+
+    if stdin_records is not None:
+        for name, found in _jsonl_ledgers(iter(stdin_records), shapes).items():
+            add(name, "<stdin>", found)
+    elif units is not None:
+        shown = os.fspath(units)
+        fmt = detect_format(shown)
+        if fmt == "json":
+            for name, found in _document_ledgers(shown, shapes).items():
+                add(name, shown, found)
+        elif fmt == "jsonl":
+            for name, found in _jsonl_ledgers(read_jsonl_texts(shown), shapes).items():
+                add(name, shown, found)
+        elif fmt == "xlsx" and shapes:
+            for name, (source, found) in _workbook_ledgers(shown, shapes).items():
+                add(name, source, found)
+    for option in options:
+        name, path, sheet = parse_ledger_option(option)
+        _check_name(name, f"--ledger {option}", shapes)
+        shape = shapes.get(name) if shapes is not None else None
+        add(name, path + (f"#{sheet}" if sheet else ""),
+            read_ledger_file(name, path, sheet=sheet, encoding=encoding, shape=shape))
+    return Ledgers(rows, sources)

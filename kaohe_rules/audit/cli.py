@@ -14,7 +14,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..batch.items import BatchItem, error_entry, error_text
-from ..cli import EXIT_DATA, EXIT_OK, EXIT_POLICY, UsageError, iter_units, load_policy, out_stream
+from ..cli import (
+    EXIT_DATA,
+    EXIT_OK,
+    EXIT_POLICY,
+    BatchInput,
+    UsageError,
+    add_ledger_option,
+    assess_input,
+    batch_input,
+    iter_units,
+    load_policy,
+    out_stream,
+)
 from ..errors import KaoheError
 from ..messages import fact_message_zh, usage_error
 from ..outfile import OutputFile
@@ -32,6 +44,7 @@ def register(subparsers: Any) -> dict[str, Handler]:
     p.add_argument("--band", help="one rating to aim for: its name or label, or excellent/good/pass/fail")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    add_ledger_option(p)
 
     q = subparsers.add_parser("whatif", help="assess a unit again with changed facts and show what changes")
     q.add_argument("policy", metavar="POLICY")
@@ -43,6 +56,13 @@ def register(subparsers: Any) -> dict[str, Handler]:
                    help="a JSON merge patch (object) or JSON Patch (array) of the facts (repeatable)")
     q.add_argument("--lang", choices=("zh", "en"), default="zh")
     q.add_argument("--format", choices=("text", "json"), default="text")
+    q.add_argument("--event", action="append", default=[], metavar="LEDGER[ROW|KEY].FIELD=VALUE",
+                   help="change a field of a ledger event, e.g. 事故台账[3].死亡人数=0 or 事故台账[A-17].死亡人数=0")
+    q.add_argument("--drop-event", action="append", default=[], metavar="LEDGER[ROW|KEY]",
+                   help="leave a ledger event out, e.g. 事故台账[3]")
+    q.add_argument("--add-event", action="append", default=[], metavar="LEDGER=JSON",
+                   help="add an event at the end of a ledger, e.g. 事故台账='{\"编号\": \"A-99\", …}'")
+    add_ledger_option(q)
 
     r = subparsers.add_parser("report", help="a report of one unit (--id) or of the whole batch, "
                                              "as Markdown or self-contained HTML")
@@ -55,6 +75,7 @@ def register(subparsers: Any) -> dict[str, Handler]:
     r.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead of standard output (never over an input; see --force)")
     r.add_argument("--force", action="store_true", help="replace FILE if it exists (never an input)")
+    add_ledger_option(r)
 
     s = subparsers.add_parser("replay", help="re-evaluate a stored JSON trace and confirm it, "
                                              "or show where it disagrees")
@@ -67,15 +88,15 @@ def register(subparsers: Any) -> dict[str, Handler]:
 
 
 # ------------------------------------------------------------------ helpers
-def _units(path: str) -> Iterator[Any]:
-    """Rows of a unit file, as ``kaohe eval`` reads them."""
-    yield from iter_units(path)
+def _units(path: str, policy: Any = None, batch: BatchInput | None = None) -> Iterator[Any]:
+    """Rows of a unit file, as ``kaohe eval`` reads them (with the policy: its ledger lines and sheets are no units)."""
+    yield from iter_units(path, policy, None, batch.stdin if batch is not None else None)
 
 
-def _one_unit(path: str, unit_id: str | None) -> dict[str, Any]:
+def _one_unit(path: str, unit_id: str | None, policy: Any = None, batch: BatchInput | None = None) -> dict[str, Any]:
     """The unit with ``unit_id`` (or the only unit) of a file; UsageError when absent or ambiguous."""
     found = []
-    for row in _units(path):
+    for row in _units(path, policy, batch):
         if row.unit is None:
             if unit_id is None:
                 raise usage_error("row_error", location=row.location, error=row.error, error_zh=fact_message_zh(str(row.error)))
@@ -90,9 +111,21 @@ def _one_unit(path: str, unit_id: str | None) -> dict[str, Any]:
     return dict(found[0])
 
 
-def _batch_units(path: str) -> list[dict[str, Any]]:
+def _batch_units(path: str, policy: Any = None) -> list[dict[str, Any]]:
     """Every unit of a file, for a cohort policy (issue #11 C); a row that cannot be read counts as refused."""
-    return [dict(row.unit) if row.unit is not None else {} for row in _units(path)]
+    return [dict(row.unit) if row.unit is not None else {} for row in _units(path, policy)]
+
+
+def _in_batch(policy: Any, batch: BatchInput, args: argparse.Namespace, unit_id: str | None) -> Any:
+    """The result of one unit assessed with its batch's ledgers (issue #16): the events attributed first."""
+    unit = _one_unit(batch.path, unit_id, policy, batch)
+    for _, item in assess_input(policy, batch, args):
+        if item is not None and item.unit_id == unit.get("id"):
+            if item.result is None:
+                assert item.error is not None
+                raise item.error
+            return item.result
+    raise usage_error("no_unit_id", id=unit_id, path=batch.path)  # pragma: no cover - _one_unit found it
 
 
 def _in_cohort(policy: Any, path: str, unit_id: str | None) -> Any:
@@ -125,23 +158,43 @@ def cmd_whynot(args: argparse.Namespace) -> int:
     from .whynot import render, resolve_band, why_not
 
     policy = load_policy(args.policy)
-    if policy.cohort is not None:  # issue #11 C: the unit's result with its rank, among the file's units
+    batch = batch_input(policy, args.unit, args)
+    if batch.ledgers is not None:  # issue #16: the unit's events come from its batch's ledgers
+        result = _in_batch(policy, batch, args, args.id)
+    elif policy.cohort is not None:  # issue #11 C: the unit's result with its rank, among the file's units
         result = _in_cohort(policy, args.unit, args.id)
     else:
-        result = policy.evaluate(_one_unit(args.unit, args.id))
+        result = policy.evaluate(_one_unit(args.unit, args.id, policy, batch))
     if args.band is not None:
         try:
             resolve_band(result, args.band)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     answer = why_not(result, band=args.band)
-    _write(_json(answer.to_dict()) if args.format == "json" else render(answer, result, args.lang))
+    if args.format == "json":
+        document = answer.to_dict()
+        if result.program.ledgers:  # issue #16: the events charged, and what read them
+            from .whynot import event_effects
+
+            document["charged"] = [c.to_dict() for c in result.charged]
+            document["from_ledger"] = result.from_ledger
+            document["event_effects"] = [e.to_dict() for e in event_effects(result)]
+        _write(_json(document))
+        return EXIT_OK
+    text = render(answer, result, args.lang)
+    if result.program.ledgers:
+        from .whynot import charged_lines
+
+        text += "\n" + "\n".join(charged_lines(result, args.lang)) + "\n"
+    _write(text)
     return EXIT_OK
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
     from .whatif import PatchError, load_patch, parse_assignment, render, what_if
 
+    if args.event or args.drop_event or args.add_event:  # issue #16: ledger edits re-attribute the batch
+        return _whatif_events(args)
     if not args.set and not args.patch:
         raise usage_error("nothing_to_change")
     try:
@@ -150,16 +203,53 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     except PatchError as exc:
         raise UsageError(str(exc)) from None
     policy = load_policy(args.policy)
-    unit = _one_unit(args.unit, args.id)
+    batch = batch_input(policy, args.unit, args)
+    if batch.ledgers is not None:  # issue #16: the unit is changed within its batch, its events re-attributed
+        return _whatif_events(args, policy, batch, sets, patches)
+    unit = _one_unit(args.unit, args.id, policy, batch)
     try:  # a cohort policy (issue #11 C): the unit is changed within its batch, the others may change too
         answer = what_if(policy, unit, sets, patches,
-                         batch=_batch_units(args.unit) if policy.cohort is not None else None)
+                         batch=_batch_units(args.unit, policy) if policy.cohort is not None else None)
     except PatchError as exc:
         raise UsageError(str(exc)) from None
     if args.format == "json":
         _write(_json(answer.to_dict()))
     else:
         _write(render(answer, args.lang, [str(p) for p in args.patch]))
+    return EXIT_OK
+
+
+def _whatif_events(args: argparse.Namespace, policy: Any = None, batch: BatchInput | None = None,
+                   sets: list[tuple[str, object]] | None = None, patches: list[object] | None = None) -> int:
+    """``whatif`` with ledger edits (``--event``, ``--drop-event``, ``--add-event``), or on a batch with ledgers:
+    the batch re-attributed and re-assessed; every unit whose score, rating, money or charged events change."""
+    from .whatif import PatchError, load_patch, parse_assignment, parse_event_edit, render_events, what_if_events
+
+    try:
+        edits = ([parse_event_edit("set", t) for t in args.event] + [parse_event_edit("drop", t) for t in args.drop_event]
+                 + [parse_event_edit("add", t) for t in args.add_event])
+        if sets is None:
+            sets = [parse_assignment(text) for text in args.set]
+            patches = [load_patch(path) for path in args.patch]
+    except PatchError as exc:
+        raise UsageError(str(exc)) from None
+    if (sets or patches) and args.id is None:
+        raise usage_error("whatif_needs_id")
+    if policy is None:
+        policy = load_policy(args.policy)
+        batch = batch_input(policy, args.unit, args)
+    assert batch is not None
+    if not policy.program.ledgers:
+        raise usage_error("no_ledgers", policy=args.policy)
+    units = [dict(row.unit) for row in _units(args.unit, policy, batch) if row.unit is not None]
+    if args.id is not None and not any(u.get("id") == args.id for u in units):
+        raise usage_error("no_unit_id", id=args.id, path=args.unit)
+    ledgers = {k: list(v) for k, v in (batch.events() or {}).items()}
+    try:
+        answer = what_if_events(policy, units, ledgers, edits, args.id, sets, patches or [])
+    except PatchError as exc:
+        raise UsageError(str(exc)) from None
+    _write(_json(answer.to_dict()) if args.format == "json" else render_events(answer, args.lang, policy))
     return EXIT_OK
 
 
@@ -179,7 +269,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     output.protect_policy(policy)
     results: list[Any] = []
     errors: list[dict[str, object]] = []
-    rows = list(_units(args.units))
+    batch = batch_input(policy, args.units, args)
+    if batch.ledgers is not None:  # issue #16: assessed with the ledgers, reported with the 台账归属 section
+        return _report_with_ledgers(policy, batch, output, args)
+    rows = list(_units(args.units, policy, batch))
     cohort = None  # issue #11 C: a cohort policy's units are assessed together, then reported as before
     if policy.cohort is not None:
         cohort = policy.evaluate_cohort([dict(row.unit) if row.unit is not None else {} for row in rows])
@@ -217,6 +310,41 @@ def cmd_report(args: argparse.Namespace) -> int:
     for entry in errors:
         sys.stderr.write(error_text(entry, getattr(args, "message_lang", None), fact_namer(policy.program)) + "\n")
     return EXIT_DATA if errors else EXIT_OK
+
+
+def _report_with_ledgers(policy: Any, batch: BatchInput, output: OutputFile, args: argparse.Namespace) -> int:
+    """``kaohe report`` of a batch with ledgers: every row as ``eval`` assesses it, and the attribution."""
+    from .report import batch_report, unit_report
+
+    results: list[Any] = []
+    errors: list[dict[str, object]] = []
+    for row, item in assess_input(policy, batch, args):
+        if args.id is not None and (item is None or item.unit_id != args.id):
+            continue
+        if item is None or item.error is not None:
+            errors.append(error_entry(row, item))
+        else:
+            results.append(item.result)
+    lang = getattr(args, "message_lang", None)
+    namer = fact_namer(policy.program)
+    if args.format == "xlsx":
+        return _report_xlsx(policy, results, errors, output, args)
+    if args.id is not None:
+        if errors:
+            for entry in errors:
+                sys.stderr.write(error_text(entry, lang, namer) + "\n")
+            return EXIT_DATA
+        if not results:
+            raise usage_error("no_unit_id", id=args.id, path=args.units)
+        _write(unit_report(results[0], args.format, args.lang), output)
+        return EXIT_OK
+    unreadable = [(r.ledger, r.row, r.location, r.error or "") for r in batch.ledgers.problems()] \
+        if batch.ledgers is not None else []
+    _write(batch_report(policy, results, errors, args.format, args.lang, batch.attribution, unreadable), output)
+    for entry in errors:
+        sys.stderr.write(error_text(entry, lang, namer) + "\n")
+    problems = bool(unreadable) or (batch.attribution is not None and bool(batch.attribution.problems))
+    return EXIT_DATA if errors or problems else EXIT_OK
 
 
 def _report_xlsx(policy: Any, results: list[Any], errors: list[dict[str, object]], output: OutputFile,

@@ -24,6 +24,7 @@ from .whynot import why_not
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
     from ..policy import Policy
+    from ..runtime.ledger import Attribution, LedgerSpec
     from ..runtime.program import Program
     from ..runtime.result import Result
 
@@ -190,8 +191,13 @@ def _chart(policy: Policy | Program, category: str, results: Sequence[Result], t
 
 # ------------------------------------------------------------------- batch
 def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
-                 lang: str = "zh") -> list[Block]:
-    """The 通报: per category a ranking, a chart and the band counts; vetoes, deferrals, money, errors."""
+                 lang: str = "zh", attribution: Attribution | None = None,
+                 unreadable: Sequence[tuple[str, int, str, str]] = ()) -> list[Block]:
+    """The 通报: per category a ranking, a chart and the band counts; vetoes, deferrals, money, errors.
+
+    With the batch's ``attribution`` (a policy with ledgers, issue #16), a 台账归属 section
+    before the errors: :func:`ledger_blocks`.
+    """
     from .._version import __version__
 
     t = _t(lang)
@@ -276,6 +282,8 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
     rows.append((t["category_total"], money(all_rewards), money(all_fines), money(all_rewards - all_fines)))
     blocks.append(Table(("", t["rewards"], t["fines"], t["net"]), tuple(rows), numeric=(1, 2, 3), css="money",
                         row_css=tuple([""] * (len(rows) - 1) + ["total"])))
+    if attribution is not None:
+        blocks.extend(ledger_blocks(policy, attribution, lang, unreadable))
     if errors:
         blocks.append(Heading(2, t["errors"]))
         rows = []
@@ -396,6 +404,7 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
         rows = [(i.label or i.name, money(i.amount) if i.amount is not None else "—") for i in c.items]
         blocks.append(Table((t["item"], t["amount"]), tuple(rows), numeric=(1,), css="money"))
     blocks.extend(_issue10_unit_blocks(result, t))
+    blocks.extend(charged_blocks(result, lang))  # issue #16: nothing for a policy without ledgers
     blocks.append(Para(t["generated"].format(version=__version__), "meta"))
     return blocks
 
@@ -554,8 +563,9 @@ def _cell(text: str, row_css: str, index: int) -> str:
 
 
 def batch_report(policy: Policy | Program, results: Sequence[Result], errors: Sequence[Mapping[str, Any]],
-                 fmt: str = "md", lang: str = "zh") -> str:
-    blocks = batch_blocks(policy, results, errors, lang)
+                 fmt: str = "md", lang: str = "zh", attribution: Attribution | None = None,
+                 unreadable: Sequence[tuple[str, int, str, str]] = ()) -> str:
+    blocks = batch_blocks(policy, results, errors, lang, attribution, unreadable)
     return to_html(blocks, lang) if fmt == "html" else to_markdown(blocks)
 
 
@@ -568,3 +578,103 @@ def _cohort_rank(result: Result) -> int | None:
     """A cohort policy's rank of a result (issue #11 C); None when it is not ranked."""
     standing = result.standing
     return standing.rank if standing is not None else None
+
+
+# ------------------------------------------------------------------- ledgers (issue #16)
+_LEDGER_TEXT: dict[str, dict[str, str]] = {
+    "zh": {"title": "台账归属", "rules": "归属规则", "rule": "规则", "kind": "处理", "events": "事件数",
+           "charges": "计入单位次数", "removed": "排除和移交的事件", "event": "事件", "shown": "内容",
+           "reason": "理由或移交至", "unattributed": "未归属的事件（没有计入任何单位）", "why": "原因",
+           "none_unattributed": "每条事件都已计入单位、排除或移交。", "problems": "台账数据问题", "field": "字段",
+           "problem": "问题", "attributable": "仍可归属", "yes": "是", "no": "否（可能计入的单位都未能考核）",
+           "unit_errors": "因台账未能考核的单位", "excluded": "排除", "handed_over": "移交"},
+    "en": {"title": "Ledger attribution", "rules": "Attribution rules", "rule": "Rule", "kind": "Kind",
+           "events": "Events", "charges": "Charges to units", "removed": "Excluded and handed-over events",
+           "event": "Event", "shown": "Shown", "reason": "Reason or handed to",
+           "unattributed": "Unattributed events (charged to no unit)", "why": "Why",
+           "none_unattributed": "Every event was charged to a unit, excluded or handed over.",
+           "problems": "Ledger problems", "field": "Field", "problem": "Problem", "attributable": "Attributable",
+           "yes": "yes", "no": "no (every unit it could reach is not assessed)",
+           "unit_errors": "Units not assessed because of a ledger", "excluded": "excluded",
+           "handed_over": "handed over"},
+}
+
+
+def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str = "zh",
+                  unreadable: Sequence[tuple[str, int, str, str]] = ()) -> list[Block]:
+    """The 台账归属 section: per ledger its counts; every rule with the events it decided; the excluded and
+    handed-over events with their reasons and clauses; EVERY unattributed event with why; the ledger problems
+    (a row that could not be read, ``unreadable``: ledger, row, where, why — by its reason, not as missing fields)."""
+    from ..reports.ledgers import ledger_counts, problem_message, problem_name, ref_name, rule_counts
+    from ..reports.ledgers import texts as ledger_texts
+
+    _t(lang)
+    t, lt = _LEDGER_TEXT[lang], ledger_texts(lang)
+    specs: Sequence[LedgerSpec] = policy.program.ledgers if hasattr(policy, "program") else policy.ledgers
+    blocks: list[Block] = [Heading(2, t["title"])]
+    blocks.extend(Para(lt["summary"].format(**attrs.asdict(c)) + ("。" if lang == "zh" else "."))
+                  for c in ledger_counts(attribution, specs))
+    counts = rule_counts(attribution, specs)
+    if counts:
+        blocks.append(Heading(3, t["rules"]))
+        blocks.append(Table((t["rule"], t["kind"], _t(lang)["cite"], t["events"],
+                             t["charges"]),
+                            tuple((f"{c.ledger}：{c.label or c.name}" if lang == "zh" else f"{c.ledger}: {c.label or c.name}",
+                                   lt[c.kind], c.cite or "", str(c.events),
+                                   str(c.charges) if c.kind == "charge" else "")
+                                  for c in counts), numeric=(3, 4), css="ledger-rules"))
+    if attribution.removed:
+        blocks.append(Heading(3, t["removed"]))
+        blocks.append(Table((t["event"], t["shown"], t["kind"], t["rule"], t["reason"], _t(lang)["cite"]),
+                            tuple((ref_name(r.event, lang), r.event.shown, t[r.kind], r.rule.label or r.rule.name,
+                                   (r.reason or "") if r.kind == "excluded" else (r.to or ""), r.rule.cite or "")
+                                  for r in attribution.removed), css="ledger-removed"))
+    blocks.append(Heading(3, t["unattributed"]))
+    if attribution.unattributed:
+        blocks.append(Table((t["event"], t["shown"], t["why"]),
+                            tuple((ref_name(u.event, lang), u.event.shown, u.why if lang == "zh" else u.why_en)
+                                  for u in attribution.unattributed), css="ledger-unattributed"))
+    else:
+        blocks.append(Para(t["none_unattributed"]))
+    unread = {(ledger, row) for ledger, row, _, _ in unreadable}
+    problems = [p for p in attribution.problems if (p.ledger, p.row) not in unread]
+    if problems or unreadable:
+        from ..messages import fact_message_zh
+        from ..reports.ledgers import event_name
+
+        blocks.append(Heading(3, t["problems"]))
+        rows = [(event_name(ledger, row, None, lang) + f"（{where}）", "",
+                 fact_message_zh(why) if lang == "zh" else why, t["no"]) for ledger, row, where, why in unreadable]
+        blocks.append(Table((t["event"], t["field"], t["problem"], t["attributable"]),
+                            tuple(rows) + tuple((problem_name(p, lang), p.field or "", problem_message(p, lang)
+                                   + (f"（{p.expected}）" if p.expected and lang == "zh" else
+                                      f" (expected {p.expected})" if p.expected else ""),
+                                   t["yes"] if p.attributable else t["no"])
+                                  for p in problems), css="ledger-problems"))
+    if attribution.unit_errors:
+        blocks.append(Heading(3, t["unit_errors"]))
+        blocks.append(Table((_t(lang)["id"], t["problem"]),
+                            tuple((unit, "；".join(why)) for unit, why in sorted(attribution.unit_errors.items())),
+                            css="ledger-unit-errors"))
+    return blocks
+
+
+def charged_blocks(result: Result, lang: str = "zh") -> list[Block]:
+    """A unit report's 计入本单位的台账事件 (issue #16): each event charged, by which rule and clause."""
+    if not result.program.ledgers:
+        return []
+    from ..reports.ledgers import ref_name
+
+    zh = lang == "zh"
+    blocks: list[Block] = [Heading(2, "计入本单位的台账事件" if zh else "Ledger events charged to this unit")]
+    if not result.from_ledger:
+        blocks.append(Para("本单位自报清单（未使用台账）。" if zh else "The unit's own lists (no ledger used)."))
+        return blocks
+    if not result.charged:
+        blocks.append(Para("没有计入本单位的台账事件。" if zh else "No ledger event is charged to this unit."))
+        return blocks
+    rows = tuple((ref_name(c.event, lang), c.event.shown, "；".join(r.label or r.name for r in c.rules),
+                  "；".join(r.cite or "" for r in c.rules)) for c in result.charged)
+    blocks.append(Table(("事件", "内容", "归属规则", "条款") if zh else ("Event", "Shown", "Rule", "Clause"), rows,
+                        css="charged"))
+    return blocks

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -295,12 +296,13 @@ KIND_NAMES = {
     "zh": {"deferral": "移交", "let": "派生数值", "section": "分项", "target": "目标", "rule": "计分规则",
            "score": "综合评分", "veto": "一票否决", "exception": "例外", "band": "分数段", "band_test": "分数段判定",
            "rating": "评定等次", "consequence": "奖惩", "reward": "奖励", "fine": "罚款", "share": "分配",
-           "period": "分期",
+           "period": "分期", "charge": "计入台账事件",
            "sanction": "处理", "effects": "等次调整", "effect": "等次调整"},
     "en": {"deferral": "deferral", "let": "derived value", "section": "section", "target": "target", "rule": "rule",
            "score": "score", "veto": "veto", "exception": "exception", "band": "band", "band_test": "band test",
            "rating": "rating", "consequence": "consequence", "reward": "reward", "fine": "fine", "share": "share",
-           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period"},
+           "sanction": "sanction", "effects": "rating effects", "effect": "rating effect", "period": "period",
+           "charge": "ledger event charged"},
 }
 
 _TEXT = {
@@ -415,3 +417,326 @@ def headline(change: EventChange, kinds: Mapping[str, str]) -> str:
 def _signed_total(result: Result) -> Decimal:
     """The 奖惩合计 line: every amount, the outcomes for every rating included (as for the other units)."""
     return _money_of(result) + Decimal("0.00")
+
+
+# ------------------------------------------------------------------- ledger events (issue #16)
+@attrs.frozen
+class EventEdit:
+    """One change to a ledger: ``set`` a field of an event, ``drop`` an event, or ``add`` one at the end."""
+
+    kind: str  # "set", "drop", "add"
+    ledger: str
+    selector: str | None  # the event: its row ("3") or its key ("A-17"); None for "add"
+    field: str | None = None  # "set": the field
+    value: object = None  # "set": the new value (None: the field removed); "add": the event
+
+    def describe(self) -> str:
+        if self.kind == "add":
+            return f"+ {self.ledger} {describe(_json(self.value))}"
+        where = f"{self.ledger}[{self.selector}]"
+        if self.kind == "drop":
+            return f"− {where}"
+        return f"{where}.{self.field} = {describe(_json(self.value))}"
+
+
+_EVENT_PATH = re.compile(r"\s*(?P<ledger>[^\[\]=]+?)\s*\[\s*(?P<sel>[^\]]+?)\s*\]\s*(?:\.(?P<field>[^=]+?))?\s*")
+
+
+def parse_event_edit(kind: str, text: str) -> EventEdit:
+    """``事故台账[3].死亡人数=0`` (set), ``事故台账[A-17]`` (drop), ``事故台账={…}`` (add: a JSON object)."""
+    if kind == "add":
+        name, sep, raw = text.partition("=")
+        if not sep or not name.strip():
+            raise PatchError(f"--add-event: expected LEDGER='{{\"field\": value, …}}', got {text!r}")
+        try:
+            event = json.loads(raw, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise PatchError(f"--add-event {name.strip()}: the event is not JSON ({exc.msg})") from None
+        if not isinstance(event, dict):
+            raise PatchError(f"--add-event {name.strip()}: the event is a JSON object {{\"field\": value, …}}")
+        return EventEdit("add", name.strip(), None, None, event)
+    path, sep, raw = text.partition("=") if kind == "set" else (text, "", "")
+    match = _EVENT_PATH.fullmatch(path)
+    if match is None or (kind == "set" and (not sep or not match.group("field"))) or \
+            (kind == "drop" and match.group("field")):
+        example = "事故台账[3].死亡人数=0 or 事故台账[A-17].死亡人数=0" if kind == "set" else "事故台账[3] or 事故台账[A-17]"
+        raise PatchError(f"--{'event' if kind == 'set' else 'drop-event'}: expected e.g. {example}, got {text!r}")
+    value: object = None
+    if kind == "set":
+        _, value = parse_assignment(f"x={raw}")
+    field = match.group("field")
+    return EventEdit(kind, match.group("ledger"), match.group("sel"), field.strip() if field else None, value)
+
+
+def _event_key(event: Mapping[str, object], key_field: str | None) -> str | None:
+    if key_field is None:
+        return None
+    value = event.get(key_field)
+    return None if value is None else str(value)
+
+
+def find_event(events: Sequence[Mapping[str, object]], ledger: str, selector: str, key_field: str | None) -> int:
+    """The 0-based position of the event a selector names: its row (a number) or its key.
+
+    A number that is both a row and another event's key reads two ways: refused, naming both.
+    """
+    by_row = int(selector) - 1 if selector.isdigit() and 1 <= int(selector) <= len(events) else None
+    by_key = [i for i, e in enumerate(events) if _event_key(e, key_field) == selector]
+    if len(by_key) > 1:
+        rows = "、".join(str(i + 1) for i in by_key)
+        raise PatchError(f"{ledger}[{selector}]: the key {selector!r} is on rows {rows}; name the event by its row")
+    if by_row is not None and by_key and by_key[0] != by_row:
+        raise PatchError(f"{ledger}[{selector}] reads two ways: row {selector}, or the event whose key is"
+                         f" {selector!r} (row {by_key[0] + 1}); write {ledger}[{by_key[0] + 1}] for the second")
+    if by_row is not None:
+        return by_row
+    if by_key:
+        return by_key[0]
+    what = f"rows 1–{len(events)}" if events else "no events"
+    raise PatchError(f"{ledger}[{selector}]: no such event ({what}"
+                     + (f"; keys are the field {key_field}" if key_field else "; the ledger has no key: use a row")
+                     + ")")
+
+
+def apply_event_edits(ledgers: Mapping[str, Sequence[Mapping[str, object]]], edits: Sequence[EventEdit],
+                      key_fields: Mapping[str, str | None]) -> dict[str, list[Mapping[str, object]]]:
+    """A copy of the ledgers with the edits applied in order (the input is not modified).
+
+    Every selector is resolved against the ledgers as given (before any edit), so ``--drop-event
+    事故台账[3]`` names the same event whatever the other edits do; an added event goes last.
+    """
+    out: dict[str, list[Mapping[str, object]]] = {name: [dict(e) for e in events] for name, events in ledgers.items()}
+    for edit in edits:
+        if edit.ledger not in key_fields:
+            import difflib
+
+            match = difflib.get_close_matches(edit.ledger, list(key_fields), n=1)
+            raise PatchError(f"no ledger {edit.ledger!r}" + (f"; did you mean {match[0]!r}?" if match else
+                                                              f"; the policy's ledgers: {', '.join(key_fields) or 'none'}"))
+    dropped: set[tuple[str, int]] = set()
+    positions: list[tuple[EventEdit, int | None]] = []
+    for edit in edits:
+        if edit.kind == "add":
+            positions.append((edit, None))
+            continue
+        assert edit.selector is not None
+        positions.append((edit, find_event(ledgers.get(edit.ledger, ()), edit.ledger, edit.selector,
+                                           key_fields[edit.ledger])))
+    for edit, position in positions:
+        events = out.setdefault(edit.ledger, [])
+        if edit.kind == "add":
+            events.append(dict(edit.value) if isinstance(edit.value, Mapping) else {})
+        elif edit.kind == "drop":
+            assert position is not None
+            dropped.add((edit.ledger, position))
+        else:
+            assert position is not None and edit.field is not None
+            changed = dict(events[position])
+            if edit.value is None:
+                changed.pop(edit.field, None)
+            else:
+                changed[edit.field] = edit.value
+            events[position] = changed
+    for name in out:
+        out[name] = [e for i, e in enumerate(out[name]) if (name, i) not in dropped]
+    return out
+
+
+def event_origins(ledgers: Mapping[str, Sequence[Mapping[str, object]]], edits: Sequence[EventEdit],
+                  key_fields: Mapping[str, str | None]) -> dict[str, list[int | None]]:
+    """For each ledger after :func:`apply_event_edits`: the row each event had before (None: an added event).
+
+    A dropped event shifts the rows after it; the what-if names every event by its row as given,
+    so a unit charged the same events is not listed as changed.
+    """
+    dropped = {(e.ledger, find_event(ledgers.get(e.ledger, ()), e.ledger, e.selector, key_fields.get(e.ledger)))
+               for e in edits if e.kind == "drop" and e.selector is not None}
+    out: dict[str, list[int | None]] = {}
+    for name in {*ledgers, *(e.ledger for e in edits)}:
+        rows: list[int | None] = [i + 1 for i in range(len(ledgers.get(name, ()))) if (name, i) not in dropped]
+        rows += [None for e in edits if e.kind == "add" and e.ledger == name]
+        out[name] = rows
+    return out
+
+
+@attrs.frozen
+class ChangedUnit:
+    """A unit of the batch whose score, rating, money or charged events change with the ledger edits."""
+
+    unit_id: str
+    name: str | None
+    score: tuple[Decimal | None, Decimal | None]
+    rating: tuple[str | None, str | None]
+    money: tuple[Decimal | None, Decimal | None]
+    charged: tuple[tuple[str, ...], tuple[str, ...]]
+    error: tuple[str | None, str | None] = (None, None)  # why the unit was not assessed, before / after
+    rank: tuple[int | None, int | None] = (None, None)  # a cohort policy's rank (issue #11 C), as OtherUnit's
+
+    def to_dict(self) -> dict[str, object]:
+        return {"unit": self.unit_id, "name": self.name, "rank": list(self.rank),
+                "score": [None if s is None else plain_decimal(s) for s in self.score],
+                "rating": list(self.rating), "money": [None if m is None else str(m) for m in self.money],
+                "charged": [list(c) for c in self.charged], "error": list(self.error)}
+
+
+@attrs.frozen
+class EventWhatIf:
+    """What-if over a batch with ledgers: the edits, every unit that changes, and the events' fate before/after."""
+
+    edits: tuple[EventEdit, ...]
+    changed: tuple[ChangedUnit, ...]
+    unattributed: tuple[tuple[str, ...], tuple[str, ...]]  # the unattributed events before / after, named
+    unit: WhatIf | None = None  # --id: that unit's own what-if (its trace, step by step)
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"edits": [e.describe() for e in self.edits],
+                                  "changed": [c.to_dict() for c in self.changed],
+                                  "unattributed": [list(u) for u in self.unattributed]}
+        if self.unit is not None:
+            out["unit"] = self.unit.to_dict()
+        return out
+
+
+def _charged_names(result: Result | None, origins: Mapping[str, Sequence[int | None]] | None = None,
+                   lang: str = "zh") -> tuple[str, ...]:
+    if result is None:
+        return ()
+    return tuple(_event_named(c.event, origins, lang) for c in result.charged)
+
+
+def _event_named(ref: Any, origins: Mapping[str, Sequence[int | None]] | None, lang: str = "zh") -> str:
+    """An event by the row it had in the ledger as given (``origins``: after the edits); an added one as such."""
+    from ..reports.ledgers import event_name
+
+    row = ref.row
+    if origins is not None:
+        rows = origins.get(ref.ledger, ())
+        before = rows[ref.row - 1] if 0 < ref.row <= len(rows) else ref.row
+        if before is None:
+            return event_name(ref.ledger, ref.row, ref.key, lang) + ("（新增）" if lang == "zh" else " (added)")
+        row = before
+    return event_name(ref.ledger, row, ref.key, lang)
+
+
+def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
+                   ledgers: Mapping[str, Sequence[Mapping[str, object]]], edits: Sequence[EventEdit],
+                   unit_id: str | None = None, sets: Sequence[tuple[str, object]] = (),
+                   patches: Sequence[object] = ()) -> EventWhatIf:
+    """Re-attribute and re-assess the batch with the ledger edits (and ``sets``/``patches`` on unit ``unit_id``).
+
+    Every unit whose score, rating, money or charged events change is listed (the edited
+    unit too); with ``unit_id``, that unit's own what-if (the trace, step by step) as well.
+    """
+    key_fields = {spec.name: spec.key_field for spec in policy.program.ledgers}
+    after_ledgers = apply_event_edits(ledgers, edits, key_fields)
+    origins = event_origins(ledgers, edits, key_fields)
+    rows = [dict(u) for u in units]
+    changed_rows = [changed_unit(u, sets, patches) if unit_id is not None and u.get("id") == unit_id else u
+                    for u in rows]
+    trace = unit_id is not None
+    before_ledgers = {k: list(v) for k, v in ledgers.items()}
+    before_items = list(_assess_batch(policy, rows, before_ledgers, trace))
+    after_items = list(_assess_batch(policy, changed_rows, after_ledgers, trace))
+    changed = []
+    own: WhatIf | None = None
+    for unit, old, new in zip(rows, before_items, after_items):
+        a, b = old.result, new.result
+        if unit_id is not None and unit.get("id") == unit_id:
+            if a is None or b is None:
+                error = old.error if a is None else new.error
+                assert error is not None
+                raise error
+            old_memo: dict[int, tuple[object, list[object]]] = {}
+            new_memo: dict[int, tuple[object, list[object]]] = {}
+            diff = tuple(diff_events([e.to_dict(old_memo) for e in a.trace.events],
+                                     [e.to_dict(new_memo) for e in b.trace.events], fields=("value", "reads")))
+            own = WhatIf(a, b, diff, tuple(sets))
+        shown = a if a is not None else b
+        entry = ChangedUnit(
+            str(unit.get("id")), shown.name if shown is not None else None,
+            (a.score if a else None, b.score if b else None), (a.rating if a else None, b.rating if b else None),
+            (_money_of(a) if a else None, _money_of(b) if b else None), (_charged_names(a), _charged_names(b, origins)),
+            (None if a else str(old.error), None if b else str(new.error)), (_rank_of(a), _rank_of(b)))
+        if (entry.score[0], entry.rating[0], entry.money[0], entry.charged[0], entry.error[0], entry.rank[0]) != \
+                (entry.score[1], entry.rating[1], entry.money[1], entry.charged[1], entry.error[1], entry.rank[1]):
+            changed.append(entry)
+    before_attr = policy.attribute(rows, before_ledgers)
+    after_attr = policy.attribute(changed_rows, after_ledgers)
+    unattributed = (tuple(_event_named(u.event, None) for u in before_attr.unattributed),
+                    tuple(_event_named(u.event, origins) for u in after_attr.unattributed))
+    return EventWhatIf(tuple(edits), tuple(changed), unattributed, own)
+
+
+def _rank_of(result: Result | None) -> int | None:
+    standing = result.standing if result is not None else None
+    return standing.rank if standing is not None else None
+
+
+def _assess_batch(policy: Policy, units: list[dict[str, Any]], ledgers: dict[str, list[Mapping[str, object]]],
+                  trace: bool) -> Sequence[Any]:
+    if policy.cohort is not None:
+        return policy.evaluate_cohort(units, trace=trace, ledgers=ledgers)
+    return list(policy.evaluate_many(units, trace=trace, ledgers=ledgers))
+
+
+_EVENT_TEXT = {
+    "zh": {"title": "假设分析：台账改动", "batch": "假设分析：本批单位", "edit": "改动", "changed": "结果变化的单位", "none": "没有单位的结果发生变化",
+           "unit": "{unit}：{parts}", "score": "得分 {before} → {after}", "rating": "{before} → {after}",
+           "money": "奖惩 {before} → {after}", "charged": "计入事件 {before} → {after}",
+           "rank": "名次 {before} → {after}",
+           "error": "未能考核：{why}", "no_error": "可以考核", "unattributed": "未归属的事件",
+           "nothing": "无", "sep": "；"},
+    "en": {"title": "What if: ledger edits", "batch": "What if: the batch", "edit": "Edit", "changed": "Units whose result changes",
+           "none": "no unit's result changes", "unit": "{unit}: {parts}", "score": "score {before} → {after}",
+           "rating": "{before} → {after}", "money": "money {before} → {after}",
+           "charged": "charged {before} → {after}", "error": "not assessed: {why}", "no_error": "assessed",
+           "rank": "rank {before} → {after}",
+           "unattributed": "Unattributed events", "nothing": "none", "sep": "; "},
+}
+
+
+def render_events(answer: EventWhatIf, lang: str = "zh", policy: Policy | None = None) -> str:
+    """The batch what-if as text: the edits, every unit that changes, the unattributed events before → after;
+    with ``--id`` then the unit's own what-if (:func:`render`)."""
+    if lang not in _EVENT_TEXT:
+        raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
+    t = _EVENT_TEXT[lang]
+    colon = "：" if lang == "zh" else ": "
+    lines = [t["title"] if answer.edits else t["batch"]]
+    lines.extend(f"{t['edit']}{colon}{e.describe()}" for e in answer.edits)
+
+    def label(rating: str | None) -> str:
+        if not rating:
+            return "—"
+        return policy.checked.rating_label(rating) if policy is not None else rating
+
+    def listed(names: tuple[str, ...]) -> str:
+        return "、".join(names) if names else t["nothing"]
+
+    if not answer.changed:
+        lines.append(f"{t['changed']}{colon}{t['none']}")
+    else:
+        lines.append(f"{t['changed']}{colon.rstrip() if lang == 'zh' else ':'}")
+    for c in answer.changed:
+        parts = []
+        if c.error[0] != c.error[1]:
+            parts.append(t["error"].format(why=c.error[1]) if c.error[1] else t["no_error"])
+        if c.score[0] != c.score[1]:
+            parts.append(t["score"].format(before="—" if c.score[0] is None else plain_decimal(c.score[0]),
+                                           after="—" if c.score[1] is None else plain_decimal(c.score[1])))
+        if c.rating[0] != c.rating[1]:
+            parts.append(t["rating"].format(before=label(c.rating[0]), after=label(c.rating[1])))
+        if c.rank[0] != c.rank[1]:
+            parts.append(t["rank"].format(before="—" if c.rank[0] is None else c.rank[0],
+                                          after="—" if c.rank[1] is None else c.rank[1]))
+        if c.money[0] != c.money[1]:
+            parts.append(t["money"].format(before="—" if c.money[0] is None else f"{c.money[0]:,.2f}",
+                                           after="—" if c.money[1] is None else f"{c.money[1]:,.2f}"))
+        if c.charged[0] != c.charged[1]:
+            parts.append(t["charged"].format(before=listed(c.charged[0]), after=listed(c.charged[1])))
+        lines.append("  " + t["unit"].format(unit=f"{c.name or c.unit_id} ({c.unit_id})", parts=t["sep"].join(parts)))
+    lines.append(f"{t['unattributed']}{colon}{listed(answer.unattributed[0])} → {listed(answer.unattributed[1])}")
+    text = "\n".join(lines) + "\n"
+    if answer.unit is not None:
+        text += "\n" + render(answer.unit, lang)
+    return text

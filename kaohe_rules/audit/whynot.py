@@ -476,3 +476,102 @@ def _cite(citation: str | None) -> str:
 
 def as_json(answer: WhyNot) -> dict[str, Any]:
     return answer.to_dict()
+
+
+# --------------------------------------------------------------------- ledgers (issue #16)
+@attrs.frozen
+class EventEffect:
+    """What read a unit's charged events: a fired veto (with the events it cites), or a rule that deducted."""
+
+    kind: str  # "veto", "rule", "deferral"
+    name: str
+    label: str | None
+    citation: str | None
+    fact: str  # the ledger-fed fact it read
+    points: Decimal | None  # rule: the points it deducted
+    events: tuple[int, ...]  # veto/deferral: the 1-based positions in the fact's list it cites; rule: () (all read)
+    text: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "name": self.name, "label": self.label, "citation": self.citation,
+                "fact": self.fact, "points": None if self.points is None else plain_decimal(self.points),
+                "events": list(self.events)}
+
+
+def event_effects(result: Result) -> tuple[EventEffect, ...]:
+    """The parts of a unit's trace that read its ledger-fed lists and cost it: fired vetoes (with the
+    positions of the events they cite), deferrals that took events away, and the rules that deducted points
+    while reading the list.  A rule reads the whole list, so the events it counted are not told apart (a
+    deduction ``sum(事故 of 死亡人数) * 5`` owes something to each event it summed)."""
+    facts = {spec.fact for spec in result.program.ledgers if spec.fact}
+    if not facts or not result.charged and not result.from_ledger:
+        return ()
+    out: list[EventEffect] = []
+    targets = {t.id: t for top in result.trace.events for t in top.walk() if t.kind == "target"}
+    for top in result.trace.events:
+        for event in top.walk():
+            read = [f for f in (event.reads or {}) if f in facts]
+            if not read:
+                continue
+            detail = event.detail if isinstance(event.detail, dict) else {}
+            given = detail.get("positions")
+            positions = tuple(int(p) for p in given if str(p).isdigit()) if isinstance(given, (list, tuple)) else ()
+            if event.kind == "veto" and event.value is True:
+                out.append(EventEffect("veto", event.id, event.label, event.citation, read[0], None, positions))
+            elif event.kind == "rule" and isinstance(event.value, (int, Decimal)) and event.value > 0:
+                target = targets.get(event.id.split("#", 1)[0])  # a rule's id is "TARGET#N"
+                label = (target.label or target.id) if target is not None else event.label
+                out.append(EventEffect("rule", event.id, label, event.citation or (target.citation if target else None),
+                                       read[0], Decimal(event.value), (), event.text))
+            elif event.kind == "deferral" and detail.get("items"):
+                out.append(EventEffect("deferral", event.id, event.label, event.citation, read[0], None, positions))
+    return tuple(out)
+
+
+_LEDGER_TEXT = {
+    "zh": {"head": "计入本单位的台账事件（{n} 条）：", "none": "没有计入本单位的台账事件。", "own": "{fact}：本单位自报清单（未使用台账）。",
+           "effects": "这些事件的影响：", "veto": "  ✗ 一票否决 {label}{cite}：依据 {events}",
+           "rule": "  − 扣 {points} 分 {label}{cite}：读取了计入的事件（{text}）",
+           "deferral": "  → 移交 {label}{cite}：{events}", "all": "计入的全部事件", "sep": "；"},
+    "en": {"head": "Ledger events charged to this unit ({n}):", "none": "No ledger event is charged to this unit.",
+           "own": "{fact}: the unit's own list (no ledger used).",
+           "effects": "What these events cost:", "veto": "  ✗ veto {label}{cite}: on {events}",
+           "rule": "  − {points} points lost, {label}{cite}: reads the charged events ({text})",
+           "deferral": "  → deferred {label}{cite}: {events}", "all": "every charged event", "sep": "; "},
+}
+
+
+def charged_lines(result: Result, lang: str = "zh") -> list[str]:
+    """The why-not section on a unit's ledger events (issue #16): each event charged to it and by which
+    rule, then the vetoes, deductions and deferrals that read them (:func:`event_effects`).  Nothing for
+    a policy without ledgers."""
+    from ..reports.ledgers import ref_name
+
+    specs = result.program.ledgers
+    if not specs:
+        return []
+    t = _LEDGER_TEXT["zh" if lang == "zh" else "en"]
+    if not result.from_ledger:
+        return [t["own"].format(fact=spec.fact) for spec in specs if spec.fact]
+    lines = [t["head"].format(n=len(result.charged)) if result.charged else t["none"]]
+    for c in result.charged:
+        rules = t["sep"].join(f"{r.label or r.name}" + (f"（{r.cite}）" if lang == "zh" and r.cite else
+                                                         f" ({r.cite})" if r.cite else "") for r in c.rules)
+        lines.append(f"  {ref_name(c.event, lang)} {c.event.shown}{'：' if lang == 'zh' else ': '}{rules}")
+    effects = event_effects(result)
+    if effects:
+        lines.append(t["effects"])
+
+    def named(effect: EventEffect) -> str:
+        of_fact = [c for c in result.charged if c.fact == effect.fact]
+        cited = [of_fact[p - 1] for p in effect.events if 0 < p <= len(of_fact)]
+        return "、".join(ref_name(c.event, lang) for c in cited) or t["all"]
+
+    for e in effects:
+        label, cite = e.label or e.name, _cite(e.citation)
+        if e.kind == "rule":
+            lines.append(t["rule"].format(points=plain_decimal(e.points or Decimal(0)), label=label, cite=cite,
+                                          text=e.text or e.name))
+        else:
+            lines.append(t[e.kind].format(label=label, cite=cite, events=named(e)))
+    return lines

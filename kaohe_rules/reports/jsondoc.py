@@ -35,8 +35,11 @@ class JsonDocumentWriter:
         self.stream.write(("\n" if self.count == 0 else ",\n") + "    " + text.replace("\n", "\n    "))
         self.count += 1
 
-    def finish(self, errors: object, summary: Mapping[str, object]) -> None:
-        """Close ``results`` and write the errors and the summary (and the final newline)."""
+    def finish(self, errors: object, summary: Mapping[str, object], extra: Mapping[str, object] | None = None) -> None:
+        """Close ``results`` and write the errors and the summary (and the final newline).
+
+        ``extra``: more top-level keys after them (a batch with ledgers: ``"ledgers"``, issue #16).
+        """
         self._start()
-        tail = json.dumps({"errors": errors, "summary": summary}, ensure_ascii=False, indent=2)
+        tail = json.dumps({"errors": errors, "summary": summary, **(extra or {})}, ensure_ascii=False, indent=2)
         self.stream.write(("\n  ]" if self.count else "]") + "," + tail[1:] + "\n")

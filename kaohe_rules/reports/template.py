@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import importlib
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from ..language.abi import MISSING
 from ..language.types import Type
 from ..runtime.fact_sheet import Policy, fact_rows, period_columns
+from ..runtime.ledger import LedgerSpec
 
 #: rows of each category sheet given the percent/money number formats and the lists ahead of time
 TEMPLATE_ROWS = 500
@@ -42,8 +44,13 @@ def fact_header(t: Type, name: str) -> str:
     return name + _SUFFIX.get(t.kind, "")
 
 
-def xlsx_template(policy: Policy, categories: list[str]) -> bytes:
-    """The workbook, as bytes (the caller writes it atomically)."""
+def xlsx_template(policy: Policy, categories: list[str], ledgers: Sequence[LedgerSpec] = ()) -> bytes:
+    """The workbook, as bytes (the caller writes it atomically).
+
+    ``ledgers`` (issue #16): one more sheet per ledger, named after it, a column per field of its
+    record (the reader takes the sheet as the ledger); the fact a ledger feeds has no column on
+    the category sheets (the ledger decides it: a unit's own list beside it would be refused).
+    """
     try:
         openpyxl: Any = importlib.import_module("openpyxl")
     except ImportError as e:  # pragma: no cover - the xlsx extra is a dev dependency
@@ -61,7 +68,10 @@ def xlsx_template(policy: Policy, categories: list[str]) -> bytes:
         sheet = book.create_sheet(_sheet_title(category))
         headers = ["单位编号", "单位名称"]
         kinds: list[tuple[str, Type]] = []
+        fed = {spec.fact for spec in ledgers}
         for name in policy.facts_for(category):
+            if name in fed:
+                continue
             t = checked.fact_types[name]
             for column in period_columns(policy, name):  # a per-period fact: one column per period (issue #11 P)
                 headers.append(fact_header(t, column))
@@ -94,6 +104,8 @@ def xlsx_template(policy: Policy, categories: list[str]) -> bytes:
                 for row in range(2, last + 1):
                     sheet.cell(row, col).number_format = number_format
         sheet.freeze_panes = "C2"
+    for spec in ledgers:
+        _ledger_sheet(book.create_sheet(_sheet_title(spec.name)), policy, spec, bold, required_fill)
     _instructions(book.create_sheet(INSTRUCTIONS), policy, categories, bold)
     data = io.BytesIO()
     book.save(data)
@@ -142,3 +154,48 @@ def _instructions(sheet: Any, policy: Policy, categories: list[str], bold: Any) 
             sheet.append([category, fact_header(t, name), *row])
     for letter, width in zip("ABCDEFGH", (10, 30, 24, 18, 14, 12, 60, 24), strict=True):
         sheet.column_dimensions[letter].width = width
+
+
+def _ledger_sheet(sheet: Any, policy: Policy, spec: LedgerSpec, bold: Any, required_fill: Any) -> None:
+    """A ledger's sheet (issue #16): one row per event, a column per field of its record, with the same
+    brackets, drop-down lists and number formats as the category sheets; required fields yellow."""
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    checked = policy.checked
+    record = checked.records[spec.record]
+    types = checked.record_fields.get(spec.record, {})
+    fields = [(f, types[f.name]) for f in record.fields if f.name in types]
+    sheet.append([fact_header(t, f.name) for f, t in fields])
+    last = TEMPLATE_ROWS + 1
+    for col, (f, t) in enumerate(fields, start=1):
+        cell = sheet.cell(1, col)
+        cell.font = bold
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        letter = get_column_letter(col)
+        sheet.column_dimensions[letter].width = max(10, min(40, len(str(cell.value)) * 2 + 2))
+        if f.default is None and not t.optional:
+            cell.fill = required_fill
+        options = _options(policy, t)
+        if options is not None:
+            check = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True,
+                                   showErrorMessage=True, errorTitle=f.name, error="请从列表中选择 / choose from the list")
+            sheet.add_data_validation(check)
+            check.add(f"{letter}2:{letter}{last}")
+        number_format = _FORMATS.get(t.kind)
+        if number_format is not None:
+            sheet.column_dimensions[letter].number_format = number_format
+            for row in range(2, last + 1):
+                sheet.cell(row, col).number_format = number_format
+    sheet.freeze_panes = "A2"
+
+
+def ledger_template(policy: Policy, spec: LedgerSpec) -> dict[str, object]:
+    """One event of a ledger to fill in (the JSON template): every field of its record, ``null``.
+
+    As for a unit, a template left unfilled must be refused, never attributed: a required field
+    left ``null`` is a ledger problem naming the row and the field.
+    """
+    record = policy.checked.records[spec.record]
+    return {f.name: None for f in record.fields}

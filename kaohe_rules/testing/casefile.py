@@ -41,6 +41,21 @@ Each unit is written like a case (``from``, ``category``, ``facts``, ``unset``, 
 with its ``id``; an expectation takes every ``expect`` key plus ``rank`` (a number, or
 ``"none"`` for a unit that is not ranked) and ``provisional`` (true or false).  A plain
 ``[[case]]`` of a cohort policy assesses its unit alone (provisional: no rank, no quota).
+
+A policy with ledgers (issue #16) attributes each event over a batch: its cases are
+``[[batch]]`` tables (units assessed together, as ``[[cohort]]`` but for any policy; a
+``[[cohort]]`` takes the same keys), carrying the ledgers and what each unit is charged::
+
+    [[batch]]
+    name = "开发区的道路交通事故计入对口区"
+    units = [ { id = "TTH", category = "区县", facts = { 辖区 = "头屯河区" } } ]
+    ledgers = { 事故台账 = [ { 编号 = "A-17", 类型 = "道路交通", 发生地 = "经济技术开发区", 死亡人数 = 2 } ] }
+    expect.TTH = { charged = ["A-17"], score = 60 }
+    unattributed = []                    # the events no unit was charged (keys, or rows)
+    excluded = []  handed_over = []      # the events an exclude / hand over rule removed
+
+``charged`` lists the events charged to the unit by key (the ledger's ``key`` field), or by
+row number (1-based) for a ledger without a key; compared as sets.
 Coverage tells which bands, vetoes, veto
 exceptions, deferrals, targets and rules the cases exercised, and which never.
 """
@@ -66,9 +81,11 @@ if TYPE_CHECKING:
     from ..runtime.result import Result
 
 SUFFIX = ".tests.toml"
-_FILE_KEYS = {"policy", "units", "base", "case", "title", "note", "bases_from", "cohort"}
-_COHORT_KEYS = {"name", "units", "expect", "note"}
-_COHORT_EXPECT_KEYS = {"rank", "provisional"}
+_FILE_KEYS = {"policy", "units", "base", "case", "title", "note", "bases_from", "cohort", "batch"}
+#: issue #16: the batch-level expectations on a ledger's events (keys, or rows)
+_EVENT_KEYS = {"unattributed", "excluded", "handed_over"}
+_COHORT_KEYS = {"name", "units", "expect", "note", "ledgers"} | _EVENT_KEYS
+_COHORT_EXPECT_KEYS = {"rank", "provisional", "charged"}
 _ENTRY_KEYS = {"category", "from", "facts", "unset", "add", "note"}
 _CASE_KEYS = _ENTRY_KEYS | {"name", "id", "expect"}
 _EXPECT_KEYS = {"score", "band", "rating", "vetoed", "vetoes", "excepted", "deferred", "money", "sanctions",
@@ -98,6 +115,7 @@ class Expect:
     periods: tuple[tuple[str, Decimal | None, str | None], ...] = ()
     rank: str | None = None  # issue #11 C, cohort cases: the rank ("3"), or "none" for a unit not ranked
     provisional: bool | None = None  # issue #11 C, cohort cases: whether the result is provisional
+    charged: frozenset[str] | None = None  # issue #16, batch cases: the events charged (keys, or rows as text)
 
 
 @attrs.frozen
@@ -122,6 +140,10 @@ class CohortCase:
     line: int | None
     units: tuple[dict[str, Any], ...]
     expects: tuple[tuple[str, Expect], ...]  # unit id -> what its result must show
+    # issue #16: a [[batch]] (or [[cohort]]) with ledgers: the events per ledger, and what became of them
+    kind: str = "cohort"  # "cohort" or "batch"
+    ledgers: Mapping[str, tuple[dict[str, Any], ...]] | None = None
+    events: tuple[tuple[str, frozenset[str]], ...] = ()  # ("unattributed" | "excluded" | "handed_over", keys)
 
     def where(self, path: Path) -> str:
         return f"{path}:{self.line}" if self.line else str(path)
@@ -235,6 +257,7 @@ def load_casefile(path: str | Path) -> CaseFile:
         cases.append(Case(name, index, line, unit, expect, origin if isinstance(origin, str) else None))
     title = doc.get("title")
     cohorts = _cohort_cases(path, text, doc.get("cohort", []), resolver)
+    cohorts += _cohort_cases(path, text, doc.get("batch", []), resolver, "batch")  # issue #16: with ledgers
     return CaseFile(path, policy_path, title if isinstance(title, str) else None, tuple(cases), cohorts)
 
 
@@ -261,10 +284,11 @@ def _named_tables(path: Path, text: str, raw: object, key: str,
         yield index, entry, line, where, name
 
 
-def _cohort_cases(path: Path, text: str, raw: object, resolver: _Resolver) -> tuple[CohortCase, ...]:
-    """The ``[[cohort]]`` tables (issue #11 C): each unit resolved like a case, expectations by unit id."""
+def _cohort_cases(path: Path, text: str, raw: object, resolver: _Resolver, key: str = "cohort") -> tuple[CohortCase, ...]:
+    """The ``[[cohort]]`` (issue #11 C) or ``[[batch]]`` (issue #16) tables: each unit resolved like a case,
+    expectations by unit id, and the ledgers of the batch."""
     out = []
-    for index, entry, line, where, name in _named_tables(path, text, raw, "cohort", _COHORT_KEYS):
+    for index, entry, line, where, name in _named_tables(path, text, raw, key, _COHORT_KEYS):
         rows = entry.get("units")
         if not isinstance(rows, list) or not rows:
             raise CaseFileError(f"{where}: units = [ {{ id = \"...\", ... }}, ... ] lists the units assessed together")
@@ -293,8 +317,35 @@ def _cohort_cases(path: Path, text: str, raw: object, resolver: _Resolver) -> tu
                 raise CaseFileError(f"{where}: expect.{unit_id} names no unit of the cohort"
                                     + (f" (did you mean {match[0]!r}?)" if match else f"; units: {', '.join(ids)}"))
             expects.append((str(unit_id), _cohort_expect(wanted, f"{where}: expect.{unit_id}")))
-        out.append(CohortCase(name, index, line, tuple(units), tuple(expects)))
+        ledgers = _case_ledgers(entry.get("ledgers"), where)
+        events = tuple((k, _event_names(entry[k], f"{where}: {k}")) for k in sorted(_EVENT_KEYS) if k in entry)
+        if events and ledgers is None:
+            raise CaseFileError(f"{where}: {events[0][0]} says what became of the events of ledgers = {{ ... }},"
+                                " and this case gives none")
+        out.append(CohortCase(name, index, line, tuple(units), tuple(expects), key, ledgers, events))
     return tuple(out)
+
+
+def _case_ledgers(raw: object, where: str) -> dict[str, tuple[dict[str, Any], ...]] | None:
+    """``ledgers = { 事故台账 = [ { … }, … ] }``: each ledger a list of events (tables), in ledger order."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise CaseFileError(f"{where}: ledgers = {{ NAME = [ {{ ... }}, ... ] }} gives each ledger's events")
+    out = {}
+    for name, events in raw.items():
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise CaseFileError(f"{where}: ledgers.{name} is a list of events, each a table {{ field = value, ... }}")
+        out[str(name)] = tuple(copy.deepcopy(e) for e in events)
+    return out
+
+
+def _event_names(raw: object, where: str) -> frozenset[str]:
+    """Events named by key (text) or by row (a number from 1), as ``charged`` and ``unattributed`` take them."""
+    if not isinstance(raw, list) or not all(
+            isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool) and v >= 1) for v in raw):
+        raise CaseFileError(f"{where}: a list of events, each by its key (\"A-17\") or its row (3)")
+    return frozenset(str(v) for v in raw)
 
 
 def _cohort_expect(raw: object, where: str) -> Expect:
@@ -308,8 +359,9 @@ def _cohort_expect(raw: object, where: str) -> Expect:
     provisional = raw.get("provisional")
     if provisional is not None and not isinstance(provisional, bool):
         raise CaseFileError(f"{where}: provisional is true or false")
+    charged = _event_names(raw["charged"], f"{where}.charged") if "charged" in raw else None
     base = _expect({k: v for k, v in raw.items() if k not in _COHORT_EXPECT_KEYS}, where)
-    return attrs.evolve(base, rank=None if rank is None else str(rank), provisional=provisional)
+    return attrs.evolve(base, rank=None if rank is None else str(rank), provisional=provisional, charged=charged)
 
 
 def _imported(path: Path, names: object, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -590,12 +642,29 @@ def compare(policy: Policy, expect: Expect, result: Result) -> list[Mismatch]:
     if expect.provisional is not None and expect.provisional != (result.provisional is not None):
         out.append(Mismatch("provisional", str(expect.provisional).lower(),
                             f"true ({result.provisional})" if result.provisional else "false"))
+    if expect.charged is not None:  # issue #16: the events charged to the unit, by key or row
+        charged = frozenset(c.event.key if c.event.key is not None else str(c.event.row)
+                            for c in getattr(result, "charged", ()))
+        if charged != expect.charged:
+            out.append(Mismatch("charged", _set(expect.charged), _set(charged)))
     return out
 
 
 def run_cohort(policy: Policy, cohort: CohortCase, path: Path, *, trace: bool = False) -> list[CaseOutcome]:
-    """Assess a cohort case's units together; one outcome per expected unit (named ``cohort name: id``)."""
-    items = policy.evaluate_cohort(list(cohort.units), trace=trace)
+    """Assess a cohort case's units together; one outcome per expected unit (named ``cohort name: id``).
+
+    A ``[[batch]]`` case (issue #16) assesses them with ``evaluate_many`` (a cohort policy still ranks
+    them), both with the case's ledgers; the events' fate (``unattributed`` …) is one more outcome.
+    """
+    units = list(cohort.units)
+    events = {k: list(v) for k, v in cohort.ledgers.items()} if cohort.ledgers is not None else None
+    if events is None:
+        items = (policy.evaluate_cohort(units, trace=trace) if cohort.kind == "cohort" or policy.cohort is not None
+                 else list(policy.evaluate_many(units, trace=trace)))
+    elif cohort.kind == "cohort" or policy.cohort is not None:
+        items = policy.evaluate_cohort(units, trace=trace, ledgers=events)
+    else:
+        items = list(policy.evaluate_many(units, trace=trace, ledgers=events))
     by_id = {}
     for unit, item in zip(cohort.units, items):
         by_id[unit["id"]] = (unit, item)
@@ -613,7 +682,29 @@ def run_cohort(policy: Policy, cohort: CohortCase, path: Path, *, trace: bool = 
             out.append(CaseOutcome(case, path, (), f"the unit was not assessed: {error}", None))
             continue
         out.append(CaseOutcome(case, path, tuple(compare(policy, expect, item.result)), None, item.result))
+    if cohort.events and events is not None:
+        out.append(_event_outcome(policy, cohort, path, units, events))
     return out
+
+
+def _event_outcome(policy: Policy, cohort: CohortCase, path: Path, units: list[dict[str, Any]],
+                   events: dict[str, list[dict[str, Any]]]) -> CaseOutcome:
+    """``unattributed`` / ``excluded`` / ``handed_over`` of a batch case against the attribution (issue #16)."""
+    case = Case(f"{cohort.name}: events", cohort.index, cohort.line, {}, Expect(), None)
+    try:
+        attribution = policy.attribute(units, events)
+    except KaoheError as exc:
+        return CaseOutcome(case, path, (), f"the ledgers were not attributed: {exc}", None)
+
+    def name(ref: Any) -> str:
+        return str(ref.key) if ref.key is not None else str(ref.row)
+
+    actual = {"unattributed": frozenset(name(u.event) for u in attribution.unattributed),
+              "excluded": frozenset(name(r.event) for r in attribution.removed if r.kind == "excluded"),
+              "handed_over": frozenset(name(r.event) for r in attribution.removed if r.kind == "handed_over")}
+    mismatches = tuple(Mismatch(what, _set(wanted), _set(actual[what]))
+                       for what, wanted in cohort.events if actual[what] != wanted)
+    return CaseOutcome(case, path, mismatches, None, None)
 
 
 def _rating_name(checked: Any, wanted: str) -> str:

@@ -12,7 +12,11 @@ wrong.  Each *mutant* is the policy text with one small change:
 * ``junction`` — ``and`` ↔ ``or``;
 * ``default``  — a boolean literal flipped (``?? false`` → ``?? true``, a fact's or
   field's ``= false``);
-* ``drop``     — one rule of a target, or one veto, removed.
+* ``drop``     — one rule of a target, or one veto, removed;
+* ledgers (issue #16) — the conditions of ``exclude`` / ``hand over`` / ``charge`` rules are
+  mutated like any other expression (``and`` ↔ ``or``, comparisons, numbers), each ledger rule
+  is dropped in turn (``drop``), and each entry of a ``map`` is dropped in turn (``map``): a
+  test file whose batches never tell a rule or a 对口 pair apart lets it survive.
 
 Every mutant is loaded (parsed, checked, compiled) from its text; one that does
 not load is *not valid* and not counted.  A valid mutant is *killed* when at
@@ -217,7 +221,8 @@ def mutants(checked: CheckedPolicy, text: str) -> list[Mutant]:
     src = _Text(text)
     main = checked.header.span.source.name
     roots: list[object] = [checked.params, checked.lets, checked.defers, checked.targets, checked.vetoes,
-                           checked.outcomes, [r.lets for r in checked.records.values()]]
+                           checked.outcomes, [r.lets for r in checked.records.values()],
+                           [plan.decl.rules for plan in checked.ledgers]]  # issue #16: the ledgers' rules
     defaults: list[object] = [[d.default for d in checked.facts.values()],
                               [f.default for r in checked.records.values() for f in r.fields]]
     out: list[Mutant] = []
@@ -257,6 +262,10 @@ def mutants(checked: CheckedPolicy, text: str) -> list[Mutant]:
             start, end = src.span(node.span)
             out.append(Mutant("drop", node.span.line, node.span.column, "rule dropped", src.first_line(node.span),
                               ((start, end, ""),)))
+        elif isinstance(node, (ast.LedgerExclude, ast.LedgerHandOver, ast.LedgerCharge)):  # issue #16
+            start, end = src.span(node.span)
+            out.append(Mutant("drop", node.span.line, node.span.column, f"ledger rule {node.name} dropped",
+                              src.first_line(node.span), ((start, end, ""),)))
         elif isinstance(node, ast.VetoDecl):
             start, end = src.span(node.span)
             out.append(Mutant("drop", node.span.line, node.span.column, f"veto {node.name} dropped",
@@ -274,7 +283,22 @@ def mutants(checked: CheckedPolicy, text: str) -> list[Mutant]:
     out.extend(_band_mutants(checked, src, main))
     out.extend(_requires_mutants(checked, src, main))
     out.extend(_checkpoint_mutants(checked, src, main))
+    out.extend(_map_mutants(checked, src, main))
     out.sort(key=lambda m: (m.line, m.column, m.mutation))
+    return out
+
+
+def _map_mutants(checked: CheckedPolicy, src: _Text, main: str) -> list[Mutant]:
+    """Each entry of each ``map`` of the policy's own file dropped (issue #16): ``A -> B`` gone, ``A`` maps to nothing."""
+    out: list[Mutant] = []
+    for decl in checked.maps.values():
+        if decl.span.source.name != main:
+            continue
+        for entry in decl.entries:
+            start, end = src.span(entry.span)
+            out.append(Mutant("map", entry.span.line, entry.span.column,
+                              f"map {decl.name}: entry {entry.key} dropped", src.first_line(entry.span),
+                              ((start, end, ""),)))
     return out
 
 

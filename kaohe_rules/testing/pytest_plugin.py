@@ -117,7 +117,7 @@ class PolicyCohortCase(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.cohort.line - 1 if self.cohort.line else None
-        return self.path, line, f"cohort case: {self.cohort.name}"
+        return self.path, line, f"{self.cohort.kind} case: {self.cohort.name}"
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
