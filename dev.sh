@@ -3,7 +3,7 @@
 # .venv with the Python found on PATH (3.11+) and installs kaohe_rules with its
 # development extras, then runs.
 #
-#   bash dev.sh demo    # the Karamay 2013 policy on its sample units, explained
+#   bash dev.sh demo    # the Karamay 2013 policy on its sample units, explained (then its ledger form)
 #   bash dev.sh test    # the whole test suite (ruff, mypy --strict, pytest)
 #   bash dev.sh bench   # benchmarks (on demand, not in CI)
 #   bash dev.sh fuzz    # long property-based runs, then the robustness fuzz (on demand, not in CI)
@@ -44,6 +44,10 @@ case "$cmd" in
     "$VENV/bin/kaohe" eval "$policy" "$units"
     echo
     "$VENV/bin/kaohe" explain "$policy" "$units" --short "$@"
+    echo
+    echo "== the same scheme with its accidents recorded once, in one 事故台账, and charged by attribution rules"
+    "$VENV/bin/kaohe" explain policies/karamay-2013-ledger.kh policies/karamay-2013/units-with-ledger.json \
+      --id karamay-district --short "$@"
     ;;
   test)
     setup
