@@ -364,11 +364,8 @@ def _attribute_ledger(program: Program, coercer: FactCoercer, spec: LedgerSpec,
         name = event_name(spec.name, event.row, spec.key_field, event.ref.key)
         if not event.attributable:
             bad = ", ".join(sorted({p.field or "(event)" for p in event.problems}))
-            for unit_id in reachable:
-                batch.unit_error(unit_id, FactProblem(
-                    unit_id, f"{spec.name}[{event.row}]",
-                    f"the ledger event {name} cannot be attributed, a field the attribution rules read is bad "
-                    f"({bad}); it may be this unit's"))
+            _charge_nobody_knows(batch, reachable, f"{spec.name}[{event.row}]", name,
+                                 f"a field the attribution rules read is bad ({bad})")
             continue
         value = event.value
         try:
@@ -379,11 +376,8 @@ def _attribute_ledger(program: Program, coercer: FactCoercer, spec: LedgerSpec,
                                     f"an attribution rule could not be evaluated on this event ({type(exc).__name__})",
                                     None, None, False)
             batch.problems.append(problem)
-            for unit_id in reachable:
-                batch.unit_error(unit_id, FactProblem(
-                    unit_id, f"{spec.name}[{event.row}]",
-                    f"the ledger event {name} cannot be attributed, an attribution rule could not be evaluated on it "
-                    f"({type(exc).__name__}); it may be this unit's"))
+            _charge_nobody_knows(batch, reachable, f"{spec.name}[{event.row}]", name,
+                                 f"an attribution rule could not be evaluated on it ({type(exc).__name__})")
             continue
         if removed is not None:
             rule = removed
@@ -485,3 +479,10 @@ def _why(checked: CheckedPolicy, spec: LedgerSpec, ref: EventRef, held: list[tup
             zh.append(f"按{rule.name}规则应计入每个{cats}，但本批没有该类单位")
             en.append(f"by rule {rule.name} it is charged to every unit of {cats}, but the batch has none")
     return UnattributedEvent(ref, "；".join(zh), "; ".join(en), tuple(rule_ref(r) for r, _ in held))
+
+
+def _charge_nobody_knows(batch: _Batch, reachable: Iterable[str], where: str, name: str, why: str) -> None:
+    """An event whose owner cannot be known: every unit it could reach is an error naming it (never a guess)."""
+    for unit_id in reachable:
+        batch.unit_error(unit_id, FactProblem(
+            unit_id, where, f"the ledger event {name} cannot be attributed, {why}; it may be this unit's"))
