@@ -25,8 +25,15 @@ def did_you_mean(name: str, options: Iterable[str]) -> str | None:
 
 
 def name_of(e: ast.Expr) -> str:
-    """How a message names an expression: its name, or "this value"."""
-    return e.ident if isinstance(e, ast.Name) else "this value"
+    """How a message names an expression: its name, ``a.b``, ``f(x)`` — or "this value" when it is more."""
+    if isinstance(e, ast.Name):
+        return e.ident
+    if isinstance(e, ast.Member):
+        inner = name_of(e.obj)
+        return "this value" if inner == "this value" else f"{inner}.{e.field}"
+    if isinstance(e, ast.Call) and all(isinstance(a, ast.Name) for a in e.args):
+        return f"{e.func}({', '.join(name_of(a) for a in e.args)})"
+    return "this value"
 
 
 def diagnostic_order(d: Diagnostic) -> tuple[int, str, int, int]:
