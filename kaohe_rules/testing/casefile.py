@@ -661,10 +661,16 @@ def run_cohort(policy: Policy, cohort: CohortCase, path: Path, *, trace: bool = 
     if events is None:
         items = (policy.evaluate_cohort(units, trace=trace) if cohort.kind == "cohort" or policy.cohort is not None
                  else list(policy.evaluate_many(units, trace=trace)))
-    elif cohort.kind == "cohort" or policy.cohort is not None:
-        items = policy.evaluate_cohort(units, trace=trace, ledgers=events)
     else:
-        items = list(policy.evaluate_many(units, trace=trace, ledgers=events))
+        try:  # a ledger the policy does not declare is this case's failure, not the whole run's
+            items = (policy.evaluate_cohort(units, trace=trace, ledgers=events)
+                     if cohort.kind == "cohort" or policy.cohort is not None
+                     else list(policy.evaluate_many(units, trace=trace, ledgers=events)))
+        except KaoheError as exc:
+            return [CaseOutcome(Case(f"{cohort.name}: {unit_id}", cohort.index, cohort.line, by_unit, expect, None),
+                                path, (), f"the ledgers were not read: {exc}", None)
+                    for unit_id, expect in cohort.expects
+                    for by_unit in [next(u for u in cohort.units if u["id"] == unit_id)]]
     by_id = {}
     for unit, item in zip(cohort.units, items):
         by_id[unit["id"]] = (unit, item)

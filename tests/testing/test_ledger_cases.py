@@ -75,3 +75,16 @@ def test_charged_by_row_for_a_ledger_without_a_key(tmp_path: Path) -> None:
 def test_malformed_batch_cases_are_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(CaseFileError, match=message):
         load_casefile(_copy(tmp_path, text))
+
+
+def test_an_unknown_ledger_name_fails_the_case_not_the_run(tmp_path: Path) -> None:
+    """Review of #16: a ``[[batch]]`` whose ``ledgers`` names a ledger the policy does not declare made
+    ``run_casefile`` raise (``kaohe test`` stopped with exit 2, naming neither the file nor the case, and the
+    other cases of the file were never run). It is that case's failure, with the did-you-mean."""
+    text = ('[[batch]]\nname = "typo"\nunits = [ { id = "TS", category = "区县", facts = { "辖区" = "天山区" } } ]\n'
+            'ledgers = { "事故台帐" = [] }\nexpect.TS = { score = 100 }\n\n' + CASES.read_text("utf-8"))
+    report = run_casefile(_copy(tmp_path, text))
+    failed = [o for o in report.outcomes if not o.ok]
+    assert [o.case.name for o in failed] == ["typo: TS"]
+    assert failed[0].error is not None and "事故台帐" in failed[0].error and "事故台账" in failed[0].error
+    assert len(report.outcomes) == 8  # the documented cases still ran
