@@ -628,6 +628,7 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
     unit too); with ``unit_id``, that unit's own what-if (the trace, step by step) as well.
     """
     key_fields = {spec.name: spec.key_field for spec in policy.program.ledgers}
+    _check_edited_fields(policy, edits)
     after_ledgers = apply_event_edits(ledgers, edits, key_fields)
     origins = event_origins(ledgers, edits, key_fields)
     rows = [dict(u) for u in units]
@@ -665,6 +666,30 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
     unattributed = (tuple(_event_named(u.event, None) for u in before_attr.unattributed),
                     tuple(_event_named(u.event, origins) for u in after_attr.unattributed))
     return EventWhatIf(tuple(edits), tuple(changed), unattributed, own)
+
+
+def _check_edited_fields(policy: Policy, edits: Sequence[EventEdit]) -> None:
+    """``--event L[K].F=V`` with F not a field of L's record: refused with the did-you-mean.
+
+    Set on an event nobody is charged, such a field changed no unit, and the what-if said so — a typo
+    of the field read as "nothing changes" (the engine's own problem for the unknown field reaches only
+    the units charged the event)."""
+    import difflib
+
+    records = {spec.name: spec.record for spec in policy.program.ledgers}
+    for edit in edits:
+        if edit.kind != "set" or edit.field is None or edit.ledger not in records:
+            continue
+        record = policy.checked.records.get(records[edit.ledger])
+        if record is None:
+            continue
+        names = [f.name for f in record.fields]
+        if edit.field in names:
+            continue
+        match = difflib.get_close_matches(edit.field, names, n=1)
+        raise PatchError(f"{edit.ledger}[{edit.selector}].{edit.field}: the ledger's record {record.name} has no"
+                         f" field {edit.field!r}" + (f"; did you mean {match[0]!r}?" if match else
+                                                     f"; its fields: {', '.join(names)}"))
 
 
 def _rank_of(result: Result | None) -> int | None:

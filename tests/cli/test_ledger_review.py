@@ -1,0 +1,25 @@
+"""Review of issue #16 (an outsider's cases from docs/ledgers.md): defects found on the command line, each
+test failing before its fix. The policy and files are the documented example's, docs/ledgers/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_runner import run
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledgers"
+
+
+def test_whatif_event_with_a_field_the_record_lacks_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--event 事故台账[A-5].死亡=0`` (a typo of 死亡人数) on an event nobody is charged printed "没有单位的结果
+    发生变化": the edit was silently a no-op. A field the ledger's record does not have is refused, naming the
+    ledger, the event and the field, with the did-you-mean."""
+    code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.json",
+                         "--event", "事故台账[A-5].死亡=0", "--lang", "zh")
+    assert code == 2, out
+    assert "事故台账[A-5]" in err and "死亡" in err and "死亡人数" in err
+    # a real field still works
+    code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.json",
+                         "--event", "事故台账[A-5].发生地=天山区", "--lang", "zh")
+    assert code == 0 and "天山区 (TS)：得分 80 → 70" in out
