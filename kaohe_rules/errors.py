@@ -202,9 +202,11 @@ class LedgerRequired(KaoheError):
         self.unit = unit
         self.fact = fact
         self.ledger = ledger
-        super().__init__(f"unit {unit}: {fact} comes from the ledger {ledger}, which was not supplied: assess the "
-                         f"batch with policy.evaluate_many(units, ledgers={{{ledger!r}: [...]}}), or supply the "
-                         f"unit's own {fact} list")
+        # the remedy for each way in: the command line (--ledger, the document's "ledgers") and Python
+        super().__init__(f"unit {unit}: {fact} comes from the ledger {ledger}, which was not supplied: give the "
+                         f"batch's ledger (kaohe … --ledger {ledger}=FILE, or \"ledgers\" beside \"units\" in the "
+                         f"units document; in Python policy.evaluate_many(units, ledgers={{{ledger!r}: [...]}})), or "
+                         f"supply the unit's own {fact} list")
 
     def _init_args(self) -> tuple[object, ...]:
         return (self.unit, self.fact, self.ledger)
