@@ -40,7 +40,8 @@ from ..batch.items import BatchItem, guarded_item, unit_id_of
 from ..errors import EvaluationError, UnitInputError
 from ..runtime.cohort import failed_rows_reason
 from ..runtime.standing import CohortSpec, QuotaRow, RankRow, Standing
-from ..unitio import UnitRow, read_units
+from ..messages import input_error
+from ..unitio import Expect, UnitRow, detect_format, ledger_shapes, read_ledgers, read_units
 from .engine import CohortError, Standings, apply_quotas, rank_rows
 
 if TYPE_CHECKING:
@@ -93,10 +94,41 @@ def evaluate_cohort_file(policy: CohortAssessor, path: str | os.PathLike[str], *
     file reads each unit's join facts before the units are assessed with their charged events.
     """
     read_units(path, format=format, encoding=encoding)  # a missing file or unknown format fails here, at once
-    for row, item in assess_rows(policy, lambda: read_units(path, format=format, encoding=encoding), trace=trace,
-                                 ledgers=ledgers):
+    expect, ledgers = _file_ledgers(policy, path, format, encoding, ledgers)
+    for row, item in assess_rows(policy, lambda: read_units(path, format=format, encoding=encoding, expect=expect),
+                                 trace=trace, ledgers=ledgers):
         yield item if item is not None else BatchItem(row.index, None, None, UnitInputError(row.error or ""),
                                                       row.location)
+
+
+def _file_ledgers(policy: object, path: str | os.PathLike[str], format: str | None, encoding: str | None,
+                  ledgers: LedgerInput | None) -> tuple[Expect | None, LedgerInput | None]:
+    """For a policy with ledgers: what its units file may hold, and the ledgers the file itself carries.
+
+    Without this the driver read a JSON document's ``"ledgers"`` (and JSON Lines event lines, an XLSX
+    ledger sheet) as nothing, and a unit that also gave its own list was assessed from it — silently,
+    where ``kaohe eval`` on the same file refuses it. A ledger both in the file and in ``ledgers=`` is
+    refused naming both (which list is the ledger would be a guess).
+    """
+    specs = tuple(getattr(policy, "ledgers", ()) or ())
+    checked = getattr(policy, "checked", None)
+    if not specs or checked is None:
+        return None, ledgers
+    expect = Expect.of(checked, specs)
+    shown = os.fspath(path)
+    if format is not None:  # the ledgers are found by the file's extension, as kaohe eval finds them
+        try:
+            if format.lower() != detect_format(shown):
+                return expect, ledgers
+        except UnitInputError:
+            return expect, ledgers
+    found = read_ledgers(shown, shapes=ledger_shapes(checked, specs), encoding=encoding)
+    if not found:
+        return expect, ledgers
+    if ledgers is not None:
+        name = next(iter(found.sources))
+        raise input_error("in_ledger_twice", name=name, first=found.sources[name], second="ledgers=")
+    return expect, found.events()
 
 
 def evaluate_cohort_stream(policy: CohortAssessor, units: Callable[[], Iterable[Mapping[str, object]]], *,

@@ -122,3 +122,34 @@ def test_the_serial_batch_path_takes_ledgers(policy: Any) -> None:
 
     assert summary(serial.evaluate_many(policy, lf.units(), ledgers={LEDGER: lf.ledger()})) == summary(
         policy.evaluate_many(lf.units(), ledgers={LEDGER: lf.ledger()}))
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "ledgers"
+
+
+def test_a_files_own_ledger_is_read_by_the_file_driver(tmp_path: Path) -> None:
+    """Review of #16: ``evaluate_cohort_file(policy, "units.json")`` ignored the document's ``"ledgers"``
+    (and JSON Lines event lines): a unit that also gave its own list was assessed from it — 100 points
+    where the ledger charges it 5 deaths — while ``kaohe eval`` on the same file refuses that unit (one
+    source only). The driver reads the file's ledgers as ``kaohe eval`` does; given twice, it refuses."""
+    from kaohe_rules import load
+    from kaohe_rules.errors import UnitInputError
+
+    policy = load(DOCS / "policy.kh")
+    event = {"编号": "A-1", "日期": "2013-03-02", "类型": "道路交通", "发生地": "天山区", "死亡人数": 5}
+    unit = {"id": "TS", "category": "区县", "facts": {"辖区": "天山区"}}
+    own = {"id": "TS", "category": "区县", "facts": {"辖区": "天山区", "事故": []}}
+    document = tmp_path / "units.json"
+    document.write_text(json.dumps({"units": [own], "ledgers": {"事故台账": [event]}}, ensure_ascii=False), "utf-8")
+    [item] = list(evaluate_cohort_file(policy, document))
+    assert item.result is None and "只能有一个来源" not in str(item.error) and "one source" in str(item.error)
+    document.write_text(json.dumps({"units": [unit], "ledgers": {"事故台账": [event]}}, ensure_ascii=False), "utf-8")
+    [item] = list(evaluate_cohort_file(policy, document))
+    assert item.result is not None and item.result.score == 50 and item.result.from_ledger
+    lines = tmp_path / "units.jsonl"
+    lines.write_text(json.dumps(unit, ensure_ascii=False) + "\n"
+                     + json.dumps({"ledger": "事故台账", "event": event}, ensure_ascii=False) + "\n", "utf-8")
+    items = list(evaluate_cohort_file(policy, lines))
+    assert [(i.unit_id, i.result.score if i.result else None) for i in items] == [("TS", 50)]  # no error row
+    with pytest.raises(UnitInputError, match="twice"):
+        list(evaluate_cohort_file(policy, document, ledgers={"事故台账": [event]}))
