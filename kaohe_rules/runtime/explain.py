@@ -475,9 +475,12 @@ def _deferrals(w: _Writer, deferrals: list[TraceEvent]) -> None:
         items = d.detail.get("items")
         if not isinstance(items, list) or not items:
             continue
-        to = t["deferred_to"].format(to=d.detail.get("to") or "?")
-        w(f"  → {t['deferred']}{t['colon']}{d.label or d.id} {cite(d.citation)}，{to}" if w.lang == "zh"
-          else f"  → {t['deferred']}: {d.label or d.id} {cite(d.citation)}, {to}")
+        authority = d.detail.get("to")  # a defer without `to` names no authority: none is made up ("按?考核")
+        head = f"{d.label or d.id} {cite(d.citation)}".rstrip()
+        if authority:
+            to = t["deferred_to"].format(to=authority)
+            head += f"，{to}" if w.lang == "zh" else f", {to}"
+        w(f"  → {t['deferred']}{t['colon']}{head}" if w.lang == "zh" else f"  → {t['deferred']}: {head}")
         positions = d.detail.get("positions")
         places = positions if isinstance(positions, list) else [None] * len(items)
         rows = d.detail.get("ledger_events")  # issue #16: the ledger row of an item from a ledger

@@ -56,3 +56,31 @@ def test_what_a_chain_cannot_be(line: str, code: str) -> None:
     with pytest.raises(kaohe_rules.PolicyError) as info:
         kaohe_rules.load(text)
     assert code in [d.code for d in info.value.diagnostics]
+
+
+def test_a_defer_without_to_is_explained_without_a_made_up_authority(tmp_path: Path) -> None:
+    """Review of #16: the first defer of docs/language.md's "Composed defers" example has no ``to``; its
+    explanation read "→ 移交处理：军警车辆事故 ，按?考核" (en: "assessed under ?"). Without ``to`` the line names
+    the deferral and its items only."""
+    text = """policy 组合 "组合" { }
+enum 类型 { 道路, 火灾 }
+enum 车辆属性 { 地方, 军队, 武警 }
+record 事故 "事故" { 类型: 类型 "类型"  车辆: 车辆属性 = 地方 "车辆"  纵火: bool = false "纵火"  死亡: int >= 0 "死亡" }
+fact 自报事故: list of 事故 "自报事故"
+defer 军警车辆 "军警车辆事故" from 自报事故 where 类型 == 道路 and 车辆 in [军队, 武警] as 地方事故
+defer 纵火 "纵火火灾" from 地方事故 where 类型 == 火灾 and 纵火 as 计分事故 to "公安消防部门"
+category 区县 "区县" total 100 { section 控制 "控制" 100 }
+target 死亡 "死亡控制" in 区县.控制 points 100 { deduct 10 per sum(计分事故 of 死亡) cap 100 }
+ratings { 好 差 } vetoed 差
+bands 区县 { 好 [60, 100]  差 [0, 60) }
+"""
+    path = tmp_path / "d.kh"
+    path.write_text(text, "utf-8")
+    policy = kaohe_rules.load(path)
+    unit = {"id": "A", "category": "区县", "facts": {"自报事故": [
+        {"类型": "道路", "车辆": "军队", "死亡": 5}, {"类型": "火灾", "纵火": True, "死亡": 4}]}}
+    result = policy.evaluate(unit, trace=True)
+    zh, en = result.explain(), result.explain(lang="en")
+    assert "?" not in zh and "?" not in en, zh
+    assert "移交处理：军警车辆事故" in zh and "按公安消防部门考核" in zh
+    assert "assessed under 公安消防部门" in en
