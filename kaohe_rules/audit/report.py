@@ -223,7 +223,7 @@ def batch_blocks(policy: Policy | Program, results: Sequence[Result], errors: Se
         css: list[str] = []
         for rank, r in enumerate(rows_in, 1):
             vetoes = "；".join(f"{v.label or v.name}{_cite(v.citation)}" for v in r.vetoes)
-            deferred = "；".join(f"{d.label or d.name} → {d.to}" for d in r.deferred)
+            deferred = "；".join(f"{d.label or d.name} → {d.to}" if d.to else f"{d.label or d.name}" for d in r.deferred)
             reported = tuple(_scalar(v.value) for v in r.reported.values()) if checked.reported else ()
             reported += period_row(r)  # issue #11 P: each period's score and rating (none without periods)
             if checked.cohort is not None:  # the 名次 column is the cohort rank ("—": not ranked)
@@ -353,7 +353,7 @@ def unit_blocks(result: Result, lang: str = "zh") -> list[Block]:
                         row_css=tuple("vetoed" if v.value else "" for v in trace.of_kind("veto"))))
     if result.deferred:
         blocks.append(Heading(2, t["deferrals"]))
-        blocks.append(Bullets(tuple(f"{d.label or d.name}{_cite(d.citation)} → {d.to}：" +
+        blocks.append(Bullets(tuple(f"{d.label or d.name}{_cite(d.citation)}{f' → {d.to}' if d.to else ''}：" +
                                     "；".join(_evidence(i) for i in d.items) for d in result.deferred)))
     # sections
     blocks.append(Heading(2, t["sections"]))

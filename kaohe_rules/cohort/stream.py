@@ -38,9 +38,9 @@ import attrs
 
 from ..batch.items import BatchItem, guarded_item, unit_id_of
 from ..errors import EvaluationError, UnitInputError
+from ..messages import input_error
 from ..runtime.cohort import failed_rows_reason
 from ..runtime.standing import CohortSpec, QuotaRow, RankRow, Standing
-from ..messages import input_error
 from ..unitio import Expect, UnitRow, detect_format, ledger_shapes, read_ledgers, read_units
 from .engine import CohortError, Standings, apply_quotas, rank_rows
 

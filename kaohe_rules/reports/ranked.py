@@ -102,7 +102,7 @@ def ranked_table(program: Program, rows: Sequence[RankedRow], not_assessed: int)
             sign = "+" if r.money_kind == "reward" else "-" if r.money_kind == "fine" else ""
             # short names here; the full labels and evidence are in `kaohe explain`
             vetoes = "；".join(f"{name}〔{citation}〕" if citation else name for name, _, citation in r.vetoes)
-            deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
+            deferred = "；".join(f"{name} {n}项→{to}" if to else f"{name} {n}项" for name, n, to in r.deferred)
             values = dict(r.reported)
             extra = [values.get(key, "") for key, _ in columns] + (["；".join(r.further) or "—"] if further else [])
             table.append([r.shown_rank(number), r.unit_id, r.name or "", plain_number(r.score), r.rating_label,

@@ -88,7 +88,7 @@ def category_tables(program: Program, ranked: Sequence[tuple[str, Sequence[Ranke
         table = []
         for number, r in enumerate(rows, 1):
             vetoes = "；".join(f"{label or name}〔{cite}〕" if cite else (label or name) for name, label, cite in r.vetoes)
-            deferred = "；".join(f"{name} {n}项→{to}" for name, n, to in r.deferred)
+            deferred = "；".join(f"{name} {n}项→{to}" if to else f"{name} {n}项" for name, n, to in r.deferred)
             kind = h["reward"] if r.money_kind == "reward" else h["fine"] if r.money_kind == "fine" else ""
             values = dict(r.reported)
             place: int | str = number if not r.in_cohort else (r.cohort_rank if r.cohort_rank is not None else "")

@@ -35,3 +35,33 @@ def test_a_unit_without_its_list_and_no_ledger_is_told_the_command_line_remedy(
     code, _, err = run(capsys, "eval", DOCS / "policy.kh", units)
     assert code == 3
     assert "--ledger 事故台账=" in err and '"ledgers"' in err and "TT" in err
+
+
+def test_the_ranked_table_of_a_defer_without_to_shows_no_none(capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    """docs/language.md's composed-defers chain: its first defer has no ``to``; the 通报 table's 移交 column
+    read "军警车辆 1项→None" (Python's None printed). Without an authority it reads "军警车辆 1项"."""
+    policy = tmp_path / "d.kh"
+    policy.write_text("""policy 组合 "组合" { }
+enum 类型 { 道路, 火灾 }
+enum 车辆属性 { 地方, 军队, 武警 }
+record 事故 "事故" { 类型: 类型 "类型"  车辆: 车辆属性 = 地方 "车辆"  纵火: bool = false "纵火"  死亡: int >= 0 "死亡" }
+fact 自报事故: list of 事故 "自报事故"
+defer 军警车辆 "军警车辆事故" from 自报事故 where 类型 == 道路 and 车辆 in [军队, 武警] as 地方事故
+defer 纵火 "纵火火灾" from 地方事故 where 类型 == 火灾 and 纵火 as 计分事故 to "公安消防部门"
+category 区县 "区县" total 100 { section 控制 "控制" 100 }
+target 死亡 "死亡控制" in 区县.控制 points 100 { deduct 10 per sum(计分事故 of 死亡) cap 100 }
+ratings { 好 差 } vetoed 差
+bands 区县 { 好 [60, 100]  差 [0, 60) }
+""", "utf-8")
+    units = tmp_path / "units.json"
+    units.write_text('[{"id": "A", "category": "区县", "facts": {"自报事故": [{"类型": "道路", "车辆": "军队", "死亡": 5},'
+                     ' {"类型": "火灾", "纵火": true, "死亡": 4}]}}]', "utf-8")
+    for fmt in ("table", "csv"):
+        code, out, err = run(capsys, "eval", policy, units, "--format", fmt)
+        assert code == 0, err
+        assert "None" not in out and "军警车辆 1项" in out and "纵火 1项→公安消防部门" in out, out
+    for args in ((), ("--id", "A")):
+        code, out, err = run(capsys, "report", policy, units, *args)
+        assert code == 0, err
+        assert "None" not in out and "军警车辆事故" in out and "纵火火灾 → 公安消防部门" in out, out
