@@ -571,6 +571,8 @@ class ChangedUnit:
     charged: tuple[tuple[str, ...], tuple[str, ...]]
     error: tuple[str | None, str | None] = (None, None)  # why the unit was not assessed, before / after
     rank: tuple[int | None, int | None] = (None, None)  # a cohort policy's rank (issue #11 C), as OtherUnit's
+    #: the error's problems (``FactProblem.to_dict()``), before / after: the text rendered in the output's language
+    problems: tuple[tuple[Mapping[str, Any], ...], tuple[Mapping[str, Any], ...]] = ((), ())
 
     def to_dict(self) -> dict[str, object]:
         return {"unit": self.unit_id, "name": self.name, "rank": list(self.rank),
@@ -657,7 +659,8 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
             str(unit.get("id")), shown.name if shown is not None else None,
             (a.score if a else None, b.score if b else None), (a.rating if a else None, b.rating if b else None),
             (_money_of(a) if a else None, _money_of(b) if b else None), (_charged_names(a), _charged_names(b, origins)),
-            (None if a else str(old.error), None if b else str(new.error)), (_rank_of(a), _rank_of(b)))
+            (None if a else str(old.error), None if b else str(new.error)), (_rank_of(a), _rank_of(b)),
+            (_problems(old.error), _problems(new.error)))
         if (entry.score[0], entry.rating[0], entry.money[0], entry.charged[0], entry.error[0], entry.rank[0]) != \
                 (entry.score[1], entry.rating[1], entry.money[1], entry.charged[1], entry.error[1], entry.rank[1]):
             changed.append(entry)
@@ -666,6 +669,10 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
     unattributed = (tuple(_event_named(u.event, None) for u in before_attr.unattributed),
                     tuple(_event_named(u.event, origins) for u in after_attr.unattributed))
     return EventWhatIf(tuple(edits), tuple(changed), unattributed, own)
+
+
+def _problems(error: object) -> tuple[Mapping[str, Any], ...]:
+    return tuple(p.to_dict() for p in getattr(error, "problems", ()) or ())
 
 
 def _check_edited_fields(policy: Policy, edits: Sequence[EventEdit]) -> None:
@@ -745,7 +752,12 @@ def render_events(answer: EventWhatIf, lang: str = "zh", policy: Policy | None =
     for c in answer.changed:
         parts = []
         if c.error[0] != c.error[1]:
-            parts.append(t["error"].format(why=c.error[1]) if c.error[1] else t["no_error"])
+            why = c.error[1]
+            if why and lang == "zh" and c.problems[1]:  # as kaohe eval --lang zh says it, not the engine's English
+                from ..messages import problem_line
+
+                why = "；".join(problem_line(p, "zh")[4:] for p in c.problems[1])
+            parts.append(t["error"].format(why=why) if why else t["no_error"])
         if c.score[0] != c.score[1]:
             parts.append(t["score"].format(before="—" if c.score[0] is None else plain_decimal(c.score[0]),
                                            after="—" if c.score[1] is None else plain_decimal(c.score[1])))

@@ -65,3 +65,18 @@ bands 区县 { 好 [60, 100]  差 [0, 60) }
         code, out, err = run(capsys, "report", policy, units, *args)
         assert code == 0, err
         assert "None" not in out and "军警车辆事故" in out and "纵火火灾 → 公安消防部门" in out, out
+
+
+def test_whatif_in_chinese_says_why_a_unit_is_not_assessed_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    """``whatif --event 事故台账[A-1].死亡人数=abc --lang zh`` listed the units the bad event made unassessable with
+    the engine's English text ("unit 'TS': fact '事故台账[1].死亡人数': the ledger event … is bad") inside the
+    Chinese lines; ``kaohe eval --lang zh`` says the same in Chinese, naming the ledger, row, key and field."""
+    code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.json",
+                         "--event", "事故台账[A-1].死亡人数=abc", "--lang", "zh")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("  天山区 (TS)"))
+    assert "the ledger event" not in line and "unit 'TS'" not in line, line
+    assert "事故台账[1].死亡人数" in line and "编号 A-1" in line and "不是数" in line, line
+    code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.json",
+                         "--event", "事故台账[A-1].死亡人数=abc", "--lang", "en")
+    assert "'abc' is not a number" in out
