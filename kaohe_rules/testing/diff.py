@@ -740,6 +740,11 @@ class DiffReport:
                 and all(f.reason and "wording" in f.reason for f in self.directed):
             return "no unit can change: every change is to wording only (labels, citations, notes)"
         searched = f"none found among {self.generated} generated and {self.directed_units} directed units"
+        ledgers = sorted({c.name for c in self.changes if c.kind == "ledger"})
+        if ledgers:  # issue #16: units assessed one by one supply their own lists; no attribution ran
+            searched += (f"; but ledger {', '.join(ledgers)} changed, and its rules act only on a batch with the"
+                         " ledger, which these units were not: compare a real batch with kaohe eval or"
+                         " kaohe whatif under each policy")
         if exact:  # the band tables differ, but no unit was found or built in the interval
             return ("no changed unit found — " + searched + "; yet by the band tables alone: " + "; ".join(exact)
                     + " (whether any unit can score there was not established)")

@@ -363,3 +363,20 @@ target t "t" cite "1" in U.S points 100 { proportional 完成率 }
     scores = {p.score: (a.band, b.band) for p, a, b in finding.probes}
     assert scores == {Decimal("89.9"): ("B", "B"), Decimal("90"): ("A", "B"), Decimal("90.1"): ("A", "B"),
                       Decimal("90.4"): ("A", "B"), Decimal("90.5"): ("A", "A"), Decimal("90.6"): ("A", "A")}
+
+
+def test_a_changed_ledger_is_not_called_unchanged_for_units_assessed_without_it(tmp_path: Path) -> None:
+    """Review of #16: diffing docs/ledgers/policy.kh with a copy whose 行业 charge rule is gone (交警支队 then pays
+    nothing: 70 → 100) ended "no changed unit found — none found among … units": the generated units supply their
+    own lists and the real units were refused (no ledger), so no attribution was ever run. The verdict says
+    that a ledger's rules were not exercised."""
+    text = (ROOT / "docs" / "ledgers" / "policy.kh").read_text("utf-8")
+    rule = '  charge 行业 "计入行业主管部门" to 部门 where 类型 in unit.主管行业 cite "第四条"\n'
+    assert rule in text
+    (tmp_path / "old.kh").write_text(text, "utf-8")
+    (tmp_path / "new.kh").write_text(text.replace(rule, ""), "utf-8")
+    old, new = kaohe_rules.load(tmp_path / "old.kh"), kaohe_rules.load(tmp_path / "new.kh")
+    report = diff_policies(old, new, examples=0, directed=False)
+    assert any(c.kind == "ledger" for c in report.changes)
+    verdict = report.verdict()
+    assert "ledger" in verdict and "事故台账" in verdict and "kaohe whatif" in verdict, verdict
