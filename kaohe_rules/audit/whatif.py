@@ -27,6 +27,7 @@ from .diff import EventChange, describe, diff_events, diff_values
 
 if TYPE_CHECKING:
     from ..policy import Policy
+    from ..runtime.ledger import LedgerProblem
     from ..runtime.result import Result
 
 
@@ -589,6 +590,8 @@ class EventWhatIf:
     changed: tuple[ChangedUnit, ...]
     unattributed: tuple[tuple[str, ...], tuple[str, ...]]  # the unattributed events before / after, named
     unit: WhatIf | None = None  # --id: that unit's own what-if (its trace, step by step)
+    #: the ledger problems the edits bring in (a bad value on an event nobody is charged changes no unit: said here)
+    problems: tuple[LedgerProblem, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"edits": [e.describe() for e in self.edits],
@@ -596,6 +599,8 @@ class EventWhatIf:
                                   "unattributed": [list(u) for u in self.unattributed]}
         if self.unit is not None:
             out["unit"] = self.unit.to_dict()
+        if self.problems:
+            out["problems"] = [p.to_dict() for p in self.problems]
         return out
 
 
@@ -668,7 +673,17 @@ def what_if_events(policy: Policy, units: Sequence[Mapping[str, Any]],
     after_attr = policy.attribute(changed_rows, after_ledgers)
     unattributed = (tuple(_event_named(u.event, None) for u in before_attr.unattributed),
                     tuple(_event_named(u.event, origins) for u in after_attr.unattributed))
-    return EventWhatIf(tuple(edits), tuple(changed), unattributed, own)
+    # by event (its row before the edits) and field: a message may name rows, which a dropped event renumbers
+    before_problems = {(p.ledger, p.row, p.field) for p in before_attr.problems}
+    brought = tuple(p for p in after_attr.problems
+                    if (p.ledger, _origin(origins, p.ledger, p.row), p.field) not in before_problems)
+    return EventWhatIf(tuple(edits), tuple(changed), unattributed, own, brought)
+
+
+def _origin(origins: Mapping[str, Sequence[int | None]], ledger: str, row: int) -> int | None:
+    """The row an event had before the edits (None: added), from its row after them."""
+    rows = origins.get(ledger, ())
+    return rows[row - 1] if 0 < row <= len(rows) else None
 
 
 def _problems(error: object) -> tuple[Mapping[str, Any], ...]:
@@ -773,6 +788,10 @@ def render_events(answer: EventWhatIf, lang: str = "zh", policy: Policy | None =
             parts.append(t["charged"].format(before=listed(c.charged[0]), after=listed(c.charged[1])))
         lines.append("  " + t["unit"].format(unit=f"{c.name or c.unit_id} ({c.unit_id})", parts=t["sep"].join(parts)))
     lines.append(f"{t['unattributed']}{colon}{listed(answer.unattributed[0])} → {listed(answer.unattributed[1])}")
+    if answer.problems:
+        from ..reports.ledgers import problem_text
+
+        lines += [problem_text(p, lang) for p in answer.problems]
     text = "\n".join(lines) + "\n"
     if answer.unit is not None:
         text += "\n" + render(answer.unit, lang)

@@ -163,3 +163,10 @@ def summary_lines(attribution: Attribution, specs: Sequence[LedgerSpec] = (), la
     if len(details) > limit:
         details = details[:limit] + [t["more"].format(n=len(details) - limit)]
     return lines + details
+
+
+def problem_text(problem: LedgerProblem, lang: str | None = "zh") -> str:
+    """One ledger problem as the summary writes it ("台账问题：事故台账第3条（A-3） 字段 死亡人数：…"): for the what-if."""
+    t = texts(lang)
+    return t["problem"].format(event=problem_name(problem, lang), message=problem_message(problem, lang),
+                               field=t["field"].format(field=problem.field) if problem.field else "")

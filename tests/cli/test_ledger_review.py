@@ -80,3 +80,25 @@ def test_whatif_in_chinese_says_why_a_unit_is_not_assessed_in_chinese(capsys: py
     code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.json",
                          "--event", "事故台账[A-1].死亡人数=abc", "--lang", "en")
     assert "'abc' is not a number" in out
+
+
+def test_whatif_names_a_ledger_problem_its_edit_makes_on_an_event_nobody_is_charged(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``--event 事故台账[A-3].死亡人数=abc`` (A-3 is excluded: a 武警 vehicle's) printed only "没有单位的结果发生变化":
+    the bad value vanished, where ``kaohe eval`` on the same ledger reports a ledger problem (exit 3). The
+    what-if lists the ledger problems its edits bring in, naming the ledger, row, key and field."""
+    code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.json",
+                         "--event", "事故台账[A-3].死亡人数=abc", "--lang", "zh")
+    assert code == 0, err
+    assert "没有单位的结果发生变化" in out
+    assert "台账问题：事故台账第3条（A-3） 字段 死亡人数：'abc' 不是数" in out, out
+    code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.json",
+                         "--event", "事故台账[A-3].死亡人数=0", "--lang", "zh")
+    assert "台账问题" not in out  # a good edit brings none
+    # problems the ledger had before are not the edit's, even when a dropped event renumbers the rows
+    ledger = tmp_path / "accidents.csv"
+    ledger.write_text((DOCS / "accidents.csv").read_text("utf-8").replace("A-3,", "A-2,", 1), "utf-8")  # rows 2, 3
+    code, out, err = run(capsys, "whatif", DOCS / "policy.kh", DOCS / "units.csv", "--ledger",
+                         f"事故台账={ledger}", "--drop-event", "事故台账[1]", "--lang", "zh")
+    assert code == 0, err
+    assert "台账问题" not in out, out
