@@ -639,7 +639,7 @@ def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str 
     unread = {(ledger, row) for ledger, row, _, _ in unreadable}
     problems = [p for p in attribution.problems if (p.ledger, p.row) not in unread]
     if problems or unreadable:
-        from ..messages import fact_message_zh
+        from ..messages import expected_zh, fact_message_zh
         from ..reports.ledgers import event_name
 
         blocks.append(Heading(3, t["problems"]))
@@ -647,7 +647,7 @@ def ledger_blocks(policy: Policy | Program, attribution: Attribution, lang: str 
                  fact_message_zh(why) if lang == "zh" else why, t["no"]) for ledger, row, where, why in unreadable]
         blocks.append(Table((t["event"], t["field"], t["problem"], t["attributable"]),
                             tuple(rows) + tuple((problem_name(p, lang), p.field or "", problem_message(p, lang)
-                                   + (f"（{p.expected}）" if p.expected and lang == "zh" else
+                                   + (f"（应为 {expected_zh(p.expected)}）" if p.expected and lang == "zh" else
                                       f" (expected {p.expected})" if p.expected else ""),
                                    t["yes"] if p.attributable else t["no"])
                                   for p in problems), css="ledger-problems"))

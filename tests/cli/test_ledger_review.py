@@ -102,3 +102,17 @@ def test_whatif_names_a_ledger_problem_its_edit_makes_on_an_event_nobody_is_char
                          f"事故台账={ledger}", "--drop-event", "事故台账[1]", "--lang", "zh")
     assert code == 0, err
     assert "台账问题" not in out, out
+
+
+def test_the_reports_ledger_problems_say_what_was_expected_in_chinese(capsys: pytest.CaptureFixture[str],
+                                                                      tmp_path: Path) -> None:
+    """``kaohe report`` (zh) wrote the 台账数据问题 table's expectation in the engine's English:
+    "'abc' 不是数（a whole number）"; as ``kaohe eval --lang zh`` writes it: "（应为 整数）"."""
+    ledger = tmp_path / "accidents.csv"
+    ledger.write_text((DOCS / "accidents.csv").read_text("utf-8").replace("A-1,2013-03-02,道路交通,天山区,,,2,",
+                                                                          "A-1,2013-03-02,道路交通,天山区,,,abc,"),
+                      "utf-8")
+    code, out, err = run(capsys, "report", DOCS / "policy.kh", DOCS / "units.csv", "--ledger", f"事故台账={ledger}")
+    assert code == 3, err
+    row = next(x for x in out.splitlines() if x.startswith("| 事故台账第1条（A-1） | 死亡人数 |"))
+    assert "a whole number" not in row and "（应为 整数）" in row, row
