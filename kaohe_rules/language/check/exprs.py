@@ -143,13 +143,13 @@ class ExpressionChecker(ExprVisitor[Type]):
                 ctx.res[e] = Resolution("field", ident, depth=depth)
                 if item.name == PERIOD_RECORD and ident in sym.facts:  # a per-period fact, read (issue #11 P)
                     ctx.facts_read.add(ident)
-                return ctx.record_fields[item.name][ident]
+                return self._narrowed(ident, ctx.record_fields[item.name][ident], scope)
         # 2. a record's own fields (inside its let)
         if scope.record is not None:
             fields = ctx.record_fields.get(scope.record, {})
             if ident in fields:
                 ctx.res[e] = Resolution("record_field", ident)
-                return fields[ident]
+                return self._narrowed(ident, fields[ident], scope)
         if ident in scope.outcome_items:
             ctx.res[e] = Resolution("outcome_item", ident)
             return MONEY
@@ -512,10 +512,7 @@ class ExpressionChecker(ExprVisitor[Type]):
             return self.diag.error("K103", f"{e.func} needs a list, and '{name_of(e.source)}' is {lt.describe()}",
                                    e.source.span)
         self.diag.expect_required(lt, e.source)
-        if e.name is not None:
-            inner = self.item_scope(scope, lt.elem, e.name, e.span)
-        else:
-            inner = attrs.evolve(scope, items=scope.items + (lt.elem,))
+        inner = self.item_scope(scope, lt.elem, e.name, e.span)
         if e.where is not None:
             wt = self.expr(e.where, inner)
             self.diag.expect_bool(wt, e.where, f"the 'where' of {e.func}")
@@ -626,7 +623,9 @@ class ExpressionChecker(ExprVisitor[Type]):
         readings, so neither is chosen silently.
         """
         depth = len(scope.items)
-        inner = attrs.evolve(scope, items=scope.items + (elem,))
+        # a name narrowed outside (``X is set and …``) is not narrowed where this item's field X hides it
+        hidden = frozenset(self.ctx.record_fields.get(elem.name, {})) if elem.kind == "record" and elem.name else frozenset()
+        inner = attrs.evolve(scope, items=scope.items + (elem,), narrowed=scope.narrowed - hidden)
         if name is None:
             return inner
         other = self._meaning_of(name, scope, elem)
