@@ -434,8 +434,10 @@ class _Evaluator:
             return (a == b) if e.op == "==" else (a != b)
         if isinstance(e, ast.InList) and isinstance(e.container, ast.ListLit):
             v = self.value(e.value, env)
+            if v is None:  # none is in no list (docs/language.md, map), whatever the items
+                return False
             items = [self.value(i, env) for i in e.container.items]
-            if v is _UNKNOWN or v is None or any(i is _UNKNOWN for i in items):
+            if v is _UNKNOWN or any(i is _UNKNOWN for i in items):
                 return _UNKNOWN
             return v in items
         if isinstance(e, ast.IsSet):
