@@ -32,7 +32,9 @@ import synthetic  # noqa: E402
 
 POLICY_PATH = ROOT / "benchmarks" / "seed-core.kh"
 POLICY = kaohe_rules.load(POLICY_PATH)
-EXAMPLES = 3000 if os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long" else 200
+LONG = os.environ.get("KAOHE_HYPOTHESIS_PROFILE") == "long"
+EXAMPLES = 3000 if LONG else 200
+EDGE_EXAMPLES = 3000 if LONG else 120  # drawing these costs about 15 ms each: kept to two seconds in CI
 
 
 def _positions(items: list[Any], chosen: list[Any]) -> list[int]:
@@ -132,10 +134,50 @@ def test_agrees_on_hypothesis_generated_units(unit: dict[str, Any]) -> None:
     assert baseline_view(unit) == engine_view(POLICY.evaluate(unit))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EDGE_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edge_units())
 def test_agrees_at_the_edges(unit: dict[str, Any]) -> None:
     assert baseline_view(unit) == engine_view(POLICY.evaluate(unit))
+
+
+def boundary_units() -> list[dict[str, Any]]:
+    """Every boundary the rules have, each on its own, deterministically: each category's score at and
+    0.1 below each band edge with each amount of the money list (halves of a fen on each share); each loss at
+    and beyond its section's points; one accident of 0–10 deaths, on the road or
+    not, out-of-area or not, with each flag, under 责任书 indicators absent, 0 and 1."""
+    out: list[dict[str, Any]] = []
+    amounts = [Decimal("0.005"), Decimal("0.15"), Decimal("0.25"), Decimal("1234.565"), Decimal("1000.15"), "120万元", 0]
+    names = ("考核细则扣分", "日常督查扣分", "控制指标扣分")
+    for category, (points, edges) in LAYOUT.items():
+        for edge in edges:
+            for below in (0, Decimal("0.1")):
+                lost = edges[0] - edge + below
+                rules = min(lost, points[0])
+                for amount in amounts:
+                    facts = {"考核细则扣分": rules, "日常督查扣分": lost - rules, "控制指标扣分": 0, "奖励金额": amount}
+                    out.append({"id": f"b{len(out)}", "category": category, "facts": facts})
+        for index, name in enumerate(names):  # a loss at, just beyond and far beyond its section's points
+            for loss in (points[index], points[index] + Decimal("0.1"), 10**6):
+                facts = {**dict.fromkeys(names, Decimal(7)), name: loss, "奖励金额": Decimal("0.25")}
+                out.append({"id": f"b{len(out)}", "category": category, "facts": facts})
+        for deaths in (0, 1, 2, 3, 9, 10):
+            for kind in ("道路交通", "火灾"):
+                for out_of_area in (False, True):
+                    for flag in (None, "瞒报", "谎报", "重大社会影响"):
+                        for limits in ({}, {"死亡人数控制指标": 0}, {"事故起数控制指标": 0}, {"死亡人数控制指标": 1},
+                                       {"事故起数控制指标": 1}):
+                            accident = {"简况": "甲", "类型": kind, "死亡人数": deaths, "异地车辆": out_of_area}
+                            if flag is not None:
+                                accident[flag] = True
+                            facts = {"考核细则扣分": 0, "日常督查扣分": 0, "控制指标扣分": 0, "奖励金额": "10万元",
+                                     "事故": [accident], **limits}
+                            out.append({"id": f"b{len(out)}", "category": category, "facts": facts})
+    return out
+
+
+def test_agrees_at_every_boundary() -> None:
+    for unit in boundary_units():
+        assert baseline_view(unit) == engine_view(POLICY.evaluate(unit)), unit
 
 
 def test_agrees_on_the_benchmark_workload() -> None:
