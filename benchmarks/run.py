@@ -212,6 +212,43 @@ def baseline_read(raw: tuple[Any, ...]) -> None:
             pass
 
 
+def _read_sections(result: Any) -> None:
+    for section in result.sections.values():
+        section.score  # noqa: B018
+
+
+def _read_vetoes(result: Any) -> None:
+    for veto in result.vetoes:
+        veto.name, veto.evidence  # noqa: B018
+
+
+def _read_deferred(result: Any) -> None:
+    for deferral in result.deferred:
+        deferral.items  # noqa: B018
+
+
+def _read_consequences(result: Any) -> None:
+    for item in result.consequences.items:
+        item.name, item.amount  # noqa: B018
+
+
+def _read_targets(result: Any) -> None:
+    for target in result.targets:
+        target.score  # noqa: B018
+
+
+def _reading(policy: Any, units: list[dict[str, Any]], repeat: int, read: Callable[[Any], None]) -> Callable[[], int]:
+    def run() -> int:
+        evaluate = policy.evaluate
+        for _ in range(repeat):
+            for unit in units:
+                result = evaluate(unit)
+                result.score, result.rating  # noqa: B018
+                read(result)
+        return repeat * len(units)
+    return run
+
+
 def bench_users(args: argparse.Namespace) -> dict[str, Any]:
     """Per unit, in one run: what users pay for, on both policies, against their hand-written baselines."""
     seed_core = kaohe_rules.load(SEED_CORE)
@@ -293,6 +330,10 @@ def _users_rounds(label: str, policy: Any, assess: Callable[[dict[str, Any]], tu
         "evaluate + explain()": explain,
         "evaluate_many + score, rating": many,
     }
+    if args.breakdown:  # where the full read goes: each part read alone after score and rating
+        for part, read in (("sections", _read_sections), ("vetoes", _read_vetoes), ("deferred", _read_deferred),
+                           ("consequences", _read_consequences), ("targets", _read_targets)):
+            contenders[f"  + {part} alone"] = _reading(policy, units, repeat, read)
     gc.collect()
     gc.freeze()
     try:
@@ -601,6 +642,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--synthetic", type=int, default=600, help="generated units in the speed workload")
     p.add_argument("--explain-units", type=int, default=60,
                    help="units explained per contender per round (users; explain() is the slow one)")
+    p.add_argument("--breakdown", action="store_true",
+                   help="users: also time each part of the full read alone (sections, vetoes, deferred, consequences, "
+                        "targets)")
     p.add_argument("--load-rounds", type=int, default=15)
     p.add_argument("--targets", type=_ints, default=[10, 100, 1000, 10000])
     p.add_argument("--items", type=_ints, default=[1, 10, 100, 1000, 10000, 100000])
