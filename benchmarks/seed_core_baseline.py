@@ -32,7 +32,7 @@ SECTIONS = ("管理目标", "管理目标.考核细则", "管理目标.日常督
 TARGETS = ("管理目标", "日常督查", "控制指标")
 
 #: category → (考核细则 points, 日常督查 points, 控制指标 points, 优秀 from, 良好 from, 合格 from)  — 四(二), 四(三)
-_BUDGETS = {
+BUDGETS = {
     "区政府": (400, 200, 400, 900, 850, 800),
     "部门企业": (240, 120, 240, 550, 500, 450),
 }
@@ -56,7 +56,7 @@ def _fen(amount: Decimal) -> Decimal:
 def assess(unit: dict[str, Any]) -> tuple[Any, ...]:
     """Assess one unit (id, category, facts) of the seed-core scheme."""
     f = unit["facts"]
-    rules_points, daily_points, control_points, excellent, good, passing = _BUDGETS[unit["category"]]
+    rules_points, daily_points, control_points, excellent, good, passing = BUDGETS[unit["category"]]
 
     # 四(二): each section loses its recorded points, never below 0
     rules = rules_points - f["考核细则扣分"]

@@ -76,7 +76,7 @@ def test_same_sections_and_targets_as_the_policy() -> None:
     for category, plan in POLICY.checked.plans.items():
         assert seed_core_baseline.TARGETS == tuple(t.target.name for t in plan.targets), category
         assert seed_core_baseline.SECTIONS == tuple(".".join(s.path) for s in plan.category.all_sections()), category
-    assert set(seed_core_baseline._BUDGETS) == set(POLICY.checked.plans)
+    assert set(seed_core_baseline.BUDGETS) == set(POLICY.checked.plans)
 
 
 #: category → (the three sections' points, the band edges 四(三))
