@@ -1,10 +1,16 @@
 """kaohe_rules benchmarks (on demand, not in CI): ``bash dev.sh bench [SUITE ...] [options]``.
 
-Suites (default: ``speed load``):
+Suites (default: ``speed users load``):
 
 * ``speed``   — per-unit evaluation of the Karamay 2013 policy against the hand-written
   baseline (benchmarks/karamay_baseline.py): trace off, trace on, ``to_dict()`` and
   ``explain()``, with the ratios to the baseline;
+* ``users``   — what users pay for (issue #13), for the seed-core policy
+  (benchmarks/seed-core.kh, baseline benchmarks/seed_core_baseline.py) and the Karamay
+  policy: evaluate + score and rating; evaluate + the full read (score, rating, sections,
+  vetoes, deferred, consequences); evaluate + ``to_dict()``; evaluate + ``explain()``;
+  ``evaluate_many`` against a loop of ``evaluate`` — each with its ratio to the
+  hand-written baseline measured in the same rounds;
 * ``load``    — parse + check + compile of the policy (warm process, per stage), the
   on-disk cache, ``import kaohe_rules`` in a fresh interpreter;
 * ``growth``  — evaluation and compile time for 10 → 10,000 targets, evaluation time for
@@ -46,12 +52,14 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import karamay_baseline  # noqa: E402
+import seed_core_baseline  # noqa: E402
 import synthetic  # noqa: E402
 
 import kaohe_rules  # noqa: E402
 
 POLICY = ROOT / "policies" / "karamay-2013.kh"
 SAMPLES = ROOT / "policies" / "karamay-2013" / "units.json"
+SEED_CORE = HERE / "seed-core.kh"
 
 
 # ------------------------------------------------------------------ helpers
@@ -171,6 +179,184 @@ def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         gc.unfreeze()
     return results
+
+
+# -------------------------------------------------------------------- users
+def full_read(result: Any) -> None:
+    """Read what a user reads to publish the results (通报): score, rating, every section's score, every veto
+    with its evidence, the deferred items, and the consequences with every amount."""
+    result.score, result.rating  # noqa: B018
+    for section in result.sections.values():
+        section.score  # noqa: B018
+    for veto in result.vetoes:
+        veto.name, veto.evidence  # noqa: B018
+    for deferral in result.deferred:
+        deferral.items  # noqa: B018
+    consequences = result.consequences
+    consequences.total  # noqa: B018
+    for item in consequences.items:
+        item.name, item.amount  # noqa: B018
+
+
+def baseline_read(raw: tuple[Any, ...]) -> None:
+    """The same read of a hand-written baseline's raw tuple (it computed everything eagerly)."""
+    score, sections, _targets, vetoes, deferred, _band, rating, money = raw
+    for _ in sections:
+        pass
+    for _name, _evidence in vetoes:
+        pass
+    for _ in deferred:
+        pass
+    if money is not None:
+        for _name, _amount in money[1]:
+            pass
+
+
+def _read_sections(result: Any) -> None:
+    for section in result.sections.values():
+        section.score  # noqa: B018
+
+
+def _read_vetoes(result: Any) -> None:
+    for veto in result.vetoes:
+        veto.name, veto.evidence  # noqa: B018
+
+
+def _read_deferred(result: Any) -> None:
+    for deferral in result.deferred:
+        deferral.items  # noqa: B018
+
+
+def _read_consequences(result: Any) -> None:
+    for item in result.consequences.items:
+        item.name, item.amount  # noqa: B018
+
+
+def _read_targets(result: Any) -> None:
+    for target in result.targets:
+        target.score  # noqa: B018
+
+
+def _reading(policy: Any, units: list[dict[str, Any]], repeat: int, read: Callable[[Any], None]) -> Callable[[], int]:
+    def run() -> int:
+        evaluate = policy.evaluate
+        for _ in range(repeat):
+            for unit in units:
+                result = evaluate(unit)
+                result.score, result.rating  # noqa: B018
+                read(result)
+        return repeat * len(units)
+    return run
+
+
+def bench_users(args: argparse.Namespace) -> dict[str, Any]:
+    """Per unit, in one run: what users pay for, on both policies, against their hand-written baselines."""
+    seed_core = kaohe_rules.load(SEED_CORE)
+    karamay = kaohe_rules.load(POLICY)
+    policies = {
+        "seed-core": (seed_core, seed_core_baseline.assess,
+                      list(synthetic.seed_core_units(seed_core, args.synthetic, seed=2013))),
+        "Karamay 2013": (karamay, karamay_baseline.assess,
+                         list(synthetic.units(karamay, args.synthetic, seed=2013))),
+    }
+    results: dict[str, Any] = {}
+    for label, (policy, assess, units) in policies.items():
+        for unit in units:  # warm every path once, and check the baseline agrees on what is read
+            result = policy.evaluate(unit)
+            raw = assess(unit)
+            assert (raw[0], raw[6]) == (result.score, result.rating), unit["id"]
+            full_read(result)
+            result.to_dict()
+        for unit in units[: max(1, args.explain_units)]:
+            policy.evaluate(unit).explain()
+        results[label] = _users_rounds(label, policy, assess, units, args)
+    return results
+
+
+def _users_rounds(label: str, policy: Any, assess: Callable[[dict[str, Any]], tuple[Any, ...]],
+                  units: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    repeat = max(1, args.min_units // len(units))
+    step = max(1, len(units) // max(1, args.explain_units))
+    explained = units[::step][: max(1, args.explain_units)]  # explain() costs 10-100× more: a spread sample
+
+    def baseline() -> int:
+        for _ in range(repeat):
+            for unit in units:
+                baseline_read(assess(unit))
+        return repeat * len(units)
+
+    def score_rating() -> int:
+        evaluate = policy.evaluate
+        for _ in range(repeat):
+            for unit in units:
+                result = evaluate(unit)
+                result.score, result.rating  # noqa: B018
+        return repeat * len(units)
+
+    def full() -> int:
+        evaluate = policy.evaluate
+        for _ in range(repeat):
+            for unit in units:
+                full_read(evaluate(unit))
+        return repeat * len(units)
+
+    def to_dict() -> int:
+        evaluate = policy.evaluate
+        for _ in range(repeat):
+            for unit in units:
+                evaluate(unit).to_dict()
+        return repeat * len(units)
+
+    def explain() -> int:
+        evaluate = policy.evaluate
+        for unit in explained:
+            evaluate(unit).explain()
+        return len(explained)
+
+    def many() -> int:
+        count = 0
+        for _ in range(repeat):
+            for item in policy.evaluate_many(units):
+                result = item.result
+                result.score, result.rating  # noqa: B018
+                count += 1
+        return count
+
+    contenders = {
+        "hand-written baseline": baseline,
+        "evaluate + score, rating": score_rating,
+        "evaluate + full read": full,
+        "evaluate + to_dict()": to_dict,
+        "evaluate + explain()": explain,
+        "evaluate_many + score, rating": many,
+    }
+    if args.breakdown:  # where the full read goes: each part read alone after score and rating
+        for part, read in (("sections", _read_sections), ("vetoes", _read_vetoes), ("deferred", _read_deferred),
+                           ("consequences", _read_consequences), ("targets", _read_targets)):
+            contenders[f"  + {part} alone"] = _reading(policy, units, repeat, read)
+    gc.collect()
+    gc.freeze()
+    try:
+        times = interleaved(contenders, args.rounds)
+    finally:
+        gc.unfreeze()
+    print(f"\nWhat users pay for — {label}: {len(units)} generated units ({len(explained)} for explain()), "
+          f"median of {args.rounds} interleaved rounds")
+    out: dict[str, Any] = {}
+    base = times["hand-written baseline"]
+    loop = times["evaluate + score, rating"]
+    for name, values in times.items():
+        row: dict[str, float] = {"median_us": statistics.median(values) * 1e6}
+        text = f"  {name:<30} {fmt_us(statistics.median(values)):>12} per unit"
+        if name != "hand-written baseline":
+            row["ratio"] = statistics.median(v / b for v, b in zip(values, base, strict=True))
+            text += f"   {row['ratio']:6.2f}× baseline"
+        if name == "evaluate_many + score, rating":
+            row["ratio_to_loop"] = statistics.median(v / b for v, b in zip(values, loop, strict=True))
+            text += f"   {row['ratio_to_loop']:5.2f}× loop of evaluate"
+        print(text)
+        out[name] = row
+    return out
 
 
 # --------------------------------------------------------------------- load
@@ -442,7 +628,7 @@ def bench_cohort(args: argparse.Namespace) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- main
 SUITES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
-    "speed": bench_speed, "load": bench_load, "growth": bench_growth, "workers": bench_workers, "memory": bench_memory,
+    "speed": bench_speed, "users": bench_users, "load": bench_load, "growth": bench_growth, "workers": bench_workers, "memory": bench_memory,
     "cohort": bench_cohort,
 }
 
@@ -450,10 +636,15 @@ SUITES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bash dev.sh bench", description=__doc__.split("\n\n")[0])
     p.add_argument("suites", nargs="*", default=[], metavar="SUITE",
-                   help="speed, load, growth, workers, memory, cohort or all (default: speed load)")
+                   help="speed, users, load, growth, workers, memory, cohort or all (default: speed users load)")
     p.add_argument("--rounds", type=int, default=15, help="interleaved rounds (speed)")
     p.add_argument("--min-units", type=int, default=3000, help="units per contender per round (speed)")
     p.add_argument("--synthetic", type=int, default=600, help="generated units in the speed workload")
+    p.add_argument("--explain-units", type=int, default=60,
+                   help="units explained per contender per round (users; explain() is the slow one)")
+    p.add_argument("--breakdown", action="store_true",
+                   help="users: also time each part of the full read alone (sections, vetoes, deferred, consequences, "
+                        "targets)")
     p.add_argument("--load-rounds", type=int, default=15)
     p.add_argument("--targets", type=_ints, default=[10, 100, 1000, 10000])
     p.add_argument("--items", type=_ints, default=[1, 10, 100, 1000, 10000, 100000])
@@ -465,7 +656,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = p.parse_args(argv)
     if not args.suites:
-        args.suites = ["speed", "load"]
+        args.suites = ["speed", "users", "load"]
     if "all" in args.suites:
         args.suites = list(SUITES)
     unknown = [s for s in args.suites if s not in SUITES]

@@ -161,3 +161,27 @@ def growth_policy(targets: int) -> str:
 def growth_unit(targets: int, index: int = 0) -> dict[str, Any]:
     rng = random.Random(index)
     return {"id": f"g{index}", "category": "单位", "facts": {f"事项{i}": rng.random() < 0.9 for i in range(targets)}}
+
+
+# ------------------------------------------------------- seed-core workload
+#: the seed-core policy's point losses as fractions of their section's points (issue #13)
+_SEED_CORE_POINTS = {"区政府": (400, 200, 400), "部门企业": (240, 120, 240)}
+
+
+def seed_core_units(policy: Any, count: int, seed: int = 2013) -> Iterator[dict[str, Any]]:
+    """``count`` units of benchmarks/seed-core.kh, reproducibly from ``seed``.
+
+    The accidents, 责任书 indicators and 奖励金额 come from :func:`units` (realistic
+    records, a few vetoes and out-of-area deferrals); the three point losses are
+    redrawn so that the scores spread over every band — up to a quarter of the
+    考核细则 points, a third of the 日常督查 points, and a 控制指标 loss that is
+    mostly 0 and sometimes beyond the section's points (capped at 0).
+    """
+    rng = random.Random(seed ^ 0x5EED)
+    for item in units(policy, count, seed=seed):
+        rules, daily, control = _SEED_CORE_POINTS[item["category"]]
+        facts = dict(item["facts"])
+        facts["考核细则扣分"] = Decimal(rng.randint(0, rules * 10 // 4)) / 10
+        facts["日常督查扣分"] = Decimal(rng.randint(0, daily * 2 // 3)) / 2 if rng.random() < 0.6 else rng.randint(0, 10)
+        facts["控制指标扣分"] = control * rng.choices((0, 1, 5, 10, 30, 120), (55, 10, 15, 10, 7, 3))[0] // 100
+        yield dict(item, facts=facts)
