@@ -207,7 +207,9 @@ class Policy:
         self._cohort_spec: CohortSpec | None = cohort_spec(checked)
         if self._cohort_spec is not None:  # issue #11 C: a unit alone is refused or provisional
             self.evaluate = self._evaluate_alone  # type: ignore[method-assign]
+        self._ledger_fed: dict[str, tuple[LedgerSpec, ...]] = {}
         if self.module.ledgers:  # issue #16: a unit alone must supply its own list of a ledger-fed fact
+            self._ledger_fed = self._fed_by_ledgers()
             self._evaluate_unbound = self.evaluate
             self.evaluate = self._evaluate_without_ledger  # type: ignore[method-assign]
             self._evaluate_in_cohort_unbound = self.evaluate_in_cohort
@@ -301,14 +303,7 @@ class Policy:
         except KaoheError:
             raise
         except Exception as exc:
-            unit_id = unit_id_of(unit)
-            foreign = _foreign_parts(unit)
-            if foreign:  # the caller's own objects: bad data (one of them raised), not an engine bug
-                raise FactError(unit_id, [FactProblem(
-                    unit_id, where, f"a {kind}, which kaohe does not read (it failed while the unit was read)",
-                    "plain data: mappings, lists, text, numbers, booleans, dates") for where, kind in foreign]) from None
-            raise EvaluationError(unit_id, "internal error while reading the unit "
-                                  f"({type(exc).__name__}); the unit was not assessed") from None
+            raise _unexpected(unit, exc) from None
 
     def _read_facts(self, unit_id: str, category: str, raw: Mapping[str, object], *, fast: bool) -> dict[str, object]:
         """The coerced facts, by the generated coercion (``fast``) or else the generic one.
@@ -510,18 +505,14 @@ class Policy:
             return iter(list(evaluate_cohort_stream(bound, lambda: rows, trace=trace)))
         return (bound.assess_row(index, unit, trace=trace) for index, unit in enumerate(rows))
 
-    def _ledger_facts(self) -> dict[str, tuple[LedgerSpec, ...]]:
-        """Per category, the ledgers feeding one of its facts (computed once)."""
-        try:
-            return self._ledger_facts_cache  # type: ignore[has-type,no-any-return]
-        except AttributeError:
-            out: dict[str, tuple[LedgerSpec, ...]] = {}
-            for spec in self.program.ledgers:
-                for category, plan in self._plans.items():
-                    if spec.fact is not None and spec.fact in plan.facts:
-                        out[category] = (*out.get(category, ()), spec)
-            self._ledger_facts_cache = out
-            return out
+    def _fed_by_ledgers(self) -> dict[str, tuple[LedgerSpec, ...]]:
+        """Per category, the ledgers feeding one of its facts (built once, in ``__init__``)."""
+        out: dict[str, tuple[LedgerSpec, ...]] = {}
+        for spec in self.program.ledgers:
+            for category, plan in self._plans.items():
+                if spec.fact is not None and spec.fact in plan.facts:
+                    out[category] = (*out.get(category, ()), spec)
+        return out
 
     def _evaluate_without_ledger(self, unit: Mapping[str, object], *, trace: bool = False, provisional: bool = False,
                                  **kwargs: object) -> Result:
@@ -558,7 +549,7 @@ class Policy:
             except Exception:  # noqa: S110 - the assessment reports the envelope's problems
                 return
         unit_id, _name, category, raw = envelope
-        for spec in self._ledger_facts().get(category, ()):
+        for spec in self._ledger_fed.get(category, ()):
             if not _supplies(raw, spec.fact or ""):
                 raise LedgerRequired(unit_id, spec.fact or "", spec.name)
 
@@ -584,13 +575,14 @@ class Policy:
         problems = attribution.unit_problems.get(unit_id)
         if problems:
             raise FactError(unit_id, problems)
-        specs = [spec for spec in self._ledger_facts().get(category, ()) if spec.name in attribution.supplied]
+        fed = self._ledger_fed.get(category, ())
+        specs = [spec for spec in fed if spec.name in attribution.supplied]
         if self._cohort_spec is not None and standing is None:
             if not provisional:
                 decl = self.checked.cohort.decl  # type: ignore[union-attr]
                 raise CohortRequired(self.name, decl.name, decl.cite)
             standing = NO_STANDING
-        for spec in self._ledger_facts().get(category, ()):
+        for spec in fed:
             if spec not in specs and not _supplies(raw, spec.fact or ""):  # a ledger this batch does not supply
                 raise LedgerRequired(unit_id, spec.fact or "", spec.name)
         if not specs:  # no ledger of this batch feeds this unit: assessed as without ledgers
