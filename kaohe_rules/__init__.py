@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .errors import (
     CohortRequired,
+    ColumnarFallbackWarning,
     Diagnostic,
     EvaluationError,
     FactError,
@@ -31,6 +32,7 @@ from .errors import (
 __all__ = [
     "BatchItem",
     "CohortRequired",
+    "ColumnarFallbackWarning",
     "LedgerRequired",
     "Diagnostic",
     "EvaluationError",

@@ -227,6 +227,14 @@ class UnitInputError(KaoheError):
         self.fields: dict[str, object] = dict(fields or {})
 
 
+class ColumnarFallbackWarning(UserWarning):
+    """``evaluate_table`` assessed some units per unit, not columnar: the message names each construct why.
+
+    The results are the per-unit evaluator's (never a guess); only the speed differs.  A warning, not an
+    error, so that a policy the columnar compiler cannot fully vectorise still runs (issue #13).
+    """
+
+
 class UsageError(Exception):
     """A command-line mistake (bad arguments, an output file that may not be written): exit code 2.
 

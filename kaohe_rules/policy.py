@@ -396,6 +396,28 @@ class Policy:
             return iter(self.evaluate_cohort(units, trace=trace, workers=workers))
         return serial.evaluate_many(self, units, trace=trace, workers=workers)
 
+    def evaluate_table(self, table: object, *, ledgers: LedgerInput | None = None,
+                       batch_rows: int | None = None) -> Any:
+        """Assess every row of a polars/pandas/Arrow table; a polars DataFrame of results (issue #13).
+
+        One results row per input row, in order (columns: :mod:`kaohe_rules.columnar.results`); the
+        columnar compiler assesses what it vectorises, the per-unit evaluator the rest (a
+        :class:`~kaohe_rules.errors.ColumnarFallbackWarning` names each construct), so every row equals
+        ``evaluate``'s result or error.  Needs polars (``pip install 'kaohe_rules[columnar]'``).
+        """
+        from .columnar.engine import DEFAULT_BATCH_ROWS, evaluate_table
+
+        return evaluate_table(self, table, ledgers=ledgers, batch_rows=batch_rows or DEFAULT_BATCH_ROWS)
+
+    def columnar_program(self) -> Any:
+        """The policy compiled for the columnar engine (made once, on first use)."""
+        program = self.__dict__.get("_columnar_program")
+        if program is None:
+            from .columnar.engine import compile_table_program
+
+            program = self.__dict__["_columnar_program"] = compile_table_program(self)
+        return program
+
     def assess_row(self, index: int, unit: object, *, trace: bool = False) -> BatchItem:
         """One row of a batch: its result, or the error that kept it from being assessed; never raises.
 

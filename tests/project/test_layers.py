@@ -145,6 +145,8 @@ def layer(module: str) -> str:
         return "batch"
     if _under(module, "ledger"):  # the attribution engine sits at the batch layer (issue #16)
         return "batch"
+    if _under(module, "columnar"):  # the columnar batch engine sits at the batch layer (issue #13)
+        return "batch"
     if module in ("unitio", "outfile"):
         return "io"
     if module in ("policy", ""):

@@ -1,0 +1,126 @@
+"""``policy.evaluate_table``: the columnar compiler where it applies, the per-unit evaluator for the rest.
+
+The engine cuts the table into record batches (``batch_rows``, so memory stays bounded whatever the
+table's size), asks the compiled columnar program (:mod:`.compiler`) for the results of the rows it can
+assess exactly, assesses every other row per unit (``policy.assess_row``: the same result, or the same
+error, ``policy.evaluate`` gives), and returns one results row per input row, in input order.  A construct
+the compiler does not vectorise is named once in a :class:`ColumnarFallbackWarning`; the ``engine`` column
+says which path assessed each row.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import ColumnarFallbackWarning
+from .compiler import ColumnarProgram, compile_columnar
+from .frames import to_frame, unit_of, units_of
+from .results import ResultColumns, result_columns
+from .support import Fallback, Support
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..batch.items import BatchItem
+    from ..language.model import CheckedPolicy
+    from ..ledger.engine import LedgerInput
+    from ..runtime.program import Program
+
+
+class TablePolicy(Protocol):
+    """What the engine runs against: a loaded policy (``kaohe_rules.Policy`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def checked(self) -> CheckedPolicy: ...
+
+    @property
+    def program(self) -> Program: ...
+
+    def columnar_program(self) -> Any: ...
+
+    def assess_row(self, index: int, unit: object, *, trace: bool = False) -> BatchItem: ...
+
+    def evaluate_many(self, units: Iterable[Mapping[str, object]], *,
+                      ledgers: LedgerInput | None = None) -> Iterator[BatchItem]: ...
+
+    def evaluate_cohort(self, units: Iterable[Mapping[str, object]], *,
+                        ledgers: LedgerInput | None = None) -> list[BatchItem]: ...
+
+#: rows per record batch: large enough for vectorised work to pay, small enough to bound memory
+DEFAULT_BATCH_ROWS = 65_536
+
+
+def compile_table_program(policy: TablePolicy) -> ColumnarProgram:
+    """The policy's columnar program (cached on the policy by :meth:`Policy.columnar_program`)."""
+    return compile_columnar(policy.program)
+
+
+def evaluate_table(policy: TablePolicy, table: object, *, ledgers: LedgerInput | None = None,
+                   batch_rows: int = DEFAULT_BATCH_ROWS, warn: bool = True) -> pl.DataFrame:
+    """The results table of every row of ``table`` (see :mod:`kaohe_rules.columnar`)."""
+    import polars as pl
+
+    frame = to_frame(table)
+    columns = result_columns(policy.checked)
+    program: ColumnarProgram = policy.columnar_program()
+    whole_batch = policy.checked.cohort is not None or bool(policy.checked.ledgers)
+    support = program.support
+    if whole_batch:  # ranks and ledgers are decided over the whole batch: the batch engines, per unit
+        construct = "cohort" if policy.checked.cohort is not None else "ledger"
+        support = Support((*support.fallbacks, Fallback(f"{construct} (decided over the whole batch)",
+                                                        policy.name)))
+    if warn and support.fallbacks:
+        warnings.warn(ColumnarFallbackWarning(support.message()), stacklevel=2)
+    if whole_batch:
+        items = (policy.evaluate_cohort(units_of(frame), ledgers=ledgers) if policy.checked.cohort is not None
+                 else list(policy.evaluate_many(units_of(frame), ledgers=ledgers)))
+        return columns.frame(_item_row(columns, item) for item in items)
+    parts = [_assess_batch(policy, program, columns, frame.slice(start, batch_rows))
+             for start in range(0, frame.height, batch_rows)] or [columns.frame([])]
+    return pl.concat(parts, how="vertical")
+
+
+def iter_results(policy: TablePolicy, batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Results per record batch, for streams (Parquet in, Parquet out): one results frame per batch."""
+    columns = result_columns(policy.checked)
+    program = policy.columnar_program()
+    for batch in batches:
+        yield _assess_batch(policy, program, columns, batch)
+
+
+def _assess_batch(policy: TablePolicy, program: ColumnarProgram, columns: ResultColumns,
+                  frame: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
+    results, per_unit = program.assess(frame)
+    if results is None or per_unit is None:
+        return columns.frame(_row(policy, columns, index, row) for index, row in
+                             enumerate(frame.iter_rows(named=True)))
+    if not per_unit.any():
+        return results
+    indexes = per_unit.arg_true().to_list()
+    fallback = columns.frame(_row(policy, columns, i, row) for i, row in
+                             zip(indexes, frame[indexes].iter_rows(named=True), strict=True))
+    index = pl.Series("__row", indexes, dtype=pl.UInt32)
+    kept = results.with_row_index("__row").filter(~per_unit)
+    return (pl.concat([kept, fallback.with_columns(index)], how="vertical")
+            .sort("__row").drop("__row"))
+
+
+def _row(policy: TablePolicy, columns: ResultColumns, index: int, row: dict[str, Any]) -> dict[str, object]:
+    unit = unit_of(row)
+    return _item_row(columns, policy.assess_row(index, unit), unit)
+
+
+def _item_row(columns: ResultColumns, item: BatchItem, unit: Mapping[str, object] | None = None) -> dict[str, object]:
+    """A batch item's results row; an error row keeps the row's own name and category when they are text."""
+    if item.result is not None:
+        return columns.row(item.result)
+    name, category = (unit or {}).get("name"), (unit or {}).get("category")
+    return columns.error_row(item.unit_id, name if isinstance(name, str) else None,
+                             category if isinstance(category, str) else None, str(item.error))

@@ -1,0 +1,83 @@
+"""policy.evaluate_table (issue #13): one results row per input row, equal to policy.evaluate, none lost."""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import kaohe_rules
+from kaohe_rules.columnar import differences, result_columns
+from kaohe_rules.columnar.frames import TableError
+
+SEED_CORE = Path(__file__).resolve().parents[2] / "benchmarks" / "seed-core.kh"
+
+
+@pytest.fixture(scope="module")
+def policy() -> kaohe_rules.Policy:
+    return kaohe_rules.load(SEED_CORE)
+
+
+def _table() -> pl.DataFrame:
+    accident = {"简况": "x", "类型": "道路交通", "死亡人数": 3, "异地车辆": False, "瞒报": False, "谎报": False,
+                "重大社会影响": False}
+    return pl.DataFrame({
+        "id": ["a", "b", "c"],
+        "category": ["区政府", "部门企业", "区政府"],
+        "考核细则扣分": [Decimal("12.5"), Decimal("0"), Decimal("-1")],
+        "日常督查扣分": [Decimal("0"), Decimal("3"), Decimal("0")],
+        "控制指标扣分": [Decimal("0"), Decimal("0"), Decimal("0")],
+        "奖励金额": [Decimal("10000"), Decimal("5000"), Decimal("1")],
+        "事故": [[accident], [], []],
+    })
+
+
+def _quiet(policy: kaohe_rules.Policy, table: object) -> pl.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", kaohe_rules.ColumnarFallbackWarning)
+        return policy.evaluate_table(table)  # type: ignore[no-any-return]
+
+
+def test_every_row_equals_evaluate_and_a_bad_row_is_an_error_row(policy: kaohe_rules.Policy) -> None:
+    out = _quiet(policy, _table())
+    assert out.height == 3 and out["unit_id"].to_list() == ["a", "b", "c"]
+    assert out["status"].to_list() == ["assessed", "assessed", "error"]
+    assert "考核细则扣分" in out["error"][2] and out["category"][2] == "区政府"
+    first = policy.evaluate({"id": "a", "category": "区政府", "facts": {k: v for k, v in _table().row(0, named=True).items()
+                                                                     if k not in ("id", "category")}})
+    assert out["score"][0] == first.score and out["rating"][0] == first.rating == "不合格"
+    assert out["veto:较大以上事故"][0] is True and out["outcome:不合格.罚款"][0] == Decimal("5000.00")
+    assert out["section:管理目标.考核细则"][0] == Decimal("387.5")
+    assert out["target:管理目标"][1] == Decimal("240") and out["section:控制指标"][1] == Decimal("240")
+    assert out["outcome:不合格.罚款"][1] is None  # 部门企业 b is 优秀: no fine
+
+
+def test_pandas_and_arrow_tables_give_the_same_results(policy: kaohe_rules.Policy) -> None:
+    table = _table()
+    expected = _quiet(policy, table)
+    assert differences(expected, _quiet(policy, table.to_arrow())) == []
+    frame = pd.DataFrame({"id": ["a"], "category": ["部门企业"], "考核细则扣分": [Decimal("1")]})
+    out = _quiet(policy, frame)
+    assert out["status"][0] == "error" and "日常督查扣分" in out["error"][0]  # a missing fact, named
+
+
+def test_a_fallback_is_announced_by_a_warning_naming_what(policy: kaohe_rules.Policy) -> None:
+    with pytest.warns(kaohe_rules.ColumnarFallbackWarning, match="per unit"):
+        policy.evaluate_table(_table())
+
+
+def test_not_a_table_is_refused_by_name(policy: kaohe_rules.Policy) -> None:
+    with pytest.raises(TableError, match="list"):
+        policy.evaluate_table([{"id": "a"}])
+
+
+def test_the_schema_is_the_policy_s_whatever_the_rows(policy: kaohe_rules.Policy) -> None:
+    columns = result_columns(policy.checked)
+    schema = columns.schema()
+    assert schema["score"] == pl.Decimal(38, 6) and schema["outcome:优秀.追加奖励"] == pl.Decimal(38, 2)
+    assert not any(dtype in (pl.Float32, pl.Float64) for dtype in schema.values())
+    assert _quiet(policy, _table().head(0)).schema == pl.Schema(schema)
