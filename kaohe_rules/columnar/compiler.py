@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .canonical import Canonical
 from .support import Fallback, Support
 
 if TYPE_CHECKING:
@@ -18,16 +19,19 @@ if TYPE_CHECKING:
 class ColumnarProgram:
     """What the columnar compiler made of a policy.
 
-    ``support`` names what goes per unit; ``assess(frame)`` returns the results of the frame's rows in the
-    results schema (:mod:`.results`, ``engine`` = ``columnar``) and a Boolean Series, True for each row the
-    engine must assess per unit instead — or ``(None, None)``: every row per unit.
+    ``support`` names what goes per unit; ``vectorises`` is False when nothing is (the engine then skips
+    reading canonical columns).  ``assess(canonical)`` returns the results of the canonical frame's rows in
+    the results schema (:mod:`.results`, ``engine`` = ``columnar``) and a Boolean Series, True for each row
+    the engine must assess per unit instead (the engine adds the rows the reader did not certify clean).
     """
 
     def __init__(self, support: Support) -> None:
         self.support = support
 
-    def assess(self, frame: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.Series | None]:
-        return None, None
+    vectorises = False
+
+    def assess(self, canonical: Canonical) -> tuple[pl.DataFrame, pl.Series]:
+        raise NotImplementedError("the placeholder vectorises nothing")
 
 
 def compile_columnar(program: Program) -> ColumnarProgram:

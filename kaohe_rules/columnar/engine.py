@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ColumnarFallbackWarning
+from .canonical import read_canonical
 from .compiler import ColumnarProgram, compile_columnar
 from .frames import to_frame, unit_of, units_of
 from .results import ResultColumns, result_columns
@@ -97,10 +98,12 @@ def _assess_batch(policy: TablePolicy, program: ColumnarProgram, columns: Result
                   frame: pl.DataFrame) -> pl.DataFrame:
     import polars as pl
 
-    results, per_unit = program.assess(frame)
-    if results is None or per_unit is None:
+    if not program.vectorises:
         return columns.frame(_row(policy, columns, index, row) for index, row in
                              enumerate(frame.iter_rows(named=True)))
+    canonical = read_canonical(policy.checked, policy.assess_row, frame)
+    results, per_unit = program.assess(canonical)
+    per_unit = per_unit | ~canonical.clean
     if not per_unit.any():
         return results
     indexes = per_unit.arg_true().to_list()
