@@ -31,69 +31,18 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from ..language.model import CheckedPolicy
 from ..language.types import Type
+from .layout import DECIMAL_KINDS, FACT_SCALE, Canonical, canonical_dtype, canonical_schema
+
+__all__ = ["FACT_SCALE", "Canonical", "canonical_dtype", "canonical_schema", "canonical_value", "read_canonical",
+           "reference_canonical"]
+_DECIMAL_KINDS = DECIMAL_KINDS
 
 if TYPE_CHECKING:
     import polars as pl
 
     from ..batch.items import BatchItem
-
-#: decimal places a decimal/money/percent fact may have in the columnar path (more: the row goes per unit)
-FACT_SCALE = 4
-_SCALE = 10 ** FACT_SCALE
-_DECIMAL_KINDS = ("decimal", "money", "percent")
-
-
-@attrs.frozen
-class Canonical:
-    """A table's facts in canonical columns, and which rows the reader certifies (see the module doc)."""
-
-    frame: pl.DataFrame
-    clean: pl.Series
-
-
-def canonical_dtype(checked: CheckedPolicy, type_: Type) -> pl.DataType | None:
-    """The canonical column type of a fact type; None for one the columnar path does not hold."""
-    import polars as pl
-
-    kind = type_.kind
-    if kind == "bool":
-        return pl.Boolean()
-    if kind == "int":
-        return pl.Int64()
-    if kind in _DECIMAL_KINDS:
-        return pl.Int128()
-    if kind == "enum":
-        return pl.Int32()
-    if kind == "text":
-        return pl.String()
-    if kind == "date":
-        return pl.Date()
-    if kind == "list" and type_.elem is not None and type_.elem.kind == "record" and type_.elem.name:
-        fields = []
-        for name, field_type in checked.record_fields[type_.elem.name].items():
-            dtype = canonical_dtype(checked, field_type)
-            if dtype is None:
-                return None
-            fields.append(pl.Field(name, dtype))
-        return pl.List(pl.Struct(fields))
-    return None
-
-
-def canonical_schema(checked: CheckedPolicy) -> dict[str, pl.DataType] | None:
-    """The canonical frame's schema; None if some fact has no canonical column (the policy goes per unit)."""
-    import polars as pl
-
-    schema: dict[str, pl.DataType] = {"__id": pl.String(), "__name": pl.String(), "__category": pl.String()}
-    for name, type_ in checked.fact_types.items():
-        dtype = canonical_dtype(checked, type_)
-        if dtype is None:
-            return None
-        schema[name] = dtype
-    return schema
 
 
 def canonical_value(checked: CheckedPolicy, type_: Type, value: object) -> tuple[object, bool]:
@@ -149,7 +98,10 @@ def reference_canonical(checked: CheckedPolicy, assess_row: Callable[[int, objec
 
 def read_canonical(checked: CheckedPolicy, assess_row: Callable[[int, object], BatchItem],
                    frame: pl.DataFrame) -> Canonical:
-    """The engine's reader (until the vectorised reader lands: the reference, row by row)."""
-    from .frames import units_of
+    """The engine's reader: the vectorised reader (:mod:`.reader`); rows it does not certify go per unit.
 
-    return reference_canonical(checked, assess_row, list(units_of(frame)))
+    ``assess_row`` is not called: the vectorised reader never decides an error, it only declines a row.
+    """
+    from .reader import read_table
+
+    return read_table(checked, frame)

@@ -1,0 +1,195 @@
+"""Record ``let`` fields for the vectorised reader: the few expressions a record's lets are written in.
+
+Why here and not in the compiler: a record's lets are part of the record as the per-unit reader hands it
+over (``事故.等级`` is derived while the accident is read), so the canonical frame holds them.  Only a small,
+total, exact subset is compiled — literals, fields, earlier lets, enum members, numeric parameters,
+comparisons, ``and``/``or``/``not``, ``if … then … else``, ``+ - *`` on scaled integers — over fields that
+are never none.  Anything else raises :class:`Unsupported`, and the reader then declines every row that
+holds such records (they go per unit, as before): never a second reading of a let.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ..language import ast
+from ..language.model import CheckedPolicy
+from ..language.types import Type
+from .layout import FACT_SCALE
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_DECIMAL_KINDS = ("decimal", "money", "percent")
+_NUMERIC = ("int", "decimal", "money")  # percent arithmetic (x × 15% = x × 0.15) is left to the per-unit path
+
+
+class Unsupported(Exception):
+    """A let this module does not compile (the rows holding such records go per unit)."""
+
+
+def let_columns(checked: CheckedPolicy, rname: str) -> list[tuple[str, pl.Expr]]:
+    """Each let of record ``rname`` in order, as an expression over the item's canonical field columns.
+
+    Numbers are canonical: an int at scale 0, a decimal/money at scale FACT_SCALE (:mod:`.canonical`).
+    """
+    compiler = _Compiler(checked, rname)
+    out: list[tuple[str, pl.Expr]] = []
+    for let in checked.records[rname].lets:
+        type_ = checked.record_fields[rname][let.name]
+        expr = compiler.value(let.value, type_)
+        compiler.known[let.name] = type_
+        out.append((let.name, expr))
+    return out
+
+
+class _Compiler:
+    def __init__(self, checked: CheckedPolicy, rname: str) -> None:
+        self.checked = checked
+        self.known: dict[str, Type] = {f.name: checked.record_fields[rname][f.name]
+                                       for f in checked.records[rname].fields}
+
+    def value(self, node: ast.Expr, type_: Type) -> pl.Expr:
+        """The let's value in its canonical column form."""
+        import polars as pl
+
+        if type_.optional:
+            raise Unsupported("an optional let")
+        kind = type_.kind
+        if kind == "bool":
+            return self.boolean(node)
+        if kind == "enum":
+            return self.enum(node).cast(pl.Int32)
+        if kind == "int":
+            expr, scale = self.number(node)
+            if scale:
+                raise Unsupported("an int let with places")
+            return expr.cast(pl.Int64)
+        if kind in ("decimal", "money"):
+            expr, scale = self.number(node)
+            if scale > FACT_SCALE:
+                raise Unsupported("more places than the canonical column holds")
+            return (expr * pl.lit(10 ** (FACT_SCALE - scale), dtype=pl.Int128)).cast(pl.Int128)
+        raise Unsupported(f"a {kind} let")
+
+    def _field(self, node: ast.Expr, kinds: tuple[str, ...]) -> tuple[pl.Expr, Type] | None:
+        import polars as pl
+
+        resolution = self.checked.resolutions.get(node)
+        if isinstance(node, ast.Name) and resolution is not None and resolution.kind == "record_field":
+            type_ = self.known.get(node.ident)
+            if type_ is None or type_.optional or type_.kind not in kinds:
+                raise Unsupported(f"the field {node.ident}")
+            return pl.col(node.ident), type_
+        return None
+
+    def boolean(self, node: ast.Expr) -> pl.Expr:
+        import polars as pl
+
+        if isinstance(node, ast.BoolLit):
+            return pl.lit(node.value, dtype=pl.Boolean)
+        field = self._field(node, ("bool",))
+        if field is not None:
+            return field[0]
+        if isinstance(node, ast.And):
+            return self.boolean(node.left) & self.boolean(node.right)
+        if isinstance(node, ast.Or):
+            return self.boolean(node.left) | self.boolean(node.right)
+        if isinstance(node, ast.Not):
+            return ~self.boolean(node.operand)
+        if isinstance(node, ast.If):
+            return pl.when(self.boolean(node.cond)).then(self.boolean(node.then)).otherwise(self.boolean(node.otherwise))
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        raise Unsupported(type(node).__name__)
+
+    def compare(self, node: ast.Compare) -> pl.Expr:
+        left_type = self.checked.types.get(node.left)
+        right_type = self.checked.types.get(node.right)
+        if left_type is None or right_type is None or left_type.optional or right_type.optional:
+            raise Unsupported("a comparison with none")
+        if left_type.kind == "enum" and right_type.kind == "enum":
+            left, right = self.enum(node.left), self.enum(node.right)
+        elif left_type.kind == "bool" and right_type.kind == "bool" and node.op in ("==", "!="):
+            left, right = self.boolean(node.left), self.boolean(node.right)
+        elif left_type.kind in _NUMERIC and right_type.kind in _NUMERIC:
+            (left, ls), (right, rs) = self.number(node.left), self.number(node.right)
+            left, right = _aligned(left, ls, right, rs)
+        else:
+            raise Unsupported("a comparison of these kinds")
+        ops = {"==": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
+               ">": left > right, ">=": left >= right}
+        return ops[node.op]
+
+    def enum(self, node: ast.Expr) -> pl.Expr:
+        import polars as pl
+
+        resolution = self.checked.resolutions.get(node)
+        if resolution is not None and resolution.kind == "enum" and isinstance(resolution.value, int):
+            return pl.lit(resolution.value, dtype=pl.Int32)
+        field = self._field(node, ("enum",))
+        if field is not None:
+            return field[0]
+        if isinstance(node, ast.If):
+            return pl.when(self.boolean(node.cond)).then(self.enum(node.then)).otherwise(self.enum(node.otherwise))
+        raise Unsupported(type(node).__name__)
+
+    def number(self, node: ast.Expr) -> tuple[pl.Expr, int]:
+        """A numeric expression as (Int128 scaled integer, its scale): exact, the scale known statically."""
+        import polars as pl
+
+        if isinstance(node, ast.Number | ast.MoneyLit):
+            return _literal(node.value)
+        resolution = self.checked.resolutions.get(node)
+        if resolution is not None and resolution.kind == "param":
+            param_type = self.checked.param_types.get(resolution.name)
+            value = self.checked.param_values.get(resolution.name)
+            if param_type is None or param_type.kind not in _NUMERIC or not isinstance(value, int | Decimal) \
+                    or isinstance(value, bool):
+                raise Unsupported("a parameter of this kind")
+            return _literal(Decimal(value))
+        field = self._field(node, _NUMERIC)
+        if field is not None:
+            expr, type_ = field
+            return expr.cast(pl.Int128), (0 if type_.kind == "int" else FACT_SCALE)
+        if isinstance(node, ast.Neg):
+            expr, scale = self.number(node.operand)
+            return -expr, scale
+        if isinstance(node, ast.Binary) and node.op in ("+", "-", "*"):
+            (left, ls), (right, rs) = self.number(node.left), self.number(node.right)
+            if node.op == "*":
+                # a field times a small literal only: two fields' product could pass 34 digits, where the
+                # per-unit context rounds (and Int128 overflows)
+                small = [side for side in (node.left, node.right) if isinstance(side, ast.Number)
+                         and abs(side.value) < 10 ** 8 and _literal(side.value)[1] <= FACT_SCALE]
+                if not small:
+                    raise Unsupported("a product of two non-literals")
+                return left * right, ls + rs
+            left, right = _aligned(left, ls, right, rs)
+            return (left + right if node.op == "+" else left - right), max(ls, rs)
+        if isinstance(node, ast.If):
+            (then, ts), (other, os_) = self.number(node.then), self.number(node.otherwise)
+            then, other = _aligned(then, ts, other, os_)
+            return pl.when(self.boolean(node.cond)).then(then).otherwise(other), max(ts, os_)
+        raise Unsupported(type(node).__name__)
+
+
+def _literal(value: Decimal) -> tuple[pl.Expr, int]:
+    import polars as pl
+
+    exponent = value.normalize().as_tuple().exponent
+    scale = max(0, -exponent) if isinstance(exponent, int) else 0
+    if scale > 2 * FACT_SCALE:
+        raise Unsupported("a literal with too many places")
+    return pl.lit(int(value.scaleb(scale)), dtype=pl.Int128), scale
+
+
+def _aligned(left: pl.Expr, ls: int, right: pl.Expr, rs: int) -> tuple[pl.Expr, pl.Expr]:
+    import polars as pl
+
+    if ls < rs:
+        left = left * pl.lit(10 ** (rs - ls), dtype=pl.Int128)
+    elif rs < ls:
+        right = right * pl.lit(10 ** (ls - rs), dtype=pl.Int128)
+    return left, right
