@@ -45,6 +45,9 @@ from .runtime.result import Result
 from .unitio import UnitRow
 
 if TYPE_CHECKING:
+    import polars as pl
+
+    from .columnar.results import ResultColumns
     from .policy import Policy
     from .runtime.ledger import Attribution
     from .unitio import JsonlRecord, Ledgers
@@ -119,7 +122,7 @@ def _unit_rows(path: str, policy: Policy | None, encoding: str | None,
     yield from read_units(path, encoding=encoding, expect=expect)
 
 
-_UNIT_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xlsx")
+_UNIT_EXTENSIONS = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xlsx", ".parquet")
 
 
 def check_order(policy: str, units: str) -> None:
@@ -189,6 +192,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = out_stream()
     progress = Progress.for_stream(sys.stderr, args.quiet, lambda n, rate: text("progress", lang, n=n, rate=rate))
     batch = batch_input(policy, args.units, args)  # issue #16: the ledgers, read before any unit is assessed
+    if args.format == "parquet":  # issue #13: the results table, streamed record batch by record batch
+        assert output is not None
+        return eval_parquet(policy, args, output, progress, batch)
     if (args.format == "jsonl" and workers > 1 and policy.cohort is None  # a cohort is assessed together (_assess)
             and batch.ledgers is None and batch.stdin is None):  # so are the units of a batch with ledgers
         return _eval_jsonl_parallel(policy, args, out, workers, progress)
@@ -285,6 +291,11 @@ def _eval_output(args: argparse.Namespace) -> OutputFile | None:
         require_openpyxl()
     if args.format == "jsonl" and path is not None and path != "-":
         raise usage_error("jsonl_no_output")
+    if args.format == "parquet" and (path is None or path == "-"):
+        raise usage_error("needs_output", fmt=args.format)
+    engine = getattr(args, "engine", "auto")
+    if engine != "auto" and args.format != "parquet":
+        raise usage_error("engine_needs_parquet", engine=engine)
     if getattr(args, "output_encoding", "utf-8-sig") != "utf-8-sig" and args.format != "csv":
         raise usage_error("output_encoding_csv")
     if path is None or path == "-":
@@ -667,7 +678,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p = sub.add_parser("eval", help="assess every unit of a file (JSON, JSON Lines, CSV, XLSX; '-' = JSON Lines on stdin)")
     p.add_argument("policy", metavar="POLICY")
     p.add_argument("units", metavar="UNITS")
-    p.add_argument("--format", choices=("table", "json", "jsonl", "xlsx", "csv"), default="table",
+    p.add_argument("--format", choices=("table", "json", "jsonl", "xlsx", "csv", "parquet"), default="table",
                    help="table (the 通报, default), json, jsonl (streams), xlsx (needs -o), csv")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="assess in N processes (same output, same order; jsonl streams)")
@@ -679,6 +690,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p.add_argument("--output-encoding", choices=("utf-8-sig", "utf-8", "gb18030"), default="utf-8-sig",
                    help="encoding of --format csv output (default UTF-8 with a BOM, which Chinese Excel opens)")
     p.add_argument("--quiet", action="store_true", help="no progress line on standard error")
+    # issue #13: the results table (--format parquet) by the columnar engine or per unit
+    p.add_argument("--engine", choices=("auto", "columnar", "per-unit"), default="auto",
+                   help="how --format parquet's results table is made: columnar where the policy allows it "
+                        "(auto, columnar) or every unit per unit (per-unit); the same results either way")
     add_ledger_option(p)
     handlers["eval"] = cmd_eval
 
@@ -762,3 +777,187 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# ------------------------------------------------------------ eval --format parquet (issue #13)
+#: units per record batch of ``eval --format parquet`` (the columnar engine's batch; bounded memory)
+TABLE_BATCH_ROWS = 65_536
+
+
+def eval_parquet(policy: Policy, args: argparse.Namespace, output: OutputFile, progress: Progress,
+                 batch: BatchInput) -> int:
+    """``kaohe eval POLICY UNITS --format parquet -o FILE``: the results table, one record batch at a time.
+
+    The columnar engine assesses the rows it can (``--engine auto``/``columnar``), every other row is
+    assessed per unit; ``--engine per-unit`` assesses all per unit.  A cohort or ledger policy is
+    assessed as ``eval`` always does (over the whole batch) and written as the same table.  Every
+    error row (a unit not assessed, a record that could not be read, a repeated id) is a row of the
+    table (``status`` = ``error``) and is reported on standard error as the other formats report it;
+    the exit status is theirs (3 when a row was not assessed).
+    """
+    from .columnar.engine import is_whole_batch, table_support
+    from .columnar.results import result_columns
+    from .columnar.stream import ResultsWriter
+
+    lang = getattr(args, "message_lang", None)
+    columns = result_columns(policy.checked)
+    per_unit = (getattr(args, "engine", "auto") == "per-unit" or is_whole_batch(policy)
+                or batch.ledgers is not None or batch.stdin is not None)
+    support = table_support(policy)
+    if getattr(args, "engine", "auto") != "per-unit" and support.fallbacks:  # the fallback warning, once
+        sys.stderr.write(f"warning: {support.message()}\n")
+    entries: list[dict[str, object]] = []
+    rows = 0
+    with output.binary_stream() as sink:
+        writer = ResultsWriter(sink, columns)
+        try:
+            frames = (_per_unit_frames(policy, args, batch, columns, entries) if per_unit else
+                      _columnar_frames(policy, args, columns, entries))
+            for frame in frames:
+                writer.write(frame)
+                rows += frame.height
+                progress.tick(frame.height)
+        finally:
+            writer.close()
+    progress.close()
+    namer = fact_namer(policy.program)
+    for entry in entries:
+        sys.stderr.write(error_text(entry, lang, namer) + "\n")
+    if not args.quiet:
+        sys.stderr.write(text("tally", lang, assessed=rows - len(entries), not_assessed=len(entries),
+                              total=rows) + "\n")
+    ledger_problems = ledger_summary(policy, batch, lang)
+    return EXIT_DATA if entries or ledger_problems else EXIT_OK
+
+
+def _per_unit_frames(policy: Policy, args: argparse.Namespace, batch: BatchInput, columns: ResultColumns,
+                     entries: list[dict[str, object]]) -> Iterator[pl.DataFrame]:
+    """The rows ``eval`` assesses (any input, any policy), as results-table frames of TABLE_BATCH_ROWS rows."""
+    rows: list[dict[str, object]] = []
+    for row, item in _assess(policy, args.units, args, batch):
+        if item is not None and item.result is not None:
+            rows.append(columns.row(item.result))
+        else:
+            entries.append(error_entry(row, item))
+            rows.append(_table_error_row(columns, row, item))
+        if len(rows) >= TABLE_BATCH_ROWS:
+            yield columns.frame(rows)
+            rows = []
+    if rows:
+        yield columns.frame(rows)
+
+
+def _table_error_row(columns: ResultColumns, row: UnitRow, item: BatchItem | None,
+                     message: str | None = None) -> dict[str, object]:
+    """The results-table row of a row not assessed: the unit's id, name and category as given, the message."""
+    unit = row.unit or {}
+    name, category, given = unit.get("name"), unit.get("category"), unit.get("id")
+    unit_id = item.unit_id if item is not None else (given if isinstance(given, str) else None)
+    if message is None:
+        message = str(item.error) if item is not None else f"{row.location}: {row.error}"
+    return columns.error_row(unit_id, name if isinstance(name, str) else None,
+                             category if isinstance(category, str) else None, message)
+
+
+def _columnar_frames(policy: Policy, args: argparse.Namespace, columns: ResultColumns,
+                     entries: list[dict[str, object]]) -> Iterator[pl.DataFrame]:
+    """The columnar engine's results, one frame per record batch: a Parquet file read batch by batch, any
+    other input read by its reader (the clerk's spellings), then held as an exact table."""
+    if args.units != "-" and args.units.lower().endswith(".parquet"):
+        yield from _parquet_results(policy, args.units, columns, entries)
+        return
+    chunk: list[UnitRow] = []
+    for row in iter_units(args.units, policy, _encoding(args)):
+        chunk.append(row)
+        if len(chunk) >= TABLE_BATCH_ROWS:
+            yield _columnar_chunk(policy, columns, chunk, entries)
+            chunk = []
+    if chunk:
+        yield _columnar_chunk(policy, columns, chunk, entries)
+
+
+def _parquet_results(policy: Policy, path: str, columns: ResultColumns,
+                     entries: list[dict[str, object]]) -> Iterator[pl.DataFrame]:
+    """A Parquet file's results, record batch by record batch (ids given twice refused, as eval does)."""
+    import polars as pl
+
+    from .columnar.engine import iter_results
+    from .columnar.frames import unit_of
+    from .columnar.stream import error_rows, location_of, parquet_frames
+    from .unitio import UnitIds
+
+    seen = pl.DataFrame(schema={"id": pl.String, "row": pl.Int64})  # the text ids before this batch, and where
+    first: dict[str, str] = {}  # where each repeated id was first given (filled only for repeats)
+    offset = 0
+    for frame in parquet_frames(path, TABLE_BATCH_ROWS):
+        results = next(iter_results(policy, iter([frame])))
+        repeats: dict[int, str] = {}
+        ids = frame.get_column("id") if "id" in frame.columns and frame.schema["id"] == pl.String else None
+        if ids is not None:
+            fresh = ids.is_not_null() & ids.is_first_distinct() & ~ids.is_in(seen.get_column("id").implode())
+            repeated = (ids.is_not_null() & ~fresh).arg_true().to_list()
+            if repeated:  # rare: each repeat refused naming the row where the id was first given
+                checker = UnitIds()
+                for index in repeated:
+                    unit_id = ids[index]
+                    if unit_id not in first:
+                        earlier = seen.filter(pl.col("id") == unit_id).get_column("row")
+                        at = earlier[0] if earlier.len() else offset + ids.to_list().index(unit_id)
+                        first[unit_id] = location_of(path, at)
+                    checker.repeat(unit_id, first[unit_id])
+                    refusal = checker.repeat(unit_id, location_of(path, offset + index))
+                    if refusal is not None:
+                        repeats[index] = refusal
+                rows = results.to_dicts()
+                for index, refusal in repeats.items():
+                    rows[index] = columns.error_row(ids[index], None, None, refusal)
+                results = columns.frame(rows)
+            rows_here = pl.int_range(offset, offset + frame.height, dtype=pl.Int64, eager=True)
+            seen = pl.concat([seen, pl.DataFrame({"id": ids.filter(fresh), "row": rows_here.filter(fresh)})])
+        for index in error_rows(results):
+            at = offset + index
+            unit_row = UnitRow(at, location_of(path, at), unit_of(frame.row(index, named=True)), None)
+            if index in repeats:
+                entries.append(error_entry(UnitRow(at, unit_row.location, None, repeats[index]), None))
+                continue
+            assert unit_row.unit is not None
+            item = policy.assess_row(at, unit_row.unit)  # the error again, with every problem, for stderr
+            entries.append(error_entry(unit_row, attrs.evolve(item, location=unit_row.location)))
+        offset += frame.height
+        yield results
+
+
+def _columnar_chunk(policy: Policy, columns: ResultColumns, chunk: list[UnitRow],
+                    entries: list[dict[str, object]]) -> pl.DataFrame:
+    """One chunk of rows read by a clerk-facing reader: the exact table through the columnar engine; the
+    rows it cannot hold exactly per unit from the unit itself; unreadable rows as error rows."""
+    from .columnar.engine import iter_results
+    from .columnar.stream import error_rows, exact_frame
+
+    readable = [row for row in chunk if row.unit is not None]
+    frame, exact = exact_frame([row.unit for row in readable if row.unit is not None])
+    held = [i for i, ok in enumerate(exact) if ok]
+    results = next(iter_results(policy, iter([frame[held]]))) if held else columns.frame([])
+    failed = set(error_rows(results))
+    if len(held) == len(chunk) and not failed:
+        return results
+    by_row = {readable[i].index: k for k, i in enumerate(held)}
+    result_rows = results.to_dicts()
+    out: list[dict[str, object]] = []
+    for row in chunk:
+        if row.unit is None:
+            entries.append(error_entry(row, None))
+            out.append(_table_error_row(columns, row, None))
+            continue
+        k = by_row.get(row.index)
+        if k is not None and k not in failed:
+            out.append(result_rows[k])
+            continue
+        item = policy.assess_row(row.index, row.unit)  # not held exactly, or an error: its own result or error
+        if item.result is not None:
+            out.append(columns.row(item.result))
+        else:
+            item = attrs.evolve(item, location=row.location)
+            entries.append(error_entry(row, item))
+            out.append(_table_error_row(columns, row, item))
+    return columns.frame(out)

@@ -58,7 +58,7 @@ TEXTS: dict[str, dict[str, str]] = {
 #: through :func:`input_error`).  The English texts are the bilingual ones kaohe has always printed;
 #: the Chinese ones drop the English half.  A ``…_zh`` field is the Chinese form of the field before
 #: it; ``detail`` is what the system or a library said (an OS error, the JSON parser), shown as it is.
-_ALL_FORMATS = ".json, .jsonl, .ndjson, .csv, .tsv or .xlsx (or pass format=)"
+_ALL_FORMATS = ".json, .jsonl, .ndjson, .csv, .tsv, .xlsx or .parquet (or pass format=)"
 INPUT_TEXTS: dict[str, dict[str, str]] = {
     "in_unknown_ext": {"en": "{shown}: 无法识别的单位文件格式 / unknown units file format {ext!r}; expected " + _ALL_FORMATS,
                        "zh": "{shown}：无法识别的单位文件格式 {ext!r}；应为 .json、.jsonl、.ndjson、.csv、.tsv 或 .xlsx"
@@ -138,6 +138,9 @@ USAGE_TEXTS: dict[str, dict[str, str]] = {
                          "zh": "{policy} 是单位文件（{ext}），不是政策文件；政策文件在前：kaohe eval 政策文件 单位文件"},
     "jsonl_no_output": {"en": "--format jsonl streams to standard output: redirect it (> FILE) instead of -o",
                         "zh": "--format jsonl 以流的方式写到标准输出：请用重定向（> 文件），不要用 -o"},
+    "engine_needs_parquet": {"en": "--engine {engine} chooses how the results table is made: it applies to "
+                                   "--format parquet only",
+                             "zh": "--engine {engine} 选择结果表的计算方式：只用于 --format parquet"},
     "output_encoding_csv": {"en": "--output-encoding applies to --format csv only",
                             "zh": "--output-encoding 只用于 --format csv"},
     "xlsx_needs_template": {"en": "--format xlsx writes the template: add --template",

@@ -131,10 +131,31 @@ class OutputFile:
         if self.path is None:
             yield sys.stdout
             return
+        with self._atomic(binary=False) as fh:
+            yield fh
+
+    @contextlib.contextmanager
+    def binary_stream(self) -> Iterator[IO[bytes]]:
+        """:meth:`stream` for bytes (a Parquet file written record batch by record batch, issue #13).
+
+        Without a file the bytes go to standard output's binary buffer.
+        """
+        if self.path is None:
+            yield sys.stdout.buffer
+            return
+        with self._atomic(binary=True) as fh:
+            yield fh
+
+    @contextlib.contextmanager
+    def _atomic(self, *, binary: bool) -> Iterator[Any]:
+        """The file's temporary twin, renamed onto it only when the block ends without an exception."""
+        assert self.path is not None
         self._check(self._inputs)
         path = self.path
+        mode = "wb" if binary else "w"
+        encoding, newline = (None, None) if binary else ("utf-8", "")
         if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):  # a device or a pipe
-            with open(path, "w", encoding="utf-8", newline="") as device:
+            with open(path, mode, encoding=encoding, newline=newline) as device:
                 yield device
             return
         target = os.path.realpath(path)
@@ -144,7 +165,7 @@ class OutputFile:
         except OSError as exc:
             raise usage_error("cannot_write", path=path, detail=str(exc.strerror or exc)) from None
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
                 yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -164,7 +185,6 @@ class OutputFile:
                 os.unlink(tmp)
             raise
 
-    # -------------------------------------------------------------- check
     def _check(self, inputs: Iterable[tuple[str, str]]) -> None:
         if self.path is None:
             return

@@ -67,7 +67,7 @@ __all__ = ["Expect", "UnitInputError", "UnitRow", "csv_encoding", "detect_format
 #: A raw unit: {"id": str, "name": str (optional), "category": str (optional), "facts": {...}}.
 Unit = dict[str, object]
 
-FORMATS = ("json", "jsonl", "csv", "xlsx")
+FORMATS = ("json", "jsonl", "csv", "xlsx", "parquet")
 
 _EXTENSIONS = {
     ".json": "json",
@@ -76,6 +76,7 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "csv",
     ".xlsx": "xlsx",
+    ".parquet": "parquet",  # issue #13: a table of typed columns (pyarrow)
 }
 
 # Column headers (and flat JSON keys) that are not facts.  The Chinese aliases are
@@ -230,6 +231,8 @@ def read_units(
     if fmt in ("csv", "tsv"):
         tabs = fmt == "tsv" or os.path.splitext(shown)[1].lower() == ".tsv"
         return _read_csv(shown, "\t" if tabs else ",", encoding, expect)
+    if fmt == "parquet":
+        return read_parquet_rows(shown)
     return _read_xlsx(shown, expect)
 
 
@@ -2094,3 +2097,55 @@ def read_ledgers(units: str | os.PathLike[str] | None, options: Sequence[str] = 
         add(name, path + (f"#{sheet}" if sheet else ""),
             read_ledger_file(name, path, sheet=sheet, encoding=encoding, shape=shape))
     return Ledgers(rows, sources)
+
+
+# ----------------------------------------------------------------- Parquet (issue #13)
+#: rows read from a Parquet file at a time (one record batch)
+PARQUET_BATCH_ROWS = 65_536
+
+
+def parquet_location(shown: str, index: int) -> str:
+    """Where row ``index`` (0-based) of a Parquet file is, for humans: ``units.parquet:row 1`` is the first."""
+    return f"{shown}:row {index + 1}"
+
+
+def parquet_cell(value: object) -> object:
+    """A Parquet cell as a unit holds it: a struct's null fields left out, as a JSON unit leaves them out."""
+    if isinstance(value, list):
+        return [parquet_cell(v) for v in value]
+    if isinstance(value, dict):
+        return {k: parquet_cell(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def read_parquet_rows(shown: str) -> Iterator[UnitRow]:
+    """The rows of a Parquet file of units (columns ``id``, ``name``, ``category``, one per fact), in order.
+
+    Read one record batch at a time (memory stays bounded); a null cell is a fact not given, exactly as
+    a key left out of a JSON unit (``kaohe_rules.columnar.frames.unit_of`` reads a table's rows the same
+    way).  The columnar engine reads the file by record batches itself; this is the per-unit formats' path.
+    """
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - the columnar extra is not installed
+        raise UnitInputError(f"{shown}: reading Parquet needs pyarrow (pip install 'kaohe_rules[columnar]')") from None
+    try:
+        source = pq.ParquetFile(shown)
+    except Exception as exc:  # an unreadable or truncated file: one file-level error naming it
+        raise UnitInputError(f"{shown}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+    index = 0
+    with source:
+        for batch in source.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            for row in batch.to_pylist():
+                unit: dict[str, object] = {}
+                facts: dict[str, object] = {}
+                for key, value in row.items():
+                    if value is None:
+                        continue
+                    if key in ("id", "name", "category"):
+                        unit[key] = value
+                    else:
+                        facts[key] = parquet_cell(value)
+                unit["facts"] = facts
+                yield UnitRow(index, parquet_location(shown, index), unit, None)
+                index += 1

@@ -69,12 +69,8 @@ def evaluate_table(policy: TablePolicy, table: object, *, ledgers: LedgerInput |
     frame = to_frame(table)
     columns = result_columns(policy.checked)
     program: ColumnarProgram = policy.columnar_program()
-    whole_batch = policy.checked.cohort is not None or bool(policy.checked.ledgers)
-    support = program.support
-    if whole_batch:  # ranks and ledgers are decided over the whole batch: the batch engines, per unit
-        construct = "cohort" if policy.checked.cohort is not None else "ledger"
-        support = Support((*support.fallbacks, Fallback(f"{construct} (decided over the whole batch)",
-                                                        policy.name)))
+    whole_batch = is_whole_batch(policy)
+    support = table_support(policy)
     if warn and support.fallbacks:
         warnings.warn(ColumnarFallbackWarning(support.message()), stacklevel=2)
     if whole_batch:
@@ -86,12 +82,40 @@ def evaluate_table(policy: TablePolicy, table: object, *, ledgers: LedgerInput |
     return pl.concat(parts, how="vertical")
 
 
-def iter_results(policy: TablePolicy, batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """Results per record batch, for streams (Parquet in, Parquet out): one results frame per batch."""
+def is_whole_batch(policy: TablePolicy) -> bool:
+    """Whether the policy decides over the whole batch (a cohort ranks, ledgers attribute): no record batches."""
+    return policy.checked.cohort is not None or bool(policy.checked.ledgers)
+
+
+def table_support(policy: TablePolicy) -> Support:
+    """What of the policy ``evaluate_table`` assesses per unit: the compiler's fallbacks, and a cohort or
+    ledgers (decided over the whole batch by the batch engines) — the text of the one fallback warning."""
+    support: Support = policy.columnar_program().support
+    if is_whole_batch(policy):  # ranks and ledgers are decided over the whole batch: the batch engines, per unit
+        construct = "cohort" if policy.checked.cohort is not None else "ledger"
+        support = Support((*support.fallbacks, Fallback(f"{construct} (decided over the whole batch)",
+                                                        policy.name)))
+    return support
+
+
+def iter_results(policy: TablePolicy, batches: Iterator[pl.DataFrame], *,
+                 per_unit: bool = False) -> Iterator[pl.DataFrame]:
+    """Results per record batch, for streams (Parquet in, Parquet out): one results frame per batch.
+
+    ``per_unit`` assesses every row per unit (``kaohe eval --engine per-unit``: the same table, the
+    reference path).  A policy decided over the whole batch (cohort, ledgers) cannot be streamed by
+    record batch: use :func:`evaluate_table`.
+    """
+    if is_whole_batch(policy):
+        raise ValueError("a cohort or ledger policy is assessed over the whole batch: use evaluate_table")
     columns = result_columns(policy.checked)
     program = policy.columnar_program()
     for batch in batches:
-        yield _assess_batch(policy, program, columns, batch)
+        if per_unit or not program.vectorises:
+            yield columns.frame(_row(policy, columns, index, row) for index, row in
+                                enumerate(batch.iter_rows(named=True)))
+        else:
+            yield _assess_batch(policy, program, columns, batch)
 
 
 def _assess_batch(policy: TablePolicy, program: ColumnarProgram, columns: ResultColumns,
