@@ -464,3 +464,54 @@ def evaluate_dataframe_cohort(policy: Policy, frame: dd.DataFrame, *, facts: Ite
     results = tagged[tagged["ok"]][list(COHORT_RESULT_COLUMNS)]
     errors = tagged[~tagged["ok"]][list(ERROR_COLUMNS)]
     return results, errors
+
+
+# ------------------------------------------------------------- the results table (issue #13)
+def _table_meta(policy: Policy) -> pd.DataFrame:
+    """The empty results table (pyarrow-backed pandas columns: Decimal(38, 6)/(38, 2), never a float)."""
+    import polars as pl
+
+    from .columnar.results import result_columns
+
+    return pl.DataFrame(schema=result_columns(policy.checked).schema()).to_pandas(use_pyarrow_extension_array=True)
+
+
+def _table_partition(partition: pd.DataFrame, spec: PolicySpec, batch_rows: int) -> pd.DataFrame:
+    from .columnar.engine import evaluate_table
+
+    policy = worker_policy(spec)
+    results = evaluate_table(policy, partition.reset_index(drop=True), batch_rows=batch_rows, warn=False)
+    out = results.to_pandas(use_pyarrow_extension_array=True)
+    out.index = partition.index  # each results row beside its input row
+    return out
+
+
+def evaluate_table_dataframe(policy: Policy, frame: dd.DataFrame, *, batch_rows: int = 65_536) -> dd.DataFrame:
+    """The results table of a Dask DataFrame of units: ``policy.evaluate_table`` run per partition.
+
+    Each partition (a pandas DataFrame: ``id``, ``name``, ``category``, one column per fact, lists of
+    records as lists of dicts) is read exactly as ``policy.evaluate_table(partition)`` reads it — the
+    columnar engine where the policy allows, the per-unit evaluator for every other row — and gives
+    one results row per input row, on the input row's index; the columns are the results table's
+    (:mod:`kaohe_rules.columnar.results`, pyarrow-backed: decimals stay exact).  A construct the
+    columnar compiler does not vectorise is named once, here, in a ``ColumnarFallbackWarning``.
+
+    A policy decided over the whole batch cannot be split into partitions: a cohort (use
+    :func:`evaluate_dataframe_cohort`) or shared ledgers (refused by :func:`refuse_ledgers`).
+    """
+    import warnings
+
+    from .columnar.engine import table_support
+    from .errors import ColumnarFallbackWarning
+
+    refuse_ledgers(policy)
+    if policy.cohort is not None:
+        raise TypeError(f"policy {policy.name} ranks its units across the batch (a cohort block): the results "
+                        "table cannot be made partition by partition; use evaluate_dataframe_cohort(policy, frame)")
+    support = table_support(policy)
+    if support.fallbacks:
+        warnings.warn(ColumnarFallbackWarning(support.message()), stacklevel=2)
+    data: Any = frame  # Dask's own annotations are partial; keep the checker out of them
+    result: dd.DataFrame = data.map_partitions(_table_partition, policy_spec(policy), batch_rows,
+                                               meta=_table_meta(policy))
+    return result
