@@ -1,19 +1,20 @@
-"""The vectorised fact reader: a typed input table → canonical fact columns (:mod:`.canonical`), column at a time.
+"""The vectorised fact reader: a typed input table → canonical fact columns (:mod:`.canonical`), in one query.
 
 Why a second reader: the per-unit reader costs microseconds per unit, more than the compiled columnar
-program itself.  This one reads a whole record batch with polars expressions, and is allowed to be
-*incomplete* but never *different*: a row it cannot certify — a value it does not read natively, a cell
-the per-unit reader would refuse, anything doubtful — is marked not ``clean`` and goes per unit, which
-gives that row's exact result or its exact error.  So every rule here is "this row is certainly read as
-the per-unit reader reads it", never a second reading of the clerk's input.
+program itself.  This one reads a whole record batch as one polars query (every fact a few expressions,
+lists of records through ``list.eval``, run fused and in parallel), and is allowed to be *incomplete* but
+never *different*: a row it cannot certify — a value it does not read natively, a cell the per-unit
+reader would refuse, anything doubtful — is marked not ``clean`` and goes per unit, which gives that
+row's exact result or its exact error.  So every rule here is "this row is certainly read as the per-unit
+reader reads it", never a second reading of the clerk's input.
 
-What is read natively (vectorised):
+What is read natively:
 
 * ``id`` (text, or a whole number: the per-unit reader turns it into its digits), ``name`` (text),
   ``category`` (a category's name or label);
 * ``bool`` from Boolean columns; ``int`` from integer or Decimal columns (whole numbers);
   ``decimal``/``money``/``percent`` from integer or Decimal columns (at most FACT_SCALE places after the
-  point, and a bare percent ``x`` with ``0 < |x| <= 1`` is not clean: the per-unit reader refuses it as
+  point; a bare percent ``x`` with ``0 < |x| <= 1`` is not clean: the per-unit reader refuses it as
   ambiguous); ``enum`` from text (a member's name or label, exactly as written); ``text`` from text;
   ``date`` from Date columns; a list of records from a list-of-struct column, field by field by the
   same rules;
@@ -26,9 +27,8 @@ Defaults, ``optional`` (none), bounds (``fact_bounds``/``field_bounds``), the ca
 of another category, or an unknown column, given in a row makes that row not clean: the per-unit reader
 refuses it), missing facts, the number limits (:mod:`kaohe_rules.limits`) are checked here as the
 per-unit reader checks them.  Record ``let`` fields are computed by :mod:`.recordlets` where it compiles
-them exactly (else a row holding such records is not clean).  Not read here (those rows or policies go per
-unit): ``per period`` facts, record-valued facts,
-lists of scalars, non-empty list defaults.
+them exactly (else a row holding such records is not clean).  Not read here (those rows or policies go
+per unit): ``per period`` facts, record-valued facts, lists of scalars, non-empty list defaults.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..language.model import MISSING, CheckedPolicy
 from ..language.types import Type
@@ -48,8 +48,9 @@ from .recordlets import Unsupported, let_columns
 if TYPE_CHECKING:
     import polars as pl
 
-_DECIMAL_KINDS = DECIMAL_KINDS
 Bounds = tuple[object, object, bool, bool] | None
+#: the envelope columns read in the first stage, named so no input column can shadow them
+_ID, _NAME, _CATEGORY = "\x00id", "\x00name", "\x00category"
 
 
 def read_table(checked: CheckedPolicy, frame: pl.DataFrame) -> Canonical:
@@ -61,142 +62,210 @@ def read_table(checked: CheckedPolicy, frame: pl.DataFrame) -> Canonical:
     if schema is None or checked.period_facts:
         # a fact without a canonical column, or facts per period: every row goes per unit
         empty = schema or {"__id": pl.String(), "__name": pl.String(), "__category": pl.String()}
-        return Canonical(pl.DataFrame(schema=empty).clear(height) if height else pl.DataFrame(schema=empty),
-                         pl.Series("clean", [False] * height, dtype=pl.Boolean))
-    reader = _Reader(checked, frame)
-    return reader.read(schema)
+        nulls = pl.DataFrame({name: pl.Series(name, [None] * height, dtype=dtype) for name, dtype in empty.items()})
+        return Canonical(nulls, pl.Series("clean", [False] * height, dtype=pl.Boolean))
+    return _Query(checked, frame).run(schema)
 
 
-class _Reader:
-    """One batch's reading: the columns built so far and the rows still clean."""
-
-    def __init__(self, checked: CheckedPolicy, frame: pl.DataFrame) -> None:
-        import polars as pl
-
-        self.checked = checked
-        self.frame = frame
-        self.height = frame.height
-        self.ok = pl.Series("clean", [True] * self.height, dtype=pl.Boolean)
-
-    def refuse(self, bad: pl.Series) -> None:
-        """Rows where ``bad`` is True (or null) are not clean."""
-        self.ok = self.ok & ~bad.fill_null(True)
-
-    def column(self, name: str) -> pl.Series | None:
-        return self.frame.get_column(name) if name in self.frame.columns else None
-
-    def read(self, schema: dict[str, pl.DataType]) -> Canonical:
-        import polars as pl
-
-        checked = self.checked
-        out: dict[str, pl.Series] = {}
-        out["__id"] = self._id()
-        out["__name"] = self._name()
-        category = self._category()
-        out["__category"] = category
-        known = set(schema) - {"__id", "__name", "__category"}
-        for name in self.frame.columns:
-            if name in ("id", "name", "category") or name in known:
-                continue
-            self.refuse(self.frame.get_column(name).is_not_null())  # an unknown fact, given: the reader refuses it
-        for name, type_ in checked.fact_types.items():
-            cats = [c for c, plan in checked.plans.items() if name in plan.facts]
-            allowed = category.is_in(cats) if cats else pl.Series([False] * self.height, dtype=pl.Boolean)
-            raw = self.column(name)
-            if raw is not None:
-                self.refuse(raw.is_not_null() & ~allowed)  # a fact of another category, given
-            value = self._fact(name, type_, raw, allowed)
-            # only the category's facts are in a result's facts: the others are null
-            out[name] = pl.select(pl.when(pl.lit(allowed)).then(pl.lit(value)).otherwise(None)
-                                  .cast(schema[name])).to_series().alias(name)
-        frame = pl.DataFrame([out[name].cast(dtype).alias(name) for name, dtype in schema.items()])
-        return Canonical(frame, self.ok.alias("clean"))
-
-    # ------------------------------------------------------------------ envelope
-    def _id(self) -> pl.Series:
-        import polars as pl
-
-        raw = self.column("id")
-        if raw is None:
-            self.refuse(pl.Series([True] * self.height))
-            return pl.Series("__id", [None] * self.height, dtype=pl.String)
-        if raw.dtype.is_integer():
-            self.refuse(~_within_limit(raw))
-            raw = raw.cast(pl.String)
-        elif raw.dtype == pl.Categorical or isinstance(raw.dtype, pl.Enum):
-            raw = raw.cast(pl.String)
-        if raw.dtype != pl.String:
-            self.refuse(pl.Series([True] * self.height))
-            return pl.Series("__id", [None] * self.height, dtype=pl.String)
-        # not blank (Python's str.strip also strips \x1c-\x1f, which Unicode does not call white space)
-        good = raw.str.contains(r"[^\s\x1c-\x1f]") & (raw.str.len_chars() <= MAX_ID_CHARS)
-        self.refuse(~good)
-        return raw.alias("__id")
-
-    def _name(self) -> pl.Series:
-        import polars as pl
-
-        raw = self.column("name")
-        if raw is None or raw.dtype == pl.Null:
-            return pl.Series("__name", [None] * self.height, dtype=pl.String)
-        if raw.dtype == pl.Categorical or isinstance(raw.dtype, pl.Enum):
-            raw = raw.cast(pl.String)
-        if raw.dtype != pl.String:
-            self.refuse(raw.is_not_null())
-            return pl.Series("__name", [None] * self.height, dtype=pl.String)
-        self.refuse((raw.str.len_chars() > MAX_TEXT_CHARS).fill_null(False))
-        return raw.alias("__name")
-
-    def _category(self) -> pl.Series:
-        import polars as pl
-
-        raw = self.column("category")
-        if raw is not None and (raw.dtype == pl.Categorical or isinstance(raw.dtype, pl.Enum)):
-            raw = raw.cast(pl.String)
-        if raw is None or raw.dtype != pl.String:
-            self.refuse(pl.Series([True] * self.height))
-            return pl.Series("__category", [None] * self.height, dtype=pl.String)
-        spellings = {info.label: name for name, info in self.checked.categories.items()
-                     if info.label and info.label not in self.checked.plans}
-        spellings.update({name: name for name in self.checked.plans})
-        category = raw.replace_strict(spellings, default=None, return_dtype=pl.String)
-        self.refuse(category.is_null())
-        return category.alias("__category")
-
-    # --------------------------------------------------------------------- facts
-    def _fact(self, name: str, type_: Type, raw: pl.Series | None, allowed: pl.Series) -> pl.Series:
-        checked = self.checked
-        default = checked.fact_defaults.get(name)
-        if type_.kind == "list":
-            value, given, good = _list_column(checked, type_, raw, self.height)
-        else:
-            value, given, good = _scalar_column(checked, type_, raw, self.height, checked.fact_bounds.get(name))
-        value, fine = _with_default(value, given, good, type_, default)
-        self.refuse(allowed & ~fine)
-        return value
-
-
-def _with_default(value: pl.Series, given: pl.Series, good: pl.Series, type_: Type,
-                  default: object) -> tuple[pl.Series, pl.Series]:
-    """The value where given, the default (or none) where not; and where the result is certified."""
+def _lit(value: object, dtype: pl.DataType) -> pl.Expr:
     import polars as pl
 
-    if _has_default(default):
-        if isinstance(default, tuple):
-            if default:  # a non-empty list default: not held here
-                return value, given & good
-            filler: Any = pl.lit([], dtype=value.dtype)
+    return pl.lit(value, dtype=dtype)
+
+
+class _Query:
+    """One batch's query: an expression per canonical column and one for the rows it certifies."""
+
+    def __init__(self, checked: CheckedPolicy, frame: pl.DataFrame) -> None:
+        self.checked = checked
+        self.frame = frame
+        self.schema = frame.schema
+        self.prepared: dict[str, pl.Series] = {}  # columns read before the query (lists of records)
+
+    def run(self, schema: dict[str, pl.DataType]) -> Canonical:
+        import polars as pl
+
+        checked = self.checked
+        envelope, envelope_ok = self._envelope()
+        oks: list[pl.Expr] = [envelope_ok]
+        known = set(schema) - {"__id", "__name", "__category"}
+        for name in self.frame.columns:
+            if name not in ("id", "name", "category") and name not in known:
+                oks.append(pl.col(name).is_null())  # an unknown fact, given: the per-unit reader refuses it
+        values: list[pl.Expr] = [pl.col(_ID).alias("__id"), pl.col(_NAME).alias("__name"),
+                                 pl.col(_CATEGORY).alias("__category")]
+        staged: list[pl.Expr] = []  # each fact's value and verdict computed once, then combined
+        for name, type_ in checked.fact_types.items():
+            cats = [c for c, plan in checked.plans.items() if name in plan.facts]
+            allowed = pl.col(_CATEGORY).is_in(cats) if cats else pl.lit(False)
+            present = name in self.schema and self.schema[name] != pl.Null
+            if present:
+                oks.append(pl.col(name).is_null() | allowed)  # a fact of another category, given
+            value, fine = self._fact(name, type_, present)
+            staged += [value.alias(f"\x00v{name}"), fine.alias(f"\x00f{name}")]
+            oks.append(~allowed | pl.col(f"\x00f{name}"))
+            # only the category's facts are in a result's facts: the others are null
+            values.append(pl.when(allowed).then(pl.col(f"\x00v{name}")).otherwise(None).cast(schema[name])
+                          .alias(name))
+        clean = pl.all_horizontal(oks).fill_null(False).alias("\x00clean")
+        prepared = [series.alias(name) for name, series in self.prepared.items()]
+        out = (self.frame.lazy().with_columns(prepared).with_columns(envelope).with_columns(staged)
+               .select([*values, clean]).collect())
+        return Canonical(out.drop("\x00clean"), out.get_column("\x00clean").alias("clean"))
+
+    # ------------------------------------------------------------------ envelope
+    def _envelope(self) -> tuple[list[pl.Expr], pl.Expr]:
+        import polars as pl
+
+        ok: list[pl.Expr] = []
+        source = self.schema.get("id")
+        if source is not None and (source == pl.Categorical or isinstance(source, pl.Enum)):
+            source = pl.String()
+        if source is not None and source.is_integer():
+            ident = pl.col("id").cast(pl.String)
+            ok.append(_within_limit(pl.col("id").cast(pl.Int128), 0))
+        elif source == pl.String():
+            ident = pl.col("id").cast(pl.String)
         else:
-            filler_value, fits = _canonical_scalar(type_, default)
-            if not fits:
-                return value, given & good
-            filler = pl.lit(filler_value, dtype=value.dtype)
-        fine = ~given | good
-    else:
-        filler = pl.lit(None, dtype=value.dtype)
-        fine = (given & good) if not type_.optional else (~given | good)
-    filled = pl.select(pl.when(pl.lit(given)).then(pl.lit(value)).otherwise(filler)).to_series()
-    return filled.alias(value.name), fine.fill_null(False)
+            ident = pl.lit(None, dtype=pl.String)
+            ok.append(pl.lit(False))
+        # not blank (Python's str.strip also strips \x1c-\x1f, which Unicode does not call white space)
+        ok.append(ident.str.contains(r"[^\s\x1c-\x1f]") & (ident.str.len_chars() <= MAX_ID_CHARS))
+        source = self.schema.get("name")
+        if source is not None and (source == pl.Categorical or isinstance(source, pl.Enum)):
+            source = pl.String()
+        if source is None or source == pl.Null:
+            name = pl.lit(None, dtype=pl.String)
+        elif source == pl.String():
+            name = pl.col("name").cast(pl.String)
+            ok.append((name.str.len_chars() <= MAX_TEXT_CHARS).fill_null(True))
+        else:
+            name = pl.lit(None, dtype=pl.String)
+            ok.append(pl.col("name").is_null())
+        source = self.schema.get("category")
+        if source is not None and (source == pl.Categorical or isinstance(source, pl.Enum)):
+            source = pl.String()
+        if source == pl.String():
+            spellings = {info.label: key for key, info in self.checked.categories.items()
+                         if info.label and info.label not in self.checked.plans}
+            spellings.update({key: key for key in self.checked.plans})
+            category = pl.col("category").cast(pl.String).replace_strict(spellings, default=None,
+                                                                          return_dtype=pl.String)
+        else:
+            category = pl.lit(None, dtype=pl.String)
+        ok.append(pl.col(_CATEGORY).is_not_null())
+        envelope = [ident.alias(_ID), name.alias(_NAME), category.alias(_CATEGORY)]
+        return envelope, pl.all_horizontal(ok).fill_null(False)
+
+    # --------------------------------------------------------------------- facts
+    def _fact(self, name: str, type_: Type, present: bool) -> tuple[pl.Expr, pl.Expr]:
+        import polars as pl
+
+        checked = self.checked
+        if not present:
+            source: pl.DataType = pl.Null()
+            series = None
+        else:
+            source = self.schema[name]
+            series = self.frame.get_column(name)
+        raw = pl.col(name)
+        if type_.kind == "list":
+            value, given, good = self._list(type_, raw, source, series)
+        else:
+            value, given, good = _scalar(checked, type_, raw, source, series, checked.fact_bounds.get(name))
+        return _with_default(checked, value, given, good, type_, checked.fact_defaults.get(name))
+
+    def _list(self, type_: Type, raw: pl.Expr, source: pl.DataType,
+              series: pl.Series | None) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+        """A list-of-records fact: (canonical lists, given, good), every item's fields read as facts are.
+
+        The items are read flat (all items of the batch as one column: vectorised, not list by list),
+        then put back into lists by the input's own offsets (Arrow), before the main query runs.
+        """
+        import polars as pl
+
+        checked = self.checked
+        dtype = canonical_dtype(checked, type_)
+        assert dtype is not None and type_.elem is not None
+        if isinstance(source, pl.Null) or source == pl.Null:
+            return _lit(None, dtype), pl.lit(False), pl.lit(False)
+        given = raw.is_not_null()
+        if not (isinstance(source, pl.List) and isinstance(source.inner, pl.Struct)) or series is None:
+            return _lit(None, dtype), given, pl.lit(False)
+        lists, good = _read_lists(checked, type_.elem.name or "", series, dtype)
+        name = series.name
+        self.prepared[f"\x00L{name}"] = lists
+        self.prepared[f"\x00G{name}"] = good
+        return pl.col(f"\x00L{name}"), given, pl.col(f"\x00G{name}")
+
+
+def _read_lists(checked: CheckedPolicy, rname: str, series: pl.Series,
+                dtype: pl.DataType) -> tuple[pl.Series, pl.Series]:
+    """A list-of-struct column's canonical lists of records, and per row whether every item is certified."""
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+
+    source = series.dtype
+    assert isinstance(source, pl.List) and isinstance(source.inner, pl.Struct)
+    if series.len() == 0:
+        return pl.Series("lists", [], dtype=dtype), pl.Series("good", [], dtype=pl.Boolean)
+    struct_fields: dict[str, pl.DataType] = {f.name: _instance(f.dtype) for f in source.inner.fields}
+    arrow = series.rechunk().to_arrow()
+    flat_arrow = arrow.flatten()
+    flat = pl.from_arrow(flat_arrow)
+    assert isinstance(flat, pl.Series)
+    items = pl.DataFrame({"\x00item": flat})
+    element = pl.col("\x00item")
+    declared = [field.name for field in checked.records[rname].fields]
+    item_ok: list[pl.Expr] = [element.is_not_null()]  # a null item is not a record: the reader refuses it
+    for field in struct_fields:
+        if field not in declared:  # an unknown field (or a let's name), given
+            item_ok.append(element.struct.field(field).is_null())
+    values: dict[str, pl.Expr] = {}
+    for field in declared:
+        ftype = checked.record_fields[rname][field]
+        if field in struct_fields:
+            fsource = struct_fields[field]
+            column = flat.struct.field(field) if _needs_conversion(ftype, fsource) else None
+            value, fgiven, fgood = _scalar(checked, ftype, element.struct.field(field), fsource, column,
+                                           checked.field_bounds.get((rname, field)))
+        else:
+            value, fgiven, fgood = _scalar(checked, ftype, element, pl.Null(), None, None)
+        value, fine = _with_default(checked, value, fgiven, fgood, ftype, checked.field_defaults.get((rname, field)))
+        values[field] = value
+        item_ok.append(fine)
+    if len(values) < len(checked.record_fields[rname]):  # record lets: compiled where exact, else per unit
+        try:
+            for let_name, expr in let_columns(checked, rname, dict(values)):
+                values[let_name] = expr
+        except Unsupported:
+            item_ok.append(pl.lit(False))
+    inner = dtype.inner  # type: ignore[attr-defined]
+    # Arrow has no 128-bit integer: scaled integers cross as Decimal(38, 0), exactly, and come back
+    crossing = [pl.Decimal(38, 0) if f.dtype == pl.Int128 else f.dtype for f in inner.fields]
+    item = pl.struct([values.get(f.name, _lit(None, f.dtype)).cast(f.dtype).cast(crossing_type).alias(f.name)
+                      for f, crossing_type in zip(inner.fields, crossing, strict=True)])
+    read = items.select(item.alias("item"), pl.all_horizontal(item_ok).fill_null(False).alias("ok"))
+    lengths = series.list.len().fill_null(0).to_numpy().astype(np.int64)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    good = lengths <= MAX_LIST_ITEMS
+    bad_items = (~read.get_column("ok")).arg_true().to_numpy()
+    if len(bad_items):
+        good[np.searchsorted(offsets, bad_items, side="right") - 1] = False
+    struct_arrow = read.get_column("item").to_arrow()
+    if isinstance(struct_arrow, pa.ChunkedArray):
+        struct_arrow = struct_arrow.combine_chunks()
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), struct_arrow, mask=pa.array(series.is_null().to_numpy()))
+    out = pl.from_arrow(lists)
+    assert isinstance(out, pl.Series)
+    return out.cast(dtype).alias("lists"), pl.Series("good", good, dtype=pl.Boolean)
+
+
+def _instance(dtype: object) -> pl.DataType:
+    """A polars data type as an instance (a struct field's type may be the class)."""
+    return dtype() if isinstance(dtype, type) else dtype  # type: ignore[return-value]
 
 
 def _has_default(default: object) -> bool:
@@ -217,11 +286,35 @@ def _enum_lookup(checked: CheckedPolicy, enum_name: str) -> dict[str, int]:
     return table
 
 
+def _with_default(checked: CheckedPolicy, value: pl.Expr, given: pl.Expr, good: pl.Expr, type_: Type,
+                  default: object) -> tuple[pl.Expr, pl.Expr]:
+    """The value where given, the default (or none) where not; and where the result is certified."""
+    import polars as pl
+
+    dtype = canonical_dtype(checked, type_)
+    assert dtype is not None
+    if _has_default(default):
+        if isinstance(default, tuple):
+            if default:  # a non-empty list default: not held here
+                return value, (given & good).fill_null(False)
+            filler = _lit([], dtype)
+        else:
+            filler_value, fits = _canonical_scalar(type_, default)
+            if not fits:
+                return value, (given & good).fill_null(False)
+            filler = _lit(filler_value, dtype)
+        fine = ~given | good
+    else:
+        filler = _lit(None, dtype)
+        fine = (given & good) if not type_.optional else (~given | good)
+    return pl.when(given).then(value).otherwise(filler).cast(dtype), fine.fill_null(False)
+
+
 def _canonical_scalar(type_: Type, value: object) -> tuple[object, bool]:
     """A per-unit value (a default, a converted cell) in canonical form, and whether it fits."""
     if value is None:
         return None, True
-    if type_.kind in _DECIMAL_KINDS:
+    if type_.kind in DECIMAL_KINDS:
         scaled = Decimal(value).scaleb(FACT_SCALE)  # type: ignore[arg-type]
         if scaled != scaled.to_integral_value():
             return None, False
@@ -230,119 +323,132 @@ def _canonical_scalar(type_: Type, value: object) -> tuple[object, bool]:
 
 
 # --------------------------------------------------------------------------- scalars
-def _scalar_column(checked: CheckedPolicy, type_: Type, raw: pl.Series | None, height: int,
-                   bounds: Bounds) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """(canonical values, given, good): given = the cell holds a value (not null, not "" for a non-text
-    fact: the per-unit reader reads both as absent); good = the given value reads certainly as canonical."""
+def _is_text(source: pl.DataType) -> bool:
+    import polars as pl
+
+    return source == pl.String or source == pl.Categorical or isinstance(source, pl.Enum)
+
+
+def _needs_conversion(type_: Type, source: pl.DataType) -> bool:
+    """Whether cells of ``source`` are read through the per-unit conversion (not natively)."""
+    import polars as pl
+
+    kind = type_.kind
+    if source == pl.Null or source.is_nested() or source == pl.Object:
+        return False
+    if kind == "enum" or (kind == "text" and _is_text(source)):
+        return False
+    if kind == "bool" and source == pl.Boolean:
+        return False
+    if kind == "date" and source == pl.Date:
+        return False
+    if kind in ("int", *DECIMAL_KINDS) and (source.is_integer() or isinstance(source, pl.Decimal)):
+        return False
+    return True
+
+
+def _scalar(checked: CheckedPolicy, type_: Type, raw: pl.Expr, source: pl.DataType, series: pl.Series | None,
+            bounds: Bounds) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(canonical value, given, good) of a scalar cell: given = it holds a value (not null, not "" for a
+    non-text fact: the per-unit reader reads both as absent); good = the value reads certainly as canonical.
+    ``series`` holds the column's cells when they are read through the per-unit conversion."""
     import polars as pl
 
     dtype = canonical_dtype(checked, type_)
     assert dtype is not None
     kind = type_.kind
-    if raw is None or raw.dtype == pl.Null:
-        nothing = pl.Series([None] * height, dtype=dtype)
-        false = pl.Series([False] * height, dtype=pl.Boolean)
-        return nothing, false, false
-    if raw.dtype == pl.Categorical or isinstance(raw.dtype, pl.Enum):
-        raw = raw.cast(pl.String)
+    if source == pl.Null:
+        return _lit(None, dtype), pl.lit(False), pl.lit(False)
+    if source == pl.Categorical or isinstance(source, pl.Enum):
+        raw, source = raw.cast(pl.String), pl.String()
+        series = series.cast(pl.String) if series is not None else None
     given = raw.is_not_null()
-    if raw.dtype == pl.String and kind != "text":
+    if source == pl.String and kind != "text":
         given = given & (raw != "")
-    source = raw.dtype
-    value: pl.Series
+    nothing = _lit(None, dtype), given, pl.lit(False)
     if kind == "bool" and source == pl.Boolean:
-        value, good = raw, given
+        value, good = raw, pl.lit(True)
     elif kind == "text" and source == pl.String:
         value, good = raw, raw.str.len_chars() <= MAX_TEXT_CHARS
     elif kind == "enum" and source == pl.String:
-        table = _enum_lookup(checked, type_.name or "")
-        value = raw.replace_strict(table, default=None, return_dtype=pl.Int32)
+        value = raw.replace_strict(_enum_lookup(checked, type_.name or ""), default=None, return_dtype=pl.Int32)
         good = value.is_not_null()
     elif kind == "enum":  # the per-unit reader reads members from text only
-        value, good = pl.Series([None] * height, dtype=dtype), pl.Series([False] * height, dtype=pl.Boolean)
+        return nothing
     elif kind == "date" and source == pl.Date:
         value, good = raw, _in_bounds(raw, bounds, 0, dates=True)
-    elif kind in ("int", *_DECIMAL_KINDS) and (source.is_integer() or isinstance(source, pl.Decimal)):
-        value, good = _number_column(raw, kind, bounds)
-    elif source.is_nested() or source == pl.Object:
-        value, good = pl.Series([None] * height, dtype=dtype), pl.Series([False] * height, dtype=pl.Boolean)
+    elif kind in ("int", *DECIMAL_KINDS) and (source.is_integer() or isinstance(source, pl.Decimal)):
+        value, good = _number(raw, source, kind, bounds)
+    elif source.is_nested() or source == pl.Object or series is None:
+        return nothing
     else:  # any other spelling: the per-unit conversion itself, once per distinct value
-        value, good = _converted(raw, type_, dtype, bounds)
-    return value.cast(dtype), given, (given & good.fill_null(False))
+        value = _converted(raw, series, type_, dtype, bounds)
+        good = value.is_not_null()
+    return value.cast(dtype), given, (given & good).fill_null(False)
 
 
-def _within_limit(scaled: pl.Series, scale: int = 0) -> pl.Series:
-    """|value| < 10**18 (the per-unit number limit) for a column of integers at ``scale``."""
+def _within_limit(value: pl.Expr, scale: int) -> pl.Expr:
+    """|value| < 10**18 (the per-unit number limit) for an Int128 expression at ``scale``."""
     import polars as pl
 
-    limit = pl.lit(NUMBER_LIMIT * 10 ** scale, dtype=pl.Int128)
-    wide = scaled.cast(pl.Int128)
-    return pl.select((wide < limit) & (wide > -limit)).to_series()
+    limit = NUMBER_LIMIT * 10 ** scale
+    return (value < pl.lit(limit, dtype=pl.Int128)) & (value > pl.lit(-limit, dtype=pl.Int128))
 
 
-def _number_column(raw: pl.Series, kind: str, bounds: Bounds) -> tuple[pl.Series, pl.Series]:
-    """An integer or Decimal column read as an int or a scaled decimal, natively."""
+def _number(raw: pl.Expr, source: pl.DataType, kind: str, bounds: Bounds) -> tuple[pl.Expr, pl.Expr]:
+    """An integer or Decimal column read as an int or a scaled decimal, natively and exactly."""
     import polars as pl
 
-    if isinstance(raw.dtype, pl.Decimal):
-        scale = raw.dtype.scale or 0
+    if isinstance(source, pl.Decimal):
+        scale = source.scale or 0
         physical = raw.to_physical().cast(pl.Int128)
     else:
         scale = 0
         physical = raw.cast(pl.Int128)
-    good = _within_limit(physical, scale) if scale + 18 < 38 else pl.Series([True] * raw.len())
+    good = _within_limit(physical, scale) if scale + 18 < 38 else pl.lit(True)
     target = 0 if kind == "int" else FACT_SCALE
-    safe = pl.select(pl.when(pl.lit(good)).then(pl.lit(physical)).otherwise(0)).to_series()
+    safe = pl.when(good).then(physical).otherwise(_lit(0, pl.Int128()))
     if scale > target:
-        unit = pl.lit(10 ** (scale - target), dtype=pl.Int128)
-        frame = pl.DataFrame({"v": safe})
-        exact = frame.select((pl.col("v") % unit) == 0).to_series()
-        value = frame.select(pl.col("v") // unit).to_series()
-        good = good & exact
+        unit = _lit(10 ** (scale - target), pl.Int128())
+        good = good & ((safe % unit) == 0)
+        value = safe // unit
     elif scale < target:
-        value = pl.DataFrame({"v": safe}).select(pl.col("v") * pl.lit(10 ** (target - scale),
-                                                                      dtype=pl.Int128)).to_series()
+        value = safe * _lit(10 ** (target - scale), pl.Int128())
     else:
         value = safe
     if kind == "percent":  # a bare number x with 0 < |x| <= 1: x% or the fraction x — the reader refuses it
         one = 10 ** FACT_SCALE
-        good = good & ~((value != 0) & (value >= -one) & (value <= one))
+        good = good & ~((value != 0) & (value >= _lit(-one, pl.Int128())) & (value <= _lit(one, pl.Int128())))
     good = good & _in_bounds(value, bounds, target)
-    if kind == "int":
-        value = value.cast(pl.Int64)
-    return value, good
+    return (value.cast(pl.Int64) if kind == "int" else value), good
 
 
-def _in_bounds(value: pl.Series, bounds: Bounds, scale: int, *, dates: bool = False) -> pl.Series:
+def _in_bounds(value: pl.Expr, bounds: Bounds, scale: int, *, dates: bool = False) -> pl.Expr:
     """Whether each value is within the declared bounds (a value at ``scale`` against exact bounds)."""
     import polars as pl
 
-    good = pl.Series([True] * value.len(), dtype=pl.Boolean)
+    good = pl.lit(True)
     if bounds is None:
         return good
     low, high, low_closed, high_closed = bounds
     if dates:
         if low is not None:
-            good = good & (value >= low if low_closed else value > low)
+            good = good & (value >= pl.lit(low) if low_closed else value > pl.lit(low))
         if high is not None:
-            good = good & (value <= high if high_closed else value < high)
+            good = good & (value <= pl.lit(high) if high_closed else value < pl.lit(high))
         return good
-    frame = pl.DataFrame({"v": value.cast(pl.Int128)})
-    tests = []
     if low is not None:
         edge = Decimal(low).scaleb(scale)  # type: ignore[arg-type]
-        tests.append(pl.col("v") >= pl.lit(math.ceil(edge), dtype=pl.Int128) if low_closed
-                     else pl.col("v") > pl.lit(math.floor(edge), dtype=pl.Int128))
+        good = good & (value >= _lit(math.ceil(edge), pl.Int128()) if low_closed
+                       else value > _lit(math.floor(edge), pl.Int128()))
     if high is not None:
         edge = Decimal(high).scaleb(scale)  # type: ignore[arg-type]
-        tests.append(pl.col("v") <= pl.lit(math.floor(edge), dtype=pl.Int128) if high_closed
-                     else pl.col("v") < pl.lit(math.ceil(edge), dtype=pl.Int128))
-    for test in tests:
-        good = good & frame.select(test).to_series()
+        good = good & (value <= _lit(math.floor(edge), pl.Int128()) if high_closed
+                       else value < _lit(math.ceil(edge), pl.Int128()))
     return good
 
 
-def _converted(raw: pl.Series, type_: Type, dtype: pl.DataType, bounds: Bounds) -> tuple[pl.Series, pl.Series]:
+def _converted(raw: pl.Expr, series: pl.Series, type_: Type, dtype: pl.DataType, bounds: Bounds) -> pl.Expr:
     """Cells read by the per-unit conversion of the kind (once per distinct value): the same function decides."""
     import polars as pl
 
@@ -350,7 +456,7 @@ def _converted(raw: pl.Series, type_: Type, dtype: pl.DataType, bounds: Bounds) 
     keys: list[object] = []
     values: list[object] = []
     if convert is not None:
-        for key in raw.drop_nulls().unique().to_list():
+        for key in series.drop_nulls().unique().to_list():
             try:
                 converted = convert(key)
             except Bad:
@@ -362,10 +468,10 @@ def _converted(raw: pl.Series, type_: Type, dtype: pl.DataType, bounds: Bounds) 
                 keys.append(key)
                 values.append(canonical)
     if not keys:
-        return pl.Series([None] * raw.len(), dtype=dtype), pl.Series([False] * raw.len(), dtype=pl.Boolean)
-    value = raw.replace_strict(pl.Series(keys, dtype=raw.dtype), pl.Series(values, dtype=dtype), default=None,
-                               return_dtype=dtype)
-    return value, value.is_not_null()
+        return _lit(None, dtype)
+    source = series.dtype
+    return raw.replace_strict(pl.Series(keys, dtype=source), pl.Series(values, dtype=dtype), default=None,
+                              return_dtype=dtype)
 
 
 def _python_in_bounds(value: object, bounds: Bounds) -> bool:
@@ -382,66 +488,3 @@ def _python_in_bounds(value: object, bounds: Bounds) -> bool:
         return False
     return True
 
-
-# --------------------------------------------------------------------------- lists of records
-def _list_column(checked: CheckedPolicy, type_: Type, raw: pl.Series | None,
-                 height: int) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """A list-of-records fact: (canonical lists, given, good), every item's fields read as facts are."""
-    import polars as pl
-
-    dtype = canonical_dtype(checked, type_)
-    assert dtype is not None and type_.elem is not None
-    rname = type_.elem.name or ""
-    false = pl.Series([False] * height, dtype=pl.Boolean)
-    if raw is None or raw.dtype == pl.Null:
-        return pl.Series([None] * height, dtype=dtype), false, false
-    given = raw.is_not_null()
-    if not (isinstance(raw.dtype, pl.List) and isinstance(raw.dtype.inner, pl.Struct)):
-        return pl.Series([None] * height, dtype=dtype), given, false
-    lengths = raw.list.len()
-    good = lengths <= MAX_LIST_ITEMS
-    rows = pl.DataFrame({"__row": pl.int_range(height, eager=True).cast(pl.UInt32), "__item": raw})
-    items = rows.filter(pl.col("__item").list.len() > 0).explode("__item")
-    declared = [field.name for field in checked.records[rname].fields]
-    lets = [name for name in checked.record_fields[rname] if name not in declared]
-    item = items.get_column("__item")
-    struct_fields = item.struct.fields
-    item_ok = item.is_not_null()  # a null item is not a record: the per-unit reader refuses it
-    fields: dict[str, pl.Series] = {}
-    unnested = item.struct.unnest() if struct_fields else pl.DataFrame({"__none": [None] * item.len()})
-    for name in struct_fields:
-        if name not in declared:  # an unknown field (or a let's name), given
-            item_ok = item_ok & ~unnested.get_column(name).is_not_null()
-    for name in declared:
-        ftype = checked.record_fields[rname][name]
-        column = unnested.get_column(name) if name in struct_fields else None
-        value, fgiven, fgood = _scalar_column(checked, ftype, column, item.len(),
-                                              checked.field_bounds.get((rname, name)))
-        value, fine = _with_default(value, fgiven, fgood, ftype, checked.field_defaults.get((rname, name)))
-        fields[name] = value.alias(name)
-        item_ok = item_ok & fine
-    if lets:  # a record let: compiled where recordlets can (exactly), else the rows go per unit
-        try:
-            derived = let_columns(checked, rname)
-        except Unsupported:
-            item_ok = item_ok & False
-        else:
-            item_frame = pl.DataFrame(list(fields.values())) if fields else pl.DataFrame()
-            for name, expr in derived:
-                item_frame = item_frame.with_columns(expr.alias(name))
-                fields[name] = item_frame.get_column(name)
-    inner = dtype.inner  # type: ignore[attr-defined]
-    struct = pl.DataFrame([fields.get(f.name, pl.Series(f.name, [None] * item.len(), dtype=f.dtype)).cast(f.dtype)
-                           .alias(f.name) for f in inner.fields]).to_struct("__item") if item.len() else None
-    if struct is None:
-        value = pl.select(pl.when(pl.lit(given)).then(pl.lit([], dtype=dtype)).otherwise(None)).to_series()
-        return value.cast(dtype), given, given & good.fill_null(False)
-    grouped = (pl.DataFrame({"__row": items.get_column("__row"), "__item": struct, "__ok": item_ok.fill_null(False)})
-               .group_by("__row", maintain_order=True).agg(pl.col("__item"), pl.col("__ok").all()))
-    whole = (pl.DataFrame({"__row": pl.int_range(height, eager=True).cast(pl.UInt32)})
-             .join(grouped, on="__row", how="left", maintain_order="left"))
-    lists = whole.get_column("__item")
-    lists = pl.select(pl.when(pl.lit(given) & pl.lit(lists).is_null()).then(pl.lit([], dtype=dtype))
-                      .otherwise(pl.lit(lists))).to_series()
-    oks = whole.get_column("__ok").fill_null(True)
-    return lists.cast(dtype), given, given & good.fill_null(False) & oks

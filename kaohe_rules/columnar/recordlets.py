@@ -29,24 +29,27 @@ class Unsupported(Exception):
     """A let this module does not compile (the rows holding such records go per unit)."""
 
 
-def let_columns(checked: CheckedPolicy, rname: str) -> list[tuple[str, pl.Expr]]:
-    """Each let of record ``rname`` in order, as an expression over the item's canonical field columns.
+def let_columns(checked: CheckedPolicy, rname: str, refs: dict[str, pl.Expr]) -> list[tuple[str, pl.Expr]]:
+    """Each let of record ``rname`` in order, as an expression over the item's canonical fields.
 
-    Numbers are canonical: an int at scale 0, a decimal/money at scale FACT_SCALE (:mod:`.canonical`).
+    ``refs`` holds each field's canonical expression (an int at scale 0, a decimal/money at scale
+    FACT_SCALE: :mod:`.canonical`); each let is added to it as it is compiled (a later let reads it).
     """
-    compiler = _Compiler(checked, rname)
+    compiler = _Compiler(checked, rname, refs)
     out: list[tuple[str, pl.Expr]] = []
     for let in checked.records[rname].lets:
         type_ = checked.record_fields[rname][let.name]
         expr = compiler.value(let.value, type_)
         compiler.known[let.name] = type_
+        refs[let.name] = expr
         out.append((let.name, expr))
     return out
 
 
 class _Compiler:
-    def __init__(self, checked: CheckedPolicy, rname: str) -> None:
+    def __init__(self, checked: CheckedPolicy, rname: str, refs: dict[str, pl.Expr]) -> None:
         self.checked = checked
+        self.refs = refs
         self.known: dict[str, Type] = {f.name: checked.record_fields[rname][f.name]
                                        for f in checked.records[rname].fields}
 
@@ -74,14 +77,12 @@ class _Compiler:
         raise Unsupported(f"a {kind} let")
 
     def _field(self, node: ast.Expr, kinds: tuple[str, ...]) -> tuple[pl.Expr, Type] | None:
-        import polars as pl
-
         resolution = self.checked.resolutions.get(node)
         if isinstance(node, ast.Name) and resolution is not None and resolution.kind == "record_field":
             type_ = self.known.get(node.ident)
-            if type_ is None or type_.optional or type_.kind not in kinds:
+            if type_ is None or type_.optional or type_.kind not in kinds or node.ident not in self.refs:
                 raise Unsupported(f"the field {node.ident}")
-            return pl.col(node.ident), type_
+            return self.refs[node.ident], type_
         return None
 
     def boolean(self, node: ast.Expr) -> pl.Expr:
@@ -155,7 +156,7 @@ class _Compiler:
             return expr.cast(pl.Int128), (0 if type_.kind == "int" else FACT_SCALE)
         if isinstance(node, ast.Neg):
             expr, scale = self.number(node.operand)
-            return -expr, scale
+            return pl.lit(0, dtype=pl.Int128) - expr, scale  # polars has no negation of Int128
         if isinstance(node, ast.Binary) and node.op in ("+", "-", "*"):
             (left, ls), (right, rs) = self.number(node.left), self.number(node.right)
             if node.op == "*":
