@@ -202,7 +202,6 @@ class _Query:
 def _read_lists(checked: CheckedPolicy, rname: str, series: pl.Series,
                 dtype: pl.DataType) -> tuple[pl.Series, pl.Series]:
     """A list-of-struct column's canonical lists of records, and per row whether every item is certified."""
-    import numpy as np
     import polars as pl
     import pyarrow as pa
 
@@ -247,20 +246,20 @@ def _read_lists(checked: CheckedPolicy, rname: str, series: pl.Series,
     item = pl.struct([values.get(f.name, _lit(None, f.dtype)).cast(f.dtype).cast(crossing_type).alias(f.name)
                       for f, crossing_type in zip(inner.fields, crossing, strict=True)])
     read = items.select(item.alias("item"), pl.all_horizontal(item_ok).fill_null(False).alias("ok"))
-    lengths = series.list.len().fill_null(0).to_numpy().astype(np.int64)
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    lengths = series.list.len().fill_null(0).cast(pl.Int64)
+    offsets = pl.concat([pl.Series([0], dtype=pl.Int64), lengths.cum_sum()])
     good = lengths <= MAX_LIST_ITEMS
-    bad_items = (~read.get_column("ok")).arg_true().to_numpy()
-    if len(bad_items):
-        good[np.searchsorted(offsets, bad_items, side="right") - 1] = False
+    bad_items = (~read.get_column("ok")).arg_true().cast(pl.Int64)
+    if bad_items.len():  # the rows holding them: the last offset at or before each bad item
+        rows = offsets.search_sorted(bad_items, side="right") - 1
+        good = good.scatter(rows.cast(pl.UInt32), False)
     struct_arrow = read.get_column("item").to_arrow()
     if isinstance(struct_arrow, pa.ChunkedArray):
         struct_arrow = struct_arrow.combine_chunks()
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), struct_arrow, mask=pa.array(series.is_null().to_numpy()))
+    lists = pa.LargeListArray.from_arrays(offsets.to_arrow(), struct_arrow, mask=series.is_null().to_arrow())
     out = pl.from_arrow(lists)
     assert isinstance(out, pl.Series)
-    return out.cast(dtype).alias("lists"), pl.Series("good", good, dtype=pl.Boolean)
+    return out.cast(dtype).alias("lists"), good.alias("good")
 
 
 def _instance(dtype: object) -> pl.DataType:
@@ -399,6 +398,11 @@ def _number(raw: pl.Expr, source: pl.DataType, kind: str, bounds: Bounds) -> tup
     """An integer or Decimal column read as an int or a scaled decimal, natively and exactly."""
     import polars as pl
 
+    if kind == "int" and source in (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32):
+        # the common case in 64 bits (no 128-bit arithmetic): every such value is a whole number
+        wide = raw.cast(pl.Int64)
+        good = (wide < NUMBER_LIMIT) & (wide > -NUMBER_LIMIT) & _in_bounds_64(wide, bounds)
+        return wide, good
     if isinstance(source, pl.Decimal):
         scale = source.scale or 0
         physical = raw.to_physical().cast(pl.Int128)
@@ -421,6 +425,28 @@ def _number(raw: pl.Expr, source: pl.DataType, kind: str, bounds: Bounds) -> tup
         good = good & ~((value != 0) & (value >= _lit(-one, pl.Int128())) & (value <= _lit(one, pl.Int128())))
     good = good & _in_bounds(value, bounds, target)
     return (value.cast(pl.Int64) if kind == "int" else value), good
+
+
+def _in_bounds_64(value: pl.Expr, bounds: Bounds) -> pl.Expr:
+    """Whether each whole number (Int64) is within the declared bounds (exact: ceil/floor of the bounds)."""
+    import polars as pl
+
+    good = pl.lit(True)
+    if bounds is None:
+        return good
+    low, high, low_closed, high_closed = bounds
+    if low is not None:
+        edge = Decimal(low)  # type: ignore[arg-type]
+        good = good & (value >= _clamped(math.ceil(edge)) if low_closed else value > _clamped(math.floor(edge)))
+    if high is not None:
+        edge = Decimal(high)  # type: ignore[arg-type]
+        good = good & (value <= _clamped(math.floor(edge)) if high_closed else value < _clamped(math.ceil(edge)))
+    return good
+
+
+def _clamped(bound: int) -> int:
+    """A bound as an Int64 literal: beyond the number limit it decides nothing the limit does not."""
+    return int(max(-(NUMBER_LIMIT + 1), min(NUMBER_LIMIT + 1, bound)))
 
 
 def _in_bounds(value: pl.Expr, bounds: Bounds, scale: int, *, dates: bool = False) -> pl.Expr:
