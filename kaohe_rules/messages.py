@@ -73,6 +73,11 @@ INPUT_TEXTS: dict[str, dict[str, str]] = {
     "in_is_directory": {"en": "{shown}: 是目录而不是文件 / is a directory, not a file", "zh": "{shown}：是目录而不是文件"},
     "in_cannot_read": {"en": "{shown}: 无法读取 / cannot read: {detail}", "zh": "{shown}：无法读取：{detail}"},
     "in_read_failed": {"en": "{shown}: 读取失败 / read failed: {detail}", "zh": "{shown}：读取失败：{detail}"},
+    "in_parquet_needs_pyarrow": {"en": "{shown}: 读取 Parquet 需要 pyarrow / reading Parquet needs pyarrow: "
+                                       "pip install 'kaohe_rules[columnar]'",
+                                 "zh": "{shown}：读取 Parquet 文件需要 pyarrow：pip install 'kaohe_rules[columnar]'"},
+    "in_not_parquet": {"en": "{shown}: 不是可读的 Parquet 文件 / not a readable Parquet file: {detail}",
+                       "zh": "{shown}：不是可读的 Parquet 文件：{detail}"},
     "in_invalid_json": {"en": "{shown}: JSON 无效 / invalid JSON: {detail}", "zh": "{shown}：JSON 无效：{detail}"},
     "in_not_utf8": {"en": "{shown}: 不是 UTF-8 文本 / not UTF-8 text: {detail}", "zh": "{shown}：不是 UTF-8 文本：{detail}"},
     "in_too_large": {"en": "{shown}: 文件过大 / too large: a JSON document may hold at most {cap:,} bytes"

@@ -2128,11 +2128,11 @@ def read_parquet_rows(shown: str) -> Iterator[UnitRow]:
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - the columnar extra is not installed
-        raise UnitInputError(f"{shown}: reading Parquet needs pyarrow (pip install 'kaohe_rules[columnar]')") from None
+        raise input_error("in_parquet_needs_pyarrow", shown=shown) from None
     try:
         source = pq.ParquetFile(shown)
     except Exception as exc:  # an unreadable or truncated file: one file-level error naming it
-        raise UnitInputError(f"{shown}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+        raise input_error("in_not_parquet", shown=shown, detail=f"{type(exc).__name__}: {exc}") from None
     index = 0
     with source:
         for batch in source.iter_batches(batch_size=PARQUET_BATCH_ROWS):

@@ -29,7 +29,7 @@ PASSED_ON = re.compile(r"(UsageError|UnitInputError)\(str\(exc\)\)")
 ALLOWED = {"kaohe", "pip", "install", "kaohe_rules", "xlsx", "testing", "JSON", "Lines", "jsonl", "CSV", "UTF",
            "MAX_DOCUMENT_BYTES", "MAX_TEXT_CHARS", "openpyxl", "hypothesis", "tests", "toml", "format", "json",
            "csv", "tsv", "ndjson", "units", "id", "eval", "encoding", "force", "workers", "output", "template",
-           "examples", "set", "patch", "lang", "FILE"}
+           "examples", "set", "patch", "lang", "FILE", "Parquet", "parquet", "pyarrow", "columnar"}
 
 
 
