@@ -54,6 +54,7 @@ sys.path.insert(0, str(HERE))
 import karamay_baseline  # noqa: E402
 import seed_core_baseline  # noqa: E402
 import synthetic  # noqa: E402
+import zen_seed_core  # noqa: E402
 
 import kaohe_rules  # noqa: E402
 
@@ -691,8 +692,6 @@ def _check_table(policy: Any, parquet: Path, units: list[dict[str, Any]],
 
 def bench_columnar(args: argparse.Namespace) -> dict[str, Any]:
     """The columnar engine (issue #13) on N generated units per policy, against the per-unit contenders."""
-    import zen_seed_core
-
     zen_ok = zen_seed_core.available()
     if not zen_ok:
         print("\n(zen-engine is not installed: `bash dev.sh bench` installs it; its figures are left out)")
@@ -787,6 +786,12 @@ def _columnar_rounds(label: str, policy: Any, path: Path, parquet: Path, made: f
     out["throughput_vs_many"] = median["evaluate_many + full read"] / per_unit
     speedups.append(f"{out['throughput_vs_many']:,.1f}× evaluate_many's")
     print(f"  columnar throughput: {', '.join(speedups)}")
+    if zen is not None:  # how much of a zen call is the engine itself (its own clock), how much the Python binding
+        internal = zen_seed_core.internal_us(zen[0], zen[1])
+        out["zen-engine"]["internal_us"] = internal
+        print(f"  zen-engine's own evaluation time (its `performance` field): {internal:,.1f} µs per unit "
+              f"({internal / (median['zen-engine'] * 1e6):.0%} of the call; the rest is the Python binding) — "
+              f"columnar throughput {internal / 1e6 / per_unit:,.1f}× that")
     engines = ", ".join(f"{n:,} {engine}" for engine, n in sorted(columnar["engines"].items()))
     print(f"  peak RSS of the columnar run: {columnar['peak_rss_mb']:,.0f} MB ({columnar['rss_before_mb']:,.0f} MB "
           f"after import, load and a read-only pass); rows assessed: {engines}; columnar program compiled in "

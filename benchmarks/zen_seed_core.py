@@ -35,6 +35,8 @@ agreement test (tests/project/test_zen_seed_core.py) compares the two directly.
 from __future__ import annotations
 
 import json
+import re
+import statistics
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -96,3 +98,20 @@ def assess(decision: Any, text: str) -> tuple[Any, ...]:
         (Decimal(out["total"]),
          tuple((item["name"], None if item["amount"] is None else Decimal(item["amount"])) for item in out["items"])),
     )
+
+
+_PERFORMANCE = re.compile(r"([0-9.]+)\s*(ns|µs|us|ms|s)$")
+_UNIT_US = {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+def internal_us(decision: Any, texts: list[str]) -> float:
+    """The median of zen-engine's own evaluation time (the ``performance`` field it returns, e.g. "46.0µs"),
+    in µs per unit: the engine without the Python binding's call (one untimed pass over ``texts``)."""
+    values = []
+    for text in texts:
+        performance = str(decision.evaluate(text)["performance"]).strip()
+        match = _PERFORMANCE.match(performance)
+        if match is None:
+            raise ValueError(f"zen-engine's performance field is not a duration: {performance!r}")
+        values.append(float(match[1]) * _UNIT_US[match[2]])
+    return statistics.median(values)
