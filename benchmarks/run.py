@@ -1,6 +1,6 @@
 """kaohe_rules benchmarks (on demand, not in CI): ``bash dev.sh bench [SUITE ...] [options]``.
 
-Suites (default: ``speed users load``):
+Suites (default: ``speed users load columnar explain``):
 
 * ``speed``   — per-unit evaluation of the Karamay 2013 policy against the hand-written
   baseline (benchmarks/karamay_baseline.py): trace off, trace on, ``to_dict()`` and
@@ -20,6 +20,13 @@ Suites (default: ``speed users load``):
   (``--units 1000000`` for the full run; it takes minutes);
 * ``cohort``  — the cohort engine (rank_rows + apply_quotas) on 1,000,000 generated rows:
   time and peak memory (benchmarks/cohort.py; ``--cohort-units N``).
+* ``columnar`` — the columnar batch engine (issue #13): for the seed-core and Karamay policies,
+  N generated units (``--units``, default 100,000; 1,000,000 for the goal run) written as Parquet
+  (benchmarks/tables.py, kept in ``--cache-dir``), streamed in record batches through
+  ``policy.evaluate_table`` in a fresh process (benchmarks/columnar_run.py: wall time, peak RSS),
+  against the hand-written baseline, zen-engine (benchmarks/zen/seed-core.json, seed-core only),
+  the loop of ``evaluate`` and ``evaluate_many`` (each with the full read) per unit, in one run;
+* ``explain`` — ``explain()`` throughput for a report of ``--explain-report`` (10,000) units.
 
 Protocol (speed): units are parsed (JSON, Decimal numbers) and generated before any
 timing; the garbage collector is frozen over the loaded input; each round times one
