@@ -75,13 +75,13 @@ def test_agrees_at_every_boundary() -> None:
         _agree(unit)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(units(POLICY, max_list=4))
 def test_agrees_on_hypothesis_generated_units(unit: dict[str, Any]) -> None:
     _agree(unit)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # ~15 ms to draw each
 @given(edge_units())
 def test_agrees_at_the_edges(unit: dict[str, Any]) -> None:
     _agree(unit)
