@@ -18,16 +18,18 @@ PYTHON="${PYTHON:-python3}"
 VENV=".venv"
 
 setup() {
+  local extras="${1:-dev}"
   if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kaohe_rules needs Python 3.11 or newer")'
     "$PYTHON" -m venv "$VENV"
   fi
-  local stamp="$VENV/.kaohe-installed"
+  local stamp="$VENV/.kaohe-installed"  # one stamp per set of extras: bench's does not reinstall test's
+  [ "$extras" = dev ] || stamp="$stamp-${extras//,/-}"
   local want
   want="$(cat pyproject.toml | "$VENV/bin/python" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-    "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+    "$VENV/bin/python" -m pip install --quiet -e ".[$extras]"
     echo "$want" > "$stamp"
   fi
 }
@@ -56,7 +58,7 @@ case "$cmd" in
     "$VENV/bin/python" -m pytest "$@"
     ;;
   bench)
-    setup
+    setup "dev,bench"  # zen-engine, the Rust rules engine the columnar suite measures against (issue #13)
     "$VENV/bin/python" benchmarks/run.py "$@"
     ;;
   fuzz)

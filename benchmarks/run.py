@@ -1,6 +1,6 @@
 """kaohe_rules benchmarks (on demand, not in CI): ``bash dev.sh bench [SUITE ...] [options]``.
 
-Suites (default: ``speed users load``):
+Suites (default: ``speed users load columnar explain``):
 
 * ``speed``   — per-unit evaluation of the Karamay 2013 policy against the hand-written
   baseline (benchmarks/karamay_baseline.py): trace off, trace on, ``to_dict()`` and
@@ -20,6 +20,13 @@ Suites (default: ``speed users load``):
   (``--units 1000000`` for the full run; it takes minutes);
 * ``cohort``  — the cohort engine (rank_rows + apply_quotas) on 1,000,000 generated rows:
   time and peak memory (benchmarks/cohort.py; ``--cohort-units N``).
+* ``columnar`` — the columnar batch engine (issue #13): for the seed-core and Karamay policies,
+  N generated units (``--units``, default 100,000; 1,000,000 for the goal run) written as Parquet
+  (benchmarks/tables.py, kept in ``--cache-dir``), streamed in record batches through
+  ``policy.evaluate_table`` in a fresh process (benchmarks/columnar_run.py: wall time, peak RSS),
+  against the hand-written baseline, zen-engine (benchmarks/zen/seed-core.json, seed-core only),
+  the loop of ``evaluate`` and ``evaluate_many`` (each with the full read) per unit, in one run;
+* ``explain`` — ``explain()`` throughput for a report of ``--explain-report`` (10,000) units.
 
 Protocol (speed): units are parsed (JSON, Decimal numbers) and generated before any
 timing; the garbage collector is frozen over the loaded input; each round times one
@@ -54,6 +61,7 @@ sys.path.insert(0, str(HERE))
 import karamay_baseline  # noqa: E402
 import seed_core_baseline  # noqa: E402
 import synthetic  # noqa: E402
+import zen_seed_core  # noqa: E402
 
 import kaohe_rules  # noqa: E402
 
@@ -618,6 +626,215 @@ print(n, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return {"seconds": float(elapsed), "peak_rss_mb": int(rss_kb) / 1024}
 
 
+# ----------------------------------------------------------------- columnar
+#: the columnar suite's policies: label → (policy file, unit generator, hand-written baseline)
+COLUMNAR_POLICIES: dict[str, tuple[Path, Callable[..., Any], Callable[[dict[str, Any]], tuple[Any, ...]]]] = {
+    "seed-core": (SEED_CORE, synthetic.seed_core_units, seed_core_baseline.assess),
+    "Karamay 2013": (POLICY, synthetic.units, karamay_baseline.assess),
+}
+
+
+def _cache_dir(args: argparse.Namespace) -> Path:
+    path = Path(args.cache_dir) if args.cache_dir else Path(tempfile.gettempdir()) / "kaohe-bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def units_parquet(label: str, policy_path: Path, policy: Any, generate: Callable[..., Any], count: int,
+                  args: argparse.Namespace) -> tuple[Path, float]:
+    """The Parquet file of ``count`` generated units (seed 2013), made once and kept in the cache directory
+    under a name that changes with the policy, the generator, the table layout and the count; the seconds
+    spent making it (0 when it was cached)."""
+    import hashlib
+
+    import tables
+
+    digest = hashlib.sha256()
+    for source in (policy_path, HERE / "synthetic.py", HERE / "tables.py"):
+        digest.update(source.read_bytes())
+    digest.update(f"{count}:2013".encode())
+    slug = "seed-core" if label == "seed-core" else "karamay"
+    path = _cache_dir(args) / f"{slug}-{count}-{digest.hexdigest()[:12]}.parquet"
+    if path.exists() and not args.fresh:
+        return path, 0.0
+    start = time.perf_counter()
+    partial = path.with_suffix(".partial")
+    tables.write_parquet(policy.checked, generate(policy, count, seed=2013), partial)
+    partial.replace(path)
+    return path, time.perf_counter() - start
+
+
+def columnar_process(policy_path: Path, parquet: Path, batch_rows: int) -> dict[str, Any]:
+    """benchmarks/columnar_run.py in a fresh process (its peak RSS is the columnar run's alone)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))))
+    done = subprocess.run([sys.executable, str(HERE / "columnar_run.py"), str(policy_path), str(parquet),
+                           "--batch-rows", str(batch_rows)], capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the columnar run failed:\n{done.stderr}")
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def _check_table(policy: Any, parquet: Path, units: list[dict[str, Any]],
+                 assess: Callable[[dict[str, Any]], tuple[Any, ...]]) -> None:
+    """The columnar results of the file's first rows equal the per-unit evaluator's and the baseline's, or
+    the figures would compare different work."""
+    import warnings
+
+    import pyarrow.parquet as pq
+
+    from kaohe_rules.columnar import differences, result_columns
+
+    batch = next(pq.ParquetFile(parquet).iter_batches(batch_size=len(units)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", kaohe_rules.ColumnarFallbackWarning)
+        actual = policy.evaluate_table(batch)
+    columns = result_columns(policy.checked)
+    expected = columns.frame(columns.row(policy.evaluate(unit)) for unit in units)
+    problems = differences(expected, actual)
+    assert problems == [], problems[:5]
+    for unit, score, rating in zip(units, actual["score"], actual["rating"], strict=True):
+        raw = assess(unit)
+        assert (raw[0], raw[6]) == (score, rating), unit["id"]
+
+
+def bench_columnar(args: argparse.Namespace) -> dict[str, Any]:
+    """The columnar engine (issue #13) on N generated units per policy, against the per-unit contenders."""
+    zen_ok = zen_seed_core.available()
+    if not zen_ok:
+        print("\n(zen-engine is not installed: `bash dev.sh bench` installs it; its figures are left out)")
+    results: dict[str, Any] = {}
+    for label, (path, generate, assess) in COLUMNAR_POLICIES.items():
+        policy = kaohe_rules.load(path)
+        parquet, made = units_parquet(label, path, policy, generate, args.memory_units, args)
+        sample = list(generate(policy, min(args.columnar_sample, args.memory_units), seed=2013))
+        _check_table(policy, parquet, sample[: min(len(sample), 500)], assess)
+        zen = (zen_seed_core.load_decision(), [zen_seed_core.zen_input(u) for u in sample]) \
+            if zen_ok and label == "seed-core" else None
+        results[label] = _columnar_rounds(label, policy, path, parquet, made, sample, assess, zen, args)
+    return results
+
+
+def _columnar_rounds(label: str, policy: Any, path: Path, parquet: Path, made: float, units: list[dict[str, Any]],
+                     assess: Callable[[dict[str, Any]], tuple[Any, ...]], zen: tuple[Any, list[str]] | None,
+                     args: argparse.Namespace) -> dict[str, Any]:
+    def baseline() -> int:
+        for unit in units:
+            baseline_read(assess(unit))
+        return len(units)
+
+    def loop() -> int:
+        evaluate = policy.evaluate
+        for unit in units:
+            full_read(evaluate(unit))
+        return len(units)
+
+    def many() -> int:
+        count = 0
+        for item in policy.evaluate_many(units):
+            full_read(item.result)
+            count += 1
+        return count
+
+    contenders: dict[str, Callable[[], int]] = {"hand-written baseline": baseline, "evaluate + full read": loop,
+                                                "evaluate_many + full read": many}
+    if zen is not None:
+        decision, texts = zen
+
+        def zen_engine() -> int:
+            evaluate = decision.evaluate
+            for text in texts:
+                out = evaluate(text)["result"]
+                out["score"], out["rating"]  # noqa: B018
+            return len(texts)
+
+        contenders["zen-engine"] = zen_engine
+    for run in contenders.values():  # warm every path
+        run()
+    before = (args.columnar_rounds + 1) // 2  # half the rounds before the columnar run, half after: drift hits both
+    gc.collect()
+    gc.freeze()
+    try:
+        times = interleaved(contenders, before)
+        columnar = columnar_process(path, parquet, args.batch_rows)
+        later = interleaved(contenders, args.columnar_rounds - before)
+    finally:
+        gc.unfreeze()
+    for name, values in later.items():
+        times[name].extend(values)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    per_unit = columnar["seconds"] / columnar["units"]
+    base = median["hand-written baseline"]
+    size = parquet.stat().st_size
+    print(f"\nColumnar engine — {label}: {columnar['units']:,} generated units in Parquet ({size / 1e6:,.1f} MB"
+          f"{'' if made == 0 else f', made in {made:,.0f} s'}), record batches of {args.batch_rows:,} rows; "
+          f"per-unit contenders on the first {len(units):,} units, median of {args.columnar_rounds} interleaved rounds")
+    out: dict[str, Any] = {"units": columnar["units"], "parquet_mb": size / 1e6}
+    for name in ("hand-written baseline", "zen-engine", "evaluate + full read", "evaluate_many + full read"):
+        if name not in median:
+            continue
+        text = f"  {name:<38} {fmt_us(median[name]):>12} per unit"
+        row = {"median_us": median[name] * 1e6}
+        if name != "hand-written baseline":
+            row["ratio"] = statistics.median(v / b for v, b in zip(times[name], times["hand-written baseline"],
+                                                                   strict=True))
+            text += f"   {row['ratio']:6.2f}× baseline"
+        print(text)
+        out[name] = row
+    ratio = per_unit / base
+    print(f"  {'evaluate_table (Parquet, streamed)':<38} {fmt_us(per_unit):>12} per unit   {ratio:6.2f}× baseline   "
+          f"(Parquet read alone {fmt_us(columnar['read_seconds'] / columnar['units'])})")
+    out["evaluate_table"] = {"median_us": per_unit * 1e6, "ratio": ratio, "read_us":
+                             columnar["read_seconds"] / columnar["units"] * 1e6}
+    speedups = [f"{base / per_unit:,.2f}× the hand-written baseline's (goal ≥ 3×)"]
+    out["throughput_vs_baseline"] = base / per_unit
+    if "zen-engine" in median:
+        out["throughput_vs_zen"] = median["zen-engine"] / per_unit
+        speedups.append(f"{out['throughput_vs_zen']:,.1f}× zen-engine's (goal ≥ 10×)")
+    out["throughput_vs_many"] = median["evaluate_many + full read"] / per_unit
+    speedups.append(f"{out['throughput_vs_many']:,.1f}× evaluate_many's")
+    print(f"  columnar throughput: {', '.join(speedups)}")
+    if zen is not None:  # how much of a zen call is the engine itself (its own clock), how much the Python binding
+        internal = zen_seed_core.internal_us(zen[0], zen[1])
+        out["zen-engine"]["internal_us"] = internal
+        print(f"  zen-engine's own evaluation time (its `performance` field): {internal:,.1f} µs per unit "
+              f"({internal / (median['zen-engine'] * 1e6):.0%} of the call; the rest is the Python binding) — "
+              f"columnar throughput {internal / 1e6 / per_unit:,.1f}× that")
+    engines = ", ".join(f"{n:,} {engine}" for engine, n in sorted(columnar["engines"].items()))
+    print(f"  peak RSS of the columnar run: {columnar['peak_rss_mb']:,.0f} MB ({columnar['rss_before_mb']:,.0f} MB "
+          f"after import, load and a read-only pass); rows assessed: {engines}; columnar program compiled in "
+          f"{columnar['compile_seconds'] * 1e3:,.0f} ms; fully vectorised: {'yes' if columnar['vectorised'] else 'no'}")
+    for message in columnar["fallbacks"]:
+        print(f"  fallback warning: {message}")
+    out.update({key: columnar[key] for key in ("peak_rss_mb", "rss_before_mb", "engines", "statuses", "ratings",
+                                                "fallbacks", "vectorised", "compile_seconds")})
+    return out
+
+
+# ------------------------------------------------------------------ explain
+def bench_explain(args: argparse.Namespace) -> dict[str, Any]:
+    """``explain()`` over a report of N units (issue #13's goal: 10,000 units at ≥ 5,000 units/s)."""
+    out: dict[str, Any] = {}
+    count = args.explain_report
+    print(f"\nexplain() for a {count:,}-unit report (generated units; results evaluated first, then explained)")
+    for label, (path, generate, _assess) in COLUMNAR_POLICIES.items():
+        policy = kaohe_rules.load(path)
+        units = list(generate(policy, count, seed=2013))
+        for unit in units[:50]:  # warm the paths
+            policy.evaluate(unit).explain()
+        gc.collect()
+        start = time.perf_counter()
+        results = [policy.evaluate(unit) for unit in units]
+        evaluated = time.perf_counter() - start
+        start = time.perf_counter()
+        chars = sum(len(result.explain()) for result in results)
+        explained = time.perf_counter() - start
+        out[label] = {"units": count, "explain_units_per_s": count / explained,
+                      "evaluate_and_explain_units_per_s": count / (evaluated + explained), "chars": chars}
+        print(f"  {label:<14} explain() {count / explained:>9,.0f} units/s   evaluate + explain() "
+              f"{count / (evaluated + explained):>9,.0f} units/s   ({chars / count:,.0f} characters per explanation)")
+    return out
+
+
 # ------------------------------------------------------------------- cohort
 def bench_cohort(args: argparse.Namespace) -> dict[str, Any]:
     import cohort
@@ -629,14 +846,15 @@ def bench_cohort(args: argparse.Namespace) -> dict[str, Any]:
 # --------------------------------------------------------------------- main
 SUITES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "speed": bench_speed, "users": bench_users, "load": bench_load, "growth": bench_growth, "workers": bench_workers, "memory": bench_memory,
-    "cohort": bench_cohort,
+    "cohort": bench_cohort, "columnar": bench_columnar, "explain": bench_explain,
 }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bash dev.sh bench", description=__doc__.split("\n\n")[0])
     p.add_argument("suites", nargs="*", default=[], metavar="SUITE",
-                   help="speed, users, load, growth, workers, memory, cohort or all (default: speed users load)")
+                   help="speed, users, load, growth, workers, memory, cohort, columnar, explain or all "
+                        "(default: speed users load columnar explain)")
     p.add_argument("--rounds", type=int, default=15, help="interleaved rounds (speed)")
     p.add_argument("--min-units", type=int, default=3000, help="units per contender per round (speed)")
     p.add_argument("--synthetic", type=int, default=600, help="generated units in the speed workload")
@@ -651,12 +869,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=_ints, default=[1, 2])
     p.add_argument("--worker-units", type=int, default=20000)
     p.add_argument("--units", dest="memory_units", type=int, default=100000,
-                   help="units in the memory run (1000000 for the full figure)")
+                   help="units in the memory and columnar runs (1000000 for the full figures)")
+    p.add_argument("--batch-rows", type=int, default=65_536, help="columnar: rows per record batch")
+    p.add_argument("--columnar-sample", type=int, default=2000,
+                   help="columnar: units the per-unit contenders (baseline, zen, evaluate, evaluate_many) evaluate")
+    p.add_argument("--columnar-rounds", type=int, default=6, help="columnar: interleaved rounds of the per-unit contenders")
+    p.add_argument("--explain-report", type=int, default=10_000, help="explain: units in the report")
+    p.add_argument("--cache-dir", help="columnar: where the generated Parquet files are kept "
+                                       "(default: kaohe-bench in the temporary directory)")
+    p.add_argument("--fresh", action="store_true", help="columnar: generate the Parquet files again")
     p.add_argument("--cohort-units", type=int, default=1_000_000, help="units in the cohort run")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = p.parse_args(argv)
     if not args.suites:
-        args.suites = ["speed", "users", "load"]
+        args.suites = ["speed", "users", "load", "columnar", "explain"]
     if "all" in args.suites:
         args.suites = list(SUITES)
     unknown = [s for s in args.suites if s not in SUITES]

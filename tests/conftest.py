@@ -52,6 +52,7 @@ SLOW_TESTS = frozenset({
     "test_rb_fuzz_policies.py::test_generated_policies_load_and_evaluate",
     "test_rb_fuzz_policies.py::test_mutated_policies_give_policies_or_diagnostics",
     "test_rb_fuzz_harness.py::test_the_command_prints_its_figures",
+    "test_columnar_bench.py::test_the_columnar_benchmark_runs",
 })
 
 #: Tests that open a headless Chromium (skipped without one).
