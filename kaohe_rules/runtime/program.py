@@ -29,7 +29,7 @@ RawEvent = tuple[Any, ...]
 class Program:
     """A checked policy with its compiled module: what results, traces and reports read."""
 
-    __slots__ = ("checked", "module", "plans", "rating_names", "_shown_fields_cache")
+    __slots__ = ("checked", "module", "plans", "rating_names", "_shown_fields_cache", "templates", "_record_names")
 
     def __init__(self, checked: CheckedPolicy, module: CompiledModule) -> None:
         self.checked = checked
@@ -38,6 +38,10 @@ class Program:
         #: rating names by the index the evaluator returns (Result.rating reads it per unit)
         self.rating_names: tuple[str, ...] = tuple(r.name for r in checked.ratings.ratings)
         self._shown_fields_cache: dict[str, dict[str, Type]] = {}
+        #: per category, the static parts of its results (runtime.templates, built on first use; issue #13)
+        self.templates: dict[str, Any] = {}
+        #: a record's field names → the record type they belong to (display_record's lookup, once per shape)
+        self._record_names: dict[tuple[str, ...], str | None] = {}
 
     # ------------------------------------------------------------ metadata
     @property
@@ -160,7 +164,18 @@ class Program:
         return out
 
     def _record_name_of(self, record: Mapping[str, object]) -> str | None:
-        keys = set(record)
+        """The record type whose fields hold every key of ``record`` (the first declared), once per key shape."""
+        shape = tuple(record)
+        known = self._record_names
+        if shape in known:
+            return known[shape]
+        name = self._record_name_of_keys(shape)
+        if len(known) < 4096:  # bounded: a batch has a few shapes, a hostile one many
+            known[shape] = name
+        return name
+
+    def _record_name_of_keys(self, shape: tuple[str, ...]) -> str | None:
+        keys = set(shape)
         for rname, fields in self.checked.record_fields.items():
             if keys <= set(fields):
                 return rname
