@@ -432,7 +432,21 @@ class Result:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
         from .explain import explain
 
-        return explain(self, lang=lang, full=full)
+        return explain(self, lang=lang, full=full, trace=self._explanation_trace())
+
+    def _explanation_trace(self) -> Trace:
+        """The trace an explanation reads: the result's trace when it was built already, else the partial tree
+        of the events an explanation reads (``build_trace(explanation=True)``, kept for the next explanation)."""
+        cache = self._cache
+        trace = cache.get("trace") or cache.get("explanation_trace")
+        if trace is None:
+            from .trace import build_trace
+
+            events = self._trace_events
+            if events is None:
+                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
+            trace = cache["explanation_trace"] = build_trace(self._program, self._plan, self, events, explanation=True)
+        return trace
 
     # ------------------------------------------------------------ cohorts (issue #11 C)
     def set_standing(self, standing: Standing) -> None:

@@ -119,7 +119,7 @@ def category_template(program: Program, category: str) -> CategoryTemplate:
 
 def target_results(template: CategoryTemplate, scores: Any) -> tuple[TargetResult, ...]:
     """The TargetResults of a raw result's target scores."""
-    out = []
+    out: list[TargetResult] = []
     append = out.append
     decimal = Decimal
     for fields, score in zip(template.targets, scores):

@@ -54,7 +54,7 @@ EVENT_KINDS = (
 )
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: attrs then writes the fields straight into it (cheaper per event)
 class TraceEvent:
     """One step of the reasoning.
 
@@ -143,9 +143,23 @@ class Trace:
 
 
 # ----------------------------------------------------------------- canonical values
+_PLAIN: dict[str, str] = {}  # exact spelling → plain spelling: traces and explanations repeat the same few numbers
+_PLAIN_LIMIT = 4096
+
+
 def plain_decimal(value: Decimal | int) -> str:
-    """A number as a plain string without exponent or trailing zeros (``900.00`` → ``"900"``)."""
-    return str(normalize(Decimal(value)))
+    """A number as a plain string without exponent or trailing zeros (``900.00`` → ``"900"``).
+
+    Remembered by the exact spelling (``str`` of a Decimal gives its sign, digits and exponent, so
+    ``5`` and ``5.0`` each keep their own entry, and an int spells as its Decimal does).
+    """
+    exact = str(value)
+    text = _PLAIN.get(exact)
+    if text is None:
+        text = str(normalize(Decimal(value)))
+        if len(_PLAIN) < _PLAIN_LIMIT:
+            _PLAIN[exact] = text
+    return text
 
 
 def canonical(value: object, memo: dict[int, tuple[object, list[object]]] | None = None) -> object:
@@ -234,6 +248,11 @@ class _Static:
 
     names: dict[tuple[object, frozenset[str]], tuple[str, ...]]  # (node, kinds) -> names its expressions read
     texts: dict[object, str | None]  # node -> clause text (nodes hash by identity)
+    # (category, expressions) -> the scores they read: (key shown, "score"/"target"/"section", target name or
+    # section key); the walk of the expressions is the same for every unit (issue #13: explain() per unit)
+    score_reads: dict[tuple[object, ...], tuple[tuple[str, str, str | None], ...]] = attrs.Factory(dict)
+    # expressions -> the cohort values they read (names, in walk order)
+    cohort_reads: dict[tuple[object, ...], tuple[str, ...]] = attrs.Factory(dict)
 
 
 _STATIC: dict[int, _Static] = {}
@@ -357,46 +376,75 @@ class _Builder:
 
     def score_reads(self, *exprs: object) -> dict[str, object]:
         """``score`` and ``score(X)`` read by ``exprs``, with their values (issue #10 A2)."""
-        out: dict[str, object] = {}
         result, category = self.result, self.plan.category
+        static = _static(self.checked)
+        key = (category.name, *exprs)
+        reads = static.score_reads.get(key)
+        if reads is None:
+            reads = static.score_reads[key] = self._score_reads_of(exprs)
+        if not reads:
+            return {}
+        out: dict[str, object] = {}
+        for shown, kind, name in reads:
+            if kind == "score":
+                out[shown] = result.raw_score
+            elif kind == "target":
+                out[shown] = next(t.score for t in result.targets if t.name == name)
+            elif name is not None:
+                out[shown] = result.sections[name].score
+        return dict(sorted(out.items()))
+
+    def _score_reads_of(self, exprs: tuple[object, ...]) -> tuple[tuple[str, str, str | None], ...]:
+        """What :meth:`score_reads` reads of ``exprs``, found by walking them (once per category and expressions)."""
+        category = self.plan.category
+        out: list[tuple[str, str, str | None]] = []
         for node in ast.walk(*exprs):
             res = self.checked.resolutions.get(node) if isinstance(node, (ast.Name, ast.Call)) else None
             if res is None or res.kind not in ("score", "score_of"):
                 continue
             if res.kind == "score":
-                out["score"] = result.raw_score
+                out.append(("score", "score", None))
                 continue
             path: tuple[str, ...] = res.value  # type: ignore[assignment]
             if res.name == "target":
-                out[f"score({path[0]})"] = next(t.score for t in result.targets if t.name == path[0])
+                out.append((f"score({path[0]})", "target", path[0]))
             else:
                 section = category.section_named(path)
-                if section is not None:
-                    out[f"score({'.'.join(path)})"] = result.sections[".".join(section.path)].score
-        return dict(sorted(out.items()))
+                out.append((f"score({'.'.join(path)})", "section",
+                            ".".join(section.path) if section is not None else None))
+        return tuple(out)
 
     def cohort_reads(self, *exprs: object) -> dict[str, object]:
         """The cohort values (``rank``, ``best`` …) read by ``exprs``, from the unit's standing (issue #11 C)."""
         if self.checked.cohort is None:
             return {}
+        static = _static(self.checked)
+        names = static.cohort_reads.get(exprs)
+        if names is None:
+            found = []
+            for node in ast.walk(*exprs):
+                res = self.checked.resolutions.get(node) if isinstance(node, ast.Name) else None
+                if res is not None and res.kind == "cohort":
+                    found.append(res.name)
+            names = static.cohort_reads[exprs] = tuple(found)
         standing = self.result.standing
         out: dict[str, object] = {}
-        for node in ast.walk(*exprs):
-            res = self.checked.resolutions.get(node) if isinstance(node, ast.Name) else None
-            if res is not None and res.kind == "cohort":
-                values: dict[str, object] = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None,
-                                             "average": None}
-                if standing is not None:
-                    values = {"rank": standing.rank, "ranked_count": standing.ranked_count,
-                              "unit_count": standing.unit_count, "best": standing.best, "average": standing.average}
-                out[res.name] = values[res.name]
+        for name in names:
+            values: dict[str, object] = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None,
+                                         "average": None}
+            if standing is not None:
+                values = {"rank": standing.rank, "ranked_count": standing.ranked_count,
+                          "unit_count": standing.unit_count, "best": standing.best, "average": standing.average}
+            out[name] = values[name]
         return dict(sorted(out.items()))
 
     # ---------------------------------------------------------------- events
-    def build(self) -> Trace:
+    def build(self, explanation: bool = False) -> Trace:
+        """The event tree; ``explanation`` True: only the events an explanation reads (see :func:`build_trace`)."""
         result, plan, checked = self.result, self.plan, self.checked
         events: list[TraceEvent] = []
-        events.extend(self.charges())
+        if not explanation:
+            events.extend(self.charges())
         events.extend(self.deferrals())
         events.extend(self.lets())
         target_events = self.targets()
@@ -409,12 +457,15 @@ class _Builder:
             score_detail.update({"base_score": result.raw[RAW_BASE_SCORE], "bonus": result.raw[RAW_BONUS],
                                  "bonus_added": added, "bonus_cap": category.bonus_cap, "maximum": plan.maximum})
         if checked.periods is not None:  # issue #11 P: each period scored, then the weighted combination
-            events.extend(self.periods())
+            if not explanation:
+                events.extend(self.periods())
             score_detail["combined"] = "weighted"
         events.append(TraceEvent("score", "score", category.label or category.name, category.cite, result.score,
                                  {}, _span(category.span), detail=score_detail))
         events.extend(self.vetoes())
         events.append(self.bands())
+        if explanation:
+            return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
         if result.raw[RAW_EFFECTS] is not None:
             events.append(self.effects())
         events.append(self.rating())
@@ -703,6 +754,13 @@ def _span(span: object) -> Span | None:
     return span if isinstance(span, Span) else None
 
 
-def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: Sequence[tuple[Any, ...]]) -> Trace:
-    """The event tree of one traced evaluation (``raw`` = the tuples the traced evaluator appended)."""
-    return _Builder(program, plan, result, raw).build()
+def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: Sequence[tuple[Any, ...]], *,
+                explanation: bool = False) -> Trace:
+    """The event tree of one traced evaluation (``raw`` = the tuples the traced evaluator appended).
+
+    ``explanation`` True (issue #13: explain() for a whole report): only the top-level events an explanation
+    reads — deferrals, lets, sections with their targets and rules, the score, the vetoes and the bands, each
+    exactly as in the full tree — and none of those it takes from the result itself (ledger charges, periods,
+    effects, rating, standing, consequences); such a partial tree is never the result's ``trace``.
+    """
+    return _Builder(program, plan, result, raw).build(explanation)
