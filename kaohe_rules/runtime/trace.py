@@ -253,6 +253,69 @@ class _Static:
     score_reads: dict[tuple[object, ...], tuple[tuple[str, str, str | None], ...]] = attrs.Factory(dict)
     # expressions -> the cohort values they read (names, in walk order)
     cohort_reads: dict[tuple[object, ...], tuple[str, ...]] = attrs.Factory(dict)
+    # category -> what its rule, veto and band events hold whatever the unit (_CategoryStatic)
+    categories: dict[str, _CategoryStatic] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class _RuleStatic:
+    """A rule's event as every unit has it, but the deduction and the values read."""
+
+    id: str
+    kind: str
+    citation: str | None
+    reads: tuple[str, ...]  # the names whose values the raw rule entry carries, in order
+    checkpoints: tuple[str, ...]  # the checkpoint dates it reads
+    span: Span | None
+    text: str | None
+
+
+@attrs.frozen
+class _VetoStatic:
+    """A veto's event as every unit has it (its expressions, the names it reads, its exceptions)."""
+
+    exprs: tuple[object, ...]
+    reads: tuple[str, ...]
+    checkpoints: tuple[str, ...]
+    text: str | None
+    # per exception: (its id, because, the names its condition reads, span, clause text)
+    exceptions: tuple[tuple[str, str | None, tuple[str, ...], Span | None, str | None], ...]
+
+
+@attrs.frozen
+class _CategoryStatic:
+    """Per category, what the trace builder would otherwise recompute for every unit (issue #13)."""
+
+    rules: tuple[tuple[_RuleStatic, ...], ...]  # per placed target, per rule of its target
+    vetoes: tuple[_VetoStatic, ...]
+    # best band first: (band, its rating's label, its span, its interval detail)
+    bands: tuple[tuple[BandInfo, str, Span | None, dict[str, object]], ...]
+
+
+def _category_static(checked: CheckedPolicy, plan: CategoryPlan) -> _CategoryStatic:
+    static = _static(checked)
+    name = plan.category.name
+    found = static.categories.get(name)
+    if found is None:
+        rules = tuple(
+            tuple(_RuleStatic(f"{placed.target.name}#{r_index + 1}", rule.KIND, rule.cite or placed.target.cite,
+                              tuple(checked.reads.get(rule, ())),
+                              _names_read(checked, rule, _CHECKPOINT, *ast.rule_parts(rule)), rule.span,
+                              _text_of(checked, rule))
+                  for r_index, rule in enumerate(placed.target.rules))
+            for placed in plan.targets)
+        vetoes = []
+        for veto in plan.vetoes:
+            exprs = (veto.on_list, veto.condition, *(e.condition for e in veto.exceptions))
+            vetoes.append(_VetoStatic(
+                exprs, tuple(checked.reads.get(veto, ())), _names_read(checked, veto, _CHECKPOINT, *exprs),
+                _text_of(checked, veto),
+                tuple((f"{veto.name}#{e_index + 1}", exc.because, _names_read(checked, exc, _VALUES, exc.condition),
+                       exc.span, _text_of(checked, exc)) for e_index, exc in enumerate(veto.exceptions))))
+        bands = tuple((band, checked.rating_label(band.rating), _span(band.span), _interval(band))
+                      for band in sorted(plan.bands, key=lambda b: b.low, reverse=True))
+        found = static.categories[name] = _CategoryStatic(rules, tuple(vetoes), bands)
+    return found
 
 
 _STATIC: dict[int, _Static] = {}
@@ -325,6 +388,8 @@ class _Builder:
         self.let_values: dict[str, object] = {e[1]: e[2] for e in raw if e[0] == TAG_LET}
         self.aliases = self._alias_values()
         self._display_cache: dict[tuple[str, int], object] = {}
+        #: building the partial tree of an explanation (build(explanation=True)): what it never shows is left out
+        self.explanation = False
 
     # values of names at the end of the evaluation, for steps whose raw tuple carries none
     def _alias_values(self) -> dict[str, object]:
@@ -442,6 +507,7 @@ class _Builder:
     def build(self, explanation: bool = False) -> Trace:
         """The event tree; ``explanation`` True: only the events an explanation reads (see :func:`build_trace`)."""
         result, plan, checked = self.result, self.plan, self.checked
+        self.explanation = explanation
         events: list[TraceEvent] = []
         if not explanation:
             events.extend(self.charges())
@@ -548,15 +614,18 @@ class _Builder:
                 rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
         out: dict[str, list[TraceEvent]] = {}
         targets = self.result.targets if results is None else results
+        statics = _category_static(self.checked, self.plan).rules
+        checkpoints = self.checked.checkpoints
         for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, targets)):
             target = placed.target
             children = []
             for r_index, deduction, values in rules.get(t_index, []):
-                rule = target.rules[r_index]
-                reads = self.reads(rule, values, *ast.rule_parts(rule))
-                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
-                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
-                                           text=_text_of(self.checked, rule)))
+                rule = statics[t_index][r_index]  # self.reads(rule, values, *ast.rule_parts(rule)), its parts found once
+                reads = self.display(rule.reads, values)
+                for name in rule.checkpoints:
+                    reads[name] = checkpoints[name].end
+                children.append(TraceEvent("rule", rule.id, rule.kind, rule.citation, Decimal(deduction), reads,
+                                           rule.span, detail={"rule": rule.kind}, text=rule.text))
             detail: dict[str, object] = {"points": target_result.points, "lost": target_result.lost,
                                          "section": ".".join(placed.section)}
             if placed.bonus:  # what its add rules gave before the item cap, and the cap
@@ -603,27 +672,34 @@ class _Builder:
     def vetoes(self) -> list[TraceEvent]:
         raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == TAG_VETO}
         out = []
+        statics = _category_static(self.checked, self.plan).vetoes
+        checkpoints = self.checked.checkpoints
+        lean = self.explanation
         for v_index, veto in enumerate(self.plan.vetoes):
+            static = statics[v_index]
             entry = raw_vetoes.get(v_index)
             values = entry[5] if entry is not None else None
-            exprs = [veto.on_list, veto.condition] + [e.condition for e in veto.exceptions]
-            reads = self.reads(veto, values, *exprs)
-            reads.update(self.score_reads(*exprs, veto.effect))
-            reads.update(self.cohort_reads(*exprs))  # issue #11 C: a veto may read the rank (not with then score)
             fired = bool(entry[2]) if entry is not None else False
+            exprs = static.exprs
+            reads: dict[str, object] = {}
+            if fired or not lean:  # an explanation shows what a veto read only when it fired
+                reads = self.display(static.reads, values)  # self.reads(veto, values, *exprs)
+                for name in static.checkpoints:
+                    reads[name] = checkpoints[name].end
+                reads.update(self.score_reads(*exprs, veto.effect))
+                reads.update(self.cohort_reads(*exprs))  # issue #11 C: a veto may read the rank (not with then score)
             exc_index = entry[3] if entry is not None else -1
             evidence = entry[4] if entry is not None else None
             # the condition held if the veto fired or an exception stopped it
             held = fired or exc_index >= 0
             children = []
-            for e_index, exc in enumerate(veto.exceptions):
+            for e_index, (exc_id, because, exc_reads, exc_span, exc_text) in enumerate(static.exceptions):
                 if not held or (exc_index >= 0 and e_index > exc_index):
                     value: bool | None = None  # not evaluated: the condition did not hold, or an earlier exception did
                 else:
                     value = e_index == exc_index
-                children.append(TraceEvent("exception", f"{veto.name}#{e_index + 1}", exc.because, veto.cite, value,
-                                           self.display(_names_read(self.checked, exc, _VALUES, exc.condition)), exc.span,
-                                           text=_text_of(self.checked, exc)))
+                children.append(TraceEvent("exception", exc_id, because, veto.cite, value,
+                                           {} if lean else self.display(exc_reads), exc_span, text=exc_text))
             detail: dict[str, object] = {"condition": held, "mode": "on" if veto.on_list is not None else "when"}
             if veto.effect is not None:  # a rating effect, not 一票否决 (issue #10 A3)
                 detail["effect"] = veto.effect.kind
@@ -633,16 +709,16 @@ class _Builder:
                     detail["positions"] = list(item_positions(self.result.facts, evidence))
                     self.add_ledger_events(detail, evidence)
             out.append(TraceEvent("veto", veto.name, veto.label, veto.cite, fired, reads, veto.span, tuple(children),
-                                  detail=detail, text=_text_of(self.checked, veto)))
+                                  detail=detail, text=static.text))
         return out
 
     def bands(self) -> TraceEvent:
         result, checked = self.result, self.checked
         tests = []
-        for band in sorted(self.plan.bands, key=lambda b: b.low, reverse=True):
-            tests.append(TraceEvent("band_test", band.rating, checked.rating_label(band.rating), band.cite,
-                                    band.contains(result.score), {"score": result.score}, _span(band.span),
-                                    detail=_interval(band)))
+        score = result.score
+        for band, label, span, interval in _category_static(checked, self.plan).bands:
+            tests.append(TraceEvent("band_test", band.rating, label, band.cite, band.contains(score), {"score": score},
+                                    span, detail=dict(interval)))
         reached = result.band
         return TraceEvent("band", "band", checked.rating_label(reached) if reached else None, result.band_citation, reached,
                           {"score": result.score}, None, tuple(tests))
@@ -759,8 +835,9 @@ def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: S
     """The event tree of one traced evaluation (``raw`` = the tuples the traced evaluator appended).
 
     ``explanation`` True (issue #13: explain() for a whole report): only the top-level events an explanation
-    reads — deferrals, lets, sections with their targets and rules, the score, the vetoes and the bands, each
-    exactly as in the full tree — and none of those it takes from the result itself (ledger charges, periods,
-    effects, rating, standing, consequences); such a partial tree is never the result's ``trace``.
+    reads — deferrals, lets, sections with their targets and rules, the score, the vetoes and the bands, as in
+    the full tree but without the values read by a veto that did not fire or by an exception (an explanation
+    shows neither) — and none of those it takes from the result itself (ledger charges, periods, effects,
+    rating, standing, consequences); such a partial tree is never the result's ``trace``.
     """
     return _Builder(program, plan, result, raw).build(explanation)
