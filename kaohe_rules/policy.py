@@ -415,8 +415,8 @@ class Policy:
 
         Units in a list or tuple (held already: reading ahead changes nothing) are assessed ``_CHUNK`` at a
         time under one switch to the engine's decimal context — switching costs about as much as the item
-        each row needs — and handed out one by one, the caller's context back in place for every item.
-        Any other iterable is read one unit per item, as it streams."""
+        each row needs — and handed out one by one, the caller's context in place for every item.  Any
+        other iterable is read one unit per item, as it streams."""
         if not isinstance(units, (list, tuple)):
             for index, unit in enumerate(units):
                 yield from self._assess_chunk(index, (unit,))
@@ -424,11 +424,15 @@ class Policy:
         for start in range(0, len(units), _CHUNK):
             yield from self._assess_chunk(start, units[start:start + _CHUNK])
 
-    def _assess_chunk(self, start: int, units: Sequence[object]) -> Iterator[BatchItem]:
+    def _assess_chunk(self, start: int, units: Sequence[object]) -> list[BatchItem]:
         """The items of rows ``start``, ``start + 1``… (``units``): the fast path for all of them under one
-        context switch, then each row's item — its result, or the general path's (guarded) for the rest."""
+        context switch, then, in the caller's context, the general path (guarded) for the rows it did not take."""
         fast = self._fast_assess
-        done: list[tuple[Any, ...] | None] = []
+        plans = self._plans
+        program = self.program
+        new, set_dict, item_class = _new, _set_dict, BatchItem
+        items: list[Any] = []
+        append = items.append
         caller = _getcontext()
         try:
             context = _thread_state.context
@@ -439,32 +443,30 @@ class Policy:
             for unit in units:
                 envelope = canonical_envelope(unit, fast)
                 if envelope is None:
-                    done.append(None)
+                    append(_GENERAL)
                     continue
+                unit_id, name, category, raw = envelope
                 try:
-                    out, values = fast[envelope[2]](envelope[3])
+                    out, values = fast[category](raw)
                 except SlowPath:  # another spelling, or a problem: the generic coercer reads or reports it
-                    done.append(_SLOW)
+                    append(_SLOW)
+                    continue
                 except Exception:  # an arithmetic failure: the general path locates and reports it
-                    done.append(None)
-                else:
-                    done.append((envelope, out, values))
+                    append(_GENERAL)
+                    continue
+                item = new(item_class)  # batch.items.result_item, inline: one per row
+                set_dict(item, "__dict__", {"index": start + len(items), "unit_id": unit_id, "location": None,
+                                            "error": None, "result": Result(program, plans[category], out, unit_id,
+                                                                            name, category, values, None)})
+                append(item)
         finally:
             _setcontext(caller)
-        plans = self._plans
-        program = self.program
-        new, set_dict, item_class = _new, _set_dict, BatchItem
-        for index, (unit, row) in enumerate(zip(units, done), start):
-            if row is None or row is _SLOW:
-                yield guarded_item(index, unit, lambda unit=unit, fast=row is None:  # type: ignore[misc]
-                                   self._evaluate_generic(unit, fast=fast))
-                continue
-            (unit_id, name, category, _), out, values = row
-            item = new(item_class)  # batch.items.result_item, inline: one per row
-            set_dict(item, "__dict__", {"index": index, "unit_id": unit_id, "location": None, "error": None,
-                                        "result": Result(program, plans[category], out, unit_id, name, category,
-                                                         values, None)})
-            yield item
+        for offset, item in enumerate(items):
+            if item is _GENERAL or item is _SLOW:
+                unit = units[offset]
+                items[offset] = guarded_item(start + offset, unit, lambda unit=unit, fast=item is _GENERAL:  # type: ignore[misc]
+                                             self._evaluate_generic(unit, fast=fast))
+        return items
 
     def evaluate_table(self, table: object, *, ledgers: LedgerInput | None = None,
                        batch_rows: int | None = None) -> Any:
@@ -707,7 +709,8 @@ class Policy:
 
 #: rows a batch assesses under one switch to the engine's context (``Policy._evaluate_serially``)
 _CHUNK = 64
-_SLOW: tuple[Any, ...] = ("slow path",)  # a row the fast path refused: the general path, without it
+_SLOW = object()  # a row the fast path refused: the general path, without the fast reader
+_GENERAL = object()  # a row for the general path (another envelope, or an arithmetic failure to locate)
 _new = object.__new__
 _set_dict = object.__setattr__
 
