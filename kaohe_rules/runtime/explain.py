@@ -276,6 +276,11 @@ class _Writer:
         self(f"{self.t[key]}{self.t['colon'].rstrip() if self.lang == 'zh' else ':'}{suffix}")
 
     def value(self, value: object) -> str:
+        cls = value.__class__
+        if cls is Decimal or cls is int:  # the commonest values first (exact classes: a bool is no int here)
+            return plain_decimal(value)  # type: ignore[arg-type]
+        if cls is str:
+            return value  # type: ignore[return-value]
         if isinstance(value, bool):
             return self.t["yes"] if value else self.t["no"]
         if isinstance(value, (Decimal, int)):
