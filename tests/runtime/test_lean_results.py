@@ -105,3 +105,22 @@ def test_made_parts_stay_frozen() -> None:
     for part in (section, result.targets[0], result.consequences):
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             part.score = Decimal(1)  # type: ignore[misc,union-attr]
+
+
+@pytest.mark.parametrize(("policy_path", "units_path"), SAMPLES, ids=[kh.stem for kh, _ in SAMPLES])
+def test_an_explanation_from_the_partial_trace_is_the_one_from_the_full_trace(policy_path: Path,
+                                                                           units_path: Path) -> None:
+    """explain() builds only the events it shows (build_trace(explanation=True)); with the result's whole
+    trace built first it reads that one: the text is the same, in both languages, full and short."""
+    policy = kaohe_rules.load(policy_path)
+    units = json.loads(units_path.read_text(encoding="utf-8"), parse_float=Decimal)["units"]
+    assess = policy.evaluate_many if policy.cohort is None else policy.evaluate_cohort
+    lean = [item.result for item in assess(units) if item.result is not None]
+    whole = [item.result for item in assess(units) if item.result is not None]
+    assert len(lean) == len(whole)
+    for a, b in zip(lean, whole, strict=True):
+        b.trace  # noqa: B018 - the whole tree first: explain() reads it
+        for lang in ("zh", "en"):
+            for full in (True, False):
+                assert a.explain(lang, full) == b.explain(lang, full)
+        assert "explanation_trace" not in b._cache and "trace" not in a._cache
