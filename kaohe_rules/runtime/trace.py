@@ -583,7 +583,7 @@ class _Builder:
         out = []
         for index, defer in enumerate(self.plan.defers):
             items = [self.program.display_record(i) for i in moved.get(index, [])]
-            reads = self.display([defer.source_list])
+            reads = {} if self.explanation else self.display([defer.source_list])  # an explanation shows the items
             detail: dict[str, object] = {"to": defer.to, "alias": defer.alias, "items": items}
             if items:  # each item's place in the list fact (issue #10 C)
                 detail["positions"] = list(item_positions(self.result.facts, moved.get(index, [])))
@@ -600,7 +600,8 @@ class _Builder:
             if decl is None or name not in self.let_values:
                 continue
             value = self.program.display_value(name, self.let_values[name])
-            out.append(TraceEvent("let", name, decl.label, decl.cite, value, self.reads(decl, None, decl.value),
+            reads = {} if self.explanation else self.reads(decl, None, decl.value)  # an explanation shows the value
+            out.append(TraceEvent("let", name, decl.label, decl.cite, value, reads,
                                   decl.span, text=_text_of(self.checked, decl),
                                   detail={"report": True} if decl.report else {}))
         return out
@@ -836,8 +837,8 @@ def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: S
 
     ``explanation`` True (issue #13: explain() for a whole report): only the top-level events an explanation
     reads — deferrals, lets, sections with their targets and rules, the score, the vetoes and the bands, as in
-    the full tree but without the values read by a veto that did not fire or by an exception (an explanation
-    shows neither) — and none of those it takes from the result itself (ledger charges, periods, effects,
-    rating, standing, consequences); such a partial tree is never the result's ``trace``.
+    the full tree but without the values read by a deferral, a let, a veto that did not fire or an exception
+    (an explanation shows none of them) — and none of those it takes from the result itself (ledger charges,
+    periods, effects, rating, standing, consequences); such a partial tree is never the result's ``trace``.
     """
     return _Builder(program, plan, result, raw).build(explanation)
