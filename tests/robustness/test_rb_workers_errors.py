@@ -18,6 +18,7 @@ import kaohe_rules
 from kaohe_rules import errors
 from kaohe_rules.errors import (
     CohortRequired,
+    ColumnarFallbackWarning,
     Diagnostic,
     EvaluationError,
     FactError,
@@ -48,6 +49,8 @@ def samples() -> dict[type[BaseException], list[BaseException]]:
         UsageError: [UsageError("--workers must be at least 1, not 0")],
         CohortRequired: [CohortRequired("排名", "综合排名", "第十条"), CohortRequired("p", "c")],
         LedgerRequired: [LedgerRequired("u1", "事故", "事故台账")],  # issue #16 (on main without a sample here)
+        # issue #13: a warning, but raised as an error where warnings are errors, so it must pickle too
+        ColumnarFallbackWarning: [ColumnarFallbackWarning("3 units assessed per unit: division (/) at p.kh:12")],
     }
 
 
