@@ -436,16 +436,18 @@ class Result:
 
     def _explanation_trace(self) -> Trace:
         """The trace an explanation reads: the result's trace when it was built already, else the partial tree
-        of the events an explanation reads (``build_trace(explanation=True)``, kept for the next explanation)."""
-        cache = self._cache
-        trace = cache.get("trace") or cache.get("explanation_trace")
+        of the events an explanation reads (``build_trace(explanation=True)``).
+
+        The partial tree is not kept: a report explains each of its 10,000 results once, and trees kept
+        alive on every result are memory, and work for the cyclic collector at each explanation after."""
+        trace: Trace | None = self._cache.get("trace")
         if trace is None:
             from .trace import build_trace
 
             events = self._trace_events
             if events is None:
                 events = self._program.traced_events(self.category, self.facts, self._passed_standing)
-            trace = cache["explanation_trace"] = build_trace(self._program, self._plan, self, events, explanation=True)
+            trace = build_trace(self._program, self._plan, self, events, explanation=True)
         return trace
 
     # ------------------------------------------------------------ cohorts (issue #11 C)
