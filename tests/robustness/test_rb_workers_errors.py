@@ -49,8 +49,7 @@ def samples() -> dict[type[BaseException], list[BaseException]]:
         UsageError: [UsageError("--workers must be at least 1, not 0")],
         CohortRequired: [CohortRequired("排名", "综合排名", "第十条"), CohortRequired("p", "c")],
         LedgerRequired: [LedgerRequired("u1", "事故", "事故台账")],  # issue #16 (on main without a sample here)
-        # issue #13: a warning, but raised as an error where warnings are errors, so it must pickle too
-        ColumnarFallbackWarning: [ColumnarFallbackWarning("3 units assessed per unit: division (/) at p.kh:12")],
+        ColumnarFallbackWarning: [ColumnarFallbackWarning("assessed per unit, not columnar: division (/) at p.kh:3:5")],
     }
 
 
