@@ -19,6 +19,7 @@ from ..limits import MAX_ID_CHARS, has_lone_surrogate, int_problem, shown
 from ..messages import FactNamer, entry_text
 from ..runtime.program import Program
 from ..runtime.result import Result
+from ..runtime.templates import made
 
 if TYPE_CHECKING:
     from ..unitio import UnitRow
@@ -58,7 +59,7 @@ def unit_id_of(unit: object) -> str:
     return "?" if unit_id is None else shown(unit_id)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: a batch makes one per row with runtime.templates.made (issue #13)
 class BatchItem:
     """One row of a batch: the result, or the error that kept it from being assessed."""
 
@@ -152,4 +153,11 @@ def guarded_item(index: int, unit: object, assess: Callable[[], Result]) -> Batc
         error = exc if isinstance(exc, KaoheError) else EvaluationError(
             unit_id, f"internal error ({type(exc).__name__}); the unit was not assessed")
         return BatchItem(index, unit_id, None, error)
-    return BatchItem(index, result.unit_id, result, None)
+    return result_item(index, result)
+
+
+def result_item(index: int, result: Result) -> BatchItem:
+    """The item of a row assessed without error (``BatchItem(index, result.unit_id, result, None)``, made
+    without attrs' ``__init__``: a batch makes one per row, issue #13)."""
+    return made(BatchItem, {"index": index, "unit_id": result.unit_id, "result": result, "error": None,
+                            "location": None})

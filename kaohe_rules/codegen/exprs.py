@@ -205,8 +205,8 @@ class ExprCompiler(ExprVisitor[str]):
         ka, kb = self.ctx.type_of(e.left).kind, self.ctx.type_of(e.right).kind
         if e.op == "-" and ka == "date" and kb == "date":
             return f"({a} - {b}).days"
-        if e.op == "*" and scales_by_percent(ka, kb):
-            return f"_div({a} * {b}, 100)"
+        if e.op == "*" and scales_by_percent(ka, kb):  # ÷ 100 cannot divide by zero: the division itself
+            return f"_div100({a} * {b}, 100)"
         if e.op == "/":
             if ka == "money" and kb == "percent":
                 return f"_div({a} * 100, {b})"

@@ -131,9 +131,15 @@ class FactReaderGenerator:
             w("else:")
             with self.out.indent():
                 # a Decimal in canonical form: finite, in range (limits.number_problem), not -0;
-                # anything else goes through the generic reading, which accepts it or refuses
+                # anything else goes through the generic reading, which accepts it or refuses.  At most
+                # MAX_FRACTION_DIGITS places, as a value (trailing zeros do not count, as there): the
+                # value quantized to that many places in a context without traps is the value itself
+                # (a third of the cost of reading the exponent with as_tuple(), issue #13) — but a zero
+                # keeps its places there ("0E-40" has 40), so a zero's exponent is read as before
                 w(f"if {var}.__class__ is not _D or not {var}.is_finite() or not (_NMIN < {var} < _NMAX)"
-                  f" or {var}.as_tuple()[2] < _PLACES or (not {var} and {var}.is_signed()): {var} = {converter_name(kind)}({var})")
+                  f" or _QUANT({var}, _PLACE, None, _QCTX) != {var}"
+                  f" or (not {var} and ({var}.is_signed() or {var}.as_tuple()[2] < _PLACES)):"
+                  f" {var} = {converter_name(kind)}({var})")
                 if kind == "percent":  # a bare 0 < |x| <= 1 reads two ways: the generic reading refuses it
                     w(f"elif -1 <= {var} <= 1 and {var}: raise _S")
                 self.bounds(var, bounds, kind)

@@ -276,6 +276,11 @@ class _Writer:
         self(f"{self.t[key]}{self.t['colon'].rstrip() if self.lang == 'zh' else ':'}{suffix}")
 
     def value(self, value: object) -> str:
+        cls = value.__class__
+        if cls is Decimal or cls is int:  # the commonest values first (exact classes: a bool is no int here)
+            return plain_decimal(value)  # type: ignore[arg-type]
+        if cls is str:
+            return value  # type: ignore[return-value]
         if isinstance(value, bool):
             return self.t["yes"] if value else self.t["no"]
         if isinstance(value, (Decimal, int)):
@@ -310,6 +315,27 @@ class _Writer:
         return "\n".join(self.lines) + "\n"
 
 
+_KINDS: dict[int, tuple[CheckedPolicy, dict[str, str]]] = {}  # id(checked) → (checked, its value kinds), bounded
+
+
+def _value_kinds(checked: CheckedPolicy) -> dict[str, str]:
+    """:func:`value_kinds`, made once per policy (an explanation per unit used to rebuild it; read only)."""
+    found = _KINDS.get(id(checked))
+    if found is not None and found[0] is checked:  # the checked policy is kept alive here: its id is not reused
+        return found[1]
+    kinds = value_kinds(checked)
+    if len(_KINDS) >= 16:  # a few policies at a time; a process loading many keeps the last ones
+        _KINDS.clear()
+    _KINDS[id(checked)] = (checked, kinds)
+    return kinds
+
+
+def _top(trace: Trace, kind: str) -> list[TraceEvent]:
+    """The events of ``kind`` among the trace's top-level events: the kinds only the top level holds (veto,
+    deferral, band, score — trace.build puts them nowhere else), without walking the whole tree."""
+    return [e for e in trace.events if e.kind == kind]
+
+
 def value_kinds(checked: CheckedPolicy) -> dict[str, str]:
     """The type kind of every named value a step can read (for units in explanations)."""
     out: dict[str, str] = {}
@@ -323,13 +349,16 @@ def cite(citation: str | None) -> str:
     return f"〔{citation}〕" if citation else ""
 
 
-def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
-    """The explanation of one result; ``full`` False gives the short form."""
+def explain(result: Result, lang: str = "zh", full: bool = True, trace: Trace | None = None) -> str:
+    """The explanation of one result; ``full`` False gives the short form.
+
+    ``trace``: the result's trace, or a tree holding at least its deferral, let, section, score, veto and band
+    events (``build_trace(explanation=True)``); None reads ``result.trace``."""
     checked = result.program.checked
-    w = _Writer(lang, value_kinds(checked))
+    w = _Writer(lang, _value_kinds(checked))
     t = w.t
     header = checked.header
-    trace = result.trace
+    trace = result.trace if trace is None else trace
     sep = t["colon"]
     w(t["title"].format(unit=result.name or result.unit_id))
     w("=" * 40)
@@ -347,7 +376,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
          if category.has_bonus else "") + raw_note)
     if checked.periods is not None:  # issue #11 P: the per-period table before the band line
         _periods(w, result)
-    band_event = trace.find("band", "band")
+    band_event = next((e for e in _top(trace, "band") if e.id == "band"), None)
     interval = _interval_of(band_event, result.band)
     band_label = checked.rating_label(result.band) if result.band else "—"
     w(f"{t['band']}{sep}{band_label} {interval} {cite(result.band_citation)}")
@@ -371,8 +400,8 @@ def explain(result: Result, lang: str = "zh", full: bool = True) -> str:
             w(f"  {r.label or r.name}{sep}{w.value(r.value)} {cite(r.citation)}".rstrip())
         w()
     _ledger(w, result)
-    _vetoes(w, trace.of_kind("veto"), full)
-    _deferrals(w, trace.of_kind("deferral"))
+    _vetoes(w, _top(trace, "veto"), full)
+    _deferrals(w, _top(trace, "deferral"))
     w()
     if full:
         lets = [e for e in trace.events if e.kind == "let"]  # a period's own lets are in its event
@@ -531,7 +560,7 @@ def _capped(w: _Writer, event: TraceEvent, pad: str) -> None:
 
 def _bonus_total(w: _Writer, trace: Trace) -> None:
     """The category's overall bonus cap, when it applied (加分合计 … 按 … 分计)."""
-    score = trace.find("score", "score")
+    score = next((e for e in _top(trace, "score") if e.id == "score"), None)
     if score is None or "bonus" not in score.detail:
         return
     added, cap = score.detail.get("bonus_added"), score.detail.get("bonus_cap")

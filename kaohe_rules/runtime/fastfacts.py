@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
+import decimal
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -127,6 +128,11 @@ def _read_date(text: str) -> object:
 
 
 _NUMBER_LIMIT = Decimal(NUMBER_LIMIT)
+# the test "at most MAX_FRACTION_DIGITS places" of a Decimal already in range (below 10**18): quantized to
+# 10**-MAX_FRACTION_DIGITS it needs at most 18 + 6 digits, so it is exact or rounded, never an error; no
+# traps, so it raises nothing whatever the caller's context (its flags are nobody's business)
+_PLACE = Decimal(1).scaleb(-MAX_FRACTION_DIGITS)
+_QUANTIZE_CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emin=-999999, Emax=999999, traps=[])
 _SMALL = tuple(Decimal(i) for i in range(SMALL_LIMIT))  # int facts → Decimal without a constructor call
 _HELPERS: dict[str, object] = {
     **_CONVERT,
@@ -154,7 +160,8 @@ def _compile(gen: FactReaderGenerator, names: list[str], filename: str,
     namespace.update(HELPERS)
     namespace.update(evaluator_constants)
     namespace.update({"_S": SlowPath, "_A": _ABSENT, "_D": Decimal, "_DATE": _DATE,
-                      "_NMIN": -_NUMBER_LIMIT, "_NMAX": _NUMBER_LIMIT, "_PLACES": -MAX_FRACTION_DIGITS,
+                      "_NMIN": _NUMBER_LIMIT.copy_negate(), "_NMAX": _NUMBER_LIMIT, "_PLACES": -MAX_FRACTION_DIGITS,
+                      "_QUANT": Decimal.quantize, "_PLACE": _PLACE, "_QCTX": _QUANTIZE_CONTEXT,
                       "_SURR": SURROGATE})
     namespace.update(_HELPERS)
     namespace.update(gen.constants)

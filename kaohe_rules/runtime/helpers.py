@@ -11,7 +11,7 @@ import decimal
 from decimal import Decimal
 from typing import Any
 
-from ..numeric import ceil_int, checked_amount, divide, floor_int, round_half_up, to_fen
+from ..numeric import ENGINE_CONTEXT, ceil_int, checked_amount, divide, floor_int, round_half_up, to_fen
 from .cohort import NO_STANDING
 
 
@@ -97,6 +97,8 @@ HELPERS: dict[str, object] = {
     "_floor_d": _floor_d,
     "_ceil_d": _ceil_d,
     "_div": divide,
+    # a percentage of a value (÷ 100): numeric.divide without its test for a zero divisor (issue #13)
+    "_div100": ENGINE_CONTEXT.divide,
     "_fen": to_fen,
     "_context_flags": _context_flags,
     "_ROUNDED": decimal.Rounded,

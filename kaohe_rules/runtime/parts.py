@@ -9,7 +9,7 @@ the imports run one way, ``result → explain → trace → parts``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
     from .program import Program
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: runtime.templates makes one from a template
 class TargetResult:
     name: str
     label: str | None
@@ -50,7 +50,7 @@ class TargetResult:
         return out
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: runtime.templates makes one from a template
 class SectionResult:
     path: str
     name: str
@@ -73,7 +73,7 @@ class SectionResult:
         return out
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: runtime.templates makes one from a template
 class VetoHit:
     """A veto that fired (or, in ``Result.excepted``, that an exception stopped)."""
 
@@ -122,7 +122,7 @@ class EffectStep:
                 "value": jsonable(self.value), "before": jsonable(self.before), "after": jsonable(self.after)}
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: runtime.templates makes one from a template
 class Deferral:
     """Items handed to another authority (e.g. 异地车辆较大道路交通事故 → 自治区有关规定)."""
 
@@ -138,7 +138,7 @@ class Deferral:
                 "items": [jsonable(i) for i in self.items], "positions": list(self.positions)}
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: runtime.templates makes one from a template
 class MoneyItem:
     kind: str  # reward | fine | share | sanction
     name: str
@@ -151,7 +151,7 @@ class MoneyItem:
                 "amount": None if self.amount is None else str(self.amount), "citation": self.citation}
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: runtime.templates makes one from a template
 class Consequences:
     """What the rating brings (六(三)): money exact to the fen, shares that sum to the whole."""
 
@@ -224,10 +224,16 @@ def item_positions(facts: Mapping[str, object], items: Any) -> tuple[int | None,
     Records only: a plain value (an int of a ``list of int``) is no object of its own — two
     equal small ints are one object — so its position is None rather than a wrong number.
     """
+    return positions_among(facts.values(), items)
+
+
+def positions_among(values: Iterable[object], items: Any) -> tuple[int | None, ...]:
+    """:func:`item_positions` over the fact values themselves (a result holding them as a tuple, in
+    ``plan.facts`` order, need not build the dict of its facts for this)."""
     wanted = {id(item) for item in items if isinstance(item, dict)}
     found: dict[int, int] = {}
     if wanted:
-        for value in facts.values():
+        for value in values:
             if isinstance(value, (list, tuple)):
                 for position, item in enumerate(value, 1):
                     if id(item) in wanted and isinstance(item, dict):

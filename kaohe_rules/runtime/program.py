@@ -29,7 +29,8 @@ RawEvent = tuple[Any, ...]
 class Program:
     """A checked policy with its compiled module: what results, traces and reports read."""
 
-    __slots__ = ("checked", "module", "plans", "rating_names", "_shown_fields_cache")
+    __slots__ = ("checked", "module", "plans", "rating_names", "_shown_fields_cache", "templates", "_record_names",
+                 "_value_types")
 
     def __init__(self, checked: CheckedPolicy, module: CompiledModule) -> None:
         self.checked = checked
@@ -38,6 +39,12 @@ class Program:
         #: rating names by the index the evaluator returns (Result.rating reads it per unit)
         self.rating_names: tuple[str, ...] = tuple(r.name for r in checked.ratings.ratings)
         self._shown_fields_cache: dict[str, dict[str, Type]] = {}
+        #: per category, the static parts of its results (runtime.templates, built on first use; issue #13)
+        self.templates: dict[str, Any] = {}
+        #: a record's field names → the record type they belong to (display_record's lookup, once per shape)
+        self._record_names: dict[tuple[str, ...], str | None] = {}
+        #: a value's name → (its type or None, whether it is a per-period fact, whether display changes it)
+        self._value_types: dict[str, tuple[Type | None, bool, bool]] = {}
 
     # ------------------------------------------------------------ metadata
     @property
@@ -100,6 +107,22 @@ class Program:
     # ------------------------------------------------------------- display
     def display_value(self, name: str, value: object) -> object:
         """A fact/let/param value as people read it: enum members by name, records with names."""
+        known = self._value_types.get(name)
+        if known is None:
+            known = self._value_type(name)
+        t, per_period, shown = known
+        if not shown:  # no type, or a kind people read as it is (numbers, text, dates, booleans)
+            return value
+        if per_period and isinstance(value, tuple):
+            periods = self.checked.periods
+            assert periods is not None and t is not None
+            # issue #11 P: a per-period fact, keyed by period as a unit gives it
+            return {item.name: self._display(t, v) for item, v in zip(periods.items, value)}
+        assert t is not None
+        return self._display(t, value)
+
+    def _value_type(self, name: str) -> tuple[Type | None, bool, bool]:
+        """What :meth:`display_value` needs of a name, found once (bounded: names come from the policy)."""
         checked = self.checked
         t = checked.fact_types.get(name) or checked.let_types.get(name) or checked.param_types.get(name)
         if t is None:
@@ -107,13 +130,12 @@ class Program:
             while alias is not None and t is None:  # issue #16: a chain of defers ends at a fact or a let
                 t = checked.fact_types.get(alias.source_list) or checked.let_types.get(alias.source_list)
                 alias = next((d for d in checked.defers if d.alias == alias.source_list), None)
-        if t is None:
-            return value
-        periods = checked.periods
-        if periods is not None and isinstance(value, tuple) and name in checked.facts and checked.facts[name].per_period:
-            # issue #11 P: a per-period fact, keyed by period as a unit gives it
-            return {item.name: self._display(t, v) for item, v in zip(periods.items, value)}
-        return self._display(t, value)
+        per_period = checked.periods is not None and name in checked.facts and checked.facts[name].per_period
+        shown = t is not None and (per_period or t.kind in ("enum", "list"))
+        known = (t, per_period, shown)
+        if len(self._value_types) < 4096:
+            self._value_types[name] = known
+        return known
 
     def _display(self, t: Type, value: object) -> object:
         if value is None:
@@ -160,7 +182,18 @@ class Program:
         return out
 
     def _record_name_of(self, record: Mapping[str, object]) -> str | None:
-        keys = set(record)
+        """The record type whose fields hold every key of ``record`` (the first declared), once per key shape."""
+        shape = tuple(record)
+        known = self._record_names
+        if shape in known:
+            return known[shape]
+        name = self._record_name_of_keys(shape)
+        if len(known) < 4096:  # bounded: a batch has a few shapes, a hostile one many
+            known[shape] = name
+        return name
+
+    def _record_name_of_keys(self, shape: tuple[str, ...]) -> str | None:
+        keys = set(shape)
         for rname, fields in self.checked.record_fields.items():
             if keys <= set(fields):
                 return rname

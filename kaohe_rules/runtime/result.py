@@ -7,6 +7,7 @@ callers who read ``score`` and ``rating`` pay for nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from ..language.abi import (
     TAG_LET,
 )
 from ..language.model import CategoryPlan, CheckedPolicy
-from ..numeric import ENGINE_CONTEXT
+from ..numeric import ENGINE_CONTEXT, to_fen
 from .cohort import NO_STANDING, quota_limit, standing_dict
 from .ledger import ChargedEvent
 from .parts import Consequences as Consequences
@@ -40,11 +41,15 @@ from .parts import Reported as Reported
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
 from .parts import VetoHit as VetoHit
-from .parts import consequences_of, item_positions, outcome_lines
+from .parts import applies, consequences_of, outcome_lines, positions_among
 from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
 from .standing import QuotaRow, RankRow, Standing
+from .templates import category_template, period_points, section_results, target_results
+from .templates import consequences as template_consequences
+from .templates import deferral as template_deferral
+from .templates import veto_hit as template_veto_hit
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -199,55 +204,44 @@ class Result:
         return self._cache["effects"]  # type: ignore[no-any-return]
 
     # -------------------------------------------------------------- details
+    # Each part is built from its category's template (runtime.templates: the static fields computed once
+    # per program), adding only what the raw tuple says — one pass, no tree walk or filtering per unit.
     @property
     def targets(self) -> tuple[TargetResult, ...]:
-        if "targets" not in self._cache:
-            out = []
-            periodic = self._checked.periods  # issue #11 P: `only in` sections reach a share of their points
-            for placed, score in zip(self._plan.targets, self._raw[RAW_TARGETS]):
-                t = placed.target
-                points = placed.points if periodic is None else self._period_points(placed.section, placed.points)
-                out.append(TargetResult(t.name, t.label, t.cite, ".".join(placed.section), points, Decimal(score),
-                                        placed.bonus, placed.cap))
-            self._cache["targets"] = tuple(out)
-        return self._cache["targets"]  # type: ignore[no-any-return]
+        cache = self._cache
+        targets = cache.get("targets")
+        if targets is None:
+            template = category_template(self._program, self.category)
+            targets = cache["targets"] = target_results(template, self._raw[RAW_TARGETS])
+        return targets
 
     @property
     def sections(self) -> dict[str, SectionResult]:
-        if "sections" not in self._cache:
-            order = self._program.section_order(self.category)
-            infos = {s.path: s for s in self._plan.category.all_sections()}
-            out: dict[str, SectionResult] = {}
-            periodic = self._checked.periods  # issue #11 P
-            for path, score in zip(order, self._raw[RAW_SECTIONS]):
-                info = infos[path]
-                key = ".".join(path)
-                targets = tuple(t for t in self.targets if t.section == key)
-                points = info.points if periodic is None else self._period_points(path, info.points)
-                out[key] = SectionResult(key, info.name, info.label, info.cite, points, Decimal(score), targets,
-                                         len(path), info.bonus, info.cap)
-            self._cache["sections"] = out
-        return self._cache["sections"]  # type: ignore[no-any-return]
+        cache = self._cache
+        sections = cache.get("sections")
+        if sections is None:
+            template = category_template(self._program, self.category)
+            sections = cache["sections"] = section_results(template, self._raw[RAW_SECTIONS], self.targets)
+        return sections
 
     @property
     def vetoes(self) -> tuple[VetoHit, ...]:
         if "vetoes" not in self._cache:
-            if any(entry[1] for entry in self._raw[RAW_VETOES]):
-                self._adopt_facts()
-            self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None) for entry in self._raw[RAW_VETOES])
+            values = self._fact_values() if any(entry[1] for entry in self._raw[RAW_VETOES]) else ()
+            self._cache["vetoes"] = tuple(self._veto_hit(entry[0], entry[1], entry[2], None, values)
+                                          for entry in self._raw[RAW_VETOES])
         return self._cache["vetoes"]  # type: ignore[no-any-return]
 
     @property
     def excepted(self) -> tuple[VetoHit, ...]:
         """Vetoes whose condition held but an exception (unless … because …) stopped."""
         if "excepted" not in self._cache:
-            if any(entry[2] for entry in self._raw[RAW_EXCEPTED]):
-                self._adopt_facts()
+            values = self._fact_values() if any(entry[2] for entry in self._raw[RAW_EXCEPTED]) else ()
             out = []
             for index, exc_index, evidence, reads in self._raw[RAW_EXCEPTED]:
                 veto = self._plan.vetoes[index]
                 reason = veto.exceptions[exc_index].because or "exception"
-                out.append(self._veto_hit(index, evidence, reads, reason))
+                out.append(self._veto_hit(index, evidence, reads, reason, values))
             self._cache["excepted"] = tuple(out)
         return self._cache["excepted"]  # type: ignore[no-any-return]
 
@@ -256,36 +250,54 @@ class Result:
         and a result assessed elsewhere adopts the raw result of its facts when they are first read."""
         self.facts  # noqa: B018 - read for its effect
 
-    def _veto_hit(self, index: int, evidence: Any, reads: tuple[Any, ...], reason: str | None) -> VetoHit:
-        veto = self._plan.vetoes[index]
-        names = self._checked.reads.get(veto, ())
-        items = tuple(self._program.display_record(item) for item in (evidence or ()))
-        facts = {name: self._program.display_value(name, value) for name, value in zip(names, reads)}
-        positions = item_positions(self.facts, evidence) if evidence else ()
-        return VetoHit(veto.name, veto.label, veto.cite, items, facts, reason, positions)
+    def _fact_values(self) -> Iterable[object]:
+        """The fact values, in ``plan.facts`` order, for finding positions by identity — the tuple the fast
+        path handed over when the facts were not asked for as a dict (building it is not needed for this).
+
+        Called before the raw evidence is read: a result assessed elsewhere adopts its facts (and the raw
+        result of them) here, as :meth:`_adopt_facts` does."""
+        facts = self._facts
+        if facts.__class__ is tuple:
+            return facts
+        return self.facts.values()
+
+    def _veto_hit(self, index: int, evidence: Any, reads: tuple[Any, ...], reason: str | None,
+                  values: Iterable[object] = ()) -> VetoHit:
+        template = category_template(self._program, self.category)
+        program = self._program
+        display_record = program.display_record
+        display_value = program.display_value
+        items = tuple(display_record(item) for item in evidence) if evidence else ()
+        facts = {name: display_value(name, value) for name, value in zip(template.veto_reads[index], reads)}
+        positions = positions_among(values, evidence) if evidence else ()
+        return template_veto_hit(template, index, items, facts, reason, positions)
 
     @property
     def deferred(self) -> tuple[Deferral, ...]:
         if "deferred" not in self._cache:
-            if self._raw[RAW_DEFERRED]:
-                self._adopt_facts()
+            raw = self._raw[RAW_DEFERRED]
             out = []
-            for index, items in self._raw[RAW_DEFERRED]:
-                d = self._plan.defers[index]
-                out.append(Deferral(d.name, d.label, d.cite, d.to, tuple(self._program.display_record(i) for i in items),
-                                    item_positions(self.facts, items)))
+            if raw:
+                values = self._fact_values()
+                template = category_template(self._program, self.category)
+                display_record = self._program.display_record
+                for index, items in self._raw[RAW_DEFERRED]:  # read again: a remote result adopted its raw
+                    out.append(template_deferral(template, index, tuple(display_record(i) for i in items),
+                                                 positions_among(values, items)))
             self._cache["deferred"] = tuple(out)
         return self._cache["deferred"]  # type: ignore[no-any-return]
 
     @property
     def consequences(self) -> Consequences:
         """The rating's own outcome (``outcome RATING``); items that do not apply are absent."""
-        if "consequences" not in self._cache:
-            rating = self.rating
-            lines = outcome_lines(self._checked, rating, self._raw[RAW_OUTCOME])
-            own = lines[0] if lines and not lines[0][0].for_every_rating else None
-            self._cache["consequences"] = consequences_of(rating, own)
-        return self._cache["consequences"]  # type: ignore[no-any-return]
+        cache = self._cache
+        found = cache.get("consequences")
+        if found is None:
+            raw = self._raw[RAW_OUTCOME]
+            own_raw = raw[0] if self._checked.general_outcomes else raw
+            found = cache["consequences"] = template_consequences(
+                category_template(self._program, self.category), self.rating, own_raw, to_fen, applies)
+        return found
 
     @property
     def general_consequences(self) -> tuple[Consequences, ...]:
@@ -380,16 +392,8 @@ class Result:
                 "maximum": None if maximum is None else plain(maximum)}
 
     def _period_points(self, path: tuple[str, ...], points: Decimal) -> Decimal:
-        """The points a combined section or target can reach (issue #11 P): its points, or for one of a section
-        ``only in`` some periods, its points × the weights of those periods (日常 100 in a 30% period: 30)."""
-        decl = self._checked.periods
-        if decl is None:
-            return points
-        top = next(s for s in self._plan.category.sections if s.name == path[0])
-        if not top.periods:
-            return points
-        share = sum((item.weight for item in decl.items if item.name in top.periods), Decimal(0))
-        return ENGINE_CONTEXT.multiply(points, share / 100)
+        """The points a combined section or target can reach (issue #11 P): :func:`templates.period_points`."""
+        return period_points(self._checked, self._plan, path, points)
 
     @property
     def periods(self) -> tuple[PeriodResult, ...]:
@@ -428,7 +432,23 @@ class Result:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
         from .explain import explain
 
-        return explain(self, lang=lang, full=full)
+        return explain(self, lang=lang, full=full, trace=self._explanation_trace())
+
+    def _explanation_trace(self) -> Trace:
+        """The trace an explanation reads: the result's trace when it was built already, else the partial tree
+        of the events an explanation reads (``build_trace(explanation=True)``).
+
+        The partial tree is not kept: a report explains each of its 10,000 results once, and trees kept
+        alive on every result are memory, and work for the cyclic collector at each explanation after."""
+        trace: Trace | None = self._cache.get("trace")
+        if trace is None:
+            from .trace import build_trace
+
+            events = self._trace_events
+            if events is None:
+                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
+            trace = build_trace(self._program, self._plan, self, events, explanation=True)
+        return trace
 
     # ------------------------------------------------------------ cohorts (issue #11 C)
     def set_standing(self, standing: Standing) -> None:

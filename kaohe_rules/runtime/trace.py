@@ -54,7 +54,7 @@ EVENT_KINDS = (
 )
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # an instance dict: attrs then writes the fields straight into it (cheaper per event)
 class TraceEvent:
     """One step of the reasoning.
 
@@ -143,9 +143,23 @@ class Trace:
 
 
 # ----------------------------------------------------------------- canonical values
+_PLAIN: dict[str, str] = {}  # exact spelling → plain spelling: traces and explanations repeat the same few numbers
+_PLAIN_LIMIT = 4096
+
+
 def plain_decimal(value: Decimal | int) -> str:
-    """A number as a plain string without exponent or trailing zeros (``900.00`` → ``"900"``)."""
-    return str(normalize(Decimal(value)))
+    """A number as a plain string without exponent or trailing zeros (``900.00`` → ``"900"``).
+
+    Remembered by the exact spelling (``str`` of a Decimal gives its sign, digits and exponent, so
+    ``5`` and ``5.0`` each keep their own entry, and an int spells as its Decimal does).
+    """
+    exact = str(value)
+    text = _PLAIN.get(exact)
+    if text is None:
+        text = str(normalize(Decimal(value)))
+        if len(_PLAIN) < _PLAIN_LIMIT:
+            _PLAIN[exact] = text
+    return text
 
 
 def canonical(value: object, memo: dict[int, tuple[object, list[object]]] | None = None) -> object:
@@ -234,6 +248,74 @@ class _Static:
 
     names: dict[tuple[object, frozenset[str]], tuple[str, ...]]  # (node, kinds) -> names its expressions read
     texts: dict[object, str | None]  # node -> clause text (nodes hash by identity)
+    # (category, expressions) -> the scores they read: (key shown, "score"/"target"/"section", target name or
+    # section key); the walk of the expressions is the same for every unit (issue #13: explain() per unit)
+    score_reads: dict[tuple[object, ...], tuple[tuple[str, str, str | None], ...]] = attrs.Factory(dict)
+    # expressions -> the cohort values they read (names, in walk order)
+    cohort_reads: dict[tuple[object, ...], tuple[str, ...]] = attrs.Factory(dict)
+    # category -> what its rule, veto and band events hold whatever the unit (_CategoryStatic)
+    categories: dict[str, _CategoryStatic] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class _RuleStatic:
+    """A rule's event as every unit has it, but the deduction and the values read."""
+
+    id: str
+    kind: str
+    citation: str | None
+    reads: tuple[str, ...]  # the names whose values the raw rule entry carries, in order
+    checkpoints: tuple[str, ...]  # the checkpoint dates it reads
+    span: Span | None
+    text: str | None
+
+
+@attrs.frozen
+class _VetoStatic:
+    """A veto's event as every unit has it (its expressions, the names it reads, its exceptions)."""
+
+    exprs: tuple[object, ...]
+    reads: tuple[str, ...]
+    checkpoints: tuple[str, ...]
+    text: str | None
+    # per exception: (its id, because, the names its condition reads, span, clause text)
+    exceptions: tuple[tuple[str, str | None, tuple[str, ...], Span | None, str | None], ...]
+
+
+@attrs.frozen
+class _CategoryStatic:
+    """Per category, what the trace builder would otherwise recompute for every unit (issue #13)."""
+
+    rules: tuple[tuple[_RuleStatic, ...], ...]  # per placed target, per rule of its target
+    vetoes: tuple[_VetoStatic, ...]
+    # best band first: (band, its rating's label, its span, its interval detail)
+    bands: tuple[tuple[BandInfo, str, Span | None, dict[str, object]], ...]
+
+
+def _category_static(checked: CheckedPolicy, plan: CategoryPlan) -> _CategoryStatic:
+    static = _static(checked)
+    name = plan.category.name
+    found = static.categories.get(name)
+    if found is None:
+        rules = tuple(
+            tuple(_RuleStatic(f"{placed.target.name}#{r_index + 1}", rule.KIND, rule.cite or placed.target.cite,
+                              tuple(checked.reads.get(rule, ())),
+                              _names_read(checked, rule, _CHECKPOINT, *ast.rule_parts(rule)), rule.span,
+                              _text_of(checked, rule))
+                  for r_index, rule in enumerate(placed.target.rules))
+            for placed in plan.targets)
+        vetoes = []
+        for veto in plan.vetoes:
+            exprs = (veto.on_list, veto.condition, *(e.condition for e in veto.exceptions))
+            vetoes.append(_VetoStatic(
+                exprs, tuple(checked.reads.get(veto, ())), _names_read(checked, veto, _CHECKPOINT, *exprs),
+                _text_of(checked, veto),
+                tuple((f"{veto.name}#{e_index + 1}", exc.because, _names_read(checked, exc, _VALUES, exc.condition),
+                       exc.span, _text_of(checked, exc)) for e_index, exc in enumerate(veto.exceptions))))
+        bands = tuple((band, checked.rating_label(band.rating), _span(band.span), _interval(band))
+                      for band in sorted(plan.bands, key=lambda b: b.low, reverse=True))
+        found = static.categories[name] = _CategoryStatic(rules, tuple(vetoes), bands)
+    return found
 
 
 _STATIC: dict[int, _Static] = {}
@@ -306,6 +388,8 @@ class _Builder:
         self.let_values: dict[str, object] = {e[1]: e[2] for e in raw if e[0] == TAG_LET}
         self.aliases = self._alias_values()
         self._display_cache: dict[tuple[str, int], object] = {}
+        #: building the partial tree of an explanation (build(explanation=True)): what it never shows is left out
+        self.explanation = False
 
     # values of names at the end of the evaluation, for steps whose raw tuple carries none
     def _alias_values(self) -> dict[str, object]:
@@ -357,46 +441,76 @@ class _Builder:
 
     def score_reads(self, *exprs: object) -> dict[str, object]:
         """``score`` and ``score(X)`` read by ``exprs``, with their values (issue #10 A2)."""
-        out: dict[str, object] = {}
         result, category = self.result, self.plan.category
+        static = _static(self.checked)
+        key = (category.name, *exprs)
+        reads = static.score_reads.get(key)
+        if reads is None:
+            reads = static.score_reads[key] = self._score_reads_of(exprs)
+        if not reads:
+            return {}
+        out: dict[str, object] = {}
+        for shown, kind, name in reads:
+            if kind == "score":
+                out[shown] = result.raw_score
+            elif kind == "target":
+                out[shown] = next(t.score for t in result.targets if t.name == name)
+            elif name is not None:
+                out[shown] = result.sections[name].score
+        return dict(sorted(out.items()))
+
+    def _score_reads_of(self, exprs: tuple[object, ...]) -> tuple[tuple[str, str, str | None], ...]:
+        """What :meth:`score_reads` reads of ``exprs``, found by walking them (once per category and expressions)."""
+        category = self.plan.category
+        out: list[tuple[str, str, str | None]] = []
         for node in ast.walk(*exprs):
             res = self.checked.resolutions.get(node) if isinstance(node, (ast.Name, ast.Call)) else None
             if res is None or res.kind not in ("score", "score_of"):
                 continue
             if res.kind == "score":
-                out["score"] = result.raw_score
+                out.append(("score", "score", None))
                 continue
             path: tuple[str, ...] = res.value  # type: ignore[assignment]
             if res.name == "target":
-                out[f"score({path[0]})"] = next(t.score for t in result.targets if t.name == path[0])
+                out.append((f"score({path[0]})", "target", path[0]))
             else:
                 section = category.section_named(path)
-                if section is not None:
-                    out[f"score({'.'.join(path)})"] = result.sections[".".join(section.path)].score
-        return dict(sorted(out.items()))
+                out.append((f"score({'.'.join(path)})", "section",
+                            ".".join(section.path) if section is not None else None))
+        return tuple(out)
 
     def cohort_reads(self, *exprs: object) -> dict[str, object]:
         """The cohort values (``rank``, ``best`` …) read by ``exprs``, from the unit's standing (issue #11 C)."""
         if self.checked.cohort is None:
             return {}
+        static = _static(self.checked)
+        names = static.cohort_reads.get(exprs)
+        if names is None:
+            found = []
+            for node in ast.walk(*exprs):
+                res = self.checked.resolutions.get(node) if isinstance(node, ast.Name) else None
+                if res is not None and res.kind == "cohort":
+                    found.append(res.name)
+            names = static.cohort_reads[exprs] = tuple(found)
         standing = self.result.standing
         out: dict[str, object] = {}
-        for node in ast.walk(*exprs):
-            res = self.checked.resolutions.get(node) if isinstance(node, ast.Name) else None
-            if res is not None and res.kind == "cohort":
-                values: dict[str, object] = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None,
-                                             "average": None}
-                if standing is not None:
-                    values = {"rank": standing.rank, "ranked_count": standing.ranked_count,
-                              "unit_count": standing.unit_count, "best": standing.best, "average": standing.average}
-                out[res.name] = values[res.name]
+        for name in names:
+            values: dict[str, object] = {"rank": None, "ranked_count": 0, "unit_count": 0, "best": None,
+                                         "average": None}
+            if standing is not None:
+                values = {"rank": standing.rank, "ranked_count": standing.ranked_count,
+                          "unit_count": standing.unit_count, "best": standing.best, "average": standing.average}
+            out[name] = values[name]
         return dict(sorted(out.items()))
 
     # ---------------------------------------------------------------- events
-    def build(self) -> Trace:
+    def build(self, explanation: bool = False) -> Trace:
+        """The event tree; ``explanation`` True: only the events an explanation reads (see :func:`build_trace`)."""
         result, plan, checked = self.result, self.plan, self.checked
+        self.explanation = explanation
         events: list[TraceEvent] = []
-        events.extend(self.charges())
+        if not explanation:
+            events.extend(self.charges())
         events.extend(self.deferrals())
         events.extend(self.lets())
         target_events = self.targets()
@@ -409,12 +523,15 @@ class _Builder:
             score_detail.update({"base_score": result.raw[RAW_BASE_SCORE], "bonus": result.raw[RAW_BONUS],
                                  "bonus_added": added, "bonus_cap": category.bonus_cap, "maximum": plan.maximum})
         if checked.periods is not None:  # issue #11 P: each period scored, then the weighted combination
-            events.extend(self.periods())
+            if not explanation:
+                events.extend(self.periods())
             score_detail["combined"] = "weighted"
         events.append(TraceEvent("score", "score", category.label or category.name, category.cite, result.score,
                                  {}, _span(category.span), detail=score_detail))
         events.extend(self.vetoes())
         events.append(self.bands())
+        if explanation:
+            return Trace(checked.header.name, checked.content_hash, result.unit_id, result.category, tuple(events))
         if result.raw[RAW_EFFECTS] is not None:
             events.append(self.effects())
         events.append(self.rating())
@@ -466,7 +583,7 @@ class _Builder:
         out = []
         for index, defer in enumerate(self.plan.defers):
             items = [self.program.display_record(i) for i in moved.get(index, [])]
-            reads = self.display([defer.source_list])
+            reads = {} if self.explanation else self.display([defer.source_list])  # an explanation shows the items
             detail: dict[str, object] = {"to": defer.to, "alias": defer.alias, "items": items}
             if items:  # each item's place in the list fact (issue #10 C)
                 detail["positions"] = list(item_positions(self.result.facts, moved.get(index, [])))
@@ -483,7 +600,8 @@ class _Builder:
             if decl is None or name not in self.let_values:
                 continue
             value = self.program.display_value(name, self.let_values[name])
-            out.append(TraceEvent("let", name, decl.label, decl.cite, value, self.reads(decl, None, decl.value),
+            reads = {} if self.explanation else self.reads(decl, None, decl.value)  # an explanation shows the value
+            out.append(TraceEvent("let", name, decl.label, decl.cite, value, reads,
                                   decl.span, text=_text_of(self.checked, decl),
                                   detail={"report": True} if decl.report else {}))
         return out
@@ -497,15 +615,18 @@ class _Builder:
                 rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
         out: dict[str, list[TraceEvent]] = {}
         targets = self.result.targets if results is None else results
+        statics = _category_static(self.checked, self.plan).rules
+        checkpoints = self.checked.checkpoints
         for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, targets)):
             target = placed.target
             children = []
             for r_index, deduction, values in rules.get(t_index, []):
-                rule = target.rules[r_index]
-                reads = self.reads(rule, values, *ast.rule_parts(rule))
-                children.append(TraceEvent("rule", f"{target.name}#{r_index + 1}", rule.KIND, rule.cite or target.cite,
-                                           Decimal(deduction), reads, rule.span, detail={"rule": rule.KIND},
-                                           text=_text_of(self.checked, rule)))
+                rule = statics[t_index][r_index]  # self.reads(rule, values, *ast.rule_parts(rule)), its parts found once
+                reads = self.display(rule.reads, values)
+                for name in rule.checkpoints:
+                    reads[name] = checkpoints[name].end
+                children.append(TraceEvent("rule", rule.id, rule.kind, rule.citation, Decimal(deduction), reads,
+                                           rule.span, detail={"rule": rule.kind}, text=rule.text))
             detail: dict[str, object] = {"points": target_result.points, "lost": target_result.lost,
                                          "section": ".".join(placed.section)}
             if placed.bonus:  # what its add rules gave before the item cap, and the cap
@@ -552,27 +673,34 @@ class _Builder:
     def vetoes(self) -> list[TraceEvent]:
         raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == TAG_VETO}
         out = []
+        statics = _category_static(self.checked, self.plan).vetoes
+        checkpoints = self.checked.checkpoints
+        lean = self.explanation
         for v_index, veto in enumerate(self.plan.vetoes):
+            static = statics[v_index]
             entry = raw_vetoes.get(v_index)
             values = entry[5] if entry is not None else None
-            exprs = [veto.on_list, veto.condition] + [e.condition for e in veto.exceptions]
-            reads = self.reads(veto, values, *exprs)
-            reads.update(self.score_reads(*exprs, veto.effect))
-            reads.update(self.cohort_reads(*exprs))  # issue #11 C: a veto may read the rank (not with then score)
             fired = bool(entry[2]) if entry is not None else False
+            exprs = static.exprs
+            reads: dict[str, object] = {}
+            if fired or not lean:  # an explanation shows what a veto read only when it fired
+                reads = self.display(static.reads, values)  # self.reads(veto, values, *exprs)
+                for name in static.checkpoints:
+                    reads[name] = checkpoints[name].end
+                reads.update(self.score_reads(*exprs, veto.effect))
+                reads.update(self.cohort_reads(*exprs))  # issue #11 C: a veto may read the rank (not with then score)
             exc_index = entry[3] if entry is not None else -1
             evidence = entry[4] if entry is not None else None
             # the condition held if the veto fired or an exception stopped it
             held = fired or exc_index >= 0
             children = []
-            for e_index, exc in enumerate(veto.exceptions):
+            for e_index, (exc_id, because, exc_reads, exc_span, exc_text) in enumerate(static.exceptions):
                 if not held or (exc_index >= 0 and e_index > exc_index):
                     value: bool | None = None  # not evaluated: the condition did not hold, or an earlier exception did
                 else:
                     value = e_index == exc_index
-                children.append(TraceEvent("exception", f"{veto.name}#{e_index + 1}", exc.because, veto.cite, value,
-                                           self.display(_names_read(self.checked, exc, _VALUES, exc.condition)), exc.span,
-                                           text=_text_of(self.checked, exc)))
+                children.append(TraceEvent("exception", exc_id, because, veto.cite, value,
+                                           {} if lean else self.display(exc_reads), exc_span, text=exc_text))
             detail: dict[str, object] = {"condition": held, "mode": "on" if veto.on_list is not None else "when"}
             if veto.effect is not None:  # a rating effect, not 一票否决 (issue #10 A3)
                 detail["effect"] = veto.effect.kind
@@ -582,16 +710,16 @@ class _Builder:
                     detail["positions"] = list(item_positions(self.result.facts, evidence))
                     self.add_ledger_events(detail, evidence)
             out.append(TraceEvent("veto", veto.name, veto.label, veto.cite, fired, reads, veto.span, tuple(children),
-                                  detail=detail, text=_text_of(self.checked, veto)))
+                                  detail=detail, text=static.text))
         return out
 
     def bands(self) -> TraceEvent:
         result, checked = self.result, self.checked
         tests = []
-        for band in sorted(self.plan.bands, key=lambda b: b.low, reverse=True):
-            tests.append(TraceEvent("band_test", band.rating, checked.rating_label(band.rating), band.cite,
-                                    band.contains(result.score), {"score": result.score}, _span(band.span),
-                                    detail=_interval(band)))
+        score = result.score
+        for band, label, span, interval in _category_static(checked, self.plan).bands:
+            tests.append(TraceEvent("band_test", band.rating, label, band.cite, band.contains(score), {"score": score},
+                                    span, detail=dict(interval)))
         reached = result.band
         return TraceEvent("band", "band", checked.rating_label(reached) if reached else None, result.band_citation, reached,
                           {"score": result.score}, None, tuple(tests))
@@ -703,6 +831,14 @@ def _span(span: object) -> Span | None:
     return span if isinstance(span, Span) else None
 
 
-def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: Sequence[tuple[Any, ...]]) -> Trace:
-    """The event tree of one traced evaluation (``raw`` = the tuples the traced evaluator appended)."""
-    return _Builder(program, plan, result, raw).build()
+def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: Sequence[tuple[Any, ...]], *,
+                explanation: bool = False) -> Trace:
+    """The event tree of one traced evaluation (``raw`` = the tuples the traced evaluator appended).
+
+    ``explanation`` True (issue #13: explain() for a whole report): only the top-level events an explanation
+    reads — deferrals, lets, sections with their targets and rules, the score, the vetoes and the bands, as in
+    the full tree but without the values read by a deferral, a let, a veto that did not fire or an exception
+    (an explanation shows none of them) — and none of those it takes from the result itself (ledger charges,
+    periods, effects, rating, standing, consequences); such a partial tree is never the result's ``trace``.
+    """
+    return _Builder(program, plan, result, raw).build(explanation)

@@ -1,0 +1,192 @@
+"""Per-category templates of a result's parts, built once per program (issue #13: lean results).
+
+Why: a :class:`~kaohe_rules.runtime.result.Result` used to build its sections by
+walking the category's section tree, joining every path and filtering all targets
+once per section, and its consequences by zipping the outcome's declarations again —
+for every unit, although all of that depends on the category only.  Reading the whole
+result cost several times the evaluation itself.  Here the static part of every
+part (names, labels, citations, points, paths, which targets a section holds, which
+money items an outcome has) is computed once per category and kept on the
+:class:`~kaohe_rules.runtime.program.Program`; a result only adds what its raw tuple
+says (the scores, the amounts).
+
+The parts are frozen attrs classes with an instance ``__dict__``
+(:mod:`kaohe_rules.runtime.parts`); :func:`made` creates one from a copy of a
+template dict, which is several times cheaper than their ``__init__`` and gives the
+very same object (same fields, same equality, repr and ``to_dict``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..language import ast
+from ..language.model import CategoryPlan, CheckedPolicy
+from ..numeric import ENGINE_CONTEXT
+from .parts import Consequences, Deferral, MoneyItem, SectionResult, TargetResult, VetoHit
+
+if TYPE_CHECKING:
+    from .program import Program
+
+T = TypeVar("T")
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def made(cls: type[T], fields: dict[str, Any]) -> T:
+    """An instance of the frozen attrs class ``cls`` whose fields are ``fields`` (every field, checked
+    by the templates' construction, not here): what ``cls(**fields)`` gives, without its ``__init__``."""
+    obj = _new(cls)
+    _set(obj, "__dict__", fields)
+    return obj
+
+
+def period_points(checked: CheckedPolicy, plan: CategoryPlan, path: tuple[str, ...], points: Decimal) -> Decimal:
+    """The points a combined section or target can reach (issue #11 P): its points, or for one of a section
+    ``only in`` some periods, its points × the weights of those periods (日常 100 in a 30% period: 30)."""
+    decl = checked.periods
+    if decl is None:
+        return points
+    top = next(s for s in plan.category.sections if s.name == path[0])
+    if not top.periods:
+        return points
+    share = sum((item.weight for item in decl.items if item.name in top.periods), Decimal(0))
+    return ENGINE_CONTEXT.multiply(points, share / 100)
+
+
+class OutcomeTemplate:
+    """A rating's own outcome: its declaration and, per item, the MoneyItem fields but the amount."""
+
+    __slots__ = ("decl", "items")
+
+    def __init__(self, decl: ast.OutcomeDecl) -> None:
+        self.decl = decl
+        self.items: tuple[dict[str, Any], ...] = tuple(
+            {"kind": item.kind, "name": item.name, "label": item.label, "citation": item.cite or decl.cite}
+            for item in decl.items)
+
+
+class CategoryTemplate:
+    """The static parts of the results of one category."""
+
+    __slots__ = ("targets", "sections", "vetoes", "veto_reads", "defers", "outcomes", "none_consequences")
+
+    def __init__(self, program: Program, category: str) -> None:
+        checked = program.checked
+        plan = program.plans[category]
+        #: per placed target: TargetResult's fields but the score (its points as combined, issue #11 P)
+        self.targets: tuple[dict[str, Any], ...] = tuple(
+            {"name": p.target.name, "label": p.target.label, "citation": p.target.cite, "section": ".".join(p.section),
+             "points": period_points(checked, plan, p.section, p.points), "bonus": p.bonus, "cap": p.cap}
+            for p in plan.targets)
+        infos = {s.path: s for s in plan.category.all_sections()}
+        sections = []
+        for path in program.section_order(category):
+            info = infos[path]
+            key = ".".join(path)
+            held = tuple(i for i, t in enumerate(self.targets) if t["section"] == key)
+            sections.append((key, {"path": key, "name": info.name, "label": info.label, "citation": info.cite,
+                                   "points": period_points(checked, plan, path, info.points), "depth": len(path),
+                                   "bonus": info.bonus, "cap": info.cap}, held))
+        #: per section in raw order: (key, SectionResult's fields but score and targets, its targets' indexes)
+        self.sections: tuple[tuple[str, dict[str, Any], tuple[int, ...]], ...] = tuple(sections)
+        #: per veto: VetoHit's name, label and citation
+        self.vetoes: tuple[dict[str, Any], ...] = tuple(
+            {"name": v.name, "label": v.label, "citation": v.cite} for v in plan.vetoes)
+        #: per veto: the names it read, in the order of the raw reads
+        self.veto_reads: tuple[tuple[str, ...], ...] = tuple(tuple(checked.reads.get(v, ())) for v in plan.vetoes)
+        #: per defer: Deferral's name, label, citation and authority
+        self.defers: tuple[dict[str, Any], ...] = tuple(
+            {"name": d.name, "label": d.label, "citation": d.cite, "to": d.to} for d in plan.defers)
+        #: per rating name: its own outcome's template (None: the rating has none)
+        self.outcomes: dict[str, OutcomeTemplate | None] = {
+            rating: (OutcomeTemplate(checked.outcomes[rating]) if rating in checked.outcomes else None)
+            for rating in program.rating_names}
+        self.none_consequences: dict[str, Consequences] = {}
+
+
+def category_template(program: Program, category: str) -> CategoryTemplate:
+    """The template of ``category``'s results (built on first use, kept on the program)."""
+    templates: dict[str, CategoryTemplate] = program.templates
+    template = templates.get(category)
+    if template is None:
+        template = templates[category] = CategoryTemplate(program, category)
+    return template
+
+
+def target_results(template: CategoryTemplate, scores: Any) -> tuple[TargetResult, ...]:
+    """The TargetResults of a raw result's target scores."""
+    out: list[TargetResult] = []
+    append = out.append
+    decimal = Decimal
+    for fields, score in zip(template.targets, scores):
+        fields = fields.copy()
+        fields["score"] = score if score.__class__ is decimal else decimal(score)
+        obj = _new(TargetResult)
+        _set(obj, "__dict__", fields)
+        append(obj)
+    return tuple(out)
+
+
+def section_results(template: CategoryTemplate, scores: Any,
+                    targets: tuple[TargetResult, ...]) -> dict[str, SectionResult]:
+    """The SectionResults of a raw result's section scores, in one pass (each holding its targets)."""
+    out: dict[str, SectionResult] = {}
+    decimal = Decimal
+    pick = targets.__getitem__
+    for (key, fields, held), score in zip(template.sections, scores):
+        fields = fields.copy()
+        fields["score"] = score if score.__class__ is decimal else decimal(score)
+        fields["targets"] = tuple(map(pick, held)) if held else ()
+        obj = _new(SectionResult)
+        _set(obj, "__dict__", fields)
+        out[key] = obj
+    return out
+
+
+def consequences(template: CategoryTemplate, rating: str, own_raw: Any,
+                 to_fen: Callable[[Any], Decimal], applies: Callable[[object], bool]) -> Consequences:
+    """The Consequences of the rating's own outcome (what ``parts.consequences_of`` builds), from its raw part."""
+    outcome = template.outcomes.get(rating)
+    if outcome is None:
+        found = template.none_consequences.get(rating)
+        if found is None:
+            found = template.none_consequences[rating] = Consequences(rating, None, "none", Decimal("0.00"), (), ())
+        return found
+    total, amounts = own_raw if own_raw is not None else (Decimal(0), ())
+    items = []
+    kind = "none"
+    for fields, amount in zip(outcome.items, amounts):
+        if amount.__class__ is str and not applies(amount):
+            continue
+        fields = fields.copy()
+        fields["amount"] = amount
+        items.append(made(MoneyItem, fields))
+        item_kind = fields["kind"]
+        if item_kind == "reward":
+            kind = "reward"
+        elif item_kind == "fine" and kind == "none":
+            kind = "fine"
+    decl = outcome.decl
+    return made(Consequences, {"rating": rating, "citation": decl.cite, "kind": kind, "total": to_fen(total),
+                               "items": tuple(items), "notes": decl.notes})
+
+
+def veto_hit(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...], facts: dict[str, object],
+             reason: str | None, positions: tuple[int | None, ...]) -> VetoHit:
+    """A VetoHit of veto ``index`` with its evidence (as people read it), the facts it read and the positions."""
+    fields = template.vetoes[index].copy()
+    fields.update(evidence=items, facts=facts, exception=reason, positions=positions)
+    return made(VetoHit, fields)
+
+
+def deferral(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...],
+             positions: tuple[int | None, ...]) -> Deferral:
+    """A Deferral of defer ``index`` with its items (as people read them) and their positions."""
+    fields = template.defers[index].copy()
+    fields["items"] = items
+    fields["positions"] = positions
+    return made(Deferral, fields)
