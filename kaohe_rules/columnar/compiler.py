@@ -62,34 +62,29 @@ class ColumnarProgram:
             part = lazy.filter(pl.col("__category") == category)
             for step in compiled.steps:
                 part = part.with_columns(**step)
-            parts.append(part.select(pl.col(_ROW), *self._row(schema, compiled.columns),
+            parts.append(part.select(pl.col(_ROW), *(expr.cast(schema[name]).alias(name)
+                                                     for name, expr in compiled.columns.items()),
                                      compiled.per_unit.alias(_PER_UNIT)))
         others = ~pl.col("__category").is_in(list(self.categories)) | pl.col("__category").is_null()
-        parts.append(lazy.filter(others).select(pl.col(_ROW), *self._row(schema, None),
-                                                pl.lit(True).alias(_PER_UNIT)))
-        joined = pl.concat(parts, how="vertical")
-        if len(parts) > 1:
-            joined = joined.sort(_ROW)
-        out = joined.drop(_ROW).collect()
-        per_unit = out.get_column(_PER_UNIT).alias("per_unit")
-        return out.drop(_PER_UNIT), per_unit
-
-    @staticmethod
-    def _row(schema: dict[str, pl.DataType], exprs: dict[str, pl.Expr] | None) -> list[pl.Expr]:
-        import polars as pl
-
-        fixed = {"unit_id": pl.col("__id"), "name": pl.col("__name"), "category": pl.col("__category"),
-                 "status": pl.lit("assessed"), "engine": pl.lit("columnar")}
-        out = []
+        parts.append(lazy.filter(others).select(pl.col(_ROW), pl.lit(True).alias(_PER_UNIT)))
+        # each category's own columns, back in input order; the unit's id, name and category are the
+        # canonical frame's (already in order: not carried through the sort)
+        joined = pl.concat(parts, how="diagonal").sort(_ROW).collect()
+        fixed = {"unit_id": frame.get_column("__id"), "name": frame.get_column("__name"),
+                 "category": frame.get_column("__category")}
+        constant = {"status": "assessed", "engine": "columnar"}
+        columns: list[pl.Series | pl.Expr] = []
         for name, dtype in schema.items():
             if name in fixed:
-                expr = fixed[name] if exprs is not None else pl.lit(None)
-            elif exprs is not None and name in exprs:
-                expr = exprs[name]
+                columns.append(fixed[name].cast(dtype).alias(name))
+            elif name in constant:
+                columns.append(pl.lit(constant[name], dtype=dtype).alias(name))
+            elif name in joined.columns:
+                columns.append(pl.col(name))
             else:
-                expr = pl.lit(None)
-            out.append(expr.cast(dtype).alias(name))
-        return out
+                columns.append(pl.lit(None, dtype=dtype).alias(name))
+        out = joined.select(columns)
+        return out, joined.get_column(_PER_UNIT).alias("per_unit")
 
 
 def compile_checked(checked: CheckedPolicy) -> ColumnarProgram:

@@ -61,10 +61,22 @@ class Plain:
 
 @attrs.frozen
 class ListOf:
-    """A list of records (List(Struct)); ``record`` names the record type."""
+    """A list of records (List(Struct)); ``record`` names the record type.
+
+    ``keep`` (a Boolean over ``pl.element()``, or None for every item): the items of ``expr`` this list
+    holds — a deferral's kept list is its source with the moved items masked out, never a filtered copy
+    (copying every record of every unit costs more than all the scoring).
+    """
 
     expr: pl.Expr
     record: str
+    keep: pl.Expr | None = None
+
+    def kept(self, cond: pl.Expr | None) -> pl.Expr | None:
+        """``cond`` for the items this list holds (None: every item)."""
+        if self.keep is None:
+            return cond
+        return self.keep if cond is None else self.keep & cond
 
 
 Value = Num | Plain | ListOf
@@ -395,27 +407,31 @@ class ExprCompiler:
             raise Unsupported(f"an aggregate over '{text(e.source)}'", where(e))
         item = ExprCompiler(self.checked, self.lookup, source.record, None, self.guard)
         cond = item.boolean(e.where).fill_null(False) if e.where is not None else None
+        chosen = source.kept(cond)
         if e.func == "count":
-            if cond is None:
+            if chosen is None:
                 return Num(source.expr.list.len().cast(pl.Int128), 0, LIST_LIMIT)
-            return Num(source.expr.list.eval(cond).list.sum().cast(pl.Int128), 0, LIST_LIMIT)
+            return Num(source.expr.list.eval(chosen).list.sum().cast(pl.Int128), 0, LIST_LIMIT)
         if e.func in ("any", "all"):
             if e.of is not None:
                 raise Unsupported(f"{e.func}(… of …) '{text(e)}'", where(e))
             if cond is None:
                 raise Unsupported(f"'{text(e)}'", where(e))
-            tests = source.expr.list.eval(cond)
-            return Plain(tests.list.any() if e.func == "any" else tests.list.all(), "bool")
+            if e.func == "any":
+                some = cond if source.keep is None else (source.keep & cond)
+                return Plain(source.expr.list.eval(some).list.any(), "bool")
+            every = cond if source.keep is None else (~source.keep | cond)
+            return Plain(source.expr.list.eval(every).list.all(), "bool")
         if e.of is None:
             raise Unsupported(f"{e.func} of items '{text(e)}'", where(e))
         if self.type_of(e.of).optional:
             raise Unsupported(f"{e.func} of an optional value '{text(e)}'", where(e))
         value = item.num(e.of)
         if e.func == "sum":
-            picked = value.expr if cond is None else pl.when(cond).then(value.expr).otherwise(int128(0))
+            picked = value.expr if chosen is None else pl.when(chosen).then(value.expr).otherwise(int128(0))
             return checked(Num(source.expr.list.eval(picked).list.sum(), value.scale, value.bound * LIST_LIMIT),
                            f"'{text(e)}'", where(e))
-        picked = value.expr if cond is None else pl.when(cond).then(value.expr).otherwise(None)
+        picked = value.expr if chosen is None else pl.when(chosen).then(value.expr).otherwise(None)
         listed = source.expr.list.eval(picked).list.drop_nulls()
         return Num(listed.list.min() if e.func == "min" else listed.list.max(), value.scale, value.bound)
 
@@ -424,7 +440,9 @@ class ExprCompiler:
         if any(isinstance(node, ast.Call) and node.func == "index" for node in ast.walk(e)):
             raise Unsupported(f"index(…) in '{text(e)}'", where(e))
         item = ExprCompiler(self.checked, self.lookup, source.record, None, self.guard)
-        return item.boolean(e).fill_null(False)
+        cond = source.kept(item.boolean(e).fill_null(False))
+        assert cond is not None
+        return cond
 
 
 def decimal_places(value: Decimal) -> int:

@@ -235,7 +235,7 @@ class CategoryCompiler:
             return Num(pl.col(name), value.scale, value.bound)
         if isinstance(value, Plain):
             return Plain(pl.col(name), value.kind)
-        return ListOf(pl.col(name), value.record)
+        return ListOf(pl.col(name), value.record, value.keep)
 
     def columns(self, names: tuple[str, ...]) -> Compiled:
         import polars as pl
@@ -259,8 +259,7 @@ class CategoryCompiler:
             if not isinstance(source, ListOf):
                 raise Unsupported(f"defer {defer.name}", where(defer))
             moved = self.expr.condition_of_items(source, defer.where)
-            self.env[defer.alias] = self.keep(f"__alias:{defer.alias}",
-                                              ListOf(source.expr.list.filter(~moved), source.record))
+            self.env[defer.alias] = ListOf(source.expr, source.record, ~moved)
             out[f"deferred:{defer.name}"] = source.expr.list.eval(moved).list.sum().cast(pl.Int64)
         for name in plan.lets:
             if name in checked.lets and name not in self.env:
