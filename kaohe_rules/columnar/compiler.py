@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .canonical import Canonical, canonical_schema
+from .canonical import Canonical, canonical_dtype, canonical_schema
 from .numbers import Unsupported
 from .results import ResultColumns, result_columns
 from .scoring import CategoryCompiler, Compiled
@@ -91,9 +91,12 @@ def compile_checked(checked: CheckedPolicy) -> ColumnarProgram:
     """The columnar program of a checked policy (see the module doc)."""
     fallbacks: dict[tuple[str, str], list[str]] = {}
     every = tuple(checked.plans)
-    if canonical_schema(checked) is None:
-        return ColumnarProgram(Support((Fallback("a fact of a type the columnar path does not hold",
-                                                 checked.header.name),)))
+    if canonical_schema(checked) is None:  # the facts not held in canonical columns, each named
+        held = tuple(Fallback(f"fact {name}: {type_.describe()} (no canonical column)",
+                              checked.facts[name].span.location())
+                     for name, type_ in checked.fact_types.items() if canonical_dtype(checked, type_) is None)
+        return ColumnarProgram(Support(held or (Fallback("a fact the columnar path does not hold",
+                                                         checked.header.name),)))
     columns = result_columns(checked)
     compiled: dict[str, Compiled] = {}
     for category in checked.plans:

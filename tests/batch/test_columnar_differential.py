@@ -160,3 +160,129 @@ def test_unsupported_constructs_are_named_with_place_and_categories() -> None:
     support = compile_checked(policy.checked).support
     assert not support.vectorised
     assert any("zunyi-2010.kh:" in str(f) for f in support.fallbacks), support.message()
+
+
+# ----------------------------------------------- generated policies (kaohe_rules/testing/policygen.py)
+# Bonus sections and caps, scores as values, rating effects, conditional outcome items, outcomes for
+# every rating, named items, group-by …: whatever the compiler vectorises of each must equal the per-unit
+# result; what it does not must be a named fallback (never an exception, never a wrong row).
+GENERATED = 10
+
+
+@pytest.mark.parametrize("index", range(GENERATED))
+def test_generated_policies_agree_where_vectorised(index: int) -> None:
+    from kaohe_rules.testing.fuzz import RandomChooser
+    from kaohe_rules.testing.policygen import generate_rich_policy
+
+    text = generate_rich_policy(RandomChooser(f"columnar:{index}"), risky=index % 3 == 2).text
+    policy = kaohe_rules.load(text, name=f"generated-{index}.kh")
+    program = policy.columnar_program()
+    for fallback in program.support.fallbacks:
+        assert fallback.construct and fallback.where.startswith(f"generated-{index}.kh:"), str(fallback)
+    if not program.vectorises:
+        return
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    @given(st.lists(units(policy, max_list=4), min_size=1, max_size=10))
+    def run(batch: list[dict[str, Any]]) -> None:
+        compare(policy, batch)
+
+    run()
+
+
+# ----------------------------------------------- a policy of the other constructs the compiler vectorises
+CONSTRUCTS = '''policy 构造 "columnar constructs" { period 2020-01-01 .. 2020-12-31 }
+category 县区 "县区" total 100 bonus cap 10 {
+  section 工作目标 "工作目标" 70
+  section 其他 "其他" 30
+  section 加分 "加分项目" bonus cap 5
+  section 奖分 "奖分" bonus
+}
+category 部门 "部门" total 100 {
+  section 工作目标 "工作目标" 70
+  section 其他 "其他" 30
+}
+enum 级别 "级别" { 甲 "甲", 乙 "乙", 丙 "丙" }
+record 记录 "记录" {
+  分: decimal >= 0 "分"
+  级: 级别 "级"
+  日期: date? "日期"
+}
+fact 完成率: percent in 0%..100% "目标完成率"
+fact 国家级表彰: bool = false "获国家级表彰"
+fact 省级表彰次数: int >= 0 = 0 "获省级表彰次数"
+fact 表彰加分: decimal >= 0 = 0 "其他表彰加分"
+fact 创新: bool = false "工作创新"
+fact 得分: decimal in 0..30 "得分"
+fact 可选数: int? >= 0 "可选数"
+fact 等级: 级别 = 乙 "等级"
+fact 金额: money >= 0 = 0元 "金额"
+fact 记录: list of 记录 = [] "记录"
+param 上限 = 2.5 "上限"
+let 记录分 = sum(记录 of 分 where 级 == 甲 or 日期 is set) "记录分"
+let 最高 = max(记录 of 分) "最高"
+target 工作目标 "完成工作目标" in 县区.工作目标 points 70, 部门.工作目标 points 70 {
+  proportional 完成率
+  deduct 0.5 per 省级表彰次数 - 1 cap 上限
+  deduct round(记录分 * 15%, 1) unless 等级 in [甲, 丙]
+}
+target 杂项 "杂项" in 县区.其他 points 30, 部门.其他 points 30 {
+  score 得分
+  deduct 1.25 when (可选数 ?? 0) > 2 and not all(记录 where 分 <= 3)
+  deduct (if 等级 == 甲 then 2 else min(floor(最高 ?? 0), 3)) when count(记录) >= 2
+}
+target 表彰 "表彰" in 县区.加分 cap 3 {
+  add 3 when 国家级表彰
+  add 1 per 省级表彰次数 cap 2
+  add 表彰加分
+}
+target 创新 "创新" in 县区.奖分 {
+  add 2 when 创新
+  add 1.5 when any(记录 where 级 == 丙)
+}
+veto 低分 "低分" when score(其他) < 10 and score < 50 and 等级 != 甲
+  unless 国家级表彰 because "表彰"
+ratings { 优秀 "优秀" 良好 "良好" 合格 "合格" 不合格 "不合格" } vetoed 不合格
+bands 县区 {
+  优秀 >= 90
+  良好 [80, 90)
+  合格 (60, 80)
+  不合格 [0, 60]
+}
+bands 部门 {
+  优秀 [90, 100]
+  良好 [80, 90)
+  合格 [60, 80)
+  不合格 [0, 60)
+}
+outcome 优秀 {
+  reward 奖 "奖" = 金额 * 12.5%
+  reward 另奖 "另奖" = 金额 * 3% when 创新
+  share 甲 "甲" = 奖 * 33%
+  share 余 "余" = rest
+}
+outcome 不合格 {
+  fine 罚 "罚" = 金额 * 50% for 县区
+  sanction 检查 "检查" when 等级 == 丙
+}
+'''
+
+
+def test_a_policy_of_many_constructs_is_vectorised_and_agrees() -> None:
+    policy = kaohe_rules.load(CONSTRUCTS, name="constructs.kh")
+    support = policy.columnar_program().support
+    assert support.vectorised, support.message()
+    top = {"完成率": Decimal(100), "得分": Decimal(30), "金额": Decimal("1234.56"), "创新": True, "国家级表彰": True,
+           "记录": [{"分": Decimal("2.5"), "级": "丙"}, {"分": Decimal("0.3"), "级": "甲", "日期": "2020-03-01"}]}
+    batch = [{"category": category, "facts": dict(top, 金额=Decimal(amount), 等级=level)}
+             for category in ("县区", "部门") for amount in ("1234.56", "0.04", "99.99") for level in ("甲", "丙")]
+    compare(policy, batch)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck),
+              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    @given(st.lists(units(policy, max_list=4), min_size=1, max_size=12))
+    def run(batch: list[dict[str, Any]]) -> None:
+        compare(policy, batch)
+
+    run()
