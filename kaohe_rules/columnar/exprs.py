@@ -30,6 +30,7 @@ from ..language.types import Type
 from ..numeric import scales_by_percent
 from .numbers import (
     FACT_LIMIT,
+    INT64_BOUND,
     LIST_LIMIT,
     Num,
     Unsupported,
@@ -108,7 +109,7 @@ def fact_value(checked_policy: CheckedPolicy, name: str, type_: Type, expr: pl.E
 
     kind = type_.kind
     if kind == "int":
-        return Num(expr.cast(pl.Int128), 0, FACT_LIMIT)
+        return Num(expr.cast(pl.Int128), 0, INT64_BOUND)  # an Int64 column: bounded by its type, no guard
     if kind in _DECIMAL:
         return Num(expr, 4, FACT_LIMIT * 10 ** 4)
     if kind in ("bool", "enum", "text", "date"):
@@ -233,7 +234,7 @@ class ExprCompiler:
         value = fact_value(self.checked, name, type_, pl.element().struct.field(name))
         if isinstance(value, ListOf):
             raise Unsupported(f"a list field '{name}' of a record", where(e))
-        if isinstance(value, Num) and self.guard is not None:
+        if isinstance(value, Num) and value.scale > 0 and self.guard is not None:
             self.guard(self.record, name, value.scale)
         return value
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 #: the largest magnitude of a numeric fact (or record field) the compiled expressions assume; a row with
 #: a larger one goes per unit (so no intermediate can pass 34 significant digits unnoticed)
 FACT_LIMIT = 10 ** 15
+#: an int fact or field (an Int64 column) needs no guard: its type bounds it
+INT64_BOUND = 2 ** 63
 #: a bound on the number of items of one list (what a count can reach)
 LIST_LIMIT = 10 ** 10
 #: the largest scaled intermediate: the per-unit evaluator's 34 significant digits

@@ -100,7 +100,7 @@ class CategoryCompiler:
             self.guarded.add(name)
             if not type_.optional:  # a required fact is never null in a clean row: if it is, per unit
                 self.flags.append(pl.col(name).is_null())
-            if isinstance(value, Num):
+            if isinstance(value, Num) and value.scale > 0:  # a decimal fact (an int one is bounded by Int64)
                 self.flags.append(pl.col(name).abs() > int128(FACT_LIMIT * 10 ** value.scale))
         if isinstance(value, ListOf):
             self.lists[name] = value.record
@@ -434,13 +434,21 @@ class CategoryCompiler:
                 if item.kind in ("reward", "fine") and item.name not in items:
                     items[item.name] = zero_fen
                 continue
-            cond = (compiler.boolean(item.condition).fill_null(False) if item.condition is not None else None)
+            cond = None
+            if item.condition is not None:  # computed once (a column), read by the amount and the cell
+                self.step()
+                cond = self.keep(f"__when:{prefix}.{item.name}",
+                                 Plain(compiler.boolean(item.condition).fill_null(False), "bool")).expr
             if item.kind in ("reward", "fine", "share") and item.amount is not None:
                 amount = half_up(compiler.num(item.amount), MONEY_SCALE)
                 if amount.bound >= 10 ** 30:
                     raise Unsupported(f"outcome item {item.name} (its amount may not fit)", where(item))
                 if cond is not None:
                     amount = Num(pl.when(cond).then(amount.expr).otherwise(int128(0)), MONEY_SCALE, amount.bound)
+                self.step()  # the amount to the fen, once: later items, the total and the rest read it
+                kept = self.keep(f"__amount:{prefix}.{item.name}", amount)
+                assert isinstance(kept, Num)
+                amount = kept
                 if item.kind == "share":
                     shares = add(shares, amount, "+")
                 else:
