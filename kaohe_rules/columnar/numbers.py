@@ -150,4 +150,6 @@ def to_decimal(num: Num, scale: int) -> tuple[pl.Expr, pl.Expr | None]:
     else:
         whole = num.at(scale).expr
     unit = pl.lit(Decimal(1).scaleb(-scale), dtype=pl.Decimal(38, scale))
-    return whole.cast(pl.Decimal(38, 0)) * unit, unfit
+    # not strict: a row whose facts pass FACT_LIMIT is flagged per unit and its value here is garbage (Int128
+    # arithmetic wraps); it must not fail the batch, so a value beyond 38 digits becomes null
+    return whole.cast(pl.Decimal(38, 0), strict=False) * unit, unfit

@@ -146,13 +146,20 @@ def test_band_edges_inclusive_and_exclusive() -> None:
     compare(policy, batch)
 
 
-def test_a_fact_beyond_the_limit_goes_per_unit() -> None:
+def test_a_fact_beyond_the_limit_goes_per_unit_and_never_fails_the_batch() -> None:
     policy = _policy("benchmarks/seed-core.kh")
-    units_ = [{"id": "big", "category": "区政府", "facts": {"考核细则扣分": Decimal(10) ** 16, "日常督查扣分": 0,
-                                                          "控制指标扣分": 0, "奖励金额": 100}}]
+    facts = {"考核细则扣分": 0, "日常督查扣分": 0, "控制指标扣分": 0, "奖励金额": 100}
+    units_ = [{"id": "big", "category": "区政府", "facts": dict(facts, 考核细则扣分=Decimal(10) ** 16)},
+              {"id": "huge", "category": "区政府", "facts": dict(facts, 奖励金额=Decimal(10) ** 17)},  # the reader's limit is 10^18
+              {"id": "ok", "category": "区政府", "facts": facts}]
     canonical = reference_canonical(policy.checked, policy.assess_row, units_)
     _, per_unit = policy.columnar_program().assess(canonical)
-    assert per_unit.to_list() == [True]
+    assert per_unit.to_list() == [True, True, False]
+    out = policy.evaluate_table(pl.DataFrame({"id": ["huge"], "category": ["区政府"], "考核细则扣分": [Decimal(0)],
+                                              "日常督查扣分": [Decimal(0)], "控制指标扣分": [Decimal(0)],
+                                              "奖励金额": [Decimal(10) ** 17]}))
+    assert out["engine"].to_list() == ["per-unit"]
+    assert out["outcome:优秀.追加奖励"][0] == Decimal(3) * Decimal(10) ** 16
 
 
 def test_unsupported_constructs_are_named_with_place_and_categories() -> None:
