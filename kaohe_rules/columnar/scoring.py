@@ -345,26 +345,17 @@ class CategoryCompiler:
             kept_hit = self.keep(f"__veto:{veto.name}", Plain(hit.fill_null(False), "bool")).expr
             fired.append((veto, kept_hit))
             out[f"veto:{veto.name}"] = kept_hit
-        if plan.staged:
-            effect = next((v for v in plan.vetoes if v.effect is not None), None)
-            if effect is not None:
-                raise Unsupported(f"veto {effect.name} … then {effect.effect.kind if effect.effect else ''}",
-                                  where(effect.effect or effect))
-            band = next(b for b in plan.bands if b.requires is not None)
-            raise Unsupported(f"band {band.rating} requires …", where(band.requires))
         vetoed_index = self.rating_names.index(checked.ratings.vetoed)
-        self.step()
-        any_veto = self.keep("__vetoed", Plain(pl.any_horizontal([hit for _, hit in fired]) if fired
-                                               else pl.lit(False), "bool")).expr
-        band_rating = pl.lit(None, dtype=pl.Int32)
-        order = sorted(range(len(plan.bands)), key=lambda i: plan.bands[i].low, reverse=True)
-        for index in reversed(order):  # built inside out: the first band in ``order`` is tested first
-            rating_of_band = pl.lit(self.rating_names.index(plan.bands[index].rating), dtype=pl.Int32)
-            band_rating = pl.when(self.contains(plan.bands[index], score)).then(rating_of_band).otherwise(band_rating)
-        band_rating = self.keep("__band", Plain(band_rating, "enum")).expr
-        self.step()
-        rating = self.keep("__rating", Plain(pl.when(any_veto).then(pl.lit(vetoed_index, dtype=pl.Int32))
-                                             .otherwise(band_rating.fill_null(vetoed_index)), "enum")).expr
+        if plan.staged:
+            score, any_veto, band_rating, rating = self.staged(fired, score)
+        else:
+            self.step()
+            any_veto = self.keep("__vetoed", Plain(pl.any_horizontal([hit for _, hit in fired]) if fired
+                                                   else pl.lit(False), "bool")).expr
+            band_rating = self.keep("__band", Plain(self.band_rating(score), "enum")).expr
+            self.step()
+            rating = self.keep("__rating", Plain(pl.when(any_veto).then(pl.lit(vetoed_index, dtype=pl.Int32))
+                                                 .otherwise(band_rating.fill_null(vetoed_index)), "enum")).expr
         self.step()
         out["vetoed"] = any_veto
         out["band"] = self.rating_name(band_rating)
@@ -396,6 +387,130 @@ class CategoryCompiler:
         if unfit is not None:  # more places than the table holds: per unit gives the error row
             self.flags.append(unfit)
         return value
+
+    def band_index(self, score: Num) -> pl.Expr:
+        """The index of the band that holds ``score`` (the highest low edge first), null for none."""
+        import polars as pl
+
+        result = pl.lit(None, dtype=pl.Int32)
+        order = sorted(range(len(self.plan.bands)), key=lambda i: self.plan.bands[i].low, reverse=True)
+        for index in reversed(order):  # built inside out: the first band in ``order`` is tested first
+            result = pl.when(self.contains(self.plan.bands[index], score)).then(
+                pl.lit(index, dtype=pl.Int32)).otherwise(result)
+        return result
+
+    def band_rating(self, score: Num) -> pl.Expr:
+        """The rating (index) of the band that holds ``score``, null for none."""
+        import polars as pl
+
+        result = pl.lit(None, dtype=pl.Int32)
+        order = sorted(range(len(self.plan.bands)), key=lambda i: self.plan.bands[i].low, reverse=True)
+        for index in reversed(order):
+            rating = pl.lit(self.rating_names.index(self.plan.bands[index].rating), dtype=pl.Int32)
+            result = pl.when(self.contains(self.plan.bands[index], score)).then(rating).otherwise(result)
+        return result
+
+    def staged(self, fired: list[tuple[ast.VetoDecl, pl.Expr]],
+               raw: Num) -> tuple[Num, pl.Expr, pl.Expr, pl.Expr]:
+        """Steps 4-9 of the documented order (docs/language.md, "Order of application"), as the interpreter's
+        ``rating_effects``: the final score, whether a veto without effect fired, the band's rating, the rating."""
+        import polars as pl
+
+        plan = self.plan
+        names = self.rating_names
+        worst = len(names) - 1
+        vetoed = names.index(self.checked.ratings.vetoed)
+
+        def idx(value: int) -> pl.Expr:
+            return pl.lit(value, dtype=pl.Int32)
+
+        # 4: the lowest score set by a fired ``then score E`` (clamped to 0..the maximum) is the final score
+        final = raw
+        seen: pl.Expr = pl.lit(False)
+        for veto, hit in fired:
+            effect = veto.effect
+            if effect is None or effect.kind != "score" or effect.amount is None:
+                continue
+            value = self.expr.num(effect.amount)
+            if plan.maximum is None:
+                value = Num(pl.when(value.expr > int128(0)).then(value.expr).otherwise(int128(0)), value.scale,
+                            value.bound)
+            else:
+                value, top = align(value, constant(plan.maximum))
+                value = Num(pl.when(value.expr < int128(0)).then(int128(0)).when(value.expr > top.expr)
+                            .then(top.expr).otherwise(value.expr), value.scale, max(value.bound, top.bound))
+            before, new = align(final, value)
+            lower = pl.when(before.expr < new.expr).then(before.expr).otherwise(new.expr)
+            final = Num(pl.when(hit).then(pl.when(seen).then(lower).otherwise(new.expr)).otherwise(before.expr),
+                        before.scale, max(before.bound, new.bound))
+            seen = seen | hit
+        self.step()
+        kept = self.keep("__final", final)
+        assert isinstance(kept, Num)
+        final = kept
+        # 5: the band on the final score; 6: a failed ``requires`` gives the next lower band, checked in turn
+        self.step()
+        band = self.keep("__bandindex", Plain(self.band_index(final), "enum")).expr
+        order = sorted(range(len(plan.bands)), key=lambda i: (plan.bands[i].low, not plan.bands[i].low_closed))
+        qualified: dict[int, pl.Expr] = {}
+        for position, index in enumerate(order):
+            requires = plan.bands[index].requires
+            if requires is None or position == 0:
+                qualified[index] = idx(index)
+            else:
+                test = self.expr.boolean(requires).fill_null(False)
+                qualified[index] = pl.when(test).then(idx(index)).otherwise(qualified[order[position - 1]])
+        band_rating: pl.Expr = pl.lit(None, dtype=pl.Int32)
+        rating: pl.Expr = idx(vetoed)
+        for index in range(len(plan.bands)):
+            band_rating = pl.when(band == index).then(idx(names.index(plan.bands[index].rating))).otherwise(band_rating)
+            rating_of = pl.lit(None, dtype=pl.Int32)
+            for other in range(len(plan.bands)):
+                rating_of = pl.when(qualified[index] == other).then(
+                    idx(names.index(plan.bands[other].rating))).otherwise(rating_of)
+            rating = pl.when(band == index).then(rating_of).otherwise(rating)
+        self.step()
+        band_rating = self.keep("__band", Plain(band_rating, "enum")).expr
+        rating = self.keep("__rating0", Plain(rating, "enum")).expr
+        # 7: caps (the worst cap wins); 8: downgrades (never below the worst rating)
+        for veto, hit in fired:
+            effect = veto.effect
+            if effect is not None and effect.kind == "cap" and effect.rating is not None:
+                capped = pl.max_horizontal(rating, idx(names.index(effect.rating)))
+                rating = pl.when(hit).then(capped).otherwise(rating)
+        for veto, hit in fired:
+            effect = veto.effect
+            if effect is not None and effect.kind == "downgrade" and effect.amount is not None:
+                type_ = self.checked.types.get(effect.amount)
+                whole = (isinstance(effect.amount, ast.Number) and effect.amount.is_int) or (
+                    type_ is not None and type_.kind == "int")
+                if not whole:
+                    raise Unsupported(f"veto {veto.name} … then downgrade by a number that is not whole",
+                                      where(effect))
+                steps = self.expr.num(effect.amount)
+                self.flags.append(hit & (steps.expr < int128(0)))  # a negative downgrade: per unit
+                down = rating.cast(pl.Int128) + steps.expr
+                rating = pl.when(hit).then(pl.when(down > int128(worst)).then(idx(worst))
+                                           .otherwise(down.cast(pl.Int32, strict=False))).otherwise(rating)
+        # 9: forced ratings (a veto without effect forces the vetoed rating): the worst forced one wins
+        forced_any: pl.Expr = pl.lit(False)
+        for veto, hit in fired:
+            effect = veto.effect
+            if effect is not None and effect.kind != "rating":
+                continue
+            forced = names.index(effect.rating) if effect is not None and effect.rating else vetoed
+            rating = pl.when(hit).then(pl.when(forced_any).then(pl.max_horizontal(rating, idx(forced)))
+                                       .otherwise(idx(forced))).otherwise(rating)
+            forced_any = forced_any | hit
+        for veto, _ in fired:
+            effect = veto.effect
+            if effect is not None and effect.kind not in ("score", "cap", "downgrade", "rating"):
+                raise Unsupported(f"veto {veto.name} … then {effect.kind}", where(effect))
+        self.step()
+        rating = self.keep("__rating", Plain(rating, "enum")).expr
+        plain = [hit for veto, hit in fired if veto.effect is None]
+        any_veto = pl.any_horizontal(plain) if plain else pl.lit(False)
+        return final, any_veto, band_rating, rating
 
     @staticmethod
     def contains(band: BandInfo, score: Num) -> pl.Expr:

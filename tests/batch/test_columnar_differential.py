@@ -294,3 +294,37 @@ def test_a_policy_of_many_constructs_is_vectorised_and_agrees() -> None:
         compare(policy, batch)
 
     run()
+
+
+EFFECTS = CONSTRUCTS.replace('''veto 低分 "低分"''', '''veto 零分 "零分" when 等级 == 丙 and 省级表彰次数 > 3 then score 得分 - 5
+veto 折半 "折半" when 省级表彰次数 == 2 then score score - 40
+veto 降级 "降级" when 创新 and not 国家级表彰 then downgrade 1
+veto 再降 "再降" when count(记录) >= 3 then downgrade 2
+veto 限优 "限优" when any(记录 where 级 == 乙) then cap 良好
+veto 评为 "评为" when 省级表彰次数 == 1 then rating 合格
+veto 低分 "低分"''').replace('''  良好 [80, 90)
+  合格 (60, 80)''', '''  良好 [80, 90) requires not 创新
+  合格 (60, 80) requires 等级 != 乙''')
+
+
+def test_rating_effects_and_requires_are_vectorised_and_agree() -> None:
+    policy = kaohe_rules.load(EFFECTS, name="effects.kh")
+    support = policy.columnar_program().support
+    assert support.vectorised, support.message()
+    top = {"完成率": Decimal(100), "得分": Decimal(30), "金额": Decimal("100.10")}
+    records = {"甲": [], "乙": [{"分": Decimal(1), "级": "乙"}], "丙": [{"分": Decimal(1), "级": "丙"}] * 3}
+    batch = [{"category": category, "facts": dict(top, 等级=level, 省级表彰次数=count, 创新=new, 国家级表彰=nat,
+                                                  记录=records[level])}
+             for category in ("县区", "部门") for level in ("甲", "乙", "丙") for count in (0, 1, 2, 4)
+             for new in (False, True) for nat in (False, True)]
+    kinds = {step.kind for unit in batch for step in policy.evaluate(dict(unit, id="x")).effects}
+    assert kinds == {"score", "requires", "cap", "downgrade", "rating"}  # every step is exercised
+    compare(policy, batch)
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
+              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    @given(st.lists(units(policy, max_list=4), min_size=1, max_size=16))
+    def run(batch: list[dict[str, Any]]) -> None:
+        compare(policy, batch)
+
+    run()
