@@ -18,6 +18,7 @@ import kaohe_rules
 from kaohe_rules import errors
 from kaohe_rules.errors import (
     CohortRequired,
+    ColumnarFallbackWarning,
     Diagnostic,
     EvaluationError,
     FactError,
@@ -48,6 +49,7 @@ def samples() -> dict[type[BaseException], list[BaseException]]:
         UsageError: [UsageError("--workers must be at least 1, not 0")],
         CohortRequired: [CohortRequired("排名", "综合排名", "第十条"), CohortRequired("p", "c")],
         LedgerRequired: [LedgerRequired("u1", "事故", "事故台账")],  # issue #16 (on main without a sample here)
+        ColumnarFallbackWarning: [ColumnarFallbackWarning("assessed per unit, not columnar: division (/) at p.kh:3:5")],
     }
 
 
