@@ -135,7 +135,7 @@ def _assess_batch(policy: TablePolicy, program: ColumnarProgram, columns: Result
                              zip(indexes, frame[indexes].iter_rows(named=True), strict=True))
     index = pl.Series("__row", indexes, dtype=pl.UInt32)
     kept = results.with_row_index("__row").filter(~per_unit)
-    return (pl.concat([kept, fallback.with_columns(index)], how="vertical")
+    return (pl.concat([kept, fallback.with_columns(index).select(kept.columns)], how="vertical")
             .sort("__row").drop("__row"))
 
 

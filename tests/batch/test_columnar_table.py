@@ -65,9 +65,19 @@ def test_pandas_and_arrow_tables_give_the_same_results(policy: kaohe_rules.Polic
     assert out["status"][0] == "error" and "日常督查扣分" in out["error"][0]  # a missing fact, named
 
 
-def test_a_fallback_is_announced_by_a_warning_naming_what(policy: kaohe_rules.Policy) -> None:
-    with pytest.warns(kaohe_rules.ColumnarFallbackWarning, match="per unit"):
-        policy.evaluate_table(_table())
+def test_a_fallback_is_announced_by_a_warning_naming_what() -> None:
+    # seed-core is fully vectorised (no warning); zunyi-2010's `count(事故 as a …)` is not (issue #13)
+    zunyi = kaohe_rules.load(SEED_CORE.parents[1] / "policies" / "zunyi-2010.kh")
+    with pytest.warns(kaohe_rules.ColumnarFallbackWarning, match=r"per unit.*count\(事故 as a.*zunyi-2010.kh:"):
+        out = zunyi.evaluate_table(pl.DataFrame({"id": ["a"], "category": [zunyi.categories[0]]}))
+    assert out["engine"].to_list() == ["per-unit"]
+
+
+def test_seed_core_is_assessed_columnar_without_a_warning(policy: kaohe_rules.Policy) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", kaohe_rules.ColumnarFallbackWarning)
+        out = policy.evaluate_table(_table())
+    assert out["engine"].to_list() == ["columnar", "columnar", "per-unit"]  # c's negative loss: per unit
 
 
 def test_not_a_table_is_refused_by_name(policy: kaohe_rules.Policy) -> None:
