@@ -38,9 +38,9 @@ from ..language.abi import (
     TAG_VETO,
 )
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, Reader, SectionInfo
-from ..numeric import normalize, to_fen
+from ..numeric import to_fen
 from ..source import Span
-from .parts import OutcomeLines, ResultView, TargetResult, applies, item_positions, outcome_lines
+from .parts import OutcomeLines, ResultView, TargetResult, applies, item_positions, outcome_lines, plain
 from .program import Program
 
 TRACE_FORMAT_VERSION = "1"
@@ -143,23 +143,10 @@ class Trace:
 
 
 # ----------------------------------------------------------------- canonical values
-_PLAIN: dict[str, str] = {}  # exact spelling → plain spelling: traces and explanations repeat the same few numbers
-_PLAIN_LIMIT = 4096
-
-
 def plain_decimal(value: Decimal | int) -> str:
-    """A number as a plain string without exponent or trailing zeros (``900.00`` → ``"900"``).
-
-    Remembered by the exact spelling (``str`` of a Decimal gives its sign, digits and exponent, so
-    ``5`` and ``5.0`` each keep their own entry, and an int spells as its Decimal does).
-    """
-    exact = str(value)
-    text = _PLAIN.get(exact)
-    if text is None:
-        text = str(normalize(Decimal(value)))
-        if len(_PLAIN) < _PLAIN_LIMIT:
-            _PLAIN[exact] = text
-    return text
+    """A number as a plain string without exponent or trailing zeros (``900.00`` → ``"900"``): the
+    results' own spelling (:func:`.parts.plain`, remembered by the exact spelling)."""
+    return plain(value)
 
 
 def canonical(value: object, memo: dict[int, tuple[object, list[object]]] | None = None) -> object:
