@@ -135,3 +135,13 @@ def test_arrow_decimal256_columns_are_read_exactly() -> None:
         assert results["engine"].to_list() == ["columnar", "columnar"], label
         assert results["score"].to_list() == [Decimal("989.5"), Decimal(600)], label
         assert results["outcome:优秀.全额兑现"].to_list() == [Decimal("1000.01"), Decimal("7.00")], label
+
+
+def test_a_batch_size_below_one_is_refused_not_an_empty_table() -> None:
+    """``batch_rows=-1`` sliced nothing (range(0, n, -1) is empty) and returned 0 rows for 1: every row lost."""
+    policy = kaohe_rules.load(SEED_CORE)
+    frame = pl.DataFrame([dict(_seed_row(), id="a")])
+    for wrong in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="batch_rows"):
+            policy.evaluate_table(frame, batch_rows=wrong)  # type: ignore[arg-type]
+    assert policy.evaluate_table(frame, batch_rows=1).height == 1
