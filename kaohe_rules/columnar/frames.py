@@ -44,7 +44,10 @@ def to_frame(table: object) -> pl.DataFrame:
             except Exception:  # noqa: BLE001 - a column pyarrow cannot type (Decimal beside int, str …)
                 return _pandas_by_column(table)
     if module == "pyarrow":
-        frame = pl.from_arrow(polars_decimals(table))
+        try:
+            frame = pl.from_arrow(polars_decimals(table))
+        except pl.exceptions.PolarsError as error:  # an Arrow type polars has no column for (a union …)
+            raise TableError(f"evaluate_table cannot read this Arrow table as a polars one: {error}") from None
         if isinstance(frame, pl.DataFrame):
             return frame
     raise TableError(f"evaluate_table reads a polars, pandas or Arrow table, not {type(table).__name__}; "

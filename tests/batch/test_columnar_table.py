@@ -145,3 +145,14 @@ def test_a_batch_size_below_one_is_refused_not_an_empty_table() -> None:
         with pytest.raises(ValueError, match="batch_rows"):
             policy.evaluate_table(frame, batch_rows=wrong)  # type: ignore[arg-type]
     assert policy.evaluate_table(frame, batch_rows=1).height == 1
+
+
+def test_an_arrow_column_polars_cannot_hold_is_a_table_error() -> None:
+    """A union column made polars raise its own ComputeError out of evaluate_table: now a TableError."""
+    import pyarrow as pa
+
+    policy = kaohe_rules.load(SEED_CORE)
+    union = pa.UnionArray.from_sparse(pa.array([0], pa.int8()), [pa.array([1]), pa.array(["x"])])
+    table = pa.Table.from_pylist([dict(_seed_row(), id="a")]).append_column("备注", union)
+    with pytest.raises(TableError, match="cannot read this Arrow table"):
+        policy.evaluate_table(table)
