@@ -103,7 +103,9 @@ def compile_checked(checked: CheckedPolicy) -> ColumnarProgram:
         try:
             compiled[category] = CategoryCompiler(checked, category).columns(columns.names)
         except Unsupported as unsupported:
-            fallbacks.setdefault((unsupported.construct, unsupported.where), []).append(category)
+            # a rescaling met outside an expression (a cap, a band edge) has no place of its own: the policy's
+            place = unsupported.where or checked.header.name
+            fallbacks.setdefault((unsupported.construct, place), []).append(category)
     listed = tuple(Fallback(construct, place, () if tuple(cats) == every else tuple(cats))
                    for (construct, place), cats in fallbacks.items())
     return ColumnarProgram(Support(listed), columns, compiled)

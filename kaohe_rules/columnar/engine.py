@@ -66,6 +66,9 @@ def evaluate_table(policy: TablePolicy, table: object, *, ledgers: LedgerInput |
     """The results table of every row of ``table`` (see :mod:`kaohe_rules.columnar`)."""
     import polars as pl
 
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        # range(0, n, -1) is empty: a batch size below 1 returned no rows at all, silently
+        raise ValueError(f"batch_rows must be a whole number of rows, at least 1, not {batch_rows!r}")
     frame = to_frame(table)
     columns = result_columns(policy.checked)
     program: ColumnarProgram = policy.columnar_program()

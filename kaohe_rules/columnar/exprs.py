@@ -149,7 +149,13 @@ class ExprCompiler:
         method = getattr(self, "v_" + type(e).__name__, None)
         if method is None:
             raise Unsupported(f"{type(e).__name__.lower()} '{text(e)}'", where(e))
-        result: Value = method(e)
+        try:
+            result: Value = method(e)
+        except Unsupported as unsupported:
+            if unsupported.where:
+                raise
+            # a rescaling Int128 cannot hold (numbers.Num.at): named by the expression that needs it
+            raise Unsupported(f"'{text(e)}' (its exact value may need more than 34 digits)", where(e)) from None
         return result
 
     def const(self, value: object, type_: Type, e: ast.Expr) -> Value:

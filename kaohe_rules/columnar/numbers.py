@@ -32,6 +32,8 @@ INT64_BOUND = 2 ** 63
 LIST_LIMIT = 10 ** 10
 #: the largest scaled intermediate: the per-unit evaluator's 34 significant digits
 MAX_BOUND = 10 ** 34
+#: what an Int128 holds for certain (2**127 - 1 is about 1.7 × 10**38); beyond it the arithmetic wraps silently
+INT128_BOUND = 10 ** 38
 
 
 class Unsupported(Exception):
@@ -69,6 +71,11 @@ class Num:
         if scale == self.scale:
             return self
         factor = 10 ** (scale - self.scale)
+        if self.bound * factor >= INT128_BOUND:
+            # Int128 would wrap (a fact compared with a literal of 30 places, say): not compiled; the
+            # expression compiler names the construct and its place (``where`` is filled in there)
+            raise Unsupported(f"a number rescaled to {scale} places (its exact value may need more than 34 digits)",
+                              "")
         return Num(self.expr * int128(factor), scale, self.bound * factor)
 
 

@@ -238,6 +238,9 @@ def _read_lists(checked: CheckedPolicy, rname: str, series: pl.Series,
         try:
             for let_name, expr in let_columns(checked, rname, dict(values)):
                 values[let_name] = expr
+                # a let is never none: null is a value the canonical column cannot hold (an int let
+                # beyond Int64), and that item is the per-unit reader's
+                item_ok.append(expr.is_not_null())
         except Unsupported:
             item_ok.append(pl.lit(False))
     inner = dtype.inner  # type: ignore[attr-defined]

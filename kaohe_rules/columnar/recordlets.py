@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from ..language import ast
 from ..language.model import CheckedPolicy
 from ..language.types import Type
+from ..limits import NUMBER_LIMIT
 from .layout import FACT_SCALE
+from .numbers import MAX_BOUND
 
 if TYPE_CHECKING:
     import polars as pl
@@ -68,7 +70,8 @@ class _Compiler:
             expr, scale = self.number(node)
             if scale:
                 raise Unsupported("an int let with places")
-            return expr.cast(pl.Int64)
+            # beyond Int64 (the canonical int column) the value is null and the reader declines the item
+            return expr.cast(pl.Int64, strict=False)
         if kind in ("decimal", "money"):
             expr, scale = self.number(node)
             if scale > FACT_SCALE:
@@ -138,10 +141,26 @@ class _Compiler:
 
     def number(self, node: ast.Expr) -> tuple[pl.Expr, int]:
         """A numeric expression as (Int128 scaled integer, its scale): exact, the scale known statically."""
+        expr, scale, _ = self.bounded(node)
+        return expr, scale
+
+    def bounded(self, node: ast.Expr) -> tuple[pl.Expr, int, int]:
+        """:meth:`number` with a static bound on the scaled integer's magnitude in a clean row.
+
+        Why: Int128 arithmetic wraps silently and the per-unit context rounds past 34 digits, so a let
+        whose value could pass :data:`MAX_BOUND` is not compiled (every field of a clean row is below
+        ``NUMBER_LIMIT``, which the reader checks as the per-unit reader does).
+        """
+        expr, scale, bound = self._bounded(node)
+        if bound >= MAX_BOUND:
+            raise Unsupported("a let whose value may need more than 34 digits")
+        return expr, scale, bound
+
+    def _bounded(self, node: ast.Expr) -> tuple[pl.Expr, int, int]:
         import polars as pl
 
         if isinstance(node, ast.Number | ast.MoneyLit):
-            return _literal(node.value)
+            return _literal_bounded(node.value)
         resolution = self.checked.resolutions.get(node)
         if resolution is not None and resolution.kind == "param":
             param_type = self.checked.param_types.get(resolution.name)
@@ -149,16 +168,17 @@ class _Compiler:
             if param_type is None or param_type.kind not in _NUMERIC or not isinstance(value, int | Decimal) \
                     or isinstance(value, bool):
                 raise Unsupported("a parameter of this kind")
-            return _literal(Decimal(value))
+            return _literal_bounded(Decimal(value))
         field = self._field(node, _NUMERIC)
         if field is not None:
             expr, type_ = field
-            return expr.cast(pl.Int128), (0 if type_.kind == "int" else FACT_SCALE)
+            scale = 0 if type_.kind == "int" else FACT_SCALE
+            return expr.cast(pl.Int128), scale, NUMBER_LIMIT * 10 ** scale
         if isinstance(node, ast.Neg):
-            expr, scale = self.number(node.operand)
-            return pl.lit(0, dtype=pl.Int128) - expr, scale  # polars has no negation of Int128
+            expr, scale, bound = self.bounded(node.operand)
+            return pl.lit(0, dtype=pl.Int128) - expr, scale, bound  # polars has no negation of Int128
         if isinstance(node, ast.Binary) and node.op in ("+", "-", "*"):
-            (left, ls), (right, rs) = self.number(node.left), self.number(node.right)
+            (left, ls, lb), (right, rs, rb) = self.bounded(node.left), self.bounded(node.right)
             if node.op == "*":
                 # a field times a small literal only: two fields' product could pass 34 digits, where the
                 # per-unit context rounds (and Int128 overflows)
@@ -166,14 +186,24 @@ class _Compiler:
                          and abs(side.value) < 10 ** 8 and _literal(side.value)[1] <= FACT_SCALE]
                 if not small:
                     raise Unsupported("a product of two non-literals")
-                return left * right, ls + rs
+                return left * right, ls + rs, lb * rb
+            scale = max(ls, rs)
             left, right = _aligned(left, ls, right, rs)
-            return (left + right if node.op == "+" else left - right), max(ls, rs)
+            bound = lb * 10 ** (scale - ls) + rb * 10 ** (scale - rs)
+            return (left + right if node.op == "+" else left - right), scale, bound
         if isinstance(node, ast.If):
-            (then, ts), (other, os_) = self.number(node.then), self.number(node.otherwise)
+            (then, ts, tb), (other, os_, ob) = self.bounded(node.then), self.bounded(node.otherwise)
+            scale = max(ts, os_)
             then, other = _aligned(then, ts, other, os_)
-            return pl.when(self.boolean(node.cond)).then(then).otherwise(other), max(ts, os_)
+            bound = max(tb * 10 ** (scale - ts), ob * 10 ** (scale - os_))
+            return pl.when(self.boolean(node.cond)).then(then).otherwise(other), scale, bound
         raise Unsupported(type(node).__name__)
+
+
+def _literal_bounded(value: Decimal) -> tuple[pl.Expr, int, int]:
+    """A literal as (expr, scale, bound): its bound is its own scaled magnitude."""
+    expr, scale = _literal(value)
+    return expr, scale, abs(int(value.scaleb(scale)))
 
 
 def _literal(value: Decimal) -> tuple[pl.Expr, int]:

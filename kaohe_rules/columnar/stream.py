@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from ..unitio import parquet_cell, parquet_location
-from .frames import UNIT_COLUMNS, unit_of
+from .frames import UNIT_COLUMNS, polars_decimals, unit_of
 from .results import ResultColumns
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def parquet_frames(path: str, batch_rows: int) -> Iterator[pl.DataFrame]:
 
     with pq.ParquetFile(path) as source:
         for batch in source.iter_batches(batch_size=batch_rows):
-            frame = pl.from_arrow(batch)
+            frame = pl.from_arrow(polars_decimals(batch))  # no decimal256 in polars
             assert isinstance(frame, pl.DataFrame)
             yield frame
 

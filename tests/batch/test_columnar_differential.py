@@ -328,3 +328,32 @@ def test_rating_effects_and_requires_are_vectorised_and_agree() -> None:
         compare(policy, batch)
 
     run()
+
+
+# ----------------------------------------------- rescaling past Int128 (review13)
+MANY_PLACES = '''policy 精度 "x" { period 2020-01-01 .. 2020-12-31 }
+category 甲 "甲" total 100 { section 一 "一" 100 }
+fact 数: decimal "数"
+target 一 "一" in 甲.一 points 100 {
+  deduct 1 when 数 > 0.000000000000000000000000000001
+  deduct 2 when 数 < -0.000000000000000000000000000001
+  deduct 4 when max(数, 0.000000000000000000000000000001) > 1
+}
+ratings { 好 "好" 差 "差" } vetoed 差
+bands 甲 { 好 [50, 100] 差 [0, 50) }
+'''
+
+
+def test_a_comparison_with_a_literal_of_many_places_is_never_wrapped() -> None:
+    """``数 > 0.000…1`` (30 places) rescales 数 = 10**15 to 10**49: Int128 wrapped silently and the
+    columnar path said 94 where policy.evaluate says 93.  Such a rescaling is now a fallback naming it."""
+    policy = kaohe_rules.load(MANY_PLACES, name="places.kh")
+    support = policy.columnar_program().support
+    assert not support.vectorised and "places.kh:5:17" in support.message(), support.message()
+    batch = [{"category": "甲", "facts": {"数": Decimal(v)}}
+             for v in ("1000000000000000", "-1000000000000000", "123456789012345.6789", "1", "0")]
+    units_ = [dict(u, id=f"u{i}") for i, u in enumerate(batch)]
+    with pytest.warns(kaohe_rules.ColumnarFallbackWarning):
+        results = policy.evaluate_table(pl.DataFrame([{"id": u["id"], "category": "甲", **u["facts"]} for u in units_]))
+    assert results["score"].to_list() == [policy.evaluate(u).score for u in units_]
+    assert results["score"][0] == Decimal(95)  # 1 + 4 deducted

@@ -248,3 +248,54 @@ def test_generated_units_of_the_benchmark_policies_are_read_clean(path: str) -> 
     frame = pl.DataFrame(rows, infer_schema_length=None, strict=False)
     clean, accepted = _check(policy, frame)
     assert clean == accepted == 300
+
+
+# ----------------------------------------------- record lets at the edge of the canonical columns (review13)
+BIG_LETS = """
+policy 记录派生 "记录派生" { period 2020-01-01 .. 2020-12-31 }
+category 甲 "甲" total 100 { section 一 "一" 100 }
+record 事 "事" {
+  人: int >= 0 "人"
+  分: decimal >= 0 = 0 "分"
+  let 倍: int = 人 * 99999999 "倍"
+  let 折 = 分 * 3 - 人 "折"
+}
+fact 事: list of 事 = [] "事"
+target 一 "一" in 甲.一 points 100 {
+  deduct 1 when any(事 where 倍 > 1000)
+  deduct 3 when any(事 where 折 > 7)
+}
+ratings { 好 "好" 差 "差" } vetoed 差
+bands 甲 { 好 [50, 100] 差 [0, 50) }
+"""
+
+
+def test_an_int_record_let_beyond_int64_goes_per_unit_and_never_fails_the_batch() -> None:
+    """``人 * 99999999`` with 人 = 10**11 is about 10**19: the per-unit evaluator holds it, the canonical
+    Int64 column cannot — that item goes per unit (it used to fail the whole batch with polars'
+    InvalidOperationError), the other rows stay columnar, every row equals policy.evaluate."""
+    policy = kaohe_rules.load(BIG_LETS, name="big-lets.kh")
+    rows = [{"id": "a", "category": "甲", "事": [{"人": 10 ** 11, "分": Decimal(1)}]},
+            {"id": "b", "category": "甲", "事": [{"人": 2 ** 62, "分": Decimal(0)}]},  # refused per unit
+            {"id": "c", "category": "甲", "事": [{"人": 3, "分": Decimal(10)}]}]
+    results = policy.evaluate_table(pl.DataFrame(rows))
+    assert results["engine"].to_list() == ["per-unit", "per-unit", "columnar"]
+    assert results["status"].to_list() == ["assessed", "error", "assessed"]
+    for row, unit in zip(results.iter_rows(named=True), rows, strict=True):
+        if row["status"] == "assessed":
+            result = policy.evaluate({"id": unit["id"], "category": "甲", "facts": {"事": unit["事"]}})
+            assert row["score"] == result.score
+
+
+def test_a_record_let_that_could_pass_34_digits_is_not_compiled() -> None:
+    """Int128 wraps silently and the per-unit context rounds past 34 digits: such a let is never read
+    columnar (the rows holding those records are clean only when they hold none)."""
+    policy = kaohe_rules.load(BIG_LETS.replace("人 * 99999999 \"倍\"", "人 * 99999999 * 99999999 * 99999999 \"倍\""),
+                              name="huge-lets.kh")
+    rows = [{"id": "a", "category": "甲", "事": [{"人": 5, "分": Decimal(1)}]}, {"id": "b", "category": "甲", "事": []}]
+    canonical = read_canonical(policy.checked, policy.assess_row, pl.DataFrame(rows))
+    assert canonical.clean.to_list() == [False, True]
+    with pytest.warns(kaohe_rules.ColumnarFallbackWarning, match="34 digits"):  # the compiler refuses it too
+        results = policy.evaluate_table(pl.DataFrame(rows))
+    assert results["score"].to_list() == [Decimal(99), Decimal(100)]  # 倍 = 5 × 10**24 > 1000: 1 deducted
+    assert policy.evaluate({"id": "a", "category": "甲", "facts": {"事": rows[0]["事"]}}).score == 99

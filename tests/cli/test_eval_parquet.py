@@ -162,3 +162,26 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], small: Path, tmp_path:
     broken.write_bytes(b"not parquet at all")
     code, _, err = run(capsys, "eval", small, broken, "--format", "json")
     assert code != 0 and "broken.parquet" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("engine", ["auto", "per-unit"])
+def test_a_parquet_file_with_decimal256_columns_is_read_exactly(capsys: pytest.CaptureFixture[str], small: Path,
+                                                                 tmp_path: Path, engine: str) -> None:
+    """pyarrow writes ``decimal256`` for a precision above 38 (another tool's file); polars has none and
+    panicked (a PanicException through the CLI).  The values are read exactly: narrowed to 128 bits where
+    they fit, else read as text by the per-unit reader (here: a value of 40 digits, refused by name)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": ["a", "b", "c"], "category": ["单位"] * 3, "n": [True, False, True],
+                      "率": pa.array([Decimal("98.5"), Decimal(50), Decimal(60)], pa.decimal256(60, 10)),
+                      "资金": pa.array([Decimal("1.005"), Decimal(0), Decimal(10) ** 39], pa.decimal256(60, 3))})
+    units = tmp_path / "wide.parquet"
+    pq.write_table(table, units)
+    out = tmp_path / "results.parquet"
+    code, stdout, err = run(capsys, "eval", small, units, "--format", "parquet", "-o", out, "--engine", engine)
+    assert "Traceback" not in err and "panic" not in err.lower(), err
+    results = pl.read_parquet(out)
+    assert results["score"].to_list()[:2] == [Decimal("98.5"), Decimal(50)]
+    assert results["status"].to_list() == ["assessed", "assessed", "error"] and code == 3
+    assert "资金" in results["error"][2]
