@@ -24,7 +24,7 @@ Suites (default: ``speed users load columnar explain``):
   N generated units (``--units``, default 100,000; 1,000,000 for the goal run) written as Parquet
   (benchmarks/tables.py, kept in ``--cache-dir``), streamed in record batches through
   ``policy.evaluate_table`` in a fresh process (benchmarks/columnar_run.py: wall time, peak RSS),
-  against the hand-written baseline, zen-engine (benchmarks/zen/seed-core.json, seed-core only),
+  against the hand-written baseline, zen-engine (benchmarks/zen-graphs/seed-core.json, seed-core only),
   the loop of ``evaluate`` and ``evaluate_many`` (each with the full read) per unit, in one run;
 * ``explain`` — ``explain()`` throughput for a report of ``--explain-report`` (10,000) units.
 

@@ -1,6 +1,6 @@
 """zen-engine (GoRules, Rust) running benchmarks/seed-core.kh's rules as a JSON decision graph (issue #13).
 
-benchmarks/zen/seed-core.json is a JDM decision graph of exactly the rules of
+benchmarks/zen-graphs/seed-core.json is a JDM decision graph of exactly the rules of
 benchmarks/seed-core.kh and benchmarks/seed_core_baseline.py — written with decision
 tables and expression nodes only (no function node, no JavaScript):
 
@@ -41,7 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-GRAPH = Path(__file__).resolve().parent / "zen" / "seed-core.json"
+GRAPH = Path(__file__).resolve().parent / "zen-graphs" / "seed-core.json"  # not "zen/": a folder named zen on sys.path would shadow the zen-engine module
 
 
 def available() -> bool:
@@ -54,7 +54,7 @@ def available() -> bool:
 
 
 def load_decision() -> Any:
-    """The compiled decision of benchmarks/zen/seed-core.json (zen-engine must be installed)."""
+    """The compiled decision of benchmarks/zen-graphs/seed-core.json (zen-engine must be installed)."""
     import zen
 
     return zen.ZenEngine().create_decision(GRAPH.read_text(encoding="utf-8"))
