@@ -38,7 +38,8 @@ BUDGETS = {
 }
 
 
-def _money(value: Any) -> Decimal:
+def read_money(value: Any) -> Decimal:
+    """A money fact as the generator writes it (int, Decimal or "120万元"/"…元" text) in yuan."""
     if isinstance(value, str):
         text = value.strip().replace(",", "")
         if text.endswith("万元"):
@@ -122,19 +123,19 @@ def assess(unit: dict[str, Any]) -> tuple[Any, ...]:
     # 六(三): each reward, fine and share to the fen, half up; 其余部分 is the rest
     money: tuple[Decimal, tuple[tuple[str, Decimal | None], ...]]
     if rating == "优秀":
-        amount = _money(f["奖励金额"])
+        amount = read_money(f["奖励金额"])
         full = _fen(amount)
         extra = _fen(amount * 30 / 100)
         total = full + extra
         signatory = _fen(amount * 20 / 100)
         money = (total, (("全额兑现", full), ("追加奖励", extra), ("签订人", signatory), ("有关人员", total - signatory)))
     elif rating == "良好":
-        amount = _money(f["奖励金额"])
+        amount = read_money(f["奖励金额"])
         total = _fen(amount)
         signatory = _fen(amount * 20 / 100)
         money = (total, (("全额兑现", total), ("签订人", signatory), ("有关人员", total - signatory)))
     elif rating == "不合格":
-        fine = _fen(_money(f["奖励金额"]) * 50 / 100)
+        fine = _fen(read_money(f["奖励金额"]) * 50 / 100)
         signatory = _fen(fine * 20 / 100)
         money = (fine, (("罚款", fine), ("签订人", signatory), ("有关人员", fine - signatory), ("例会检查", None)))
     else:  # 合格: 不奖不罚

@@ -33,22 +33,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from seed_core_baseline import read_money as _money  # the generator's money spellings, read as the baseline reads them
 
 UNIT_FIELDS = ("id", "name", "category")
 NUMBER_SCALE = 4  # kaohe_rules.columnar.canonical.FACT_SCALE: what the columnar path holds exactly
 MONEY_SCALE = 2
-
-
-def _money(value: Any) -> Decimal:
-    """A money value of the generator (int, Decimal or "120万元"/"…元" text) as a number of yuan."""
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        if text.endswith("万元"):
-            return Decimal(text[:-2]) * 10000
-        if text.endswith("元"):
-            return Decimal(text[:-1])
-        return Decimal(text)
-    return Decimal(value)
 
 
 def _converter(checked: Any, type_: Any) -> tuple[pa.DataType, Callable[[Any], Any]]:
