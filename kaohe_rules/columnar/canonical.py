@@ -37,7 +37,6 @@ from .layout import DECIMAL_KINDS, FACT_SCALE, Canonical, canonical_dtype, canon
 
 __all__ = ["FACT_SCALE", "Canonical", "canonical_dtype", "canonical_schema", "canonical_value", "read_canonical",
            "reference_canonical"]
-_DECIMAL_KINDS = DECIMAL_KINDS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -50,7 +49,7 @@ def canonical_value(checked: CheckedPolicy, type_: Type, value: object) -> tuple
     if value is None:
         return None, True
     kind = type_.kind
-    if kind in _DECIMAL_KINDS:
+    if kind in DECIMAL_KINDS:
         scaled = Decimal(value).scaleb(FACT_SCALE)  # type: ignore[arg-type]
         if scaled != scaled.to_integral_value():
             return None, False
@@ -96,12 +95,9 @@ def reference_canonical(checked: CheckedPolicy, assess_row: Callable[[int, objec
     return Canonical(pl.DataFrame(rows, schema=schema), pl.Series("clean", clean, dtype=pl.Boolean))
 
 
-def read_canonical(checked: CheckedPolicy, assess_row: Callable[[int, object], BatchItem],
-                   frame: pl.DataFrame) -> Canonical:
-    """The engine's reader: the vectorised reader (:mod:`.reader`); rows it does not certify go per unit.
-
-    ``assess_row`` is not called: the vectorised reader never decides an error, it only declines a row.
-    """
+def read_canonical(checked: CheckedPolicy, frame: pl.DataFrame) -> Canonical:
+    """The engine's reader: the vectorised reader (:mod:`.reader`); rows it does not certify go per unit
+    (it never decides an error, it only declines a row)."""
     from .reader import read_table
 
     return read_table(checked, frame)

@@ -114,11 +114,7 @@ def iter_results(policy: TablePolicy, batches: Iterator[pl.DataFrame], *,
     columns = result_columns(policy.checked)
     program = policy.columnar_program()
     for batch in batches:
-        if per_unit or not program.vectorises:
-            yield columns.frame(_row(policy, columns, index, row) for index, row in
-                                enumerate(batch.iter_rows(named=True)))
-        else:
-            yield _assess_batch(policy, program, columns, batch)
+        yield _per_unit_frame(policy, columns, batch) if per_unit else _assess_batch(policy, program, columns, batch)
 
 
 def _assess_batch(policy: TablePolicy, program: ColumnarProgram, columns: ResultColumns,
@@ -126,9 +122,8 @@ def _assess_batch(policy: TablePolicy, program: ColumnarProgram, columns: Result
     import polars as pl
 
     if not program.vectorises:
-        return columns.frame(_row(policy, columns, index, row) for index, row in
-                             enumerate(frame.iter_rows(named=True)))
-    canonical = read_canonical(policy.checked, policy.assess_row, frame)
+        return _per_unit_frame(policy, columns, frame)
+    canonical = read_canonical(policy.checked, frame)
     results, per_unit = program.assess(canonical)
     per_unit = per_unit | ~canonical.clean
     if not per_unit.any():
@@ -140,6 +135,12 @@ def _assess_batch(policy: TablePolicy, program: ColumnarProgram, columns: Result
     kept = results.with_row_index("__row").filter(~per_unit)
     return (pl.concat([kept, fallback.with_columns(index).select(kept.columns)], how="vertical")
             .sort("__row").drop("__row"))
+
+
+def _per_unit_frame(policy: TablePolicy, columns: ResultColumns, frame: pl.DataFrame) -> pl.DataFrame:
+    """Every row of ``frame`` assessed per unit (the reference path, and the fallback of a policy that
+    vectorises nothing)."""
+    return columns.frame(_row(policy, columns, index, row) for index, row in enumerate(frame.iter_rows(named=True)))
 
 
 def _row(policy: TablePolicy, columns: ResultColumns, index: int, row: dict[str, Any]) -> dict[str, object]:

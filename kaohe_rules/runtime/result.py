@@ -46,7 +46,7 @@ from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
 from .standing import QuotaRow, RankRow, Standing
-from .templates import category_template, period_points, section_results, target_results
+from .templates import category_template, section_results, target_results
 from .templates import consequences as template_consequences
 from .templates import deferral as template_deferral
 from .templates import veto_hit as template_veto_hit
@@ -245,17 +245,12 @@ class Result:
             self._cache["excepted"] = tuple(out)
         return self._cache["excepted"]  # type: ignore[no-any-return]
 
-    def _adopt_facts(self) -> None:
-        """Read the facts before the raw evidence: positions are found by identity (``parts.item_positions``),
-        and a result assessed elsewhere adopts the raw result of its facts when they are first read."""
-        self.facts  # noqa: B018 - read for its effect
-
     def _fact_values(self) -> Iterable[object]:
         """The fact values, in ``plan.facts`` order, for finding positions by identity — the tuple the fast
         path handed over when the facts were not asked for as a dict (building it is not needed for this).
 
-        Called before the raw evidence is read: a result assessed elsewhere adopts its facts (and the raw
-        result of them) here, as :meth:`_adopt_facts` does."""
+        Called before the raw evidence is read: positions are found by identity (``parts.positions_among``), and
+        a result assessed elsewhere adopts its facts (and the raw result of them) when they are first read."""
         facts = self._facts
         if facts.__class__ is tuple:
             return facts
@@ -390,10 +385,6 @@ class Result:
         maximum = self.maximum
         return {"base_score": plain(self.base_score), "bonus": plain(self.bonus),
                 "maximum": None if maximum is None else plain(maximum)}
-
-    def _period_points(self, path: tuple[str, ...], points: Decimal) -> Decimal:
-        """The points a combined section or target can reach (issue #11 P): :func:`templates.period_points`."""
-        return period_points(self._checked, self._plan, path, points)
 
     @property
     def periods(self) -> tuple[PeriodResult, ...]:

@@ -75,7 +75,7 @@ def policy() -> kaohe_rules.Policy:
 
 def _check(policy: kaohe_rules.Policy, frame: pl.DataFrame) -> tuple[int, int]:
     """The vectorised reader against the reference on ``frame``; (rows clean, rows the reference accepts)."""
-    got = read_canonical(policy.checked, policy.assess_row, frame)
+    got = read_canonical(policy.checked, frame)
     ref = reference_canonical(policy.checked, policy.assess_row, list(units_of(frame)))
     assert got.clean.len() == frame.height == ref.clean.len()
     assert got.frame.columns == ref.frame.columns
@@ -227,7 +227,7 @@ def test_a_well_typed_table_is_read_clean(policy: kaohe_rules.Policy) -> None:
         "事件": [[event, {**event, "人数": 12, "瞒报": True}], [], None],
     })
     assert _check(policy, frame) == (3, 3)
-    canonical = read_canonical(policy.checked, policy.assess_row, frame).frame
+    canonical = read_canonical(policy.checked, frame).frame
     assert canonical["金额"].to_list() == [12_000_000_000, 50_000, 10_000_000]  # 元 × 10**4
     assert canonical["事件"][0].to_list()[1]["级别"] == 2 and canonical["事件"][0].to_list()[1]["重"] is False
     assert canonical["事件"][0].to_list()[0]["加权"] == 95_000  # 4 × 2 + 1.5
@@ -293,7 +293,7 @@ def test_a_record_let_that_could_pass_34_digits_is_not_compiled() -> None:
     policy = kaohe_rules.load(BIG_LETS.replace("人 * 99999999 \"倍\"", "人 * 99999999 * 99999999 * 99999999 \"倍\""),
                               name="huge-lets.kh")
     rows = [{"id": "a", "category": "甲", "事": [{"人": 5, "分": Decimal(1)}]}, {"id": "b", "category": "甲", "事": []}]
-    canonical = read_canonical(policy.checked, policy.assess_row, pl.DataFrame(rows))
+    canonical = read_canonical(policy.checked, pl.DataFrame(rows))
     assert canonical.clean.to_list() == [False, True]
     with pytest.warns(kaohe_rules.ColumnarFallbackWarning, match="34 digits"):  # the compiler refuses it too
         results = policy.evaluate_table(pl.DataFrame(rows))
