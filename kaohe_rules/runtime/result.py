@@ -29,7 +29,7 @@ from ..language.abi import (
     TAG_LET,
 )
 from ..language.model import CategoryPlan, CheckedPolicy
-from ..numeric import ENGINE_CONTEXT, to_fen
+from ..numeric import ENGINE_CONTEXT
 from .cohort import NO_STANDING, quota_limit, standing_dict
 from .ledger import ChargedEvent
 from .parts import Consequences as Consequences
@@ -41,7 +41,7 @@ from .parts import Reported as Reported
 from .parts import SectionResult as SectionResult
 from .parts import TargetResult as TargetResult
 from .parts import VetoHit as VetoHit
-from .parts import applies, consequences_of, outcome_lines, positions_among
+from .parts import consequences_of, outcome_lines, positions_among
 from .parts import jsonable as jsonable
 from .parts import plain as plain
 from .program import Program, RawEvent
@@ -291,7 +291,7 @@ class Result:
             raw = self._raw[RAW_OUTCOME]
             own_raw = raw[0] if self._checked.general_outcomes else raw
             found = cache["consequences"] = template_consequences(
-                category_template(self._program, self.category), self.rating, own_raw, to_fen, applies)
+                category_template(self._program, self.category), self.rating, own_raw)
         return found
 
     @property

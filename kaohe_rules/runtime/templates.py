@@ -18,14 +18,13 @@ very same object (same fields, same equality, repr and ``to_dict``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..language import ast
 from ..language.model import CategoryPlan, CheckedPolicy
-from ..numeric import ENGINE_CONTEXT
-from .parts import Consequences, Deferral, MoneyItem, SectionResult, TargetResult, VetoHit
+from ..numeric import ENGINE_CONTEXT, to_fen
+from .parts import Consequences, Deferral, MoneyItem, SectionResult, TargetResult, VetoHit, applies
 
 if TYPE_CHECKING:
     from .program import Program
@@ -147,8 +146,7 @@ def section_results(template: CategoryTemplate, scores: Any,
     return out
 
 
-def consequences(template: CategoryTemplate, rating: str, own_raw: Any,
-                 to_fen: Callable[[Any], Decimal], applies: Callable[[object], bool]) -> Consequences:
+def consequences(template: CategoryTemplate, rating: str, own_raw: Any) -> Consequences:
     """The Consequences of the rating's own outcome (what ``parts.consequences_of`` builds), from its raw part."""
     outcome = template.outcomes.get(rating)
     if outcome is None:
