@@ -26,6 +26,7 @@ import attrs
 
 from .batch.items import BatchItem, error_entry, error_text, rendered
 from .batch.progress import Progress
+from .columnar.frames import DEFAULT_BATCH_ROWS
 from .errors import KaoheError, PolicyError, UnitInputError
 from .errors import UsageError as UsageError
 from .messages import error_message, resolve_lang, text, usage_error
@@ -780,8 +781,8 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 # ------------------------------------------------------------ eval --format parquet (issue #13)
-#: units per record batch of ``eval --format parquet`` (the columnar engine's batch; bounded memory)
-TABLE_BATCH_ROWS = 65_536
+#: units per record batch of ``eval --format parquet``: the columnar engine's own batch (bounded memory)
+TABLE_BATCH_ROWS = DEFAULT_BATCH_ROWS
 
 
 def eval_parquet(policy: Policy, args: argparse.Namespace, output: OutputFile, progress: Progress,

@@ -477,7 +477,8 @@ class Policy:
         :class:`~kaohe_rules.errors.ColumnarFallbackWarning` names each construct), so every row equals
         ``evaluate``'s result or error.  Needs polars (``pip install 'kaohe_rules[columnar]'``).
         """
-        from .columnar.engine import DEFAULT_BATCH_ROWS, evaluate_table
+        from .columnar.engine import evaluate_table
+        from .columnar.frames import DEFAULT_BATCH_ROWS
 
         return evaluate_table(self, table, ledgers=ledgers, batch_rows=batch_rows or DEFAULT_BATCH_ROWS)
 

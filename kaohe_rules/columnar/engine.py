@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import ColumnarFallbackWarning
 from .canonical import read_canonical
 from .compiler import ColumnarProgram, compile_columnar
-from .frames import to_frame, unit_of, units_of
+from .frames import DEFAULT_BATCH_ROWS, to_frame, unit_of, units_of
 from .results import ResultColumns, result_columns
 from .support import Fallback, Support
 
@@ -51,9 +51,6 @@ class TablePolicy(Protocol):
 
     def evaluate_cohort(self, units: Iterable[Mapping[str, object]], *,
                         ledgers: LedgerInput | None = None) -> list[BatchItem]: ...
-
-#: rows per record batch: large enough for vectorised work to pay, small enough to bound memory
-DEFAULT_BATCH_ROWS = 65_536
 
 
 def compile_table_program(policy: TablePolicy) -> ColumnarProgram:

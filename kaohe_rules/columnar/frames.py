@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import polars as pl
 
+#: rows per record batch (``evaluate_table``, ``kaohe eval --format parquet``): large enough for vectorised
+#: work to pay, small enough to bound memory
+DEFAULT_BATCH_ROWS = 65_536
+
 #: the columns that are not facts
 UNIT_COLUMNS = ("id", "name", "category")
 
