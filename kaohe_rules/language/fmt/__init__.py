@@ -18,5 +18,5 @@ def format_text(text: str, name: str = "<policy>") -> str:
     """The canonical layout of a policy text; raises PolicyError when it does not parse."""
     tree = parse_tree(SourceFile(name, text))
     if not hasattr(tree, "data"):
-        raise PolicyError([tree])  # type: ignore[list-item]
+        raise PolicyError([tree])
     return text
