@@ -147,6 +147,8 @@ def layer(module: str) -> str:
         return "batch"
     if _under(module, "columnar"):  # the columnar batch engine sits at the batch layer (issue #13)
         return "batch"
+    if module == "frames":  # DataFrames in and out (issue #15): the readers and the results table, batch layer
+        return "batch"
     if module in ("unitio", "outfile"):
         return "io"
     if module in ("policy", ""):
