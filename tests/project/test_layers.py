@@ -13,8 +13,8 @@ Layers, lowest first (a module may import its own layer and the ones its rule li
 * ``codegen.*`` — language and leaves;
 * ``runtime.*`` — language (not its front half: check, checker, parser, fastparse,
   builder, linker), codegen, leaves;
-* ``batch.*``, ``cohort.*`` (the cohort engine) and ``ledger.*`` (the attribution engine, issue #16), all at
-  the batch layer, ``reports.*``, ``unitio``,
+* ``batch.*``, ``cohort.*`` (the cohort engine), ``ledger.*`` (the attribution engine, issue #16) and
+  ``frames`` (DataFrames in and out, issue #15), all at the batch layer, ``reports.*``, ``unitio``,
   ``outfile`` — runtime, the language model
   (model, types, abi, ast), leaves; batch may import unitio;
 * ``policy`` and the package root — language, codegen, runtime, batch, leaves; the root
