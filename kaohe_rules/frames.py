@@ -18,7 +18,10 @@ Nothing here is a second engine or a second reader — it joins pieces the libra
   does not apply to a unit is missing), text as ``object`` (None where missing).
 * :func:`evaluate_frame` is the two together: every row read as a clerk's sheet is read, assessed as
   ``kaohe eval`` assesses a file (a cohort ranked across the frame, ledgers attributed over it), one results
-  row per unit.
+  row per unit.  It assesses per unit (``cohort.stream.assess_rows``, the CLI's driver): the clerk's cells
+  (text, 是/否, records as JSON text) are what the columnar engine's vectorised reader does not certify, so
+  trying the columnar engine first (``kaohe eval --format parquet``'s way) sent 78% of seed-core's synthetic
+  rows and 96% of Karamay's per unit anyway and made the whole 1.5–2.7× slower (measured, 2,000 rows each).
 
 The module sits at the batch layer; pandas and polars are imported only when used.
 """
@@ -166,7 +169,7 @@ def _names_and_rows(frame: object) -> tuple[list[object], Iterable[tuple[object,
         table: Any = frame
         if any(name is not None for name in table.index.names):
             table = table.reset_index()
-        return list(table.columns), table.itertuples(index=False, name=None)
+        return list(table.columns), table.to_numpy(dtype=object)  # Python values, row by row, in one step
     if module == "polars" and type(frame).__name__ in ("DataFrame", "LazyFrame"):
         import polars as pl
 
