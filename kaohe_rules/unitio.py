@@ -2160,7 +2160,7 @@ FLOAT_DIGITS = 15
 FLOAT_RULES = ("shortest", "refuse")
 
 
-def frame_cell(value: object, floats: str = "shortest") -> object:
+def frame_cell(value: object, floats: str = "shortest", depth: int = 0) -> object:
     """A DataFrame cell (pandas, polars) as a faithful raw value, read as the XLSX reader reads a cell.
 
     Why the XLSX reader's rules: a DataFrame is mostly a spreadsheet read by pandas (``read_excel``,
@@ -2186,11 +2186,13 @@ def frame_cell(value: object, floats: str = "shortest") -> object:
         return _float_cell(value, floats)
     if isinstance(value, Decimal):
         return None if value.is_nan() else value
-    if isinstance(value, (list, tuple)):
-        return [frame_cell(v, floats) for v in value]
-    if isinstance(value, Mapping):
-        fields = {str(k): frame_cell(v, floats) for k, v in value.items()}
-        return {k: v for k, v in fields.items() if v is not None}
+    if isinstance(value, (list, tuple, Mapping)):
+        if depth >= limits.MAX_NESTING:  # a cell is one fact's value: MAX_NESTING levels, as a JSON cell's (and a
+            raise ValueError(_too_deep())  # list holding itself ends here, not in a RecursionError)
+        if isinstance(value, Mapping):
+            fields = {str(k): frame_cell(v, floats, depth + 1) for k, v in value.items()}
+            return {k: v for k, v in fields.items() if v is not None}
+        return [frame_cell(v, floats, depth + 1) for v in value]
     return _xlsx_value(value)
 
 

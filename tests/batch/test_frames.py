@@ -217,3 +217,18 @@ def test_a_workbook_read_by_pandas_gives_kaohes_results_and_a_lost_percent_forma
     # the percent format is lost on the way through pandas: 0.9 could be 90% or 0.9%, so it is refused, never guessed
     assert results.get_column("status").to_list()[1] == "error"
     assert "率" in results.get_column("error")[1]
+
+
+def test_hostile_cells_are_error_rows_never_exceptions() -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "category": "单位", "钱": 5,
+                          "事": [loop, b"bytes", pd.Timedelta(days=1), [{"人": 1}]]})
+    rows = SMALL.units_from_frame(frame)
+    assert [row.unit is None for row in rows] == [True, True, True, False]
+    assert "nested too deep" in rows[0].error and "unsupported cell value" in rows[1].error
+    results = SMALL.evaluate_frame(frame)
+    assert results["status"].tolist() == ["error", "error", "error", "assessed"]
+    twice = pd.DataFrame([["a", "单位", 1, 2]], columns=["id", "category", "钱", "钱"])
+    with pytest.raises(UnitInputError, match="钱"):
+        SMALL.units_from_frame(twice)
