@@ -115,6 +115,9 @@ def results_frame(policy: FramePolicy, results: object, *, backend: str = "panda
             raise TypeError("results_frame takes the results table of this policy (policy.evaluate_table), or "
                             "results and batch items; this polars value is not that table")
         return convert(columns, results, backend)
+    if type(results).__module__.split(".")[0] == "pandas":  # iterating a frame gives its column names
+        raise TypeError("results_frame takes results, batch items or evaluate_table's polars table, not a pandas "
+                        f"{type(results).__name__}")
     if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Iterable):
         raise TypeError(f"results_frame takes results or batch items (an iterable), not {type(results).__name__}")
     return convert(columns, columns.frame(_rows(columns, results)), backend)

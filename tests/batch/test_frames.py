@@ -181,6 +181,8 @@ def test_results_frame_takes_results_and_evaluate_tables_table() -> None:
     assert as_pandas["score"].tolist() == polars_frame.get_column("score").to_list()
     with pytest.raises(TypeError, match="results or batch items"):
         SMALL.results_frame("u1")
+    with pytest.raises(TypeError, match="not a pandas DataFrame"):
+        SMALL.results_frame(as_pandas)
     with pytest.raises(ValueError, match="backend must be one of"):
         SMALL.results_frame(results, backend="arrow")
 

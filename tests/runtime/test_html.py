@@ -8,6 +8,8 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 import kaohe_rules
 from kaohe_rules.runtime.html import explanation_rows
 
@@ -175,3 +177,25 @@ def test_a_citation_not_at_the_end_of_its_line_stays_in_the_text() -> None:
     rows = explanation_rows("标题\n==========\n  项目  5/10 〔第一条〕\n  加分 +1 〔第二条〕（上限 3）\n\n")
     assert [(row.text.split(">", 1)[1].removesuffix("</span>"), cite) for row, cite in rows] == [
         ("标题", None), ("项目  5/10", "第一条"), ("加分 +1 〔第二条〕（上限 3）", None)]
+
+
+SAMPLES = sorted((ROOT / "policies").glob("*/units*.json"))
+
+
+@pytest.mark.parametrize("units_file", SAMPLES, ids=[f"{p.parent.name}/{p.name}" for p in SAMPLES])
+def test_every_bundled_policy_and_sample_result_renders_safely(units_file: Path) -> None:
+    """Periods, cohorts, ledgers, bonus points, rating effects: each bundled policy and every sample result."""
+    name = "karamay-2013-ledger" if "ledger" in units_file.name else units_file.parent.name
+    policy = kaohe_rules.load(ROOT / "policies" / f"{name}.kh")
+    document = json.loads(units_file.read_text(encoding="utf-8"), parse_float=Decimal)
+    ledgers = document.get("ledgers")
+    items = list(policy.evaluate_many(document["units"], ledgers=ledgers) if ledgers else
+                 policy.evaluate_many(document["units"]))
+    assert_safe(policy._repr_html_())
+    results = [item.result for item in items if item.result is not None]
+    assert results
+    for result in results:
+        rows = cells(result._repr_html_())
+        assert rows[1][0] == result.unit_id
+        lines = [line for line in result.explain().splitlines() if line.strip() and set(line.strip()) != {"="}]
+        assert len(rows[rows.index(["说明 explanation", "依据 cite"]) + 1:]) == len(lines)
