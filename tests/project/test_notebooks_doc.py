@@ -70,3 +70,48 @@ def test_each_block_runs_and_shows_its_values(block: str, monkeypatch: pytest.Mo
             if value != shown:
                 wrong.append(f"line {line} of the block: {statement.strip()} shows {shown}, is {value}")
     assert not wrong, "\n".join(wrong)
+
+
+# ------------------------------------------------------------------ the notebook made from the page
+NOTEBOOK = ROOT / "docs" / "notebooks.ipynb"
+
+
+def notebook_of_page() -> dict[str, object]:
+    """docs/notebooks.ipynb as the page makes it: each ```python block a code cell (no outputs: run it), the
+    prose between them markdown cells, other fenced blocks kept in the markdown."""
+    text = PAGE.read_text(encoding="utf-8")
+    cells: list[dict[str, object]] = []
+
+    def markdown(part: str) -> None:
+        if part.strip():
+            cells.append({"cell_type": "markdown", "metadata": {}, "source": part.strip("\n").splitlines(True)})
+
+    at = 0
+    for match in FENCE.finditer(text):
+        if match.group("lang") != "python":
+            continue
+        markdown(text[at:match.start()])
+        cells.append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                      "source": match.group("body").rstrip("\n").splitlines(True)})
+        at = match.end()
+    markdown(text[at:])
+    return {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                                        "name": "python3"},
+                                         "language_info": {"name": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def notebook_text() -> str:
+    import json
+
+    return json.dumps(notebook_of_page(), ensure_ascii=False, indent=1) + "\n"
+
+
+def test_the_notebook_is_the_page() -> None:
+    """docs/notebooks.ipynb holds the page's code cells exactly (``python tests/project/test_notebooks_doc.py``
+    writes it after a change of the page; review the diff)."""
+    assert NOTEBOOK.read_text(encoding="utf-8") == notebook_text()
+
+
+if __name__ == "__main__":
+    NOTEBOOK.write_text(notebook_text(), encoding="utf-8")
