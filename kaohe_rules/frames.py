@@ -18,7 +18,8 @@ Nothing here is a second engine or a second reader — it joins pieces the libra
   does not apply to a unit is missing), text as ``object`` (None where missing).
 * :func:`evaluate_frame` is the two together: every row read as a clerk's sheet is read, assessed as
   ``kaohe eval`` assesses a file (a cohort ranked across the frame, ledgers attributed over it), one results
-  row per unit.  It assesses per unit (``cohort.stream.assess_rows``, the CLI's driver): the clerk's cells
+  row per unit.  It assesses per unit (``evaluate_many``; a cohort or ledgers through ``cohort.stream.assess_rows``,
+  the CLI's driver, which keeps an unreadable row in every pass): the clerk's cells
   (text, 是/否, records as JSON text) are what the columnar engine's vectorised reader does not certify, so
   trying the columnar engine first (``kaohe eval --format parquet``'s way) sent 78% of seed-core's synthetic
   rows and 96% of Karamay's per unit anyway and made the whole 1.5–2.7× slower (measured, 2,000 rows each).
@@ -61,6 +62,8 @@ class FramePolicy(CohortAssessor, Protocol):
     @property
     def program(self) -> Program: ...
 
+    def evaluate_many(self, units: Iterable[Mapping[str, object]]) -> Iterator[BatchItem]: ...
+
 
 def units_from_frame(policy: FramePolicy, frame: object, *, floats: str = "shortest") -> list[UnitRow]:
     """Every row of a pandas/polars DataFrame as a unit row, read as ``kaohe eval`` reads a CSV/XLSX file.
@@ -94,7 +97,13 @@ def evaluate_frame(policy: FramePolicy, frame: object, *, backend: str | None = 
     _check_backend(chosen)
     rows = units_from_frame(policy, frame, floats=floats)
     columns = result_columns(policy.checked)
-    table = [_pair_row(columns, row, item) for row, item in assess_rows(policy, lambda: rows, ledgers=ledgers)]
+    if ledgers is None and policy.cohort is None:  # units assessed one by one: evaluate_many's fast serial path
+        items = iter(policy.evaluate_many([row.unit for row in rows if row.unit is not None]))
+        pairs: Iterable[tuple[UnitRow, BatchItem | None]] = (
+            (row, None if row.unit is None else next(items)) for row in rows)
+    else:  # ranked or attributed across the frame: the command line's driver (every pass, unreadable rows too)
+        pairs = assess_rows(policy, lambda: rows, ledgers=ledgers)
+    table = [_pair_row(columns, row, item) for row, item in pairs]
     return convert(columns, columns.frame(table), chosen)
 
 
