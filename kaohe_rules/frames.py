@@ -36,7 +36,7 @@ from .batch.items import BatchItem
 from .cohort.stream import CohortAssessor, assess_rows
 from .columnar.results import ResultColumns, result_columns
 from .runtime.result import Result
-from .unitio import Expect, UnitIds, read_frame_rows
+from .unitio import Expect, UnitIds, frame_rows_with_ids
 from .unitio import UnitRow as UnitRow
 
 if TYPE_CHECKING:
@@ -73,14 +73,19 @@ def units_from_frame(policy: FramePolicy, frame: object, *, floats: str = "short
     of the policy, a column given twice) raises :class:`~kaohe_rules.errors.UnitInputError` naming it.
     ``floats="refuse"`` refuses every float cell instead of reading it as the XLSX reader does.
     """
+    return [row for row, _ in _read(policy, frame, floats)]
+
+
+def _read(policy: FramePolicy, frame: object, floats: str) -> list[tuple[UnitRow, str | None]]:
+    """The frame's unit rows, each with its id cell's id (for the error row of a row that could not be read)."""
     names, rows = _names_and_rows(frame)
     ledgers: tuple[LedgerSpec, ...] = policy.program.ledgers
     expect = Expect.of(policy.checked, ledgers)
     seen = UnitIds()
-    out: list[UnitRow] = []
-    for row in read_frame_rows(names, rows, expect=expect, floats=floats):
+    out: list[tuple[UnitRow, str | None]] = []
+    for row, unit_id in frame_rows_with_ids(names, rows, expect=expect, floats=floats):
         repeat = seen.repeat(row.unit.get("id"), row.location) if row.unit is not None else None
-        out.append(row if repeat is None else UnitRow(row.index, row.location, None, repeat))
+        out.append((row if repeat is None else UnitRow(row.index, row.location, None, repeat), unit_id))
     return out
 
 
@@ -95,7 +100,9 @@ def evaluate_frame(policy: FramePolicy, frame: object, *, backend: str | None = 
     """
     chosen = backend or _backend_of(frame)
     _check_backend(chosen)
-    rows = units_from_frame(policy, frame, floats=floats)
+    read = _read(policy, frame, floats)
+    rows = [row for row, _ in read]
+    ids = {row.index: unit_id for row, unit_id in read}
     columns = result_columns(policy.checked)
     if ledgers is None and policy.cohort is None:  # units assessed one by one: evaluate_many's fast serial path
         items = iter(policy.evaluate_many([row.unit for row in rows if row.unit is not None]))
@@ -103,7 +110,7 @@ def evaluate_frame(policy: FramePolicy, frame: object, *, backend: str | None = 
             (row, None if row.unit is None else next(items)) for row in rows)
     else:  # ranked or attributed across the frame: the command line's driver (every pass, unreadable rows too)
         pairs = assess_rows(policy, lambda: rows, ledgers=ledgers)
-    table = [_pair_row(columns, row, item) for row, item in pairs]
+    table = [_pair_row(columns, row, item, ids.get(row.index)) for row, item in pairs]
     return convert(columns, columns.frame(table), chosen)
 
 
@@ -158,13 +165,15 @@ def _rows(columns: ResultColumns, results: Iterable[object]) -> Iterator[dict[st
             raise TypeError(f"results_frame takes results and batch items, not {type(value).__name__}")
 
 
-def _pair_row(columns: ResultColumns, row: UnitRow, item: BatchItem | None) -> dict[str, object]:
-    """The results row of one read row: its result, or an error row with the row's id, name and category."""
+def _pair_row(columns: ResultColumns, row: UnitRow, item: BatchItem | None,
+              id_cell: str | None = None) -> dict[str, object]:
+    """The results row of one read row: its result, or an error row with the row's id (for a row that could not
+    be read: its id cell's), name and category."""
     if item is not None and item.result is not None:
         return columns.row(item.result)
     unit = row.unit or {}
-    name, category, given = unit.get("name"), unit.get("category"), unit.get("id")
-    unit_id = item.unit_id if item is not None else (given if isinstance(given, str) else None)
+    name, category = unit.get("name"), unit.get("category")
+    unit_id = item.unit_id if item is not None else id_cell
     message = str(item.error) if item is not None else f"{row.location}: {row.error}"
     return columns.error_row(unit_id, name if isinstance(name, str) else None,
                              category if isinstance(category, str) else None, message)

@@ -2240,6 +2240,17 @@ def read_frame_rows(names: Sequence[object], rows: Iterable[Sequence[object]], *
     starting with ``[`` or ``{``, an empty cell a fact not given) and the same row rules: a blank row is no
     unit, a row with a problem is a :class:`UnitRow` with its error, named ``DataFrame:row N`` (1-based).
     """
+    for row, _ in frame_rows_with_ids(names, rows, shown=shown, expect=expect, floats=floats):
+        yield row
+
+
+def frame_rows_with_ids(names: Sequence[object], rows: Iterable[Sequence[object]], *, shown: str = "DataFrame",
+                        expect: Expect | None = None, floats: str = "shortest"
+                        ) -> Iterator[tuple[UnitRow, str | None]]:
+    """:func:`read_frame_rows`, each row with the id its id cell holds (None: empty or unreadable).
+
+    Why: a row that cannot be read has no unit, but its id cell usually is fine — a results table names the
+    unit of that error row by it, not only by its place."""
     if floats not in FLOAT_RULES:
         raise ValueError(f"floats must be one of {', '.join(FLOAT_RULES)}, not {floats!r}")
     header = [_frame_header(name) for name in names]
@@ -2253,12 +2264,27 @@ def read_frame_rows(names: Sequence[object], rows: Iterable[Sequence[object]], *
 
     index = 0
     for number, cells in enumerate(rows, start=1):
-        built = _tabular_unit(columns, list(cells), convert, label)
+        values = list(cells)
+        built = _tabular_unit(columns, values, convert, label)
         if built is None:
             continue
         unit, error = built
-        yield UnitRow(index, f"{shown}:row {number}", unit, error)
+        yield UnitRow(index, f"{shown}:row {number}", unit, error), _id_cell(values, columns.id, convert)
         index += 1
+
+
+def _id_cell(values: Sequence[object], col: int | None, convert: Callable[[object], object]) -> str | None:
+    if col is None or col >= len(values):
+        return None
+    try:
+        value = convert(values[col])
+    except ValueError:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and limits.int_problem(value) is None:
+        return str(value)
+    if isinstance(value, str) and value.strip() and len(value.strip()) <= limits.MAX_ID_CHARS:
+        return value.strip()
+    return None
 
 
 def _frame_header(name: object) -> str:

@@ -101,6 +101,7 @@ def test_a_computed_float_is_refused_naming_both_readings() -> None:
     assert "钱" in row.error and "0.30000000000000004" in row.error and "or as 0.3" in row.error
     result = SMALL.evaluate_frame(pd.DataFrame({"id": ["a", "b"], "category": "单位", "钱": [0.1 + 0.2, 5.0]}))
     assert result["status"].tolist() == ["error", "assessed"]
+    assert result["unit_id"].tolist() == ["a", "b"]  # a row that could not be read is named by its id cell
     assert result["error"][0].startswith("DataFrame:row 1: ") and "0.30000000000000004" in result["error"][0]
 
 
@@ -231,6 +232,11 @@ def test_hostile_cells_are_error_rows_never_exceptions() -> None:
     assert "nested too deep" in rows[0].error and "unsupported cell value" in rows[1].error
     results = SMALL.evaluate_frame(frame)
     assert results["status"].tolist() == ["error", "error", "error", "assessed"]
+    assert results["unit_id"].tolist() == ["a", "b", "c", "d"]
+    repeated = SMALL.evaluate_frame(pd.DataFrame({"编号": ["a", "a", None], "类别": "单位", "钱": [1, 2, 3]}))
+    assert repeated["status"].tolist() == ["assessed", "error", "error"]
+    assert repeated["unit_id"].tolist() == ["a", "a", "?"]  # "?": the library's id of a unit given without one
+    assert "duplicate unit id" in repeated["error"][1] and "id" in repeated["error"][2]
     twice = pd.DataFrame([["a", "单位", 1, 2]], columns=["id", "category", "钱", "钱"])
     with pytest.raises(UnitInputError, match="钱"):
         SMALL.units_from_frame(twice)
