@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .batch.items import BatchItem
 from .cohort.stream import CohortAssessor, assess_rows
 from .columnar.results import ResultColumns, result_columns
+from .errors import UnitInputError
 from .runtime.result import Result
 from .unitio import Expect, UnitIds, frame_rows_with_ids
 from .unitio import UnitRow as UnitRow
@@ -95,7 +96,7 @@ def evaluate_frame(policy: FramePolicy, frame: object, *, backend: str | None = 
 
     ``backend`` is ``"pandas"`` or ``"polars"``; by default the input's own.  One row per unit, in order; a
     row that could not be read or assessed is an error row with its message (a row that could not be read is
-    named by its place, ``DataFrame:row 3``).  A cohort policy ranks the frame's units together, and
+    named by its place, ``DataFrame:row 3``, and keeps the id its id cell holds).  A cohort policy ranks the frame's units together, and
     ``ledgers`` (issue #16) are attributed over them, as ``kaohe eval`` does with a file.
     """
     chosen = backend or _backend_of(frame)
@@ -188,7 +189,12 @@ def _names_and_rows(frame: object) -> tuple[list[object], Iterable[tuple[object,
     module = type(frame).__module__.split(".")[0]
     if module == "pandas" and type(frame).__name__ == "DataFrame":
         table: Any = frame
-        if any(name is not None for name in table.index.names):
+        named = [name for name in table.index.names if name is not None]
+        twice = [name for name in named if name in table.columns]
+        if twice:  # pandas would refuse to reset the index; which of the two holds the values would be a guess
+            raise UnitInputError(f"the DataFrame's index and one of its columns are both named {twice[0]!r}: "
+                                 "drop one (df.reset_index(drop=True) keeps the column) / 索引与列同名")
+        if named:
             table = table.reset_index()
         return list(table.columns), table.to_numpy(dtype=object)  # Python values, row by row, in one step
     if module == "polars" and type(frame).__name__ in ("DataFrame", "LazyFrame"):

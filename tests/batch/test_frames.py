@@ -149,6 +149,9 @@ def test_a_named_index_is_a_column_and_blank_rows_are_no_units() -> None:
     frame = pd.DataFrame({"编号": ["a", "b", None], "类别": ["单位", "单位", None], "钱": [5, 6, None]}).set_index("编号")
     rows = SMALL.units_from_frame(frame)
     assert [r.unit["id"] for r in rows] == ["a", "b"]
+    clash = pd.DataFrame({"id": ["a"], "类别": ["单位"]}, index=pd.Index(["b"], name="id"))
+    with pytest.raises(UnitInputError, match="both named 'id'"):
+        SMALL.units_from_frame(clash)
     with pytest.raises(TypeError, match="pandas or polars DataFrame"):
         SMALL.units_from_frame([{"id": "a"}])
 
