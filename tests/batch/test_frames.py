@@ -243,3 +243,17 @@ def test_hostile_cells_are_error_rows_never_exceptions() -> None:
     twice = pd.DataFrame([["a", "单位", 1, 2]], columns=["id", "category", "钱", "钱"])
     with pytest.raises(UnitInputError, match="钱"):
         SMALL.units_from_frame(twice)
+
+
+def test_ledgers_are_attributed_over_the_frames_units() -> None:
+    policy = kaohe_rules.load(ROOT / "policies" / "karamay-2013-ledger.kh")
+    document = json.loads((ROOT / "policies" / "karamay-2013" / "units-with-ledger.json").read_text(encoding="utf-8"),
+                          parse_float=Decimal)
+    units = document["units"]
+    flat = pd.DataFrame([{"id": u["id"], "name": u.get("name"), "category": u.get("category"), **u["facts"]}
+                         for u in units])  # pandas makes float64 of the int columns with gaps, object of the lists
+    assert "float64" in {str(t) for t in flat.dtypes}
+    frame = policy.evaluate_frame(flat, backend="polars", ledgers=document["ledgers"])
+    expected = policy.results_frame(policy.evaluate_many(units, ledgers=document["ledgers"]), backend="polars")
+    assert differences(expected, frame) == []
+    assert sum(frame.get_column("charged").to_list()) > 0
