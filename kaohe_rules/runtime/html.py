@@ -100,7 +100,7 @@ def policy_html(program: Program) -> str:
     checked = program.checked
     header = checked.header
     body = [f"<h3>{esc(header.label or header.name)}</h3>",
-            table(("policy", "document", "issuer", "hash"),
+            table(("办法 policy", "文号 document", "发布 issuer", "版本 hash"),
                   [(header.name, header.document, header.issuer, program.content_hash[:12])])]
     body.append(table(("类别 category", "名称 label", "满分 total", "最高 maximum", "依据 cite"),
                       [(name, info.label, info.total, checked.plans[name].maximum, info.cite)
