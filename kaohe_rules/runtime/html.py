@@ -41,6 +41,8 @@ STYLE = ("<style>.kaohe table{border-collapse:collapse;margin:.3em 0 .8em 0}"
          ".kaohe th{background:#f3f3f3}.kaohe td.n{text-align:right;font-variant-numeric:tabular-nums}"
          ".kaohe caption{text-align:left;font-weight:bold}.kaohe summary{cursor:pointer;font-weight:bold}</style>")
 
+#: a result's sections table longer than this starts folded (Karamay's has 80 targets): the summary stays in view
+FOLDED_ROWS = 20
 #: a line of an explanation ending in its clause citation (``explain.cite``: 〔四(二)〕)
 _CITED = re.compile(r"(.*?)\s*〔([^〔〕]*)〕\s*")
 
@@ -173,7 +175,7 @@ def result_html(result: ShownResult, lang: str = "zh") -> str:
             rows.append((indented(section.depth, "• " + (target.label or target.name)),
                          f"{plain_decimal(target.score)} / {plain_decimal(target.points)}", target.citation))
     body.append(_details("考核项目 / sections", table(("项目 section", "得分 score", "依据 cite"), rows,
-                                                      numeric=(1,)), opened=True))
+                                                      numeric=(1,)), opened=len(rows) <= FOLDED_ROWS))
     money = [(f"{_KINDS.get(item.kind, item.kind)} {item.kind}", item.label or item.name, None if item.kind == "sanction" else item.amount, item.citation)
              for consequences in (result.consequences, *result.general_consequences)
              for item in consequences.items]
