@@ -146,7 +146,7 @@ def error_of(exc: KaoheError) -> ServiceError:
         return ServiceError(422, "policy_error", str(exc).split("\n")[0],
                             diagnostics=[d.to_dict() for d in exc.diagnostics])
     if isinstance(exc, EvaluationError):
-        where = {"unit": exc.unit, "fact": None, "where": exc.where, "message": exc.message}
+        where: dict[str, object] = {"unit": exc.unit, "fact": None, "where": exc.where, "message": exc.message}
         return ServiceError(422, "evaluation_error", str(exc), problems=[where])
     if isinstance(exc, CohortRequired):
         return ServiceError(422, "cohort_required", str(exc) + " — the service: send {\"units\": [...]} (the whole "

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import PolicyError, UsageError
 
 #: the environment variable holding the bearer token (``--token-file`` is the other way)
-TOKEN_ENV = "KAOHE_SERVE_TOKEN"
+TOKEN_ENV = "KAOHE_SERVE_TOKEN"  # noqa: S105 - the variable's name, not a secret
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 

@@ -226,7 +226,7 @@ def validator(name: str) -> Any:
     """The ``jsonschema`` validator of schema ``name`` (its ``$ref``s resolved among :data:`SCHEMAS`)."""
     found = _VALIDATORS.get(name)
     if found is None:
-        from jsonschema import Draft202012Validator
+        from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
         root = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": f"#/components/schemas/{name}",
                 "components": {"schemas": SCHEMAS}}
@@ -236,7 +236,7 @@ def validator(name: str) -> Any:
 
 def problems(name: str, value: object, most: int = 10) -> list[dict[str, object]]:
     """Where ``value`` breaks schema ``name``: ``[{"where": JSON pointer, "message": …}]`` (at most ``most``)."""
-    found = []
+    found: list[dict[str, object]] = []
     for error in sorted(validator(name).iter_errors(value), key=lambda e: list(e.absolute_path))[:most]:
         where = "/" + "/".join(str(p) for p in error.absolute_path)
         found.append({"where": where, "message": _message(error)})
@@ -296,7 +296,7 @@ def _query(name: str, schema: JSONSchema, description: str) -> dict[str, Any]:
 def openapi(server_url: str | None = None, max_batch: int | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service, from :data:`SCHEMAS` (the schemas requests are checked with)."""
     evaluating = (400, 401, 404, 413, 415, 422, 500, 504)
-    security = [{"bearer": []}]
+    security: list[dict[str, list[str]]] = [{"bearer": []}]
     batch_note = f" At most {max_batch} units per batch." if max_batch else ""
     paths: dict[str, Any] = {
         "/healthz": {"get": {"summary": "liveness", "operationId": "healthz", "security": [],
