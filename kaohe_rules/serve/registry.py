@@ -211,9 +211,9 @@ class RegistryHolder:
             if fingerprint(self.sources) == old.fingerprint:
                 return False
             new = build_registry(self.sources, old)
+            if self._on_reload is not None:  # logged first: whoever sees the new registry can find its log line
+                self._on_reload(old, new)
             self.current = new  # the one swap: a request holds the old one or this one, whole
-        if self._on_reload is not None:
-            self._on_reload(old, new)
         return True
 
     def start(self, interval: float) -> None:

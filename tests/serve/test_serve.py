@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -368,6 +369,10 @@ def test_access_and_decision_logs_are_json_lines_without_fact_values(server: Ser
     clean["id"] = "log-probe-clean"
     answer = server.call("POST", "/policies/karamay-2013/evaluate", clean)
     rid = answer.headers["x-request-id"]
+    deadline = time.monotonic() + 10  # the access line is written once the answer has gone out
+    while not any(line.get("request_id") == rid and line["log"] == "access" for line in server.log_lines()):
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.05)
     lines = server.log_lines()
     assert all(line["log"] != "text" for line in lines), [line for line in lines if line["log"] == "text"][:3]
     assert marker not in server.log.read_text(encoding="utf-8")
