@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from ..runtime.result import Result
 
 T = TypeVar("T")
+#: an explain / whynot / whatif answer and the result it is about (for the decision log)
+Answered = tuple["Result", dict[str, object]]
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -341,16 +343,16 @@ def subject(policy: Policy, body: Mapping[str, Any], trace: bool = True) -> tupl
     return item.result, dict(units[item.index]), units
 
 
-def explain(policy: Policy, body: Mapping[str, Any], lang: str, fmt: str, short: bool) -> dict[str, object]:
+def explain(policy: Policy, body: Mapping[str, Any], lang: str, fmt: str, short: bool) -> Answered:
     result, _unit, _units = subject(policy, body)
     if fmt == "json":
         from ..audit.trace_json import trace_document
 
-        return {"id": result.unit_id, "format": fmt, "document": trace_document(result)}
-    return {"id": result.unit_id, "format": fmt, "lang": lang, "text": result.explain(lang=lang, full=not short)}
+        return result, {"id": result.unit_id, "format": fmt, "document": trace_document(result)}
+    return result, {"id": result.unit_id, "format": fmt, "lang": lang, "text": result.explain(lang=lang, full=not short)}
 
 
-def whynot(policy: Policy, body: Mapping[str, Any], band: str | None, lang: str, fmt: str) -> dict[str, object]:
+def whynot(policy: Policy, body: Mapping[str, Any], band: str | None, lang: str, fmt: str) -> Answered:
     from ..audit.whynot import charged_lines, event_effects, render, resolve_band, why_not
 
     result, _unit, _units = subject(policy, body)
@@ -366,14 +368,14 @@ def whynot(policy: Policy, body: Mapping[str, Any], band: str | None, lang: str,
             document["charged"] = [c.to_dict() for c in result.charged]
             document["from_ledger"] = result.from_ledger
             document["event_effects"] = [e.to_dict() for e in event_effects(result)]
-        return {"id": result.unit_id, "format": fmt, "document": document}
+        return result, {"id": result.unit_id, "format": fmt, "document": document}
     text = render(answer, result, lang)
     if result.program.ledgers:
         text += "\n" + "\n".join(charged_lines(result, lang)) + "\n"
-    return {"id": result.unit_id, "format": fmt, "lang": lang, "text": text}
+    return result, {"id": result.unit_id, "format": fmt, "lang": lang, "text": text}
 
 
-def whatif(policy: Policy, body: Mapping[str, Any], lang: str, fmt: str) -> dict[str, object]:
+def whatif(policy: Policy, body: Mapping[str, Any], lang: str, fmt: str) -> Answered:
     from ..audit.whatif import PatchError, render, render_events, what_if, what_if_events
 
     sets = list(body["set"].items())
@@ -382,16 +384,16 @@ def whatif(policy: Policy, body: Mapping[str, Any], lang: str, fmt: str) -> dict
         if "units" in body and body.get("ledgers") is not None and policy.ledgers:
             events = what_if_events(policy, units, body["ledgers"], [], result.unit_id, sets)
             if fmt == "json":
-                return {"id": result.unit_id, "format": fmt, "document": events.to_dict()}
-            return {"id": result.unit_id, "format": fmt, "lang": lang, "text": render_events(events, lang, policy)}
+                return result, {"id": result.unit_id, "format": fmt, "document": events.to_dict()}
+            return result, {"id": result.unit_id, "format": fmt, "lang": lang, "text": render_events(events, lang, policy)}
         answer = what_if(policy, unit, sets, batch=units if policy.cohort is not None else None)
     except PatchError as exc:
         raise ServiceError(422, "invalid_change", str(exc)) from None
     except KaoheError as exc:
         raise error_of(exc) from None
     if fmt == "json":
-        return {"id": result.unit_id, "format": fmt, "document": answer.to_dict()}
-    return {"id": result.unit_id, "format": fmt, "lang": lang, "text": render(answer, lang)}
+        return result, {"id": result.unit_id, "format": fmt, "document": answer.to_dict()}
+    return result, {"id": result.unit_id, "format": fmt, "lang": lang, "text": render(answer, lang)}
 
 
 def check_text(registry: Registry, text: str, name: str | None) -> dict[str, object]:
@@ -472,11 +474,19 @@ class Service:
             self._described[key] = found
         return {**found, "stale": entry.stale}
 
+    def decided(self, request: Request, entry: Entry, result: Result, endpoint: str) -> None:
+        """The decision log line of the unit an explain / whynot / whatif was about."""
+        answer = {"index": 0, "id": result.unit_id, "status": "ok", "rating": result.rating,
+                  "score": plain(result.score)}
+        facts = ({name: result.program.display_value(name, value) for name, value in result.facts.items()}
+                 if self.config.log_facts else {})  # as read (enum members by name), not as sent
+        self.decisions(request, entry, [answer], [{"facts": facts}], endpoint)
+
     def decisions(self, request: Request, entry: Entry, answers: list[dict[str, object]],
-                  units: list[Any]) -> None:
+                  units: list[Any], endpoint: str = "evaluate") -> None:
         rid = request.scope.get("state", {}).get("request_id")
         for answer in answers:
-            fields: dict[str, object] = {"request_id": rid, "policy": entry.name,
+            fields: dict[str, object] = {"request_id": rid, "endpoint": endpoint, "policy": entry.name,
                                          "hash": "sha256:" + entry.policy.content_hash, "unit": answer.get("id"),
                                          "status": answer.get("status"), "rating": answer.get("rating"),
                                          "score": answer.get("score")}
@@ -542,6 +552,9 @@ class Service:
                        "error": sum(1 for a in answers if a["status"] != "ok")}
             return json_response({"policy": self._ref(entry), "results": answers, "summary": summary})
         validated("EvaluateRequest", body)
+        if isinstance(body, dict) and "trace" in body and "facts" in body:  # not a fact (they are under "facts")
+            raise ServiceError(422, "ambiguous_option", "\"trace\" beside a unit's \"facts\" is neither a fact nor "
+                               "an option of a single unit: ask for the trace with ?trace=1")
         trace = bool(_flag(request.query_params.get("trace")))
         try:
             answer = await self.in_thread(lambda: assess_one(policy, body, trace))
@@ -577,20 +590,24 @@ class Service:
         entry, body = await self._subject_body(request, "ExplainRequest")
         lang, fmt = self._lang_format(request, body)
         short = bool(body.get("short", False)) or bool(_flag(request.query_params.get("short")))
-        answer = await self.in_thread(lambda: explain(entry.policy, body, lang, fmt, short))
+        result, answer = await self.in_thread(lambda: explain(entry.policy, body, lang, fmt, short))
+        self.decided(request, entry, result, "explain")
         return json_response({"policy": self._ref(entry), **answer})
 
     async def whynot(self, request: Request) -> Response:
         entry, body = await self._subject_body(request, "WhyNotRequest")
         lang, fmt = self._lang_format(request, body)
         band = _option(request, body, "band", None)
-        answer = await self.in_thread(lambda: whynot(entry.policy, body, None if band is None else str(band), lang, fmt))
+        result, answer = await self.in_thread(
+            lambda: whynot(entry.policy, body, None if band is None else str(band), lang, fmt))
+        self.decided(request, entry, result, "whynot")
         return json_response({"policy": self._ref(entry), **answer})
 
     async def whatif(self, request: Request) -> Response:
         entry, body = await self._subject_body(request, "WhatIfRequest")
         lang, fmt = self._lang_format(request, body)
-        answer = await self.in_thread(lambda: whatif(entry.policy, body, lang, fmt))
+        result, answer = await self.in_thread(lambda: whatif(entry.policy, body, lang, fmt))
+        self.decided(request, entry, result, "whatif")  # the unit as sent (the answer's "before")
         return json_response({"policy": self._ref(entry), **answer})
 
     async def check(self, request: Request) -> Response:

@@ -388,3 +388,15 @@ def test_access_and_decision_logs_are_json_lines_without_fact_values(server: Ser
     refused = [line for line in lines if line["log"] == "decision" and line["unit"] == "log-probe-unit"]
     assert refused and refused[0]["status"] == "error" and refused[0]["error"] == "fact_error"
     assert not any("facts" in line for line in lines if line["log"] == "decision")
+    assert decision[0]["endpoint"] == "evaluate"
+    explained = server.call("POST", "/policies/karamay-2013/explain", {"unit": clean})
+    rid = explained.headers["x-request-id"]
+    logged = [line for line in server.log_lines() if line["log"] == "decision" and line["request_id"] == rid]
+    assert [(x["endpoint"], x["unit"], x["rating"]) for x in logged] == \
+        [("explain", "log-probe-clean", answer.json()["result"]["rating"])]
+
+
+def test_trace_beside_a_units_facts_is_refused_not_ignored(server: Server) -> None:
+    answer = server.call("POST", "/policies/karamay-2013/evaluate", {**unit(), "trace": True})
+    assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option"
+    assert "?trace=1" in answer.json()["error"]["message"]
