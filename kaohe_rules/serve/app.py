@@ -284,35 +284,67 @@ def result_entry(index: int, result: Result, trace: bool) -> dict[str, object]:
     return entry
 
 
-def item_entry(item: BatchItem, trace: bool) -> dict[str, object]:
+@attrs.frozen
+class Row:
+    """One unit's answer: its JSON text (as written into the response) and what the decision log needs."""
+
+    text: str
+    meta: dict[str, object]  # index, id, status, rating, score (or the error code)
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def result_row(index: int, result: Result, trace: bool) -> Row:
+    """A result's answer entry.  Untraced, its text is spliced from :func:`~kaohe_rules.runtime.jsonline.json_line`
+    (the bytes of ``json.dumps(result.to_dict())`` from the category's template, four times faster than building
+    the dict and encoding it): the entry's own keys, then the result's keys from ``"score"`` on."""
+    meta: dict[str, object] = {"index": index, "id": result.unit_id, "status": "ok", "rating": result.rating,
+                               "score": plain(result.score)}
+    if not trace:
+        from ..runtime.jsonline import json_line
+
+        line = json_line(result)
+        cut = line.find(', "score": ')  # the first top-level key after "unit" and "policy" (strings escape '"')
+        if line.startswith('{"unit": ') and cut > 0:
+            head = (f'{{"index": {index}, "id": {_dumps(result.unit_id)}, "status": "ok", "name": {_dumps(result.name)}, '
+                    f'"category": {_dumps(result.category)}, ')
+            return Row(head + line[cut + 2:], meta)
+    return Row(_dumps(result_entry(index, result, trace)), meta)
+
+
+def item_row(item: BatchItem, trace: bool) -> Row:
     """A batch row's answer; a result that cannot be rendered costs that row only (an error entry)."""
     if item.result is not None:
         try:
-            return result_entry(item.index, item.result, trace)
+            return result_row(item.index, item.result, trace)
         except Exception as exc:
             error: KaoheError | None = EvaluationError(item.unit_id or item.result.unit_id, "internal error while "
                                                        f"rendering the result ({type(exc).__name__})")
     else:
         error = item.error
-    return {"index": item.index, "id": item.unit_id, "status": "error", "error": unit_error(error)}
+    entry = {"index": item.index, "id": item.unit_id, "status": "error", "error": unit_error(error)}
+    code = entry["error"]["code"]  # type: ignore[index]
+    return Row(_dumps(entry), {"index": item.index, "id": item.unit_id, "status": "error", "error": code})
 
 
-def assess_batch(policy: Policy, units: list[Any], ledgers: Any, trace: bool) -> list[dict[str, object]]:
+def assess_batch(policy: Policy, units: list[Any], ledgers: Any, trace: bool) -> list[Row]:
     """Every row of a batch, in order, one entry each (the library's batch contract: no row lost)."""
     try:
         items = policy.evaluate_many(units, trace=trace, ledgers=ledgers)
-        return [item_entry(item, trace) for item in items]
+        return [item_row(item, trace) for item in items]
     except KaoheError as exc:
         raise error_of(exc) from None
     except ValueError as exc:  # e.g. a ledger the policy does not declare
         raise ServiceError(422, "refused", str(exc)) from None
 
 
-def assess_one(policy: Policy, unit: object, trace: bool) -> dict[str, object]:
+def assess_one(policy: Policy, unit: object, trace: bool) -> Row:
     if not isinstance(unit, Mapping):  # pragma: no cover - the schema refuses it first
         raise ServiceError(422, "invalid_request", "a unit is a JSON object")
     try:
-        return result_entry(0, policy.evaluate(unit, trace=trace), trace)
+        return result_row(0, policy.evaluate(unit, trace=trace), trace)
     except KaoheError as exc:
         raise error_of(exc) from None
 
@@ -482,7 +514,7 @@ class Service:
                  if self.config.log_facts else {})  # as read (enum members by name), not as sent
         self.decisions(request, entry, [answer], [{"facts": facts}], endpoint)
 
-    def decisions(self, request: Request, entry: Entry, answers: list[dict[str, object]],
+    def decisions(self, request: Request, entry: Entry, answers: list[dict[str, object]],  # Row.meta
                   units: list[Any], endpoint: str = "evaluate") -> None:
         rid = request.scope.get("state", {}).get("request_id")
         for answer in answers:
@@ -492,7 +524,7 @@ class Service:
                                          "score": answer.get("score")}
             if answer.get("status") == "error":
                 error = answer.get("error")
-                fields["error"] = error.get("code") if isinstance(error, dict) else None
+                fields["error"] = error.get("code") if isinstance(error, dict) else error
             if self.config.log_facts:
                 index = answer.get("index")
                 if isinstance(index, int) and 0 <= index < len(units):
@@ -546,26 +578,29 @@ class Service:
             if query is not None and "trace" in body and bool(body["trace"]) != query:
                 raise ServiceError(422, "ambiguous_option", "trace differs in the query string and the body")
             ledgers = body.get("ledgers")
-            answers = await self.in_thread(lambda: assess_batch(policy, units, ledgers, trace))
-            self.decisions(request, entry, answers, units)
-            summary = {"ok": sum(1 for a in answers if a["status"] == "ok"),
-                       "error": sum(1 for a in answers if a["status"] != "ok")}
-            return json_response({"policy": self._ref(entry), "results": answers, "summary": summary})
+            rows = await self.in_thread(lambda: assess_batch(policy, units, ledgers, trace))
+            self.decisions(request, entry, [row.meta for row in rows], units)
+            summary = {"ok": sum(1 for row in rows if row.meta["status"] == "ok"),
+                       "error": sum(1 for row in rows if row.meta["status"] != "ok")}
+            text = (f'{{"policy": {_dumps(self._ref(entry))}, "results": [{", ".join(row.text for row in rows)}], '
+                    f'"summary": {_dumps(summary)}}}')
+            return Response(text.encode("utf-8"), media_type="application/json")
         validated("EvaluateRequest", body)
         if isinstance(body, dict) and "trace" in body and "facts" in body:  # not a fact (they are under "facts")
             raise ServiceError(422, "ambiguous_option", "\"trace\" beside a unit's \"facts\" is neither a fact nor "
                                "an option of a single unit: ask for the trace with ?trace=1")
         trace = bool(_flag(request.query_params.get("trace")))
         try:
-            answer = await self.in_thread(lambda: assess_one(policy, body, trace))
+            row = await self.in_thread(lambda: assess_one(policy, body, trace))
         except ServiceError as exc:
             if exc.status == 422:
                 unit_id = body.get("id") if isinstance(body, dict) else None
-                self.decisions(request, entry, [{"index": 0, "id": unit_id, "status": "error",
-                                                 "error": {"code": exc.code}}], [body])
+                self.decisions(request, entry, [{"index": 0, "id": unit_id, "status": "error", "error": exc.code}],
+                               [body])
             raise
-        self.decisions(request, entry, [answer], [body])
-        return json_response({"policy": self._ref(entry), "result": answer})
+        self.decisions(request, entry, [row.meta], [body])
+        text = f'{{"policy": {_dumps(self._ref(entry))}, "result": {row.text}}}'
+        return Response(text.encode("utf-8"), media_type="application/json")
 
     async def _subject_body(self, request: Request, schema: str) -> tuple[Entry, dict[str, Any]]:
         entry = self.entry(request)

@@ -102,3 +102,25 @@ def test_without_the_extra_the_command_says_what_to_install(monkeypatch: pytest.
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
     with pytest.raises(UsageError, match=r"pip install 'kaohe_rules\[serve\]'"):
         cmd_serve(argparse.Namespace(sources=["policies"]))
+
+
+@pytest.mark.parametrize("name", ["karamay-2013", "aba", "weimin-2008", "ting-quarterly"])
+def test_the_spliced_answer_text_is_the_answer_dict(name: str) -> None:
+    """The fast entry text (cut from the JSON Lines template) parses to exactly the entry built from to_dict()."""
+    import json
+
+    import kaohe_rules
+    from kaohe_rules.serve.app import result_entry, result_row
+
+    policy = kaohe_rules.load(POLICIES / f"{name}.kh")
+    units = json.loads((POLICIES / name / "units.json").read_text(encoding="utf-8"))["units"]
+    items = list(policy.evaluate_many(units))
+    assert any(item.result is not None for item in items)
+    for item in items:
+        if item.result is None:
+            continue
+        row = result_row(item.index, item.result, trace=False)
+        assert json.loads(row.text) == json.loads(json.dumps(result_entry(item.index, item.result, False),
+                                                             ensure_ascii=False))
+        assert row.meta == {"index": item.index, "id": item.result.unit_id, "status": "ok",
+                            "rating": item.result.rating, "score": json.loads(row.text)["score"]}
