@@ -123,6 +123,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     holder = RegistryHolder(sources, registry, reloaded)
     app = create_app(holder, config, log, reload_interval=args.reload_interval)
+    if config.token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.write("warning", message=f"listening on {args.host} without a bearer token: anyone who reaches this "
+                  f"address can use the service (--token-file F or ${TOKEN_ENV})")
     log.write("start", host=args.host, port=args.port, auth=config.token is not None,
               policies=[policy_summary(e.policy, e.file, e.aliases) for e in registry.entries.values()],
               problems=[p.to_dict() for p in registry.problems],
