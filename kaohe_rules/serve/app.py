@@ -34,7 +34,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -722,6 +722,8 @@ class Guard:
         except ServiceError as exc:
             if not sent_start:
                 await self._error(exc, scope, receive, sending)
+        except ClientDisconnect:  # the client went away before its body arrived: nobody to answer
+            status = status or 499
         except Exception as exc:
             self.log.write("error", request_id=request_id, method=scope.get("method"), path=scope.get("path"),
                            exception=type(exc).__name__,

@@ -91,3 +91,14 @@ def test_an_unexpected_exception_is_500_json_without_internals(tmp_path: Path) -
     assert '"code": "internal"' in body and "secret" not in body and "Traceback" not in body
     assert "KeyError" in log.text and "secret internal detail" in log.text  # the operator's log has it
     assert '"status": 500' in log.text
+
+
+def test_a_client_gone_mid_body_is_logged_not_answered() -> None:
+    from starlette.requests import ClientDisconnect
+
+    async def gone(scope: Any, receive: Any, send: Any) -> None:
+        raise ClientDisconnect()
+
+    sent, log = call(gone)
+    assert sent == []
+    assert '"status": 499' in log.text and '"log": "error"' not in log.text
