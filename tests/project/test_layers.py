@@ -20,7 +20,8 @@ Layers, lowest first (a module may import its own layer and the ones its rule li
 * ``policy`` and the package root — language, codegen, runtime, batch, leaves; the root
   imports only leaves at module level, everything else lazily;
 * ``audit.*``, ``testing.*``, ``dask`` — anything above except the front ends;
-* front ends — ``cli``, ``audit.cli``, ``testing.cli``, ``__main__`` — anything; no
+* ``serve.*`` (the HTTP decision service, issue #15) — anything above except the front ends;
+* front ends — ``cli``, ``audit.cli``, ``testing.cli``, ``serve.cli``, ``__main__`` — anything; no
   library module imports them.
 
 And across all of them: no cycles, and no ``_private`` name imported from another
