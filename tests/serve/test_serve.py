@@ -400,3 +400,20 @@ def test_trace_beside_a_units_facts_is_refused_not_ignored(server: Server) -> No
     answer = server.call("POST", "/policies/karamay-2013/evaluate", {**unit(), "trace": True})
     assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option"
     assert "?trace=1" in answer.json()["error"]["message"]
+
+
+def test_whatif_within_a_cohort_lists_the_others_that_change(server: Server) -> None:
+    from kaohe_rules.audit.whatif import what_if
+
+    policy = kaohe_rules.load(POLICIES / "weimin-2008.kh")
+    units = json.loads((POLICIES / "weimin-2008" / "units.json").read_text(encoding="utf-8"))["units"]
+    target = units[0]
+    fact = next((name for name, value in target["facts"].items() if isinstance(value, bool)), None)
+    assert fact is not None, "the weimin sample units have a yes/no fact"
+    change = {fact: not target["facts"][fact]}
+    answer = server.call("POST", "/policies/weimin-2008/whatif?format=json",
+                         {"units": units, "id": target["id"], "set": change})
+    assert answer.status == 200, answer
+    expected = what_if(policy, target, list(change.items()), batch=units).to_dict()
+    assert answer.json()["document"] == json.loads(json.dumps(expected, ensure_ascii=False))
+    assert "others" in answer.json()["document"]
