@@ -340,10 +340,13 @@ def assess_batch(policy: Policy, units: list[Any], ledgers: Any, trace: bool) ->
         raise ServiceError(422, "refused", str(exc)) from None
 
 
-def assess_one(policy: Policy, unit: object, trace: bool) -> Row:
+def assess_one(policy: Policy, unit: object, trace: bool, provisional: bool = False) -> Row:
+    """One unit alone; ``provisional`` (a cohort policy only): a result without rank, marked provisional."""
     if not isinstance(unit, Mapping):  # pragma: no cover - the schema refuses it first
         raise ServiceError(422, "invalid_request", "a unit is a JSON object")
     try:
+        if provisional:
+            return result_row(0, policy.evaluate(unit, trace=trace, provisional=True), trace)
         return result_row(0, policy.evaluate(unit, trace=trace), trace)
     except KaoheError as exc:
         raise error_of(exc) from None
@@ -590,8 +593,12 @@ class Service:
             raise ServiceError(422, "ambiguous_option", "\"trace\" beside a unit's \"facts\" is neither a fact nor "
                                "an option of a single unit: ask for the trace with ?trace=1")
         trace = bool(_flag(request.query_params.get("trace")))
+        provisional = bool(_flag(request.query_params.get("provisional")))
+        if provisional and policy.cohort is None:
+            raise ServiceError(422, "invalid_request", f"provisional=1 is for a policy that ranks units across a "
+                               f"batch; {policy.name} does not: its results are never provisional")
         try:
-            row = await self.in_thread(lambda: assess_one(policy, body, trace))
+            row = await self.in_thread(lambda: assess_one(policy, body, trace, provisional))
         except ServiceError as exc:
             if exc.status == 422:
                 unit_id = body.get("id") if isinstance(body, dict) else None

@@ -336,7 +336,9 @@ def openapi(server_url: str | None = None, max_batch: int | None = None) -> dict
             "description": "One unit: 200 with result, or 422 with its error. A batch: 200 with one entry per row, "
                            "in order; a bad row is an error entry naming the unit and the fact." + batch_note,
             "parameters": [NAME_PARAM, _query("trace", {"type": "string", "enum": ["0", "1", "true", "false"]},
-                                              "1: include each result's stable trace document")],
+                                              "1: include each result's stable trace document"),
+                           _query("provisional", {"type": "string", "enum": ["0", "1", "true", "false"]},
+                                  "1 (one unit of a cohort policy): a result without rank, marked provisional")],
             "requestBody": _body("EvaluateRequest"),
             "responses": {"200": _answer("the answers", "EvaluateResponse"), **_errors(*evaluating)}}},
         "/policies/{name}/explain": {"post": {

@@ -233,13 +233,22 @@ def test_a_cohort_unit_alone_is_refused_and_a_batch_is_ranked(server: Server) ->
     units = json.loads((POLICIES / "weimin-2008" / "units.json").read_text(encoding="utf-8"))["units"]
     alone = server.call("POST", "/policies/weimin-2008/evaluate", units[0])
     assert alone.status == 422 and alone.json()["error"]["code"] == "cohort_required"
+    preview = server.call("POST", "/policies/weimin-2008/evaluate?provisional=1", units[0]).json()["result"]
+    expected_preview = policy.evaluate(units[0], provisional=True)
+    assert preview["rating"] == expected_preview.rating and preview["score"] == str(expected_preview.to_dict()["score"])
+    document = json.loads(json.dumps(expected_preview.to_dict(), ensure_ascii=False))
+    assert {k: v for k, v in preview.items() if k not in ("index", "id", "status", "name", "category")} == \
+        {k: v for k, v in document.items() if k not in ("unit", "policy")}
+    assert server.call("POST", "/policies/karamay-2013/evaluate?provisional=1", unit()).status == 422
     body = server.call("POST", "/policies/weimin-2008/evaluate", {"units": units}).json()
     expected = policy.evaluate_cohort(units)
     assert [(r["id"], r["status"], r.get("rating")) for r in body["results"]] == \
         [(i.unit_id, "ok" if i.ok else "error", i.result.rating if i.result else None) for i in expected]
-    assert [r.get("cohort") for r in body["results"]] == \
-        [json.loads(json.dumps(i.result.to_dict().get("cohort"), ensure_ascii=False)) if i.result else None
-         for i in expected]
+    for answer, item in zip(body["results"], expected):  # every key of the library's result, rank included
+        assert item.result is not None
+        document = json.loads(json.dumps(item.result.to_dict(), ensure_ascii=False))
+        assert {k: v for k, v in answer.items() if k not in ("index", "id", "status", "name", "category")} == \
+            {k: v for k, v in document.items() if k not in ("unit", "policy")}
 
 
 def test_a_ledger_policy_needs_its_ledgers_and_answers_with_them(server: Server) -> None:
