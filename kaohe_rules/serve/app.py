@@ -411,13 +411,18 @@ def whynot(policy: Policy, body: Mapping[str, Any], band: str | None, lang: str,
 
 
 def whatif(policy: Policy, body: Mapping[str, Any], lang: str, fmt: str) -> Answered:
-    from ..audit.whatif import PatchError, render, render_events, what_if, what_if_events
+    from ..audit.whatif import EventEdit, PatchError, render, render_events, what_if, what_if_events
 
-    sets = list(body["set"].items())
+    sets = list(body.get("set", {}).items())
+    edits = [EventEdit(e["op"], e["ledger"], None if "event" not in e else str(e["event"]), e.get("field"),
+                       e.get("value")) for e in body.get("events", ())]
+    if edits and ("units" not in body or body.get("ledgers") is None):
+        raise ServiceError(422, "invalid_change", "ledger events change a batch: send {\"units\": [...], \"id\": …, "
+                           "\"ledgers\": {...}, \"events\": [...]}")
     result, unit, units = subject(policy, body, trace=False)  # the unit exists, reads and is assessed
     try:
         if "units" in body and body.get("ledgers") is not None and policy.ledgers:
-            events = what_if_events(policy, units, body["ledgers"], [], result.unit_id, sets)
+            events = what_if_events(policy, units, body["ledgers"], edits, result.unit_id, sets)
             if fmt == "json":
                 return result, {"id": result.unit_id, "format": fmt, "document": events.to_dict()}
             return result, {"id": result.unit_id, "format": fmt, "lang": lang, "text": render_events(events, lang, policy)}

@@ -92,9 +92,31 @@ WHYNOT_REQUEST = _subject({"band": {"type": "string", "description": "one rating
 WHATIF_REQUEST = _subject({"set": {"type": "object", "minProperties": 1,
                                    "description": "facts to change: {fact: new value}; null removes the fact; "
                                                   "\"record.field\" or \"fact.period\" changes one part"},
+                           "events": {"type": "array", "minItems": 1, "items": ref("EventEdit"),
+                                      "description": "changes to the batch's ledgers (needs units, id, ledgers): "
+                                                     "the batch is re-attributed and every unit that changes listed"},
                            "lang": LANG, "format": FORMAT},
-                          "Assess the unit again with changed facts and show what changes.")
-WHATIF_REQUEST["required"] = ["set"]
+                          "Assess the unit again with changed facts (or ledger events) and show what changes.")
+WHATIF_REQUEST["anyOf"] = [{"required": ["set"]}, {"required": ["events"]}]
+
+EVENT_EDIT: JSONSchema = {
+    "type": "object",
+    "description": "one change to a ledger (kaohe whatif --event / --drop-event / --add-event): set a field of an "
+                   "event, drop an event, or add one at the end; an event is named by its row (1, 2, …) or its key",
+    "properties": {"op": {"enum": ["set", "drop", "add"]}, "ledger": {"type": "string"},
+                   "event": {"type": ["string", "integer"]}, "field": {"type": "string"},
+                   "value": {"description": "set: the new value (null removes the field); add: the event object"}},
+    "required": ["op", "ledger"],
+    "additionalProperties": False,
+    "allOf": [
+        {"if": {"properties": {"op": {"const": "set"}}}, "then": {"required": ["event", "field", "value"]}},
+        {"if": {"properties": {"op": {"const": "drop"}}},
+         "then": {"required": ["event"], "not": {"anyOf": [{"required": ["field"]}, {"required": ["value"]}]}}},
+        {"if": {"properties": {"op": {"const": "add"}}},
+         "then": {"required": ["value"], "properties": {"value": {"type": "object"}},
+                  "not": {"anyOf": [{"required": ["event"]}, {"required": ["field"]}]}}},
+    ],
+}
 
 CHECK_REQUEST: JSONSchema = {
     "type": "object", "description": "Policy text to check (also accepted as a text/plain body). Nothing is "
@@ -212,7 +234,7 @@ READY: JSONSchema = {"type": "object", "properties": {
 #: every schema by its name in ``#/components/schemas``
 SCHEMAS: dict[str, JSONSchema] = {
     "Unit": UNIT, "Ledgers": LEDGERS, "Batch": BATCH, "EvaluateRequest": EVALUATE_REQUEST,
-    "ExplainRequest": EXPLAIN_REQUEST, "WhyNotRequest": WHYNOT_REQUEST, "WhatIfRequest": WHATIF_REQUEST,
+    "ExplainRequest": EXPLAIN_REQUEST, "WhyNotRequest": WHYNOT_REQUEST, "WhatIfRequest": WHATIF_REQUEST, "EventEdit": EVENT_EDIT,
     "CheckRequest": CHECK_REQUEST, "Diagnostic": DIAGNOSTIC, "Problem": PROBLEM, "Error": ERROR,
     "UnitError": UNIT_ERROR, "UnitResult": UNIT_RESULT, "PolicyRef": POLICY_REF, "EvaluateResponse": EVALUATE_RESPONSE,
     "Answer": ANSWER, "Section": SECTION, "Fact": FACT, "Category": CATEGORY, "PolicySummary": POLICY_SUMMARY,

@@ -426,3 +426,29 @@ def test_whatif_within_a_cohort_lists_the_others_that_change(server: Server) -> 
     expected = what_if(policy, target, list(change.items()), batch=units).to_dict()
     assert answer.json()["document"] == json.loads(json.dumps(expected, ensure_ascii=False))
     assert "others" in answer.json()["document"]
+
+
+def test_whatif_with_ledger_events_re_attributes_the_batch(server: Server) -> None:
+    from kaohe_rules.audit.whatif import EventEdit, what_if_events
+
+    document = json.loads((POLICIES / "karamay-2013" / "units-with-ledger.json").read_text(encoding="utf-8"))
+    policy = kaohe_rules.load(POLICIES / "karamay-2013-ledger.kh")
+    units, ledgers = document["units"], document["ledgers"]
+    event = ledgers["事故台账"][1]
+    body = {"units": units, "ledgers": ledgers, "id": event["发生单位编号"],
+            "events": [{"op": "set", "ledger": "事故台账", "event": event["编号"], "field": "死亡人数", "value": 0},
+                       {"op": "drop", "ledger": "事故台账", "event": 1}]}
+    answer = server.call("POST", "/policies/karamay-2013-ledger/whatif?format=json", body)
+    assert answer.status == 200, answer
+    edits = [EventEdit("set", "事故台账", event["编号"], "死亡人数", 0), EventEdit("drop", "事故台账", "1")]
+    expected = what_if_events(policy, units, ledgers, edits, event["发生单位编号"]).to_dict()
+    assert answer.json()["document"] == json.loads(json.dumps(expected, ensure_ascii=False))
+    assert answer.json()["document"]["changed"], "the edits change some unit"
+    alone = server.call("POST", "/policies/karamay-2013-ledger/whatif", {"unit": units[0], "events": body["events"]})
+    assert alone.status == 422 and alone.json()["error"]["code"] == "invalid_change"
+    bad = server.call("POST", "/policies/karamay-2013-ledger/whatif",
+                      {**body, "events": [{"op": "drop", "ledger": "事故台账", "event": 1, "field": "x"}]})
+    assert bad.status == 422 and bad.json()["error"]["code"] == "invalid_request"
+    nothing = server.call("POST", "/policies/karamay-2013-ledger/whatif", {"units": units, "ledgers": ledgers,
+                                                                          "id": units[0]["id"]})
+    assert nothing.status == 422 and nothing.json()["error"]["code"] == "invalid_request"
