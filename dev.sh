@@ -11,6 +11,8 @@
 #                       # hostile fact rows, unit files, policy mutations (issue #9); prints the figures
 #   bash dev.sh mutate  # every mutant of the bundled policies against their test files (on demand; CI runs a sample)
 #   bash dev.sh docs    # regenerate the generated blocks of docs/ (the diagnostic code table in docs/api.md)
+#   bash dev.sh serve-load [--seconds 30 --clients 50]
+#                       # 50 clients against kaohe serve for 30 s; prints requests/s, p50/p99, errors (issue #15)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -74,11 +76,15 @@ case "$cmd" in
     setup
     "$VENV/bin/kaohe" test policies/ --mutate "$@"
     ;;
+  serve-load)
+    setup
+    "$VENV/bin/python" benchmarks/serve_load.py "$@"
+    ;;
   docs)
     setup
     "$VENV/bin/python" -m kaohe_rules.language.codes --update-docs docs/api.md
     ;;
   *)
-    sed -n '2,13p' "$0"
+    sed -n '2,15p' "$0"
     ;;
 esac

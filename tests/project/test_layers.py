@@ -20,7 +20,8 @@ Layers, lowest first (a module may import its own layer and the ones its rule li
 * ``policy`` and the package root — language, codegen, runtime, batch, leaves; the root
   imports only leaves at module level, everything else lazily;
 * ``audit.*``, ``testing.*``, ``dask`` — anything above except the front ends;
-* front ends — ``cli``, ``audit.cli``, ``testing.cli``, ``__main__`` — anything; no
+* ``serve.*`` (the HTTP decision service, issue #15) — anything above except the front ends;
+* front ends — ``cli``, ``audit.cli``, ``testing.cli``, ``serve.cli``, ``__main__`` — anything; no
   library module imports them.
 
 And across all of them: no cycles, and no ``_private`` name imported from another
@@ -42,7 +43,7 @@ PACKAGE_DIR = Path(kaohe_rules.__file__).resolve().parent  # wherever this test 
 PACKAGE = "kaohe_rules"
 
 LEAVES = frozenset({"_version", "limits", "numeric", "source", "errors", "grammar_file", "cache", "messages"})
-FRONT_ENDS = frozenset({"cli", "audit.cli", "testing.cli", "__main__"})
+FRONT_ENDS = frozenset({"cli", "audit.cli", "testing.cli", "__main__", "serve.cli"})  # serve.cli: issue #15
 #: language modules the runtime must not import: the text-to-model half of the pipeline
 LANGUAGE_FRONT_HALF = ("language.check", "language.checker", "language.parser", "language.fastparse",
                        "language.builder", "language.linker")
@@ -155,6 +156,8 @@ def layer(module: str) -> str:
         return "facade"
     if module == "dask":
         return "integration"
+    if _under(module, "serve"):  # the decision service (issue #15): a tool over the library and audit
+        return "serve"
     return "unknown"
 
 
@@ -171,7 +174,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "audit": (*_LIBRARY, "audit", "testing", "integration"),
     "testing": (*_LIBRARY, "audit", "testing", "integration"),
     "integration": (*_LIBRARY, "audit", "testing", "integration"),
-    "front end": (*_LIBRARY, "audit", "testing", "integration", "front end"),
+    "front end": (*_LIBRARY, "audit", "testing", "integration", "serve", "front end"),
+    "serve": (*_LIBRARY, "audit", "testing", "integration", "serve"),  # issue #15
 }
 RULES = {
     "leaf": "leaves import only leaves",
@@ -186,6 +190,7 @@ RULES = {
     "testing": "testing imports the library, never a front end",
     "integration": "dask imports the library, never a front end",
     "front end": "",
+    "serve": "serve imports the library and its tools, never a front end",  # issue #15
 }
 
 
@@ -226,7 +231,7 @@ def violations(root: Path, package: str = PACKAGE) -> list[str]:
             report("batch imports unitio only of the io modules")
         elif source == "io" and dest == "io":
             report("unitio and outfile do not import each other")
-        elif imp.imported == "" and source not in ("audit", "testing", "integration", "front end"):
+        elif imp.imported == "" and source not in ("audit", "testing", "integration", "serve", "front end"):
             report("only the tools above the facade import the package root")
         if imp.importer == "" and imp.top_level and dest != "leaf":
             report("the package root imports lazily: only leaves at module level")
