@@ -256,3 +256,30 @@ def test_textmate_and_pygments_classify_every_token_alike(path: Path) -> None:
     kinds = {k for k, _ in pyg}
     if path.name == "karamay-2013.kh":  # the scan saw every class of token the policy has
         assert {"keyword", "string", "comment", "number", "name", "definition", "type", "operator"} <= kinds
+
+
+def _node_modules() -> Path | None:
+    """Where vscode-textmate is installed: ``editors/vscode/node_modules`` (``npm install`` there) or
+    the folder named by ``KAOHE_VSCODE_NODE_MODULES``; None (the check is skipped) otherwise."""
+    for candidate in (os.environ.get("KAOHE_VSCODE_NODE_MODULES"), str(ROOT / "editors" / "vscode" / "node_modules")):
+        if candidate and (Path(candidate) / "vscode-textmate").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.mark.skipif(_node_modules() is None, reason="on demand: npm install in editors/vscode (never needed by CI)")
+def test_vscode_textmate_itself_agrees_with_pygments() -> None:
+    """VS Code's own engine (vscode-textmate on Oniguruma) on every policy: the same classes as Pygments —
+    which shows the patterns mean the same in Oniguruma as in Python (``\\w`` on CJK, lookbehinds)."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no node")
+    script = ROOT / "editors" / "vscode" / "test" / "check-grammar.js"
+    out = subprocess.run([node, str(script), *map(str, PARSED)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NODE_PATH": str(_node_modules())}, timeout=300)
+    found = json.loads(out.stdout)
+    for path in PARSED:
+        textmate = [(_class_of_scope(scope), value) for scope, value in found[str(path)]]
+        assert textmate == [(_class_of_token(t), v) for t, v in _lex(path.read_text(encoding="utf-8"))], path
