@@ -283,3 +283,42 @@ def test_vscode_textmate_itself_agrees_with_pygments() -> None:
     for path in PARSED:
         textmate = [(_class_of_scope(scope), value) for scope, value in found[str(path)]]
         assert textmate == [(_class_of_token(t), v) for t, v in _lex(path.read_text(encoding="utf-8"))], path
+
+
+# ------------------------------------------------------------ the VS Code extension
+VSCODE = ROOT / "editors" / "vscode"
+
+
+def test_the_vscode_extension_wires_the_language_the_grammar_and_the_server() -> None:
+    manifest = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    [language] = manifest["contributes"]["languages"]
+    [grammar] = manifest["contributes"]["grammars"]
+    assert language["id"] == grammar["language"] == "kaohe" and language["extensions"] == [".kh"]
+    assert grammar["scopeName"] == _grammar()["scopeName"]
+    assert (VSCODE / grammar["path"]).resolve() == GRAMMAR_FILE.resolve()
+    config = json.loads((VSCODE / language["configuration"]).read_text(encoding="utf-8"))
+    assert config["comments"] == {"lineComment": "#"}
+    assert {(p["open"], p["close"]) for p in config["autoClosingPairs"]} >= {("{", "}"), ('"', '"'), ("“", "”")}
+    assert (VSCODE / manifest["main"]).is_file()
+    assert "vscode-languageclient" in manifest["dependencies"]
+    settings = manifest["contributes"]["configuration"]["properties"]
+    assert settings["kaohe.server.command"]["default"] == "kaohe"
+    assert settings["kaohe.server.args"]["default"] == ["lsp"]
+    script = (VSCODE / manifest["main"]).read_text(encoding="utf-8")
+    assert 'config.get("server.command", "kaohe")' in script and 'config.get("server.args", ["lsp"])' in script
+    commands = {c["command"] for c in manifest["contributes"]["commands"]}
+    assert commands == {"kaohe.restartServer"} and "kaohe.restartServer" in script
+    for pattern in config["indentationRules"].values():
+        re.compile(pattern)
+
+
+def test_the_extensions_default_command_is_a_kaohe_subcommand() -> None:
+    """``kaohe lsp`` (the settings' default) parses as a whole command line: no argument it needs is missing."""
+    from kaohe_rules.cli import build_parser
+
+    parser, handlers = build_parser()
+    if "lsp" not in handlers:
+        pytest.skip("kaohe lsp comes with the language server (issue #14, LSP part)")
+    manifest = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    args = parser.parse_args(manifest["contributes"]["configuration"]["properties"]["kaohe.server.args"]["default"])
+    assert args.command == "lsp"
