@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -159,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.textmate == "-":
         sys.stdout.write(text)
     else:
+        os.makedirs(os.path.dirname(os.path.abspath(args.textmate)), exist_ok=True)
         with open(args.textmate, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
     return 0

@@ -116,14 +116,12 @@ def result(diagnostic: Diagnostic, policy: str, rule_index: Mapping[str, int], c
                                                      "uriBaseId": SRCROOT}}
     if diagnostic.span is not None:
         location["region"] = region(diagnostic.span)
-    item: dict[str, Any] = {
-        "ruleId": diagnostic.code,
-        "level": _LEVELS.get(diagnostic.severity, "warning"),
-        "message": {"text": _message(diagnostic)},
-        "locations": [{"physicalLocation": location}],
-    }
+    item: dict[str, Any] = {"ruleId": diagnostic.code}
     if diagnostic.code in rule_index:
         item["ruleIndex"] = rule_index[diagnostic.code]
+    item["level"] = _LEVELS.get(diagnostic.severity, "warning")
+    item["message"] = {"text": _message(diagnostic)}
+    item["locations"] = [{"physicalLocation": location}]
     return item
 
 
