@@ -166,3 +166,8 @@ def test_help_uri_only_with_a_docs_address(capsys: pytest.CaptureFixture[str], m
 ])
 def test_utf16_column(line: str, column: int, expected: int) -> None:
     assert utf16_column(line, column) == expected
+
+
+def test_docs_url_without_sarif_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", "--docs-url", "https://example.org/", BROKEN)
+    assert code == 2 and out == "" and "--docs-url is for --format sarif" in err
