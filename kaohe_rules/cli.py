@@ -142,7 +142,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.format == "sarif":  # issue #14: one SARIF log for all the policies
         return cmd_check_sarif(args)
     if getattr(args, "docs_url", None):
-        raise UsageError(f"--docs-url is for --format sarif (the rules' helpUri), not --format {args.format}")
+        raise usage_error("docs_url_needs_sarif", fmt=args.format)
     status = EXIT_OK
     out = out_stream()
     for path in args.policies:
