@@ -292,7 +292,7 @@ VSCODE = ROOT / "editors" / "vscode"
 def test_the_vscode_extension_wires_the_language_the_grammar_and_the_server() -> None:
     manifest = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
     [language] = manifest["contributes"]["languages"]
-    [grammar] = manifest["contributes"]["grammars"]
+    [grammar, injection] = manifest["contributes"]["grammars"]
     assert language["id"] == grammar["language"] == "kaohe" and language["extensions"] == [".kh"]
     assert grammar["scopeName"] == _grammar()["scopeName"]
     assert (VSCODE / grammar["path"]).resolve() == GRAMMAR_FILE.resolve()
@@ -310,6 +310,14 @@ def test_the_vscode_extension_wires_the_language_the_grammar_and_the_server() ->
     assert commands == {"kaohe.restartServer"} and "kaohe.restartServer" in script
     for pattern in config["indentationRules"].values():
         re.compile(pattern)
+    # ```kaohe fences in Markdown: an injection grammar whose blocks include source.kaohe
+    assert injection["injectTo"] == ["text.html.markdown"]
+    assert injection["embeddedLanguages"] == {"meta.embedded.block.kaohe": "kaohe"}
+    markdown = json.loads((VSCODE / injection["path"]).read_text(encoding="utf-8"))
+    assert markdown["scopeName"] == injection["scopeName"] and markdown["injectionSelector"] == "L:text.html.markdown"
+    [body] = markdown["repository"]["kaohe-code-block"]["patterns"]
+    assert body["contentName"] == "meta.embedded.block.kaohe" and body["patterns"] == [{"include": "source.kaohe"}]
+    assert "(kaohe|kh)" in markdown["repository"]["kaohe-code-block"]["begin"]
 
 
 def test_the_extensions_default_command_is_a_kaohe_subcommand() -> None:
@@ -322,3 +330,29 @@ def test_the_extensions_default_command_is_a_kaohe_subcommand() -> None:
     manifest = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
     args = parser.parse_args(manifest["contributes"]["configuration"]["properties"]["kaohe.server.args"]["default"])
     assert args.command == "lsp"
+
+
+@pytest.mark.skipif(_node_modules() is None, reason="on demand: npm install in editors/vscode (never needed by CI)")
+def test_vscode_highlights_kaohe_fences_in_markdown(tmp_path: Path) -> None:
+    """The injection grammar (``kaohe.markdown.tmLanguage.json``): a ```kaohe or ```kh fence in Markdown is
+    highlighted as a policy — the same tokens as the lexer gives the block — and nothing outside it is."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no node")
+    blocks = [(ROOT / "policies" / name).read_text(encoding="utf-8") for name in ("karamay-2013.kh", "aba.kh")]
+    blocks.append("deduct 5 when a.b >= 1 and 事故 is none\n")
+    page = tmp_path / "page.md"
+    page.write_text("# A page\n\nfact words in prose stay prose.\n\n"
+                    f"```kaohe\n{blocks[0]}```\n\n```python\nfact = 1  # not a policy\n```\n\n"
+                    f"```kaohe\n{blocks[1]}```\n\n~~~kh fragment\n{blocks[2]}~~~\n", encoding="utf-8")
+    script = ROOT / "editors" / "vscode" / "test" / "check-grammar.js"
+    out = subprocess.run([node, str(script), "--markdown", str(page)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NODE_PATH": str(_node_modules())}, timeout=300)
+    tokens = json.loads(out.stdout)[str(page)]
+    inside = [(_class_of_scope(scope), value) for scope, value in tokens if scope.endswith(".kaohe")]
+    expected = [(_class_of_token(t), v) for block in blocks for t, v in _lex(block)]
+    assert inside == expected
+    assert ["fenced_code.block.language.markdown", "kh"] in tokens
+    assert ["text.html.markdown", "fact words in prose stay prose."] in tokens
