@@ -32,19 +32,22 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pygments.lexer import RegexLexer, bygroups
-from pygments.token import (
-    Comment,
-    Keyword,
-    Literal,
-    Name,
-    Number,
-    Operator,
-    Punctuation,
-    String,
-    Whitespace,
-    _TokenType,
-)
+try:
+    from pygments.lexer import RegexLexer, bygroups
+    from pygments.token import (
+        Comment,
+        Keyword,
+        Literal,
+        Name,
+        Number,
+        Operator,
+        Punctuation,
+        String,
+        Whitespace,
+        _TokenType,
+    )
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise ImportError("kaohe_rules.highlight needs Pygments: pip install 'kaohe_rules[highlight]'") from exc
 
 from .language.keywords import KEYWORDS
 from .language.types import TYPE_ALIASES
