@@ -140,6 +140,10 @@ def check_order(policy: str, units: str) -> None:
 
 # ------------------------------------------------------------------- check
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.format == "sarif":  # issue #14: one SARIF log for all the policies
+        return cmd_check_sarif(args)
+    if getattr(args, "docs_url", None):
+        raise usage_error("docs_url_needs_sarif", fmt=args.format)
     status = EXIT_OK
     out = out_stream()
     for path in args.policies:
@@ -673,8 +677,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
 
     p = sub.add_parser("check", help="check policies and print diagnostics")
     p.add_argument("policies", nargs="+", metavar="POLICY")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                   help="text (default), json (one line per policy), sarif (one SARIF 2.1.0 log, for CI annotations)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--docs-url", metavar="URL",
+                   help="--format sarif: the docs site's address, for each rule's helpUri (default: the package's "
+                        "Documentation URL, if it has one)")
     handlers["check"] = cmd_check
 
     p = sub.add_parser("eval", help="assess every unit of a file (JSON, JSON Lines, CSV, XLSX; '-' = JSON Lines on stdin)")
@@ -963,3 +971,30 @@ def _columnar_chunk(policy: Policy, columns: ResultColumns, chunk: list[UnitRow]
             entries.append(error_entry(row, item))
             out.append(_table_error_row(columns, row, item))
     return columns.frame(out)
+
+
+# ------------------------------------------------------- check --format sarif (issue #14)
+def cmd_check_sarif(args: argparse.Namespace) -> int:
+    """``kaohe check --format sarif``: every policy's diagnostics in one SARIF 2.1.0 log.
+
+    The exit status is the text format's: 1 when a policy has errors (or warnings with
+    ``--strict``), else 0.  The log is written whole at the end, as one JSON document.
+    """
+    from .errors import Diagnostic
+    from .language.sarif import documentation_url, sarif_log
+
+    status = EXIT_OK
+    checked: list[tuple[str, Sequence[Diagnostic]]] = []
+    for path in args.policies:
+        try:
+            policy = load_policy(path)
+        except PolicyError as exc:
+            status = EXIT_POLICY
+            checked.append((path, exc.diagnostics))
+            continue
+        if args.strict and policy.warnings:
+            status = EXIT_POLICY
+        checked.append((path, policy.warnings))
+    log = sarif_log(checked, docs_url=args.docs_url or documentation_url())
+    out_stream().write(json.dumps(log, ensure_ascii=False, indent=2) + "\n")
+    return status

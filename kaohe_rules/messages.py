@@ -598,3 +598,10 @@ LEDGER_TEXTS: dict[str, dict[str, str]] = {
                    "zh": "{policy} 没有声明台账：--event、--drop-event、--add-event 用于修改台账事件"},
 }
 TEXTS.update(LEDGER_TEXTS)
+
+# issue #14: `kaohe check --format sarif --docs-url URL`
+USAGE_TEXTS["docs_url_needs_sarif"] = {
+    "en": "--docs-url is for --format sarif (the rules' helpUri), not --format {fmt}",
+    "zh": "--docs-url 只用于 --format 'sarif'（各规则帮助链接的网址），不用于 --format {fmt}",
+}
+TEXTS["docs_url_needs_sarif"] = USAGE_TEXTS["docs_url_needs_sarif"]

@@ -63,3 +63,26 @@ def test_a_word_an_expression_reads_as_a_keyword_is_refused_saying_why(word: str
         kaohe_rules.load(HEAD + f"fact {word}: int\ntarget t in 单位.甲 points 100 {{ full when true }}\n")
     [diagnostic] = [d for d in info.value.diagnostics if d.code == "K170"]
     assert f"'{word}' is a keyword in expressions and cannot name a fact" == diagnostic.message
+
+
+def _grammar_words() -> set[str]:
+    """Every keyword of the grammar file: its quoted words and the words of its keyword terminals."""
+    import re
+
+    from kaohe_rules.grammar_file import grammar_text
+
+    text = re.sub(r"//[^\n]*", "", grammar_text())
+    words = set(re.findall(r'"([A-Za-z_]+)"', text))
+    for alternatives in re.findall(r"/\(([a-z|]+)\)\(\?!\\w\)/", text):  # DECL_KIND, AGGREGATE, EXTREMUM
+        words.update(alternatives.split("|"))
+    words.update(re.findall(r"/([a-z]+)\(\?!\\w\)/", text))  # ORDERED
+    return words
+
+
+def test_keywords_are_exactly_the_grammars_words() -> None:
+    """One source for the checker, the parser's hints and the highlighters (issue #14): a keyword the
+    grammar gains and this set lacks would be highlighted as a name and missed by the hints."""
+    words = _grammar_words()
+    assert {"policy", "ordered", "streak", "ledger", "requires", "report"} <= words  # the reader sees every kind
+    assert words - keywords.KEYWORDS == set(), "add to keywords.KEYWORDS"
+    assert keywords.KEYWORDS - words == set(), "no longer in the grammar: remove from keywords.KEYWORDS"

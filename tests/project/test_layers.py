@@ -19,7 +19,7 @@ Layers, lowest first (a module may import its own layer and the ones its rule li
   (model, types, abi, ast), leaves; batch may import unitio;
 * ``policy`` and the package root — language, codegen, runtime, batch, leaves; the root
   imports only leaves at module level, everything else lazily;
-* ``audit.*``, ``testing.*``, ``dask`` — anything above except the front ends;
+* ``audit.*``, ``testing.*``, ``dask``, ``highlight`` — anything above except the front ends;
 * ``serve.*`` (the HTTP decision service, issue #15) — anything above except the front ends;
 * front ends — ``cli``, ``audit.cli``, ``testing.cli``, ``serve.cli``, ``__main__`` — anything; no
   library module imports them.
@@ -158,6 +158,8 @@ def layer(module: str) -> str:
         return "integration"
     if _under(module, "serve"):  # the decision service (issue #15): a tool over the library and audit
         return "serve"
+    if module == "highlight":  # the Pygments lexer and TextMate grammar (issue #14): a tool beside the library
+        return "integration"
     return "unknown"
 
 
