@@ -204,8 +204,12 @@ def parse_json(data: bytes) -> object:
         raise ServiceError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``limit`` bytes (declared or streamed)."""
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes (declared or streamed).
+
+    It must arrive within ``timeout`` seconds (504 after): a client that declares a body and stalls
+    would otherwise hold its connection for ever, whatever ``--timeout`` says.
+    """
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -216,11 +220,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise _too_large(size, limit)
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(total, limit)
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(timeout):
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > limit:
+                    raise _too_large(total, limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ServiceError(504, "timeout", f"the body did not arrive within {timeout:g} s (kaohe serve --timeout)"
+                           ) from None
     return b"".join(chunks)
 
 
@@ -237,7 +246,7 @@ async def read_json(request: Request, config: ServeConfig) -> object:
     kind = _content_type(request)
     if kind.startswith("multipart/") or (kind.startswith("text/") and kind != "text/json"):
         raise ServiceError(415, "unsupported_media_type", f"the body must be JSON (application/json), not {kind}")
-    return parse_json(await read_body(request, config.max_body))
+    return parse_json(await read_body(request, config.max_body, config.timeout))
 
 
 def validated(name: str, value: object) -> None:
@@ -660,7 +669,7 @@ class Service:
     async def check(self, request: Request) -> Response:
         registry = self.holder.current
         kind = _content_type(request)
-        raw = await read_body(request, self.config.max_body)
+        raw = await read_body(request, self.config.max_body, self.config.timeout)
         if kind == "text/plain":
             try:
                 text, name = raw.decode("utf-8"), None

@@ -102,3 +102,23 @@ def test_a_client_gone_mid_body_is_logged_not_answered() -> None:
     sent, log = call(gone)
     assert sent == []
     assert '"status": 499' in log.text and '"log": "error"' not in log.text
+
+
+def test_a_body_that_never_finishes_arriving_is_504_within_the_time_limit(hasty: Server) -> None:
+    """--timeout bounds the whole request: a client that declares a body and stalls is not waited for forever."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", hasty.port), timeout=15) as sock:
+        sock.sendall(b"POST /policies/karamay-2013/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{\"units\": [")  # 1000 bytes declared, a few sent
+        started = time.perf_counter()
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert time.perf_counter() - started < 10
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 504"), answer
+    assert b'"code": "timeout"' in body and b"--timeout" in body
