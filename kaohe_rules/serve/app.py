@@ -267,9 +267,18 @@ def _flag(text: str | None) -> bool | None:
     raise ServiceError(422, "invalid_request", f"expected 1/0 or true/false, got {text!r}")
 
 
+def _query(request: Request, key: str) -> str | None:
+    """An option of the query string; given twice with different values (``?lang=en&lang=zh``): refused."""
+    values = request.query_params.getlist(key)
+    if len(set(values)) > 1:
+        raise ServiceError(422, "ambiguous_option", f"{key} is given {len(values)} times in the query string ("
+                           + ", ".join(repr(v) for v in values) + "): give it once")
+    return values[0] if values else None
+
+
 def _option(request: Request, body: Mapping[str, object], key: str, default: T) -> T | Any:
     """An option given in the query string or in the body (both, and differing: refused, naming both)."""
-    query = request.query_params.get(key)
+    query = _query(request, key)
     given = body.get(key)
     if query is not None and given is not None and str(given).lower() != query.lower():
         raise ServiceError(422, "ambiguous_option", f"{key} is {query!r} in the query string and {given!r} in the "
@@ -590,7 +599,7 @@ class Service:
                 raise ServiceError(413, "batch_too_large", f"the batch has {len(units)} units, above the limit of "
                                    f"{self.config.max_batch} (kaohe serve --max-batch); split it")
             validated("Batch", body)
-            query = _flag(request.query_params.get("trace"))
+            query = _flag(_query(request, "trace"))
             trace = bool(body.get("trace")) if query is None else query
             if query is not None and "trace" in body and bool(body["trace"]) != query:
                 raise ServiceError(422, "ambiguous_option", "trace differs in the query string and the body")
@@ -606,8 +615,8 @@ class Service:
         if isinstance(body, dict) and "trace" in body and "facts" in body:  # not a fact (they are under "facts")
             raise ServiceError(422, "ambiguous_option", "\"trace\" beside a unit's \"facts\" is neither a fact nor "
                                "an option of a single unit: ask for the trace with ?trace=1")
-        trace = bool(_flag(request.query_params.get("trace")))
-        provisional = bool(_flag(request.query_params.get("provisional")))
+        trace = bool(_flag(_query(request, "trace")))
+        provisional = bool(_flag(_query(request, "provisional")))
         if provisional and policy.cohort is None:
             raise ServiceError(422, "invalid_request", f"provisional=1 is for a policy that ranks units across a "
                                f"batch; {policy.name} does not: its results are never provisional")
@@ -645,7 +654,11 @@ class Service:
     async def explain(self, request: Request) -> Response:
         entry, body = await self._subject_body(request, "ExplainRequest")
         lang, fmt = self._lang_format(request, body)
-        short = bool(body.get("short", False)) or bool(_flag(request.query_params.get("short")))
+        query_short = _flag(_query(request, "short"))
+        if query_short is not None and "short" in body and bool(body["short"]) != query_short:
+            raise ServiceError(422, "ambiguous_option", f"short is {query_short} in the query string and "
+                               f"{body['short']} in the body: give it once")
+        short = bool(body.get("short", False)) if query_short is None else query_short
         result, answer = await self.in_thread(lambda: explain(entry.policy, body, lang, fmt, short))
         self.decided(request, entry, result, "explain")
         return json_response({"policy": self._ref(entry), **answer})

@@ -452,3 +452,19 @@ def test_whatif_with_ledger_events_re_attributes_the_batch(server: Server) -> No
     nothing = server.call("POST", "/policies/karamay-2013-ledger/whatif", {"units": units, "ledgers": ledgers,
                                                                           "id": units[0]["id"]})
     assert nothing.status == 422 and nothing.json()["error"]["code"] == "invalid_request"
+
+
+def test_short_in_the_query_and_the_body_differing_is_refused_not_or_ed(server: Server) -> None:
+    """lang, format and band refuse a query value that differs from the body's: so must short."""
+    answer = server.call("POST", "/policies/karamay-2013/explain?short=0", {"unit": unit(), "short": True})
+    assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
+    same = server.call("POST", "/policies/karamay-2013/explain?short=1", {"unit": unit(), "short": True})
+    assert same.status == 200, same
+
+
+@pytest.mark.parametrize("query", ["trace=1&trace=0", "lang=en&lang=zh", "short=1&short=0"])
+def test_an_option_given_twice_in_the_query_string_is_refused_not_picked(server: Server, query: str) -> None:
+    endpoint = "evaluate" if query.startswith("trace") else "explain"
+    body = unit() if endpoint == "evaluate" else {"unit": unit()}
+    answer = server.call("POST", f"/policies/karamay-2013/{endpoint}?{query}", body)
+    assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
