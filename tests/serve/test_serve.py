@@ -468,3 +468,16 @@ def test_an_option_given_twice_in_the_query_string_is_refused_not_picked(server:
     body = unit() if endpoint == "evaluate" else {"unit": unit()}
     answer = server.call("POST", f"/policies/karamay-2013/{endpoint}?{query}", body)
     assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
+
+
+def test_a_schema_problem_names_what_is_wanted_and_quotes_no_fact_value(server: Server) -> None:
+    """A what-if with neither "set" nor "events" said so in the body's Python repr (Decimal('…'), every fact)."""
+    sent = {"unit": {"id": "x", "category": "区政府", "facts": {"奖励金额": 123456.75, "机密": "不可外传"}}}
+    answer = server.call("POST", "/policies/karamay-2013/whatif", raw=json.dumps(sent, ensure_ascii=False).encode())
+    assert answer.status == 422 and answer.json()["error"]["code"] == "invalid_request", answer
+    text = answer.body.decode("utf-8")
+    assert "Decimal(" not in text and "123456.75" not in text and "不可外传" not in text, text
+    assert '\\"set\\"' in text and '\\"events\\"' in text, text
+    edit = {"op": "drop", "ledger": "事故台账", "event": 1, "value": {"死亡人数": "机密值"}}
+    answer = server.call("POST", "/policies/karamay-2013/whatif", {"units": [], "id": "x", "events": [edit]})
+    assert answer.status == 422 and "机密值" not in answer.body.decode("utf-8"), answer
