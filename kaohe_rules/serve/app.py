@@ -458,11 +458,16 @@ def check_text(registry: Registry, text: str, name: str | None) -> dict[str, obj
     """``kaohe check --format json`` of posted text: nothing written, ``extends`` only among the served policies."""
     from ..language.linker import parse_source
     from ..policy import load_source
-    from ..source import SourceFile, display_name
+    from ..source import SourceFile, display_name, point_span
 
     shown = display_name(name or "<posted>")
     source = SourceFile(shown, text)
-    parsed = parse_source(source)
+    try:
+        parsed = parse_source(source)
+    except (RecursionError, MemoryError):  # load_source's own guard turns these into K009; this pre-read has none
+        too_deep = Diagnostic("K009", "an expression nests too deeply to parse", point_span(source, 1, 1),
+                              hint="split long or deeply nested expressions into several let declarations")
+        return {"policy": shown, "ok": False, "diagnostics": [too_deep.to_dict()]}
     base_dir: Path | None = None
     if not isinstance(parsed, Diagnostic) and parsed.header.extends is not None:
         written = parsed.header.extends

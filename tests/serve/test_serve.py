@@ -481,3 +481,12 @@ def test_a_schema_problem_names_what_is_wanted_and_quotes_no_fact_value(server: 
     edit = {"op": "drop", "ledger": "事故台账", "event": 1, "value": {"死亡人数": "机密值"}}
     answer = server.call("POST", "/policies/karamay-2013/whatif", {"units": [], "id": "x", "events": [edit]})
     assert answer.status == 422 and "机密值" not in answer.body.decode("utf-8"), answer
+
+
+def test_check_of_a_deeply_nested_expression_is_a_diagnostic_not_a_500(server: Server) -> None:
+    """The extends pre-read of /check parsed outside the library's nesting guard: RecursionError, answered 500."""
+    text = 'policy 草稿 "a draft" {}\nparam a: int = ' + "-" * 20000 + "1\n"
+    answer = server.call("POST", "/check", raw=text.encode("utf-8"), headers={"Content-Type": "text/plain"})
+    assert answer.status == 200, answer
+    document = answer.json()
+    assert document["ok"] is False and [d["code"] for d in document["diagnostics"]] == ["K009"], document
