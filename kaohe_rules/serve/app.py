@@ -604,6 +604,9 @@ class Service:
                 raise ServiceError(413, "batch_too_large", f"the batch has {len(units)} units, above the limit of "
                                    f"{self.config.max_batch} (kaohe serve --max-batch); split it")
             validated("Batch", body)
+            if _flag(_query(request, "provisional")):
+                raise ServiceError(422, "ambiguous_option", "provisional=1 is for one unit (a result without rank); "
+                                   "a batch is ranked as one cohort: send one unit, or leave provisional out")
             query = _flag(_query(request, "trace"))
             trace = bool(body.get("trace")) if query is None else query
             if query is not None and "trace" in body and bool(body["trace"]) != query:

@@ -490,3 +490,11 @@ def test_check_of_a_deeply_nested_expression_is_a_diagnostic_not_a_500(server: S
     assert answer.status == 200, answer
     document = answer.json()
     assert document["ok"] is False and [d["code"] for d in document["diagnostics"]] == ["K009"], document
+
+
+def test_provisional_on_a_batch_is_refused_not_ignored(server: Server) -> None:
+    """?provisional=1 asks for results without rank; a batch is ranked as one cohort: the option was dropped."""
+    units = json.loads((POLICIES / "weimin-2008" / "units.json").read_text(encoding="utf-8"))["units"]
+    answer = server.call("POST", "/policies/weimin-2008/evaluate?provisional=1", {"units": units[:3]})
+    assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
+    assert server.call("POST", "/policies/weimin-2008/evaluate?provisional=0", {"units": units[:3]}).status == 200
