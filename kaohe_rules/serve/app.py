@@ -31,6 +31,7 @@ import anyio
 import anyio.to_thread
 import attrs
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -794,6 +795,21 @@ class Guard:
         await json_response(body, exc.status, exc.headers)(scope, receive, send)
 
 
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS layer, but a refused preflight is a JSON error as every other error (it was plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = bytes(response.body).decode("utf-8", "replace")  # "Disallowed CORS origin, method"
+        refused = reason.removeprefix("Disallowed CORS ").strip() or "request"
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+        return json_response({"error": {"code": "cors_refused", "message": f"a cross-origin call refused: its "
+                                        f"{refused} is not allowed (kaohe serve --cors-origin)"}},
+                             response.status_code, headers)
+
+
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     body = exc.body()
@@ -824,7 +840,7 @@ def create_app(holder: RegistryHolder, config: ServeConfig | None = None, log: J
     service = Service(holder, config, log)
     middleware = []
     if config.cors_origins:  # CORS is off unless origins are named (outermost: a preflight needs no token)
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+        middleware.append(Middleware(JsonCORSMiddleware, allow_origins=list(config.cors_origins),
                                      allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"]))
     middleware.append(Middleware(Guard, config=config, log=log))
 
