@@ -186,7 +186,16 @@ def _no_constant(text: str) -> object:
     raise ValueError(f"{text} is not a number JSON allows")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+def _whole_number(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:  # int() would refuse past 4300 digits naming sys.set_int_max_str_digits
+        raise ValueError(f"a whole number of {len(text.lstrip('-'))} digits, longer than any fact takes "
+                         f"(at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+MAX_INT_DIGITS = 1000
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_whole_number, parse_constant=_no_constant,
+                            object_pairs_hook=_no_duplicates)
 
 
 def parse_json(data: bytes) -> object:

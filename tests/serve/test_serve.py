@@ -205,6 +205,17 @@ def test_bad_bodies_are_4xx_json_errors(server: Server, raw: bytes, status: int,
     assert "Traceback" not in answer.body.decode("utf-8", "replace")
 
 
+def test_a_huge_whole_number_is_refused_in_the_services_words() -> None:
+    """Python's int() limit leaked its own advice ("use sys.set_int_max_str_digits() to increase the limit")."""
+    from kaohe_rules.serve.app import ServiceError, parse_json
+
+    with pytest.raises(ServiceError) as raised:
+        parse_json(b'{"id": "a", "category": "x", "facts": {"n": ' + b"9" * 5000 + b"}}")
+    assert raised.value.code == "malformed_json" and "5000 digits" in raised.value.message
+    assert "sys." not in raised.value.message
+    assert parse_json(b'{"n": -' + b"9" * 1000 + b"}") == {"n": -int("9" * 1000)}
+
+
 def test_limits_on_the_body_and_the_batch(server: Server) -> None:
     big = unit()
     big["facts"]["padding"] = "x" * (MAX_BODY + 1)
