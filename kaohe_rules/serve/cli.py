@@ -8,6 +8,7 @@ to install when the command is used without it.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -40,10 +41,21 @@ def _positive(kind: type[int] | type[float]) -> Any:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+        if not math.isfinite(value) or value <= 0:  # nan passed "<= 0" and made every request a 500
+            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
         return value
     return convert
+
+
+def _interval(text: str) -> float:
+    """Seconds between polls: 0 (never) or a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 (never) or a finite number of seconds above 0")
+    return value
 
 
 def register(subparsers: Any) -> dict[str, Any]:
@@ -62,7 +74,7 @@ def register(subparsers: Any) -> dict[str, Any]:
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="allow browser calls from this origin (repeatable; CORS is off without it)")
     p.add_argument("--log-facts", action="store_true", help="put each unit's facts into the decision log")
-    p.add_argument("--reload-interval", type=float, default=2.0, metavar="S",
+    p.add_argument("--reload-interval", type=_interval, default=2.0, metavar="S",
                    help="poll the policy files every S seconds and reload on change (0: never; default 2)")
     return {"serve": cmd_serve}
 
