@@ -509,3 +509,17 @@ def test_provisional_on_a_batch_is_refused_not_ignored(server: Server) -> None:
     answer = server.call("POST", "/policies/weimin-2008/evaluate?provisional=1", {"units": units[:3]})
     assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
     assert server.call("POST", "/policies/weimin-2008/evaluate?provisional=0", {"units": units[:3]}).status == 200
+
+
+def test_a_fact_beside_facts_is_refused_not_dropped(server: Server) -> None:
+    """The body is a unit "as the unit files hold it": a fact written beside "facts" was silently ignored (the
+    score of the facts alone), though kaohe eval refuses that unit in a file."""
+    sent = unit()
+    del sent["facts"]["落实一岗双责"]
+    sent["落实一岗双责"] = False  # beside "facts", not inside
+    answer = server.call("POST", "/policies/karamay-2013/evaluate", sent)
+    assert answer.status == 422 and answer.json()["error"]["code"] == "fact_error", answer
+    assert any(p["fact"] == "落实一岗双责" and "inside" in p["message"] for p in
+               answer.json()["error"]["problems"]), answer
+    batch = server.call("POST", "/policies/karamay-2013/evaluate", {"units": [sent, unit()]}).json()["results"]
+    assert [r["status"] for r in batch] == ["error", "ok"]  # the row refused, the other answered
