@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import hmac
 import json
+import logging
 import sys
 import threading
 import time
@@ -122,6 +123,34 @@ class JsonLog:
                 stream.flush()
             except (OSError, ValueError):  # a closed or broken log stream must not fail the request
                 pass
+
+
+class JsonLogHandler(logging.Handler):
+    """uvicorn's own messages (a request that is not HTTP, a port in use) as ``server`` lines of the JSON log."""
+
+    def __init__(self, log: JsonLog) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record must not break the server
+            message = str(record.msg)
+        fields: dict[str, object] = {"level": record.levelname.lower(), "logger": record.name, "message": message}
+        if record.exc_info and record.exc_info[1] is not None:
+            fields["exception"] = type(record.exc_info[1]).__name__
+            fields["traceback"] = "".join(traceback.format_exception(*record.exc_info))
+        self.log.write("server", **fields)
+
+
+def json_server_logging(log: JsonLog) -> None:
+    """Route the ``uvicorn`` loggers into ``log`` (called with ``uvicorn.run(log_config=None)``)."""
+    handler = JsonLogHandler(log)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler] if name == "uvicorn" else []
+        logger.propagate = name != "uvicorn"
 
 
 def _json_default(value: object) -> object:

@@ -102,7 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from .app import JsonLog, ServeConfig, create_app
+        from .app import JsonLog, ServeConfig, create_app, json_server_logging
     except ModuleNotFoundError as exc:
         raise UsageError(f"kaohe serve needs the serve extra ({exc.name} is not installed): "
                          "pip install 'kaohe_rules[serve]'") from None
@@ -142,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               policies=[policy_summary(e.policy, e.file, e.aliases) for e in registry.entries.values()],
               problems=[p.to_dict() for p in registry.problems],
               limits={"max_body": config.max_body, "max_batch": config.max_batch, "timeout": config.timeout})
+    json_server_logging(log)  # uvicorn's own warnings as JSON lines too, not plain text among them
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, server_header=False,
-                date_header=True, lifespan="on")
+                date_header=True, lifespan="on", log_config=None)
     return 0
