@@ -41,6 +41,8 @@ def flat_unit(unit: Mapping[str, object]) -> dict[str, object] | None:
                                                         if k not in ("id", "name", "category", "facts")}
     if not isinstance(facts, Mapping):
         return None
+    if "facts" in unit and any(k not in ("id", "name", "category", "facts") for k in unit):
+        return None  # a key beside "facts": the per-unit reader refuses it
     row: dict[str, object] = {}
     for key in UNIT_COLUMNS:
         value = unit.get(key)

@@ -109,6 +109,10 @@ class FactCoercer:
             if not isinstance(facts, Mapping):
                 problems.append(FactProblem(unit_id, "facts", "'facts' must be a mapping of fact names to values"))
                 facts = {}
+            for key in unit:  # ignored, a fact written beside "facts" changed the answer silently (as unitio refuses)
+                if key not in RESERVED_KEYS:
+                    problems.append(FactProblem(unit_id, _key_text(key), 'a key beside "facts" (facts belong inside '
+                                                '"facts")', "id, name, category or facts"))
         else:
             facts = {k: v for k, v in unit.items() if k not in RESERVED_KEYS}
         if problems:

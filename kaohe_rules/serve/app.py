@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import hmac
 import json
+import logging
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ import anyio
 import anyio.to_thread
 import attrs
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -123,6 +125,34 @@ class JsonLog:
                 pass
 
 
+class JsonLogHandler(logging.Handler):
+    """uvicorn's own messages (a request that is not HTTP, a port in use) as ``server`` lines of the JSON log."""
+
+    def __init__(self, log: JsonLog) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record must not break the server
+            message = str(record.msg)
+        fields: dict[str, object] = {"level": record.levelname.lower(), "logger": record.name, "message": message}
+        if record.exc_info and record.exc_info[1] is not None:
+            fields["exception"] = type(record.exc_info[1]).__name__
+            fields["traceback"] = "".join(traceback.format_exception(*record.exc_info))
+        self.log.write("server", **fields)
+
+
+def json_server_logging(log: JsonLog) -> None:
+    """Route the ``uvicorn`` loggers into ``log`` (called with ``uvicorn.run(log_config=None)``)."""
+    handler = JsonLogHandler(log)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.asgi", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler] if name == "uvicorn" else []
+        logger.propagate = name != "uvicorn"
+
+
 def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
         return plain(value)
@@ -185,7 +215,16 @@ def _no_constant(text: str) -> object:
     raise ValueError(f"{text} is not a number JSON allows")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+def _whole_number(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:  # int() would refuse past 4300 digits naming sys.set_int_max_str_digits
+        raise ValueError(f"a whole number of {len(text.lstrip('-'))} digits, longer than any fact takes "
+                         f"(at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+MAX_INT_DIGITS = 1000
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_whole_number, parse_constant=_no_constant,
+                            object_pairs_hook=_no_duplicates)
 
 
 def parse_json(data: bytes) -> object:
@@ -204,8 +243,12 @@ def parse_json(data: bytes) -> object:
         raise ServiceError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``limit`` bytes (declared or streamed)."""
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes (declared or streamed).
+
+    It must arrive within ``timeout`` seconds (504 after): a client that declares a body and stalls
+    would otherwise hold its connection for ever, whatever ``--timeout`` says.
+    """
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -216,11 +259,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise _too_large(size, limit)
     chunks: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(total, limit)
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(timeout):
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > limit:
+                    raise _too_large(total, limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ServiceError(504, "timeout", f"the body did not arrive within {timeout:g} s (kaohe serve --timeout)"
+                           ) from None
     return b"".join(chunks)
 
 
@@ -237,7 +285,7 @@ async def read_json(request: Request, config: ServeConfig) -> object:
     kind = _content_type(request)
     if kind.startswith("multipart/") or (kind.startswith("text/") and kind != "text/json"):
         raise ServiceError(415, "unsupported_media_type", f"the body must be JSON (application/json), not {kind}")
-    return parse_json(await read_body(request, config.max_body))
+    return parse_json(await read_body(request, config.max_body, config.timeout))
 
 
 def validated(name: str, value: object) -> None:
@@ -258,9 +306,18 @@ def _flag(text: str | None) -> bool | None:
     raise ServiceError(422, "invalid_request", f"expected 1/0 or true/false, got {text!r}")
 
 
+def _query(request: Request, key: str) -> str | None:
+    """An option of the query string; given twice with different values (``?lang=en&lang=zh``): refused."""
+    values = request.query_params.getlist(key)
+    if len(set(values)) > 1:
+        raise ServiceError(422, "ambiguous_option", f"{key} is given {len(values)} times in the query string ("
+                           + ", ".join(repr(v) for v in values) + "): give it once")
+    return values[0] if values else None
+
+
 def _option(request: Request, body: Mapping[str, object], key: str, default: T) -> T | Any:
     """An option given in the query string or in the body (both, and differing: refused, naming both)."""
-    query = request.query_params.get(key)
+    query = _query(request, key)
     given = body.get(key)
     if query is not None and given is not None and str(given).lower() != query.lower():
         raise ServiceError(422, "ambiguous_option", f"{key} is {query!r} in the query string and {given!r} in the "
@@ -440,11 +497,16 @@ def check_text(registry: Registry, text: str, name: str | None) -> dict[str, obj
     """``kaohe check --format json`` of posted text: nothing written, ``extends`` only among the served policies."""
     from ..language.linker import parse_source
     from ..policy import load_source
-    from ..source import SourceFile, display_name
+    from ..source import SourceFile, display_name, point_span
 
     shown = display_name(name or "<posted>")
     source = SourceFile(shown, text)
-    parsed = parse_source(source)
+    try:
+        parsed = parse_source(source)
+    except (RecursionError, MemoryError):  # load_source's own guard turns these into K009; this pre-read has none
+        too_deep = Diagnostic("K009", "an expression nests too deeply to parse", point_span(source, 1, 1),
+                              hint="split long or deeply nested expressions into several let declarations")
+        return {"policy": shown, "ok": False, "diagnostics": [too_deep.to_dict()]}
     base_dir: Path | None = None
     if not isinstance(parsed, Diagnostic) and parsed.header.extends is not None:
         written = parsed.header.extends
@@ -581,7 +643,10 @@ class Service:
                 raise ServiceError(413, "batch_too_large", f"the batch has {len(units)} units, above the limit of "
                                    f"{self.config.max_batch} (kaohe serve --max-batch); split it")
             validated("Batch", body)
-            query = _flag(request.query_params.get("trace"))
+            if _flag(_query(request, "provisional")):
+                raise ServiceError(422, "ambiguous_option", "provisional=1 is for one unit (a result without rank); "
+                                   "a batch is ranked as one cohort: send one unit, or leave provisional out")
+            query = _flag(_query(request, "trace"))
             trace = bool(body.get("trace")) if query is None else query
             if query is not None and "trace" in body and bool(body["trace"]) != query:
                 raise ServiceError(422, "ambiguous_option", "trace differs in the query string and the body")
@@ -597,8 +662,8 @@ class Service:
         if isinstance(body, dict) and "trace" in body and "facts" in body:  # not a fact (they are under "facts")
             raise ServiceError(422, "ambiguous_option", "\"trace\" beside a unit's \"facts\" is neither a fact nor "
                                "an option of a single unit: ask for the trace with ?trace=1")
-        trace = bool(_flag(request.query_params.get("trace")))
-        provisional = bool(_flag(request.query_params.get("provisional")))
+        trace = bool(_flag(_query(request, "trace")))
+        provisional = bool(_flag(_query(request, "provisional")))
         if provisional and policy.cohort is None:
             raise ServiceError(422, "invalid_request", f"provisional=1 is for a policy that ranks units across a "
                                f"batch; {policy.name} does not: its results are never provisional")
@@ -636,7 +701,11 @@ class Service:
     async def explain(self, request: Request) -> Response:
         entry, body = await self._subject_body(request, "ExplainRequest")
         lang, fmt = self._lang_format(request, body)
-        short = bool(body.get("short", False)) or bool(_flag(request.query_params.get("short")))
+        query_short = _flag(_query(request, "short"))
+        if query_short is not None and "short" in body and bool(body["short"]) != query_short:
+            raise ServiceError(422, "ambiguous_option", f"short is {query_short} in the query string and "
+                               f"{body['short']} in the body: give it once")
+        short = bool(body.get("short", False)) if query_short is None else query_short
         result, answer = await self.in_thread(lambda: explain(entry.policy, body, lang, fmt, short))
         self.decided(request, entry, result, "explain")
         return json_response({"policy": self._ref(entry), **answer})
@@ -660,7 +729,7 @@ class Service:
     async def check(self, request: Request) -> Response:
         registry = self.holder.current
         kind = _content_type(request)
-        raw = await read_body(request, self.config.max_body)
+        raw = await read_body(request, self.config.max_body, self.config.timeout)
         if kind == "text/plain":
             try:
                 text, name = raw.decode("utf-8"), None
@@ -764,6 +833,21 @@ class Guard:
         await json_response(body, exc.status, exc.headers)(scope, receive, send)
 
 
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS layer, but a refused preflight is a JSON error as every other error (it was plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = bytes(response.body).decode("utf-8", "replace")  # "Disallowed CORS origin, method"
+        refused = reason.removeprefix("Disallowed CORS ").strip() or "request"
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+        return json_response({"error": {"code": "cors_refused", "message": f"a cross-origin call refused: its "
+                                        f"{refused} is not allowed (kaohe serve --cors-origin)"}},
+                             response.status_code, headers)
+
+
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     body = exc.body()
@@ -794,7 +878,7 @@ def create_app(holder: RegistryHolder, config: ServeConfig | None = None, log: J
     service = Service(holder, config, log)
     middleware = []
     if config.cors_origins:  # CORS is off unless origins are named (outermost: a preflight needs no token)
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+        middleware.append(Middleware(JsonCORSMiddleware, allow_origins=list(config.cors_origins),
                                      allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"]))
     middleware.append(Middleware(Guard, config=config, log=log))
 

@@ -8,6 +8,7 @@ to install when the command is used without it.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -40,10 +41,21 @@ def _positive(kind: type[int] | type[float]) -> Any:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+        if not math.isfinite(value) or value <= 0:  # nan passed "<= 0" and made every request a 500
+            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
         return value
     return convert
+
+
+def _interval(text: str) -> float:
+    """Seconds between polls: 0 (never) or a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 (never) or a finite number of seconds above 0")
+    return value
 
 
 def register(subparsers: Any) -> dict[str, Any]:
@@ -62,7 +74,7 @@ def register(subparsers: Any) -> dict[str, Any]:
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="allow browser calls from this origin (repeatable; CORS is off without it)")
     p.add_argument("--log-facts", action="store_true", help="put each unit's facts into the decision log")
-    p.add_argument("--reload-interval", type=float, default=2.0, metavar="S",
+    p.add_argument("--reload-interval", type=_interval, default=2.0, metavar="S",
                    help="poll the policy files every S seconds and reload on change (0: never; default 2)")
     return {"serve": cmd_serve}
 
@@ -90,7 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from .app import JsonLog, ServeConfig, create_app
+        from .app import JsonLog, ServeConfig, create_app, json_server_logging
     except ModuleNotFoundError as exc:
         raise UsageError(f"kaohe serve needs the serve extra ({exc.name} is not installed): "
                          "pip install 'kaohe_rules[serve]'") from None
@@ -130,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               policies=[policy_summary(e.policy, e.file, e.aliases) for e in registry.entries.values()],
               problems=[p.to_dict() for p in registry.problems],
               limits={"max_body": config.max_body, "max_batch": config.max_batch, "timeout": config.timeout})
+    json_server_logging(log)  # uvicorn's own warnings as JSON lines too, not plain text among them
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, server_header=False,
-                date_header=True, lifespan="on")
+                date_header=True, lifespan="on", log_config=None)
     return 0

@@ -297,8 +297,33 @@ def _message(error: Any) -> str:
         return "give \"unit\", or \"units\" and \"id\" (one of them)"
     if error.validator == "oneOf":
         return "matches none (or several) of the accepted shapes: " + _shapes(error.schema)
+    keys = _required_keys(error.validator_value) if error.validator in ("anyOf", "not") else None
+    if error.validator == "anyOf":
+        if keys:
+            return "give " + " or ".join(f'"{k}"' for k in keys)
+        return "matches none of the accepted shapes: " + _shapes(error.schema)
+    if error.validator == "not":
+        if keys:
+            return "takes none of " + ", ".join(f'"{k}"' for k in keys) + " here"
+        return "is a shape not accepted here: " + _shapes(error.schema)
+    if isinstance(error.instance, (dict, list)):  # jsonschema's message quotes the instance: facts, a whole unit
+        return f"breaks the schema's {error.validator!r} rule ({_shapes(error.schema)})"
     message = str(error.message)
     return message if len(message) <= 200 else message[:200] + "…"
+
+
+def _required_keys(value: Any) -> list[str] | None:
+    """The keys of ``anyOf: [{required: [k]}, …]`` (the shape "give one of these keys"), else None."""
+    if isinstance(value, Mapping):
+        value = value.get("anyOf")
+    if not isinstance(value, list) or not value:
+        return None
+    keys: list[str] = []
+    for option in value:
+        if not (isinstance(option, Mapping) and set(option) == {"required"} and isinstance(option["required"], list)):
+            return None
+        keys.extend(str(k) for k in option["required"])
+    return keys
 
 
 def _shapes(schema: Mapping[str, Any]) -> str:

@@ -205,6 +205,17 @@ def test_bad_bodies_are_4xx_json_errors(server: Server, raw: bytes, status: int,
     assert "Traceback" not in answer.body.decode("utf-8", "replace")
 
 
+def test_a_huge_whole_number_is_refused_in_the_services_words() -> None:
+    """Python's int() limit leaked its own advice ("use sys.set_int_max_str_digits() to increase the limit")."""
+    from kaohe_rules.serve.app import ServiceError, parse_json
+
+    with pytest.raises(ServiceError) as raised:
+        parse_json(b'{"id": "a", "category": "x", "facts": {"n": ' + b"9" * 5000 + b"}}")
+    assert raised.value.code == "malformed_json" and "5000 digits" in raised.value.message
+    assert "sys." not in raised.value.message
+    assert parse_json(b'{"n": -' + b"9" * 1000 + b"}") == {"n": -int("9" * 1000)}
+
+
 def test_limits_on_the_body_and_the_batch(server: Server) -> None:
     big = unit()
     big["facts"]["padding"] = "x" * (MAX_BODY + 1)
@@ -452,3 +463,63 @@ def test_whatif_with_ledger_events_re_attributes_the_batch(server: Server) -> No
     nothing = server.call("POST", "/policies/karamay-2013-ledger/whatif", {"units": units, "ledgers": ledgers,
                                                                           "id": units[0]["id"]})
     assert nothing.status == 422 and nothing.json()["error"]["code"] == "invalid_request"
+
+
+def test_short_in_the_query_and_the_body_differing_is_refused_not_or_ed(server: Server) -> None:
+    """lang, format and band refuse a query value that differs from the body's: so must short."""
+    answer = server.call("POST", "/policies/karamay-2013/explain?short=0", {"unit": unit(), "short": True})
+    assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
+    same = server.call("POST", "/policies/karamay-2013/explain?short=1", {"unit": unit(), "short": True})
+    assert same.status == 200, same
+
+
+@pytest.mark.parametrize("query", ["trace=1&trace=0", "lang=en&lang=zh", "short=1&short=0"])
+def test_an_option_given_twice_in_the_query_string_is_refused_not_picked(server: Server, query: str) -> None:
+    endpoint = "evaluate" if query.startswith("trace") else "explain"
+    body = unit() if endpoint == "evaluate" else {"unit": unit()}
+    answer = server.call("POST", f"/policies/karamay-2013/{endpoint}?{query}", body)
+    assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
+
+
+def test_a_schema_problem_names_what_is_wanted_and_quotes_no_fact_value(server: Server) -> None:
+    """A what-if with neither "set" nor "events" said so in the body's Python repr (Decimal('…'), every fact)."""
+    sent = {"unit": {"id": "x", "category": "区政府", "facts": {"奖励金额": 123456.75, "机密": "不可外传"}}}
+    answer = server.call("POST", "/policies/karamay-2013/whatif", raw=json.dumps(sent, ensure_ascii=False).encode())
+    assert answer.status == 422 and answer.json()["error"]["code"] == "invalid_request", answer
+    text = answer.body.decode("utf-8")
+    assert "Decimal(" not in text and "123456.75" not in text and "不可外传" not in text, text
+    assert '\\"set\\"' in text and '\\"events\\"' in text, text
+    edit = {"op": "drop", "ledger": "事故台账", "event": 1, "value": {"死亡人数": "机密值"}}
+    answer = server.call("POST", "/policies/karamay-2013/whatif", {"units": [], "id": "x", "events": [edit]})
+    assert answer.status == 422 and "机密值" not in answer.body.decode("utf-8"), answer
+
+
+def test_check_of_a_deeply_nested_expression_is_a_diagnostic_not_a_500(server: Server) -> None:
+    """The extends pre-read of /check parsed outside the library's nesting guard: RecursionError, answered 500."""
+    text = 'policy 草稿 "a draft" {}\nparam a: int = ' + "-" * 20000 + "1\n"
+    answer = server.call("POST", "/check", raw=text.encode("utf-8"), headers={"Content-Type": "text/plain"})
+    assert answer.status == 200, answer
+    document = answer.json()
+    assert document["ok"] is False and [d["code"] for d in document["diagnostics"]] == ["K009"], document
+
+
+def test_provisional_on_a_batch_is_refused_not_ignored(server: Server) -> None:
+    """?provisional=1 asks for results without rank; a batch is ranked as one cohort: the option was dropped."""
+    units = json.loads((POLICIES / "weimin-2008" / "units.json").read_text(encoding="utf-8"))["units"]
+    answer = server.call("POST", "/policies/weimin-2008/evaluate?provisional=1", {"units": units[:3]})
+    assert answer.status == 422 and answer.json()["error"]["code"] == "ambiguous_option", answer
+    assert server.call("POST", "/policies/weimin-2008/evaluate?provisional=0", {"units": units[:3]}).status == 200
+
+
+def test_a_fact_beside_facts_is_refused_not_dropped(server: Server) -> None:
+    """The body is a unit "as the unit files hold it": a fact written beside "facts" was silently ignored (the
+    score of the facts alone), though kaohe eval refuses that unit in a file."""
+    sent = unit()
+    del sent["facts"]["落实一岗双责"]
+    sent["落实一岗双责"] = False  # beside "facts", not inside
+    answer = server.call("POST", "/policies/karamay-2013/evaluate", sent)
+    assert answer.status == 422 and answer.json()["error"]["code"] == "fact_error", answer
+    assert any(p["fact"] == "落实一岗双责" and "inside" in p["message"] for p in
+               answer.json()["error"]["problems"]), answer
+    batch = server.call("POST", "/policies/karamay-2013/evaluate", {"units": [sent, unit()]}).json()["results"]
+    assert [r["status"] for r in batch] == ["error", "ok"]  # the row refused, the other answered

@@ -102,3 +102,40 @@ def test_a_client_gone_mid_body_is_logged_not_answered() -> None:
     sent, log = call(gone)
     assert sent == []
     assert '"status": 499' in log.text and '"log": "error"' not in log.text
+
+
+def test_a_body_that_never_finishes_arriving_is_504_within_the_time_limit(hasty: Server) -> None:
+    """--timeout bounds the whole request: a client that declares a body and stalls is not waited for forever."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", hasty.port), timeout=15) as sock:
+        sock.sendall(b"POST /policies/karamay-2013/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{\"units\": [")  # 1000 bytes declared, a few sent
+        started = time.perf_counter()
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert time.perf_counter() - started < 10
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 504"), answer
+    assert b'"code": "timeout"' in body and b"--timeout" in body
+
+
+def test_uvicorns_own_messages_are_json_lines_too(hasty: Server) -> None:
+    """docs/serve.md: the log is JSON lines; uvicorn's 'WARNING:  Invalid HTTP request received.' was plain text."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", hasty.port), timeout=10) as sock:
+        sock.sendall(b"POST /check HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 400")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(line.get("log") == "server" for line in hasty.log_lines()):
+        time.sleep(0.1)
+    lines = hasty.log_lines()
+    assert not [line for line in lines if line.get("log") == "text"], lines
+    server = [line for line in lines if line.get("log") == "server"]
+    assert server and server[-1]["level"] == "warning" and "Invalid HTTP request" in server[-1]["message"]
+    assert "ts" in server[-1]

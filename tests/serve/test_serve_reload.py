@@ -131,3 +131,14 @@ def test_cors_answers_only_the_named_origin(served: tuple[Server, Path]) -> None
     other = server.call("GET", "/healthz", headers={"Origin": "http://elsewhere.example"})
     assert "access-control-allow-origin" not in other.headers
 
+
+
+def test_a_refused_preflight_is_a_json_error_too(served: tuple[Server, Path]) -> None:
+    """Every error is JSON: Starlette's CORS layer answered a refused preflight with the text 'Disallowed CORS origin'."""
+    server, _ = served
+    refused = server.call("OPTIONS", "/policies/karamay-2013/evaluate",
+                          headers={"Origin": "http://elsewhere.example", "Access-Control-Request-Method": "POST"})
+    assert refused.status == 400 and refused.headers["content-type"].startswith("application/json"), refused
+    error = refused.json()["error"]
+    assert error["code"] == "cors_refused" and "origin" in error["message"]
+    assert "access-control-allow-origin" not in refused.headers

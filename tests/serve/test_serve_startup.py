@@ -124,3 +124,26 @@ def test_the_spliced_answer_text_is_the_answer_dict(name: str) -> None:
                                                              ensure_ascii=False))
         assert row.meta == {"index": item.index, "id": item.result.unit_id, "status": "ok",
                             "rating": item.result.rating, "score": json.loads(row.text)["score"]}
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--reload-interval"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])
+def test_a_time_that_is_not_a_finite_number_is_refused(option: str, value: str) -> None:
+    """--timeout nan started a service whose every request was a 500 (anyio: 'deadline must not be NaN')."""
+    from kaohe_rules.serve.cli import register
+
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    register(parser.add_subparsers())
+    with pytest.raises((argparse.ArgumentError, SystemExit)):
+        parser.parse_args(["serve", "policies", option, value])
+
+
+def test_a_negative_reload_interval_is_refused() -> None:
+    from kaohe_rules.serve.cli import register
+
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    register(parser.add_subparsers())
+    with pytest.raises((argparse.ArgumentError, SystemExit)):
+        parser.parse_args(["serve", "policies", "--reload-interval", "-1"])
+    assert parser.parse_args(["serve", "policies", "--reload-interval", "0"]).reload_interval == 0
+    assert parser.parse_args(["serve", "policies", "--timeout", "0.5"]).timeout == 0.5

@@ -32,6 +32,8 @@ def canonical_envelope(unit: object, categories: Container[str]) -> Envelope | N
                 and category in categories and unit_id.strip() and len(unit_id) <= MAX_ID_CHARS
                 and (unit_id.isascii() or not has_lone_surrogate(unit_id))):
             name = get("name")  # the generic envelope's limits (facts.FactCoercer.envelope), else it decides
+            if len(unit) != (4 if "name" in unit else 3):  # a key beside "facts": the generic envelope refuses it
+                return None
             if name is None or (name.__class__ is str and len(name) <= MAX_TEXT_CHARS
                                 and (name.isascii() or not has_lone_surrogate(name))):
                 return unit_id, name, category, facts
