@@ -32,7 +32,7 @@ from .layout import Layout, leaves, token_text
 #: the line width of the canonical layout, in display columns (a Chinese character takes two)
 WIDTH = 100
 
-__all__ = ["WIDTH", "InternalFormatError", "format_text", "normalize_newlines"]
+__all__ = ["WIDTH", "InternalFormatError", "concrete_syntax", "format_text", "normalize_newlines"]
 
 
 class InternalFormatError(KaoheError):
@@ -92,7 +92,8 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _concrete(text: str) -> tuple[lark.Tree[lark.Token], list[lark.Token]]:
+def concrete_syntax(text: str) -> tuple[lark.Tree[lark.Token], list[lark.Token]]:
+    """The concrete syntax tree of a policy text (every token kept) and its comments; Lark's errors propagate."""
     with _lock:
         _comments.clear()
         try:
@@ -112,7 +113,7 @@ def format_text(text: str, name: str = "<policy>") -> str:
     if not hasattr(tree, "data"):
         raise PolicyError([tree])
     clean = normalize_newlines(text)
-    cst, comments = _concrete(clean)
+    cst, comments = concrete_syntax(clean)
     layout = Layout(cst, comments)
     result = render(layout.document(), WIDTH)
     if layout.emitted != len(comments):

@@ -210,10 +210,11 @@ class Layout:
             else:
                 items.append([child])
         opening = self.index(lbrace)
+        self.structural.add(opening)  # before the brace is printed: its gap is the block's
         if not items and not self.gaps.get(opening):
-            self.structural.add(opening)
             return [self.tok(lbrace), self.tok(rbrace)]
-        return [self.tok(lbrace), Nest(INDENT, self.items(opening, items)), HARDLINE, self.tok(rbrace)]
+        brace = self.tok(lbrace)
+        return [brace, Nest(INDENT, self.items(opening, items)), HARDLINE, self.tok(rbrace)]
 
     def units(self, children: Sequence[Node]) -> Iterator[tuple[bool, Node, Doc]]:
         """(starts a segment, node, document) for each part of a statement's head."""
