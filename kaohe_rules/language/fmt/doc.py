@@ -211,9 +211,10 @@ def render(doc: Doc, columns: int) -> str:
             if len(d.parts) > 2:
                 cmds.append((indent, _BREAK, _FillRest(d.parts[2:])))
             room = columns - pos
-            if _fits([(indent, _FLAT, separator), (indent, _FLAT, content)], [], room, True):
+            last = len(d.parts) == 2  # what follows the fill on its line counts too (a label after a call)
+            if _fits([(indent, _FLAT, separator), (indent, _FLAT, content)], cmds if last else [], room, not last):
                 cmds.extend([(indent, _FLAT, content), (indent, _FLAT, separator)])
-            elif _fits([(indent, _FLAT, separator), (indent, _BREAK, content)], [], room, False):
+            elif _fits([(indent, _FLAT, separator), (indent, _BREAK, content)], cmds if last else [], room, False):
                 cmds.extend([(indent, _BREAK, content), (indent, _FLAT, separator)])
             else:
                 flat = _fits([(indent, _FLAT, content)], [], columns - indent, True)

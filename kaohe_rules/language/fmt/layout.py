@@ -218,9 +218,12 @@ class Layout:
 
     def units(self, children: Sequence[Node]) -> Iterator[tuple[bool, Node, Doc]]:
         """(starts a segment, node, document) for each part of a statement's head."""
-        for child in children:
+        for k, child in enumerate(children):
             if isinstance(child, lark.Token):
                 yield child.type in SEGMENT_TOKENS, child, self.tok(child)
+            elif child.data == "label" and k >= 2 and isinstance(children[k - 2], lark.Token) \
+                    and children[k - 2].type == "EQUAL":  # `let X = EXPR "label"`: the label may start a line
+                yield True, child, self.node(child)
             elif child.data in INLINE_TREES:
                 parts = list(self.units(child.children))
                 for k, (starts, node, doc) in enumerate(parts):
