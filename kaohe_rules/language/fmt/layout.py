@@ -221,13 +221,12 @@ class Layout:
         for k, child in enumerate(children):
             if isinstance(child, lark.Token):
                 yield child.type in SEGMENT_TOKENS, child, self.tok(child)
-            elif child.data == "label" and k >= 2 and isinstance(children[k - 2], lark.Token) \
-                    and children[k - 2].type == "EQUAL":  # `let X = EXPR "label"`: the label may start a line
+            elif child.data == "label" and k >= 2 and _is(children[k - 2], "EQUAL"):  # `let X = EXPR "label"`
                 yield True, child, self.node(child)
             elif child.data in INLINE_TREES:
                 parts = list(self.units(child.children))
-                for k, (starts, node, doc) in enumerate(parts):
-                    yield starts or k == 0, node, doc
+                for j, (starts, node, doc) in enumerate(parts):
+                    yield starts or j == 0, node, doc
             elif child.data in SEGMENT_TREES:
                 yield True, child, self.node(child)
             else:  # an expression, a label, a type: its own breaks indent past the statement's
@@ -347,3 +346,7 @@ def _op_kind(node: lark.Tree[lark.Token]) -> str:
         return node.data
     op = node.children[1]
     return op.type if isinstance(op, lark.Token) else ""
+
+
+def _is(node: Node, kind: str) -> bool:
+    return isinstance(node, lark.Token) and node.type == kind
