@@ -39,9 +39,13 @@ class Line:
 
     flat: str
     hard: bool = False
+    #: in a fill, a line before a clause: it breaks when the content before it took several lines
+    #: (`when A or` / `B` / `unless C`, not `B unless C`)
+    clause: bool = False
 
 
 LINE = Line(" ")
+CLAUSE_LINE = Line(" ", clause=True)
 SOFTLINE = Line("")
 HARDLINE = Line("", hard=True)
 
@@ -78,7 +82,7 @@ class Comments:
     own: tuple[str, ...]
 
 
-Doc: TypeAlias = "str | Line | Nest | Group | Fill | Comments | _FillRest | list[Doc]"
+Doc: TypeAlias = "str | Line | Nest | Group | Fill | Comments | _FillRest | _Mark | list[Doc]"
 
 
 def _has_hard(doc: Doc) -> bool:
@@ -94,6 +98,8 @@ def _has_hard(doc: Doc) -> bool:
         return _has_hard(doc.doc)
     if isinstance(doc, _FillRest):
         return any(_has_hard(d) for d in doc.parts)
+    if isinstance(doc, _Mark):
+        return False
     return any(_has_hard(d) for d in doc)
 
 
@@ -109,12 +115,19 @@ _FLAT, _BREAK = 0, 1
 _Cmd = tuple[int, int, Doc]
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class _FillRest:
     """The rest of a fill after a content was printed: its separator is decided where the line now stands."""
 
     parts: tuple[Doc, ...]
+    lines: int = 0  # newlines printed before the content that precedes it (set by a _Mark)
 
+
+@attrs.frozen(eq=False)
+class _Mark:
+    """Records, when reached, how many newlines were printed, for the fill rest that follows the content."""
+
+    rest: _FillRest
 
 def _fits(cmds: list[_Cmd], rest: list[_Cmd], room: int, must_be_flat: bool) -> bool:
     """Whether the text up to the first line break in break mode fits in ``room`` columns."""
@@ -157,11 +170,13 @@ def render(doc: Doc, columns: int) -> str:
     """Lay ``doc`` out at ``columns`` display columns; lines carry no trailing spaces."""
     out: list[str] = []
     pos = 0
+    newlines = 0
     newline_due = False  # a comment ended the line: the next separator or text starts a new one
     cmds: list[_Cmd] = [(0, _BREAK, doc)]
 
     def newline(indent: int) -> None:
-        nonlocal pos
+        nonlocal pos, newlines
+        newlines += 1
         while out and out[-1].endswith(" "):
             out[-1] = out[-1].rstrip(" ")
             if not out[-1]:
@@ -203,22 +218,29 @@ def render(doc: Doc, columns: int) -> str:
                 continue
             first, rest = d.parts[0], d.parts[1:]
             if rest:
-                cmds.append((indent, _BREAK, _FillRest(rest)))
+                cmds.append((indent, _BREAK, _FillRest(rest, newlines)))
             flat = _fits([(indent, _FLAT, first)], [], columns - pos, True)
             cmds.append((indent, _FLAT if flat else _BREAK, first))
         elif isinstance(d, _FillRest):
             separator, content = d.parts[0], d.parts[1]
+            after = _FillRest(d.parts[2:])
             if len(d.parts) > 2:
-                cmds.append((indent, _BREAK, _FillRest(d.parts[2:])))
+                cmds.append((indent, _BREAK, after))
             room = columns - pos
             last = len(d.parts) == 2  # what follows the fill on its line counts too (a label after a call)
-            if _fits([(indent, _FLAT, separator), (indent, _FLAT, content)], cmds if last else [], room, not last):
-                cmds.extend([(indent, _FLAT, content), (indent, _FLAT, separator)])
-            elif _fits([(indent, _FLAT, separator), (indent, _BREAK, content)], cmds if last else [], room, False):
-                cmds.extend([(indent, _BREAK, content), (indent, _FLAT, separator)])
+            following = cmds if last else []
+            broke = isinstance(separator, Line) and separator.clause and newlines > d.lines
+            mark = (indent, _FLAT, _Mark(after))
+            if not broke and _fits([(indent, _FLAT, separator), (indent, _FLAT, content)], following, room, not last):
+                cmds.extend([(indent, _FLAT, content), mark, (indent, _FLAT, separator)])
+            elif _fits([(indent, _FLAT, content)], following, columns - indent, not last):  # whole on a line of its own
+                cmds.extend([(indent, _FLAT, content), mark, (indent, _BREAK, separator)])
+            elif not broke and _fits([(indent, _FLAT, separator), (indent, _BREAK, content)], following, room, False):
+                cmds.extend([(indent, _BREAK, content), mark, (indent, _FLAT, separator)])  # starts here, breaks inside
             else:
-                flat = _fits([(indent, _FLAT, content)], [], columns - indent, True)
-                cmds.extend([(indent, _FLAT if flat else _BREAK, content), (indent, _BREAK, separator)])
+                cmds.extend([(indent, _BREAK, content), mark, (indent, _BREAK, separator)])
+        elif isinstance(d, _Mark):
+            d.rest.lines = newlines
         elif isinstance(d, Comments):
             if d.trailing is not None:
                 out.append("  " + d.trailing)

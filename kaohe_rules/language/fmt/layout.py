@@ -24,7 +24,7 @@ from typing import TypeAlias
 import attrs
 import lark
 
-from .doc import HARDLINE, LINE, Comments, Doc, Fill, Group, Nest
+from .doc import CLAUSE_LINE, HARDLINE, LINE, Comments, Doc, Fill, Group, Nest
 
 Node: TypeAlias = "lark.Tree[lark.Token] | lark.Token"
 
@@ -35,6 +35,8 @@ SEGMENT_TREES = frozenset({
     "band_requires", "due", "span", "e_rating", "e_downgrade", "e_cap", "e_score", "cap", "quota_of",
     "placements", "extends",
 })
+#: the main clause of a statement: on a line of its own when the statement breaks
+MAIN_TREES = frozenset({"placements", "due", "span", "veto_on", "veto_when"})
 #: keywords that start a new segment when they stand directly in a statement
 SEGMENT_TOKENS = frozenset({"WHEN", "UNLESS", "WHERE", "PER", "FROM", "AS", "BECAUSE", "ON", "TO", "REQUIRES"})
 #: subtrees whose tokens are laid out as if they stood in the statement itself
@@ -179,16 +181,25 @@ class Layout:
         children = self.flat_children(node)
         brace = next((i for i, c in enumerate(children) if isinstance(c, lark.Token) and c.type == "LBRACE"), None)
         if brace is None:
-            return [self.head(children), *extra]
+            return [self.head(children, self.kind(node)), *extra]
         close = max(i for i, c in enumerate(children) if isinstance(c, lark.Token) and c.type == "RBRACE")
         body = self.body(children[brace], children[brace + 1:close], children[close])
         out: list[Doc] = []
         if brace:
-            out += [self.head(children[:brace]), " "]
+            out += [self.head(children[:brace], self.kind(node)), " "]
         out.append(body)
         if close + 1 < len(children):
             out += [" ", self.head(children[close + 1:])]
         return [*out, *extra]
+
+    @staticmethod
+    def kind(node: Node) -> str:
+        """The statement's rule (``override DECL``: the declaration's)."""
+        if isinstance(node, lark.Token):
+            return ""
+        if node.data == "override_decl" and isinstance(node.children[-1], lark.Tree):
+            return str(node.children[-1].data)
+        return str(node.data)
 
     def flat_children(self, node: Node) -> list[Node]:
         if isinstance(node, lark.Token):
@@ -216,45 +227,49 @@ class Layout:
         brace = self.tok(lbrace)
         return [brace, Nest(INDENT, self.items(opening, items)), HARDLINE, self.tok(rbrace)]
 
-    def units(self, children: Sequence[Node]) -> Iterator[tuple[bool, Node, Doc]]:
-        """(starts a segment, node, document) for each part of a statement's head."""
+    def units(self, children: Sequence[Node], kind: str = "") -> Iterator[tuple[bool, bool, Node, Doc]]:
+        """(starts a segment, starts the main clause, node, document) for each part of a statement's head."""
         for k, child in enumerate(children):
             if isinstance(child, lark.Token):
-                yield child.type in SEGMENT_TOKENS, child, self.tok(child)
+                main = child.type == "FROM" and kind == "defer"
+                yield child.type in SEGMENT_TOKENS, main, child, self.tok(child)
             elif child.data == "label" and k >= 2 and _is(children[k - 2], "EQUAL"):  # `let X = EXPR "label"`
-                yield True, child, self.node(child)
+                yield True, False, child, self.node(child)
             elif child.data in INLINE_TREES:
                 parts = list(self.units(child.children))
-                for j, (starts, node, doc) in enumerate(parts):
-                    yield starts or j == 0, node, doc
+                for j, (starts, _, node, doc) in enumerate(parts):
+                    yield starts or j == 0, j == 0 and child.data in MAIN_TREES, node, doc
             elif child.data in SEGMENT_TREES:
-                yield True, child, self.node(child)
+                yield True, child.data in MAIN_TREES, child, self.node(child)
             else:  # an expression, a label, a type: its own breaks indent past the statement's
-                yield False, child, Nest(INDENT, self.node(child))
+                yield False, False, child, Nest(INDENT, self.node(child))
 
-    def head(self, children: Sequence[Node]) -> Doc:
-        """A statement without its body: segments, broken before options and clause keywords when too long."""
+    def head(self, children: Sequence[Node], kind: str = "") -> Doc:
+        """A statement without its body: segments, broken before options and clause keywords when too long.
+
+        A statement's main clause (a target's placements, a checkpoint's date, a veto's test, a
+        deferral's `from`) starts a line of its own whenever the statement does not fit on one.
+        """
         segments: list[list[tuple[Node, Doc]]] = []
-        for starts, node, doc in self.units(children):
+        main: int | None = None
+        for starts, is_main, node, doc in self.units(children, kind):
             if starts or not segments:
                 segments.append([])
+            if is_main and main is None and len(segments) > 1:
+                main = len(segments) - 1
             segments[-1].append((node, doc))
         docs: list[tuple[Node, Doc]] = [(seg[0][0], self.join(seg)) for seg in segments]
-        placements = next((k for k, (n, _) in enumerate(docs)
-                           if isinstance(n, lark.Tree) and n.data == "placements"), None)
-        if placements is None or placements == 0:
-            return Nest(INDENT, self.fill([d for _, d in docs]))
-        # a target: its placements start a line of their own when the head does not fit on one
-        before = self.fill([d for _, d in docs[:placements]])
-        after = self.fill([d for _, d in docs[placements:]])
-        return Group(Nest(INDENT, [before, LINE, after]))
+        if main is None:
+            return Nest(INDENT, self.fill(docs))
+        return Group(Nest(INDENT, [self.fill(docs[:main]), LINE, self.fill(docs[main:])]))
 
     @staticmethod
-    def fill(docs: list[Doc]) -> Doc:
+    def fill(docs: Sequence[tuple[Node, Doc]]) -> Doc:
+        """Segments filled onto lines; a clause keyword (`when`, `unless` …) after a broken clause starts a line."""
         parts: list[Doc] = []
-        for doc in docs:
+        for node, doc in docs:
             if parts:
-                parts.append(LINE)
+                parts.append(CLAUSE_LINE if isinstance(node, lark.Token) and node.type in SEGMENT_TOKENS else LINE)
             parts.append(doc)
         return Fill(parts)
 
@@ -338,7 +353,7 @@ class Layout:
                 groups[-1].append(child)
             else:
                 groups.append([child])
-        return self.fill([self.join([(c, self.node(c)) for c in group]) for group in groups])
+        return self.fill([(group[0], self.join([(c, self.node(c)) for c in group])) for group in groups])
 
 
 def _op_kind(node: lark.Tree[lark.Token]) -> str:
