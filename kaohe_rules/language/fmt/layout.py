@@ -269,7 +269,9 @@ class Layout:
         parts: list[Doc] = []
         for node, doc in docs:
             if parts:
-                parts.append(CLAUSE_LINE if isinstance(node, lark.Token) and node.type in SEGMENT_TOKENS else LINE)
+                clause = (isinstance(node, lark.Token) and node.type in SEGMENT_TOKENS
+                          or isinstance(node, lark.Tree) and node.data == "label")  # `= EXPR` then a label
+                parts.append(CLAUSE_LINE if clause else LINE)
             parts.append(doc)
         return Fill(parts)
 
@@ -330,8 +332,7 @@ class Layout:
         while isinstance(current, lark.Tree) and current.data == "if_expr":
             kw_if, cond, kw_then, then, kw_else, rest = current.children
             assert isinstance(kw_else, lark.Token)
-            out.append(Group([self.node(kw_if), " ", self.node(cond), Nest(INDENT, [LINE, self.node(kw_then), " ",
-                                                                                     self.node(then)])]))
+            out.append(Group([self.node(kw_if), " ", self.node(cond), LINE, self.node(kw_then), " ", self.node(then)]))
             out += [LINE, self.node(kw_else), " "]
             current = rest
         out.append(self.node(current))
