@@ -103,3 +103,17 @@ def test_the_installed_command_runs_as_a_subprocess(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "kaohe_rules", "fmt", "--check", str(path)], capture_output=True,
                           text=True, env=env, cwd=tmp_path, check=False)
     assert done.returncode == 1 and done.stdout == f"{path}\n"
+
+
+def test_a_formatter_bug_leaves_the_file_alone(tree: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The formatter checks its own output (same tokens, same comments): a layout that loses either is refused."""
+    import kaohe_rules.language.fmt as fmt
+
+    real = fmt.render
+    for broken in (lambda doc, width: real(doc, width).replace("fact 数", "fact数"),  # two tokens run together
+                   lambda doc, width: real(doc, width).replace("  # 注", "")):  # a comment lost
+        monkeypatch.setattr(fmt, "render", broken)
+        code, _, err = run(capsys, "fmt", tree / "messy.kh")
+        assert code == 4 and "internal error" in err and "left as it is" in err
+        assert (tree / "messy.kh").read_text(encoding="utf-8") == MESSY
