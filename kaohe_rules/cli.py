@@ -728,6 +728,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     handlers["facts"] = cmd_facts
 
+    # issue #14: the formatter
+    p = sub.add_parser("fmt", help="format policies in the canonical layout (in place; --check, --diff; '-' = stdin)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="policy files, folders (searched for *.kh), or - for stdin")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="write nothing; list the files that would change, exit 1 if any")
+    mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff, exit 1 if any file would change")
+    handlers["fmt"] = cmd_fmt
+
     for module_name in EXTENSION_MODULES:
         try:
             module = importlib.import_module(module_name)
@@ -998,3 +1006,11 @@ def cmd_check_sarif(args: argparse.Namespace) -> int:
     log = sarif_log(checked, docs_url=args.docs_url or documentation_url())
     out_stream().write(json.dumps(log, ensure_ascii=False, indent=2) + "\n")
     return status
+
+
+# ------------------------------------------------------------------------------------- fmt (issue #14)
+def cmd_fmt(args: argparse.Namespace) -> int:
+    """``kaohe fmt PATH…``: the canonical layout, written in place, checked (--check) or shown (--diff)."""
+    from .language.fmt.files import run
+
+    return run(args.paths, check=args.check, diff=args.diff, out=out_stream(), err=sys.stderr)

@@ -1,6 +1,9 @@
-"""AST → canonical policy text (``kaohe fmt``).
+"""AST → policy text: how tools (``kaohe diff``, explanations, the testing package) print declarations.
 
-The formatter is the inverse of the parser up to layout: for every policy,
+Not ``kaohe fmt``: the AST keeps no comments, so printing a whole file from it would lose
+them; ``kaohe fmt`` is the concrete-syntax formatter :mod:`kaohe_rules.language.fmt`, which
+lays out the tokens and comments as written.  This printer is the inverse of the parser up
+to layout: for every policy,
 ``parse(format(parse(text)))`` equals ``parse(text)`` ignoring source spans, and
 formatting is idempotent.  Both laws are property-tested.  It also lets tools
 (diff, the testing package) print a declaration the way a person writes it.

@@ -112,6 +112,12 @@ def ledger_required(tmp_path: Path) -> KaoheError:
     return raised(lambda: policy.evaluate({"id": "u1", "category": "区县", "facts": {"辖区": "天山区"}}))
 
 
+def internal_format_error() -> KaoheError:
+    from kaohe_rules.language.fmt import InternalFormatError
+
+    return InternalFormatError("x.kh: the formatted text reads differently from token 3 ('a b c' became 'ab c')")
+
+
 def with_notes() -> KaoheError:
     error = KaoheError("something went wrong")
     error.add_note("while loading p.kh")
@@ -130,6 +136,8 @@ SAMPLES: dict[str, Callable[[Path], KaoheError]] = {
     "CaseFileError": case_file_error,
     "MutantFileError": mutant_file_error,
     "TraceFormatError": trace_format_error,
+    # issue #14: a formatter bug caught by its own check (nothing real triggers it: built directly)
+    "InternalFormatError": lambda _: internal_format_error(),
 }
 
 
