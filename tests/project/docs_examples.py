@@ -25,7 +25,9 @@ block of an executable language is run by ``tests/project/test_docs_run.py``:
     the file's content, compared with the file.  Other ``json`` and ``toml`` blocks must parse.
 ``no-run`` after any language
     the block is not run (a placeholder such as ``{...}``, a command that needs the network or
-    a long run); these are counted, and the test suite fails when their share grows.
+    a long run); these are counted, and the test suite fails when their share grows.  In a
+    ``kaohe`` block, as in a console block's output, a line that is only ``…`` stands for lines
+    left out (an excerpt of a longer policy still parses).
 
 Every other language (``text``, ``diff``, ``csv``, ``toml`` …) is an illustration; a block with no
 language at all is refused, so that each block says what it is.
@@ -125,7 +127,9 @@ def rewrite(block: Block, body: str) -> None:
 
 # ------------------------------------------------------------------ policies
 def policy_text(body: str) -> tuple[str, bool]:
-    """The text to parse, and whether it is a whole policy (to be loaded)."""
+    """The text to parse, and whether it is a whole policy (to be loaded).  A line that is only ``…``
+    stands for lines left out (as in a console block's output) and is dropped before parsing."""
+    body = "".join(line for line in body.splitlines(True) if line.strip() not in ELIDED)
     code = [line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     whole = bool(code) and code[0].lstrip().startswith("policy ")
     return (body if whole else "policy 示例 { }\n" + body), whole
@@ -215,7 +219,7 @@ def commands(body: str, prompt: bool) -> Iterator[tuple[str, list[str]]]:
         while prompt and i < len(lines) and not lines[i].startswith("$ "):
             shown.append(lines[i])
             i += 1
-        assignments = re.findall(r"(?:^|;\s*)(\w+)=(\S+)", command)
+        assignments = re.findall(r"(?:^|;\s*)(\w+)=([^\s;]+)", command)
         if assignments and re.fullmatch(r"\s*(\w+=\S+\s*;?\s*)+", command):  # P=…; U=…: kept for the lines after
             variables.update(assignments)
             continue
