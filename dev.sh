@@ -10,7 +10,8 @@
 #   bash dev.sh fuzz-robustness [--rows N --mutations M --seed S]
 #                       # hostile fact rows, unit files, policy mutations (issue #9); prints the figures
 #   bash dev.sh mutate  # every mutant of the bundled policies against their test files (on demand; CI runs a sample)
-#   bash dev.sh docs    # regenerate the generated blocks of docs/ (the diagnostic code table in docs/api.md)
+#   bash dev.sh docs    # regenerate docs/codes.md (the diagnostic codes, examples and fixes), then build the
+#                       # docs site into site/ (MkDocs Material, warnings are errors)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -76,7 +77,8 @@ case "$cmd" in
     ;;
   docs)
     setup
-    "$VENV/bin/python" -m kaohe_rules.language.codes --update-docs docs/api.md
+    "$VENV/bin/python" -m kaohe_rules.testing.catalogue --update docs/codes.md
+    NO_MKDOCS_2_WARNING=1 "$VENV/bin/python" -m mkdocs build --strict "$@"
     ;;
   *)
     sed -n '2,13p' "$0"

@@ -82,6 +82,7 @@ def diagnostics(path: Path) -> tuple[list[str], str]:
     """
     from ..policy import load
 
+    path = path.resolve()
     with _inside(path.parent):
         try:
             policy = load(path.read_text(encoding="utf-8"), name=path.name)
