@@ -21,10 +21,8 @@ WITH_EXAMPLE = [c for c in CODES.values() if catalogue.example(EXAMPLES, c).trig
 
 #: Examples that report another error besides their own (inherited from tests/data/checker): shrink it.
 ALSO_OTHER_ERRORS = {"K112", "K113", "K114", "K115", "K116", "K192", "K195", "K210", "K247"}
-#: Codes whose page section says "as the hint says" instead of showing a fix: shrink it.
-NO_FIX = {"K101", "K102", "K112", "K113", "K114", "K115", "K116", "K131", "K150", "K151", "K152", "K154",
-          "K155", "K156", "K192", "K195", "K210", "K213", "K247", "K248", "K250", "K251", "K252", "K253",
-          "K255", "K256", "K257", "K258", "K259", "K262", "K264", "K266"}
+#: Codes whose page section says "as the hint says" instead of showing a fix (none left: keep it so).
+NO_FIX: set[str] = set()
 
 
 def errors_and_warnings(path: Path) -> tuple[set[str], set[str]]:
