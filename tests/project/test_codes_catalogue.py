@@ -20,7 +20,7 @@ PAGE = ROOT / "docs" / "codes.md"
 WITH_EXAMPLE = [c for c in CODES.values() if catalogue.example(EXAMPLES, c).trigger is not None]
 
 #: Examples that report another error besides their own (inherited from tests/data/checker): shrink it.
-ALSO_OTHER_ERRORS = {"K112", "K113", "K114", "K115", "K116", "K192", "K195", "K210", "K247"}
+ALSO_OTHER_ERRORS = {"K192", "K195", "K210", "K247"}
 #: Codes whose page section says "as the hint says" instead of showing a fix (none left: keep it so).
 NO_FIX: set[str] = set()
 
