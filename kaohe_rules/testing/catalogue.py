@@ -122,7 +122,8 @@ def section(ex: Example) -> str:
         out.append("The fix: as the hint says.\n")
     else:
         out.append("The fix:\n")
-        out.append(_fence("kaohe no-run" if ex.folder else "kaohe", ex.fix.read_text(encoding="utf-8")))
+        fixed = ex.fix.read_text(encoding="utf-8")
+        out.append(_fence("kaohe no-run" if ex.folder and " extends " in fixed else "kaohe", fixed))
     return "\n".join(out)
 
 
