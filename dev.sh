@@ -12,6 +12,8 @@
 #   bash dev.sh mutate  # every mutant of the bundled policies against their test files (on demand; CI runs a sample)
 #   bash dev.sh docs    # regenerate docs/codes.md (the diagnostic codes, examples and fixes), then build the
 #                       # docs site into site/ (MkDocs Material, warnings are errors)
+#   bash dev.sh serve-load [--seconds 30 --clients 50]
+#                       # 50 clients against kaohe serve for 30 s; prints requests/s, p50/p99, errors (issue #15)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -75,12 +77,16 @@ case "$cmd" in
     setup
     "$VENV/bin/kaohe" test policies/ --mutate "$@"
     ;;
+  serve-load)
+    setup
+    "$VENV/bin/python" benchmarks/serve_load.py "$@"
+    ;;
   docs)
     setup
     "$VENV/bin/python" -m kaohe_rules.testing.catalogue --update docs/codes.md
     NO_MKDOCS_2_WARNING=1 "$VENV/bin/python" -m mkdocs build --strict "$@"
     ;;
   *)
-    sed -n '2,13p' "$0"
+    sed -n '2,17p' "$0"
     ;;
 esac

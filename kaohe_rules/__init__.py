@@ -45,11 +45,23 @@ __all__ = [
     "UnitInputError",
     "__version__",
     "load",
+    "trace_schema",
 ]
 
 if TYPE_CHECKING:
     from .policy import BatchItem, Policy, load
     from .runtime.result import Result
+
+
+def trace_schema() -> dict[str, Any]:
+    """The JSON Schema of the stable trace document (``docs/trace-schema.json``, shipped in the wheel).
+
+    ``jsonschema.validate(json.loads(trace_text), kaohe_rules.trace_schema())`` checks a stored
+    trace's shape with any JSON Schema 2020-12 validator; ``kaohe replay`` checks its meaning.
+    """
+    from .grammar_file import trace_schema as shipped
+
+    return shipped()
 
 
 def __getattr__(name: str) -> Any:

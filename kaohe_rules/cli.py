@@ -63,6 +63,7 @@ EXIT_INTERNAL = 4
 EXTENSION_MODULES = (
     "kaohe_rules.audit.cli",
     "kaohe_rules.testing.cli",
+    "kaohe_rules.serve.cli",  # issue #15: kaohe serve (Starlette/uvicorn imported only when it runs)
 )
 
 

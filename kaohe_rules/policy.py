@@ -56,6 +56,7 @@ from .runtime.standing import CohortSpec, Standing
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
 if TYPE_CHECKING:
+    from .frames import UnitRow
     from .ledger.engine import LedgerInput
 
 _getcontext = decimal.getcontext
@@ -706,6 +707,36 @@ class Policy:
             raise _unexpected(unit, exc) from None
         result.set_charged(attribution.charged_to(unit_id))
         return result
+
+    # ------------------------------------------------------- DataFrames and notebooks (issue #15)
+    def units_from_frame(self, frame: object, *, floats: str = "shortest") -> list[UnitRow]:
+        """Every row of a pandas/polars DataFrame as a unit row, read as ``kaohe eval`` reads a CSV/XLSX
+        file (:func:`kaohe_rules.frames.units_from_frame`: clerk habits kept, floats as the XLSX reader reads
+        them, a bad row kept with its error)."""
+        from .frames import units_from_frame
+
+        return units_from_frame(self, frame, floats=floats)
+
+    def evaluate_frame(self, frame: object, *, backend: str | None = None, floats: str = "shortest",
+                       ledgers: LedgerInput | None = None) -> Any:
+        """The results table of a DataFrame of units, as a pandas or polars DataFrame (by default the
+        input's kind): one row per unit, error rows kept (:func:`kaohe_rules.frames.evaluate_frame`)."""
+        from .frames import evaluate_frame
+
+        return evaluate_frame(self, frame, backend=backend, floats=floats, ledgers=ledgers)
+
+    def results_frame(self, results: object, *, backend: str = "pandas") -> Any:
+        """Results, batch items or ``evaluate_table``'s table as a pandas/polars DataFrame of the results
+        table (:func:`kaohe_rules.frames.results_frame`: Decimal values, never floats)."""
+        from .frames import results_frame
+
+        return results_frame(self, results, backend=backend)
+
+    def _repr_html_(self) -> str:
+        """The policy as compact HTML tables, for Jupyter (:func:`kaohe_rules.runtime.html.policy_html`)."""
+        from .runtime.html import policy_html
+
+        return policy_html(self.program)
 
 
 #: rows a batch assesses under one switch to the engine's context (``Policy._evaluate_serially``): few, since

@@ -48,8 +48,8 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Context, Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
@@ -2149,3 +2149,149 @@ def read_parquet_rows(shown: str) -> Iterator[UnitRow]:
                 unit["facts"] = facts
                 yield UnitRow(index, parquet_location(shown, index), unit, None)
                 index += 1
+
+
+# ------------------------------------------------------------- DataFrames (issue #15)
+#: what a float keeps of a number typed in decimal: any decimal of at most 15 significant digits comes back
+#: from the float's shortest repr exactly (DBL_DIG); a repr with more digits is arithmetic, not typing
+FLOAT_DIGITS = 15
+#: how a DataFrame's float cells are read: ``shortest`` (the XLSX reader's rule, at most FLOAT_DIGITS
+#: significant digits) or ``refuse`` (every float cell is an error, as ``policy.evaluate`` refuses a float)
+FLOAT_RULES = ("shortest", "refuse")
+
+
+def frame_cell(value: object, floats: str = "shortest", depth: int = 0) -> object:
+    """A DataFrame cell (pandas, polars) as a faithful raw value, read as the XLSX reader reads a cell.
+
+    Why the XLSX reader's rules: a DataFrame is mostly a spreadsheet read by pandas (``read_excel``,
+    ``read_csv``), whose numbers became floats on the way; reading them as the workbook reader reads the same
+    cells gives the same units as ``kaohe eval book.xlsx``.  So: missing values (None, NaN, NaT, ``pd.NA``) are
+    a fact not given; numpy scalars are their Python values; a whole float is an int; a float is the decimal it
+    shows (its shortest repr) — but only when that has at most :data:`FLOAT_DIGITS` significant digits: a
+    longer one (``0.1 + 0.2`` is ``0.30000000000000004``) was computed, not typed, and could mean either
+    reading, so the cell is refused naming both; ``floats="refuse"`` refuses every float.  Dates are ISO text;
+    a list or a mapping (a list of records) is read item by item by the same rules, a mapping's missing
+    fields left out.  Anything else is refused (a ``ValueError`` the row's error names).
+    """
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas" and type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if module == "numpy":
+        value = _numpy_value(value)
+        if value is None or isinstance(value, (str, bool, int)):
+            return value
+    if isinstance(value, float):
+        return _float_cell(value, floats)
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else value
+    if isinstance(value, (list, tuple, Mapping)):
+        if depth >= limits.MAX_NESTING:  # a cell is one fact's value: MAX_NESTING levels, as a JSON cell's (and a
+            raise ValueError(_too_deep())  # list holding itself ends here, not in a RecursionError)
+        if isinstance(value, Mapping):
+            fields = {str(k): frame_cell(v, floats, depth + 1) for k, v in value.items()}
+            return {k: v for k, v in fields.items() if v is not None}
+        return [frame_cell(v, floats, depth + 1) for v in value]
+    return _xlsx_value(value)
+
+
+def _numpy_value(value: Any) -> object:
+    """A numpy scalar or array as the Python value it holds (None for a missing date)."""
+    name = type(value).__name__
+    if name == "datetime64":
+        if str(value) == "NaT":
+            return None
+        return value.astype("datetime64[us]").item()
+    if name == "ndarray":
+        return list(value)
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def _float_cell(value: float, floats: str) -> object:
+    if math.isnan(value):
+        return None
+    if floats == "refuse":
+        raise ValueError(f"{value!r} 是浮点数，不精确 / {value!r} is a float, which is not exact; "
+                         "give the column as text or Decimal values")
+    if math.isfinite(value):
+        number = Decimal(repr(value)).normalize()
+        digits = len(number.as_tuple().digits)
+        if digits > FLOAT_DIGITS:
+            rounded = format(Decimal(repr(value)).normalize(_FIFTEEN_DIGITS), "f")
+            raise ValueError(
+                f"浮点数 {value!r} 有 {digits} 位有效数字，可读作 {format(number, 'f')} 或 {rounded} / the float "
+                f"{value!r} has {digits} significant digits (a typed number keeps at most {FLOAT_DIGITS}): it reads "
+                f"as {format(number, 'f')} or as {rounded}; give the column as text or Decimal values")
+    return _xlsx_value(value)
+
+
+_FIFTEEN_DIGITS = Context(prec=FLOAT_DIGITS)
+
+
+def read_frame_rows(names: Sequence[object], rows: Iterable[Sequence[object]], *, shown: str = "DataFrame",
+                    expect: Expect | None = None, floats: str = "shortest") -> Iterator[UnitRow]:
+    """The unit rows of an in-memory table (a DataFrame's column names and rows), read as CSV/XLSX rows are.
+
+    The same header rules as a sheet's (``id``/``编号``, ``名称``, ``类别``, ``序号`` skipped, a fact's label as
+    its title, "资金（万元）" giving bare numbers their unit, a repeated or — with ``expect`` — unknown column one
+    :class:`UnitInputError`), the same cell rules (:func:`frame_cell`, then stripped text, JSON in a text cell
+    starting with ``[`` or ``{``, an empty cell a fact not given) and the same row rules: a blank row is no
+    unit, a row with a problem is a :class:`UnitRow` with its error, named ``DataFrame:row N`` (1-based).
+    """
+    for row, _ in frame_rows_with_ids(names, rows, shown=shown, expect=expect, floats=floats):
+        yield row
+
+
+def frame_rows_with_ids(names: Sequence[object], rows: Iterable[Sequence[object]], *, shown: str = "DataFrame",
+                        expect: Expect | None = None, floats: str = "shortest"
+                        ) -> Iterator[tuple[UnitRow, str | None]]:
+    """:func:`read_frame_rows`, each row with the id its id cell holds (None: empty or unreadable).
+
+    Why: a row that cannot be read has no unit, but its id cell usually is fine — a results table names the
+    unit of that error row by it, not only by its place."""
+    if floats not in FLOAT_RULES:
+        raise ValueError(f"floats must be one of {', '.join(FLOAT_RULES)}, not {floats!r}")
+    header = [_frame_header(name) for name in names]
+    columns = _parse_header(header, f"{shown}:header", expect)
+
+    def label(col: int) -> str:
+        return header[col] if col < len(header) and header[col] else str(col + 1)
+
+    def convert(value: object) -> object:
+        return frame_cell(value, floats)
+
+    index = 0
+    for number, cells in enumerate(rows, start=1):
+        values = list(cells)
+        built = _tabular_unit(columns, values, convert, label)
+        if built is None:
+            continue
+        unit, error = built
+        yield UnitRow(index, f"{shown}:row {number}", unit, error), _id_cell(values, columns.id, convert)
+        index += 1
+
+
+def _id_cell(values: Sequence[object], col: int | None, convert: Callable[[object], object]) -> str | None:
+    if col is None or col >= len(values):
+        return None
+    try:
+        value = convert(values[col])
+    except ValueError:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and limits.int_problem(value) is None:
+        return str(value)
+    if isinstance(value, str) and value.strip() and len(value.strip()) <= limits.MAX_ID_CHARS:
+        return value.strip()
+    return None
+
+
+def _frame_header(name: object) -> str:
+    """A column name as a header cell: text as it is, a number as its digits; anything else is refused."""
+    if isinstance(name, str):
+        return name
+    if isinstance(name, int) and not isinstance(name, bool):
+        return str(name)
+    raise UnitInputError(f"the column name {limits.shown(name)} is not text (a DataFrame of units has one text "
+                         f"header per column: id, name, category, the facts) / 列名 {limits.shown(name)} 不是文字")

@@ -14,7 +14,7 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 
 #: Test folders and the marker their tests get (registered in pyproject.toml).
-LAYERS = ("language", "codegen", "runtime", "batch", "audit", "testing", "cli", "project", "robustness")
+LAYERS = ("language", "codegen", "runtime", "batch", "audit", "testing", "cli", "project", "robustness", "serve")
 
 #: ``module::test`` of the tests that take two seconds or more (``pytest --durations=40``, 2 shared cores).
 SLOW_TESTS = frozenset({
@@ -53,6 +53,10 @@ SLOW_TESTS = frozenset({
     "test_rb_fuzz_policies.py::test_mutated_policies_give_policies_or_diagnostics",
     "test_rb_fuzz_harness.py::test_the_command_prints_its_figures",
     "test_columnar_bench.py::test_the_columnar_benchmark_runs",
+    "test_serve_load.py::test_fifty_clients_get_their_own_answers",  # issue #15: 10 s of load by design
+    "test_serve_reload.py::test_a_rewritten_policy_is_swapped_whole_while_requests_run",
+    "test_serve_reload.py::test_a_policy_that_stops_loading_keeps_its_old_version_serving",
+    "test_serve.py::test_the_openapi_document_validates_and_names_every_route",
 })
 
 #: Tests that open a headless Chromium (skipped without one).

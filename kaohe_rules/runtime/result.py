@@ -538,3 +538,11 @@ class Result:
         if not self._program.ledgers:
             return {}
         return {"charged": [c.to_dict() for c in self.charged], "from_ledger": self.from_ledger}
+
+    # ------------------------------------------------------------ notebooks (issue #15)
+    def _repr_html_(self) -> str:
+        """The result as HTML tables, for Jupyter: score, rating, vetoes, sections, consequences and the
+        explanation with its citations (:func:`kaohe_rules.runtime.html.result_html`; everything escaped)."""
+        from .html import result_html
+
+        return result_html(self)

@@ -228,8 +228,15 @@ def commands(body: str, prompt: bool) -> Iterator[tuple[str, list[str]]]:
             yield command.strip(), shown
 
 
+#: Commands the harness never runs, whatever the block says: they install, reach the network or
+#: start a server that does not return.  A block holding one must be marked ``no-run``.
+NEVER = re.compile(r"(^|[;&|]\s*)(pip|pip3|apt-get|apt|curl|wget|npm|sudo|kaohe\s+(serve|lsp)|bash\s+dev\.sh)\b")
+
+
 def run_command(command: str, cwd: Path, work: Workdir) -> tuple[int, str]:
     """Run one command as a reader would; (exit code, what the terminal shows)."""
+    if NEVER.search(command):
+        raise AssertionError(f"{command!r} installs, needs the network or a server: mark its block no-run")
     words = shlex.split(command, comments=True)
     simple = words and words[0] == "kaohe" and not any(w in ("|", "&&", ";", "<", "2>", "2>&1") for w in words)
     if not simple:

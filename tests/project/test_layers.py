@@ -13,14 +13,15 @@ Layers, lowest first (a module may import its own layer and the ones its rule li
 * ``codegen.*`` — language and leaves;
 * ``runtime.*`` — language (not its front half: check, checker, parser, fastparse,
   builder, linker), codegen, leaves;
-* ``batch.*``, ``cohort.*`` (the cohort engine) and ``ledger.*`` (the attribution engine, issue #16), all at
-  the batch layer, ``reports.*``, ``unitio``,
+* ``batch.*``, ``cohort.*`` (the cohort engine), ``ledger.*`` (the attribution engine, issue #16) and
+  ``frames`` (DataFrames in and out, issue #15), all at the batch layer, ``reports.*``, ``unitio``,
   ``outfile`` — runtime, the language model
   (model, types, abi, ast), leaves; batch may import unitio;
 * ``policy`` and the package root — language, codegen, runtime, batch, leaves; the root
   imports only leaves at module level, everything else lazily;
 * ``audit.*``, ``testing.*``, ``dask`` — anything above except the front ends;
-* front ends — ``cli``, ``audit.cli``, ``testing.cli``, ``__main__`` — anything; no
+* ``serve.*`` (the HTTP decision service, issue #15) — anything above except the front ends;
+* front ends — ``cli``, ``audit.cli``, ``testing.cli``, ``serve.cli``, ``__main__`` — anything; no
   library module imports them.
 
 And across all of them: no cycles, and no ``_private`` name imported from another
@@ -42,7 +43,7 @@ PACKAGE_DIR = Path(kaohe_rules.__file__).resolve().parent  # wherever this test 
 PACKAGE = "kaohe_rules"
 
 LEAVES = frozenset({"_version", "limits", "numeric", "source", "errors", "grammar_file", "cache", "messages"})
-FRONT_ENDS = frozenset({"cli", "audit.cli", "testing.cli", "__main__"})
+FRONT_ENDS = frozenset({"cli", "audit.cli", "testing.cli", "__main__", "serve.cli"})  # serve.cli: issue #15
 #: language modules the runtime must not import: the text-to-model half of the pipeline
 LANGUAGE_FRONT_HALF = ("language.check", "language.checker", "language.parser", "language.fastparse",
                        "language.builder", "language.linker")
@@ -147,12 +148,16 @@ def layer(module: str) -> str:
         return "batch"
     if _under(module, "columnar"):  # the columnar batch engine sits at the batch layer (issue #13)
         return "batch"
+    if module == "frames":  # DataFrames in and out (issue #15): the readers and the results table, batch layer
+        return "batch"
     if module in ("unitio", "outfile"):
         return "io"
     if module in ("policy", ""):
         return "facade"
     if module == "dask":
         return "integration"
+    if _under(module, "serve"):  # the decision service (issue #15): a tool over the library and audit
+        return "serve"
     return "unknown"
 
 
@@ -169,7 +174,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "audit": (*_LIBRARY, "audit", "testing", "integration"),
     "testing": (*_LIBRARY, "audit", "testing", "integration"),
     "integration": (*_LIBRARY, "audit", "testing", "integration"),
-    "front end": (*_LIBRARY, "audit", "testing", "integration", "front end"),
+    "front end": (*_LIBRARY, "audit", "testing", "integration", "serve", "front end"),
+    "serve": (*_LIBRARY, "audit", "testing", "integration", "serve"),  # issue #15
 }
 RULES = {
     "leaf": "leaves import only leaves",
@@ -184,6 +190,7 @@ RULES = {
     "testing": "testing imports the library, never a front end",
     "integration": "dask imports the library, never a front end",
     "front end": "",
+    "serve": "serve imports the library and its tools, never a front end",  # issue #15
 }
 
 
@@ -224,7 +231,7 @@ def violations(root: Path, package: str = PACKAGE) -> list[str]:
             report("batch imports unitio only of the io modules")
         elif source == "io" and dest == "io":
             report("unitio and outfile do not import each other")
-        elif imp.imported == "" and source not in ("audit", "testing", "integration", "front end"):
+        elif imp.imported == "" and source not in ("audit", "testing", "integration", "serve", "front end"):
             report("only the tools above the facade import the package root")
         if imp.importer == "" and imp.top_level and dest != "leaf":
             report("the package root imports lazily: only leaves at module level")
