@@ -63,6 +63,9 @@ INPUT_TEXTS: dict[str, dict[str, str]] = {
     "in_unknown_ext": {"en": "{shown}: 无法识别的单位文件格式 / unknown units file format {ext!r}; expected " + _ALL_FORMATS,
                        "zh": "{shown}：无法识别的单位文件格式 {ext!r}；应为 .json、.jsonl、.ndjson、.csv、.tsv 或 .xlsx"
                              "（或指定 format=）"},
+    "in_frame_column_name": {"en": "the column name {shown} is not text (a DataFrame of units has one text header per "
+                                   "column: id, name, category, the facts)",
+                             "zh": "列名 {shown} 不是文字（单位数据表每列一个文字表头：编号、名称、类别和各项事实）"},
     "in_no_ext": {"en": "{shown}: 无法识别的单位文件格式 / unknown units file format '(no extension)'; expected "
                         + _ALL_FORMATS,
                   "zh": "{shown}：无法识别的单位文件格式（文件名没有扩展名）；应为 .json、.jsonl、.ndjson、.csv、.tsv 或 .xlsx"

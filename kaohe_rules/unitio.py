@@ -2293,5 +2293,4 @@ def _frame_header(name: object) -> str:
         return name
     if isinstance(name, int) and not isinstance(name, bool):
         return str(name)
-    raise UnitInputError(f"the column name {limits.shown(name)} is not text (a DataFrame of units has one text "
-                         f"header per column: id, name, category, the facts) / 列名 {limits.shown(name)} 不是文字")
+    raise input_error("in_frame_column_name", shown=limits.shown(name))
