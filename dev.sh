@@ -10,7 +10,8 @@
 #   bash dev.sh fuzz-robustness [--rows N --mutations M --seed S]
 #                       # hostile fact rows, unit files, policy mutations (issue #9); prints the figures
 #   bash dev.sh mutate  # every mutant of the bundled policies against their test files (on demand; CI runs a sample)
-#   bash dev.sh docs    # regenerate the generated blocks of docs/ (the diagnostic code table in docs/api.md)
+#   bash dev.sh docs    # regenerate docs/codes.md (the diagnostic codes, examples and fixes), then build the
+#                       # docs site into site/ (MkDocs Material, warnings are errors)
 #   bash dev.sh serve-load [--seconds 30 --clients 50]
 #                       # 50 clients against kaohe serve for 30 s; prints requests/s, p50/p99, errors (issue #15)
 set -euo pipefail
@@ -82,9 +83,10 @@ case "$cmd" in
     ;;
   docs)
     setup
-    "$VENV/bin/python" -m kaohe_rules.language.codes --update-docs docs/api.md
+    "$VENV/bin/python" -m kaohe_rules.testing.catalogue --update docs/codes.md
+    NO_MKDOCS_2_WARNING=1 "$VENV/bin/python" -m mkdocs build --strict "$@"
     ;;
   *)
-    sed -n '2,15p' "$0"
+    sed -n '2,17p' "$0"
     ;;
 esac

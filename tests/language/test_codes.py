@@ -53,7 +53,7 @@ def test_the_registry_is_well_formed() -> None:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", entry.name), entry.name
         assert entry.title and entry.summary and "\n" not in entry.summary
         assert entry.severity in ("error", "warning")
-        assert entry.anchor == f"api.md#{key.lower()}"
+        assert entry.anchor == f"codes.md#{key.lower()}"
     assert {c.code for c in codes.CODES.values() if c.severity == "warning"} == {"K161", "K162", "K180", "K181", "K212",
                                                                                      "K267", "K271", "K272"}
 

@@ -23,7 +23,7 @@ ROWS = [
 
 
 def example() -> str:
-    match = re.search(r"```\n(policy 排名示例 .*?)```", TEXT, flags=re.S)
+    match = re.search(r"```kaohe\n(policy 排名示例 .*?)```", TEXT, flags=re.S)
     assert match, "docs/language.md lost its cohort example (policy 排名示例)"
     return match.group(1)
 

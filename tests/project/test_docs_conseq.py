@@ -18,7 +18,7 @@ import kaohe_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGE = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
-COMPLETE = [body for body in re.findall(r"```\n(policy .*?)```", LANGUAGE, flags=re.S) if "\nratings " in body]
+COMPLETE = [body for body in re.findall(r"```kaohe\n(policy .*?)```", LANGUAGE, flags=re.S) if "\nratings " in body]
 
 
 def test_there_is_a_complete_policy() -> None:

@@ -15,7 +15,7 @@ TEXT = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
 
 
 def example() -> str:
-    match = re.search(r"```\n(policy 效果示例 .*?)```", TEXT, flags=re.S)
+    match = re.search(r"```kaohe\n(policy 效果示例 .*?)```", TEXT, flags=re.S)
     assert match, "docs/language.md lost its rating-effects example (policy 效果示例)"
     return match.group(1)
 

@@ -42,7 +42,7 @@ ROWS = [
 
 
 def example() -> str:
-    match = re.search(r"```\n(policy 台账示例 .*?)```", TEXT, flags=re.S)
+    match = re.search(r"```kaohe\n(policy 台账示例 .*?)```", TEXT, flags=re.S)
     assert match, "docs/language.md lost its ledger example (policy 台账示例)"
     return match.group(1)
 

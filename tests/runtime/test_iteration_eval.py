@@ -22,7 +22,7 @@ from kaohe_rules.runtime.interpreter import interpret
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
-EXAMPLE = re.search(r"```\n(policy 命名示例.*?)```", DOC, flags=re.S)
+EXAMPLE = re.search(r"```kaohe\n(policy 命名示例.*?)```", DOC, flags=re.S)
 assert EXAMPLE is not None, "the iteration example of docs/language.md"
 ITERATION = ROOT / "tests" / "data" / "interpreter" / "iteration.kh"
 
