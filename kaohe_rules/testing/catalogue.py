@@ -87,8 +87,16 @@ def diagnostics(path: Path) -> tuple[list[str], str]:
         try:
             policy = load(path.read_text(encoding="utf-8"), name=path.name)
         except PolicyError as exc:
-            return [d.code for d in exc.diagnostics], exc.render()
-    return [d.code for d in policy.warnings], "\n\n".join(d.render() for d in policy.warnings)
+            return [d.code for d in exc.diagnostics], _portable(exc.render(), path.parent)
+    return [d.code for d in policy.warnings], _portable("\n\n".join(d.render() for d in policy.warnings), path.parent)
+
+
+def _portable(text: str, folder: Path) -> str:
+    """The text with the example folder's absolute path (which some ``extends`` messages name) written from the
+    repository root (``docs/codes/K155``), so the page is the same in every checkout."""
+    root = next((p.parent for p in folder.parents if p.name == "docs"), folder.parent)
+    shown = folder.relative_to(root).as_posix()
+    return text.replace(str(folder) + os.sep, shown + "/").replace(str(folder), shown)
 
 
 def _fence(info: str, text: str) -> str:

@@ -67,7 +67,7 @@ UPDATE = os.environ.get("KAOHE_UPDATE_DOCS", "") not in ("", "0")
 #: The languages whose blocks are run (the rest are illustrations).
 EXECUTABLE = ("kaohe", "kh", "console", "sh", "python")
 #: The languages a block may be labelled with.
-KNOWN = (*EXECUTABLE, "json", "csv", "toml", "text", "diff", "html")
+KNOWN = (*EXECUTABLE, "json", "csv", "toml", "text", "diff", "html", "yaml")
 ELIDED = ("…", "...")
 
 FENCE = re.compile(r"^(?P<indent>[ ]*)(?P<fence>```+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ ]*$",
