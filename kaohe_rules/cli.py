@@ -63,6 +63,7 @@ EXIT_INTERNAL = 4
 EXTENSION_MODULES = (
     "kaohe_rules.audit.cli",
     "kaohe_rules.testing.cli",
+    "kaohe_rules.lsp.cli",  # issue #14: kaohe lsp, the language server
 )
 
 

@@ -43,7 +43,7 @@ from .check import Analysis, analyse
 from .linker import LinkedPolicy, link, parse_source
 from .types import Type
 
-__all__ = ["Definition", "PolicyIndex", "Reference", "Token", "build_index", "tokens"]
+__all__ = ["Definition", "PolicyIndex", "Reference", "Token", "build_index", "span_text", "tokens"]
 
 #: The terminals the scanner tells apart (grammar/kaohe.lark: STRING, COMMENT, NAME).
 _TOKEN = re.compile(r'(?P<string>"(?:\\.|[^"\\\n])*"|“[^”\n]*”)|(?P<comment>#[^\n]*)|(?P<name>[^\W\d]\w*)|(?P<other>\S)')
@@ -139,6 +139,10 @@ class PolicyIndex:
             if d.kind == kind and d.name == name:
                 return d
         return None
+
+    def lookup_key(self, key: tuple[str, ...]) -> Definition | None:
+        """The definition of identity ``key`` (``("section", "区政府", "管理目标")``), or None."""
+        return next((d for d in self.all_definitions() if d.key == key), None)
 
     def at(self, file: str, line: int, column: int) -> list[Definition]:
         """What the name at a position means: the targets of a reference there, or the definition named there."""
@@ -458,7 +462,10 @@ class _Builder:
                 binding = self.define("item", decl.item_name, ("item", decl.item_name, decl.span.location()),
                                       decl.span, name_span=self.tok_span(src, toks[2]), container=decl.name,
                                       node=decl, parent=self.named("defer", decl.name))
-            self.expr(decl.where, [_Item(self.elem_record_of_name(decl.source_list), binding)])
+            elem = self.elem_record_of_name(decl.source_list)
+            if binding is not None:
+                binding.type_text = elem
+            self.expr(decl.where, [_Item(elem, binding)])
             if decl.categories:
                 self.names_after(decl.span, "for", decl.categories, "category")
         elif isinstance(decl, ast.TargetDecl):
@@ -485,7 +492,10 @@ class _Builder:
                 if decl.on_name is not None:
                     binding = self.binding_after(decl.on_list.span, decl.span, decl.on_name, decl.name,
                                                  self.named("veto", decl.name))
-                items = [_Item(self.elem_record(decl.on_list), binding)]
+                elem = self.elem_record(decl.on_list)
+                if binding is not None:
+                    binding.type_text = elem
+                items = [_Item(elem, binding)]
             self.expr(decl.condition, items)
             for exc in decl.exceptions:
                 self.expr(exc.condition, items)
@@ -657,7 +667,10 @@ class _Builder:
             binding = None
             if e.name is not None:
                 binding = self.binding_after(e.source.span, e.span, e.name, e.func, None)
-            inner = items + [_Item(self.elem_record(e.source), binding)]
+            elem = self.elem_record(e.source)
+            if binding is not None:
+                binding.type_text = elem
+            inner = items + [_Item(elem, binding)]
             for part in (e.of, e.where, e.by):
                 if part is not None:
                     self.expr(part, inner, record=record, outcome=outcome)
@@ -722,3 +735,15 @@ class _Builder:
         elif kind == "rating":
             target = self.named("rating", ident)
         self.refer(e.span, target)
+
+
+def span_text(span: Span) -> str:
+    """The text a span covers (lines joined with newlines), as written: a hover shows expressions so."""
+    lines = [span.source.line(n) for n in range(span.line, span.end_line + 1)]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0][span.column - 1:span.end_column - 1]
+    lines[0] = lines[0][span.column - 1:]
+    lines[-1] = lines[-1][:span.end_column - 1]
+    return "\n".join(lines)
