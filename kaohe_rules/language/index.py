@@ -513,17 +513,17 @@ class _Builder:
             self.refer(self.name_span(decl.span, decl.category, 1), self.named("category", decl.category))
             for band in decl.bands:
                 self.refer(self.name_span(band.span, band.rating), self.named("rating", band.rating))
-                for e in (band.low, band.high, band.requires):
-                    if e is not None and not (e is band.high and band.open_top):
-                        self.expr(e, [])
+                for bound in (band.low, band.high, band.requires):
+                    if bound is not None and not (bound is band.high and band.open_top):
+                        self.expr(bound, [])
         elif isinstance(decl, ast.OutcomeDecl):
             if decl.rating:
                 self.refer(self.name_span(decl.span, decl.rating, 1), self.named("rating", decl.rating))
             key = decl.rating or f"@{decl.span.location()}"
             for item in decl.items:
-                for e in (item.amount, item.condition):
-                    if e is not None:
-                        self.expr(e, [], outcome=key)
+                for part in (item.amount, item.condition):
+                    if part is not None:
+                        self.expr(part, [], outcome=key)
                 if item.categories:
                     self.names_after(item.span, "for", item.categories, "category")
         elif isinstance(decl, ast.Checkpoint):
@@ -544,12 +544,12 @@ class _Builder:
                 self.refer(decl.record_span, self.named("record", decl.record))
             if decl.key_span is not None and decl.key is not None:
                 self.refer(decl.key_span, self.named("field", decl.record, decl.key))
-            for rule in decl.rules:
-                for e in self.ledger_exprs(rule):
-                    self.expr(e, [], record=decl.record)
-                if isinstance(rule, ast.LedgerCharge):
-                    cats = [c for c in rule.categories if c not in ("unit", "units")]
-                    self.names_after(rule.span, "to", cats, "category")
+            for ledger_rule in decl.rules:
+                for condition in self.ledger_exprs(ledger_rule):
+                    self.expr(condition, [], record=decl.record)
+                if isinstance(ledger_rule, ast.LedgerCharge):
+                    cats = [c for c in ledger_rule.categories if c not in ("unit", "units")]
+                    self.names_after(ledger_rule.span, "to", cats, "category")
         elif isinstance(decl, ast.MapDecl):
             toks = self.after(decl.span, "from")
             if len(toks) >= 3:
@@ -681,7 +681,7 @@ class _Builder:
     @staticmethod
     def children(e: ast.Expr) -> list[ast.Expr]:
         out: list[ast.Expr] = []
-        for f in attrs.fields(type(e)):  # type: ignore[arg-type]
+        for f in attrs.fields(type(e)):
             value = getattr(e, f.name)
             if isinstance(value, tuple):
                 out.extend(v for v in value if attrs.has(type(v)) and hasattr(v, "span") and not isinstance(v, Span))

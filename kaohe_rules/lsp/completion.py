@@ -89,7 +89,7 @@ def completions(index: PolicyIndex, line_prefix: str) -> list[lsp.CompletionItem
             continue
         seen.add((d.kind, d.name))
         out.append(_item(d, _GENERAL.index(d.kind)))
-    names = {item.label for item in out}
+    labels = {item.label for item in out}
     out.extend(lsp.CompletionItem(label=k, kind=lsp.CompletionItemKind.Keyword, sort_text=f"99{k}")
-               for k in sorted(KEYWORDS) if k not in names)
+               for k in sorted(KEYWORDS) if k not in labels)
     return out

@@ -15,6 +15,7 @@ from ..language import ast
 from ..language.index import Definition, PolicyIndex, span_text
 from ..language.model import MISSING, CheckedPolicy
 
+
 def _no_default(node: ast.FactDecl) -> str:
     if node.type.optional:
         return "none (optional: a unit may leave it out, and then it is none)"

@@ -17,7 +17,7 @@ import functools
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -35,20 +35,20 @@ DEBOUNCE_SECONDS = 0.3
 #: As ``policy.load``: deeply nested expressions recurse once per level in every stage.
 RECURSION_LIMIT = 8000
 
-R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def guarded(default: Callable[[], R]) -> Callable[[Callable[..., R]], Callable[..., R]]:
+def guarded(default: Callable[[], object]) -> Callable[[F], F]:
     """A handler that logs any exception and answers ``default()`` instead of failing."""
-    def wrap(fn: Callable[..., R]) -> Callable[..., R]:
+    def wrap(fn: F) -> F:
         @functools.wraps(fn)
-        def inner(ls: KaoheServer, params: Any) -> R:
+        def inner(ls: KaoheServer, params: Any) -> Any:
             try:
                 return fn(ls, params)
             except Exception:  # noqa: BLE001 - the server outlives any failing feature
                 log.exception("%s failed", fn.__name__)
                 return default()
-        return inner
+        return cast(F, inner)
     return wrap
 
 
