@@ -152,6 +152,13 @@ class PolicyIndex:
         return [d for d in self.all_definitions()
                 if d.name_span.source.name == file and _contains(d.name_span, line, column)][:1]
 
+    def spans_at(self, file: str, line: int, column: int) -> list[Span]:
+        """The span of the name at a position: a reference's, else a definition's name (empty: no name there)."""
+        found = [r.span for r in self.references if r.span.source.name == file and _contains(r.span, line, column)]
+        found += [d.name_span for d in self.all_definitions()
+                  if d.name_span.source.name == file and _contains(d.name_span, line, column)]
+        return found[:1]
+
     def references_to(self, definition: Definition) -> list[Reference]:
         """Every reference to ``definition`` (or to a symbol of the same key: an override)."""
         return [r for r in self.references if r.target is definition or r.target.key == definition.key]

@@ -49,6 +49,10 @@ class Documents:
         """The latest index of ``uri`` whose text parsed (None: none yet)."""
         return self._good.get(uri)
 
+    def invalidate(self, uri: str) -> None:
+        """Build ``uri``'s index again at the next request (a file it extends was saved)."""
+        self._current.pop(uri, None)
+
     def forget(self, uri: str) -> None:
         self._current.pop(uri, None)
         self._good.pop(uri, None)

@@ -122,7 +122,12 @@ def create_server() -> KaoheServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     @guarded(lambda: None)
     def did_save(ls: KaoheServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        ls.publish(params.text_document.uri)
+        saved = params.text_document.uri
+        ls.publish(saved)
+        for uri in list(ls.workspace.text_documents):  # a saved parent changes what its children mean
+            if uri != saved:
+                ls.documents.invalidate(uri)
+                ls.publish(uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     @guarded_async
@@ -157,8 +162,7 @@ def create_server() -> KaoheServer:
         if not found:
             return None
         text = "\n\n---\n\n".join(hover.markdown(d, index) for d in found)
-        spans = [r.span for r in index.references if r.span.source.name == index.source.name
-                 and r.span.line <= line <= r.span.end_line and r.target in found]
+        spans = index.spans_at(index.source.name, line, column)
         where = span_range(spans[0], ls.encoding) if spans else None
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=where)
 

@@ -357,3 +357,54 @@ def test_hostile_requests_never_kill_the_server(session: Session, tmp_path: Path
     uri2, text = session.open(tmp_path / "alive.kh", "policy 活 {}\nfact 数量: int = 0\nlet y = 数量\n")
     shown = session.hover(uri2, pos(text, "= 数量", offset=2))
     assert shown is not None and shown.startswith("**fact** `数量`")
+
+
+PARENT = """policy 上级 {}
+category 单位 total 100 { section 甲 100 }
+fact 数量: int = 0 "上级的数量"
+target 目标 in 单位.甲 points 100 { deduct 5 per 数量 }
+ratings { 好 差 } vetoed 差
+bands 单位 { 好 [60, 100]  差 [0, 60) }
+"""
+CHILD = """policy 下级 extends "parent.kh" {}
+override target 目标 in 单位.甲 points 100 { deduct 10 per 数量 }
+"""
+
+
+def test_a_child_follows_its_parent_when_the_parent_is_saved(session: Session, tmp_path: Path) -> None:
+    parent, child = tmp_path / "parent.kh", tmp_path / "child.kh"
+    parent.write_text(PARENT, encoding="utf-8")
+    child.write_text(CHILD, encoding="utf-8")
+    child_uri, _ = session.open(child)
+    assert session.diagnostics[child_uri] == []
+    at = pos(CHILD, "per 数量", offset=4)
+    (found,) = session.definition(child_uri, at)
+    assert found.uri == from_fs_path(str(parent)) and covered(found, PARENT) == "数量"
+    shown = session.hover(child_uri, at)
+    assert shown is not None and "“上级的数量”" in shown and "parent.kh" in shown
+    # the parent's fact gets a default that names nothing; saved, the child shows the parent's error on its header
+    broken = PARENT.replace("数量: int = 0", "数量: int = 数星")
+    parent.write_text(broken, encoding="utf-8")
+    parent_uri, _ = session.open(parent)
+    (own,) = [d for d in session.diagnostics[parent_uri] if d.severity == lsp.DiagnosticSeverity.Error]
+    assert own.range.start == pos(broken, "数星")
+    session.event(child_uri).clear()
+    session.client.text_document_did_save(lsp.DidSaveTextDocumentParams(
+        text_document=lsp.TextDocumentIdentifier(uri=parent_uri)))
+    session.run(session.event(child_uri).wait())
+    (problem,) = [d for d in session.diagnostics[child_uri] if d.severity == lsp.DiagnosticSeverity.Error]
+    assert problem.code == own.code and problem.message.startswith(f"in {parent}:3:")
+    assert problem.range.start == lsp.Position(line=0, character=0)
+    (related,) = problem.related_information or []
+    assert related.location.uri == parent_uri and related.location.range == own.range
+
+
+def test_hover_range_is_the_name_under_the_cursor(session: Session, karamay: tuple[str, str]) -> None:
+    uri, text = karamay
+    at = pos(text, "死亡人数控制指标 is set and 死亡人数合计", offset=len("死亡人数控制指标 is set and ") + 2)
+    found = session.run(session.client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=at)))
+    assert found is not None and found.range is not None
+    line = text.split("\n")[found.range.start.line]
+    assert line[found.range.start.character:found.range.end.character] == "死亡人数合计"
+    assert found.range.start == pos(text, "死亡人数控制指标 is set and 死亡人数合计", offset=len("死亡人数控制指标 is set and "))
