@@ -41,7 +41,7 @@ from ..source import SourceFile, Span, without_bom
 from . import ast
 from .check import Analysis, analyse
 from .linker import LinkedPolicy, link, parse_source
-from .types import Type
+from .types import PERIOD_RECORD, Type
 
 __all__ = ["Definition", "PolicyIndex", "Reference", "Token", "build_index", "span_text", "tokens"]
 
@@ -557,6 +557,12 @@ class _Builder:
                 if isinstance(ledger_rule, ast.LedgerCharge):
                     cats = [c for c in ledger_rule.categories if c not in ("unit", "units")]
                     self.names_after(ledger_rule.span, "to", cats, "category")
+                    for term in ledger_rule.joins:  # ``unit.F == E``: F is the unit's fact
+                        fact = self.named("fact", term.unit_fact) if term.unit_fact else None
+                        toks = self.span_tokens(term.span)
+                        for before, tok in zip(toks, toks[1:], strict=False):
+                            if fact is not None and before.text == "unit" and tok.text == fact.name:
+                                self.refer_token(src, tok, fact)
         elif isinstance(decl, ast.MapDecl):
             toks = self.after(decl.span, "from")
             if len(toks) >= 3:
@@ -654,10 +660,10 @@ class _Builder:
             if res is not None and res.kind == "member":
                 t = self.types.get(e.obj)
                 rec = t.name if t is not None and t.kind == "record" else None
-                if rec is not None:
+                if rec == PERIOD_RECORD:  # ``一季度.扣分``: a per-period fact (``一季度.score`` names nothing)
+                    self.refer(field_span, self.named("fact", e.field))
+                elif rec is not None:
                     self.refer(field_span, self.named("field", rec, e.field))
-                elif isinstance(e.obj, ast.Name):  # a period's record (``一季度.score``): no declaration
-                    pass
             return
         if isinstance(e, ast.Call):
             res = self.res.get(e)
@@ -732,7 +738,10 @@ class _Builder:
                 target = items[res.depth].binding
         elif kind == "field":
             rec = items[res.depth].record if 0 <= res.depth < len(items) else None
-            target = self.field_target(ident, rec)
+            if rec == PERIOD_RECORD:  # ``periods of 扣分``: a per-period fact, read in each period (issue #11 P)
+                target = self.named("fact", ident)
+            else:
+                target = self.field_target(ident, rec)
         elif kind == "record_field":
             target = self.field_target(ident, record)
         elif kind == "outcome_item" and outcome is not None:

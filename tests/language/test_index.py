@@ -152,3 +152,48 @@ def test_a_child_whose_parent_is_missing_is_indexed_alone(tmp_path: Path) -> Non
     index = build_index(text, str(child))
     assert [d.code for d in index.diagnostics] == ["K151"]
     assert index.lookup("fact", "数量") is not None
+
+
+#: Resolutions that name no declaration (the unit's score, cohort values, periods, ``it``, an index).
+UNDECLARED = {"score", "score_of", "cohort", "periods", "period", "it", "index", "period_record", "enum_type"}
+
+
+def repository_policies() -> list[Path]:
+    return sorted(p for p in ROOT.rglob("*.kh") if ".venv" not in p.parts and "node_modules" not in p.parts)
+
+
+def assert_consistent(index: PolicyIndex) -> None:
+    """Every reference covers its target's name; every name the checker resolved to a declaration is a reference."""
+    for r in index.references:
+        assert span_text(r.span) == r.target.name, (r.span.location(), r.target.key)
+    for d in index.all_definitions():
+        if d.kind not in ("outcome", "ratings", "bands", "periods"):
+            assert span_text(d.name_span) == d.name, (d.name_span.location(), d.key)
+    if index.analysis is None or index.analysis.context is None:
+        return
+    starts = {(r.span.source.name, r.span.line) for r in index.references}
+    for node, res in index.analysis.context.res.items():
+        if res.kind in UNDECLARED or (res.kind == "it" and not res.name):
+            continue
+        if res.kind in ("field", "member") and index.lookup("fact", res.name) is None and not any(
+                d.kind == "field" and d.name == res.name for d in index.all_definitions()):
+            continue  # a period's own value (``score``, ``rating``), declared by no one
+        span = node.span
+        assert any((span.source.name, line) in starts for line in range(span.line, span.end_line + 1)), \
+            (span.location(), res)
+
+
+@pytest.mark.parametrize("path", repository_policies(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_repository_policy_indexes_consistently(path: Path) -> None:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    assert_consistent(build_index(text, str(path)))
+
+
+def test_generated_policies_index_consistently() -> None:
+    from kaohe_rules.testing.policygen import sample
+
+    for generated in sample("index", 12):
+        index = build_index(generated.text, None)
+        assert not [d for d in index.diagnostics if d.severity == "error"]
+        assert index.references
+        assert_consistent(index)
