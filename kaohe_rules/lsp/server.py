@@ -81,7 +81,12 @@ class KaoheServer(LanguageServer):
         return str(value) if value else "utf-16"
 
     def text(self, uri: str) -> str:
-        return self.workspace.get_text_document(uri).source
+        """The text the client sent for ``uri``; for a document it never opened, the file's ('' if unreadable)."""
+        try:
+            return self.workspace.get_text_document(uri).source
+        except (OSError, UnicodeDecodeError, ValueError):
+            log.info("%s is not open and cannot be read", uri)
+            return ""
 
     def index(self, uri: str) -> PolicyIndex:
         return self.documents.index(uri, self.text(uri))

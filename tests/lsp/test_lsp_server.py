@@ -59,9 +59,11 @@ class Session:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(asyncio.wait_for(coro, TIMEOUT))
 
-    def start(self) -> lsp.InitializeResult:
+    def start(self, log: Path) -> lsp.InitializeResult:
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self.run(self.client.start_io(sys.executable, "-m", "kaohe_rules", "lsp", env=env, cwd=str(ROOT)))
+        # the log goes to a file: a full stderr pipe nobody reads would block the server
+        self.run(self.client.start_io(sys.executable, "-m", "kaohe_rules", "lsp", "--log-file", str(log),
+                                      env=env, cwd=str(ROOT)))
         result = self.run(self.client.initialize_async(lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(ROOT)))))
         self.client.initialized(lsp.InitializedParams())
@@ -155,11 +157,15 @@ def covered(loc: lsp.Location, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def session() -> Iterator[Session]:
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    log = tmp_path_factory.mktemp("lsp") / "server.log"
     s = Session()
-    s.initialized = s.start()
+    s.initialized = s.start(log)
     yield s
     s.stop()
+    # no feature failed on any request of the module (a failure is logged, and answered empty)
+    logged = log.read_text(encoding="utf-8") if log.exists() else ""
+    assert "Traceback" not in logged, logged[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -349,6 +355,9 @@ def test_hostile_requests_never_kill_the_server(session: Session, tmp_path: Path
     assert session.references(uri, far, include=True) == []
     assert session.symbols(uri) == []
     session.complete(uri, far)
+    nowhere = from_fs_path(str(tmp_path / "never-opened" / "x.kh"))
+    assert nowhere is not None
+    assert session.hover(nowhere, far) is None and session.symbols(nowhere) == []
     deep = "policy 深 {}\nlet x = " + "(" * 3000 + "1" + ")" * 3000 + "\n"
     session.change(uri, deep)
     session.hover(uri, lsp.Position(line=1, character=4))
