@@ -23,6 +23,10 @@ def _no_default(node: ast.FactDecl) -> str:
 
 
 def _number(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return "[]" if not value else "[" + ", ".join(_number(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, Decimal):
         text = format(value, "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
@@ -94,7 +98,8 @@ def _details(d: Definition, index: PolicyIndex) -> list[str]:
         return [f"total: {total} points", "sections: " + ", ".join(s.name for s in node.sections)]
     if isinstance(node, ast.VetoDecl):
         out = [f"for: {', '.join(node.categories)}"] if node.categories else []
-        out.append(f"condition: `{span_text(node.condition.span)}`")
+        test = "when" if node.on_list is None else f"on `{span_text(node.on_list.span)}` where"
+        out.append(f"{test} `{span_text(node.condition.span)}`")
         if node.note:
             out.append(f"note: {node.note}")
         return out
@@ -117,8 +122,13 @@ def _details(d: Definition, index: PolicyIndex) -> list[str]:
     if isinstance(node, ast.DeferDecl) and d.kind == "defer":
         return [f"from `{node.source_list}` where `{span_text(node.where.span)}`, kept as `{node.alias}`"]
     if isinstance(node, ast.Band):
-        high = "" if node.open_top else f", {span_text(node.high.span)}"
-        return [f"band of category `{d.container}`: {span_text(node.low.span)}{high}"]
+        low = span_text(node.low.span)
+        if node.open_top:
+            interval = f"{'>=' if node.low_closed else '>'} {low}"
+        else:
+            interval = (f"{'[' if node.low_closed else '('}{low}, {span_text(node.high.span)}"
+                        f"{']' if node.high_closed else ')'}")
+        return [f"band of category `{d.container}`: {interval}"]
     if isinstance(node, ast.OutcomeItem):
         amount = span_text(node.amount.span) if node.amount is not None else ("rest" if node.kind == "share" else "")
         return [f"{node.kind} in outcome `{d.container}`" + (f": `{amount}`" if amount else "")]
