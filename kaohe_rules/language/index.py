@@ -31,16 +31,18 @@ terminals do) for the name.  Nothing here imports the parser's Lark tables beyon
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import attrs
 
 from ..errors import Diagnostic
-from ..source import SourceFile, Span, without_bom
+from ..source import SourceFile, Span, point_span, without_bom
 from . import ast
 from .check import Analysis, analyse
 from .linker import LinkedPolicy, link, parse_source
+from .model import CheckedPolicy
 from .types import PERIOD_RECORD, Type
 
 __all__ = ["Definition", "PolicyIndex", "Reference", "Token", "build_index", "span_text", "tokens"]
@@ -164,36 +166,56 @@ class PolicyIndex:
         return [r for r in self.references if r.target is definition or r.target.key == definition.key]
 
     @property
-    def checked(self) -> object:
+    def checked(self) -> CheckedPolicy | None:
+        """The checked model when the policy has no errors (the values a hover shows), else None."""
         return self.analysis.checked if self.analysis is not None else None
 
 
 # --------------------------------------------------------------------------- building
 
 
+#: As ``policy.load``: deeply nested expressions recurse once per level in every stage.
+RECURSION_LIMIT = 8000
+
+
 def build_index(text: str, path: str | None = None, *, root: Path | None = None) -> PolicyIndex:
     """Index policy ``text``, read from ``path`` (None: text without a file, ``extends`` from the current directory).
 
     Never raises for bad policy text: a policy that does not parse gives an index with only
-    its diagnostics.  ``root`` bounds what ``extends`` may read, as for :func:`~.linker.link`.
+    its diagnostics, one nested too deeply for the stages K009 (as ``kaohe check``).  ``root``
+    bounds what ``extends`` may read, as for :func:`~.linker.link`.
     """
     name = path if path is not None else "<policy>"
     source = SourceFile(name, without_bom(text))
-    base_dir = Path(path).parent if path is not None else None
     index = PolicyIndex(source=source)
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    try:
+        _fill(index, source, Path(path).parent if path is not None else None, root)
+    except (RecursionError, MemoryError):
+        index.definitions.clear()
+        index.references.clear()
+        index.diagnostics[:] = [Diagnostic(
+            "K009", "an expression nests too deeply to check", point_span(source, 1, 1),
+            hint="split long or deeply nested expressions into several let declarations")]
+    finally:
+        sys.setrecursionlimit(old_limit)
+    return index
+
+
+def _fill(index: PolicyIndex, source: SourceFile, base_dir: Path | None, root: Path | None) -> None:
     linked = link(source, base_dir, root=root)
     if isinstance(linked, list):
         index.diagnostics.extend(linked)
         alone = parse_source(source)
         if isinstance(alone, Diagnostic):
-            return index
+            return
         linked = _unlinked(alone, source)
     index.linked = linked
     index.analysis = analyse(linked)
     if not index.diagnostics:
         index.diagnostics.extend(index.analysis.diagnostics)
     _Builder(index, linked, index.analysis).run()
-    return index
 
 
 def _unlinked(parsed: ast.PolicyFile, source: SourceFile) -> LinkedPolicy:

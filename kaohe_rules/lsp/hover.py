@@ -34,8 +34,7 @@ def _number(value: object) -> str:
 
 
 def _checked(index: PolicyIndex) -> CheckedPolicy | None:
-    checked = index.checked
-    return checked if isinstance(checked, CheckedPolicy) else None
+    return index.checked
 
 
 def markdown(d: Definition, index: PolicyIndex) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -32,8 +31,6 @@ log = logging.getLogger("kaohe.lsp")
 
 #: Seconds without a change before a changed document is checked again.
 DEBOUNCE_SECONDS = 0.3
-#: As ``policy.load``: deeply nested expressions recurse once per level in every stage.
-RECURSION_LIMIT = 8000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -212,5 +209,4 @@ def create_server() -> KaoheServer:
 
 def serve() -> None:
     """Run the server on standard input and output until the client says ``exit``."""
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     create_server().start_io()

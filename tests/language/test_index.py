@@ -197,3 +197,10 @@ def test_generated_policies_index_consistently() -> None:
         assert not [d for d in index.diagnostics if d.severity == "error"]
         assert index.references
         assert_consistent(index)
+
+
+@pytest.mark.parametrize("nested", ["-" * 3000 + "1", "1" + " + 1" * 3000])
+def test_an_expression_nested_too_deeply_is_k009_not_an_exception(nested: str) -> None:
+    index = build_index(f"policy p {{}}\nlet x = {nested}\n", None)
+    assert [d.code for d in index.diagnostics] == ["K009"]
+    assert index.references == []
