@@ -18,12 +18,31 @@ KARAMAY = ROOT / "policies" / "karamay-2013.kh"
 KARAMAY_2014 = ROOT / "policies" / "karamay-2014.kh"
 
 
+def locate(text: str, needle: str, offset: int = 0, occurrence: int = 0) -> int:
+    """The index in ``text`` of character ``offset`` of the ``occurrence``-th ``needle``.
+
+    A space in ``needle`` matches any run of whitespace, line breaks included, so a needle
+    still matches after ``kaohe fmt`` reflows the bundled policies.
+    """
+    pattern = re.compile(r"\s+".join(re.escape(part) for part in needle.split(" ")))
+    matches = list(pattern.finditer(text))
+    assert len(matches) > occurrence, f"{needle!r} not found"
+    match = matches[occurrence]
+    i, j, found = 0, 0, match.group()
+    while i < offset:
+        if needle[i] == " ":
+            while i < len(needle) and needle[i] == " ":
+                i += 1
+            while j < len(found) and found[j].isspace():
+                j += 1
+        else:
+            i, j = i + 1, j + 1
+    return match.start() + j
+
+
 def position(text: str, needle: str, occurrence: int = 0, offset: int = 0) -> tuple[int, int]:
     """The 1-based line and column of the ``occurrence``-th ``needle`` in ``text`` (plus ``offset`` characters)."""
-    start = -1
-    for _ in range(occurrence + 1):
-        start = text.index(needle, start + 1)
-    start += offset
+    start = locate(text, needle, offset, occurrence)
     line = text.count("\n", 0, start) + 1
     return line, start - (text.rfind("\n", 0, start) + 1) + 1
 
