@@ -64,6 +64,7 @@ EXTENSION_MODULES = (
     "kaohe_rules.audit.cli",
     "kaohe_rules.testing.cli",
     "kaohe_rules.serve.cli",  # issue #15: kaohe serve (Starlette/uvicorn imported only when it runs)
+    "kaohe_rules.lsp.cli",  # issue #14: kaohe lsp, the language server
 )
 
 

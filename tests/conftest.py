@@ -14,7 +14,7 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 
 #: Test folders and the marker their tests get (registered in pyproject.toml).
-LAYERS = ("language", "codegen", "runtime", "batch", "audit", "testing", "cli", "project", "robustness", "serve")
+LAYERS = ("language", "codegen", "runtime", "batch", "audit", "testing", "cli", "project", "robustness", "serve", "lsp")
 
 #: ``module::test`` of the tests that take two seconds or more (``pytest --durations=40``, 2 shared cores).
 SLOW_TESTS = frozenset({

@@ -137,6 +137,8 @@ def _under(module: str, *prefixes: str) -> bool:
 def layer(module: str) -> str:
     if module in FRONT_ENDS:
         return "front end"
+    if _under(module, "lsp"):  # the language server (issue #14): a front end, like the CLI
+        return "front end"
     if module in LEAVES:
         return "leaf"
     for name in ("language", "codegen", "runtime", "batch", "reports", "audit", "testing"):

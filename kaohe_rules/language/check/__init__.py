@@ -52,7 +52,7 @@ from .diagnostics import Collector, diagnostic_order
 from .exprs import ExpressionChecker
 from .symbols import collect
 
-__all__ = ["check", "content_hash"]
+__all__ = ["Analysis", "analyse", "check", "content_hash"]
 
 
 def check(linked: LinkedPolicy) -> CheckedPolicy | list[Diagnostic]:
@@ -68,8 +68,10 @@ def check(linked: LinkedPolicy) -> CheckedPolicy | list[Diagnostic]:
     return result
 
 
-def _run(linked: LinkedPolicy, diag: Collector) -> CheckedPolicy | None:
+def _run(linked: LinkedPolicy, diag: Collector, contexts: list[Context] | None = None) -> CheckedPolicy | None:
     ctx = Context(linked, diag, collect(linked, diag))
+    if contexts is not None:  # analyse(): the caller keeps the side tables, even of a policy with errors
+        contexts.append(ctx)
     ctx.consts = consts.ConstEvaluator(ctx)
     ctx.exprs = ExpressionChecker(ctx)
     ctx.lets = lets.LetChecker(ctx)
@@ -136,3 +138,35 @@ def content_hash(linked: LinkedPolicy) -> str:
         digest.update(source.text.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+@attrs.frozen
+class Analysis:
+    """What the checker learnt about a policy, kept even when it has errors (issue #14, the language server).
+
+    ``check`` returns a model only for a correct policy; an editor needs the names the checker
+    resolved in a policy being typed, errors and all.  ``context`` is None when the checker
+    could not start (a nesting too deep to check); its side tables (``res``, ``types``,
+    ``record_fields`` …) are those :class:`~kaohe_rules.language.model.CheckedPolicy` carries.
+    """
+
+    checked: CheckedPolicy | None
+    diagnostics: tuple[Diagnostic, ...]
+    context: Context | None
+
+
+def analyse(linked: LinkedPolicy) -> Analysis:
+    """Check ``linked`` like :func:`check`, and keep the checker's context for tools that read it."""
+    diag = Collector()
+    contexts: list[Context] = []
+    try:
+        result = _run(linked, diag, contexts)
+    except RecursionError:
+        problem = Diagnostic("K009", "policy expressions nest too deeply to check", linked.header.span,
+                             hint="split deeply nested expressions into let declarations")
+        return Analysis(None, (problem,), None)
+    context = contexts[0] if contexts else None
+    ordered = tuple(sorted(diag.items, key=diagnostic_order))
+    if diag.has_errors() or result is None:
+        return Analysis(None, ordered, context)
+    return Analysis(result, ordered, context)
