@@ -67,7 +67,7 @@ UPDATE = os.environ.get("KAOHE_UPDATE_DOCS", "") not in ("", "0")
 #: The languages whose blocks are run (the rest are illustrations).
 EXECUTABLE = ("kaohe", "kh", "console", "sh", "python")
 #: The languages a block may be labelled with.
-KNOWN = (*EXECUTABLE, "json", "csv", "toml", "text", "diff", "html", "yaml")
+KNOWN = (*EXECUTABLE, "json", "csv", "toml", "text", "diff", "html", "yaml", "lua", "elisp")
 ELIDED = ("…", "...")
 
 FENCE = re.compile(r"^(?P<indent>[ ]*)(?P<fence>```+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ ]*$",
@@ -230,7 +230,9 @@ def commands(body: str, prompt: bool) -> Iterator[tuple[str, list[str]]]:
 
 #: Commands the harness never runs, whatever the block says: they install, reach the network or
 #: start a server that does not return.  A block holding one must be marked ``no-run``.
-NEVER = re.compile(r"(^|[;&|]\s*)(pip|pip3|apt-get|apt|curl|wget|npm|sudo|kaohe\s+(serve|lsp)|bash\s+dev\.sh)\b")
+#: (``kaohe serve --help`` and ``kaohe lsp --help`` return at once, so they may run.)
+NEVER = re.compile(r"(^|[;&|]\s*)(pip|pip3|apt-get|apt|curl|wget|npm|sudo|kaohe\s+(serve|lsp)(?!\s+(-h|--help)\s*$)|"
+                   r"bash\s+dev\.sh)\b")
 
 
 def run_command(command: str, cwd: Path, work: Workdir) -> tuple[int, str]:
@@ -281,9 +283,18 @@ def matches(shown: list[str], actual: list[str], excerpt: bool) -> bool:
     shown = [line.rstrip() for line in shown]
     while shown and not shown[-1]:
         shown.pop()
-    if excerpt:
-        text = "\n".join(actual)
-        return all(part in text for part in "\n".join(shown).split("\n…\n"))
+    if excerpt:  # each run of shown lines between `…` lines appears, in order, in what was printed
+        text, at, part = "\n".join(actual), 0, []
+        for line in [*shown, "…"]:
+            if line.strip() not in ELIDED:
+                part.append(line)
+                continue
+            if part:
+                found = text.find("\n".join(part), at)
+                if found < 0:
+                    return False
+                at, part = found + len("\n".join(part)), []
+        return True
     pattern = "".join(r"(?:[^\n]*\n)*?" if line.strip() in ELIDED else re.escape(line) + r"\n" for line in shown)
     return re.fullmatch(pattern, "".join(line + "\n" for line in actual)) is not None
 
