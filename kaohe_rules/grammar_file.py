@@ -16,14 +16,19 @@ GRAMMAR_NAME = "kaohe.lark"
 TRACE_SCHEMA_NAME = "trace-schema.json"
 
 
-def grammar_path() -> Path:
-    """The path of the grammar file; raises FileNotFoundError naming the places tried."""
+def _shipped(what: str, in_package: str, in_checkout: str, name: str) -> Path:
+    """The file ``name`` in the installed package's folder, else in the checkout's; FileNotFoundError names both."""
     here = Path(__file__).resolve().parent
-    candidates = [here / "grammar" / GRAMMAR_NAME, here.parent / "grammar" / GRAMMAR_NAME]
+    candidates = [here / in_package / name, here.parent / in_checkout / name]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError("kaohe grammar not found; looked in " + ", ".join(map(str, candidates)))
+    raise FileNotFoundError(f"kaohe {what} not found; looked in " + ", ".join(map(str, candidates)))
+
+
+def grammar_path() -> Path:
+    """The path of the grammar file; raises FileNotFoundError naming the places tried."""
+    return _shipped("grammar", "grammar", "grammar", GRAMMAR_NAME)
 
 
 def grammar_text() -> str:
@@ -32,12 +37,7 @@ def grammar_text() -> str:
 
 def trace_schema_path() -> Path:
     """The JSON Schema of the trace document (``kaohe explain --format json``); FileNotFoundError names the places."""
-    here = Path(__file__).resolve().parent
-    candidates = [here / "schemas" / TRACE_SCHEMA_NAME, here.parent / "docs" / TRACE_SCHEMA_NAME]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("kaohe trace schema not found; looked in " + ", ".join(map(str, candidates)))
+    return _shipped("trace schema", "schemas", "docs", TRACE_SCHEMA_NAME)
 
 
 def trace_schema() -> dict[str, Any]:

@@ -20,7 +20,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -64,16 +64,6 @@ def example(directory: Path, code: Code) -> Example:
     return Example(code, None, None)
 
 
-@contextlib.contextmanager
-def _inside(path: Path) -> Iterator[None]:
-    here = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(here)
-
-
 def diagnostics(path: Path) -> tuple[list[str], str]:
     """Load one example file as ``kaohe check`` would: the codes it reports, and what it prints.
 
@@ -83,7 +73,7 @@ def diagnostics(path: Path) -> tuple[list[str], str]:
     from ..policy import load
 
     path = path.resolve()
-    with _inside(path.parent):
+    with contextlib.chdir(path.parent):
         try:
             policy = load(path.read_text(encoding="utf-8"), name=path.name)
         except PolicyError as exc:

@@ -10,34 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
+from textpos import locate
 
 from kaohe_rules.language.index import PolicyIndex, build_index, span_text
 
 ROOT = Path(__file__).resolve().parents[2]
 KARAMAY = ROOT / "policies" / "karamay-2013.kh"
 KARAMAY_2014 = ROOT / "policies" / "karamay-2014.kh"
-
-
-def locate(text: str, needle: str, offset: int = 0, occurrence: int = 0) -> int:
-    """The index in ``text`` of character ``offset`` of the ``occurrence``-th ``needle``.
-
-    A space in ``needle`` matches any run of whitespace, line breaks included, so a needle
-    still matches after ``kaohe fmt`` reflows the bundled policies.
-    """
-    pattern = re.compile(r"\s+".join(re.escape(part) for part in needle.split(" ")))
-    matches = list(pattern.finditer(text))
-    assert len(matches) > occurrence, f"{needle!r} not found"
-    match = matches[occurrence]
-    i, j, found = 0, 0, match.group()
-    while i < offset:
-        if needle[i] == " ":
-            while i < len(needle) and needle[i] == " ":
-                i += 1
-            while j < len(found) and found[j].isspace():
-                j += 1
-        else:
-            i, j = i + 1, j + 1
-    return match.start() + j
 
 
 def position(text: str, needle: str, occurrence: int = 0, offset: int = 0) -> tuple[int, int]:

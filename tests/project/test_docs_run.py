@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,16 +57,6 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Workdir:
     return Workdir(tmp_path_factory.mktemp("docs"))
 
 
-@contextlib.contextmanager
-def inside(path: Path) -> Iterator[None]:
-    here = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(here)
-
-
 def test_every_block_says_what_it_is() -> None:
     unlabelled = [b.where for b in BLOCKS if b.lang not in KNOWN]
     assert not unlabelled, f"label these blocks with a language ({', '.join(KNOWN)}): {unlabelled}"
@@ -86,12 +74,12 @@ def run_kaohe(block: Block) -> None:
     text, whole = policy_text(block.body)
     expected = [a for a in block.attrs if CODE.fullmatch(a)]
     if expected:  # ```kaohe K104: the example of a diagnostic (docs/codes.md)
-        with inside(ROOT / "policies"):
+        with contextlib.chdir(ROOT / "policies"):
             found = diagnostic_codes(text, block.where)
         assert set(expected) <= set(found), f"{block.where}: expected {expected}, the checker reports {found}"
         return
     if whole and "fragment" not in block.attrs:
-        with inside(ROOT / "policies"):  # `extends "karamay-2013.kh"` as a file in policies/ would
+        with contextlib.chdir(ROOT / "policies"):  # `extends "karamay-2013.kh"` as a file in policies/ would
             kaohe_rules.load(text, name=block.where)
         return
     result = parse_source(SourceFile(block.where, text))
@@ -141,7 +129,7 @@ def run_python(block: Block, work: Workdir, namespace: dict[str, object] | None 
     namespace = page_namespace(block, work) if namespace is None else namespace
     source = block.body
     problems = []
-    with inside(work.prepare(block)), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.chdir(work.prepare(block)), contextlib.redirect_stdout(io.StringIO()):
         for statement, line, shown in python_statements(block.body):
             if shown is None:
                 exec(compile(statement, block.where, "exec"), namespace)  # noqa: S102 - the docs' own example
