@@ -63,7 +63,11 @@ class KaoheServer(LanguageServer):
     """The language server with the open documents' indexes and the pending diagnostics."""
 
     def __init__(self) -> None:
-        super().__init__("kaohe", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        # Full sync: the editor sends the whole text on each change.  pygls applies an incremental change
+        # on the lines of str.splitlines, which also ends a line at U+2028, U+0085, a form feed …; the
+        # protocol (and the parser) do not, so a ranged edit below such a character in a comment or a
+        # label landed on the wrong line.  A policy is at most a few thousand lines: the whole text is cheap.
+        super().__init__("kaohe", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
         self.documents = Documents()
         self.pending: dict[str, asyncio.Task[None]] = {}
 

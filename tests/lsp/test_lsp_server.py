@@ -415,3 +415,32 @@ def test_hover_range_is_the_name_under_the_cursor(session: Session, karamay: tup
     line = text.split("\n")[found.range.start.line]
     assert line[found.range.start.character:found.range.end.character] == "死亡人数合计"
     assert found.range.start == pos(text, "死亡人数控制指标 is set and 死亡人数合计", offset=len("死亡人数控制指标 is set and "))
+
+
+def test_an_edit_after_a_unicode_line_separator_in_a_comment_lands_where_the_editor_put_it(
+        session: Session, tmp_path: Path) -> None:
+    # The protocol ends lines at \n, \r\n and \r only; U+2028, U+0085, a form feed … inside a comment or
+    # a label (pasted from a PDF or Word) are ordinary characters.  pygls's incremental sync splits the
+    # document with str.splitlines, so a ranged edit below such a line used to land a line too high.
+    text = ('policy 新 "新" { period 2013-01-01..2013-12-31 }  # 注释\u2028续\n'
+            'category C "c" total 100 { section S "s" 100 }\n'
+            'fact 数: int >= 0 "数"\n'
+            'target T "t" in C.S points 100 { full when 数 > 1 }\n')
+    uri, _ = session.open(tmp_path / "separator.kh", text)
+    assert session.diagnostics[uri] and all(d.code != "K002" for d in session.diagnostics[uri])
+    at = pos(text, " }", occurrence=2)
+    assert at.line == 3
+    edited = text.replace("数 > 1 }", "数 > 1 + 0 }")
+    sync = session.initialized.capabilities.text_document_sync if session.initialized else None
+    kind = sync.change if isinstance(sync, lsp.TextDocumentSyncOptions) else sync
+    session.version += 1
+    session.event(uri).clear()
+    change: lsp.TextDocumentContentChangeEvent = (  # as an editor does: what the server announced
+        lsp.TextDocumentContentChangePartial(range=lsp.Range(start=at, end=at), text=" + 0")
+        if kind == lsp.TextDocumentSyncKind.Incremental else lsp.TextDocumentContentChangeWholeDocument(text=edited))
+    session.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=session.version), content_changes=[change]))
+    session.run(session.event(uri).wait())
+    assert [d.code for d in session.diagnostics[uri]] == ["K126", "K124"]
+    edits = session.format(uri)
+    assert edits and "full when 数 > 1 + 0\n" in edits[0].new_text
