@@ -117,3 +117,15 @@ def test_a_formatter_bug_leaves_the_file_alone(tree: Path, monkeypatch: pytest.M
         code, _, err = run(capsys, "fmt", tree / "messy.kh")
         assert code == 4 and "internal error" in err and "left as it is" in err
         assert (tree / "messy.kh").read_text(encoding="utf-8") == MESSY
+
+
+def test_diff_lines_end_at_newlines_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # U+2028 (or U+0085, a form feed) in a comment is an ordinary character of its line; the diff split
+    # the line there, so the lines after it lost their "+"/"-" and `patch` refused the diff as malformed
+    policy = tmp_path / "sep.kh"
+    policy.write_text('policy P "p" { period 2013-01-01..2013-12-31 }  # a\u2028b\x0cc\n', encoding="utf-8")
+    code, out, _ = run(capsys, "fmt", "--diff", policy)
+    assert code == 1
+    body = out.split("\n")[3:-1]  # after the ---, +++ and @@ lines; the last is the final newline's ''
+    assert body == ['-policy P "p" { period 2013-01-01..2013-12-31 }  # a\u2028b\x0cc',
+                    '+policy P "p" {', "+  period 2013-01-01 .. 2013-12-31", "+}  # a\u2028b\x0cc"], out

@@ -142,7 +142,10 @@ def _read(path: Path | None, stdin: IO[str] | None) -> str:
 
 
 def _lines(text: str) -> list[str]:
-    lines = text.splitlines(keepends=True)
+    # lines end at "\n" only, as the parser counts them (str.splitlines also splits at U+2028, U+0085,
+    # a form feed … inside a comment or a label, which garbled the diff)
+    lines = text.split("\n")
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n\\ No newline at end of file\n"
     return lines
