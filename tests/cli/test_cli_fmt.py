@@ -129,3 +129,18 @@ def test_diff_lines_end_at_newlines_only(tmp_path: Path, capsys: pytest.CaptureF
     body = out.split("\n")[3:-1]  # after the ---, +++ and @@ lines; the last is the final newline's ''
     assert body == ['-policy P "p" { period 2013-01-01..2013-12-31 }  # a\u2028b\x0cc',
                     '+policy P "p" {', "+  period 2013-01-01 .. 2013-12-31", "+}  # a\u2028b\x0cc"], out
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="symbolic links")
+def test_a_symlinked_policy_is_formatted_through_the_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the temporary file + rename replaced the link itself with a regular file and left its target unformatted
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "policy.kh"
+    target.write_text(MESSY, encoding="utf-8")
+    link = tmp_path / "link.kh"
+    link.symlink_to(Path("real") / "policy.kh")
+    code, _, err = run(capsys, "fmt", link)
+    assert code == 0 and "1 file reformatted" in err
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8") == CLEAN
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["policy.kh"]

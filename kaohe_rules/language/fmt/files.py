@@ -37,7 +37,11 @@ def policy_files(path: Path) -> Iterator[Path]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace a file's content at once (a temporary file beside it, then a rename), keeping its mode."""
+    """Replace a file's content at once (a temporary file beside it, then a rename), keeping its mode.
+
+    A symbolic link is written through: the rename replaces its target, not the link.
+    """
+    path = Path(os.path.realpath(path))
     mode = path.stat().st_mode & 0o7777
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
