@@ -24,7 +24,9 @@ from kaohe_rules.language import ast
 from kaohe_rules.language.fmt import WIDTH, concrete_syntax, format_text
 from kaohe_rules.language.fmt.doc import width
 from kaohe_rules.language.fmt.layout import leaves
+from kaohe_rules.language.fmt import _lexed
 from kaohe_rules.language.linker import parse_source
+from kaohe_rules.policy import load_source
 from kaohe_rules.source import SourceFile
 from kaohe_rules.testing.choosers import RandomChooser
 from kaohe_rules.testing.fuzz import generate_policy
@@ -279,3 +281,28 @@ def test_the_cst_parser_from_cached_tables_builds_the_same_trees() -> None:
     fresh = lark.Lark(grammar_text(), parser="lalr", maybe_placeholders=False, keep_all_tokens=True)
     text = KARAMAY.read_text(encoding="utf-8")
     assert concrete_syntax(text)[0] == fresh.parse(text)
+
+
+def _deep(condition: str) -> str:
+    return ('policy P "p" { period 2013-01-01..2013-12-31 }\ncategory C "c" total 100 { section S "s" 100 }\n'
+            f'fact 数: int >= 0 "数"\ntarget T "t" in C.S points 100 {{ full when {condition} }}\n'
+            'ratings { 合格 "合格" 不合格 "不合格" } vetoed 不合格\nbands C { 合格 [60, 100] 不合格 [0, 60) }\n')
+
+
+@pytest.mark.parametrize("condition", ["(" * 300 + "数" + ")" * 300 + " > 1",
+                                       " or ".join(f"数 > {i}" for i in range(1000)),
+                                       " + ".join(["数"] * 1500) + " > 1"],
+                         ids=["300 parentheses", "1000 ors", "1500 terms"])
+def test_what_check_accepts_however_deep_is_formatted(condition: str) -> None:
+    # these load (kaohe check: ok) but the formatter's recursion overflowed: "internal error", exit 4
+    text = _deep(condition)
+    load_source(SourceFile("deep.kh", text), None)
+    formatted = format_text(text)
+    assert format_text(formatted) == formatted
+    assert _lexed(formatted) == _lexed(text)
+
+
+def test_an_expression_too_deep_for_any_stage_is_k009_not_a_crash() -> None:
+    with pytest.raises(PolicyError) as caught:
+        format_text(_deep("(" * 20000 + "数" + ")" * 20000 + " > 1"))
+    assert [d.code for d in caught.value.diagnostics] == ["K009"]

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 
 import lark
 
-from ...errors import KaoheError, PolicyError
+from ...errors import Diagnostic, KaoheError, PolicyError
 from ...grammar_file import grammar_text
-from ...source import BOM, SourceFile
+from ...source import BOM, SourceFile, point_span
 from ..fastparse import FastParser
 from ..parser import parse_tree
 from .doc import render
@@ -120,7 +121,29 @@ def format_text(text: str, name: str = "<policy>") -> str:
 
     The output has LF line ends, no byte-order mark, no trailing blanks and one final
     newline.  Formatting is idempotent, keeps every comment and changes no token.
+
+    An expression nested too deeply for the recursion limit that ``kaohe check`` uses is refused
+    with K009, as ``kaohe check`` refuses it.
     """
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    try:
+        return _format_text(text, name)
+    except (RecursionError, MemoryError):
+        raise PolicyError([Diagnostic(
+            "K009", "an expression nests too deeply to format", point_span(SourceFile(name, text), 1, 1),
+            hint="split long or deeply nested expressions into several let declarations")]) from None
+    finally:
+        sys.setrecursionlimit(old_limit)
+
+
+#: As ``policy.load`` and the symbol index: the layout recurses once per level of an expression
+#: (a parenthesis, an operator of a chain), so a policy that loads must not overflow here.
+RECURSION_LIMIT = 8000
+
+
+def _format_text(text: str, name: str) -> str:
+    """:func:`format_text` under the raised recursion limit."""
     clean = normalize_newlines(text)
     try:
         cst, comments = concrete_syntax(clean)
