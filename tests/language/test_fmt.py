@@ -21,10 +21,9 @@ from hypothesis import strategies as st
 
 from kaohe_rules.errors import PolicyError
 from kaohe_rules.language import ast
-from kaohe_rules.language.fmt import WIDTH, concrete_syntax, format_text
+from kaohe_rules.language.fmt import WIDTH, _lexed, concrete_syntax, format_text
 from kaohe_rules.language.fmt.doc import width
 from kaohe_rules.language.fmt.layout import leaves
-from kaohe_rules.language.fmt import _lexed
 from kaohe_rules.language.linker import parse_source
 from kaohe_rules.policy import load_source
 from kaohe_rules.source import SourceFile
