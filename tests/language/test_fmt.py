@@ -104,7 +104,11 @@ PARSING = [p for p in REPOSITORY_POLICIES if _formats(p)]
 
 def test_the_repository_files_are_found() -> None:
     assert KARAMAY in PARSING and len(PARSING) > 100
-    assert len(REPOSITORY_POLICIES) - len(PARSING) < 8  # the syntax-error fixtures only
+    # the syntax-error fixtures only (tests/data/checker and their copies in docs/codes: a count broke
+    # when the catalogue's copies were added); K156's notes.kh is a text that is no policy at all
+    refused = [p for p in REPOSITORY_POLICIES if p not in PARSING]
+    assert all(p.stem.split("_")[0] in {"K001", "K002", "K003", "K006"} or p.name == "notes.kh"
+               for p in refused), refused
 
 
 OTHERS = [p for p in PARSING if p != KARAMAY]  # Karamay has tests of its own (slow: 1,100 lines)
