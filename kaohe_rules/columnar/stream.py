@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from ..runtime.facts import RESERVED_KEYS
 from ..unitio import parquet_cell, parquet_location
 from .frames import UNIT_COLUMNS, polars_decimals, unit_of
 from .results import ResultColumns
@@ -38,10 +39,10 @@ def flat_unit(unit: Mapping[str, object]) -> dict[str, object] | None:
     cannot say what the unit says (a fact given as null — the per-unit reader refuses an unknown one —,
     a fact named like an envelope column)."""
     facts = unit.get("facts") if "facts" in unit else {k: v for k, v in unit.items()
-                                                        if k not in ("id", "name", "category", "facts")}
+                                                        if k not in RESERVED_KEYS}
     if not isinstance(facts, Mapping):
         return None
-    if "facts" in unit and any(k not in ("id", "name", "category", "facts") for k in unit):
+    if "facts" in unit and any(k not in RESERVED_KEYS for k in unit):
         return None  # a key beside "facts": the per-unit reader refuses it
     row: dict[str, object] = {}
     for key in UNIT_COLUMNS:
