@@ -58,7 +58,9 @@ case "$cmd" in
     setup
     "$VENV/bin/ruff" check kaohe_rules tests benchmarks
     "$VENV/bin/mypy" --strict kaohe_rules
-    "$VENV/bin/python" -m pytest "$@"
+    # One pytest worker per core (pytest-xdist), a test file per worker so that a module's fixtures (a loaded
+    # policy, a server process) are built once; KAOHE_TEST_WORKERS=0 runs in one process.
+    "$VENV/bin/python" -m pytest -n "${KAOHE_TEST_WORKERS:-auto}" --dist loadfile "$@"
     ;;
   bench)
     setup "dev,bench"  # zen-engine, the Rust rules engine the columnar suite measures against (issue #13)

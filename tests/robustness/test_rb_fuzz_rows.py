@@ -8,6 +8,7 @@ watchdog (with them in: a stall is recorded, not a hang).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -39,7 +40,7 @@ def test_hostile_rows_give_results_or_kaohe_errors(policies: fuzz.Policies, data
     assert not tally.failures, tally.failures_text()
 
 
-@pytest.mark.parametrize("make", fuzz.HOSTILE + fuzz.MONSTERS[:0], ids=lambda f: fuzz.shown(f())[:30])
+@pytest.mark.parametrize("make", fuzz.HOSTILE + fuzz.MONSTERS[:0], ids=lambda f: re.sub(" at 0x[0-9a-f]+", "", fuzz.shown(f()))[:30])
 def test_each_hostile_value_in_each_kind_of_fact(policies: fuzz.Policies, make: Any) -> None:
     """Every hostile value, once in a scalar fact of each type and once in a record field."""
     policy = policies.by_name["all-types"]
