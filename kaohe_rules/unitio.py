@@ -10,7 +10,8 @@ Two promises matter to the rest of the package:
 * **No floats, ever.**  Money and points are exact decimals; a float that
   slipped in here would make 0.1 + 0.2 != 0.3 somewhere in a score.  JSON
   numbers become :class:`decimal.Decimal` (integers stay :class:`int`),
-  CSV cells stay strings, and XLSX float cells go through ``Decimal(repr(x))``.
+  CSV cells stay strings, and XLSX float cells go through ``Decimal(repr(x))``
+  (refused beyond 15 significant digits: that float was computed, not typed).
 * **One bad record never hides the others.**  A batch of a million units with
   one malformed line must still assess the other 999,999 and say exactly which
   line was wrong, so per-record problems become a :class:`UnitRow` with an
@@ -1353,6 +1354,7 @@ def _xlsx_value(value: object) -> object:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"非有限数 / not a finite number: {value!r}")
+        _refuse_computed_float(value, "type the number into the cell, or give it as text")
         number = Decimal(repr(value))
         if number == number.to_integral_value():
             return int(number)
@@ -2216,15 +2218,26 @@ def _float_cell(value: float, floats: str) -> object:
         raise ValueError(f"{value!r} 是浮点数，不精确 / {value!r} is a float, which is not exact; "
                          "give the column as text or Decimal values")
     if math.isfinite(value):
-        number = Decimal(repr(value)).normalize()
-        digits = len(number.as_tuple().digits)
-        if digits > FLOAT_DIGITS:
-            rounded = format(Decimal(repr(value)).normalize(_FIFTEEN_DIGITS), "f")
-            raise ValueError(
-                f"浮点数 {value!r} 有 {digits} 位有效数字，可读作 {format(number, 'f')} 或 {rounded} / the float "
-                f"{value!r} has {digits} significant digits (a typed number keeps at most {FLOAT_DIGITS}): it reads "
-                f"as {format(number, 'f')} or as {rounded}; give the column as text or Decimal values")
+        _refuse_computed_float(value, "give the column as text or Decimal values")
     return _xlsx_value(value)
+
+
+def _refuse_computed_float(value: float, fix: str) -> None:
+    """Refuse a float whose shortest repr has more than :data:`FLOAT_DIGITS` significant digits, naming both readings.
+
+    A number typed into a cell (or a DataFrame read from one) keeps at most 15 significant digits, and its
+    float's shortest repr gives them back exactly.  A longer repr was computed (an Excel formula ``=0.1+0.2``
+    caches ``0.30000000000000004`` while the cell shows 0.3): the clerk saw one number and the file holds
+    another, and a rule such as ``> 0.3`` tells them apart, so the cell is refused rather than read either way.
+    """
+    number = Decimal(repr(value)).normalize()
+    digits = len(number.as_tuple().digits)
+    if digits > FLOAT_DIGITS:
+        rounded = format(number.normalize(_FIFTEEN_DIGITS), "f")
+        raise ValueError(
+            f"浮点数 {value!r} 有 {digits} 位有效数字，可读作 {format(number, 'f')} 或 {rounded} / the float "
+            f"{value!r} has {digits} significant digits (a typed number keeps at most {FLOAT_DIGITS}): it reads "
+            f"as {format(number, 'f')} or as {rounded}; {fix}")
 
 
 _FIFTEEN_DIGITS = Context(prec=FLOAT_DIGITS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,33 @@ def test_not_a_zip_is_one_file_error(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     with pytest.raises(UnitInputError, match="cannot read xlsx"):
         rows(path)
+
+
+def test_a_computed_float_is_refused_naming_both_readings_and_the_other_rows_are_read(tmp_path: Path) -> None:
+    """Excel caches ``=0.1+0.2`` as 0.30000000000000004 and shows 0.3: a rule ``> 0.3`` tells them apart.
+
+    A typed number has at most 15 significant digits; the cell with 17 is refused (both readings named),
+    as ``units_from_frame`` refuses such a float, and the rows around it are read as typed.
+    """
+    source = tmp_path / "source.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "x"])
+    ws.append(["a", 0.25])
+    ws.append(["b", 0.75])
+    ws.append(["c", 1.5])
+    wb.save(source)
+    target = tmp_path / "computed.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == SHEET:  # what Excel writes for the formula's cached value (openpyxl rounds it)
+                assert data.count(b"<v>0.75</v>") == 1
+                data = data.replace(b"<v>0.75</v>", b"<v>0.30000000000000004</v>")
+            zout.writestr(info, data)
+    read = rows(target)
+    assert [r.unit for r in read] == [{"id": "a", "facts": {"x": Decimal("0.25")}}, None,
+                                      {"id": "c", "facts": {"x": Decimal("1.5")}}]
+    error = read[1].error
+    assert error is not None
+    assert "0.30000000000000004" in error and "0.3 " in error and "17 significant digits" in error
