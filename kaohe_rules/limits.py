@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # `import kaohe_rules` stays light: decimal is imported by whoever makes a Decimal
@@ -197,3 +200,38 @@ XLSX_RATIO_FLOOR_BYTES = 1024 * 1024
 #: deaths the input is taken to be hostile, or the machine unable to run workers, and
 #: the batch stops with a KaoheError instead of forking once per remaining row.
 MAX_WORKER_DEATHS = 100
+
+
+# ------------------------------------------------------------------ the stack of the static stages
+#: Loading, formatting and indexing a policy recurse once per level of a nested expression in every stage:
+#: they run with at least this recursion limit, and what is still too deep is the diagnostic K009.
+POLICY_RECURSION_LIMIT = 8000
+
+_stack_lock = threading.Lock()
+_stack_users = 0
+_stack_saved = 0
+
+
+@contextmanager
+def deep_policy_stack() -> Iterator[None]:
+    """Run a static stage with the recursion limit raised to :data:`POLICY_RECURSION_LIMIT`, then restore it.
+
+    Why a shared count and not save-and-restore around each call: the limit is one per interpreter, and
+    ``kaohe serve`` or the language server load policies on several threads.  With a plain save and restore,
+    a load that ends first would put back the low limit under another one still running (a false K009), and
+    a load that started inside another would put back the raised limit for good.  The first user raises it,
+    the last one restores what was there before.
+    """
+    global _stack_users, _stack_saved
+    with _stack_lock:
+        if _stack_users == 0:
+            _stack_saved = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_stack_saved, POLICY_RECURSION_LIMIT))
+        _stack_users += 1
+    try:
+        yield
+    finally:
+        with _stack_lock:
+            _stack_users -= 1
+            if _stack_users == 0:
+                sys.setrecursionlimit(_stack_saved)

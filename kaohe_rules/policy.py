@@ -13,7 +13,6 @@ import datetime
 import decimal
 import gc
 import os
-import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -22,6 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import cache as disk_cache
+from . import limits
 from .batch import serial
 from .batch.items import BatchItem as BatchItem
 from .batch.items import guarded_item
@@ -155,15 +155,18 @@ def _looks_like_text(value: str) -> bool:
     return "\n" in value or stripped.startswith("policy") or stripped.startswith("#")
 
 
-# Deeply nested expressions recurse once per level in every stage; allow more than
-# Python's default while loading, and turn what is still too deep into a diagnostic.
-_LOAD_RECURSION_LIMIT = 8000
-
-
 def load_source(source: SourceFile, base_dir: Path | None) -> Policy:
-    """Run the static pipeline on one source (and its ancestors) and compile it."""
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, _LOAD_RECURSION_LIMIT))
+    """Run the static pipeline on one source (and its ancestors) and compile it.
+
+    Deeply nested expressions recurse once per level in every stage: loading runs with
+    more stack than Python's default (``limits.deep_policy_stack``, safe across threads),
+    and what is still too deep is the diagnostic K009.
+    """
+    with limits.deep_policy_stack():
+        return _load_source(source, base_dir)
+
+
+def _load_source(source: SourceFile, base_dir: Path | None) -> Policy:
     # Loading allocates a tree of small objects that all stay alive: the cyclic
     # collector would traverse it again and again (15-25% of the time, growing
     # with the policy) for nothing.  Collect after, not during.
@@ -182,7 +185,6 @@ def load_source(source: SourceFile, base_dir: Path | None) -> Policy:
             "K009", "an expression nests too deeply to compile", point_span(source, 1, 1),
             hint="split long or deeply nested expressions into several let declarations")]) from None
     finally:
-        sys.setrecursionlimit(old_limit)
         if collecting:
             gc.enable()
 

@@ -31,12 +31,12 @@ terminals do) for the name.  Nothing here imports the parser's Lark tables beyon
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import attrs
 
+from .. import limits
 from ..errors import Diagnostic
 from ..source import SourceFile, Span, point_span, without_bom
 from . import ast
@@ -174,10 +174,6 @@ class PolicyIndex:
 # --------------------------------------------------------------------------- building
 
 
-#: As ``policy.load``: deeply nested expressions recurse once per level in every stage.
-RECURSION_LIMIT = 8000
-
-
 def build_index(text: str, path: str | None = None, *, root: Path | None = None) -> PolicyIndex:
     """Index policy ``text``, read from ``path`` (None: text without a file, ``extends`` from the current directory).
 
@@ -188,18 +184,15 @@ def build_index(text: str, path: str | None = None, *, root: Path | None = None)
     name = path if path is not None else "<policy>"
     source = SourceFile(name, without_bom(text))
     index = PolicyIndex(source=source)
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
     try:
-        _fill(index, source, Path(path).parent if path is not None else None, root)
+        with limits.deep_policy_stack():  # as ``policy.load``: one level of stack per level of an expression
+            _fill(index, source, Path(path).parent if path is not None else None, root)
     except (RecursionError, MemoryError):
         index.definitions.clear()
         index.references.clear()
         index.diagnostics[:] = [Diagnostic(
             "K009", "an expression nests too deeply to check", point_span(source, 1, 1),
             hint="split long or deeply nested expressions into several let declarations")]
-    finally:
-        sys.setrecursionlimit(old_limit)
     return index
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 
 import lark
 
+from ... import limits
 from ...errors import Diagnostic, KaoheError, PolicyError
 from ...grammar_file import grammar_text
 from ...source import BOM, SourceFile, point_span
@@ -125,21 +125,15 @@ def format_text(text: str, name: str = "<policy>") -> str:
     An expression nested too deeply for the recursion limit that ``kaohe check`` uses is refused
     with K009, as ``kaohe check`` refuses it.
     """
-    old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
+    # As ``policy.load`` and the symbol index: the layout recurses once per level of an expression
+    # (a parenthesis, an operator of a chain), so a policy that loads must not overflow here.
     try:
-        return _format_text(text, name)
+        with limits.deep_policy_stack():
+            return _format_text(text, name)
     except (RecursionError, MemoryError):
         raise PolicyError([Diagnostic(
             "K009", "an expression nests too deeply to format", point_span(SourceFile(name, text), 1, 1),
             hint="split long or deeply nested expressions into several let declarations")]) from None
-    finally:
-        sys.setrecursionlimit(old_limit)
-
-
-#: As ``policy.load`` and the symbol index: the layout recurses once per level of an expression
-#: (a parenthesis, an operator of a chain), so a policy that loads must not overflow here.
-RECURSION_LIMIT = 8000
 
 
 def _format_text(text: str, name: str) -> str:
