@@ -879,7 +879,9 @@ def create_app(holder: RegistryHolder, config: ServeConfig | None = None, log: J
     middleware = []
     if config.cors_origins:  # CORS is off unless origins are named (outermost: a preflight needs no token)
         middleware.append(Middleware(JsonCORSMiddleware, allow_origins=list(config.cors_origins),
-                                     allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"]))
+                                     allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                                     # a page's script may read the id to quote it to whoever reads the access log
+                                     expose_headers=["X-Request-Id"]))
     middleware.append(Middleware(Guard, config=config, log=log))
 
     @contextlib.asynccontextmanager

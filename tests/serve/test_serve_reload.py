@@ -128,6 +128,8 @@ def test_cors_answers_only_the_named_origin(served: tuple[Server, Path]) -> None
     assert preflight.status == 200 and preflight.headers["access-control-allow-origin"] == ORIGIN
     plain = server.call("GET", "/healthz", headers={"Origin": ORIGIN})
     assert plain.headers["access-control-allow-origin"] == ORIGIN
+    # a browser hides every response header not exposed: the request id (quoted in the access log) is
+    assert plain.headers["access-control-expose-headers"].lower() == "x-request-id" and plain.headers["x-request-id"]
     other = server.call("GET", "/healthz", headers={"Origin": "http://elsewhere.example"})
     assert "access-control-allow-origin" not in other.headers
 
