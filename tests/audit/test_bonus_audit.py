@@ -54,3 +54,27 @@ def test_whatif_a_bonus_lifts_the_rating() -> None:
     assert (answer.before.score, answer.after.score) == (88, 90)
     changed = {c.path[-1] for c in answer.changes}
     assert ("target", "创新项") in changed and ("rating", "rating") in changed
+
+
+def test_whatif_names_what_a_rule_value_is_points_added_or_points_deducted() -> None:
+    """A rule's value is what it adds (add …) or deducts: printed as 'value', 0 → 15 read as the rule's score.
+
+    Karamay 二(一)1 with 专项资金预算 80万元 (below the 100万元 floor): the target falls 15 → 0, its
+    ``full when`` rule now deducts 15.
+    """
+    from kaohe_rules.audit.whatif import render as render_whatif
+
+    bonus = render_whatif(what_if(POLICY, unit(完成率=88), [("创新", True)]), "en")
+    assert "      points added: 0 → 2" in bonus and "points deducted" not in bonus
+    assert "      加分: 0 → 2" in render_whatif(what_if(POLICY, unit(完成率=88), [("创新", True)]), "zh")
+    import json
+    from decimal import Decimal
+
+    units = json.loads((ROOT / "policies" / "karamay-2013" / "units.json").read_text(encoding="utf-8"),
+                       parse_float=Decimal)["units"]
+    district = next(u for u in units if u["id"] == "karamay-district")
+    text = render_whatif(what_if(KARAMAY, district, [("专项资金预算", "80万元")]), "en")
+    target, rule = text.index("  target 将安全生产专项资金足额纳入财政预算"), text.index("  rule full when 专项资金预算")
+    assert text[target:rule].endswith("      value: 15 → 0\n")
+    assert text[rule:].split("\n")[1] == "      points deducted: 0 → 15"
+    assert "扣分: 0 → 15" in render_whatif(what_if(KARAMAY, district, [("专项资金预算", "80万元")]), "zh")

@@ -45,3 +45,13 @@ def test_whynot_without_effects_is_unchanged() -> None:
 def test_whatif_shows_the_effects_that_decide_the_new_rating() -> None:
     text = render_whatif(what_if(POLICY, unit(较大事故=1), [("瞒报", True)]), "zh")
     assert "评定等次：良好 → 合格" in text and "瞒报：降低一个等次（良好→合格）" in text
+
+
+def test_whatif_names_unchanged_rating_effects_once() -> None:
+    """The effects event's id is its kind: the quiet list said '等次调整 effects' (kind, then the id again)."""
+    aba = kaohe_rules.load(Path(__file__).resolve().parents[2] / "policies" / "aba.kh")
+    county = {"id": "a", "category": "县", "facts": {"细则扣分": 12, "得分排名": 8, "连续三年未发生特大事故": True}}
+    zh = render_whatif(what_if(aba, county, [("连续三年未发生特大事故", False)]), "zh")
+    assert zh.rstrip("\n").endswith("读取了改动的数据、结果不变：等次调整"), zh
+    en = render_whatif(what_if(aba, county, [("连续三年未发生特大事故", False)]), "en")
+    assert en.rstrip("\n").endswith("with the same outcome: rating effects"), en
