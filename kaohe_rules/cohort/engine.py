@@ -365,6 +365,8 @@ def apply_quotas(rows: Iterable[QuotaRow], standings: Standings, spec: CohortSpe
         if band[i] >= 0:
             raise CohortError(f"has two quota rows in cohort {spec.name}", row.unit_id)
         cohort = cohorts.get(name)
+        if cohort is not None and row.band == cohort.band_count:  # Result.band_index of a rating that is no band
+            continue  # of the category (a vetoed 不合格 beside bands 先进/合格): it holds no band, as without a row
         if cohort is not None and not 0 <= row.band < cohort.band_count:
             raise CohortError(f"band {row.band} is not one of category {name}'s bands 0..{cohort.band_count - 1}",
                               row.unit_id)

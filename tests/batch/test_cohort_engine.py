@@ -202,8 +202,10 @@ def test_quota_refusals_name_the_unit() -> None:
         apply_quotas([QuotaRow("c", "县区", 0)], standings, cohort)
     with pytest.raises(CohortError, match=r"'a'.*two quota rows"):
         apply_quotas([QuotaRow("a", "县区", 0), QuotaRow("a", "县区", 1)], standings, cohort)
-    with pytest.raises(CohortError, match=r"'a'.*band 4"):
-        apply_quotas([QuotaRow("a", "县区", 4)], standings, cohort)
+    with pytest.raises(CohortError, match=r"'a'.*band 5"):  # 4, one past the last, is a rating that is no band
+        apply_quotas([QuotaRow("a", "县区", 5)], standings, cohort)
+    with pytest.raises(CohortError, match=r"'a'.*band -1"):
+        apply_quotas([QuotaRow("a", "县区", -1)], standings, cohort)
     with pytest.raises(CohortError, match=r"'a'.*category 部门"):
         apply_quotas([QuotaRow("a", "部门", 0)], standings, cohort)
     lowest = spec(CategoryCohort("县区", 4, (count(3, 1),)))
@@ -254,3 +256,42 @@ def test_the_per_unit_state_is_compact() -> None:
     assert (held - base) / n < 120 and (peak - base) / n < 300, ((held - base) / n, (peak - base) / n)
     assert standings.nbytes() / n < 110
     assert standings["unit-0000000"].rank == 1 + sum(1 for i in range(n) if (i % 601, -(i % 3)) > (0, 0))
+
+
+@pytest.mark.parametrize("name", ["jiaojiang-2018", "weimin-2008"])
+def test_the_documented_driver_recipe_gives_evaluate_cohort_s_results(name: str) -> None:
+    """docs/api.md's driver of one's own (rank rows, quota rows, final pass) on each bundled cohort policy.
+
+    为民办实事2008 has units whose rating is no band of their category (a veto's rating beside 先进/合格):
+    their ``quota_row`` is one past the last band, which ``apply_quotas`` refused ("band 1 is not one of
+    category 县's bands 0..0") although ``Result.band_index`` documents it.  It now holds no band.
+    """
+    import json
+    from pathlib import Path
+
+    import kaohe_rules
+
+    root = Path(__file__).resolve().parents[2]
+    policy = kaohe_rules.load(root / "policies" / f"{name}.kh")
+    units = json.loads((root / "policies" / name / "units.json").read_text(encoding="utf-8"))["units"]
+    spec = policy.cohort
+    assert spec is not None
+    first = [policy.evaluate(u, provisional=True) for u in units]
+    standings = rank_rows((r.rank_row for r in first), spec)
+    second = [policy.evaluate_in_cohort(u, standings[r.unit_id]) for u, r in zip(units, first, strict=True)]
+    standings = apply_quotas((r.quota_row for r in second), standings, spec)
+    final = [policy.evaluate_in_cohort(u, standings[r.unit_id]) for u, r in zip(units, first, strict=True)]
+    reference = [item.result for item in policy.evaluate_cohort(units)]
+    assert all(r is not None for r in reference)
+    assert [r.to_dict() for r in final] == [r.to_dict() for r in reference if r is not None]
+    if name == "weimin-2008":
+        bands = spec.categories
+        assert any(r.quota_row.band == next(c.band_count for c in bands if c.category == r.category) for r in second)
+
+
+def test_a_quota_row_beyond_one_past_the_last_band_is_still_refused() -> None:
+    one = spec(CategoryCohort("县区", 2, ()))
+    standings = rank_rows([row("a", "1")], one)
+    assert apply_quotas([QuotaRow("a", "县区", 2)], standings, one)["a"].demoted_to is None  # holds no band
+    with pytest.raises(CohortError, match="band 3 is not one of"):
+        apply_quotas([QuotaRow("a", "县区", 3)], standings, one)
