@@ -80,6 +80,15 @@ def test_a_syntax_error_is_reported_and_the_other_files_are_still_formatted(
     assert (tree / "messy.kh").read_text(encoding="utf-8") == CLEAN
 
 
+def test_a_policy_too_deep_to_lay_out_is_not_called_a_syntax_error(
+        tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deep = "policy p { }\nfact n: int\nlet x = " + "(n + " * 10_000 + "n" + ")" * 10_000 + "\n"
+    (tree / "deep.kh").write_text(deep, encoding="utf-8")
+    code, _, err = run(capsys, "fmt", "--check", tree / "deep.kh")
+    assert code == 2 and "error[K009]" in err
+    assert "deep.kh: not formatted (nested too deeply)" in err and "syntax error" not in err
+
+
 def test_a_missing_path_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "fmt", tmp_path / "nope.kh")
     assert code == 2 and "no such file or folder" in err

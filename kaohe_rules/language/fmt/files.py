@@ -82,7 +82,8 @@ def run(paths: Sequence[str], *, check: bool = False, diff: bool = False, out: I
             formatted = format_text(original, name)
         except PolicyError as exc:
             err.write(exc.render() + "\n")
-            err.write(f"{name}: not formatted (syntax error)\n")
+            nested = all(d.code == "K009" for d in exc.diagnostics)  # it parses: too deep to lay out, not a syntax error
+            err.write(f"{name}: not formatted ({'nested too deeply' if nested else 'syntax error'})\n")
             status = max(status, USAGE)
             continue
         except InternalFormatError as exc:
