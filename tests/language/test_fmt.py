@@ -236,6 +236,15 @@ def test_a_comment_inside_a_statement_stays_between_the_same_tokens() -> None:
     assert lines[at + 1].strip() == "# 减去" and lines[at + 2].strip().startswith("-")  # the group breaks
 
 
+def test_a_comment_before_an_option_line_has_the_option_s_indent() -> None:
+    """A comment after a label leads the option below it: it was indented 4 (the label's nest), `cite` 2."""
+    text = SMALL + 'fact 事实: bool "事实"\n  # 出处见下\n  cite "一" source "责任书"\n'
+    formatted = assert_laws(text)
+    lines = formatted.split("\n")
+    at = lines.index('fact 事实: bool "事实"')
+    assert lines[at + 1:at + 3] == ["  # 出处见下", '  cite "一" source "责任书"'], formatted
+
+
 def test_chinese_names_everywhere_and_a_label_wider_than_the_line() -> None:
     label = "很长的标签" * 30
     text = (f'policy 考核 "考核" {{ }}\ncategory 类别 "类别" total 100 {{ section 部分 "部分" 100 }}\n'

@@ -121,10 +121,31 @@ class Layout:
         found = self.gaps.get(i)
         if not found or i in self.structural:
             return text
+        return [text, self.gap_comments(i, found)]
+
+    def gap_comments(self, i: int, found: Sequence[Comment]) -> Comments:
+        """The comments after token ``i``: the first trailing when on its line, the others on lines of their own."""
         self.emitted += len(found)
         trailing = found[0].text if found[0].line == self.end_line(i) else None
         own = tuple(c.text for c in found[1:]) if trailing is not None else tuple(c.text for c in found)
-        return [text, Comments(trailing, own)]
+        return Comments(trailing, own)
+
+    def indented(self, child: Node) -> Doc:
+        """An expression, label or type indented past its statement, the comments after its last token not.
+
+        The comments after it lead the next part of the statement (``cite`` on its own line), so
+        they are laid out at that part's indent, outside the nest.
+        """
+        last = self.index(last_token(child))
+        found = self.gaps.get(last)
+        if not found or last in self.structural:
+            return Nest(INDENT, self.node(child))
+        self.structural.add(last)
+        try:
+            doc = self.node(child)
+        finally:
+            self.structural.discard(last)
+        return [Nest(INDENT, doc), self.gap_comments(last, found)]
 
     # -------------------------------------------------------------------- file
     def document(self) -> Doc:
@@ -242,7 +263,7 @@ class Layout:
             elif child.data in SEGMENT_TREES:
                 yield True, child.data in MAIN_TREES, child, self.node(child)
             else:  # an expression, a label, a type: its own breaks indent past the statement's
-                yield False, False, child, Nest(INDENT, self.node(child))
+                yield False, False, child, self.indented(child)
 
     def head(self, children: Sequence[Node], kind: str = "") -> Doc:
         """A statement without its body: segments, broken before options and clause keywords when too long.
