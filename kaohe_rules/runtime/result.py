@@ -423,6 +423,25 @@ class Result:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
         from .explain import explain
 
+        if "trace" not in self._cache:  # issue #13: rendered from the raw events, no tree (None: the reference)
+            from .explain_fast import explain_fast
+
+            events = self._trace_events
+            if events is None:
+                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
+            text = explain_fast(self, events, lang, full)
+            if text is not None:
+                return text
+            from .trace import build_trace
+
+            return explain(self, lang=lang, full=full,
+                           trace=build_trace(self._program, self._plan, self, events, explanation=True))
+        return explain(self, lang=lang, full=full, trace=self._explanation_trace())
+
+    def explain_reference(self, lang: str = "zh", full: bool = True) -> str:
+        """:meth:`explain` by the reference renderer (the event tree), for the differential tests (issue #13)."""
+        from .explain import explain
+
         return explain(self, lang=lang, full=full, trace=self._explanation_trace())
 
     def _explanation_trace(self) -> Trace:
