@@ -19,9 +19,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..language.abi import RAW_DEFERRED, TAG_LET, TAG_RULE, TAG_VETO
+from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_TARGETS, TAG_LET, TAG_RULE, TAG_VETO
 from ..language.model import CategoryPlan, SectionInfo
 from . import explain as ref
+from ..numeric import ENGINE_CONTEXT
+from .parts import plain
+from .templates import category_template
 from .trace import _Builder, _category_static, plain_decimal
 
 if TYPE_CHECKING:
@@ -35,13 +38,17 @@ _Op = tuple[Any, ...]
 class _RuleFast:
     """A rule's line as every unit has it but the amount and the values read."""
 
-    __slots__ = ("adds", "head", "names", "checkpoints")
+    __slots__ = ("adds", "head", "names", "checkpoints", "items")
 
-    def __init__(self, adds: bool, head: str, names: tuple[str, ...], checkpoints: tuple[str, ...]) -> None:
+    def __init__(self, adds: bool, head: str, names: tuple[str, ...], checkpoints: tuple[str, ...],
+                 items: tuple[tuple[str, str, str, bool], ...] | None) -> None:
         self.adds = adds
         self.head = head  # "  ← clause"
         self.names = names
         self.checkpoints = checkpoints
+        #: per name read: (name, "name=", the unit after a number, whether display changes its value); None when
+        #: the general way is needed (a checkpoint read, a name read twice)
+        self.items = items
 
 
 class _CategoryFast:
@@ -49,7 +56,7 @@ class _CategoryFast:
 
     __slots__ = ("category_line", "policy_line", "bands", "band_lines", "veto_quiet", "veto_heading", "lets",
                  "lets_heading", "sections_heading", "ops", "rules", "bands_heading", "largest_heading",
-                 "amounts")
+                 "amounts", "items_text")
 
     def __init__(self) -> None:
         self.category_line = ""
@@ -69,6 +76,11 @@ class _CategoryFast:
         self.largest_heading = ""
         #: (deduct before, deduct after, add before, add after, no deduction, no add)
         self.amounts: tuple[str, str, str, str, str, str] = ("", "", "", "", "", "")
+        self.items_text: tuple[str, str] = ("", "")  # a list read: "[" + "{n}项" split at {n} + "]"
+
+
+class _Unhandled(Exception):
+    """A category this renderer leaves to the reference (found while making its fragments)."""
 
 
 _CACHE: dict[int, tuple[Program, dict[tuple[str, str, bool], _CategoryFast | None]]] = {}
@@ -148,6 +160,9 @@ def _make(program: Program, plan: CategoryPlan, lang: str, full: bool) -> _Categ
     out.bands_heading = heading("bands")
     out.largest_heading = heading("largest")
 
+    order = {".".join(path): i for i, path in enumerate(program.section_order(plan.category.name))}
+    template = category_template(program, category.name)
+    section_points = {key: fields["points"] for key, fields, _held in template.sections}
     by_section: dict[str, list[int]] = {}
     for index, placed in enumerate(plan.targets):
         by_section.setdefault(".".join(placed.section), []).append(index)
@@ -155,23 +170,39 @@ def _make(program: Program, plan: CategoryPlan, lang: str, full: bool) -> _Categ
     def section(info: SectionInfo, depth: int) -> None:
         pad = "  " * depth
         key = ".".join(info.path)
-        out.ops.append(("S", key, f"{pad}{info.label or key}  ", f" {cite(info.cite)}"))
+        if key not in order:
+            raise _Unhandled
+        out.ops.append(("S", order[key], f"{pad}{info.label or key}  ", f"/{w.value(section_points[key])} {cite(info.cite)}"))
         for child in info.children:
             section(child, depth + 1)
         for index in by_section.get(key, ()):
             target = plan.targets[index].target
             shown = target.label or target.name
-            out.ops.append(("T", index, f"{pad}  ", f" {shown}  ", f" {cite(target.cite)}", pad + "      ",
-                            target.name, f" {shown} {cite(target.cite)}"))
+            points = template.targets[index]["points"]
+            out.ops.append(("T", index, f"{pad}  ", f" {shown}  ", f"/{w.value(points)} {cite(target.cite)}",
+                            pad + "      ", target.name, f" {shown} {cite(target.cite)}", points))
 
-    for info in category.sections:
-        section(info, 1)
-    for target_rules in statics.rules:
-        out.rules.append([_RuleFast(str(r.kind).startswith("add"), f"  ← {r.text or r.kind}", r.reads, r.checkpoints)
-                          for r in target_rules])
-    deduct, add = t["deduct"].split("{n}"), t["add"].split("{n}")
-    if len(deduct) != 2 or len(add) != 2:
+    try:
+        for info in category.sections:
+            section(info, 1)
+    except _Unhandled:
         return None
+    kinds = ref._value_kinds(checked)
+    units = {"percent": "%", "money": "元" if lang == "zh" else " yuan"}
+
+    def items(names: tuple[str, ...], checkpoints: tuple[str, ...]) -> tuple[tuple[str, str, str, bool], ...] | None:
+        if checkpoints or len(set(names)) != len(names):
+            return None
+        return tuple((n, f"{n}=", units.get(kinds.get(n, ""), ""), program._value_type(n)[2]) for n in names)
+
+    for target_rules in statics.rules:
+        out.rules.append([_RuleFast(str(r.kind).startswith("add"), f"  ← {r.text or r.kind}", r.reads, r.checkpoints,
+                                    items(r.reads, r.checkpoints))
+                          for r in target_rules])
+    deduct, add, listed = t["deduct"].split("{n}"), t["add"].split("{n}"), t["items"].split("{n}")
+    if len(deduct) != 2 or len(add) != 2 or len(listed) != 2:
+        return None
+    out.items_text = ("[" + listed[0], listed[1] + "]")
     out.amounts = (deduct[0], deduct[1], add[0], add[1], t["no_deduction"], t["no_add"])
     return out
 
@@ -271,20 +302,46 @@ def explain_fast(result: ref.Result, raw: Sequence[tuple[Any, ...]], lang: str =
                 found.append((entry[2], entry[3], entry[4]))
         elif tag == TAG_LET:
             lets[entry[1]] = entry[2]
-    targets = result.targets
-    sections = result.sections
+    raw_result = result.raw
+    target_scores = [v if v.__class__ is Decimal else Decimal(v) for v in raw_result[RAW_TARGETS]]
+    section_scores = [v if v.__class__ is Decimal else Decimal(v) for v in raw_result[RAW_SECTIONS]]
+    subtract = ENGINE_CONTEXT.subtract
     display = program.display_value
     checkpoints = checked.checkpoints
     kinds = w.kinds
     zh = lang == "zh"
     statics_rules = fast.rules
     d_pre, d_post, a_pre, a_post, no_deduct, no_add = fast.amounts
+    items_pre, items_post = fast.items_text
 
     def rule_line(pad: str, static: _RuleFast, deduction: Decimal, values: tuple[Any, ...]) -> str:
         if deduction > 0:
             amount = (a_pre + value(deduction) + a_post) if static.adds else (d_pre + value(deduction) + d_post)
         else:
             amount = no_add if static.adds else no_deduct
+        items = static.items
+        if items is not None:
+            if not items:
+                return (pad + amount + static.head).rstrip()
+            parts = []
+            for (n, eq, unit, shown), v in zip(items, values):
+                cls = v.__class__
+                if cls is Decimal:  # display changes no number
+                    parts.append(eq + plain(v) + unit)
+                    continue
+                if cls is list or cls is tuple:  # shown by its length, which display keeps (no periods here)
+                    parts.append(eq + items_pre + str(len(v)) + items_post)
+                    continue
+                if shown:
+                    v = display(n, v)
+                    cls = v.__class__
+                if cls is int:
+                    parts.append(eq + str(v) + unit)
+                elif isinstance(v, (Decimal, int)) and not isinstance(v, bool):
+                    parts.append(eq + value(v) + unit)
+                else:
+                    parts.append(eq + value(v))
+            return f"{pad}{amount}{static.head}  [{', '.join(parts)}]".rstrip()
         reads = {n: display(n, v) for n, v in zip(static.names, values)}
         for cp in static.checkpoints:
             reads[cp] = checkpoints[cp].end
@@ -313,13 +370,12 @@ def explain_fast(result: ref.Result, raw: Sequence[tuple[Any, ...]], lang: str =
         add(fast.sections_heading)
         for op in fast.ops:
             if op[0] == "S":
-                section = sections[op[1]]
-                add(f"{op[2]}{value(section.score)}/{value(section.points)}{op[3]}".rstrip())
+                add((op[2] + value(section_scores[op[1]]) + op[3]).rstrip())
             else:
                 index = op[1]
-                target = targets[index]
-                mark = "•" if target.lost == 0 else "▾"
-                add(f"{op[2]}{mark}{op[3]}{value(target.score)}/{value(target.points)}{op[4]}".rstrip())
+                tscore = target_scores[index]
+                mark = "•" if subtract(op[8], tscore) == 0 else "▾"
+                add((op[2] + mark + op[3] + plain(tscore) + op[4]).rstrip())
                 pad = op[5]
                 statics = statics_rules[index]
                 for r_index, deduction, values in rules.get(index, ()):
@@ -333,8 +389,8 @@ def explain_fast(result: ref.Result, raw: Sequence[tuple[Any, ...]], lang: str =
         losing: list[tuple[Decimal, str, int, str]] = []
         for op in fast.ops:
             if op[0] == "T":
-                lost = targets[op[1]].lost
-                if isinstance(lost, Decimal) and lost > 0:
+                lost = subtract(op[8], target_scores[op[1]])
+                if lost > 0:
                     losing.append((lost, op[6], op[1], op[7]))
         losing.sort(key=lambda item: (-item[0], item[1]))
         add(fast.largest_heading)
