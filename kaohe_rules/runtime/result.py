@@ -438,12 +438,6 @@ class Result:
                            trace=build_trace(self._program, self._plan, self, events, explanation=True))
         return explain(self, lang=lang, full=full, trace=self._explanation_trace())
 
-    def explain_reference(self, lang: str = "zh", full: bool = True) -> str:
-        """:meth:`explain` by the reference renderer (the event tree), for the differential tests (issue #13)."""
-        from .explain import explain
-
-        return explain(self, lang=lang, full=full, trace=self._explanation_trace())
-
     def _explanation_trace(self) -> Trace:
         """The trace an explanation reads: the result's trace when it was built already, else the partial tree
         of the events an explanation reads (``build_trace(explanation=True)``).
