@@ -421,11 +421,9 @@ class Result:
 
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
-        from .explain import explain
+        from .explain import explain, explain_fast
 
         if "trace" not in self._cache:  # issue #13: rendered from the raw events, no tree (None: the reference)
-            from .explain_fast import explain_fast
-
             events = self._trace_events
             if events is None:
                 events = self._program.traced_events(self.category, self.facts, self._passed_standing)
