@@ -20,7 +20,7 @@ from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_TARGETS, TAG_LET, TAG
 from ..language.model import CategoryPlan, SectionInfo
 from ..numeric import ENGINE_CONTEXT
 from .cohort import failed_rows_reason_zh
-from .parts import Consequences, EffectStep, ResultView, plain
+from .parts import Consequences, EffectStep, ResultView, item_positions, plain
 from .templates import category_template
 from .trace import Trace, TraceEvent, category_static, explanation_builder, plain_decimal
 
@@ -812,7 +812,7 @@ class _RuleFast:
 class _CategoryFast:
     """The static fragments of one category's explanations in one language and form."""
 
-    __slots__ = ("category_line", "policy_line", "bands", "band_lines", "veto_quiet", "veto_heading", "lets",
+    __slots__ = ("category_line", "policy_line", "bands", "band_lines", "veto_quiet", "veto_heading", "veto_lines", "lets",
                  "lets_heading", "sections_heading", "ops", "rules", "bands_heading", "largest_heading",
                  "amounts", "items_text")
 
@@ -825,6 +825,7 @@ class _CategoryFast:
         self.band_lines: list[tuple[str, str]] = []
         self.veto_quiet: list[str] = []  # the veto block when no veto fired and none was excepted
         self.veto_heading = ""
+        self.veto_lines: list[tuple[str, str]] = []  # per veto: (its line when it fired, when it did not and `full`)
         self.lets: list[tuple[str, str, str]] = []  # (name, "  label = ", " 〔cite〕")
         self.lets_heading = ""
         self.sections_heading = ""
@@ -907,6 +908,11 @@ def _make(program: Program, plan: CategoryPlan, lang: str, full: bool) -> _Categ
             quiet.append(_line(f"  · {veto.label or veto.name} {cite(veto.cite)} — {t['veto_not_fired']}"))
     quiet.append(_line(f"  {'→ ' if full and vetoes else ''}{t['veto_none']}"))
     out.veto_quiet = quiet
+    for veto in vetoes:
+        effect = veto.effect.kind if veto.effect is not None else None
+        note = t["effect_note"].format(effect=t[f"effect_kind_{effect}"]) if effect else ""
+        out.veto_lines.append((_line(f"  ✗ {veto.label or veto.name} {cite(veto.cite)}{note}"),
+                               _line(f"  · {veto.label or veto.name} {cite(veto.cite)} — {t['veto_not_fired']}")))
 
     for name in (*plan.pre_lets, *plan.lets, *plan.post_lets):
         decl = checked.lets.get(name)
@@ -1027,13 +1033,34 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
     _ledger(w, result)
 
     builder: Any = None
-    quiet = True
+    fired: dict[int, tuple[Any, ...]] = {}
+    simple = True  # only vetoes on a list that fired with evidence (no exception held, no ledger event)
     for entry in raw:
-        if entry[0] == TAG_VETO and (entry[2] or entry[3] >= 0):
-            quiet = False
-            break
-    if quiet:
+        if entry[0] == TAG_VETO:
+            if entry[2] or entry[3] >= 0:
+                fired[entry[1]] = entry
+            elif entry[1] in fired:  # a later entry of the same veto: the builder's reading (the last one)
+                del fired[entry[1]]
+    for index, entry in fired.items():
+        if entry[3] >= 0 or not entry[2] or not entry[4] or plan.vetoes[index].on_list is None:
+            simple = False
+    if not fired:
         lines.extend(fast.veto_quiet)
+    elif simple and not getattr(result, "charged", ()):
+        add(fast.veto_heading)
+        facts = result.facts
+        display_record = program.display_record
+        evidence_text = t["evidence"]
+        for index, (fired_line, quiet_line) in enumerate(fast.veto_lines):
+            entry = fired.get(index)
+            if entry is None:
+                if full:
+                    add(quiet_line)
+                continue
+            add(fired_line)
+            evidence = entry[4]
+            for item, place in zip(evidence, item_positions(facts, evidence)):
+                w(f"      {evidence_text}{_place(t, place)}: {value(display_record(item))}")
     else:
         builder = explanation_builder(program, plan, result, raw)
         _vetoes(w, builder.vetoes(), full)
@@ -1163,7 +1190,8 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
                       else f"  … {len(losing) - 5} more targets lose {value(rest)} pts"))
         add("")
     _money(w, result)
-    _general_money(w, result)
+    if checked.general_outcomes:  # else none (result.general_consequences would find so, slowly)
+        _general_money(w, result)
     return w.text()
 
 
