@@ -814,7 +814,7 @@ class _CategoryFast:
 
     __slots__ = ("category_line", "policy_line", "bands", "band_lines", "veto_quiet", "veto_heading", "veto_lines", "lets",
                  "lets_heading", "sections_heading", "ops", "rules", "bands_heading", "largest_heading",
-                 "amounts", "items_text")
+                 "amounts", "items_text", "memo")
 
     def __init__(self) -> None:
         self.category_line = ""
@@ -835,7 +835,15 @@ class _CategoryFast:
         self.largest_heading = ""
         #: (deduct before, deduct after, add before, add after, no deduction, no add)
         self.amounts: tuple[str, str, str, str, str, str] = ("", "", "", "", "", "")
+        #: rule lines already rendered, by (pad, rule, the deduction's class and spelling, the values' classes and
+        #: spellings): bounded by _MEMO_LIMIT
+        self.memo: dict[tuple[Any, ...], str] = {}
         self.items_text: tuple[str, str] = ("", "")  # a list read: "[" + "{n}项" split at {n} + "]"
+
+
+#: the classes of values read whose text is a function of the class and ``str(value)`` (and the name read)
+_MEMO_CLASSES = frozenset({Decimal, int, bool, str, type(None), datetime.date})
+_MEMO_LIMIT = 20_000  # rule lines remembered per category, language and form
 
 
 class _Unhandled(Exception):
@@ -1052,13 +1060,13 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
         display_record = program.display_record
         evidence_text = t["evidence"]
         for index, (fired_line, quiet_line) in enumerate(fast.veto_lines):
-            entry = fired.get(index)
-            if entry is None:
+            hit = fired.get(index)
+            if hit is None:
                 if full:
                     add(quiet_line)
                 continue
             add(fired_line)
-            evidence = entry[4]
+            evidence = hit[4]
             for item, place in zip(evidence, item_positions(facts, evidence)):
                 w(f"      {evidence_text}{_place(t, place)}: {value(display_record(item))}")
     else:
@@ -1076,6 +1084,8 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
     for entry in raw:
         tag = entry[0]
         if tag == TAG_RULE:
+            if entry[4].__class__ is not tuple:  # values read always come as a tuple: else the reference
+                return None
             found = rules.get(entry[1])
             if found is None:
                 rules[entry[1]] = [(entry[2], entry[3], entry[4])]
@@ -1141,6 +1151,22 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
             parts.append(f"{k}={text}")
         return f"{pad}{amount}{static.head}  [{', '.join(parts)}]".rstrip()
 
+    memo = fast.memo
+
+    def memo_line(pad: str, static: _RuleFast, deduction: Any, values: tuple[Any, ...]) -> str:
+        """rule_line, remembered: a report repeats the same few lines (keyed by the values' classes and exact
+        spellings, so 1, True and Decimal('1'), or 0 and -0, are never taken for one another)."""
+        classes = tuple(map(type, values))
+        if not _MEMO_CLASSES.issuperset(classes):
+            return rule_line(pad, static, Decimal(deduction), values)
+        key = (pad, static, deduction.__class__, str(deduction), classes, tuple(map(str, values)))
+        line = memo.get(key)
+        if line is None:
+            line = rule_line(pad, static, Decimal(deduction), values)
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = line
+        return line
+
     if full:
         shown_lets = [(prefix, lets[n], suffix, n) for n, prefix, suffix in fast.lets if n in lets]
         if shown_lets:
@@ -1160,7 +1186,7 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
                 pad = op[5]
                 statics = statics_rules[index]
                 for r_index, deduction, values in rules.get(index, ()):
-                    add(rule_line(pad, statics[r_index], Decimal(deduction), values))
+                    add(memo_line(pad, statics[r_index], deduction, values))
         add("")
         add(fast.bands_heading)
         for (on, off), held in zip(fast.band_lines, holds):
@@ -1181,9 +1207,8 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
             add(f"  -{value(lost)}{shown}".rstrip())
             statics = statics_rules[index]
             for r_index, deduction, values in rules.get(index, ()):
-                amount = Decimal(deduction)
-                if amount > 0:
-                    add(rule_line("      ", statics[r_index], amount, values))
+                if Decimal(deduction) > 0:
+                    add(memo_line("      ", statics[r_index], deduction, values))
         if len(losing) > 5:
             rest = sum((lost for lost, *_ in losing[5:]), Decimal(0))
             add(_line(f"  … 另有 {len(losing) - 5} 项共扣 {value(rest)} 分" if zh

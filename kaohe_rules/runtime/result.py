@@ -427,7 +427,10 @@ class Result:
             events = self._trace_events
             if events is None:
                 events = self._program.traced_events(self.category, self.facts, self._passed_standing)
-            text = explain_fast(self, events, lang, full)
+            try:
+                text = explain_fast(self, events, lang, full)
+            except Exception:  # noqa: BLE001 - never a different text, never an internal error: the reference
+                text = None
             if text is not None:
                 return text
             from .trace import build_trace
