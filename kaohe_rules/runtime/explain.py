@@ -844,6 +844,7 @@ class _CategoryFast:
 #: the classes of values read whose text is a function of the class and ``str(value)`` (and the name read)
 _MEMO_CLASSES = frozenset({Decimal, int, bool, str, type(None), datetime.date})
 _MEMO_LIMIT = 20_000  # rule lines remembered per category, language and form
+_MEMO_CHARS = 200  # at most this many characters of values read per remembered line
 
 
 class _Unhandled(Exception):
@@ -1159,7 +1160,10 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
         classes = tuple(map(type, values))
         if not _MEMO_CLASSES.issuperset(classes):
             return rule_line(pad, static, Decimal(deduction), values)
-        key = (pad, static, deduction.__class__, str(deduction), classes, tuple(map(str, values)))
+        spelt = tuple(map(str, values))
+        if sum(map(len, spelt)) > _MEMO_CHARS:  # a long text or number is not kept (memory)
+            return rule_line(pad, static, Decimal(deduction), values)
+        key = (pad, static, deduction.__class__, str(deduction), classes, spelt)
         line = memo.get(key)
         if line is None:
             line = rule_line(pad, static, Decimal(deduction), values)
