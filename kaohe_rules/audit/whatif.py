@@ -309,16 +309,14 @@ KIND_NAMES = {
 _TEXT = {
     "zh": {"title": "假设分析：{unit}", "set": "改动", "score": "综合评分", "band": "按分数应评", "rating": "评定等次",
            "money": "奖惩合计", "changes": "发生变化的环节", "none": "结果没有任何变化", "added": "新出现",
-           "removed": "不再出现", "read": "读取", "value": "结果", "rule_deducts": "扣分", "rule_adds": "加分",
-           "patch": "补丁", "colon": "：",
+           "removed": "不再出现", "read": "读取", "value": "结果", "patch": "补丁", "colon": "：",
            "quiet": "读取了改动的数据、结果不变：", "effects": "等次调整",
            "rank": "名次", "others": "其他单位的变化", "others_none": "其他单位都不变",
            "other": "{unit}：{rating}{rank}{money}", "other_rank": "（名次 {before} → {after}）",
            "other_money": "，奖惩 {before} → {after}"},
     "en": {"title": "What if: {unit}", "set": "Changed", "score": "Score", "band": "Band by score", "rating": "Rating",
            "money": "Money total", "changes": "What changes", "none": "nothing in the result changes",
-           "added": "now appears", "removed": "no longer appears", "read": "reads", "value": "value",
-           "rule_deducts": "points deducted", "rule_adds": "points added", "patch": "patch",
+           "added": "now appears", "removed": "no longer appears", "read": "reads", "value": "value", "patch": "patch",
            "colon": ": ", "quiet": "Read the changed facts with the same outcome: ", "effects": "Rating effects",
            "rank": "Rank", "others": "Other units that change", "others_none": "no other unit changes",
            "other": "{unit}: {rating}{rank}{money}", "other_rank": " (rank {before} → {after})",
@@ -366,25 +364,16 @@ def render(answer: WhatIf, lang: str = "zh", patch_names: Sequence[str] = ()) ->
             lines.append(f"      {t[change.status]}")
             continue
         for field in change.fields:
-            if field.field == "value":  # a rule's value is what it deducts or, in a bonus (add …), what it adds
-                name = t["value"] if change.kind != "rule" else \
-                    t["rule_adds" if (change.text or "").startswith("add") else "rule_deducts"]
-                lines.append(f"      {name}: {describe(field.before)} → {describe(field.after)}")
+            if field.field == "value":
+                lines.append(f"      {t['value']}: {describe(field.before)} → {describe(field.after)}")
             elif field.field.startswith("reads.") and field.field != "reads.score":
                 for sub in diff_values(field.before, field.after, field.field[6:]):
                     lines.append(f"      {t['read']} {sub.field}: {describe(sub.before)} → {describe(sub.after)}")
     quiet = [c for c in answer.changes if not c.value_changed and c.kind not in ("band_test", "band")]
     if quiet:
         lines.append("")
-        lines.append(t["quiet"] + "、".join(_quiet_name(c, kinds) for c in quiet))
+        lines.append(t["quiet"] + "、".join(f"{kinds.get(c.kind, c.kind)} {c.id if c.kind == 'rule' else c.label or c.id}" for c in quiet))
     return "\n".join(lines) + "\n"
-
-
-def _quiet_name(change: EventChange, kinds: Mapping[str, str]) -> str:
-    """"rule 专项资金" or "target 安全生产…"; an event whose id is its kind (the rating effects) by its kind alone."""
-    kind = kinds.get(change.kind, change.kind)
-    ident = change.id if change.kind == "rule" else change.label or change.id
-    return kind if ident == change.kind else f"{kind} {ident}"
 
 
 def _cohort_lines(answer: WhatIf, lang: str) -> list[str]:
