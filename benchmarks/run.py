@@ -828,11 +828,33 @@ def bench_explain(args: argparse.Namespace) -> dict[str, Any]:
         start = time.perf_counter()
         chars = sum(len(result.explain()) for result in results)
         explained = time.perf_counter() - start
+        # the same report by the reference renderer (the event tree explain() read before its fast path), on
+        # fresh results: the before/after of issue #13's fast renderer in one run
+        results = [policy.evaluate(unit) for unit in units]
+        gc.collect()
+        start = time.perf_counter()
+        reference_chars = sum(len(_reference_explain(result)) for result in results)
+        referenced = time.perf_counter() - start
+        assert reference_chars == chars, "the fast and reference renderers disagree"
         out[label] = {"units": count, "explain_units_per_s": count / explained,
-                      "evaluate_and_explain_units_per_s": count / (evaluated + explained), "chars": chars}
+                      "evaluate_and_explain_units_per_s": count / (evaluated + explained), "chars": chars,
+                      "reference_explain_units_per_s": count / referenced}
         print(f"  {label:<14} explain() {count / explained:>9,.0f} units/s   evaluate + explain() "
               f"{count / (evaluated + explained):>9,.0f} units/s   ({chars / count:,.0f} characters per explanation)")
+        print(f"  {'':<14} reference renderer (the event tree) {count / referenced:>9,.0f} units/s: the fast path "
+              f"{referenced / explained:,.2f}× as fast")
     return out
+
+
+def _reference_explain(result: Any) -> str:
+    """``result.explain()`` by the reference renderer: the partial event tree, then ``explain.explain`` over it."""
+    from kaohe_rules.runtime.explain import explain
+    from kaohe_rules.runtime.trace import build_trace
+
+    events = result.trace_events
+    if events is None:
+        events = result.program.traced_events(result.category, result.facts, result._passed_standing)
+    return explain(result, trace=build_trace(result.program, result._plan, result, events, explanation=True))
 
 
 # ------------------------------------------------------------------- cohort

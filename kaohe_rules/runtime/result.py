@@ -421,8 +421,22 @@ class Result:
 
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
-        from .explain import explain
+        from .explain import explain, explain_fast
 
+        if "trace" not in self._cache:  # issue #13: rendered from the raw events, no tree (None: the reference)
+            events = self._trace_events
+            if events is None:
+                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
+            try:
+                text = explain_fast(self, events, lang, full)
+            except Exception:  # noqa: BLE001 - never a different text, never an internal error: the reference
+                text = None
+            if text is not None:
+                return text
+            from .trace import build_trace
+
+            return explain(self, lang=lang, full=full,
+                           trace=build_trace(self._program, self._plan, self, events, explanation=True))
         return explain(self, lang=lang, full=full, trace=self._explanation_trace())
 
     def _explanation_trace(self) -> Trace:

@@ -279,7 +279,7 @@ class _CategoryStatic:
     bands: tuple[tuple[BandInfo, str, Span | None, dict[str, object]], ...]
 
 
-def _category_static(checked: CheckedPolicy, plan: CategoryPlan) -> _CategoryStatic:
+def category_static(checked: CheckedPolicy, plan: CategoryPlan) -> _CategoryStatic:
     static = _static(checked)
     name = plan.category.name
     found = static.categories.get(name)
@@ -602,7 +602,7 @@ class _Builder:
                 rules.setdefault(entry[1], []).append((entry[2], entry[3], entry[4]))
         out: dict[str, list[TraceEvent]] = {}
         targets = self.result.targets if results is None else results
-        statics = _category_static(self.checked, self.plan).rules
+        statics = category_static(self.checked, self.plan).rules
         checkpoints = self.checked.checkpoints
         for t_index, (placed, target_result) in enumerate(zip(self.plan.targets, targets)):
             target = placed.target
@@ -660,7 +660,7 @@ class _Builder:
     def vetoes(self) -> list[TraceEvent]:
         raw_vetoes = {entry[1]: entry for entry in self.raw if entry[0] == TAG_VETO}
         out = []
-        statics = _category_static(self.checked, self.plan).vetoes
+        statics = category_static(self.checked, self.plan).vetoes
         checkpoints = self.checked.checkpoints
         lean = self.explanation
         for v_index, veto in enumerate(self.plan.vetoes):
@@ -704,7 +704,7 @@ class _Builder:
         result, checked = self.result, self.checked
         tests = []
         score = result.score
-        for band, label, span, interval in _category_static(checked, self.plan).bands:
+        for band, label, span, interval in category_static(checked, self.plan).bands:
             tests.append(TraceEvent("band_test", band.rating, label, band.cite, band.contains(score), {"score": score},
                                     span, detail=dict(interval)))
         reached = result.band
@@ -829,3 +829,12 @@ def build_trace(program: Program, plan: CategoryPlan, result: ResultView, raw: S
     periods, effects, rating, standing, consequences); such a partial tree is never the result's ``trace``.
     """
     return _Builder(program, plan, result, raw).build(explanation)
+
+
+def explanation_builder(program: Program, plan: CategoryPlan, result: ResultView,
+                        raw: Sequence[tuple[Any, ...]]) -> _Builder:
+    """The builder of the partial tree of an explanation (``build_trace(explanation=True)``), for the fast
+    explanation renderer to build only the events it renders with the reference (fired vetoes, deferrals)."""
+    builder = _Builder(program, plan, result, raw)
+    builder.explanation = True
+    return builder
