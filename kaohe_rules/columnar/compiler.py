@@ -96,9 +96,10 @@ def _in_input_order(category: pl.Series, parts: dict[str, pl.DataFrame]) -> dict
     """
     import polars as pl
 
+    held = {category: set(part.columns) for category, part in parts.items()}
     groups: dict[tuple[str, ...], list[str]] = {}
     for name in dict.fromkeys(name for part in parts.values() for name in part.columns):
-        having = tuple(category for category, part in parts.items() if name in part.columns)
+        having = tuple(category for category in parts if name in held[category])
         groups.setdefault(having, []).append(name)
     # the place of each row among its own category's rows
     keyed = pl.DataFrame({"c": category})
