@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("policy")
     p.add_argument("parquet")
-    p.add_argument("--batch-rows", type=int, default=65_536)
+    p.add_argument("--batch-rows", type=int, default=131_072)
     args = p.parse_args(argv)
     print(json.dumps(run(args.policy, args.parquet, args.batch_rows), ensure_ascii=False))
     return 0

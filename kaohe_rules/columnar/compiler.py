@@ -3,8 +3,9 @@
 Each category's plan is compiled on its own (:mod:`.scoring`, :mod:`.exprs`, :mod:`.numbers`): a category
 whose every construct compiles is assessed by the expressions; a construct that does not compile is a
 :class:`~.support.Fallback` naming it as the author wrote it, where, and the category it sends per unit.
-``assess`` runs every compiled category over its rows of the canonical frame in one lazy polars query
-(filter by ``__category``, one ``select`` per category, concatenated back into input order) and returns
+``assess`` runs every compiled category over its rows of the canonical frame (one lazy polars query per
+category, filtered by ``__category``, all collected together; each category's results are put back in
+input order by one gather per group of columns, not a sort of the wide table) and returns
 the results in exactly :mod:`.results`' schema with ``engine`` = ``columnar``, and the rows to assess per
 unit instead (those of a category not compiled, an unknown category, and the rows a compiled category
 flags: see :mod:`.scoring`).
