@@ -892,7 +892,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--worker-units", type=int, default=20000)
     p.add_argument("--units", dest="memory_units", type=int, default=100000,
                    help="units in the memory and columnar runs (1000000 for the full figures)")
-    p.add_argument("--batch-rows", type=int, default=65_536, help="columnar: rows per record batch")
+    p.add_argument("--batch-rows", type=int, default=131_072, help="columnar: rows per record batch")
     p.add_argument("--columnar-sample", type=int, default=2000,
                    help="columnar: units the per-unit contenders (baseline, zen, evaluate, evaluate_many) evaluate")
     p.add_argument("--columnar-rounds", type=int, default=6, help="columnar: interleaved rounds of the per-unit contenders")

@@ -3,8 +3,9 @@
 Each category's plan is compiled on its own (:mod:`.scoring`, :mod:`.exprs`, :mod:`.numbers`): a category
 whose every construct compiles is assessed by the expressions; a construct that does not compile is a
 :class:`~.support.Fallback` naming it as the author wrote it, where, and the category it sends per unit.
-``assess`` runs every compiled category over its rows of the canonical frame in one lazy polars query
-(filter by ``__category``, one ``select`` per category, concatenated back into input order) and returns
+``assess`` runs every compiled category over its rows of the canonical frame (one lazy polars query per
+category, filtered by ``__category``, all collected together; each category's results are put back in
+input order by one gather per group of columns, not a sort of the wide table) and returns
 the results in exactly :mod:`.results`' schema with ``engine`` = ``columnar``, and the rows to assess per
 unit instead (those of a category not compiled, an unknown category, and the rows a compiled category
 flags: see :mod:`.scoring`).
@@ -12,7 +13,7 @@ flags: see :mod:`.scoring`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .canonical import Canonical, canonical_dtype, canonical_schema
 from .numbers import Unsupported
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
     from ..runtime.program import Program
 
-_ROW = "__row"
 _PER_UNIT = "__per_unit"
 
 
@@ -56,35 +56,71 @@ class ColumnarProgram:
             raise NotImplementedError("this policy vectorises nothing")
         schema = self.columns.schema()
         frame = canonical.frame
-        lazy = frame.lazy().with_row_index(_ROW)
-        parts = []
+        lazy = frame.lazy()
+        queries = []
         for category, compiled in self.categories.items():
             part = lazy.filter(pl.col("__category") == category)
             for step in compiled.steps:
                 part = part.with_columns(**step)
-            parts.append(part.select(pl.col(_ROW), *(expr.cast(schema[name]).alias(name)
-                                                     for name, expr in compiled.columns.items()),
-                                     compiled.per_unit.alias(_PER_UNIT)))
-        others = ~pl.col("__category").is_in(list(self.categories)) | pl.col("__category").is_null()
-        parts.append(lazy.filter(others).select(pl.col(_ROW), pl.lit(True).alias(_PER_UNIT)))
-        # each category's own columns, back in input order; the unit's id, name and category are the
-        # canonical frame's (already in order: not carried through the sort)
-        joined = pl.concat(parts, how="diagonal").sort(_ROW).collect()
+            queries.append(part.select(*(expr.cast(schema[name]).alias(name)
+                                         for name, expr in compiled.columns.items()),
+                                       compiled.per_unit.alias(_PER_UNIT)))
+        # one query per category (each plans small and runs on its own rows), collected together
+        parts = dict(zip(self.categories, pl.collect_all(queries), strict=True))
         fixed = {"unit_id": frame.get_column("__id"), "name": frame.get_column("__name"),
                  "category": frame.get_column("__category")}
         constant = {"status": "assessed", "engine": "columnar"}
-        columns: list[pl.Series | pl.Expr] = []
+        computed = _in_input_order(frame.get_column("__category"), parts)
+        height = frame.height
+        columns: list[pl.Series] = []
         for name, dtype in schema.items():
             if name in fixed:
                 columns.append(fixed[name].cast(dtype).alias(name))
             elif name in constant:
-                columns.append(pl.lit(constant[name], dtype=dtype).alias(name))
-            elif name in joined.columns:
-                columns.append(pl.col(name))
+                columns.append(pl.repeat(constant[name], height, dtype=dtype, eager=True).alias(name))
+            elif name in computed:
+                columns.append(computed[name])
             else:
-                columns.append(pl.lit(None, dtype=dtype).alias(name))
-        out = joined.select(columns)
-        return out, joined.get_column(_PER_UNIT).alias("per_unit")
+                columns.append(pl.repeat(None, height, dtype=dtype, eager=True).alias(name))
+        out = pl.DataFrame(columns, height=height)
+        # the rows of a category not compiled (or of none) are assessed per unit
+        per_unit = computed[_PER_UNIT].fill_null(True).alias("per_unit")
+        return out, per_unit
+
+
+def _in_input_order(category: pl.Series, parts: dict[str, pl.DataFrame]) -> dict[str, pl.Series]:
+    """Each category's results (collected apart, its rows in batch order) put back in input order.
+
+    The columns shared by the same categories are stacked (those categories' rows, category after
+    category) and gathered by each row's place in that stack — null for a row of another category: no
+    sort of a wide frame, no frame padded with the other categories' nulls, one gather per group.
+    """
+    import polars as pl
+
+    held = {category: set(part.columns) for category, part in parts.items()}
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name in dict.fromkeys(name for part in parts.values() for name in part.columns):
+        having = tuple(category for category in parts if name in held[category])
+        groups.setdefault(having, []).append(name)
+    # the place of each row among its own category's rows
+    keyed = pl.DataFrame({"c": category})
+    within = {name: (pl.col("c") == name).cum_sum().cast(pl.Int64) - 1 for name in parts}
+    indexes = []
+    for number, having in enumerate(groups):
+        offset = 0
+        place: Any = None
+        for name in having:
+            test, value = pl.col("c") == name, within[name] + offset
+            place = pl.when(test).then(value) if place is None else place.when(test).then(value)
+            offset += parts[name].height
+        indexes.append(place.otherwise(None).cast(pl.UInt32).alias(str(number)))
+    places = keyed.select(indexes)
+    out: dict[str, pl.Series] = {}
+    for number, (having, names) in enumerate(groups.items()):
+        stacked = pl.concat([parts[category].select(names) for category in having], how="vertical")
+        index = places.get_column(str(number))
+        out.update((series.name, series) for series in stacked.select(pl.all().gather(index)).get_columns())
+    return out
 
 
 def compile_checked(checked: CheckedPolicy) -> ColumnarProgram:

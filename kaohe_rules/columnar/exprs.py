@@ -41,8 +41,10 @@ from .numbers import (
     constant,
     floor_div,
     half_up,
-    int128,
+    lit,
     mul,
+    negate,
+    operand,
 )
 
 if TYPE_CHECKING:
@@ -109,9 +111,11 @@ def fact_value(checked_policy: CheckedPolicy, name: str, type_: Type, expr: pl.E
 
     kind = type_.kind
     if kind == "int":
-        return Num(expr.cast(pl.Int128), 0, INT64_BOUND)  # an Int64 column: bounded by its type, no guard
+        return Num(expr, 0, INT64_BOUND)  # an Int64 column: bounded by its type, no guard
     if kind in _DECIMAL:
-        return Num(expr, 4, FACT_LIMIT * 10 ** 4)
+        # an Int128 column; a row holding a value beyond FACT_LIMIT is assessed per unit (the compiler's
+        # guard), so every value that counts fits Int64 (not strict: a guarded row's value becomes null)
+        return Num(expr.cast(pl.Int64, strict=False), 4, FACT_LIMIT * 10 ** 4)
     if kind in ("bool", "enum", "text", "date"):
         return Plain(expr, kind)
     if kind == "list" and type_.elem is not None and type_.elem.kind == "record" and type_.elem.name:
@@ -253,7 +257,7 @@ class ExprCompiler:
     # ------------------------------------------------------------------ arithmetic
     def v_Neg(self, e: ast.Neg) -> Value:
         value = self.num(e.operand)
-        return Num(int128(0) - value.expr, value.scale, value.bound)
+        return negate(value)
 
     def v_Binary(self, e: ast.Binary) -> Value:
         ka, kb = self.type_of(e.left).kind, self.type_of(e.right).kind
@@ -382,7 +386,7 @@ class ExprCompiler:
             return floor_div(arg) if func == "floor" else ceil_div(arg)
         if func == "abs":
             arg = self.num(e.args[0])
-            return Num(arg.expr.abs(), arg.scale, arg.bound)
+            return Num(operand(arg, arg.bound + 1).abs(), arg.scale, arg.bound)
         if func in ("year", "month", "day"):
             value = self.value(e.args[0])
             if not isinstance(value, Plain) or value.kind != "date":
@@ -390,7 +394,7 @@ class ExprCompiler:
             import polars as pl
 
             part = {"year": value.expr.dt.year(), "month": value.expr.dt.month(), "day": value.expr.dt.day()}[func]
-            return Num(part.cast(pl.Int128), 0, 10 ** 5)
+            return Num(part.cast(pl.Int64), 0, 10 ** 5)
         raise Unsupported(f"{func}(…) '{text(e)}'", where(e))
 
     def checked_places(self, e: ast.Expr) -> int:
@@ -417,8 +421,8 @@ class ExprCompiler:
         chosen = source.kept(cond)
         if e.func == "count":
             if chosen is None:
-                return Num(source.expr.list.len().cast(pl.Int128), 0, LIST_LIMIT)
-            return Num(source.expr.list.eval(chosen).list.sum().cast(pl.Int128), 0, LIST_LIMIT)
+                return Num(source.expr.list.len().cast(pl.Int64), 0, LIST_LIMIT)
+            return Num(source.expr.list.eval(chosen).list.sum().cast(pl.Int64), 0, LIST_LIMIT)
         if e.func in ("any", "all"):
             if e.of is not None:
                 raise Unsupported(f"{e.func}(… of …) '{text(e)}'", where(e))
@@ -435,8 +439,10 @@ class ExprCompiler:
             raise Unsupported(f"{e.func} of an optional value '{text(e)}'", where(e))
         value = item.num(e.of)
         if e.func == "sum":
-            picked = value.expr if chosen is None else pl.when(chosen).then(value.expr).otherwise(int128(0))
-            return checked(Num(source.expr.list.eval(picked).list.sum(), value.scale, value.bound * LIST_LIMIT),
+            total = value.bound * LIST_LIMIT  # each item widened to Int128 first when the sum may pass Int64
+            each = operand(value, total)
+            picked = each if chosen is None else pl.when(chosen).then(each).otherwise(lit(0))
+            return checked(Num(source.expr.list.eval(picked).list.sum(), value.scale, total),
                            f"'{text(e)}'", where(e))
         picked = value.expr if chosen is None else pl.when(chosen).then(value.expr).otherwise(None)
         listed = source.expr.list.eval(picked).list.drop_nulls()

@@ -25,13 +25,17 @@ if TYPE_CHECKING:
 
 #: the largest magnitude of a numeric fact (or record field) the compiled expressions assume; a row with
 #: a larger one goes per unit (so no intermediate can pass 34 significant digits unnoticed)
-FACT_LIMIT = 10 ** 15
+FACT_LIMIT = 10 ** 14
 #: an int fact or field (an Int64 column) needs no guard: its type bounds it
 INT64_BOUND = 2 ** 63
 #: a bound on the number of items of one list (what a count can reach)
 LIST_LIMIT = 10 ** 10
 #: the largest scaled intermediate: the per-unit evaluator's 34 significant digits
 MAX_BOUND = 10 ** 34
+#: the magnitude below which a scaled integer is computed in Int64 (2**62: an Int64 holds up to 2**63 - 1,
+#: and an Int64 operation that passes it wraps silently, so every operation whose result bound reaches this
+#: is computed in Int128 — see :func:`lit`, :func:`wide`, :func:`narrow`)
+INT64_SAFE = 2 ** 62
 #: what an Int128 holds for certain (2**127 - 1 is about 1.7 × 10**38); beyond it the arithmetic wraps silently
 INT128_BOUND = 10 ** 38
 
@@ -45,15 +49,55 @@ class Unsupported(Exception):
         self.where = where
 
 
-def negate(expr: pl.Expr) -> pl.Expr:
-    """``-expr`` (polars has no negation of Int128: 0 - expr)."""
-    return int128(0) - expr
-
-
 def int128(value: int) -> pl.Expr:
     import polars as pl
 
     return pl.lit(value, dtype=pl.Int128)
+
+
+def lit(value: int) -> pl.Expr:
+    """A whole-number literal: Int64 when it is below :data:`INT64_SAFE`, else Int128.
+
+    Mixed with an Int128 expression it becomes Int128 (polars' supertype); with an Int64 one it stays
+    Int64, which is only safe because every arithmetic operation here checks its result's bound first.
+    """
+    import polars as pl
+
+    return pl.lit(value, dtype=pl.Int64 if abs(value) < INT64_SAFE else pl.Int128)
+
+
+def wide(expr: pl.Expr) -> pl.Expr:
+    """``expr`` in Int128 (before an operation whose result may pass :data:`INT64_SAFE`)."""
+    import polars as pl
+
+    return expr.cast(pl.Int128)
+
+
+def operand(num: Num, bound: int) -> pl.Expr:
+    """``num``'s expression as the operand of an operation whose result is bounded by ``bound``: widened
+    to Int128 when that bound reaches :data:`INT64_SAFE` (an Int64 operation would wrap silently)."""
+    return wide(num.expr) if bound >= INT64_SAFE else num.expr
+
+
+def narrow(num: Num) -> Num:
+    """``num`` in Int64 when its bound allows it (exact: every value fits), else unchanged."""
+    import polars as pl
+
+    if num.bound >= INT64_SAFE:
+        return num
+    return Num(num.expr.cast(pl.Int64), num.scale, num.bound)
+
+
+def non_negative(expr: pl.Expr) -> pl.Expr:
+    """``max(expr, 0)`` — ``when(expr >= 0).then(expr).otherwise(0)`` (null is 0 in both) reading ``expr`` once."""
+    import polars as pl
+
+    return pl.max_horizontal(expr, lit(0))
+
+
+def negate(num: Num) -> Num:
+    """``-num``."""
+    return Num(lit(0) - operand(num, num.bound + 1), num.scale, num.bound)
 
 
 @attrs.frozen
@@ -76,7 +120,7 @@ class Num:
             # expression compiler names the construct and its place (``where`` is filled in there)
             raise Unsupported(f"a number rescaled to {scale} places (its exact value may need more than 34 digits)",
                               "")
-        return Num(self.expr * int128(factor), scale, self.bound * factor)
+        return Num(operand(self, self.bound * factor) * lit(factor), scale, self.bound * factor)
 
 
 def constant(value: Decimal | int) -> Num:
@@ -84,11 +128,11 @@ def constant(value: Decimal | int) -> Num:
     exact = Decimal(value)
     if exact == exact.to_integral_value():
         whole = int(exact)
-        return Num(int128(whole), 0, abs(whole))
+        return Num(lit(whole), 0, abs(whole))
     normal = exact.normalize()
     scale = -int(normal.as_tuple().exponent)
     scaled = int(normal.scaleb(scale))
-    return Num(int128(scaled), scale, abs(scaled))
+    return Num(lit(scaled), scale, abs(scaled))
 
 
 def checked(num: Num, construct: str, where: str) -> Num:
@@ -104,14 +148,18 @@ def align(a: Num, b: Num) -> tuple[Num, Num]:
 
 
 def add(a: Num, b: Num, op: str) -> Num:
+    if op == "+" and a.bound == 0 and a.scale <= b.scale:  # 0 + b (the start of a sum): b itself
+        return b
     a, b = align(a, b)
-    expr = a.expr + b.expr if op == "+" else a.expr - b.expr
-    return Num(expr, a.scale, a.bound + b.bound)
+    bound = a.bound + b.bound
+    left, right = operand(a, bound), operand(b, bound)
+    return Num(left + right if op == "+" else left - right, a.scale, bound)
 
 
 def mul(a: Num, b: Num, by_percent: bool) -> Num:
     """``a * b``; ``by_percent``: one side is a percentage of the other (÷ 100: two more places)."""
-    return Num(a.expr * b.expr, a.scale + b.scale + (2 if by_percent else 0), a.bound * b.bound)
+    bound = a.bound * b.bound
+    return Num(operand(a, bound) * operand(b, bound), a.scale + b.scale + (2 if by_percent else 0), bound)
 
 
 def half_up(num: Num, places: int) -> Num:
@@ -121,8 +169,9 @@ def half_up(num: Num, places: int) -> Num:
     if num.scale <= places:
         return num.at(places)
     quantum = 10 ** (num.scale - places)
-    magnitude = (num.expr.abs() + int128(quantum // 2)) // int128(quantum)
-    expr = pl.when(num.expr < int128(0)).then(int128(0) - magnitude).otherwise(magnitude)
+    value = operand(num, num.bound + quantum)
+    magnitude = (value.abs() + lit(quantum // 2)) // lit(quantum)
+    expr = pl.when(value < lit(0)).then(lit(0) - magnitude).otherwise(magnitude)
     return Num(expr, places, num.bound // quantum + 1)
 
 
@@ -130,33 +179,43 @@ def floor_div(num: Num) -> Num:
     """The largest whole number not above ``num`` (``floor``)."""
     if num.scale == 0:
         return num
-    return Num(num.expr // int128(10 ** num.scale), 0, num.bound // 10 ** num.scale + 1)
+    return Num(num.expr // lit(10 ** num.scale), 0, num.bound // 10 ** num.scale + 1)
 
 
 def ceil_div(num: Num) -> Num:
     """The smallest whole number not below ``num`` (``ceil``): -floor(-x)."""
     if num.scale == 0:
         return num
-    return Num(int128(0) - ((int128(0) - num.expr) // int128(10 ** num.scale)), 0, num.bound // 10 ** num.scale + 1)
+    value = operand(num, num.bound + 1)
+    return Num(lit(0) - ((lit(0) - value) // lit(10 ** num.scale)), 0, num.bound // 10 ** num.scale + 1)
 
 
 def to_decimal(num: Num, scale: int) -> tuple[pl.Expr, pl.Expr | None]:
     """The polars ``Decimal(38, scale)`` column of ``num``, built exactly (never through a float), and a
     Boolean expression that is True where the value has more places than ``scale`` (None: never).
 
-    The scaled integer is brought to ``scale`` by integer arithmetic and reinterpreted as a decimal by an
-    exact product: ``Decimal(38, 0) × 10**-scale`` at scale ``scale`` (scales add, nothing is rounded).
+    The scaled integer is brought to ``scale`` by integer arithmetic and reinterpreted as the decimal's
+    unscaled integer (``Expr.reinterpret``: an Int128 holding 123 is 1.23 as a ``Decimal(38, 2)``; no
+    arithmetic, nothing rounded).
     """
     import polars as pl
 
     unfit: pl.Expr | None = None
     if num.scale > scale:
-        quantum = int128(10 ** (num.scale - scale))
-        unfit = (num.expr % quantum) != int128(0)
+        quantum = lit(10 ** (num.scale - scale))
+        unfit = (num.expr % quantum) != lit(0)
         whole = num.expr // quantum
+        bound = num.bound // 10 ** (num.scale - scale) + 1
     else:
         whole = num.at(scale).expr
-    unit = pl.lit(Decimal(1).scaleb(-scale), dtype=pl.Decimal(38, scale))
-    # not strict: a row whose facts pass FACT_LIMIT is flagged per unit and its value here is garbage (Int128
-    # arithmetic wraps); it must not fail the batch, so a value beyond 38 digits becomes null
-    return whole.cast(pl.Decimal(38, 0), strict=False) * unit, unfit
+        bound = num.bound * 10 ** (scale - num.scale)
+    # a row whose facts pass FACT_LIMIT is flagged per unit and its value here is garbage (an Int64 operation
+    # may wrap); it must not fail the batch (reinterpret raises on a value of more than 38 digits), so such
+    # a value becomes null: a value within the static bound is never touched
+    if bound < INT64_SAFE:
+        whole = whole.cast(pl.Int64, strict=False).cast(pl.Int128)
+    else:
+        wide_whole = whole.cast(pl.Int128)
+        limit = int128(INT128_BOUND - 1)
+        whole = pl.when((wide_whole <= limit) & (wide_whole >= int128(0) - limit)).then(wide_whole)
+    return whole.reinterpret(dtype=pl.Decimal(38, scale)), unfit

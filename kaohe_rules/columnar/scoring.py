@@ -19,7 +19,22 @@ import attrs
 from ..language import ast
 from ..language.model import BandInfo, CategoryPlan, CheckedPolicy, PlacedTarget, SectionInfo
 from .exprs import ExprCompiler, ListOf, Plain, Value, fact_value, text, where
-from .numbers import FACT_LIMIT, Num, Unsupported, add, align, checked, constant, half_up, int128, to_decimal
+from .numbers import (
+    FACT_LIMIT,
+    Num,
+    Unsupported,
+    add,
+    align,
+    checked,
+    constant,
+    half_up,
+    int128,
+    lit,
+    mul,
+    narrow,
+    non_negative,
+    to_decimal,
+)
 from .results import MONEY_SCALE, POINT_SCALE
 
 if TYPE_CHECKING:
@@ -131,7 +146,7 @@ class CategoryCompiler:
     def amount(self, rule: Any, e: ast.Expr, applies: pl.Expr | None) -> Num:
         """A deduct/add amount; where it is negative (and evaluated) the per-unit evaluator raises: per unit."""
         value = self.expr.num(e)
-        negative = value.expr < int128(0)
+        negative = value.expr < lit(0)
         self.flags.append(negative if applies is None else (applies & negative))
         return value
 
@@ -141,20 +156,20 @@ class CategoryCompiler:
         full = constant(points)
         if isinstance(rule, ast.Full):
             cond = self.expr.boolean(rule.condition).fill_null(False)
-            return Num(pl.when(cond).then(int128(0)).otherwise(full.expr), full.scale, full.bound)
+            return Num(pl.when(cond).then(lit(0)).otherwise(full.expr), full.scale, full.bound)
         if isinstance(rule, (ast.DeductWhen, ast.AddWhen)):
             cond = self.expr.boolean(rule.condition).fill_null(False)
             amount = self.amount(rule, rule.amount, cond)
-            return Num(pl.when(cond).then(amount.expr).otherwise(int128(0)), amount.scale, amount.bound)
+            return Num(pl.when(cond).then(amount.expr).otherwise(lit(0)), amount.scale, amount.bound)
         if isinstance(rule, (ast.DeductUnless, ast.AddUnless)):
             cond = self.expr.boolean(rule.condition).fill_null(False)
             amount = self.amount(rule, rule.amount, ~cond)
-            return Num(pl.when(cond).then(int128(0)).otherwise(amount.expr), amount.scale, amount.bound)
+            return Num(pl.when(cond).then(lit(0)).otherwise(amount.expr), amount.scale, amount.bound)
         if isinstance(rule, (ast.DeductPer, ast.AddPer)):
             amount = self.amount(rule, rule.amount, None)
             per = self.expr.num(rule.per)
-            per = Num(pl.when(per.expr > int128(0)).then(per.expr).otherwise(int128(0)), per.scale, per.bound)
-            raw = Num(amount.expr * per.expr, amount.scale + per.scale, amount.bound * per.bound)
+            per = Num(non_negative(per.expr), per.scale, per.bound)
+            raw = mul(amount, per, False)
             return self.capped(raw, rule.cap, rule)
         if isinstance(rule, (ast.Deduct, ast.Add)):
             amount = self.amount(rule, rule.amount, None)
@@ -164,15 +179,15 @@ class CategoryCompiler:
             if self.checked.types[rule.amount].kind == "percent":
                 ratio = Num(ratio.expr, ratio.scale + 2, ratio.bound)
             one = constant(1).at(ratio.scale)
-            clamped = Num(pl.when(ratio.expr < int128(0)).then(int128(0))
+            clamped = Num(pl.when(ratio.expr < lit(0)).then(lit(0))
                           .when(ratio.expr > one.expr).then(one.expr).otherwise(ratio.expr), ratio.scale,
                           max(ratio.bound, one.bound))
-            taken = Num(full.expr * clamped.expr, full.scale + clamped.scale, full.bound * clamped.bound)
+            taken = mul(full, clamped, False)
             return add(full, taken, "-")
         if isinstance(rule, ast.Score):
             value = self.expr.num(rule.amount)
             value, top = align(value, full)
-            clamped = Num(pl.when(value.expr < int128(0)).then(int128(0))
+            clamped = Num(pl.when(value.expr < lit(0)).then(lit(0))
                           .when(value.expr > top.expr).then(top.expr).otherwise(value.expr), value.scale,
                           max(value.bound, top.bound))
             return add(full, clamped, "-")
@@ -186,7 +201,7 @@ class CategoryCompiler:
             return raw
         cap = self.expr.num(cap_expr)
         raw, cap = align(raw, cap)
-        positive = pl.when(cap.expr > int128(0)).then(cap.expr).otherwise(int128(0))
+        positive = non_negative(cap.expr)
         return Num(pl.when(raw.expr < cap.expr).then(raw.expr).otherwise(positive), raw.scale,
                    max(raw.bound, cap.bound))
 
@@ -195,7 +210,7 @@ class CategoryCompiler:
 
         rules = placed.target.rules
         if placed.bonus:
-            added = Num(int128(0), 0, 1)
+            added = Num(lit(0), 0, 0)
             for rule in rules:
                 added = add(added, self.rule(rule, placed.points), "+")
             if placed.cap is None:
@@ -206,13 +221,13 @@ class CategoryCompiler:
         points = constant(placed.points)
         if not rules:
             return points
-        total = Num(int128(0), 0, 1)
+        total = Num(lit(0), 0, 0)
         for rule in rules:
             total = add(total, self.rule(rule, placed.points), "+")
         total = checked(total, f"the rules of target {placed.target.name}", where(placed.target))
         score = add(points, total, "-")
         # every rule's value is >= 0 (a negative amount goes per unit), so the score is within 0..points
-        return Num(pl.when(score.expr >= int128(0)).then(score.expr).otherwise(int128(0)), score.scale,
+        return Num(non_negative(score.expr), score.scale,
                    points.at(score.scale).bound)
 
     # ------------------------------------------------------------------ the whole category
@@ -230,6 +245,8 @@ class CategoryCompiler:
         """
         import polars as pl
 
+        if isinstance(value, Num):  # held in Int64 when its bound allows (Int128 arithmetic costs several times more)
+            value = narrow(value)
         self.steps[-1][name] = value.expr
         if isinstance(value, Num):
             return Num(pl.col(name), value.scale, value.bound)
@@ -271,38 +288,37 @@ class CategoryCompiler:
         sections: dict[tuple[str, ...], Num] = {}
 
         def section(info: SectionInfo) -> Num:
-            if info.path not in sections:
-                if info.is_leaf:
-                    total = Num(int128(0), 0, 0)
-                    for placed, score in zip(plan.targets, target_scores, strict=True):
-                        if placed.section == info.path:
-                            total = add(total, score, "+")  # type: ignore[arg-type]
-                    if info.bonus:
-                        if info.cap is not None:
-                            value, cap = align(total, constant(info.cap))
-                            total = Num(pl.when(value.expr <= cap.expr).then(value.expr).otherwise(cap.expr),
-                                        value.scale, max(value.bound, cap.bound))
-                    else:
-                        total = Num(pl.when(total.expr >= int128(0)).then(total.expr).otherwise(int128(0)),
-                                    total.scale, total.bound)
-                    sections[info.path] = total
-                else:
-                    total = Num(int128(0), 0, 0)
-                    for child in info.children:
-                        total = add(total, section(child), "+")
-                    sections[info.path] = total
-            return sections[info.path]
+            """A section's points from its targets (a leaf) or its children's kept columns."""
+            total = Num(lit(0), 0, 0)
+            if not info.is_leaf:
+                for child in info.children:
+                    total = add(total, sections[child.path], "+")
+                return total
+            for placed, score in zip(plan.targets, target_scores, strict=True):
+                if placed.section == info.path:
+                    total = add(total, score, "+")  # type: ignore[arg-type]
+            if not info.bonus:
+                return Num(non_negative(total.expr), total.scale, total.bound)
+            if info.cap is None:
+                return total
+            value, cap = align(total, constant(info.cap))
+            return Num(pl.min_horizontal(value.expr, cap.expr), value.scale, max(value.bound, cap.bound))
 
+        def height(info: SectionInfo) -> int:
+            return 0 if info.is_leaf else 1 + max(height(child) for child in info.children)
+
+        # the leaves first, then each level of parents in a stage of its own, reading its children's columns
+        every = list(plan.category.all_sections())
+        for level in sorted({height(info) for info in every}):
+            self.step()
+            for info in every:
+                if height(info) == level:
+                    kept = self.keep("__section:" + ".".join(info.path), section(info))
+                    assert isinstance(kept, Num)
+                    sections[info.path] = kept
         self.step()
-        for info in plan.category.all_sections():
-            section(info)
-        for info in plan.category.all_sections():
-            kept = self.keep("__section:" + ".".join(info.path), sections[info.path])
-            assert isinstance(kept, Num)
-            sections[info.path] = kept
-        self.step()
-        base = Num(int128(0), 0, 0)
-        bonus = Num(int128(0), 0, 0)
+        base = Num(lit(0), 0, 0)
+        bonus = Num(lit(0), 0, 0)
         for top in plan.category.sections:
             if top.bonus:
                 bonus = add(bonus, sections[top.path], "+")
@@ -433,11 +449,11 @@ class CategoryCompiler:
                 continue
             value = self.expr.num(effect.amount)
             if plan.maximum is None:
-                value = Num(pl.when(value.expr > int128(0)).then(value.expr).otherwise(int128(0)), value.scale,
+                value = Num(non_negative(value.expr), value.scale,
                             value.bound)
             else:
                 value, top = align(value, constant(plan.maximum))
-                value = Num(pl.when(value.expr < int128(0)).then(int128(0)).when(value.expr > top.expr)
+                value = Num(pl.when(value.expr < lit(0)).then(lit(0)).when(value.expr > top.expr)
                             .then(top.expr).otherwise(value.expr), value.scale, max(value.bound, top.bound))
             before, new = align(final, value)
             lower = pl.when(before.expr < new.expr).then(before.expr).otherwise(new.expr)
@@ -488,7 +504,7 @@ class CategoryCompiler:
                     raise Unsupported(f"veto {veto.name} … then downgrade by a number that is not whole",
                                       where(effect))
                 steps = self.expr.num(effect.amount)
-                self.flags.append(hit & (steps.expr < int128(0)))  # a negative downgrade: per unit
+                self.flags.append(hit & (steps.expr < lit(0)))  # a negative downgrade: per unit
                 down = rating.cast(pl.Int128) + steps.expr
                 rating = pl.when(hit).then(pl.when(down > int128(worst)).then(idx(worst))
                                            .otherwise(down.cast(pl.Int32, strict=False))).otherwise(rating)
@@ -535,7 +551,7 @@ class CategoryCompiler:
         """The outcome's items (money to the fen half up, ``rest`` shares, sanctions), null unless ``given``."""
         import polars as pl
 
-        zero_fen = Num(int128(0), MONEY_SCALE, 1)
+        zero_fen = Num(lit(0), MONEY_SCALE, 0)
         items: dict[str, Num] = {}
         compiler = ExprCompiler(self.checked, self.lookup, None, items, self.guard_field)
         total = zero_fen
@@ -559,7 +575,7 @@ class CategoryCompiler:
                 if amount.bound >= 10 ** 30:
                     raise Unsupported(f"outcome item {item.name} (its amount may not fit)", where(item))
                 if cond is not None:
-                    amount = Num(pl.when(cond).then(amount.expr).otherwise(int128(0)), MONEY_SCALE, amount.bound)
+                    amount = Num(pl.when(cond).then(amount.expr).otherwise(lit(0)), MONEY_SCALE, amount.bound)
                 self.step()  # the amount to the fen, once: later items, the total and the rest read it
                 kept = self.keep(f"__amount:{prefix}.{item.name}", amount)
                 assert isinstance(kept, Num)

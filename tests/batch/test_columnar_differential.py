@@ -357,3 +357,81 @@ def test_a_comparison_with_a_literal_of_many_places_is_never_wrapped() -> None:
         results = policy.evaluate_table(pl.DataFrame([{"id": u["id"], "category": "甲", **u["facts"]} for u in units_]))
     assert results["score"].to_list() == [policy.evaluate(u).score for u in units_]
     assert results["score"][0] == Decimal(95)  # 1 + 4 deducted
+
+
+# ----------------------------------------------- Int64 where the bound allows, Int128 beyond (colk13)
+WIDTHS = '''policy 宽度 "x" { period 2020-01-01 .. 2020-12-31 }
+category 甲 "甲" total 100 { section 一 "一" 100 }
+record 项 "项" {
+  分: decimal "分"
+  次: int "次"
+}
+fact 数: decimal "数"
+fact 金额: money "金额"
+fact 比例: percent "比例"
+fact 次数: int "次数"
+fact 项目: list of 项 = [] "项目"
+let 和 = sum(项目 of 分) "和"
+let 次和 = sum(项目 of 次) "次和"
+target 一 "一" in 甲.一 points 100 {
+  deduct 1 when 数 * 1000 > 99999999999999999 or 数 * 1000 < -99999999999999999
+  deduct 2 when 金额 * 125% > 99999999999999元 or 比例 > 100%
+  deduct 4 when 次数 * 100 > 99999999999999999 or 次数 * 100 < -99999999999999999
+  deduct 8 when 和 > 99999999999999 or 和 < -99999999999999
+  deduct 16 when 次和 + 次数 > 999999999999999999
+  deduct 32 when 金额 + 金额 - 金额 * 2 + 数 * 0.0001元 > 1元
+  deduct 0.5 per abs(次数) - 999999999999999990 cap 10
+}
+ratings { 好 "好" 差 "差" } vetoed 差
+bands 甲 { 好 [50, 100] 差 [0, 50) }
+outcome 好 {
+  reward 奖 "奖" = 金额 * 12.5%
+  reward 量 "量" = 金额 * 3 + 数 * 1元
+  share 甲 "甲" = 奖 * 33%
+  share 余 "余" = rest
+}
+'''
+
+_NEAR = ("99999999999999.9999", "-99999999999999.9999", "100000000000000", "-100000000000000",
+         "100000000000000.0001", "-100000000000000.0001", "12345678901234.5678", "0.0001", "0")
+
+
+def test_values_near_the_int64_bounds_agree_or_go_per_unit() -> None:
+    """Facts just below FACT_LIMIT (10**14) are computed columnar and exactly — what may pass 2**62 (a
+    fact times a constant, an int fact in arithmetic, sums of list fields) in Int128, the rest in Int64 —
+    and a fact beyond it goes per unit: never a wrapped Int64."""
+    policy = kaohe_rules.load(WIDTHS, name="widths.kh")
+    support = policy.columnar_program().support
+    assert support.vectorised, support.message()
+    ints = (999999999999999999, -999999999999999999, 999999999999999990, 2 ** 62 // 1000, -7, 7, 0)
+    batch: list[dict[str, Any]] = []
+    for i, value in enumerate(_NEAR):
+        number = Decimal(value)
+        batch.append({"category": "甲", "facts": {
+            "数": number, "金额": abs(number).quantize(Decimal("0.01")) if abs(number) < 10 ** 14 else Decimal(1),
+            "比例": Decimal("99.99") if i % 2 else Decimal("-150.5"), "次数": ints[i % len(ints)],
+            "项目": [{"分": number, "次": ints[(i + 1) % len(ints)]}, {"分": number, "次": 1}] * (1 + i % 2)}})
+    compare(policy, batch)
+    units_ = [dict(u, id=f"u{i}") for i, u in enumerate(batch)]
+    canonical = reference_canonical(policy.checked, policy.assess_row, units_)
+    _, per_unit = policy.columnar_program().assess(canonical)
+    answered = [i for i in range(len(units_)) if canonical.clean[i] and not per_unit[i]]
+    # every fact within the limit is answered by the compiled expressions (not sent per unit)
+    assert answered == [0, 1, 2, 3, 6, 7, 8], (per_unit.to_list(), canonical.clean.to_list())
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck),
+              phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    @given(st.lists(st.fixed_dictionaries({
+        "category": st.just("甲"),
+        "facts": st.fixed_dictionaries({
+            "数": st.sampled_from([Decimal(v) for v in _NEAR]) | st.decimals(-10 ** 14, 10 ** 14, places=4),
+            "金额": st.decimals(0, 10 ** 14, places=2),
+            "比例": st.decimals(-200, 200, places=2),
+            "次数": st.sampled_from(ints) | st.integers(-10 ** 18 + 1, 10 ** 18 - 1),
+            "项目": st.lists(st.fixed_dictionaries({"分": st.decimals(-10 ** 14, 10 ** 14, places=4),
+                                                    "次": st.integers(-10 ** 18 + 1, 10 ** 18 - 1)}), max_size=3)})}),
+        min_size=1, max_size=8))
+    def run(batch: list[dict[str, Any]]) -> None:
+        compare(policy, batch)
+
+    run()
