@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_ZERO = Decimal(0)
+
 _new = object.__new__
 _set = object.__setattr__
 
@@ -59,13 +61,27 @@ def period_points(checked: CheckedPolicy, plan: CategoryPlan, path: tuple[str, .
 class OutcomeTemplate:
     """A rating's own outcome: its declaration and, per item, the MoneyItem fields but the amount."""
 
-    __slots__ = ("decl", "items")
+    __slots__ = ("decl", "items", "kind", "notes")
 
     def __init__(self, decl: ast.OutcomeDecl) -> None:
         self.decl = decl
         self.items: tuple[dict[str, Any], ...] = tuple(
             {"kind": item.kind, "name": item.name, "label": item.label, "citation": item.cite or decl.cite}
             for item in decl.items)
+        #: the Consequences' kind when every item applies (an item left out by its ``for``/``when`` recomputes it)
+        self.kind = _kind_of(item["kind"] for item in self.items)
+        self.notes = decl.notes
+
+
+def _kind_of(kinds: Any) -> str:
+    """A Consequences' kind: reward if any item is a reward, else fine if any is a fine, else none."""
+    kind = "none"
+    for item_kind in kinds:
+        if item_kind == "reward":
+            return "reward"
+        if item_kind == "fine":
+            kind = "fine"
+    return kind
 
 
 class CategoryTemplate:
@@ -121,11 +137,13 @@ def target_results(template: CategoryTemplate, scores: Any) -> tuple[TargetResul
     out: list[TargetResult] = []
     append = out.append
     decimal = Decimal
+    new = _new
+    put = _set
     for fields, score in zip(template.targets, scores):
         fields = fields.copy()
         fields["score"] = score if score.__class__ is decimal else decimal(score)
-        obj = _new(TargetResult)
-        _set(obj, "__dict__", fields)
+        obj = new(TargetResult)
+        put(obj, "__dict__", fields)
         append(obj)
     return tuple(out)
 
@@ -136,12 +154,14 @@ def section_results(template: CategoryTemplate, scores: Any,
     out: dict[str, SectionResult] = {}
     decimal = Decimal
     pick = targets.__getitem__
+    new = _new
+    put = _set
     for (key, fields, held), score in zip(template.sections, scores):
         fields = fields.copy()
         fields["score"] = score if score.__class__ is decimal else decimal(score)
         fields["targets"] = tuple(map(pick, held)) if held else ()
-        obj = _new(SectionResult)
-        _set(obj, "__dict__", fields)
+        obj = new(SectionResult)
+        put(obj, "__dict__", fields)
         out[key] = obj
     return out
 
@@ -154,31 +174,39 @@ def consequences(template: CategoryTemplate, rating: str, own_raw: Any) -> Conse
         if found is None:
             found = template.none_consequences[rating] = Consequences(rating, None, "none", Decimal("0.00"), (), ())
         return found
-    total, amounts = own_raw if own_raw is not None else (Decimal(0), ())
-    items = []
-    kind = "none"
+    total, amounts = own_raw if own_raw is not None else (_ZERO, ())
+    items: list[MoneyItem] = []
+    append = items.append
+    new = _new
+    put = _set
+    left_out = False
     for fields, amount in zip(outcome.items, amounts):
         if amount.__class__ is str and not applies(amount):
+            left_out = True
             continue
         fields = fields.copy()
         fields["amount"] = amount
-        items.append(made(MoneyItem, fields))
-        item_kind = fields["kind"]
-        if item_kind == "reward":
-            kind = "reward"
-        elif item_kind == "fine" and kind == "none":
-            kind = "fine"
-    decl = outcome.decl
-    return made(Consequences, {"rating": rating, "citation": decl.cite, "kind": kind, "total": to_fen(total),
-                               "items": tuple(items), "notes": decl.notes})
+        item = new(MoneyItem)
+        put(item, "__dict__", fields)
+        append(item)
+    kind = _kind_of(item.kind for item in items) if left_out else outcome.kind
+    made_ = new(Consequences)
+    put(made_, "__dict__", {"rating": rating, "citation": outcome.decl.cite, "kind": kind, "total": to_fen(total),
+                            "items": tuple(items), "notes": outcome.notes})
+    return made_
 
 
 def veto_hit(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...], facts: dict[str, object],
              reason: str | None, positions: tuple[int | None, ...]) -> VetoHit:
     """A VetoHit of veto ``index`` with its evidence (as people read it), the facts it read and the positions."""
     fields = template.vetoes[index].copy()
-    fields.update(evidence=items, facts=facts, exception=reason, positions=positions)
-    return made(VetoHit, fields)
+    fields["evidence"] = items
+    fields["facts"] = facts
+    fields["exception"] = reason
+    fields["positions"] = positions
+    hit = _new(VetoHit)
+    _set(hit, "__dict__", fields)
+    return hit
 
 
 def deferral(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...],
