@@ -39,7 +39,11 @@ _set = object.__setattr__
 
 def made(cls: type[T], fields: dict[str, Any]) -> T:
     """An instance of the frozen attrs class ``cls`` whose fields are ``fields`` (every field, checked
-    by the templates' construction, not here): what ``cls(**fields)`` gives, without its ``__init__``."""
+    by the templates' construction, not here): what ``cls(**fields)`` gives, without its ``__init__``.
+
+    The builders below fill the new instance's own ``__dict__`` in place instead (``obj.__dict__.update``):
+    the same fields in the same order, about an eighth fewer instructions than setting a copy (measured
+    with cachegrind, issue #13), and no template copy made first."""
     obj = _new(cls)
     _set(obj, "__dict__", fields)
     return obj
@@ -138,12 +142,11 @@ def target_results(template: CategoryTemplate, scores: Any) -> tuple[TargetResul
     append = out.append
     decimal = Decimal
     new = _new
-    put = _set
     for fields, score in zip(template.targets, scores):
-        fields = fields.copy()
-        fields["score"] = score if score.__class__ is decimal else decimal(score)
         obj = new(TargetResult)
-        put(obj, "__dict__", fields)
+        own = obj.__dict__  # the instance's own dict, filled in place: cheaper than setting a copy (see made)
+        own.update(fields)
+        own["score"] = score if score.__class__ is decimal else decimal(score)
         append(obj)
     return tuple(out)
 
@@ -155,13 +158,12 @@ def section_results(template: CategoryTemplate, scores: Any,
     decimal = Decimal
     pick = targets.__getitem__
     new = _new
-    put = _set
     for (key, fields, held), score in zip(template.sections, scores):
-        fields = fields.copy()
-        fields["score"] = score if score.__class__ is decimal else decimal(score)
-        fields["targets"] = tuple(map(pick, held)) if held else ()
         obj = new(SectionResult)
-        put(obj, "__dict__", fields)
+        own = obj.__dict__
+        own.update(fields)
+        own["score"] = score if score.__class__ is decimal else decimal(score)
+        own["targets"] = tuple(map(pick, held)) if held else ()
         out[key] = obj
     return out
 
@@ -178,41 +180,47 @@ def consequences(template: CategoryTemplate, rating: str, own_raw: Any) -> Conse
     items: list[MoneyItem] = []
     append = items.append
     new = _new
-    put = _set
     left_out = False
     for fields, amount in zip(outcome.items, amounts):
         if amount.__class__ is str and not applies(amount):
             left_out = True
             continue
-        fields = fields.copy()
-        fields["amount"] = amount
         item = new(MoneyItem)
-        put(item, "__dict__", fields)
+        own = item.__dict__
+        own.update(fields)
+        own["amount"] = amount
         append(item)
     kind = _kind_of(item.kind for item in items) if left_out else outcome.kind
     made_ = new(Consequences)
-    put(made_, "__dict__", {"rating": rating, "citation": outcome.decl.cite, "kind": kind, "total": to_fen(total),
-                            "items": tuple(items), "notes": outcome.notes})
+    own = made_.__dict__
+    own["rating"] = rating
+    own["citation"] = outcome.decl.cite
+    own["kind"] = kind
+    own["total"] = to_fen(total)
+    own["items"] = tuple(items)
+    own["notes"] = outcome.notes
     return made_
 
 
 def veto_hit(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...], facts: dict[str, object],
              reason: str | None, positions: tuple[int | None, ...]) -> VetoHit:
     """A VetoHit of veto ``index`` with its evidence (as people read it), the facts it read and the positions."""
-    fields = template.vetoes[index].copy()
-    fields["evidence"] = items
-    fields["facts"] = facts
-    fields["exception"] = reason
-    fields["positions"] = positions
     hit = _new(VetoHit)
-    _set(hit, "__dict__", fields)
+    own = hit.__dict__
+    own.update(template.vetoes[index])
+    own["evidence"] = items
+    own["facts"] = facts
+    own["exception"] = reason
+    own["positions"] = positions
     return hit
 
 
 def deferral(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...],
              positions: tuple[int | None, ...]) -> Deferral:
     """A Deferral of defer ``index`` with its items (as people read them) and their positions."""
-    fields = template.defers[index].copy()
-    fields["items"] = items
-    fields["positions"] = positions
-    return made(Deferral, fields)
+    made_ = _new(Deferral)
+    own = made_.__dict__
+    own.update(template.defers[index])
+    own["items"] = items
+    own["positions"] = positions
+    return made_
