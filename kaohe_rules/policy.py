@@ -287,7 +287,19 @@ class Policy:
                 except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
                     pass
                 else:
-                    return Result(self.program, self._plans[category], out, unit_id, name, category, values, None)
+                    # Result(program, plan, out, unit_id, name, category, values, None) without the call of its
+                    # __init__ (a fifth of what a unit costs here besides the assessment): the same slots, set here
+                    result = _new(Result)
+                    result._program = self.program
+                    result._plan = self._plans[category]
+                    result._raw = out
+                    result.unit_id = unit_id
+                    result.name = name
+                    result.category = category
+                    result._facts = values
+                    result._trace_events = None
+                    result._cache = {}
+                    return result
                 finally:
                     _setcontext(caller)
         return self._evaluate_generic(unit, trace=trace)
@@ -433,7 +445,7 @@ class Policy:
         fast = self._fast_assess
         plans = self._plans
         program = self.program
-        new, set_dict, item_class = _new, _set_dict, BatchItem
+        new, set_dict, item_class, result_class = _new, _set_dict, BatchItem, Result
         items: list[Any] = []
         append = items.append
         caller = _getcontext()
@@ -457,10 +469,19 @@ class Policy:
                 except Exception:  # an arithmetic failure: the general path locates and reports it
                     append(_GENERAL)
                     continue
+                result = new(result_class)  # Result(program, plans[category], out, …, values, None), as evaluate
+                result._program = program
+                result._plan = plans[category]
+                result._raw = out
+                result.unit_id = unit_id
+                result.name = name
+                result.category = category
+                result._facts = values
+                result._trace_events = None
+                result._cache = {}
                 item = new(item_class)  # batch.items.result_item, inline: one per row
                 set_dict(item, "__dict__", {"index": start + len(items), "unit_id": unit_id, "location": None,
-                                            "error": None, "result": Result(program, plans[category], out, unit_id,
-                                                                            name, category, values, None)})
+                                            "error": None, "result": result})
                 append(item)
         finally:
             _setcontext(caller)

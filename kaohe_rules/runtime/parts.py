@@ -200,8 +200,17 @@ def plain(value: Decimal | int) -> str:
     return text
 
 
+#: the classes jsonable returns as they are (exactly these classes: a subclass takes the tests below)
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def jsonable(value: object) -> object:
     """Turn engine values into JSON-safe ones: Decimal/date → str, tuples → lists."""
+    cls = value.__class__
+    if cls in _AS_IS:  # most values of a record or a veto's facts: what the tests below return unchanged
+        return value
+    if cls is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}  # type: ignore[attr-defined]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (datetime.date,)):

@@ -30,7 +30,7 @@ class Program:
     """A checked policy with its compiled module: what results, traces and reports read."""
 
     __slots__ = ("checked", "module", "plans", "rating_names", "_shown_fields_cache", "templates", "_record_names",
-                 "_value_types")
+                 "_value_types", "_shown_by_shape")
 
     def __init__(self, checked: CheckedPolicy, module: CompiledModule) -> None:
         self.checked = checked
@@ -45,6 +45,8 @@ class Program:
         self._record_names: dict[tuple[str, ...], str | None] = {}
         #: a value's name → (its type or None, whether it is a per-period fact, whether display changes it)
         self._value_types: dict[str, tuple[Type | None, bool, bool]] = {}
+        #: a record's key shape → the fields of its record type people read differently (display_record)
+        self._shown_by_shape: dict[tuple[str, ...], dict[str, Type]] = {}
 
     # ------------------------------------------------------------ metadata
     @property
@@ -171,9 +173,18 @@ class Program:
 
     def display_record(self, record: object) -> dict[str, object]:
         """A record (an item of a list fact) as people read it: field values by their types."""
+        if record.__class__ is dict:  # the records the engine read: their shape's shown fields, found once
+            shown = self._shown_by_shape.get(tuple(record))
+            if shown is not None:
+                return self._display_fields(record, shown)
         if not isinstance(record, Mapping):
             return {"value": record}
         rname = self._record_name_of(record)
+        if record.__class__ is dict and len(self._shown_by_shape) < 4096:  # bounded: a hostile batch has many shapes
+            fields_of = self.checked.record_fields.get(rname or "", {})
+            # what the loop below does for a key: _display of its type, which changes enums and lists only
+            self._shown_by_shape[tuple(record)] = {key: t for key, t in fields_of.items()
+                                                   if key in record and t.kind in ("enum", "list")}
         fields = self.checked.record_fields.get(rname or "", {})
         out: dict[str, object] = {}
         for key, value in record.items():

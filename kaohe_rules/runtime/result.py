@@ -68,6 +68,8 @@ class Result:
     def __init__(self, program: Program, plan: CategoryPlan, raw: tuple[Any, ...], unit_id: str, name: str | None,
                  category: str, facts: dict[str, object] | tuple[object, ...],
                  trace_events: list[RawEvent] | None) -> None:
+        # Policy.evaluate and Policy._assess_chunk set these very slots without this __init__ (issue #13):
+        # a slot added here is added there too
         self._program = program
         self._plan = plan
         self._raw = raw
@@ -260,11 +262,14 @@ class Result:
                   values: Iterable[object] = ()) -> VetoHit:
         template = category_template(self._program, self.category)
         program = self._program
-        display_record = program.display_record
+        if evidence:
+            display_record = program.display_record
+            items = tuple([display_record(item) for item in evidence])
+            positions = positions_among(values, evidence)
+        else:
+            items = positions = ()
         display_value = program.display_value
-        items = tuple(display_record(item) for item in evidence) if evidence else ()
         facts = {name: display_value(name, value) for name, value in zip(template.veto_reads[index], reads)}
-        positions = positions_among(values, evidence) if evidence else ()
         return template_veto_hit(template, index, items, facts, reason, positions)
 
     @property

@@ -31,13 +31,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_ZERO = Decimal(0)
+
 _new = object.__new__
 _set = object.__setattr__
 
 
 def made(cls: type[T], fields: dict[str, Any]) -> T:
     """An instance of the frozen attrs class ``cls`` whose fields are ``fields`` (every field, checked
-    by the templates' construction, not here): what ``cls(**fields)`` gives, without its ``__init__``."""
+    by the templates' construction, not here): what ``cls(**fields)`` gives, without its ``__init__``.
+
+    The builders below fill the new instance's own ``__dict__`` in place instead (``obj.__dict__.update``):
+    the same fields in the same order, about an eighth fewer instructions than setting a copy (measured
+    with cachegrind, issue #13), and no template copy made first."""
     obj = _new(cls)
     _set(obj, "__dict__", fields)
     return obj
@@ -59,13 +65,27 @@ def period_points(checked: CheckedPolicy, plan: CategoryPlan, path: tuple[str, .
 class OutcomeTemplate:
     """A rating's own outcome: its declaration and, per item, the MoneyItem fields but the amount."""
 
-    __slots__ = ("decl", "items")
+    __slots__ = ("decl", "items", "kind", "notes")
 
     def __init__(self, decl: ast.OutcomeDecl) -> None:
         self.decl = decl
         self.items: tuple[dict[str, Any], ...] = tuple(
             {"kind": item.kind, "name": item.name, "label": item.label, "citation": item.cite or decl.cite}
             for item in decl.items)
+        #: the Consequences' kind when every item applies (an item left out by its ``for``/``when`` recomputes it)
+        self.kind = _kind_of(item["kind"] for item in self.items)
+        self.notes = decl.notes
+
+
+def _kind_of(kinds: Any) -> str:
+    """A Consequences' kind: reward if any item is a reward, else fine if any is a fine, else none."""
+    kind = "none"
+    for item_kind in kinds:
+        if item_kind == "reward":
+            return "reward"
+        if item_kind == "fine":
+            kind = "fine"
+    return kind
 
 
 class CategoryTemplate:
@@ -121,11 +141,12 @@ def target_results(template: CategoryTemplate, scores: Any) -> tuple[TargetResul
     out: list[TargetResult] = []
     append = out.append
     decimal = Decimal
+    new = _new
     for fields, score in zip(template.targets, scores):
-        fields = fields.copy()
-        fields["score"] = score if score.__class__ is decimal else decimal(score)
-        obj = _new(TargetResult)
-        _set(obj, "__dict__", fields)
+        obj = new(TargetResult)
+        own = obj.__dict__  # the instance's own dict, filled in place: cheaper than setting a copy (see made)
+        own.update(fields)
+        own["score"] = score if score.__class__ is decimal else decimal(score)
         append(obj)
     return tuple(out)
 
@@ -136,12 +157,13 @@ def section_results(template: CategoryTemplate, scores: Any,
     out: dict[str, SectionResult] = {}
     decimal = Decimal
     pick = targets.__getitem__
+    new = _new
     for (key, fields, held), score in zip(template.sections, scores):
-        fields = fields.copy()
-        fields["score"] = score if score.__class__ is decimal else decimal(score)
-        fields["targets"] = tuple(map(pick, held)) if held else ()
-        obj = _new(SectionResult)
-        _set(obj, "__dict__", fields)
+        obj = new(SectionResult)
+        own = obj.__dict__
+        own.update(fields)
+        own["score"] = score if score.__class__ is decimal else decimal(score)
+        own["targets"] = tuple(map(pick, held)) if held else ()
         out[key] = obj
     return out
 
@@ -154,37 +176,51 @@ def consequences(template: CategoryTemplate, rating: str, own_raw: Any) -> Conse
         if found is None:
             found = template.none_consequences[rating] = Consequences(rating, None, "none", Decimal("0.00"), (), ())
         return found
-    total, amounts = own_raw if own_raw is not None else (Decimal(0), ())
-    items = []
-    kind = "none"
+    total, amounts = own_raw if own_raw is not None else (_ZERO, ())
+    items: list[MoneyItem] = []
+    append = items.append
+    new = _new
+    left_out = False
     for fields, amount in zip(outcome.items, amounts):
         if amount.__class__ is str and not applies(amount):
+            left_out = True
             continue
-        fields = fields.copy()
-        fields["amount"] = amount
-        items.append(made(MoneyItem, fields))
-        item_kind = fields["kind"]
-        if item_kind == "reward":
-            kind = "reward"
-        elif item_kind == "fine" and kind == "none":
-            kind = "fine"
-    decl = outcome.decl
-    return made(Consequences, {"rating": rating, "citation": decl.cite, "kind": kind, "total": to_fen(total),
-                               "items": tuple(items), "notes": decl.notes})
+        item = new(MoneyItem)
+        own = item.__dict__
+        own.update(fields)
+        own["amount"] = amount
+        append(item)
+    kind = _kind_of(item.kind for item in items) if left_out else outcome.kind
+    made_ = new(Consequences)
+    own = made_.__dict__
+    own["rating"] = rating
+    own["citation"] = outcome.decl.cite
+    own["kind"] = kind
+    own["total"] = to_fen(total)
+    own["items"] = tuple(items)
+    own["notes"] = outcome.notes
+    return made_
 
 
 def veto_hit(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...], facts: dict[str, object],
              reason: str | None, positions: tuple[int | None, ...]) -> VetoHit:
     """A VetoHit of veto ``index`` with its evidence (as people read it), the facts it read and the positions."""
-    fields = template.vetoes[index].copy()
-    fields.update(evidence=items, facts=facts, exception=reason, positions=positions)
-    return made(VetoHit, fields)
+    hit = _new(VetoHit)
+    own = hit.__dict__
+    own.update(template.vetoes[index])
+    own["evidence"] = items
+    own["facts"] = facts
+    own["exception"] = reason
+    own["positions"] = positions
+    return hit
 
 
 def deferral(template: CategoryTemplate, index: int, items: tuple[dict[str, object], ...],
              positions: tuple[int | None, ...]) -> Deferral:
     """A Deferral of defer ``index`` with its items (as people read them) and their positions."""
-    fields = template.defers[index].copy()
-    fields["items"] = items
-    fields["positions"] = positions
-    return made(Deferral, fields)
+    made_ = _new(Deferral)
+    own = made_.__dict__
+    own.update(template.defers[index])
+    own["items"] = items
+    own["positions"] = positions
+    return made_
