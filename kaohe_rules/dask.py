@@ -55,6 +55,7 @@ from .batch.items import unit_id_of
 from .batch.spec import PolicySpec, policy_spec
 from .cohort import CohortError, Standings, apply_quotas, rank_rows
 from .cohort.stream import provisional_reasons, repeated_id_message
+from .columnar.frames import DEFAULT_BATCH_ROWS
 from .errors import EvaluationError, FactError
 from .runtime.standing import QuotaRow, RankRow
 
@@ -486,7 +487,7 @@ def _table_partition(partition: pd.DataFrame, spec: PolicySpec, batch_rows: int)
     return out
 
 
-def evaluate_table_dataframe(policy: Policy, frame: dd.DataFrame, *, batch_rows: int = 65_536) -> dd.DataFrame:
+def evaluate_table_dataframe(policy: Policy, frame: dd.DataFrame, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> dd.DataFrame:
     """The results table of a Dask DataFrame of units: ``policy.evaluate_table`` run per partition.
 
     Each partition (a pandas DataFrame: ``id``, ``name``, ``category``, one column per fact, lists of

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     import polars as pl
 
 #: rows per record batch (``evaluate_table``, ``kaohe eval --format parquet``): large enough for vectorised
-#: work to pay, small enough to bound memory
-DEFAULT_BATCH_ROWS = 65_536
+#: work to pay — each batch's query has a fixed cost of about 0.1 s of CPU (planning, threads), so 131,072 rows
+#: halve it per unit against 65,536 — and small enough to bound memory (about 1.1 GB peak for Karamay 2013's
+#: 190 result columns, docs/performance.md)
+DEFAULT_BATCH_ROWS = 131_072
 
 #: the columns that are not facts
 UNIT_COLUMNS = ("id", "name", "category")
