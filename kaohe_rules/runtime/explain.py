@@ -13,20 +13,15 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..language import ast, formatter
-from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_TARGETS, TAG_LET, TAG_RULE, TAG_VETO
-from ..language.model import CategoryPlan, SectionInfo
-from ..numeric import ENGINE_CONTEXT
 from .cohort import failed_rows_reason_zh
-from .parts import Consequences, EffectStep, ResultView, item_positions, plain
-from .templates import category_template
-from .trace import Trace, TraceEvent, category_static, explanation_builder, plain_decimal
+from .parts import Consequences, EffectStep, ResultView
+from .trace import Trace, TraceEvent, plain_decimal
 
 if TYPE_CHECKING:
     from ..language.model import CheckedPolicy
-    from .program import Program
 
 
 class Result(ResultView, Protocol):
@@ -42,7 +37,7 @@ class Result(ResultView, Protocol):
 
 LANGS = ("zh", "en")
 
-_TEXT = {
+TEXT = {
     "zh": {
         "title": "考核结果：{unit}",
         "unit": "单位",
@@ -234,7 +229,7 @@ _COHORT_TEXT = {
     },
 }
 for _lang, _texts in _COHORT_TEXT.items():
-    _TEXT[_lang].update(_texts)
+    TEXT[_lang].update(_texts)
 
 # issue #16: shared event ledgers
 _LEDGER_TEXT = {
@@ -260,17 +255,17 @@ _LEDGER_TEXT = {
     },
 }
 for _lang, _texts in _LEDGER_TEXT.items():
-    _TEXT[_lang].update(_texts)
+    TEXT[_lang].update(_texts)
 
 
-class _Writer:
+class Writer:
     """Formats values and lines for one language."""
 
     def __init__(self, lang: str, kinds: Mapping[str, str] | None = None) -> None:
-        if lang not in _TEXT:
+        if lang not in TEXT:
             raise ValueError(f"unsupported language {lang!r}; use 'zh' or 'en'")
         self.lang = lang
-        self.t = _TEXT[lang]
+        self.t = TEXT[lang]
         self.lines: list[str] = []
         self.kinds = kinds or {}  # name -> type kind of facts, parameters and derived values
 
@@ -323,7 +318,7 @@ class _Writer:
 _KINDS: dict[int, tuple[CheckedPolicy, dict[str, str]]] = {}  # id(checked) → (checked, its value kinds), bounded
 
 
-def _value_kinds(checked: CheckedPolicy) -> dict[str, str]:
+def policy_value_kinds(checked: CheckedPolicy) -> dict[str, str]:
     """:func:`value_kinds`, made once per policy (an explanation per unit used to rebuild it; read only)."""
     found = _KINDS.get(id(checked))
     if found is not None and found[0] is checked:  # the checked policy is kept alive here: its id is not reused
@@ -360,7 +355,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True, trace: Trace | 
     ``trace``: the result's trace, or a tree holding at least its deferral, let, section, score, veto and band
     events (``build_trace(explanation=True)``); None reads ``result.trace``."""
     checked = result.program.checked
-    w = _Writer(lang, _value_kinds(checked))
+    w = Writer(lang, policy_value_kinds(checked))
     t = w.t
     header = checked.header
     trace = result.trace if trace is None else trace
@@ -369,7 +364,7 @@ def explain(result: Result, lang: str = "zh", full: bool = True, trace: Trace | 
     w("=" * 40)
     if checked.cohort is not None and result.provisional is not None:  # issue #11 C: 暂定结果
         w(t["provisional_alone"] if result.standing is None else
-          t["provisional_batch"].format(reason=_provisional_reason(result.provisional, lang)))
+          t["provisional_batch"].format(reason=provisional_reason_text(result.provisional, lang)))
     w(f"{t['unit']}{sep}{result.name or ''} ({result.unit_id})")
     category = checked.categories[result.category]
     w(f"{t['category']}{sep}{category.label or category.name}")
@@ -390,9 +385,9 @@ def explain(result: Result, lang: str = "zh", full: bool = True, trace: Trace | 
           f"{cite(checked.ratings.cite)}")
     else:
         w(f"{t['rating']}{sep}{result.rating_label} {cite(result.band_citation)}")
-    w(f"  {_next_band(w, result, band_event)}")
+    w(f"  {next_band_text(w, result, band_event)}")
     if checked.cohort is not None:  # issue #11 C: the unit's place in its cohort
-        _standing(w, result)
+        write_standing(w, result)
     w()
     if result.effects:
         w.heading("effects")
@@ -404,9 +399,9 @@ def explain(result: Result, lang: str = "zh", full: bool = True, trace: Trace | 
         for r in result.reported.values():
             w(f"  {r.label or r.name}{sep}{w.value(r.value)} {cite(r.citation)}".rstrip())
         w()
-    _ledger(w, result)
-    _vetoes(w, _top(trace, "veto"), full)
-    _deferrals(w, _top(trace, "deferral"))
+    write_ledger(w, result)
+    write_vetoes(w, _top(trace, "veto"), full)
+    write_deferrals(w, _top(trace, "deferral"))
     w()
     if full:
         lets = [e for e in trace.events if e.kind == "let"]  # a period's own lets are in its event
@@ -429,8 +424,8 @@ def explain(result: Result, lang: str = "zh", full: bool = True, trace: Trace | 
             w()
     else:
         _largest(w, trace)
-    _money(w, result)
-    _general_money(w, result)
+    write_money(w, result)
+    write_general_money(w, result)
     return w.text()
 
 
@@ -443,7 +438,7 @@ def _interval_of(band_event: TraceEvent | None, rating: str | None) -> str:
     return ""
 
 
-def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str:
+def next_band_text(w: Writer, result: Result, band_event: TraceEvent | None) -> str:
     """How many points the next better band needs (the decisive distance), or that the top is reached."""
     if band_event is None:
         return ""
@@ -465,7 +460,7 @@ def _next_band(w: _Writer, result: Result, band_event: TraceEvent | None) -> str
                                        gap=gap_text))
 
 
-def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
+def write_vetoes(w: Writer, vetoes: list[TraceEvent], full: bool) -> None:
     t = w.t
     # a clause with a rating effect (降一个等次, 至多评为…) is no 一票否决: the heading says both kinds are here
     w.heading("veto_effects" if any(v.detail.get("effect") for v in vetoes) else "veto")
@@ -484,7 +479,7 @@ def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
                 rows = veto.detail.get("ledger_events")  # issue #16: the ledger row of an item from a ledger
                 events = rows if isinstance(rows, list) else [None] * len(evidence)
                 for item, place, event in zip(evidence, places, events):
-                    where = t["ledger_event"].format(event=event) if event else _place(t, place)
+                    where = t["ledger_event"].format(event=event) if event else place_text(t, place)
                     w(f"      {t['evidence']}{where}: {w.value(item)}")
             else:
                 w(f"      {t['read']}: {w.reads(veto.reads)}")
@@ -503,7 +498,7 @@ def _vetoes(w: _Writer, vetoes: list[TraceEvent], full: bool) -> None:
         w(f"  {'→ ' if shown or (full and vetoes) else ''}{t['veto_none']}")
 
 
-def _deferrals(w: _Writer, deferrals: list[TraceEvent]) -> None:
+def write_deferrals(w: Writer, deferrals: list[TraceEvent]) -> None:
     t = w.t
     for d in deferrals:
         items = d.detail.get("items")
@@ -520,11 +515,11 @@ def _deferrals(w: _Writer, deferrals: list[TraceEvent]) -> None:
         rows = d.detail.get("ledger_events")  # issue #16: the ledger row of an item from a ledger
         events = rows if isinstance(rows, list) else [None] * len(items)
         for item, place, event in zip(items, places, events):
-            where = (str(event) if event else _place(t, place)).strip("（）() ")
+            where = (str(event) if event else place_text(t, place)).strip("（）() ")
             w(f"      {where + t['colon'] if where else ''}{w.value(item)}")
 
 
-def _ledger(w: _Writer, result: Result) -> None:
+def write_ledger(w: Writer, result: Result) -> None:
     """计入本单位的台账事件 (issue #16): each event charged to the unit and the rules that charged it; or, for a
     unit of a ledger policy that gave its own list, that it did.  Nothing for other policies."""
     program = result.program
@@ -549,21 +544,21 @@ def _ledger(w: _Writer, result: Result) -> None:
     w()
 
 
-def _place(t: dict[str, str], position: object) -> str:
+def place_text(t: dict[str, str], position: object) -> str:
     """" (第2项)" for an item's 1-based place in its list fact, or nothing when it is not known (issue #10 C)."""
     if not isinstance(position, int) or isinstance(position, bool):
         return ""
     return t["position"].format(n=position)
 
 
-def _capped(w: _Writer, event: TraceEvent, pad: str) -> None:
+def _capped(w: Writer, event: TraceEvent, pad: str) -> None:
     """A bonus cap that applied: 加分合计7分，超过上限5分，按5分计."""
     added, cap = event.detail.get("added"), event.detail.get("cap")
     if isinstance(added, Decimal) and isinstance(cap, Decimal) and added > cap:
         w(f"{pad}{w.t['capped'].format(added=w.value(added), cap=w.value(cap))}")
 
 
-def _bonus_total(w: _Writer, trace: Trace) -> None:
+def _bonus_total(w: Writer, trace: Trace) -> None:
     """The category's overall bonus cap, when it applied (加分合计 … 按 … 分计)."""
     score = next((e for e in _top(trace, "score") if e.id == "score"), None)
     if score is None or "bonus" not in score.detail:
@@ -573,7 +568,7 @@ def _bonus_total(w: _Writer, trace: Trace) -> None:
         w(f"  {w.t['bonus_total']}{w.t['colon']}{w.t['capped'].format(added=w.value(added), cap=w.value(cap))}")
 
 
-def _section(w: _Writer, event: TraceEvent, depth: int) -> None:
+def _section(w: Writer, event: TraceEvent, depth: int) -> None:
     pad = "  " * depth
     points = event.detail.get("points", "")
     if event.detail.get("bonus"):  # a bonus section (加分): what it adds, its cap
@@ -602,7 +597,7 @@ def _section(w: _Writer, event: TraceEvent, depth: int) -> None:
                 _rule(w, rule, pad + "      ")
 
 
-def _rule(w: _Writer, rule: TraceEvent, pad: str) -> None:
+def _rule(w: Writer, rule: TraceEvent, pad: str) -> None:
     deduction = rule.value
     adds = str(rule.detail.get("rule", "")).startswith("add")  # a bonus rule: what it adds
     amount = w.t["add" if adds else "deduct"].format(n=w.value(deduction)) \
@@ -611,7 +606,7 @@ def _rule(w: _Writer, rule: TraceEvent, pad: str) -> None:
     w(f"{pad}{amount}  ← {rule.text or rule.label}" + (f"  [{reads}]" if reads else ""))
 
 
-def _largest(w: _Writer, trace: Trace) -> None:
+def _largest(w: Writer, trace: Trace) -> None:
     losing: list[tuple[Decimal, TraceEvent]] = []
     for event in outside_periods(trace, "target"):
         lost = event.detail.get("lost")
@@ -633,7 +628,7 @@ def _largest(w: _Writer, trace: Trace) -> None:
     w()
 
 
-def _money(w: _Writer, result: Result) -> None:
+def write_money(w: Writer, result: Result) -> None:
     t = w.t
     c = result.consequences
     w.heading("money", cite(c.citation) if w.lang == "zh" else f" {cite(c.citation)}".rstrip())
@@ -643,7 +638,7 @@ def _money(w: _Writer, result: Result) -> None:
     _consequence_items(w, c, cited=False)
 
 
-def _consequence_items(w: _Writer, c: Consequences, *, cited: bool) -> None:
+def _consequence_items(w: Writer, c: Consequences, *, cited: bool) -> None:
     """One line per reward, fine, share or sanction of ``c``, then its total (citations for the
     outcomes for every rating, which have no rating heading to carry them)."""
     t = w.t
@@ -665,7 +660,7 @@ _ZH_NUMBERS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "�
 def effect_lines(result: Result, lang: str = "zh", steps: Sequence[EffectStep] | None = None) -> list[str]:
     """One line per rating effect that applied (or per one of ``steps``), in order:
     "瞒报：降低一个等次（良好→合格）〔第十一条〕"."""
-    t = _TEXT[lang]
+    t = TEXT[lang]
     lines = []
     for step in result.effects if steps is None else steps:
         value: object = step.value
@@ -681,7 +676,7 @@ def effect_lines(result: Result, lang: str = "zh", steps: Sequence[EffectStep] |
     return lines
 
 
-def _general_money(w: _Writer, result: Result) -> None:
+def write_general_money(w: Writer, result: Result) -> None:
     """The outcomes for every rating (issue #10): only those with an item that applies."""
     applying = [c for c in result.general_consequences if c.items]
     if not applying:
@@ -702,7 +697,7 @@ def outside_periods(trace: Trace, kind: str) -> list[TraceEvent]:
     return out
 
 
-def _periods(w: _Writer, result: Result) -> None:
+def _periods(w: Writer, result: Result) -> None:
     """期别 | 权重 | 得分 | 等次 | 折算得分, then 合计: each period and what it adds to the score."""
     t = w.t
     rows = [t["period_columns"].split("|")]
@@ -724,7 +719,7 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 # ------------------------------------------------------------- cohorts (issue #11 C)
-def _standing(w: _Writer, result: Result) -> None:
+def write_standing(w: Writer, result: Result) -> None:
     """"名次 7/12（按最终得分；并列同名次）" and the category's counts, best and average."""
     t, sep = w.t, w.t["colon"]
     cohort = result.program.checked.cohort
@@ -771,471 +766,6 @@ def _quota_text(t: Mapping[str, str], step: EffectStep) -> str:
     return t["effect_quota"].format(quota=quota, place=place, before=step.before, after=step.after)
 
 
-def _provisional_reason(reason: str, lang: str) -> str:
+def provisional_reason_text(reason: str, lang: str) -> str:
     """The engine's reason ("2 units of 县区 could not be assessed (rows 3, 7); …") as the explanation's language says it."""
     return (failed_rows_reason_zh(reason) if lang == "zh" else None) or reason
-
-
-# ------------------------------------------------------------ the fast renderer (issue #13)
-# explain() above is the reference: it reads an event tree built from the traced evaluator's raw output.
-# explain_fast() renders the same text straight from that raw output, without building the tree: per
-# policy, category, language and form (full or short) the static fragments — headings, labels, citations,
-# section and target prefixes with their points, the band lines, the veto block when no veto fired — are
-# formatted once and kept; per unit only the values are formatted.  What it does not handle it leaves to
-# the reference, never with a text of its own: a policy with periods, a category with bonus sections (加分)
-# — explain_fast() returns None and the caller renders with the reference.  Vetoes that fired or were
-# excepted and deferrals with items are rare: for those it builds the reference's own events
-# (trace.explanation_builder) and renders them with the reference's functions.
-# tests/runtime/test_explain_fast.py proves the texts byte-identical to the reference's.
-
-#: an op of a category's sections: ("S", raw index, prefix, "/points 〔cite〕") or ("T", target index, pad, " label  ",
-#: "/points 〔cite〕", the rules' pad, target name, " label 〔cite〕" (the largest deductions' line), points)
-_Op = tuple[Any, ...]
-
-
-class _RuleFast:
-    """A rule's line as every unit has it but the amount and the values read."""
-
-    __slots__ = ("adds", "head", "names", "checkpoints", "items")
-
-    def __init__(self, adds: bool, head: str, names: tuple[str, ...], checkpoints: tuple[str, ...],
-                 items: tuple[tuple[str, str, str, bool], ...] | None) -> None:
-        self.adds = adds
-        self.head = head  # "  ← clause"
-        self.names = names
-        self.checkpoints = checkpoints
-        #: per name read: (name, "name=", the unit after a number, whether display changes its value); None when
-        #: the general way is needed (a checkpoint read, a name read twice)
-        self.items = items
-
-
-class _CategoryFast:
-    """The static fragments of one category's explanations in one language and form."""
-
-    __slots__ = ("category_line", "policy_line", "bands", "band_lines", "veto_quiet", "veto_heading", "veto_lines", "lets",
-                 "lets_heading", "sections_heading", "ops", "rules", "bands_heading", "largest_heading",
-                 "amounts", "items_text", "memo")
-
-    def __init__(self) -> None:
-        self.category_line = ""
-        self.policy_line = ""
-        #: best band first: (band, rating, label shown, its interval text, low, low_closed)
-        self.bands: list[tuple[Any, str, str, str, object, object]] = []
-        #: per band: (its line when it holds the score, its line when not)
-        self.band_lines: list[tuple[str, str]] = []
-        self.veto_quiet: list[str] = []  # the veto block when no veto fired and none was excepted
-        self.veto_heading = ""
-        self.veto_lines: list[tuple[str, str]] = []  # per veto: (its line when it fired, when it did not and `full`)
-        self.lets: list[tuple[str, str, str]] = []  # (name, "  label = ", " 〔cite〕")
-        self.lets_heading = ""
-        self.sections_heading = ""
-        self.ops: list[_Op] = []
-        self.rules: list[list[_RuleFast]] = []  # per target, per rule
-        self.bands_heading = ""
-        self.largest_heading = ""
-        #: (deduct before, deduct after, add before, add after, no deduction, no add)
-        self.amounts: tuple[str, str, str, str, str, str] = ("", "", "", "", "", "")
-        #: rule lines already rendered, by (pad, rule, the deduction's class and spelling, the values' classes and
-        #: spellings): bounded by _MEMO_LIMIT
-        self.memo: dict[tuple[Any, ...], str] = {}
-        self.items_text: tuple[str, str] = ("", "")  # a list read: "[" + "{n}项" split at {n} + "]"
-
-
-#: the classes of values read whose text is a function of the class and ``str(value)`` (and the name read)
-_MEMO_CLASSES = frozenset({Decimal, int, bool, str, type(None), datetime.date})
-_MEMO_LIMIT = 20_000  # rule lines remembered per category, language and form
-_MEMO_CHARS = 200  # at most this many characters of values read per remembered line
-
-
-class _Unhandled(Exception):
-    """A category this renderer leaves to the reference (found while making its fragments)."""
-
-
-_CACHE: dict[int, tuple[Program, dict[tuple[str, str, bool], _CategoryFast | None]]] = {}
-
-
-def _statics(program: Program, category: str, lang: str, full: bool) -> _CategoryFast | None:
-    found = _CACHE.get(id(program))
-    if found is None or found[0] is not program:  # the program is kept alive here: its id is not reused
-        if len(_CACHE) >= 16:  # a few policies at a time
-            _CACHE.clear()
-        found = _CACHE[id(program)] = (program, {})
-    table = found[1]
-    key = (category, lang, full)
-    if key not in table:
-        table[key] = _make(program, program.plans[category], lang, full)
-    return table[key]
-
-
-def _all_sections(sections: Sequence[SectionInfo]) -> list[SectionInfo]:
-    out: list[SectionInfo] = []
-    for s in sections:
-        out.append(s)
-        out.extend(_all_sections(s.children))
-    return out
-
-
-def _line(text: str) -> str:
-    return text.rstrip()
-
-
-def _make(program: Program, plan: CategoryPlan, lang: str, full: bool) -> _CategoryFast | None:
-    """The static fragments, or None when the category has what this renderer leaves to the reference."""
-    checked = program.checked
-    category = plan.category
-    if checked.periods is not None or any(s.bonus for s in _all_sections(category.sections)) \
-            or any(p.bonus for p in plan.targets):
-        return None
-    w = _Writer(lang)
-    t = w.t
-    sep = t["colon"]
-    out = _CategoryFast()
-    out.category_line = _line(f"{t['category']}{sep}{category.label or category.name}")
-    header = checked.header
-    doc = f"（{header.document}）" if header.document else ""
-    out.policy_line = _line(f"{t['policy']}{sep}{header.label or header.name}{doc}")
-
-    statics = category_static(checked, plan)
-    for band, label, _span, interval in statics.bands:
-        shown = label or band.rating
-        text = str(interval.get("interval", ""))
-        out.bands.append((band, band.rating, shown, text, interval.get("low"), interval.get("low_closed")))
-        out.band_lines.append((_line(f"  ● {shown} {text} {cite(band.cite)}"),
-                               _line(f"  ○ {shown} {text} {cite(band.cite)}")))
-
-    def heading(key: str) -> str:
-        w.lines = []
-        w.heading(key)
-        return w.lines[0]
-
-    vetoes = plan.vetoes
-    out.veto_heading = heading("veto_effects" if any(v.effect is not None and v.effect.kind for v in vetoes)
-                               else "veto")
-    quiet = [out.veto_heading]
-    if full:
-        for veto in vetoes:
-            quiet.append(_line(f"  · {veto.label or veto.name} {cite(veto.cite)} — {t['veto_not_fired']}"))
-    quiet.append(_line(f"  {'→ ' if full and vetoes else ''}{t['veto_none']}"))
-    out.veto_quiet = quiet
-    for veto in vetoes:
-        effect = veto.effect.kind if veto.effect is not None else None
-        note = t["effect_note"].format(effect=t[f"effect_kind_{effect}"]) if effect else ""
-        out.veto_lines.append((_line(f"  ✗ {veto.label or veto.name} {cite(veto.cite)}{note}"),
-                               _line(f"  · {veto.label or veto.name} {cite(veto.cite)} — {t['veto_not_fired']}")))
-
-    for name in (*plan.pre_lets, *plan.lets, *plan.post_lets):
-        decl = checked.lets.get(name)
-        if decl is not None:
-            out.lets.append((name, f"  {decl.label or name} = ", f" {cite(decl.cite)}"))
-    out.lets_heading = heading("lets")
-    out.sections_heading = heading("sections")
-    out.bands_heading = heading("bands")
-    out.largest_heading = heading("largest")
-
-    order = {".".join(path): i for i, path in enumerate(program.section_order(plan.category.name))}
-    template = category_template(program, category.name)
-    section_points = {key: fields["points"] for key, fields, _held in template.sections}
-    by_section: dict[str, list[int]] = {}
-    for index, placed in enumerate(plan.targets):
-        by_section.setdefault(".".join(placed.section), []).append(index)
-
-    def section(info: SectionInfo, depth: int) -> None:
-        pad = "  " * depth
-        key = ".".join(info.path)
-        if key not in order:
-            raise _Unhandled
-        out.ops.append(("S", order[key], f"{pad}{info.label or key}  ", f"/{w.value(section_points[key])} {cite(info.cite)}"))
-        for child in info.children:
-            section(child, depth + 1)
-        for index in by_section.get(key, ()):
-            target = plan.targets[index].target
-            shown = target.label or target.name
-            points = template.targets[index]["points"]
-            out.ops.append(("T", index, f"{pad}  ", f" {shown}  ", f"/{w.value(points)} {cite(target.cite)}",
-                            pad + "      ", target.name, f" {shown} {cite(target.cite)}", points))
-
-    try:
-        for info in category.sections:
-            section(info, 1)
-    except _Unhandled:
-        return None
-    kinds = _value_kinds(checked)
-    units = {"percent": "%", "money": "元" if lang == "zh" else " yuan"}
-
-    def items(names: tuple[str, ...], checkpoints: tuple[str, ...]) -> tuple[tuple[str, str, str, bool], ...] | None:
-        if checkpoints or len(set(names)) != len(names):
-            return None
-        return tuple((n, f"{n}=", units.get(kinds.get(n, ""), ""), program._value_type(n)[2]) for n in names)
-
-    for target_rules in statics.rules:
-        out.rules.append([_RuleFast(str(r.kind).startswith("add"), f"  ← {r.text or r.kind}", r.reads, r.checkpoints,
-                                    items(r.reads, r.checkpoints))
-                          for r in target_rules])
-    deduct, add, listed = t["deduct"].split("{n}"), t["add"].split("{n}"), t["items"].split("{n}")
-    if len(deduct) != 2 or len(add) != 2 or len(listed) != 2:
-        return None
-    out.items_text = ("[" + listed[0], listed[1] + "]")
-    out.amounts = (deduct[0], deduct[1], add[0], add[1], t["no_deduction"], t["no_add"])
-    return out
-
-
-def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh",
-                 full: bool = True) -> str | None:
-    """The explanation of ``result`` (as :func:`.explain.explain` gives it) from the traced evaluator's raw
-    events ``raw``; None when the category has what only the reference renders (then the caller does)."""
-    if lang not in _TEXT:
-        return None  # the reference's own error
-    program: Program = result.program
-    fast = _statics(program, result.category, lang, full)
-    if fast is None:
-        return None
-    checked = program.checked
-    plan = program.plans[result.category]
-    w = _Writer(lang, _value_kinds(checked))
-    t = w.t
-    lines = w.lines
-    add = lines.append
-    value = w.value
-    sep = t["colon"]
-    name = result.name
-    add(_line(t["title"].format(unit=name or result.unit_id)))
-    add("=" * 40)
-    if checked.cohort is not None and result.provisional is not None:  # issue #11 C: 暂定结果
-        add(_line(t["provisional_alone"] if result.standing is None else
-                  t["provisional_batch"].format(reason=_provisional_reason(result.provisional, lang))))
-    add(_line(f"{t['unit']}{sep}{name or ''} ({result.unit_id})"))
-    add(fast.category_line)
-    add(fast.policy_line)
-    score = result.score
-    raw_score = result.raw_score
-    raw_note = t["raw_score"].format(raw=plain_decimal(raw_score)) if raw_score != score else ""
-    add(_line(f"{t['score']}{sep}{plain_decimal(score)} / {plain_decimal(result.total)} {t['points']}{raw_note}"))
-
-    # the band tests, best first (the reference's band event)
-    holds = [band.contains(score) for band, *_ in fast.bands]
-    band = result.band
-    interval = ""
-    if band is not None:
-        interval = next((b[3] for b in fast.bands if b[1] == band), "")
-    band_label = checked.rating_label(band) if band else "—"
-    add(_line(f"{t['band']}{sep}{band_label} {interval} {cite(result.band_citation)}"))
-    rating_label = result.rating_label
-    if result.vetoed:
-        add(_line(f"{t['rating']}{sep}{rating_label} — {t['vetoed_by'].format(rating=rating_label)} "
-                  f"{cite(checked.ratings.cite)}"))
-    else:
-        add(_line(f"{t['rating']}{sep}{rating_label} {cite(result.band_citation)}"))
-    add(_line(f"  {_fast_next_band(t, result, fast, holds)}"))
-    if checked.cohort is not None:  # issue #11 C: the unit's place in its cohort
-        _standing(w, result)
-    add("")
-    if result.effects:
-        w.heading("effects")
-        for line in effect_lines(result, lang):
-            w(f"  {line}")
-        add("")
-    if result.reported:  # issue #10: a let the scheme names as a result
-        w.heading("reported")
-        for r in result.reported.values():
-            w(f"  {r.label or r.name}{sep}{value(r.value)} {cite(r.citation)}")
-        add("")
-    _ledger(w, result)
-
-    builder: Any = None
-    fired: dict[int, tuple[Any, ...]] = {}
-    simple = True  # only vetoes on a list that fired with evidence (no exception held, no ledger event)
-    for entry in raw:
-        if entry[0] == TAG_VETO:
-            if entry[2] or entry[3] >= 0:
-                fired[entry[1]] = entry
-            elif entry[1] in fired:  # a later entry of the same veto: the builder's reading (the last one)
-                del fired[entry[1]]
-    for index, entry in fired.items():
-        if entry[3] >= 0 or not entry[2] or not entry[4] or plan.vetoes[index].on_list is None:
-            simple = False
-    if not fired:
-        lines.extend(fast.veto_quiet)
-    elif simple and not getattr(result, "charged", ()):
-        add(fast.veto_heading)
-        facts = result.facts
-        display_record = program.display_record
-        evidence_text = t["evidence"]
-        for index, (fired_line, quiet_line) in enumerate(fast.veto_lines):
-            hit = fired.get(index)
-            if hit is None:
-                if full:
-                    add(quiet_line)
-                continue
-            add(fired_line)
-            evidence = hit[4]
-            for item, place in zip(evidence, item_positions(facts, evidence)):
-                w(f"      {evidence_text}{_place(t, place)}: {value(display_record(item))}")
-    else:
-        builder = explanation_builder(program, plan, result, raw)
-        _vetoes(w, builder.vetoes(), full)
-    if any(items for _, items in result.raw[RAW_DEFERRED]):
-        if builder is None:
-            builder = explanation_builder(program, plan, result, raw)
-        _deferrals(w, builder.deferrals())
-    add("")
-
-    # the rules by target, in the order evaluated
-    rules: dict[int, list[tuple[int, Any, tuple[Any, ...]]]] = {}
-    lets: dict[str, object] = {}
-    for entry in raw:
-        tag = entry[0]
-        if tag == TAG_RULE:
-            if entry[4].__class__ is not tuple:  # values read always come as a tuple: else the reference
-                return None
-            found = rules.get(entry[1])
-            if found is None:
-                rules[entry[1]] = [(entry[2], entry[3], entry[4])]
-            else:
-                found.append((entry[2], entry[3], entry[4]))
-        elif tag == TAG_LET:
-            lets[entry[1]] = entry[2]
-    raw_result = result.raw
-    target_scores = [v if v.__class__ is Decimal else Decimal(v) for v in raw_result[RAW_TARGETS]]
-    section_scores = [v if v.__class__ is Decimal else Decimal(v) for v in raw_result[RAW_SECTIONS]]
-    subtract = ENGINE_CONTEXT.subtract
-    display = program.display_value
-    checkpoints = checked.checkpoints
-    kinds = w.kinds
-    zh = lang == "zh"
-    statics_rules = fast.rules
-    d_pre, d_post, a_pre, a_post, no_deduct, no_add = fast.amounts
-    items_pre, items_post = fast.items_text
-
-    def rule_line(pad: str, static: _RuleFast, deduction: Decimal, values: tuple[Any, ...]) -> str:
-        if deduction > 0:
-            amount = (a_pre + value(deduction) + a_post) if static.adds else (d_pre + value(deduction) + d_post)
-        else:
-            amount = no_add if static.adds else no_deduct
-        items = static.items
-        if items is not None:
-            if not items:
-                return (pad + amount + static.head).rstrip()
-            parts = []
-            for (n, eq, unit, shown), v in zip(items, values):
-                cls = v.__class__
-                if cls is Decimal:  # display changes no number
-                    parts.append(eq + plain(v) + unit)
-                    continue
-                if cls is list or cls is tuple:  # shown by its length, which display keeps (no periods here)
-                    parts.append(eq + items_pre + str(len(v)) + items_post)
-                    continue
-                if shown:
-                    v = display(n, v)
-                    cls = v.__class__
-                if cls is int:
-                    parts.append(eq + str(v) + unit)
-                elif isinstance(v, (Decimal, int)) and not isinstance(v, bool):
-                    parts.append(eq + value(v) + unit)
-                else:
-                    parts.append(eq + value(v))
-            return f"{pad}{amount}{static.head}  [{', '.join(parts)}]".rstrip()
-        reads = {n: display(n, v) for n, v in zip(static.names, values)}
-        for cp in static.checkpoints:
-            reads[cp] = checkpoints[cp].end
-        if not reads:
-            return (pad + amount + static.head).rstrip()
-        parts = []
-        for k, v in reads.items():
-            text = value(v)
-            cls = v.__class__
-            if cls is Decimal or cls is int or (isinstance(v, (Decimal, int)) and not isinstance(v, bool)):
-                kind = kinds.get(k)
-                if kind == "percent":
-                    text += "%"
-                elif kind == "money":
-                    text += "元" if zh else " yuan"
-            parts.append(f"{k}={text}")
-        return f"{pad}{amount}{static.head}  [{', '.join(parts)}]".rstrip()
-
-    memo = fast.memo
-
-    def memo_line(pad: str, static: _RuleFast, deduction: Any, values: tuple[Any, ...]) -> str:
-        """rule_line, remembered: a report repeats the same few lines (keyed by the values' classes and exact
-        spellings, so 1, True and Decimal('1'), or 0 and -0, are never taken for one another)."""
-        classes = tuple(map(type, values))
-        if not _MEMO_CLASSES.issuperset(classes):
-            return rule_line(pad, static, Decimal(deduction), values)
-        spelt = tuple(map(str, values))
-        if sum(map(len, spelt)) > _MEMO_CHARS:  # a long text or number is not kept (memory)
-            return rule_line(pad, static, Decimal(deduction), values)
-        key = (pad, static, deduction.__class__, str(deduction), classes, spelt)
-        line = memo.get(key)
-        if line is None:
-            line = rule_line(pad, static, Decimal(deduction), values)
-            if len(memo) < _MEMO_LIMIT:
-                memo[key] = line
-        return line
-
-    if full:
-        shown_lets = [(prefix, lets[n], suffix, n) for n, prefix, suffix in fast.lets if n in lets]
-        if shown_lets:
-            add(fast.lets_heading)
-            for prefix, v, suffix, n in shown_lets:
-                add((prefix + value(display(n, v)) + suffix).rstrip())
-            add("")
-        add(fast.sections_heading)
-        for op in fast.ops:
-            if op[0] == "S":
-                add((op[2] + value(section_scores[op[1]]) + op[3]).rstrip())
-            else:
-                index = op[1]
-                tscore = target_scores[index]
-                mark = "•" if subtract(op[8], tscore) == 0 else "▾"
-                add((op[2] + mark + op[3] + plain(tscore) + op[4]).rstrip())
-                pad = op[5]
-                statics = statics_rules[index]
-                for r_index, deduction, values in rules.get(index, ()):
-                    add(memo_line(pad, statics[r_index], deduction, values))
-        add("")
-        add(fast.bands_heading)
-        for (on, off), held in zip(fast.band_lines, holds):
-            add(on if held else off)
-        add("")
-    else:
-        losing: list[tuple[Decimal, str, int, str]] = []
-        for op in fast.ops:
-            if op[0] == "T":
-                lost = subtract(op[8], target_scores[op[1]])
-                if lost > 0:
-                    losing.append((lost, op[6], op[1], op[7]))
-        losing.sort(key=lambda item: (-item[0], item[1]))
-        add(fast.largest_heading)
-        if not losing:
-            add(_line(f"  {t['no_loss']}"))
-        for lost, _, index, shown in losing[:5]:
-            add(f"  -{value(lost)}{shown}".rstrip())
-            statics = statics_rules[index]
-            for r_index, deduction, values in rules.get(index, ()):
-                if Decimal(deduction) > 0:
-                    add(memo_line("      ", statics[r_index], deduction, values))
-        if len(losing) > 5:
-            rest = sum((lost for lost, *_ in losing[5:]), Decimal(0))
-            add(_line(f"  … 另有 {len(losing) - 5} 项共扣 {value(rest)} 分" if zh
-                      else f"  … {len(losing) - 5} more targets lose {value(rest)} pts"))
-        add("")
-    _money(w, result)
-    if checked.general_outcomes:  # else none (result.general_consequences would find so, slowly)
-        _general_money(w, result)
-    return w.text()
-
-
-def _fast_next_band(t: dict[str, str], result: Result, fast: _CategoryFast, holds: list[bool]) -> str:
-    """:func:`_next_band` over the static bands."""
-    if result.vetoed:
-        return str(t["veto_any"].format(rating=result.rating_label))
-    if result.band is not None and result.rating != result.band:  # a rating effect decided the rating
-        return str(t["effects_decide"].format(rating=result.rating_label))
-    current = next((i for i, held in enumerate(holds) if held), len(holds))
-    if current == 0:
-        return str(t["top_band"])
-    _band, _rating, shown, interval, low, low_closed = fast.bands[current - 1]
-    if not isinstance(low, Decimal):
-        return ""
-    gap = low - result.score
-    gap_text = plain_decimal(gap) if low_closed else f">{plain_decimal(gap)}"
-    return str(t["next_band"].format(rating=shown, interval=interval, gap=gap_text))

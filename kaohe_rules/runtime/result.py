@@ -426,7 +426,8 @@ class Result:
 
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
-        from .explain import explain, explain_fast
+        from .explain import explain
+        from .explain_fast import explain_fast
 
         if "trace" not in self._cache:  # issue #13: rendered from the raw events, no tree (None: the reference)
             events = self._trace_events

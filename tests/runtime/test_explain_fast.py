@@ -1,6 +1,6 @@
 """The fast explanation renderer gives the reference's text, byte for byte (issue #13).
 
-``Result.explain()`` renders from the traced evaluator's raw events (:func:`kaohe_rules.runtime.explain.explain_fast`);
+``Result.explain()`` renders from the traced evaluator's raw events (:func:`kaohe_rules.runtime.explain_fast.explain_fast`);
 :func:`kaohe_rules.runtime.explain.explain` over the result's event tree is the reference.  On every unit
 hypothesis draws — for the benchmark's seed-core policy, Karamay, every policy in ``policies/``, the test
 policies of every construct (periods, bonus, cohorts, ledgers, effects …), generated policies and hostile
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import kaohe_rules
 from kaohe_rules.errors import KaoheError
 from kaohe_rules.runtime.explain import explain as reference_explain
-from kaohe_rules.runtime.explain import explain_fast
+from kaohe_rules.runtime.explain_fast import explain_fast
 from kaohe_rules.runtime.trace import build_trace
 from kaohe_rules.testing.strategies import units
 
