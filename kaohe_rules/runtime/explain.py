@@ -324,8 +324,11 @@ def policy_value_kinds(checked: CheckedPolicy) -> dict[str, str]:
     if found is not None and found[0] is checked:  # the checked policy is kept alive here: its id is not reused
         return found[1]
     kinds = value_kinds(checked)
-    if len(_KINDS) >= 16:  # a few policies at a time; a process loading many keeps the last ones
-        _KINDS.clear()
+    while len(_KINDS) >= 16:  # a few policies at a time; a process loading many keeps the last ones
+        try:
+            _KINDS.pop(next(iter(_KINDS)), None)  # the oldest
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+            break
     _KINDS[id(checked)] = (checked, kinds)
     return kinds
 

@@ -17,6 +17,7 @@ reference's own functions (the ``write_*`` parts of :mod:`kaohe_rules.runtime.ex
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -114,11 +115,39 @@ class _Unhandled(Exception):
 _CACHE: dict[int, tuple[Program, dict[tuple[str, str, bool], _CategoryFast | None]]] = {}
 
 
+#: policies whose fragments are kept at a time (each holds its memos, at most _MEMO_LIMIT lines per category,
+#: language and form): a process serving more keeps the most recently added ones
+POLICIES_KEPT = 16
+
+
+def _make_room(cache: dict[int, Any]) -> None:
+    """Drop the oldest policy's fragments when the cache is full (the one that came first, not all of them:
+    a service cycling through more policies than it keeps rebuilt every policy's fragments each time)."""
+    while len(cache) >= POLICIES_KEPT:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):  # another thread changed the cache meanwhile: nothing is lost
+            return
+
+
+def render_or_none(result: Result, raw: Sequence[tuple[Any, ...]], lang: str, full: bool) -> str | None:
+    """:func:`explain_fast`, or None — for the reference to render — when it does not handle the unit or fails.
+
+    A failure here can only cost speed, never a different text, so it is not raised: it is logged at DEBUG
+    on the ``kaohe_rules.explain`` logger with its traceback, where a slowdown can be traced to it.
+    """
+    try:
+        return explain_fast(result, raw, lang, full)
+    except Exception:  # noqa: BLE001 - never a different text, never an internal error: the reference renders
+        logging.getLogger("kaohe_rules.explain").debug(
+            "fast explanation renderer failed for unit %r; the reference renders it", result.unit_id, exc_info=True)
+        return None
+
+
 def _statics(program: Program, category: str, lang: str, full: bool) -> _CategoryFast | None:
     found = _CACHE.get(id(program))
     if found is None or found[0] is not program:  # the program is kept alive here: its id is not reused
-        if len(_CACHE) >= 16:  # a few policies at a time
-            _CACHE.clear()
+        _make_room(_CACHE)
         found = _CACHE[id(program)] = (program, {})
     table = found[1]
     key = (category, lang, full)

@@ -427,16 +427,13 @@ class Result:
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
         from .explain import explain
-        from .explain_fast import explain_fast
+        from .explain_fast import render_or_none
 
         if "trace" not in self._cache:  # issue #13: rendered from the raw events, no tree (None: the reference)
             events = self._trace_events
             if events is None:
                 events = self._program.traced_events(self.category, self.facts, self._passed_standing)
-            try:
-                text = explain_fast(self, events, lang, full)
-            except Exception:  # noqa: BLE001 - never a different text, never an internal error: the reference
-                text = None
+            text = render_or_none(self, events, lang, full)
             if text is not None:
                 return text
             from .trace import build_trace

@@ -198,3 +198,39 @@ def test_generated_policies(index: int, data: st.DataObject) -> None:
     result_of = evaluated(policy, unit)
     if result_of is not None:
         assert_same_texts(result_of)
+
+
+def test_a_failure_of_the_fast_path_is_logged_and_the_reference_renders(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A failure can only cost speed: the reference's text, and a DEBUG record with the traceback to find it by."""
+    from kaohe_rules.runtime import explain_fast as fast_module
+
+    policy = policy_named("seed-core")
+    unit = {"id": "u1", "category": "区政府", "facts": {"考核细则扣分": 10, "日常督查扣分": 0, "控制指标扣分": 0,
+                                                         "奖励金额": 100000}}
+    expected = policy.evaluate(unit, trace=True).explain()
+
+    def broken(*_: object) -> str:
+        raise ZeroDivisionError("a defect of the fast renderer")
+
+    monkeypatch.setattr(fast_module, "explain_fast", broken)
+    with caplog.at_level("DEBUG", logger="kaohe_rules.explain"):
+        assert policy.evaluate(unit).explain() == expected
+    record = next(r for r in caplog.records if r.name == "kaohe_rules.explain")
+    assert "'u1'" in record.getMessage() and record.exc_info is not None and "defect" in str(record.exc_info[1])
+
+
+def test_the_fragment_cache_drops_its_oldest_policy_not_all_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service cycling through more policies than it keeps rebuilt every policy's fragments each time."""
+    from kaohe_rules.runtime import explain_fast as fast_module
+
+    monkeypatch.setattr(fast_module, "_CACHE", {})
+    monkeypatch.setattr(fast_module, "POLICIES_KEPT", 3)
+    text = (ROOT / "benchmarks" / "seed-core.kh").read_text(encoding="utf-8")
+    loaded = [kaohe_rules.load(text.replace("克拉玛依2013核心", f"核心{i}", 1)) for i in range(5)]
+    unit = {"id": "u", "category": "区政府", "facts": {"考核细则扣分": 0, "日常督查扣分": 0, "控制指标扣分": 0,
+                                                       "奖励金额": 1}}
+    for policy in loaded:
+        policy.evaluate(unit).explain()
+    kept = [program for program, _ in fast_module._CACHE.values()]
+    assert kept == [policy.program for policy in loaded[2:]]
