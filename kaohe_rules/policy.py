@@ -51,7 +51,7 @@ from .runtime.facts import FactCoercer
 from .runtime.fastfacts import LazyFastCoercers, SlowPath
 from .runtime.ledger import Attribution, LedgerSpec
 from .runtime.program import Program
-from .runtime.result import Result
+from .runtime.result import Result, fast_result
 from .runtime.standing import CohortSpec, Standing
 from .source import BOM, SourceFile, UnreadablePolicy, display_name, point_span, read_policy_file
 
@@ -287,19 +287,7 @@ class Policy:
                 except Exception:  # noqa: S110 - an arithmetic failure: the general path locates and reports it
                     pass
                 else:
-                    # Result(program, plan, out, unit_id, name, category, values, None) without the call of its
-                    # __init__ (a fifth of what a unit costs here besides the assessment): the same slots, set here
-                    result = _new(Result)
-                    result._program = self.program
-                    result._plan = self._plans[category]
-                    result._raw = out
-                    result.unit_id = unit_id
-                    result.name = name
-                    result.category = category
-                    result._facts = values
-                    result._trace_events = None
-                    result._cache = {}
-                    return result
+                    return fast_result(self.program, self._plans[category], out, unit_id, name, category, values)
                 finally:
                     _setcontext(caller)
         return self._evaluate_generic(unit, trace=trace)
@@ -445,7 +433,7 @@ class Policy:
         fast = self._fast_assess
         plans = self._plans
         program = self.program
-        new, set_dict, item_class, result_class = _new, _set_dict, BatchItem, Result
+        new, set_dict, item_class, make_result = _new, _set_dict, BatchItem, fast_result
         items: list[Any] = []
         append = items.append
         caller = _getcontext()
@@ -469,16 +457,7 @@ class Policy:
                 except Exception:  # an arithmetic failure: the general path locates and reports it
                     append(_GENERAL)
                     continue
-                result = new(result_class)  # Result(program, plans[category], out, …, values, None), as evaluate
-                result._program = program
-                result._plan = plans[category]
-                result._raw = out
-                result.unit_id = unit_id
-                result.name = name
-                result.category = category
-                result._facts = values
-                result._trace_events = None
-                result._cache = {}
+                result = make_result(program, plans[category], out, unit_id, name, category, values)
                 item = new(item_class)  # batch.items.result_item, inline: one per row
                 set_dict(item, "__dict__", {"index": start + len(items), "unit_id": unit_id, "location": None,
                                             "error": None, "result": result})
