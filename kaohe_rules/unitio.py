@@ -1352,13 +1352,7 @@ def _xlsx_value(value: object) -> object:
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"非有限数 / not a finite number: {value!r}")
-        _refuse_computed_float(value, "type the number into the cell, or give it as text")
-        number = Decimal(repr(value))
-        if number == number.to_integral_value():
-            return int(number)
-        return number
+        return _typed_number(value, "type the number into the cell, or give it as text")
     if isinstance(value, datetime.datetime):
         if value.time() == datetime.time(0, 0):
             return value.date().isoformat()
@@ -2217,27 +2211,34 @@ def _float_cell(value: float, floats: str) -> object:
     if floats == "refuse":
         raise ValueError(f"{value!r} 是浮点数，不精确 / {value!r} is a float, which is not exact; "
                          "give the column as text or Decimal values")
-    if math.isfinite(value):
-        _refuse_computed_float(value, "give the column as text or Decimal values")
-    return _xlsx_value(value)
+    return _typed_number(value, "give the column as text or Decimal values")
 
 
-def _refuse_computed_float(value: float, fix: str) -> None:
-    """Refuse a float whose shortest repr has more than :data:`FLOAT_DIGITS` significant digits, naming both readings.
+def _typed_number(value: float, fix: str) -> int | Decimal:
+    """The number a float cell shows: its shortest repr, an int when whole; ``fix`` says how to mend a refusal.
+
+    Refused: a float that is not finite, and one whose shortest repr has more than :data:`FLOAT_DIGITS`
+    significant digits, naming both readings.
 
     A number typed into a cell (or a DataFrame read from one) keeps at most 15 significant digits, and its
     float's shortest repr gives them back exactly.  A longer repr was computed (an Excel formula ``=0.1+0.2``
     caches ``0.30000000000000004`` while the cell shows 0.3): the clerk saw one number and the file holds
     another, and a rule such as ``> 0.3`` tells them apart, so the cell is refused rather than read either way.
     """
-    number = Decimal(repr(value)).normalize()
-    digits = len(number.as_tuple().digits)
+    if not math.isfinite(value):
+        raise ValueError(f"非有限数 / not a finite number: {value!r}")
+    number = Decimal(repr(value))
+    shown = number.normalize()
+    digits = len(shown.as_tuple().digits)
     if digits > FLOAT_DIGITS:
-        rounded = format(number.normalize(_FIFTEEN_DIGITS), "f")
+        rounded = format(shown.normalize(_FIFTEEN_DIGITS), "f")
         raise ValueError(
-            f"浮点数 {value!r} 有 {digits} 位有效数字，可读作 {format(number, 'f')} 或 {rounded} / the float "
+            f"浮点数 {value!r} 有 {digits} 位有效数字，可读作 {format(shown, 'f')} 或 {rounded} / the float "
             f"{value!r} has {digits} significant digits (a typed number keeps at most {FLOAT_DIGITS}): it reads "
-            f"as {format(number, 'f')} or as {rounded}; {fix}")
+            f"as {format(shown, 'f')} or as {rounded}; {fix}")
+    if number == number.to_integral_value():
+        return int(number)
+    return number
 
 
 _FIFTEEN_DIGITS = Context(prec=FLOAT_DIGITS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..language import ast, formatter
 from .cohort import failed_rows_reason_zh
@@ -315,6 +315,21 @@ class Writer:
         return "\n".join(self.lines) + "\n"
 
 
+#: policies whose per-policy renderings are kept at a time (here and in explain_fast): a process serving
+#: more keeps the most recently added ones
+POLICIES_KEPT = 16
+
+
+def make_room(cache: dict[int, Any], kept: int) -> None:
+    """Drop the oldest policy of a per-policy cache when it holds ``kept`` (the one that came first, not all
+    of them: a service cycling through more policies than it keeps rebuilt every policy's each time)."""
+    while len(cache) >= kept:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):  # another thread changed the cache meanwhile: nothing is lost
+            return
+
+
 _KINDS: dict[int, tuple[CheckedPolicy, dict[str, str]]] = {}  # id(checked) → (checked, its value kinds), bounded
 
 
@@ -324,11 +339,7 @@ def policy_value_kinds(checked: CheckedPolicy) -> dict[str, str]:
     if found is not None and found[0] is checked:  # the checked policy is kept alive here: its id is not reused
         return found[1]
     kinds = value_kinds(checked)
-    while len(_KINDS) >= 16:  # a few policies at a time; a process loading many keeps the last ones
-        try:
-            _KINDS.pop(next(iter(_KINDS)), None)  # the oldest
-        except (RuntimeError, StopIteration):  # another thread changed it meanwhile
-            break
+    make_room(_KINDS, POLICIES_KEPT)
     _KINDS[id(checked)] = (checked, kinds)
     return kinds
 

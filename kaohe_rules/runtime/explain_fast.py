@@ -26,11 +26,13 @@ from ..language.abi import RAW_DEFERRED, RAW_SECTIONS, RAW_TARGETS, TAG_LET, TAG
 from ..language.model import CategoryPlan, SectionInfo
 from ..numeric import ENGINE_CONTEXT
 from .explain import (
+    POLICIES_KEPT,
     TEXT,
     Result,
     Writer,
     cite,
     effect_lines,
+    make_room,
     place_text,
     policy_value_kinds,
     provisional_reason_text,
@@ -115,21 +117,6 @@ class _Unhandled(Exception):
 _CACHE: dict[int, tuple[Program, dict[tuple[str, str, bool], _CategoryFast | None]]] = {}
 
 
-#: policies whose fragments are kept at a time (each holds its memos, at most _MEMO_LIMIT lines per category,
-#: language and form): a process serving more keeps the most recently added ones
-POLICIES_KEPT = 16
-
-
-def _make_room(cache: dict[int, Any]) -> None:
-    """Drop the oldest policy's fragments when the cache is full (the one that came first, not all of them:
-    a service cycling through more policies than it keeps rebuilt every policy's fragments each time)."""
-    while len(cache) >= POLICIES_KEPT:
-        try:
-            cache.pop(next(iter(cache)), None)
-        except (RuntimeError, StopIteration):  # another thread changed the cache meanwhile: nothing is lost
-            return
-
-
 def render_or_none(result: Result, raw: Sequence[tuple[Any, ...]], lang: str, full: bool) -> str | None:
     """:func:`explain_fast`, or None — for the reference to render — when it does not handle the unit or fails.
 
@@ -147,7 +134,7 @@ def render_or_none(result: Result, raw: Sequence[tuple[Any, ...]], lang: str, fu
 def _statics(program: Program, category: str, lang: str, full: bool) -> _CategoryFast | None:
     found = _CACHE.get(id(program))
     if found is None or found[0] is not program:  # the program is kept alive here: its id is not reused
-        _make_room(_CACHE)
+        make_room(_CACHE, POLICIES_KEPT)
         found = _CACHE[id(program)] = (program, {})
     table = found[1]
     key = (category, lang, full)

@@ -179,13 +179,11 @@ class Program:
                 return self._display_fields(record, shown)
         if not isinstance(record, Mapping):
             return {"value": record}
-        rname = self._record_name_of(record)
+        fields = self.checked.record_fields.get(self._record_name_of(record) or "", {})
         if record.__class__ is dict and len(self._shown_by_shape) < 4096:  # bounded: a hostile batch has many shapes
-            fields_of = self.checked.record_fields.get(rname or "", {})
             # what the loop below does for a key: _display of its type, which changes enums and lists only
-            self._shown_by_shape[tuple(record)] = {key: t for key, t in fields_of.items()
+            self._shown_by_shape[tuple(record)] = {key: t for key, t in fields.items()
                                                    if key in record and t.kind in ("enum", "list")}
-        fields = self.checked.record_fields.get(rname or "", {})
         out: dict[str, object] = {}
         for key, value in record.items():
             t = fields.get(key)

@@ -324,10 +324,7 @@ class Result:
                      if n in self._plan.lets or n in self._plan.post_lets or n in self._plan.pre_lets]
             values: dict[str, object] = {}
             if names:
-                events = self._trace_events
-                if events is None:
-                    events = self._trace_events = self._program.traced_events(self.category, self.facts,
-                                                                              self._passed_standing)
+                events = self._trace_events = self._raw_events()
                 values = {e[1]: e[2] for e in events if e[0] == TAG_LET and e[1] in names}
             self._cache["reported"] = {
                 n: Reported(n, checked.lets[n].label, checked.lets[n].cite,
@@ -340,11 +337,15 @@ class Result:
         if "trace" not in self._cache:
             from .trace import build_trace
 
-            events = self._trace_events
-            if events is None:
-                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
-            self._cache["trace"] = build_trace(self._program, self._plan, self, events)
+            self._cache["trace"] = build_trace(self._program, self._plan, self, self._raw_events())
         return self._cache["trace"]  # type: ignore[no-any-return]
+
+    def _raw_events(self) -> list[RawEvent]:
+        """The traced evaluator's raw events of this unit: those it was assessed with, else evaluated again."""
+        events = self._trace_events
+        if events is None:
+            events = self._program.traced_events(self.category, self.facts, self._passed_standing)
+        return events
 
     # ------------------------------------------------------------ rendering
     def to_dict(self) -> dict[str, object]:
@@ -427,36 +428,20 @@ class Result:
     def explain(self, lang: str = "zh", full: bool = True) -> str:
         """A readable explanation, clause by clause (``lang`` "zh" or "en"; ``full`` False for the short form)."""
         from .explain import explain
-        from .explain_fast import render_or_none
 
-        if "trace" not in self._cache:  # issue #13: rendered from the raw events, no tree (None: the reference)
-            events = self._trace_events
-            if events is None:
-                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
+        trace: Trace | None = self._cache.get("trace")
+        if trace is None:  # issue #13: rendered from the raw events without a tree, else from the partial tree
+            from .explain_fast import render_or_none
+            from .trace import build_trace
+
+            events = self._raw_events()
             text = render_or_none(self, events, lang, full)
             if text is not None:
                 return text
-            from .trace import build_trace
-
-            return explain(self, lang=lang, full=full,
-                           trace=build_trace(self._program, self._plan, self, events, explanation=True))
-        return explain(self, lang=lang, full=full, trace=self._explanation_trace())
-
-    def _explanation_trace(self) -> Trace:
-        """The trace an explanation reads: the result's trace when it was built already, else the partial tree
-        of the events an explanation reads (``build_trace(explanation=True)``).
-
-        The partial tree is not kept: a report explains each of its 10,000 results once, and trees kept
-        alive on every result are memory, and work for the cyclic collector at each explanation after."""
-        trace: Trace | None = self._cache.get("trace")
-        if trace is None:
-            from .trace import build_trace
-
-            events = self._trace_events
-            if events is None:
-                events = self._program.traced_events(self.category, self.facts, self._passed_standing)
+            # the partial tree of the events an explanation reads, not kept: a report explains each of its
+            # 10,000 results once, and trees kept alive on every result are memory and collector work
             trace = build_trace(self._program, self._plan, self, events, explanation=True)
-        return trace
+        return explain(self, lang=lang, full=full, trace=trace)
 
     # ------------------------------------------------------------ cohorts (issue #11 C)
     def set_standing(self, standing: Standing) -> None:
