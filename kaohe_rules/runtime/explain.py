@@ -637,9 +637,14 @@ def _largest(w: Writer, trace: Trace) -> None:
                 _rule(w, rule, "      ")
     if len(losing) > 5:
         rest = sum((lost for lost, _ in losing[5:]), Decimal(0))
-        w(f"  … 另有 {len(losing) - 5} 项共扣 {w.value(rest)} 分" if w.lang == "zh"
-          else f"  … {len(losing) - 5} more targets lose {w.value(rest)} pts")
+        w(more_losses(w, len(losing) - 5, rest))
     w()
+
+
+def more_losses(w: Writer, count: int, rest: Decimal) -> str:
+    """The short form's last line when more than five targets lose points: how many more, and how much."""
+    return (f"  … 另有 {count} 项共扣 {w.value(rest)} 分" if w.lang == "zh"
+            else f"  … {count} more targets lose {w.value(rest)} pts")
 
 
 def write_money(w: Writer, result: Result) -> None:

@@ -33,6 +33,7 @@ from .explain import (
     cite,
     effect_lines,
     make_room,
+    more_losses,
     place_text,
     policy_value_kinds,
     provisional_reason_text,
@@ -143,14 +144,6 @@ def _statics(program: Program, category: str, lang: str, full: bool) -> _Categor
     return table[key]
 
 
-def _all_sections(sections: Sequence[SectionInfo]) -> list[SectionInfo]:
-    out: list[SectionInfo] = []
-    for s in sections:
-        out.append(s)
-        out.extend(_all_sections(s.children))
-    return out
-
-
 def _line(text: str) -> str:
     return text.rstrip()
 
@@ -159,7 +152,7 @@ def _make(program: Program, plan: CategoryPlan, lang: str, full: bool) -> _Categ
     """The static fragments, or None when the category has what this renderer leaves to the reference."""
     checked = program.checked
     category = plan.category
-    if checked.periods is not None or any(s.bonus for s in _all_sections(category.sections)) \
+    if checked.periods is not None or any(s.bonus for s in category.all_sections()) \
             or any(p.bonus for p in plan.targets):
         return None
     w = Writer(lang)
@@ -241,7 +234,7 @@ def _make(program: Program, plan: CategoryPlan, lang: str, full: bool) -> _Categ
     def items(names: tuple[str, ...], checkpoints: tuple[str, ...]) -> tuple[tuple[str, str, str, bool], ...] | None:
         if checkpoints or len(set(names)) != len(names):
             return None
-        return tuple((n, f"{n}=", units.get(kinds.get(n, ""), ""), program._value_type(n)[2]) for n in names)
+        return tuple((n, f"{n}=", units.get(kinds.get(n, ""), ""), program.display_changes(n)) for n in names)
 
     for target_rules in statics.rules:
         out.rules.append([_RuleFast(str(r.kind).startswith("add"), f"  ← {r.text or r.kind}", r.reads, r.checkpoints,
@@ -376,8 +369,6 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
     subtract = ENGINE_CONTEXT.subtract
     display = program.display_value
     checkpoints = checked.checkpoints
-    kinds = w.kinds
-    zh = lang == "zh"
     statics_rules = fast.rules
     d_pre, d_post, a_pre, a_post, no_deduct, no_add = fast.amounts
     items_pre, items_post = fast.items_text
@@ -415,18 +406,7 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
             reads[cp] = checkpoints[cp].end
         if not reads:
             return (pad + amount + static.head).rstrip()
-        parts = []
-        for k, v in reads.items():
-            text = value(v)
-            cls = v.__class__
-            if cls is Decimal or cls is int or (isinstance(v, (Decimal, int)) and not isinstance(v, bool)):
-                kind = kinds.get(k)
-                if kind == "percent":
-                    text += "%"
-                elif kind == "money":
-                    text += "元" if zh else " yuan"
-            parts.append(f"{k}={text}")
-        return f"{pad}{amount}{static.head}  [{', '.join(parts)}]".rstrip()
+        return f"{pad}{amount}{static.head}  [{w.reads(reads)}]".rstrip()
 
     memo = fast.memo
 
@@ -491,8 +471,7 @@ def explain_fast(result: Result, raw: Sequence[tuple[Any, ...]], lang: str = "zh
                     add(memo_line("      ", statics[r_index], deduction, values))
         if len(losing) > 5:
             rest = sum((lost for lost, *_ in losing[5:]), Decimal(0))
-            add(_line(f"  … 另有 {len(losing) - 5} 项共扣 {value(rest)} 分" if zh
-                      else f"  … {len(losing) - 5} more targets lose {value(rest)} pts"))
+            add(_line(more_losses(w, len(losing) - 5, rest)))
         add("")
     write_money(w, result)
     if checked.general_outcomes:  # else none (result.general_consequences would find so, slowly)

@@ -123,6 +123,12 @@ class Program:
         assert t is not None
         return self._display(t, value)
 
+    def display_changes(self, name: str) -> bool:
+        """Whether :meth:`display_value` may show a value of ``name`` otherwise than it is (enums, lists,
+        per-period facts): a renderer may print any other value as it is."""
+        known = self._value_types.get(name)
+        return (known if known is not None else self._value_type(name))[2]
+
     def _value_type(self, name: str) -> tuple[Type | None, bool, bool]:
         """What :meth:`display_value` needs of a name, found once (bounded: names come from the policy)."""
         checked = self.checked
